@@ -1,0 +1,67 @@
+/**
+ * Error names are a contract: the ASL's Retry/Catch `ErrorEquals` match them, Lambda reports a
+ * thrown error's `name` as its errorType, and the ASL tests check the two agree.
+ */
+export const ERROR_NAMES = {
+  /** An approver rejected the remediation plan (SendTaskFailure error). */
+  planRejected: 'Casebook.PlanRejected',
+  /** A lifecycle step failed; the incident keeps the phase to continue from (ASL Fail state). */
+  lifecycleFailed: 'Casebook.LifecycleFailed',
+  /** A dependency (DynamoDB, SES, Step Functions) failed in a way worth retrying. */
+  dependencyUnavailable: 'Casebook.DependencyUnavailable',
+  /** An earlier attempt at an external effect may or may not have happened: never repeat it blindly. */
+  effectInDoubt: 'Casebook.EffectInDoubt',
+  /** The incident a step names does not exist. */
+  incidentNotFound: 'Casebook.IncidentNotFound',
+} as const;
+
+export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
+
+/** An error whose `name` is one of {@link ERROR_NAMES}, so Step Functions can match it. */
+export class CasebookError extends Error {
+  constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+/** One thing wrong with a caller's input, named by its path (`alerts[0].startsAt`). */
+export interface InputIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Bad input from a caller: becomes a 4xx that names the field(s). Nothing has been written. */
+export class InvalidInputError extends Error {
+  readonly issues: readonly InputIssue[];
+  constructor(issues: readonly InputIssue[] | InputIssue) {
+    const list = Array.isArray(issues) ? issues : [issues as InputIssue];
+    super(list.map((i) => `${i.field}: ${i.message}`).join('; '));
+    this.name = 'InvalidInputError';
+    this.issues = list;
+  }
+}
+
+/** The caller did not prove who it is (webhook token, approval link). */
+export class UnauthorizedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** The named thing does not exist (or the caller may not know that it does). */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** The request conflicts with what is already recorded (e.g. a different decision on a decided approval). */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

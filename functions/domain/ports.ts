@@ -1,0 +1,127 @@
+/**
+ * The ports the use cases talk to. Adapters in `functions/adapters/` implement them over
+ * DynamoDB, SES and Step Functions; tests implement them in memory or run the adapters against
+ * the emulators.
+ */
+import type { Approval, ApprovalStatus } from './approval.ts';
+import type { Incident, TimelineEvent } from './incident.ts';
+import type { LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+
+/** Incidents, their correlation keys and timelines (the operational table). */
+export interface IncidentStore {
+  /** Next number in the incident sequence of `year` (never reused; a failed open leaves a gap). */
+  nextIncidentNumber(year: number): Promise<number>;
+  /** The incident currently holding a correlation key, and the alert occurrences it has seen. */
+  findCorrelation(correlationKey: string): Promise<Correlation | undefined>;
+  /**
+   * Points `correlationKey` at `incidentId` (with the occurrences that opened it) if it points
+   * nowhere or still points at `replacing`; otherwise returns the incident it points at now
+   * (another delivery won the race).
+   */
+  claimCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    replacing: string | undefined,
+    occurrences: readonly string[],
+  ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly incidentId: string }>;
+  /** Adds alert occurrences to the set a correlation key has seen. */
+  addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void>;
+  /** Writes a new incident; does nothing if it already exists. */
+  createIncident(incident: Incident): Promise<void>;
+  getIncident(id: string): Promise<Incident | undefined>;
+  /** Replaces the incident's mutable fields. */
+  saveIncident(incident: Incident): Promise<void>;
+  /** Newest first. */
+  listIncidents(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ readonly items: Incident[]; readonly cursor?: string }>;
+  /** Records a timeline event once per key. */
+  addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<void>;
+  /** In time order. */
+  listTimeline(incidentId: string): Promise<TimelineEvent[]>;
+}
+
+/** Which incident a correlation key points at, and which alert occurrences it has absorbed. */
+export interface Correlation {
+  readonly incidentId: string;
+  readonly occurrences: readonly string[];
+}
+
+/** Approvals and the task tokens that go with them (the operational table; tokens never leave it but for Step Functions). */
+export interface ApprovalStore {
+  /** Creates the approval, or returns the one already there for the same incident, round and role. */
+  createApproval(
+    approval: Approval,
+    taskToken: string,
+  ): Promise<{ readonly created: boolean; readonly approval: Approval }>;
+  /** Stores the task token of a retried request for an existing approval. */
+  refreshTaskToken(ref: ApprovalKey, taskToken: string): Promise<void>;
+  /** Replaces the link secret of an approval whose email was never sent. */
+  markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void>;
+  getApproval(ref: ApprovalKey): Promise<Approval | undefined>;
+  listApprovals(incidentId: string, round: number): Promise<Approval[]>;
+  /** The task token to resume the workflow with; only use cases that resume call this. */
+  getTaskToken(ref: ApprovalKey): Promise<string | undefined>;
+  /**
+   * Moves a PENDING approval to `status`; returns false (and changes nothing) when it is no longer
+   * PENDING, so two racing decisions cannot both win.
+   */
+  settleApproval(
+    ref: ApprovalKey,
+    status: Exclude<ApprovalStatus, 'PENDING'>,
+    fields: Pick<Approval, 'decision' | 'withdrawnReason'>,
+  ): Promise<boolean>;
+}
+
+export interface ApprovalKey {
+  readonly incidentId: string;
+  readonly round: number;
+  readonly role: Approval['role'];
+}
+
+/** The Effect Ledger and Decision Log: append and read, nothing else. */
+export interface Ledger {
+  /** Appends once per idempotency key; `created` is false when the key was already there. */
+  append(
+    incidentId: string,
+    draft: LedgerEntryDraft,
+  ): Promise<{ readonly created: boolean; readonly entry: LedgerEntry }>;
+  /** Every entry of the incident, in seq order. */
+  read(incidentId: string): Promise<LedgerEntry[]>;
+}
+
+/** An email to send. */
+export interface MailMessage {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<{ readonly messageId: string }>;
+}
+
+/** The lifecycle state machine. */
+export interface Workflow {
+  /** Starts the execution `name`; an execution of that name that already exists is not an error. */
+  start(name: string, input: Record<string, unknown>): Promise<{ readonly started: boolean }>;
+  /** Resumes a waiting task; `false` if the task no longer waits (timed out, cancelled, already resumed). */
+  completeTask(taskToken: string, output: Record<string, unknown>): Promise<boolean>;
+  failTask(taskToken: string, error: string, cause: string): Promise<boolean>;
+  /** Status of the execution `name`, or undefined if there is none. */
+  executionStatus(name: string): Promise<ExecutionStatus | undefined>;
+}
+
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
+export interface Clock {
+  now(): Date;
+}

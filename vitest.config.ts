@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The end-to-end and browser layers start emulators; give them room on a shared 2-core machine.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Handlers log JSON through Powertools; keep test output readable unless asked for.
+    env: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' },
+  },
+});
