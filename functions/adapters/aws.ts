@@ -1,0 +1,26 @@
+/**
+ * SDK clients, built once per cold start and passed into adapters. Endpoints and credentials come
+ * from the standard chain, so the same code reaches AWS or the local emulators
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../domain/ports.ts';
+
+export function documentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function sesClient(): SESClient {
+  return new SESClient({});
+}
+
+export function sfnClient(): SFNClient {
+  return new SFNClient({});
+}
+
+export const systemClock: Clock = { now: () => new Date() };

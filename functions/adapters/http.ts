@@ -1,0 +1,115 @@
+/**
+ * API Gateway HTTP API (payload format 2.0) helpers: reading requests, writing JSON and HTML
+ * responses, and mapping typed errors to status codes — bad input is a 4xx naming the field,
+ * an unexpected failure a 5xx that says to retry.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { InputIssue } from '../domain/errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError } from '../domain/errors.ts';
+import { logger } from './logger.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Largest request body accepted, in bytes (Alertmanager groups can be large; API Gateway caps at 10 MB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request header, case-insensitively. */
+export function header(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+export function bodyText(event: HttpEvent): string {
+  if (!event.body) return '';
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new InvalidInputError({ field: 'body', message: `must be at most ${MAX_BODY_BYTES} bytes` });
+  }
+  return text;
+}
+
+/** Parses a JSON request body; anything else is a 400 naming the body. */
+export function jsonBody(event: HttpEvent): unknown {
+  const text = bodyText(event);
+  if (text.trim() === '') throw new InvalidInputError({ field: 'body', message: 'is empty; expected JSON' });
+  const type = header(event, 'content-type');
+  if (type && !/\bjson\b/i.test(type)) {
+    throw new InvalidInputError({ field: 'content-type', message: `must be application/json, not ${type}` });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError({
+      field: 'body',
+      message: `is not valid JSON (${(error as Error).message})`,
+    });
+  }
+}
+
+/** Parses an `application/x-www-form-urlencoded` body into its first value per field. */
+export function formBody(event: HttpEvent): Record<string, string> {
+  const type = header(event, 'content-type') ?? '';
+  if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
+    throw new InvalidInputError({
+      field: 'content-type',
+      message: `must be application/x-www-form-urlencoded, not ${type || 'missing'}`,
+    });
+  }
+  const fields: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(bodyText(event))) {
+    if (!(key in fields)) fields[key] = value;
+  }
+  return fields;
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** Headers every Casebook HTML page carries: no framing, no scripts, no referrer (links hold secrets). */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+};
+
+export function html(statusCode: number, body: string, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { ...PAGE_HEADERS, ...headers }, body };
+}
+
+/** A JSON error body: a machine-readable code, a sentence, and the fields at fault. */
+export function problem(
+  statusCode: number,
+  error: string,
+  message: string,
+  issues?: readonly InputIssue[],
+): HttpResult {
+  return json(statusCode, { error, message, ...(issues ? { issues } : {}) });
+}
+
+/** Maps a thrown error to a JSON response; unexpected errors are logged and answered 503 (retry). */
+export function errorToJson(error: unknown): HttpResult {
+  if (error instanceof InvalidInputError) return problem(400, 'invalid_request', error.message, error.issues);
+  if (error instanceof UnauthorizedError) return problem(401, 'unauthorized', error.message);
+  if (error instanceof NotFoundError) return problem(404, 'not_found', error.message);
+  if (error instanceof ConflictError) return problem(409, 'conflict', error.message);
+  logger.error('Request failed', { error: error as Error });
+  return problem(
+    503,
+    'unavailable',
+    'Casebook could not complete the request; nothing was lost. Retry shortly.',
+    undefined,
+  );
+}

@@ -1,0 +1,32 @@
+/** Sends email through SES (v1 SendEmail: what both AWS and aws-ses-v2-local accept). */
+import type { SESClient } from '@aws-sdk/client-ses';
+import { SendEmailCommand } from '@aws-sdk/client-ses';
+import type { Mailer, MailMessage } from '../domain/ports.ts';
+
+export class SesMailer implements Mailer {
+  private readonly client: SESClient;
+  private readonly from: string;
+
+  constructor(client: SESClient, from: string) {
+    this.client = client;
+    this.from = from;
+  }
+
+  async send(message: MailMessage): Promise<{ messageId: string }> {
+    const out = await this.client.send(
+      new SendEmailCommand({
+        Source: this.from,
+        Destination: { ToAddresses: [message.to] },
+        Message: {
+          Subject: { Data: message.subject, Charset: 'UTF-8' },
+          Body: {
+            Text: { Data: message.text, Charset: 'UTF-8' },
+            Html: { Data: message.html, Charset: 'UTF-8' },
+          },
+        },
+      }),
+    );
+    if (!out.MessageId) throw new Error('SES accepted the email but returned no MessageId');
+    return { messageId: out.MessageId };
+  }
+}

@@ -1,0 +1,4 @@
+import { approvalsPageDepsFromEnvironment, makeApprovalsPageHandler } from './approvals-page.ts';
+
+/** Lambda entry point for GET/HEAD/POST /approvals/{approvalId}. */
+export const handler = makeApprovalsPageHandler(approvalsPageDepsFromEnvironment());

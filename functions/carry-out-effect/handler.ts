@@ -1,0 +1,4 @@
+import { carryOutEffectDepsFromEnvironment, makeCarryOutEffectHandler } from './carry-out-effect.ts';
+
+/** Lambda entry point for the Act phase's effects. */
+export const handler = makeCarryOutEffectHandler(carryOutEffectDepsFromEnvironment());

@@ -1,0 +1,95 @@
+/**
+ * The Lambda functions Casebook deploys, named once so the CDK app, the local stack and the
+ * tests agree on which handler module backs which function and which ASL substitution.
+ * Plain data: no CDK and no AWS SDK imports.
+ */
+
+/** What a function needs bound to it; the CDK app grants exactly this and no more. */
+export interface FunctionNeeds {
+  /** Operational table (incidents, correlation keys, approvals, timeline). */
+  readonly operations: 'RO' | 'RW';
+  /** Ledger table: 'APPEND' may read and append, never update or delete. */
+  readonly ledger?: 'RO' | 'APPEND';
+  /** `states:StartExecution` on the incident lifecycle state machine. */
+  readonly startExecution?: boolean;
+  /** `states:SendTaskSuccess` / `SendTaskFailure` / `SendTaskHeartbeat`. */
+  readonly taskResponse?: boolean;
+  /** `ses:SendEmail`. */
+  readonly sendEmail?: boolean;
+  /** Reads the webhook bearer-token secret. */
+  readonly webhookSecret?: boolean;
+  /** Builds links to the public API (approval pages). */
+  readonly publicBaseUrl?: boolean;
+}
+
+/** One Lambda function of Casebook. */
+export interface FunctionSpec {
+  /** Short kebab-case name; locally the function is `casebook-<name>`. */
+  readonly name: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** The `${…}` name under which the ASL refers to this function's ARN, if it does. */
+  readonly substitution?: string;
+  readonly needs: FunctionNeeds;
+  /** Seconds; the ASL's task TimeoutSeconds are set above these. */
+  readonly timeoutSeconds: number;
+}
+
+export const FUNCTIONS = {
+  ingestAlert: {
+    name: 'ingest-alert',
+    entry: 'functions/ingest-alert/handler.ts',
+    description: 'POST /webhooks/{source}: verify, normalize, open or fold an incident, start its lifecycle',
+    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true, webhookSecret: true },
+    timeoutSeconds: 15,
+  },
+  recordPhase: {
+    name: 'record-phase',
+    entry: 'functions/record-phase/handler.ts',
+    description: 'Lifecycle step: records entry into a phase and returns what the next states need',
+    substitution: 'RecordPhaseFunctionArn',
+    needs: { operations: 'RW' },
+    timeoutSeconds: 15,
+  },
+  requestApproval: {
+    name: 'request-approval',
+    entry: 'functions/request-approval/handler.ts',
+    description: 'Decide: stores the task token server-side and emails an approver a link to the case',
+    substitution: 'RequestApprovalFunctionArn',
+    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true },
+    timeoutSeconds: 15,
+  },
+  approvalsPage: {
+    name: 'approvals-page',
+    entry: 'functions/approvals-page/handler.ts',
+    description:
+      'GET/HEAD/POST /approvals/{approvalId}: shows the case, records a decision, resumes the workflow',
+    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true },
+    timeoutSeconds: 15,
+  },
+  carryOutEffect: {
+    name: 'carry-out-effect',
+    entry: 'functions/carry-out-effect/handler.ts',
+    description:
+      'Act: carries out one approved effect (a customer notice) once, and appends it to the ledger',
+    substitution: 'CarryOutEffectFunctionArn',
+    needs: { operations: 'RW', ledger: 'APPEND', sendEmail: true },
+    timeoutSeconds: 30,
+  },
+  incidentsApi: {
+    name: 'incidents-api',
+    entry: 'functions/incidents-api/handler.ts',
+    description: 'GET /incidents and GET /incidents/{incidentId}: the case as JSON',
+    needs: { operations: 'RO', ledger: 'RO' },
+    timeoutSeconds: 10,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionKey = keyof typeof FUNCTIONS;
+
+/** The lifecycle state machine, as both CDK and the local stack name and load it. */
+export const STATE_MACHINE = {
+  name: 'incident-lifecycle',
+  definitionFile: 'statemachines/incident-lifecycle.asl.json',
+} as const;

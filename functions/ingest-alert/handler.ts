@@ -1,0 +1,4 @@
+import { ingestDepsFromEnvironment, makeIngestHandler } from './ingest-alert.ts';
+
+/** Lambda entry point for POST /webhooks/{source}. */
+export const handler = makeIngestHandler(ingestDepsFromEnvironment());

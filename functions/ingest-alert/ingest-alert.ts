@@ -1,0 +1,97 @@
+/** POST /webhooks/{source}: verify the sender, normalize the payload, open or fold an incident. */
+
+import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import {
+  ledgerTableConfig,
+  loadConfig,
+  operationsTableConfig,
+  stateMachineConfig,
+  webhookTokenConfig,
+} from '../adapters/config.ts';
+import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import type { HttpEvent, HttpResult } from '../adapters/http.ts';
+import { errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
+import { logger } from '../adapters/logger.ts';
+import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
+import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
+import { UnauthorizedError } from '../domain/errors.ts';
+import { parseAlertmanagerWebhook } from '../domain/sources/alertmanager.ts';
+import type { OpenIncidentDeps } from '../use-cases/open-incident.ts';
+import { openIncident } from '../use-cases/open-incident.ts';
+
+export interface IngestDeps extends OpenIncidentDeps {
+  readonly verifyToken: (presented: string | undefined) => Promise<boolean>;
+}
+
+/** Sources this version accepts, each with its payload parser. */
+const SOURCES = { alertmanager: parseAlertmanagerWebhook } as const;
+
+export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promise<HttpResult> {
+  return async (event) => {
+    try {
+      const source = event.pathParameters?.source ?? '';
+      const parse = SOURCES[source as keyof typeof SOURCES];
+      if (!parse) {
+        return problem(
+          404,
+          'unknown_source',
+          `Unknown alert source "${source}"; supported: ${Object.keys(SOURCES).join(', ')}`,
+        );
+      }
+      if (!(await deps.verifyToken(bearerToken(header(event, 'authorization'))))) {
+        throw new UnauthorizedError('Missing or wrong bearer token');
+      }
+      const alert = parse(jsonBody(event));
+      const result = await openIncident(deps, alert);
+      const { classification } = result;
+      const summary = {
+        outcome: result.outcome,
+        world: classification.world,
+        severity: classification.severity,
+        categories: classification.categories,
+        reason: classification.reason,
+      };
+      logger.info('Alert ingested', {
+        source,
+        ...summary,
+        incidentId: 'incidentId' in result ? result.incidentId : null,
+      });
+      if (result.outcome === 'opened') {
+        return json(
+          201,
+          { incidentId: result.incidentId, ...summary },
+          { location: `/incidents/${result.incidentId}` },
+        );
+      }
+      if (result.outcome === 'folded') return json(200, { incidentId: result.incidentId, ...summary });
+      return json(202, { incidentId: null, ...summary });
+    } catch (error) {
+      if (error instanceof UnauthorizedError) {
+        return {
+          ...errorToJson(error),
+          headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },
+        };
+      }
+      return errorToJson(error);
+    }
+  };
+}
+
+/** Dependencies from the environment, built once per cold start. */
+export function ingestDepsFromEnvironment(): IngestDeps {
+  const config = loadConfig([
+    operationsTableConfig,
+    ledgerTableConfig,
+    stateMachineConfig,
+    webhookTokenConfig,
+  ]);
+  const db = documentClient();
+  return {
+    incidents: new DynamoDbOperationsStore(db, config.operationsTable),
+    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
+    clock: systemClock,
+    verifyToken: webhookTokenVerifier(config.webhookToken),
+  };
+}

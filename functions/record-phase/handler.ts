@@ -1,0 +1,4 @@
+import { makeRecordPhaseHandler, recordPhaseDepsFromEnvironment } from './record-phase.ts';
+
+/** Lambda entry point for the lifecycle's phase, close and halt steps. */
+export const handler = makeRecordPhaseHandler(recordPhaseDepsFromEnvironment());

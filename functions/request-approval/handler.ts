@@ -1,0 +1,4 @@
+import { makeRequestApprovalHandler, requestApprovalDepsFromEnvironment } from './request-approval.ts';
+
+/** Lambda entry point for the Decide phase's approval requests. */
+export const handler = makeRequestApprovalHandler(requestApprovalDepsFromEnvironment());

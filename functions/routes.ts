@@ -1,0 +1,29 @@
+/**
+ * The HTTP API's routes, defined once: the CDK app creates exactly these HTTP API routes and the
+ * local gateway serves exactly these, both invoking the handler named by `fn`.
+ */
+import type { FunctionKey } from './catalog.ts';
+
+export interface Route {
+  readonly method: 'GET' | 'HEAD' | 'POST';
+  /** API Gateway path syntax: `{name}` is a path parameter. */
+  readonly path: string;
+  readonly fn: FunctionKey;
+  /**
+   * Who may call it. `iam`: requests signed with SigV4 by an IAM principal (responders, finance
+   * and auditors through the AWS CLI or SDK), checked by API Gateway. `handler`: callers that
+   * cannot sign AWS requests, authenticated by the handler itself (a webhook bearer token, an
+   * approval link's secret). The local gateway has no IAM and does not check `iam`.
+   */
+  readonly auth: 'iam' | 'handler';
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' },
+  { method: 'GET', path: '/incidents', fn: 'incidentsApi', auth: 'iam' },
+  { method: 'GET', path: '/incidents/{incidentId}', fn: 'incidentsApi', auth: 'iam' },
+  // Mail scanners open links with GET and HEAD: both only ever show the case.
+  { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  { method: 'POST', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+];

@@ -1,0 +1,164 @@
+/**
+ * Use cases behind an approval link: viewing the case (GET/HEAD, which never decides anything)
+ * and recording a decision (POST).
+ *
+ * Primary course (decide):
+ *  1. Check the link's secret against the approval it names.
+ *  2. If the approval is already settled, the same decision again is a no-op (a double click);
+ *     a different one is a conflict.
+ *  3. Settle the approval (only one racing request can), then append the decision to the
+ *     Decision Log: who, role, decision, comment, time, and the plan it was made on.
+ *  4. Resume the workflow: an approval completes the task, a rejection fails it with
+ *     Casebook.PlanRejected. If the round closed meanwhile, the decision stays recorded and says so.
+ *  5. Record the decision on the timeline.
+ */
+import type { Approval, ApprovalRef, DecisionForm } from '../domain/approval.ts';
+import { linkSecretMatches, parseApprovalId } from '../domain/approval.ts';
+import { ConflictError, ERROR_NAMES, NotFoundError } from '../domain/errors.ts';
+import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import type { LedgerEntry } from '../domain/ledger.ts';
+import type { ApprovalStore, Clock, IncidentStore, Ledger, Workflow } from '../domain/ports.ts';
+import { ROLE_LABEL } from '../domain/vocabulary.ts';
+
+export interface ApprovalDecisionDeps {
+  readonly incidents: IncidentStore;
+  readonly approvals: ApprovalStore;
+  readonly ledger: Ledger;
+  readonly workflow: Workflow;
+  readonly clock: Clock;
+}
+
+/** Everything the approval page shows. */
+export interface ApprovalView {
+  readonly approval: Approval;
+  readonly incident: Incident;
+  readonly roundApprovals: readonly Approval[];
+  readonly timeline: readonly TimelineEvent[];
+  readonly ledger: readonly LedgerEntry[];
+  /** The plan on the incident is the plan this approval is about, and the approval is still open. */
+  readonly canDecide: boolean;
+}
+
+async function authorize(
+  deps: Pick<ApprovalDecisionDeps, 'approvals'>,
+  approvalId: string,
+): Promise<{ ref: ApprovalRef; approval: Approval }> {
+  const ref = parseApprovalId(approvalId);
+  const approval = ref ? await deps.approvals.getApproval(ref) : undefined;
+  // One answer for malformed, unknown and forged links: the page reveals nothing either way.
+  if (!ref || !approval || !linkSecretMatches(ref.secret, approval.linkSecretHash)) {
+    throw new NotFoundError('No such approval request');
+  }
+  return { ref, approval };
+}
+
+/** Loads what the approval page shows. Reads only. */
+export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: string): Promise<ApprovalView> {
+  const { approval } = await authorize(deps, approvalId);
+  const [incident, roundApprovals, timeline, ledger] = await Promise.all([
+    deps.incidents.getIncident(approval.incidentId),
+    deps.approvals.listApprovals(approval.incidentId, approval.round),
+    deps.incidents.listTimeline(approval.incidentId),
+    deps.ledger.read(approval.incidentId),
+  ]);
+  if (!incident) throw new NotFoundError('No such approval request');
+  const canDecide = approval.status === 'PENDING' && incident.plan?.hash === approval.planHash;
+  return { approval, incident, roundApprovals, timeline, ledger, canDecide };
+}
+
+export interface DecideResult {
+  readonly approval: Approval;
+  /** False for a repeated identical decision (nothing new recorded). */
+  readonly recorded: boolean;
+  /** False when the round had already closed: the decision is on record but changed nothing. */
+  readonly resumedWorkflow: boolean;
+}
+
+export async function decideApproval(
+  deps: ApprovalDecisionDeps,
+  approvalId: string,
+  form: DecisionForm,
+): Promise<DecideResult> {
+  // 1.
+  const { ref, approval } = await authorize(deps, approvalId);
+  const incident = await deps.incidents.getIncident(approval.incidentId);
+  if (!incident) throw new NotFoundError('No such approval request');
+
+  // 2.
+  if (approval.status !== 'PENDING') {
+    if (approval.decision?.decision === form.decision)
+      return { approval, recorded: false, resumedWorkflow: false };
+    throw new ConflictError(
+      approval.status === 'WITHDRAWN'
+        ? `This approval request was withdrawn: ${approval.withdrawnReason ?? 'the round closed'}`
+        : `This approval was already decided (${approval.status}) and cannot be changed`,
+    );
+  }
+  if (incident.plan?.hash !== approval.planHash) {
+    throw new ConflictError('The plan changed after this request was sent; use the newest request');
+  }
+
+  // 3.
+  const at = deps.clock.now().toISOString();
+  const decision = { decision: form.decision, name: form.name, comment: form.comment, at };
+  const status = form.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+  if (!(await deps.approvals.settleApproval(ref, status, { decision }))) {
+    const now = await deps.approvals.getApproval(ref);
+    if (now?.decision?.decision === form.decision)
+      return { approval: now, recorded: false, resumedWorkflow: false };
+    throw new ConflictError('This approval was decided by another request a moment ago');
+  }
+  const role = ROLE_LABEL[approval.role];
+  const { entry } = await deps.ledger.append(approval.incidentId, {
+    log: 'decision',
+    kind: 'approval',
+    world: 'RML3',
+    phase: 'Decide',
+    at,
+    actor: `${form.name} <${approval.approverEmail}>`,
+    idempotencyKey: `approval:${approval.round}:${approval.role}`,
+    summary: `${role} ${form.decision === 'approve' ? 'approved' : 'rejected'} plan v${approval.planVersion}${form.comment ? `: ${form.comment}` : ''}`,
+    detail: {
+      role: approval.role,
+      decision: form.decision,
+      name: form.name,
+      email: approval.approverEmail,
+      comment: form.comment,
+      round: approval.round,
+      basis: { planHash: approval.planHash, planVersion: approval.planVersion },
+    },
+  });
+
+  // 4.
+  const token = await deps.approvals.getTaskToken(ref);
+  let resumedWorkflow = false;
+  if (token) {
+    resumedWorkflow =
+      form.decision === 'approve'
+        ? await deps.workflow.completeTask(token, {
+            role: approval.role,
+            decision: 'approve',
+            by: form.name,
+            at,
+            decisionSeq: entry.seq,
+          })
+        : await deps.workflow.failTask(
+            token,
+            ERROR_NAMES.planRejected,
+            `${role} rejected plan v${approval.planVersion}: ${form.comment}`.slice(0, 32_000),
+          );
+  }
+
+  // 5.
+  await deps.incidents.addTimelineEvent(approval.incidentId, {
+    key: `approval-decided:${approval.round}:${approval.role}`,
+    at,
+    world: 'RML3',
+    type: 'approval_decided',
+    phase: 'Decide',
+    summary: `${role}: ${form.name} ${form.decision === 'approve' ? 'approved' : 'rejected'} plan v${approval.planVersion}${resumedWorkflow ? '' : ' (after the round had closed)'}`,
+    detail: { role: approval.role, decision: form.decision, decisionSeq: entry.seq },
+  });
+  const settled = (await deps.approvals.getApproval(ref)) ?? approval;
+  return { approval: settled, recorded: true, resumedWorkflow };
+}

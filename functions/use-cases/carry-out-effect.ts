@@ -1,0 +1,118 @@
+/**
+ * Use case: Act carries out one approved effect — for now, a customer notice — exactly once.
+ *
+ * Primary course:
+ *  1. Read the incident's ledger: an effect already completed is returned as it was (a retried
+ *     Map item never sends a second notice).
+ *  2. An attempt that recorded its intent but neither completion nor failure may have sent the
+ *     notice: stop with Casebook.EffectInDoubt for a person to reconcile, never resend blindly.
+ *  3. Append the intent, send, then append the completion (with the provider's message id) —
+ *     or the failure, and let Step Functions retry.
+ */
+
+import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
+import type { JsonObject } from '../domain/json.ts';
+import type { LedgerEntry, LedgerEntryDraft } from '../domain/ledger.ts';
+import { customerNoticeEmail } from '../domain/messages.ts';
+import type { PlannedEffect } from '../domain/plan.ts';
+import type { Clock, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
+
+export interface CarryOutEffectDeps {
+  readonly incidents: IncidentStore;
+  readonly ledger: Ledger;
+  readonly mailer: Mailer;
+  readonly clock: Clock;
+}
+
+export interface CarryOutEffectResult {
+  readonly effectId: string;
+  readonly outcome: 'completed' | 'already-completed';
+  readonly ledgerSeq: number;
+}
+
+export async function carryOutEffect(
+  deps: CarryOutEffectDeps,
+  input: { readonly incidentId: string; readonly effect: PlannedEffect },
+): Promise<CarryOutEffectResult> {
+  const { incidentId, effect } = input;
+  const incident = await deps.incidents.getIncident(incidentId);
+  if (!incident) throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${incidentId}`);
+  const planned = incident.plan?.effects.find((e) => e.effectId === effect.effectId);
+  if (!planned) throw new Error(`${incidentId} has no approved effect ${effect.effectId}`);
+
+  // 1.
+  const mine = (await deps.ledger.read(incidentId)).filter(
+    (e) => e.log === 'effect' && e.detail.effectId === planned.effectId,
+  );
+  const completed = mine.find((e) => e.status === 'completed');
+  if (completed)
+    return { effectId: planned.effectId, outcome: 'already-completed', ledgerSeq: completed.seq };
+
+  // 2.
+  const attempts = mine.filter((e) => e.status === 'intended');
+  const unsettled = attempts.find(
+    (intent) => !mine.some((e) => e.status === 'failed' && e.detail.attempt === intent.detail.attempt),
+  );
+  if (unsettled) {
+    throw new CasebookError(
+      ERROR_NAMES.effectInDoubt,
+      `${incidentId} ${planned.effectId}: attempt ${String(unsettled.detail.attempt)} recorded its intent but not its outcome; the notice may have been sent. Reconcile with the provider before retrying.`,
+    );
+  }
+
+  // 3.
+  const attempt = attempts.length + 1;
+  const message = customerNoticeEmail(incident, planned.to);
+  const base = {
+    effectId: planned.effectId,
+    attempt,
+    to: planned.to,
+    template: planned.template,
+    subject: message.subject,
+    planVersion: incident.plan?.version ?? 0,
+  } satisfies JsonObject;
+  const draft = (status: 'intended' | 'completed' | 'failed', extra: JsonObject = {}): LedgerEntryDraft => ({
+    log: 'effect',
+    kind: planned.kind,
+    world: planned.world,
+    phase: 'Act',
+    at: deps.clock.now().toISOString(),
+    actor: 'casebook (Act)',
+    idempotencyKey: `${planned.effectId}:${attempt}:${status}`,
+    summary: `Customer notice to ${planned.to}: ${status}`,
+    status,
+    detail: { ...base, ...extra },
+  });
+
+  await deps.ledger.append(incidentId, draft('intended'));
+  let messageId: string;
+  try {
+    ({ messageId } = await deps.mailer.send(message));
+  } catch (error) {
+    await deps.ledger.append(
+      incidentId,
+      draft('failed', { error: String((error as Error).message ?? error) }),
+    );
+    throw new CasebookError(
+      ERROR_NAMES.dependencyUnavailable,
+      `Sending the notice failed: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const { entry }: { entry: LedgerEntry } = await deps.ledger.append(
+    incidentId,
+    draft('completed', { messageId, provider: 'ses' }),
+  );
+  await deps.incidents.addTimelineEvent(incidentId, {
+    key: `effect:${planned.effectId}`,
+    at: entry.at,
+    world: planned.world,
+    type: 'effect_carried_out',
+    phase: 'Act',
+    summary: `Customer notice sent to ${planned.to} (ledger #${entry.seq})`,
+    detail: { effectId: planned.effectId, ledgerSeq: entry.seq },
+  });
+  return { effectId: planned.effectId, outcome: 'completed', ledgerSeq: entry.seq };
+}

@@ -1,0 +1,45 @@
+/** Use cases: read one incident as a case (with its timeline and both logs), or list incidents. */
+import { NotFoundError } from '../domain/errors.ts';
+import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import { isIncidentId } from '../domain/incident.ts';
+import type { LedgerEntry } from '../domain/ledger.ts';
+import type { IncidentStore, Ledger } from '../domain/ports.ts';
+
+export interface ReadIncidentsDeps {
+  readonly incidents: IncidentStore;
+  readonly ledger: Ledger;
+}
+
+/** An incident with everything recorded about it. */
+export interface CaseView {
+  readonly incident: Incident;
+  readonly timeline: readonly TimelineEvent[];
+  /** The Effect Ledger entries. */
+  readonly ledger: readonly LedgerEntry[];
+  /** The Decision Log entries. */
+  readonly decisions: readonly LedgerEntry[];
+}
+
+export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Promise<CaseView> {
+  if (!isIncidentId(incidentId)) throw new NotFoundError(`No incident ${incidentId}`);
+  const [incident, timeline, entries] = await Promise.all([
+    deps.incidents.getIncident(incidentId),
+    deps.incidents.listTimeline(incidentId),
+    deps.ledger.read(incidentId),
+  ]);
+  if (!incident) throw new NotFoundError(`No incident ${incidentId}`);
+  return {
+    incident,
+    timeline,
+    ledger: entries.filter((e) => e.log === 'effect'),
+    decisions: entries.filter((e) => e.log === 'decision'),
+  };
+}
+
+export async function listIncidents(
+  deps: Pick<ReadIncidentsDeps, 'incidents'>,
+  limit: number,
+  cursor?: string,
+): Promise<{ readonly items: Incident[]; readonly cursor?: string }> {
+  return deps.incidents.listIncidents(limit, cursor);
+}

@@ -1,0 +1,190 @@
+/**
+ * Use case: the lifecycle state machine reports a step — entering a phase, closing, or halting —
+ * and gets back what its next states need.
+ *
+ * Primary course (enter a phase):
+ *  1. Load the incident; refuse one that is closed or cancelled.
+ *  2. Apply the phase's rules: Understand proposes a plan if none stands; Decide opens an approval
+ *     round; Act hands over the effects of a plan every approver of the round approved; Learn
+ *     resolves.
+ *  3. Save the incident and record the phase on its timeline (once per execution).
+ *
+ * Halting records why the execution stopped and withdraws approvals still pending in the round;
+ * the incident keeps its phase so a new execution can continue from it.
+ */
+
+import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
+import type { HaltReason, Incident } from '../domain/incident.ts';
+import { enterPhase } from '../domain/incident.ts';
+import type { PlannedEffect } from '../domain/plan.ts';
+import { proposeDefaultPlan } from '../domain/plan.ts';
+import type { ApprovalStore, Clock, IncidentStore } from '../domain/ports.ts';
+import type { Phase, Status } from '../domain/vocabulary.ts';
+import { APPROVER_ROLES } from '../domain/vocabulary.ts';
+
+export interface LifecycleDeps {
+  readonly incidents: IncidentStore;
+  readonly approvals: ApprovalStore;
+  readonly clock: Clock;
+}
+
+export type LifecycleStep =
+  | {
+      readonly kind: 'enter-phase';
+      readonly incidentId: string;
+      readonly phase: Phase;
+      readonly execution: string;
+    }
+  | { readonly kind: 'close'; readonly incidentId: string; readonly execution: string }
+  | {
+      readonly kind: 'halt';
+      readonly incidentId: string;
+      readonly execution: string;
+      readonly reason: HaltReason;
+      readonly failure?: { readonly Error?: string; readonly Cause?: string };
+    };
+
+export interface LifecycleStepResult {
+  readonly incidentId: string;
+  readonly status: Status;
+  readonly phase: Phase;
+  readonly round?: number;
+  readonly effects?: readonly PlannedEffect[];
+}
+
+export async function recordLifecycleStep(
+  deps: LifecycleDeps,
+  step: LifecycleStep,
+): Promise<LifecycleStepResult> {
+  // 1.
+  const incident = await deps.incidents.getIncident(step.incidentId);
+  if (!incident) {
+    throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${step.incidentId}`);
+  }
+  const at = deps.clock.now().toISOString();
+  if (step.kind === 'close') return close(deps, incident, at);
+  if (step.kind === 'halt') return halt(deps, incident, step, at);
+
+  // 2.
+  const entry = enterPhase(incident, step.phase, step.execution, at);
+  let next: Incident = {
+    ...incident,
+    status: entry.status,
+    phase: entry.phase,
+    updatedAt: at,
+    executionName: step.execution,
+    phaseEnteredAt: { ...incident.phaseEnteredAt, [step.phase]: incident.phaseEnteredAt[step.phase] ?? at },
+  };
+  delete (next as { halted?: unknown }).halted;
+  let effects: readonly PlannedEffect[] | undefined;
+
+  if (step.phase === 'Understand' && (!incident.plan || incident.halted?.reason === 'plan-rejected')) {
+    const plan = proposeDefaultPlan(incident, at);
+    next = { ...next, plan };
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key: `plan:${plan.version}`,
+      at,
+      world: 'RML3',
+      type: 'plan_proposed',
+      phase: 'Understand',
+      summary: `Plan v${plan.version} proposed by ${plan.proposedBy}: ${plan.summary}`,
+      detail: { planHash: plan.hash, effects: plan.effects.length },
+    });
+  }
+  if (step.phase === 'Decide') {
+    if (!next.plan) throw new Error(`${incident.id} has no plan to decide on`);
+    next = {
+      ...next,
+      decideRound: entry.decideRound ?? incident.decideRound,
+      decideExecution: step.execution,
+    };
+  }
+  if (step.phase === 'Act') effects = await approvedEffects(deps, next);
+  if (step.phase === 'Learn') next = { ...next, resolvedAt: incident.resolvedAt ?? at };
+
+  // 3.
+  await deps.incidents.saveIncident(next);
+  await deps.incidents.addTimelineEvent(incident.id, entry.event);
+  return {
+    incidentId: incident.id,
+    status: next.status,
+    phase: next.phase,
+    ...(step.phase === 'Decide' ? { round: next.decideRound } : {}),
+    ...(effects ? { effects } : {}),
+  };
+}
+
+/** No effect without approval: every role of the current round approved the current plan. */
+async function approvedEffects(deps: LifecycleDeps, incident: Incident): Promise<readonly PlannedEffect[]> {
+  const plan = incident.plan;
+  if (!plan) throw new Error(`${incident.id} has no plan to act on`);
+  const approvals = await deps.approvals.listApprovals(incident.id, incident.decideRound);
+  const missing = APPROVER_ROLES.filter(
+    (role) => !approvals.some((a) => a.role === role && a.status === 'APPROVED' && a.planHash === plan.hash),
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `${incident.id} cannot act: plan v${plan.version} lacks approval from ${missing.join(', ')} in round ${incident.decideRound}`,
+    );
+  }
+  return plan.effects;
+}
+
+async function close(deps: LifecycleDeps, incident: Incident, at: string): Promise<LifecycleStepResult> {
+  if (incident.status !== 'CLOSED') {
+    await deps.incidents.saveIncident({ ...incident, status: 'CLOSED', closedAt: at, updatedAt: at });
+  }
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: 'closed',
+    at: incident.closedAt ?? at,
+    world: 'RML2',
+    type: 'closed',
+    phase: incident.phase,
+    summary: 'Incident closed; its ledger, decisions and timeline stay as they are.',
+  });
+  return { incidentId: incident.id, status: 'CLOSED', phase: incident.phase };
+}
+
+const HALT_SUMMARY: Record<HaltReason, string> = {
+  'plan-rejected': 'The plan was rejected; the incident waits in Decide for a revised plan.',
+  'approvals-timed-out': 'Not every approver decided in time; the incident waits in Decide.',
+  failed: 'A lifecycle step failed; the incident keeps its phase so a new execution can continue from it.',
+};
+
+async function halt(
+  deps: LifecycleDeps,
+  incident: Incident,
+  step: Extract<LifecycleStep, { kind: 'halt' }>,
+  at: string,
+): Promise<LifecycleStepResult> {
+  const error = step.failure?.Error;
+  const cause = step.failure?.Cause;
+  await deps.incidents.saveIncident({
+    ...incident,
+    updatedAt: at,
+    halted: {
+      reason: step.reason,
+      at,
+      ...(error ? { error } : {}),
+      ...(cause ? { cause: cause.slice(0, 2000) } : {}),
+    },
+  });
+  if (incident.decideRound > 0) {
+    for (const approval of await deps.approvals.listApprovals(incident.id, incident.decideRound)) {
+      if (approval.status === 'PENDING') {
+        await deps.approvals.settleApproval(approval, 'WITHDRAWN', {
+          withdrawnReason: HALT_SUMMARY[step.reason],
+        });
+      }
+    }
+  }
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `halt:${step.execution}`,
+    at,
+    world: 'RML2',
+    type: 'halted',
+    phase: incident.phase,
+    summary: `${HALT_SUMMARY[step.reason]}${error ? ` (${error})` : ''}`,
+  });
+  return { incidentId: incident.id, status: incident.status, phase: incident.phase };
+}

@@ -1,0 +1,243 @@
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
+import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { openIncident } from '../../functions/domain/incident.ts';
+import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
+import { makeRequestApprovalHandler } from '../../functions/request-approval/request-approval.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { apiEvent } from '../support/http.ts';
+
+const ses = mockClient(SESClient);
+const sfn = mockClient(SFNClient);
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+beforeEach(() => {
+  ses.reset();
+  sfn.reset();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
+});
+
+const APPROVERS = { legal: 'legal@example.com', business: 'business@example.com', sre: 'sre@example.com' };
+
+async function setup() {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const clock = testClock();
+  const base = openIncident(
+    'INC-2026-0009',
+    {
+      source: 'alertmanager',
+      correlationKey: 'k',
+      deliveryKey: 'd',
+      occurrences: ['f@2026-11-22T09:00:00.000Z'],
+      status: 'firing',
+      title: 'Refunds missing',
+      labels: { category: 'financial_discrepancy' },
+      annotations: {},
+      alerts: [],
+      startedAt: '2026-11-22T09:00:00.000Z',
+      customerContacts: ['customer@example.com'],
+    },
+    classify({ category: 'financial_discrepancy' }),
+    '2026-11-22T09:00:00.000Z',
+  );
+  await store.createIncident({
+    ...base,
+    phase: 'Decide',
+    status: 'INVESTIGATING',
+    plan: proposeDefaultPlan(base, '2026-11-22T09:01:00.000Z'),
+    decideRound: 1,
+  });
+  const request = makeRequestApprovalHandler({
+    incidents: store,
+    approvals: store,
+    mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
+    clock,
+    publicBaseUrl: 'https://casebook.example.com',
+    approvers: APPROVERS,
+  });
+  const page = makeApprovalsPageHandler({
+    incidents: store,
+    approvals: store,
+    ledger,
+    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
+    clock,
+  });
+  const ask = async (role: ApproverRole, taskToken = `token-for-${role}`) => {
+    await request({ taskToken, incidentId: 'INC-2026-0009', round: 1, role });
+    const mail = ses.commandCalls(SendEmailCommand).at(-1)?.args[0].input;
+    const link = /https:\/\/casebook\.example\.com(\/approvals\/\S+)/.exec(
+      mail?.Message?.Body?.Text?.Data ?? '',
+    )?.[1];
+    if (!link) throw new Error('no link in the approval email');
+    return { mail, path: link, approvalId: decodeURIComponent(link.split('/').at(-1) ?? '') };
+  };
+  const call = (method: string, approvalId: string, form?: Record<string, string>) =>
+    page(
+      apiEvent({
+        method,
+        path: `/approvals/${approvalId}`,
+        routeKey: `${method} /approvals/{approvalId}`,
+        pathParameters: { approvalId },
+        ...(form
+          ? {
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams(form).toString(),
+            }
+          : {}),
+      }),
+    );
+  return { store, ledger, ask, call, tables };
+}
+
+describe('approval requests and decisions', () => {
+  it('emails the role its link, which carries no task token', async () => {
+    const { ask } = await setup();
+    const { mail, approvalId } = await ask('legal', 'SECRET-TASK-TOKEN-123');
+    expect(mail?.Destination?.ToAddresses).toEqual(['legal@example.com']);
+    expect(mail?.Source).toBe('casebook@example.com');
+    expect(approvalId).toMatch(/^INC-2026-0009\.1\.legal\./);
+    expect(JSON.stringify(mail)).not.toContain('SECRET-TASK-TOKEN-123');
+  });
+
+  it('does not email again when Step Functions retries the request, but keeps the newest token', async () => {
+    const { ask, store, call } = await setup();
+    const { approvalId } = await ask('sre', 'first-token');
+    // A retried task attempt carries a new token; the approver keeps the first email.
+    await ask('sre', 'second-token');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect(await store.getTaskToken({ incidentId: 'INC-2026-0009', round: 1, role: 'sre' })).toBe(
+      'second-token',
+    );
+    await call('POST', approvalId, { decision: 'approve', name: 'Sam SRE' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('second-token');
+  });
+
+  it('shows the case on GET and HEAD and changes nothing', async () => {
+    const { ask, call, ledger, store } = await setup();
+    const { approvalId } = await ask('business');
+    const get = await call('GET', approvalId);
+    expect(get.statusCode).toBe(200);
+    expect(get.body).toContain('INC-2026-0009');
+    expect(get.body).toContain('Approve the plan');
+    expect(get.headers?.['referrer-policy']).toBe('no-referrer');
+    const head = await call('HEAD', approvalId);
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+    expect(await ledger.read('INC-2026-0009')).toEqual([]);
+    expect(
+      (await store.getApproval({ incidentId: 'INC-2026-0009', round: 1, role: 'business' }))?.status,
+    ).toBe('PENDING');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('answers 404 for a forged or mangled link', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('legal');
+    const forged = approvalId.replace(/\.[^.]+$/, '.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    expect((await call('GET', forged)).statusCode).toBe(404);
+    expect((await call('POST', forged, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
+    expect((await call('GET', 'INC-2026-0009.1.legal')).statusCode).toBe(404);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('records an approval in the Decision Log and resumes the task once, however often it is clicked', async () => {
+    const { ask, call, ledger } = await setup();
+    const { approvalId, path } = await ask('legal', 'legal-token');
+    const first = await call('POST', approvalId, {
+      decision: 'approve',
+      name: 'Lee Legal',
+      comment: 'ToS 7.2 requires notice',
+    });
+    expect(first.statusCode).toBe(303);
+    expect(first.headers?.location).toBe(path);
+    const second = await call('POST', approvalId, { decision: 'approve', name: 'Lee Legal' });
+    expect(second.statusCode).toBe(303);
+    const decisions = (await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision');
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({
+      kind: 'approval',
+      phase: 'Decide',
+      world: 'RML3',
+      actor: 'Lee Legal <legal@example.com>',
+      detail: { role: 'legal', decision: 'approve', comment: 'ToS 7.2 requires notice', round: 1 },
+    });
+    const successes = sfn.commandCalls(SendTaskSuccessCommand);
+    expect(successes).toHaveLength(1);
+    expect(successes[0]?.args[0].input.taskToken).toBe('legal-token');
+    const page = await call('GET', approvalId);
+    expect(page.body).toContain('APPROVED');
+    expect(page.body).not.toContain('Record my decision');
+  });
+
+  it('refuses a different decision on a decided approval with 409', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('legal');
+    await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
+    const conflict = await call('POST', approvalId, {
+      decision: 'reject',
+      name: 'Lee',
+      comment: 'changed my mind',
+    });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.body).toContain('already decided');
+  });
+
+  it('requires a reason to reject (400, nothing recorded), then fails the task with Casebook.PlanRejected', async () => {
+    const { ask, call, ledger } = await setup();
+    const { approvalId } = await ask('business', 'business-token');
+    const missing = await call('POST', approvalId, { decision: 'reject', name: 'Bo Business' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.body).toContain('comment');
+    expect(await ledger.read('INC-2026-0009')).toEqual([]);
+
+    const rejected = await call('POST', approvalId, {
+      decision: 'reject',
+      name: 'Bo Business',
+      comment: 'Refund too, not only an apology',
+    });
+    expect(rejected.statusCode).toBe(303);
+    const failure = sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input;
+    expect(failure).toMatchObject({ taskToken: 'business-token', error: 'Casebook.PlanRejected' });
+    expect(failure?.cause).toContain('Refund too');
+  });
+
+  it('keeps a decision made after the round closed, and says it changed nothing', async () => {
+    const { ask, call, store, ledger } = await setup();
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+    const { approvalId } = await ask('sre');
+    const res = await call('POST', approvalId, { decision: 'approve', name: 'Sam' });
+    expect(res.statusCode).toBe(303);
+    expect((await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision')).toHaveLength(1);
+    const timeline = await store.listTimeline('INC-2026-0009');
+    expect(timeline.find((t) => t.type === 'approval_decided')?.summary).toContain(
+      'after the round had closed',
+    );
+  });
+
+  it('answers a post that is not a form with 400 naming the content type, recording nothing', async () => {
+    const { ask, call, ledger } = await setup();
+    const { approvalId } = await ask('legal');
+    const res = await call('POST', approvalId);
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('content-type');
+    expect(await ledger.read('INC-2026-0009')).toEqual([]);
+  });
+});

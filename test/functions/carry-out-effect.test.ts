@@ -1,0 +1,142 @@
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import { makeCarryOutEffectHandler } from '../../functions/carry-out-effect/carry-out-effect.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { openIncident } from '../../functions/domain/incident.ts';
+import { verifyChain } from '../../functions/domain/ledger.ts';
+import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+
+const ses = mockClient(SESClient);
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+beforeEach(() => {
+  ses.reset();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'ses-message-1' });
+});
+
+async function setup() {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const base = openIncident(
+    'INC-2026-0011',
+    {
+      source: 'alertmanager',
+      correlationKey: 'k',
+      deliveryKey: 'd',
+      occurrences: ['f@2026-11-22T09:00:00.000Z'],
+      status: 'firing',
+      title: 'Statements sent to the wrong party',
+      labels: {},
+      annotations: {},
+      alerts: [],
+      startedAt: '2026-11-22T09:00:00.000Z',
+      customerContacts: ['pat@example.com'],
+      customerSummary: 'your statement was emailed to another customer by mistake.',
+    },
+    classify({}),
+    '2026-11-22T09:00:00.000Z',
+  );
+  const plan = proposeDefaultPlan(base, '2026-11-22T09:01:00.000Z');
+  await store.createIncident({ ...base, phase: 'Act', plan });
+  const handler = makeCarryOutEffectHandler({
+    incidents: store,
+    ledger,
+    mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
+    clock: testClock(),
+  });
+  const effect = plan.effects[0];
+  if (!effect) throw new Error('the plan has no effect');
+  return { ledger, handler, effect };
+}
+
+describe('carrying out a customer notice', () => {
+  it('sends it once and records intent and completion with the SES message id', async () => {
+    const { handler, effect, ledger } = await setup();
+    const result = await handler({ incidentId: 'INC-2026-0011', effect });
+    expect(result).toMatchObject({ effectId: 'P1-E1', outcome: 'completed' });
+    const mail = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(mail?.Destination?.ToAddresses).toEqual(['pat@example.com']);
+    expect(mail?.Message?.Body?.Text?.Data).toContain(
+      'your statement was emailed to another customer by mistake.',
+    );
+    const entries = await ledger.read('INC-2026-0011');
+    expect(entries.map((e) => [e.kind, e.status, e.phase, e.world])).toEqual([
+      ['customer_notice', 'intended', 'Act', 'RML3'],
+      ['customer_notice', 'completed', 'Act', 'RML3'],
+    ]);
+    expect(entries[1]?.detail).toMatchObject({
+      messageId: 'ses-message-1',
+      to: 'pat@example.com',
+      attempt: 1,
+    });
+    expect(verifyChain('INC-2026-0011', entries)).toEqual([]);
+  });
+
+  it('does not send again when the Map item is retried after success', async () => {
+    const { handler, effect, ledger } = await setup();
+    await handler({ incidentId: 'INC-2026-0011', effect });
+    const again = await handler({ incidentId: 'INC-2026-0011', effect });
+    expect(again.outcome).toBe('already-completed');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect(await ledger.read('INC-2026-0011')).toHaveLength(2);
+  });
+
+  it('records a failed send and lets the retry send it as attempt 2', async () => {
+    const { handler, effect, ledger } = await setup();
+    ses
+      .on(SendEmailCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+      .resolves({ MessageId: 'ses-message-2' });
+    await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
+      name: 'Casebook.DependencyUnavailable',
+    });
+    const retried = await handler({ incidentId: 'INC-2026-0011', effect });
+    expect(retried.outcome).toBe('completed');
+    const entries = await ledger.read('INC-2026-0011');
+    expect(entries.map((e) => [e.status, e.detail.attempt])).toEqual([
+      ['intended', 1],
+      ['failed', 1],
+      ['intended', 2],
+      ['completed', 2],
+    ]);
+  });
+
+  it('refuses to resend when an earlier attempt recorded its intent but no outcome', async () => {
+    const { handler, effect, ledger } = await setup();
+    // The first attempt died between recording its intent and learning whether SES took the email.
+    await ledger.append('INC-2026-0011', {
+      log: 'effect',
+      kind: 'customer_notice',
+      world: 'RML3',
+      phase: 'Act',
+      at: '2026-11-22T10:00:00.000Z',
+      actor: 'casebook (Act)',
+      idempotencyKey: 'P1-E1:1:intended',
+      summary: 'Customer notice to pat@example.com: intended',
+      status: 'intended',
+      detail: { effectId: 'P1-E1', attempt: 1 },
+    });
+    await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
+      name: 'Casebook.EffectInDoubt',
+    });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('refuses an effect the incident plan does not contain', async () => {
+    const { handler, effect } = await setup();
+    await expect(
+      handler({ incidentId: 'INC-2026-0011', effect: { ...effect, effectId: 'P9-E9' } }),
+    ).rejects.toThrow(/no approved effect P9-E9/);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,59 @@
+/** An in-memory dynalite per test file, with Casebook's tables created from the shared schemas. */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { createTables } from '../../local/tables.ts';
+
+export interface TestDatabase {
+  readonly endpoint: string;
+  readonly doc: DynamoDBDocumentClient;
+  readonly raw: DynamoDBClient;
+  /** Fresh table names per call, so tests in one file do not see each other's items. */
+  tables(): Promise<{ operations: string; ledger: string }>;
+  count(table: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startTestDatabase(): Promise<TestDatabase> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    endpoint,
+    doc,
+    raw,
+    async tables() {
+      const suffix = randomUUID().slice(0, 8);
+      const names = { operations: `ops-${suffix}`, ledger: `ledger-${suffix}` };
+      await createTables(endpoint, names);
+      return names;
+    },
+    async count(table) {
+      const out = await raw.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+      return out.Count ?? 0;
+    },
+    async close() {
+      raw.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A clock that returns a fixed time and can be moved. */
+export function testClock(start = '2026-11-22T10:30:00.000Z') {
+  let now = new Date(start);
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now = new Date(now.getTime() + ms);
+    },
+  };
+}
