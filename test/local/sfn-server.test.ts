@@ -1,0 +1,816 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type LocalStateMachine,
+  type StepFunctionsServer,
+  startStepFunctionsServer,
+} from '../../local/sfn/server.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+const INVOKE = 'arn:aws:states:::lambda:invoke';
+const INVOKE_WITH_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+
+const callbackTask = (approver: string, extra: Record<string, unknown> = {}) => ({
+  Type: 'Task',
+  Resource: INVOKE_WITH_CALLBACK,
+  Parameters: {
+    FunctionName: functionArn('notifier'),
+    Payload: { 'token.$': '$$.Task.Token', approver, 'execution.$': '$$.Execution.Name' },
+  },
+  ...extra,
+});
+
+// Small machines of our own: one per behaviour under test.
+const MACHINES: LocalStateMachine[] = [
+  {
+    name: 'greet',
+    definition: {
+      StartAt: 'Greet the caller',
+      States: {
+        'Greet the caller': {
+          Type: 'Task',
+          Resource: INVOKE,
+          Parameters: { FunctionName: functionArn('greeter'), 'Payload.$': '$' },
+          ResultSelector: { 'greeting.$': '$.Payload.greeting', 'status.$': '$.StatusCode' },
+          ResultPath: '$.greeted',
+          Next: 'Shout the greeting',
+        },
+        'Shout the greeting': {
+          Type: 'Task',
+          Resource: functionArn('shouter'),
+          InputPath: '$.greeted',
+          ResultPath: '$.shouted',
+          Next: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+      },
+    },
+  },
+  {
+    name: 'write-ledger',
+    definition: {
+      StartAt: 'Write to the ledger',
+      States: {
+        'Write to the ledger': {
+          Type: 'Task',
+          Resource: INVOKE,
+          Parameters: { FunctionName: functionArn('ledger-writer'), Payload: {} },
+          End: true,
+        },
+      },
+    },
+  },
+  {
+    name: 'approve',
+    definition: {
+      StartAt: 'Ask for approval',
+      States: {
+        'Ask for approval': callbackTask('owner', {
+          TimeoutSeconds: 60,
+          ResultPath: '$.decision',
+          Catch: [
+            { ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Record the rejection' },
+          ],
+          Next: 'Approved',
+        }),
+        Approved: { Type: 'Pass', End: true },
+        'Record the rejection': { Type: 'Pass', Result: 'rejected', ResultPath: '$.outcome', End: true },
+      },
+    },
+  },
+  {
+    name: 'hurry',
+    definition: {
+      StartAt: 'Wait briefly for approval',
+      States: {
+        'Wait briefly for approval': callbackTask('owner', {
+          TimeoutSeconds: 1,
+          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'Give up' }],
+          End: true,
+        }),
+        'Give up': { Type: 'Pass', End: true },
+      },
+    },
+  },
+  {
+    name: 'committee',
+    definition: {
+      StartAt: 'Ask Legal and Finance',
+      States: {
+        'Ask Legal and Finance': {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'Ask Legal', States: { 'Ask Legal': callbackTask('legal', { End: true }) } },
+            { StartAt: 'Ask Finance', States: { 'Ask Finance': callbackTask('finance', { End: true }) } },
+          ],
+          Catch: [{ ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Rejected' }],
+          End: true,
+        },
+        Rejected: { Type: 'Pass', End: true },
+      },
+    },
+  },
+  {
+    name: 'tally',
+    definition: {
+      StartAt: 'Count each item',
+      States: {
+        'Count each item': {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          MaxConcurrency: 2,
+          ItemProcessor: {
+            StartAt: 'Count the item',
+            States: {
+              'Count the item': {
+                Type: 'Task',
+                Resource: INVOKE,
+                Parameters: { FunctionName: functionArn('counter'), 'Payload.$': '$' },
+                ResultSelector: { 'count.$': '$.Payload' },
+                Retry: [{ ErrorEquals: ['Counter.Busy'], IntervalSeconds: 1, MaxAttempts: 2 }],
+                End: true,
+              },
+            },
+          },
+          End: true,
+        },
+      },
+    },
+  },
+  {
+    name: 'enqueue',
+    definition: {
+      StartAt: 'Send to the queue',
+      States: {
+        'Send to the queue': {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          Parameters: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/q', MessageBody: 'hi' },
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Swallowed' }],
+          End: true,
+        },
+        Swallowed: { Type: 'Pass', End: true },
+      },
+    },
+  },
+];
+
+interface Notification {
+  approver: string;
+  token: string;
+  execution: string;
+}
+
+/** Fake in-process Lambda functions, recording what they were given. */
+class FakeFunctions {
+  readonly notifications: Notification[] = [];
+  private counted = 0;
+
+  readonly invoke = async (functionName: string, payload: unknown): Promise<unknown> => {
+    const input = payload as Record<string, string>;
+    switch (functionName) {
+      case functionArn('greeter'):
+        return { greeting: `Hello, ${input.who}` };
+      case functionArn('shouter'):
+        return `${input.greeting}!`.toUpperCase();
+      case functionArn('ledger-writer'): {
+        const error = new Error('the ledger is closed for the night');
+        error.name = 'Ledger.Closed';
+        throw error;
+      }
+      case functionArn('counter'):
+        if (this.counted++ === 0) throw Object.assign(new Error('try again'), { name: 'Counter.Busy' });
+        return (payload as number) * 10;
+      case functionArn('notifier'):
+        this.notifications.push({
+          approver: input.approver ?? '',
+          token: input.token ?? '',
+          execution: input.execution ?? '',
+        });
+        return { notified: input.approver };
+      default:
+        throw Object.assign(new Error(`no function ${functionName}`), { name: 'ResourceNotFoundException' });
+    }
+  };
+
+  /** Waits for the task token sent to `approver` by the execution named `execution`. */
+  tokenFor(execution: string, approver = 'owner'): Promise<string> {
+    return eventually(
+      () => this.notifications.find((n) => n.execution === execution && n.approver === approver)?.token,
+      `a task token for ${approver} in ${execution}`,
+    );
+  }
+}
+
+async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sfn-local-test-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Harness {
+  server: StepFunctionsServer;
+  sfn: SFNClient;
+  functions: FakeFunctions;
+  logs: string[];
+  dataDir: string;
+  arn: (machine: string) => string;
+}
+
+async function startHarness(dataDir?: string): Promise<Harness> {
+  const dir = dataDir ?? (await tempDir());
+  const functions = new FakeFunctions();
+  const logs: string[] = [];
+  const server = await startStepFunctionsServer({
+    port: 0,
+    region: REGION,
+    accountId: ACCOUNT,
+    dataDir: dir,
+    stateMachines: MACHINES,
+    invokeFunction: functions.invoke,
+    log: (line) => logs.push(line),
+  });
+  const sfn = new SFNClient({
+    endpoint: server.url,
+    region: REGION,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    sfn.destroy();
+    await server.close();
+  };
+  cleanups.push(close);
+  return { server, sfn, functions, logs, dataDir: dir, arn: (machine) => server.stateMachineArn(machine) };
+}
+
+async function start(h: Harness, machine: string, name: string, input: unknown = {}): Promise<string> {
+  const started = await h.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: h.arn(machine), name, input: JSON.stringify(input) }),
+  );
+  return started.executionArn ?? '';
+}
+
+function untilClosed(h: Harness, executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  return eventually(async () => {
+    const described = await h.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return described.status === 'RUNNING' ? undefined : described;
+  }, `${executionArn} to close`);
+}
+
+async function historyOf(h: Harness, executionArn: string): Promise<HistoryEvent[]> {
+  const page = await h.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+  return page.events ?? [];
+}
+
+const typesOf = (events: HistoryEvent[]) => events.map((event) => event.type);
+
+async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to be rejected');
+}
+
+describe('local Step Functions server', () => {
+  it('starts, describes, lists and shows the history of an execution through the SDK', async () => {
+    const h = await startHarness();
+
+    const machines = await h.sfn.send(new ListStateMachinesCommand({}));
+    expect(machines.stateMachines?.map((m) => m.name)).toEqual(MACHINES.map((m) => m.name));
+    const described = await h.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: h.arn('greet') }));
+    expect(JSON.parse(described.definition ?? '')).toEqual(MACHINES[0]?.definition);
+    expect(described.stateMachineArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:greet`);
+
+    const executionArn = await start(h, 'greet', 'greet-ada', { who: 'Ada' });
+    expect(executionArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:execution:greet:greet-ada`);
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.startDate).toBeInstanceOf(Date);
+    expect(done.stopDate?.getTime()).toBeGreaterThanOrEqual(done.startDate?.getTime() ?? Number.NaN);
+    expect(JSON.parse(done.output ?? '')).toEqual({
+      who: 'Ada',
+      greeted: { greeting: 'Hello, Ada', status: 200 },
+      shouted: 'HELLO, ADA!',
+    });
+
+    const listed = await h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.arn('greet') }));
+    expect(listed.executions?.map((e) => [e.name, e.status])).toEqual([['greet-ada', 'SUCCEEDED']]);
+
+    const events = await historyOf(h, executionArn);
+    expect(typesOf(events)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events.map((e) => [e.id, e.previousEventId])).toEqual(events.map((_, i) => [i + 1, i]));
+    expect(events[0]?.executionStartedEventDetails?.input).toBe('{"who":"Ada"}');
+    expect(events[1]?.stateEnteredEventDetails?.name).toBe('Greet the caller');
+    expect(events[2]?.taskScheduledEventDetails).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke',
+    });
+    const invokeResult = JSON.parse(events[4]?.taskSucceededEventDetails?.output ?? '');
+    expect(invokeResult).toMatchObject({
+      ExecutedVersion: '$LATEST',
+      Payload: { greeting: 'Hello, Ada' },
+      StatusCode: 200,
+    });
+
+    const reversed = await h.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true }));
+    expect(typesOf(reversed.events ?? [])).toEqual(typesOf(events).reverse());
+    const firstPage = await h.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 5, includeExecutionData: false }),
+    );
+    expect(firstPage.events).toHaveLength(5);
+    expect(firstPage.events?.[0]?.executionStartedEventDetails?.input).toBeUndefined();
+    const rest = await h.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, nextToken: firstPage.nextToken }),
+    );
+    expect(typesOf([...(firstPage.events ?? []), ...(rest.events ?? [])])).toEqual(typesOf(events));
+    expect(rest.nextToken).toBeUndefined();
+  });
+
+  it('pages and filters ListExecutions newest first', async () => {
+    const h = await startHarness();
+    for (const name of ['first', 'second', 'third']) {
+      await untilClosed(h, await start(h, 'greet', name, { who: name }));
+    }
+    const failed = await start(h, 'write-ledger', 'the-only-one');
+    expect((await untilClosed(h, failed)).status).toBe('FAILED');
+
+    const page1 = await h.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: h.arn('greet'), maxResults: 2 }),
+    );
+    expect(page1.executions?.map((e) => e.name)).toEqual(['third', 'second']);
+    const page2 = await h.sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: h.arn('greet'),
+        maxResults: 2,
+        nextToken: page1.nextToken,
+      }),
+    );
+    expect(page2.executions?.map((e) => e.name)).toEqual(['first']);
+    expect(page2.nextToken).toBeUndefined();
+
+    const running = await h.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: h.arn('greet'), statusFilter: 'RUNNING' }),
+    );
+    expect(running.executions).toEqual([]);
+    const bad = await rejection(
+      h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.arn('greet'), nextToken: 'not-a-token' })),
+    );
+    expect(bad.name).toBe('InvalidToken');
+  });
+
+  it('fails a lambda:invoke task with the function error name and an AWS-shaped cause', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'write-ledger', 'night-write');
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe('Ledger.Closed');
+    const cause = JSON.parse(done.cause ?? '');
+    expect(cause).toMatchObject({
+      errorType: 'Ledger.Closed',
+      errorMessage: 'the ledger is closed for the night',
+    });
+    expect(Array.isArray(cause.trace)).toBe(true);
+    const events = await historyOf(h, executionArn);
+    expect(typesOf(events)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskFailed',
+      'ExecutionFailed',
+    ]);
+    expect(events[4]?.taskFailedEventDetails?.error).toBe('Ledger.Closed');
+  });
+
+  it('runs Map iterations through overridden tasks, retrying a custom error', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'tally', 'tally-1', { items: [1, 2, 3] });
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '')).toEqual([{ count: 10 }, { count: 20 }, { count: 30 }]);
+    const events = await historyOf(h, executionArn);
+    const count = (type: string) => events.filter((e) => e.type === type).length;
+    expect(count('MapIterationStarted')).toBe(3);
+    expect(count('MapIterationSucceeded')).toBe(3);
+    expect(count('TaskScheduled')).toBe(4);
+    expect(events.filter((e) => e.type === 'TaskFailed').map((e) => e.taskFailedEventDetails?.error)).toEqual(
+      ['Counter.Busy'],
+    );
+    expect(typesOf(events).slice(-3)).toEqual(['MapStateSucceeded', 'MapStateExited', 'ExecutionSucceeded']);
+    expect(events.find((e) => e.type === 'MapIterationStarted')?.mapIterationStartedEventDetails?.name).toBe(
+      'Count each item',
+    );
+  });
+
+  it('fails a Task whose resource it cannot run, naming the resource, even under a Catch-all', async () => {
+    const h = await startHarness();
+    expect(
+      h.logs.some((line) => line.includes("'Send to the queue' uses 'arn:aws:states:::sqs:sendMessage'")),
+    ).toBe(true);
+    const done = await untilClosed(h, await start(h, 'enqueue', 'enqueue-1'));
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe('States.Runtime');
+    expect(done.cause).toContain('arn:aws:states:::sqs:sendMessage');
+  });
+
+  it('returns the running execution for the same name and input, and ExecutionAlreadyExists otherwise', async () => {
+    const h = await startHarness();
+    const first = await h.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: h.arn('approve'), name: 'incident-7', input: '{"n":7}' }),
+    );
+    const again = await h.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: h.arn('approve'), name: 'incident-7', input: '{"n":7}' }),
+    );
+    expect(again.executionArn).toBe(first.executionArn);
+    expect(again.startDate?.getTime()).toBe(first.startDate?.getTime());
+
+    const otherInput = await rejection(
+      h.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: h.arn('approve'), name: 'incident-7', input: '{}' }),
+      ),
+    );
+    expect(otherInput.name).toBe('ExecutionAlreadyExists');
+
+    const token = await h.functions.tokenFor('incident-7');
+    await h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"approved":true}' }));
+    await untilClosed(h, first.executionArn ?? '');
+    const closed = await rejection(
+      h.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: h.arn('approve'),
+          name: 'incident-7',
+          input: '{"n":7}',
+        }),
+      ),
+    );
+    expect(closed.name).toBe('ExecutionAlreadyExists');
+    // Exactly one execution ran, however many times it was started.
+    expect(h.functions.notifications.filter((n) => n.execution === 'incident-7')).toHaveLength(1);
+  });
+
+  it('rejects bad requests with the AWS error names', async () => {
+    const h = await startHarness();
+    const errorOf = async (promise: Promise<unknown>) => (await rejection(promise)).name;
+    expect(await errorOf(h.sfn.send(new StartExecutionCommand({ stateMachineArn: 'nope' })))).toBe(
+      'InvalidArn',
+    );
+    expect(
+      await errorOf(
+        h.sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:missing`,
+          }),
+        ),
+      ),
+    ).toBe('StateMachineDoesNotExist');
+    expect(
+      await errorOf(
+        h.sfn.send(new StartExecutionCommand({ stateMachineArn: h.arn('greet'), name: 'has space' })),
+      ),
+    ).toBe('InvalidName');
+    expect(
+      await errorOf(
+        h.sfn.send(new StartExecutionCommand({ stateMachineArn: h.arn('greet'), name: 'x'.repeat(81) })),
+      ),
+    ).toBe('InvalidName');
+    expect(
+      await errorOf(
+        h.sfn.send(new StartExecutionCommand({ stateMachineArn: h.arn('greet'), input: '{oops' })),
+      ),
+    ).toBe('InvalidExecutionInput');
+    expect(
+      await errorOf(
+        h.sfn.send(
+          new DescribeExecutionCommand({
+            executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:greet:never`,
+          }),
+        ),
+      ),
+    ).toBe('ExecutionDoesNotExist');
+
+    const raw = await fetch(h.server.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AWSStepFunctions.Dance' },
+      body: '{}',
+    });
+    expect(raw.status).toBe(400);
+    expect(raw.headers.get('content-type')).toBe('application/x-amz-json-1.0');
+    expect(await raw.json()).toMatchObject({ __type: 'UnknownOperationException' });
+    const garbled = await fetch(h.server.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'AWSStepFunctions.StartExecution',
+      },
+      body: '{not json',
+    });
+    expect(await garbled.json()).toMatchObject({ __type: 'SerializationException' });
+  });
+
+  it('resumes a waitForTaskToken task with SendTaskSuccess', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'approve', 'approve-1', { plan: 'rollback' });
+    const token = await h.functions.tokenFor('approve-1');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{88}$/);
+
+    await h.sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+    expect((await h.sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+    await h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"approvedBy":"ada"}' }));
+
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '')).toEqual({ plan: 'rollback', decision: { approvedBy: 'ada' } });
+    const events = await historyOf(h, executionArn);
+    expect(typesOf(events).slice(0, 7)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+      'TaskSucceeded',
+      'TaskStateExited',
+    ]);
+    expect(events[2]?.taskScheduledEventDetails?.resource).toBe('invoke.waitForTaskToken');
+    expect(events[5]?.taskSucceededEventDetails?.output).toBe('{"approvedBy":"ada"}');
+    expect(h.logs.some((line) => line.includes(token))).toBe(false);
+  });
+
+  it('routes SendTaskFailure to a Catch on the custom error name', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'approve', 'approve-2', { plan: 'delete everything' });
+    const token = await h.functions.tokenFor('approve-2');
+    await h.sfn.send(
+      new SendTaskFailureCommand({ taskToken: token, error: 'Approval.Rejected', cause: 'too risky' }),
+    );
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '')).toEqual({
+      plan: 'delete everything',
+      rejection: { Error: 'Approval.Rejected', Cause: 'too risky' },
+      outcome: 'rejected',
+    });
+    const failed = (await historyOf(h, executionArn)).find((e) => e.type === 'TaskFailed');
+    expect(failed?.taskFailedEventDetails).toMatchObject({ error: 'Approval.Rejected', cause: 'too risky' });
+  });
+
+  it('times a callback task out as States.Timeout and refuses its token afterwards', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'hurry', 'hurry-1');
+    const token = await h.functions.tokenFor('hurry-1');
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '').timeout).toMatchObject({ Error: 'States.Timeout' });
+    expect(typesOf(await historyOf(h, executionArn))).toContain('TaskTimedOut');
+
+    const late = await rejection(h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })));
+    expect(late.name).toBe('TaskTimedOut');
+  });
+
+  it('answers InvalidToken for a made-up token and TaskTimedOut for a token used twice', async () => {
+    const h = await startHarness();
+    const made = await rejection(
+      h.sfn.send(new SendTaskSuccessCommand({ taskToken: 'made-up', output: '{}' })),
+    );
+    expect(made.name).toBe('InvalidToken');
+
+    const executionArn = await start(h, 'approve', 'approve-3');
+    const token = await h.functions.tokenFor('approve-3');
+    const notJson = await rejection(
+      h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: 'yes' })),
+    );
+    expect(notJson.name).toBe('InvalidOutput');
+    await h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '"approved"' }));
+    const twice = await rejection(
+      h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '"again"' })),
+    );
+    expect(twice.name).toBe('TaskTimedOut');
+    const failLate = await rejection(
+      h.sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'X' })),
+    );
+    expect(failLate.name).toBe('TaskTimedOut');
+    expect(JSON.parse((await untilClosed(h, executionArn)).output ?? '').decision).toBe('approved');
+  });
+
+  it('retires the token of a Parallel branch aborted by its failing sibling', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'committee', 'committee-1');
+    const legal = await h.functions.tokenFor('committee-1', 'legal');
+    const finance = await h.functions.tokenFor('committee-1', 'finance');
+    await h.sfn.send(
+      new SendTaskFailureCommand({ taskToken: legal, error: 'Approval.Rejected', cause: 'no' }),
+    );
+
+    const done = await untilClosed(h, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '').rejection).toEqual({ Error: 'Approval.Rejected', Cause: 'no' });
+    const types = typesOf(await historyOf(h, executionArn));
+    expect(types).toContain('ParallelStateFailed');
+    expect(types).toContain('TaskStateAborted');
+    const late = await rejection(
+      h.sfn.send(new SendTaskSuccessCommand({ taskToken: finance, output: '{}' })),
+    );
+    expect(late.name).toBe('TaskTimedOut');
+  });
+
+  it('stops an execution with StopExecution and retires its token', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'approve', 'approve-4');
+    const token = await h.functions.tokenFor('approve-4');
+    const stopped = await h.sfn.send(
+      new StopExecutionCommand({ executionArn, error: 'Operator.Cancelled', cause: 'duplicate incident' }),
+    );
+    expect(stopped.stopDate).toBeInstanceOf(Date);
+
+    const described = await h.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described).toMatchObject({
+      status: 'ABORTED',
+      error: 'Operator.Cancelled',
+      cause: 'duplicate incident',
+    });
+    expect(described.stopDate?.getTime()).toBe(stopped.stopDate?.getTime());
+    const events = await historyOf(h, executionArn);
+    expect(events.at(-1)).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Operator.Cancelled', cause: 'duplicate incident' },
+    });
+    const late = await rejection(h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })));
+    expect(late.name).toBe('TaskTimedOut');
+  });
+
+  it('keeps finished executions across a restart and turns running ones into ABORTED', async () => {
+    const first = await startHarness();
+    const finished = await start(first, 'greet', 'before-restart', { who: 'Grace' });
+    await untilClosed(first, finished);
+    const waiting = await start(first, 'approve', 'waiting-at-restart');
+    const token = await first.functions.tokenFor('waiting-at-restart');
+
+    // A crash leaves the files as they were while the execution ran: copy them before the server ends.
+    const files = path.join(first.dataDir, 'executions');
+    await eventually(async () => {
+      const contents = await Promise.all(
+        (await readdir(files))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => readFile(path.join(files, f), 'utf8')),
+      );
+      return contents.some((c) => c.includes('waiting-at-restart') && c.includes('TaskSubmitted'))
+        ? true
+        : undefined;
+    }, 'the running execution to be written');
+    const crashed = await tempDir();
+    await cp(first.dataDir, crashed, { recursive: true });
+
+    const second = await startHarness(crashed);
+    const kept = await second.sfn.send(new DescribeExecutionCommand({ executionArn: finished }));
+    expect(kept.status).toBe('SUCCEEDED');
+    expect(JSON.parse(kept.output ?? '').shouted).toBe('HELLO, GRACE!');
+    expect(typesOf(await historyOf(second, finished)).at(-1)).toBe('ExecutionSucceeded');
+
+    const aborted = await second.sfn.send(new DescribeExecutionCommand({ executionArn: waiting }));
+    expect(aborted.status).toBe('ABORTED');
+    expect(aborted.cause).toMatch(/stopped while this execution was running/);
+    expect(typesOf(await historyOf(second, waiting)).at(-1)).toBe('ExecutionAborted');
+    const listed = await second.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: second.arn('approve') }),
+    );
+    expect(listed.executions?.map((e) => [e.name, e.status])).toEqual([['waiting-at-restart', 'ABORTED']]);
+    const late = await rejection(
+      second.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })),
+    );
+    expect(late.name).toBe('TaskTimedOut');
+    const reuse = await rejection(
+      second.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: second.arn('approve'), name: 'waiting-at-restart' }),
+      ),
+    );
+    expect(reuse.name).toBe('ExecutionAlreadyExists');
+
+    // A clean close records the execution it interrupts, too.
+    await first.server.close();
+    const third = await startHarness(first.dataDir);
+    const closed = await third.sfn.send(new DescribeExecutionCommand({ executionArn: waiting }));
+    expect(closed).toMatchObject({ status: 'ABORTED', error: 'LocalServerStopped' });
+    expect(closed.cause).toMatch(/closed while this execution was running/);
+  });
+});
+
+const execFileAsync = promisify(execFile);
+
+async function awsCli(h: Harness, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'x',
+    AWS_SECRET_ACCESS_KEY: 'x',
+    AWS_DEFAULT_REGION: REGION,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  delete env.AWS_PROFILE;
+  delete env.AWS_SESSION_TOKEN;
+  try {
+    const { stdout, stderr } = await execFileAsync(
+      'aws',
+      ['stepfunctions', ...args, '--endpoint-url', h.server.url, '--output', 'json'],
+      { env },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & {
+      code?: number | string;
+      stdout?: string;
+      stderr?: string;
+    };
+    if (failure.code === 'ENOENT') {
+      throw new Error('The AWS CLI (`aws`) is not on PATH; this test needs it to check the wire protocol.');
+    }
+    return { code: Number(failure.code), stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+  }
+}
+
+describe('local Step Functions server and the AWS CLI', () => {
+  it('lists and describes executions for `aws stepfunctions`', async () => {
+    const h = await startHarness();
+    const executionArn = await start(h, 'greet', 'from-the-cli', { who: 'Linus' });
+    await untilClosed(h, executionArn);
+
+    const listed = await awsCli(h, ['list-executions', '--state-machine-arn', h.arn('greet')]);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const executions = JSON.parse(listed.stdout).executions;
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({ executionArn, name: 'from-the-cli', status: 'SUCCEEDED' });
+    // CLI v1 prints timestamps as the epoch seconds it received; v2 formats them as ISO 8601.
+    const startDate = executions[0].startDate;
+    const startedAt = typeof startDate === 'number' ? startDate * 1000 : Date.parse(startDate);
+    expect(Math.abs(startedAt - Date.now())).toBeLessThan(60_000);
+
+    const described = await awsCli(h, ['describe-execution', '--execution-arn', executionArn]);
+    expect(described.code).toBe(0);
+    const execution = JSON.parse(described.stdout);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output).shouted).toBe('HELLO, LINUS!');
+
+    const missing = await awsCli(h, [
+      'describe-execution',
+      '--execution-arn',
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:greet:nobody`,
+    ]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('ExecutionDoesNotExist');
+  });
+});
