@@ -1,0 +1,203 @@
+/**
+ * A local stand-in for API Gateway HTTP APIs: turns HTTP requests into payload-format-2.0 events
+ * for the same handler modules CDK deploys, over the same route table (`functions/routes.ts`), and
+ * turns their results back into HTTP responses.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Route } from '../functions/routes.ts';
+
+/** Invokes the handler of a route's function with an event, as Lambda would. */
+export type RouteInvoker = (route: Route, event: APIGatewayProxyEventV2) => Promise<unknown>;
+
+export interface GatewayOptions {
+  readonly host?: string;
+  readonly port: number;
+  readonly routes: readonly Route[];
+  readonly invoke: RouteInvoker;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalGateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** API Gateway's own limit on a request payload. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|x-www-form-urlencoded|xml|javascript))/i;
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD_BYTES) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** Builds the payload v2 event API Gateway would send for this request and route. */
+export function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  compiled: CompiledRoute,
+  match: RegExpExecArray,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
+    else headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  const pathParameters: Record<string, string> = {};
+  compiled.names.forEach((name, i) => {
+    pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
+  });
+  const method = (req.method ?? 'GET').toUpperCase();
+  const routeKey = `${compiled.route.method} ${compiled.route.path}`;
+  const now = new Date();
+  const isText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies.length > 0 ? { cookies } : {}),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(compiled.names.length > 0 ? { pathParameters } : {}),
+    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: !isText,
+  };
+}
+
+/** Writes a handler's result the way API Gateway does (a bare value becomes a 200 JSON body). */
+function writeResult(res: ServerResponse, method: string, result: unknown): void {
+  const structured =
+    result && typeof result === 'object' && 'statusCode' in result
+      ? (result as APIGatewayProxyStructuredResultV2)
+      : {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(result ?? null),
+        };
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(structured.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
+  const body = structured.body
+    ? structured.isBase64Encoded
+      ? Buffer.from(structured.body, 'base64')
+      : Buffer.from(structured.body, 'utf8')
+    : Buffer.alloc(0);
+  headers['content-length'] = String(body.length);
+  res.writeHead(structured.statusCode ?? 200, headers);
+  res.end(method === 'HEAD' ? undefined : body);
+}
+
+/** The path as it may be logged: approval link secrets are capabilities and stay out of logs. */
+export function loggablePath(path: string): string {
+  return path.replace(/(\/approvals\/[^/]*?\.)[A-Za-z0-9_-]{16,}$/, '$1…');
+}
+
+/** Starts the gateway on `host:port` (port 0 picks a free one). */
+export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
+  const compiled = options.routes.map(compile);
+  const server: Server = createServer(async (req, res) => {
+    const started = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      let found: { compiled: CompiledRoute; match: RegExpExecArray } | undefined;
+      for (const c of compiled) {
+        const match = c.route.method === method ? c.pattern.exec(url.pathname) : null;
+        if (match) {
+          found = { compiled: c, match };
+          break;
+        }
+      }
+      // HTTP APIs answer an unmatched route like this, whatever the method.
+      if (!found) return sendJson(res, 404, { message: 'Not Found' });
+      const body = await readBody(req);
+      if (body === 'too-large') return sendJson(res, 413, { message: 'Request Entity Too Large' });
+      const event = toEvent(req, url, body, found.compiled, found.match);
+      writeResult(res, method, await options.invoke(found.compiled.route, event));
+    } catch (error) {
+      // What API Gateway answers when the integration fails.
+      options.log?.(
+        `gateway: ${method} ${loggablePath(url.pathname)} failed: ${(error as Error).stack ?? error}`,
+      );
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+      else res.end();
+    } finally {
+      options.log?.(`${method} ${loggablePath(url.pathname)} ${res.statusCode} ${Date.now() - started}ms`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * As a new user would: a real Chromium opens the SES inbox of the local stack, follows each
+ * approver's emailed link and approves the plan with the form; the incident closes and the
+ * customer notices arrive in the same inbox.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.ts';
+import { freePorts, getCase, inbox, postAlert, start, tempDataDir, waitFor } from '../support/local-stack.ts';
+
+const CHROMIUM = process.env.CASEBOOK_CHROMIUM ?? '/usr/bin/chromium';
+const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
+
+let stack: LocalStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  // Refuse to pass without the browser rather than skip: .ci/run installs Debian's chromium.
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (or set CASEBOOK_CHROMIUM)`);
+  stack = await start(tempDataDir(), await freePorts());
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('approving from the SES inbox in a browser', () => {
+  it('opens each approval email, follows its link, approves, and sees the incident close', async () => {
+    const res = await postAlert(stack, sample);
+    expect(res.status).toBe(201);
+    const { incidentId } = (await res.json()) as { incidentId: string };
+    await waitFor('three approval emails', async () => {
+      const n = (await inbox(stack)).filter((e) => e.subject.includes(`${incidentId}:`)).length;
+      return n === 3 ? n : undefined;
+    });
+
+    const context = await browser.newContext();
+    const inboxPage = await context.newPage();
+    await inboxPage.goto(stack.endpoints.sesInbox);
+    for (const role of ['Legal', 'Business', 'SRE']) {
+      const email = inboxPage.locator('.email', { hasText: `${role} approval needed` });
+      await email.getByRole('button', { name: 'Toggle HTML view' }).click();
+      const link = email
+        .locator('iframe')
+        .contentFrame()
+        .getByRole('link', { name: 'Open the case to approve or reject' });
+      const [casePage] = await Promise.all([context.waitForEvent('page'), link.click()]);
+      await casePage.waitForLoadState();
+      await expect.poll(() => casePage.title()).toContain(`${incidentId}: ${role} approval`);
+      expect(await casePage.getByText('Opening this page changed nothing').count()).toBe(1);
+
+      await casePage.getByLabel('Approve the plan').check();
+      await casePage.getByLabel('Your name').fill(`${role} Approver`);
+      await casePage.getByLabel('Reason (required to reject)').fill(`${role}: notify both customers today`);
+      await casePage.getByRole('button', { name: 'Record my decision' }).click();
+      await casePage.waitForURL(/\/approvals\//);
+      await expect
+        .poll(() => casePage.locator('.box.ok').textContent())
+        .toContain(`APPROVED by ${role} Approver`);
+      await casePage.close();
+    }
+
+    const closed = await waitFor('the incident to close', async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    });
+    expect(closed.decisions.map((d) => d.actor).sort()).toEqual([
+      'Business Approver <business@casebook.local>',
+      'Legal Approver <legal@casebook.local>',
+      'SRE Approver <sre-lead@casebook.local>',
+    ]);
+
+    // The inbox page polls the store: the customer notices show up without a reload.
+    await expect
+      .poll(() => inboxPage.locator('.email', { hasText: 'About your account' }).count(), { timeout: 15_000 })
+      .toBe(2);
+    await inboxPage.screenshot({
+      path: join(import.meta.dirname, '../../test-results/inbox-after-approvals.png'),
+      fullPage: true,
+    });
+    await context.close();
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * End to end, over HTTP, on the local stack (real emulators, real protocols): one Alertmanager
+ * notification through all six phases to a closed incident, then the promises around it —
+ * idempotent redelivery, authentication, AWS CLI compatibility, and a restart in the middle.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalPorts, LocalStack } from '../../local/stack.ts';
+import type { CaseJson } from '../support/local-stack.ts';
+import {
+  approvalLinks,
+  approve,
+  freePorts,
+  getCase,
+  inbox,
+  postAlert,
+  start,
+  tempDataDir,
+  waitFor,
+} from '../support/local-stack.ts';
+
+const run = promisify(execFile);
+const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
+
+let stack: LocalStack;
+let ports: LocalPorts;
+let dataDir: string;
+let incidentId: string;
+const output: string[] = [];
+const capture = (chunk: unknown) => {
+  output.push(String(chunk));
+  return true;
+};
+
+function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+}
+
+async function scan(table: string): Promise<Record<string, unknown>[]> {
+  const client = new DynamoDBClient({
+    endpoint: stack.endpoints.dynamodb,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const out = await client.send(new ScanCommand({ TableName: table }));
+  client.destroy();
+  return (out.Items ?? []).map((i) => unmarshall(i));
+}
+
+beforeAll(async () => {
+  ports = await freePorts();
+  dataDir = tempDataDir();
+  stack = await start(dataDir, ports, (line) => output.push(line));
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('walking skeleton on the local stack', () => {
+  it('takes one alert through Detect, Contain, Understand, Decide, Act and Learn to a closed incident', async () => {
+    const writeOut = process.stdout.write.bind(process.stdout);
+    process.stdout.write = capture as typeof process.stdout.write;
+    try {
+      const opened = await postAlert(stack, sample);
+      expect(opened.status).toBe(201);
+      incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
+      expect(incidentId).toMatch(/^INC-\d{4}-\d{4}$/);
+
+      const links = await approvalLinks(stack, incidentId, 1);
+      const approverEmails = (await inbox(stack)).filter((e) => e.subject.includes('approval needed'));
+      expect(approverEmails.map((e) => e.destination.to[0]).sort()).toEqual([
+        'business@casebook.local',
+        'legal@casebook.local',
+        'sre-lead@casebook.local',
+      ]);
+
+      // Opening a link, as a person or a mail scanner, decides nothing.
+      for (const link of links.values()) {
+        const page = await fetch(link);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('Record my decision');
+        expect((await fetch(link, { method: 'HEAD' })).status).toBe(200);
+      }
+      const waiting = await getCase(stack, incidentId);
+      expect(waiting.incident).toMatchObject({ status: 'INVESTIGATING', phase: 'Decide' });
+      expect(waiting.decisions).toEqual([]);
+
+      // The task tokens are in the operational table and nowhere else.
+      const tokens = (await scan(stack.tables.operations)).flatMap((i) =>
+        typeof i.taskToken === 'string' ? [i.taskToken] : [],
+      );
+      expect(tokens).toHaveLength(3);
+
+      for (const [role, link] of links) {
+        const res = await approve(link, `${role} approver`, `ok from ${role}`);
+        expect(res.status).toBe(303);
+      }
+
+      const closed = await waitFor('the incident to close', async () => {
+        const c = await getCase(stack, incidentId);
+        return c.incident.status === 'CLOSED' ? c : undefined;
+      });
+      expectClosedCase(closed);
+
+      const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
+      expect(notices.map((e) => e.destination.to[0]).sort()).toEqual([
+        'ada@example.com',
+        'grace@example.com',
+      ]);
+      expect(notices[0]?.body.text).toContain('charged twice');
+
+      const everything = [...output, ...(await inbox(stack)).map((e) => JSON.stringify(e))].join('\n');
+      for (const token of tokens) expect(everything).not.toContain(token);
+    } finally {
+      process.stdout.write = writeOut;
+    }
+  });
+
+  it('lists incidents newest first', async () => {
+    const res = await fetch(`${stack.endpoints.api}/incidents`);
+    expect(res.status).toBe(200);
+    const { incidents } = (await res.json()) as { incidents: { id: string }[] };
+    expect(incidents[0]?.id).toBe(incidentId);
+  });
+
+  it('opens nothing new when the same payload is delivered again', async () => {
+    const again = await postAlert(stack, sample);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ incidentId, outcome: 'folded' });
+    expect(
+      await scan(stack.tables.operations).then((items) => items.filter((i) => i.entity === 'incident')),
+    ).toHaveLength(1);
+  });
+
+  it('answers 401 to a missing or wrong token and writes nothing', async () => {
+    const before = (await scan(stack.tables.operations)).length + (await scan(stack.tables.ledger)).length;
+    expect((await postAlert(stack, sample, 'wrong-token-wrong-token')).status).toBe(401);
+    const noAuth = await fetch(`${stack.endpoints.api}/webhooks/alertmanager`, {
+      method: 'POST',
+      body: sample,
+    });
+    expect(noAuth.status).toBe(401);
+    const after = (await scan(stack.tables.operations)).length + (await scan(stack.tables.ledger)).length;
+    expect(after).toBe(before);
+  });
+
+  it('answers 400 naming the field for a malformed payload', async () => {
+    const bad = JSON.parse(sample);
+    delete bad.alerts[0].fingerprint;
+    const res = await postAlert(stack, JSON.stringify(bad));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: { field: string }[] }).issues[0]?.field).toBe(
+      'alerts[0].fingerprint',
+    );
+  });
+
+  it('is visible to the AWS CLI: the execution SUCCEEDED and the ledger holds its entries', async () => {
+    const executions = await run(
+      'aws',
+      [
+        'stepfunctions',
+        'list-executions',
+        '--state-machine-arn',
+        stack.stateMachineArn,
+        '--endpoint-url',
+        stack.endpoints.stepFunctions,
+        '--output',
+        'json',
+      ],
+      { env: awsEnv() },
+    );
+    const listed = JSON.parse(executions.stdout) as { executions: { name: string; status: string }[] };
+    expect(listed.executions).toContainEqual(
+      expect.objectContaining({ name: incidentId, status: 'SUCCEEDED' }),
+    );
+
+    const scanned = await run(
+      'aws',
+      [
+        'dynamodb',
+        'scan',
+        '--table-name',
+        stack.tables.ledger,
+        '--endpoint-url',
+        stack.endpoints.dynamodb,
+        '--output',
+        'json',
+      ],
+      { env: awsEnv() },
+    );
+    const items = (JSON.parse(scanned.stdout) as { Items: Record<string, { S?: string }>[] }).Items;
+    const kinds = items.filter((i) => i.incidentId?.S === incidentId).map((i) => i.kind?.S);
+    expect(kinds).toEqual(expect.arrayContaining(['detection', 'customer_notice', 'approval']));
+  });
+
+  it('keeps every incident and ledger entry across a restart, and continues an interrupted incident', async () => {
+    // A second incident, stopped while it waits in Decide.
+    const other = JSON.parse(sample);
+    other.groupKey = '{}/{world="RML3"}:{alertname="StatementMisdelivery"}';
+    other.commonAnnotations.customer_contacts = 'lin@example.com';
+    for (const a of other.alerts) a.annotations.customer_contacts = 'lin@example.com';
+    const res = await postAlert(stack, JSON.stringify(other));
+    expect(res.status).toBe(201);
+    const second = ((await res.json()) as { incidentId: string }).incidentId;
+    await approvalLinks(stack, second, 1);
+    const ledgerBefore = await scan(stack.tables.ledger);
+    const firstCase = await getCase(stack, incidentId);
+
+    await stack.close();
+    stack = await start(dataDir, ports, (line) => output.push(line));
+
+    expect(stack.resumed).toEqual([second]);
+    const ledgerAfter = await scan(stack.tables.ledger);
+    expect(ledgerAfter.length).toBeGreaterThanOrEqual(ledgerBefore.length);
+    for (const entry of ledgerBefore) expect(ledgerAfter).toContainEqual(entry);
+    expect(await getCase(stack, incidentId)).toEqual(firstCase);
+
+    // The lost execution is ABORTED; a new one continues from Decide with a new approval round.
+    const { stdout } = await run(
+      'aws',
+      [
+        'stepfunctions',
+        'list-executions',
+        '--state-machine-arn',
+        stack.stateMachineArn,
+        '--endpoint-url',
+        stack.endpoints.stepFunctions,
+      ],
+      { env: awsEnv() },
+    );
+    const statuses = Object.fromEntries(
+      (JSON.parse(stdout) as { executions: { name: string; status: string }[] }).executions.map((e) => [
+        e.name,
+        e.status,
+      ]),
+    );
+    expect(statuses[second]).toBe('ABORTED');
+    expect(statuses[`${second}-r2`]).toBe('RUNNING');
+
+    const round2 = await approvalLinks(stack, second, 2);
+    for (const [role, link] of round2) expect((await approve(link, `${role} approver`)).status).toBe(303);
+    const closed = await waitFor('the resumed incident to close', async () => {
+      const c = await getCase(stack, second);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    });
+    expect(closed.decisions.map((d) => d.detail.round)).toEqual([2, 2, 2]);
+    expect(closed.timeline.some((t) => t.type === 'lifecycle_resumed')).toBe(true);
+    expect(
+      closed.ledger.filter((e) => e.kind === 'customer_notice' && e.status === 'completed'),
+    ).toHaveLength(1);
+  });
+});
+
+function expectClosedCase(closed: CaseJson): void {
+  expect(closed.incident.status).toBe('CLOSED');
+  const phases = closed.timeline.filter((t) => t.type === 'phase_entered').map((t) => [t.phase, t.world]);
+  expect(phases).toEqual([
+    ['Detect', 'RML2'],
+    ['Contain', 'RML2'],
+    ['Understand', 'RML3'],
+    ['Decide', 'RML3'],
+    ['Act', 'RML3'],
+    ['Learn', 'RML2'],
+  ]);
+  for (const event of closed.timeline) expect(['RML1', 'RML2', 'RML3']).toContain(event.world);
+  expect(closed.ledger[0]).toMatchObject({ seq: 1, kind: 'detection', world: 'RML3' });
+  expect(closed.ledger.filter((e) => e.kind === 'customer_notice' && e.status === 'completed')).toHaveLength(
+    2,
+  );
+  expect(closed.decisions.map((d) => d.detail.role).sort()).toEqual(['business', 'legal', 'sre']);
+  expect(closed.decisions.every((d) => d.detail.decision === 'approve')).toBe(true);
+}

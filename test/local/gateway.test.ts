@@ -1,0 +1,86 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Route } from '../../functions/routes.ts';
+import type { LocalGateway } from '../../local/gateway.ts';
+import { loggablePath, startGateway } from '../../local/gateway.ts';
+
+const routes: Route[] = [
+  { method: 'GET', path: '/incidents/{incidentId}', fn: 'incidentsApi', auth: 'iam' },
+  { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' },
+  { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+];
+const seen: { route: Route; event: APIGatewayProxyEventV2 }[] = [];
+let gateway: LocalGateway;
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    port: 0,
+    routes,
+    invoke: async (route, event) => {
+      seen.push({ route, event });
+      if (route.fn === 'ingestAlert')
+        return { statusCode: 201, headers: { 'X-Thing': 'yes' }, body: '{"ok":true}' };
+      if (route.fn === 'approvalsPage')
+        return { statusCode: 200, headers: { 'content-type': 'text/html' }, body: '<p>page</p>' };
+      return { id: event.pathParameters?.incidentId };
+    },
+  });
+});
+afterAll(() => gateway.close());
+
+describe('local API gateway (payload format 2.0)', () => {
+  it('builds the event API Gateway would send, and writes the structured result back', async () => {
+    const res = await fetch(`${gateway.url}/webhooks/alertmanager?x=1&x=2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer t', cookie: 'a=1; b=2' },
+      body: '{"version":"4"}',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-thing')).toBe('yes');
+    expect(await res.json()).toEqual({ ok: true });
+    const { event } = seen.at(-1) ?? {};
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: 'POST /webhooks/{source}',
+      rawPath: '/webhooks/alertmanager',
+      rawQueryString: 'x=1&x=2',
+      queryStringParameters: { x: '1,2' },
+      pathParameters: { source: 'alertmanager' },
+      cookies: ['a=1', 'b=2'],
+      body: '{"version":"4"}',
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', path: '/webhooks/alertmanager' }, stage: '$default' },
+    });
+    expect(event?.headers.authorization).toBe('Bearer t');
+  });
+
+  it('base64-encodes a body that is not text, as API Gateway does', async () => {
+    await fetch(`${gateway.url}/webhooks/raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array([0, 255, 1]),
+    });
+    const { event } = seen.at(-1) ?? {};
+    expect(event?.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event?.body ?? '', 'base64')).toEqual(Buffer.from([0, 255, 1]));
+  });
+
+  it('turns a bare return value into 200 JSON, answers HEAD without a body, and 404s an unknown route', async () => {
+    const bare = await fetch(`${gateway.url}/incidents/INC-2026-0001`);
+    expect(bare.status).toBe(200);
+    expect(await bare.json()).toEqual({ id: 'INC-2026-0001' });
+    const head = await fetch(`${gateway.url}/approvals/abc`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const missing = await fetch(`${gateway.url}/incidents/INC-2026-0001`, { method: 'DELETE' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ message: 'Not Found' });
+  });
+
+  it('keeps approval link secrets out of logged paths', () => {
+    expect(loggablePath('/approvals/INC-2026-0001.1.legal.UVYk8V70ldY1L2D5GWgK8FiB874k7IW5')).toBe(
+      '/approvals/INC-2026-0001.1.legal.…',
+    );
+    expect(loggablePath('/incidents/INC-2026-0001')).toBe('/incidents/INC-2026-0001');
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * The lifecycle ASL executed as a file (the same one CDK deploys) on the local Step Functions
+ * server, with stand-in functions that record what they were asked: named scenarios, asserted on
+ * what the functions saw and on the execution's status and history.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ERROR_NAMES } from '../../functions/domain/errors.ts';
+import { functionSubstitutions, loadDefinition } from '../../local/asl.ts';
+import { localFunctionArn } from '../../local/lambda-runtime.ts';
+import type { StepFunctionsServer } from '../../local/sfn/server.ts';
+import { startStepFunctionsServer } from '../../local/sfn/server.ts';
+import { waitFor } from '../support/local-stack.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const NAME = 'lifecycle-under-test';
+
+interface Call {
+  fn: string;
+  payload: Record<string, unknown>;
+}
+
+/** Stand-ins for the three functions the ASL invokes. */
+class FakeFunctions {
+  readonly calls: Call[] = [];
+  readonly tokens = new Map<string, string>();
+  effectFailures = 0;
+  failOnPhase: string | undefined;
+
+  invoke = async (nameOrArn: string, payload: unknown): Promise<unknown> => {
+    const fn = nameOrArn.split(':').at(-1) ?? nameOrArn;
+    const p = payload as Record<string, unknown>;
+    this.calls.push({ fn, payload: p });
+    if (fn === 'casebook-record-phase') {
+      if (p.kind === 'enter-phase' && p.phase === this.failOnPhase) throw new Error(`boom in ${p.phase}`);
+      if (p.phase === 'Decide') return { round: 1 };
+      if (p.phase === 'Act') return { effects: [{ effectId: 'P1-E1' }, { effectId: 'P1-E2' }] };
+      return { status: 'whatever' };
+    }
+    if (fn === 'casebook-request-approval') {
+      this.tokens.set(p.role as string, p.taskToken as string);
+      return { emailed: true };
+    }
+    if (fn === 'casebook-carry-out-effect') {
+      if (this.effectFailures > 0) {
+        this.effectFailures--;
+        throw Object.assign(new Error('SES throttled'), { name: ERROR_NAMES.dependencyUnavailable });
+      }
+      return { effectId: (p.effect as { effectId: string }).effectId, outcome: 'completed', ledgerSeq: 1 };
+    }
+    throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
+  };
+
+  steps(): string[] {
+    return this.calls
+      .filter((c) => c.fn === 'casebook-record-phase')
+      .map((c) =>
+        c.payload.kind === 'enter-phase'
+          ? String(c.payload.phase)
+          : `${c.payload.kind}${c.payload.reason ? `:${c.payload.reason}` : ''}`,
+      );
+  }
+}
+
+let server: StepFunctionsServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function boot(
+  fake: FakeFunctions,
+  tweak: (definition: Record<string, unknown>) => void = () => undefined,
+) {
+  const definition = loadDefinition(ROOT, functionSubstitutions(localFunctionArn)) as Record<string, unknown>;
+  tweak(definition);
+  server = await startStepFunctionsServer({
+    port: 0,
+    region: 'us-east-1',
+    accountId: '000000000000',
+    dataDir: mkdtempSync(join(tmpdir(), 'casebook-asl-')),
+    stateMachines: [{ name: NAME, definition }],
+    invokeFunction: fake.invoke,
+  });
+  const sfn = new SFNClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const arn = server.stateMachineArn(NAME);
+  const start = async (input: Record<string, unknown>, name = 'INC-2026-0001') =>
+    (await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) })))
+      .executionArn as string;
+  const finished = (executionArn: string) =>
+    waitFor('the execution to finish', async () => {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return d.status === 'RUNNING' ? undefined : d;
+    });
+  const history = async (executionArn: string) =>
+    (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
+  const approvals = () =>
+    waitFor('three approval tasks', async () => (fake.tokens.size === 3 ? fake.tokens : undefined));
+  return { sfn, start, finished, history, approvals };
+}
+
+describe('incident-lifecycle.asl.json', () => {
+  it('happy path: six phases, three approvals, one Map item per effect, closed', async () => {
+    const fake = new FakeFunctions();
+    const { sfn, start, finished, history, approvals } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    for (const token of (await approvals()).values()) {
+      await sfn.send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ decision: 'approve' }) }),
+      );
+    }
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'close']);
+    const requests = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload);
+    expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
+    expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
+    const effects = fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect').map((c) => c.payload);
+    expect(effects).toEqual([
+      { incidentId: 'INC-2026-0001', effect: { effectId: 'P1-E1' } },
+      { incidentId: 'INC-2026-0001', effect: { effectId: 'P1-E2' } },
+    ]);
+    // Every step knows which execution it belongs to (idempotency per execution).
+    expect(
+      fake.calls
+        .filter((c) => c.fn === 'casebook-record-phase')
+        .every((c) => c.payload.execution === 'INC-2026-0001'),
+    ).toBe(true);
+    const entered = (await history(arn))
+      .filter((e) => e.type?.endsWith('StateEntered'))
+      .map((e) => e.stateEnteredEventDetails?.name);
+    expect(entered).toEqual(
+      expect.arrayContaining(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'Closed']),
+    );
+  });
+
+  it('a rejection stops the round: the other approvals are cancelled and the incident is recorded as waiting', async () => {
+    const fake = new FakeFunctions();
+    const { sfn, start, finished, approvals } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    const tokens = await approvals();
+    await sfn.send(
+      new SendTaskFailureCommand({
+        taskToken: tokens.get('legal'),
+        error: ERROR_NAMES.planRejected,
+        cause: 'Legal rejected plan v1: the ToS requires a refund',
+      }),
+    );
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'halt:plan-rejected']);
+    const halt = fake.calls.find((c) => c.payload.kind === 'halt')?.payload;
+    expect(halt?.failure).toMatchObject({ Error: ERROR_NAMES.planRejected });
+    expect(JSON.stringify(halt?.failure)).toContain('requires a refund');
+    expect(fake.calls.some((c) => c.fn === 'casebook-carry-out-effect')).toBe(false);
+    // The sibling approvals can no longer resume anything.
+    await expect(
+      sfn.send(new SendTaskSuccessCommand({ taskToken: tokens.get('business'), output: '{}' })),
+    ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+  });
+
+  it('approvals that are not decided within TimeoutSeconds stop the round', async () => {
+    const fake = new FakeFunctions();
+    const { start, finished } = await boot(fake, (definition) => {
+      // The real timeout is a week; the same states with one second.
+      const parallel = (
+        definition.States as Record<
+          string,
+          { Branches: { States: Record<string, { TimeoutSeconds: number }> }[] }
+        >
+      )['Ask Legal, Business and SRE to approve the plan'];
+      for (const branch of parallel?.Branches ?? [])
+        for (const state of Object.values(branch.States)) state.TimeoutSeconds = 1;
+    });
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.steps().at(-1)).toBe('halt:approvals-timed-out');
+    expect(fake.calls.find((c) => c.payload.kind === 'halt')?.payload.failure).toMatchObject({
+      Error: 'States.Timeout',
+    });
+  });
+
+  it('retries an effect that failed for a passing reason, and carries it out', async () => {
+    const fake = new FakeFunctions();
+    fake.effectFailures = 1;
+    const { sfn, start, finished, approvals } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    for (const token of (await approvals()).values()) {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
+    }
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect')).toHaveLength(3);
+  }, 20_000);
+
+  it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {
+    const fake = new FakeFunctions();
+    fake.failOnPhase = 'Contain';
+    const { start, finished } = await boot(fake);
+    const done = await finished(await start({ incidentId: 'INC-2026-0001' }));
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe(ERROR_NAMES.lifecycleFailed);
+    // Contain was tried once (a plain error is not a passing one, so no retry), then the halt recorded it.
+    expect(fake.steps()).toEqual(['Detect', 'Contain', 'halt:failed']);
+    expect(fake.calls.find((c) => c.payload.kind === 'halt')?.payload.failure).toMatchObject({
+      Error: 'Error',
+    });
+  });
+
+  it('an execution started again continues from the recorded phase', async () => {
+    const fake = new FakeFunctions();
+    const { start, finished } = await boot(fake);
+    const done = await finished(
+      await start({ incidentId: 'INC-2026-0001', resumeFrom: 'Act' }, 'INC-2026-0001-r2'),
+    );
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['Act', 'Learn', 'close']);
+    expect(
+      fake.calls
+        .filter((c) => c.fn === 'casebook-record-phase')
+        .every((c) => c.payload.execution === 'INC-2026-0001-r2'),
+    ).toBe(true);
+  });
+
+  it('refuses to load the definition with a substitution missing, naming it', () => {
+    const all = functionSubstitutions(localFunctionArn);
+    const { RequestApprovalFunctionArn: _, ...withoutOne } = all;
+    expect(() => loadDefinition(ROOT, withoutOne)).toThrow(
+      /No substitution for RequestApprovalFunctionArn in/,
+    );
+  });
+});

@@ -1,0 +1,126 @@
+/** Starting the local stack from a test: free ports, a temp data dir, and helpers to read its inbox. */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalPorts, LocalStack } from '../../local/stack.ts';
+import { startLocalStack } from '../../local/stack.ts';
+
+export const ROOT = join(import.meta.dirname, '../..');
+export const WEBHOOK_TOKEN = 'e2e-webhook-token-0123456789';
+
+/** Ports that were free a moment ago; fixed so a restarted stack comes back where it was. */
+export async function freePorts(): Promise<LocalPorts> {
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+  return {
+    api: await one(),
+    ses: await one(),
+    dynamodb: await one(),
+    stepFunctions: await one(),
+    s3: await one(),
+  };
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'casebook-test-'));
+}
+
+export function start(dataDir: string, ports: LocalPorts, log?: (line: string) => void): Promise<LocalStack> {
+  return startLocalStack({
+    rootDir: ROOT,
+    dataDir,
+    ports,
+    alertmanagerToken: WEBHOOK_TOKEN,
+    handlerLogLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    ...(log ? { log } : {}),
+  });
+}
+
+export interface InboxEmail {
+  messageId: string;
+  from: string;
+  destination: { to: string[] };
+  subject: string;
+  body: { text?: string; html?: string };
+}
+
+export async function inbox(stack: LocalStack): Promise<InboxEmail[]> {
+  const res = await fetch(`${stack.endpoints.sesInbox}/store`);
+  return ((await res.json()) as { emails: InboxEmail[] }).emails;
+}
+
+/** Polls until `probe` returns a value, or fails with what it last saw. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** The approval links in the emails sent about `incidentId` for `round`. */
+export async function approvalLinks(
+  stack: LocalStack,
+  incidentId: string,
+  round: number,
+): Promise<Map<string, string>> {
+  return waitFor(`three approval emails for ${incidentId} round ${round}`, async () => {
+    const links = new Map<string, string>();
+    for (const email of await inbox(stack)) {
+      const m = new RegExp(
+        `(http://\\S+/approvals/${incidentId}\\.${round}\\.(legal|business|sre)\\.[A-Za-z0-9_-]+)`,
+      ).exec(email.body.text ?? '');
+      if (m?.[1] && m[2]) links.set(m[2], m[1]);
+    }
+    return links.size === 3 ? links : undefined;
+  });
+}
+
+export async function postAlert(stack: LocalStack, body: string, token = WEBHOOK_TOKEN): Promise<Response> {
+  return fetch(`${stack.endpoints.api}/webhooks/alertmanager`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  });
+}
+
+export async function getCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
+  const res = await fetch(`${stack.endpoints.api}/incidents/${incidentId}`);
+  if (res.status !== 200) throw new Error(`GET /incidents/${incidentId} answered ${res.status}`);
+  return (await res.json()) as CaseJson;
+}
+
+export interface CaseJson {
+  incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
+  timeline: { type: string; world: string; phase: string; summary: string }[];
+  ledger: { seq: number; kind: string; status?: string; world: string; detail: Record<string, unknown> }[];
+  decisions: { seq: number; kind: string; actor: string; detail: Record<string, unknown> }[];
+}
+
+export async function approve(link: string, name: string, comment = ''): Promise<Response> {
+  return fetch(link, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ decision: 'approve', name, comment }).toString(),
+  });
+}
