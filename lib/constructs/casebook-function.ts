@@ -1,0 +1,223 @@
+import path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../../functions/catalog.ts';
+import { REPO_ROOT } from '../paths.ts';
+import {
+  APPEND_ACTIONS,
+  INDEX_ACTIONS,
+  MUTATING_ACTIONS,
+  READ_ACTIONS,
+  WRITE_ACTIONS,
+} from './table-access.ts';
+import { throwIfInvalid } from './validation.ts';
+
+/** The newest Node.js runtime aws-cdk-lib offers; the local stack runs on the same major. */
+export const CASEBOOK_RUNTIME = Runtime.NODEJS_24_X;
+
+/** How a function may use a table: read, read and write, or read and append only. */
+export type TableAccess = 'RO' | 'RW' | 'APPEND';
+
+/** Properties of a {@link CasebookFunction}. */
+export interface CasebookFunctionProps {
+  /** The catalog entry: handler module, description and timeout. */
+  readonly spec: FunctionSpec;
+  /**
+   * Directory the catalog's entry paths are relative to; holds package-lock.json.
+   * @default - the repository root
+   */
+  readonly projectRoot?: string;
+  /**
+   * Memory in MB; CPU scales with it, and SDK cold starts are CPU-bound.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A Casebook Lambda function with the house defaults (runtime, arm64, JSON logs, X-Ray, ESM
+ * bundle built by the local esbuild), and helpers that bind a resource in one call: the
+ * environment variable the handler's config reads and the IAM grant that goes with it.
+ */
+export class CasebookFunction extends Construct {
+  /** The deployed function. */
+  public readonly function: NodejsFunction;
+  /** The function's execution role; it holds only what the bind helpers grant. */
+  public readonly role: Role;
+
+  public constructor(scope: Construct, id: string, props: CasebookFunctionProps) {
+    super(scope, id);
+    const { spec } = props;
+    const projectRoot = props.projectRoot ?? REPO_ROOT;
+    const memorySize = props.memorySize ?? 512;
+    const problems: string[] = [];
+    if (!(spec.timeoutSeconds >= 1 && spec.timeoutSeconds <= 900)) {
+      problems.push(`${spec.name}: timeoutSeconds must be within 1..900, got ${spec.timeoutSeconds}`);
+    }
+    if (!(Number.isInteger(memorySize) && memorySize >= 128 && memorySize <= 10_240)) {
+      problems.push(`${spec.name}: memorySize must be an integer within 128..10240, got ${memorySize}`);
+    }
+    if (!spec.entry.endsWith('.ts') || path.isAbsolute(spec.entry)) {
+      problems.push(`${spec.name}: entry must be a relative .ts path, got ${spec.entry}`);
+    }
+    throwIfInvalid(this, problems);
+
+    // An explicit log group gets a retention (Lambda's implicit one keeps logs forever), and lets
+    // the role write to this group only instead of carrying AWSLambdaBasicExecutionRole's logs:* on *.
+    const logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Casebook ${spec.name}: exactly what its catalog needs grant`,
+    });
+    logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(projectRoot, spec.entry),
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+      description: spec.description,
+      runtime: CASEBOOK_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      role: this.role,
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      logGroup,
+      environment: {
+        // Matches the local stack's function names, so log lines read the same in both places.
+        POWERTOOLS_SERVICE_NAME: `casebook-${spec.name}`,
+        // The bundle is minified; without this its stack traces point into one long line.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // Ship the SDK version the tests ran against, not whatever the runtime carries today.
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource *: X-Ray has no resource-level permissions.',
+    });
+  }
+
+  /** Sets an environment variable on the function. */
+  public addEnvironment(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * Names the table in `envName` and grants `access` on it and on the named `indexes`.
+   * 'APPEND' allows only reading and putting items, and explicitly denies every call that could
+   * change or remove an existing item, so no later grant on the role can make the table editable.
+   */
+  public bindTable(options: {
+    readonly table: ITable;
+    readonly envName: string;
+    readonly access: TableAccess;
+    /** Global secondary indexes the function queries. */
+    readonly indexes?: readonly string[];
+  }): this {
+    const { table, envName, access } = options;
+    this.function.addEnvironment(envName, table.tableName);
+    const tableActions =
+      access === 'RO' ? READ_ACTIONS : access === 'RW' ? [...READ_ACTIONS, ...WRITE_ACTIONS] : APPEND_ACTIONS;
+    Grant.addToPrincipal({ grantee: this.role, actions: [...tableActions], resourceArns: [table.tableArn] });
+    const indexArns = (options.indexes ?? []).map((name) => `${table.tableArn}/index/${name}`);
+    if (indexArns.length > 0) {
+      const indexActions = INDEX_ACTIONS.filter((a) => (tableActions as readonly string[]).includes(a));
+      Grant.addToPrincipal({ grantee: this.role, actions: indexActions, resourceArns: indexArns });
+    }
+    if (access === 'APPEND') {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.DENY,
+          actions: [...MUTATING_ACTIONS],
+          resources: [table.tableArn, `${table.tableArn}/*`],
+        }),
+      );
+    }
+    return this;
+  }
+
+  /** Names the secret's ARN in `envName` and lets the function read its value. */
+  public bindSecret(options: { readonly secret: ISecret; readonly envName: string }): this {
+    this.function.addEnvironment(options.envName, options.secret.secretArn);
+    options.secret.grantRead(this.role);
+    return this;
+  }
+
+  /** Names the state machine's ARN in `envName` and lets the function start executions of it. */
+  public bindStateMachineStarter(options: {
+    readonly stateMachine: IStateMachine;
+    readonly envName: string;
+  }): this {
+    this.function.addEnvironment(options.envName, options.stateMachine.stateMachineArn);
+    options.stateMachine.grantStartExecution(this.role);
+    return this;
+  }
+
+  /** Lets the function complete (succeed, fail, heartbeat) the state machine's waiting tasks. */
+  public allowTaskResponse(stateMachine: IStateMachine): this {
+    stateMachine.grantTaskResponse(this.role);
+    return this;
+  }
+
+  /**
+   * Lets the function send email from exactly `from`: SES checks the sending identity, which is
+   * either the address itself or its domain, and `ses:FromAddress` pins a domain identity to the
+   * one address.
+   */
+  public allowSendEmailFrom(from: string): this {
+    const domain = from.slice(from.lastIndexOf('@') + 1);
+    const stack = Stack.of(this);
+    const identity = (name: string) =>
+      stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [identity(from), identity(domain)],
+        conditions: { StringEquals: { 'ses:FromAddress': from } },
+      }),
+    );
+    return this;
+  }
+}

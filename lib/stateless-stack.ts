@@ -1,0 +1,167 @@
+import path from 'node:path';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
+import { FUNCTIONS, type FunctionKey, type FunctionSpec, STATE_MACHINE } from '../functions/catalog.ts';
+import { ENV } from '../functions/env-names.ts';
+import { ROUTES } from '../functions/routes.ts';
+import { CasebookApi } from './constructs/casebook-api.ts';
+import { CasebookFunction } from './constructs/casebook-function.ts';
+import { IncidentWorkflow } from './constructs/incident-workflow.ts';
+import { invalidConfiguration } from './constructs/validation.ts';
+import { REPO_ROOT } from './paths.ts';
+import { type Approvers, CONTEXT_KEYS, parseSettings } from './settings.ts';
+
+/**
+ * How the callers of each routed function are authenticated, since no route has an API Gateway
+ * authorizer. Written down here so the cdk-nag acknowledgement of each route says why.
+ */
+const ROUTE_AUTHENTICATION: Readonly<Partial<Record<FunctionKey, string>>> = {
+  ingestAlert:
+    'Alert sources cannot sign AWS requests; the function checks the bearer token (kept in Secrets Manager) before it reads the body.',
+  approvalsPage:
+    'Approvers arrive from emailed links without AWS credentials; the 192-bit random approval ID in the link is the credential, and GET/HEAD never decide.',
+};
+
+/** Properties of the {@link CasebookStatelessStack}: the stateful resources it works on, and settings. */
+export interface CasebookStatelessStackProps extends StackProps {
+  /** Effect Ledger and Decision Log; functions get at most read-and-append access. */
+  readonly ledgerTable: ITable;
+  /** Incidents, correlation keys, approvals and timeline. */
+  readonly operationsTable: ITable;
+  /** Bearer token the Alertmanager webhook presents. */
+  readonly alertmanagerTokenSecret: ISecret;
+  /**
+   * Address Casebook sends approval requests and customer notices from.
+   * @default - CDK context `casebook:mailFrom`
+   */
+  readonly mailFrom?: string;
+  /**
+   * Who is asked to approve a remediation plan.
+   * @default - CDK context `casebook:approvers`
+   */
+  readonly approvers?: Approvers;
+}
+
+/**
+ * Everything that can be replaced by redeploying: the functions, the lifecycle state machine and
+ * the HTTP API. Each function gets exactly what its catalog `needs` say.
+ */
+export class CasebookStatelessStack extends Stack {
+  /** Every catalog function, by catalog key. */
+  public readonly functions: Readonly<Record<FunctionKey, IFunction>>;
+  /** The incident lifecycle state machine. */
+  public readonly stateMachine: IStateMachine;
+  /** Alarms on failed, throttled, aborted and timed-out lifecycle executions. */
+  public readonly workflowAlarms: readonly IAlarm[];
+  /** The public HTTP API. */
+  public readonly httpApi: IHttpApi;
+  /** Base URL of the HTTP API; approval links start with it. */
+  public readonly apiUrl: string;
+
+  public constructor(scope: Construct, id: string, props: CasebookStatelessStackProps) {
+    super(scope, id, props);
+    const specs = Object.entries(FUNCTIONS) as [FunctionKey, FunctionSpec][];
+    const parsed = parseSettings({
+      mailFrom: props.mailFrom ?? this.node.tryGetContext(CONTEXT_KEYS.mailFrom),
+      approvers: props.approvers ?? this.node.tryGetContext(CONTEXT_KEYS.approvers),
+    });
+    const problems = [...(parsed.ok ? [] : parsed.problems), ...catalogProblems(specs)];
+    if (!parsed.ok || problems.length > 0) throw invalidConfiguration(this, problems);
+    const { mailFrom, approvers } = parsed.settings;
+
+    const built = new Map<FunctionKey, CasebookFunction>();
+
+    // Resources that exist before the functions: tables, the secret, SES identities.
+    for (const [key, spec] of specs) {
+      const fn = new CasebookFunction(this, constructId(key), { spec });
+      const { needs } = spec;
+      fn.bindTable({
+        table: props.operationsTable,
+        envName: ENV.operationsTable,
+        access: needs.operations,
+        indexes: OPERATIONS_TABLE.globalSecondaryIndexes.map((index) => index.indexName),
+      });
+      if (needs.ledger) {
+        fn.bindTable({ table: props.ledgerTable, envName: ENV.ledgerTable, access: needs.ledger });
+      }
+      if (needs.webhookSecret) {
+        fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
+      }
+      if (needs.sendEmail) {
+        fn.allowSendEmailFrom(mailFrom).addEnvironment(ENV.mailFrom, mailFrom);
+      }
+      if (needs.publicBaseUrl) {
+        // Approval links and the approvers they go to travel together, as the handlers' config
+        // reads them; the URL itself is added once the API exists.
+        fn.addEnvironment(ENV.approverLegal, approvers.legal)
+          .addEnvironment(ENV.approverBusiness, approvers.business)
+          .addEnvironment(ENV.approverSre, approvers.sre);
+      }
+      built.set(key, fn);
+    }
+    const lambdas = {} as Record<FunctionKey, IFunction>;
+    for (const [key, fn] of built) lambdas[key] = fn.function;
+
+    // The state machine invokes the functions the ASL names; functions that start or resume it
+    // are bound afterwards, so references only ever point one way.
+    const workflow = new IncidentWorkflow(this, 'IncidentWorkflow', {
+      definitionFile: path.join(REPO_ROOT, STATE_MACHINE.definitionFile),
+      functions: Object.fromEntries(
+        specs.flatMap(([key, spec]) => (spec.substitution ? [[spec.substitution, lambdas[key]]] : [])),
+      ),
+    });
+    for (const [key, spec] of specs) {
+      const fn = built.get(key) as CasebookFunction;
+      if (spec.needs.startExecution) {
+        fn.bindStateMachineStarter({ stateMachine: workflow.stateMachine, envName: ENV.stateMachineArn });
+      }
+      if (spec.needs.taskResponse) {
+        fn.allowTaskResponse(workflow.stateMachine);
+      }
+    }
+
+    const api = new CasebookApi(this, 'Api', {
+      routes: ROUTES,
+      functions: lambdas,
+      authentication: ROUTE_AUTHENTICATION as Readonly<Record<string, string>>,
+    });
+    for (const [key, spec] of specs) {
+      if (spec.needs.publicBaseUrl) built.get(key)?.addEnvironment(ENV.publicBaseUrl, api.url);
+    }
+
+    this.functions = lambdas;
+    this.stateMachine = workflow.stateMachine;
+    this.workflowAlarms = workflow.alarms;
+    this.httpApi = api.httpApi;
+    this.apiUrl = api.url;
+
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the Casebook HTTP API' });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: workflow.stateMachine.stateMachineArn,
+      description: 'The incident lifecycle state machine',
+    });
+  }
+}
+
+/** `ingestAlert` becomes `IngestAlert`: construct IDs follow the catalog keys. */
+function constructId(key: FunctionKey): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}
+
+/**
+ * A function the API routes to cannot also carry the API's URL: API -> integration -> function
+ * -> API would be a dependency cycle. (The approval mailer is invoked by the state machine.)
+ */
+function catalogProblems(specs: readonly [FunctionKey, FunctionSpec][]): string[] {
+  const routed = new Set<string>(ROUTES.map((r) => r.fn));
+  return specs
+    .filter(([key, spec]) => spec.needs.publicBaseUrl && routed.has(key))
+    .map(([, spec]) => `${spec.name} both serves an API route and needs publicBaseUrl, a dependency cycle`);
+}

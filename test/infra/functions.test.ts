@@ -1,0 +1,253 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { OPERATIONS_TABLE } from '../../functions/adapters/tables.ts';
+import {
+  FUNCTIONS,
+  type FunctionKey,
+  type FunctionNeeds,
+  type FunctionSpec,
+} from '../../functions/catalog.ts';
+import { ENV } from '../../functions/env-names.ts';
+import {
+  APPEND_ACTIONS,
+  MUTATING_ACTIONS,
+  READ_ACTIONS,
+  WRITE_ACTIONS,
+} from '../../lib/constructs/table-access.ts';
+import { CDK_JSON_CONTEXT, synthCasebookApp } from './casebook-app.ts';
+import { actionMatches, actionsOf, allStatements, mentions, type Statement, statementsOf } from './iam.ts';
+
+const { stateful, stateless, statelessTemplate: template } = synthCasebookApp();
+const specs = Object.entries(FUNCTIONS) as [FunctionKey, FunctionSpec][];
+const mailFrom = CDK_JSON_CONTEXT['casebook:mailFrom'] as string;
+const approvers = CDK_JSON_CONTEXT['casebook:approvers'] as Record<'legal' | 'business' | 'sre', string>;
+
+const ledgerArn = stateless.resolve(stateful.ledgerTable.tableArn);
+const operationsArn = stateless.resolve(stateful.operationsTable.tableArn);
+
+/** The function resource deployed for a catalog entry. */
+function functionResource(key: FunctionKey) {
+  const logicalId = (
+    stateless.resolve(stateless.functions[key].functionArn) as { 'Fn::GetAtt': [string, string] }
+  )['Fn::GetAtt'][0];
+  return template.toJSON().Resources[logicalId] as {
+    Properties: { Environment: { Variables: Record<string, unknown> } } & Record<string, unknown>;
+  };
+}
+
+const statementsFor = (key: FunctionKey) => statementsOf(template, stateless, stateless.functions[key].role);
+const allows = (statements: Statement[], action: string, resource?: unknown) =>
+  statements.some(
+    (s) =>
+      s.Effect === 'Allow' &&
+      actionsOf(s).some((pattern) => actionMatches(pattern, action)) &&
+      (resource === undefined || mentions(s, resource)),
+  );
+/** Keys of the catalog functions whose needs satisfy `predicate`. */
+const keysWhere = (predicate: (needs: FunctionNeeds) => unknown) =>
+  specs.filter(([, spec]) => predicate(spec.needs)).map(([key]) => key);
+
+describe('every catalog function', () => {
+  it('is deployed once', () => {
+    template.resourceCountIs('AWS::Lambda::Function', specs.length);
+  });
+
+  it.each(specs)('%s runs on nodejs24.x, arm64, JSON logs, X-Ray, with the catalog timeout', (key, spec) => {
+    expect(functionResource(key).Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: spec.timeoutSeconds,
+      Description: spec.description,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON' },
+    });
+    expect(functionResource(key).Properties.FunctionName).toBeUndefined();
+  });
+
+  it('runs on nodejs24.x and arm64, with no exception', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+    });
+  });
+
+  it.each(specs)('%s gets exactly the environment its needs call for', (key, spec) => {
+    const variables = functionResource(key).Properties.Environment.Variables;
+    const { needs } = spec;
+    expect(variables[ENV.operationsTable]).toEqual(stateless.resolve(stateful.operationsTable.tableName));
+    expect(variables[ENV.ledgerTable]).toEqual(
+      needs.ledger ? stateless.resolve(stateful.ledgerTable.tableName) : undefined,
+    );
+    expect(variables[ENV.stateMachineArn]).toEqual(
+      needs.startExecution ? stateless.resolve(stateless.stateMachine.stateMachineArn) : undefined,
+    );
+    expect(variables[ENV.alertmanagerTokenSecretArn]).toEqual(
+      needs.webhookSecret ? stateless.resolve(stateful.alertmanagerTokenSecret.secretArn) : undefined,
+    );
+    expect(variables[ENV.mailFrom]).toEqual(needs.sendEmail ? mailFrom : undefined);
+    expect(variables[ENV.publicBaseUrl]).toEqual(
+      needs.publicBaseUrl ? stateless.resolve(stateless.apiUrl) : undefined,
+    );
+    expect([
+      variables[ENV.approverLegal],
+      variables[ENV.approverBusiness],
+      variables[ENV.approverSre],
+    ]).toEqual(
+      needs.publicBaseUrl
+        ? [approvers.legal, approvers.business, approvers.sre]
+        : [undefined, undefined, undefined],
+    );
+    // The bearer token itself is only ever an environment variable locally.
+    expect(variables[ENV.alertmanagerToken]).toBeUndefined();
+  });
+});
+
+describe('the ledger stays append-only in IAM', () => {
+  it('no policy in the stack allows any mutating call on the ledger', () => {
+    const offending = allStatements(template).filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        mentions(s, ledgerArn) &&
+        MUTATING_ACTIONS.some((action) => actionsOf(s).some((pattern) => actionMatches(pattern, action))),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it.each(specs.filter(([, spec]) => spec.needs.ledger === 'APPEND'))(
+    '%s may only put, get, query and describe, and is explicitly denied every mutation',
+    (key) => {
+      const statements = statementsFor(key);
+      const allowed = statements
+        .filter((s) => s.Effect === 'Allow' && mentions(s, ledgerArn))
+        .flatMap(actionsOf);
+      expect(new Set(allowed)).toEqual(new Set(APPEND_ACTIONS));
+      expect(allowed).not.toContain('dynamodb:UpdateItem');
+      expect(allowed).not.toContain('dynamodb:DeleteItem');
+
+      const denied = statements
+        .filter((s) => s.Effect === 'Deny' && mentions(s, ledgerArn))
+        .flatMap(actionsOf);
+      expect(denied).toEqual(expect.arrayContaining([...MUTATING_ACTIONS]));
+    },
+  );
+
+  it.each(specs.filter(([, spec]) => spec.needs.ledger === 'RO'))('%s may only read the ledger', (key) => {
+    const allowed = statementsFor(key)
+      .filter((s) => s.Effect === 'Allow' && mentions(s, ledgerArn))
+      .flatMap(actionsOf);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.every((action) => (READ_ACTIONS as readonly string[]).includes(action))).toBe(true);
+  });
+
+  it.each(specs.filter(([, spec]) => !spec.needs.ledger))('%s has no access to the ledger at all', (key) => {
+    expect(statementsFor(key).filter((s) => s.Effect === 'Allow' && mentions(s, ledgerArn))).toEqual([]);
+  });
+});
+
+describe('the operations table', () => {
+  it.each(specs)(
+    '%s gets read or read-write access as its needs say, and Query on named indexes only',
+    (key, spec) => {
+      const statements = statementsFor(key);
+      expect(allows(statements, 'dynamodb:Query', operationsArn)).toBe(true);
+      expect(allows(statements, 'dynamodb:UpdateItem', operationsArn)).toBe(spec.needs.operations === 'RW');
+      expect(allows(statements, 'dynamodb:PutItem', operationsArn)).toBe(spec.needs.operations === 'RW');
+      for (const index of OPERATIONS_TABLE.globalSecondaryIndexes) {
+        expect(
+          statements.some(
+            (s) =>
+              s.Effect === 'Allow' &&
+              actionsOf(s).includes('dynamodb:Query') &&
+              JSON.stringify(s.Resource).includes(`/index/${index.indexName}`),
+          ),
+        ).toBe(true);
+      }
+    },
+  );
+
+  it('no grant anywhere uses a wildcard index ARN or dynamodb:*', () => {
+    for (const statement of allStatements(template)) {
+      expect(JSON.stringify(statement.Resource)).not.toContain('/index/*');
+      expect(
+        actionsOf(statement).filter((a) => a.toLowerCase().startsWith('dynamodb:') && a.includes('*')),
+      ).toEqual([]);
+    }
+  });
+
+  it('the write set is what RW means', () => {
+    const rw = specs.find(([, spec]) => spec.needs.operations === 'RW');
+    expect(rw).toBeDefined();
+    const allowed = statementsFor((rw as [FunctionKey, FunctionSpec])[0])
+      .filter((s) => s.Effect === 'Allow' && mentions(s, operationsArn))
+      .flatMap(actionsOf);
+    expect(allowed).toEqual(expect.arrayContaining([...READ_ACTIONS, ...WRITE_ACTIONS]));
+  });
+});
+
+describe('state machine permissions', () => {
+  const smArn = stateless.resolve(stateless.stateMachine.stateMachineArn);
+
+  it('only functions that need startExecution may start the lifecycle', () => {
+    const starters = specs
+      .filter(([key]) => allows(statementsFor(key), 'states:StartExecution', smArn))
+      .map(([k]) => k);
+    expect(starters).toEqual(keysWhere((n) => n.startExecution));
+    expect(starters).toEqual(['ingestAlert']);
+    // Nothing else in the stack (the state machine's own role included) can start it either.
+    expect(allStatements(template).filter((s) => allows([s], 'states:StartExecution')).length).toBe(
+      starters.length,
+    );
+  });
+
+  it('only functions that need taskResponse may complete waiting tasks', () => {
+    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']) {
+      const responders = specs.filter(([key]) => allows(statementsFor(key), action, smArn)).map(([k]) => k);
+      expect(responders).toEqual(keysWhere((n) => n.taskResponse));
+      expect(responders).toEqual(['approvalsPage']);
+    }
+  });
+});
+
+describe('other grants', () => {
+  it('only functions that need sendEmail may send, and only from the mail-from address or its domain', () => {
+    const senders = specs.filter(([key]) => allows(statementsFor(key), 'ses:SendEmail')).map(([k]) => k);
+    expect(senders).toEqual(keysWhere((n) => n.sendEmail));
+    for (const key of senders) {
+      const ses = statementsFor(key).filter((s) => actionsOf(s).includes('ses:SendEmail'));
+      expect(ses).toHaveLength(1);
+      const [statement] = ses as [Statement];
+      const domain = mailFrom.split('@')[1];
+      const resources = JSON.stringify(statement.Resource);
+      expect(resources).toContain(`:identity/${mailFrom}`);
+      expect(resources).toContain(`:identity/${domain}"`);
+      expect(resources).not.toContain('identity/*');
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': mailFrom } });
+    }
+  });
+
+  it('only functions that need the webhook secret may read it', () => {
+    const readers = specs
+      .filter(([key]) => allows(statementsFor(key), 'secretsmanager:GetSecretValue'))
+      .map(([k]) => k);
+    expect(readers).toEqual(keysWhere((n) => n.webhookSecret));
+  });
+
+  it('uses Resource "*" for X-Ray and log delivery only', () => {
+    const wildcard = allStatements(template).filter((s) => s.Effect === 'Allow' && s.Resource === '*');
+    expect(wildcard.length).toBeGreaterThan(0);
+    for (const statement of wildcard) {
+      for (const action of actionsOf(statement)) expect(action).toMatch(/^(xray|logs):/);
+    }
+  });
+
+  it('functions do not carry AWSLambdaBasicExecutionRole (logs:* on *); each writes only its own log group', () => {
+    template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    for (const [key] of specs) {
+      const { LogGroup } = functionResource(key).Properties.LoggingConfig as { LogGroup: { Ref: string } };
+      const writes = statementsFor(key).filter((s) => actionsOf(s).includes('logs:PutLogEvents'));
+      expect(writes).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [LogGroup.Ref, 'Arn'] } }),
+      ]);
+    }
+  });
+});

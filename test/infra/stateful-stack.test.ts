@@ -1,0 +1,146 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { LEDGER_TABLE, OPERATIONS_TABLE, type TableSchema } from '../../functions/adapters/tables.ts';
+import { MUTATING_ACTIONS } from '../../lib/constructs/table-access.ts';
+import { synthCasebookApp } from './casebook-app.ts';
+
+const { statefulTemplate: template } = synthCasebookApp();
+
+const keySchema = (schema: Pick<TableSchema, 'partitionKey' | 'sortKey'>) => [
+  { AttributeName: schema.partitionKey.name, KeyType: 'HASH' },
+  { AttributeName: schema.sortKey.name, KeyType: 'RANGE' },
+];
+
+/** The table resource whose primary key is `schema`'s. */
+function tableWithSchema(schema: TableSchema) {
+  const found = Object.values(
+    template.findResources('AWS::DynamoDB::Table', { Properties: { KeySchema: keySchema(schema) } }),
+  );
+  expect(found).toHaveLength(1);
+  return found[0] as {
+    Properties: Record<string, unknown>;
+    DeletionPolicy: string;
+    UpdateReplacePolicy: string;
+  };
+}
+
+describe('the stateful stack', () => {
+  it('holds exactly the two tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  });
+
+  for (const [name, schema] of [
+    ['ledger', LEDGER_TABLE],
+    ['operations', OPERATIONS_TABLE],
+  ] as const) {
+    describe(`the ${name} table`, () => {
+      it('has the key schema of functions/adapters/tables.ts, GSIs included', () => {
+        const table = tableWithSchema(schema);
+        const keys = [
+          schema.partitionKey,
+          schema.sortKey,
+          ...schema.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+        ];
+        const expectedAttributes = [...new Map(keys.map((k) => [k.name, k.type])).entries()].map(
+          ([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }),
+        );
+        expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining(expectedAttributes));
+        expect(table.Properties.AttributeDefinitions).toHaveLength(expectedAttributes.length);
+
+        const indexes = (table.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[];
+        expect(indexes.map((i) => i.IndexName).sort()).toEqual(
+          schema.globalSecondaryIndexes.map((i) => i.indexName).sort(),
+        );
+        for (const index of schema.globalSecondaryIndexes) {
+          expect(indexes).toContainEqual(
+            expect.objectContaining({ IndexName: index.indexName, KeySchema: keySchema(index) }),
+          );
+        }
+      });
+
+      it('is on-demand, point-in-time recoverable, deletion-protected and retained', () => {
+        template.hasResource('AWS::DynamoDB::Table', {
+          Properties: Match.objectLike({
+            KeySchema: keySchema(schema),
+            BillingMode: 'PAY_PER_REQUEST',
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            DeletionProtectionEnabled: true,
+          }),
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
+        });
+      });
+
+      it('has no physical name', () => {
+        expect(tableWithSchema(schema).Properties.TableName).toBeUndefined();
+      });
+    });
+  }
+
+  it('denies every mutation of ledger entries to every principal in the ledger table policy', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: keySchema(LEDGER_TABLE),
+      ResourcePolicy: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: Match.arrayWith([...MUTATING_ACTIONS].sort()),
+              Resource: '*',
+            }),
+          ]),
+        },
+      },
+    });
+  });
+
+  it('leaves the operations table without a deny policy: incidents and approvals are updated in place', () => {
+    expect(tableWithSchema(OPERATIONS_TABLE).Properties.ResourcePolicy).toBeUndefined();
+  });
+
+  it('keeps ledger exports in a private, versioned, encrypted, TLS-only, retained bucket', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        BucketName: Match.absent(),
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('generates the Alertmanager webhook token in Secrets Manager and keeps it', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({
+        GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+        Name: Match.absent(),
+        SecretString: Match.absent(),
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { LEDGER_TABLE } from '../../functions/adapters/tables.ts';
+import type { Route } from '../../functions/routes.ts';
+import { CasebookApi } from '../../lib/constructs/casebook-api.ts';
+import { DurableTable } from '../../lib/constructs/durable-table.ts';
+import { IncidentWorkflow } from '../../lib/constructs/incident-workflow.ts';
+import { parseSettings } from '../../lib/settings.ts';
+import { buildCasebookApp } from './casebook-app.ts';
+
+/** The message of what `build` throws; fails the test if it does not throw. */
+function errorOf(build: () => unknown): string {
+  try {
+    build();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+function someFunction(stack: Stack, id: string) {
+  return new LambdaFunction(stack, id, {
+    runtime: Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: Code.fromInline('exports.handler = async () => {}'),
+  });
+}
+
+describe('settings from CDK context', () => {
+  it('reports every problem in one error, naming the context keys', () => {
+    const message = errorOf(() =>
+      buildCasebookApp({
+        'casebook:mailFrom': 'Casebook <casebook@example.com>',
+        'casebook:approvers': {
+          legal: 'legal@example.com',
+          business: 'not-an-address',
+          cfo: 'cfo@example.com',
+        },
+      }),
+    );
+    expect(message).toContain('CasebookStateless: invalid configuration');
+    expect(message).toContain('casebook:mailFrom must be a plain email address');
+    expect(message).toContain('casebook:approvers.business must be an email address');
+    expect(message).toContain('casebook:approvers.sre must be an email address');
+    expect(message).toContain('casebook:approvers.cfo is not an approver role');
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(4);
+  });
+
+  it('rejects missing settings rather than inventing defaults', () => {
+    const message = errorOf(() =>
+      buildCasebookApp({ 'casebook:mailFrom': undefined, 'casebook:approvers': undefined }),
+    );
+    expect(message).toContain('casebook:mailFrom');
+    expect(message).toContain('casebook:approvers must be an object');
+  });
+
+  it('accepts approvers given as JSON text, as `cdk -c` passes them', () => {
+    const result = parseSettings({
+      mailFrom: 'casebook@example.org',
+      approvers: '{"legal":"l@example.org","business":"b@example.org","sre":"s@example.org"}',
+    });
+    expect(result).toEqual({
+      ok: true,
+      settings: {
+        mailFrom: 'casebook@example.org',
+        approvers: { legal: 'l@example.org', business: 'b@example.org', sre: 's@example.org' },
+      },
+    });
+  });
+
+  it('reports approvers that are not JSON', () => {
+    const result = parseSettings({ mailFrom: 'casebook@example.org', approvers: '{legal:' });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toContainEqual(expect.stringContaining('is not valid JSON'));
+  });
+});
+
+describe('construct props are validated at synth time, all problems at once', () => {
+  it('IncidentWorkflow: a substitution without a function and a function without a substitution', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'casebook-asl-'));
+    const file = path.join(dir, 'machine.asl.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        StartAt: 'A',
+        States: {
+          A: { Type: 'Task', Resource: `\${AFunctionArn}`, Next: 'B' },
+          B: { Type: 'Task', Resource: `\${BFunctionArn}`, End: true },
+        },
+      }),
+    );
+    const stack = new Stack(new App(), 'S');
+    const message = errorOf(
+      () =>
+        new IncidentWorkflow(stack, 'Workflow', {
+          definitionFile: file,
+          functions: { BFunctionArn: someFunction(stack, 'B'), CFunctionArn: someFunction(stack, 'C') },
+        }),
+    );
+    expect(message).toContain(`no function given for \${AFunctionArn}`);
+    expect(message).toContain(`function given for \${CFunctionArn}, which`);
+    expect(message).not.toContain('BFunctionArn');
+  });
+
+  it('CasebookApi: duplicate routes, unknown functions and unexplained authentication', () => {
+    const stack = new Stack(new App(), 'S');
+    const routes: Route[] = [
+      { method: 'GET', path: '/incidents', fn: 'incidentsApi', auth: 'iam' },
+      { method: 'GET', path: '/incidents', fn: 'incidentsApi', auth: 'iam' },
+      { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' },
+    ];
+    const message = errorOf(
+      () =>
+        new CasebookApi(stack, 'Api', {
+          routes,
+          functions: { incidentsApi: someFunction(stack, 'Incidents') },
+          authentication: {},
+          burstLimit: 0,
+        }),
+    );
+    expect(message).toContain('route GET /incidents is defined twice');
+    expect(message).toContain('route POST /webhooks/{source}: no function given for ingestAlert');
+    expect(message).toContain('say how callers of ingestAlert are authenticated');
+    expect(message).toContain('burstLimit must be a positive integer');
+  });
+
+  it('DurableTable: an attribute with two types and an index defined twice', () => {
+    const stack = new Stack(new App(), 'S');
+    const message = errorOf(
+      () =>
+        new DurableTable(stack, 'Table', {
+          schema: {
+            ...LEDGER_TABLE,
+            globalSecondaryIndexes: [
+              {
+                indexName: 'bySeq',
+                partitionKey: { name: 'seq', type: 'S' },
+                sortKey: { name: 'at', type: 'S' },
+              },
+              {
+                indexName: 'bySeq',
+                partitionKey: { name: 'at', type: 'S' },
+                sortKey: { name: 'x', type: 'S' },
+              },
+            ],
+          },
+        }),
+    );
+    expect(message).toContain('index bySeq is defined twice');
+    expect(message).toContain('attribute seq is both N and S');
+  });
+});
