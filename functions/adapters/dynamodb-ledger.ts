@@ -4,7 +4,7 @@
  * can update or delete (IAM denies it too).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry, LedgerEntryDraft } from '../domain/ledger.ts';
 import { planAppend } from '../domain/ledger.ts';
 import type { Ledger } from '../domain/ports.ts';
@@ -52,20 +52,16 @@ export class DynamoDbLedger implements Ledger {
 
   async read(incidentId: string): Promise<LedgerEntry[]> {
     const entries: LedgerEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'incidentId = :id',
-          ExpressionAttributeValues: { ':id': incidentId },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      entries.push(...((out.Items ?? []) as LedgerEntry[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'incidentId = :id',
+        ExpressionAttributeValues: { ':id': incidentId },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) entries.push(...((page.Items ?? []) as LedgerEntry[]));
     return entries;
   }
 }
