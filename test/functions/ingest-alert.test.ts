@@ -100,6 +100,26 @@ describe('POST /webhooks/alertmanager', () => {
     expect(await ledger.read('INC-2026-0001')).toHaveLength(1);
   });
 
+  it("folds a repeat of a closed incident's alert into it, and opens a new incident when the alert fires anew", async () => {
+    const { post, store } = await setup();
+    await post(payload);
+    const closed = await store.getIncident('INC-2026-0001');
+    if (!closed) throw new Error('the incident was not opened');
+    await store.saveIncident({ ...closed, status: 'CLOSED', closedAt: '2026-11-22T12:00:00.000Z' });
+
+    // Alertmanager repeats a still-firing alert every repeat_interval: the same occurrence.
+    const repeat = await post(payload);
+    expect(repeat.statusCode).toBe(200);
+    expect(JSON.parse(repeat.body ?? '{}')).toMatchObject({ incidentId: 'INC-2026-0001', outcome: 'folded' });
+
+    // The same alert firing again later is a new occurrence, and a new incident.
+    const again = JSON.parse(payload);
+    again.alerts[0].startsAt = '2026-11-23T08:00:00Z';
+    const reopened = await post(JSON.stringify(again));
+    expect(reopened.statusCode).toBe(201);
+    expect(JSON.parse(reopened.body ?? '{}').incidentId).toBe('INC-2026-0002');
+  });
+
   it('answers 401 and writes nothing without the right bearer token', async () => {
     const { post, written } = await setup();
     for (const headers of [
