@@ -150,7 +150,7 @@ function writeResult(res: ServerResponse, method: string, result: unknown): void
 
 /** The path as it may be logged: approval link secrets are capabilities and stay out of logs. */
 export function loggablePath(path: string): string {
-  return path.replace(/(\/approvals\/[^/]*?\.)[A-Za-z0-9_-]{16,}$/, '$1…');
+  return path.replace(/(\/approvals\/).*$/, '$1…');
 }
 
 /** Starts the gateway on `host:port` (port 0 picks a free one). */
@@ -173,7 +173,13 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       if (!found) return sendJson(res, 404, { message: 'Not Found' });
       const body = await readBody(req);
       if (body === 'too-large') return sendJson(res, 413, { message: 'Request Entity Too Large' });
-      const event = toEvent(req, url, body, found.compiled, found.match);
+      let event: APIGatewayProxyEventV2;
+      try {
+        event = toEvent(req, url, body, found.compiled, found.match);
+      } catch (error) {
+        if (error instanceof URIError) return sendJson(res, 400, { message: 'Bad Request' });
+        throw error;
+      }
       writeResult(res, method, await options.invoke(found.compiled.route, event));
     } catch (error) {
       // What API Gateway answers when the integration fails.

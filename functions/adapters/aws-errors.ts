@@ -16,3 +16,19 @@ export function dependencyError(what: string, error: unknown): CasebookError {
     },
   );
 }
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * An error from an AWS SDK call (it carries `$metadata`) or the network becomes
+ * Casebook.DependencyUnavailable, which the ASL retries; anything else (a bug, bad input) is
+ * returned unchanged and is not retried.
+ */
+export function asDependencyError(error: unknown): unknown {
+  if (error instanceof CasebookError) return error;
+  const e = error as { $metadata?: unknown; code?: string; name?: string } | undefined;
+  const fromSdk =
+    e?.$metadata !== undefined && (error as { name?: string }).name !== 'ConditionalCheckFailedException';
+  const network = NETWORK_CODES.has(e?.code ?? '') || e?.name === 'TimeoutError';
+  return fromSdk || network ? dependencyError('A dependency call failed', error) : error;
+}

@@ -15,8 +15,12 @@ export function documentClient(): DynamoDBDocumentClient {
   });
 }
 
-export function sesClient(): SESClient {
-  return new SESClient({});
+/**
+ * `maxAttempts: 1` for customer notices: the SDK's own retry would resend an email SES may
+ * already have taken; Casebook's effect ledger decides what is safe to send again.
+ */
+export function sesClient(options: { maxAttempts?: number } = {}): SESClient {
+  return new SESClient(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {});
 }
 
 export function sfnClient(): SFNClient {

@@ -6,6 +6,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, paginateQuery, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
+import { InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import type { ApprovalKey, ApprovalStore, Correlation, IncidentStore } from '../domain/ports.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
@@ -26,14 +27,24 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
+/** The key a listing cursor must decode to; anything else is a caller's mistake, answered 400. */
 function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (!cursor) return undefined;
+  if (cursor === undefined || cursor === '') return undefined;
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return key && typeof key === 'object' ? key : undefined;
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return undefined;
+    key = undefined;
   }
+  const k = key as Record<string, unknown> | undefined;
+  const valid =
+    k !== null &&
+    typeof k === 'object' &&
+    Object.keys(k).sort().join() === 'gsi1pk,gsi1sk,pk,sk' &&
+    k.gsi1pk === 'INCIDENTS' &&
+    [k.gsi1sk, k.pk, k.sk].every((v) => typeof v === 'string');
+  if (!valid) throw new InvalidInputError({ field: 'cursor', message: 'is not a cursor this API returned' });
+  return k;
 }
 
 /** {@link IncidentStore} and {@link ApprovalStore} on one DynamoDB table. */
@@ -225,6 +236,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
 
   async markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void> {
     await this.update(ref, 'SET emailedAt = :at, linkSecretHash = :h', { ':at': at, ':h': linkSecretHash });
+  }
+
+  async recordWorkflowAnswer(
+    ref: ApprovalKey,
+    answer: NonNullable<Approval['workflowAnswer']>,
+  ): Promise<void> {
+    await this.update(ref, 'SET workflowAnswer = :a', { ':a': answer });
   }
 
   async getApproval(ref: ApprovalKey): Promise<Approval | undefined> {

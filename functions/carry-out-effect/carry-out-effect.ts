@@ -1,6 +1,7 @@
 /** Act step invoked for each approved effect by the state machine's Map. */
 import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { asDependencyError } from '../adapters/aws-errors.ts';
 import { ledgerTableConfig, loadConfig, mailFromConfig, operationsTableConfig } from '../adapters/config.ts';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
@@ -27,7 +28,9 @@ export function makeCarryOutEffectHandler(
 ): (event: unknown) => Promise<CarryOutEffectResult> {
   return async (event) => {
     const input = carryOutEffectSchema.parse(event);
-    const result = await carryOutEffect(deps, input);
+    const result = await carryOutEffect(deps, input).catch((error: unknown) => {
+      throw asDependencyError(error);
+    });
     logger.info('Effect carried out', { incidentId: input.incidentId, ...result });
     return result;
   };
@@ -39,7 +42,7 @@ export function carryOutEffectDepsFromEnvironment(): CarryOutEffectDeps {
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: new DynamoDbLedger(db, config.ledgerTable),
-    mailer: new SesMailer(sesClient(), config.mailFrom),
+    mailer: new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom),
     clock: systemClock,
   };
 }

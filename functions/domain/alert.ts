@@ -2,6 +2,7 @@
  * An alert as Casebook understands it, whatever tool sent it, and the rules that decide whether
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
+import { z } from 'zod';
 import type { Rml3Category, Severity, World } from './vocabulary.ts';
 import { RML3_CATEGORIES } from './vocabulary.ts';
 
@@ -135,11 +136,11 @@ export function classify(labels: Readonly<Record<string, string>>): Classificati
   };
 }
 
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+const EMAIL = z.email();
 
-/** True for a plain `local@domain.tld` address. */
+/** True for an address every later step accepts (the same check the Act step's input schema makes). */
 export function isEmailAddress(value: string): boolean {
-  return EMAIL.test(value);
+  return EMAIL.safeParse(value).success;
 }
 
 /** Splits a comma/semicolon/space separated list of addresses; returns the ones that are not addresses too. */

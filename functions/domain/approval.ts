@@ -34,6 +34,8 @@ export interface Approval {
     readonly ledgerSeq?: number;
   };
   readonly withdrawnReason?: string;
+  /** Set once the workflow was answered for this decision: whether it was still waiting. */
+  readonly workflowAnswer?: { readonly at: string; readonly resumed: boolean };
 }
 
 /** The parts of an approval link id: `INC-2026-0001.1.legal.<secret>`. */

@@ -65,3 +65,11 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/** The provider answered and refused the message: nothing was sent, so sending again is safe. */
+export class DeliveryRejectedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeliveryRejectedError';
+  }
+}

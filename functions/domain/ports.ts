@@ -63,6 +63,8 @@ export interface ApprovalStore {
   listApprovals(incidentId: string, round: number): Promise<Approval[]>;
   /** The task token to resume the workflow with; only use cases that resume call this. */
   getTaskToken(ref: ApprovalKey): Promise<string | undefined>;
+  /** Remembers that the workflow was answered for the approval's decision. */
+  recordWorkflowAnswer(ref: ApprovalKey, answer: NonNullable<Approval['workflowAnswer']>): Promise<void>;
   /**
    * Moves a PENDING approval to `status`; returns false (and changes nothing) when it is no longer
    * PENDING, so two racing decisions cannot both win.
@@ -100,6 +102,10 @@ export interface MailMessage {
 }
 
 export interface Mailer {
+  /**
+   * Sends one email. Throws DeliveryRejectedError when the provider refused it (nothing sent);
+   * any other error leaves it unknown whether the email went out.
+   */
   send(message: MailMessage): Promise<{ readonly messageId: string }>;
 }
 

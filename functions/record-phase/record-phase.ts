@@ -1,6 +1,7 @@
 /** Lifecycle step invoked by the state machine (lambda:invoke): enter a phase, close, or halt. */
 import { z } from 'zod';
 import { documentClient, systemClock } from '../adapters/aws.ts';
+import { asDependencyError } from '../adapters/aws-errors.ts';
 import { loadConfig, operationsTableConfig } from '../adapters/config.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
@@ -27,7 +28,9 @@ export function makeRecordPhaseHandler(
 ): (event: unknown) => Promise<LifecycleStepResult> {
   return async (event) => {
     const step = lifecycleStepSchema.parse(event);
-    const result = await recordLifecycleStep(deps, step);
+    const result = await recordLifecycleStep(deps, step).catch((error: unknown) => {
+      throw asDependencyError(error);
+    });
     logger.info('Lifecycle step recorded', {
       incidentId: step.incidentId,
       kind: step.kind,

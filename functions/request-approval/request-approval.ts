@@ -1,6 +1,7 @@
 /** Decide step invoked with .waitForTaskToken: emails one approver; the token stays in the table. */
 import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { asDependencyError } from '../adapters/aws-errors.ts';
 import { approversConfig, loadConfig, mailFromConfig, operationsTableConfig } from '../adapters/config.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
@@ -21,7 +22,9 @@ export function makeRequestApprovalHandler(
 ): (event: unknown) => Promise<{ emailed: boolean }> {
   return async (event) => {
     const input = requestApprovalSchema.parse(event);
-    const result = await requestApproval(deps, input);
+    const result = await requestApproval(deps, input).catch((error: unknown) => {
+      throw asDependencyError(error);
+    });
     // The token is deliberately not logged.
     logger.info('Approval requested', {
       incidentId: input.incidentId,

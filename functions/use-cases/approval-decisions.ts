@@ -4,8 +4,9 @@
  *
  * Primary course (decide):
  *  1. Check the link's secret against the approval it names.
- *  2. If the approval is already settled, the same decision again is a no-op (a double click);
- *     a different one is a conflict.
+ *  2. If the approval is already settled, the same decision again finishes whatever an earlier
+ *     request left undone (a double click, or a retry after a failure); a different one is a
+ *     conflict, as is a request from a round that a newer one replaced.
  *  3. Settle the approval (only one racing request can), then append the decision to the
  *     Decision Log: who, role, decision, comment, time, and the plan it was made on.
  *  4. Resume the workflow: an approval completes the task, a rejection fails it with
@@ -62,13 +63,16 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     deps.ledger.read(approval.incidentId),
   ]);
   if (!incident) throw new NotFoundError('No such approval request');
-  const canDecide = approval.status === 'PENDING' && incident.plan?.hash === approval.planHash;
+  const canDecide =
+    approval.status === 'PENDING' &&
+    approval.round === incident.decideRound &&
+    incident.plan?.hash === approval.planHash;
   return { approval, incident, roundApprovals, timeline, ledger, canDecide };
 }
 
 export interface DecideResult {
   readonly approval: Approval;
-  /** False for a repeated identical decision (nothing new recorded). */
+  /** False for a repeated identical decision (no new Decision Log entry). */
   readonly recorded: boolean;
   /** False when the round had already closed: the decision is on record but changed nothing. */
   readonly resumedWorkflow: boolean;
@@ -86,12 +90,18 @@ export async function decideApproval(
 
   // 2.
   if (approval.status !== 'PENDING') {
-    if (approval.decision?.decision === form.decision)
-      return { approval, recorded: false, resumedWorkflow: false };
+    // The same decision again is a double click — or a retry after a failure part-way, which
+    // must finish the steps that did not happen.
+    if (approval.decision?.decision === form.decision) return finishDecision(deps, approval);
     throw new ConflictError(
       approval.status === 'WITHDRAWN'
         ? `This approval request was withdrawn: ${approval.withdrawnReason ?? 'the round closed'}`
         : `This approval was already decided (${approval.status}) and cannot be changed`,
+    );
+  }
+  if (approval.round !== incident.decideRound) {
+    throw new ConflictError(
+      `This request belongs to approval round ${approval.round}; round ${incident.decideRound} replaced it`,
     );
   }
   if (incident.plan?.hash !== approval.planHash) {
@@ -99,66 +109,88 @@ export async function decideApproval(
   }
 
   // 3.
-  const at = deps.clock.now().toISOString();
-  const decision = { decision: form.decision, name: form.name, comment: form.comment, at };
+  const decision = {
+    decision: form.decision,
+    name: form.name,
+    comment: form.comment,
+    at: deps.clock.now().toISOString(),
+  };
   const status = form.decision === 'approve' ? 'APPROVED' : 'REJECTED';
-  if (!(await deps.approvals.settleApproval(ref, status, { decision }))) {
-    const now = await deps.approvals.getApproval(ref);
-    if (now?.decision?.decision === form.decision)
-      return { approval: now, recorded: false, resumedWorkflow: false };
+  // Only one racing request settles it; whichever lost goes on only if it asked for the same.
+  await deps.approvals.settleApproval(ref, status, { decision });
+  const settled = await deps.approvals.getApproval(ref);
+  if (!settled || settled.decision?.decision !== form.decision) {
     throw new ConflictError('This approval was decided by another request a moment ago');
   }
+  return finishDecision(deps, settled);
+}
+
+/**
+ * Steps 3–5 after the approval is settled: the Decision Log entry, resuming the workflow (once:
+ * the answer is remembered on the approval) and the timeline event. Each step is idempotent, so
+ * a request that failed part-way is completed by the next one.
+ */
+async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): Promise<DecideResult> {
+  const decided = approval.decision;
+  if (!decided) throw new Error('finishDecision needs a decided approval');
   const role = ROLE_LABEL[approval.role];
-  const { entry } = await deps.ledger.append(approval.incidentId, {
+  const verb = decided.decision === 'approve' ? 'approved' : 'rejected';
+  const { entry, created } = await deps.ledger.append(approval.incidentId, {
     log: 'decision',
     kind: 'approval',
     world: 'RML3',
     phase: 'Decide',
-    at,
-    actor: `${form.name} <${approval.approverEmail}>`,
+    at: decided.at,
+    actor: `${decided.name} <${approval.approverEmail}>`,
     idempotencyKey: `approval:${approval.round}:${approval.role}`,
-    summary: `${role} ${form.decision === 'approve' ? 'approved' : 'rejected'} plan v${approval.planVersion}${form.comment ? `: ${form.comment}` : ''}`,
+    summary: `${role} ${verb} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`,
     detail: {
       role: approval.role,
-      decision: form.decision,
-      name: form.name,
+      decision: decided.decision,
+      name: decided.name,
       email: approval.approverEmail,
-      comment: form.comment,
+      comment: decided.comment,
       round: approval.round,
       basis: { planHash: approval.planHash, planVersion: approval.planVersion },
     },
   });
 
   // 4.
-  const token = await deps.approvals.getTaskToken(ref);
-  let resumedWorkflow = false;
-  if (token) {
-    resumedWorkflow =
-      form.decision === 'approve'
-        ? await deps.workflow.completeTask(token, {
-            role: approval.role,
-            decision: 'approve',
-            by: form.name,
-            at,
-            decisionSeq: entry.seq,
-          })
-        : await deps.workflow.failTask(
-            token,
-            ERROR_NAMES.planRejected,
-            `${role} rejected plan v${approval.planVersion}: ${form.comment}`.slice(0, 32_000),
-          );
+  let resumedWorkflow = approval.workflowAnswer?.resumed ?? false;
+  if (!approval.workflowAnswer) {
+    const token = await deps.approvals.getTaskToken(approval);
+    if (token) {
+      resumedWorkflow =
+        decided.decision === 'approve'
+          ? await deps.workflow.completeTask(token, {
+              role: approval.role,
+              decision: 'approve',
+              by: decided.name,
+              at: decided.at,
+              decisionSeq: entry.seq,
+            })
+          : await deps.workflow.failTask(
+              token,
+              ERROR_NAMES.planRejected,
+              `${role} rejected plan v${approval.planVersion}: ${decided.comment}`.slice(0, 32_000),
+            );
+    }
+    await deps.approvals.recordWorkflowAnswer(approval, {
+      at: deps.clock.now().toISOString(),
+      resumed: resumedWorkflow,
+    });
   }
 
   // 5.
   await deps.incidents.addTimelineEvent(approval.incidentId, {
     key: `approval-decided:${approval.round}:${approval.role}`,
-    at,
+    at: decided.at,
     world: 'RML3',
     type: 'approval_decided',
     phase: 'Decide',
-    summary: `${role}: ${form.name} ${form.decision === 'approve' ? 'approved' : 'rejected'} plan v${approval.planVersion}${resumedWorkflow ? '' : ' (after the round had closed)'}`,
-    detail: { role: approval.role, decision: form.decision, decisionSeq: entry.seq },
+    summary: `${role}: ${decided.name} ${verb} plan v${approval.planVersion}${resumedWorkflow ? '' : ' (after the round had closed)'}`,
+    detail: { role: approval.role, decision: decided.decision, decisionSeq: entry.seq },
   });
-  const settled = (await deps.approvals.getApproval(ref)) ?? approval;
-  return { approval: settled, recorded: true, resumedWorkflow };
+  const now = (await deps.approvals.getApproval(approval)) ?? approval;
+  return { approval: now, recorded: created, resumedWorkflow };
 }

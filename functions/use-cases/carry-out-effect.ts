@@ -6,11 +6,13 @@
  *     Map item never sends a second notice).
  *  2. An attempt that recorded its intent but neither completion nor failure may have sent the
  *     notice: stop with Casebook.EffectInDoubt for a person to reconcile, never resend blindly.
- *  3. Append the intent, send, then append the completion (with the provider's message id) —
- *     or the failure, and let Step Functions retry.
+ *  3. Append the intent (a run that finds it already there stops: another run has it), send,
+ *     then append the completion with the provider's message id. A refusal by the provider
+ *     (nothing sent) is appended as a failure and retried by Step Functions; a send that ended
+ *     without an answer stops with Casebook.EffectInDoubt.
  */
 
-import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
+import { CasebookError, DeliveryRejectedError, ERROR_NAMES } from '../domain/errors.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntry, LedgerEntryDraft } from '../domain/ledger.ts';
 import { customerNoticeEmail } from '../domain/messages.ts';
@@ -84,21 +86,32 @@ export async function carryOutEffect(
     detail: { ...base, ...extra },
   });
 
-  await deps.ledger.append(incidentId, draft('intended'));
+  const intent = await deps.ledger.append(incidentId, draft('intended'));
+  if (!intent.created) {
+    // Another run of this very attempt got there first (a retry that overlapped the original).
+    throw new CasebookError(
+      ERROR_NAMES.effectInDoubt,
+      `${incidentId} ${planned.effectId}: attempt ${attempt} is already under way in another run; not sending twice.`,
+    );
+  }
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send(message));
   } catch (error) {
-    await deps.ledger.append(
-      incidentId,
-      draft('failed', { error: String((error as Error).message ?? error) }),
-    );
+    if (error instanceof DeliveryRejectedError) {
+      await deps.ledger.append(incidentId, draft('failed', { error: error.message }));
+      throw new CasebookError(
+        ERROR_NAMES.dependencyUnavailable,
+        `Sending the notice failed: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     throw new CasebookError(
-      ERROR_NAMES.dependencyUnavailable,
-      `Sending the notice failed: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      ERROR_NAMES.effectInDoubt,
+      `${incidentId} ${planned.effectId}: sending ended without an answer (${(error as Error).message}); the notice may have been sent. Reconcile with the provider before retrying.`,
+      { cause: error },
     );
   }
   const { entry }: { entry: LedgerEntry } = await deps.ledger.append(

@@ -146,7 +146,8 @@ async function fold(
     summary: `${alert.source} ${alert.status === 'resolved' ? 'reports the alert resolved' : 'sent the alert again'} (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); folded into ${incident.id}`,
     detail: { deliveryKey: alert.deliveryKey, status: alert.status, alertCount: alert.alerts.length },
   });
-  // A redelivery after a failed first attempt still gets its detection recorded and its lifecycle started.
+  // A redelivery after a failed first attempt still gets its detection recorded and its lifecycle
+  // started; a closed incident's lifecycle is over and stays over.
   await recordDetection(deps, incident, alert, classify(alert.labels));
-  await deps.workflow.start(incident.executionName, { incidentId: incident.id });
+  if (isOpen(incident)) await deps.workflow.start(incident.executionName, { incidentId: incident.id });
 }

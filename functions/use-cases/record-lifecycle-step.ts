@@ -93,11 +93,12 @@ export async function recordLifecycleStep(
   }
   if (step.phase === 'Decide') {
     if (!next.plan) throw new Error(`${incident.id} has no plan to decide on`);
-    next = {
-      ...next,
-      decideRound: entry.decideRound ?? incident.decideRound,
-      decideExecution: step.execution,
-    };
+    const round = entry.decideRound ?? incident.decideRound;
+    if (round > incident.decideRound && incident.decideRound > 0) {
+      // Links from the replaced round must not look decidable (e.g. after a restart mid-round).
+      await withdrawPending(deps, incident, `Replaced by approval round ${round}.`);
+    }
+    next = { ...next, decideRound: round, decideExecution: step.execution };
   }
   if (step.phase === 'Act') effects = await approvedEffects(deps, next);
   if (step.phase === 'Learn') next = { ...next, resolvedAt: incident.resolvedAt ?? at };
@@ -145,6 +146,16 @@ async function close(deps: LifecycleDeps, incident: Incident, at: string): Promi
   return { incidentId: incident.id, status: 'CLOSED', phase: incident.phase };
 }
 
+/** Withdraws the approvals of the incident's current round that are still pending. */
+async function withdrawPending(deps: LifecycleDeps, incident: Incident, reason: string): Promise<void> {
+  if (incident.decideRound === 0) return;
+  for (const approval of await deps.approvals.listApprovals(incident.id, incident.decideRound)) {
+    if (approval.status === 'PENDING') {
+      await deps.approvals.settleApproval(approval, 'WITHDRAWN', { withdrawnReason: reason });
+    }
+  }
+}
+
 const HALT_SUMMARY: Record<HaltReason, string> = {
   'plan-rejected': 'The plan was rejected; the incident waits in Decide for a revised plan.',
   'approvals-timed-out': 'Not every approver decided in time; the incident waits in Decide.',
@@ -169,15 +180,7 @@ async function halt(
       ...(cause ? { cause: cause.slice(0, 2000) } : {}),
     },
   });
-  if (incident.decideRound > 0) {
-    for (const approval of await deps.approvals.listApprovals(incident.id, incident.decideRound)) {
-      if (approval.status === 'PENDING') {
-        await deps.approvals.settleApproval(approval, 'WITHDRAWN', {
-          withdrawnReason: HALT_SUMMARY[step.reason],
-        });
-      }
-    }
-  }
+  await withdrawPending(deps, incident, HALT_SUMMARY[step.reason]);
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `halt:${step.execution}`,
     at,

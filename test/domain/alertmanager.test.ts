@@ -72,6 +72,17 @@ describe('Alertmanager webhook (version 4)', () => {
     expect(fields).toEqual(expect.arrayContaining(['version', 'groupKey', 'alerts[0].startsAt']));
   });
 
+  it('rejects dates that have the right shape but do not exist, in startsAt and endsAt', () => {
+    const body = fixture();
+    const alert = (body.alerts as Record<string, unknown>[])[0] as Record<string, unknown>;
+    alert.startsAt = '2026-13-01T00:00:00Z';
+    alert.endsAt = '2026-02-30T25:00:00Z';
+    expect(issuesOf(body)).toEqual([
+      { field: 'alerts[0].startsAt', message: 'is not a real date' },
+      { field: 'alerts[0].endsAt', message: 'is not a real date' },
+    ]);
+  });
+
   it('rejects an empty alert list and a body that is not an object', () => {
     expect(issuesOf({ ...fixture(), alerts: [] })).toEqual([
       { field: 'alerts', message: 'must hold at least one alert' },

@@ -32,6 +32,13 @@ describe('triage (seed 001 §3.2, §4)', () => {
     expect(classify({ world: 'RML3' }).reason).toMatch(/defaulted to SEV2/);
   });
 
+  it('accepts only addresses the Act step will accept too', () => {
+    expect(parseAddressList('a@b.c a..b@example.com ada@example.com').invalid).toEqual([
+      'a@b.c',
+      'a..b@example.com',
+    ]);
+  });
+
   it('splits address lists and reports what is not an address', () => {
     expect(parseAddressList('A@Example.com; b@example.org  a@example.com,x')).toEqual({
       addresses: ['a@example.com', 'b@example.org'],

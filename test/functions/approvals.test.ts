@@ -232,6 +232,40 @@ describe('approval requests and decisions', () => {
     );
   });
 
+  it('finishes a decision that failed part-way when the approver submits it again', async () => {
+    const { ask, call, ledger } = await setup();
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }))
+      .resolves({});
+    const { approvalId } = await ask('legal', 'legal-token');
+    const failed = await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
+    expect(failed.statusCode).toBe(503);
+    const retried = await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
+    expect(retried.statusCode).toBe(303);
+    const calls = sfn.commandCalls(SendTaskSuccessCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.args[0].input.taskToken).toBe('legal-token');
+    expect((await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision')).toHaveLength(1);
+    // Once answered, a further click resumes nothing.
+    await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(2);
+  });
+
+  it('shows a request from a replaced round as no longer decidable, and refuses it with 409', async () => {
+    const { ask, call, store } = await setup();
+    const { approvalId } = await ask('business');
+    const incident = await store.getIncident('INC-2026-0009');
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, decideRound: 2 });
+    const page = await call('GET', approvalId);
+    expect(page.body).not.toContain('Record my decision');
+    const res = await call('POST', approvalId, { decision: 'approve', name: 'Bo' });
+    expect(res.statusCode).toBe(409);
+    expect(res.body).toContain('round 2 replaced it');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
   it('answers a post that is not a form with 400 naming the content type, recording nothing', async () => {
     const { ask, call, ledger } = await setup();
     const { approvalId } = await ask('legal');

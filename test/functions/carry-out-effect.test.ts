@@ -95,7 +95,10 @@ describe('carrying out a customer notice', () => {
     const { handler, effect, ledger } = await setup();
     ses
       .on(SendEmailCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+      // SES answered 400: it did not take the email, so a retry may send it.
+      .rejectsOnce(
+        Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
+      )
       .resolves({ MessageId: 'ses-message-2' });
     await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
       name: 'Casebook.DependencyUnavailable',
@@ -109,6 +112,43 @@ describe('carrying out a customer notice', () => {
       ['intended', 2],
       ['completed', 2],
     ]);
+  });
+
+  it('stops in doubt, and never resends, when a send ends without an answer', async () => {
+    const { handler, effect, ledger } = await setup();
+    ses.on(SendEmailCommand).rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
+      name: 'Casebook.EffectInDoubt',
+    });
+    await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
+      name: 'Casebook.EffectInDoubt',
+    });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect((await ledger.read('INC-2026-0011')).map((e) => e.status)).toEqual(['intended']);
+  });
+
+  it('sends once when a retry overlaps the run it retries', async () => {
+    const { handler, effect } = await setup();
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    ses.on(SendEmailCommand).callsFake(async () => {
+      await slow;
+      return { MessageId: 'ses-slow' };
+    });
+    const first = handler({ incidentId: 'INC-2026-0011', effect });
+    // The overlapping run reads the chain after the first recorded its intent.
+    await new Promise((r) => setTimeout(r, 100));
+    const second = handler({ incidentId: 'INC-2026-0011', effect });
+    const secondOutcome = await second.then(
+      () => 'completed',
+      (e: Error) => e.name,
+    );
+    release();
+    expect((await first).outcome).toBe('completed');
+    expect(secondOutcome).toBe('Casebook.EffectInDoubt');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
   });
 
   it('refuses to resend when an earlier attempt recorded its intent but no outcome', async () => {

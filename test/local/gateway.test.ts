@@ -77,9 +77,18 @@ describe('local API gateway (payload format 2.0)', () => {
     expect(await missing.json()).toEqual({ message: 'Not Found' });
   });
 
+  it('answers 400, not 500, to a path that is not valid percent-encoding', async () => {
+    const res = await fetch(`${gateway.url}/incidents/%E0%A4%A`);
+    expect(res.status).toBe(400);
+  });
+
   it('keeps approval link secrets out of logged paths', () => {
     expect(loggablePath('/approvals/INC-2026-0001.1.legal.UVYk8V70ldY1L2D5GWgK8FiB874k7IW5')).toBe(
-      '/approvals/INC-2026-0001.1.legal.…',
+      '/approvals/…',
+    );
+    // Encoded dots or a trailing slash reach the same approval: nothing after /approvals/ is logged.
+    expect(loggablePath('/approvals/INC-2026-0001%2E1%2Elegal%2EUVYk8V70ldY1L2D5GWgK8FiB874k7IW5/')).toBe(
+      '/approvals/…',
     );
     expect(loggablePath('/incidents/INC-2026-0001')).toBe('/incidents/INC-2026-0001');
   });

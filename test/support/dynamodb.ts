@@ -47,11 +47,15 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A clock that returns a fixed time and can be moved. */
+/** A clock that starts at a fixed time and moves one millisecond per reading, as time does. */
 export function testClock(start = '2026-11-22T10:30:00.000Z') {
   let now = new Date(start);
   return {
-    now: () => new Date(now),
+    now: () => {
+      const reading = new Date(now);
+      now = new Date(now.getTime() + 1);
+      return reading;
+    },
     advance(ms: number) {
       now = new Date(now.getTime() + ms);
     },

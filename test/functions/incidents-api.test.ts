@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
+import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase } from '../support/dynamodb.ts';
+import { apiEvent } from '../support/http.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+async function setup(count: number) {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  for (let n = 1; n <= count; n++) {
+    await store.createIncident(
+      openIncident(
+        formatIncidentId(2026, n),
+        {
+          source: 'alertmanager',
+          correlationKey: `k${n}`,
+          deliveryKey: 'd',
+          occurrences: [],
+          status: 'firing',
+          title: `Incident ${n}`,
+          labels: {},
+          annotations: {},
+          alerts: [],
+          startedAt: '2026-11-22T09:00:00.000Z',
+          customerContacts: [],
+        },
+        classify({}),
+        `2026-11-22T09:0${n}:00.000Z`,
+      ),
+    );
+  }
+  const handler = makeIncidentsApiHandler({
+    incidents: store,
+    ledger: new DynamoDbLedger(db.doc, tables.ledger),
+  });
+  const list = (query?: Record<string, string>) =>
+    handler(
+      apiEvent({
+        method: 'GET',
+        path: '/incidents',
+        routeKey: 'GET /incidents',
+        ...(query ? { query } : {}),
+      }),
+    );
+  const get = (incidentId: string) =>
+    handler(
+      apiEvent({
+        method: 'GET',
+        path: `/incidents/${incidentId}`,
+        routeKey: 'GET /incidents/{incidentId}',
+        pathParameters: { incidentId },
+      }),
+    );
+  return { list, get };
+}
+
+describe('GET /incidents', () => {
+  it('lists newest first and pages with the cursor it returns', async () => {
+    const { list } = await setup(3);
+    const first = JSON.parse((await list({ limit: '2' })).body ?? '{}');
+    expect(first.incidents.map((i: { id: string }) => i.id)).toEqual(['INC-2026-0003', 'INC-2026-0002']);
+    const second = JSON.parse((await list({ limit: '2', cursor: first.cursor })).body ?? '{}');
+    expect(second.incidents.map((i: { id: string }) => i.id)).toEqual(['INC-2026-0001']);
+  });
+
+  it('answers 400 naming limit or cursor when they are not what it gave out', async () => {
+    const { list } = await setup(1);
+    for (const [query, field] of [
+      [{ limit: '0' }, 'limit'],
+      [{ limit: 'lots' }, 'limit'],
+      [{ cursor: 'not-a-cursor' }, 'cursor'],
+      [{ cursor: Buffer.from('{"a":1}').toString('base64url') }, 'cursor'],
+    ] as const) {
+      const res = await list(query);
+      expect(res.statusCode, JSON.stringify(query)).toBe(400);
+      expect(JSON.parse(res.body ?? '{}').issues[0].field).toBe(field);
+    }
+  });
+});
+
+describe('GET /incidents/{incidentId}', () => {
+  it('returns the case, and 404 for an unknown or malformed id', async () => {
+    const { get } = await setup(1);
+    const found = await get('INC-2026-0001');
+    expect(found.statusCode).toBe(200);
+    expect(JSON.parse(found.body ?? '{}')).toMatchObject({
+      incident: { id: 'INC-2026-0001', status: 'OPEN', phase: 'Detect' },
+      timeline: [],
+      ledger: [],
+      decisions: [],
+    });
+    expect((await get('INC-2026-0404')).statusCode).toBe(404);
+    expect((await get('../etc/passwd')).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { openIncident } from '../../functions/domain/incident.ts';
+import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
+import { makeRecordPhaseHandler } from '../../functions/record-phase/record-phase.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+const ID = 'INC-2026-0021';
+
+async function setup() {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  await store.createIncident(
+    openIncident(
+      ID,
+      {
+        source: 'alertmanager',
+        correlationKey: 'k',
+        deliveryKey: 'd',
+        occurrences: ['f@2026-11-22T09:00:00.000Z'],
+        status: 'firing',
+        title: 'Credits applied twice',
+        labels: {},
+        annotations: {},
+        alerts: [],
+        startedAt: '2026-11-22T09:00:00.000Z',
+        customerContacts: ['kim@example.com'],
+      },
+      classify({}),
+      '2026-11-22T09:00:00.000Z',
+    ),
+  );
+  const step = makeRecordPhaseHandler({ incidents: store, approvals: store, clock: testClock() });
+  const enter = (phase: string, execution = ID) =>
+    step({ kind: 'enter-phase', incidentId: ID, phase, execution });
+  const approve = async (round: number, roles: readonly ApproverRole[] = ['legal', 'business', 'sre']) => {
+    const incident = await store.getIncident(ID);
+    for (const role of roles) {
+      const key = { incidentId: ID, round, role };
+      await store.createApproval(
+        {
+          ...key,
+          approverEmail: `${role}@example.com`,
+          status: 'PENDING',
+          requestedAt: 't',
+          planHash: incident?.plan?.hash ?? '',
+          planVersion: incident?.plan?.version ?? 0,
+          linkSecretHash: 'h',
+        },
+        `token-${role}`,
+      );
+    }
+    return roles;
+  };
+  return { store, step, enter, approve };
+}
+
+describe('lifecycle steps (record-phase)', () => {
+  it('moves through the phases, proposing a plan in Understand and opening round 1 in Decide', async () => {
+    const { store, enter } = await setup();
+    await enter('Detect');
+    expect(await enter('Contain')).toMatchObject({ status: 'INVESTIGATING', phase: 'Contain' });
+    await enter('Understand');
+    expect((await store.getIncident(ID))?.plan?.effects.map((e) => e.to)).toEqual(['kim@example.com']);
+    expect(await enter('Decide')).toMatchObject({ round: 1, phase: 'Decide' });
+    // A retried Decide step of the same execution does not open another round.
+    expect(await enter('Decide')).toMatchObject({ round: 1 });
+    const timeline = await store.listTimeline(ID);
+    expect(timeline.filter((t) => t.type === 'phase_entered').map((t) => t.phase)).toEqual([
+      'Detect',
+      'Contain',
+      'Understand',
+      'Decide',
+    ]);
+  });
+
+  it('hands Act the effects only when every role approved the current plan in the current round', async () => {
+    const { store, enter, approve } = await setup();
+    await enter('Understand');
+    await enter('Decide');
+    await approve(1);
+    const settle = (role: ApproverRole) =>
+      store.settleApproval({ incidentId: ID, round: 1, role }, 'APPROVED', {
+        decision: { decision: 'approve', name: role, comment: '', at: 't' },
+      });
+    await settle('legal');
+    await settle('business');
+    await expect(enter('Act')).rejects.toThrow(/lacks approval from sre in round 1/);
+    await settle('sre');
+    const act = await enter('Act');
+    expect(act.effects?.map((e) => e.effectId)).toEqual(['P1-E1']);
+    expect(await enter('Learn')).toMatchObject({ status: 'RESOLVED' });
+  });
+
+  it('withdraws what is still pending when a new round replaces it, and when the lifecycle halts', async () => {
+    const { store, enter, step, approve } = await setup();
+    await enter('Understand');
+    await enter('Decide');
+    await approve(1);
+    await enter('Decide', `${ID}-r2`);
+    const round1 = await store.listApprovals(ID, 1);
+    expect(round1.map((a) => [a.status, a.withdrawnReason])).toEqual([
+      ['WITHDRAWN', 'Replaced by approval round 2.'],
+      ['WITHDRAWN', 'Replaced by approval round 2.'],
+      ['WITHDRAWN', 'Replaced by approval round 2.'],
+    ]);
+    await approve(2);
+    await step({
+      kind: 'halt',
+      incidentId: ID,
+      execution: `${ID}-r2`,
+      reason: 'approvals-timed-out',
+      failure: { Error: 'States.Timeout' },
+    });
+    expect((await store.listApprovals(ID, 2)).every((a) => a.status === 'WITHDRAWN')).toBe(true);
+    expect((await store.getIncident(ID))?.halted).toMatchObject({
+      reason: 'approvals-timed-out',
+      error: 'States.Timeout',
+    });
+  });
+
+  it('closes, and refuses to move a closed incident', async () => {
+    const { enter, step } = await setup();
+    expect(await step({ kind: 'close', incidentId: ID, execution: ID })).toMatchObject({ status: 'CLOSED' });
+    await expect(enter('Act')).rejects.toThrow(/CLOSED/);
+  });
+
+  it('rejects a payload the ASL would never send', async () => {
+    const { step } = await setup();
+    await expect(
+      step({ kind: 'enter-phase', incidentId: ID, phase: 'Panic', execution: ID }),
+    ).rejects.toThrow();
+    await expect(
+      step({ kind: 'enter-phase', incidentId: 'INC-2026-9999', phase: 'Detect', execution: 'x' }),
+    ).rejects.toMatchObject({
+      name: 'Casebook.IncidentNotFound',
+    });
+  });
+});
