@@ -31,10 +31,15 @@ let stack: LocalStack;
 let ports: LocalPorts;
 let dataDir: string;
 let incidentId: string;
+/** Everything the stack writes: its own log lines and the handlers' JSON logs (stdout, stderr). */
 const output: string[] = [];
 const capture = (chunk: unknown) => {
   output.push(String(chunk));
   return true;
+};
+const realWrite = {
+  out: process.stdout.write.bind(process.stdout),
+  err: process.stderr.write.bind(process.stderr),
 };
 
 function awsEnv(): NodeJS.ProcessEnv {
@@ -62,70 +67,76 @@ async function scan(table: string): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   ports = await freePorts();
   dataDir = tempDataDir();
-  stack = await start(dataDir, ports, (line) => output.push(line));
+  // Handlers log at INFO here, into `output`, so the token assertions below read real log lines.
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  stack = await start(dataDir, ports, (line) => output.push(line), 'INFO');
 });
 afterAll(async () => {
   await stack?.close();
+  process.stdout.write = realWrite.out;
+  process.stderr.write = realWrite.err;
 });
 
 describe('walking skeleton on the local stack', () => {
   it('takes one alert through Detect, Contain, Understand, Decide, Act and Learn to a closed incident', async () => {
-    const writeOut = process.stdout.write.bind(process.stdout);
-    process.stdout.write = capture as typeof process.stdout.write;
-    try {
-      const opened = await postAlert(stack, sample);
-      expect(opened.status).toBe(201);
-      incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
-      expect(incidentId).toMatch(/^INC-\d{4}-\d{4}$/);
+    const opened = await postAlert(stack, sample);
+    expect(opened.status).toBe(201);
+    incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
+    expect(incidentId).toMatch(/^INC-\d{4}-\d{4}$/);
 
-      const links = await approvalLinks(stack, incidentId, 1);
-      const approverEmails = (await inbox(stack)).filter((e) => e.subject.includes('approval needed'));
-      expect(approverEmails.map((e) => e.destination.to[0]).sort()).toEqual([
-        'business@casebook.local',
-        'legal@casebook.local',
-        'sre-lead@casebook.local',
-      ]);
+    const links = await approvalLinks(stack, incidentId, 1);
+    const approverEmails = (await inbox(stack)).filter((e) => e.subject.includes('approval needed'));
+    expect(approverEmails.map((e) => e.destination.to[0]).sort()).toEqual([
+      'business@casebook.local',
+      'legal@casebook.local',
+      'sre-lead@casebook.local',
+    ]);
 
-      // Opening a link, as a person or a mail scanner, decides nothing.
-      for (const link of links.values()) {
-        const page = await fetch(link);
-        expect(page.status).toBe(200);
-        expect(await page.text()).toContain('Record my decision');
-        expect((await fetch(link, { method: 'HEAD' })).status).toBe(200);
-      }
-      const waiting = await getCase(stack, incidentId);
-      expect(waiting.incident).toMatchObject({ status: 'INVESTIGATING', phase: 'Decide' });
-      expect(waiting.decisions).toEqual([]);
-
-      // The task tokens are in the operational table and nowhere else.
-      const tokens = (await scan(stack.tables.operations)).flatMap((i) =>
-        typeof i.taskToken === 'string' ? [i.taskToken] : [],
-      );
-      expect(tokens).toHaveLength(3);
-
-      for (const [role, link] of links) {
-        const res = await approve(link, `${role} approver`, `ok from ${role}`);
-        expect(res.status).toBe(303);
-      }
-
-      const closed = await waitFor('the incident to close', async () => {
-        const c = await getCase(stack, incidentId);
-        return c.incident.status === 'CLOSED' ? c : undefined;
-      });
-      expectClosedCase(closed);
-
-      const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
-      expect(notices.map((e) => e.destination.to[0]).sort()).toEqual([
-        'ada@example.com',
-        'grace@example.com',
-      ]);
-      expect(notices[0]?.body.text).toContain('charged twice');
-
-      const everything = [...output, ...(await inbox(stack)).map((e) => JSON.stringify(e))].join('\n');
-      for (const token of tokens) expect(everything).not.toContain(token);
-    } finally {
-      process.stdout.write = writeOut;
+    // Opening a link, as a person or a mail scanner, decides nothing.
+    const pages: string[] = [];
+    for (const link of links.values()) {
+      const page = await fetch(link);
+      expect(page.status).toBe(200);
+      pages.push(await page.text());
+      expect(pages.at(-1)).toContain('Record my decision');
+      expect((await fetch(link, { method: 'HEAD' })).status).toBe(200);
     }
+    const waiting = await getCase(stack, incidentId);
+    expect(waiting.incident).toMatchObject({ status: 'INVESTIGATING', phase: 'Decide' });
+    expect(waiting.decisions).toEqual([]);
+
+    // The task tokens are in the operational table and nowhere else.
+    const tokens = (await scan(stack.tables.operations)).flatMap((i) =>
+      typeof i.taskToken === 'string' ? [i.taskToken] : [],
+    );
+    expect(tokens).toHaveLength(3);
+
+    for (const [role, link] of links) {
+      const res = await approve(link, `${role} approver`, `ok from ${role}`);
+      expect(res.status).toBe(303);
+    }
+
+    const closed = await waitFor('the incident to close', async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    });
+    expectClosedCase(closed);
+
+    const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
+    expect(notices.map((e) => e.destination.to[0]).sort()).toEqual(['ada@example.com', 'grace@example.com']);
+    expect(notices[0]?.body.text).toContain('charged twice');
+
+    // …not in a log line, an email, a link, an approval page or the API's answer.
+    const everything = [
+      ...output,
+      ...(await inbox(stack)).map((e) => JSON.stringify(e)),
+      ...pages,
+      JSON.stringify(closed),
+      await (await fetch(`${stack.endpoints.api}/incidents`)).text(),
+    ].join('\n');
+    expect(everything).toContain('"message":"Approval decided"');
+    for (const token of tokens) expect(everything).not.toContain(token);
   });
 
   it('lists incidents newest first', async () => {
@@ -219,7 +230,7 @@ describe('walking skeleton on the local stack', () => {
     const firstCase = await getCase(stack, incidentId);
 
     await stack.close();
-    stack = await start(dataDir, ports, (line) => output.push(line));
+    stack = await start(dataDir, ports, (line) => output.push(line), 'INFO');
 
     expect(stack.resumed).toEqual([second]);
     const ledgerAfter = await scan(stack.tables.ledger);

@@ -33,13 +33,18 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'casebook-test-'));
 }
 
-export function start(dataDir: string, ports: LocalPorts, log?: (line: string) => void): Promise<LocalStack> {
+export function start(
+  dataDir: string,
+  ports: LocalPorts,
+  log?: (line: string) => void,
+  handlerLogLevel = process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+): Promise<LocalStack> {
   return startLocalStack({
     rootDir: ROOT,
     dataDir,
     ports,
     alertmanagerToken: WEBHOOK_TOKEN,
-    handlerLogLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    handlerLogLevel,
     ...(log ? { log } : {}),
   });
 }
