@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sesLocal from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
@@ -117,9 +118,34 @@ function webhookToken(options: LocalStackOptions): { token: string; file?: strin
   return { token, file };
 }
 
+const PORT_VARIABLES: Readonly<Record<keyof LocalPorts, string>> = {
+  api: 'CASEBOOK_API_PORT',
+  ses: 'CASEBOOK_SES_PORT',
+  dynamodb: 'CASEBOOK_DYNAMODB_PORT',
+  stepFunctions: 'CASEBOOK_SFN_PORT',
+  s3: 'CASEBOOK_S3_PORT',
+};
+
+/** Fails before anything starts if a fixed port is taken, naming the variable that moves it. */
+async function assertPortsFree(ports: LocalPorts): Promise<void> {
+  const taken: string[] = [];
+  for (const [name, port] of Object.entries(ports) as [keyof LocalPorts, number][]) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) taken.push(`${name} port ${port} is in use (set ${PORT_VARIABLES[name]} to move it)`);
+  }
+  if (taken.length > 0)
+    throw new Error(`Cannot start Casebook locally: ${taken.join('; ')}. Is npm start already running?`);
+}
+
 /** Starts every emulator, creates missing tables and the bucket, and serves the API. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
+  await assertPortsFree(options.ports);
   mkdirSync(options.dataDir, { recursive: true });
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {

@@ -20,6 +20,9 @@ const stack = await startLocalStack({
   ...(process.env.CASEBOOK_PUBLIC_BASE_URL ? { publicBaseUrl: process.env.CASEBOOK_PUBLIC_BASE_URL } : {}),
   handlerLogLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   log: quiet ? undefined : (line) => console.log(`  ${line}`),
+}).catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
 });
 
 const { endpoints } = stack;
