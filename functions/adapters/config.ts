@@ -7,8 +7,8 @@ import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { WebhookTokenSource } from './webhook-token.ts';
 
-const required = z.string().trim().min(1, 'is required');
-const email = z.email('must be an email address');
+const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
+const email = z.email({ error: 'must be an email address' });
 
 export const operationsTableConfig = z
   .object({ [ENV.operationsTable]: required })

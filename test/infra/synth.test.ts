@@ -62,6 +62,19 @@ describe('npm run synth', () => {
       expect(readFileSync(bundle, 'utf8')).toMatch(
         /export\s*\{[^}]*as handler\s*\}|export\s*\{\s*handler\s*\}/,
       );
+      // The bundle runs on this Node major as Lambda would load it: it evaluates all the way to
+      // its cold-start configuration check, which fails here by design (no table names).
+      const loaded = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', `await import(${JSON.stringify(bundle)})`],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '' },
+        },
+      );
+      expect(loaded.stderr, bundle).toContain(
+        'Casebook configuration is invalid: CASEBOOK_OPERATIONS_TABLE is required',
+      );
     }
   });
 });
