@@ -68,7 +68,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Builds the payload v2 event API Gateway would send for this request and route. */
-export function toEvent(
+function toEvent(
   req: IncomingMessage,
   url: URL,
   body: Buffer,

@@ -5,8 +5,3 @@ export interface Money {
   /** ISO 4217 alphabetic code, upper case. */
   readonly currency: string;
 }
-
-/** Whether a value is well-formed money (not whether the currency exists). */
-export function isMoney(value: Money): boolean {
-  return Number.isSafeInteger(value.minor) && /^[A-Z]{3}$/.test(value.currency);
-}

@@ -35,16 +35,6 @@ export const FINAL_STATUSES: readonly Status[] = ['RESOLVED', 'CANCELLED', 'CLOS
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Response and resolution targets per severity, in minutes (seed 003; SEV4 borrows SEV3's). */
-export const SEVERITY_TARGETS: Readonly<
-  Record<Severity, { responseMinutes: number; resolutionMinutes: number }>
-> = {
-  SEV1: { responseMinutes: 15, resolutionMinutes: 120 },
-  SEV2: { responseMinutes: 60, resolutionMinutes: 480 },
-  SEV3: { responseMinutes: 24 * 60, resolutionMinutes: 48 * 60 },
-  SEV4: { responseMinutes: 24 * 60, resolutionMinutes: 48 * 60 },
-};
-
 /** The governance triangle (seed 001 §2) as approver roles of the remediation plan. */
 export const APPROVER_ROLES = ['legal', 'business', 'sre'] as const;
 export type ApproverRole = (typeof APPROVER_ROLES)[number];
