@@ -4,6 +4,7 @@
  */
 import type { InputIssue } from '../domain/errors.ts';
 import { escapeHtml as e } from '../domain/html.ts';
+import { customerNoticeEmail } from '../domain/messages.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import type { ApprovalView } from '../use-cases/approval-decisions.ts';
 
@@ -18,6 +19,16 @@ button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em}`
 function layout(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>${e(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+}
+
+/** The words customers would receive, so Legal and Business approve the message, not a summary of it. */
+function noticePreview(view: ApprovalView): string {
+  const first = view.incident.plan?.effects.find((x) => x.kind === 'customer_notice');
+  if (!first) return '';
+  const mail = customerNoticeEmail(view.incident, first.to);
+  return `<h2>What each customer receives</h2>
+<p class="meta">Shown as sent to ${e(first.to)}; every recipient gets the same words.</p>
+<div class="box"><p><strong>Subject:</strong> ${e(mail.subject)}</p><pre style="white-space:pre-wrap;font:inherit">${e(mail.text)}</pre></div>`;
 }
 
 /** A page that says only that there is nothing here (unknown, malformed or forged links alike). */
@@ -100,6 +111,7 @@ ${decisionForm}
 <p>${e(plan?.summary ?? 'No plan.')}</p>
 <table><tr><th>Effect</th><th>Kind</th><th>What</th><th>World</th><th>Safety</th></tr>${effects}</table>
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
+${noticePreview(view)}
 <h2>Approvals, round ${e(approval.round)}</h2>
 <table><tr><th>Role</th><th>Approver</th><th>Status</th><th>Decided</th></tr>${approvals}</table>
 <h2>What happened</h2>

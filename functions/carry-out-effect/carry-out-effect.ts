@@ -20,6 +20,7 @@ export const carryOutEffectSchema = z.object({
     to: z.email(),
     template: z.literal('apology'),
     description: z.string(),
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/),
   }),
 });
 

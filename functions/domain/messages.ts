@@ -5,6 +5,7 @@
  */
 import { escapeHtml } from './html.ts';
 import type { Incident } from './incident.ts';
+import { canonicalJson, sha256Hex } from './json.ts';
 import type { MailMessage } from './ports.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
@@ -63,4 +64,9 @@ export function customerNoticeEmail(incident: Incident, to: string): MailMessage
 <p>If you have questions, reply to this email and quote reference ${escapeHtml(incident.id)}.</p>
 </body></html>`;
   return { to, subject, text, html };
+}
+
+/** SHA-256 of an email's recipient, subject and bodies. */
+export function messageHash(message: MailMessage): string {
+  return sha256Hex(canonicalJson(message));
 }

@@ -5,6 +5,7 @@
  */
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
+import { customerNoticeEmail, messageHash } from './messages.ts';
 import type { ActionSafety, World } from './vocabulary.ts';
 
 /** One external effect the plan proposes. */
@@ -17,6 +18,8 @@ export interface PlannedEffect {
   readonly to: string;
   readonly template: 'apology';
   readonly description: string;
+  /** SHA-256 of the message as rendered when proposed: what the approvers read is what is sent. */
+  readonly contentHash: string;
 }
 
 export interface RemediationPlan {
@@ -48,6 +51,7 @@ export function proposeDefaultPlan(incident: Incident, now: string): Remediation
     to,
     template: 'apology',
     description: `Send an apology and explanation to ${to}`,
+    contentHash: messageHash(customerNoticeEmail(incident, to)),
   }));
   const summary =
     effects.length > 0

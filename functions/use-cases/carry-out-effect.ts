@@ -15,7 +15,7 @@
 import { CasebookError, DeliveryRejectedError, ERROR_NAMES } from '../domain/errors.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntry, LedgerEntryDraft } from '../domain/ledger.ts';
-import { customerNoticeEmail } from '../domain/messages.ts';
+import { customerNoticeEmail, messageHash } from '../domain/messages.ts';
 import type { PlannedEffect } from '../domain/plan.ts';
 import type { Clock, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
 
@@ -65,6 +65,12 @@ export async function carryOutEffect(
   // 3.
   const attempt = attempts.length + 1;
   const message = customerNoticeEmail(incident, planned.to);
+  if (messageHash(message) !== planned.contentHash) {
+    // The template or the incident's wording changed after approval: send nothing unapproved.
+    throw new Error(
+      `${incidentId} ${planned.effectId}: the notice no longer matches the one approved (content hash differs); propose and approve a new plan`,
+    );
+  }
   const base = {
     effectId: planned.effectId,
     attempt,

@@ -136,6 +136,9 @@ describe('approval requests and decisions', () => {
     expect(get.body).toContain('INC-2026-0009');
     expect(get.body).toContain('Approve the plan');
     expect(get.headers?.['referrer-policy']).toBe('no-referrer');
+    // Approvers see the exact words customers would receive.
+    expect(get.body).toContain('What each customer receives');
+    expect(get.body).toContain('About your account: we made a mistake (ref INC-2026-0009)');
     const head = await call('HEAD', approvalId);
     expect(head.statusCode).toBe(200);
     expect(head.body).toBe('');

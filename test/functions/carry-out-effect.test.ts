@@ -56,7 +56,7 @@ async function setup() {
   });
   const effect = plan.effects[0];
   if (!effect) throw new Error('the plan has no effect');
-  return { ledger, handler, effect };
+  return { ledger, handler, effect, store };
 }
 
 describe('carrying out a customer notice', () => {
@@ -170,6 +170,18 @@ describe('carrying out a customer notice', () => {
       name: 'Casebook.EffectInDoubt',
     });
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('sends nothing when the notice would differ from the one the approvers read', async () => {
+    const { handler, effect, store, ledger } = await setup();
+    const incident = await store.getIncident('INC-2026-0011');
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, customerSummary: 'something nobody approved.' });
+    await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toThrow(
+      /no longer matches the one approved/,
+    );
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(await ledger.read('INC-2026-0011')).toEqual([]);
   });
 
   it('refuses an effect the incident plan does not contain', async () => {
