@@ -29,6 +29,18 @@ const NEXT_TOKEN_MAX = 1024;
 const ERROR_MAX = 256;
 const CAUSE_MAX = 32_768;
 const DEFAULT_PAGE = 100;
+
+/** The fields DescribeExecution and ListExecutions share. */
+function executionSummary(record: ExecutionRecord) {
+  return {
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: epochSeconds(record.startDate),
+    stopDate: record.stopDate === undefined ? undefined : epochSeconds(record.stopDate),
+  };
+}
 const STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** The Step Functions operations the local server answers, by `X-Amz-Target` operation name. */
@@ -121,12 +133,7 @@ export function createOperations(
         const withData =
           optionalEnum(input, 'includedData', ['ALL_DATA', 'METADATA_ONLY']) !== 'METADATA_ONLY';
         return {
-          executionArn: record.executionArn,
-          stateMachineArn: record.stateMachineArn,
-          name: record.name,
-          status: record.status,
-          startDate: epochSeconds(record.startDate),
-          stopDate: record.stopDate === undefined ? undefined : epochSeconds(record.stopDate),
+          ...executionSummary(record),
           input: withData ? record.input : undefined,
           inputDetails: { included: withData },
           output: withData ? record.output : undefined,
@@ -167,14 +174,7 @@ export function createOperations(
         const page = matching.slice(0, size);
         const last = page.at(-1);
         return {
-          executions: page.map((record) => ({
-            executionArn: record.executionArn,
-            stateMachineArn: record.stateMachineArn,
-            name: record.name,
-            status: record.status,
-            startDate: epochSeconds(record.startDate),
-            stopDate: record.stopDate === undefined ? undefined : epochSeconds(record.stopDate),
-          })),
+          executions: page.map(executionSummary),
           nextToken:
             matching.length > size && last ? encodePageToken('executions', scope, last.seq) : undefined,
         };

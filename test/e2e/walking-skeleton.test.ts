@@ -53,6 +53,26 @@ function awsEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Execution name → status, as `aws stepfunctions list-executions` reports them. */
+async function executionStatusesFromCli(): Promise<Record<string, string>> {
+  const { stdout } = await run(
+    'aws',
+    [
+      'stepfunctions',
+      'list-executions',
+      '--state-machine-arn',
+      stack.stateMachineArn,
+      '--endpoint-url',
+      stack.endpoints.stepFunctions,
+      '--output',
+      'json',
+    ],
+    { env: awsEnv() },
+  );
+  const { executions } = JSON.parse(stdout) as { executions: { name: string; status: string }[] };
+  return Object.fromEntries(executions.map((e) => [e.name, e.status]));
+}
+
 async function scan(table: string): Promise<Record<string, unknown>[]> {
   const client = new DynamoDBClient({
     endpoint: stack.endpoints.dynamodb,
@@ -178,24 +198,7 @@ describe('walking skeleton on the local stack', () => {
   });
 
   it('is visible to the AWS CLI: the execution SUCCEEDED and the ledger holds its entries', async () => {
-    const executions = await run(
-      'aws',
-      [
-        'stepfunctions',
-        'list-executions',
-        '--state-machine-arn',
-        stack.stateMachineArn,
-        '--endpoint-url',
-        stack.endpoints.stepFunctions,
-        '--output',
-        'json',
-      ],
-      { env: awsEnv() },
-    );
-    const listed = JSON.parse(executions.stdout) as { executions: { name: string; status: string }[] };
-    expect(listed.executions).toContainEqual(
-      expect.objectContaining({ name: incidentId, status: 'SUCCEEDED' }),
-    );
+    expect((await executionStatusesFromCli())[incidentId]).toBe('SUCCEEDED');
 
     const scanned = await run(
       'aws',
@@ -239,24 +242,7 @@ describe('walking skeleton on the local stack', () => {
     expect(await getCase(stack, incidentId)).toEqual(firstCase);
 
     // The lost execution is ABORTED; a new one continues from Decide with a new approval round.
-    const { stdout } = await run(
-      'aws',
-      [
-        'stepfunctions',
-        'list-executions',
-        '--state-machine-arn',
-        stack.stateMachineArn,
-        '--endpoint-url',
-        stack.endpoints.stepFunctions,
-      ],
-      { env: awsEnv() },
-    );
-    const statuses = Object.fromEntries(
-      (JSON.parse(stdout) as { executions: { name: string; status: string }[] }).executions.map((e) => [
-        e.name,
-        e.status,
-      ]),
-    );
+    const statuses = await executionStatusesFromCli();
     expect(statuses[second]).toBe('ABORTED');
     expect(statuses[`${second}-r2`]).toBe('RUNNING');
 
