@@ -13,4 +13,5 @@ new CasebookStatelessStack(app, 'CasebookStateless', {
   ledgerTable: stateful.ledgerTable,
   operationsTable: stateful.operationsTable,
   alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+  ledgerSealKey: stateful.ledgerSealKey,
 });

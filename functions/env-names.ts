@@ -6,6 +6,12 @@
 export const ENV = {
   operationsTable: 'CASEBOOK_OPERATIONS_TABLE',
   ledgerTable: 'CASEBOOK_LEDGER_TABLE',
+  /** Locally: the file of HMAC keys that seal ledger entries. */
+  ledgerKeyFile: 'CASEBOOK_LEDGER_KEY_FILE',
+  /** On AWS: the KMS HMAC key that seals ledger entries. */
+  ledgerKmsKeyId: 'CASEBOOK_LEDGER_KMS_KEY_ID',
+  /** The S3 bucket anchored digests of the chain heads go to. */
+  anchorBucket: 'CASEBOOK_ANCHOR_BUCKET',
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',
   publicBaseUrl: 'CASEBOOK_PUBLIC_BASE_URL',
   mailFrom: 'CASEBOOK_MAIL_FROM',

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
@@ -28,6 +29,8 @@ export class CasebookStatefulStack extends Stack {
   public readonly exportBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
+  public readonly ledgerSealKey: IKey;
 
   public constructor(scope: Construct, id: string, props: CasebookStatefulStackProps = {}) {
     super(scope, id, props);
@@ -37,6 +40,14 @@ export class CasebookStatefulStack extends Stack {
       appendOnly: true,
     }).table;
     this.operationsTable = new DurableTable(this, 'OperationsTable', { schema: OPERATIONS_TABLE }).table;
+
+    this.ledgerSealKey = new Key(this, 'LedgerSealKey', {
+      description:
+        'Casebook: seals ledger entries and anchored digests (HMAC); appenders may GenerateMac, auditors VerifyMac',
+      keySpec: KeySpec.HMAC_256,
+      keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.exportBucket = new Bucket(this, 'ExportBucket', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -67,6 +78,7 @@ export class CasebookStatefulStack extends Stack {
     });
 
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
+    new CfnOutput(this, 'LedgerSealKeyArn', { value: this.ledgerSealKey.keyArn });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
   }

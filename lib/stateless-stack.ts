@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -37,6 +38,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly operationsTable: ITable;
   /** Bearer token the Alertmanager webhook presents. */
   readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC key that seals ledger entries. */
+  readonly ledgerSealKey: IKey;
   /**
    * Address Casebook sends approval requests and customer notices from.
    * @default - CDK context `casebook:mailFrom`
@@ -90,6 +93,11 @@ export class CasebookStatelessStack extends Stack {
       });
       if (needs.ledger) {
         fn.bindTable({ table: props.ledgerTable, envName: ENV.ledgerTable, access: needs.ledger });
+        fn.bindLedgerKey({
+          key: props.ledgerSealKey,
+          envName: ENV.ledgerKmsKeyId,
+          seal: needs.ledger === 'APPEND',
+        });
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });

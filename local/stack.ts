@@ -13,43 +13,25 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sesLocal from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
+import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
 import { STATE_MACHINE } from '../functions/catalog.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { functionSubstitutions, loadDefinition } from './asl.ts';
 import { startGateway } from './gateway.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalLambdaRuntime, localFunctionArn } from './lambda-runtime.ts';
+import type { LocalPorts } from './names.ts';
+import {
+  LOCAL_BUCKETS,
+  LOCAL_CREDENTIALS,
+  LOCAL_TABLES,
+  ledgerKeyFile,
+  PORTS,
+  portsFromEnvironment,
+} from './names.ts';
+import { startLocalS3 } from './s3.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
-import { createTables, LOCAL_TABLES } from './tables.ts';
-
-/** Ports of the local stack; 0 picks a free port (what the tests do). */
-export interface LocalPorts {
-  readonly api: number;
-  readonly ses: number;
-  readonly dynamodb: number;
-  readonly stepFunctions: number;
-  readonly s3: number;
-}
-
-/** The defaults of `npm start`, each overridable by the environment variable README names. */
-export function portsFromEnvironment(env: NodeJS.ProcessEnv = process.env): LocalPorts {
-  const port = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0 || value > 65535)
-      throw new Error(`${name} must be a port number, not "${raw}"`);
-    return value;
-  };
-  return {
-    api: port('CASEBOOK_API_PORT', 3000),
-    ses: port('CASEBOOK_SES_PORT', 8005),
-    dynamodb: port('CASEBOOK_DYNAMODB_PORT', 8000),
-    stepFunctions: port('CASEBOOK_SFN_PORT', 8083),
-    s3: port('CASEBOOK_S3_PORT', 4569),
-  };
-}
+import { createTables } from './tables.ts';
 
 export interface LocalStackOptions {
   /** Repository root (where `functions/` and `statemachines/` are). */
@@ -91,8 +73,9 @@ const startSesServer = (
   typeof sesExport === 'function' ? sesExport : (sesExport as { default: unknown }).default
 ) as typeof sesLocal.default;
 
-export { LOCAL_TABLES };
-export const LOCAL_BUCKET = 'casebook-ledger-exports';
+export type { LocalPorts };
+export { LOCAL_TABLES, portsFromEnvironment };
+export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
 function listen(server: Server, port: number): Promise<number> {
@@ -118,14 +101,6 @@ function webhookToken(options: LocalStackOptions): { token: string; file?: strin
   return { token, file };
 }
 
-const PORT_VARIABLES: Readonly<Record<keyof LocalPorts, string>> = {
-  api: 'CASEBOOK_API_PORT',
-  ses: 'CASEBOOK_SES_PORT',
-  dynamodb: 'CASEBOOK_DYNAMODB_PORT',
-  stepFunctions: 'CASEBOOK_SFN_PORT',
-  s3: 'CASEBOOK_S3_PORT',
-};
-
 /** Fails before anything starts if a fixed port is taken, naming the variable that moves it. */
 async function assertPortsFree(ports: LocalPorts): Promise<void> {
   const taken: string[] = [];
@@ -136,7 +111,7 @@ async function assertPortsFree(ports: LocalPorts): Promise<void> {
       probe.once('error', () => resolve(false));
       probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
     });
-    if (!free) taken.push(`${name} port ${port} is in use (set ${PORT_VARIABLES[name]} to move it)`);
+    if (!free) taken.push(`${name} port ${port} is in use (set ${PORTS[name].variable} to move it)`);
   }
   if (taken.length > 0)
     throw new Error(`Cannot start Casebook locally: ${taken.join('; ')}. Is npm start already running?`);
@@ -170,31 +145,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sesUrl = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
     closers.push(() => closeServer(ses));
 
-    // S3
-    const s3 = new S3rver({
-      address: '127.0.0.1',
+    // S3: ledger exports and anchored digests of the chain heads.
+    const s3 = await startLocalS3({
       port: options.ports.s3,
-      silent: true,
       directory: join(options.dataDir, 's3'),
-      configureBuckets: [{ name: LOCAL_BUCKET }],
+      buckets: Object.values(LOCAL_BUCKETS),
     });
-    const s3Address = await s3.run();
     closers.push(() => s3.close());
-    const s3Url = `http://127.0.0.1:${s3Address.port}`;
+    const s3Url = s3.url;
 
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
+    // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
+    const ledgerKeys = ledgerKeyFile(options.dataDir);
+    FileKeySealer.fromFile(ledgerKeys, { create: true });
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
       AWS_ENDPOINT_URL_SES: sesUrl,
       AWS_ENDPOINT_URL_S3: s3Url,
       POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
+      [ENV.ledgerKeyFile]: ledgerKeys,
+      [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',

@@ -4,6 +4,7 @@
  * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,6 +26,10 @@ export function sesClient(options: { maxAttempts?: number } = {}): SESClient {
 
 export function sfnClient(): SFNClient {
   return new SFNClient({});
+}
+
+export function kmsClient(): KMSClient {
+  return new KMSClient({});
 }
 
 export const systemClock: Clock = { now: () => new Date() };

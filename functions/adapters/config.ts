@@ -14,9 +14,28 @@ export const operationsTableConfig = z
   .object({ [ENV.operationsTable]: required })
   .transform((env) => ({ operationsTable: env[ENV.operationsTable] }));
 
+/** Where the key that seals ledger entries is: a KMS key on AWS, a key file locally. */
+export type LedgerKeySource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'kms'; readonly keyId: string };
+
 export const ledgerTableConfig = z
-  .object({ [ENV.ledgerTable]: required })
-  .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
+  .object({
+    [ENV.ledgerTable]: required,
+    [ENV.ledgerKeyFile]: z.string().min(1).optional(),
+    [ENV.ledgerKmsKeyId]: z.string().min(1).optional(),
+  })
+  .refine((env) => Boolean(env[ENV.ledgerKeyFile]) !== Boolean(env[ENV.ledgerKmsKeyId]), {
+    message: `set exactly one of ${ENV.ledgerKeyFile} (local) and ${ENV.ledgerKmsKeyId} (AWS)`,
+    path: [ENV.ledgerKmsKeyId],
+  })
+  .transform((env) => {
+    const file = env[ENV.ledgerKeyFile];
+    const ledgerKey: LedgerKeySource = file
+      ? { kind: 'file', path: file }
+      : { kind: 'kms', keyId: env[ENV.ledgerKmsKeyId] as string };
+    return { ledgerTable: env[ENV.ledgerTable], ledgerKey };
+  });
 
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })

@@ -4,7 +4,7 @@
  */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { formBody, html } from '../adapters/http.ts';
@@ -76,7 +76,7 @@ export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
   return {
     incidents: store,
     approvals: store,
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient()),
     clock: systemClock,
   };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { ledgerTableConfig, loadConfig, mailFromConfig, operationsTableConfig } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
@@ -42,7 +42,7 @@ export function carryOutEffectDepsFromEnvironment(): CarryOutEffectDeps {
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
     mailer: new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom),
     clock: systemClock,
   };

@@ -3,9 +3,11 @@
  * DynamoDB, SES and Step Functions; tests implement them in memory or run the adapters against
  * the emulators.
  */
+
+import type { AnchorDigest } from './anchor.ts';
 import type { Approval, ApprovalStatus } from './approval.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
-import type { LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
 export interface IncidentStore {
@@ -91,6 +93,15 @@ export interface Ledger {
   ): Promise<{ readonly created: boolean; readonly entry: LedgerEntry }>;
   /** Every entry of the incident, in seq order. */
   read(incidentId: string): Promise<LedgerEntry[]>;
+  /** The seq and hash of the incident's last entry; undefined when it has none. */
+  readHead(incidentId: string): Promise<ChainHead | undefined>;
+}
+
+/** Where anchored digests of the chain heads are kept, out of reach of the table's writers. */
+export interface AnchorStore {
+  put(key: string, digest: AnchorDigest): Promise<void>;
+  /** The newest digest, by key. */
+  latest(): Promise<{ readonly key: string; readonly digest: AnchorDigest } | undefined>;
 }
 
 /** An email to send. */

@@ -1,7 +1,7 @@
 /** GET /incidents (newest first) and GET /incidents/{incidentId} (the case as JSON). */
 import { documentClient } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, json } from '../adapters/http.ts';
@@ -37,6 +37,6 @@ export function incidentsApiDepsFromEnvironment(): ReadIncidentsDeps {
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
   };
 }

@@ -8,7 +8,7 @@ import {
   stateMachineConfig,
   webhookTokenConfig,
 } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
@@ -89,7 +89,7 @@ export function ingestDepsFromEnvironment(): IngestDeps {
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
     clock: systemClock,
     verifyToken: webhookTokenVerifier(config.webhookToken),

@@ -144,14 +144,14 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
     actor: `${decided.name} <${approval.approverEmail}>`,
     idempotencyKey: `approval:${approval.round}:${approval.role}`,
     summary: `${role} ${verb} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`,
+    role: approval.role,
+    decision: decided.decision,
+    basis: { planHash: approval.planHash, planVersion: approval.planVersion },
     detail: {
-      role: approval.role,
-      decision: decided.decision,
       name: decided.name,
       email: approval.approverEmail,
       comment: decided.comment,
       round: approval.round,
-      basis: { planHash: approval.planHash, planVersion: approval.planVersion },
     },
   });
 

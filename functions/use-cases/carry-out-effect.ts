@@ -15,6 +15,7 @@
 import { CasebookError, DeliveryRejectedError, ERROR_NAMES } from '../domain/errors.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntry, LedgerEntryDraft } from '../domain/ledger.ts';
+import { effectState } from '../domain/ledger.ts';
 import { customerNoticeEmail, messageHash } from '../domain/messages.ts';
 import type { PlannedEffect } from '../domain/plan.ts';
 import type { Clock, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
@@ -44,16 +45,16 @@ export async function carryOutEffect(
 
   // 1.
   const mine = (await deps.ledger.read(incidentId)).filter(
-    (e) => e.log === 'effect' && e.detail.effectId === planned.effectId,
+    (e) => e.log === 'effect' && (e.format === 2 ? e.effectId : e.detail.effectId) === planned.effectId,
   );
-  const completed = mine.find((e) => e.status === 'completed');
+  const completed = mine.find((e) => effectState(e) === 'confirmed');
   if (completed)
     return { effectId: planned.effectId, outcome: 'already-completed', ledgerSeq: completed.seq };
 
   // 2.
-  const attempts = mine.filter((e) => e.status === 'intended');
+  const attempts = mine.filter((e) => effectState(e) === 'intent');
   const unsettled = attempts.find(
-    (intent) => !mine.some((e) => e.status === 'failed' && e.detail.attempt === intent.detail.attempt),
+    (intent) => !mine.some((e) => effectState(e) === 'failed' && e.detail.attempt === intent.detail.attempt),
   );
   if (unsettled) {
     throw new CasebookError(
@@ -72,27 +73,32 @@ export async function carryOutEffect(
     );
   }
   const base = {
-    effectId: planned.effectId,
     attempt,
-    to: planned.to,
     template: planned.template,
     subject: message.subject,
     planVersion: incident.plan?.version ?? 0,
   } satisfies JsonObject;
-  const draft = (status: 'intended' | 'completed' | 'failed', extra: JsonObject = {}): LedgerEntryDraft => ({
+  const draft = (
+    state: 'intent' | 'confirmed' | 'failed',
+    extra: JsonObject = {},
+    providerRef?: string,
+  ): LedgerEntryDraft => ({
     log: 'effect',
-    kind: planned.kind,
+    kind: 'notice',
     world: planned.world,
     phase: 'Act',
     at: deps.clock.now().toISOString(),
     actor: 'casebook (Act)',
-    idempotencyKey: `${planned.effectId}:${attempt}:${status}`,
-    summary: `Customer notice to ${planned.to}: ${status}`,
-    status,
+    idempotencyKey: `${planned.effectId}:${attempt}:${state}`,
+    summary: `Customer notice ${planned.effectId}: ${state}`,
+    effectId: planned.effectId,
+    state,
+    ...(providerRef ? { providerRef } : {}),
+    basis: { planVersion: incident.plan?.version ?? 0, planHash: incident.plan?.hash ?? '' },
     detail: { ...base, ...extra },
   });
 
-  const intent = await deps.ledger.append(incidentId, draft('intended'));
+  const intent = await deps.ledger.append(incidentId, draft('intent'));
   if (!intent.created) {
     // Another run of this very attempt got there first (a retry that overlapped the original).
     throw new CasebookError(
@@ -122,7 +128,7 @@ export async function carryOutEffect(
   }
   const { entry }: { entry: LedgerEntry } = await deps.ledger.append(
     incidentId,
-    draft('completed', { messageId, provider: 'ses' }),
+    draft('confirmed', { provider: 'ses' }, messageId),
   );
   await deps.incidents.addTimelineEvent(incidentId, {
     key: `effect:${planned.effectId}`,
@@ -130,7 +136,7 @@ export async function carryOutEffect(
     world: planned.world,
     type: 'effect_carried_out',
     phase: 'Act',
-    summary: `Customer notice sent to ${planned.to} (ledger #${entry.seq})`,
+    summary: `Customer notice ${planned.effectId} sent (ledger #${entry.seq})`,
     detail: { effectId: planned.effectId, ledgerSeq: entry.seq },
   });
   return { effectId: planned.effectId, outcome: 'completed', ledgerSeq: entry.seq };

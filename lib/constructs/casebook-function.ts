@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   ApplicationLogLevel,
   Architecture,
@@ -175,6 +176,20 @@ export class CasebookFunction extends Construct {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Names the key that seals ledger entries in `envName`; a function that appends may MAC with it
+   * (`kms:GenerateMac`), one that only reads gets no use of the key at all.
+   */
+  public bindLedgerKey(options: {
+    readonly key: IKey;
+    readonly envName: string;
+    readonly seal: boolean;
+  }): this {
+    this.function.addEnvironment(options.envName, options.key.keyArn);
+    if (options.seal) options.key.grant(this.role, 'kms:GenerateMac');
     return this;
   }
 

@@ -216,7 +216,7 @@ describe('walking skeleton on the local stack', () => {
     );
     const items = (JSON.parse(scanned.stdout) as { Items: Record<string, { S?: string }>[] }).Items;
     const kinds = items.filter((i) => i.incidentId?.S === incidentId).map((i) => i.kind?.S);
-    expect(kinds).toEqual(expect.arrayContaining(['detection', 'customer_notice', 'approval']));
+    expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
   });
 
   it('keeps every incident and ledger entry across a restart, and continues an interrupted incident', async () => {
@@ -254,9 +254,7 @@ describe('walking skeleton on the local stack', () => {
     });
     expect(closed.decisions.map((d) => d.detail.round)).toEqual([2, 2, 2]);
     expect(closed.timeline.some((t) => t.type === 'lifecycle_resumed')).toBe(true);
-    expect(
-      closed.ledger.filter((e) => e.kind === 'customer_notice' && e.status === 'completed'),
-    ).toHaveLength(1);
+    expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(1);
   });
 });
 
@@ -273,9 +271,7 @@ function expectClosedCase(closed: CaseJson): void {
   ]);
   for (const event of closed.timeline) expect(['RML1', 'RML2', 'RML3']).toContain(event.world);
   expect(closed.ledger[0]).toMatchObject({ seq: 1, kind: 'detection', world: 'RML3' });
-  expect(closed.ledger.filter((e) => e.kind === 'customer_notice' && e.status === 'completed')).toHaveLength(
-    2,
-  );
-  expect(closed.decisions.map((d) => d.detail.role).sort()).toEqual(['business', 'legal', 'sre']);
-  expect(closed.decisions.every((d) => d.detail.decision === 'approve')).toBe(true);
+  expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(2);
+  expect(closed.decisions.map((d) => d.role).sort()).toEqual(['business', 'legal', 'sre']);
+  expect(closed.decisions.every((d) => d.decision === 'approve')).toBe(true);
 }

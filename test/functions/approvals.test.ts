@@ -2,7 +2,6 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
@@ -36,7 +35,7 @@ const APPROVERS = { legal: 'legal@example.com', business: 'business@example.com'
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const ledger = db.ledger(tables.ledger);
   const clock = testClock();
   const base = openIncident(
     'INC-2026-0009',
@@ -178,7 +177,10 @@ describe('approval requests and decisions', () => {
       phase: 'Decide',
       world: 'RML3',
       actor: 'Lee Legal <legal@example.com>',
-      detail: { role: 'legal', decision: 'approve', comment: 'ToS 7.2 requires notice', round: 1 },
+      role: 'legal',
+      decision: 'approve',
+      basis: { planVersion: 1 },
+      detail: { comment: 'ToS 7.2 requires notice', round: 1 },
     });
     const successes = sfn.commandCalls(SendTaskSuccessCommand);
     expect(successes).toHaveLength(1);

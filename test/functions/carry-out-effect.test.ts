@@ -1,13 +1,12 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { makeCarryOutEffectHandler } from '../../functions/carry-out-effect/carry-out-effect.ts';
 import { classify } from '../../functions/domain/alert.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
-import { verifyChain } from '../../functions/domain/ledger.ts';
+import { effectState, verifyChain } from '../../functions/domain/ledger.ts';
 import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
@@ -26,7 +25,7 @@ beforeEach(() => {
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const ledger = db.ledger(tables.ledger);
   const base = openIncident(
     'INC-2026-0011',
     {
@@ -70,16 +69,18 @@ describe('carrying out a customer notice', () => {
       'your statement was emailed to another customer by mistake.',
     );
     const entries = await ledger.read('INC-2026-0011');
-    expect(entries.map((e) => [e.kind, e.status, e.phase, e.world])).toEqual([
-      ['customer_notice', 'intended', 'Act', 'RML3'],
-      ['customer_notice', 'completed', 'Act', 'RML3'],
+    expect(entries.map((e) => [e.kind, effectState(e), e.phase, e.world])).toEqual([
+      ['notice', 'intent', 'Act', 'RML3'],
+      ['notice', 'confirmed', 'Act', 'RML3'],
     ]);
-    expect(entries[1]?.detail).toMatchObject({
-      messageId: 'ses-message-1',
-      to: 'pat@example.com',
-      attempt: 1,
+    expect(entries[1]).toMatchObject({
+      providerRef: 'ses-message-1',
+      effectId: 'P1-E1',
+      detail: { attempt: 1 },
     });
-    expect(verifyChain('INC-2026-0011', entries)).toEqual([]);
+    // The customer is named in the operational store only, never in the ledger.
+    expect(JSON.stringify(entries)).not.toContain('pat@example.com');
+    expect(await verifyChain('INC-2026-0011', entries, db.sealer)).toEqual([]);
   });
 
   it('does not send again when the Map item is retried after success', async () => {
@@ -106,11 +107,11 @@ describe('carrying out a customer notice', () => {
     const retried = await handler({ incidentId: 'INC-2026-0011', effect });
     expect(retried.outcome).toBe('completed');
     const entries = await ledger.read('INC-2026-0011');
-    expect(entries.map((e) => [e.status, e.detail.attempt])).toEqual([
-      ['intended', 1],
+    expect(entries.map((e) => [effectState(e), e.detail.attempt])).toEqual([
+      ['intent', 1],
       ['failed', 1],
-      ['intended', 2],
-      ['completed', 2],
+      ['intent', 2],
+      ['confirmed', 2],
     ]);
   });
 
@@ -124,7 +125,7 @@ describe('carrying out a customer notice', () => {
       name: 'Casebook.EffectInDoubt',
     });
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
-    expect((await ledger.read('INC-2026-0011')).map((e) => e.status)).toEqual(['intended']);
+    expect((await ledger.read('INC-2026-0011')).map(effectState)).toEqual(['intent']);
   });
 
   it('sends once when a retry overlaps the run it retries', async () => {
@@ -156,15 +157,16 @@ describe('carrying out a customer notice', () => {
     // The first attempt died between recording its intent and learning whether SES took the email.
     await ledger.append('INC-2026-0011', {
       log: 'effect',
-      kind: 'customer_notice',
+      kind: 'notice',
       world: 'RML3',
       phase: 'Act',
       at: '2026-11-22T10:00:00.000Z',
       actor: 'casebook (Act)',
-      idempotencyKey: 'P1-E1:1:intended',
-      summary: 'Customer notice to pat@example.com: intended',
-      status: 'intended',
-      detail: { effectId: 'P1-E1', attempt: 1 },
+      idempotencyKey: 'P1-E1:1:intent',
+      summary: 'Customer notice P1-E1: intent',
+      effectId: 'P1-E1',
+      state: 'intent',
+      detail: { attempt: 1 },
     });
     await expect(handler({ incidentId: 'INC-2026-0011', effect })).rejects.toMatchObject({
       name: 'Casebook.EffectInDoubt',

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { classify } from '../../functions/domain/alert.ts';
-import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
+import { plainIncident } from '../support/incidents.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -17,31 +15,10 @@ afterAll(() => db.close());
 async function setup(count: number) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  for (let n = 1; n <= count; n++) {
-    await store.createIncident(
-      openIncident(
-        formatIncidentId(2026, n),
-        {
-          source: 'alertmanager',
-          correlationKey: `k${n}`,
-          deliveryKey: 'd',
-          occurrences: [],
-          status: 'firing',
-          title: `Incident ${n}`,
-          labels: {},
-          annotations: {},
-          alerts: [],
-          startedAt: '2026-11-22T09:00:00.000Z',
-          customerContacts: [],
-        },
-        classify({}),
-        `2026-11-22T09:0${n}:00.000Z`,
-      ),
-    );
-  }
+  for (let n = 1; n <= count; n++) await store.createIncident(plainIncident(n));
   const handler = makeIncidentsApiHandler({
     incidents: store,
-    ledger: new DynamoDbLedger(db.doc, tables.ledger),
+    ledger: db.ledger(tables.ledger),
   });
   const list = (query?: Record<string, string>) =>
     handler(

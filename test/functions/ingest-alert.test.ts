@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
@@ -33,7 +32,7 @@ beforeEach(() => {
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const ledger = db.ledger(tables.ledger);
   const handler = makeIngestHandler({
     incidents: store,
     ledger,

@@ -78,6 +78,11 @@ describe('every catalog function', () => {
     expect(variables[ENV.ledgerTable]).toEqual(
       needs.ledger ? stateless.resolve(stateful.ledgerTable.tableName) : undefined,
     );
+    expect(variables[ENV.ledgerKmsKeyId]).toEqual(
+      needs.ledger ? stateless.resolve(stateful.ledgerSealKey.keyArn) : undefined,
+    );
+    // The local key file never reaches AWS.
+    expect(variables[ENV.ledgerKeyFile]).toBeUndefined();
     expect(variables[ENV.stateMachineArn]).toEqual(
       needs.startExecution ? stateless.resolve(stateless.stateMachine.stateMachineArn) : undefined,
     );
@@ -249,5 +254,24 @@ describe('other grants', () => {
         expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [LogGroup.Ref, 'Arn'] } }),
       ]);
     }
+  });
+});
+
+describe('the ledger seal key', () => {
+  const keyArn = stateless.resolve(stateful.ledgerSealKey.keyArn);
+  const kmsActions = (key: FunctionKey) =>
+    statementsFor(key)
+      .filter((s) => s.Effect === 'Allow' && mentions(s, keyArn))
+      .flatMap((s) => [s.Action].flat());
+
+  it.each(specs.filter(([, spec]) => spec.needs.ledger === 'APPEND'))(
+    '%s may seal with it, and nothing else',
+    (key) => {
+      expect(kmsActions(key)).toEqual(['kms:GenerateMac']);
+    },
+  );
+
+  it.each(specs.filter(([, spec]) => spec.needs.ledger !== 'APPEND'))('%s may not use it at all', (key) => {
+    expect(kmsActions(key)).toEqual([]);
   });
 });

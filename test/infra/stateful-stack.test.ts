@@ -143,4 +143,12 @@ describe('the stateful stack', () => {
       UpdateReplacePolicy: 'Retain',
     });
   });
+
+  it('holds the ledger seal key: an HMAC key that can only MAC, retained', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
 });

@@ -117,8 +117,15 @@ export async function getCase(stack: LocalStack, incidentId: string): Promise<Ca
 export interface CaseJson {
   incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
   timeline: { type: string; world: string; phase: string; summary: string }[];
-  ledger: { seq: number; kind: string; status?: string; world: string; detail: Record<string, unknown> }[];
-  decisions: { seq: number; kind: string; actor: string; detail: Record<string, unknown> }[];
+  ledger: { seq: number; kind: string; state?: string; world: string; detail: Record<string, unknown> }[];
+  decisions: {
+    seq: number;
+    kind: string;
+    actor: string;
+    role: string;
+    decision: string;
+    detail: Record<string, unknown>;
+  }[];
 }
 
 export async function approve(link: string, name: string, comment = ''): Promise<Response> {
