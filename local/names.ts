@@ -12,6 +12,7 @@ export interface LocalPorts {
   readonly dynamodb: number;
   readonly stepFunctions: number;
   readonly s3: number;
+  readonly stripe: number;
 }
 
 /** The variable that moves each port, and its default. */
@@ -22,6 +23,7 @@ export const PORTS: Readonly<Record<keyof LocalPorts, { readonly variable: strin
     dynamodb: { variable: 'CASEBOOK_DYNAMODB_PORT', port: 8000 },
     stepFunctions: { variable: 'CASEBOOK_SFN_PORT', port: 8083 },
     s3: { variable: 'CASEBOOK_S3_PORT', port: 4569 },
+    stripe: { variable: 'CASEBOOK_STRIPE_PORT', port: 12111 },
   };
 
 /** The ports of `npm start`, each overridable by the environment variable README names. */

@@ -1,8 +1,8 @@
 /**
  * The whole of Casebook on one machine: dynalite (DynamoDB), aws-ses-v2-local (SES and its web
- * inbox), s3rver (S3), the local Step Functions server executing the same ASL, and the local API
- * gateway — with the same handler modules CDK deploys, reaching the emulators through the
- * standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
+ * inbox), s3rver (S3), the Stripe stand-in, the local Step Functions server executing the same
+ * ASL, and the local API gateway — with the same handler modules CDK deploys, reaching the
+ * emulators through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -31,6 +31,7 @@ import {
 } from './names.ts';
 import { startLocalS3 } from './s3.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
+import { startStripeStandIn } from './stripe/server.ts';
 import { createTables } from './tables.ts';
 
 export interface LocalStackOptions {
@@ -55,6 +56,7 @@ export interface LocalStack {
     readonly dynamodb: string;
     readonly stepFunctions: string;
     readonly s3: string;
+    readonly stripe: string;
   };
   readonly tables: { readonly operations: string; readonly ledger: string };
   readonly bucket: string;
@@ -154,6 +156,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(() => s3.close());
     const s3Url = s3.url;
 
+    // The payments provider: Stripe's API, with idempotency keys and refunds kept across restarts.
+    const stripe = await startStripeStandIn({
+      port: options.ports.stripe,
+      dataDir: join(options.dataDir, 'stripe'),
+      log,
+    });
+    closers.push(() => stripe.close());
+
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
@@ -228,6 +238,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         dynamodb: dynamodbUrl,
         stepFunctions: sfn.url,
         s3: s3Url,
+        stripe: stripe.url,
       },
       tables: { ...LOCAL_TABLES },
       bucket: LOCAL_BUCKET,

@@ -35,6 +35,7 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
   DynamoDB         ${endpoints.dynamodb}    tables ${stack.tables.operations}, ${stack.tables.ledger}
   Step Functions   ${endpoints.stepFunctions}    ${stack.stateMachineArn}
   S3               ${endpoints.s3}    bucket ${stack.bucket}
+  Stripe           ${endpoints.stripe}    (Stripe API stand-in; any sk_test_… key)
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)

@@ -26,6 +26,7 @@ export async function freePorts(): Promise<LocalPorts> {
     dynamodb: await one(),
     stepFunctions: await one(),
     s3: await one(),
+    stripe: await one(),
   };
 }
 
