@@ -22,4 +22,12 @@ export const ENV = {
   alertmanagerToken: 'CASEBOOK_ALERTMANAGER_TOKEN',
   /** On AWS: the Secrets Manager secret that holds the webhook bearer token. */
   alertmanagerTokenSecretArn: 'CASEBOOK_ALERTMANAGER_TOKEN_SECRET_ARN',
+  /** Who carries out refunds and credits: `stripe`, or `manual` (a person, in the company's own system). */
+  paymentsProvider: 'CASEBOOK_PAYMENTS_PROVIDER',
+  /** Locally: the Stripe secret key itself (any `sk_test_…` for the stand-in). */
+  stripeApiKey: 'CASEBOOK_STRIPE_API_KEY',
+  /** On AWS: the Secrets Manager secret that holds the Stripe secret key. */
+  stripeApiKeySecretArn: 'CASEBOOK_STRIPE_API_KEY_SECRET_ARN',
+  /** Where Stripe's API is when it is not api.stripe.com: the local stand-in's URL. */
+  stripeApiBase: 'CASEBOOK_STRIPE_API_BASE',
 } as const;

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Route } from '../functions/routes.ts';
+import { closeServer, listen } from './servers.ts';
 
 /** Invokes the handler of a route's function with an event, as Lambda would. */
 export type RouteInvoker = (route: Route, event: APIGatewayProxyEventV2) => Promise<unknown>;
@@ -192,18 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       options.log?.(`${method} ${loggablePath(url.pathname)} ${res.statusCode} ${Date.now() - started}ms`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, options.port, host);
+  return { url: `http://${host}:${port}`, port, close: () => closeServer(server) };
 }

@@ -7,7 +7,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import {
   portsFromEnvironment,
 } from './names.ts';
 import { startLocalS3 } from './s3.ts';
+import { closeServer, listen } from './servers.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
 import { startStripeStandIn } from './stripe/server.ts';
 import { createTables } from './tables.ts';
@@ -79,20 +79,6 @@ export type { LocalPorts };
 export { LOCAL_TABLES, portsFromEnvironment };
 export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
 
 function webhookToken(options: LocalStackOptions): { token: string; file?: string } {
   if (options.alertmanagerToken) return { token: options.alertmanagerToken };

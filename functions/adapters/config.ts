@@ -5,10 +5,12 @@
 import { z } from 'zod';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
+import type { SecretSource } from './secret-source.ts';
 import type { WebhookTokenSource } from './webhook-token.ts';
 
 const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
 const email = z.email({ error: 'must be an email address' });
+const httpUrl = z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
 
 export const operationsTableConfig = z
   .object({ [ENV.operationsTable]: required })
@@ -50,7 +52,7 @@ export const approversConfig = z
     [ENV.approverLegal]: email,
     [ENV.approverBusiness]: email,
     [ENV.approverSre]: email,
-    [ENV.publicBaseUrl]: z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL'),
+    [ENV.publicBaseUrl]: httpUrl,
   })
   .transform((env) => ({
     approvers: {
@@ -77,6 +79,51 @@ export const webhookTokenConfig = z
       webhookToken: value
         ? { kind: 'value', value }
         : { kind: 'secret', secretId: env[ENV.alertmanagerTokenSecretArn] as string },
+    };
+  });
+
+/** Who carries out refunds and credits, and how Casebook reaches Stripe when it is Stripe. */
+export type PaymentsConfig =
+  | { readonly provider: 'manual' }
+  | {
+      readonly provider: 'stripe';
+      /** The secret key: from the environment locally, from Secrets Manager on AWS. */
+      readonly apiKey: SecretSource;
+      /** Set only to reach something other than api.stripe.com (the local stand-in). */
+      readonly apiBase?: string;
+    };
+
+export const paymentsConfig = z
+  .object({
+    [ENV.paymentsProvider]: z.enum(['stripe', 'manual'], { error: "must be 'stripe' or 'manual'" }),
+    [ENV.stripeApiKey]: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_… or rk_…)')
+      .optional(),
+    [ENV.stripeApiKeySecretArn]: z.string().min(1).optional(),
+    [ENV.stripeApiBase]: httpUrl.optional(),
+  })
+  .refine(
+    (env) =>
+      env[ENV.paymentsProvider] !== 'stripe' ||
+      Boolean(env[ENV.stripeApiKey]) !== Boolean(env[ENV.stripeApiKeySecretArn]),
+    {
+      message: `set exactly one of ${ENV.stripeApiKey} (local) and ${ENV.stripeApiKeySecretArn} (AWS) when the provider is stripe`,
+      path: [ENV.stripeApiKey],
+    },
+  )
+  .transform((env): { payments: PaymentsConfig } => {
+    if (env[ENV.paymentsProvider] === 'manual') return { payments: { provider: 'manual' } };
+    const key = env[ENV.stripeApiKey];
+    const apiBase = env[ENV.stripeApiBase];
+    return {
+      payments: {
+        provider: 'stripe',
+        apiKey: key
+          ? { kind: 'value', value: key }
+          : { kind: 'secret', secretId: env[ENV.stripeApiKeySecretArn] as string },
+        ...(apiBase ? { apiBase } : {}),
+      },
     };
   });
 
