@@ -18,7 +18,11 @@ import type { Money } from './money.ts';
  */
 export type PaymentRef = string;
 
-/** Where a refund or credit stands. A refund can stay `pending` for days before it settles. */
+/**
+ * Where a refund or credit stands. A refund can stay `pending` for days; a card refund can even
+ * turn `failed` after it `succeeded` (the card was closed meanwhile: Stripe's `refund.failed`), so
+ * for a refund `succeeded` is the latest word, not necessarily the last.
+ */
 export type PaymentState = 'pending' | 'succeeded' | 'failed';
 
 /** A refund or credit as the provider knows it now. */
