@@ -1,10 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The AWS CLI checks need the `aws` binary: `npm run test:aws-cli` runs them (vitest.aws-cli.config.ts).
-    exclude: ['test/aws-cli/**', '**/node_modules/**'],
+    // `npm test` needs no AWS CLI: the checks that drive it run with `npm run test:aws-cli`.
+    exclude: [...configDefaults.exclude, 'test/aws-cli/**'],
     // Unpacks the browser the browser tests drive, once per run (or takes CASEBOOK_CHROMIUM).
     globalSetup: ['test/support/chromium-setup.ts'],
     // The end-to-end and browser layers start emulators; give them room on a shared 2-core machine.

@@ -9,7 +9,15 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
 import { launchChromium } from '../support/browser.ts';
-import { freePorts, getCase, inbox, postAlert, start, tempDataDir, waitFor } from '../support/local-stack.ts';
+import {
+  closedCase,
+  freePorts,
+  inbox,
+  postAlert,
+  start,
+  tempDataDir,
+  waitFor,
+} from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
@@ -61,10 +69,7 @@ describe('approving from the SES inbox in a browser', () => {
       await casePage.close();
     }
 
-    const closed = await waitFor('the incident to close', async () => {
-      const c = await getCase(stack, incidentId);
-      return c.incident.status === 'CLOSED' ? c : undefined;
-    });
+    const closed = await closedCase(stack, incidentId);
     expect(closed.decisions.map((d) => d.actor).sort()).toEqual([
       'Business Approver <business@casebook.local>',
       'Legal Approver <legal@casebook.local>',
