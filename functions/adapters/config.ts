@@ -3,12 +3,12 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { WebhookTokenSource } from './webhook-token.ts';
 
 const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
-const email = z.email({ error: 'must be an email address' });
 
 export const operationsTableConfig = z
   .object({ [ENV.operationsTable]: required })
