@@ -4,8 +4,7 @@
  * would: named scenarios, asserted on what the functions saw and on the execution's status and
  * history.
  */
-import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,9 +18,11 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { carryOutEffectSchema } from '../../functions/carry-out-effect/carry-out-effect.ts';
+import { classify } from '../../functions/domain/alert.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
-import { statusOnEntering } from '../../functions/domain/incident.ts';
-import type { PlannedEffect } from '../../functions/domain/plan.ts';
+import { openIncident, statusOnEntering } from '../../functions/domain/incident.ts';
+import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
 import type { Phase, Status } from '../../functions/domain/vocabulary.ts';
 import { lifecycleStepSchema } from '../../functions/record-phase/record-phase.ts';
 import { requestApprovalSchema } from '../../functions/request-approval/request-approval.ts';
@@ -42,19 +43,14 @@ interface Call {
   payload: Record<string, unknown>;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** The effects of an approved plan, as the real record-phase hands them to Act. */
-const EFFECTS: readonly PlannedEffect[] = ['ada@example.com', 'grace@example.com'].map((to, i) => ({
-  effectId: `P1-E${i + 1}`,
-  kind: 'customer_notice',
-  world: 'RML3',
-  safety: 'RISKY',
-  to,
-  template: 'apology',
-  description: `Send an apology and explanation to ${to}`,
-  contentHash: sha256(to),
-}));
+/** The effects of the plan the real Understand step proposes for the sample alert, which Act hands on. */
+const EFFECTS = (() => {
+  const body = readFileSync(join(ROOT, 'test/fixtures/alertmanager/double-charge.json'), 'utf8');
+  const alert = parseAlertmanagerWebhook(JSON.parse(body));
+  const at = '2026-11-22T10:30:00.000Z';
+  const incident = openIncident('INC-2026-0001', alert, classify(alert.labels), at);
+  return proposeDefaultPlan(incident, at).effects;
+})();
 
 /**
  * Stand-ins for the three functions the ASL invokes. Each parses what it is sent with the real
@@ -204,6 +200,10 @@ describe('incident-lifecycle.asl.json', () => {
     expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
     expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
     const effects = fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect').map((c) => c.payload);
+    expect(effects.map((e) => (e.effect as { to: string }).to)).toEqual([
+      'ada@example.com',
+      'grace@example.com',
+    ]);
     expect(effects).toEqual(EFFECTS.map((effect) => ({ incidentId: 'INC-2026-0001', effect })));
     // Every step knows which execution it belongs to (idempotency per execution).
     expect(
