@@ -1,6 +1,6 @@
 /**
  * Names of the environment variables Casebook's functions are configured with, shared by the
- * CDK app, the local stack and the config parsers (`functions/config.ts`).
+ * CDK app, the local stack and the config parsers (`functions/adapters/config.ts`).
  */
 
 export const ENV = {

@@ -1,7 +1,10 @@
 /**
  * Deployment settings that differ per installation (who mails, who approves). They come from CDK
  * context so that `cdk.json` carries working defaults and `-c` overrides them per deployment.
+ * Addresses are checked with the functions' own rule, so a synth that passes never deploys a
+ * function that refuses its configuration at cold start.
  */
+import { isEmailAddress } from '../functions/domain/email-address.ts';
 
 /** Approval addresses, one per seat of the governance triangle (seed 001 RACI). */
 export interface Approvers {
@@ -25,9 +28,6 @@ export const CONTEXT_KEYS = {
 
 const APPROVER_ROLES = ['legal', 'business', 'sre'] as const;
 
-// Deliberately simple: it rejects display names and typos, and SES verifies the rest.
-const EMAIL = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
-
 /** The outcome of parsing raw context values: settings, or every problem found. */
 export type SettingsResult =
   | { readonly ok: true; readonly settings: CasebookSettings }
@@ -40,7 +40,7 @@ export function parseSettings(raw: {
 }): SettingsResult {
   const problems: string[] = [];
   const { mailFrom } = raw;
-  if (typeof mailFrom !== 'string' || !EMAIL.test(mailFrom)) {
+  if (!isEmailAddress(mailFrom)) {
     problems.push(`${CONTEXT_KEYS.mailFrom} must be a plain email address, got ${JSON.stringify(mailFrom)}`);
   }
 
@@ -63,7 +63,7 @@ export function parseSettings(raw: {
     const given = approvers as Record<string, unknown>;
     for (const role of APPROVER_ROLES) {
       const address = given[role];
-      if (typeof address !== 'string' || !EMAIL.test(address)) {
+      if (!isEmailAddress(address)) {
         problems.push(
           `${CONTEXT_KEYS.approvers}.${role} must be an email address, got ${JSON.stringify(address)}`,
         );

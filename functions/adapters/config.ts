@@ -3,13 +3,13 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
 import type { WebhookTokenSource } from './webhook-token.ts';
 
 const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
-const email = z.email({ error: 'must be an email address' });
 const httpUrl = z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
 
 export const operationsTableConfig = z

@@ -7,6 +7,7 @@ import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
+import { emailAddress } from '../domain/email-address.ts';
 import type { CarryOutEffectDeps, CarryOutEffectResult } from '../use-cases/carry-out-effect.ts';
 import { carryOutEffect } from '../use-cases/carry-out-effect.ts';
 
@@ -17,7 +18,7 @@ export const carryOutEffectSchema = z.object({
     kind: z.literal('customer_notice'),
     world: z.enum(['RML1', 'RML2', 'RML3']),
     safety: z.enum(['SAFE_REVERSIBLE', 'RISKY', 'INFO_ONLY']),
-    to: z.email(),
+    to: emailAddress,
     template: z.literal('apology'),
     description: z.string(),
     contentHash: z.string().regex(/^[0-9a-f]{64}$/),

@@ -2,7 +2,7 @@
  * An alert as Casebook understands it, whatever tool sent it, and the rules that decide whether
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
-import { z } from 'zod';
+import { isEmailAddress } from './email-address.ts';
 import type { Rml3Category, Severity, World } from './vocabulary.ts';
 import { RML3_CATEGORIES } from './vocabulary.ts';
 
@@ -134,13 +134,6 @@ export function classify(labels: Readonly<Record<string, string>>): Classificati
     isIncident: true,
     reason: `Gray case (no world label): treated as RML3 until downscoped.${sevNote}`,
   };
-}
-
-const EMAIL = z.email();
-
-/** True for an address every later step accepts (the same check the Act step's input schema makes). */
-export function isEmailAddress(value: string): boolean {
-  return EMAIL.safeParse(value).success;
 }
 
 /** Splits a comma/semicolon/space separated list of addresses; returns the ones that are not addresses too. */

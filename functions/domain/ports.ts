@@ -1,7 +1,9 @@
 /**
  * The ports the use cases talk to. Adapters in `functions/adapters/` implement them over
- * DynamoDB, SES and Step Functions; tests implement them in memory or run the adapters against
- * the emulators.
+ * DynamoDB, SES and Step Functions. Tests use the same adapters, not in-memory stand-ins: the
+ * DynamoDB ones against dynalite, the SES and Step Functions ones over clients mocked with
+ * aws-sdk-client-mock (or, end to end, against the local stack's emulators); only the Clock is
+ * replaced, by a test clock.
  */
 
 import type { AnchorDigest } from './anchor.ts';

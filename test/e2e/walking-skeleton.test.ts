@@ -1,13 +1,13 @@
 /**
  * End to end, over HTTP, on the local stack (real emulators, real protocols): one Alertmanager
  * notification through all six phases to a closed incident, then the promises around it —
- * idempotent redelivery, authentication, AWS CLI compatibility, and a restart in the middle.
+ * idempotent redelivery, authentication, what the AWS APIs show, and a restart in the middle. The
+ * same run seen through the AWS CLI is in `test/aws-cli/walking-skeleton.test.ts`.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
@@ -15,16 +15,16 @@ import type { CaseJson } from '../support/local-stack.ts';
 import {
   approvalLinks,
   approve,
+  closedCase,
   freePorts,
   getCase,
   inbox,
   postAlert,
   start,
   tempDataDir,
-  waitFor,
 } from '../support/local-stack.ts';
 
-const run = promisify(execFile);
+const LOCAL_CLIENT = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
 let stack: LocalStack;
@@ -42,43 +42,18 @@ const realWrite = {
   err: process.stderr.write.bind(process.stderr),
 };
 
-function awsEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  };
-}
-
-/** Execution name → status, as `aws stepfunctions list-executions` reports them. */
-async function executionStatusesFromCli(): Promise<Record<string, string>> {
-  const { stdout } = await run(
-    'aws',
-    [
-      'stepfunctions',
-      'list-executions',
-      '--state-machine-arn',
-      stack.stateMachineArn,
-      '--endpoint-url',
-      stack.endpoints.stepFunctions,
-      '--output',
-      'json',
-    ],
-    { env: awsEnv() },
+/** Execution name → status, as ListExecutions reports them. */
+async function executionStatuses(): Promise<Record<string, string>> {
+  const client = new SFNClient({ endpoint: stack.endpoints.stepFunctions, ...LOCAL_CLIENT });
+  const { executions = [] } = await client.send(
+    new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn }),
   );
-  const { executions } = JSON.parse(stdout) as { executions: { name: string; status: string }[] };
+  client.destroy();
   return Object.fromEntries(executions.map((e) => [e.name, e.status]));
 }
 
 async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const client = new DynamoDBClient({
-    endpoint: stack.endpoints.dynamodb,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...LOCAL_CLIENT });
   const out = await client.send(new ScanCommand({ TableName: table }));
   client.destroy();
   return (out.Items ?? []).map((i) => unmarshall(i));
@@ -137,10 +112,7 @@ describe('walking skeleton on the local stack', () => {
       expect(res.status).toBe(303);
     }
 
-    const closed = await waitFor('the incident to close', async () => {
-      const c = await getCase(stack, incidentId);
-      return c.incident.status === 'CLOSED' ? c : undefined;
-    });
+    const closed = await closedCase(stack, incidentId);
     expectClosedCase(closed);
 
     const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
@@ -197,25 +169,11 @@ describe('walking skeleton on the local stack', () => {
     );
   });
 
-  it('is visible to the AWS CLI: the execution SUCCEEDED and the ledger holds its entries', async () => {
-    expect((await executionStatusesFromCli())[incidentId]).toBe('SUCCEEDED');
-
-    const scanned = await run(
-      'aws',
-      [
-        'dynamodb',
-        'scan',
-        '--table-name',
-        stack.tables.ledger,
-        '--endpoint-url',
-        stack.endpoints.dynamodb,
-        '--output',
-        'json',
-      ],
-      { env: awsEnv() },
-    );
-    const items = (JSON.parse(scanned.stdout) as { Items: Record<string, { S?: string }>[] }).Items;
-    const kinds = items.filter((i) => i.incidentId?.S === incidentId).map((i) => i.kind?.S);
+  it('is visible through the AWS APIs: the execution SUCCEEDED and the ledger table holds its entries', async () => {
+    expect((await executionStatuses())[incidentId]).toBe('SUCCEEDED');
+    const kinds = (await scan(stack.tables.ledger))
+      .filter((i) => i.incidentId === incidentId)
+      .map((i) => i.kind);
     expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
   });
 
@@ -242,16 +200,13 @@ describe('walking skeleton on the local stack', () => {
     expect(await getCase(stack, incidentId)).toEqual(firstCase);
 
     // The lost execution is ABORTED; a new one continues from Decide with a new approval round.
-    const statuses = await executionStatusesFromCli();
+    const statuses = await executionStatuses();
     expect(statuses[second]).toBe('ABORTED');
     expect(statuses[`${second}-r2`]).toBe('RUNNING');
 
     const round2 = await approvalLinks(stack, second, 2);
     for (const [role, link] of round2) expect((await approve(link, `${role} approver`)).status).toBe(303);
-    const closed = await waitFor('the resumed incident to close', async () => {
-      const c = await getCase(stack, second);
-      return c.incident.status === 'CLOSED' ? c : undefined;
-    });
+    const closed = await closedCase(stack, second);
     expect(closed.decisions.map((d) => d.detail.round)).toEqual([2, 2, 2]);
     expect(closed.timeline.some((t) => t.type === 'lifecycle_resumed')).toBe(true);
     expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(1);

@@ -135,9 +135,10 @@ describe('lifecycle steps (record-phase)', () => {
 
   it('rejects a payload the ASL would never send', async () => {
     const { step } = await setup();
+    // zod names the field; Lambda reports the name as the errorType the ASL's Catch sees.
     await expect(
       step({ kind: 'enter-phase', incidentId: ID, phase: 'Panic', execution: ID }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ name: 'ZodError', issues: [expect.objectContaining({ path: ['phase'] })] });
     await expect(
       step({ kind: 'enter-phase', incidentId: 'INC-2026-9999', phase: 'Detect', execution: 'x' }),
     ).rejects.toMatchObject({

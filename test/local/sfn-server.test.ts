@@ -1,317 +1,38 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+/**
+ * The local Step Functions server through the SDK: the JSON protocol, the execution lifecycle,
+ * callbacks, errors and restarts. `test/aws-cli/sfn-server.test.ts` drives it with the AWS CLI.
+ */
+import { cp, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
-  type HistoryEvent,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
-  SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type LocalStateMachine,
-  type StepFunctionsServer,
-  startStepFunctionsServer,
-} from '../../local/sfn/server.ts';
+  ACCOUNT,
+  closeHarnesses,
+  eventually,
+  historyOf,
+  MACHINES,
+  REGION,
+  rejection,
+  start,
+  startHarness,
+  tempDir,
+  typesOf,
+  untilClosed,
+} from '../support/sfn-harness.ts';
 
-const REGION = 'us-east-1';
-const ACCOUNT = '000000000000';
-const INVOKE = 'arn:aws:states:::lambda:invoke';
-const INVOKE_WITH_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
-const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
-
-const callbackTask = (approver: string, extra: Record<string, unknown> = {}) => ({
-  Type: 'Task',
-  Resource: INVOKE_WITH_CALLBACK,
-  Parameters: {
-    FunctionName: functionArn('notifier'),
-    Payload: { 'token.$': '$$.Task.Token', approver, 'execution.$': '$$.Execution.Name' },
-  },
-  ...extra,
-});
-
-// Small machines of our own: one per behaviour under test.
-const MACHINES: LocalStateMachine[] = [
-  {
-    name: 'greet',
-    definition: {
-      StartAt: 'Greet the caller',
-      States: {
-        'Greet the caller': {
-          Type: 'Task',
-          Resource: INVOKE,
-          Parameters: { FunctionName: functionArn('greeter'), 'Payload.$': '$' },
-          ResultSelector: { 'greeting.$': '$.Payload.greeting', 'status.$': '$.StatusCode' },
-          ResultPath: '$.greeted',
-          Next: 'Shout the greeting',
-        },
-        'Shout the greeting': {
-          Type: 'Task',
-          Resource: functionArn('shouter'),
-          InputPath: '$.greeted',
-          ResultPath: '$.shouted',
-          Next: 'Done',
-        },
-        Done: { Type: 'Succeed' },
-      },
-    },
-  },
-  {
-    name: 'write-ledger',
-    definition: {
-      StartAt: 'Write to the ledger',
-      States: {
-        'Write to the ledger': {
-          Type: 'Task',
-          Resource: INVOKE,
-          Parameters: { FunctionName: functionArn('ledger-writer'), Payload: {} },
-          End: true,
-        },
-      },
-    },
-  },
-  {
-    name: 'approve',
-    definition: {
-      StartAt: 'Ask for approval',
-      States: {
-        'Ask for approval': callbackTask('owner', {
-          TimeoutSeconds: 60,
-          ResultPath: '$.decision',
-          Catch: [
-            { ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Record the rejection' },
-          ],
-          Next: 'Approved',
-        }),
-        Approved: { Type: 'Pass', End: true },
-        'Record the rejection': { Type: 'Pass', Result: 'rejected', ResultPath: '$.outcome', End: true },
-      },
-    },
-  },
-  {
-    name: 'hurry',
-    definition: {
-      StartAt: 'Wait briefly for approval',
-      States: {
-        'Wait briefly for approval': callbackTask('owner', {
-          TimeoutSeconds: 1,
-          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'Give up' }],
-          End: true,
-        }),
-        'Give up': { Type: 'Pass', End: true },
-      },
-    },
-  },
-  {
-    name: 'committee',
-    definition: {
-      StartAt: 'Ask Legal and Finance',
-      States: {
-        'Ask Legal and Finance': {
-          Type: 'Parallel',
-          Branches: [
-            { StartAt: 'Ask Legal', States: { 'Ask Legal': callbackTask('legal', { End: true }) } },
-            { StartAt: 'Ask Finance', States: { 'Ask Finance': callbackTask('finance', { End: true }) } },
-          ],
-          Catch: [{ ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Rejected' }],
-          End: true,
-        },
-        Rejected: { Type: 'Pass', End: true },
-      },
-    },
-  },
-  {
-    name: 'tally',
-    definition: {
-      StartAt: 'Count each item',
-      States: {
-        'Count each item': {
-          Type: 'Map',
-          ItemsPath: '$.items',
-          MaxConcurrency: 2,
-          ItemProcessor: {
-            StartAt: 'Count the item',
-            States: {
-              'Count the item': {
-                Type: 'Task',
-                Resource: INVOKE,
-                Parameters: { FunctionName: functionArn('counter'), 'Payload.$': '$' },
-                ResultSelector: { 'count.$': '$.Payload' },
-                Retry: [{ ErrorEquals: ['Counter.Busy'], IntervalSeconds: 1, MaxAttempts: 2 }],
-                End: true,
-              },
-            },
-          },
-          End: true,
-        },
-      },
-    },
-  },
-  {
-    name: 'enqueue',
-    definition: {
-      StartAt: 'Send to the queue',
-      States: {
-        'Send to the queue': {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::sqs:sendMessage',
-          Parameters: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/q', MessageBody: 'hi' },
-          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Swallowed' }],
-          End: true,
-        },
-        Swallowed: { Type: 'Pass', End: true },
-      },
-    },
-  },
-];
-
-interface Notification {
-  approver: string;
-  token: string;
-  execution: string;
-}
-
-/** Fake in-process Lambda functions, recording what they were given. */
-class FakeFunctions {
-  readonly notifications: Notification[] = [];
-  private counted = 0;
-
-  readonly invoke = async (functionName: string, payload: unknown): Promise<unknown> => {
-    const input = payload as Record<string, string>;
-    switch (functionName) {
-      case functionArn('greeter'):
-        return { greeting: `Hello, ${input.who}` };
-      case functionArn('shouter'):
-        return `${input.greeting}!`.toUpperCase();
-      case functionArn('ledger-writer'): {
-        const error = new Error('the ledger is closed for the night');
-        error.name = 'Ledger.Closed';
-        throw error;
-      }
-      case functionArn('counter'):
-        if (this.counted++ === 0) throw Object.assign(new Error('try again'), { name: 'Counter.Busy' });
-        return (payload as number) * 10;
-      case functionArn('notifier'):
-        this.notifications.push({
-          approver: input.approver ?? '',
-          token: input.token ?? '',
-          execution: input.execution ?? '',
-        });
-        return { notified: input.approver };
-      default:
-        throw Object.assign(new Error(`no function ${functionName}`), { name: 'ResourceNotFoundException' });
-    }
-  };
-
-  /** Waits for the task token sent to `approver` by the execution named `execution`. */
-  tokenFor(execution: string, approver = 'owner'): Promise<string> {
-    return eventually(
-      () => this.notifications.find((n) => n.execution === execution && n.approver === approver)?.token,
-      `a task token for ${approver} in ${execution}`,
-    );
-  }
-}
-
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'sfn-local-test-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface Harness {
-  server: StepFunctionsServer;
-  sfn: SFNClient;
-  functions: FakeFunctions;
-  logs: string[];
-  dataDir: string;
-  arn: (machine: string) => string;
-}
-
-async function startHarness(dataDir?: string): Promise<Harness> {
-  const dir = dataDir ?? (await tempDir());
-  const functions = new FakeFunctions();
-  const logs: string[] = [];
-  const server = await startStepFunctionsServer({
-    port: 0,
-    region: REGION,
-    accountId: ACCOUNT,
-    dataDir: dir,
-    stateMachines: MACHINES,
-    invokeFunction: functions.invoke,
-    log: (line) => logs.push(line),
-  });
-  const sfn = new SFNClient({
-    endpoint: server.url,
-    region: REGION,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    sfn.destroy();
-    await server.close();
-  };
-  cleanups.push(close);
-  return { server, sfn, functions, logs, dataDir: dir, arn: (machine) => server.stateMachineArn(machine) };
-}
-
-async function start(h: Harness, machine: string, name: string, input: unknown = {}): Promise<string> {
-  const started = await h.sfn.send(
-    new StartExecutionCommand({ stateMachineArn: h.arn(machine), name, input: JSON.stringify(input) }),
-  );
-  return started.executionArn ?? '';
-}
-
-function untilClosed(h: Harness, executionArn: string): Promise<DescribeExecutionCommandOutput> {
-  return eventually(async () => {
-    const described = await h.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return described.status === 'RUNNING' ? undefined : described;
-  }, `${executionArn} to close`);
-}
-
-async function historyOf(h: Harness, executionArn: string): Promise<HistoryEvent[]> {
-  const page = await h.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return page.events ?? [];
-}
-
-const typesOf = (events: HistoryEvent[]) => events.map((event) => event.type);
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to be rejected');
-}
+afterEach(closeHarnesses);
 
 describe('local Step Functions server', () => {
   it('starts, describes, lists and shows the history of an execution through the SDK', async () => {
@@ -337,6 +58,8 @@ describe('local Step Functions server', () => {
 
     const listed = await h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.arn('greet') }));
     expect(listed.executions?.map((e) => [e.name, e.status])).toEqual([['greet-ada', 'SUCCEEDED']]);
+    expect(listed.executions?.[0]).toMatchObject({ executionArn, startDate: done.startDate });
+    expect(Math.abs((done.startDate?.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
 
     const events = await historyOf(h, executionArn);
     expect(typesOf(events)).toEqual([
@@ -747,70 +470,5 @@ describe('local Step Functions server', () => {
     const closed = await third.sfn.send(new DescribeExecutionCommand({ executionArn: waiting }));
     expect(closed).toMatchObject({ status: 'ABORTED', error: 'LocalServerStopped' });
     expect(closed.cause).toMatch(/closed while this execution was running/);
-  });
-});
-
-const execFileAsync = promisify(execFile);
-
-async function awsCli(h: Harness, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'x',
-    AWS_DEFAULT_REGION: REGION,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-  delete env.AWS_PROFILE;
-  delete env.AWS_SESSION_TOKEN;
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      'aws',
-      ['stepfunctions', ...args, '--endpoint-url', h.server.url, '--output', 'json'],
-      { env },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & {
-      code?: number | string;
-      stdout?: string;
-      stderr?: string;
-    };
-    if (failure.code === 'ENOENT') {
-      throw new Error('The AWS CLI (`aws`) is not on PATH; this test needs it to check the wire protocol.');
-    }
-    return { code: Number(failure.code), stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
-  }
-}
-
-describe('local Step Functions server and the AWS CLI', () => {
-  it('lists and describes executions for `aws stepfunctions`', async () => {
-    const h = await startHarness();
-    const executionArn = await start(h, 'greet', 'from-the-cli', { who: 'Linus' });
-    await untilClosed(h, executionArn);
-
-    const listed = await awsCli(h, ['list-executions', '--state-machine-arn', h.arn('greet')]);
-    expect(listed.stderr).toBe('');
-    expect(listed.code).toBe(0);
-    const executions = JSON.parse(listed.stdout).executions;
-    expect(executions).toHaveLength(1);
-    expect(executions[0]).toMatchObject({ executionArn, name: 'from-the-cli', status: 'SUCCEEDED' });
-    // CLI v1 prints timestamps as the epoch seconds it received; v2 formats them as ISO 8601.
-    const startDate = executions[0].startDate;
-    const startedAt = typeof startDate === 'number' ? startDate * 1000 : Date.parse(startDate);
-    expect(Math.abs(startedAt - Date.now())).toBeLessThan(60_000);
-
-    const described = await awsCli(h, ['describe-execution', '--execution-arn', executionArn]);
-    expect(described.code).toBe(0);
-    const execution = JSON.parse(described.stdout);
-    expect(execution.status).toBe('SUCCEEDED');
-    expect(JSON.parse(execution.output).shouted).toBe('HELLO, LINUS!');
-
-    const missing = await awsCli(h, [
-      'describe-execution',
-      '--execution-arn',
-      `arn:aws:states:${REGION}:${ACCOUNT}:execution:greet:nobody`,
-    ]);
-    expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain('ExecutionDoesNotExist');
   });
 });

@@ -1,9 +1,10 @@
 /**
  * The lifecycle ASL executed as a file (the same one CDK deploys) on the local Step Functions
- * server, with stand-in functions that record what they were asked: named scenarios, asserted on
- * what the functions saw and on the execution's status and history.
+ * server, with stand-in functions that record what they were asked and answer as the real ones
+ * would: named scenarios, asserted on what the functions saw and on the execution's status and
+ * history.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,7 +16,19 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/domain/errors.ts';
+import { z } from 'zod';
+import { carryOutEffectSchema } from '../../functions/carry-out-effect/carry-out-effect.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
+import { openIncident, statusOnEntering } from '../../functions/domain/incident.ts';
+import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
+import type { Phase, Status } from '../../functions/domain/vocabulary.ts';
+import { lifecycleStepSchema } from '../../functions/record-phase/record-phase.ts';
+import { requestApprovalSchema } from '../../functions/request-approval/request-approval.ts';
+import type { CarryOutEffectResult } from '../../functions/use-cases/carry-out-effect.ts';
+import type { LifecycleStepResult } from '../../functions/use-cases/record-lifecycle-step.ts';
+import type { requestApproval } from '../../functions/use-cases/request-approval.ts';
 import { functionSubstitutions, loadDefinition } from '../../local/asl.ts';
 import { localFunctionArn } from '../../local/lambda-runtime.ts';
 import type { StepFunctionsServer } from '../../local/sfn/server.ts';
@@ -30,36 +43,83 @@ interface Call {
   payload: Record<string, unknown>;
 }
 
-/** Stand-ins for the three functions the ASL invokes. */
+/** The effects of the plan the real Understand step proposes for the sample alert, which Act hands on. */
+const EFFECTS = (() => {
+  const body = readFileSync(join(ROOT, 'test/fixtures/alertmanager/double-charge.json'), 'utf8');
+  const alert = parseAlertmanagerWebhook(JSON.parse(body));
+  const at = '2026-11-22T10:30:00.000Z';
+  const incident = openIncident('INC-2026-0001', alert, classify(alert.labels), at);
+  return proposeDefaultPlan(incident, at).effects;
+})();
+
+/**
+ * Stand-ins for the three functions the ASL invokes. Each parses what it is sent with the real
+ * handler's input schema, and answers with the real handler's result type, so what one stand-in
+ * returns and the ASL passes on (a round, the effects) is what the next real handler accepts.
+ */
 class FakeFunctions {
   readonly calls: Call[] = [];
   readonly tokens = new Map<string, string>();
+  /** Payloads a real handler's schema refused: each test expects none. */
+  readonly refused: string[] = [];
   effectFailures = 0;
   failOnPhase: string | undefined;
+  private status: Status = 'OPEN';
+  private phase: Phase = 'Detect';
 
   invoke = async (nameOrArn: string, payload: unknown): Promise<unknown> => {
     const fn = nameOrArn.split(':').at(-1) ?? nameOrArn;
-    const p = payload as Record<string, unknown>;
-    this.calls.push({ fn, payload: p });
-    if (fn === 'casebook-record-phase') {
-      if (p.kind === 'enter-phase' && p.phase === this.failOnPhase) throw new Error(`boom in ${p.phase}`);
-      if (p.phase === 'Decide') return { round: 1 };
-      if (p.phase === 'Act') return { effects: [{ effectId: 'P1-E1' }, { effectId: 'P1-E2' }] };
-      return { status: 'whatever' };
-    }
-    if (fn === 'casebook-request-approval') {
-      this.tokens.set(p.role as string, p.taskToken as string);
-      return { emailed: true };
-    }
-    if (fn === 'casebook-carry-out-effect') {
-      if (this.effectFailures > 0) {
-        this.effectFailures--;
-        throw Object.assign(new Error('SES throttled'), { name: ERROR_NAMES.dependencyUnavailable });
+    this.calls.push({ fn, payload: payload as Record<string, unknown> });
+    switch (fn) {
+      case 'casebook-record-phase':
+        return this.recordPhase(this.parse(fn, lifecycleStepSchema, payload));
+      case 'casebook-request-approval': {
+        const request = this.parse(fn, requestApprovalSchema, payload);
+        this.tokens.set(request.role, request.taskToken);
+        return { emailed: true } satisfies Awaited<ReturnType<typeof requestApproval>>;
       }
-      return { effectId: (p.effect as { effectId: string }).effectId, outcome: 'completed', ledgerSeq: 1 };
+      case 'casebook-carry-out-effect': {
+        const { effect } = this.parse(fn, carryOutEffectSchema, payload);
+        if (this.effectFailures > 0) {
+          this.effectFailures--;
+          throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'SES throttled');
+        }
+        return {
+          effectId: effect.effectId,
+          outcome: 'completed',
+          ledgerSeq: 1,
+        } satisfies CarryOutEffectResult;
+      }
+      default:
+        throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
     }
-    throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
   };
+
+  private recordPhase(step: z.infer<typeof lifecycleStepSchema>): LifecycleStepResult {
+    const incident = { incidentId: step.incidentId };
+    if (step.kind === 'close') {
+      this.status = 'CLOSED';
+      return { ...incident, status: this.status, phase: this.phase };
+    }
+    if (step.kind === 'halt') return { ...incident, status: this.status, phase: this.phase };
+    if (step.phase === this.failOnPhase) throw new Error(`boom in ${step.phase}`);
+    this.status = statusOnEntering(step.phase, this.status);
+    this.phase = step.phase;
+    return {
+      ...incident,
+      status: this.status,
+      phase: this.phase,
+      ...(step.phase === 'Decide' ? { round: 1 } : {}),
+      ...(step.phase === 'Act' ? { effects: EFFECTS } : {}),
+    };
+  }
+
+  private parse<T>(fn: string, schema: z.ZodType<T>, payload: unknown): T {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) return parsed.data;
+    this.refused.push(`${fn}: ${z.prettifyError(parsed.error)}`);
+    throw Object.assign(new Error(`${fn} refused its payload`), { name: 'Test.PayloadRefused' });
+  }
 
   steps(): string[] {
     return this.calls
@@ -71,6 +131,16 @@ class FakeFunctions {
       );
   }
 }
+
+const fakes: FakeFunctions[] = [];
+function fakeFunctions(): FakeFunctions {
+  const fake = new FakeFunctions();
+  fakes.push(fake);
+  return fake;
+}
+afterEach(() => {
+  for (const fake of fakes.splice(0)) expect(fake.refused).toEqual([]);
+});
 
 let server: StepFunctionsServer | undefined;
 afterEach(async () => {
@@ -115,7 +185,7 @@ async function boot(
 
 describe('incident-lifecycle.asl.json', () => {
   it('happy path: six phases, three approvals, one Map item per effect, closed', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     const { sfn, start, finished, history, approvals } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     for (const token of (await approvals()).values()) {
@@ -130,10 +200,11 @@ describe('incident-lifecycle.asl.json', () => {
     expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
     expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
     const effects = fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect').map((c) => c.payload);
-    expect(effects).toEqual([
-      { incidentId: 'INC-2026-0001', effect: { effectId: 'P1-E1' } },
-      { incidentId: 'INC-2026-0001', effect: { effectId: 'P1-E2' } },
+    expect(effects.map((e) => (e.effect as { to: string }).to)).toEqual([
+      'ada@example.com',
+      'grace@example.com',
     ]);
+    expect(effects).toEqual(EFFECTS.map((effect) => ({ incidentId: 'INC-2026-0001', effect })));
     // Every step knows which execution it belongs to (idempotency per execution).
     expect(
       fake.calls
@@ -149,7 +220,7 @@ describe('incident-lifecycle.asl.json', () => {
   });
 
   it('a rejection stops the round: the other approvals are cancelled and the incident is recorded as waiting', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     const { sfn, start, finished, approvals } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     const tokens = await approvals();
@@ -174,7 +245,7 @@ describe('incident-lifecycle.asl.json', () => {
   });
 
   it('approvals that are not decided within TimeoutSeconds stop the round', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     const { start, finished } = await boot(fake, (definition) => {
       // The real timeout is a week; the same states with one second.
       const parallel = (
@@ -196,7 +267,7 @@ describe('incident-lifecycle.asl.json', () => {
   });
 
   it('retries an effect that failed for a passing reason, and carries it out', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     fake.effectFailures = 1;
     const { sfn, start, finished, approvals } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
@@ -209,7 +280,7 @@ describe('incident-lifecycle.asl.json', () => {
   }, 20_000);
 
   it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     fake.failOnPhase = 'Contain';
     const { start, finished } = await boot(fake);
     const done = await finished(await start({ incidentId: 'INC-2026-0001' }));
@@ -223,7 +294,7 @@ describe('incident-lifecycle.asl.json', () => {
   });
 
   it('an execution started again continues from the recorded phase', async () => {
-    const fake = new FakeFunctions();
+    const fake = fakeFunctions();
     const { start, finished } = await boot(fake);
     const done = await finished(
       await start({ incidentId: 'INC-2026-0001', resumeFrom: 'Act' }, 'INC-2026-0001-r2'),

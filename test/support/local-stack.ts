@@ -115,6 +115,14 @@ export async function getCase(stack: LocalStack, incidentId: string): Promise<Ca
   return (await res.json()) as CaseJson;
 }
 
+/** Polls the API until the incident is CLOSED, and returns its case. */
+export function closedCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
+  return waitFor(`${incidentId} to close`, async () => {
+    const c = await getCase(stack, incidentId);
+    return c.incident.status === 'CLOSED' ? c : undefined;
+  });
+}
+
 export interface CaseJson {
   incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
   timeline: { type: string; world: string; phase: string; summary: string }[];
