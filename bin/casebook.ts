@@ -14,4 +14,7 @@ new CasebookStatelessStack(app, 'CasebookStateless', {
   operationsTable: stateful.operationsTable,
   alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
   ledgerSealKey: stateful.ledgerSealKey,
+  anchorBucket: stateful.anchorBucket,
+  pseudonymKeySecret: stateful.pseudonymKeySecret,
+  stripeApiKeySecret: stateful.stripeApiKeySecret,
 });

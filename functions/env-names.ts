@@ -30,4 +30,16 @@ export const ENV = {
   stripeApiKeySecretArn: 'CASEBOOK_STRIPE_API_KEY_SECRET_ARN',
   /** Where Stripe's API is when it is not api.stripe.com: the local stand-in's URL. */
   stripeApiBase: 'CASEBOOK_STRIPE_API_BASE',
+  /** Locally: the base64 key customers' pseudonyms are made with. */
+  pseudonymKey: 'CASEBOOK_PSEUDONYM_KEY',
+  /** On AWS: the Secrets Manager secret that holds the pseudonym key. */
+  pseudonymKeySecretArn: 'CASEBOOK_PSEUDONYM_KEY_SECRET_ARN',
+  /** Comma-separated addresses of the responders. */
+  responders: 'CASEBOOK_RESPONDERS',
+  /** The SRE lead's address: escalations go there. */
+  sreLead: 'CASEBOOK_SRE_LEAD',
+  /** Messages per second Act may send through SES. */
+  mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
+  /** Calls per second Act may make to the payments provider. */
+  paymentsRatePerSecond: 'CASEBOOK_PAYMENTS_RATE_PER_SECOND',
 } as const;

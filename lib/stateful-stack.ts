@@ -6,12 +6,14 @@ import {
   Bucket,
   BucketEncryption,
   type IBucket,
+  ObjectLockRetention,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
 
 /** Properties of the {@link CasebookStatefulStack}. */
 export interface CasebookStatefulStackProps extends StackProps {}
@@ -31,6 +33,12 @@ export class CasebookStatefulStack extends Stack {
   public readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
   public readonly ledgerSealKey: IKey;
+  /** Digests of every chain head, under Object Lock: what shows a chain cut short. */
+  public readonly anchorBucket: IBucket;
+  /** The key customers' pseudonyms are made with. */
+  public readonly pseudonymKeySecret: ISecret;
+  /** Stripe's secret key, for when the payments provider is Stripe (the operator puts it in). */
+  public readonly stripeApiKeySecret: ISecret;
 
   public constructor(scope: Construct, id: string, props: CasebookStatefulStackProps = {}) {
     super(scope, id, props);
@@ -66,20 +74,64 @@ export class CasebookStatefulStack extends Stack {
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
     });
 
-    this.alertmanagerTokenSecret = new Secret(this, 'AlertmanagerTokenSecret', {
-      description: 'Casebook: bearer token Alertmanager sends with its webhook',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    const retention = parseAnchorRetention(this.node.tryGetContext(CONTEXT_KEYS.anchorRetention));
+    this.anchorBucket = new Bucket(this, 'AnchorBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
+      objectLockEnabled: true,
+      objectLockDefaultRetention:
+        retention.mode === 'COMPLIANCE'
+          ? ObjectLockRetention.compliance(Duration.days(retention.days))
+          : ObjectLockRetention.governance(Duration.days(retention.days)),
     });
-    Validations.of(this.alertmanagerTokenSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
+    Validations.of(this.anchorBucket).acknowledge({
+      id: 'AwsSolutions-S1',
       reason:
-        "The same token lives in Alertmanager's webhook configuration, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand together with Alertmanager.",
+        'Every digest is retained under Object Lock and sealed with the ledger key; who wrote one is an audit question for CloudTrail S3 data events, which are complete where access logs are best-effort.',
     });
+
+    // Each secret is set outside AWS or must stay as it is, so none rotates on a schedule (SMG4).
+    this.pseudonymKeySecret = this.secret(
+      'PseudonymKeySecret',
+      'Casebook: the key customers are pseudonymized with in the ledger, decision log and timeline',
+      64,
+      'A new key gives every customer a new pseudonym, so records written before and after would no longer name the same customer alike: it is changed deliberately, never on a schedule.',
+    );
+    this.stripeApiKeySecret = this.secret(
+      'StripeApiKeySecret',
+      'Casebook: the Stripe secret key Act refunds and credits with (put it in when the provider is stripe)',
+      32,
+      'The key is issued by Stripe, outside AWS: it is rolled in the Stripe dashboard and put here by hand; a Secrets Manager rotation could not make a new one.',
+    );
+    this.alertmanagerTokenSecret = this.secret(
+      'AlertmanagerTokenSecret',
+      'Casebook: bearer token Alertmanager sends with its webhook',
+      48,
+      "The same token lives in Alertmanager's webhook configuration, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand together with Alertmanager.",
+    );
 
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
     new CfnOutput(this, 'LedgerSealKeyArn', { value: this.ledgerSealKey.keyArn });
+    new CfnOutput(this, 'AnchorBucketName', { value: this.anchorBucket.bucketName });
+    // Operators put Stripe's secret key here when the payments provider is stripe.
+    new CfnOutput(this, 'StripeApiKeySecretArn', { value: this.stripeApiKeySecret.secretArn });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
+  }
+
+  /** A generated secret, kept when the stack goes, that is rotated by hand for `whyNotRotated`. */
+  private secret(id: string, description: string, length: number, whyNotRotated: string): ISecret {
+    const secret = new Secret(this, id, {
+      description,
+      generateSecretString: { passwordLength: length, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: whyNotRotated });
+    return secret;
   }
 }

@@ -80,13 +80,18 @@ export { LOCAL_TABLES, portsFromEnvironment };
 export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
+/** A secret kept in a file of the data directory (mode 600), made the first time it is needed. */
+function localSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
 function webhookToken(options: LocalStackOptions): { token: string; file?: string } {
   if (options.alertmanagerToken) return { token: options.alertmanagerToken };
   const file = join(options.dataDir, 'alertmanager-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), file };
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
+  return { token: localSecret(file), file };
 }
 
 /** Fails before anything starts if a fixed port is taken, naming the variable that moves it. */
@@ -173,10 +178,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
       [ENV.approverSre]: process.env[ENV.approverSre] ?? 'sre-lead@casebook.local',
       [ENV.alertmanagerToken]: token,
+      [ENV.pseudonymKey]: localSecret(join(options.dataDir, 'keys', 'pseudonym.key')),
+      [ENV.responders]: process.env[ENV.responders] ?? 'responder@casebook.local',
+      [ENV.sreLead]: process.env[ENV.sreLead] ?? 'sre-lead@casebook.local',
+      [ENV.paymentsProvider]: process.env[ENV.paymentsProvider] ?? 'stripe',
+      [ENV.stripeApiKey]: 'sk_test_casebook_local',
+      [ENV.stripeApiBase]: stripe.url,
+      [ENV.mailRatePerSecond]: process.env[ENV.mailRatePerSecond] ?? '200',
+      [ENV.paymentsRatePerSecond]: process.env[ENV.paymentsRatePerSecond] ?? '100',
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
-    delete process.env[ENV.alertmanagerTokenSecretArn];
+    for (const onlyOnAws of [
+      ENV.alertmanagerTokenSecretArn,
+      ENV.pseudonymKeySecretArn,
+      ENV.stripeApiKeySecretArn,
+      ENV.ledgerKmsKeyId,
+    ])
+      delete process.env[onlyOnAws];
 
     // Step Functions, executing the same ASL with the same handlers.
     const runtime = new LocalLambdaRuntime(options.rootDir);
@@ -215,6 +234,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.publicBaseUrl]: options.publicBaseUrl ?? gateway.url,
     });
     await runtime.warm();
+
+    // The ledger is anchored on a schedule, as EventBridge does on AWS.
+    const anchorEvery = Number(process.env.CASEBOOK_ANCHOR_INTERVAL_SECONDS ?? 900) * 1000;
+    const anchoring = setInterval(() => {
+      runtime
+        .invoke('anchorLedger', { source: 'aws.events', 'detail-type': 'Scheduled Event' })
+        .catch((error: Error) => log(`scheduled anchor failed: ${error.message}`));
+    }, anchorEvery);
+    anchoring.unref();
+    closers.push(async () => clearInterval(anchoring));
 
     const resumed = await resumeInterrupted(log);
     return {

@@ -11,10 +11,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  * under the data directory). With `--table` it reads AWS with the caller's credentials; the other
  * names come from flags or from the same variables the functions read.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, Option } from 'commander';
-import { kmsClient, systemClock } from '../functions/adapters/aws.ts';
+import { kmsClient, s3Client, systemClock } from '../functions/adapters/aws.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/ledger-sealer.ts';
@@ -68,8 +67,7 @@ function target(options: TargetOptions) {
     options.operationsTable ?? env[ENV.operationsTable] ?? (local ? LOCAL_TABLES.operations : undefined);
   const anchorBucket =
     options.anchorBucket ?? env[ENV.anchorBucket] ?? (local ? LOCAL_BUCKETS.anchors : undefined);
-  // An emulator's endpoint (s3rver) has no per-bucket host names.
-  const s3 = new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3) });
+  const s3 = s3Client();
   return {
     db,
     sealer,

@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -26,6 +27,11 @@ export function sesClient(options: { maxAttempts?: number } = {}): SESClient {
 
 export function sfnClient(): SFNClient {
   return new SFNClient({});
+}
+
+/** Path-style addressing when an endpoint is configured: an emulator (s3rver) has no per-bucket host names. */
+export function s3Client(): S3Client {
+  return new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
 }
 
 export function kmsClient(): KMSClient {

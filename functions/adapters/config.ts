@@ -7,7 +7,6 @@ import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
-import type { WebhookTokenSource } from './webhook-token.ts';
 
 const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
 const httpUrl = z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
@@ -63,24 +62,74 @@ export const approversConfig = z
     publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, ''),
   }));
 
+export const anchorBucketConfig = z
+  .object({ [ENV.anchorBucket]: required })
+  .transform((env) => ({ anchorBucket: env[ENV.anchorBucket] }));
+
+/** The base URL of the public API, where the links in e-mails point. */
+export const publicBaseUrlConfig = z
+  .object({ [ENV.publicBaseUrl]: httpUrl })
+  .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') }));
+
+/** A secret given locally as the value itself, on AWS as the Secrets Manager secret that holds it. */
+function secretSourceOf(value: string | undefined, secretArn: string | undefined): SecretSource {
+  return value ? { kind: 'value', value } : { kind: 'secret', secretId: secretArn as string };
+}
+
+/** The schema of a secret that must come from exactly one of `valueVar` (local) and `arnVar` (AWS). */
+function secretConfig<K extends string>(key: K, valueVar: string, arnVar: string, value: z.ZodString) {
+  return z
+    .object({ [valueVar]: value.optional(), [arnVar]: z.string().min(1).optional() })
+    .refine((env) => Boolean(env[valueVar]) !== Boolean(env[arnVar]), {
+      message: `set exactly one of ${valueVar} (local) and ${arnVar} (AWS)`,
+      path: [valueVar],
+    })
+    .transform(
+      (env) => ({ [key]: secretSourceOf(env[valueVar], env[arnVar]) }) as { [P in K]: SecretSource },
+    );
+}
+
 /** The Alertmanager bearer token comes from the environment locally and from Secrets Manager on AWS. */
-export const webhookTokenConfig = z
+export const webhookTokenConfig = secretConfig(
+  'webhookToken',
+  ENV.alertmanagerToken,
+  ENV.alertmanagerTokenSecretArn,
+  z.string().min(16, 'must be at least 16 characters'),
+);
+
+/** The key customers' pseudonyms are made with (a keyed HMAC): stable, secret, and never rotated casually. */
+export const pseudonymKeyConfig = secretConfig(
+  'pseudonymKey',
+  ENV.pseudonymKey,
+  ENV.pseudonymKeySecretArn,
+  z.string().min(32, 'must be at least 32 characters'),
+);
+
+/** Who works incidents: the responders (questions about effects go to them) and the SRE lead (escalations). */
+export const respondersConfig = z
   .object({
-    [ENV.alertmanagerToken]: z.string().min(16, 'must be at least 16 characters').optional(),
-    [ENV.alertmanagerTokenSecretArn]: z.string().min(1).optional(),
+    [ENV.responders]: z
+      .string({ error: 'is required' })
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(email).min(1, 'must name at least one responder')),
+    [ENV.sreLead]: email,
   })
-  .refine((env) => Boolean(env[ENV.alertmanagerToken]) !== Boolean(env[ENV.alertmanagerTokenSecretArn]), {
-    message: `set exactly one of ${ENV.alertmanagerToken} (local) and ${ENV.alertmanagerTokenSecretArn} (AWS)`,
-    path: [ENV.alertmanagerToken],
+  .transform((env) => ({ responders: env[ENV.responders], sreLead: env[ENV.sreLead] }));
+
+/** How fast Act may call its providers (per second): SES's sending rate, the payments API's limit. */
+export const actRatesConfig = z
+  .object({
+    [ENV.mailRatePerSecond]: z.coerce.number().positive('must be a positive number'),
+    [ENV.paymentsRatePerSecond]: z.coerce.number().positive('must be a positive number'),
   })
-  .transform((env): { webhookToken: WebhookTokenSource } => {
-    const value = env[ENV.alertmanagerToken];
-    return {
-      webhookToken: value
-        ? { kind: 'value', value }
-        : { kind: 'secret', secretId: env[ENV.alertmanagerTokenSecretArn] as string },
-    };
-  });
+  .transform((env) => ({
+    rates: { mail: env[ENV.mailRatePerSecond], payments: env[ENV.paymentsRatePerSecond] },
+  }));
 
 /** Who carries out refunds and credits, and how Casebook reaches Stripe when it is Stripe. */
 export type PaymentsConfig =
@@ -119,9 +168,7 @@ export const paymentsConfig = z
     return {
       payments: {
         provider: 'stripe',
-        apiKey: key
-          ? { kind: 'value', value: key }
-          : { kind: 'secret', secretId: env[ENV.stripeApiKeySecretArn] as string },
+        apiKey: secretSourceOf(key, env[ENV.stripeApiKeySecretArn]),
         ...(apiBase ? { apiBase } : {}),
       },
     };

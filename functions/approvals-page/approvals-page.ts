@@ -4,6 +4,7 @@
  */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
@@ -76,6 +77,7 @@ export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
   return {
     incidents: store,
     approvals: store,
+    effects: new DynamoDbEffectStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient()),
     clock: systemClock,

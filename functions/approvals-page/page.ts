@@ -4,31 +4,24 @@
  */
 import type { InputIssue } from '../domain/errors.ts';
 import { escapeHtml as e } from '../domain/html.ts';
-import { customerNoticeEmail } from '../domain/messages.ts';
+import { formatMajorAmount } from '../domain/money.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
+import { layout } from '../pages/layout.ts';
 import type { ApprovalView } from '../use-cases/approval-decisions.ts';
-
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.4rem;margin-bottom:.2rem}.meta{color:#555;margin-top:0}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
-th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f6f6f6}
-.box{border:2px solid #333;border-radius:6px;padding:1rem;margin:1rem 0}.ok{border-color:#1b7f3b}.no{border-color:#b3261e}
-.errors{border-color:#b3261e;background:#fdecea}label{display:block;margin:.5rem 0 .2rem;font-weight:600}
-input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
-button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em}`;
-
-function layout(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>${e(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
-}
 
 /** The words customers would receive, so Legal and Business approve the message, not a summary of it. */
 function noticePreview(view: ApprovalView): string {
-  const first = view.incident.plan?.effects.find((x) => x.kind === 'customer_notice');
-  if (!first) return '';
-  const mail = customerNoticeEmail(view.incident, first.to);
-  return `<h2>What each customer receives</h2>
-<p class="meta">Shown as sent to ${e(first.to)}; every recipient gets the same words.</p>
-<div class="box"><p><strong>Subject:</strong> ${e(mail.subject)}</p><pre style="white-space:pre-wrap;font:inherit">${e(mail.text)}</pre></div>`;
+  return view.sampleNotices
+    .map(
+      ({
+        template,
+        count,
+        message,
+      }) => `<h2>What each customer receives: ${e(template)} (${e(count)} customer${count === 1 ? '' : 's'})</h2>
+<p class="meta">Shown as sent to ${e(message.to)}; every recipient gets the same words, with their own name and amount.</p>
+<div class="box"><p><strong>Subject:</strong> ${e(message.subject)}</p><pre style="white-space:pre-wrap;font:inherit">${e(message.text)}</pre></div>`,
+    )
+    .join('\n');
 }
 
 /** A page that says only that there is nothing here (unknown, malformed or forged links alike). */
@@ -82,10 +75,10 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
         `<tr><td>${e(ROLE_LABEL[a.role])}</td><td>${e(a.approverEmail)}</td><td>${e(a.status)}</td><td>${e(a.decision ? `${a.decision.name}, ${a.decision.at}` : '')}</td></tr>`,
     )
     .join('');
-  const effects = (plan?.effects ?? [])
+  const totals = (plan?.totals ?? [])
     .map(
-      (x) =>
-        `<tr><td>${e(x.effectId)}</td><td>${e(x.kind)}</td><td>${e(x.description)}</td><td>${e(x.world)}</td><td>${e(x.safety)}</td></tr>`,
+      (t) =>
+        `<tr><td>${e(t.kind)}</td><td>${e(t.currency ? `${t.currency} ${formatMajorAmount({ minor: t.minor, currency: t.currency })}` : '—')}</td><td>${e(t.obligation === 'tos' ? 'ToS line' : 'brand line')}</td><td>${e(t.count)}</td></tr>`,
     )
     .join('');
   const timeline = view.timeline
@@ -109,7 +102,8 @@ ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</st
 ${decisionForm}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${e(plan?.summary ?? 'No plan.')}</p>
-<table><tr><th>Effect</th><th>Kind</th><th>What</th><th>World</th><th>Safety</th></tr>${effects}</table>
+<p class="meta">${e(plan?.effectCount ?? 0)} effect(s), each RML3 and RISKY: one per customer and rule.</p>
+<table><tr><th>Kind</th><th>Total</th><th>Line</th><th>Customers</th></tr>${totals}</table>
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
 ${noticePreview(view)}
 <h2>Approvals, round ${e(approval.round)}</h2>

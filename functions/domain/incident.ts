@@ -36,6 +36,8 @@ export interface Incident {
   readonly detectedAt: string;
   readonly updatedAt: string;
   readonly phaseEnteredAt: Readonly<Partial<Record<Phase, string>>>;
+  /** The current list of affected customers: its version and how many it holds. */
+  readonly customerList?: { readonly version: number; readonly count: number };
   readonly plan?: RemediationPlan;
   /** Approval rounds opened so far; each entry into Decide opens one. */
   readonly decideRound: number;
@@ -66,6 +68,9 @@ export interface TimelineEvent {
     | 'approval_requested'
     | 'approval_decided'
     | 'effect_carried_out'
+    | 'effect_needs_person'
+    | 'effect_settled_by_person'
+    | 'escalated'
     | 'halted'
     | 'lifecycle_resumed'
     | 'closed';

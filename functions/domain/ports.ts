@@ -8,8 +8,10 @@
 
 import type { AnchorDigest } from './anchor.ts';
 import type { Approval, ApprovalStatus } from './approval.ts';
+import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+import type { Customer, PlannedEffect } from './plan.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
 export interface IncidentStore {
@@ -84,6 +86,79 @@ export interface ApprovalKey {
   readonly incidentId: string;
   readonly round: number;
   readonly role: Approval['role'];
+}
+
+/** A page of a long list, and the cursor of the next one. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+/**
+ * Affected customers and the effects of each plan version (the operational table): one item per
+ * customer and per effect, so a plan for ten thousand customers is as easy to hold as one for three.
+ */
+export interface EffectStore {
+  /** Writes the customers of a list version (a customer already there is left as it is). */
+  putCustomers(incidentId: string, listVersion: number, customers: readonly Customer[]): Promise<void>;
+  listCustomers(
+    incidentId: string,
+    listVersion: number,
+    cursor?: string,
+    limit?: number,
+  ): Promise<Page<Customer>>;
+  getCustomer(incidentId: string, listVersion: number, customerRef: string): Promise<Customer | undefined>;
+  /** Writes planned effects (progress `planned`, attempt 1); an effect already there is left as it is. */
+  putEffects(incidentId: string, effects: readonly PlannedEffect[]): Promise<void>;
+  /** A plan version's effects in effect id order, a page at a time. */
+  listEffects(
+    incidentId: string,
+    planVersion: number,
+    cursor?: string,
+    limit?: number,
+  ): Promise<Page<EffectRecord>>;
+  getEffect(incidentId: string, effectId: string): Promise<EffectRecord | undefined>;
+  /**
+   * Moves an effect on if it still stands where `from` says; false (and nothing changed) when
+   * another run moved it first. Fields set to `undefined` are removed.
+   */
+  advanceEffect(
+    incidentId: string,
+    effectId: string,
+    from: Pick<EffectRecord, 'progress' | 'attempt'>,
+    change: Partial<Omit<EffectRecord, keyof PlannedEffect>>,
+  ): Promise<boolean>;
+}
+
+/** Questions to people about effects Act could not settle by itself (the operational table). */
+export interface QuestionStore {
+  /** Writes the question unless one for the same effect and attempt exists; true when written. */
+  createQuestion(question: EffectQuestion): Promise<boolean>;
+  getQuestion(incidentId: string, effectId: string, attempt: number): Promise<EffectQuestion | undefined>;
+  /** Replaces the link hashes of a question whose e-mails never went out. */
+  replaceLinks(question: EffectQuestion): Promise<void>;
+  markEmailed(incidentId: string, effectId: string, attempt: number, at: string): Promise<void>;
+  /** Records the answer unless the question was answered already; false when it was. */
+  answerQuestion(
+    incidentId: string,
+    effectId: string,
+    attempt: number,
+    answered: NonNullable<EffectQuestion['answered']>,
+  ): Promise<boolean>;
+  /** Questions of the incident nobody has answered yet. */
+  openQuestions(incidentId: string): Promise<EffectQuestion[]>;
+}
+
+/**
+ * Where a waiting step of the state machine keeps its task token, by incident and step, so that
+ * whoever settles the wait finds it on the server; the token never leaves.
+ */
+export interface WaitStore {
+  holdWait(incidentId: string, step: string, taskToken: string, since: string): Promise<void>;
+  /** The token of the step's current wait, if it waits; reading it does not end the wait. */
+  waitingToken(incidentId: string, step: string): Promise<string | undefined>;
+  /** Ends the wait if `taskToken` is still its token (a newer wait is left alone). */
+  releaseWait(incidentId: string, step: string, taskToken: string): Promise<void>;
 }
 
 /** The Effect Ledger and Decision Log: append and read, nothing else. */

@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -193,6 +194,39 @@ export class CasebookFunction extends Construct {
     return this;
   }
 
+  /**
+   * Names the anchor bucket in `envName` and lets the function put digests and read them back
+   * (list, get); it cannot delete or replace one (Object Lock keeps every version). Digest keys hold
+   * their time, so the grant covers `anchors/*`; the cdk-nag finding for that wildcard names the
+   * bucket's ARN as the stateless stack imports it, which exists only once cross-stack references
+   * are prepared, so it is acknowledged then.
+   */
+  public bindAnchorBucket(options: { readonly bucket: IBucket; readonly envName: string }): this {
+    const { bucket } = options;
+    this.function.addEnvironment(options.envName, bucket.bucketName);
+    Grant.addToPrincipal({
+      grantee: this.role,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [bucket.arnForObjects('anchors/*')],
+    });
+    Grant.addToPrincipal({
+      grantee: this.role,
+      actions: ['s3:ListBucket'],
+      resourceArns: [bucket.bucketArn],
+    });
+    this.node.addValidation({
+      validate: () => {
+        Validations.of(this.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${JSON.stringify(Stack.of(this).resolve(bucket.bucketArn))}/anchors/*]`,
+          reason:
+            'Put and get under anchors/ only: each digest is named by the time it was written, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.',
+        });
+        return [];
+      },
+    });
+    return this;
+  }
+
   /** Names the secret's ARN in `envName` and lets the function read its value. */
   public bindSecret(options: { readonly secret: ISecret; readonly envName: string }): this {
     this.function.addEnvironment(options.envName, options.secret.secretArn);
@@ -210,9 +244,29 @@ export class CasebookFunction extends Construct {
     return this;
   }
 
-  /** Lets the function complete (succeed, fail, heartbeat) the state machine's waiting tasks. */
-  public allowTaskResponse(stateMachine: IStateMachine): this {
-    stateMachine.grantTaskResponse(this.role);
+  /**
+   * Lets the function complete (succeed, fail, heartbeat) the state machine's waiting tasks. A
+   * function the state machine itself invokes gets the state machine's ARN pattern instead of its
+   * ARN, which would make a dependency cycle.
+   */
+  public allowTaskResponse(
+    stateMachine: IStateMachine | { readonly arnPattern: string; readonly arnPatternForNag: string },
+  ): this {
+    if ('arnPattern' in stateMachine) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [stateMachine.arnPattern],
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${stateMachine.arnPatternForNag}]`,
+        reason:
+          "The one wildcard is the suffix CloudFormation appends to the lifecycle state machine's logical ID: this function is invoked by that state machine, so naming its ARN would be a dependency cycle.",
+      });
+    } else {
+      stateMachine.grantTaskResponse(this.role);
+    }
     return this;
   }
 

@@ -9,7 +9,6 @@ import {
   openIncident,
   statusOnEntering,
 } from '../../functions/domain/incident.ts';
-import { planHash, proposeDefaultPlan } from '../../functions/domain/plan.ts';
 
 const alert: NormalizedAlert = {
   source: 'alertmanager',
@@ -82,25 +81,5 @@ describe('incident lifecycle rules', () => {
     expect(nextExecutionName({ id: 'INC-2026-0007', executionName: 'INC-2026-0007-r2' })).toBe(
       'INC-2026-0007-r3',
     );
-  });
-});
-
-describe('the default plan', () => {
-  it('proposes one notice per customer contact, hashed over its content', () => {
-    const plan = proposeDefaultPlan(opened(), '2026-11-22T09:10:00.000Z');
-    expect(plan.effects.map((e) => [e.effectId, e.to, e.world, e.safety])).toEqual([
-      ['P1-E1', 'a@example.com', 'RML3', 'RISKY'],
-      ['P1-E2', 'b@example.com', 'RML3', 'RISKY'],
-    ]);
-    const { hash, ...content } = plan;
-    expect(planHash(content)).toBe(hash);
-    expect(planHash({ ...content, summary: 'something else' })).not.toBe(hash);
-  });
-
-  it('proposes a new version after a rejected one', () => {
-    const first = proposeDefaultPlan(opened(), 't1');
-    const second = proposeDefaultPlan({ ...opened(), plan: first }, 't2');
-    expect(second.version).toBe(2);
-    expect(second.effects[0]?.effectId).toBe('P2-E1');
   });
 });

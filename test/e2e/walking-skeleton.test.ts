@@ -4,8 +4,10 @@
  * idempotent redelivery, authentication, what the AWS APIs show, and a restart in the middle. The
  * same run seen through the AWS CLI is in `test/aws-cli/walking-skeleton.test.ts`.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -20,6 +22,7 @@ import {
   getCase,
   inbox,
   postAlert,
+  ROOT,
   start,
   tempDataDir,
 } from '../support/local-stack.ts';
@@ -175,6 +178,30 @@ describe('walking skeleton on the local stack', () => {
       .filter((i) => i.incidentId === incidentId)
       .map((i) => i.kind);
     expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
+  });
+
+  it("passes the auditor's check: every chain verifies against the digest anchored when the incident closed", async () => {
+    const env = {
+      ...process.env,
+      CASEBOOK_DATA_DIR: dataDir,
+      CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
+      CASEBOOK_S3_PORT: String(ports.s3),
+    };
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'scripts/casebook.ts'), 'ledger', 'verify', '--json'],
+      {
+        env,
+      },
+    );
+    const report = JSON.parse(stdout) as {
+      ok: boolean;
+      anchor?: { genuine: boolean };
+      incidents: { incidentId: string; problems: unknown[] }[];
+    };
+    expect(report.anchor?.genuine).toBe(true);
+    expect(report.incidents.find((i) => i.incidentId === incidentId)?.problems).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 
   it('keeps every incident and ledger entry across a restart, and continues an interrupted incident', async () => {

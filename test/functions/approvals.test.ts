@@ -2,15 +2,17 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
 import { classify } from '../../functions/domain/alert.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
-import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
 import { makeRequestApprovalHandler } from '../../functions/request-approval/request-approval.ts';
+import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
@@ -55,13 +57,22 @@ async function setup() {
     classify({ category: 'financial_discrepancy' }),
     '2026-11-22T09:00:00.000Z',
   );
-  await store.createIncident({
-    ...base,
-    phase: 'Decide',
-    status: 'INVESTIGATING',
-    plan: proposeDefaultPlan(base, '2026-11-22T09:01:00.000Z'),
-    decideRound: 1,
-  });
+  const effects = new DynamoDbEffectStore(db.doc, tables.operations);
+  await store.createIncident({ ...base, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  const listed = await recordCustomers({ effects, incidents: store }, base, [
+    { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat' },
+  ]);
+  await store.saveIncident({ ...listed, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  await submitPlan(
+    { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 2), ref), clock },
+    base.id,
+    {
+      summary: 'Tell the customer',
+      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+      effects: [],
+    },
+    'sre@example.com',
+  );
   const request = makeRequestApprovalHandler({
     incidents: store,
     approvals: store,
@@ -73,6 +84,7 @@ async function setup() {
   const page = makeApprovalsPageHandler({
     incidents: store,
     approvals: store,
+    effects,
     ledger,
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
     clock,

@@ -37,6 +37,9 @@ export function buildCasebookApp(
     operationsTable: stateful.operationsTable,
     alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
     ledgerSealKey: stateful.ledgerSealKey,
+    anchorBucket: stateful.anchorBucket,
+    pseudonymKeySecret: stateful.pseudonymKeySecret,
+    stripeApiKeySecret: stateful.stripeApiKeySecret,
   });
   return { app, stateful, stateless };
 }

@@ -8,6 +8,7 @@ import {
   type FunctionSpec,
 } from '../../functions/catalog.ts';
 import { ENV } from '../../functions/env-names.ts';
+import type { IncidentWorkflow } from '../../lib/constructs/incident-workflow.ts';
 import {
   APPEND_ACTIONS,
   MUTATING_ACTIONS,
@@ -204,12 +205,23 @@ describe('state machine permissions', () => {
     );
   });
 
-  it('only functions that need taskResponse may complete waiting tasks', () => {
+  it('only functions that need taskResponse may complete waiting tasks, on this state machine only', () => {
+    // A function the state machine invokes names it by pattern (its logical ID and a suffix).
+    const pattern = JSON.stringify(
+      stateless.resolve((stateless.node.findChild('IncidentWorkflow') as IncidentWorkflow).arnPattern),
+    );
+    const onThisMachine = (statements: Statement[], action: string) =>
+      allows(statements, action, smArn) ||
+      statements.some(
+        (s) =>
+          s.Effect === 'Allow' && actionsOf(s).includes(action) && JSON.stringify(s.Resource) === pattern,
+      );
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']) {
-      const responders = specs.filter(([key]) => allows(statementsFor(key), action, smArn)).map(([k]) => k);
+      const responders = specs.filter(([key]) => onThisMachine(statementsFor(key), action)).map(([k]) => k);
       expect(responders).toEqual(keysWhere((n) => n.taskResponse));
-      expect(responders).toEqual(['approvalsPage']);
+      expect(responders).toEqual(['approvalsPage', 'holdForPeople', 'effectQuestionsPage']);
     }
+    expect(pattern).toContain('stateMachine:IncidentWorkflowStateMachine');
   });
 });
 
@@ -230,11 +242,28 @@ describe('other grants', () => {
     }
   });
 
-  it('only functions that need the webhook secret may read it', () => {
-    const readers = specs
-      .filter(([key]) => allows(statementsFor(key), 'secretsmanager:GetSecretValue'))
-      .map(([k]) => k);
-    expect(readers).toEqual(keysWhere((n) => n.webhookSecret));
+  it('only the functions that need a secret may read it, each only its own', () => {
+    const readers = (secret: { secretArn: string }) =>
+      specs
+        .filter(([key]) =>
+          allows(statementsFor(key), 'secretsmanager:GetSecretValue', stateless.resolve(secret.secretArn)),
+        )
+        .map(([k]) => k);
+    expect(readers(stateful.alertmanagerTokenSecret)).toEqual(keysWhere((n) => n.webhookSecret));
+    expect(readers(stateful.pseudonymKeySecret)).toEqual(keysWhere((n) => n.pseudonyms));
+    // The payments provider in cdk.json is manual: nothing reads Stripe's key.
+    expect(readers(stateful.stripeApiKeySecret)).toEqual([]);
+  });
+
+  it('only the function that anchors may write to the anchor bucket, and it cannot delete', () => {
+    const bucketArn = stateless.resolve(stateful.anchorBucket.bucketArn);
+    const writers = specs.filter(([key]) => allows(statementsFor(key), 's3:PutObject')).map(([k]) => k);
+    expect(writers).toEqual(keysWhere((n) => n.anchors));
+    for (const key of writers) {
+      expect(statementsFor(key).some((s) => mentions(s, bucketArn))).toBe(true);
+      expect(allows(statementsFor(key), 's3:DeleteObject')).toBe(false);
+      expect(allows(statementsFor(key), 's3:DeleteObjectVersion')).toBe(false);
+    }
   });
 
   it('uses Resource "*" for X-Ray and log delivery only', () => {

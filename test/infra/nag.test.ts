@@ -14,6 +14,8 @@ const ACCEPTED_RULES = new Set([
   'AwsSolutions-SMG4',
   'AwsSolutions-APIG4',
   'AwsSolutions-IAM5[Resource::*]',
+  // A function the lifecycle invokes answers its task tokens: the state machine's ARN by pattern.
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:IncidentWorkflowStateMachineAA5365A0-*]',
 ]);
 
 interface Acknowledgement {
@@ -30,6 +32,10 @@ function acknowledgementsUnder(root: IConstruct): { path: string; ack: Acknowled
       .map(([key, reason]) => ({ path: c.node.path, ack: { id: key.slice(key.indexOf('::') + 2), reason } })),
   );
 }
+
+/** A grant under the anchor bucket's `anchors/` prefix, as cdk-nag names it across the stacks. */
+const ANCHOR_OBJECTS =
+  /^AwsSolutions-IAM5\[Resource::\{"Fn::ImportValue":"CasebookStateful:[A-Za-z0-9]+"\}\/anchors\/\*\]$/;
 
 describe('cdk-nag AwsSolutions checks', () => {
   it('report nothing unacknowledged for the whole app', () => {
@@ -51,7 +57,10 @@ describe('cdk-nag AwsSolutions checks', () => {
     const acknowledgements = acknowledgementsUnder(app);
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const { path, ack } of acknowledgements) {
-      expect(ACCEPTED_RULES.has(ack.id), `${path} acknowledges ${ack.id}`).toBe(true);
+      expect(
+        ACCEPTED_RULES.has(ack.id) || ANCHOR_OBJECTS.test(ack.id),
+        `${path} acknowledges ${ack.id}`,
+      ).toBe(true);
       expect(ack.reason.length, `${path}: ${ack.id} needs a reason`).toBeGreaterThanOrEqual(60);
     }
   });

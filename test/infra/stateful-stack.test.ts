@@ -99,9 +99,9 @@ describe('the stateful stack', () => {
     expect(tableWithSchema(OPERATIONS_TABLE).Properties.ResourcePolicy).toBeUndefined();
   });
 
-  it('keeps ledger exports in a private, versioned, encrypted, TLS-only, retained bucket', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.hasResource('AWS::S3::Bucket', {
+  it('keeps ledger exports and anchors in private, versioned, encrypted, TLS-only, retained buckets', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.allResources('AWS::S3::Bucket', {
       Properties: Match.objectLike({
         PublicAccessBlockConfiguration: {
           BlockPublicAcls: true,
@@ -131,11 +131,31 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('generates the Alertmanager webhook token in Secrets Manager and keeps it', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResource('AWS::SecretsManager::Secret', {
+  it('locks every anchored digest with Object Lock, in the mode and for the time cdk.json says', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+      },
+    });
+    const compliance = synthCasebookApp({ 'casebook:anchorRetention': { mode: 'COMPLIANCE', days: 2555 } });
+    compliance.statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
+      },
+    });
+    expect(() => synthCasebookApp({ 'casebook:anchorRetention': { mode: 'FOREVER', days: 1 } })).toThrow(
+      /casebook:anchorRetention must be/,
+    );
+  });
+
+  it('generates its secrets (webhook token, pseudonym key, Stripe key placeholder) in Secrets Manager and keeps them', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    template.allResources('AWS::SecretsManager::Secret', {
       Properties: Match.objectLike({
-        GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+        GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
         Name: Match.absent(),
         SecretString: Match.absent(),
       }),
