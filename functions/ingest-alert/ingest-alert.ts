@@ -15,6 +15,8 @@ import { errorToJson, header, json, jsonBody, problem } from '../adapters/http.t
 import { logger } from '../adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
+import type { NormalizedAlert } from '../domain/alert.ts';
+import { checkNormalizedAlert } from '../domain/alert.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { parseAlertmanagerWebhook } from '../domain/sources/alertmanager.ts';
 import type { OpenIncidentDeps } from '../use-cases/open-incident.ts';
@@ -24,25 +26,30 @@ export interface IngestDeps extends OpenIncidentDeps {
   readonly verifyToken: (presented: string | undefined) => Promise<boolean>;
 }
 
-/** Sources this version accepts, each with its payload parser. */
-const SOURCES = { alertmanager: parseAlertmanagerWebhook } as const;
+/**
+ * Sources this version accepts, each with its payload parser. A Map, not an object literal: the
+ * source comes from the path, and `/webhooks/constructor` must not find Object.prototype's members.
+ */
+const SOURCES: ReadonlyMap<string, (body: unknown) => NormalizedAlert> = new Map([
+  ['alertmanager', parseAlertmanagerWebhook],
+]);
 
 export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promise<HttpResult> {
   return async (event) => {
     try {
       const source = event.pathParameters?.source ?? '';
-      const parse = SOURCES[source as keyof typeof SOURCES];
+      const parse = SOURCES.get(source);
       if (!parse) {
         return problem(
           404,
           'unknown_source',
-          `Unknown alert source "${source}"; supported: ${Object.keys(SOURCES).join(', ')}`,
+          `Unknown alert source; supported: ${[...SOURCES.keys()].join(', ')}`,
         );
       }
       if (!(await deps.verifyToken(bearerToken(header(event, 'authorization'))))) {
         throw new UnauthorizedError('Missing or wrong bearer token');
       }
-      const alert = parse(jsonBody(event));
+      const alert = checkNormalizedAlert(parse(jsonBody(event)));
       const result = await openIncident(deps, alert);
       const { classification } = result;
       const summary = {

@@ -158,6 +158,31 @@ describe('POST /webhooks/alertmanager', () => {
     expect(JSON.parse(res.body ?? '{}').error).toBe('unknown_source');
   });
 
+  it("answers 404 and writes nothing for the probe's Object.prototype sources, even with the right token", async () => {
+    const { post, written } = await setup();
+    // What the probe posted to /webhooks/constructor: Object(body) handed it over as a normalized alert.
+    const smuggled = JSON.stringify({
+      source: 'alertmanager',
+      correlationKey: 'alertmanager:00000000000000000000000000000000',
+      deliveryKey: 'x',
+      occurrences: [],
+      status: 'firing',
+      title: 'pwned',
+      labels: { world: 'RML3' },
+      annotations: {},
+      alerts: [],
+      startedAt: 'not-a-date',
+      customerContacts: ['victim@example.com'],
+    });
+    for (const source of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const res = await post(smuggled, { authorization: `Bearer ${TOKEN}` }, source);
+      expect(res.statusCode, source).toBe(404);
+      expect(JSON.parse(res.body ?? '{}').error).toBe('unknown_source');
+    }
+    expect(await written()).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('accepts an explicitly RML2 alert without opening an incident', async () => {
     const { post, written } = await setup();
     const rml2 = JSON.parse(payload);
