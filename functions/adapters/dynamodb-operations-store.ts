@@ -8,10 +8,14 @@ import { GetCommand, PutCommand, paginateQuery, QueryCommand, UpdateCommand } fr
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import { isIncidentId } from '../domain/incident.ts';
+import { LIMITS } from '../domain/limits.ts';
 import type { ApprovalKey, ApprovalStore, Correlation, IncidentStore } from '../domain/ports.ts';
+import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
 
 const META = 'META';
+const INCIDENTS = 'INCIDENTS';
 const incidentPk = (id: string) => `INCIDENT#${id}`;
 const approvalSk = (round: number, role?: string) =>
   `APPROVAL#${String(round).padStart(4, '0')}#${role ?? ''}`;
@@ -23,28 +27,41 @@ function strip<T>(item: Record<string, unknown>): T {
   return out as T;
 }
 
-function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+function encodeCursor(key: unknown): string | undefined {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-/** The key a listing cursor must decode to; anything else is a caller's mistake, answered 400. */
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
+/**
+ * The byCreation index key a listing cursor must decode to, checked against the key schema:
+ * exactly its four attributes, each in the form Casebook writes, so no caller-made key (empty,
+ * oversized, another entity's) reaches DynamoDB. Anything else is a caller's mistake, answered 400.
+ */
+function decodeCursor(cursor: string | undefined): Record<string, string> | undefined {
+  if (cursor === undefined) return undefined;
+  const refused = new InvalidInputError({ field: 'cursor', message: 'is not a cursor this API returned' });
+  if (cursor.length > LIMITS.cursorChars || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw refused;
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    key = undefined;
+    throw refused;
   }
-  const k = key as Record<string, unknown> | undefined;
+  // Canonical only: one key, one cursor.
+  if (encodeCursor(key) !== cursor || key === null || typeof key !== 'object') throw refused;
+  const k = key as Record<string, unknown>;
+  const id = typeof k.pk === 'string' ? k.pk.slice(incidentPk('').length) : '';
+  const [createdAt, createdId] = typeof k.gsi1sk === 'string' ? k.gsi1sk.split('#') : [];
   const valid =
-    k !== null &&
-    typeof k === 'object' &&
     Object.keys(k).sort().join() === 'gsi1pk,gsi1sk,pk,sk' &&
-    k.gsi1pk === 'INCIDENTS' &&
-    [k.gsi1sk, k.pk, k.sk].every((v) => typeof v === 'string');
-  if (!valid) throw new InvalidInputError({ field: 'cursor', message: 'is not a cursor this API returned' });
-  return k;
+    k.gsi1pk === INCIDENTS &&
+    k.sk === META &&
+    isIncidentId(id) &&
+    k.pk === incidentPk(id) &&
+    createdId === id &&
+    isUtcInstant(createdAt ?? '') &&
+    k.gsi1sk === `${createdAt}#${id}`;
+  if (!valid) throw refused;
+  return k as Record<string, string>;
 }
 
 /** {@link IncidentStore} and {@link ApprovalStore} on one DynamoDB table. */
@@ -172,7 +189,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         TableName: this.tableName,
         IndexName: 'byCreation',
         KeyConditionExpression: 'gsi1pk = :all',
-        ExpressionAttributeValues: { ':all': 'INCIDENTS' },
+        ExpressionAttributeValues: { ':all': INCIDENTS },
         ScanIndexForward: false,
         Limit: limit,
         ...(start ? { ExclusiveStartKey: start } : {}),
@@ -311,7 +328,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       pk: incidentPk(incident.id),
       sk: META,
       entity: 'incident',
-      gsi1pk: 'INCIDENTS',
+      gsi1pk: INCIDENTS,
       gsi1sk: `${incident.detectedAt}#${incident.id}`,
       ...incident,
     };

@@ -5,6 +5,7 @@
  */
 import type { Classification, NormalizedAlert } from './alert.ts';
 import type { JsonObject } from './json.ts';
+import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
 import type { Phase, Rml3Category, Severity, Status, World } from './vocabulary.ts';
 import { FINAL_STATUSES, PHASE_WORLD } from './vocabulary.ts';
@@ -74,15 +75,22 @@ export interface TimelineEvent {
   readonly detail?: JsonObject;
 }
 
-const ID = /^INC-(\d{4})-(\d{4,})$/;
+const ID = new RegExp(`^INC-(\\d{4})-(\\d{4,${LIMITS.incidentSequenceDigits}})$`);
 
 /** `INC-2026-0001`: readable, sortable within a year, as in seed 000's case file. */
 export function formatIncidentId(year: number, sequence: number): string {
   return `INC-${year}-${String(sequence).padStart(4, '0')}`;
 }
 
+/**
+ * True only for an id Casebook could have issued, written exactly as it writes it: at most
+ * `LIMITS.incidentSequenceDigits` digits and no extra leading zeros, so `INC-2026-00001` is not
+ * another name for `INC-2026-0001`, and no id reaches DynamoDB past its key-size limit.
+ */
 export function isIncidentId(value: string): boolean {
-  return ID.test(value);
+  const m = ID.exec(value);
+  const sequence = Number(m?.[2]);
+  return m !== null && sequence >= 1 && formatIncidentId(Number(m[1]), sequence) === value;
 }
 
 /** A new incident from a triaged alert; it starts in Detect, OPEN. */

@@ -159,6 +159,25 @@ describe('approval requests and decisions', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it("answers 404, reading nothing, for the probe's oversized incident id and for a non-canonical round", async () => {
+    const { ask, call, tables } = await setup();
+    const { approvalId } = await ask('legal');
+    const secret = approvalId.split('.').at(-1);
+    const before = await db.count(tables.operations);
+    // Past DynamoDB's key limit, this answered 503 (ValidationException) before.
+    const huge = `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`;
+    // Round 01 was another name for round 1.
+    const alias = approvalId.replace('.1.legal.', '.01.legal.');
+    for (const id of [huge, alias]) {
+      expect((await call('GET', id)).statusCode).toBe(404);
+      expect((await call('HEAD', id)).statusCode).toBe(404);
+      expect((await call('POST', id, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
+    }
+    expect((await call('GET', approvalId)).statusCode).toBe(200);
+    expect(await db.count(tables.operations)).toBe(before);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
   it('records an approval in the Decision Log and resumes the task once, however often it is clicked', async () => {
     const { ask, call, ledger } = await setup();
     const { approvalId, path } = await ask('legal', 'legal-token');
