@@ -149,6 +149,23 @@ describe('approval requests and decisions', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {
+    const { ask, call, store } = await setup();
+    const incident = await store.getIncident('INC-2026-0009');
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
+    const { approvalId } = await ask('legal');
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toContain('<h1>INC-2026-0009 — <bdi>Refunds \u202Egnissim</bdi></h1>');
+    expect(page).toContain('<p><bdi>\u202Bdetails</bdi></p>');
+    expect(page).toContain('<title>INC-2026-0009: Legal approval</title>');
+    // Every override on the page sits inside an isolate.
+    const outside = page.replace(/<bdi>[\s\S]*?<\/bdi>/g, '');
+    expect(outside).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(page).toMatch(/<input type="text" id="name" name="name" dir="auto"/);
+    expect(page).toMatch(/<textarea id="comment" name="comment" dir="auto"/);
+  });
+
   it('answers 404 for a forged or mangled link', async () => {
     const { ask, call } = await setup();
     const { approvalId } = await ask('legal');
