@@ -6,6 +6,8 @@
 export const ENV = {
   operationsTable: 'CASEBOOK_OPERATIONS_TABLE',
   ledgerTable: 'CASEBOOK_LEDGER_TABLE',
+  /** Bucket that keeps whole alert payloads whose values had to be cut. */
+  payloadBucket: 'CASEBOOK_PAYLOAD_BUCKET',
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',
   publicBaseUrl: 'CASEBOOK_PUBLIC_BASE_URL',
   mailFrom: 'CASEBOOK_MAIL_FROM',

@@ -16,8 +16,8 @@ import { DurableTable } from './constructs/durable-table.ts';
 export interface CasebookStatefulStackProps extends StackProps {}
 
 /**
- * Everything Casebook must never lose: the ledger, the operational table, ledger exports and the
- * webhook secret. Kept apart from the functions so redeploying code can never replace data.
+ * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
+ * archive of alert payloads and the webhook secret. Kept apart from the functions so redeploying code can never replace data.
  */
 export class CasebookStatefulStack extends Stack {
   /** Effect Ledger and Decision Log, append-only. */
@@ -26,6 +26,8 @@ export class CasebookStatefulStack extends Stack {
   public readonly operationsTable: ITable;
   /** Ledger exports for finance (Parquet by period). */
   public readonly exportBucket: IBucket;
+  /** Whole alert payloads whose values were cut to fit the tables (they may name customers). */
+  public readonly payloadBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
 
@@ -55,6 +57,22 @@ export class CasebookStatefulStack extends Stack {
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
     });
 
+    // Not versioned: a payload can name customers, and erasing one must not leave old versions.
+    this.payloadBucket = new Bucket(this, 'PayloadBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+    });
+    Validations.of(this.payloadBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Objects are only ever put by the ingest function, named by their SHA-256 and referenced from the incident; who read one is an audit question for CloudTrail S3 data events.',
+    });
+
     this.alertmanagerTokenSecret = new Secret(this, 'AlertmanagerTokenSecret', {
       description: 'Casebook: bearer token Alertmanager sends with its webhook',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
@@ -67,6 +85,7 @@ export class CasebookStatefulStack extends Stack {
     });
 
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
+    new CfnOutput(this, 'PayloadBucketName', { value: this.payloadBucket.bucketName });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
   }

@@ -4,6 +4,7 @@ import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -37,6 +38,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly operationsTable: ITable;
   /** Bearer token the Alertmanager webhook presents. */
   readonly alertmanagerTokenSecret: ISecret;
+  /** Where whole alert payloads are kept when a value in them was cut; functions may only put. */
+  readonly payloadBucket: IBucket;
   /**
    * Address Casebook sends approval requests and customer notices from.
    * @default - CDK context `casebook:mailFrom`
@@ -90,6 +93,9 @@ export class CasebookStatelessStack extends Stack {
       });
       if (needs.ledger) {
         fn.bindTable({ table: props.ledgerTable, envName: ENV.ledgerTable, access: needs.ledger });
+      }
+      if (needs.payloadArchive) {
+        fn.bindBucketPut({ bucket: props.payloadBucket, envName: ENV.payloadBucket });
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });

@@ -75,7 +75,10 @@ export interface LocalStack {
     readonly s3: string;
   };
   readonly tables: { readonly operations: string; readonly ledger: string };
+  /** Ledger exports. */
   readonly bucket: string;
+  /** Whole alert payloads whose values were cut to their bounds. */
+  readonly payloadBucket: string;
   readonly stateMachineArn: string;
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
@@ -93,6 +96,7 @@ const startSesServer = (
 
 export { LOCAL_TABLES };
 export const LOCAL_BUCKET = 'casebook-ledger-exports';
+export const LOCAL_PAYLOAD_BUCKET = 'casebook-alert-payloads';
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
 function listen(server: Server, port: number): Promise<number> {
@@ -176,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.ports.s3,
       silent: true,
       directory: join(options.dataDir, 's3'),
-      configureBuckets: [{ name: LOCAL_BUCKET }],
+      configureBuckets: [{ name: LOCAL_BUCKET }, { name: LOCAL_PAYLOAD_BUCKET }],
     });
     const s3Address = await s3.run();
     closers.push(() => s3.close());
@@ -195,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
+      [ENV.payloadBucket]: LOCAL_PAYLOAD_BUCKET,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
@@ -254,6 +259,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       tables: { ...LOCAL_TABLES },
       bucket: LOCAL_BUCKET,
+      payloadBucket: LOCAL_PAYLOAD_BUCKET,
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),

@@ -18,6 +18,10 @@ export const ledgerTableConfig = z
   .object({ [ENV.ledgerTable]: required })
   .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
 
+export const payloadBucketConfig = z
+  .object({ [ENV.payloadBucket]: required })
+  .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
+
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })
   .transform((env) => ({ stateMachineArn: env[ENV.stateMachineArn] }));

@@ -4,7 +4,14 @@
  * through {@link DynamoDbOperationsStore.getTaskToken}.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, paginateQuery, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
@@ -17,6 +24,8 @@ import { isConditionalCheckFailed } from './aws-errors.ts';
 const META = 'META';
 const INCIDENTS = 'INCIDENTS';
 const incidentPk = (id: string) => `INCIDENT#${id}`;
+const correlationKeyOf = (key: string) => ({ pk: `CORRELATION#${key}`, sk: META });
+const counterKey = (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` });
 const approvalSk = (round: number, role?: string) =>
   `APPROVAL#${String(round).padStart(4, '0')}#${role ?? ''}`;
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'taskToken', 'entity'] as const;
@@ -64,6 +73,16 @@ function decodeCursor(cursor: string | undefined): Record<string, string> | unde
   return k as Record<string, string>;
 }
 
+function correlationItem(correlationKey: string, correlation: Correlation): Record<string, unknown> {
+  return {
+    ...correlationKeyOf(correlationKey),
+    entity: 'correlation',
+    incidentId: correlation.incidentId,
+    // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
+    ...(correlation.occurrences.length > 0 ? { occurrences: new Set(correlation.occurrences) } : {}),
+  };
+}
+
 /** {@link IncidentStore} and {@link ApprovalStore} on one DynamoDB table. */
 export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
   private readonly client: DynamoDBDocumentClient;
@@ -74,25 +93,35 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     this.tableName = tableName;
   }
 
-  async nextIncidentNumber(year: number): Promise<number> {
+  async lastIncidentNumber(year: number): Promise<number> {
     const out = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: 'COUNTER', sk: `incident#${year}` },
-        UpdateExpression: 'ADD #n :one',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
+      new GetCommand({ TableName: this.tableName, Key: counterKey(year), ConsistentRead: true }),
     );
-    return Number(out.Attributes?.n);
+    return Number(out.Item?.n ?? 0);
+  }
+
+  async recordIncidentNumber(year: number, sequence: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: counterKey(year),
+          UpdateExpression: 'SET #n = :n',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :n',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':n': sequence },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   async findCorrelation(correlationKey: string): Promise<Correlation | undefined> {
     const out = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: `CORRELATION#${correlationKey}`, sk: META },
+        Key: correlationKeyOf(correlationKey),
         ConsistentRead: true,
       }),
     );
@@ -111,14 +140,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            pk: `CORRELATION#${correlationKey}`,
-            sk: META,
-            entity: 'correlation',
-            incidentId,
-            // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
-            ...(occurrences.length > 0 ? { occurrences: new Set(occurrences) } : {}),
-          },
+          Item: correlationItem(correlationKey, { incidentId, occurrences }),
           ConditionExpression: replacing
             ? 'attribute_not_exists(pk) OR incidentId = :replacing'
             : 'attribute_not_exists(pk)',
@@ -134,12 +156,36 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     }
   }
 
+  async releaseCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    previous: Correlation | undefined,
+  ): Promise<void> {
+    const onlyIfMine = {
+      TableName: this.tableName,
+      ConditionExpression: 'incidentId = :mine',
+      ExpressionAttributeValues: { ':mine': incidentId },
+    };
+    try {
+      if (previous) {
+        await this.client.send(
+          new PutCommand({ ...onlyIfMine, Item: correlationItem(correlationKey, previous) }),
+        );
+      } else {
+        await this.client.send(new DeleteCommand({ ...onlyIfMine, Key: correlationKeyOf(correlationKey) }));
+      }
+    } catch (error) {
+      // Someone else's claim by now (a redelivery took it over): theirs to finish.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   async addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void> {
     if (occurrences.length === 0) return;
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `CORRELATION#${correlationKey}`, sk: META },
+        Key: correlationKeyOf(correlationKey),
         UpdateExpression: 'ADD occurrences :seen',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':seen': new Set(occurrences) },

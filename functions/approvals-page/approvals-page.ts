@@ -7,7 +7,7 @@ import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapter
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { formBody, html } from '../adapters/http.ts';
+import { failureStatus, formBody, html } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { parseDecisionForm } from '../domain/approval.ts';
@@ -22,7 +22,8 @@ export function makeApprovalsPageHandler(
   return async (event) => {
     const method = event.requestContext.http.method.toUpperCase();
     const approvalId = event.pathParameters?.approvalId ?? '';
-    const respond = (status: number, body: string): HttpResult => html(status, method === 'HEAD' ? '' : body);
+    const respond = (status: number, body: string, headers: Record<string, string> = {}): HttpResult =>
+      html(status, method === 'HEAD' ? '' : body, headers);
     try {
       if (method === 'GET' || method === 'HEAD') {
         return respond(200, approvalPage(await viewApproval(deps, approvalId)));
@@ -60,11 +61,12 @@ export function makeApprovalsPageHandler(
       }
     } catch (error) {
       if (error instanceof NotFoundError) return respond(404, notFoundPage());
-      logger.error('Approval page failed', { error: error as Error });
-      return respond(
-        503,
-        '<!doctype html><p>Casebook could not complete the request; nothing was recorded. Try again shortly.</p>',
-      );
+      const { statusCode, headers } = failureStatus(error, 'Approval page failed');
+      const message =
+        statusCode === 503
+          ? 'A service Casebook depends on is unavailable. Try again shortly: a decision that was recorded stays recorded.'
+          : 'Casebook failed on this request; the failure is logged.';
+      return respond(statusCode, `<!doctype html><p>${message}</p>`, headers);
     }
   };
 }

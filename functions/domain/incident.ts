@@ -7,6 +7,8 @@ import type { Classification, NormalizedAlert } from './alert.ts';
 import type { JsonObject } from './json.ts';
 import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
+import type { ArchivedPayload } from './ports.ts';
+import type { Truncation } from './text.ts';
 import type { Phase, Rml3Category, Severity, Status, World } from './vocabulary.ts';
 import { FINAL_STATUSES, PHASE_WORLD } from './vocabulary.ts';
 
@@ -31,6 +33,10 @@ export interface Incident {
   readonly customerContacts: readonly string[];
   readonly customerSummary?: string;
   readonly productArea?: string;
+  /** Values from the alert that were cut to their bounds: where, how large, and their SHA-256. */
+  readonly truncated?: readonly Truncation[];
+  /** The whole alert as it arrived, when something in it had to be cut. */
+  readonly originalPayload?: ArchivedPayload;
   /** When the trouble began, as the source reports it. */
   readonly startedAt: string;
   /** When Casebook opened the incident. */
@@ -83,14 +89,20 @@ export function formatIncidentId(year: number, sequence: number): string {
 }
 
 /**
- * True only for an id Casebook could have issued, written exactly as it writes it: at most
- * `LIMITS.incidentSequenceDigits` digits and no extra leading zeros, so `INC-2026-00001` is not
- * another name for `INC-2026-0001`, and no id reaches DynamoDB past its key-size limit.
+ * The year and sequence number of an id Casebook could have issued, written exactly as it writes
+ * it: at most `LIMITS.incidentSequenceDigits` digits and no extra leading zeros, so
+ * `INC-2026-00001` is not another name for `INC-2026-0001`, and no id reaches DynamoDB past its
+ * key-size limit. Undefined for anything else.
  */
-export function isIncidentId(value: string): boolean {
+export function parseIncidentId(value: string): { year: number; sequence: number } | undefined {
   const m = ID.exec(value);
+  const year = Number(m?.[1]);
   const sequence = Number(m?.[2]);
-  return m !== null && sequence >= 1 && formatIncidentId(Number(m[1]), sequence) === value;
+  return m && sequence >= 1 && formatIncidentId(year, sequence) === value ? { year, sequence } : undefined;
+}
+
+export function isIncidentId(value: string): boolean {
+  return parseIncidentId(value) !== undefined;
 }
 
 /** A new incident from a triaged alert; it starts in Detect, OPEN. */
@@ -99,6 +111,7 @@ export function openIncident(
   alert: NormalizedAlert,
   classification: Classification,
   now: string,
+  originalPayload?: ArchivedPayload,
 ): Incident {
   return {
     id,
@@ -118,6 +131,8 @@ export function openIncident(
     customerContacts: alert.customerContacts,
     ...(alert.customerSummary ? { customerSummary: alert.customerSummary } : {}),
     ...(alert.productArea ? { productArea: alert.productArea } : {}),
+    ...(alert.truncated?.length ? { truncated: alert.truncated } : {}),
+    ...(originalPayload ? { originalPayload } : {}),
     startedAt: alert.startedAt,
     detectedAt: now,
     updatedAt: now,

@@ -1,18 +1,20 @@
 /** POST /webhooks/{source}: verify the sender, normalize the payload, open or fold an incident. */
 
-import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
+  payloadBucketConfig,
   stateMachineConfig,
   webhookTokenConfig,
 } from '../adapters/config.ts';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
+import { bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
+import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
 import type { NormalizedAlert } from '../domain/alert.ts';
@@ -50,7 +52,7 @@ export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promi
         throw new UnauthorizedError('Missing or wrong bearer token');
       }
       const alert = checkNormalizedAlert(parse(jsonBody(event)));
-      const result = await openIncident(deps, alert);
+      const result = await openIncident(deps, alert, bodyText(event));
       const { classification } = result;
       const summary = {
         outcome: result.outcome,
@@ -92,12 +94,14 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     ledgerTableConfig,
     stateMachineConfig,
     webhookTokenConfig,
+    payloadBucketConfig,
   ]);
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: new DynamoDbLedger(db, config.ledgerTable),
     workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
+    payloads: new S3PayloadArchive(s3Client(), config.payloadBucket),
     clock: systemClock,
     verifyToken: webhookTokenVerifier(config.webhookToken),
   };

@@ -12,6 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -25,6 +26,14 @@ import {
   WRITE_ACTIONS,
 } from './table-access.ts';
 import { throwIfInvalid } from './validation.ts';
+
+/**
+ * The cdk-nag finding for a grant on every object of `bucket`, as cdk-nag names it in `stack`
+ * once cross-stack references are prepared (it writes an imported ARN out as JSON).
+ */
+export function bucketObjectsFinding(stack: Stack, bucket: IBucket): string {
+  return `AwsSolutions-IAM5[Resource::${JSON.stringify(stack.resolve(bucket.bucketArn))}/*]`;
+}
 
 /** The newest Node.js runtime aws-cdk-lib offers; the local stack runs on the same major. */
 export const CASEBOOK_RUNTIME = Runtime.NODEJS_24_X;
@@ -175,6 +184,33 @@ export class CasebookFunction extends Construct {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Names the bucket in `envName` and lets the function put objects into it, nothing more (no
+   * read, list or delete). Object keys are content hashes, so the grant covers `<bucket>/*`; the
+   * cdk-nag finding for that wildcard names the bucket's ARN as the stateless stack imports it,
+   * which exists only once cross-stack references are prepared, so it is acknowledged then.
+   */
+  public bindBucketPut(options: { readonly bucket: IBucket; readonly envName: string }): this {
+    const { bucket } = options;
+    this.function.addEnvironment(options.envName, bucket.bucketName);
+    Grant.addToPrincipal({
+      grantee: this.role,
+      actions: ['s3:PutObject'],
+      resourceArns: [bucket.arnForObjects('*')],
+    });
+    this.node.addValidation({
+      validate: () => {
+        Validations.of(this.role).acknowledge({
+          id: bucketObjectsFinding(Stack.of(this), bucket),
+          reason:
+            'Put-only on the payload bucket: objects are named by the SHA-256 of the payload they hold, so no fixed key can be granted; nothing can be read, listed or deleted.',
+        });
+        return [];
+      },
+    });
     return this;
   }
 

@@ -36,6 +36,7 @@ export function buildCasebookApp(
     ledgerTable: stateful.ledgerTable,
     operationsTable: stateful.operationsTable,
     alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+    payloadBucket: stateful.payloadBucket,
   });
   return { app, stateful, stateless };
 }

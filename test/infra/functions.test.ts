@@ -85,6 +85,9 @@ describe('every catalog function', () => {
       needs.webhookSecret ? stateless.resolve(stateful.alertmanagerTokenSecret.secretArn) : undefined,
     );
     expect(variables[ENV.mailFrom]).toEqual(needs.sendEmail ? mailFrom : undefined);
+    expect(variables[ENV.payloadBucket]).toEqual(
+      needs.payloadArchive ? stateless.resolve(stateful.payloadBucket.bucketName) : undefined,
+    );
     expect(variables[ENV.publicBaseUrl]).toEqual(
       needs.publicBaseUrl ? stateless.resolve(stateless.apiUrl) : undefined,
     );
@@ -222,6 +225,20 @@ describe('other grants', () => {
       expect(resources).toContain(`:identity/${domain}"`);
       expect(resources).not.toContain('identity/*');
       expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': mailFrom } });
+    }
+  });
+
+  it('only functions that need the payload archive may put into it, and none may read, list or delete', () => {
+    const bucketArn = stateless.resolve(stateful.payloadBucket.bucketArn);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
+      .map(([k]) => k);
+    expect(writers).toEqual(keysWhere((n) => n.payloadArchive));
+    expect(writers).toEqual(['ingestAlert']);
+    for (const [key] of specs) {
+      for (const action of ['s3:GetObject', 's3:ListBucket', 's3:DeleteObject']) {
+        expect(allows(statementsFor(key), action), `${key} ${action}`).toBe(false);
+      }
     }
   });
 

@@ -4,7 +4,29 @@ import { LEDGER_TABLE, OPERATIONS_TABLE, type TableSchema } from '../../function
 import { MUTATING_ACTIONS } from '../../lib/constructs/table-access.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
-const { statefulTemplate: template } = synthCasebookApp();
+const { stateful, statefulTemplate: template } = synthCasebookApp();
+
+/** The bucket resource behind one of the stack's bucket properties. */
+function bucketResource(bucket: typeof stateful.exportBucket) {
+  const ref = stateful.resolve(bucket.bucketName) as { Ref: string };
+  return template.toJSON().Resources[ref.Ref] as {
+    Properties: Record<string, unknown>;
+    DeletionPolicy: string;
+    UpdateReplacePolicy: string;
+  };
+}
+
+const PRIVATE_ENCRYPTED = {
+  PublicAccessBlockConfiguration: {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  },
+  BucketEncryption: {
+    ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+  },
+};
 
 const keySchema = (schema: Pick<TableSchema, 'partitionKey' | 'sortKey'>) => [
   { AttributeName: schema.partitionKey.name, KeyType: 'HASH' },
@@ -99,25 +121,18 @@ describe('the stateful stack', () => {
     expect(tableWithSchema(OPERATIONS_TABLE).Properties.ResourcePolicy).toBeUndefined();
   });
 
+  it('holds exactly two buckets: ledger exports and the alert payload archive', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(bucketResource(stateful.exportBucket)).not.toBe(bucketResource(stateful.payloadBucket));
+  });
+
   it('keeps ledger exports in a private, versioned, encrypted, TLS-only, retained bucket', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.hasResource('AWS::S3::Bucket', {
-      Properties: Match.objectLike({
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        VersioningConfiguration: { Status: 'Enabled' },
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-        },
-        BucketName: Match.absent(),
-      }),
+    expect(bucketResource(stateful.exportBucket)).toMatchObject({
+      Properties: { ...PRIVATE_ENCRYPTED, VersioningConfiguration: { Status: 'Enabled' } },
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+    expect(bucketResource(stateful.exportBucket).Properties.BucketName).toBeUndefined();
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -126,6 +141,26 @@ describe('the stateful stack', () => {
             Action: 's3:*',
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
           }),
+        ]),
+      },
+    });
+  });
+
+  it('keeps whole alert payloads in a private, encrypted, TLS-only, retained bucket without versions, so one can be erased', () => {
+    const payloads = bucketResource(stateful.payloadBucket);
+    expect(payloads).toMatchObject({
+      Properties: PRIVATE_ENCRYPTED,
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(payloads.Properties.VersioningConfiguration).toBeUndefined();
+    expect(payloads.Properties.BucketName).toBeUndefined();
+    const ref = stateful.resolve(stateful.payloadBucket.bucketName);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: ref,
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         ]),
       },
     });
