@@ -96,6 +96,15 @@ const startSesServer = (
 
 export { LOCAL_TABLES };
 export const LOCAL_BUCKET = 'casebook-ledger-exports';
+/**
+ * Throwaway credentials for the emulators: s3rver accepts only its own built-in key pair, the
+ * others accept any, so the handlers sign with s3rver's.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+const LOCAL_CREDENTIALS_ENV = {
+  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+};
 export const LOCAL_PAYLOAD_BUCKET = 'casebook-alert-payloads';
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
@@ -191,8 +200,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      ...LOCAL_CREDENTIALS_ENV,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
       AWS_ENDPOINT_URL_SES: sesUrl,
       AWS_ENDPOINT_URL_S3: s3Url,
