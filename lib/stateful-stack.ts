@@ -4,6 +4,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
@@ -11,6 +12,17 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+
+/** Every Casebook bucket: private, encrypted, TLS-only, retained; incomplete uploads are only cost. */
+const PRIVATE_BUCKET: BucketProps = {
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  encryption: BucketEncryption.S3_MANAGED,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  removalPolicy: RemovalPolicy.RETAIN,
+  lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+};
 
 /** Properties of the {@link CasebookStatefulStack}. */
 export interface CasebookStatefulStackProps extends StackProps {}
@@ -40,17 +52,8 @@ export class CasebookStatefulStack extends Stack {
     }).table;
     this.operationsTable = new DurableTable(this, 'OperationsTable', { schema: OPERATIONS_TABLE }).table;
 
-    this.exportBucket = new Bucket(this, 'ExportBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      // Versioning keeps every overwritten export; incomplete uploads are only cost.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-    });
+    // Versioning keeps every overwritten export.
+    this.exportBucket = new Bucket(this, 'ExportBucket', { ...PRIVATE_BUCKET, versioned: true });
     Validations.of(this.exportBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
@@ -58,15 +61,7 @@ export class CasebookStatefulStack extends Stack {
     });
 
     // Not versioned: a payload can name customers, and erasing one must not leave old versions.
-    this.payloadBucket = new Bucket(this, 'PayloadBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-    });
+    this.payloadBucket = new Bucket(this, 'PayloadBucket', PRIVATE_BUCKET);
     Validations.of(this.payloadBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:

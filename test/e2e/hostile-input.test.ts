@@ -173,19 +173,11 @@ async function refusedWithNothingWritten(status: number, act: () => Promise<Answ
 
 describe("the probe's findings, with the inputs it used", () => {
   it('POST /webhooks/constructor and the other Object.prototype members: 404, nothing opened', async () => {
-    const smuggled = json({
-      source: 'alertmanager',
-      correlationKey: `alertmanager:${sha256Hex('victim').slice(0, 32)}`,
-      deliveryKey: 'x',
-      occurrences: [],
-      status: 'firing',
-      title: 'pwned',
-      labels: { world: 'RML3' },
-      annotations: {},
-      alerts: [],
-      startedAt: 'not-a-date',
-      customerContacts: ['victim@example.com'],
-    });
+    const smuggled = json(
+      JSON.parse(
+        readFileSync(join(import.meta.dirname, '../fixtures/probe/smuggled-normalized-alert.json'), 'utf8'),
+      ),
+    );
     await refusedWithNothingWritten(404, () =>
       Promise.all(
         ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'].map((source) =>

@@ -177,19 +177,10 @@ describe('POST /webhooks/alertmanager', () => {
   it("answers 404 and writes nothing for the probe's Object.prototype sources, even with the right token", async () => {
     const { post, written } = await setup();
     // What the probe posted to /webhooks/constructor: Object(body) handed it over as a normalized alert.
-    const smuggled = JSON.stringify({
-      source: 'alertmanager',
-      correlationKey: 'alertmanager:00000000000000000000000000000000',
-      deliveryKey: 'x',
-      occurrences: [],
-      status: 'firing',
-      title: 'pwned',
-      labels: { world: 'RML3' },
-      annotations: {},
-      alerts: [],
-      startedAt: 'not-a-date',
-      customerContacts: ['victim@example.com'],
-    });
+    const smuggled = readFileSync(
+      join(import.meta.dirname, '../fixtures/probe/smuggled-normalized-alert.json'),
+      'utf8',
+    );
     for (const source of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
       const res = await post(smuggled, { authorization: `Bearer ${TOKEN}` }, source);
       expect(res.statusCode, source).toBe(404);
