@@ -34,7 +34,7 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
   SES inbox        ${endpoints.sesInbox}    (open it in a browser: approval emails and customer notices land here)
   DynamoDB         ${endpoints.dynamodb}    tables ${stack.tables.operations}, ${stack.tables.ledger}
   Step Functions   ${endpoints.stepFunctions}    ${stack.stateMachineArn}
-  S3               ${endpoints.s3}    bucket ${stack.bucket}
+  S3               ${endpoints.s3}    buckets ${stack.bucket}, ${stack.payloadBucket} (key pair S3RVER/S3RVER)
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)
