@@ -134,7 +134,7 @@ export async function openIncident(
     if (!stored || stored.correlationKey !== alert.correlationKey || !number) {
       // Another alert group's incident holds this number: give the key back, try the next one.
       if (claimedNow) await deps.incidents.releaseCorrelation(alert.correlationKey, incidentId, correlation);
-      taken = Math.max(taken, number?.sequence ?? 0);
+      if (number?.year === now.getUTCFullYear()) taken = Math.max(taken, number.sequence);
       correlation = await deps.incidents.findCorrelation(alert.correlationKey);
       continue;
     }
