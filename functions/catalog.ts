@@ -16,6 +16,8 @@ export interface FunctionNeeds {
   readonly taskResponse?: boolean;
   /** `ses:SendEmail`. */
   readonly sendEmail?: boolean;
+  /** Puts whole alert payloads (`s3:PutObject`) into the payload bucket; never reads them. */
+  readonly payloadArchive?: boolean;
   /** Reads the webhook bearer-token secret. */
   readonly webhookSecret?: boolean;
   /** Builds links to the public API (approval pages, questions about effects). */
@@ -49,7 +51,13 @@ export const FUNCTIONS = {
     name: 'ingest-alert',
     entry: 'functions/ingest-alert/handler.ts',
     description: 'POST /webhooks/{source}: verify, normalize, open or fold an incident, start its lifecycle',
-    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true, webhookSecret: true },
+    needs: {
+      operations: 'RW',
+      ledger: 'APPEND',
+      startExecution: true,
+      webhookSecret: true,
+      payloadArchive: true,
+    },
     timeoutSeconds: 15,
   },
   recordPhase: {

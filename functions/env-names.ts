@@ -12,6 +12,8 @@ export const ENV = {
   ledgerKmsKeyId: 'CASEBOOK_LEDGER_KMS_KEY_ID',
   /** The S3 bucket anchored digests of the chain heads go to. */
   anchorBucket: 'CASEBOOK_ANCHOR_BUCKET',
+  /** Bucket that keeps whole alert payloads whose values had to be cut. */
+  payloadBucket: 'CASEBOOK_PAYLOAD_BUCKET',
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',
   publicBaseUrl: 'CASEBOOK_PUBLIC_BASE_URL',
   mailFrom: 'CASEBOOK_MAIL_FROM',

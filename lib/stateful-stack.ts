@@ -5,6 +5,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   type IBucket,
   ObjectLockRetention,
   ObjectOwnership,
@@ -15,12 +16,23 @@ import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts'
 import { DurableTable } from './constructs/durable-table.ts';
 import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
 
+/** Every Casebook bucket: private, encrypted, TLS-only, retained; incomplete uploads are only cost. */
+const PRIVATE_BUCKET: BucketProps = {
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  encryption: BucketEncryption.S3_MANAGED,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  removalPolicy: RemovalPolicy.RETAIN,
+  lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+};
+
 /** Properties of the {@link CasebookStatefulStack}. */
 export interface CasebookStatefulStackProps extends StackProps {}
 
 /**
- * Everything Casebook must never lose: the ledger, the operational table, ledger exports and the
- * webhook secret. Kept apart from the functions so redeploying code can never replace data.
+ * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
+ * archive of alert payloads and the webhook secret. Kept apart from the functions so redeploying code can never replace data.
  */
 export class CasebookStatefulStack extends Stack {
   /** Effect Ledger and Decision Log, append-only. */
@@ -29,6 +41,8 @@ export class CasebookStatefulStack extends Stack {
   public readonly operationsTable: ITable;
   /** Ledger exports for finance (Parquet by period). */
   public readonly exportBucket: IBucket;
+  /** Whole alert payloads whose values were cut to fit the tables (they may name customers). */
+  public readonly payloadBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
@@ -57,32 +71,26 @@ export class CasebookStatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.exportBucket = new Bucket(this, 'ExportBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      // Versioning keeps every overwritten export; incomplete uploads are only cost.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-    });
+    // Versioning keeps every overwritten export.
+    this.exportBucket = new Bucket(this, 'ExportBucket', { ...PRIVATE_BUCKET, versioned: true });
     Validations.of(this.exportBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
     });
 
+    // Not versioned: a payload can name customers, and erasing one must not leave old versions.
+    this.payloadBucket = new Bucket(this, 'PayloadBucket', PRIVATE_BUCKET);
+    Validations.of(this.payloadBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Objects are only ever put by the ingest function, named by their SHA-256 and referenced from the incident; who read one is an audit question for CloudTrail S3 data events.',
+    });
+
     const retention = parseAnchorRetention(this.node.tryGetContext(CONTEXT_KEYS.anchorRetention));
     this.anchorBucket = new Bucket(this, 'AnchorBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+      ...PRIVATE_BUCKET,
       versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
       objectLockEnabled: true,
       objectLockDefaultRetention:
         retention.mode === 'COMPLIANCE'
@@ -120,6 +128,7 @@ export class CasebookStatefulStack extends Stack {
     new CfnOutput(this, 'AnchorBucketName', { value: this.anchorBucket.bucketName });
     // Operators put Stripe's secret key here when the payments provider is stripe.
     new CfnOutput(this, 'StripeApiKeySecretArn', { value: this.stripeApiKeySecret.secretArn });
+    new CfnOutput(this, 'PayloadBucketName', { value: this.payloadBucket.bucketName });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
   }

@@ -51,6 +51,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly pseudonymKeySecret: ISecret;
   /** Stripe's secret key (read only when the payments provider is stripe). */
   readonly stripeApiKeySecret: ISecret;
+  /** Where whole alert payloads are kept when a value in them was cut; functions may only put. */
+  readonly payloadBucket: IBucket;
   /**
    * Address Casebook sends approval requests and customer notices from.
    * @default - CDK context `casebook:mailFrom`
@@ -117,7 +119,14 @@ export class CasebookStatelessStack extends Stack {
         });
       }
       if (needs.anchors) {
-        fn.bindAnchorBucket({ bucket: props.anchorBucket, envName: ENV.anchorBucket });
+        fn.bindBucketObjects({
+          bucket: props.anchorBucket,
+          envName: ENV.anchorBucket,
+          actions: ['s3:PutObject', 's3:GetObject'],
+          prefix: 'anchors/',
+          list: true,
+          why: 'Put and get under anchors/ only: each digest is named by the time it was written, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.',
+        });
       }
       if (needs.pseudonyms) {
         fn.bindSecret({ secret: props.pseudonymKeySecret, envName: ENV.pseudonymKeySecretArn });
@@ -135,6 +144,14 @@ export class CasebookStatelessStack extends Stack {
         if (settings.paymentsProvider === 'stripe') {
           fn.bindSecret({ secret: props.stripeApiKeySecret, envName: ENV.stripeApiKeySecretArn });
         }
+      }
+      if (needs.payloadArchive) {
+        fn.bindBucketObjects({
+          bucket: props.payloadBucket,
+          envName: ENV.payloadBucket,
+          actions: ['s3:PutObject'],
+          why: 'Put-only on the payload bucket: objects are named by the SHA-256 of the payload they hold, so no fixed key can be granted; nothing can be read, listed or deleted.',
+        });
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });

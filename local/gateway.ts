@@ -75,16 +75,17 @@ function toEvent(
   compiled: CompiledRoute,
   match: RegExpExecArray,
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
+  // Without a prototype, a header or parameter named `__proto__` or `toString` is just a name.
+  const headers: Record<string, string> = Object.create(null);
   const cookies: string[] = [];
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
+  const query: Record<string, string> = Object.create(null);
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
-  const pathParameters: Record<string, string> = {};
+  const pathParameters: Record<string, string> = Object.create(null);
   compiled.names.forEach((name, i) => {
     pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
   });

@@ -49,6 +49,7 @@ export const LOCAL_TABLES = { operations: 'casebook-operations', ledger: 'casebo
 export const LOCAL_BUCKETS = {
   exports: 'casebook-ledger-exports',
   anchors: 'casebook-ledger-anchors',
+  payloads: 'casebook-alert-payloads',
 } as const;
 
 /** `npm start`'s data directory: `CASEBOOK_DATA_DIR`, or `.casebook/` in the repository. */
@@ -61,5 +62,8 @@ export function ledgerKeyFile(dataDir: string): string {
   return join(dataDir, 'keys', 'ledger.json');
 }
 
-/** The throwaway credentials everything on the local stack signs with; never real ones. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/**
+ * The throwaway credentials everything on the local stack signs with, never real ones: s3rver
+ * accepts only its own built-in key pair, the other emulators accept any, so all sign with s3rver's.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;

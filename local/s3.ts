@@ -1,15 +1,5 @@
 /** s3rver, started the way the local stack and the tests need it. */
-import { createRequire } from 'node:module';
 import S3rver from 's3rver';
-import { LOCAL_CREDENTIALS } from './names.ts';
-
-// s3rver knows a single access key (S3RVER) and refuses any other; the handlers and the CLI sign
-// with the local stack's throwaway key, so it is added to s3rver's one account.
-const require = createRequire(import.meta.url);
-const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account.js') as {
-  DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
-};
-DUMMY_ACCOUNT.createKeyPair(LOCAL_CREDENTIALS.accessKeyId, LOCAL_CREDENTIALS.secretAccessKey);
 
 export interface LocalS3 {
   readonly url: string;

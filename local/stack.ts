@@ -59,7 +59,10 @@ export interface LocalStack {
     readonly stripe: string;
   };
   readonly tables: { readonly operations: string; readonly ledger: string };
+  /** Ledger exports. */
   readonly bucket: string;
+  /** Whole alert payloads whose values were cut to their bounds. */
+  readonly payloadBucket: string;
   readonly stateMachineArn: string;
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
@@ -76,7 +79,7 @@ const startSesServer = (
 ) as typeof sesLocal.default;
 
 export type { LocalPorts };
-export { LOCAL_TABLES, portsFromEnvironment };
+export { LOCAL_CREDENTIALS, LOCAL_TABLES, portsFromEnvironment };
 export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
@@ -173,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
       [ENV.ledgerKeyFile]: ledgerKeys,
       [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
+      [ENV.payloadBucket]: LOCAL_BUCKETS.payloads,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
@@ -257,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       tables: { ...LOCAL_TABLES },
       bucket: LOCAL_BUCKET,
+      payloadBucket: LOCAL_BUCKETS.payloads,
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),

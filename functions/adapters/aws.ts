@@ -1,7 +1,7 @@
 /**
  * SDK clients, built once per cold start and passed into adapters. Endpoints and credentials come
  * from the standard chain, so the same code reaches AWS or the local emulators
- * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`).
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_S3`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -29,9 +29,16 @@ export function sfnClient(): SFNClient {
   return new SFNClient({});
 }
 
-/** Path-style addressing when an endpoint is configured: an emulator (s3rver) has no per-bucket host names. */
+/**
+ * S3 with two settings for emulators: path-style addressing when an endpoint is set (s3rver has
+ * no per-bucket host names), and checksums only where S3 requires them (s3rver does not read the
+ * SDK's default streamed checksum trailers).
+ */
 export function s3Client(): S3Client {
-  return new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
+  return new S3Client({
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
 }
 
 export function kmsClient(): KMSClient {

@@ -38,6 +38,10 @@ export const ledgerTableConfig = z
     return { ledgerTable: env[ENV.ledgerTable], ledgerKey };
   });
 
+export const payloadBucketConfig = z
+  .object({ [ENV.payloadBucket]: required })
+  .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
+
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })
   .transform((env) => ({ stateMachineArn: env[ENV.stateMachineArn] }));

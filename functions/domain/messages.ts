@@ -3,9 +3,8 @@
  * notices never carry internal labels or alert text; they use the source's `customer_summary`
  * wording or a plain default.
  */
-
 import type { AttentionReason, EffectRecord } from './effects.ts';
-import { escapeHtml } from './html.ts';
+import { escapeHtml, isolated } from './html.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
@@ -13,10 +12,15 @@ import { formatMajorAmount } from './money.ts';
 import type { Customer, NoticeTemplate } from './plan.ts';
 import { describeTotal } from './plan.ts';
 import type { MailMessage } from './ports.ts';
+import { subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
 
-/** The email that asks one approver to decide on the plan. */
+/**
+ * The email that asks one approver to decide on the plan. The alert's title comes from outside:
+ * the subject and the plain text carry it without bidi controls (they cannot isolate it), the
+ * HTML isolates it.
+ */
 export function approvalRequestEmail(
   incident: Incident,
   role: ApproverRole,
@@ -24,13 +28,15 @@ export function approvalRequestEmail(
   link: string,
 ): MailMessage {
   const plan = incident.plan;
-  const subject = `[${incident.severity}] ${incident.id}: ${ROLE_LABEL[role]} approval needed — ${incident.title}`;
+  const subject = subjectLine(
+    `[${incident.severity}] ${incident.id}: ${ROLE_LABEL[role]} approval needed — ${incident.title}`,
+  );
   const totals = plan?.totals.map((t) => `- ${describeTotal(t)}`) ?? [];
   const text = [
     `${incident.id} (${incident.severity}, ${incident.world}) needs ${ROLE_LABEL[role]}'s decision on its remediation plan.`,
     '',
-    `Incident: ${incident.title}`,
-    `Plan v${plan?.version ?? '?'}: ${plan?.summary ?? '(no plan)'}`,
+    `Incident: ${withoutBidiControls(incident.title)}`,
+    `Plan v${plan?.version ?? '?'}: ${withoutBidiControls(plan?.summary ?? '(no plan)')}`,
     ...totals,
     '',
     `Open the case and approve or reject: ${link}`,
@@ -39,8 +45,8 @@ export function approvalRequestEmail(
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p><strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs <strong>${escapeHtml(ROLE_LABEL[role])}</strong>'s decision on its remediation plan.</p>
-<p>Incident: ${escapeHtml(incident.title)}</p>
-<p>Plan v${escapeHtml(plan?.version ?? '?')}: ${escapeHtml(plan?.summary ?? '(no plan)')}</p>
+<p>Incident: ${isolated(incident.title)}</p>
+<p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
 <ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
 <p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the case to approve or reject</a></p>
 <p style="color:#555">Opening the link changes nothing; only the form on the page records a decision.</p>
@@ -56,10 +62,11 @@ export function customerNotice(
   amount?: Money,
 ): MailMessage {
   const to = customer.email ?? '';
-  const greeting = customer.name ? `Hello ${customer.name},` : 'Hello,';
-  const what =
+  const greeting = customer.name ? `Hello ${withoutBidiControls(customer.name)},` : 'Hello,';
+  const what = withoutBidiControls(
     incident.customerSummary ??
-    'an error on our side affected your account, and we want you to hear it from us first.';
+      'an error on our side affected your account, and we want you to hear it from us first.',
+  );
   const money = amount ? `${amount.currency} ${formatMajorAmount(amount)}` : undefined;
   const [subject, ...paragraphs] = {
     apology: [
@@ -113,7 +120,7 @@ export function effectQuestionEmail(
   const what = `${effect.kind} ${effect.effectId}${effect.amount ? ` of ${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : ''}`;
   const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (${reason})`;
   const text = [
-    `${incident.id} — ${incident.title}`,
+    `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
     `Act could not settle ${what} (customer ${effect.counterparty}) by itself: ${detail}`,
     '',
@@ -124,7 +131,7 @@ export function effectQuestionEmail(
     'Opening the link changes nothing; only the form on the page records an answer. The other effects go on meanwhile.',
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
-<p><strong>${escapeHtml(incident.id)}</strong> — ${escapeHtml(incident.title)}</p>
+<p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
 <p>Act could not settle ${escapeHtml(what)} (customer ${escapeHtml(effect.counterparty)}) by itself: ${escapeHtml(detail)}</p>
 <p>${escapeHtml(QUESTION_ASKS[reason])}</p>
 <p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the effect</a></p>
@@ -143,7 +150,7 @@ export function escalationEmail(
   const subject = `[${incident.severity}] ${incident.id}: escalated — ${step} is still waiting for people`;
   const lines = waitingOn.length > 0 ? waitingOn.map((w) => `- ${w}`) : ['- (nothing listed)'];
   const text = [
-    `${incident.id} — ${incident.title}`,
+    `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
     `The ${step} step has waited past its deadline and is still waiting. Open questions:`,
     ...lines,
@@ -151,7 +158,7 @@ export function escalationEmail(
     'The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.',
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
-<p><strong>${escapeHtml(incident.id)}</strong> — ${escapeHtml(incident.title)}</p>
+<p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
 <p>The ${escapeHtml(step)} step has waited past its deadline and is still waiting. Open questions:</p>
 <ul>${(waitingOn.length > 0 ? waitingOn : ['(nothing listed)']).map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>
 <p>The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.</p>

@@ -15,8 +15,13 @@ import type { Customer, PlannedEffect } from './plan.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
 export interface IncidentStore {
-  /** Next number in the incident sequence of `year` (never reused; a failed open leaves a gap). */
-  nextIncidentNumber(year: number): Promise<number>;
+  /**
+   * The highest incident number of `year` recorded as taken (0 if none). A number is taken by
+   * writing its incident; this is a hint that can lag behind, never a reservation.
+   */
+  lastIncidentNumber(year: number): Promise<number>;
+  /** Records `sequence` as taken in `year`, unless a higher number already is. */
+  recordIncidentNumber(year: number, sequence: number): Promise<void>;
   /** The incident currently holding a correlation key, and the alert occurrences it has seen. */
   findCorrelation(correlationKey: string): Promise<Correlation | undefined>;
   /**
@@ -30,7 +35,16 @@ export interface IncidentStore {
     replacing: string | undefined,
     occurrences: readonly string[],
   ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly incidentId: string }>;
-  /** Adds alert occurrences to the set a correlation key has seen. */
+  /**
+   * Gives a claim back after the incident it named could not be written: points the key at
+   * `previous` again (or at nothing), only if it still points at `incidentId`.
+   */
+  releaseCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    previous: Correlation | undefined,
+  ): Promise<void>;
+  /** Adds alert occurrences to the set a correlation key has seen (up to `LIMITS.occurrencesKept`). */
   addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void>;
   /** Writes a new incident; does nothing if it already exists. */
   createIncident(incident: Incident): Promise<void>;
@@ -179,6 +193,20 @@ export interface AnchorStore {
   put(key: string, digest: AnchorDigest): Promise<void>;
   /** The newest digest, by key. */
   latest(): Promise<{ readonly key: string; readonly digest: AnchorDigest } | undefined>;
+}
+
+/** Where a whole original payload was kept, outside the tables. */
+export interface ArchivedPayload {
+  /** The object key in the payload bucket. */
+  readonly key: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** Whole alert payloads whose values Casebook cut to their bounds, kept outside DynamoDB (S3). */
+export interface PayloadArchive {
+  /** Stores `body` under a key made of its SHA-256, so keeping it again changes nothing. */
+  keep(source: string, body: string): Promise<ArchivedPayload>;
 }
 
 /** An email to send. */

@@ -1,8 +1,8 @@
 /** The page behind a question about an effect: what Act knows, and the form for the answer. */
-import type { InputIssue } from '../domain/errors.ts';
 import { escapeHtml as e } from '../domain/html.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { layout } from '../pages/layout.ts';
+import type { PageNotes } from '../pages/page-handler.ts';
 import type { QuestionView } from '../use-cases/effect-questions.ts';
 
 const ANSWER_LABEL: Readonly<Record<string, string>> = {
@@ -13,10 +13,7 @@ const ANSWER_LABEL: Readonly<Record<string, string>> = {
   void: 'Void it: it will not be carried out (say why)',
 };
 
-export function questionPage(
-  view: QuestionView,
-  notes: { issues?: readonly InputIssue[]; conflict?: string; form?: Readonly<Record<string, string>> } = {},
-): string {
+export function questionPage(view: QuestionView, notes: PageNotes = {}): string {
   const { question, incident, effect } = view;
   const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
   const answered = question.answered;

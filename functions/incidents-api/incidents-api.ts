@@ -6,14 +6,20 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, json } from '../adapters/http.ts';
 import { InvalidInputError } from '../domain/errors.ts';
+import { LIMITS } from '../domain/limits.ts';
 import type { ReadIncidentsDeps } from '../use-cases/read-incidents.ts';
 import { getCase, listIncidents } from '../use-cases/read-incidents.ts';
 
+/** `?limit=`: decimal digits only (no `0x10`, ` 5`, `1e2`, `+5`), within the page-size range. */
 function limitOf(raw: string | undefined): number {
-  if (raw === undefined) return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 200) {
-    throw new InvalidInputError({ field: 'limit', message: 'must be a whole number from 1 to 200' });
+  const { min, max } = LIMITS.pageSize;
+  if (raw === undefined) return LIMITS.pageSize.default;
+  const n = /^[1-9]\d{0,2}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    throw new InvalidInputError({
+      field: 'limit',
+      message: `must be a decimal whole number from ${min} to ${max}`,
+    });
   }
   return n;
 }

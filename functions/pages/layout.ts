@@ -3,6 +3,7 @@
  * no scripts, readable on a phone, under the strict CSP of `functions/adapters/http.ts`.
  */
 import { escapeHtml as e } from '../domain/html.ts';
+import { withoutBidiControls } from '../domain/text.ts';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.4rem;margin-bottom:.2rem}.meta{color:#555;margin-top:0}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
@@ -12,8 +13,8 @@ th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical
 input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
 button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em}`;
 
-/** A whole page: `body` is HTML, `title` text. */
+/** A whole page: `body` is HTML, `title` text (which cannot hold markup, so it loses its bidi controls). */
 export function layout(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>${e(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+<meta name="robots" content="noindex"><title>${e(withoutBidiControls(title))}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 }

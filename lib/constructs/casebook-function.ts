@@ -28,6 +28,14 @@ import {
 } from './table-access.ts';
 import { throwIfInvalid } from './validation.ts';
 
+/**
+ * The cdk-nag finding for a grant on every object of `bucket` under `prefix`, as cdk-nag names it in `stack`
+ * once cross-stack references are prepared (it writes an imported ARN out as JSON).
+ */
+export function bucketObjectsFinding(stack: Stack, bucket: IBucket, prefix = ''): string {
+  return `AwsSolutions-IAM5[Resource::${JSON.stringify(stack.resolve(bucket.bucketArn))}/${prefix}*]`;
+}
+
 /** The newest Node.js runtime aws-cdk-lib offers; the local stack runs on the same major. */
 export const CASEBOOK_RUNTIME = Runtime.NODEJS_24_X;
 
@@ -195,31 +203,39 @@ export class CasebookFunction extends Construct {
   }
 
   /**
-   * Names the anchor bucket in `envName` and lets the function put digests and read them back
-   * (list, get); it cannot delete or replace one (Object Lock keeps every version). Digest keys hold
-   * their time, so the grant covers `anchors/*`; the cdk-nag finding for that wildcard names the
-   * bucket's ARN as the stateless stack imports it, which exists only once cross-stack references
-   * are prepared, so it is acknowledged then.
+   * Names the bucket in `envName` and grants `actions` on its objects under `prefix` (and listing
+   * them, with `list`), nothing more: no delete. Object keys are made at run time (a content hash,
+   * a time), so the grant ends in a wildcard; the cdk-nag finding for it names the bucket's ARN as
+   * the stateless stack imports it, which exists only once cross-stack references are prepared, so
+   * it is acknowledged then, with `why`.
    */
-  public bindAnchorBucket(options: { readonly bucket: IBucket; readonly envName: string }): this {
-    const { bucket } = options;
+  public bindBucketObjects(options: {
+    readonly bucket: IBucket;
+    readonly envName: string;
+    readonly actions: readonly ('s3:PutObject' | 's3:GetObject')[];
+    readonly prefix?: string;
+    readonly list?: boolean;
+    readonly why: string;
+  }): this {
+    const { bucket, prefix = '' } = options;
     this.function.addEnvironment(options.envName, bucket.bucketName);
     Grant.addToPrincipal({
       grantee: this.role,
-      actions: ['s3:PutObject', 's3:GetObject'],
-      resourceArns: [bucket.arnForObjects('anchors/*')],
+      actions: [...options.actions],
+      resourceArns: [bucket.arnForObjects(`${prefix}*`)],
     });
-    Grant.addToPrincipal({
-      grantee: this.role,
-      actions: ['s3:ListBucket'],
-      resourceArns: [bucket.bucketArn],
-    });
+    if (options.list) {
+      Grant.addToPrincipal({
+        grantee: this.role,
+        actions: ['s3:ListBucket'],
+        resourceArns: [bucket.bucketArn],
+      });
+    }
     this.node.addValidation({
       validate: () => {
         Validations.of(this.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${JSON.stringify(Stack.of(this).resolve(bucket.bucketArn))}/anchors/*]`,
-          reason:
-            'Put and get under anchors/ only: each digest is named by the time it was written, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.',
+          id: bucketObjectsFinding(Stack.of(this), bucket, prefix),
+          reason: options.why,
         });
         return [];
       },

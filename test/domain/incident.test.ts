@@ -5,6 +5,7 @@ import type { Incident } from '../../functions/domain/incident.ts';
 import {
   enterPhase,
   formatIncidentId,
+  isIncidentId,
   nextExecutionName,
   openIncident,
   statusOnEntering,
@@ -26,6 +27,27 @@ const alert: NormalizedAlert = {
 
 const opened = (): Incident =>
   openIncident(formatIncidentId(2026, 7), alert, classify(alert.labels), '2026-11-22T09:05:00.000Z');
+
+describe('incident ids', () => {
+  it('accepts only ids written exactly as Casebook writes them, within the key-size bound', () => {
+    expect(
+      ['INC-2026-0001', 'INC-2026-9999', 'INC-2026-10000', 'INC-2026-999999999'].filter(isIncidentId),
+    ).toHaveLength(4);
+    for (const id of [
+      `INC-2026-${'1'.repeat(2100)}`,
+      'INC-2026-1000000000',
+      'INC-2026-00001',
+      'INC-2026-01234',
+      'INC-2026-0000',
+      'INC-2026-001',
+      'INC-26-0001',
+      'inc-2026-0001',
+      'INC-2026-0001 ',
+    ]) {
+      expect(isIncidentId(id), id).toBe(false);
+    }
+  });
+});
 
 describe('incident lifecycle rules', () => {
   it('opens in Detect, OPEN, named INC-yyyy-nnnn, with its execution named after it', () => {

@@ -160,6 +160,23 @@ describe('approval requests and decisions', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {
+    const { ask, call, store } = await setup();
+    const incident = await store.getIncident('INC-2026-0009');
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
+    const { approvalId } = await ask('legal');
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toContain('<h1>INC-2026-0009 — <bdi>Refunds \u202Egnissim</bdi></h1>');
+    expect(page).toContain('<p><bdi>\u202Bdetails</bdi></p>');
+    expect(page).toContain('<title>INC-2026-0009: Legal approval</title>');
+    // Every override on the page sits inside an isolate.
+    const outside = page.replace(/<bdi>[\s\S]*?<\/bdi>/g, '');
+    expect(outside).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(page).toMatch(/<input type="text" id="name" name="name" dir="auto"/);
+    expect(page).toMatch(/<textarea id="comment" name="comment" dir="auto"/);
+  });
+
   it('answers 404 for a forged or mangled link', async () => {
     const { ask, call } = await setup();
     const { approvalId } = await ask('legal');
@@ -167,6 +184,25 @@ describe('approval requests and decisions', () => {
     expect((await call('GET', forged)).statusCode).toBe(404);
     expect((await call('POST', forged, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
     expect((await call('GET', 'INC-2026-0009.1.legal')).statusCode).toBe(404);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("answers 404, reading nothing, for the probe's oversized incident id and for a non-canonical round", async () => {
+    const { ask, call, tables } = await setup();
+    const { approvalId } = await ask('legal');
+    const secret = approvalId.split('.').at(-1);
+    const before = await db.count(tables.operations);
+    // Past DynamoDB's key limit, this answered 503 (ValidationException) before.
+    const huge = `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`;
+    // Round 01 was another name for round 1.
+    const alias = approvalId.replace('.1.legal.', '.01.legal.');
+    for (const id of [huge, alias]) {
+      expect((await call('GET', id)).statusCode).toBe(404);
+      expect((await call('HEAD', id)).statusCode).toBe(404);
+      expect((await call('POST', id, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
+    }
+    expect((await call('GET', approvalId)).statusCode).toBe(200);
+    expect(await db.count(tables.operations)).toBe(before);
     expect(sfn.calls()).toHaveLength(0);
   });
 

@@ -40,6 +40,7 @@ export function buildCasebookApp(
     anchorBucket: stateful.anchorBucket,
     pseudonymKeySecret: stateful.pseudonymKeySecret,
     stripeApiKeySecret: stateful.stripeApiKeySecret,
+    payloadBucket: stateful.payloadBucket,
   });
   return { app, stateful, stateless };
 }

@@ -91,6 +91,9 @@ describe('every catalog function', () => {
       needs.webhookSecret ? stateless.resolve(stateful.alertmanagerTokenSecret.secretArn) : undefined,
     );
     expect(variables[ENV.mailFrom]).toEqual(needs.sendEmail ? mailFrom : undefined);
+    expect(variables[ENV.payloadBucket]).toEqual(
+      needs.payloadArchive ? stateless.resolve(stateful.payloadBucket.bucketName) : undefined,
+    );
     expect(variables[ENV.publicBaseUrl]).toEqual(
       needs.publicBaseUrl ? stateless.resolve(stateless.apiUrl) : undefined,
     );
@@ -257,12 +260,28 @@ describe('other grants', () => {
 
   it('only the function that anchors may write to the anchor bucket, and it cannot delete', () => {
     const bucketArn = stateless.resolve(stateful.anchorBucket.bucketArn);
-    const writers = specs.filter(([key]) => allows(statementsFor(key), 's3:PutObject')).map(([k]) => k);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
+      .map(([k]) => k);
     expect(writers).toEqual(keysWhere((n) => n.anchors));
+    expect(writers).toEqual(['anchorLedger']);
     for (const key of writers) {
-      expect(statementsFor(key).some((s) => mentions(s, bucketArn))).toBe(true);
       expect(allows(statementsFor(key), 's3:DeleteObject')).toBe(false);
       expect(allows(statementsFor(key), 's3:DeleteObjectVersion')).toBe(false);
+    }
+  });
+
+  it('only functions that need the payload archive may put into it, and none may read, list or delete', () => {
+    const bucketArn = stateless.resolve(stateful.payloadBucket.bucketArn);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
+      .map(([k]) => k);
+    expect(writers).toEqual(keysWhere((n) => n.payloadArchive));
+    expect(writers).toEqual(['ingestAlert']);
+    for (const [key] of specs) {
+      for (const action of ['s3:GetObject', 's3:ListBucket', 's3:DeleteObject']) {
+        expect(allows(statementsFor(key), action, bucketArn), `${key} ${action}`).toBe(false);
+      }
     }
   });
 
@@ -293,14 +312,12 @@ describe('the ledger seal key', () => {
       .filter((s) => s.Effect === 'Allow' && mentions(s, keyArn))
       .flatMap((s) => [s.Action].flat());
 
-  it.each(specs.filter(([, spec]) => spec.needs.ledger === 'APPEND'))(
-    '%s may seal with it, and nothing else',
-    (key) => {
-      expect(kmsActions(key)).toEqual(['kms:GenerateMac']);
-    },
-  );
+  const seals = (spec: FunctionSpec) => spec.needs.ledger === 'APPEND' || Boolean(spec.needs.anchors);
+  it.each(specs.filter(([, spec]) => seals(spec)))('%s may seal with it, and nothing else', (key) => {
+    expect(kmsActions(key)).toEqual(['kms:GenerateMac']);
+  });
 
-  it.each(specs.filter(([, spec]) => spec.needs.ledger !== 'APPEND'))('%s may not use it at all', (key) => {
+  it.each(specs.filter(([, spec]) => !seals(spec)))('%s may not use it at all', (key) => {
     expect(kmsActions(key)).toEqual([]);
   });
 });
