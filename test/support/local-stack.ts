@@ -116,11 +116,15 @@ export async function getCase(stack: LocalStack, incidentId: string): Promise<Ca
 }
 
 /** Polls the API until the incident is CLOSED, and returns its case. */
-export function closedCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
-  return waitFor(`${incidentId} to close`, async () => {
-    const c = await getCase(stack, incidentId);
-    return c.incident.status === 'CLOSED' ? c : undefined;
-  });
+export function closedCase(stack: LocalStack, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
+  return waitFor(
+    `${incidentId} to close`,
+    async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface CaseJson {
