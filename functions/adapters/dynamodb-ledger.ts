@@ -62,6 +62,11 @@ export class DynamoDbLedger implements Ledger {
   private readonly leaseMs: number;
   /** The last head this instance wrote or read, per incident: usually the true head. */
   private readonly heads = new Map<string, ChainHead>();
+  /**
+   * This instance's appends to each incident, one after the other: its own concurrent callers
+   * then never race each other for the next seq (other writers still may, and are retried).
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoDbLedgerOptions) {
     this.client = client;
