@@ -76,7 +76,18 @@ export class DynamoDbLedger implements Ledger {
     this.leaseMs = options.claimLeaseMs ?? 120_000;
   }
 
-  async append(
+  append(incidentId: string, draft: LedgerEntryDraft): Promise<{ created: boolean; entry: LedgerEntry }> {
+    const before = this.queues.get(incidentId) ?? Promise.resolve();
+    const appended = before.catch(() => undefined).then(() => this.appendNow(incidentId, draft));
+    this.queues.set(incidentId, appended);
+    const forget = () => {
+      if (this.queues.get(incidentId) === appended) this.queues.delete(incidentId);
+    };
+    appended.then(forget, forget);
+    return appended;
+  }
+
+  private async appendNow(
     incidentId: string,
     draft: LedgerEntryDraft,
   ): Promise<{ created: boolean; entry: LedgerEntry }> {
