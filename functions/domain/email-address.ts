@@ -6,8 +6,15 @@
  * refused, as SES permissions are scoped to the address and its domain.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+import { utf8Bytes } from './text.ts';
 
-export const emailAddress = z.email({ error: 'must be an email address' });
+export const emailAddress = z
+  .email({ error: 'must be an email address' })
+  .refine(
+    (v) => utf8Bytes(v) <= LIMITS.emailAddressBytes,
+    `must be at most ${LIMITS.emailAddressBytes} bytes`,
+  );
 
 export function isEmailAddress(value: unknown): value is string {
   return emailAddress.safeParse(value).success;

@@ -67,6 +67,6 @@ describe('the local stack through the AWS CLI', () => {
       stack.endpoints.dynamodb,
     );
     const kinds = Items.filter((i) => i.incidentId?.S === incidentId).map((i) => i.kind?.S);
-    expect(kinds).toEqual(expect.arrayContaining(['detection', 'customer_notice', 'approval']));
+    expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog.ts';
 import { ERROR_NAMES } from '../../functions/domain/errors.ts';
 import { PHASES, type Phase } from '../../functions/domain/vocabulary.ts';
+import { incidentLifecycleJson } from '../../statemachines/incident-lifecycle.ts';
 
 const text = readFileSync(
   join(import.meta.dirname, '../../statemachines/incident-lifecycle.asl.json'),
@@ -35,9 +36,10 @@ interface ChoiceRule {
 const isPhase = (name: string): name is Phase => (PHASES as readonly string[]).includes(name);
 
 /**
- * The phases met on the way from `from` when nothing fails — each state's Next, a Choice's Default
- * (the path of a new incident) — and the state the walk ends in. Catch edges lead away from the
- * phases, so they are not walked.
+ * The phases met on the way from `from` when nothing fails and nobody is waited for — each
+ * state's Next; at a Choice, the rule for an Act that is `done`, else its Default (the path of a
+ * new incident) — and the state the walk ends in. Catch edges lead away from the phases, so they
+ * are not walked.
  */
 function walkFrom(from: string): { phases: string[]; end: State } {
   const phases: string[] = [];
@@ -48,7 +50,10 @@ function walkFrom(from: string): { phases: string[]; end: State } {
     const state: State | undefined = asl.States[name];
     if (!state) throw new Error(`an edge leads to ${name}, which is not a state`);
     if (isPhase(name)) phases.push(name);
-    const next = state.Type === 'Choice' ? state.Default : state.Next;
+    const next =
+      state.Type === 'Choice'
+        ? (state.Choices?.find((c) => c.StringEquals === 'done')?.Next ?? state.Default)
+        : state.Next;
     if (next === undefined) return { phases, end: state };
     name = next;
   }
@@ -117,7 +122,7 @@ describe('the lifecycle ASL as a contract', () => {
     expect(placeholders).toEqual(catalog);
   });
 
-  it('gives every Task a TimeoutSeconds, and the Decide approval tasks wait with .waitForTaskToken', () => {
+  it('gives every Task a TimeoutSeconds, and waits for people only with .waitForTaskToken', () => {
     for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
       expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
     }
@@ -128,7 +133,12 @@ describe('the lifecycle ASL as a contract', () => {
       'Ask Business to approve the plan',
       'Ask Legal to approve the plan',
       'Ask SRE to approve the plan',
+      'Wait for people to settle the effects Act could not',
     ]);
+  });
+
+  it('is the file statemachines/incident-lifecycle.ts generates (npm run asl)', () => {
+    expect(text).toBe(incidentLifecycleJson());
   });
 
   it('is JSONPath only (the local engine has no JSONata)', () => {

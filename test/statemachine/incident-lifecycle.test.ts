@@ -4,7 +4,7 @@
  * would: named scenarios, asserted on what the functions saw and on the execution's status and
  * history.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,16 +17,17 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { carryOutEffectSchema } from '../../functions/carry-out-effect/carry-out-effect.ts';
-import { classify } from '../../functions/domain/alert.ts';
+import { anchorLedgerSchema } from '../../functions/anchor-ledger/anchor-ledger.ts';
+import { carryOutEffectsSchema } from '../../functions/carry-out-effects/carry-out-effects.ts';
+import type { ActProgress } from '../../functions/domain/effects.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
-import { openIncident, statusOnEntering } from '../../functions/domain/incident.ts';
-import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
-import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
+import { statusOnEntering } from '../../functions/domain/incident.ts';
 import type { Phase, Status } from '../../functions/domain/vocabulary.ts';
+import { escalateSchema } from '../../functions/escalate/escalate.ts';
+import { holdForPeopleSchema } from '../../functions/hold-for-people/hold-for-people.ts';
 import { lifecycleStepSchema } from '../../functions/record-phase/record-phase.ts';
 import { requestApprovalSchema } from '../../functions/request-approval/request-approval.ts';
-import type { CarryOutEffectResult } from '../../functions/use-cases/carry-out-effect.ts';
+import type { AnchorResult } from '../../functions/use-cases/anchor-ledger.ts';
 import type { LifecycleStepResult } from '../../functions/use-cases/record-lifecycle-step.ts';
 import type { requestApproval } from '../../functions/use-cases/request-approval.ts';
 import { functionSubstitutions, loadDefinition } from '../../local/asl.ts';
@@ -43,27 +44,22 @@ interface Call {
   payload: Record<string, unknown>;
 }
 
-/** The effects of the plan the real Understand step proposes for the sample alert, which Act hands on. */
-const EFFECTS = (() => {
-  const body = readFileSync(join(ROOT, 'test/fixtures/alertmanager/double-charge.json'), 'utf8');
-  const alert = parseAlertmanagerWebhook(JSON.parse(body));
-  const at = '2026-11-22T10:30:00.000Z';
-  const incident = openIncident('INC-2026-0001', alert, classify(alert.labels), at);
-  return proposeDefaultPlan(incident, at).effects;
-})();
-
 /**
- * Stand-ins for the three functions the ASL invokes. Each parses what it is sent with the real
+ * Stand-ins for the functions the ASL invokes. Each parses what it is sent with the real
  * handler's input schema, and answers with the real handler's result type, so what one stand-in
- * returns and the ASL passes on (a round, the effects) is what the next real handler accepts.
+ * returns and the ASL passes on (a round, Act's outcome) is what the next state expects.
  */
 class FakeFunctions {
   readonly calls: Call[] = [];
   readonly tokens = new Map<string, string>();
   /** Payloads a real handler's schema refused: each test expects none. */
   readonly refused: string[] = [];
-  effectFailures = 0;
+  /** What each run of Act answers, in turn; `done` once the list is used up. */
+  actOutcomes: ActProgress['outcome'][] = [];
+  actFailures = 0;
   failOnPhase: string | undefined;
+  /** The task tokens of waits for people, by step. */
+  readonly waits = new Map<string, string>();
   private status: Status = 'OPEN';
   private phase: Phase = 'Detect';
 
@@ -78,18 +74,30 @@ class FakeFunctions {
         this.tokens.set(request.role, request.taskToken);
         return { emailed: true } satisfies Awaited<ReturnType<typeof requestApproval>>;
       }
-      case 'casebook-carry-out-effect': {
-        const { effect } = this.parse(fn, carryOutEffectSchema, payload);
-        if (this.effectFailures > 0) {
-          this.effectFailures--;
-          throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'SES throttled');
+      case 'casebook-carry-out-effects': {
+        this.parse(fn, carryOutEffectsSchema, payload);
+        if (this.actFailures > 0) {
+          this.actFailures--;
+          throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'DynamoDB throttled');
         }
+        const outcome = this.actOutcomes.shift() ?? 'done';
         return {
-          effectId: effect.effectId,
-          outcome: 'completed',
-          ledgerSeq: 1,
-        } satisfies CarryOutEffectResult;
+          outcome,
+          counts: { planned: 0, intent: 0, executed: 0, confirmed: 2, attention: 0, voided: 0 },
+          retryAfterSeconds: outcome === 'waiting-provider' ? 1 : 0,
+        } satisfies ActProgress;
       }
+      case 'casebook-hold-for-people': {
+        const hold = this.parse(fn, holdForPeopleSchema, payload);
+        this.waits.set(hold.step, hold.taskToken);
+        return { settled: false };
+      }
+      case 'casebook-escalate':
+        this.parse(fn, escalateSchema, payload);
+        return { escalated: true };
+      case 'casebook-anchor-ledger':
+        this.parse(fn, anchorLedgerSchema, payload);
+        return { key: 'anchors/x.json', chains: 1 } satisfies AnchorResult;
       default:
         throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
     }
@@ -110,7 +118,6 @@ class FakeFunctions {
       status: this.status,
       phase: this.phase,
       ...(step.phase === 'Decide' ? { round: 1 } : {}),
-      ...(step.phase === 'Act' ? { effects: EFFECTS } : {}),
     };
   }
 
@@ -184,7 +191,7 @@ async function boot(
 }
 
 describe('incident-lifecycle.asl.json', () => {
-  it('happy path: six phases, three approvals, one Map item per effect, closed', async () => {
+  it('happy path: six phases, three approvals, Act once, the ledger anchored, closed', async () => {
     const fake = fakeFunctions();
     const { sfn, start, finished, history, approvals } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
@@ -199,12 +206,13 @@ describe('incident-lifecycle.asl.json', () => {
     const requests = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload);
     expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
     expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
-    const effects = fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect').map((c) => c.payload);
-    expect(effects.map((e) => (e.effect as { to: string }).to)).toEqual([
-      'ada@example.com',
-      'grace@example.com',
+    // Act is handed the incident, nothing else: no effect and no customer travels in the state.
+    expect(fake.calls.filter((c) => c.fn === 'casebook-carry-out-effects').map((c) => c.payload)).toEqual([
+      { incidentId: 'INC-2026-0001' },
     ]);
-    expect(effects).toEqual(EFFECTS.map((effect) => ({ incidentId: 'INC-2026-0001', effect })));
+    expect(fake.calls.find((c) => c.fn === 'casebook-anchor-ledger')?.payload).toEqual({
+      reason: 'closed INC-2026-0001',
+    });
     // Every step knows which execution it belongs to (idempotency per execution).
     expect(
       fake.calls
@@ -237,7 +245,7 @@ describe('incident-lifecycle.asl.json', () => {
     const halt = fake.calls.find((c) => c.payload.kind === 'halt')?.payload;
     expect(halt?.failure).toMatchObject({ Error: ERROR_NAMES.planRejected });
     expect(JSON.stringify(halt?.failure)).toContain('requires a refund');
-    expect(fake.calls.some((c) => c.fn === 'casebook-carry-out-effect')).toBe(false);
+    expect(fake.calls.some((c) => c.fn === 'casebook-carry-out-effects')).toBe(false);
     // The sibling approvals can no longer resume anything.
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: tokens.get('business'), output: '{}' })),
@@ -266,17 +274,50 @@ describe('incident-lifecycle.asl.json', () => {
     });
   });
 
-  it('retries an effect that failed for a passing reason, and carries it out', async () => {
+  it('runs Act again while it has more, gives the provider time, and retries a passing failure', async () => {
     const fake = fakeFunctions();
-    fake.effectFailures = 1;
-    const { sfn, start, finished, approvals } = await boot(fake);
+    fake.actFailures = 1;
+    fake.actOutcomes = ['more', 'waiting-provider'];
+    const { sfn, start, finished, approvals, history } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     for (const token of (await approvals()).values()) {
       await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
     }
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
-    expect(fake.calls.filter((c) => c.fn === 'casebook-carry-out-effect')).toHaveLength(3);
+    // The retried failure, then more, then waiting for the provider, then done.
+    expect(fake.calls.filter((c) => c.fn === 'casebook-carry-out-effects')).toHaveLength(4);
+    const waited = (await history(arn)).filter(
+      (e) => e.stateEnteredEventDetails?.name === 'Give the payment provider time',
+    );
+    expect(waited).toHaveLength(1);
+  }, 20_000);
+
+  it('waits for people while effects need them, escalates at the deadline, and goes on when they are settled', async () => {
+    const fake = fakeFunctions();
+    fake.actOutcomes = ['waiting-people'];
+    const { sfn, start, finished, approvals } = await boot(fake, (definition) => {
+      // The real deadline is four hours; the same states with one second.
+      const states = definition.States as Record<string, { TimeoutSeconds: number }>;
+      const wait = states['Wait for people to settle the effects Act could not'];
+      if (wait) wait.TimeoutSeconds = 1;
+    });
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    for (const token of (await approvals()).values()) {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
+    }
+    await waitFor('an escalation and a second wait', async () =>
+      fake.calls.some((c) => c.fn === 'casebook-escalate') &&
+      fake.calls.filter((c) => c.fn === 'casebook-hold-for-people').length >= 2
+        ? true
+        : undefined,
+    );
+    const escalation = fake.calls.find((c) => c.fn === 'casebook-escalate')?.payload;
+    expect(escalation).toEqual({ incidentId: 'INC-2026-0001', step: 'act' });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: fake.waits.get('act'), output: '{}' }));
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'close']);
   }, 20_000);
 
   it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {

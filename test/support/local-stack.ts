@@ -26,6 +26,7 @@ export async function freePorts(): Promise<LocalPorts> {
     dynamodb: await one(),
     stepFunctions: await one(),
     s3: await one(),
+    stripe: await one(),
   };
 }
 
@@ -115,18 +116,29 @@ export async function getCase(stack: LocalStack, incidentId: string): Promise<Ca
 }
 
 /** Polls the API until the incident is CLOSED, and returns its case. */
-export function closedCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
-  return waitFor(`${incidentId} to close`, async () => {
-    const c = await getCase(stack, incidentId);
-    return c.incident.status === 'CLOSED' ? c : undefined;
-  });
+export function closedCase(stack: LocalStack, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
+  return waitFor(
+    `${incidentId} to close`,
+    async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface CaseJson {
   incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
   timeline: { type: string; world: string; phase: string; summary: string }[];
-  ledger: { seq: number; kind: string; status?: string; world: string; detail: Record<string, unknown> }[];
-  decisions: { seq: number; kind: string; actor: string; detail: Record<string, unknown> }[];
+  ledger: { seq: number; kind: string; state?: string; world: string; detail: Record<string, unknown> }[];
+  decisions: {
+    seq: number;
+    kind: string;
+    actor: string;
+    role: string;
+    decision: string;
+    detail: Record<string, unknown>;
+  }[];
 }
 
 export async function approve(link: string, name: string, comment = ''): Promise<Response> {
