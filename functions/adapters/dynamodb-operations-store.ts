@@ -15,7 +15,8 @@
  * only the changed fields on condition that the revision is still the one it just read —
  * re-checking from the start when another write slipped in between. So of two writers who read
  * the same incident, the second neither erases the first's change nor overwrites a field the
- * first changed without knowing it.
+ * first changed without knowing it. The refused writer's request answers 409; a refused
+ * lifecycle step fails, and the incident halts where a person can resume it.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
