@@ -1,52 +1,16 @@
 /**
  * Affected customers and planned effects in the operational table, one item each (keys in
- * `operations-keys.ts`). A list or plan version is written once, in batches, before anyone acts
+ * `operations-keys.ts`, read back through `operations-items.ts`). A list or plan version is written once, in batches, before anyone acts
  * on it; after that an effect only moves on by a conditional update of its progress.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EffectRecord } from '../domain/effects.ts';
-import { moneySchema } from '../domain/money.ts';
 import type { Customer, PlannedEffect } from '../domain/plan.ts';
-import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
 import type { EffectStore, Page } from '../domain/ports.ts';
-import { ACTION_SAFETY, WORLDS } from '../domain/vocabulary.ts';
-import { updateIf, withoutKeys } from './dynamo-items.ts';
+import { getItem, updateIf } from './dynamo-items.ts';
+import { fromItem } from './operations-items.ts';
 import { keys } from './operations-keys.ts';
-
-const customerSchema = z.object({
-  customerRef: z.string(),
-  email: z.string().optional(),
-  name: z.string().optional(),
-  amount: moneySchema.optional(),
-  productArea: z.string().optional(),
-  paymentRef: z.string().optional(),
-});
-
-const effectSchema = z.object({
-  effectId: z.string(),
-  planVersion: z.number(),
-  kind: z.enum(PLAN_EFFECT_KINDS),
-  customerRef: z.string(),
-  counterparty: z.string(),
-  world: z.enum(WORLDS),
-  safety: z.enum(ACTION_SAFETY),
-  obligation: z.enum(['tos', 'brand']),
-  amount: moneySchema.optional(),
-  paymentRef: z.string().optional(),
-  productArea: z.string().optional(),
-  template: z.enum(NOTICE_TEMPLATES).optional(),
-  contentHash: z.string().optional(),
-  progress: z.enum(['planned', 'intent', 'executed', 'confirmed', 'attention', 'voided']),
-  attempt: z.number().int().positive(),
-  providerRef: z.string().optional(),
-  intentAt: z.string().optional(),
-  attention: z
-    .object({ reason: z.enum(['in-doubt', 'refused', 'manual']), detail: z.string(), since: z.string() })
-    .optional(),
-  updatedAt: z.string().optional(),
-});
 
 /** DynamoDB takes at most 25 puts per BatchWriteItem. */
 const BATCH = 25;
@@ -77,7 +41,7 @@ export class DynamoDbEffectStore implements EffectStore {
     limit = 500,
   ): Promise<Page<Customer>> {
     const page = await this.page(incidentId, keys.customerPrefix(listVersion), cursor, limit);
-    return { ...page, items: page.items.map((i) => customerSchema.parse(withoutKeys(i))) };
+    return { ...page, items: page.items.map(fromItem.customer) };
   }
 
   async getCustomer(
@@ -85,14 +49,12 @@ export class DynamoDbEffectStore implements EffectStore {
     listVersion: number,
     customerRef: string,
   ): Promise<Customer | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.customer(incidentId, listVersion, customerRef),
-        ConsistentRead: true,
-      }),
+    const item = await getItem(
+      this.client,
+      this.tableName,
+      keys.customer(incidentId, listVersion, customerRef),
     );
-    return out.Item ? customerSchema.parse(withoutKeys(out.Item)) : undefined;
+    return item ? fromItem.customer(item) : undefined;
   }
 
   async putEffects(incidentId: string, effects: readonly PlannedEffect[]): Promise<void> {
@@ -114,18 +76,12 @@ export class DynamoDbEffectStore implements EffectStore {
     limit = 500,
   ): Promise<Page<EffectRecord>> {
     const page = await this.page(incidentId, keys.effectPrefix(planVersion), cursor, limit);
-    return { ...page, items: page.items.map((i) => effectSchema.parse(withoutKeys(i))) };
+    return { ...page, items: page.items.map(fromItem.effect) };
   }
 
   async getEffect(incidentId: string, effectId: string): Promise<EffectRecord | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.effect(incidentId, effectId),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? effectSchema.parse(withoutKeys(out.Item)) : undefined;
+    const item = await getItem(this.client, this.tableName, keys.effect(incidentId, effectId));
+    return item ? fromItem.effect(item) : undefined;
   }
 
   async advanceEffect(

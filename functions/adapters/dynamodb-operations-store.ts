@@ -1,40 +1,46 @@
 /**
- * The operational table over DynamoDB: incidents, correlation keys, timelines and approvals
- * (single-table; key shapes in `tables.ts`). Task tokens are stored here and handed out only
- * through {@link DynamoDbOperationsStore.getTaskToken}.
+ * The operational table over DynamoDB: incidents, correlation keys, the incident numbers taken,
+ * timelines and approvals (keys in `operations-keys.ts`; each item read back through its schema
+ * in `operations-items.ts`). Task tokens are stored here and handed out only through
+ * {@link DynamoDbOperationsStore.getTaskToken}.
+ *
+ * An incident is written whole once, when it opens; after that only the fields a use case
+ * changes are written, by {@link DynamoDbOperationsStore.updateIncident}, never the whole item
+ * again. The use cases that change an incident (entering a phase, closing, halting, naming the
+ * next execution, recording customers, proposing a plan) each read it, decide, and hand back what
+ * they read with what they change, so one port method serves them all and none of them handles a
+ * version. The store guards the write with an optimistic `revision` attribute (the incident type
+ * does not carry it): it reads the item, refuses with a ConflictError when a field being changed
+ * no longer holds what the caller read (another writer changed it, to another value), and writes
+ * only the changed fields on condition that the revision is still the one it just read —
+ * re-checking from the start when another write slipped in between. So of two writers who read
+ * the same incident, the second neither erases the first's change nor overwrites a field the
+ * first changed without knowing it. The refused writer's request answers 409; a refused
+ * lifecycle step fails, and the incident halts where a person can resume it.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  paginateQuery,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { CasebookError, ConflictError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
+import { canonicalJson } from '../domain/json.ts';
 import { LIMITS } from '../domain/limits.ts';
-import type { ApprovalKey, ApprovalStore, Correlation, IncidentStore } from '../domain/ports.ts';
+import type {
+  ApprovalKey,
+  ApprovalStore,
+  Correlation,
+  IncidentChange,
+  IncidentStore,
+} from '../domain/ports.ts';
 import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
+import { getItem, putIfAbsent, queryAll, updateIf } from './dynamo-items.ts';
+import { fromItem } from './operations-items.ts';
+import { ALL_INCIDENTS, keys, listingKey, parseListingKey } from './operations-keys.ts';
 
-const META = 'META';
-const INCIDENTS = 'INCIDENTS';
-const incidentPk = (id: string) => `INCIDENT#${id}`;
-const correlationKeyOf = (key: string) => ({ pk: `CORRELATION#${key}`, sk: META });
-const counterKey = (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` });
-const approvalSk = (round: number, role?: string) =>
-  `APPROVAL#${String(round).padStart(4, '0')}#${role ?? ''}`;
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'taskToken', 'entity'] as const;
-
-function strip<T>(item: Record<string, unknown>): T {
-  const out: Record<string, unknown> = { ...item };
-  for (const attribute of KEY_ATTRIBUTES) delete out[attribute];
-  return out as T;
-}
+/** Writes of one change that may lose to other writers of the same incident before giving up. */
+const UPDATE_ATTEMPTS = 5;
 
 function encodeCursor(key: unknown): string | undefined {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
@@ -57,30 +63,30 @@ function decodeCursor(cursor: string | undefined): Record<string, string> | unde
   }
   // Canonical only: one key, one cursor.
   if (encodeCursor(key) !== cursor || key === null || typeof key !== 'object') throw refused;
-  const k = key as Record<string, unknown>;
-  const id = typeof k.pk === 'string' ? k.pk.slice(incidentPk('').length) : '';
-  const [createdAt, createdId] = typeof k.gsi1sk === 'string' ? k.gsi1sk.split('#') : [];
-  const valid =
-    Object.keys(k).sort().join() === 'gsi1pk,gsi1sk,pk,sk' &&
-    k.gsi1pk === INCIDENTS &&
-    k.sk === META &&
-    isIncidentId(id) &&
-    k.pk === incidentPk(id) &&
-    createdId === id &&
-    isUtcInstant(createdAt ?? '') &&
-    k.gsi1sk === `${createdAt}#${id}`;
-  if (!valid) throw refused;
-  return k as Record<string, string>;
+  const listed = parseListingKey(key as Record<string, unknown>);
+  if (!listed || !isIncidentId(listed.id) || !isUtcInstant(listed.detectedAt)) throw refused;
+  return listingKey(listed.id, listed.detectedAt);
 }
 
-function correlationItem(correlationKey: string, correlation: Correlation): Record<string, unknown> {
+/** What a correlation item holds besides its key. */
+function correlationFields(correlation: Correlation): Record<string, unknown> {
   return {
-    ...correlationKeyOf(correlationKey),
-    entity: 'correlation',
     incidentId: correlation.incidentId,
     // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
-    ...(correlation.occurrences.length > 0 ? { occurrences: new Set(correlation.occurrences) } : {}),
+    occurrences: correlation.occurrences.length > 0 ? new Set(correlation.occurrences) : undefined,
   };
+}
+
+/** Equal as stored: the same JSON whatever the key order. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** `read` with `change` applied, a field set to `undefined` removed. */
+function applied(read: Incident, change: IncidentChange): Incident {
+  const next: Record<string, unknown> = { ...read, ...change };
+  for (const [field, value] of Object.entries(change)) if (value === undefined) delete next[field];
+  return fromItem.incident(next);
 }
 
 /** {@link IncidentStore} and {@link ApprovalStore} on one DynamoDB table. */
@@ -94,40 +100,25 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
   }
 
   async lastIncidentNumber(year: number): Promise<number> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: counterKey(year), ConsistentRead: true }),
-    );
-    return Number(out.Item?.n ?? 0);
+    const counter = await getItem(this.client, this.tableName, keys.counter(year));
+    return Number(counter?.n ?? 0);
   }
 
   async recordIncidentNumber(year: number, sequence: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: counterKey(year),
-          UpdateExpression: 'SET #n = :n',
-          ConditionExpression: 'attribute_not_exists(#n) OR #n < :n',
-          ExpressionAttributeNames: { '#n': 'n' },
-          ExpressionAttributeValues: { ':n': sequence },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // False when a higher number is recorded already: nothing to do.
+    await updateIf(
+      this.client,
+      this.tableName,
+      keys.counter(year),
+      { n: sequence },
+      { expression: '#c_n < :c_n', names: { '#c_n': 'n' }, values: { ':c_n': sequence } },
+      { createIfAbsent: true },
+    );
   }
 
   async findCorrelation(correlationKey: string): Promise<Correlation | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: correlationKeyOf(correlationKey),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const seen = out.Item.occurrences as Set<string> | undefined;
-    return { incidentId: out.Item.incidentId as string, occurrences: seen ? [...seen].sort() : [] };
+    const item = await getItem(this.client, this.tableName, keys.correlation(correlationKey));
+    return item ? fromItem.correlation(item) : undefined;
   }
 
   async claimCorrelation(
@@ -136,24 +127,20 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     replacing: string | undefined,
     occurrences: readonly string[],
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: correlationItem(correlationKey, { incidentId, occurrences }),
-          ConditionExpression: replacing
-            ? 'attribute_not_exists(pk) OR incidentId = :replacing'
-            : 'attribute_not_exists(pk)',
-          ...(replacing ? { ExpressionAttributeValues: { ':replacing': replacing } } : {}),
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const holder = await this.findCorrelation(correlationKey);
-      if (!holder) throw new Error(`Correlation ${correlationKey} is held but unreadable`, { cause: error });
-      return { claimed: false, incidentId: holder.incidentId };
-    }
+    const claimed = await putIfAbsent(
+      this.client,
+      this.tableName,
+      {
+        ...keys.correlation(correlationKey),
+        entity: 'correlation',
+        ...correlationFields({ incidentId, occurrences }),
+      },
+      replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
+    );
+    if (claimed) return { claimed: true };
+    const holder = await this.findCorrelation(correlationKey);
+    if (!holder) throw new Error(`Correlation ${correlationKey} is held but unreadable`);
+    return { claimed: false, incidentId: holder.incidentId };
   }
 
   async releaseCorrelation(
@@ -161,31 +148,40 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     incidentId: string,
     previous: Correlation | undefined,
   ): Promise<void> {
-    const onlyIfMine = {
-      TableName: this.tableName,
-      ConditionExpression: 'incidentId = :mine',
-      ExpressionAttributeValues: { ':mine': incidentId },
-    };
+    // Either way only if it is still ours: someone else's claim by now (a redelivery took it over)
+    // is theirs to finish.
+    const onlyIfMine = { expression: 'incidentId = :c_mine', values: { ':c_mine': incidentId } };
+    if (previous) {
+      await updateIf(
+        this.client,
+        this.tableName,
+        keys.correlation(correlationKey),
+        correlationFields(previous),
+        onlyIfMine,
+      );
+      return;
+    }
     try {
-      if (previous) {
-        await this.client.send(
-          new PutCommand({ ...onlyIfMine, Item: correlationItem(correlationKey, previous) }),
-        );
-      } else {
-        await this.client.send(new DeleteCommand({ ...onlyIfMine, Key: correlationKeyOf(correlationKey) }));
-      }
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.correlation(correlationKey),
+          ConditionExpression: onlyIfMine.expression,
+          ExpressionAttributeValues: onlyIfMine.values,
+        }),
+      );
     } catch (error) {
-      // Someone else's claim by now (a redelivery took it over): theirs to finish.
       if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 
   async addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void> {
     if (occurrences.length === 0) return;
+    // A set union (ADD), so concurrent folds of one group each add theirs.
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: correlationKeyOf(correlationKey),
+        Key: keys.correlation(correlationKey),
         UpdateExpression: 'ADD occurrences :seen',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':seen': new Set(occurrences) },
@@ -194,38 +190,52 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
   }
 
   async createIncident(incident: Incident): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: this.incidentItem(incident),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    await putIfAbsent(this.client, this.tableName, {
+      ...keys.incident(incident.id),
+      ...keys.byCreation(incident.detectedAt, incident.id),
+      entity: 'incident',
+      ...incident,
+    });
   }
 
   async getIncident(id: string): Promise<Incident | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: incidentPk(id), sk: META },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? strip<Incident>(out.Item) : undefined;
+    const item = await getItem(this.client, this.tableName, keys.incident(id));
+    return item ? fromItem.incident(item) : undefined;
   }
 
-  async saveIncident(incident: Incident): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: this.incidentItem(incident),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
-    );
+  async updateIncident(read: Incident, change: IncidentChange): Promise<Incident> {
+    const key = keys.incident(read.id);
+    // Every writer sets updatedAt; it says when the incident last changed, not what.
+    const guarded = (Object.keys(change) as (keyof IncidentChange)[]).filter((f) => f !== 'updatedAt');
+    for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+      const item = await getItem(this.client, this.tableName, key);
+      if (!item) throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${read.id}`);
+      const current = fromItem.incident(item);
+      const changedMeanwhile = guarded.filter(
+        (f) => !sameValue(current[f], read[f]) && !sameValue(current[f], change[f]),
+      );
+      if (changedMeanwhile.length > 0) {
+        throw new ConflictError(
+          `${read.id} changed since it was read (${changedMeanwhile.join(', ')}); read it again and retry`,
+        );
+      }
+      const revision = typeof item.revision === 'number' ? item.revision : undefined;
+      const written = await updateIf(
+        this.client,
+        this.tableName,
+        key,
+        { ...change, revision: (revision ?? 0) + 1 },
+        revision === undefined
+          ? { expression: 'attribute_not_exists(#c_revision)', names: { '#c_revision': 'revision' } }
+          : {
+              expression: '#c_revision = :c_revision',
+              names: { '#c_revision': 'revision' },
+              values: { ':c_revision': revision },
+            },
+      );
+      if (written) return applied(read, change);
+    }
+    throw new ConflictError(`${read.id} kept changing while this change was written; retry`);
   }
 
   async listIncidents(limit: number, cursor?: string): Promise<{ items: Incident[]; cursor?: string }> {
@@ -235,34 +245,33 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         TableName: this.tableName,
         IndexName: 'byCreation',
         KeyConditionExpression: 'gsi1pk = :all',
-        ExpressionAttributeValues: { ':all': INCIDENTS },
+        ExpressionAttributeValues: { ':all': ALL_INCIDENTS },
         ScanIndexForward: false,
         Limit: limit,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
     const next = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map((i) => strip<Incident>(i)), ...(next ? { cursor: next } : {}) };
+    return { items: (out.Items ?? []).map(fromItem.incident), ...(next ? { cursor: next } : {}) };
   }
 
   async addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: incidentPk(incidentId), sk: `EVENT#${event.key}`, entity: 'event', ...event },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    await putIfAbsent(this.client, this.tableName, {
+      ...keys.event(incidentId, event.key),
+      entity: 'event',
+      ...event,
+    });
   }
 
   async listTimeline(incidentId: string): Promise<TimelineEvent[]> {
-    const items = await this.queryAll(incidentPk(incidentId), 'EVENT#');
+    const items = await queryAll(
+      this.client,
+      this.tableName,
+      keys.incidentPartition(incidentId),
+      keys.eventPrefix,
+    );
     return items
-      .map((i) => strip<TimelineEvent>(i))
+      .map(fromItem.event)
       .sort((a, b) => (a.at === b.at ? a.key.localeCompare(b.key) : a.at.localeCompare(b.at)));
   }
 
@@ -270,70 +279,51 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     approval: Approval,
     taskToken: string,
   ): Promise<{ created: boolean; approval: Approval }> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: incidentPk(approval.incidentId),
-            sk: approvalSk(approval.round, approval.role),
-            entity: 'approval',
-            ...approval,
-            taskToken,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { created: true, approval };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await this.getApproval(approval);
-      if (!existing) throw new Error('Approval exists but is unreadable', { cause: error });
-      return { created: false, approval: existing };
-    }
+    const created = await putIfAbsent(this.client, this.tableName, {
+      ...this.approvalKey(approval),
+      entity: 'approval',
+      ...approval,
+      taskToken,
+    });
+    if (created) return { created: true, approval };
+    const existing = await this.getApproval(approval);
+    if (!existing) throw new Error('Approval exists but is unreadable');
+    return { created: false, approval: existing };
   }
 
   async refreshTaskToken(ref: ApprovalKey, taskToken: string): Promise<void> {
-    await this.update(ref, 'SET taskToken = :t', { ':t': taskToken });
+    await this.updateApproval(ref, { taskToken });
   }
 
   async markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void> {
-    await this.update(ref, 'SET emailedAt = :at, linkSecretHash = :h', { ':at': at, ':h': linkSecretHash });
+    await this.updateApproval(ref, { emailedAt: at, linkSecretHash });
   }
 
   async recordWorkflowAnswer(
     ref: ApprovalKey,
     answer: NonNullable<Approval['workflowAnswer']>,
   ): Promise<void> {
-    await this.update(ref, 'SET workflowAnswer = :a', { ':a': answer });
+    await this.updateApproval(ref, { workflowAnswer: answer });
   }
 
   async getApproval(ref: ApprovalKey): Promise<Approval | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: incidentPk(ref.incidentId), sk: approvalSk(ref.round, ref.role) },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? strip<Approval>(out.Item) : undefined;
+    const item = await getItem(this.client, this.tableName, this.approvalKey(ref));
+    return item ? fromItem.approval(item) : undefined;
   }
 
   async listApprovals(incidentId: string, round: number): Promise<Approval[]> {
-    const items = await this.queryAll(incidentPk(incidentId), approvalSk(round));
-    return items.map((i) => strip<Approval>(i));
+    const items = await queryAll(
+      this.client,
+      this.tableName,
+      keys.incidentPartition(incidentId),
+      keys.approvalPrefix(round),
+    );
+    return items.map(fromItem.approval);
   }
 
   async getTaskToken(ref: ApprovalKey): Promise<string | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: incidentPk(ref.incidentId), sk: approvalSk(ref.round, ref.role) },
-        ProjectionExpression: 'taskToken',
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item?.taskToken as string | undefined;
+    const item = await getItem(this.client, this.tableName, this.approvalKey(ref), ['taskToken']);
+    return typeof item?.taskToken === 'string' ? item.taskToken : undefined;
   }
 
   async settleApproval(
@@ -341,69 +331,31 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     status: Exclude<ApprovalStatus, 'PENDING'>,
     fields: Pick<Approval, 'decision' | 'withdrawnReason'>,
   ): Promise<boolean> {
-    const sets = ['#status = :status'];
-    const values: Record<string, unknown> = { ':status': status, ':pending': 'PENDING' };
-    if (fields.decision) {
-      sets.push('decision = :decision');
-      values[':decision'] = fields.decision;
-    }
-    if (fields.withdrawnReason) {
-      sets.push('withdrawnReason = :reason');
-      values[':reason'] = fields.withdrawnReason;
-    }
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: incidentPk(ref.incidentId), sk: approvalSk(ref.round, ref.role) },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
-  }
-
-  private incidentItem(incident: Incident): Record<string, unknown> {
-    return {
-      pk: incidentPk(incident.id),
-      sk: META,
-      entity: 'incident',
-      gsi1pk: INCIDENTS,
-      gsi1sk: `${incident.detectedAt}#${incident.id}`,
-      ...incident,
-    };
-  }
-
-  private async update(ref: ApprovalKey, expression: string, values: Record<string, unknown>): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: incidentPk(ref.incidentId), sk: approvalSk(ref.round, ref.role) },
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
+    return updateIf(
+      this.client,
+      this.tableName,
+      this.approvalKey(ref),
       {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-        ConsistentRead: true,
+        status,
+        ...(fields.decision ? { decision: fields.decision } : {}),
+        ...(fields.withdrawnReason ? { withdrawnReason: fields.withdrawnReason } : {}),
+      },
+      {
+        expression: '#c_status = :c_pending',
+        names: { '#c_status': 'status' },
+        values: { ':c_pending': 'PENDING' },
       },
     );
-    for await (const page of pages) items.push(...(page.Items ?? []));
-    return items;
+  }
+
+  private approvalKey(ref: ApprovalKey) {
+    return keys.approval(ref.incidentId, ref.round, ref.role);
+  }
+
+  /** Sets fields of an approval that must exist. */
+  private async updateApproval(ref: ApprovalKey, fields: Record<string, unknown>): Promise<void> {
+    if (!(await updateIf(this.client, this.tableName, this.approvalKey(ref), fields))) {
+      throw new Error(`No approval ${ref.incidentId} round ${ref.round} ${ref.role}`);
+    }
   }
 }

@@ -3,32 +3,11 @@
  * the use cases that end the wait), and the questions about effects that people answer.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import type { EffectQuestion } from '../domain/effects.ts';
 import type { QuestionStore, WaitStore } from '../domain/ports.ts';
-import { putIfAbsent, queryAll, updateIf, withoutKeys } from './dynamo-items.ts';
+import { getItem, putIfAbsent, queryAll, updateIf } from './dynamo-items.ts';
+import { fromItem } from './operations-items.ts';
 import { keys } from './operations-keys.ts';
-
-const questionSchema = z.object({
-  incidentId: z.string(),
-  effectId: z.string(),
-  attempt: z.number(),
-  reason: z.enum(['in-doubt', 'refused', 'manual']),
-  detail: z.string(),
-  askedAt: z.string(),
-  links: z.record(z.string(), z.string()),
-  emailedAt: z.string().optional(),
-  answered: z
-    .object({
-      answer: z.enum(['sent', 'not-sent', 'retry', 'done-by-hand', 'void']),
-      by: z.string(),
-      at: z.string(),
-      note: z.string(),
-      reference: z.string().optional(),
-    })
-    .optional(),
-});
 
 export class DynamoDbWaits implements WaitStore, QuestionStore {
   private readonly client: DynamoDBDocumentClient;
@@ -41,26 +20,19 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
 
   async holdWait(incidentId: string, step: string, taskToken: string, since: string): Promise<void> {
     // A wait entered again (after a timeout, or a retry of the step) takes over from the one before.
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.wait(incidentId, step),
-        UpdateExpression: 'SET entity = :e, taskToken = :t, since = :s',
-        ExpressionAttributeValues: { ':e': 'wait', ':t': taskToken, ':s': since },
-      }),
+    await updateIf(
+      this.client,
+      this.tableName,
+      keys.wait(incidentId, step),
+      { entity: 'wait', taskToken, since },
+      undefined,
+      { createIfAbsent: true },
     );
   }
 
   async waitingToken(incidentId: string, step: string): Promise<string | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.wait(incidentId, step),
-        ProjectionExpression: 'taskToken',
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item?.taskToken as string | undefined;
+    const item = await getItem(this.client, this.tableName, keys.wait(incidentId, step), ['taskToken']);
+    return typeof item?.taskToken === 'string' ? item.taskToken : undefined;
   }
 
   async releaseWait(incidentId: string, step: string, taskToken: string): Promise<void> {
@@ -89,14 +61,8 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
     effectId: string,
     attempt: number,
   ): Promise<EffectQuestion | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.question(incidentId, effectId, attempt),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? questionSchema.parse(withoutKeys(out.Item)) : undefined;
+    const item = await getItem(this.client, this.tableName, keys.question(incidentId, effectId, attempt));
+    return item ? fromItem.question(item) : undefined;
   }
 
   async replaceLinks(question: EffectQuestion): Promise<void> {
@@ -105,7 +71,7 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
       this.tableName,
       keys.question(question.incidentId, question.effectId, question.attempt),
       { links: question.links },
-      { expression: 'attribute_not_exists(emailedAt)', values: {} },
+      { expression: 'attribute_not_exists(emailedAt)' },
     );
   }
 
@@ -126,10 +92,7 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
       this.tableName,
       keys.question(incidentId, effectId, attempt),
       { answered },
-      {
-        expression: 'attribute_not_exists(answered)',
-        values: {},
-      },
+      { expression: 'attribute_not_exists(answered)' },
     );
   }
 
@@ -140,6 +103,6 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
       keys.incidentPartition(incidentId),
       keys.questionPrefix(),
     );
-    return items.map((i) => questionSchema.parse(withoutKeys(i))).filter((q) => !q.answered);
+    return items.map(fromItem.question).filter((q) => !q.answered);
   }
 }

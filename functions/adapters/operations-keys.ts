@@ -12,7 +12,11 @@
  * | a wait for people            | `INCIDENT#<id>`       | `WAIT#<step>`                       |
  * | an effect's question         | `INCIDENT#<id>`       | `QUESTION#<effect id>#<n, 4>`       |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
- * | incident counter of a year   | `COUNTER`             | `incident#<year>`                   |
+ * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
+ *
+ * Only incidents carry the byCreation index keys (`gsi1pk` `INCIDENTS`, `gsi1sk`
+ * `<detectedAt>#<id>`), which list them newest first. The numbers counter holds the highest
+ * incident number of the year recorded as taken (`n`), a hint the opening of an incident reads.
  *
  * Numbers inside sort keys are zero-padded so that items sort as their numbers do.
  */
@@ -21,32 +25,35 @@ export const META = 'META';
 /** Partition of the byCreation index that lists every incident. */
 export const ALL_INCIDENTS = 'INCIDENTS';
 
+const INCIDENT = 'INCIDENT#';
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 export const keys = {
-  incident: (id: string) => ({ pk: `INCIDENT#${id}`, sk: META }),
-  incidentPartition: (id: string) => `INCIDENT#${id}`,
-  event: (incidentId: string, key: string) => ({ pk: `INCIDENT#${incidentId}`, sk: `EVENT#${key}` }),
+  incident: (id: string) => ({ pk: `${INCIDENT}${id}`, sk: META }),
+  incidentPartition: (id: string) => `${INCIDENT}${id}`,
+  /** The byCreation index keys of an incident. */
+  byCreation: (detectedAt: string, id: string) => ({ gsi1pk: ALL_INCIDENTS, gsi1sk: `${detectedAt}#${id}` }),
+  event: (incidentId: string, key: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: `EVENT#${key}` }),
   eventPrefix: 'EVENT#',
   approval: (incidentId: string, round: number, role: string) => ({
-    pk: `INCIDENT#${incidentId}`,
+    pk: `${INCIDENT}${incidentId}`,
     sk: `APPROVAL#${pad(round, 4)}#${role}`,
   }),
   approvalPrefix: (round: number) => `APPROVAL#${pad(round, 4)}#`,
   customer: (incidentId: string, listVersion: number, ref: string) => ({
-    pk: `INCIDENT#${incidentId}`,
+    pk: `${INCIDENT}${incidentId}`,
     sk: `CUSTOMER#${pad(listVersion, 4)}#${ref}`,
   }),
   customerPrefix: (listVersion: number) => `CUSTOMER#${pad(listVersion, 4)}#`,
   effect: (incidentId: string, effectId: string) => {
     const m = /^P(\d+)-E(\d+)$/.exec(effectId);
     if (!m) throw new Error(`Not an effect id: ${effectId}`);
-    return { pk: `INCIDENT#${incidentId}`, sk: `EFFECT#${pad(Number(m[1]), 4)}#${pad(Number(m[2]), 6)}` };
+    return { pk: `${INCIDENT}${incidentId}`, sk: `EFFECT#${pad(Number(m[1]), 4)}#${pad(Number(m[2]), 6)}` };
   },
   effectPrefix: (planVersion: number) => `EFFECT#${pad(planVersion, 4)}#`,
-  wait: (incidentId: string, step: string) => ({ pk: `INCIDENT#${incidentId}`, sk: `WAIT#${step}` }),
+  wait: (incidentId: string, step: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: `WAIT#${step}` }),
   question: (incidentId: string, effectId: string, n: number) => ({
-    pk: `INCIDENT#${incidentId}`,
+    pk: `${INCIDENT}${incidentId}`,
     sk: `QUESTION#${effectId}#${pad(n, 4)}`,
   }),
   questionPrefix: (effectId?: string) => (effectId ? `QUESTION#${effectId}#` : 'QUESTION#'),
@@ -54,5 +61,25 @@ export const keys = {
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
 } as const;
 
-/** Attributes that are keys, not part of what an item stores for the domain. */
-export const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity'] as const;
+/** The four keys of an incident in the byCreation index: where a page of the listing stops. */
+export function listingKey(id: string, detectedAt: string): Record<string, string> {
+  return { ...keys.incident(id), ...keys.byCreation(detectedAt, id) };
+}
+
+/**
+ * The incident and creation time a listing key names, when `key` is exactly a key
+ * {@link listingKey} builds (the same four attributes, nothing else); undefined for anything else.
+ */
+export function parseListingKey(
+  key: Readonly<Record<string, unknown>>,
+): { id: string; detectedAt: string } | undefined {
+  const { pk, gsi1sk } = key;
+  if (typeof pk !== 'string' || !pk.startsWith(INCIDENT) || typeof gsi1sk !== 'string') return undefined;
+  const id = pk.slice(INCIDENT.length);
+  const detectedAt = gsi1sk.slice(0, Math.max(0, gsi1sk.length - id.length - 1));
+  const built = listingKey(id, detectedAt);
+  const exact =
+    Object.keys(key).length === Object.keys(built).length &&
+    Object.entries(built).every(([name, value]) => Object.hasOwn(key, name) && key[name] === value);
+  return exact ? { id, detectedAt } : undefined;
+}

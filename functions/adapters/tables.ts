@@ -19,12 +19,9 @@ export interface TableSchema {
 }
 
 /**
- * Operational table, single-table design (`pk` / `sk`): an incident (`INCIDENT#<id>` / `META`)
- * with its timeline events (`INCIDENT#<id>` / `EVENT#<key>`) and its approvals
- * (`INCIDENT#<id>` / `APPROVAL#<round, 4 digits>#<role>`) in the same partition; correlation keys
- * (`CORRELATION#<key>` / `META`); the incident number counters (`COUNTER` / `incident#<year>`).
- * Only incidents carry the `byCreation` index keys (`INCIDENTS` / `<detectedAt>#<id>`), which list
- * them newest first.
+ * Operational table, single-table design (`pk` / `sk`, and the `byCreation` index that lists
+ * incidents newest first): every key it holds is built in `operations-keys.ts`, whose header
+ * shows the layout.
  */
 export const OPERATIONS_TABLE: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },

@@ -49,8 +49,14 @@ export interface IncidentStore {
   /** Writes a new incident; does nothing if it already exists. */
   createIncident(incident: Incident): Promise<void>;
   getIncident(id: string): Promise<Incident | undefined>;
-  /** Replaces the incident's mutable fields. */
-  saveIncident(incident: Incident): Promise<void>;
+  /**
+   * Sets the fields of `change` (`undefined` removes one) on the incident the caller read as
+   * `read`, and returns the incident as the caller now knows it (`read` with `change`). Only those
+   * fields are written: what another writer changed meanwhile stays. Throws ConflictError when
+   * another writer changed one of those same fields since `read` (to something other than what
+   * `change` sets), so no writer silently undoes another's change; `updatedAt` is not guarded.
+   */
+  updateIncident(read: Incident, change: IncidentChange): Promise<Incident>;
   /** Newest first. */
   listIncidents(
     limit: number,
@@ -61,6 +67,9 @@ export interface IncidentStore {
   /** In time order. */
   listTimeline(incidentId: string): Promise<TimelineEvent[]>;
 }
+
+/** The fields of an incident that change after it is opened: all but its id and creation time. */
+export type IncidentChange = Partial<Omit<Incident, 'id' | 'detectedAt'>>;
 
 /** Which incident a correlation key points at, and which alert occurrences it has absorbed. */
 export interface Correlation {

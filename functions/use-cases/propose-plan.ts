@@ -20,7 +20,7 @@ import { expandPlan, sealPlan } from '../domain/plan.ts';
 import type { Clock, EffectStore, IncidentStore } from '../domain/ports.ts';
 
 export interface PlanDeps {
-  readonly incidents: Pick<IncidentStore, 'getIncident' | 'saveIncident' | 'addTimelineEvent'>;
+  readonly incidents: Pick<IncidentStore, 'getIncident' | 'updateIncident' | 'addTimelineEvent'>;
   readonly effects: EffectStore;
   /** The customer's pseudonym (`cp_…`), as the ledger will name them. */
   readonly pseudonym: (customerRef: string) => Promise<string>;
@@ -37,9 +37,7 @@ export async function recordCustomers(
   const version = (incident.customerList?.version ?? 0) + 1;
   await deps.effects.putCustomers(incident.id, version, customers);
   // 2.
-  const next = { ...incident, customerList: { version, count: customers.length } };
-  await deps.incidents.saveIncident(next);
-  return next;
+  return deps.incidents.updateIncident(incident, { customerList: { version, count: customers.length } });
 }
 
 /** The next plan version over the incident's current customers; the effects are written, the plan not yet saved. */
@@ -90,7 +88,7 @@ export async function submitPlan(
   const incident = await deps.incidents.getIncident(incidentId);
   if (!incident) throw new Error(`No incident ${incidentId}`);
   const plan = await proposePlan(deps, incident, input, proposedBy);
-  await deps.incidents.saveIncident({ ...incident, plan, updatedAt: plan.proposedAt });
+  await deps.incidents.updateIncident(incident, { plan, updatedAt: plan.proposedAt });
   await deps.incidents.addTimelineEvent(incident.id, planProposedEvent(plan));
   return plan;
 }

@@ -7,7 +7,7 @@
  *  2. Apply the phase's rules: Understand proposes a plan if none stands; Decide opens an approval
  *     round; Learn resolves. (Act's effects are carried out by carry-out-effects, which checks the
  *     approvals itself.)
- *  3. Save the incident and record the phase on its timeline (once per execution).
+ *  3. Write what changed on the incident and record the phase on its timeline (once per execution).
  *
  * Halting records why the execution stopped and withdraws approvals still pending in the round;
  * the incident keeps its phase so a new execution can continue from it.
@@ -16,7 +16,8 @@
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { HaltReason, Incident } from '../domain/incident.ts';
 import { enterPhase } from '../domain/incident.ts';
-import type { ApprovalStore, IncidentStore } from '../domain/ports.ts';
+import type { RemediationPlan } from '../domain/plan.ts';
+import type { ApprovalStore, IncidentChange, IncidentStore } from '../domain/ports.ts';
 import type { Phase, Status } from '../domain/vocabulary.ts';
 import type { PlanDeps } from './propose-plan.ts';
 import { planProposedEvent, proposePlan, recordCustomers } from './propose-plan.ts';
@@ -64,32 +65,35 @@ export async function recordLifecycleStep(
 
   // 2.
   const entry = enterPhase(incident, step.phase, step.execution, at);
-  let next: Incident = {
-    ...incident,
+  let read = incident;
+  let change: IncidentChange = {
     status: entry.status,
     phase: entry.phase,
     updatedAt: at,
     executionName: step.execution,
     phaseEnteredAt: { ...incident.phaseEnteredAt, [step.phase]: incident.phaseEnteredAt[step.phase] ?? at },
+    halted: undefined,
   };
-  delete (next as { halted?: unknown }).halted;
 
   if (step.phase === 'Understand' && (!incident.plan || incident.halted?.reason === 'plan-rejected')) {
-    next = await proposeDefaultPlan(deps, next);
+    const proposed = await proposeDefaultPlan(deps, incident);
+    // Its customers are on the incident already; the plan is written with the phase.
+    read = proposed.listed;
+    change = { ...change, plan: proposed.plan };
   }
   if (step.phase === 'Decide') {
-    if (!next.plan) throw new Error(`${incident.id} has no plan to decide on`);
+    if (!incident.plan) throw new Error(`${incident.id} has no plan to decide on`);
     const round = entry.decideRound ?? incident.decideRound;
     if (round > incident.decideRound && incident.decideRound > 0) {
       // Links from the replaced round must not look decidable (e.g. after a restart mid-round).
       await withdrawPending(deps, incident, `Replaced by approval round ${round}.`);
     }
-    next = { ...next, decideRound: round, decideExecution: step.execution };
+    change = { ...change, decideRound: round, decideExecution: step.execution };
   }
-  if (step.phase === 'Learn') next = { ...next, resolvedAt: incident.resolvedAt ?? at };
+  if (step.phase === 'Learn') change = { ...change, resolvedAt: incident.resolvedAt ?? at };
 
   // 3.
-  await deps.incidents.saveIncident(next);
+  const next = await deps.incidents.updateIncident(read, change);
   await deps.incidents.addTimelineEvent(incident.id, entry.event);
   return {
     incidentId: incident.id,
@@ -101,9 +105,13 @@ export async function recordLifecycleStep(
 
 /**
  * The plan Casebook proposes by itself in Understand until a responder writes one: tell every
- * customer the alert names (annotation `customer_contacts`) what happened.
+ * customer the alert names (annotation `customer_contacts`) what happened. Returns the incident
+ * as it stands once its customers are recorded, and the plan, not yet saved on it.
  */
-async function proposeDefaultPlan(deps: LifecycleDeps, incident: Incident): Promise<Incident> {
+async function proposeDefaultPlan(
+  deps: LifecycleDeps,
+  incident: Incident,
+): Promise<{ listed: Incident; plan: RemediationPlan }> {
   const listed =
     incident.customerList || incident.customerContacts.length === 0
       ? incident
@@ -129,12 +137,12 @@ async function proposeDefaultPlan(deps: LifecycleDeps, incident: Incident): Prom
     'casebook (default plan)',
   );
   await deps.incidents.addTimelineEvent(incident.id, planProposedEvent(plan));
-  return { ...listed, plan };
+  return { listed, plan };
 }
 
 async function close(deps: LifecycleDeps, incident: Incident, at: string): Promise<LifecycleStepResult> {
   if (incident.status !== 'CLOSED') {
-    await deps.incidents.saveIncident({ ...incident, status: 'CLOSED', closedAt: at, updatedAt: at });
+    await deps.incidents.updateIncident(incident, { status: 'CLOSED', closedAt: at, updatedAt: at });
   }
   await deps.incidents.addTimelineEvent(incident.id, {
     key: 'closed',
@@ -171,8 +179,7 @@ async function halt(
 ): Promise<LifecycleStepResult> {
   const error = step.failure?.Error;
   const cause = step.failure?.Cause;
-  await deps.incidents.saveIncident({
-    ...incident,
+  await deps.incidents.updateIncident(incident, {
     updatedAt: at,
     halted: {
       reason: step.reason,

@@ -53,7 +53,7 @@ export async function resumeLifecycle(
   const executionName = status === undefined ? incident.executionName : nextExecutionName(incident);
   const at = deps.clock.now().toISOString();
   if (executionName !== incident.executionName) {
-    await deps.incidents.saveIncident({ ...incident, executionName, updatedAt: at });
+    await deps.incidents.updateIncident(incident, { executionName, updatedAt: at });
   }
   await deps.workflow.start(executionName, { incidentId, resumeFrom: incident.phase });
 

@@ -16,6 +16,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_INCIDENTS, META } from '../../functions/adapters/operations-keys.ts';
 import { sha256Hex } from '../../functions/domain/json.ts';
 import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
 import type { LocalStack } from '../../local/stack.ts';
@@ -213,7 +214,7 @@ describe("the probe's findings, with the inputs it used", () => {
         [
           cursor({ gsi1pk: '', gsi1sk: '', pk: '', sk: '' }),
           cursor({ gsi1pk: long, gsi1sk: long, pk: long, sk: long }),
-          cursor({ gsi1pk: 'INCIDENTS', gsi1sk: long, pk: long, sk: 'META' }),
+          cursor({ gsi1pk: ALL_INCIDENTS, gsi1sk: long, pk: long, sk: META }),
         ].map((c) => send('GET', `/incidents?cursor=${c}`)),
       ),
     );

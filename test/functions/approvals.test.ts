@@ -62,7 +62,7 @@ async function setup() {
   const listed = await recordCustomers({ effects, incidents: store }, base, [
     { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat' },
   ]);
-  await store.saveIncident({ ...listed, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  await store.updateIncident(listed, { phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
   await submitPlan(
     { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 2), ref), clock },
     base.id,
@@ -164,7 +164,7 @@ describe('approval requests and decisions', () => {
     const { ask, call, store } = await setup();
     const incident = await store.getIncident('INC-2026-0009');
     if (!incident) throw new Error('no incident');
-    await store.saveIncident({ ...incident, title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
+    await store.updateIncident(incident, { title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
     const { approvalId } = await ask('legal');
     const page = (await call('GET', approvalId)).body ?? '';
     expect(page).toContain('<h1>INC-2026-0009 — <bdi>Refunds \u202Egnissim</bdi></h1>');
@@ -310,7 +310,7 @@ describe('approval requests and decisions', () => {
     const { approvalId } = await ask('business');
     const incident = await store.getIncident('INC-2026-0009');
     if (!incident) throw new Error('no incident');
-    await store.saveIncident({ ...incident, decideRound: 2 });
+    await store.updateIncident(incident, { decideRound: 2 });
     const page = await call('GET', approvalId);
     expect(page.body).not.toContain('Record my decision');
     const res = await call('POST', approvalId, { decision: 'approve', name: 'Bo' });

@@ -415,7 +415,7 @@ describe('Act carries out the approved effects', () => {
     expect(late).toMatchObject({ outcome: 'more', counts: { planned: 2 } });
     const incident = await store.getIncident(id);
     if (!incident) throw new Error('no incident');
-    await store.saveIncident({ ...incident, decideRound: 2 });
+    await store.updateIncident(incident, { decideRound: 2 });
     await expect(act()).rejects.toThrow(/lacks approval from legal, business, sre in round 2/);
     expect(sentTo()).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { ALL_INCIDENTS, keys, parseListingKey } from '../../functions/adapters/operations-keys.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
@@ -54,6 +55,7 @@ describe('GET /incidents', () => {
     const { list } = await setup(3);
     const given = JSON.parse((await list({ limit: '1' })).body ?? '{}').cursor as string;
     const key = JSON.parse(Buffer.from(given, 'base64url').toString('utf8'));
+    const listed = parseListingKey(key)?.id ?? '';
     const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const long = 'x'.repeat(3000);
     for (const [query, field] of [
@@ -71,9 +73,12 @@ describe('GET /incidents', () => {
       [{ cursor: cursorOf({ a: 1 }) }, 'cursor'],
       // The probe's cursors: empty keys and 3,000-character keys answered 503 before.
       [{ cursor: cursorOf({ gsi1pk: '', gsi1sk: '', pk: '', sk: '' }) }, 'cursor'],
-      [{ cursor: cursorOf({ gsi1pk: 'INCIDENTS', gsi1sk: long, pk: long, sk: long }) }, 'cursor'],
-      [{ cursor: cursorOf({ ...key, pk: `INCIDENT#INC-2026-${'9'.repeat(2100)}` }) }, 'cursor'],
-      [{ cursor: cursorOf({ ...key, gsi1sk: `2026-02-30T10:00:00.000Z#${key.pk.slice(9)}` }) }, 'cursor'],
+      [{ cursor: cursorOf({ gsi1pk: ALL_INCIDENTS, gsi1sk: long, pk: long, sk: long }) }, 'cursor'],
+      [
+        { cursor: cursorOf({ ...key, pk: keys.incidentPartition(`INC-2026-${'9'.repeat(2100)}`) }) },
+        'cursor',
+      ],
+      [{ cursor: cursorOf({ ...key, ...keys.byCreation('2026-02-30T10:00:00.000Z', listed) }) }, 'cursor'],
       // The same key written another way is not a cursor this API gave out.
       [{ cursor: Buffer.from(JSON.stringify(key, null, 1)).toString('base64url') }, 'cursor'],
       [{ cursor: `${given}=` }, 'cursor'],

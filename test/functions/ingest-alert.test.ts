@@ -120,7 +120,7 @@ describe('POST /webhooks/alertmanager', () => {
     await post(payload);
     const closed = await store.getIncident('INC-2026-0001');
     if (!closed) throw new Error('the incident was not opened');
-    await store.saveIncident({ ...closed, status: 'CLOSED', closedAt: '2026-11-22T12:00:00.000Z' });
+    await store.updateIncident(closed, { status: 'CLOSED', closedAt: '2026-11-22T12:00:00.000Z' });
 
     // Alertmanager repeats a still-firing alert every repeat_interval: the same occurrence.
     const repeat = await post(payload);
@@ -324,8 +324,7 @@ describe("the probe's poison-pill alerts: too large for one item, under the body
       (ref) => `cp_${sha256Hex(ref).slice(0, 32)}`,
       () => 'f'.repeat(64),
     );
-    await store.saveIncident({
-      ...incident,
+    await store.updateIncident(incident, {
       plan: sealPlan(
         { version: 1, summary: 's'.repeat(2000), proposedAt: '2026-11-22T10:31:00.000Z', proposedBy: 'sre' },
         effects,
@@ -407,7 +406,7 @@ describe('write order: a failure leaves nothing claimed', () => {
     await post(payload);
     const closed = await store.getIncident('INC-2026-0001');
     if (!closed) throw new Error('not opened');
-    await store.saveIncident({ ...closed, status: 'CLOSED' });
+    await store.updateIncident(closed, { status: 'CLOSED' });
     const before = await store.findCorrelation(closed.correlationKey);
     const anew = JSON.parse(payload);
     anew.alerts[0].startsAt = '2026-11-23T08:00:00Z';

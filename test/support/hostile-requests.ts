@@ -9,6 +9,7 @@
  * POST — and any write at all — is a failure.
  */
 import fc from 'fast-check';
+import { ALL_INCIDENTS } from '../../functions/adapters/operations-keys.ts';
 import { LIMITS } from '../../functions/domain/limits.ts';
 import type { Route } from '../../functions/routes.ts';
 import { ROUTES } from '../../functions/routes.ts';
@@ -320,7 +321,7 @@ function cursorValue(targets: Targets): fc.Arbitrary<string> {
       fc
         .integer({ min: 0, max: 1000 })
         .map((n) =>
-          b64({ gsi1pk: 'INCIDENTS', gsi1sk: 'x'.repeat(n), pk: 'x'.repeat(n), sk: 'x'.repeat(n) }),
+          b64({ gsi1pk: ALL_INCIDENTS, gsi1sk: 'x'.repeat(n), pk: 'x'.repeat(n), sk: 'x'.repeat(n) }),
         ),
       fc.constant(b64({ gsi1pk: '', gsi1sk: '', pk: '', sk: '' })),
       fc

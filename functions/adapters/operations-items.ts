@@ -1,0 +1,227 @@
+/**
+ * What each item of the operational table holds, as a zod schema: every item read back becomes a
+ * domain value through one of these, never through a cast. A schema names every field of its
+ * domain type (checked when compiling), and leaves behind what the type does not hold: the keys,
+ * an incident's revision, an approval's task token.
+ */
+import { z } from 'zod';
+import type { Approval } from '../domain/approval.ts';
+import type { EffectQuestion, EffectRecord } from '../domain/effects.ts';
+import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import type { JsonObject } from '../domain/json.ts';
+import { moneySchema } from '../domain/money.ts';
+import type { Customer, PlanTotal, RemediationPlan } from '../domain/plan.ts';
+import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
+import type { ArchivedPayload, Correlation } from '../domain/ports.ts';
+import type { Truncation } from '../domain/text.ts';
+import {
+  ACTION_SAFETY,
+  APPROVER_ROLES,
+  PHASES,
+  RML3_CATEGORIES,
+  SEVERITIES,
+  STATUSES,
+  WORLDS,
+} from '../domain/vocabulary.ts';
+
+/** A schema for every field of `T`, and for nothing else. */
+type FieldsOf<T> = { readonly [K in keyof Required<NonNullable<T>>]: z.ZodType };
+
+const obligation = z.enum(['tos', 'brand']);
+const attentionReason = z.enum(['in-doubt', 'refused', 'manual']);
+
+const planSchema = z.object({
+  version: z.number(),
+  summary: z.string(),
+  proposedAt: z.string(),
+  proposedBy: z.string(),
+  effectCount: z.number(),
+  totals: z.array(
+    z.object({
+      kind: z.enum(PLAN_EFFECT_KINDS),
+      currency: z.string().nullable(),
+      obligation,
+      count: z.number(),
+      minor: z.number(),
+    } satisfies FieldsOf<PlanTotal>),
+  ),
+  effectsHash: z.string(),
+  hash: z.string(),
+} satisfies FieldsOf<RemediationPlan>);
+
+const incidentSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string().optional(),
+  status: z.enum(STATUSES),
+  phase: z.enum(PHASES),
+  severity: z.enum(SEVERITIES),
+  world: z.enum(WORLDS),
+  categories: z.array(z.enum(RML3_CATEGORIES)),
+  classificationReason: z.string(),
+  source: z.string(),
+  correlationKey: z.string(),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()),
+  externalUrl: z.string().optional(),
+  customerContacts: z.array(z.string()),
+  customerSummary: z.string().optional(),
+  productArea: z.string().optional(),
+  truncated: z
+    .array(
+      z.object({ field: z.string(), bytes: z.number(), sha256: z.string() } satisfies FieldsOf<Truncation>),
+    )
+    .optional(),
+  originalPayload: z
+    .object({ key: z.string(), sha256: z.string(), bytes: z.number() } satisfies FieldsOf<ArchivedPayload>)
+    .optional(),
+  startedAt: z.string(),
+  detectedAt: z.string(),
+  updatedAt: z.string(),
+  phaseEnteredAt: z.partialRecord(z.enum(PHASES), z.string()),
+  customerList: z
+    .object({ version: z.number(), count: z.number() } satisfies FieldsOf<Incident['customerList']>)
+    .optional(),
+  plan: planSchema.optional(),
+  decideRound: z.number(),
+  decideExecution: z.string().optional(),
+  halted: z
+    .object({
+      reason: z.enum(['plan-rejected', 'approvals-timed-out', 'failed']),
+      at: z.string(),
+      error: z.string().optional(),
+      cause: z.string().optional(),
+    } satisfies FieldsOf<Incident['halted']>)
+    .optional(),
+  resolvedAt: z.string().optional(),
+  closedAt: z.string().optional(),
+  executionName: z.string(),
+} satisfies FieldsOf<Incident>);
+
+const eventSchema = z.object({
+  key: z.string(),
+  at: z.string(),
+  world: z.enum(WORLDS),
+  type: z.enum([
+    'detection',
+    'alert_folded',
+    'phase_entered',
+    'plan_proposed',
+    'approval_requested',
+    'approval_decided',
+    'effect_carried_out',
+    'effect_needs_person',
+    'effect_settled_by_person',
+    'escalated',
+    'halted',
+    'lifecycle_resumed',
+    'closed',
+  ]),
+  phase: z.enum(PHASES),
+  summary: z.string(),
+  detail: (z.record(z.string(), z.json()) as z.ZodType<JsonObject>).optional(),
+} satisfies FieldsOf<TimelineEvent>);
+
+const approvalSchema = z.object({
+  incidentId: z.string(),
+  round: z.number(),
+  role: z.enum(APPROVER_ROLES),
+  approverEmail: z.string(),
+  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'WITHDRAWN']),
+  requestedAt: z.string(),
+  planHash: z.string(),
+  planVersion: z.number(),
+  linkSecretHash: z.string(),
+  emailedAt: z.string().optional(),
+  decision: z
+    .object({
+      decision: z.enum(['approve', 'reject']),
+      name: z.string(),
+      comment: z.string(),
+      at: z.string(),
+      ledgerSeq: z.number().optional(),
+    } satisfies FieldsOf<Approval['decision']>)
+    .optional(),
+  withdrawnReason: z.string().optional(),
+  workflowAnswer: z
+    .object({ at: z.string(), resumed: z.boolean() } satisfies FieldsOf<Approval['workflowAnswer']>)
+    .optional(),
+} satisfies FieldsOf<Approval>);
+
+/** Occurrences are a String Set, absent when empty (DynamoDB stores no empty set). */
+const correlationSchema = z
+  .object({ incidentId: z.string(), occurrences: z.set(z.string()).optional() })
+  .transform(({ incidentId, occurrences }) => ({
+    incidentId,
+    occurrences: occurrences ? [...occurrences].sort() : [],
+  }));
+
+const customerSchema = z.object({
+  customerRef: z.string(),
+  email: z.string().optional(),
+  name: z.string().optional(),
+  amount: moneySchema.optional(),
+  productArea: z.string().optional(),
+  paymentRef: z.string().optional(),
+} satisfies FieldsOf<Customer>);
+
+const effectSchema = z.object({
+  effectId: z.string(),
+  planVersion: z.number(),
+  kind: z.enum(PLAN_EFFECT_KINDS),
+  customerRef: z.string(),
+  counterparty: z.string(),
+  world: z.enum(WORLDS),
+  safety: z.enum(ACTION_SAFETY),
+  obligation,
+  amount: moneySchema.optional(),
+  paymentRef: z.string().optional(),
+  productArea: z.string().optional(),
+  template: z.enum(NOTICE_TEMPLATES).optional(),
+  contentHash: z.string().optional(),
+  progress: z.enum(['planned', 'intent', 'executed', 'confirmed', 'attention', 'voided']),
+  attempt: z.number().int().positive(),
+  providerRef: z.string().optional(),
+  intentAt: z.string().optional(),
+  attention: z
+    .object({
+      reason: attentionReason,
+      detail: z.string(),
+      since: z.string(),
+    } satisfies FieldsOf<EffectRecord['attention']>)
+    .optional(),
+  updatedAt: z.string().optional(),
+} satisfies FieldsOf<EffectRecord>);
+
+const questionSchema = z.object({
+  incidentId: z.string(),
+  effectId: z.string(),
+  attempt: z.number(),
+  reason: attentionReason,
+  detail: z.string(),
+  askedAt: z.string(),
+  links: z.record(z.string(), z.string()),
+  emailedAt: z.string().optional(),
+  answered: z
+    .object({
+      answer: z.enum(['sent', 'not-sent', 'retry', 'done-by-hand', 'void']),
+      by: z.string(),
+      at: z.string(),
+      note: z.string(),
+      reference: z.string().optional(),
+    } satisfies FieldsOf<EffectQuestion['answered']>)
+    .optional(),
+} satisfies FieldsOf<EffectQuestion>);
+
+type Item = Record<string, unknown>;
+
+/** Operational items read back as domain values; a malformed item throws rather than passing for one. */
+export const fromItem = {
+  incident: (item: Item): Incident => incidentSchema.parse(item),
+  event: (item: Item): TimelineEvent => eventSchema.parse(item),
+  approval: (item: Item): Approval => approvalSchema.parse(item),
+  correlation: (item: Item): Correlation => correlationSchema.parse(item),
+  customer: (item: Item): Customer => customerSchema.parse(item),
+  effect: (item: Item): EffectRecord => effectSchema.parse(item),
+  question: (item: Item): EffectQuestion => questionSchema.parse(item),
+} as const;

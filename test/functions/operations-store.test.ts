@@ -1,0 +1,240 @@
+/**
+ * The operational store against dynalite: an incident changes field by field and no writer
+ * silently undoes another's change; items are laid out as `operations-keys.ts` says and read
+ * back through their schemas, the task token only through `getTaskToken`.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { keys } from '../../functions/adapters/operations-keys.ts';
+import type { Approval } from '../../functions/domain/approval.ts';
+import { ConflictError } from '../../functions/domain/errors.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase } from '../support/dynamodb.ts';
+import { plainIncident } from '../support/incidents.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+const incident = plainIncident(1);
+const halted = { reason: 'failed' as const, at: '2026-11-22T10:00:00.000Z', error: 'States.Timeout' };
+
+async function setup() {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  await store.createIncident(incident);
+  return { store, tables };
+}
+
+/** A client that lets `meanwhile` write just before the first incident update it sends goes out. */
+function writeSlipsIn(meanwhile: () => Promise<unknown>): DynamoDBDocumentClient {
+  let pending = true;
+  const send = async (command: unknown) => {
+    if (pending && command instanceof UpdateCommand) {
+      pending = false;
+      await meanwhile();
+    }
+    return db.doc.send(command as UpdateCommand);
+  };
+  return { send } as unknown as DynamoDBDocumentClient;
+}
+
+describe('an incident changed by two writers, each from its own read', () => {
+  it('keeps both changes when they touch different fields', async () => {
+    const { store } = await setup();
+    const [lifecycle, responder] = [
+      await store.getIncident(incident.id),
+      await store.getIncident(incident.id),
+    ];
+    if (!lifecycle || !responder) throw new Error('not created');
+
+    await store.updateIncident(lifecycle, { halted, updatedAt: '2026-11-22T10:00:00.000Z' });
+    await store.updateIncident(responder, {
+      executionName: `${incident.id}-r2`,
+      updatedAt: '2026-11-22T10:00:01.000Z',
+    });
+
+    expect(await store.getIncident(incident.id)).toMatchObject({
+      halted,
+      executionName: `${incident.id}-r2`,
+      updatedAt: '2026-11-22T10:00:01.000Z',
+    });
+  });
+
+  it('refuses the second when both change the same field, keeping the first', async () => {
+    const { store } = await setup();
+    const [first, second] = [await store.getIncident(incident.id), await store.getIncident(incident.id)];
+    if (!first || !second) throw new Error('not created');
+
+    await store.updateIncident(first, { status: 'CLOSED', closedAt: '2026-11-22T12:00:00.000Z' });
+    await expect(store.updateIncident(second, { status: 'INVESTIGATING', phase: 'Contain' })).rejects.toThrow(
+      ConflictError,
+    );
+
+    const stored = await store.getIncident(incident.id);
+    expect(stored).toMatchObject({ status: 'CLOSED', closedAt: '2026-11-22T12:00:00.000Z', phase: 'Detect' });
+  });
+
+  it('checks again when the other write lands between its read and its write', async () => {
+    const { store, tables } = await setup();
+    const read = await store.getIncident(incident.id);
+    if (!read) throw new Error('not created');
+    const racing = new DynamoDbOperationsStore(
+      writeSlipsIn(() => store.updateIncident(read, { halted })),
+      tables.operations,
+    );
+
+    await racing.updateIncident(read, { executionName: `${incident.id}-r2` });
+
+    expect(await store.getIncident(incident.id)).toMatchObject({
+      halted,
+      executionName: `${incident.id}-r2`,
+    });
+  });
+
+  it('refuses the change when the write that lands in between set the same field', async () => {
+    const { store, tables } = await setup();
+    const read = await store.getIncident(incident.id);
+    if (!read) throw new Error('not created');
+    const racing = new DynamoDbOperationsStore(
+      writeSlipsIn(() => store.updateIncident(read, { decideRound: 2 })),
+      tables.operations,
+    );
+
+    await expect(racing.updateIncident(read, { decideRound: 1 })).rejects.toThrow(ConflictError);
+    expect((await store.getIncident(incident.id))?.decideRound).toBe(2);
+  });
+
+  it('lets five writers who read the same incident each change their own field at once', async () => {
+    const { store } = await setup();
+    const read = await store.getIncident(incident.id);
+    if (!read) throw new Error('not created');
+    const changes = [
+      { executionName: `${incident.id}-r2` },
+      { customerList: { version: 1, count: 3 } },
+      { decideExecution: `${incident.id}-r2` },
+      { customerSummary: 'Three customers were charged twice' },
+      { productArea: 'billing' },
+    ];
+
+    await Promise.all(changes.map((change) => store.updateIncident(read, change)));
+
+    expect(await store.getIncident(incident.id)).toMatchObject(Object.assign({}, ...changes));
+  });
+
+  it('takes a change already made (a retried step) as done, not as a conflict', async () => {
+    const { store } = await setup();
+    const read = await store.getIncident(incident.id);
+    if (!read) throw new Error('not created');
+    const change = { phase: 'Contain' as const, status: 'INVESTIGATING' as const };
+
+    await store.updateIncident(read, change);
+    const again = await store.updateIncident(read, change);
+
+    expect(again).toMatchObject(change);
+    expect(await store.getIncident(incident.id)).toMatchObject(change);
+  });
+
+  it('removes a field set to undefined, and returns the incident as its writer now knows it', async () => {
+    const { store } = await setup();
+    const read = await store.getIncident(incident.id);
+    if (!read) throw new Error('not created');
+    const stopped = await store.updateIncident(read, { halted });
+
+    const resumed = await store.updateIncident(stopped, { halted: undefined, phase: 'Contain' });
+
+    expect(resumed).not.toHaveProperty('halted');
+    expect(resumed).toEqual({ ...read, phase: 'Contain' });
+    expect(await store.getIncident(incident.id)).toEqual(resumed);
+  });
+
+  it('answers a change to an incident that does not exist with IncidentNotFound', async () => {
+    const { store } = await setup();
+    await expect(store.updateIncident(plainIncident(2), { phase: 'Contain' })).rejects.toMatchObject({
+      name: 'Casebook.IncidentNotFound',
+    });
+  });
+});
+
+describe('items of the operational table', () => {
+  const approval: Approval = {
+    incidentId: incident.id,
+    round: 1,
+    role: 'legal',
+    approverEmail: 'legal@example.com',
+    status: 'PENDING',
+    requestedAt: '2026-11-22T10:00:00.000Z',
+    planHash: 'a'.repeat(64),
+    planVersion: 1,
+    linkSecretHash: 'b'.repeat(64),
+  };
+
+  it('are keyed as operations-keys builds them', async () => {
+    const { store, tables } = await setup();
+    await store.addTimelineEvent(incident.id, {
+      key: 'detection',
+      at: incident.detectedAt,
+      world: 'RML2',
+      type: 'detection',
+      phase: 'Detect',
+      summary: 'Opened',
+    });
+    await store.createApproval(approval, 'token-1');
+    await store.claimCorrelation('k1', incident.id, undefined, ['f@1']);
+    await store.recordIncidentNumber(2026, 1);
+
+    const out = await db.raw.send(new ScanCommand({ TableName: tables.operations }));
+    const stored = (out.Items ?? []).map((i) => ({ pk: i.pk?.S, sk: i.sk?.S }));
+    expect(stored).toHaveLength(5);
+    expect(stored).toEqual(
+      expect.arrayContaining([
+        keys.incident(incident.id),
+        keys.event(incident.id, 'detection'),
+        keys.approval(incident.id, 1, 'legal'),
+        keys.correlation('k1'),
+        keys.counter(2026),
+      ]),
+    );
+  });
+
+  it('hand out the task token only through getTaskToken', async () => {
+    const { store } = await setup();
+    const created = await store.createApproval(approval, 'token-1');
+    const again = await store.createApproval(approval, 'token-2');
+    await store.refreshTaskToken(approval, 'token-3');
+
+    for (const read of [
+      created.approval,
+      again.approval,
+      await store.getApproval(approval),
+      ...(await store.listApprovals(incident.id, 1)),
+    ]) {
+      expect(read).toEqual(approval);
+    }
+    expect(await store.getTaskToken(approval)).toBe('token-3');
+  });
+
+  it('are refused, not passed on, when they do not hold what their type says', async () => {
+    const { store, tables } = await setup();
+    await db.doc.send(
+      new PutCommand({
+        TableName: tables.operations,
+        Item: { ...keys.incident('INC-2026-0002'), ...plainIncident(2), status: 'SNOOZED' },
+      }),
+    );
+    await expect(store.getIncident('INC-2026-0002')).rejects.toThrow(/status/);
+  });
+
+  it('keep the incident number counter at the highest number recorded', async () => {
+    const { store } = await setup();
+    await store.recordIncidentNumber(2026, 3);
+    await store.recordIncidentNumber(2026, 2);
+    expect(await store.lastIncidentNumber(2026)).toBe(3);
+    expect(await store.lastIncidentNumber(2025)).toBe(0);
+  });
+});
