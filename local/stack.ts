@@ -80,7 +80,7 @@ export interface LocalStack {
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
   readonly alertmanagerTokenFile?: string;
-  readonly resumed: readonly string[];
+  /** Stops every emulator; running executions stay RUNNING and continue at the next start. */
   close(): Promise<void>;
 }
 
@@ -243,7 +243,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     await runtime.warm();
 
-    const resumed = await resumeInterrupted(log);
     return {
       endpoints: {
         api: gateway.url,
@@ -257,46 +256,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),
-      resumed,
       close: closeAll,
     };
   } catch (error) {
     await closeAll();
     throw error;
   }
-}
-
-/**
- * The local Step Functions server cannot continue executions it lost when it stopped; continue
- * each interrupted incident from its recorded phase in a new execution.
- */
-async function resumeInterrupted(log: (line: string) => void): Promise<string[]> {
-  const { documentClient, sfnClient, systemClock } = await import('../functions/adapters/aws.ts');
-  const { DynamoDbOperationsStore } = await import('../functions/adapters/dynamodb-operations-store.ts');
-  const { StepFunctionsWorkflow } = await import('../functions/adapters/sfn-workflow.ts');
-  const { resumeLifecycle } = await import('../functions/use-cases/resume-lifecycle.ts');
-  const { isOpen } = await import('../functions/domain/incident.ts');
-  const incidents = new DynamoDbOperationsStore(documentClient(), LOCAL_TABLES.operations);
-  const deps = {
-    incidents,
-    workflow: new StepFunctionsWorkflow(sfnClient(), process.env[ENV.stateMachineArn]),
-    clock: systemClock,
-  };
-  const resumed: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await incidents.listIncidents(100, cursor);
-    for (const incident of page.items.filter((i) => isOpen(i) || i.status === 'RESOLVED')) {
-      const result = await resumeLifecycle(deps, incident.id, {
-        requestedBy: 'npm start',
-        includeHalted: false,
-      });
-      if (result.resumed) {
-        resumed.push(incident.id);
-        log(`resumed ${incident.id} from ${result.from} as ${result.executionName}`);
-      }
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  return resumed;
 }

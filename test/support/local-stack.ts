@@ -1,4 +1,5 @@
 /** Starting the local stack from a test: free ports, a temp data dir, and helpers to read its inbox. */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,77 @@ export function start(
   });
 }
 
+/** What a test reaches a stack through, in this process or in another. */
+export type StackEndpoints = Pick<LocalStack, 'endpoints' | 'stateMachineArn' | 'tables'>;
+
+/** The local stack running in a child process (stack-process.ts), which the test may `kill -9`. */
+export interface StackProcess extends StackEndpoints {
+  readonly child: ChildProcess;
+  /** Resolves with the first line of output that starts with `prefix`. */
+  line(prefix: string, timeoutMs?: number): Promise<string>;
+  /** SIGKILL, and wait until the process is gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts the whole local stack in a child process on the given ports and data dir. `hold` makes a
+ * crash point (see stack-process.ts): `requestApproval:3`, `carryOutEffect:1`.
+ */
+export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: string): Promise<StackProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'test/support/stack-process.ts'), dataDir, JSON.stringify(ports)],
+    {
+      env: { ...process.env, ...(hold ? { CASEBOOK_TEST_HOLD: hold } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      lines.push(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf('\n');
+    }
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = async (prefix: string, timeoutMs = 60_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = lines.find((l) => l.startsWith(prefix));
+      if (found !== undefined) return found;
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `The stack process printed no "${prefix}" line (exit ${child.exitCode ?? child.signalCode}): ${stderr}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  const ready = JSON.parse((await line('READY ')).slice('READY '.length)) as StackEndpoints;
+  return {
+    ...ready,
+    child,
+    line,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
 export interface InboxEmail {
   messageId: string;
   from: string;
@@ -57,7 +129,7 @@ export interface InboxEmail {
   body: { text?: string; html?: string };
 }
 
-export async function inbox(stack: LocalStack): Promise<InboxEmail[]> {
+export async function inbox(stack: StackEndpoints): Promise<InboxEmail[]> {
   const res = await fetch(`${stack.endpoints.sesInbox}/store`);
   return ((await res.json()) as { emails: InboxEmail[] }).emails;
 }
@@ -84,7 +156,7 @@ export async function waitFor<T>(
 
 /** The approval links in the emails sent about `incidentId` for `round`. */
 export async function approvalLinks(
-  stack: LocalStack,
+  stack: StackEndpoints,
   incidentId: string,
   round: number,
 ): Promise<Map<string, string>> {
@@ -100,7 +172,11 @@ export async function approvalLinks(
   });
 }
 
-export async function postAlert(stack: LocalStack, body: string, token = WEBHOOK_TOKEN): Promise<Response> {
+export async function postAlert(
+  stack: StackEndpoints,
+  body: string,
+  token = WEBHOOK_TOKEN,
+): Promise<Response> {
   return fetch(`${stack.endpoints.api}/webhooks/alertmanager`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -108,7 +184,7 @@ export async function postAlert(stack: LocalStack, body: string, token = WEBHOOK
   });
 }
 
-export async function getCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
+export async function getCase(stack: StackEndpoints, incidentId: string): Promise<CaseJson> {
   const res = await fetch(`${stack.endpoints.api}/incidents/${incidentId}`);
   if (res.status !== 200) throw new Error(`GET /incidents/${incidentId} answered ${res.status}`);
   return (await res.json()) as CaseJson;
