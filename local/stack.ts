@@ -205,8 +205,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     delete process.env.AWS_PROFILE;
     delete process.env[ENV.alertmanagerTokenSecretArn];
 
-    // Step Functions, executing the same ASL with the same handlers.
+    // Step Functions, executing the same ASL with the same handlers. Executions that were running
+    // continue as soon as the server starts; their tasks wait until the handlers' environment (the
+    // public base URL, the Step Functions endpoint) is complete.
     const runtime = new LocalLambdaRuntime(options.rootDir);
+    const handlersReady = Promise.withResolvers<void>();
     const definition = loadDefinition(options.rootDir, functionSubstitutions(localFunctionArn));
     const sfn = await startStepFunctionsServer({
       host: '127.0.0.1',
@@ -216,6 +219,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir: join(options.dataDir, 'stepfunctions'),
       stateMachines: [{ name: LOCAL_STATE_MACHINE, definition }],
       invokeFunction: async (nameOrArn, payload) => {
+        await handlersReady.promise;
         const key = runtime.resolve(nameOrArn);
         if (!key)
           throw Object.assign(new Error(`Function not found: ${nameOrArn}`), {
@@ -242,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.publicBaseUrl]: options.publicBaseUrl ?? gateway.url,
     });
     await runtime.warm();
+    handlersReady.resolve();
 
     return {
       endpoints: {

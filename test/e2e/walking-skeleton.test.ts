@@ -17,6 +17,7 @@ import type { CaseJson, StackEndpoints } from '../support/local-stack.ts';
 import {
   approvalLinks,
   approve,
+  executionArnOf,
   freePorts,
   getCase,
   inbox,
@@ -306,10 +307,6 @@ function otherIncident(alertname: string, contact: string): string {
   other.commonAnnotations.customer_contacts = contact;
   for (const a of other.alerts) a.annotations.customer_contacts = contact;
   return JSON.stringify(other);
-}
-
-function executionArnOf(target: StackEndpoints, name: string): string {
-  return target.stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
 }
 
 function sfnClient(endpoint: string): SFNClient {

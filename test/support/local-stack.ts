@@ -1,11 +1,11 @@
 /** Starting the local stack from a test: free ports, a temp data dir, and helpers to read its inbox. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
+import { runScript, type ScriptProcess } from './child-process.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const WEBHOOK_TOKEN = 'e2e-webhook-token-0123456789';
@@ -54,71 +54,25 @@ export function start(
 export type StackEndpoints = Pick<LocalStack, 'endpoints' | 'stateMachineArn' | 'tables'>;
 
 /** The local stack running in a child process (stack-process.ts), which the test may `kill -9`. */
-export interface StackProcess extends StackEndpoints {
-  readonly child: ChildProcess;
-  /** Resolves with the first line of output that starts with `prefix`. */
-  line(prefix: string, timeoutMs?: number): Promise<string>;
-  /** SIGKILL, and wait until the process is gone. */
-  kill(): Promise<void>;
-}
+export interface StackProcess extends StackEndpoints, ScriptProcess {}
 
 /**
  * Starts the whole local stack in a child process on the given ports and data dir. `hold` makes a
  * crash point (see stack-process.ts): `requestApproval:3`, `carryOutEffect:1`.
  */
 export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: string): Promise<StackProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'test/support/stack-process.ts'), dataDir, JSON.stringify(ports)],
-    {
-      env: { ...process.env, ...(hold ? { CASEBOOK_TEST_HOLD: hold } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const script = runScript(
+    join(ROOT, 'test/support/stack-process.ts'),
+    [dataDir, JSON.stringify(ports)],
+    hold ? { CASEBOOK_TEST_HOLD: hold } : {},
   );
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      lines.push(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf('\n');
-    }
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const line = async (prefix: string, timeoutMs = 60_000): Promise<string> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = lines.find((l) => l.startsWith(prefix));
-      if (found !== undefined) return found;
-      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-        throw new Error(
-          `The stack process printed no "${prefix}" line (exit ${child.exitCode ?? child.signalCode}): ${stderr}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  };
-  const ready = JSON.parse((await line('READY ')).slice('READY '.length)) as StackEndpoints;
-  return {
-    ...ready,
-    child,
-    line,
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  const ready = JSON.parse((await script.line('READY ')).slice('READY '.length)) as StackEndpoints;
+  return { ...ready, ...script };
+}
+
+/** The ARN of the execution named `name` of the stack's state machine. */
+export function executionArnOf(target: StackEndpoints, name: string): string {
+  return `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 export interface InboxEmail {

@@ -17,6 +17,7 @@ import {
   type StepFunctionsServerOptions,
   startStepFunctionsServer,
 } from '../../local/sfn/server.ts';
+import { runScript, type ScriptProcess } from './child-process.ts';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '000000000000';
@@ -153,4 +154,35 @@ export function sfnHarnesses(): (options: HarnessOptions) => Promise<SfnHarness>
     return harness;
   };
   return startHarness;
+}
+
+/** The server in a child process (sfn-process.ts), which a test may `kill -9`. */
+export interface SfnProcess extends ScriptProcess {
+  url: string;
+  sfn: SFNClient;
+}
+
+/**
+ * Starts sfn-process.ts on `dataDir` with the machines in `machinesFile`; its effects go to `effectsLog`.
+ * `die` is a crash point: `after:<n>` (right after the n-th effect) or `before:<n>`.
+ */
+export async function spawnSfn(
+  dataDir: string,
+  machinesFile: string,
+  effectsLog: string,
+  die?: string,
+): Promise<SfnProcess> {
+  const script = runScript(
+    path.join(import.meta.dirname, 'sfn-process.ts'),
+    [dataDir, machinesFile, effectsLog],
+    die ? { SFN_TEST_DIE: die } : {},
+  );
+  const url = (await script.line('READY ')).slice('READY '.length);
+  const sfn = new SFNClient({
+    endpoint: url,
+    region: REGION,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+  return { ...script, url, sfn };
 }
