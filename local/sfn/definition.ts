@@ -96,8 +96,9 @@ export function compileDefinition(definition: object): CompiledDefinition {
 
 function compile(definition: object): CompiledDefinition {
   try {
-    // The constructor validates the definition (asl-validator: schema, paths, ARNs).
-    new StateMachine(definition as unknown as StateMachineDefinition);
+    // The constructor validates the definition (asl-validator: schema, paths, ARNs) — on a copy,
+    // because the validator writes a QueryLanguage into every state it checks.
+    new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition);
   } catch (error) {
     throw new Error((error as Error).message, { cause: error });
   }

@@ -164,6 +164,8 @@ export class ExecutionRun {
     this.definition = definition;
     this.deps = deps;
     for (const line of journalLines) if (line.k && line.r) this.replay.set(replayKey(line.k, line.r), line);
+    // Tokens reserved for this execution at load are retired with it, even if replay never claims them.
+    for (const token of ExecutionRun.waitingTokens(journalLines)) this.liveTokens.add(token);
     this.executionInput = JSON.parse(record.input) as JsonValue;
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
@@ -174,14 +176,16 @@ export class ExecutionRun {
   static waitingTokens(lines: readonly JournalLine[]): string[] {
     const settled = new Set<string>();
     for (const line of lines) {
-      if (line.k && (line.r === 'succeeded' || line.r === 'failed' || line.r === 'timed-out'))
-        settled.add(line.k);
+      if (!line.k) continue;
+      if (line.r === 'succeeded' || line.r === 'failed' || line.r === 'timed-out') settled.add(line.k);
+      // An aborted Task state (its Parallel or Map failed) waits for nothing: key `<visit>`, attempts `<visit>@n`.
+      if (line.r === 'aborted') settled.add(line.k);
     }
-    return lines.flatMap((line) =>
-      line.r === 'scheduled' && line.k && !settled.has(line.k) && typeof line.d?.token === 'string'
-        ? [line.d.token]
-        : [],
-    );
+    return lines.flatMap((line) => {
+      if (line.r !== 'scheduled' || !line.k || typeof line.d?.token !== 'string') return [];
+      const visit = line.k.replace(/@\d+$/, '');
+      return settled.has(line.k) || settled.has(visit) ? [] : [line.d.token];
+    });
   }
 
   /** Runs the execution to its end (or until it is stopped). Never rejects. */
@@ -782,6 +786,7 @@ export class ExecutionRun {
     // Not on disk yet: the task's token and schedule must be, before anything is called.
     await this.deps.journal.sync();
     const signal = thread.signal;
+    if (signal.aborted || this.closed) throw signal.reason ?? new Cancelled('the execution stopped');
     const { promise, resolve, reject } = Promise.withResolvers<JsonValue>();
     const timers = new AbortController();
     let claimed = false;

@@ -100,8 +100,9 @@ export class Journal {
     }
   }
 
-  /** Resolves once every line appended so far is written and fsync'ed. */
+  /** Resolves once every line appended so far is written and fsync'ed (never, once halted). */
   sync(): Promise<void> {
+    if (this.halted) return new Promise(() => {});
     const target = this.appended;
     this.chain = this.chain.then(async () => {
       if (this.synced >= target || this.pending.length === 0 || this.halted) return;

@@ -109,6 +109,9 @@ const MACHINES: LocalStateMachine[] = [
   },
 ];
 
+// As configured, before any server saw the definitions (the server must not change them).
+const CONFIGURED: LocalStateMachine[] = structuredClone(MACHINES);
+
 /** Fake functions; `crash` is called inside `send` after its effect, as a process dying there would. */
 class Functions {
   readonly calls: { name: string; payload: Record<string, unknown> }[] = [];
@@ -343,7 +346,9 @@ describe('local Step Functions server across restarts', () => {
       name: 'quick',
       roleArn: expect.any(String),
     });
-    expect(JSON.parse(found.definition ?? '')).toEqual(MACHINES.find((m) => m.name === 'quick')?.definition);
+    expect(JSON.parse(found.definition ?? '')).toEqual(
+      CONFIGURED.find((m) => m.name === 'quick')?.definition,
+    );
     expect(found.updateDate).toBeInstanceOf(Date);
   });
 

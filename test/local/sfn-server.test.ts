@@ -177,6 +177,9 @@ const MACHINES: LocalStateMachine[] = [
   },
 ];
 
+// As configured, before any server saw the definitions (the server must not change them).
+const CONFIGURED: LocalStateMachine[] = structuredClone(MACHINES);
+
 interface Notification {
   approver: string;
   token: string;
@@ -246,7 +249,7 @@ describe('local Step Functions server', () => {
     const machines = await h.sfn.send(new ListStateMachinesCommand({}));
     expect(machines.stateMachines?.map((m) => m.name)).toEqual(MACHINES.map((m) => m.name));
     const described = await h.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: h.arn('greet') }));
-    expect(JSON.parse(described.definition ?? '')).toEqual(MACHINES[0]?.definition);
+    expect(JSON.parse(described.definition ?? '')).toEqual(CONFIGURED[0]?.definition);
     expect(described.stateMachineArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:greet`);
 
     const executionArn = await start(h, 'greet', 'greet-ada', { who: 'Ada' });
