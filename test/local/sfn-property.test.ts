@@ -208,11 +208,13 @@ function definitionOf(program: Program): { definition: object; failsWith: string
             Type: 'Map',
             ItemsPath: `$.lists.l${step.items}`,
             MaxConcurrency: step.concurrency,
-            // Where the iteration is (its path of Map indexes) keeps every call of the run distinct.
+            // Where the iteration is (its Map index, and its parent's input with the counters of the
+            // loops around it) keeps every call of the run distinct.
             ItemSelector: {
               'v.$': '$$.Map.Item.Value',
               'lists.$': '$.lists',
               'path.$': "States.Format('{}/{}', $.path, $$.Map.Item.Index)",
+              'parent.$': '$',
             },
             ItemProcessor: scope(step.body, 'end'),
             ResultPath: `$.${name}`,
