@@ -483,35 +483,19 @@ export class ExecutionRun {
       case 'Wait':
         return { output: await this.waitState(state, input, context, entered, thread), next: state.next };
       case 'Task':
-        return this.retryable(state, input, key, thread, (attempt) =>
-          this.taskAttempt(
-            state,
-            input,
-            `${key}@${attempt}`,
-            thread,
-            this.context(state, entered, attempt - 1),
-          ),
-        );
       case 'Parallel':
-        return this.retryable(state, input, key, thread, (attempt) =>
-          this.parallelAttempt(
-            state,
-            input,
-            `${key}@${attempt}`,
-            thread,
-            this.context(state, entered, attempt - 1),
-          ),
+      case 'Map': {
+        // One attempt of the state; a Retry runs another.
+        const attempt =
+          state.type === 'Task'
+            ? this.taskAttempt
+            : state.type === 'Parallel'
+              ? this.parallelAttempt
+              : this.mapAttempt;
+        return this.retryable(state, input, key, thread, (n) =>
+          attempt.call(this, state, input, `${key}@${n}`, thread, this.context(state, entered, n - 1)),
         );
-      case 'Map':
-        return this.retryable(state, input, key, thread, (attempt) =>
-          this.mapAttempt(
-            state,
-            input,
-            `${key}@${attempt}`,
-            thread,
-            this.context(state, entered, attempt - 1),
-          ),
-        );
+      }
     }
   }
 
