@@ -226,7 +226,8 @@ describe('kill -9 of the local Step Functions server', () => {
     const first = await s.start();
     const arn = await startExecution(first, machine, 'retry-1');
     await whenRecorded(first, arn, 'TaskFailed');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A backoff started afresh after the restart would retry more than 3.5 s after the failure.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await first.kill();
 
     const second = await s.start();
