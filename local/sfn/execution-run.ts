@@ -144,7 +144,6 @@ type StateOutcome = { output: JsonValue; next: string | undefined };
 /** One execution, from its first state (or its journal) to its closing event. */
 export class ExecutionRun {
   readonly record: ExecutionRecord;
-  readonly finished: Promise<void>;
   private readonly definition: CompiledDefinition;
   private readonly deps: ExecutionRunDeps;
   private readonly replay = new Map<string, JournalLine>();
@@ -152,7 +151,6 @@ export class ExecutionRun {
   private readonly executionInput: JsonValue;
   private readonly liveTokens = new Set<string>();
   private closed = false;
-  private resolveFinished: () => void = () => {};
 
   constructor(
     record: ExecutionRecord,
@@ -167,9 +165,6 @@ export class ExecutionRun {
     // Tokens reserved for this execution at load are retired with it, even if replay never claims them.
     for (const token of ExecutionRun.waitingTokens(journalLines)) this.liveTokens.add(token);
     this.executionInput = JSON.parse(record.input) as JsonValue;
-    this.finished = new Promise((resolve) => {
-      this.resolveFinished = resolve;
-    });
   }
 
   /** The task tokens of attempts that were waiting when the journal was written (reserved until replay claims them). */
@@ -199,13 +194,15 @@ export class ExecutionRun {
     await this.close({ status: 'ABORTED', error, cause }, 0);
   }
 
-  /** Stops without writing anything more, as a killed process would (tests simulate crashes with it). */
+  /**
+   * Stops the run without recording anything about it: the execution stays RUNNING on disk and
+   * continues when a server starts on the journal again (a clean stop, or a simulated crash).
+   */
   halt(): void {
     if (this.closed) return;
     this.closed = true;
     this.controller.abort(new Cancelled('the server stopped'));
     for (const token of this.liveTokens) this.deps.tokens.retire(token);
-    this.resolveFinished();
   }
 
   private async run(): Promise<void> {
@@ -337,7 +334,6 @@ export class ExecutionRun {
     );
     await this.deps.journal.close();
     this.deps.closed(this.record);
-    this.resolveFinished();
   }
 
   // ---- states

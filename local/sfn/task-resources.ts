@@ -140,15 +140,3 @@ export function lambdaFailure(thrown: unknown): { error: string; cause: string }
   const trace = error?.stack?.split('\n') ?? [];
   return { error: errorType, cause: JSON.stringify({ errorMessage, errorType, trace }) };
 }
-
-/** Replaces every occurrence of `placeholder` inside the strings of a JSON value. */
-export function replaceInStrings(value: JsonValue, placeholder: string, replacement: string): JsonValue {
-  if (typeof value === 'string') return value.replaceAll(placeholder, replacement);
-  if (Array.isArray(value)) return value.map((item) => replaceInStrings(item, placeholder, replacement));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, replaceInStrings(item, placeholder, replacement)]),
-    );
-  }
-  return value;
-}
