@@ -8,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
-import type { LedgerEntryDraft } from '../functions/domain/ledger.ts';
-import { verifyChain } from '../functions/domain/ledger.ts';
+import type { LedgerEntryDraft, LedgerEntryV2 } from '../functions/domain/ledger.ts';
+import { sealEntry, verifyChain } from '../functions/domain/ledger.ts';
 import { startTestDatabase } from '../test/support/dynamodb.ts';
 import type { BenchReport } from './run.ts';
 
 const PER_BATCH = 10;
-const BATCHES = Number(process.env.BENCH_LEDGER_BATCHES ?? 10);
+const BATCHES = Number(process.env.BENCH_LEDGER_BATCHES ?? 30);
 const LENGTHS = [1, 100, 1000] as const;
 
 const draft = (key: string): LedgerEntryDraft => ({
@@ -28,7 +28,7 @@ const draft = (key: string): LedgerEntryDraft => ({
   summary: `refund ${key}`,
   detail: { orderId: key, reason: 'double charge' },
   amount: { minor: 1299, currency: 'EUR' },
-  costLine: 'tos',
+  obligation: 'tos',
 });
 
 async function time(rounds: number, op: (i: number) => Promise<unknown>): Promise<number> {
@@ -41,7 +41,7 @@ export default async function run(): Promise<BenchReport> {
   const db = await startTestDatabase();
   try {
     const tables = await db.tables();
-    const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+    const ledger = db.ledger(tables.ledger);
     for (let i = 0; i < 20; i++) await ledger.append(`warmup-${i % 2}`, draft(`w${i}`));
 
     const rate: Record<number, number> = {};
@@ -78,13 +78,15 @@ export default async function run(): Promise<BenchReport> {
       );
     }
 
-    // 32 writers, one incident, each appending its own entries at the same time.
+    // 32 writers, one incident, each appending its own entries at the same time; each writer is
+    // its own ledger instance, as 32 Lambda containers would be.
     const writers = 32;
     const perWriter = 8;
     const contested = `bench-writers-${randomUUID()}`;
     await Promise.allSettled(
       Array.from({ length: writers }, async (_, w) => {
-        for (let i = 0; i < perWriter; i++) await ledger.append(contested, draft(`w${w}-${i}`));
+        const own = new DynamoDbLedger(db.doc, tables.ledger, { sealer: db.sealer });
+        for (let i = 0; i < perWriter; i++) await own.append(contested, draft(`w${w}-${i}`));
       }),
     );
     const written = await ledger.read(contested);
@@ -92,20 +94,19 @@ export default async function run(): Promise<BenchReport> {
     const distinct = new Set(keys);
     const lost = writers * perWriter - distinct.size;
     const duplicated = keys.length - distinct.size;
-    const contestedProblems = verifyChain(contested, written).length;
+    const contestedProblems = (await verifyChain(contested, written, db.sealer)).length;
 
     // Verification of 100,000 entries, read once from the table.
     const verifyIncident = 'bench-verify';
     const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 100_000);
-    let previous: Awaited<ReturnType<typeof ledger.read>>[number] | undefined;
-    const { sealEntry } = await import('../functions/domain/ledger.ts');
-    const sealed = [];
+    let previous: LedgerEntryV2 | undefined;
+    const sealed: LedgerEntryV2[] = [];
     for (let n = 1; n <= VERIFY_ENTRIES; n++) {
-      previous = sealEntry(verifyIncident, previous, draft(`v${n}`));
+      previous = await sealEntry(verifyIncident, previous, draft(`v${n}`), db.sealer);
       sealed.push(previous);
     }
     const verifyStarted = process.hrtime.bigint();
-    const verifyProblems = verifyChain(verifyIncident, sealed).length;
+    const verifyProblems = (await verifyChain(verifyIncident, sealed, db.sealer)).length;
     const verifySeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
 
     const results = {
@@ -126,7 +127,7 @@ export default async function run(): Promise<BenchReport> {
       '|---:|---:|---:|---:|',
       ...rows,
       '',
-      `32 writers × ${perWriter} appends on one incident: ${lost} lost, ${duplicated} duplicated, chain problems ${contestedProblems}. Verifying ${VERIFY_ENTRIES} sealed entries in memory: ${verifySeconds.toFixed(2)} s, ${verifyProblems} problems.`,
+      `32 writers × ${perWriter} appends on one incident: ${lost} lost, ${duplicated} duplicated, chain problems ${contestedProblems}. Verifying ${VERIFY_ENTRIES} sealed entries in memory (hashes, seals and links): ${verifySeconds.toFixed(2)} s, ${verifyProblems} problems.`,
     ].join('\n');
     return {
       results,

@@ -6,11 +6,17 @@ import { CasebookStatelessStack } from '../lib/stateless-stack.ts';
 // and region come from whoever deploys.
 const app = new App();
 const stateful = new CasebookStatefulStack(app, 'CasebookStateful', {
-  description: 'Casebook: ledger, operational table, ledger exports and webhook secret (retained)',
+  description:
+    'Casebook: ledger, operational table, ledger exports, alert payload archive and webhook secret (retained)',
 });
 new CasebookStatelessStack(app, 'CasebookStateless', {
   description: 'Casebook: functions, incident lifecycle state machine and HTTP API',
   ledgerTable: stateful.ledgerTable,
   operationsTable: stateful.operationsTable,
   alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+  ledgerSealKey: stateful.ledgerSealKey,
+  anchorBucket: stateful.anchorBucket,
+  pseudonymKeySecret: stateful.pseudonymKeySecret,
+  stripeApiKeySecret: stateful.stripeApiKeySecret,
+  payloadBucket: stateful.payloadBucket,
 });

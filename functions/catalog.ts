@@ -16,10 +16,20 @@ export interface FunctionNeeds {
   readonly taskResponse?: boolean;
   /** `ses:SendEmail`. */
   readonly sendEmail?: boolean;
+  /** Puts whole alert payloads (`s3:PutObject`) into the payload bucket; never reads them. */
+  readonly payloadArchive?: boolean;
   /** Reads the webhook bearer-token secret. */
   readonly webhookSecret?: boolean;
-  /** Builds links to the public API (approval pages). */
+  /** Builds links to the public API (approval pages, questions about effects). */
   readonly publicBaseUrl?: boolean;
+  /** Refunds and credits through the configured payments provider (Stripe's key, Act's rates). */
+  readonly payments?: boolean;
+  /** Knows the responders and the SRE lead (questions, escalations). */
+  readonly people?: boolean;
+  /** Makes customers' pseudonyms (the pseudonym key). */
+  readonly pseudonyms?: boolean;
+  /** Writes anchored digests of the chain heads (the anchor bucket; sealing with the ledger key). */
+  readonly anchors?: boolean;
 }
 
 /** One Lambda function of Casebook. */
@@ -41,7 +51,13 @@ export const FUNCTIONS = {
     name: 'ingest-alert',
     entry: 'functions/ingest-alert/handler.ts',
     description: 'POST /webhooks/{source}: verify, normalize, open or fold an incident, start its lifecycle',
-    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true, webhookSecret: true },
+    needs: {
+      operations: 'RW',
+      ledger: 'APPEND',
+      startExecution: true,
+      webhookSecret: true,
+      payloadArchive: true,
+    },
     timeoutSeconds: 15,
   },
   recordPhase: {
@@ -49,7 +65,7 @@ export const FUNCTIONS = {
     entry: 'functions/record-phase/handler.ts',
     description: 'Lifecycle step: records entry into a phase and returns what the next states need',
     substitution: 'RecordPhaseFunctionArn',
-    needs: { operations: 'RW' },
+    needs: { operations: 'RW', pseudonyms: true },
     timeoutSeconds: 15,
   },
   requestApproval: {
@@ -68,14 +84,54 @@ export const FUNCTIONS = {
     needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true },
     timeoutSeconds: 15,
   },
-  carryOutEffect: {
-    name: 'carry-out-effect',
-    entry: 'functions/carry-out-effect/handler.ts',
+  carryOutEffects: {
+    name: 'carry-out-effects',
+    entry: 'functions/carry-out-effects/handler.ts',
     description:
-      'Act: carries out one approved effect (a customer notice) once, and appends it to the ledger',
-    substitution: 'CarryOutEffectFunctionArn',
-    needs: { operations: 'RW', ledger: 'APPEND', sendEmail: true },
-    timeoutSeconds: 30,
+      'Act: carries out the approved effects (refunds, credits, notices) exactly once each, recording each on the ledger',
+    substitution: 'CarryOutEffectsFunctionArn',
+    needs: {
+      operations: 'RW',
+      ledger: 'APPEND',
+      sendEmail: true,
+      publicBaseUrl: true,
+      payments: true,
+      people: true,
+    },
+    timeoutSeconds: 900,
+  },
+  holdForPeople: {
+    name: 'hold-for-people',
+    entry: 'functions/hold-for-people/handler.ts',
+    description: 'A wait for people: keeps the task token server-side until what it waits for is settled',
+    substitution: 'HoldForPeopleFunctionArn',
+    needs: { operations: 'RW', taskResponse: true },
+    timeoutSeconds: 15,
+  },
+  escalate: {
+    name: 'escalate',
+    entry: 'functions/escalate/handler.ts',
+    description: 'A wait for people passed its deadline: tells the SRE lead and the responders',
+    substitution: 'EscalateFunctionArn',
+    needs: { operations: 'RW', sendEmail: true, people: true },
+    timeoutSeconds: 15,
+  },
+  effectQuestionsPage: {
+    name: 'effect-questions-page',
+    entry: 'functions/effect-questions-page/handler.ts',
+    description:
+      'GET/HEAD/POST /effects/{questionId}: a question about an effect, and the answer a person records',
+    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true },
+    timeoutSeconds: 15,
+  },
+  anchorLedger: {
+    name: 'anchor-ledger',
+    entry: 'functions/anchor-ledger/handler.ts',
+    description:
+      'Writes a sealed digest of every chain head to the anchor bucket (on close and on a schedule)',
+    substitution: 'AnchorLedgerFunctionArn',
+    needs: { operations: 'RO', ledger: 'APPEND', anchors: true },
+    timeoutSeconds: 300,
   },
   incidentsApi: {
     name: 'incidents-api',

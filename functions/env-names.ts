@@ -1,11 +1,19 @@
 /**
  * Names of the environment variables Casebook's functions are configured with, shared by the
- * CDK app, the local stack and the config parsers (`functions/config.ts`).
+ * CDK app, the local stack and the config parsers (`functions/adapters/config.ts`).
  */
 
 export const ENV = {
   operationsTable: 'CASEBOOK_OPERATIONS_TABLE',
   ledgerTable: 'CASEBOOK_LEDGER_TABLE',
+  /** Locally: the file of HMAC keys that seal ledger entries. */
+  ledgerKeyFile: 'CASEBOOK_LEDGER_KEY_FILE',
+  /** On AWS: the KMS HMAC key that seals ledger entries. */
+  ledgerKmsKeyId: 'CASEBOOK_LEDGER_KMS_KEY_ID',
+  /** The S3 bucket anchored digests of the chain heads go to. */
+  anchorBucket: 'CASEBOOK_ANCHOR_BUCKET',
+  /** Bucket that keeps whole alert payloads whose values had to be cut. */
+  payloadBucket: 'CASEBOOK_PAYLOAD_BUCKET',
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',
   publicBaseUrl: 'CASEBOOK_PUBLIC_BASE_URL',
   mailFrom: 'CASEBOOK_MAIL_FROM',
@@ -16,4 +24,24 @@ export const ENV = {
   alertmanagerToken: 'CASEBOOK_ALERTMANAGER_TOKEN',
   /** On AWS: the Secrets Manager secret that holds the webhook bearer token. */
   alertmanagerTokenSecretArn: 'CASEBOOK_ALERTMANAGER_TOKEN_SECRET_ARN',
+  /** Who carries out refunds and credits: `stripe`, or `manual` (a person, in the company's own system). */
+  paymentsProvider: 'CASEBOOK_PAYMENTS_PROVIDER',
+  /** Locally: the Stripe secret key itself (any `sk_test_…` for the stand-in). */
+  stripeApiKey: 'CASEBOOK_STRIPE_API_KEY',
+  /** On AWS: the Secrets Manager secret that holds the Stripe secret key. */
+  stripeApiKeySecretArn: 'CASEBOOK_STRIPE_API_KEY_SECRET_ARN',
+  /** Where Stripe's API is when it is not api.stripe.com: the local stand-in's URL. */
+  stripeApiBase: 'CASEBOOK_STRIPE_API_BASE',
+  /** Locally: the base64 key customers' pseudonyms are made with. */
+  pseudonymKey: 'CASEBOOK_PSEUDONYM_KEY',
+  /** On AWS: the Secrets Manager secret that holds the pseudonym key. */
+  pseudonymKeySecretArn: 'CASEBOOK_PSEUDONYM_KEY_SECRET_ARN',
+  /** Comma-separated addresses of the responders. */
+  responders: 'CASEBOOK_RESPONDERS',
+  /** The SRE lead's address: escalations go there. */
+  sreLead: 'CASEBOOK_SRE_LEAD',
+  /** Messages per second Act may send through SES. */
+  mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
+  /** Calls per second Act may make to the payments provider. */
+  paymentsRatePerSecond: 'CASEBOOK_PAYMENTS_RATE_PER_SECOND',
 } as const;

@@ -26,4 +26,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
   { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
   { method: 'POST', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  { method: 'GET', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
+  { method: 'HEAD', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
+  { method: 'POST', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
 ];

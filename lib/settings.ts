@@ -1,7 +1,11 @@
 /**
  * Deployment settings that differ per installation (who mails, who approves). They come from CDK
  * context so that `cdk.json` carries working defaults and `-c` overrides them per deployment.
+ * Addresses are checked with the functions' own rule, so a synth that passes never deploys a
+ * function that refuses its configuration at cold start.
  */
+import { z } from 'zod';
+import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';
 
 /** Approval addresses, one per seat of the governance triangle (seed 001 RACI). */
 export interface Approvers {
@@ -10,6 +14,41 @@ export interface Approvers {
   readonly sre: string;
 }
 
+/** CDK context keys holding the settings. */
+export const CONTEXT_KEYS = {
+  mailFrom: 'casebook:mailFrom',
+  approvers: 'casebook:approvers',
+  responders: 'casebook:responders',
+  sreLead: 'casebook:sreLead',
+  paymentsProvider: 'casebook:paymentsProvider',
+  mailRatePerSecond: 'casebook:mailRatePerSecond',
+  paymentsRatePerSecond: 'casebook:paymentsRatePerSecond',
+  anchorIntervalMinutes: 'casebook:anchorIntervalMinutes',
+  anchorRetention: 'casebook:anchorRetention',
+} as const;
+
+/**
+ * How people and providers are reached: who answers questions about effects and who is told when
+ * a wait passes its deadline; which payments provider Act uses, and at what rates it calls SES and
+ * the provider; how often the ledger is anchored, and how long digests are locked.
+ */
+const operationsSchema = z.object({
+  [CONTEXT_KEYS.responders]: z.array(emailAddress).min(1, 'must name at least one responder'),
+  [CONTEXT_KEYS.sreLead]: emailAddress,
+  [CONTEXT_KEYS.paymentsProvider]: z.enum(['stripe', 'manual'], { error: "must be 'stripe' or 'manual'" }),
+  [CONTEXT_KEYS.mailRatePerSecond]: z.number().positive('must be a positive number'),
+  [CONTEXT_KEYS.paymentsRatePerSecond]: z.number().positive('must be a positive number'),
+  [CONTEXT_KEYS.anchorIntervalMinutes]: z.number().int().min(1).max(1440, 'must be 1 to 1440 minutes'),
+  [CONTEXT_KEYS.anchorRetention]: z
+    .object({
+      /** COMPLIANCE in production (nobody can shorten it, not even root); GOVERNANCE in development. */
+      mode: z.enum(['COMPLIANCE', 'GOVERNANCE']),
+      days: z.number().int().min(1).max(36_500),
+    })
+    .strict(),
+});
+type OperationsSettings = z.output<typeof operationsSchema>;
+
 /** Settings the stateless stack needs besides the stateful resources. */
 export interface CasebookSettings {
   /** Plain address (no display name): SES permissions are scoped to it and to its domain. */
@@ -17,16 +56,52 @@ export interface CasebookSettings {
   readonly approvers: Approvers;
 }
 
-/** CDK context keys holding the settings. */
-export const CONTEXT_KEYS = {
-  mailFrom: 'casebook:mailFrom',
-  approvers: 'casebook:approvers',
-} as const;
+/** How people and providers are reached, for the stateless stack. */
+export interface OperationsSettingsOut {
+  readonly responders: readonly string[];
+  readonly sreLead: string;
+  readonly paymentsProvider: 'stripe' | 'manual';
+  readonly rates: { readonly mail: number; readonly payments: number };
+  readonly anchorIntervalMinutes: number;
+}
+
+/** Parses the operational settings from CDK context by key, collecting every problem. */
+export function parseOperationsSettings(
+  context: (key: string) => unknown,
+):
+  | { readonly ok: true; readonly settings: OperationsSettingsOut }
+  | { readonly ok: false; readonly problems: readonly string[] } {
+  const parsed = operationsSchema.safeParse(
+    Object.fromEntries(Object.keys(operationsSchema.shape).map((key) => [key, fromContext(context(key))])),
+  );
+  if (!parsed.success)
+    return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`) };
+  const o = parsed.data;
+  return {
+    ok: true,
+    settings: {
+      responders: o[CONTEXT_KEYS.responders],
+      sreLead: o[CONTEXT_KEYS.sreLead],
+      paymentsProvider: o[CONTEXT_KEYS.paymentsProvider],
+      rates: { mail: o[CONTEXT_KEYS.mailRatePerSecond], payments: o[CONTEXT_KEYS.paymentsRatePerSecond] },
+      anchorIntervalMinutes: o[CONTEXT_KEYS.anchorIntervalMinutes],
+    },
+  };
+}
+
+/** How long anchored digests are locked in S3, read by the stateful stack. */
+export function parseAnchorRetention(raw: unknown): OperationsSettings[typeof CONTEXT_KEYS.anchorRetention] {
+  const parsed = operationsSchema.shape[CONTEXT_KEYS.anchorRetention].safeParse(
+    typeof raw === 'string' ? JSON.parse(raw) : raw,
+  );
+  if (!parsed.success)
+    throw new Error(
+      `${CONTEXT_KEYS.anchorRetention} must be {"mode": "COMPLIANCE"|"GOVERNANCE", "days": n}: ${z.prettifyError(parsed.error)}`,
+    );
+  return parsed.data;
+}
 
 const APPROVER_ROLES = ['legal', 'business', 'sre'] as const;
-
-// Deliberately simple: it rejects display names and typos, and SES verifies the rest.
-const EMAIL = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
 
 /** The outcome of parsing raw context values: settings, or every problem found. */
 export type SettingsResult =
@@ -40,7 +115,7 @@ export function parseSettings(raw: {
 }): SettingsResult {
   const problems: string[] = [];
   const { mailFrom } = raw;
-  if (typeof mailFrom !== 'string' || !EMAIL.test(mailFrom)) {
+  if (!isEmailAddress(mailFrom)) {
     problems.push(`${CONTEXT_KEYS.mailFrom} must be a plain email address, got ${JSON.stringify(mailFrom)}`);
   }
 
@@ -63,7 +138,7 @@ export function parseSettings(raw: {
     const given = approvers as Record<string, unknown>;
     for (const role of APPROVER_ROLES) {
       const address = given[role];
-      if (typeof address !== 'string' || !EMAIL.test(address)) {
+      if (!isEmailAddress(address)) {
         problems.push(
           `${CONTEXT_KEYS.approvers}.${role} must be an email address, got ${JSON.stringify(address)}`,
         );
@@ -87,4 +162,14 @@ export function parseSettings(raw: {
     ok: true,
     settings: { mailFrom, approvers: { legal: seats.legal, business: seats.business, sre: seats.sre } },
   };
+}
+
+/** `cdk -c key=value` passes strings: a value that reads as JSON is taken as JSON. */
+function fromContext(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }

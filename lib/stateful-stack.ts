@@ -1,23 +1,38 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   type IBucket,
+  ObjectLockRetention,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
+
+/** Every Casebook bucket: private, encrypted, TLS-only, retained; incomplete uploads are only cost. */
+const PRIVATE_BUCKET: BucketProps = {
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  encryption: BucketEncryption.S3_MANAGED,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  removalPolicy: RemovalPolicy.RETAIN,
+  lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+};
 
 /** Properties of the {@link CasebookStatefulStack}. */
 export interface CasebookStatefulStackProps extends StackProps {}
 
 /**
- * Everything Casebook must never lose: the ledger, the operational table, ledger exports and the
- * webhook secret. Kept apart from the functions so redeploying code can never replace data.
+ * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
+ * archive of alert payloads and the webhook secret. Kept apart from the functions so redeploying code can never replace data.
  */
 export class CasebookStatefulStack extends Stack {
   /** Effect Ledger and Decision Log, append-only. */
@@ -26,8 +41,18 @@ export class CasebookStatefulStack extends Stack {
   public readonly operationsTable: ITable;
   /** Ledger exports for finance (Parquet by period). */
   public readonly exportBucket: IBucket;
+  /** Whole alert payloads whose values were cut to fit the tables (they may name customers). */
+  public readonly payloadBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
+  public readonly ledgerSealKey: IKey;
+  /** Digests of every chain head, under Object Lock: what shows a chain cut short. */
+  public readonly anchorBucket: IBucket;
+  /** The key customers' pseudonyms are made with. */
+  public readonly pseudonymKeySecret: ISecret;
+  /** Stripe's secret key, for when the payments provider is Stripe (the operator puts it in). */
+  public readonly stripeApiKeySecret: ISecret;
 
   public constructor(scope: Construct, id: string, props: CasebookStatefulStackProps = {}) {
     super(scope, id, props);
@@ -38,36 +63,84 @@ export class CasebookStatefulStack extends Stack {
     }).table;
     this.operationsTable = new DurableTable(this, 'OperationsTable', { schema: OPERATIONS_TABLE }).table;
 
-    this.exportBucket = new Bucket(this, 'ExportBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    this.ledgerSealKey = new Key(this, 'LedgerSealKey', {
+      description:
+        'Casebook: seals ledger entries and anchored digests (HMAC); appenders may GenerateMac, auditors VerifyMac',
+      keySpec: KeySpec.HMAC_256,
+      keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
       removalPolicy: RemovalPolicy.RETAIN,
-      // Versioning keeps every overwritten export; incomplete uploads are only cost.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     });
+
+    // Versioning keeps every overwritten export.
+    this.exportBucket = new Bucket(this, 'ExportBucket', { ...PRIVATE_BUCKET, versioned: true });
     Validations.of(this.exportBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
     });
 
-    this.alertmanagerTokenSecret = new Secret(this, 'AlertmanagerTokenSecret', {
-      description: 'Casebook: bearer token Alertmanager sends with its webhook',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.alertmanagerTokenSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
+    // Not versioned: a payload can name customers, and erasing one must not leave old versions.
+    this.payloadBucket = new Bucket(this, 'PayloadBucket', PRIVATE_BUCKET);
+    Validations.of(this.payloadBucket).acknowledge({
+      id: 'AwsSolutions-S1',
       reason:
-        "The same token lives in Alertmanager's webhook configuration, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand together with Alertmanager.",
+        'Objects are only ever put by the ingest function, named by their SHA-256 and referenced from the incident; who read one is an audit question for CloudTrail S3 data events.',
     });
 
+    const retention = parseAnchorRetention(this.node.tryGetContext(CONTEXT_KEYS.anchorRetention));
+    this.anchorBucket = new Bucket(this, 'AnchorBucket', {
+      ...PRIVATE_BUCKET,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention:
+        retention.mode === 'COMPLIANCE'
+          ? ObjectLockRetention.compliance(Duration.days(retention.days))
+          : ObjectLockRetention.governance(Duration.days(retention.days)),
+    });
+    Validations.of(this.anchorBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Every digest is retained under Object Lock and sealed with the ledger key; who wrote one is an audit question for CloudTrail S3 data events, which are complete where access logs are best-effort.',
+    });
+
+    // Each secret is set outside AWS or must stay as it is, so none rotates on a schedule (SMG4).
+    this.pseudonymKeySecret = this.secret(
+      'PseudonymKeySecret',
+      'Casebook: the key customers are pseudonymized with in the ledger, decision log and timeline',
+      64,
+      'A new key gives every customer a new pseudonym, so records written before and after would no longer name the same customer alike: it is changed deliberately, never on a schedule.',
+    );
+    this.stripeApiKeySecret = this.secret(
+      'StripeApiKeySecret',
+      'Casebook: the Stripe secret key Act refunds and credits with (put it in when the provider is stripe)',
+      32,
+      'The key is issued by Stripe, outside AWS: it is rolled in the Stripe dashboard and put here by hand; a Secrets Manager rotation could not make a new one.',
+    );
+    this.alertmanagerTokenSecret = this.secret(
+      'AlertmanagerTokenSecret',
+      'Casebook: bearer token Alertmanager sends with its webhook',
+      48,
+      "The same token lives in Alertmanager's webhook configuration, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand together with Alertmanager.",
+    );
+
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
+    new CfnOutput(this, 'LedgerSealKeyArn', { value: this.ledgerSealKey.keyArn });
+    new CfnOutput(this, 'AnchorBucketName', { value: this.anchorBucket.bucketName });
+    // Operators put Stripe's secret key here when the payments provider is stripe.
+    new CfnOutput(this, 'StripeApiKeySecretArn', { value: this.stripeApiKeySecret.secretArn });
+    new CfnOutput(this, 'PayloadBucketName', { value: this.payloadBucket.bucketName });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
+  }
+
+  /** A generated secret, kept when the stack goes, that is rotated by hand for `whyNotRotated`. */
+  private secret(id: string, description: string, length: number, whyNotRotated: string): ISecret {
+    const secret = new Secret(this, id, {
+      description,
+      generateSecretString: { passwordLength: length, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: whyNotRotated });
+    return secret;
   }
 }

@@ -1,9 +1,13 @@
 import path from 'node:path';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -16,7 +20,7 @@ import { CasebookFunction } from './constructs/casebook-function.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
-import { type Approvers, CONTEXT_KEYS, parseSettings } from './settings.ts';
+import { type Approvers, CONTEXT_KEYS, parseOperationsSettings, parseSettings } from './settings.ts';
 
 /**
  * How the callers of each routed function are authenticated, since no route has an API Gateway
@@ -27,6 +31,8 @@ const ROUTE_AUTHENTICATION: Readonly<Partial<Record<FunctionKey, string>>> = {
     'Alert sources cannot sign AWS requests; the function checks the bearer token (kept in Secrets Manager) before it reads the body.',
   approvalsPage:
     'Approvers arrive from emailed links without AWS credentials; the 192-bit random approval ID in the link is the credential, and GET/HEAD never decide.',
+  effectQuestionsPage:
+    'Responders arrive from emailed links without AWS credentials; the 256-bit random secret in the link (only its hash is stored) is the credential, and GET/HEAD never answer.',
 };
 
 /** Properties of the {@link CasebookStatelessStack}: the stateful resources it works on, and settings. */
@@ -37,6 +43,16 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly operationsTable: ITable;
   /** Bearer token the Alertmanager webhook presents. */
   readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC key that seals ledger entries. */
+  readonly ledgerSealKey: IKey;
+  /** Where anchored digests of the chain heads go. */
+  readonly anchorBucket: IBucket;
+  /** The key customers' pseudonyms are made with. */
+  readonly pseudonymKeySecret: ISecret;
+  /** Stripe's secret key (read only when the payments provider is stripe). */
+  readonly stripeApiKeySecret: ISecret;
+  /** Where whole alert payloads are kept when a value in them was cut; functions may only put. */
+  readonly payloadBucket: IBucket;
   /**
    * Address Casebook sends approval requests and customer notices from.
    * @default - CDK context `casebook:mailFrom`
@@ -72,13 +88,19 @@ export class CasebookStatelessStack extends Stack {
       mailFrom: props.mailFrom ?? this.node.tryGetContext(CONTEXT_KEYS.mailFrom),
       approvers: props.approvers ?? this.node.tryGetContext(CONTEXT_KEYS.approvers),
     });
-    const problems = [...(parsed.ok ? [] : parsed.problems), ...catalogProblems(specs)];
-    if (!parsed.ok || problems.length > 0) throw invalidConfiguration(this, problems);
+    const operations = parseOperationsSettings((key) => this.node.tryGetContext(key));
+    const problems = [
+      ...(parsed.ok ? [] : parsed.problems),
+      ...(operations.ok ? [] : operations.problems),
+      ...catalogProblems(specs),
+    ];
+    if (!parsed.ok || !operations.ok || problems.length > 0) throw invalidConfiguration(this, problems);
+    const settings = operations.settings;
     const { mailFrom, approvers } = parsed.settings;
 
     const built = new Map<FunctionKey, CasebookFunction>();
 
-    // Resources that exist before the functions: tables, the secret, SES identities.
+    // Resources that exist before the functions: tables, keys, secrets, buckets, SES identities.
     for (const [key, spec] of specs) {
       const fn = new CasebookFunction(this, constructId(key), { spec });
       const { needs } = spec;
@@ -90,6 +112,46 @@ export class CasebookStatelessStack extends Stack {
       });
       if (needs.ledger) {
         fn.bindTable({ table: props.ledgerTable, envName: ENV.ledgerTable, access: needs.ledger });
+        fn.bindLedgerKey({
+          key: props.ledgerSealKey,
+          envName: ENV.ledgerKmsKeyId,
+          seal: needs.ledger === 'APPEND' || Boolean(needs.anchors),
+        });
+      }
+      if (needs.anchors) {
+        fn.bindBucketObjects({
+          bucket: props.anchorBucket,
+          envName: ENV.anchorBucket,
+          actions: ['s3:PutObject', 's3:GetObject'],
+          prefix: 'anchors/',
+          list: true,
+          why: 'Put and get under anchors/ only: each digest is named by the time it was written, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.',
+        });
+      }
+      if (needs.pseudonyms) {
+        fn.bindSecret({ secret: props.pseudonymKeySecret, envName: ENV.pseudonymKeySecretArn });
+      }
+      if (needs.people) {
+        fn.addEnvironment(ENV.responders, settings.responders.join(',')).addEnvironment(
+          ENV.sreLead,
+          settings.sreLead,
+        );
+      }
+      if (needs.payments) {
+        fn.addEnvironment(ENV.paymentsProvider, settings.paymentsProvider)
+          .addEnvironment(ENV.mailRatePerSecond, String(settings.rates.mail))
+          .addEnvironment(ENV.paymentsRatePerSecond, String(settings.rates.payments));
+        if (settings.paymentsProvider === 'stripe') {
+          fn.bindSecret({ secret: props.stripeApiKeySecret, envName: ENV.stripeApiKeySecretArn });
+        }
+      }
+      if (needs.payloadArchive) {
+        fn.bindBucketObjects({
+          bucket: props.payloadBucket,
+          envName: ENV.payloadBucket,
+          actions: ['s3:PutObject'],
+          why: 'Put-only on the payload bucket: objects are named by the SHA-256 of the payload they hold, so no fixed key can be granted; nothing can be read, listed or deleted.',
+        });
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
@@ -123,7 +185,7 @@ export class CasebookStatelessStack extends Stack {
         fn.bindStateMachineStarter({ stateMachine: workflow.stateMachine, envName: ENV.stateMachineArn });
       }
       if (spec.needs.taskResponse) {
-        fn.allowTaskResponse(workflow.stateMachine);
+        fn.allowTaskResponse(spec.substitution ? workflow : workflow.stateMachine);
       }
     }
 
@@ -135,6 +197,13 @@ export class CasebookStatelessStack extends Stack {
     for (const [key, spec] of specs) {
       if (spec.needs.publicBaseUrl) built.get(key)?.addEnvironment(ENV.publicBaseUrl, api.url);
     }
+
+    // The ledger is anchored on a schedule as well as when an incident closes.
+    new Rule(this, 'AnchorSchedule', {
+      description: 'Casebook: anchors a sealed digest of every ledger chain head in S3',
+      schedule: Schedule.rate(Duration.minutes(settings.anchorIntervalMinutes)),
+      targets: [new LambdaFunction(lambdas.anchorLedger, { retryAttempts: 2 })],
+    });
 
     this.functions = lambdas;
     this.stateMachine = workflow.stateMachine;

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Route } from '../functions/routes.ts';
+import { closeServer, listen } from './servers.ts';
 
 /** Invokes the handler of a route's function with an event, as Lambda would. */
 export type RouteInvoker = (route: Route, event: APIGatewayProxyEventV2) => Promise<unknown>;
@@ -75,16 +75,17 @@ function toEvent(
   compiled: CompiledRoute,
   match: RegExpExecArray,
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
+  // Without a prototype, a header or parameter named `__proto__` or `toString` is just a name.
+  const headers: Record<string, string> = Object.create(null);
   const cookies: string[] = [];
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
+  const query: Record<string, string> = Object.create(null);
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
-  const pathParameters: Record<string, string> = {};
+  const pathParameters: Record<string, string> = Object.create(null);
   compiled.names.forEach((name, i) => {
     pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
   });
@@ -192,18 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       options.log?.(`${method} ${loggablePath(url.pathname)} ${res.statusCode} ${Date.now() - started}ms`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, options.port, host);
+  return { url: `http://${host}:${port}`, port, close: () => closeServer(server) };
 }

@@ -1,55 +1,38 @@
 /**
  * The whole of Casebook on one machine: dynalite (DynamoDB), aws-ses-v2-local (SES and its web
- * inbox), s3rver (S3), the local Step Functions server executing the same ASL, and the local API
- * gateway — with the same handler modules CDK deploys, reaching the emulators through the
- * standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
+ * inbox), s3rver (S3), the Stripe stand-in, the local Step Functions server executing the same
+ * ASL, and the local API gateway — with the same handler modules CDK deploys, reaching the
+ * emulators through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
  */
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sesLocal from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
+import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
 import { STATE_MACHINE } from '../functions/catalog.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { functionSubstitutions, loadDefinition } from './asl.ts';
 import { startGateway } from './gateway.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalLambdaRuntime, localFunctionArn } from './lambda-runtime.ts';
+import type { LocalPorts } from './names.ts';
+import {
+  LOCAL_BUCKETS,
+  LOCAL_CREDENTIALS,
+  LOCAL_TABLES,
+  ledgerKeyFile,
+  PORTS,
+  portsFromEnvironment,
+} from './names.ts';
+import { startLocalS3 } from './s3.ts';
+import { closeServer, listen } from './servers.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
-import { createTables, LOCAL_TABLES } from './tables.ts';
-
-/** Ports of the local stack; 0 picks a free port (what the tests do). */
-export interface LocalPorts {
-  readonly api: number;
-  readonly ses: number;
-  readonly dynamodb: number;
-  readonly stepFunctions: number;
-  readonly s3: number;
-}
-
-/** The defaults of `npm start`, each overridable by the environment variable README names. */
-export function portsFromEnvironment(env: NodeJS.ProcessEnv = process.env): LocalPorts {
-  const port = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0 || value > 65535)
-      throw new Error(`${name} must be a port number, not "${raw}"`);
-    return value;
-  };
-  return {
-    api: port('CASEBOOK_API_PORT', 3000),
-    ses: port('CASEBOOK_SES_PORT', 8005),
-    dynamodb: port('CASEBOOK_DYNAMODB_PORT', 8000),
-    stepFunctions: port('CASEBOOK_SFN_PORT', 8083),
-    s3: port('CASEBOOK_S3_PORT', 4569),
-  };
-}
+import { startStripeStandIn } from './stripe/server.ts';
+import { createTables } from './tables.ts';
 
 export interface LocalStackOptions {
   /** Repository root (where `functions/` and `statemachines/` are). */
@@ -73,9 +56,13 @@ export interface LocalStack {
     readonly dynamodb: string;
     readonly stepFunctions: string;
     readonly s3: string;
+    readonly stripe: string;
   };
   readonly tables: { readonly operations: string; readonly ledger: string };
+  /** Ledger exports. */
   readonly bucket: string;
+  /** Whole alert payloads whose values were cut to their bounds. */
+  readonly payloadBucket: string;
   readonly stateMachineArn: string;
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
@@ -91,40 +78,24 @@ const startSesServer = (
   typeof sesExport === 'function' ? sesExport : (sesExport as { default: unknown }).default
 ) as typeof sesLocal.default;
 
-export { LOCAL_TABLES };
-export const LOCAL_BUCKET = 'casebook-ledger-exports';
+export type { LocalPorts };
+export { LOCAL_CREDENTIALS, LOCAL_TABLES, portsFromEnvironment };
+export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
+/** A secret kept in a file of the data directory (mode 600), made the first time it is needed. */
+function localSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 function webhookToken(options: LocalStackOptions): { token: string; file?: string } {
   if (options.alertmanagerToken) return { token: options.alertmanagerToken };
   const file = join(options.dataDir, 'alertmanager-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), file };
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
+  return { token: localSecret(file), file };
 }
-
-const PORT_VARIABLES: Readonly<Record<keyof LocalPorts, string>> = {
-  api: 'CASEBOOK_API_PORT',
-  ses: 'CASEBOOK_SES_PORT',
-  dynamodb: 'CASEBOOK_DYNAMODB_PORT',
-  stepFunctions: 'CASEBOOK_SFN_PORT',
-  s3: 'CASEBOOK_S3_PORT',
-};
 
 /** Fails before anything starts if a fixed port is taken, naming the variable that moves it. */
 async function assertPortsFree(ports: LocalPorts): Promise<void> {
@@ -136,7 +107,7 @@ async function assertPortsFree(ports: LocalPorts): Promise<void> {
       probe.once('error', () => resolve(false));
       probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
     });
-    if (!free) taken.push(`${name} port ${port} is in use (set ${PORT_VARIABLES[name]} to move it)`);
+    if (!free) taken.push(`${name} port ${port} is in use (set ${PORTS[name].variable} to move it)`);
   }
   if (taken.length > 0)
     throw new Error(`Cannot start Casebook locally: ${taken.join('; ')}. Is npm start already running?`);
@@ -170,40 +141,65 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sesUrl = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
     closers.push(() => closeServer(ses));
 
-    // S3
-    const s3 = new S3rver({
-      address: '127.0.0.1',
+    // S3: ledger exports and anchored digests of the chain heads.
+    const s3 = await startLocalS3({
       port: options.ports.s3,
-      silent: true,
       directory: join(options.dataDir, 's3'),
-      configureBuckets: [{ name: LOCAL_BUCKET }],
+      buckets: Object.values(LOCAL_BUCKETS),
     });
-    const s3Address = await s3.run();
     closers.push(() => s3.close());
-    const s3Url = `http://127.0.0.1:${s3Address.port}`;
+    const s3Url = s3.url;
+
+    // The payments provider: Stripe's API, with idempotency keys and refunds kept across restarts.
+    const stripe = await startStripeStandIn({
+      port: options.ports.stripe,
+      dataDir: join(options.dataDir, 'stripe'),
+      log,
+    });
+    closers.push(() => stripe.close());
 
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
+    // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
+    const ledgerKeys = ledgerKeyFile(options.dataDir);
+    FileKeySealer.fromFile(ledgerKeys, { create: true });
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
       AWS_ENDPOINT_URL_SES: sesUrl,
       AWS_ENDPOINT_URL_S3: s3Url,
       POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
+      [ENV.ledgerKeyFile]: ledgerKeys,
+      [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
+      [ENV.payloadBucket]: LOCAL_BUCKETS.payloads,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
       [ENV.approverSre]: process.env[ENV.approverSre] ?? 'sre-lead@casebook.local',
       [ENV.alertmanagerToken]: token,
+      [ENV.pseudonymKey]: localSecret(join(options.dataDir, 'keys', 'pseudonym.key')),
+      [ENV.responders]: process.env[ENV.responders] ?? 'responder@casebook.local',
+      [ENV.sreLead]: process.env[ENV.sreLead] ?? 'sre-lead@casebook.local',
+      [ENV.paymentsProvider]: process.env[ENV.paymentsProvider] ?? 'stripe',
+      [ENV.stripeApiKey]: 'sk_test_casebook_local',
+      [ENV.stripeApiBase]: stripe.url,
+      [ENV.mailRatePerSecond]: process.env[ENV.mailRatePerSecond] ?? '200',
+      [ENV.paymentsRatePerSecond]: process.env[ENV.paymentsRatePerSecond] ?? '100',
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
-    delete process.env[ENV.alertmanagerTokenSecretArn];
+    for (const onlyOnAws of [
+      ENV.alertmanagerTokenSecretArn,
+      ENV.pseudonymKeySecretArn,
+      ENV.stripeApiKeySecretArn,
+      ENV.ledgerKmsKeyId,
+    ])
+      delete process.env[onlyOnAws];
 
     // Step Functions, executing the same ASL with the same handlers. Executions that were running
     // continue as soon as the server starts; their tasks wait until the handlers' environment (the
@@ -248,6 +244,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await runtime.warm();
     handlersReady.resolve();
 
+    // The ledger is anchored on a schedule, as EventBridge does on AWS.
+    const anchorEvery = Number(process.env.CASEBOOK_ANCHOR_INTERVAL_SECONDS ?? 900) * 1000;
+    const anchoring = setInterval(() => {
+      runtime
+        .invoke('anchorLedger', { source: 'aws.events', 'detail-type': 'Scheduled Event' })
+        .catch((error: Error) => log(`scheduled anchor failed: ${error.message}`));
+    }, anchorEvery);
+    anchoring.unref();
+    closers.push(async () => clearInterval(anchoring));
     return {
       endpoints: {
         api: gateway.url,
@@ -255,9 +260,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         dynamodb: dynamodbUrl,
         stepFunctions: sfn.url,
         s3: s3Url,
+        stripe: stripe.url,
       },
       tables: { ...LOCAL_TABLES },
       bucket: LOCAL_BUCKET,
+      payloadBucket: LOCAL_BUCKETS.payloads,
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),

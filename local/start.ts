@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { ROUTES } from '../functions/routes.ts';
+import { LOCAL_BUCKETS } from './names.ts';
 import { portsFromEnvironment, startLocalStack } from './stack.ts';
 
 const rootDir = join(import.meta.dirname, '..');
@@ -34,7 +35,8 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
   SES inbox        ${endpoints.sesInbox}    (open it in a browser: approval emails and customer notices land here)
   DynamoDB         ${endpoints.dynamodb}    tables ${stack.tables.operations}, ${stack.tables.ledger}
   Step Functions   ${endpoints.stepFunctions}    ${stack.stateMachineArn}
-  S3               ${endpoints.s3}    bucket ${stack.bucket}
+  S3               ${endpoints.s3}    buckets ${Object.values(LOCAL_BUCKETS).join(', ')} (key pair S3RVER/S3RVER)
+  Stripe           ${endpoints.stripe}    (Stripe API stand-in; any sk_test_… key)
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)

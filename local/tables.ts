@@ -2,9 +2,7 @@
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { TableSchema } from '../functions/adapters/tables.ts';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
-
-/** Table names on the local stack (CDK lets CloudFormation name them on AWS). */
-export const LOCAL_TABLES = { operations: 'casebook-operations', ledger: 'casebook-ledger' } as const;
+import { LOCAL_TABLES } from './names.ts';
 
 /** Creates Casebook's tables in a DynamoDB endpoint (dynalite) unless they exist. */
 export async function createTables(

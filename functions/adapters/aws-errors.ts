@@ -19,6 +19,62 @@ export function dependencyError(what: string, error: unknown): CasebookError {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
 
+/** What the AWS SDK puts on an error a service answered with. */
+interface ServiceError {
+  readonly name?: string;
+  readonly $fault?: 'client' | 'server';
+  readonly $retryable?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+/** Service errors that mean "too much right now", whatever their HTTP status. */
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'TransactionInProgressException',
+]);
+
+function isNetworkError(error: unknown): boolean {
+  const e = error as { code?: string; name?: string } | undefined;
+  return NETWORK_CODES.has(e?.code ?? '') || e?.name === 'TimeoutError';
+}
+
+function isServiceError(error: unknown): error is ServiceError {
+  return (error as ServiceError | undefined)?.$metadata !== undefined;
+}
+
+/**
+ * True when `error` says that a dependency is down, overloaded or unreachable, so the same
+ * request may well succeed later (an HTTP API answers 503 with Retry-After); false when the
+ * dependency refused the request itself (a ValidationException: Casebook asked for something it
+ * never can get) or for a bug. A Casebook.DependencyUnavailable is judged by the service error
+ * it wraps; one that wraps none (lost races) is transient.
+ */
+export function isDependencyOutage(error: unknown): boolean {
+  if (error instanceof CasebookError) {
+    if (error.name !== ERROR_NAMES.dependencyUnavailable) return false;
+    const { cause } = error as { cause?: unknown };
+    return isServiceError(cause) || isNetworkError(cause) ? isDependencyOutage(cause) : true;
+  }
+  if (isNetworkError(error)) return true;
+  if (!isServiceError(error)) return false;
+  const status = error.$metadata?.httpStatusCode ?? 0;
+  return (
+    error.$fault === 'server' ||
+    Boolean(error.$retryable) ||
+    THROTTLING.has(error.name ?? '') ||
+    status === 429 ||
+    status >= 500
+  );
+}
+
 /**
  * An error from an AWS SDK call (it carries `$metadata`) or the network becomes
  * Casebook.DependencyUnavailable, which the ASL retries; anything else (a bug, bad input) is

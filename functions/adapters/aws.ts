@@ -1,9 +1,11 @@
 /**
  * SDK clients, built once per cold start and passed into adapters. Endpoints and credentials come
  * from the standard chain, so the same code reaches AWS or the local emulators
- * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`).
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SES`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_S3`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,6 +27,22 @@ export function sesClient(options: { maxAttempts?: number } = {}): SESClient {
 
 export function sfnClient(): SFNClient {
   return new SFNClient({});
+}
+
+/**
+ * S3 with two settings for emulators: path-style addressing when an endpoint is set (s3rver has
+ * no per-bucket host names), and checksums only where S3 requires them (s3rver does not read the
+ * SDK's default streamed checksum trailers).
+ */
+export function s3Client(): S3Client {
+  return new S3Client({
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+}
+
+export function kmsClient(): KMSClient {
+  return new KMSClient({});
 }
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -3,20 +3,44 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
-import type { WebhookTokenSource } from './webhook-token.ts';
+import type { SecretSource } from './secret-source.ts';
 
 const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
-const email = z.email({ error: 'must be an email address' });
+const httpUrl = z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
 
 export const operationsTableConfig = z
   .object({ [ENV.operationsTable]: required })
   .transform((env) => ({ operationsTable: env[ENV.operationsTable] }));
 
+/** Where the key that seals ledger entries is: a KMS key on AWS, a key file locally. */
+export type LedgerKeySource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'kms'; readonly keyId: string };
+
 export const ledgerTableConfig = z
-  .object({ [ENV.ledgerTable]: required })
-  .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
+  .object({
+    [ENV.ledgerTable]: required,
+    [ENV.ledgerKeyFile]: z.string().min(1).optional(),
+    [ENV.ledgerKmsKeyId]: z.string().min(1).optional(),
+  })
+  .refine((env) => Boolean(env[ENV.ledgerKeyFile]) !== Boolean(env[ENV.ledgerKmsKeyId]), {
+    message: `set exactly one of ${ENV.ledgerKeyFile} (local) and ${ENV.ledgerKmsKeyId} (AWS)`,
+    path: [ENV.ledgerKmsKeyId],
+  })
+  .transform((env) => {
+    const file = env[ENV.ledgerKeyFile];
+    const ledgerKey: LedgerKeySource = file
+      ? { kind: 'file', path: file }
+      : { kind: 'kms', keyId: env[ENV.ledgerKmsKeyId] as string };
+    return { ledgerTable: env[ENV.ledgerTable], ledgerKey };
+  });
+
+export const payloadBucketConfig = z
+  .object({ [ENV.payloadBucket]: required })
+  .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
 
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })
@@ -31,7 +55,7 @@ export const approversConfig = z
     [ENV.approverLegal]: email,
     [ENV.approverBusiness]: email,
     [ENV.approverSre]: email,
-    [ENV.publicBaseUrl]: z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL'),
+    [ENV.publicBaseUrl]: httpUrl,
   })
   .transform((env) => ({
     approvers: {
@@ -42,22 +66,115 @@ export const approversConfig = z
     publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, ''),
   }));
 
+export const anchorBucketConfig = z
+  .object({ [ENV.anchorBucket]: required })
+  .transform((env) => ({ anchorBucket: env[ENV.anchorBucket] }));
+
+/** The base URL of the public API, where the links in e-mails point. */
+export const publicBaseUrlConfig = z
+  .object({ [ENV.publicBaseUrl]: httpUrl })
+  .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') }));
+
+/** A secret given locally as the value itself, on AWS as the Secrets Manager secret that holds it. */
+function secretSourceOf(value: string | undefined, secretArn: string | undefined): SecretSource {
+  return value ? { kind: 'value', value } : { kind: 'secret', secretId: secretArn as string };
+}
+
+/** The schema of a secret that must come from exactly one of `valueVar` (local) and `arnVar` (AWS). */
+function secretConfig<K extends string>(key: K, valueVar: string, arnVar: string, value: z.ZodString) {
+  return z
+    .object({ [valueVar]: value.optional(), [arnVar]: z.string().min(1).optional() })
+    .refine((env) => Boolean(env[valueVar]) !== Boolean(env[arnVar]), {
+      message: `set exactly one of ${valueVar} (local) and ${arnVar} (AWS)`,
+      path: [valueVar],
+    })
+    .transform(
+      (env) => ({ [key]: secretSourceOf(env[valueVar], env[arnVar]) }) as { [P in K]: SecretSource },
+    );
+}
+
 /** The Alertmanager bearer token comes from the environment locally and from Secrets Manager on AWS. */
-export const webhookTokenConfig = z
+export const webhookTokenConfig = secretConfig(
+  'webhookToken',
+  ENV.alertmanagerToken,
+  ENV.alertmanagerTokenSecretArn,
+  z.string().min(16, 'must be at least 16 characters'),
+);
+
+/** The key customers' pseudonyms are made with (a keyed HMAC): stable, secret, and never rotated casually. */
+export const pseudonymKeyConfig = secretConfig(
+  'pseudonymKey',
+  ENV.pseudonymKey,
+  ENV.pseudonymKeySecretArn,
+  z.string().min(32, 'must be at least 32 characters'),
+);
+
+/** Who works incidents: the responders (questions about effects go to them) and the SRE lead (escalations). */
+export const respondersConfig = z
   .object({
-    [ENV.alertmanagerToken]: z.string().min(16, 'must be at least 16 characters').optional(),
-    [ENV.alertmanagerTokenSecretArn]: z.string().min(1).optional(),
+    [ENV.responders]: z
+      .string({ error: 'is required' })
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(email).min(1, 'must name at least one responder')),
+    [ENV.sreLead]: email,
   })
-  .refine((env) => Boolean(env[ENV.alertmanagerToken]) !== Boolean(env[ENV.alertmanagerTokenSecretArn]), {
-    message: `set exactly one of ${ENV.alertmanagerToken} (local) and ${ENV.alertmanagerTokenSecretArn} (AWS)`,
-    path: [ENV.alertmanagerToken],
+  .transform((env) => ({ responders: env[ENV.responders], sreLead: env[ENV.sreLead] }));
+
+/** How fast Act may call its providers (per second): SES's sending rate, the payments API's limit. */
+export const actRatesConfig = z
+  .object({
+    [ENV.mailRatePerSecond]: z.coerce.number().positive('must be a positive number'),
+    [ENV.paymentsRatePerSecond]: z.coerce.number().positive('must be a positive number'),
   })
-  .transform((env): { webhookToken: WebhookTokenSource } => {
-    const value = env[ENV.alertmanagerToken];
+  .transform((env) => ({
+    rates: { mail: env[ENV.mailRatePerSecond], payments: env[ENV.paymentsRatePerSecond] },
+  }));
+
+/** Who carries out refunds and credits, and how Casebook reaches Stripe when it is Stripe. */
+export type PaymentsConfig =
+  | { readonly provider: 'manual' }
+  | {
+      readonly provider: 'stripe';
+      /** The secret key: from the environment locally, from Secrets Manager on AWS. */
+      readonly apiKey: SecretSource;
+      /** Set only to reach something other than api.stripe.com (the local stand-in). */
+      readonly apiBase?: string;
+    };
+
+export const paymentsConfig = z
+  .object({
+    [ENV.paymentsProvider]: z.enum(['stripe', 'manual'], { error: "must be 'stripe' or 'manual'" }),
+    [ENV.stripeApiKey]: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_… or rk_…)')
+      .optional(),
+    [ENV.stripeApiKeySecretArn]: z.string().min(1).optional(),
+    [ENV.stripeApiBase]: httpUrl.optional(),
+  })
+  .refine(
+    (env) =>
+      env[ENV.paymentsProvider] !== 'stripe' ||
+      Boolean(env[ENV.stripeApiKey]) !== Boolean(env[ENV.stripeApiKeySecretArn]),
+    {
+      message: `set exactly one of ${ENV.stripeApiKey} (local) and ${ENV.stripeApiKeySecretArn} (AWS) when the provider is stripe`,
+      path: [ENV.stripeApiKey],
+    },
+  )
+  .transform((env): { payments: PaymentsConfig } => {
+    if (env[ENV.paymentsProvider] === 'manual') return { payments: { provider: 'manual' } };
+    const key = env[ENV.stripeApiKey];
+    const apiBase = env[ENV.stripeApiBase];
     return {
-      webhookToken: value
-        ? { kind: 'value', value }
-        : { kind: 'secret', secretId: env[ENV.alertmanagerTokenSecretArn] as string },
+      payments: {
+        provider: 'stripe',
+        apiKey: secretSourceOf(key, env[ENV.stripeApiKeySecretArn]),
+        ...(apiBase ? { apiBase } : {}),
+      },
     };
   });
 

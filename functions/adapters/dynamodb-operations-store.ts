@@ -4,15 +4,28 @@
  * through {@link DynamoDbOperationsStore.getTaskToken}.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, paginateQuery, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import { isIncidentId } from '../domain/incident.ts';
+import { LIMITS } from '../domain/limits.ts';
 import type { ApprovalKey, ApprovalStore, Correlation, IncidentStore } from '../domain/ports.ts';
+import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
 
 const META = 'META';
+const INCIDENTS = 'INCIDENTS';
 const incidentPk = (id: string) => `INCIDENT#${id}`;
+const correlationKeyOf = (key: string) => ({ pk: `CORRELATION#${key}`, sk: META });
+const counterKey = (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` });
 const approvalSk = (round: number, role?: string) =>
   `APPROVAL#${String(round).padStart(4, '0')}#${role ?? ''}`;
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'taskToken', 'entity'] as const;
@@ -23,28 +36,51 @@ function strip<T>(item: Record<string, unknown>): T {
   return out as T;
 }
 
-function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+function encodeCursor(key: unknown): string | undefined {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-/** The key a listing cursor must decode to; anything else is a caller's mistake, answered 400. */
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
+/**
+ * The byCreation index key a listing cursor must decode to, checked against the key schema:
+ * exactly its four attributes, each in the form Casebook writes, so no caller-made key (empty,
+ * oversized, another entity's) reaches DynamoDB. Anything else is a caller's mistake, answered 400.
+ */
+function decodeCursor(cursor: string | undefined): Record<string, string> | undefined {
+  if (cursor === undefined) return undefined;
+  const refused = new InvalidInputError({ field: 'cursor', message: 'is not a cursor this API returned' });
+  if (cursor.length > LIMITS.cursorChars || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw refused;
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    key = undefined;
+    throw refused;
   }
-  const k = key as Record<string, unknown> | undefined;
+  // Canonical only: one key, one cursor.
+  if (encodeCursor(key) !== cursor || key === null || typeof key !== 'object') throw refused;
+  const k = key as Record<string, unknown>;
+  const id = typeof k.pk === 'string' ? k.pk.slice(incidentPk('').length) : '';
+  const [createdAt, createdId] = typeof k.gsi1sk === 'string' ? k.gsi1sk.split('#') : [];
   const valid =
-    k !== null &&
-    typeof k === 'object' &&
     Object.keys(k).sort().join() === 'gsi1pk,gsi1sk,pk,sk' &&
-    k.gsi1pk === 'INCIDENTS' &&
-    [k.gsi1sk, k.pk, k.sk].every((v) => typeof v === 'string');
-  if (!valid) throw new InvalidInputError({ field: 'cursor', message: 'is not a cursor this API returned' });
-  return k;
+    k.gsi1pk === INCIDENTS &&
+    k.sk === META &&
+    isIncidentId(id) &&
+    k.pk === incidentPk(id) &&
+    createdId === id &&
+    isUtcInstant(createdAt ?? '') &&
+    k.gsi1sk === `${createdAt}#${id}`;
+  if (!valid) throw refused;
+  return k as Record<string, string>;
+}
+
+function correlationItem(correlationKey: string, correlation: Correlation): Record<string, unknown> {
+  return {
+    ...correlationKeyOf(correlationKey),
+    entity: 'correlation',
+    incidentId: correlation.incidentId,
+    // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
+    ...(correlation.occurrences.length > 0 ? { occurrences: new Set(correlation.occurrences) } : {}),
+  };
 }
 
 /** {@link IncidentStore} and {@link ApprovalStore} on one DynamoDB table. */
@@ -57,25 +93,35 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     this.tableName = tableName;
   }
 
-  async nextIncidentNumber(year: number): Promise<number> {
+  async lastIncidentNumber(year: number): Promise<number> {
     const out = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: 'COUNTER', sk: `incident#${year}` },
-        UpdateExpression: 'ADD #n :one',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
+      new GetCommand({ TableName: this.tableName, Key: counterKey(year), ConsistentRead: true }),
     );
-    return Number(out.Attributes?.n);
+    return Number(out.Item?.n ?? 0);
+  }
+
+  async recordIncidentNumber(year: number, sequence: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: counterKey(year),
+          UpdateExpression: 'SET #n = :n',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :n',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':n': sequence },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   async findCorrelation(correlationKey: string): Promise<Correlation | undefined> {
     const out = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: `CORRELATION#${correlationKey}`, sk: META },
+        Key: correlationKeyOf(correlationKey),
         ConsistentRead: true,
       }),
     );
@@ -94,14 +140,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            pk: `CORRELATION#${correlationKey}`,
-            sk: META,
-            entity: 'correlation',
-            incidentId,
-            // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
-            ...(occurrences.length > 0 ? { occurrences: new Set(occurrences) } : {}),
-          },
+          Item: correlationItem(correlationKey, { incidentId, occurrences }),
           ConditionExpression: replacing
             ? 'attribute_not_exists(pk) OR incidentId = :replacing'
             : 'attribute_not_exists(pk)',
@@ -117,12 +156,36 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     }
   }
 
+  async releaseCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    previous: Correlation | undefined,
+  ): Promise<void> {
+    const onlyIfMine = {
+      TableName: this.tableName,
+      ConditionExpression: 'incidentId = :mine',
+      ExpressionAttributeValues: { ':mine': incidentId },
+    };
+    try {
+      if (previous) {
+        await this.client.send(
+          new PutCommand({ ...onlyIfMine, Item: correlationItem(correlationKey, previous) }),
+        );
+      } else {
+        await this.client.send(new DeleteCommand({ ...onlyIfMine, Key: correlationKeyOf(correlationKey) }));
+      }
+    } catch (error) {
+      // Someone else's claim by now (a redelivery took it over): theirs to finish.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   async addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void> {
     if (occurrences.length === 0) return;
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `CORRELATION#${correlationKey}`, sk: META },
+        Key: correlationKeyOf(correlationKey),
         UpdateExpression: 'ADD occurrences :seen',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':seen': new Set(occurrences) },
@@ -172,7 +235,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         TableName: this.tableName,
         IndexName: 'byCreation',
         KeyConditionExpression: 'gsi1pk = :all',
-        ExpressionAttributeValues: { ':all': 'INCIDENTS' },
+        ExpressionAttributeValues: { ':all': INCIDENTS },
         ScanIndexForward: false,
         Limit: limit,
         ...(start ? { ExclusiveStartKey: start } : {}),
@@ -311,7 +374,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       pk: incidentPk(incident.id),
       sk: META,
       entity: 'incident',
-      gsi1pk: 'INCIDENTS',
+      gsi1pk: INCIDENTS,
       gsi1sk: `${incident.detectedAt}#${incident.id}`,
       ...incident,
     };

@@ -1,18 +1,39 @@
 /**
  * API Gateway HTTP API (payload format 2.0) helpers: reading requests, writing JSON and HTML
- * responses, and mapping typed errors to status codes — bad input is a 4xx naming the field,
- * an unexpected failure a 5xx that says to retry.
+ * responses, and mapping typed errors to status codes — bad input is a 4xx naming the field, an
+ * outage of a dependency a 503 with Retry-After, and anything else (a bug) a 500. Nothing a
+ * client sends may reach a 5xx: Alertmanager retries a 5xx forever.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { InputIssue } from '../domain/errors.ts';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError } from '../domain/errors.ts';
+import { LIMITS } from '../domain/limits.ts';
+import { isDependencyOutage } from './aws-errors.ts';
 import { logger } from './logger.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 /** Largest request body accepted, in bytes (Alertmanager groups can be large; API Gateway caps at 10 MB). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = LIMITS.bodyBytes;
+
+/** Seconds a client is asked to wait before retrying after a dependency outage. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * How a request that failed unexpectedly is answered: 503 with Retry-After when a dependency is
+ * out (retrying helps), 500 otherwise (retrying the same request will not). Both are logged.
+ */
+export function failureStatus(
+  error: unknown,
+  what: string,
+): { statusCode: 500 | 503; headers: Record<string, string> } {
+  const outage = isDependencyOutage(error);
+  logger.error(what, { error: error as Error, outage });
+  return outage
+    ? { statusCode: 503, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } }
+    : { statusCode: 500, headers: {} };
+}
 
 /** A request header, case-insensitively. */
 export function header(event: HttpEvent, name: string): string | undefined {
@@ -99,17 +120,19 @@ export function problem(
   return json(statusCode, { error, message, ...(issues ? { issues } : {}) });
 }
 
-/** Maps a thrown error to a JSON response; unexpected errors are logged and answered 503 (retry). */
+/** Maps a thrown error to a JSON response; see {@link failureStatus} for the unexpected ones. */
 export function errorToJson(error: unknown): HttpResult {
   if (error instanceof InvalidInputError) return problem(400, 'invalid_request', error.message, error.issues);
   if (error instanceof UnauthorizedError) return problem(401, 'unauthorized', error.message);
   if (error instanceof NotFoundError) return problem(404, 'not_found', error.message);
   if (error instanceof ConflictError) return problem(409, 'conflict', error.message);
-  logger.error('Request failed', { error: error as Error });
-  return problem(
-    503,
-    'unavailable',
-    'Casebook could not complete the request; nothing was lost. Retry shortly.',
-    undefined,
-  );
+  const { statusCode, headers } = failureStatus(error, 'Request failed');
+  const body =
+    statusCode === 503
+      ? {
+          error: 'unavailable',
+          message: 'A service Casebook depends on is unavailable; nothing was lost. Retry shortly.',
+        }
+      : { error: 'internal_error', message: 'Casebook failed on this request; the failure is logged.' };
+  return json(statusCode, body, headers);
 }

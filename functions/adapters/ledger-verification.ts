@@ -1,8 +1,15 @@
-/** Reads a ledger table and verifies every incident's hash chain (the auditor's check). */
+/**
+ * The auditor's check: reads every entry of a ledger table and verifies each incident's chain —
+ * hashes, seals, links and order — against the latest anchored digest, which shows chains cut
+ * short; incidents the operational table or the digest knows but the ledger does not are named.
+ */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { ChainProblem, LedgerEntry } from '../domain/ledger.ts';
+import { digestIsGenuine } from '../domain/anchor.ts';
+import type { ChainProblem, LedgerEntry, Sealer } from '../domain/ledger.ts';
 import { verifyChain } from '../domain/ledger.ts';
+import type { AnchorStore } from '../domain/ports.ts';
+import { isClaimItem } from './dynamodb-ledger.ts';
 
 export interface IncidentVerification {
   readonly incidentId: string;
@@ -10,36 +17,81 @@ export interface IncidentVerification {
   readonly problems: readonly ChainProblem[];
 }
 
-/** Verifies one incident, or every incident in the table (a consistent scan). */
-export async function verifyLedgerTable(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  incidentId?: string,
-): Promise<IncidentVerification[]> {
+export interface LedgerVerification {
+  readonly incidents: readonly IncidentVerification[];
+  /** The digest the chains were checked against; `genuine: false` when its seal or hash is wrong. */
+  readonly anchor?: { readonly key: string; readonly createdAt: string; readonly genuine: boolean };
+  readonly ok: boolean;
+}
+
+export interface VerifyLedgerSources {
+  readonly db: DynamoDBDocumentClient;
+  readonly ledgerTable: string;
+  readonly sealer: Pick<Sealer, 'verify'>;
+  readonly anchors?: AnchorStore;
+  /** Every incident id the operational table holds. */
+  readonly incidentIds?: () => Promise<readonly string[]>;
+}
+
+/** Verifies one incident, or every incident (a consistent scan of the table). */
+export async function verifyLedger(
+  sources: VerifyLedgerSources,
+  options: { readonly incidentId?: string; readonly onProgress?: (done: number, total: number) => void } = {},
+): Promise<LedgerVerification> {
+  const { incidentId } = options;
   const byIncident = new Map<string, LedgerEntry[]>();
   const pages = incidentId
     ? paginateQuery(
-        { client },
+        { client: sources.db },
         {
-          TableName: tableName,
+          TableName: sources.ledgerTable,
           KeyConditionExpression: 'incidentId = :id',
           ExpressionAttributeValues: { ':id': incidentId },
           ConsistentRead: true,
         },
       )
-    : paginateScan({ client }, { TableName: tableName, ConsistentRead: true });
+    : paginateScan({ client: sources.db }, { TableName: sources.ledgerTable, ConsistentRead: true });
   for await (const page of pages) {
-    for (const item of (page.Items ?? []) as LedgerEntry[]) {
-      const list = byIncident.get(item.incidentId) ?? [];
-      list.push(item);
-      byIncident.set(item.incidentId, list);
+    for (const item of page.Items ?? []) {
+      if (isClaimItem(item)) continue;
+      const entry = item as LedgerEntry;
+      const list = byIncident.get(entry.incidentId) ?? [];
+      list.push(entry);
+      byIncident.set(entry.incidentId, list);
     }
   }
-  return [...byIncident.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([id, entries]) => ({
-      incidentId: id,
-      entries: entries.length,
-      problems: verifyChain(id, entries),
-    }));
+
+  const latest = await sources.anchors?.latest();
+  const genuine = latest ? await digestIsGenuine(latest.digest, sources.sealer) : false;
+  const anchoredHeads = new Map(
+    genuine && latest
+      ? latest.digest.heads.map((h) => [h.incidentId, { ...h, anchoredAt: latest.digest.createdAt }])
+      : [],
+  );
+  const known = new Set<string>(byIncident.keys());
+  for (const id of anchoredHeads.keys()) known.add(id);
+  for (const id of (await sources.incidentIds?.()) ?? []) known.add(id);
+  const ids = [...known].filter((id) => !incidentId || id === incidentId).sort();
+
+  const incidents: IncidentVerification[] = [];
+  for (const [i, id] of ids.entries()) {
+    const entries = byIncident.get(id) ?? [];
+    const problems =
+      entries.length === 0 && !anchoredHeads.has(id)
+        ? [
+            {
+              seq: 0,
+              problem: 'missing-chain' as const,
+              detail: 'the incident exists but has no ledger entries',
+            },
+          ]
+        : await verifyChain(id, entries, sources.sealer, anchoredHeads.get(id));
+    incidents.push({ incidentId: id, entries: entries.length, problems });
+    options.onProgress?.(i + 1, ids.length);
+  }
+  return {
+    incidents,
+    ...(latest ? { anchor: { key: latest.key, createdAt: latest.digest.createdAt, genuine } } : {}),
+    ok: incidents.every((r) => r.problems.length === 0) && (!latest || genuine),
+  };
 }

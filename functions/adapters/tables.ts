@@ -19,9 +19,12 @@ export interface TableSchema {
 }
 
 /**
- * Operational table, single-table design: incidents (`INCIDENT#id` / `META`), their timeline
- * (`INCIDENT#id` / `EVENT#key`), correlation keys (`CORRELATION#key` / `META`), approvals
- * (`APPROVAL#id` / `META`) and counters. The `byCreation` index lists incidents newest first.
+ * Operational table, single-table design (`pk` / `sk`): an incident (`INCIDENT#<id>` / `META`)
+ * with its timeline events (`INCIDENT#<id>` / `EVENT#<key>`) and its approvals
+ * (`INCIDENT#<id>` / `APPROVAL#<round, 4 digits>#<role>`) in the same partition; correlation keys
+ * (`CORRELATION#<key>` / `META`); the incident number counters (`COUNTER` / `incident#<year>`).
+ * Only incidents carry the `byCreation` index keys (`INCIDENTS` / `<detectedAt>#<id>`), which list
+ * them newest first.
  */
 export const OPERATIONS_TABLE: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },

@@ -1,23 +1,16 @@
 /** Checks a webhook's bearer token against the configured one, in constant time. */
 import { timingSafeEqual } from 'node:crypto';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { sha256Hex } from '../domain/json.ts';
+import type { SecretSource } from './secret-source.ts';
+import { readSecret } from './secret-source.ts';
 
-export type WebhookTokenSource =
-  | { readonly kind: 'value'; readonly value: string }
-  | { readonly kind: 'secret'; readonly secretId: string };
+export type WebhookTokenSource = SecretSource;
 
-/** Returns a verifier; a Secrets Manager secret is cached for five minutes so rotation takes effect without a deploy. */
+/** Returns a verifier; a Secrets Manager secret is re-read every five minutes (see readSecret). */
 export function webhookTokenVerifier(
   source: WebhookTokenSource,
 ): (presented: string | undefined) => Promise<boolean> {
-  const expected = async (): Promise<string> => {
-    if (source.kind === 'value') return source.value;
-    const secret = await getSecret(source.secretId, { maxAge: 300 });
-    if (typeof secret !== 'string' || secret.length === 0)
-      throw new Error('The webhook token secret is empty');
-    return secret;
-  };
+  const expected = (): Promise<string> => readSecret(source, 'webhook token');
   return async (presented) => {
     if (!presented) return false;
     // Hash both so the comparison is constant-time whatever the lengths.

@@ -4,14 +4,13 @@
  */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { formBody, html } from '../adapters/http.ts';
-import { logger } from '../adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { parseDecisionForm } from '../domain/approval.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import { makePageHandler } from '../pages/page-handler.ts';
 import type { ApprovalDecisionDeps } from '../use-cases/approval-decisions.ts';
 import { decideApproval, viewApproval } from '../use-cases/approval-decisions.ts';
 import { approvalPage, notFoundPage } from './page.ts';
@@ -19,54 +18,24 @@ import { approvalPage, notFoundPage } from './page.ts';
 export function makeApprovalsPageHandler(
   deps: ApprovalDecisionDeps,
 ): (event: HttpEvent) => Promise<HttpResult> {
-  return async (event) => {
-    const method = event.requestContext.http.method.toUpperCase();
-    const approvalId = event.pathParameters?.approvalId ?? '';
-    const respond = (status: number, body: string): HttpResult => html(status, method === 'HEAD' ? '' : body);
-    try {
-      if (method === 'GET' || method === 'HEAD') {
-        return respond(200, approvalPage(await viewApproval(deps, approvalId)));
-      }
-      let fields: Record<string, string> = {};
-      try {
-        fields = formBody(event);
-        const result = await decideApproval(deps, approvalId, parseDecisionForm(fields));
-        logger.info('Approval decided', {
-          incidentId: result.approval.incidentId,
-          role: result.approval.role,
-          status: result.approval.status,
-          recorded: result.recorded,
-          resumedWorkflow: result.resumedWorkflow,
-        });
-        return {
-          statusCode: 303,
-          headers: { location: event.rawPath, 'cache-control': 'no-store' },
-          body: '',
-        };
-      } catch (error) {
-        if (error instanceof InvalidInputError) {
-          return respond(
-            400,
-            approvalPage(await viewApproval(deps, approvalId), { issues: error.issues, form: fields }),
-          );
-        }
-        if (error instanceof ConflictError) {
-          return respond(
-            409,
-            approvalPage(await viewApproval(deps, approvalId), { conflict: error.message }),
-          );
-        }
-        throw error;
-      }
-    } catch (error) {
-      if (error instanceof NotFoundError) return respond(404, notFoundPage());
-      logger.error('Approval page failed', { error: error as Error });
-      return respond(
-        503,
-        '<!doctype html><p>Casebook could not complete the request; nothing was recorded. Try again shortly.</p>',
-      );
-    }
-  };
+  return makePageHandler({
+    param: 'approvalId',
+    posted: 'Approval decided',
+    what: 'Approval page',
+    view: (id) => viewApproval(deps, id),
+    render: approvalPage,
+    post: async (id, fields) => {
+      const result = await decideApproval(deps, id, parseDecisionForm(fields));
+      return {
+        incidentId: result.approval.incidentId,
+        role: result.approval.role,
+        status: result.approval.status,
+        recorded: result.recorded,
+        resumedWorkflow: result.resumedWorkflow,
+      };
+    },
+    notFound: notFoundPage,
+  });
 }
 
 export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
@@ -76,7 +45,8 @@ export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
   return {
     incidents: store,
     approvals: store,
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    effects: new DynamoDbEffectStore(db, config.operationsTable),
+    ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient()),
     clock: systemClock,
   };

@@ -3,21 +3,25 @@
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
 import { z } from 'zod';
+import { isEmailAddress } from './email-address.ts';
+import type { InputIssue } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
+import { LIMITS } from './limits.ts';
+import type { Truncation } from './text.ts';
+import { utf8Bytes } from './text.ts';
+import { isUtcInstant } from './time.ts';
 import type { Rml3Category, Severity, World } from './vocabulary.ts';
 import { RML3_CATEGORIES } from './vocabulary.ts';
 
-/** One alert instance inside a notification. */
+/** One alert instance inside a notification: only what identifies it is kept. */
 export interface AlertInstance {
   readonly fingerprint: string;
   readonly status: 'firing' | 'resolved';
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
   readonly startsAt: string;
   readonly endsAt?: string;
-  readonly generatorUrl?: string;
 }
 
-/** A notification from an alert source, normalized. */
+/** A notification from an alert source, normalized; every text field within its bound in {@link LIMITS}. */
 export interface NormalizedAlert {
   readonly source: string;
   /** Stable across redeliveries and repeats of the same alert group: correlates into one incident. */
@@ -25,8 +29,8 @@ export interface NormalizedAlert {
   /** Identifies this notification's content, so an exact redelivery records nothing new. */
   readonly deliveryKey: string;
   /**
-   * The alert occurrences it reports (`fingerprint@startsAt`): a repeat notification about
-   * occurrences an incident already holds folds into it even after it closed.
+   * The alert occurrences it reports (`fingerprint@startsAt`, at most `LIMITS.occurrencesKept`): a
+   * repeat notification about occurrences an incident already holds folds into it even after it closed.
    */
   readonly occurrences: readonly string[];
   readonly status: 'firing' | 'resolved';
@@ -43,6 +47,82 @@ export interface NormalizedAlert {
   /** Customer-safe wording of what happened (annotation `customer_summary`), used in notices. */
   readonly customerSummary?: string;
   readonly productArea?: string;
+  /** The values that were cut to their bounds, with the size and SHA-256 of each whole value. */
+  readonly truncated?: readonly Truncation[];
+}
+
+const text = (maxBytes: number) =>
+  z
+    .string()
+    .refine(
+      (v) => v.isWellFormed() && utf8Bytes(v) <= maxBytes,
+      `must be at most ${maxBytes} bytes of UTF-8`,
+    );
+const instant = z.string().refine(isUtcInstant, 'must be a UTC instant (2026-11-22T10:23:45.123Z)');
+const textMap = (count: number, valueBytes: number) =>
+  z
+    .record(text(LIMITS.nameBytes), text(valueBytes))
+    .refine((map) => Object.keys(map).length <= count, `must hold at most ${count} entries`);
+
+/**
+ * What every source parser must hand over. Parsers check their own payloads; this checks what
+ * they made of them, so no parser can pass an unchecked or unbounded object to the use cases.
+ */
+export const normalizedAlertSchema: z.ZodType<NormalizedAlert> = z.object({
+  source: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  correlationKey: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[0-9a-f]{32}$/),
+  deliveryKey: z.string().regex(/^[0-9a-f]{32}$/),
+  occurrences: z.array(text(LIMITS.fingerprintBytes + 32)).max(LIMITS.occurrencesKept),
+  status: z.enum(['firing', 'resolved']),
+  title: text(LIMITS.titleBytes).pipe(z.string().min(1)),
+  description: text(LIMITS.annotationValueBytes).optional(),
+  labels: textMap(LIMITS.labels, LIMITS.labelValueBytes),
+  annotations: textMap(LIMITS.annotations, LIMITS.annotationValueBytes),
+  alerts: z
+    .array(
+      z.object({
+        fingerprint: text(LIMITS.fingerprintBytes).pipe(z.string().min(1)),
+        status: z.enum(['firing', 'resolved']),
+        startsAt: instant,
+        endsAt: instant.optional(),
+      }),
+    )
+    .min(1),
+  externalUrl: text(LIMITS.urlBytes).optional(),
+  startedAt: instant,
+  customerContacts: z
+    .array(z.string().refine(isEmailAddress, 'must be an email address'))
+    .max(LIMITS.customerContacts),
+  customerSummary: text(LIMITS.annotationValueBytes).optional(),
+  productArea: text(LIMITS.labelValueBytes).optional(),
+  truncated: z.array(
+    z.object({
+      field: z.string().max(LIMITS.nameBytes + 64),
+      bytes: z.number().int().positive(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  ),
+});
+
+/** Names each issue by its path: `alerts[0].startsAt`. */
+export function zodIssues(error: z.ZodError, prefix = ''): InputIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.reduce<string>((acc, part) => {
+      if (typeof part === 'number') return `${acc}[${part}]`;
+      return acc ? `${acc}.${String(part)}` : String(part);
+    }, prefix);
+    return { field: path || '(body)', message: issue.message };
+  });
+}
+
+/**
+ * Checks what a source parser made of a payload against {@link normalizedAlertSchema} and
+ * returns only what the schema knows; anything else is a 400 naming the normalized field.
+ */
+export function checkNormalizedAlert(candidate: unknown): NormalizedAlert {
+  const parsed = normalizedAlertSchema.safeParse(candidate);
+  if (!parsed.success) throw new InvalidInputError(zodIssues(parsed.error, 'normalized'));
+  return parsed.data;
 }
 
 /** The outcome of triage: is this a History World incident, and how heavy. */
@@ -134,13 +214,6 @@ export function classify(labels: Readonly<Record<string, string>>): Classificati
     isIncident: true,
     reason: `Gray case (no world label): treated as RML3 until downscoped.${sevNote}`,
   };
-}
-
-const EMAIL = z.email();
-
-/** True for an address every later step accepts (the same check the Act step's input schema makes). */
-export function isEmailAddress(value: string): boolean {
-  return EMAIL.safeParse(value).success;
 }
 
 /** Splits a comma/semicolon/space separated list of addresses; returns the ones that are not addresses too. */

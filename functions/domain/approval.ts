@@ -6,7 +6,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
+import { isIncidentId } from './incident.ts';
 import { sha256Hex } from './json.ts';
+import { LIMITS } from './limits.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { APPROVER_ROLES } from './vocabulary.ts';
 
@@ -46,7 +48,8 @@ export interface ApprovalRef {
   readonly secret: string;
 }
 
-const LINK_ID = /^(INC-\d{4}-\d{4,})\.(\d{1,4})\.([a-z]+)\.([A-Za-z0-9_-]{32,64})$/;
+/** Parts of a link id; {@link parseApprovalId} then insists on the canonical form. */
+const LINK_ID = /^(INC-\d{4}-\d+)\.([1-9]\d{0,3})\.([a-z]+)\.([A-Za-z0-9_-]{32})$/;
 
 /** A fresh 192-bit link secret, URL-safe. */
 export function newLinkSecret(): string {
@@ -68,13 +71,19 @@ export function formatApprovalId(ref: ApprovalRef): string {
   return `${ref.incidentId}.${ref.round}.${ref.role}.${ref.secret}`;
 }
 
-/** Parses a link id; `undefined` for anything malformed (the caller answers 404, revealing nothing). */
+/**
+ * Parses a link id; `undefined` for anything malformed or not written exactly as Casebook writes
+ * it (round `01` is not round `1`), so each approval has one link (the caller answers 404,
+ * revealing nothing).
+ */
 export function parseApprovalId(value: string): ApprovalRef | undefined {
   const m = LINK_ID.exec(value);
   if (!m) return undefined;
   const [, incidentId, round, role, secret] = m;
   if (!incidentId || !round || !secret || !APPROVER_ROLES.includes(role as ApproverRole)) return undefined;
-  return { incidentId, round: Number(round), role: role as ApproverRole, secret };
+  if (!isIncidentId(incidentId)) return undefined;
+  const ref = { incidentId, round: Number(round), role: role as ApproverRole, secret };
+  return ref.round <= LIMITS.approvalRounds && formatApprovalId(ref) === value ? ref : undefined;
 }
 
 /** What the approval form posts. */
@@ -91,14 +100,19 @@ export function parseDecisionForm(fields: Readonly<Record<string, string>>): Dec
   if (decision !== 'approve' && decision !== 'reject') {
     issues.push({ field: 'decision', message: 'must be "approve" or "reject"' });
   }
-  const name = (fields.name ?? '').trim();
+  // Unpaired surrogates cannot be stored as UTF-8: they become U+FFFD.
+  const name = (fields.name ?? '').toWellFormed().trim();
   if (name.length === 0) issues.push({ field: 'name', message: 'is required: say who is deciding' });
-  if (name.length > 200) issues.push({ field: 'name', message: 'must be at most 200 characters' });
-  const comment = (fields.comment ?? '').trim();
+  if (name.length > LIMITS.deciderNameChars) {
+    issues.push({ field: 'name', message: `must be at most ${LIMITS.deciderNameChars} characters` });
+  }
+  const comment = (fields.comment ?? '').toWellFormed().trim();
   if (decision === 'reject' && comment.length === 0) {
     issues.push({ field: 'comment', message: 'is required when rejecting: give the reason' });
   }
-  if (comment.length > 4000) issues.push({ field: 'comment', message: 'must be at most 4000 characters' });
+  if (comment.length > LIMITS.decisionCommentChars) {
+    issues.push({ field: 'comment', message: `must be at most ${LIMITS.decisionCommentChars} characters` });
+  }
   if (issues.length > 0) throw new InvalidInputError(issues);
   return { decision: decision as Decision, name, comment };
 }

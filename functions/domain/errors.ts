@@ -73,3 +73,18 @@ export class DeliveryRejectedError extends Error {
     this.name = 'DeliveryRejectedError';
   }
 }
+
+/**
+ * The payments provider answered and refused (already refunded, no such charge, amount too large,
+ * a key reused for another request): nothing happened, and repeating the call will not change
+ * that. A person decides: retry after fixing the cause, record it as done by hand, or correct it.
+ */
+export class PaymentRefusedError extends Error {
+  /** The provider's reason (`charge_already_refunded`, `resource_missing`, `amount_too_large`, …). */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PaymentRefusedError';
+    this.code = code;
+  }
+}

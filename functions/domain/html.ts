@@ -7,3 +7,12 @@ export function escapeHtml(value: string | number): string {
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;');
 }
+
+/**
+ * Escapes outside text (alert titles, summaries, names people typed) and isolates its direction
+ * in `<bdi>`, so right-to-left overrides and other bidi controls inside it cannot reorder the
+ * page around it.
+ */
+export function isolated(value: string | number): string {
+  return `<bdi>${escapeHtml(value)}</bdi>`;
+}

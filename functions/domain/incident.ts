@@ -5,7 +5,10 @@
  */
 import type { Classification, NormalizedAlert } from './alert.ts';
 import type { JsonObject } from './json.ts';
+import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
+import type { ArchivedPayload } from './ports.ts';
+import type { Truncation } from './text.ts';
 import type { Phase, Rml3Category, Severity, Status, World } from './vocabulary.ts';
 import { FINAL_STATUSES, PHASE_WORLD } from './vocabulary.ts';
 
@@ -30,12 +33,18 @@ export interface Incident {
   readonly customerContacts: readonly string[];
   readonly customerSummary?: string;
   readonly productArea?: string;
+  /** Values from the alert that were cut to their bounds: where, how large, and their SHA-256. */
+  readonly truncated?: readonly Truncation[];
+  /** The whole alert as it arrived, when something in it had to be cut. */
+  readonly originalPayload?: ArchivedPayload;
   /** When the trouble began, as the source reports it. */
   readonly startedAt: string;
   /** When Casebook opened the incident. */
   readonly detectedAt: string;
   readonly updatedAt: string;
   readonly phaseEnteredAt: Readonly<Partial<Record<Phase, string>>>;
+  /** The current list of affected customers: its version and how many it holds. */
+  readonly customerList?: { readonly version: number; readonly count: number };
   readonly plan?: RemediationPlan;
   /** Approval rounds opened so far; each entry into Decide opens one. */
   readonly decideRound: number;
@@ -66,6 +75,9 @@ export interface TimelineEvent {
     | 'approval_requested'
     | 'approval_decided'
     | 'effect_carried_out'
+    | 'effect_needs_person'
+    | 'effect_settled_by_person'
+    | 'escalated'
     | 'halted'
     | 'lifecycle_resumed'
     | 'closed';
@@ -74,15 +86,28 @@ export interface TimelineEvent {
   readonly detail?: JsonObject;
 }
 
-const ID = /^INC-(\d{4})-(\d{4,})$/;
+const ID = new RegExp(`^INC-(\\d{4})-(\\d{4,${LIMITS.incidentSequenceDigits}})$`);
 
 /** `INC-2026-0001`: readable, sortable within a year, as in seed 000's case file. */
 export function formatIncidentId(year: number, sequence: number): string {
   return `INC-${year}-${String(sequence).padStart(4, '0')}`;
 }
 
+/**
+ * The year and sequence number of an id Casebook could have issued, written exactly as it writes
+ * it: at most `LIMITS.incidentSequenceDigits` digits and no extra leading zeros, so
+ * `INC-2026-00001` is not another name for `INC-2026-0001`, and no id reaches DynamoDB past its
+ * key-size limit. Undefined for anything else.
+ */
+export function parseIncidentId(value: string): { year: number; sequence: number } | undefined {
+  const m = ID.exec(value);
+  const year = Number(m?.[1]);
+  const sequence = Number(m?.[2]);
+  return m && sequence >= 1 && formatIncidentId(year, sequence) === value ? { year, sequence } : undefined;
+}
+
 export function isIncidentId(value: string): boolean {
-  return ID.test(value);
+  return parseIncidentId(value) !== undefined;
 }
 
 /** A new incident from a triaged alert; it starts in Detect, OPEN. */
@@ -91,6 +116,7 @@ export function openIncident(
   alert: NormalizedAlert,
   classification: Classification,
   now: string,
+  originalPayload?: ArchivedPayload,
 ): Incident {
   return {
     id,
@@ -110,6 +136,8 @@ export function openIncident(
     customerContacts: alert.customerContacts,
     ...(alert.customerSummary ? { customerSummary: alert.customerSummary } : {}),
     ...(alert.productArea ? { productArea: alert.productArea } : {}),
+    ...(alert.truncated?.length ? { truncated: alert.truncated } : {}),
+    ...(originalPayload ? { originalPayload } : {}),
     startedAt: alert.startedAt,
     detectedAt: now,
     updatedAt: now,

@@ -3,14 +3,24 @@
  * notices never carry internal labels or alert text; they use the source's `customer_summary`
  * wording or a plain default.
  */
-import { escapeHtml } from './html.ts';
+import type { AttentionReason, EffectRecord } from './effects.ts';
+import { escapeHtml, isolated } from './html.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
+import type { Money } from './money.ts';
+import { formatMajorAmount } from './money.ts';
+import type { Customer, NoticeTemplate } from './plan.ts';
+import { describeTotal } from './plan.ts';
 import type { MailMessage } from './ports.ts';
+import { subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
 
-/** The email that asks one approver to decide on the plan. */
+/**
+ * The email that asks one approver to decide on the plan. The alert's title comes from outside:
+ * the subject and the plain text carry it without bidi controls (they cannot isolate it), the
+ * HTML isolates it.
+ */
 export function approvalRequestEmail(
   incident: Incident,
   role: ApproverRole,
@@ -18,14 +28,16 @@ export function approvalRequestEmail(
   link: string,
 ): MailMessage {
   const plan = incident.plan;
-  const subject = `[${incident.severity}] ${incident.id}: ${ROLE_LABEL[role]} approval needed — ${incident.title}`;
-  const effects = plan?.effects.map((e) => `- ${e.description} (${e.world}, ${e.safety})`) ?? [];
+  const subject = subjectLine(
+    `[${incident.severity}] ${incident.id}: ${ROLE_LABEL[role]} approval needed — ${incident.title}`,
+  );
+  const totals = plan?.totals.map((t) => `- ${describeTotal(t)}`) ?? [];
   const text = [
     `${incident.id} (${incident.severity}, ${incident.world}) needs ${ROLE_LABEL[role]}'s decision on its remediation plan.`,
     '',
-    `Incident: ${incident.title}`,
-    `Plan v${plan?.version ?? '?'}: ${plan?.summary ?? '(no plan)'}`,
-    ...effects,
+    `Incident: ${withoutBidiControls(incident.title)}`,
+    `Plan v${plan?.version ?? '?'}: ${withoutBidiControls(plan?.summary ?? '(no plan)')}`,
+    ...totals,
     '',
     `Open the case and approve or reject: ${link}`,
     '',
@@ -33,40 +45,123 @@ export function approvalRequestEmail(
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p><strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs <strong>${escapeHtml(ROLE_LABEL[role])}</strong>'s decision on its remediation plan.</p>
-<p>Incident: ${escapeHtml(incident.title)}</p>
-<p>Plan v${escapeHtml(plan?.version ?? '?')}: ${escapeHtml(plan?.summary ?? '(no plan)')}</p>
-<ul>${(plan?.effects ?? []).map((e) => `<li>${escapeHtml(e.description)} (${escapeHtml(e.world)}, ${escapeHtml(e.safety)})</li>`).join('')}</ul>
+<p>Incident: ${isolated(incident.title)}</p>
+<p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
+<ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
 <p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the case to approve or reject</a></p>
 <p style="color:#555">Opening the link changes nothing; only the form on the page records a decision.</p>
 </body></html>`;
   return { to, subject, text, html };
 }
 
-/** The apology and explanation a customer receives (template `apology`). */
-export function customerNoticeEmail(incident: Incident, to: string): MailMessage {
-  const what =
+/** Fills the template a notice effect names for its customer: what Act sends, and what approvers read. */
+export function customerNotice(
+  incident: Pick<Incident, 'id' | 'customerSummary'>,
+  template: NoticeTemplate,
+  customer: Pick<Customer, 'email' | 'name'>,
+  amount?: Money,
+): MailMessage {
+  const to = customer.email ?? '';
+  const greeting = customer.name ? `Hello ${withoutBidiControls(customer.name)},` : 'Hello,';
+  const what = withoutBidiControls(
     incident.customerSummary ??
-    'an error on our side affected your account, and we want you to hear it from us first.';
-  const subject = `About your account: we made a mistake (ref ${incident.id})`;
-  const text = [
-    'Hello,',
-    '',
-    `We are writing because ${what}`,
-    '',
-    'We are sorry. We have stopped the cause and are correcting its effects; if anything is owed to you, we will confirm it in a separate message.',
-    '',
-    `If you have questions, reply to this email and quote reference ${incident.id}.`,
-  ].join('\n');
+      'an error on our side affected your account, and we want you to hear it from us first.',
+  );
+  const money = amount ? `${amount.currency} ${formatMajorAmount(amount)}` : undefined;
+  const [subject, ...paragraphs] = {
+    apology: [
+      `About your account: we made a mistake (ref ${incident.id})`,
+      `We are writing because ${what}`,
+      'We are sorry. We have stopped the cause and are correcting its effects; if anything is owed to you, we will confirm it in a separate message.',
+    ],
+    refund_confirmation: [
+      `Your refund is on its way (ref ${incident.id})`,
+      `We are writing because ${what}`,
+      money
+        ? `We have refunded ${money} to the card or account you paid with. Depending on your bank it can take 5–10 days to show.`
+        : 'We have refunded what you were charged by mistake. Depending on your bank it can take 5–10 days to show.',
+    ],
+    correction: [
+      `A correction to our earlier message (ref ${incident.id})`,
+      `We wrote to you earlier about this: ${what}`,
+      'Part of that message was wrong, and we want the record to be right. Please rely on this message instead; nothing else changes for you.',
+    ],
+  }[template];
+  const closing = `If you have questions, reply to this email and quote reference ${incident.id}.`;
+  const text = [greeting, '', ...paragraphs.flatMap((p) => [p, '']), closing].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
-<p>Hello,</p>
-<p>We are writing because ${escapeHtml(what)}</p>
-<p>We are sorry. We have stopped the cause and are correcting its effects; if anything is owed to you, we will confirm it in a separate message.</p>
-<p>If you have questions, reply to this email and quote reference ${escapeHtml(incident.id)}.</p>
+<p>${escapeHtml(greeting)}</p>
+${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
+<p>${escapeHtml(closing)}</p>
 </body></html>`;
-  return { to, subject, text, html };
+  return { to, subject: subject as string, text, html };
 }
 
 /** SHA-256 of an email's recipient, subject and bodies. */
 export function messageHash(message: MailMessage): string {
   return sha256Hex(canonicalJson(message));
+}
+
+const QUESTION_ASKS: Readonly<Record<AttentionReason, string>> = {
+  'in-doubt': 'Was it sent? Check the mail log or ask the customer, then answer on the page.',
+  refused: 'Decide: retry it (after fixing the cause), record it as done by hand, or void it.',
+  manual: "Carry it out in the company's own system, then record its reference on the page.",
+};
+
+/** The e-mail that asks a responder about an effect Act could not settle by itself. */
+export function effectQuestionEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  effect: Pick<EffectRecord, 'effectId' | 'kind' | 'counterparty' | 'amount'>,
+  reason: AttentionReason,
+  detail: string,
+  to: string,
+  link: string,
+): MailMessage {
+  const what = `${effect.kind} ${effect.effectId}${effect.amount ? ` of ${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : ''}`;
+  const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (${reason})`;
+  const text = [
+    `${incident.id} — ${withoutBidiControls(incident.title)}`,
+    '',
+    `Act could not settle ${what} (customer ${effect.counterparty}) by itself: ${detail}`,
+    '',
+    QUESTION_ASKS[reason],
+    '',
+    `Open the effect: ${link}`,
+    '',
+    'Opening the link changes nothing; only the form on the page records an answer. The other effects go on meanwhile.',
+  ].join('\n');
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
+<p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
+<p>Act could not settle ${escapeHtml(what)} (customer ${escapeHtml(effect.counterparty)}) by itself: ${escapeHtml(detail)}</p>
+<p>${escapeHtml(QUESTION_ASKS[reason])}</p>
+<p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the effect</a></p>
+<p style="color:#555">Opening the link changes nothing; only the form on the page records an answer.</p>
+</body></html>`;
+  return { to, subject, text, html };
+}
+
+/** The e-mail that tells the SRE lead and the responders a wait for people missed its deadline. */
+export function escalationEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  step: string,
+  waitingOn: readonly string[],
+  to: string,
+): MailMessage {
+  const subject = `[${incident.severity}] ${incident.id}: escalated — ${step} is still waiting for people`;
+  const lines = waitingOn.length > 0 ? waitingOn.map((w) => `- ${w}`) : ['- (nothing listed)'];
+  const text = [
+    `${incident.id} — ${withoutBidiControls(incident.title)}`,
+    '',
+    `The ${step} step has waited past its deadline and is still waiting. Open questions:`,
+    ...lines,
+    '',
+    'The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.',
+  ].join('\n');
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
+<p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
+<p>The ${escapeHtml(step)} step has waited past its deadline and is still waiting. Open questions:</p>
+<ul>${(waitingOn.length > 0 ? waitingOn : ['(nothing listed)']).map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>
+<p>The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.</p>
+</body></html>`;
+  return { to, subject, text, html };
 }

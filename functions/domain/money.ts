@@ -1,7 +1,84 @@
-/** Money is integer minor units plus an ISO 4217 currency code (PRODUCT.md non-negotiable). */
+/**
+ * Money is integer minor units plus an ISO 4217 currency code (PRODUCT.md non-negotiable). The
+ * exponent of each currency — how many minor units make a major one — comes from ISO 4217 itself,
+ * not from the platform's locale data, so a conversion gives the same answer on every machine.
+ */
+import { z } from 'zod';
+
+/** Integer minor units (cents for USD, yen for JPY, fils for BHD) of an ISO 4217 currency. */
 export interface Money {
-  /** Integer minor units (cents for USD, yen for JPY). */
   readonly minor: number;
   /** ISO 4217 alphabetic code, upper case. */
   readonly currency: string;
+}
+
+/** Currencies whose minor unit is not 1/100 (ISO 4217 list one, "minor unit" column). */
+const EXPONENT_EXCEPTIONS: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(
+    'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ').map((c) => [c, 0]),
+  ),
+  ...Object.fromEntries('BHD IQD JOD KWD LYD OMR TND'.split(' ').map((c) => [c, 3])),
+  CLF: 4,
+  UYW: 4,
+};
+
+/** Active ISO 4217 codes of currencies (funds and precious metals excluded, but for CLF/UYI/UYW). */
+const ISO_4217 = new Set(
+  `AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+  BZD CAD CDF CHF CLF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+  GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
+  KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+  NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+  SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYI UYU
+  UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG`
+    .split(/\s+/)
+    .filter(Boolean),
+);
+
+export function isCurrency(code: string): boolean {
+  return ISO_4217.has(code);
+}
+
+/** Minor units per major unit, as a power of ten (EUR 2, JPY 0, BHD 3). */
+export function currencyExponent(code: string): number {
+  if (!isCurrency(code)) throw new RangeError(`${code} is not an ISO 4217 currency code`);
+  return EXPONENT_EXCEPTIONS[code] ?? 2;
+}
+
+export const currencySchema = z
+  .string()
+  .refine(isCurrency, { error: 'must be an ISO 4217 currency code (upper case, e.g. EUR)' });
+
+export const moneySchema = z.object({
+  minor: z.number().int('must be whole minor units').refine(Number.isSafeInteger, 'is too large'),
+  currency: currencySchema,
+});
+
+/**
+ * Converts a decimal amount in the major unit ("12.34") to minor units exactly, by the currency's
+ * exponent: no binary floating point is involved, and more decimals than the currency has is an
+ * error rather than a rounding.
+ */
+export function parseMajorAmount(amount: string, currency: string): Money {
+  const exponent = currencyExponent(currency);
+  const m = /^(-?)(\d{1,15})(?:\.(\d+))?$/.exec(amount.trim());
+  if (!m) throw new RangeError(`"${amount}" is not a decimal amount`);
+  const [, sign, whole, fraction = ''] = m;
+  if (fraction.length > exponent) {
+    throw new RangeError(
+      `${currency} has ${exponent} decimal place${exponent === 1 ? '' : 's'}, "${amount}" has more`,
+    );
+  }
+  const minor = Number(`${sign}${whole}${fraction.padEnd(exponent, '0')}`);
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`"${amount}" is too large`);
+  return { minor: minor === 0 ? 0 : minor, currency };
+}
+
+/** Minor units as a decimal string in the major unit: `{minor: 1299, currency: 'EUR'}` → "12.99". */
+export function formatMajorAmount(money: Money): string {
+  const exponent = currencyExponent(money.currency);
+  const digits = String(Math.abs(money.minor)).padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent);
+  const fraction = exponent > 0 ? `.${digits.slice(-exponent)}` : '';
+  return `${money.minor < 0 ? '-' : ''}${whole}${fraction}`;
 }

@@ -1,25 +1,74 @@
 /**
  * The remediation plan the triangle approves (seed 001 §2, seed 000 §2.4): the external effects
- * Casebook will add on top of history. Approvals refer to the plan by its hash, so a decision
- * always says exactly what it approved.
+ * Casebook will add on top of history — refunds, goodwill credits, notices, corrections — one per
+ * affected customer and rule. Approvals refer to the plan by its hash, so a decision always says
+ * exactly what it approved, and Act carries out nothing the hash does not cover.
+ *
+ * A plan can name thousands of customers, so its effects are not inside it: each is an item of its
+ * own, and the plan holds their count, their totals and a hash over all of them (streamed over the
+ * effects in id order).
  */
-import type { Incident } from './incident.ts';
-import { canonicalJson, sha256Hex } from './json.ts';
-import { customerNoticeEmail, messageHash } from './messages.ts';
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import type { Money } from './money.ts';
+import { formatMajorAmount, parseMajorAmount } from './money.ts';
 import type { ActionSafety, World } from './vocabulary.ts';
 
-/** One external effect the plan proposes. */
+/** What a plan can do for a customer; the same names the ledger records. */
+export const PLAN_EFFECT_KINDS = ['refund', 'credit', 'notice', 'correction'] as const;
+export type PlanEffectKind = (typeof PLAN_EFFECT_KINDS)[number];
+
+/** The customer messages Casebook can send (`functions/domain/messages.ts` renders them). */
+export const NOTICE_TEMPLATES = ['apology', 'refund_confirmation', 'correction'] as const;
+export type NoticeTemplate = (typeof NOTICE_TEMPLATES)[number];
+
+/** P&L line (seed 001 §7.2): what the contract requires, or what Business chose beyond it. */
+export type Obligation = 'tos' | 'brand';
+
+/**
+ * An affected customer as the operational store keeps them: the only place Casebook holds an
+ * e-mail address or a name, so they can be erased; everything else names them by pseudonym.
+ */
+export interface Customer {
+  /** The company's own reference for the customer (`cus_…`, an account number). */
+  readonly customerRef: string;
+  readonly email?: string;
+  readonly name?: string;
+  /** What the incident cost them, for `"affected"` amounts. */
+  readonly amount?: Money;
+  readonly productArea?: string;
+  /** The charge or PaymentIntent a refund goes back to, whose customer a credit goes to. */
+  readonly paymentRef?: string;
+}
+
+/** One effect of the plan, for one customer. Holds no e-mail address and no name. */
 export interface PlannedEffect {
-  /** Unique within the incident; with the incident id it is the effect's idempotency key. */
+  /** `P<version>-E<n>`: unique within the incident; with it, the effect's idempotency key. */
   readonly effectId: string;
-  readonly kind: 'customer_notice';
+  readonly planVersion: number;
+  readonly kind: PlanEffectKind;
+  readonly customerRef: string;
+  /** The customer's pseudonym, as the ledger records it. */
+  readonly counterparty: string;
   readonly world: World;
   readonly safety: ActionSafety;
-  readonly to: string;
-  readonly template: 'apology';
-  readonly description: string;
-  /** SHA-256 of the message as rendered when proposed: what the approvers read is what is sent. */
-  readonly contentHash: string;
+  readonly obligation: Obligation;
+  readonly amount?: Money;
+  readonly paymentRef?: string;
+  readonly productArea?: string;
+  readonly template?: NoticeTemplate;
+  /** SHA-256 of the message as rendered for approval: what the approvers read is what is sent. */
+  readonly contentHash?: string;
+}
+
+export interface PlanTotal {
+  readonly kind: PlanEffectKind;
+  readonly currency: string | null;
+  readonly obligation: Obligation;
+  readonly count: number;
+  /** Sum in minor units; 0 for effects without money. */
+  readonly minor: number;
 }
 
 export interface RemediationPlan {
@@ -27,36 +76,188 @@ export interface RemediationPlan {
   readonly summary: string;
   readonly proposedAt: string;
   readonly proposedBy: string;
-  readonly effects: readonly PlannedEffect[];
-  /** SHA-256 of the plan's content (everything above): what an approval approves. */
+  readonly effectCount: number;
+  /** Per kind, currency and obligation: the ToS line and the brand line (seed 001 §7.2). */
+  readonly totals: readonly PlanTotal[];
+  /** SHA-256 over every effect, in effect id order. */
+  readonly effectsHash: string;
+  /** SHA-256 of everything above: what an approval approves. */
   readonly hash: string;
 }
 
-/** Hash of a plan's content, independent of key order. */
-export function planHash(plan: Omit<RemediationPlan, 'hash'>): string {
-  return sha256Hex(canonicalJson(plan));
+/** A rule that expands over the customer list: one effect per customer. */
+export const planRuleSchema = z
+  .object({
+    kind: z.enum(PLAN_EFFECT_KINDS),
+    /** A decimal in the currency's major unit, or `affected`: each customer's own amount. */
+    amount: z
+      .union([
+        z.literal('affected'),
+        z.string().regex(/^\d{1,15}(\.\d{1,4})?$/, 'must be a decimal such as 12.50'),
+      ])
+      .optional(),
+    currency: z.string().optional(),
+    obligation: z.enum(['tos', 'brand']),
+    template: z.enum(NOTICE_TEMPLATES).optional(),
+  })
+  .strict();
+export type PlanRule = z.infer<typeof planRuleSchema>;
+
+/** One effect named for one customer. */
+export const explicitEffectSchema = planRuleSchema
+  .extend({ customerRef: z.string().min(1).max(200) })
+  .strict();
+export type ExplicitEffect = z.infer<typeof explicitEffectSchema>;
+
+export interface PlanInput {
+  readonly summary: string;
+  readonly apply: readonly PlanRule[];
+  readonly effects: readonly ExplicitEffect[];
+}
+
+/** The default world and safety of each kind: every customer-facing effect is history, and risky. */
+const KIND_WORLD: Readonly<Record<PlanEffectKind, { world: World; safety: ActionSafety }>> = {
+  refund: { world: 'RML3', safety: 'RISKY' },
+  credit: { world: 'RML3', safety: 'RISKY' },
+  notice: { world: 'RML3', safety: 'RISKY' },
+  correction: { world: 'RML3', safety: 'RISKY' },
+};
+
+export class PlanRuleError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'PlanRuleError';
+    this.field = field;
+  }
 }
 
 /**
- * The plan Casebook proposes by itself in Understand: tell every customer the alert names what
- * happened. A responder-authored plan replaces it in a later version of Casebook.
+ * Expands the plan's rules over the customer list, then adds the effects named one by one. Money
+ * is converted exactly by the currency's exponent; a refund or credit needs the payment it goes
+ * back to; a notice or correction needs a template and an address to send to.
  */
-export function proposeDefaultPlan(incident: Incident, now: string): RemediationPlan {
-  const version = (incident.plan?.version ?? 0) + 1;
-  const effects: PlannedEffect[] = incident.customerContacts.map((to, i) => ({
-    effectId: `P${version}-E${i + 1}`,
-    kind: 'customer_notice',
-    world: 'RML3',
-    safety: 'RISKY',
-    to,
-    template: 'apology',
-    description: `Send an apology and explanation to ${to}`,
-    contentHash: messageHash(customerNoticeEmail(incident, to)),
-  }));
-  const summary =
-    effects.length > 0
-      ? `Notify ${effects.length} affected customer${effects.length === 1 ? '' : 's'} with an apology and an explanation of what happened.`
-      : 'No customer-facing effect: the alert names no affected customer. Approve to record that no notice is sent.';
-  const content = { version, summary, proposedAt: now, proposedBy: 'casebook (default plan)', effects };
-  return { ...content, hash: planHash(content) };
+export function expandPlan(
+  version: number,
+  input: PlanInput,
+  customers: readonly Customer[],
+  counterparty: (customerRef: string) => string,
+  contentHash: (effect: Omit<PlannedEffect, 'contentHash'>, customer: Customer) => string,
+): PlannedEffect[] {
+  const byRef = new Map(customers.map((c) => [c.customerRef, c]));
+  const requests: { rule: PlanRule; customer: Customer; field: string }[] = [];
+  input.apply.forEach((rule, r) => {
+    for (const customer of customers) requests.push({ rule, customer, field: `apply[${r}]` });
+  });
+  input.effects.forEach((rule, e) => {
+    const customer = byRef.get(rule.customerRef);
+    if (!customer)
+      throw new PlanRuleError(`effects[${e}].customerRef`, `${rule.customerRef} is not in the customer list`);
+    requests.push({ rule, customer, field: `effects[${e}]` });
+  });
+  return requests.map(({ rule, customer, field }, i) => {
+    const amount = effectAmount(rule, customer, field);
+    if ((rule.kind === 'refund' || rule.kind === 'credit') && !customer.paymentRef) {
+      throw new PlanRuleError(
+        field,
+        `${rule.kind} for ${customer.customerRef} needs the customer's payment_ref`,
+      );
+    }
+    if ((rule.kind === 'notice' || rule.kind === 'correction') && !customer.email) {
+      throw new PlanRuleError(field, `${rule.kind} for ${customer.customerRef} needs the customer's email`);
+    }
+    const template =
+      rule.template ??
+      (rule.kind === 'correction' ? 'correction' : rule.kind === 'notice' ? 'apology' : undefined);
+    const effect = {
+      effectId: `P${version}-E${i + 1}`,
+      planVersion: version,
+      kind: rule.kind,
+      customerRef: customer.customerRef,
+      counterparty: counterparty(customer.customerRef),
+      ...KIND_WORLD[rule.kind],
+      obligation: rule.obligation,
+      ...(amount ? { amount } : {}),
+      ...(customer.paymentRef && (rule.kind === 'refund' || rule.kind === 'credit')
+        ? { paymentRef: customer.paymentRef }
+        : {}),
+      ...(customer.productArea ? { productArea: customer.productArea } : {}),
+      ...(template && (rule.kind === 'notice' || rule.kind === 'correction') ? { template } : {}),
+    };
+    return template && effect.template ? { ...effect, contentHash: contentHash(effect, customer) } : effect;
+  });
+}
+
+function effectAmount(rule: PlanRule, customer: Customer, field: string): Money | undefined {
+  const needsMoney = rule.kind === 'refund' || rule.kind === 'credit';
+  if (rule.amount === undefined) {
+    if (needsMoney) throw new PlanRuleError(`${field}.amount`, `a ${rule.kind} needs an amount`);
+    return customer.amount && rule.template === 'refund_confirmation' ? customer.amount : undefined;
+  }
+  if (rule.amount === 'affected') {
+    if (!customer.amount)
+      throw new PlanRuleError(
+        `${field}.amount`,
+        `${customer.customerRef} has no amount to use as "affected"`,
+      );
+    return customer.amount;
+  }
+  if (!rule.currency) throw new PlanRuleError(`${field}.currency`, 'is required with a decimal amount');
+  try {
+    return parseMajorAmount(rule.amount, rule.currency);
+  } catch (error) {
+    throw new PlanRuleError(`${field}.amount`, (error as Error).message);
+  }
+}
+
+/** Totals per kind, currency and obligation, in a stable order. */
+export function planTotals(effects: Iterable<PlannedEffect>): PlanTotal[] {
+  const rows = new Map<string, PlanTotal>();
+  for (const e of effects) {
+    const currency = e.amount?.currency ?? null;
+    const key = `${e.kind}|${currency}|${e.obligation}`;
+    const row = rows.get(key) ?? { kind: e.kind, currency, obligation: e.obligation, count: 0, minor: 0 };
+    rows.set(key, { ...row, count: row.count + 1, minor: row.minor + (e.amount?.minor ?? 0) });
+  }
+  return [...rows.values()].sort((a, b) =>
+    `${a.kind}|${a.currency}|${a.obligation}`.localeCompare(`${b.kind}|${b.currency}|${b.obligation}`),
+  );
+}
+
+/** A total as people read it: "refund EUR 1,234.50 (tos, 3)". */
+export function describeTotal(total: PlanTotal): string {
+  const money = total.currency
+    ? ` ${total.currency} ${formatMajorAmount({ minor: total.minor, currency: total.currency })}`
+    : '';
+  return `${total.kind}${money} (${total.obligation}, ${total.count})`;
+}
+
+/** A running SHA-256 over effects fed in id order. */
+export function effectsHasher(): { add(effect: PlannedEffect): void; digest(): string } {
+  const hash = createHash('sha256');
+  return {
+    add: (effect) => hash.update(`${canonicalize(effect)}\n`, 'utf8'),
+    digest: () => hash.digest('hex'),
+  };
+}
+
+/** Seals a plan's content with its hash. `effects` must be in effect id order. */
+export function sealPlan(
+  content: Pick<RemediationPlan, 'version' | 'summary' | 'proposedAt' | 'proposedBy'>,
+  effects: readonly PlannedEffect[],
+): RemediationPlan {
+  const hasher = effectsHasher();
+  for (const effect of effects) hasher.add(effect);
+  const body = {
+    ...content,
+    effectCount: effects.length,
+    totals: planTotals(effects),
+    effectsHash: hasher.digest(),
+  };
+  return {
+    ...body,
+    hash: createHash('sha256')
+      .update(canonicalize(body) ?? '', 'utf8')
+      .digest('hex'),
+  };
 }

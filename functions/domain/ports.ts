@@ -1,16 +1,27 @@
 /**
  * The ports the use cases talk to. Adapters in `functions/adapters/` implement them over
- * DynamoDB, SES and Step Functions; tests implement them in memory or run the adapters against
- * the emulators.
+ * DynamoDB, SES and Step Functions. Tests use the same adapters, not in-memory stand-ins: the
+ * DynamoDB ones against dynalite, the SES and Step Functions ones over clients mocked with
+ * aws-sdk-client-mock (or, end to end, against the local stack's emulators); only the Clock is
+ * replaced, by a test clock.
  */
+
+import type { AnchorDigest } from './anchor.ts';
 import type { Approval, ApprovalStatus } from './approval.ts';
+import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
-import type { LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+import type { Customer, PlannedEffect } from './plan.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
 export interface IncidentStore {
-  /** Next number in the incident sequence of `year` (never reused; a failed open leaves a gap). */
-  nextIncidentNumber(year: number): Promise<number>;
+  /**
+   * The highest incident number of `year` recorded as taken (0 if none). A number is taken by
+   * writing its incident; this is a hint that can lag behind, never a reservation.
+   */
+  lastIncidentNumber(year: number): Promise<number>;
+  /** Records `sequence` as taken in `year`, unless a higher number already is. */
+  recordIncidentNumber(year: number, sequence: number): Promise<void>;
   /** The incident currently holding a correlation key, and the alert occurrences it has seen. */
   findCorrelation(correlationKey: string): Promise<Correlation | undefined>;
   /**
@@ -24,7 +35,16 @@ export interface IncidentStore {
     replacing: string | undefined,
     occurrences: readonly string[],
   ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly incidentId: string }>;
-  /** Adds alert occurrences to the set a correlation key has seen. */
+  /**
+   * Gives a claim back after the incident it named could not be written: points the key at
+   * `previous` again (or at nothing), only if it still points at `incidentId`.
+   */
+  releaseCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    previous: Correlation | undefined,
+  ): Promise<void>;
+  /** Adds alert occurrences to the set a correlation key has seen (up to `LIMITS.occurrencesKept`). */
   addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void>;
   /** Writes a new incident; does nothing if it already exists. */
   createIncident(incident: Incident): Promise<void>;
@@ -82,6 +102,79 @@ export interface ApprovalKey {
   readonly role: Approval['role'];
 }
 
+/** A page of a long list, and the cursor of the next one. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+/**
+ * Affected customers and the effects of each plan version (the operational table): one item per
+ * customer and per effect, so a plan for ten thousand customers is as easy to hold as one for three.
+ */
+export interface EffectStore {
+  /** Writes the customers of a list version (a customer already there is left as it is). */
+  putCustomers(incidentId: string, listVersion: number, customers: readonly Customer[]): Promise<void>;
+  listCustomers(
+    incidentId: string,
+    listVersion: number,
+    cursor?: string,
+    limit?: number,
+  ): Promise<Page<Customer>>;
+  getCustomer(incidentId: string, listVersion: number, customerRef: string): Promise<Customer | undefined>;
+  /** Writes planned effects (progress `planned`, attempt 1); an effect already there is left as it is. */
+  putEffects(incidentId: string, effects: readonly PlannedEffect[]): Promise<void>;
+  /** A plan version's effects in effect id order, a page at a time. */
+  listEffects(
+    incidentId: string,
+    planVersion: number,
+    cursor?: string,
+    limit?: number,
+  ): Promise<Page<EffectRecord>>;
+  getEffect(incidentId: string, effectId: string): Promise<EffectRecord | undefined>;
+  /**
+   * Moves an effect on if it still stands where `from` says; false (and nothing changed) when
+   * another run moved it first. Fields set to `undefined` are removed.
+   */
+  advanceEffect(
+    incidentId: string,
+    effectId: string,
+    from: Pick<EffectRecord, 'progress' | 'attempt'>,
+    change: Partial<Omit<EffectRecord, keyof PlannedEffect>>,
+  ): Promise<boolean>;
+}
+
+/** Questions to people about effects Act could not settle by itself (the operational table). */
+export interface QuestionStore {
+  /** Writes the question unless one for the same effect and attempt exists; true when written. */
+  createQuestion(question: EffectQuestion): Promise<boolean>;
+  getQuestion(incidentId: string, effectId: string, attempt: number): Promise<EffectQuestion | undefined>;
+  /** Replaces the link hashes of a question whose e-mails never went out. */
+  replaceLinks(question: EffectQuestion): Promise<void>;
+  markEmailed(incidentId: string, effectId: string, attempt: number, at: string): Promise<void>;
+  /** Records the answer unless the question was answered already; false when it was. */
+  answerQuestion(
+    incidentId: string,
+    effectId: string,
+    attempt: number,
+    answered: NonNullable<EffectQuestion['answered']>,
+  ): Promise<boolean>;
+  /** Questions of the incident nobody has answered yet. */
+  openQuestions(incidentId: string): Promise<EffectQuestion[]>;
+}
+
+/**
+ * Where a waiting step of the state machine keeps its task token, by incident and step, so that
+ * whoever settles the wait finds it on the server; the token never leaves.
+ */
+export interface WaitStore {
+  holdWait(incidentId: string, step: string, taskToken: string, since: string): Promise<void>;
+  /** The token of the step's current wait, if it waits; reading it does not end the wait. */
+  waitingToken(incidentId: string, step: string): Promise<string | undefined>;
+  /** Ends the wait if `taskToken` is still its token (a newer wait is left alone). */
+  releaseWait(incidentId: string, step: string, taskToken: string): Promise<void>;
+}
+
 /** The Effect Ledger and Decision Log: append and read, nothing else. */
 export interface Ledger {
   /** Appends once per idempotency key; `created` is false when the key was already there. */
@@ -91,6 +184,29 @@ export interface Ledger {
   ): Promise<{ readonly created: boolean; readonly entry: LedgerEntry }>;
   /** Every entry of the incident, in seq order. */
   read(incidentId: string): Promise<LedgerEntry[]>;
+  /** The seq and hash of the incident's last entry; undefined when it has none. */
+  readHead(incidentId: string): Promise<ChainHead | undefined>;
+}
+
+/** Where anchored digests of the chain heads are kept, out of reach of the table's writers. */
+export interface AnchorStore {
+  put(key: string, digest: AnchorDigest): Promise<void>;
+  /** The newest digest, by key. */
+  latest(): Promise<{ readonly key: string; readonly digest: AnchorDigest } | undefined>;
+}
+
+/** Where a whole original payload was kept, outside the tables. */
+export interface ArchivedPayload {
+  /** The object key in the payload bucket. */
+  readonly key: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** Whole alert payloads whose values Casebook cut to their bounds, kept outside DynamoDB (S3). */
+export interface PayloadArchive {
+  /** Stores `body` under a key made of its SHA-256, so keeping it again changes nothing. */
+  keep(source: string, body: string): Promise<ArchivedPayload>;
 }
 
 /** An email to send. */

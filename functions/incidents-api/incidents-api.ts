@@ -1,19 +1,25 @@
 /** GET /incidents (newest first) and GET /incidents/{incidentId} (the case as JSON). */
 import { documentClient } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, json } from '../adapters/http.ts';
 import { InvalidInputError } from '../domain/errors.ts';
+import { LIMITS } from '../domain/limits.ts';
 import type { ReadIncidentsDeps } from '../use-cases/read-incidents.ts';
 import { getCase, listIncidents } from '../use-cases/read-incidents.ts';
 
+/** `?limit=`: decimal digits only (no `0x10`, ` 5`, `1e2`, `+5`), within the page-size range. */
 function limitOf(raw: string | undefined): number {
-  if (raw === undefined) return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 200) {
-    throw new InvalidInputError({ field: 'limit', message: 'must be a whole number from 1 to 200' });
+  const { min, max } = LIMITS.pageSize;
+  if (raw === undefined) return LIMITS.pageSize.default;
+  const n = /^[1-9]\d{0,2}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    throw new InvalidInputError({
+      field: 'limit',
+      message: `must be a decimal whole number from ${min} to ${max}`,
+    });
   }
   return n;
 }
@@ -37,6 +43,6 @@ export function incidentsApiDepsFromEnvironment(): ReadIncidentsDeps {
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
   };
 }

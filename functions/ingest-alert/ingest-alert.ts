@@ -1,20 +1,24 @@
 /** POST /webhooks/{source}: verify the sender, normalize the payload, open or fold an incident. */
 
-import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
+  payloadBucketConfig,
   stateMachineConfig,
   webhookTokenConfig,
 } from '../adapters/config.ts';
-import { DynamoDbLedger } from '../adapters/dynamodb-ledger.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
+import { bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
+import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
+import type { NormalizedAlert } from '../domain/alert.ts';
+import { checkNormalizedAlert } from '../domain/alert.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import { parseAlertmanagerWebhook } from '../domain/sources/alertmanager.ts';
 import type { OpenIncidentDeps } from '../use-cases/open-incident.ts';
@@ -24,26 +28,31 @@ export interface IngestDeps extends OpenIncidentDeps {
   readonly verifyToken: (presented: string | undefined) => Promise<boolean>;
 }
 
-/** Sources this version accepts, each with its payload parser. */
-const SOURCES = { alertmanager: parseAlertmanagerWebhook } as const;
+/**
+ * Sources this version accepts, each with its payload parser. A Map, not an object literal: the
+ * source comes from the path, and `/webhooks/constructor` must not find Object.prototype's members.
+ */
+const SOURCES: ReadonlyMap<string, (body: unknown) => NormalizedAlert> = new Map([
+  ['alertmanager', parseAlertmanagerWebhook],
+]);
 
 export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promise<HttpResult> {
   return async (event) => {
     try {
       const source = event.pathParameters?.source ?? '';
-      const parse = SOURCES[source as keyof typeof SOURCES];
+      const parse = SOURCES.get(source);
       if (!parse) {
         return problem(
           404,
           'unknown_source',
-          `Unknown alert source "${source}"; supported: ${Object.keys(SOURCES).join(', ')}`,
+          `Unknown alert source; supported: ${[...SOURCES.keys()].join(', ')}`,
         );
       }
       if (!(await deps.verifyToken(bearerToken(header(event, 'authorization'))))) {
         throw new UnauthorizedError('Missing or wrong bearer token');
       }
-      const alert = parse(jsonBody(event));
-      const result = await openIncident(deps, alert);
+      const alert = checkNormalizedAlert(parse(jsonBody(event)));
+      const result = await openIncident(deps, alert, bodyText(event));
       const { classification } = result;
       const summary = {
         outcome: result.outcome,
@@ -85,12 +94,14 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     ledgerTableConfig,
     stateMachineConfig,
     webhookTokenConfig,
+    payloadBucketConfig,
   ]);
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    ledger: new DynamoDbLedger(db, config.ledgerTable),
+    ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
+    payloads: new S3PayloadArchive(s3Client(), config.payloadBucket),
     clock: systemClock,
     verifyToken: webhookTokenVerifier(config.webhookToken),
   };

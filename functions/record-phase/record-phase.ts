@@ -2,9 +2,11 @@
 import { z } from 'zod';
 import { documentClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
-import { loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { loadConfig, operationsTableConfig, pseudonymKeyConfig } from '../adapters/config.ts';
+import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
+import { pseudonymizer } from '../adapters/pseudonyms.ts';
 import { PHASES } from '../domain/vocabulary.ts';
 import type { LifecycleDeps, LifecycleStepResult } from '../use-cases/record-lifecycle-step.ts';
 import { recordLifecycleStep } from '../use-cases/record-lifecycle-step.ts';
@@ -41,7 +43,14 @@ export function makeRecordPhaseHandler(
 }
 
 export function recordPhaseDepsFromEnvironment(): LifecycleDeps {
-  const config = loadConfig([operationsTableConfig]);
-  const store = new DynamoDbOperationsStore(documentClient(), config.operationsTable);
-  return { incidents: store, approvals: store, clock: systemClock };
+  const config = loadConfig([operationsTableConfig, pseudonymKeyConfig]);
+  const db = documentClient();
+  const store = new DynamoDbOperationsStore(db, config.operationsTable);
+  return {
+    incidents: store,
+    approvals: store,
+    effects: new DynamoDbEffectStore(db, config.operationsTable),
+    pseudonym: pseudonymizer(config.pseudonymKey),
+    clock: systemClock,
+  };
 }

@@ -15,14 +15,25 @@
  */
 import type { Approval, ApprovalRef, DecisionForm } from '../domain/approval.ts';
 import { linkSecretMatches, parseApprovalId } from '../domain/approval.ts';
+import type { EffectRecord } from '../domain/effects.ts';
 import { ConflictError, ERROR_NAMES, NotFoundError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
-import type { ApprovalStore, Clock, IncidentStore, Ledger, Workflow } from '../domain/ports.ts';
+import { customerNotice } from '../domain/messages.ts';
+import type {
+  ApprovalStore,
+  Clock,
+  EffectStore,
+  IncidentStore,
+  Ledger,
+  MailMessage,
+  Workflow,
+} from '../domain/ports.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 
 export interface ApprovalDecisionDeps {
   readonly incidents: IncidentStore;
+  readonly effects: EffectStore;
   readonly approvals: ApprovalStore;
   readonly ledger: Ledger;
   readonly workflow: Workflow;
@@ -38,6 +49,8 @@ export interface ApprovalView {
   readonly ledger: readonly LedgerEntry[];
   /** The plan on the incident is the plan this approval is about, and the approval is still open. */
   readonly canDecide: boolean;
+  /** One message of each template the plan sends, as its first recipient would get it. */
+  readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
 }
 
 async function authorize(
@@ -67,7 +80,50 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     approval.status === 'PENDING' &&
     approval.round === incident.decideRound &&
     incident.plan?.hash === approval.planHash;
-  return { approval, incident, roundApprovals, timeline, ledger, canDecide };
+  return {
+    approval,
+    incident,
+    roundApprovals,
+    timeline,
+    ledger,
+    canDecide,
+    sampleNotices: await sampleNotices(deps, incident),
+  };
+}
+
+/** The first message of each template in the plan's effects, rendered for its customer. */
+async function sampleNotices(
+  deps: ApprovalDecisionDeps,
+  incident: Incident,
+): Promise<ApprovalView['sampleNotices']> {
+  const plan = incident.plan;
+  if (!plan) return [];
+  const first = new Map<string, { effect: EffectRecord; count: number }>();
+  let cursor: string | undefined;
+  do {
+    const page = await deps.effects.listEffects(incident.id, plan.version, cursor);
+    for (const effect of page.items) {
+      if (!effect.template) continue;
+      const seen = first.get(effect.template);
+      first.set(effect.template, { effect: seen?.effect ?? effect, count: (seen?.count ?? 0) + 1 });
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  const samples = [];
+  for (const [template, { effect, count }] of first) {
+    const customer = await deps.effects.getCustomer(
+      incident.id,
+      incident.customerList?.version ?? 0,
+      effect.customerRef,
+    );
+    if (customer)
+      samples.push({
+        template,
+        count,
+        message: customerNotice(incident, effect.template ?? 'apology', customer, effect.amount),
+      });
+  }
+  return samples;
 }
 
 export interface DecideResult {
@@ -144,14 +200,14 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
     actor: `${decided.name} <${approval.approverEmail}>`,
     idempotencyKey: `approval:${approval.round}:${approval.role}`,
     summary: `${role} ${verb} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`,
+    role: approval.role,
+    decision: decided.decision,
+    basis: { planHash: approval.planHash, planVersion: approval.planVersion },
     detail: {
-      role: approval.role,
-      decision: decided.decision,
       name: decided.name,
       email: approval.approverEmail,
       comment: decided.comment,
       round: approval.round,
-      basis: { planHash: approval.planHash, planVersion: approval.planVersion },
     },
   });
 

@@ -3,26 +3,50 @@
  *
  * Primary course:
  *  1. Triage the alert (world, categories, severity).
- *  2. If its correlation key points at an open incident — or at a closed one that already holds
- *     every occurrence this notification reports (a repeat or a redelivery) — fold it in.
- *  3. Otherwise number a new incident and claim the correlation key for it (a concurrent
- *     delivery that loses the claim folds into the winner's incident instead).
- *  4. Write the incident, its detection event and the Detect entry of the Effect Ledger.
- *  5. Start the lifecycle execution named after the incident.
+ *  2. If its correlation key points at this alert group's incident and that incident is open —
+ *     or closed but already holding every occurrence this notification reports (a repeat or a
+ *     redelivery) — fold it in.
+ *  3. If a value of the alert had to be cut to its bound, keep the whole payload in the archive.
+ *  4. Claim the correlation key for the next incident number (read, not reserved). A concurrent
+ *     delivery of the same group that claimed first wins: look again, and fold into its incident.
+ *  5. Write the incident under that number. If another alert group's incident took the number
+ *     meanwhile, give the key back and claim the next one.
+ *  6. Record the number as taken; write the detection event and the Detect entry of the Effect
+ *     Ledger.
+ *  7. Start the lifecycle execution named after the incident.
  *
- * Every step is idempotent, so a redelivery after a partial failure completes what is missing
- * and duplicates nothing.
+ * The alert was checked and bounded before step 1, so nothing after the first write can fail
+ * for a reason a retry cannot fix. A number is taken only by writing its incident, and a claim
+ * whose incident could not be written is given back, so a failure leaves no key pointing at a
+ * missing incident and no number used up (should even giving it back fail, the redelivery
+ * finishes the open under that claim's number). Every step is idempotent, so a redelivery after a
+ * partial failure completes what is missing and duplicates nothing.
  */
 import type { Classification, NormalizedAlert } from '../domain/alert.ts';
 import { classify } from '../domain/alert.ts';
+import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
-import { formatIncidentId, isOpen, openIncident as newIncident } from '../domain/incident.ts';
-import type { Clock, IncidentStore, Ledger, Workflow } from '../domain/ports.ts';
+import {
+  formatIncidentId,
+  isOpen,
+  openIncident as newIncident,
+  parseIncidentId,
+} from '../domain/incident.ts';
+import { LIMITS } from '../domain/limits.ts';
+import type {
+  ArchivedPayload,
+  Clock,
+  IncidentStore,
+  Ledger,
+  PayloadArchive,
+  Workflow,
+} from '../domain/ports.ts';
 
 export interface OpenIncidentDeps {
   readonly incidents: IncidentStore;
   readonly ledger: Ledger;
   readonly workflow: Workflow;
+  readonly payloads: PayloadArchive;
   readonly clock: Clock;
 }
 
@@ -32,62 +56,100 @@ export type OpenIncidentResult =
   | { readonly outcome: 'not-an-incident'; readonly classification: Classification }
   | { readonly outcome: 'nothing-open'; readonly classification: Classification };
 
+/** Claims lost to concurrent deliveries before giving up with a retryable error. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Opens or folds `alert`. `original` is the payload as it arrived, kept in the archive when one
+ * of its values was cut.
+ */
 export async function openIncident(
   deps: OpenIncidentDeps,
   alert: NormalizedAlert,
+  original?: string,
 ): Promise<OpenIncidentResult> {
   const now = deps.clock.now();
   const at = now.toISOString();
   // 1.
   const classification = classify(alert.labels);
+  let correlation = await deps.incidents.findCorrelation(alert.correlationKey);
+  let archived: ArchivedPayload | undefined;
+  // Numbers seen taken by other alert groups' incidents while trying.
+  let taken = 0;
 
-  // 2.
-  const correlation = await deps.incidents.findCorrelation(alert.correlationKey);
-  const heldBy = correlation?.incidentId;
-  const holder = heldBy ? await deps.incidents.getIncident(heldBy) : undefined;
-  const known =
-    alert.occurrences.length > 0 && alert.occurrences.every((o) => correlation?.occurrences.includes(o));
-  if (holder && (isOpen(holder) || known)) {
-    await fold(deps, holder, alert, at);
-    return { outcome: 'folded', incidentId: holder.id, classification };
-  }
-
-  let incidentId: string;
-  if (heldBy && !holder) {
-    // An earlier delivery claimed the key but stopped before writing the incident: finish its work.
-    incidentId = heldBy;
-  } else {
-    if (!classification.isIncident) return { outcome: 'not-an-incident', classification };
-    if (alert.status === 'resolved') return { outcome: 'nothing-open', classification };
-    // 3.
-    const year = now.getUTCFullYear();
-    const candidate = formatIncidentId(year, await deps.incidents.nextIncidentNumber(year));
-    const claim = await deps.incidents.claimCorrelation(
-      alert.correlationKey,
-      candidate,
-      heldBy,
-      alert.occurrences,
-    );
-    if (!claim.claimed) {
-      const winner = await deps.incidents.getIncident(claim.incidentId);
-      if (winner) {
-        await fold(deps, winner, alert, at);
-        return { outcome: 'folded', incidentId: winner.id, classification };
-      }
-      incidentId = claim.incidentId;
-    } else {
-      incidentId = candidate;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    // 2.
+    const holder = correlation ? await deps.incidents.getIncident(correlation.incidentId) : undefined;
+    const ours = holder?.correlationKey === alert.correlationKey ? holder : undefined;
+    const known =
+      alert.occurrences.length > 0 && alert.occurrences.every((o) => correlation?.occurrences.includes(o));
+    if (ours && (isOpen(ours) || known)) {
+      await fold(deps, ours, alert, at, correlation?.occurrences ?? []);
+      return { outcome: 'folded', incidentId: ours.id, classification };
     }
-  }
+    // A delivery claimed the key but its incident is not written (yet): finish under its number.
+    const unfinished = correlation && !holder ? correlation.incidentId : undefined;
+    if (!unfinished) {
+      if (!classification.isIncident) return { outcome: 'not-an-incident', classification };
+      if (alert.status === 'resolved') return { outcome: 'nothing-open', classification };
+    }
 
-  // 4.
-  const incident = newIncident(incidentId, alert, classification, at);
-  await deps.incidents.createIncident(incident);
-  const stored = (await deps.incidents.getIncident(incidentId)) ?? incident;
-  await recordDetection(deps, stored, alert, classification);
-  // 5.
-  await deps.workflow.start(stored.executionName, { incidentId });
-  return { outcome: 'opened', incidentId, classification };
+    // 3.
+    if (!archived && original !== undefined && (alert.truncated?.length ?? 0) > 0) {
+      archived = await deps.payloads.keep(alert.source, original);
+    }
+
+    // 4.
+    let incidentId = unfinished;
+    if (!incidentId) {
+      taken = Math.max(taken, await deps.incidents.lastIncidentNumber(now.getUTCFullYear()));
+      incidentId = formatIncidentId(now.getUTCFullYear(), taken + 1);
+      const claim = await deps.incidents.claimCorrelation(
+        alert.correlationKey,
+        incidentId,
+        correlation?.incidentId,
+        alert.occurrences,
+      );
+      if (!claim.claimed) {
+        correlation = await deps.incidents.findCorrelation(alert.correlationKey);
+        continue;
+      }
+    }
+    const claimedNow = !unfinished;
+
+    // 5.
+    let stored: Incident | undefined;
+    try {
+      await deps.incidents.createIncident(newIncident(incidentId, alert, classification, at, archived));
+      stored = await deps.incidents.getIncident(incidentId);
+    } catch (error) {
+      if (claimedNow) {
+        await deps.incidents
+          .releaseCorrelation(alert.correlationKey, incidentId, correlation)
+          .catch(() => {});
+      }
+      throw error;
+    }
+    const number = parseIncidentId(incidentId);
+    if (!stored || stored.correlationKey !== alert.correlationKey || !number) {
+      // Another alert group's incident holds this number: give the key back, try the next one.
+      if (claimedNow) await deps.incidents.releaseCorrelation(alert.correlationKey, incidentId, correlation);
+      if (number?.year === now.getUTCFullYear()) taken = Math.max(taken, number.sequence);
+      correlation = await deps.incidents.findCorrelation(alert.correlationKey);
+      continue;
+    }
+
+    // 6.
+    await deps.incidents.recordIncidentNumber(number.year, number.sequence);
+    await recordDetection(deps, stored, alert, classification);
+    // 7.
+    await deps.workflow.start(stored.executionName, { incidentId });
+    return { outcome: 'opened', incidentId, classification };
+  }
+  throw new CasebookError(
+    ERROR_NAMES.dependencyUnavailable,
+    `No incident number for ${alert.correlationKey} after ${MAX_ATTEMPTS} attempts: concurrent deliveries kept taking them`,
+  );
 }
 
 async function recordDetection(
@@ -123,9 +185,12 @@ async function recordDetection(
       severity: classification.severity,
       categories: [...classification.categories],
       classification: classification.reason,
-      fingerprints: alert.alerts.map((a) => a.fingerprint),
+      alertCount: alert.alerts.length,
+      fingerprints: alert.alerts.slice(0, LIMITS.fingerprintsRecorded).map((a) => a.fingerprint),
       labels: { ...alert.labels },
       ...(alert.externalUrl ? { externalUrl: alert.externalUrl } : {}),
+      ...(incident.truncated ? { truncated: incident.truncated.map((t) => ({ ...t })) } : {}),
+      ...(incident.originalPayload ? { originalPayload: { ...incident.originalPayload } } : {}),
     },
   });
 }
@@ -135,8 +200,14 @@ async function fold(
   incident: Incident,
   alert: NormalizedAlert,
   at: string,
+  seen: readonly string[],
 ): Promise<void> {
-  await deps.incidents.addOccurrences(alert.correlationKey, alert.occurrences);
+  // A long-lived group keeps reporting new occurrences; the key remembers a bounded number of them.
+  const fresh = alert.occurrences.filter((o) => !seen.includes(o));
+  await deps.incidents.addOccurrences(
+    alert.correlationKey,
+    fresh.slice(0, Math.max(0, LIMITS.occurrencesKept - seen.length)),
+  );
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `alert:${alert.deliveryKey}`,
     at,

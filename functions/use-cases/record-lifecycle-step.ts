@@ -5,8 +5,8 @@
  * Primary course (enter a phase):
  *  1. Load the incident; refuse one that is closed or cancelled.
  *  2. Apply the phase's rules: Understand proposes a plan if none stands; Decide opens an approval
- *     round; Act hands over the effects of a plan every approver of the round approved; Learn
- *     resolves.
+ *     round; Learn resolves. (Act's effects are carried out by carry-out-effects, which checks the
+ *     approvals itself.)
  *  3. Save the incident and record the phase on its timeline (once per execution).
  *
  * Halting records why the execution stopped and withdraws approvals still pending in the round;
@@ -19,16 +19,14 @@
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { HaltReason, Incident } from '../domain/incident.ts';
 import { enterPhase } from '../domain/incident.ts';
-import type { PlannedEffect } from '../domain/plan.ts';
-import { proposeDefaultPlan } from '../domain/plan.ts';
-import type { ApprovalStore, Clock, IncidentStore } from '../domain/ports.ts';
+import type { ApprovalStore, IncidentStore } from '../domain/ports.ts';
 import type { Phase, Status } from '../domain/vocabulary.ts';
-import { APPROVER_ROLES } from '../domain/vocabulary.ts';
+import type { PlanDeps } from './propose-plan.ts';
+import { planProposedEvent, proposePlan, recordCustomers } from './propose-plan.ts';
 
-export interface LifecycleDeps {
+export interface LifecycleDeps extends PlanDeps {
   readonly incidents: IncidentStore;
   readonly approvals: ApprovalStore;
-  readonly clock: Clock;
 }
 
 export type LifecycleStep =
@@ -52,7 +50,6 @@ export interface LifecycleStepResult {
   readonly status: Status;
   readonly phase: Phase;
   readonly round?: number;
-  readonly effects?: readonly PlannedEffect[];
 }
 
 export async function recordLifecycleStep(
@@ -79,20 +76,9 @@ export async function recordLifecycleStep(
     phaseEnteredAt: { ...incident.phaseEnteredAt, [step.phase]: incident.phaseEnteredAt[step.phase] ?? at },
   };
   delete (next as { halted?: unknown }).halted;
-  let effects: readonly PlannedEffect[] | undefined;
 
   if (step.phase === 'Understand' && (!incident.plan || incident.halted?.reason === 'plan-rejected')) {
-    const plan = proposeDefaultPlan(incident, at);
-    next = { ...next, plan };
-    await deps.incidents.addTimelineEvent(incident.id, {
-      key: `plan:${plan.version}`,
-      at,
-      world: 'RML3',
-      type: 'plan_proposed',
-      phase: 'Understand',
-      summary: `Plan v${plan.version} proposed by ${plan.proposedBy}: ${plan.summary}`,
-      detail: { planHash: plan.hash, effects: plan.effects.length },
-    });
+    next = await proposeDefaultPlan(deps, next);
   }
   if (step.phase === 'Decide') {
     if (!next.plan) throw new Error(`${incident.id} has no plan to decide on`);
@@ -103,7 +89,6 @@ export async function recordLifecycleStep(
     }
     next = { ...next, decideRound: round, decideExecution: step.execution };
   }
-  if (step.phase === 'Act') effects = await approvedEffects(deps, next);
   if (step.phase === 'Learn') next = { ...next, resolvedAt: incident.resolvedAt ?? at };
 
   // 3.
@@ -114,24 +99,40 @@ export async function recordLifecycleStep(
     status: next.status,
     phase: next.phase,
     ...(step.phase === 'Decide' ? { round: next.decideRound } : {}),
-    ...(effects ? { effects } : {}),
   };
 }
 
-/** No effect without approval: every role of the current round approved the current plan. */
-async function approvedEffects(deps: LifecycleDeps, incident: Incident): Promise<readonly PlannedEffect[]> {
-  const plan = incident.plan;
-  if (!plan) throw new Error(`${incident.id} has no plan to act on`);
-  const approvals = await deps.approvals.listApprovals(incident.id, incident.decideRound);
-  const missing = APPROVER_ROLES.filter(
-    (role) => !approvals.some((a) => a.role === role && a.status === 'APPROVED' && a.planHash === plan.hash),
+/**
+ * The plan Casebook proposes by itself in Understand until a responder writes one: tell every
+ * customer the alert names (annotation `customer_contacts`) what happened.
+ */
+async function proposeDefaultPlan(deps: LifecycleDeps, incident: Incident): Promise<Incident> {
+  const listed =
+    incident.customerList || incident.customerContacts.length === 0
+      ? incident
+      : await recordCustomers(
+          deps,
+          incident,
+          // The alert gives addresses only; the reference that stands for each is the incident's own.
+          incident.customerContacts.map((email, i) => ({ customerRef: `${incident.id}-C${i + 1}`, email })),
+        );
+  const count = listed.customerList?.count ?? 0;
+  const summary =
+    count > 0
+      ? `Notify ${count} affected customer${count === 1 ? '' : 's'} with an apology and an explanation of what happened.`
+      : 'No customer-facing effect: the alert names no affected customer. Approve to record that no notice is sent.';
+  const plan = await proposePlan(
+    deps,
+    listed,
+    {
+      summary,
+      apply: count > 0 ? [{ kind: 'notice', obligation: 'brand', template: 'apology' }] : [],
+      effects: [],
+    },
+    'casebook (default plan)',
   );
-  if (missing.length > 0) {
-    throw new Error(
-      `${incident.id} cannot act: plan v${plan.version} lacks approval from ${missing.join(', ')} in round ${incident.decideRound}`,
-    );
-  }
-  return plan.effects;
+  await deps.incidents.addTimelineEvent(incident.id, planProposedEvent(plan));
+  return { ...listed, plan };
 }
 
 async function close(deps: LifecycleDeps, incident: Incident, at: string): Promise<LifecycleStepResult> {

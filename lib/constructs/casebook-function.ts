@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   ApplicationLogLevel,
   Architecture,
@@ -12,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -25,6 +27,14 @@ import {
   WRITE_ACTIONS,
 } from './table-access.ts';
 import { throwIfInvalid } from './validation.ts';
+
+/**
+ * The cdk-nag finding for a grant on every object of `bucket` under `prefix`, as cdk-nag names it in `stack`
+ * once cross-stack references are prepared (it writes an imported ARN out as JSON).
+ */
+export function bucketObjectsFinding(stack: Stack, bucket: IBucket, prefix = ''): string {
+  return `AwsSolutions-IAM5[Resource::${JSON.stringify(stack.resolve(bucket.bucketArn))}/${prefix}*]`;
+}
 
 /** The newest Node.js runtime aws-cdk-lib offers; the local stack runs on the same major. */
 export const CASEBOOK_RUNTIME = Runtime.NODEJS_24_X;
@@ -178,6 +188,61 @@ export class CasebookFunction extends Construct {
     return this;
   }
 
+  /**
+   * Names the key that seals ledger entries in `envName`; a function that appends may MAC with it
+   * (`kms:GenerateMac`), one that only reads gets no use of the key at all.
+   */
+  public bindLedgerKey(options: {
+    readonly key: IKey;
+    readonly envName: string;
+    readonly seal: boolean;
+  }): this {
+    this.function.addEnvironment(options.envName, options.key.keyArn);
+    if (options.seal) options.key.grant(this.role, 'kms:GenerateMac');
+    return this;
+  }
+
+  /**
+   * Names the bucket in `envName` and grants `actions` on its objects under `prefix` (and listing
+   * them, with `list`), nothing more: no delete. Object keys are made at run time (a content hash,
+   * a time), so the grant ends in a wildcard; the cdk-nag finding for it names the bucket's ARN as
+   * the stateless stack imports it, which exists only once cross-stack references are prepared, so
+   * it is acknowledged then, with `why`.
+   */
+  public bindBucketObjects(options: {
+    readonly bucket: IBucket;
+    readonly envName: string;
+    readonly actions: readonly ('s3:PutObject' | 's3:GetObject')[];
+    readonly prefix?: string;
+    readonly list?: boolean;
+    readonly why: string;
+  }): this {
+    const { bucket, prefix = '' } = options;
+    this.function.addEnvironment(options.envName, bucket.bucketName);
+    Grant.addToPrincipal({
+      grantee: this.role,
+      actions: [...options.actions],
+      resourceArns: [bucket.arnForObjects(`${prefix}*`)],
+    });
+    if (options.list) {
+      Grant.addToPrincipal({
+        grantee: this.role,
+        actions: ['s3:ListBucket'],
+        resourceArns: [bucket.bucketArn],
+      });
+    }
+    this.node.addValidation({
+      validate: () => {
+        Validations.of(this.role).acknowledge({
+          id: bucketObjectsFinding(Stack.of(this), bucket, prefix),
+          reason: options.why,
+        });
+        return [];
+      },
+    });
+    return this;
+  }
+
   /** Names the secret's ARN in `envName` and lets the function read its value. */
   public bindSecret(options: { readonly secret: ISecret; readonly envName: string }): this {
     this.function.addEnvironment(options.envName, options.secret.secretArn);
@@ -195,9 +260,29 @@ export class CasebookFunction extends Construct {
     return this;
   }
 
-  /** Lets the function complete (succeed, fail, heartbeat) the state machine's waiting tasks. */
-  public allowTaskResponse(stateMachine: IStateMachine): this {
-    stateMachine.grantTaskResponse(this.role);
+  /**
+   * Lets the function complete (succeed, fail, heartbeat) the state machine's waiting tasks. A
+   * function the state machine itself invokes gets the state machine's ARN pattern instead of its
+   * ARN, which would make a dependency cycle.
+   */
+  public allowTaskResponse(
+    stateMachine: IStateMachine | { readonly arnPattern: string; readonly arnPatternForNag: string },
+  ): this {
+    if ('arnPattern' in stateMachine) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [stateMachine.arnPattern],
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${stateMachine.arnPatternForNag}]`,
+        reason:
+          "The one wildcard is the suffix CloudFormation appends to the lifecycle state machine's logical ID: this function is invoked by that state machine, so naming its ARN would be a dependency cycle.",
+      });
+    } else {
+      stateMachine.grantTaskResponse(this.role);
+    }
     return this;
   }
 

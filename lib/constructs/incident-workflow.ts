@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -43,6 +43,14 @@ export class IncidentWorkflow extends Construct {
   public readonly stateMachine: IStateMachine;
   /** Alarms on failed, throttled, aborted and timed-out executions. */
   public readonly alarms: readonly IAlarm[];
+  /**
+   * The state machine's ARN as a pattern built from its logical ID (CloudFormation names it
+   * `<logical id>-<random>`), for the functions it invokes that must also answer its task tokens:
+   * a reference to the ARN itself would be a dependency cycle.
+   */
+  public readonly arnPattern: string;
+  /** The same pattern as cdk-nag writes it, for the acknowledgement of its one wildcard. */
+  public readonly arnPatternForNag: string;
 
   public constructor(scope: Construct, id: string, props: IncidentWorkflowProps) {
     super(scope, id);
@@ -75,6 +83,14 @@ export class IncidentWorkflow extends Construct {
         'Only CloudWatch Logs vended-delivery actions (logs:CreateLogDelivery and friends) and X-Ray tracing use Resource *: neither supports resource-level permissions.',
     });
     this.stateMachine = stateMachine;
+    const name = `${Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnResource)}-*`;
+    this.arnPattern = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.arnPatternForNag = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`;
 
     const alarm = (name: string, metric: Metric, what: string) =>
       new Alarm(this, name, {

@@ -3,37 +3,30 @@
  * approver's emailed link and approves the plan with the form; the incident closes and the
  * customer notices arrive in the same inbox.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
-import { freePorts, getCase, inbox, postAlert, start, tempDataDir, waitFor } from '../support/local-stack.ts';
+import { launchChromium } from '../support/browser.ts';
+import {
+  closedCase,
+  freePorts,
+  inbox,
+  postAlert,
+  start,
+  tempDataDir,
+  waitFor,
+} from '../support/local-stack.ts';
 
-const CHROMIUM = process.env.CASEBOOK_CHROMIUM ?? '/usr/bin/chromium';
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
 let stack: LocalStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  // Refuse to pass without the browser rather than skip: .ci/run installs Debian's chromium.
-  if (!existsSync(CHROMIUM))
-    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (or set CASEBOOK_CHROMIUM)`);
   stack = await start(tempDataDir(), await freePorts());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -76,10 +69,7 @@ describe('approving from the SES inbox in a browser', () => {
       await casePage.close();
     }
 
-    const closed = await waitFor('the incident to close', async () => {
-      const c = await getCase(stack, incidentId);
-      return c.incident.status === 'CLOSED' ? c : undefined;
-    });
+    const closed = await closedCase(stack, incidentId);
     expect(closed.decisions.map((d) => d.actor).sort()).toEqual([
       'Business Approver <business@casebook.local>',
       'Legal Approver <legal@casebook.local>',

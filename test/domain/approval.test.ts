@@ -25,6 +25,22 @@ describe('approval links', () => {
     expect(parseApprovalId(`INC-2026-0042.1.ceo.${secret}`)).toBeUndefined();
     expect(parseApprovalId('INC-2026-0042.1.legal.short')).toBeUndefined();
     expect(parseApprovalId(`../INC-2026-0042.1.legal.${secret}`)).toBeUndefined();
+    expect(parseApprovalId(`INC-2026-0042.1.legal.${secret}A`)).toBeUndefined();
+  });
+
+  it('gives each approval exactly one link: no leading zeros, no oversized ids or rounds', () => {
+    const secret = newLinkSecret();
+    expect(parseApprovalId(`INC-2026-0042.1.legal.${secret}`)).toBeDefined();
+    expect(parseApprovalId(`INC-2026-0042.9999.legal.${secret}`)).toBeDefined();
+    for (const id of [
+      `INC-2026-0042.01.legal.${secret}`,
+      `INC-2026-0042.0.legal.${secret}`,
+      `INC-2026-0042.10000.legal.${secret}`,
+      `INC-2026-00042.1.legal.${secret}`,
+      `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`,
+    ]) {
+      expect(parseApprovalId(id), id).toBeUndefined();
+    }
   });
 });
 

@@ -5,11 +5,11 @@ import type { Incident } from '../../functions/domain/incident.ts';
 import {
   enterPhase,
   formatIncidentId,
+  isIncidentId,
   nextExecutionName,
   openIncident,
   statusOnEntering,
 } from '../../functions/domain/incident.ts';
-import { planHash, proposeDefaultPlan } from '../../functions/domain/plan.ts';
 
 const alert: NormalizedAlert = {
   source: 'alertmanager',
@@ -27,6 +27,27 @@ const alert: NormalizedAlert = {
 
 const opened = (): Incident =>
   openIncident(formatIncidentId(2026, 7), alert, classify(alert.labels), '2026-11-22T09:05:00.000Z');
+
+describe('incident ids', () => {
+  it('accepts only ids written exactly as Casebook writes them, within the key-size bound', () => {
+    expect(
+      ['INC-2026-0001', 'INC-2026-9999', 'INC-2026-10000', 'INC-2026-999999999'].filter(isIncidentId),
+    ).toHaveLength(4);
+    for (const id of [
+      `INC-2026-${'1'.repeat(2100)}`,
+      'INC-2026-1000000000',
+      'INC-2026-00001',
+      'INC-2026-01234',
+      'INC-2026-0000',
+      'INC-2026-001',
+      'INC-26-0001',
+      'inc-2026-0001',
+      'INC-2026-0001 ',
+    ]) {
+      expect(isIncidentId(id), id).toBe(false);
+    }
+  });
+});
 
 describe('incident lifecycle rules', () => {
   it('opens in Detect, OPEN, named INC-yyyy-nnnn, with its execution named after it', () => {
@@ -82,25 +103,5 @@ describe('incident lifecycle rules', () => {
     expect(nextExecutionName({ id: 'INC-2026-0007', executionName: 'INC-2026-0007-r2' })).toBe(
       'INC-2026-0007-r3',
     );
-  });
-});
-
-describe('the default plan', () => {
-  it('proposes one notice per customer contact, hashed over its content', () => {
-    const plan = proposeDefaultPlan(opened(), '2026-11-22T09:10:00.000Z');
-    expect(plan.effects.map((e) => [e.effectId, e.to, e.world, e.safety])).toEqual([
-      ['P1-E1', 'a@example.com', 'RML3', 'RISKY'],
-      ['P1-E2', 'b@example.com', 'RML3', 'RISKY'],
-    ]);
-    const { hash, ...content } = plan;
-    expect(planHash(content)).toBe(hash);
-    expect(planHash({ ...content, summary: 'something else' })).not.toBe(hash);
-  });
-
-  it('proposes a new version after a rejected one', () => {
-    const first = proposeDefaultPlan(opened(), 't1');
-    const second = proposeDefaultPlan({ ...opened(), plan: first }, 't2');
-    expect(second.version).toBe(2);
-    expect(second.effects[0]?.effectId).toBe('P2-E1');
   });
 });

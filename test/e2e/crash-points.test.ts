@@ -1,7 +1,7 @@
 /**
  * One incident through two `kill -9`s of the whole local stack, each where it hurts: right after the
  * approval e-mails went out and before Step Functions recorded that they had, and in the middle of
- * Act, between two customer notices. After each restart the same execution continues; the links
+ * Act, after its first run carried out effects and before Step Functions recorded that it had. After each restart the same execution continues; the links
  * from the first e-mails decide; no e-mail and no notice goes out twice.
  */
 import { readFileSync } from 'node:fs';
@@ -59,33 +59,36 @@ describe('the local stack killed where it hurts', () => {
     expect(before.status).toBe('RUNNING');
     await stack.kill();
 
-    // 2. The same execution waits again, and the first links decide. Act carries out the first notice;
-    //    the process dies before that result is recorded and before the second notice.
-    stack = await spawnStack(dataDir, ports, 'carryOutEffect:1');
+    // 2. The same execution waits again, and the first links decide. Act's first run carries out what it
+    //    can (the notices, the refunds' first step); the process dies before that result is recorded.
+    stack = await spawnStack(dataDir, ports, 'carryOutEffects:1');
     const resumed = await describeExecution(stack, executionArn);
     expect(resumed).toMatchObject({ executionArn, status: 'RUNNING' });
     expect(resumed.startDate).toEqual(before.startDate);
     for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
-    await stack.line('HELD carryOutEffect 1');
+    await stack.line('HELD carryOutEffects 1');
     expect((await inbox(stack)).filter((e) => e.subject.includes('approval needed'))).toEqual([]);
     const noticesBeforeCrash = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
-    expect(noticesBeforeCrash).toHaveLength(1);
+    expect(noticesBeforeCrash.length).toBeGreaterThan(0);
     await stack.kill();
 
-    // 3. After the second restart the incident closes; the first notice is not sent again.
+    // 3. After the second restart Act runs again and the incident closes; no notice goes out twice.
     stack = await spawnStack(dataDir, ports);
     const target = stack;
     const closed = await waitFor('the incident to close', async () => {
       const c = await getCase(target, incidentId);
       return c.incident.status === 'CLOSED' ? c : undefined;
     });
-    expect((await describeExecution(stack, executionArn)).status).toBe('SUCCEEDED');
+    // The incident closes before the execution's last states (anchoring the ledger) have run.
+    await waitFor('the execution to succeed', async () =>
+      (await describeExecution(target, executionArn)).status === 'SUCCEEDED' ? true : undefined,
+    );
     const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
-    expect(notices).toHaveLength(1);
-    expect(notices[0]?.destination.to[0]).not.toBe(noticesBeforeCrash[0]?.destination.to[0]);
-    const effects = closed.ledger.filter((e) => e.kind === 'customer_notice');
-    expect(effects.filter((e) => e.status === 'intended')).toHaveLength(2);
-    expect(effects.filter((e) => e.status === 'completed')).toHaveLength(2);
+    const recipients = [...noticesBeforeCrash, ...notices].map((e) => e.destination.to[0]).sort();
+    expect(recipients).toEqual(['ada@example.com', 'grace@example.com']);
+    const noticeEntries = closed.ledger.filter((e) => e.kind === 'notice');
+    expect(noticeEntries.filter((e) => e.state === 'intent')).toHaveLength(2);
+    expect(noticeEntries.filter((e) => e.state === 'confirmed')).toHaveLength(2);
     expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
     expect((await inbox(stack)).filter((e) => e.subject.includes('approval needed'))).toEqual([]);
   });

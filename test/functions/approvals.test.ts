@@ -2,16 +2,17 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
 import { classify } from '../../functions/domain/alert.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
-import { proposeDefaultPlan } from '../../functions/domain/plan.ts';
+import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
 import { makeRequestApprovalHandler } from '../../functions/request-approval/request-approval.ts';
+import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
@@ -36,7 +37,7 @@ const APPROVERS = { legal: 'legal@example.com', business: 'business@example.com'
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const ledger = db.ledger(tables.ledger);
   const clock = testClock();
   const base = openIncident(
     'INC-2026-0009',
@@ -56,13 +57,22 @@ async function setup() {
     classify({ category: 'financial_discrepancy' }),
     '2026-11-22T09:00:00.000Z',
   );
-  await store.createIncident({
-    ...base,
-    phase: 'Decide',
-    status: 'INVESTIGATING',
-    plan: proposeDefaultPlan(base, '2026-11-22T09:01:00.000Z'),
-    decideRound: 1,
-  });
+  const effects = new DynamoDbEffectStore(db.doc, tables.operations);
+  await store.createIncident({ ...base, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  const listed = await recordCustomers({ effects, incidents: store }, base, [
+    { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat' },
+  ]);
+  await store.saveIncident({ ...listed, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  await submitPlan(
+    { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 2), ref), clock },
+    base.id,
+    {
+      summary: 'Tell the customer',
+      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+      effects: [],
+    },
+    'sre@example.com',
+  );
   const request = makeRequestApprovalHandler({
     incidents: store,
     approvals: store,
@@ -74,6 +84,7 @@ async function setup() {
   const page = makeApprovalsPageHandler({
     incidents: store,
     approvals: store,
+    effects,
     ledger,
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
     clock,
@@ -128,6 +139,21 @@ describe('approval requests and decisions', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('second-token');
   });
 
+  // The contract a restarted local Step Functions server relies on: a request whose result it had
+  // not recorded is invoked again with the same input, and e-mails nobody again.
+  it('e-mails once, and keeps the same token, when the request is invoked twice with the same input', async () => {
+    const { ask, store } = await setup();
+    await ask('legal', 'the-token');
+    await ask('legal', 'the-token');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect(await store.getTaskToken({ incidentId: 'INC-2026-0009', round: 1, role: 'legal' })).toBe(
+      'the-token',
+    );
+    expect((await store.listApprovals('INC-2026-0009', 1)).map((a) => [a.role, a.status])).toEqual([
+      ['legal', 'PENDING'],
+    ]);
+  });
+
   it('shows the case on GET and HEAD and changes nothing', async () => {
     const { ask, call, ledger, store } = await setup();
     const { approvalId } = await ask('business');
@@ -149,6 +175,23 @@ describe('approval requests and decisions', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {
+    const { ask, call, store } = await setup();
+    const incident = await store.getIncident('INC-2026-0009');
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
+    const { approvalId } = await ask('legal');
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toContain('<h1>INC-2026-0009 — <bdi>Refunds \u202Egnissim</bdi></h1>');
+    expect(page).toContain('<p><bdi>\u202Bdetails</bdi></p>');
+    expect(page).toContain('<title>INC-2026-0009: Legal approval</title>');
+    // Every override on the page sits inside an isolate.
+    const outside = page.replace(/<bdi>[\s\S]*?<\/bdi>/g, '');
+    expect(outside).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(page).toMatch(/<input type="text" id="name" name="name" dir="auto"/);
+    expect(page).toMatch(/<textarea id="comment" name="comment" dir="auto"/);
+  });
+
   it('answers 404 for a forged or mangled link', async () => {
     const { ask, call } = await setup();
     const { approvalId } = await ask('legal');
@@ -156,6 +199,25 @@ describe('approval requests and decisions', () => {
     expect((await call('GET', forged)).statusCode).toBe(404);
     expect((await call('POST', forged, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
     expect((await call('GET', 'INC-2026-0009.1.legal')).statusCode).toBe(404);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("answers 404, reading nothing, for the probe's oversized incident id and for a non-canonical round", async () => {
+    const { ask, call, tables } = await setup();
+    const { approvalId } = await ask('legal');
+    const secret = approvalId.split('.').at(-1);
+    const before = await db.count(tables.operations);
+    // Past DynamoDB's key limit, this answered 503 (ValidationException) before.
+    const huge = `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`;
+    // Round 01 was another name for round 1.
+    const alias = approvalId.replace('.1.legal.', '.01.legal.');
+    for (const id of [huge, alias]) {
+      expect((await call('GET', id)).statusCode).toBe(404);
+      expect((await call('HEAD', id)).statusCode).toBe(404);
+      expect((await call('POST', id, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
+    }
+    expect((await call('GET', approvalId)).statusCode).toBe(200);
+    expect(await db.count(tables.operations)).toBe(before);
     expect(sfn.calls()).toHaveLength(0);
   });
 
@@ -178,7 +240,10 @@ describe('approval requests and decisions', () => {
       phase: 'Decide',
       world: 'RML3',
       actor: 'Lee Legal <legal@example.com>',
-      detail: { role: 'legal', decision: 'approve', comment: 'ToS 7.2 requires notice', round: 1 },
+      role: 'legal',
+      decision: 'approve',
+      basis: { planVersion: 1 },
+      detail: { comment: 'ToS 7.2 requires notice', round: 1 },
     });
     const successes = sfn.commandCalls(SendTaskSuccessCommand);
     expect(successes).toHaveLength(1);

@@ -4,6 +4,7 @@ import {
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
+  paymentsConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
 
@@ -55,5 +56,49 @@ describe('configuration parsed at cold start', () => {
     expect(() => loadConfig([webhookTokenConfig], { CASEBOOK_ALERTMANAGER_TOKEN: 'short' })).toThrow(
       /at least 16/,
     );
+  });
+
+  it('configures payments: stripe with a key from exactly one place, or manual', () => {
+    expect(
+      loadConfig([paymentsConfig], {
+        CASEBOOK_PAYMENTS_PROVIDER: 'stripe',
+        CASEBOOK_STRIPE_API_KEY: 'sk_test_local',
+        CASEBOOK_STRIPE_API_BASE: 'http://127.0.0.1:12111',
+      }),
+    ).toEqual({
+      payments: {
+        provider: 'stripe',
+        apiKey: { kind: 'value', value: 'sk_test_local' },
+        apiBase: 'http://127.0.0.1:12111',
+      },
+    });
+    expect(
+      loadConfig([paymentsConfig], {
+        CASEBOOK_PAYMENTS_PROVIDER: 'stripe',
+        CASEBOOK_STRIPE_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:stripe',
+      }),
+    ).toEqual({
+      payments: {
+        provider: 'stripe',
+        apiKey: { kind: 'secret', secretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:stripe' },
+      },
+    });
+    expect(loadConfig([paymentsConfig], { CASEBOOK_PAYMENTS_PROVIDER: 'manual' })).toEqual({
+      payments: { provider: 'manual' },
+    });
+    expect(() => loadConfig([paymentsConfig], { CASEBOOK_PAYMENTS_PROVIDER: 'stripe' })).toThrow(
+      /CASEBOOK_STRIPE_API_KEY set exactly one of/,
+    );
+    expect(() => loadConfig([paymentsConfig], {})).toThrow(
+      /CASEBOOK_PAYMENTS_PROVIDER must be 'stripe' or 'manual'/,
+    );
+    const wrongKey = () =>
+      loadConfig([paymentsConfig], {
+        CASEBOOK_PAYMENTS_PROVIDER: 'stripe',
+        CASEBOOK_STRIPE_API_KEY: 'pk_test_public',
+      });
+    expect(wrongKey).toThrow(/must be a Stripe secret key/);
+    // The message names the variable, never the value.
+    expect(wrongKey).not.toThrow(/pk_test_public/);
   });
 });

@@ -3,14 +3,23 @@ import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import type { Incident } from '../../functions/domain/incident.ts';
+import { openIncident } from '../../functions/domain/incident.ts';
+import { sha256Hex } from '../../functions/domain/json.ts';
+import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
+import { expandPlan, sealPlan } from '../../functions/domain/plan.ts';
+import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
 import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
+import type { TestBucket } from '../support/s3.ts';
+import { startTestBucket } from '../support/s3.ts';
 
 const TOKEN = 'a-test-token-that-is-long-enough';
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
@@ -21,10 +30,15 @@ const payload = readFileSync(
 const sfn = mockClient(SFNClient);
 
 let db: TestDatabase;
+let s3: TestBucket;
 beforeAll(async () => {
   db = await startTestDatabase();
+  s3 = await startTestBucket();
 });
-afterAll(() => db.close());
+afterAll(async () => {
+  await db.close();
+  await s3.close();
+});
 beforeEach(() => {
   sfn.reset();
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
@@ -33,11 +47,12 @@ beforeEach(() => {
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = new DynamoDbLedger(db.doc, tables.ledger);
+  const ledger = db.ledger(tables.ledger);
   const handler = makeIngestHandler({
     incidents: store,
     ledger,
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+    payloads: new S3PayloadArchive(s3.client, s3.bucket),
     clock: testClock(),
     verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
   });
@@ -158,6 +173,22 @@ describe('POST /webhooks/alertmanager', () => {
     expect(JSON.parse(res.body ?? '{}').error).toBe('unknown_source');
   });
 
+  it("answers 404 and writes nothing for the probe's Object.prototype sources, even with the right token", async () => {
+    const { post, written } = await setup();
+    // What the probe posted to /webhooks/constructor: Object(body) handed it over as a normalized alert.
+    const smuggled = readFileSync(
+      join(import.meta.dirname, '../fixtures/probe/smuggled-normalized-alert.json'),
+      'utf8',
+    );
+    for (const source of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const res = await post(smuggled, { authorization: `Bearer ${TOKEN}` }, source);
+      expect(res.statusCode, source).toBe(404);
+      expect(JSON.parse(res.body ?? '{}').error).toBe('unknown_source');
+    }
+    expect(await written()).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('accepts an explicitly RML2 alert without opening an incident', async () => {
     const { post, written } = await setup();
     const rml2 = JSON.parse(payload);
@@ -183,6 +214,7 @@ describe('POST /webhooks/alertmanager', () => {
       .resolves({ executionArn: 'arn:x', startDate: new Date() });
     const failed = await post(payload);
     expect(failed.statusCode).toBe(503);
+    expect(failed.headers?.['retry-after']).toBe('5');
     const retried = await post(payload);
     expect(retried.statusCode).toBe(200);
     expect(JSON.parse(retried.body ?? '{}').incidentId).toBe('INC-2026-0001');
@@ -202,5 +234,205 @@ describe('POST /webhooks/alertmanager', () => {
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);
     expect((await store.listIncidents(10)).items).toHaveLength(2);
+  });
+});
+
+describe("the probe's poison-pill alerts: too large for one item, under the body limit", () => {
+  it('opens an incident from a 900,000-character description, cut with a marker, the whole payload kept in S3', async () => {
+    const { post, store, ledger } = await setup();
+    const body = JSON.parse(payload);
+    const description = 'x'.repeat(900_000);
+    body.commonAnnotations.description = description;
+    const raw = JSON.stringify(body);
+    const res = await post(raw);
+    expect(res.statusCode).toBe(201);
+    const incident = await store.getIncident('INC-2026-0001');
+    expect(incident?.description).toHaveLength(LIMITS.annotationValueBytes - 2);
+    expect(incident?.description?.endsWith(TRUNCATION_MARKER)).toBe(true);
+    expect(incident?.truncated).toEqual([
+      { field: 'commonAnnotations.description', bytes: 900_000, sha256: sha256Hex(description) },
+    ]);
+    const key = `alertmanager/${sha256Hex(raw)}.json`;
+    expect(incident?.originalPayload).toEqual({ key, sha256: sha256Hex(raw), bytes: raw.length });
+    expect(await s3.read(key)).toBe(raw);
+    const [detect] = await ledger.read('INC-2026-0001');
+    expect(detect?.detail).toMatchObject({ truncated: incident?.truncated, originalPayload: { key } });
+    // The key points at the incident that exists.
+    expect((await store.findCorrelation(incident?.correlationKey ?? ''))?.incidentId).toBe('INC-2026-0001');
+  });
+
+  it('opens an incident from a 500,000-character label, cut to its bound', async () => {
+    const { post, store } = await setup();
+    const body = JSON.parse(payload);
+    body.commonLabels.instance = 'i'.repeat(500_000);
+    const res = await post(JSON.stringify(body));
+    expect(res.statusCode).toBe(201);
+    const incident = await store.getIncident('INC-2026-0001');
+    expect(Buffer.byteLength(incident?.labels.instance ?? '')).toBe(LIMITS.labelValueBytes);
+    expect(incident?.truncated?.map((t) => t.field)).toEqual(['commonLabels.instance']);
+  });
+
+  it('stores a notification with every field at its bound in one item, plan and halt included', async () => {
+    const { post, store, tables } = await setup();
+    // Four-byte characters where text is cut by bytes; at the bound everywhere else.
+    const filled = (bytes: number) => '😀'.repeat(Math.floor(bytes / 4));
+    const name = (i: number) => `${String(i).padStart(3, '0')}${'n'.repeat(LIMITS.nameBytes - 3)}`;
+    const address = (i: number) =>
+      `${String(i).padStart(3, '0')}${'a'.repeat(61)}@${'b'.repeat(56)}.${'c'.repeat(56)}.${'d'.repeat(56)}.example.com`;
+    const contacts = Array.from({ length: LIMITS.customerContacts }, (_, i) => address(i));
+    const body = JSON.parse(payload);
+    body.groupLabels = {};
+    body.commonLabels = Object.fromEntries(
+      Array.from({ length: LIMITS.labels }, (_, i) => [name(i), filled(LIMITS.labelValueBytes + 100)]),
+    );
+    const specials = {
+      summary: filled(LIMITS.titleBytes + 100),
+      description: filled(LIMITS.annotationValueBytes + 100),
+      customer_summary: filled(LIMITS.annotationValueBytes + 100),
+      customer_contacts: contacts.join(','),
+    };
+    body.commonAnnotations = {
+      ...Object.fromEntries(
+        Array.from({ length: LIMITS.annotations - 4 }, (_, i) => [
+          name(i),
+          filled(LIMITS.annotationValueBytes + 100),
+        ]),
+      ),
+      ...specials,
+    };
+    body.externalURL = `https://example.com/${'u'.repeat(LIMITS.urlBytes)}`;
+    // More alerts than occurrences are kept, each with the longest fingerprint.
+    body.alerts = Array.from({ length: LIMITS.occurrencesKept + 100 }, (_, i) => ({
+      status: 'firing',
+      labels: {},
+      startsAt: '2026-11-22T10:23:45Z',
+      fingerprint: `${String(i).padStart(4, '0')}${'f'.repeat(LIMITS.fingerprintBytes - 4)}`,
+    }));
+    const raw = JSON.stringify(body);
+    expect(Buffer.byteLength(raw)).toBeLessThan(LIMITS.bodyBytes);
+    const res = await post(raw);
+    expect(res.statusCode, res.body).toBe(201);
+    const incident = await store.getIncident('INC-2026-0001');
+    if (!incident) throw new Error('not opened');
+    expect(incident.customerContacts).toHaveLength(LIMITS.customerContacts);
+    // Later steps add the plan (a notice per contact) and, if it halts, a failure's cause.
+    // The plan's effects are items of their own; on the incident, the plan is its totals and hash.
+    const effects = expandPlan(
+      1,
+      { summary: 'Tell every contact', apply: [{ kind: 'notice', obligation: 'brand' }], effects: [] },
+      incident.customerContacts.map((email, i) => ({ customerRef: `${incident.id}-C${i + 1}`, email })),
+      (ref) => `cp_${sha256Hex(ref).slice(0, 32)}`,
+      () => 'f'.repeat(64),
+    );
+    await store.saveIncident({
+      ...incident,
+      plan: sealPlan(
+        { version: 1, summary: 's'.repeat(2000), proposedAt: '2026-11-22T10:31:00.000Z', proposedBy: 'sre' },
+        effects,
+      ),
+      halted: {
+        reason: 'failed',
+        at: '2026-11-22T10:32:00.000Z',
+        error: 'x'.repeat(256),
+        cause: 'c'.repeat(32_768),
+      },
+    });
+    const full = await store.getIncident('INC-2026-0001');
+    expect(full?.plan?.effectCount).toBe(LIMITS.customerContacts);
+    // Well within DynamoDB's 400 KB item (dynalite refuses larger ones too).
+    expect(Buffer.byteLength(JSON.stringify(full))).toBeLessThan(400_000);
+    expect(await db.ledger(tables.ledger).read('INC-2026-0001')).toHaveLength(1);
+  });
+});
+
+describe('write order: a failure leaves nothing claimed', () => {
+  /** The operational store with one injected outage of the incident write. */
+  class IncidentWriteFailsOnce extends DynamoDbOperationsStore {
+    failures = 1;
+    override async createIncident(incident: Incident): Promise<void> {
+      if (this.failures-- > 0) {
+        throw Object.assign(new Error('Service unavailable'), {
+          name: 'ServiceUnavailable',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 503 },
+        });
+      }
+      return super.createIncident(incident);
+    }
+  }
+
+  async function failingSetup() {
+    const tables = await db.tables();
+    const store = new IncidentWriteFailsOnce(db.doc, tables.operations);
+    const handler = makeIngestHandler({
+      incidents: store,
+      ledger: db.ledger(tables.ledger),
+      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+      payloads: new S3PayloadArchive(s3.client, s3.bucket),
+      clock: testClock(),
+      verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
+    });
+    const post = (body: string) =>
+      handler(
+        apiEvent({
+          method: 'POST',
+          path: '/webhooks/alertmanager',
+          routeKey: 'POST /webhooks/{source}',
+          pathParameters: { source: 'alertmanager' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body,
+        }),
+      );
+    return { store, post, tables };
+  }
+
+  it('gives the correlation key and the number back when the incident cannot be written, so the retry opens INC-0001', async () => {
+    const { store, post, tables } = await failingSetup();
+    const correlationKey = parseAlertmanagerWebhook(JSON.parse(payload)).correlationKey;
+    const failed = await post(payload);
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers?.['retry-after']).toBe('5');
+    expect(await store.findCorrelation(correlationKey)).toBeUndefined();
+    expect(await store.lastIncidentNumber(2026)).toBe(0);
+    expect(await db.count(tables.operations)).toBe(0);
+    const retried = await post(payload);
+    expect(retried.statusCode).toBe(201);
+    expect(JSON.parse(retried.body ?? '{}').incidentId).toBe('INC-2026-0001');
+    expect(await store.lastIncidentNumber(2026)).toBe(1);
+  });
+
+  it('points the key back at the closed incident it held when a new incident for it cannot be written', async () => {
+    const { store, post } = await failingSetup();
+    store.failures = 0;
+    await post(payload);
+    const closed = await store.getIncident('INC-2026-0001');
+    if (!closed) throw new Error('not opened');
+    await store.saveIncident({ ...closed, status: 'CLOSED' });
+    const before = await store.findCorrelation(closed.correlationKey);
+    const anew = JSON.parse(payload);
+    anew.alerts[0].startsAt = '2026-11-23T08:00:00Z';
+    store.failures = 1;
+    expect((await post(JSON.stringify(anew))).statusCode).toBe(503);
+    expect(await store.findCorrelation(closed.correlationKey)).toEqual(before);
+    const retried = await post(JSON.stringify(anew));
+    expect(JSON.parse(retried.body ?? '{}').incidentId).toBe('INC-2026-0002');
+  });
+
+  it("takes the next number when another group's incident holds the one the counter offered", async () => {
+    const { store, post } = await failingSetup();
+    store.failures = 0;
+    const other = JSON.parse(payload);
+    other.groupKey = '{}/{world="RML3"}:{alertname="RefundMissing"}';
+    const otherAlert = parseAlertmanagerWebhook(other);
+    // Written, but its number never recorded (the step after it failed): the counter lags.
+    await store.createIncident(
+      openIncident('INC-2026-0001', otherAlert, classify(otherAlert.labels), '2026-11-22T10:00:00.000Z'),
+    );
+    const res = await post(payload);
+    expect(JSON.parse(res.body ?? '{}').incidentId).toBe('INC-2026-0002');
+    const mine = parseAlertmanagerWebhook(JSON.parse(payload)).correlationKey;
+    expect((await store.findCorrelation(mine))?.incidentId).toBe('INC-2026-0002');
+    expect((await store.getIncident('INC-2026-0001'))?.correlationKey).toBe(otherAlert.correlationKey);
+    expect(await store.lastIncidentNumber(2026)).toBe(2);
   });
 });

@@ -1,20 +1,38 @@
+/**
+ * The auditor's check, as the auditor runs it: `casebook ledger verify` against a ledger that was
+ * tampered with directly in dynalite, in every way a writer of the table could, after a digest of
+ * the chain heads was anchored in S3 (s3rver).
+ */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
-import { verifyLedgerTable } from '../../functions/adapters/ledger-verification.ts';
-import type { LedgerEntryDraft } from '../../functions/domain/ledger.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
+import type { LedgerVerification } from '../../functions/adapters/ledger-verification.ts';
+import { formatIncidentId } from '../../functions/domain/incident.ts';
+import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
+import { entryHash, sealEntry } from '../../functions/domain/ledger.ts';
+import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import type { LocalS3 } from '../../local/s3.ts';
+import { startLocalS3 } from '../../local/s3.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
+import { plainIncident } from '../support/incidents.ts';
 
 const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '../../scripts/casebook.ts');
+const BUCKET = 'casebook-anchors-test';
+
 let db: TestDatabase;
-beforeAll(async () => {
-  db = await startTestDatabase();
-});
-afterAll(() => db.close());
+let s3: LocalS3;
+let env: NodeJS.ProcessEnv;
+let tables: { operations: string; ledger: string };
+let ledger: DynamoDbLedger;
 
 const draft = (n: number): LedgerEntryDraft => ({
   log: 'effect',
@@ -25,68 +43,187 @@ const draft = (n: number): LedgerEntryDraft => ({
   actor: 'test',
   idempotencyKey: `k${n}`,
   summary: `goodwill credit ${n}`,
-  detail: { n },
   amount: { minor: 500 * n, currency: 'USD' },
-  costLine: 'brand',
+  obligation: 'brand',
+  detail: { n },
 });
 
-async function seeded() {
-  const { ledger: table } = await db.tables();
-  const ledger = new DynamoDbLedger(db.doc, table);
-  for (const id of ['INC-2026-0001', 'INC-2026-0002'])
-    for (let n = 1; n <= 4; n++) await ledger.append(id, draft(n));
-  return table;
+const id = (n: number) => formatIncidentId(2026, n);
+
+async function casebook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [CLI, ...args], { env }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ ...error }),
+  );
 }
 
-describe("verifying the ledger (the auditor's check)", () => {
-  it('finds nothing wrong with an untouched ledger', async () => {
-    const table = await seeded();
-    expect(await verifyLedgerTable(db.doc, table)).toEqual([
-      { incidentId: 'INC-2026-0001', entries: 4, problems: [] },
-      { incidentId: 'INC-2026-0002', entries: 4, problems: [] },
+async function entries(incident: string): Promise<LedgerEntryV2[]> {
+  const out = await db.doc.send(
+    new QueryCommand({
+      TableName: tables.ledger,
+      KeyConditionExpression: 'incidentId = :id',
+      ExpressionAttributeValues: { ':id': incident },
+    }),
+  );
+  return (out.Items ?? []) as LedgerEntryV2[];
+}
+
+const put = (item: object) => db.doc.send(new PutCommand({ TableName: tables.ledger, Item: item }));
+const remove = (incident: string, seq: number) =>
+  db.doc.send(new DeleteCommand({ TableName: tables.ledger, Key: { incidentId: incident, seq } }));
+
+beforeAll(async () => {
+  db = await startTestDatabase();
+  tables = await db.tables();
+  const dir = mkdtempSync(join(tmpdir(), 'casebook-verify-'));
+  s3 = await startLocalS3({ port: 0, directory: join(dir, 's3'), buckets: [BUCKET] });
+  const keyFile = join(dir, 'ledger.json');
+  const keys = newKeyFile('k1');
+  writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
+  ledger = new DynamoDbLedger(db.doc, tables.ledger, { sealer: new FileKeySealer(keys) });
+  env = {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.url,
+    CASEBOOK_LEDGER_TABLE: tables.ledger,
+    CASEBOOK_OPERATIONS_TABLE: tables.operations,
+    CASEBOOK_ANCHOR_BUCKET: BUCKET,
+    CASEBOOK_LEDGER_KEY_FILE: keyFile,
+  };
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  for (let n = 1; n <= 10; n++) {
+    await store.createIncident(plainIncident(n));
+    // Incident 10 opened, but its chain never began.
+    if (n < 10) for (let e = 1; e <= 4; e++) await ledger.append(id(n), draft(e));
+  }
+});
+
+afterAll(async () => {
+  await s3?.close();
+  await db?.close();
+});
+
+describe('casebook ledger verify (the auditor’s check)', () => {
+  it('verifies an untouched ledger against a fresh digest, and names the incident whose chain never began', async () => {
+    const anchored = await casebook('ledger', 'anchor', '--reason', 'test');
+    expect(anchored.stderr).toBe('');
+    expect(anchored.stdout).toMatch(/Anchored 9 chain head\(s\) in anchors\//);
+    const { code, stdout } = await casebook('ledger', 'verify', '--json');
+    const report = JSON.parse(stdout) as LedgerVerification;
+    expect(report.anchor?.genuine).toBe(true);
+    expect(report.incidents.filter((i) => i.problems.length > 0)).toEqual([
+      {
+        incidentId: id(10),
+        entries: 0,
+        problems: [
+          { seq: 0, problem: 'missing-chain', detail: 'the incident exists but has no ledger entries' },
+        ],
+      },
     ]);
+    expect(code).toBe(1);
   });
 
-  it('finds an entry edited in place and one deleted from the middle, each in its incident', async () => {
-    const table = await seeded();
+  it('names every kind of tampering, each in its incident, and exits 1', async () => {
+    // 1: an entry edited in place.
     await db.doc.send(
       new UpdateCommand({
-        TableName: table,
-        Key: { incidentId: 'INC-2026-0001', seq: 2 },
+        TableName: tables.ledger,
+        Key: { incidentId: id(1), seq: 2 },
         UpdateExpression: 'SET amount = :a',
         ExpressionAttributeValues: { ':a': { minor: 1, currency: 'USD' } },
       }),
     );
-    await db.doc.send(new DeleteCommand({ TableName: table, Key: { incidentId: 'INC-2026-0002', seq: 3 } }));
-    const report = await verifyLedgerTable(db.doc, table);
-    expect(report[0]?.problems).toEqual([
-      { seq: 2, problem: 'edited', detail: 'content does not match its hash' },
-    ]);
-    expect(report[1]?.problems.map((p) => [p.seq, p.problem])).toEqual([
-      [4, 'gap'],
-      [4, 'broken-link'],
-    ]);
+    // 2: an entry deleted from the middle; 3: the last entry deleted.
+    await remove(id(2), 2);
+    await remove(id(3), 4);
+    // 4: an entry inserted at seq 2, the rest moved one place up.
+    const four = await entries(id(4));
+    for (const e of [...four.slice(1)].reverse()) await put({ ...e, seq: e.seq + 1 });
+    const second = four[1] as LedgerEntryV2;
+    await put({
+      ...second,
+      summary: 'a credit nobody gave',
+      hash: entryHash({ ...second, summary: 'a credit nobody gave' }),
+    });
+    // 5: two entries swapped.
+    const five = await entries(id(5));
+    await put({ ...(five[2] as LedgerEntryV2), seq: 2 });
+    await put({ ...(five[1] as LedgerEntryV2), seq: 3 });
+    // 6: a forged entry appended, its hash correctly recomputed (sealed with a key that is not Casebook's).
+    const six = await entries(id(6));
+    await put(await sealEntry(id(6), six.at(-1), draft(5), new FileKeySealer(newKeyFile('k1'))));
+    // 7: a middle entry rewritten and every later one re-hashed.
+    const seven = await entries(id(7));
+    let prev = seven[0] as LedgerEntryV2;
+    for (const e of seven.slice(1)) {
+      const changed = {
+        ...e,
+        prevHash: prev.hash,
+        ...(e.seq === 2 ? { amount: { minor: 0, currency: 'USD' } } : {}),
+      };
+      prev = { ...changed, hash: entryHash(changed) };
+      await put(prev);
+    }
+    // 8: a whole incident's entries deleted.
+    for (let s = 1; s <= 4; s++) await remove(id(8), s);
+
+    const { code, stdout } = await casebook('ledger', 'verify', '--json');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as LedgerVerification;
+    const found = Object.fromEntries(
+      report.incidents.map((i) => [i.incidentId, i.problems.map((p) => `${p.seq}:${p.problem}`)]),
+    );
+    expect(found).toEqual({
+      [id(1)]: ['2:edited'],
+      [id(2)]: ['2:deleted'],
+      [id(3)]: ['4:truncated'],
+      [id(4)]: ['2:inserted', '3:reordered', '4:reordered', '5:reordered'],
+      [id(5)]: ['2:reordered', '3:reordered', '4:broken-link'],
+      [id(6)]: ['5:forged'],
+      [id(7)]: ['2:forged', '3:forged', '4:forged', '4:edited'],
+      [id(8)]: ['0:missing-chain'],
+      [id(9)]: [],
+      [id(10)]: ['0:missing-chain'],
+    });
+
+    const text = await casebook('ledger', 'verify', '--incident', id(3));
+    expect(text.stdout).toContain(`${id(3)}: 3 entries, 1 problem(s)`);
+    expect(text.stdout).toMatch(
+      /seq 4: truncated — the digest of .* anchored the chain at seq 4; it now ends at 3/,
+    );
+    expect(text.stdout).toContain('Ledger NOT verified.');
   });
 
-  it('is a command that prints the verdict and exits 1 when the chain is broken', async () => {
-    const table = await seeded();
-    const script = join(import.meta.dirname, '../../scripts/verify-ledger.ts');
-    const ok = await run(process.execPath, [script, '--endpoint', db.endpoint, '--table', table], {
-      env: { ...process.env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' },
+  it('refuses a digest written without the key', async () => {
+    const digest = await casebook('ledger', 'anchor', '--reason', 'second');
+    expect(digest.code).toBe(0);
+    // Someone with write access to the bucket but not the key writes a newer digest.
+    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({
+      endpoint: env.AWS_ENDPOINT_URL_S3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
     });
-    expect(ok.stdout).toContain('INC-2026-0001: 4 entries, chain intact');
-    await db.doc.send(new DeleteCommand({ TableName: table, Key: { incidentId: 'INC-2026-0001', seq: 1 } }));
-    const broken = await run(
-      process.execPath,
-      [script, '--endpoint', db.endpoint, '--table', table, '--incident', 'INC-2026-0001'],
-      {
-        env: { ...process.env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' },
-      },
-    ).then(
-      () => undefined,
-      (error: { code: number; stdout: string }) => error,
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'anchors/9999-12-31T00-00-00-000Z-forged.json',
+        Body: JSON.stringify({
+          format: 1,
+          createdAt: '9999-12-31T00:00:00.000Z',
+          reason: 'x',
+          heads: [],
+          hash: 'f'.repeat(64),
+          seal: { keyId: 'local:k1', mac: 'AAAA' },
+        }),
+      }),
     );
-    expect(broken?.code).toBe(1);
-    expect(broken?.stdout).toContain('seq 2: gap');
+    const { code, stdout } = await casebook('ledger', 'verify');
+    expect(code).toBe(1);
+    expect(stdout).toContain('is NOT genuine');
   });
 });

@@ -70,7 +70,12 @@ describe('the HTTP API', () => {
         }),
       });
     }
-    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length);
+    // One more: EventBridge's schedule invokes the function that anchors the ledger.
+    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'events.amazonaws.com',
+      FunctionName: functionArn('anchorLedger'),
+    });
   });
 
   it('serves a throttled $default stage with JSON access logs', () => {
@@ -92,7 +97,7 @@ describe('the HTTP API', () => {
     const linkBuilders = (Object.keys(FUNCTIONS) as FunctionKey[]).filter(
       (key) => (FUNCTIONS[key].needs as { publicBaseUrl?: boolean }).publicBaseUrl,
     );
-    expect(linkBuilders).toEqual(['requestApproval']);
+    expect(linkBuilders).toEqual(['requestApproval', 'carryOutEffects']);
     const endpoint = stateless.resolve(stateless.apiUrl);
     expect(endpoint).toEqual({ 'Fn::GetAtt': [expect.any(String), 'ApiEndpoint'] });
     for (const key of linkBuilders) {

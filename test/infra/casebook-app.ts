@@ -36,6 +36,11 @@ export function buildCasebookApp(
     ledgerTable: stateful.ledgerTable,
     operationsTable: stateful.operationsTable,
     alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+    ledgerSealKey: stateful.ledgerSealKey,
+    anchorBucket: stateful.anchorBucket,
+    pseudonymKeySecret: stateful.pseudonymKeySecret,
+    stripeApiKeySecret: stateful.stripeApiKeySecret,
+    payloadBucket: stateful.payloadBucket,
   });
   return { app, stateful, stateless };
 }

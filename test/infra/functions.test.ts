@@ -8,6 +8,7 @@ import {
   type FunctionSpec,
 } from '../../functions/catalog.ts';
 import { ENV } from '../../functions/env-names.ts';
+import type { IncidentWorkflow } from '../../lib/constructs/incident-workflow.ts';
 import {
   APPEND_ACTIONS,
   MUTATING_ACTIONS,
@@ -78,6 +79,11 @@ describe('every catalog function', () => {
     expect(variables[ENV.ledgerTable]).toEqual(
       needs.ledger ? stateless.resolve(stateful.ledgerTable.tableName) : undefined,
     );
+    expect(variables[ENV.ledgerKmsKeyId]).toEqual(
+      needs.ledger ? stateless.resolve(stateful.ledgerSealKey.keyArn) : undefined,
+    );
+    // The local key file never reaches AWS.
+    expect(variables[ENV.ledgerKeyFile]).toBeUndefined();
     expect(variables[ENV.stateMachineArn]).toEqual(
       needs.startExecution ? stateless.resolve(stateless.stateMachine.stateMachineArn) : undefined,
     );
@@ -85,6 +91,9 @@ describe('every catalog function', () => {
       needs.webhookSecret ? stateless.resolve(stateful.alertmanagerTokenSecret.secretArn) : undefined,
     );
     expect(variables[ENV.mailFrom]).toEqual(needs.sendEmail ? mailFrom : undefined);
+    expect(variables[ENV.payloadBucket]).toEqual(
+      needs.payloadArchive ? stateless.resolve(stateful.payloadBucket.bucketName) : undefined,
+    );
     expect(variables[ENV.publicBaseUrl]).toEqual(
       needs.publicBaseUrl ? stateless.resolve(stateless.apiUrl) : undefined,
     );
@@ -199,12 +208,23 @@ describe('state machine permissions', () => {
     );
   });
 
-  it('only functions that need taskResponse may complete waiting tasks', () => {
+  it('only functions that need taskResponse may complete waiting tasks, on this state machine only', () => {
+    // A function the state machine invokes names it by pattern (its logical ID and a suffix).
+    const pattern = JSON.stringify(
+      stateless.resolve((stateless.node.findChild('IncidentWorkflow') as IncidentWorkflow).arnPattern),
+    );
+    const onThisMachine = (statements: Statement[], action: string) =>
+      allows(statements, action, smArn) ||
+      statements.some(
+        (s) =>
+          s.Effect === 'Allow' && actionsOf(s).includes(action) && JSON.stringify(s.Resource) === pattern,
+      );
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']) {
-      const responders = specs.filter(([key]) => allows(statementsFor(key), action, smArn)).map(([k]) => k);
+      const responders = specs.filter(([key]) => onThisMachine(statementsFor(key), action)).map(([k]) => k);
       expect(responders).toEqual(keysWhere((n) => n.taskResponse));
-      expect(responders).toEqual(['approvalsPage']);
+      expect(responders).toEqual(['approvalsPage', 'holdForPeople', 'effectQuestionsPage']);
     }
+    expect(pattern).toContain('stateMachine:IncidentWorkflowStateMachine');
   });
 });
 
@@ -225,11 +245,44 @@ describe('other grants', () => {
     }
   });
 
-  it('only functions that need the webhook secret may read it', () => {
-    const readers = specs
-      .filter(([key]) => allows(statementsFor(key), 'secretsmanager:GetSecretValue'))
+  it('only the functions that need a secret may read it, each only its own', () => {
+    const readers = (secret: { secretArn: string }) =>
+      specs
+        .filter(([key]) =>
+          allows(statementsFor(key), 'secretsmanager:GetSecretValue', stateless.resolve(secret.secretArn)),
+        )
+        .map(([k]) => k);
+    expect(readers(stateful.alertmanagerTokenSecret)).toEqual(keysWhere((n) => n.webhookSecret));
+    expect(readers(stateful.pseudonymKeySecret)).toEqual(keysWhere((n) => n.pseudonyms));
+    // The payments provider in cdk.json is manual: nothing reads Stripe's key.
+    expect(readers(stateful.stripeApiKeySecret)).toEqual([]);
+  });
+
+  it('only the function that anchors may write to the anchor bucket, and it cannot delete', () => {
+    const bucketArn = stateless.resolve(stateful.anchorBucket.bucketArn);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
       .map(([k]) => k);
-    expect(readers).toEqual(keysWhere((n) => n.webhookSecret));
+    expect(writers).toEqual(keysWhere((n) => n.anchors));
+    expect(writers).toEqual(['anchorLedger']);
+    for (const key of writers) {
+      expect(allows(statementsFor(key), 's3:DeleteObject')).toBe(false);
+      expect(allows(statementsFor(key), 's3:DeleteObjectVersion')).toBe(false);
+    }
+  });
+
+  it('only functions that need the payload archive may put into it, and none may read, list or delete', () => {
+    const bucketArn = stateless.resolve(stateful.payloadBucket.bucketArn);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
+      .map(([k]) => k);
+    expect(writers).toEqual(keysWhere((n) => n.payloadArchive));
+    expect(writers).toEqual(['ingestAlert']);
+    for (const [key] of specs) {
+      for (const action of ['s3:GetObject', 's3:ListBucket', 's3:DeleteObject']) {
+        expect(allows(statementsFor(key), action, bucketArn), `${key} ${action}`).toBe(false);
+      }
+    }
   });
 
   it('uses Resource "*" for X-Ray and log delivery only', () => {
@@ -249,5 +302,22 @@ describe('other grants', () => {
         expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [LogGroup.Ref, 'Arn'] } }),
       ]);
     }
+  });
+});
+
+describe('the ledger seal key', () => {
+  const keyArn = stateless.resolve(stateful.ledgerSealKey.keyArn);
+  const kmsActions = (key: FunctionKey) =>
+    statementsFor(key)
+      .filter((s) => s.Effect === 'Allow' && mentions(s, keyArn))
+      .flatMap((s) => [s.Action].flat());
+
+  const seals = (spec: FunctionSpec) => spec.needs.ledger === 'APPEND' || Boolean(spec.needs.anchors);
+  it.each(specs.filter(([, spec]) => seals(spec)))('%s may seal with it, and nothing else', (key) => {
+    expect(kmsActions(key)).toEqual(['kms:GenerateMac']);
+  });
+
+  it.each(specs.filter(([, spec]) => !seals(spec)))('%s may not use it at all', (key) => {
+    expect(kmsActions(key)).toEqual([]);
   });
 });

@@ -32,7 +32,10 @@ describe('the incident lifecycle state machine', () => {
       ]),
     );
     expect(Object.keys(expected).sort()).toEqual([
-      'CarryOutEffectFunctionArn',
+      'AnchorLedgerFunctionArn',
+      'CarryOutEffectsFunctionArn',
+      'EscalateFunctionArn',
+      'HoldForPeopleFunctionArn',
       'RecordPhaseFunctionArn',
       'RequestApprovalFunctionArn',
     ]);

@@ -4,7 +4,29 @@ import { LEDGER_TABLE, OPERATIONS_TABLE, type TableSchema } from '../../function
 import { MUTATING_ACTIONS } from '../../lib/constructs/table-access.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
-const { statefulTemplate: template } = synthCasebookApp();
+const { stateful, statefulTemplate: template } = synthCasebookApp();
+
+/** The bucket resource behind one of the stack's bucket properties. */
+function bucketResource(bucket: typeof stateful.exportBucket) {
+  const ref = stateful.resolve(bucket.bucketName) as { Ref: string };
+  return template.toJSON().Resources[ref.Ref] as {
+    Properties: Record<string, unknown>;
+    DeletionPolicy: string;
+    UpdateReplacePolicy: string;
+  };
+}
+
+const PRIVATE_ENCRYPTED = {
+  PublicAccessBlockConfiguration: {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  },
+  BucketEncryption: {
+    ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+  },
+};
 
 const keySchema = (schema: Pick<TableSchema, 'partitionKey' | 'sortKey'>) => [
   { AttributeName: schema.partitionKey.name, KeyType: 'HASH' },
@@ -99,25 +121,26 @@ describe('the stateful stack', () => {
     expect(tableWithSchema(OPERATIONS_TABLE).Properties.ResourcePolicy).toBeUndefined();
   });
 
-  it('keeps ledger exports in a private, versioned, encrypted, TLS-only, retained bucket', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.hasResource('AWS::S3::Bucket', {
-      Properties: Match.objectLike({
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        VersioningConfiguration: { Status: 'Enabled' },
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-        },
-        BucketName: Match.absent(),
-      }),
+  it('holds exactly three buckets: ledger exports, the alert payload archive and the anchors', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 3);
+    const ids = [stateful.exportBucket, stateful.payloadBucket, stateful.anchorBucket].map((b) =>
+      bucketResource(b),
+    );
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('keeps ledger exports and anchors in private, versioned, encrypted, TLS-only, retained buckets', () => {
+    for (const bucket of [stateful.exportBucket, stateful.anchorBucket])
+      expect(bucketResource(bucket)).toMatchObject({
+        Properties: { ...PRIVATE_ENCRYPTED, VersioningConfiguration: { Status: 'Enabled' } },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    expect(bucketResource(stateful.exportBucket)).toMatchObject({
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+    expect(bucketResource(stateful.exportBucket).Properties.BucketName).toBeUndefined();
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -131,14 +154,62 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('generates the Alertmanager webhook token in Secrets Manager and keeps it', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResource('AWS::SecretsManager::Secret', {
+  it('locks every anchored digest with Object Lock, in the mode and for the time cdk.json says', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+      },
+    });
+    const compliance = synthCasebookApp({ 'casebook:anchorRetention': { mode: 'COMPLIANCE', days: 2555 } });
+    compliance.statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
+      },
+    });
+    expect(() => synthCasebookApp({ 'casebook:anchorRetention': { mode: 'FOREVER', days: 1 } })).toThrow(
+      /casebook:anchorRetention must be/,
+    );
+  });
+
+  it('keeps whole alert payloads in a private, encrypted, TLS-only, retained bucket without versions, so one can be erased', () => {
+    const payloads = bucketResource(stateful.payloadBucket);
+    expect(payloads).toMatchObject({
+      Properties: PRIVATE_ENCRYPTED,
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(payloads.Properties.VersioningConfiguration).toBeUndefined();
+    expect(payloads.Properties.BucketName).toBeUndefined();
+    const ref = stateful.resolve(stateful.payloadBucket.bucketName);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: ref,
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('generates its secrets (webhook token, pseudonym key, Stripe key placeholder) in Secrets Manager and keeps them', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    template.allResources('AWS::SecretsManager::Secret', {
       Properties: Match.objectLike({
-        GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+        GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
         Name: Match.absent(),
         SecretString: Match.absent(),
       }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('holds the ledger seal key: an HMAC key that can only MAC, retained', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }),
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });

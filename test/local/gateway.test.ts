@@ -82,6 +82,17 @@ describe('local API gateway (payload format 2.0)', () => {
     expect(res.status).toBe(400);
   });
 
+  it('passes parameters and headers named like Object.prototype members through as plain names', async () => {
+    await fetch(`${gateway.url}/webhooks/x?toString=a&__proto__=b&constructor=c&constructor=d`, {
+      method: 'POST',
+      headers: { hasOwnProperty: 'h' },
+      body: '{}',
+    });
+    const { event } = seen.at(-1) ?? {};
+    expect(event?.queryStringParameters).toEqual({ toString: 'a', ['__proto__']: 'b', constructor: 'c,d' });
+    expect(event?.headers.hasownproperty).toBe('h');
+  });
+
   it('keeps approval link secrets out of logged paths', () => {
     expect(loggablePath('/approvals/INC-2026-0001.1.legal.UVYk8V70ldY1L2D5GWgK8FiB874k7IW5')).toBe(
       '/approvals/…',

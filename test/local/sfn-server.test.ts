@@ -1,10 +1,8 @@
 /**
- * The local Step Functions server over the SDK and the AWS CLI: the API operations, their AWS error
- * names, callback tasks, Parallel and Map, against small machines of our own. Restarts and strict
- * limits have files of their own (sfn-durability, sfn-conformance).
+ * The local Step Functions server through the SDK: the JSON protocol, the execution lifecycle,
+ * callbacks and errors. `test/aws-cli/sfn-server.test.ts` drives it with the AWS CLI; restarts and
+ * AWS's limits have files of their own (sfn-durability, sfn-crash, sfn-conformance, sfn-property).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
@@ -17,230 +15,22 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { describe, expect, it } from 'vitest';
-import type { LocalStateMachine } from '../../local/sfn/server.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   ACCOUNT,
-  eventually,
-  functionArn,
-  INVOKE,
-  INVOKE_WITH_CALLBACK,
+  CONFIGURED,
+  closeHarnesses,
+  historyOf,
+  MACHINES,
   REGION,
   rejection,
-  type SfnHarness,
-  sfnHarnesses,
+  start,
+  startHarness,
   typesOf,
-} from '../support/sfn.ts';
+  untilClosed,
+} from '../support/sfn-harness.ts';
 
-const callbackTask = (approver: string, extra: Record<string, unknown> = {}) => ({
-  Type: 'Task',
-  Resource: INVOKE_WITH_CALLBACK,
-  Parameters: {
-    FunctionName: functionArn('notifier'),
-    Payload: { 'token.$': '$$.Task.Token', approver, 'execution.$': '$$.Execution.Name' },
-  },
-  ...extra,
-});
-
-// Small machines of our own: one per behaviour under test.
-const MACHINES: LocalStateMachine[] = [
-  {
-    name: 'greet',
-    definition: {
-      StartAt: 'Greet the caller',
-      States: {
-        'Greet the caller': {
-          Type: 'Task',
-          Resource: INVOKE,
-          Parameters: { FunctionName: functionArn('greeter'), 'Payload.$': '$' },
-          ResultSelector: { 'greeting.$': '$.Payload.greeting', 'status.$': '$.StatusCode' },
-          ResultPath: '$.greeted',
-          Next: 'Shout the greeting',
-        },
-        'Shout the greeting': {
-          Type: 'Task',
-          Resource: functionArn('shouter'),
-          InputPath: '$.greeted',
-          ResultPath: '$.shouted',
-          Next: 'Done',
-        },
-        Done: { Type: 'Succeed' },
-      },
-    },
-  },
-  {
-    name: 'write-ledger',
-    definition: {
-      StartAt: 'Write to the ledger',
-      States: {
-        'Write to the ledger': {
-          Type: 'Task',
-          Resource: INVOKE,
-          Parameters: { FunctionName: functionArn('ledger-writer'), Payload: {} },
-          End: true,
-        },
-      },
-    },
-  },
-  {
-    name: 'approve',
-    definition: {
-      StartAt: 'Ask for approval',
-      States: {
-        'Ask for approval': callbackTask('owner', {
-          TimeoutSeconds: 60,
-          ResultPath: '$.decision',
-          Catch: [
-            { ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Record the rejection' },
-          ],
-          Next: 'Approved',
-        }),
-        Approved: { Type: 'Pass', End: true },
-        'Record the rejection': { Type: 'Pass', Result: 'rejected', ResultPath: '$.outcome', End: true },
-      },
-    },
-  },
-  {
-    name: 'hurry',
-    definition: {
-      StartAt: 'Wait briefly for approval',
-      States: {
-        'Wait briefly for approval': callbackTask('owner', {
-          TimeoutSeconds: 1,
-          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'Give up' }],
-          End: true,
-        }),
-        'Give up': { Type: 'Pass', End: true },
-      },
-    },
-  },
-  {
-    name: 'committee',
-    definition: {
-      StartAt: 'Ask Legal and Finance',
-      States: {
-        'Ask Legal and Finance': {
-          Type: 'Parallel',
-          Branches: [
-            { StartAt: 'Ask Legal', States: { 'Ask Legal': callbackTask('legal', { End: true }) } },
-            { StartAt: 'Ask Finance', States: { 'Ask Finance': callbackTask('finance', { End: true }) } },
-          ],
-          Catch: [{ ErrorEquals: ['Approval.Rejected'], ResultPath: '$.rejection', Next: 'Rejected' }],
-          End: true,
-        },
-        Rejected: { Type: 'Pass', End: true },
-      },
-    },
-  },
-  {
-    name: 'tally',
-    definition: {
-      StartAt: 'Count each item',
-      States: {
-        'Count each item': {
-          Type: 'Map',
-          ItemsPath: '$.items',
-          MaxConcurrency: 2,
-          ItemProcessor: {
-            StartAt: 'Count the item',
-            States: {
-              'Count the item': {
-                Type: 'Task',
-                Resource: INVOKE,
-                Parameters: { FunctionName: functionArn('counter'), 'Payload.$': '$' },
-                ResultSelector: { 'count.$': '$.Payload' },
-                Retry: [{ ErrorEquals: ['Counter.Busy'], IntervalSeconds: 1, MaxAttempts: 2 }],
-                End: true,
-              },
-            },
-          },
-          End: true,
-        },
-      },
-    },
-  },
-  {
-    name: 'enqueue',
-    definition: {
-      StartAt: 'Send to the queue',
-      States: {
-        'Send to the queue': {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::sqs:sendMessage',
-          Parameters: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/q', MessageBody: 'hi' },
-          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Swallowed' }],
-          End: true,
-        },
-        Swallowed: { Type: 'Pass', End: true },
-      },
-    },
-  },
-];
-
-// As configured, before any server saw the definitions (the server must not change them).
-const CONFIGURED: LocalStateMachine[] = structuredClone(MACHINES);
-
-interface Notification {
-  approver: string;
-  token: string;
-  execution: string;
-}
-
-/** Fake in-process Lambda functions, recording what they were given. */
-class FakeFunctions {
-  readonly notifications: Notification[] = [];
-  private counted = 0;
-
-  readonly invoke = async (functionName: string, payload: unknown): Promise<unknown> => {
-    const input = payload as Record<string, string>;
-    switch (functionName) {
-      case functionArn('greeter'):
-        return { greeting: `Hello, ${input.who}` };
-      case functionArn('shouter'):
-        return `${input.greeting}!`.toUpperCase();
-      case functionArn('ledger-writer'): {
-        const error = new Error('the ledger is closed for the night');
-        error.name = 'Ledger.Closed';
-        throw error;
-      }
-      case functionArn('counter'):
-        if (this.counted++ === 0) throw Object.assign(new Error('try again'), { name: 'Counter.Busy' });
-        return (payload as number) * 10;
-      case functionArn('notifier'):
-        this.notifications.push({
-          approver: input.approver ?? '',
-          token: input.token ?? '',
-          execution: input.execution ?? '',
-        });
-        return { notified: input.approver };
-      default:
-        throw Object.assign(new Error(`no function ${functionName}`), { name: 'ResourceNotFoundException' });
-    }
-  };
-
-  /** Waits for the task token sent to `approver` by the execution named `execution`. */
-  tokenFor(execution: string, approver = 'owner'): Promise<string> {
-    return eventually(
-      () => this.notifications.find((n) => n.execution === execution && n.approver === approver)?.token,
-      `a task token for ${approver} in ${execution}`,
-    );
-  }
-}
-
-const startServer = sfnHarnesses();
-
-type Harness = SfnHarness & { functions: FakeFunctions };
-
-async function startHarness(): Promise<Harness> {
-  const functions = new FakeFunctions();
-  const harness = await startServer({ stateMachines: MACHINES, invokeFunction: functions.invoke });
-  return Object.assign(harness, { functions });
-}
-
-const start = (h: Harness, machine: string, name: string, input: unknown = {}) =>
-  h.start(machine, name, input);
-const untilClosed = (h: Harness, executionArn: string) => h.untilClosed(executionArn);
-const historyOf = (h: Harness, executionArn: string) => h.history(executionArn);
+afterEach(closeHarnesses);
 
 describe('local Step Functions server', () => {
   it('starts, describes, lists and shows the history of an execution through the SDK', async () => {
@@ -266,6 +56,8 @@ describe('local Step Functions server', () => {
 
     const listed = await h.sfn.send(new ListExecutionsCommand({ stateMachineArn: h.arn('greet') }));
     expect(listed.executions?.map((e) => [e.name, e.status])).toEqual([['greet-ada', 'SUCCEEDED']]);
+    expect(listed.executions?.[0]).toMatchObject({ executionArn, startDate: done.startDate });
+    expect(Math.abs((done.startDate?.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
 
     const events = await historyOf(h, executionArn);
     expect(typesOf(events)).toEqual([
@@ -627,70 +419,5 @@ describe('local Step Functions server', () => {
     });
     const late = await rejection(h.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })));
     expect(late.name).toBe('TaskTimedOut');
-  });
-});
-
-const execFileAsync = promisify(execFile);
-
-async function awsCli(h: Harness, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'x',
-    AWS_DEFAULT_REGION: REGION,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-  delete env.AWS_PROFILE;
-  delete env.AWS_SESSION_TOKEN;
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      'aws',
-      ['stepfunctions', ...args, '--endpoint-url', h.server.url, '--output', 'json'],
-      { env },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & {
-      code?: number | string;
-      stdout?: string;
-      stderr?: string;
-    };
-    if (failure.code === 'ENOENT') {
-      throw new Error('The AWS CLI (`aws`) is not on PATH; this test needs it to check the wire protocol.');
-    }
-    return { code: Number(failure.code), stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
-  }
-}
-
-describe('local Step Functions server and the AWS CLI', () => {
-  it('lists and describes executions for `aws stepfunctions`', async () => {
-    const h = await startHarness();
-    const executionArn = await start(h, 'greet', 'from-the-cli', { who: 'Linus' });
-    await untilClosed(h, executionArn);
-
-    const listed = await awsCli(h, ['list-executions', '--state-machine-arn', h.arn('greet')]);
-    expect(listed.stderr).toBe('');
-    expect(listed.code).toBe(0);
-    const executions = JSON.parse(listed.stdout).executions;
-    expect(executions).toHaveLength(1);
-    expect(executions[0]).toMatchObject({ executionArn, name: 'from-the-cli', status: 'SUCCEEDED' });
-    // CLI v1 prints timestamps as the epoch seconds it received; v2 formats them as ISO 8601.
-    const startDate = executions[0].startDate;
-    const startedAt = typeof startDate === 'number' ? startDate * 1000 : Date.parse(startDate);
-    expect(Math.abs(startedAt - Date.now())).toBeLessThan(60_000);
-
-    const described = await awsCli(h, ['describe-execution', '--execution-arn', executionArn]);
-    expect(described.code).toBe(0);
-    const execution = JSON.parse(described.stdout);
-    expect(execution.status).toBe('SUCCEEDED');
-    expect(JSON.parse(execution.output).shouted).toBe('HELLO, LINUS!');
-
-    const missing = await awsCli(h, [
-      'describe-execution',
-      '--execution-arn',
-      `arn:aws:states:${REGION}:${ACCOUNT}:execution:greet:nobody`,
-    ]);
-    expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain('ExecutionDoesNotExist');
   });
 });

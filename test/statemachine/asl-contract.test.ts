@@ -3,16 +3,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog.ts';
 import { ERROR_NAMES } from '../../functions/domain/errors.ts';
-import { PHASES } from '../../functions/domain/vocabulary.ts';
+import { PHASES, type Phase } from '../../functions/domain/vocabulary.ts';
+import { incidentLifecycleJson } from '../../statemachines/incident-lifecycle.ts';
 
 const text = readFileSync(
   join(import.meta.dirname, '../../statemachines/incident-lifecycle.asl.json'),
   'utf8',
 );
-const asl = JSON.parse(text) as { States: Record<string, State> };
+const asl = JSON.parse(text) as { StartAt: string; States: Record<string, State> };
 
 interface State {
   Type: string;
+  Next?: string;
+  End?: boolean;
+  Choices?: ChoiceRule[];
+  Default?: string;
   Resource?: string;
   TimeoutSeconds?: number;
   Retry?: { ErrorEquals: string[] }[];
@@ -20,6 +25,43 @@ interface State {
   Error?: string;
   Branches?: { States: Record<string, State> }[];
   ItemProcessor?: { States: Record<string, State> };
+}
+
+interface ChoiceRule {
+  Next?: string;
+  StringEquals?: string;
+  And?: ChoiceRule[];
+}
+
+const isPhase = (name: string): name is Phase => (PHASES as readonly string[]).includes(name);
+
+/**
+ * The phases met on the way from `from` when nothing fails and nobody is waited for — each
+ * state's Next; at a Choice, the rule for an Act that is `done`, else its Default (the path of a
+ * new incident) — and the state the walk ends in. Catch edges lead away from the phases, so they
+ * are not walked.
+ */
+function walkFrom(from: string): { phases: string[]; end: State } {
+  const phases: string[] = [];
+  const visited = new Set<string>();
+  for (let name = from; ; ) {
+    if (visited.has(name)) throw new Error(`the walk loops back to ${name}`);
+    visited.add(name);
+    const state: State | undefined = asl.States[name];
+    if (!state) throw new Error(`an edge leads to ${name}, which is not a state`);
+    if (isPhase(name)) phases.push(name);
+    const next =
+      state.Type === 'Choice'
+        ? (state.Choices?.find((c) => c.StringEquals === 'done')?.Next ?? state.Default)
+        : state.Next;
+    if (next === undefined) return { phases, end: state };
+    name = next;
+  }
+}
+
+/** The value a Choice rule compares `$.resumeFrom` with, however deeply it is nested. */
+function comparedWith(rule: ChoiceRule): string | undefined {
+  return rule.StringEquals ?? rule.And?.map(comparedWith).find((v) => v !== undefined);
 }
 
 function allStates(states: Record<string, State>): [string, State][] {
@@ -33,8 +75,23 @@ function allStates(states: Record<string, State>): [string, State][] {
 describe('the lifecycle ASL as a contract', () => {
   const states = allStates(asl.States);
 
-  it('has the six phases as states, in order', () => {
-    for (const phase of PHASES) expect(asl.States[phase], phase).toBeDefined();
+  it('walks the six phases in order, from the start to a Succeed state', () => {
+    const walk = walkFrom(asl.StartAt);
+    expect(walk.phases).toEqual([...PHASES]);
+    expect(walk.end.Type).toBe('Succeed');
+  });
+
+  it('resumes at the recorded phase and walks the rest of the phases in order', () => {
+    const start = asl.States[asl.StartAt];
+    expect(start?.Type).toBe('Choice');
+    const rules = start?.Choices ?? [];
+    // Every phase after Detect can be resumed; Detect is where a new incident starts.
+    expect(rules.map((r) => r.Next)).toEqual(PHASES.slice(1));
+    for (const rule of rules) {
+      const phase = rule.Next ?? '';
+      expect(comparedWith(rule), phase).toBe(phase);
+      expect(walkFrom(phase).phases, phase).toEqual(PHASES.slice(PHASES.indexOf(phase as Phase)));
+    }
   });
 
   it('uses only error names the code exports, and uses every lifecycle error the code defines', () => {
@@ -65,7 +122,7 @@ describe('the lifecycle ASL as a contract', () => {
     expect(placeholders).toEqual(catalog);
   });
 
-  it('gives every Task a TimeoutSeconds, and the Decide approval tasks wait with .waitForTaskToken', () => {
+  it('gives every Task a TimeoutSeconds, and waits for people only with .waitForTaskToken', () => {
     for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
       expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
     }
@@ -76,7 +133,12 @@ describe('the lifecycle ASL as a contract', () => {
       'Ask Business to approve the plan',
       'Ask Legal to approve the plan',
       'Ask SRE to approve the plan',
+      'Wait for people to settle the effects Act could not',
     ]);
+  });
+
+  it('is the file statemachines/incident-lifecycle.ts generates (npm run asl)', () => {
+    expect(text).toBe(incidentLifecycleJson());
   });
 
   it('is JSONPath only (the local engine has no JSONata)', () => {

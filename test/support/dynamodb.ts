@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import { createTables } from '../../local/tables.ts';
 
 export interface TestDatabase {
@@ -13,6 +15,10 @@ export interface TestDatabase {
   /** Fresh table names per call, so tests in one file do not see each other's items. */
   tables(): Promise<{ operations: string; ledger: string }>;
   count(table: string): Promise<number>;
+  /** A ledger on `table`, sealed with this database's test key ({@link TestDatabase.sealer}). */
+  ledger(table: string): DynamoDbLedger;
+  /** A fresh ledger key per database, as `npm start` makes one per data directory. */
+  readonly sealer: FileKeySealer;
   close(): Promise<void>;
 }
 
@@ -26,10 +32,13 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const sealer = new FileKeySealer(newKeyFile('test'));
   return {
     endpoint,
     doc,
     raw,
+    sealer,
+    ledger: (table) => new DynamoDbLedger(doc, table, { sealer }),
     async tables() {
       const suffix = randomUUID().slice(0, 8);
       const names = { operations: `ops-${suffix}`, ledger: `ledger-${suffix}` };

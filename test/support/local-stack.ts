@@ -27,6 +27,7 @@ export async function freePorts(): Promise<LocalPorts> {
     dynamodb: await one(),
     stepFunctions: await one(),
     s3: await one(),
+    stripe: await one(),
   };
 }
 
@@ -144,11 +145,30 @@ export async function getCase(stack: StackEndpoints, incidentId: string): Promis
   return (await res.json()) as CaseJson;
 }
 
+/** Polls the API until the incident is CLOSED, and returns its case. */
+export function closedCase(stack: StackEndpoints, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
+  return waitFor(
+    `${incidentId} to close`,
+    async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.status === 'CLOSED' ? c : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export interface CaseJson {
   incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
   timeline: { type: string; world: string; phase: string; summary: string }[];
-  ledger: { seq: number; kind: string; status?: string; world: string; detail: Record<string, unknown> }[];
-  decisions: { seq: number; kind: string; actor: string; detail: Record<string, unknown> }[];
+  ledger: { seq: number; kind: string; state?: string; world: string; detail: Record<string, unknown> }[];
+  decisions: {
+    seq: number;
+    kind: string;
+    actor: string;
+    role: string;
+    decision: string;
+    detail: Record<string, unknown>;
+  }[];
 }
 
 export async function approve(link: string, name: string, comment = ''): Promise<Response> {

@@ -1,4 +1,8 @@
-/** The local Step Functions server from a test: a server on a free port and a temp data dir, an SDK client, helpers. */
+/**
+ * The local Step Functions server from a test, over any machines and functions the test brings: a
+ * server on a free port and a temp data dir, an SDK client, restarts (clean or as `kill -9`), and the
+ * server in a child process. (sfn-harness.ts has the fixed machines of the API tests.)
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,38 +23,12 @@ import {
 } from '../../local/sfn/server.ts';
 import { runScript, type ScriptProcess } from './child-process.ts';
 
-export const REGION = 'us-east-1';
-export const ACCOUNT = '000000000000';
+import { ACCOUNT, eventually, REGION } from './sfn-harness.ts';
+
+export { ACCOUNT, eventually, REGION, rejection, typesOf } from './sfn-harness.ts';
 export const INVOKE = 'arn:aws:states:::lambda:invoke';
 export const INVOKE_WITH_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 export const functionArn = (name: string): string => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
-
-/** Polls `probe` until it returns a value. */
-export async function eventually<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to be rejected');
-}
-
-export const typesOf = (events: HistoryEvent[]): (string | undefined)[] => events.map((event) => event.type);
 
 /** A server with an SDK client; `restart` starts a new one on the same data directory. */
 export interface SfnHarness {

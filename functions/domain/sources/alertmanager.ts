@@ -6,17 +6,20 @@
  */
 import { z } from 'zod';
 import type { AlertInstance, NormalizedAlert } from '../alert.ts';
-import { parseAddressList } from '../alert.ts';
+import { parseAddressList, zodIssues } from '../alert.ts';
 import type { InputIssue } from '../errors.ts';
 import { InvalidInputError } from '../errors.ts';
 import { canonicalJson, sha256Hex } from '../json.ts';
+import { LIMITS } from '../limits.ts';
+import type { Truncation } from '../text.ts';
+import { boundText, utf8Bytes } from '../text.ts';
+import { looksLikeRfc3339, parseRfc3339 } from '../time.ts';
 
 // Go's RFC 3339 with optional fractional seconds (Alertmanager sends nanoseconds) and offset.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 const timestamp = z
   .string()
-  .regex(RFC3339, 'must be an RFC 3339 timestamp')
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'is not a real date');
+  .refine(looksLikeRfc3339, 'must be an RFC 3339 timestamp')
+  .refine((v) => !looksLikeRfc3339(v) || parseRfc3339(v) !== undefined, 'is not a real date');
 const stringMap = z.record(z.string(), z.string());
 
 const alertSchema = z.object({
@@ -26,7 +29,13 @@ const alertSchema = z.object({
   startsAt: timestamp,
   endsAt: timestamp.optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string().min(1),
+  fingerprint: z
+    .string()
+    .min(1)
+    .refine(
+      (v) => utf8Bytes(v) <= LIMITS.fingerprintBytes,
+      `must be at most ${LIMITS.fingerprintBytes} bytes`,
+    ),
 });
 
 /** The webhook body as Alertmanager sends it; unknown members are ignored, as Alertmanager may add some. */
@@ -48,39 +57,62 @@ export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhookSchema>;
 /** Go's zero time, which Alertmanager sends as `endsAt` of an alert that has not ended. */
 const ZERO_TIME = /^0001-01-01T00:00:00/;
 
+/** An instant the schema has already checked. */
 function toUtcIso(value: string): string {
-  return new Date(value).toISOString();
+  return parseRfc3339(value) as string;
 }
 
-function fieldOf(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => {
-    if (typeof part === 'number') return `${acc}[${part}]`;
-    return acc ? `${acc}.${String(part)}` : String(part);
-  }, '');
+/**
+ * The entries of `sources` merged (later ones win), with each name checked and each value cut to
+ * `valueBytes`; a truncation names the source the kept value came from.
+ */
+function boundMap(
+  sources: ReadonlyArray<readonly [string, Readonly<Record<string, string>>]>,
+  limits: { count: number; valueBytes: number; what: string },
+  issues: InputIssue[],
+  truncations: Truncation[],
+): Record<string, string> {
+  const from = new Map<string, [string, string]>();
+  for (const [field, map] of sources) {
+    for (const [name, value] of Object.entries(map)) from.set(name, [field, value]);
+  }
+  if (from.size > limits.count) {
+    const field = sources.at(-1)?.[0] ?? limits.what;
+    issues.push({ field, message: `must hold at most ${limits.count} ${limits.what} (has ${from.size})` });
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [name, [field, value]] of from) {
+    if (utf8Bytes(name) > LIMITS.nameBytes) {
+      issues.push({ field, message: `has a name longer than ${LIMITS.nameBytes} bytes` });
+      continue;
+    }
+    out[name] = boundText(value, limits.valueBytes, `${field}.${name}`, truncations);
+  }
+  return out;
+}
+
+/** The first non-blank value among `candidates`, with the field it came from. */
+function firstOf(
+  candidates: ReadonlyArray<readonly [string, string | undefined]>,
+): [string, string] | undefined {
+  const found = candidates.find(([, value]) => value !== undefined && value.trim() !== '');
+  return found ? [found[0], found[1] as string] : undefined;
 }
 
 /** Parses an Alertmanager webhook body, or throws {@link InvalidInputError} naming every bad field. */
 export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
   const parsed = alertmanagerWebhookSchema.safeParse(body);
-  if (!parsed.success) {
-    throw new InvalidInputError(
-      parsed.error.issues.map((issue) => ({
-        field: fieldOf(issue.path) || '(body)',
-        message: issue.message,
-      })),
-    );
-  }
+  if (!parsed.success) throw new InvalidInputError(zodIssues(parsed.error));
   const hook = parsed.data;
   const issues: InputIssue[] = [];
+  const truncated: Truncation[] = [];
 
   const alerts: AlertInstance[] = hook.alerts.map((a) => ({
     fingerprint: a.fingerprint,
     status: a.status,
-    labels: a.labels,
-    annotations: a.annotations,
     startsAt: toUtcIso(a.startsAt),
     ...(a.endsAt && !ZERO_TIME.test(a.endsAt) ? { endsAt: toUtcIso(a.endsAt) } : {}),
-    ...(a.generatorURL ? { generatorUrl: a.generatorURL } : {}),
   }));
 
   // Contacts may be given once for the group or per alert; every one must be an address.
@@ -94,20 +126,63 @@ export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
   ];
   for (const [field, raw] of contactSources) {
     const { addresses, invalid } = parseAddressList(raw);
-    if (invalid.length > 0) issues.push({ field, message: `not an email address: ${invalid.join(', ')}` });
+    if (invalid.length > 0) {
+      const shown = invalid.slice(0, 5).map((a) => (a.length > 80 ? `${a.slice(0, 80)}…` : a));
+      issues.push({ field, message: `not an email address: ${shown.join(', ')}` });
+    }
     for (const a of addresses) contacts.add(a);
   }
+  if (contacts.size > LIMITS.customerContacts) {
+    issues.push({
+      field: 'commonAnnotations.customer_contacts',
+      message: `must name at most ${LIMITS.customerContacts} customers (names ${contacts.size})`,
+    });
+  }
+
+  const labels = boundMap(
+    [
+      ['groupLabels', hook.groupLabels],
+      ['commonLabels', hook.commonLabels],
+    ],
+    { count: LIMITS.labels, valueBytes: LIMITS.labelValueBytes, what: 'labels' },
+    issues,
+    truncated,
+  );
+  const annotations = boundMap(
+    [['commonAnnotations', hook.commonAnnotations]],
+    { count: LIMITS.annotations, valueBytes: LIMITS.annotationValueBytes, what: 'annotations' },
+    issues,
+    truncated,
+  );
   if (issues.length > 0) throw new InvalidInputError(issues);
 
-  const labels = { ...hook.groupLabels, ...hook.commonLabels };
   const firstAlert = hook.alerts[0];
-  const alertname = labels.alertname ?? firstAlert?.labels.alertname;
-  const summary = hook.commonAnnotations.summary ?? firstAlert?.annotations.summary;
-  const title = summary ?? alertname ?? `Alert group ${hook.groupKey}`;
-  const startedAt = alerts.map((a) => a.startsAt).sort()[0] ?? toUtcIso(new Date(0).toISOString());
-  const description = hook.commonAnnotations.description ?? firstAlert?.annotations.description;
-  const customerSummary = hook.commonAnnotations.customer_summary ?? firstAlert?.annotations.customer_summary;
+  const annotation = (name: string) =>
+    firstOf([
+      [`commonAnnotations.${name}`, hook.commonAnnotations[name]],
+      [`alerts[0].annotations.${name}`, firstAlert?.annotations[name]],
+    ]);
+  const bounded = (found: [string, string] | undefined, maxBytes: number) =>
+    found ? boundText(found[1], maxBytes, found[0], truncated) : undefined;
+  const title = bounded(
+    annotation('summary') ??
+      firstOf([
+        ['commonLabels.alertname', hook.commonLabels.alertname],
+        ['groupLabels.alertname', hook.groupLabels.alertname],
+        ['alerts[0].labels.alertname', firstAlert?.labels.alertname],
+        ['groupKey', `Alert group ${hook.groupKey}`],
+      ]),
+    LIMITS.titleBytes,
+  ) as string;
+  const description = bounded(annotation('description'), LIMITS.annotationValueBytes);
+  const customerSummary = bounded(annotation('customer_summary'), LIMITS.annotationValueBytes);
+  const externalUrl = bounded(
+    hook.externalURL ? ['externalURL', hook.externalURL] : undefined,
+    LIMITS.urlBytes,
+  );
+  const startedAt = alerts.map((a) => a.startsAt).sort()[0] ?? new Date(0).toISOString();
   const productArea = labels.product_area ?? labels.service;
+  const occurrences = [...new Set(alerts.map((a) => `${a.fingerprint}@${a.startsAt}`))].sort();
 
   return {
     source: 'alertmanager',
@@ -120,17 +195,19 @@ export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
         alerts: alerts.map((a) => [a.fingerprint, a.status, a.startsAt, a.endsAt ?? null]),
       }),
     ).slice(0, 32),
-    occurrences: [...new Set(alerts.map((a) => `${a.fingerprint}@${a.startsAt}`))].sort(),
+    occurrences: occurrences.slice(0, LIMITS.occurrencesKept),
     status: hook.status,
     title,
     ...(description ? { description } : {}),
     labels,
-    annotations: hook.commonAnnotations,
+    annotations,
     alerts,
-    ...(hook.externalURL ? { externalUrl: hook.externalURL } : {}),
+    ...(externalUrl ? { externalUrl } : {}),
     startedAt,
     customerContacts: [...contacts],
     ...(customerSummary ? { customerSummary } : {}),
     ...(productArea ? { productArea } : {}),
+    // The same value can be cut twice (description is an annotation too): record it once.
+    truncated: [...new Map(truncated.map((t) => [t.field, t])).values()],
   };
 }

@@ -1,0 +1,4 @@
+import { anchorLedgerDepsFromEnvironment, makeAnchorLedgerHandler } from './anchor-ledger.ts';
+
+/** Lambda entry point that anchors the ledger's chain heads in S3. */
+export const handler = makeAnchorLedgerHandler(anchorLedgerDepsFromEnvironment());

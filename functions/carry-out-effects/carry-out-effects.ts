@@ -1,0 +1,88 @@
+/** Act, invoked by the state machine: carries out the approved plan's effects, as far as they go in one run. */
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { asDependencyError } from '../adapters/aws-errors.ts';
+import {
+  actRatesConfig,
+  ledgerTableConfig,
+  loadConfig,
+  mailFromConfig,
+  operationsTableConfig,
+  paymentsConfig,
+  publicBaseUrlConfig,
+  respondersConfig,
+} from '../adapters/config.ts';
+import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
+import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
+import { logger } from '../adapters/logger.ts';
+import { tokenBucket } from '../adapters/rate-limiter.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
+import { configuredStripeClient, StripePayments } from '../adapters/stripe-payments.ts';
+import type { ActProgress } from '../domain/effects.ts';
+import type { CarryOutEffectsDeps } from '../use-cases/carry-out-effects.ts';
+import { carryOutEffects } from '../use-cases/carry-out-effects.ts';
+import { askAboutEffect } from '../use-cases/effect-questions.ts';
+
+export const carryOutEffectsSchema = z.object({ incidentId: z.string().min(1) });
+
+export function makeCarryOutEffectsHandler(
+  deps: Omit<CarryOutEffectsDeps, 'timeLeft'>,
+): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<ActProgress> {
+  return async (event, context) => {
+    const input = carryOutEffectsSchema.parse(event);
+    const timeLeft = () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+    const result = await carryOutEffects({ ...deps, timeLeft }, input).catch((error: unknown) => {
+      throw asDependencyError(error);
+    });
+    logger.info('Act ran', { incidentId: input.incidentId, outcome: result.outcome, ...result.counts });
+    return result;
+  };
+}
+
+export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 'timeLeft'> {
+  const config = loadConfig([
+    operationsTableConfig,
+    ledgerTableConfig,
+    mailFromConfig,
+    paymentsConfig,
+    respondersConfig,
+    actRatesConfig,
+    publicBaseUrlConfig,
+  ]);
+  const db = documentClient();
+  const store = new DynamoDbOperationsStore(db, config.operationsTable);
+  // One attempt per notice: the SDK's own retry could send one SES already took.
+  const mailer = new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom);
+  const questions = new DynamoDbWaits(db, config.operationsTable);
+  return {
+    incidents: store,
+    approvals: store,
+    effects: new DynamoDbEffectStore(db, config.operationsTable),
+    ledger: ledgerFromConfig(db, config),
+    mailer,
+    payments:
+      config.payments.provider === 'manual'
+        ? 'manual'
+        : new StripePayments(configuredStripeClient(config.payments)),
+    ask: (incident, effect, reason, detail) =>
+      askAboutEffect(
+        {
+          questions,
+          incidents: store,
+          mailer: new SesMailer(sesClient(), config.mailFrom),
+          responders: config.responders,
+          publicBaseUrl: config.publicBaseUrl,
+          clock: systemClock,
+        },
+        incident,
+        effect,
+        reason,
+        detail,
+      ),
+    clock: systemClock,
+    rates: { mail: tokenBucket(config.rates.mail), payments: tokenBucket(config.rates.payments) },
+  };
+}

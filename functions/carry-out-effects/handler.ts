@@ -1,0 +1,4 @@
+import { carryOutEffectsDepsFromEnvironment, makeCarryOutEffectsHandler } from './carry-out-effects.ts';
+
+/** Lambda entry point for the Act phase's effects. */
+export const handler = makeCarryOutEffectsHandler(carryOutEffectsDepsFromEnvironment());

@@ -1,0 +1,118 @@
+/**
+ * Where each approved effect stands while Act carries it out, exactly once, as intent → executed
+ * → confirmed. The Effect Ledger is the record; the effect's progress in the operational store is
+ * an index of it that Act reads to know what to do next, and every change of progress follows a
+ * ledger entry, never precedes it.
+ */
+import type { PlannedEffect } from './plan.ts';
+
+/**
+ * - `planned`: nothing done yet.
+ * - `intent`: the intent is on the ledger; the provider may or may not have been called.
+ * - `executed`: the provider took it (a refund id), the outcome is not final yet (refund pending).
+ * - `confirmed`: done, and final.
+ * - `attention`: waits for a person: the outcome is in doubt, the provider refused it, or the
+ *   provider is `manual` and a person carries it out.
+ * - `voided`: a person decided it will not be carried out; a correction entry says why.
+ */
+export type EffectProgress = 'planned' | 'intent' | 'executed' | 'confirmed' | 'attention' | 'voided';
+
+/** Why an effect waits for a person, and what they may answer. */
+export type AttentionReason = 'in-doubt' | 'refused' | 'manual';
+
+export const ATTENTION_ANSWERS: Readonly<Record<AttentionReason, readonly EffectAnswer['answer'][]>> = {
+  'in-doubt': ['sent', 'not-sent'],
+  refused: ['retry', 'done-by-hand', 'void'],
+  manual: ['done-by-hand', 'void'],
+};
+
+/** A person's answer to an effect that waits for them. */
+export type EffectAnswer =
+  | { readonly answer: 'sent'; readonly note: string }
+  | { readonly answer: 'not-sent'; readonly note: string }
+  | { readonly answer: 'retry'; readonly note: string }
+  | { readonly answer: 'done-by-hand'; readonly reference: string; readonly note: string }
+  | { readonly answer: 'void'; readonly note: string };
+
+/** An effect of the approved plan and how far Act got with it. */
+export interface EffectRecord extends PlannedEffect {
+  readonly progress: EffectProgress;
+  /** 1 for the first try; a person's `retry` or `not-sent` starts the next. */
+  readonly attempt: number;
+  /** The provider's id: refund `re_…`, credit, SES MessageId, or the reference a person gave. */
+  readonly providerRef?: string;
+  /** When the intent of the current attempt was recorded. */
+  readonly intentAt?: string;
+  readonly attention?: {
+    readonly reason: AttentionReason;
+    readonly detail: string;
+    readonly since: string;
+  };
+  readonly updatedAt?: string;
+}
+
+/** Progress from which Act still has something to do by itself. */
+export function actCanProceed(effect: Pick<EffectRecord, 'progress'>): boolean {
+  return effect.progress === 'planned' || effect.progress === 'intent' || effect.progress === 'executed';
+}
+
+/** The key an effect's provider call carries: the same for every retry of one attempt. */
+export function effectKey(incidentId: string, effect: Pick<EffectRecord, 'effectId' | 'attempt'>): string {
+  return `${incidentId}:${effect.effectId}:${effect.attempt}`;
+}
+
+/** What a run of Act did with the effects of a plan, and what the state machine does next. */
+export interface ActProgress {
+  /** `done`: every effect is confirmed or voided. `more`: the run ran out of time. */
+  readonly outcome: 'done' | 'more' | 'waiting-provider' | 'waiting-people';
+  readonly counts: Readonly<Record<EffectProgress, number>>;
+  /** When to look again: for `waiting-provider`; 0 otherwise. */
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * A question to the responders about one effect (in doubt, refused, or to be done by hand). Each
+ * responder gets a link of their own: a random secret, of which only the hash is stored.
+ */
+export interface EffectQuestion {
+  readonly incidentId: string;
+  readonly effectId: string;
+  /** The effect's attempt the question is about; one question per attempt. */
+  readonly attempt: number;
+  readonly reason: AttentionReason;
+  readonly detail: string;
+  readonly askedAt: string;
+  /** SHA-256 of each responder's link secret → that responder's address. */
+  readonly links: Readonly<Record<string, string>>;
+  /** When the links went out; until then, asking again sends new ones. */
+  readonly emailedAt?: string;
+  readonly answered?: {
+    readonly answer: EffectAnswer['answer'];
+    readonly by: string;
+    readonly at: string;
+    readonly note: string;
+    readonly reference?: string;
+  };
+}
+
+/** The parts of a question link id: `INC-2026-0001.P1-E3.1.<secret>`. */
+export interface QuestionRef {
+  readonly incidentId: string;
+  readonly effectId: string;
+  readonly attempt: number;
+  readonly secret: string;
+}
+
+const QUESTION_ID =
+  /^(INC-\d{4}-\d{4,8})\.(P[1-9]\d{0,3}-E[1-9]\d{0,5})\.([1-9]\d{0,3})\.([A-Za-z0-9_-]{43})$/;
+
+export function formatQuestionId(ref: QuestionRef): string {
+  return `${ref.incidentId}.${ref.effectId}.${ref.attempt}.${ref.secret}`;
+}
+
+/** Parses a question link id; only the canonical form, anything else is undefined (answered 404). */
+export function parseQuestionId(value: string): QuestionRef | undefined {
+  const m = QUESTION_ID.exec(value);
+  if (!m?.[1] || !m[2] || !m[3] || !m[4]) return undefined;
+  return { incidentId: m[1], effectId: m[2], attempt: Number(m[3]), secret: m[4] };
+}

@@ -1,0 +1,21 @@
+/**
+ * The one rule for an e-mail address, shared by everything that accepts one: the CDK settings
+ * (`lib/settings.ts`) at synth, the functions' configuration at cold start, the alert's customer
+ * contacts and the Act step's input. One rule, so an address `cdk deploy` accepts never fails a
+ * function's first start. A plain address: a display name (`Casebook <casebook@example.com>`) is
+ * refused, as SES permissions are scoped to the address and its domain.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+import { utf8Bytes } from './text.ts';
+
+export const emailAddress = z
+  .email({ error: 'must be an email address' })
+  .refine(
+    (v) => utf8Bytes(v) <= LIMITS.emailAddressBytes,
+    `must be at most ${LIMITS.emailAddressBytes} bytes`,
+  );
+
+export function isEmailAddress(value: unknown): value is string {
+  return emailAddress.safeParse(value).success;
+}

@@ -1,0 +1,7 @@
+import {
+  effectQuestionsPageDepsFromEnvironment,
+  makeEffectQuestionsPageHandler,
+} from './effect-questions-page.ts';
+
+/** Lambda entry point for the pages behind questions about effects. */
+export const handler = makeEffectQuestionsPageHandler(effectQuestionsPageDepsFromEnvironment());

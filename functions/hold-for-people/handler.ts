@@ -1,0 +1,4 @@
+import { holdForPeopleDepsFromEnvironment, makeHoldForPeopleHandler } from './hold-for-people.ts';
+
+/** Lambda entry point for every wait for people in the lifecycle. */
+export const handler = makeHoldForPeopleHandler(holdForPeopleDepsFromEnvironment());

@@ -1,0 +1,20 @@
+/**
+ * The frame of every page Casebook serves (approvals, effect questions): server-rendered HTML with
+ * no scripts, readable on a phone, under the strict CSP of `functions/adapters/http.ts`.
+ */
+import { escapeHtml as e } from '../domain/html.ts';
+import { withoutBidiControls } from '../domain/text.ts';
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.4rem;margin-bottom:.2rem}.meta{color:#555;margin-top:0}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
+th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f6f6f6}
+.box{border:2px solid #333;border-radius:6px;padding:1rem;margin:1rem 0}.ok{border-color:#1b7f3b}.no{border-color:#b3261e}
+.errors{border-color:#b3261e;background:#fdecea}label{display:block;margin:.5rem 0 .2rem;font-weight:600}
+input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
+button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em}`;
+
+/** A whole page: `body` is HTML, `title` text (which cannot hold markup, so it loses its bidi controls). */
+export function layout(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>${e(withoutBidiControls(title))}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+}

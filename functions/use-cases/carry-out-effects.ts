@@ -1,0 +1,348 @@
+/**
+ * Use case: Act carries out the approved plan's effects — refunds and credits through the
+ * payments provider, notices and corrections through SES — each exactly once, as
+ * intent → executed → confirmed on the Effect Ledger.
+ *
+ * Primary course:
+ *  1. Load the incident; act only on a plan every approver of the current round approved.
+ *  2. Go through the plan's effects in order, a page at a time, at the providers' rates; carry out
+ *     each that Act can move on by itself. Stop early when the run's time is nearly up.
+ *  3. Say what the state machine does next: done, run again, look again later (refunds still
+ *     pending, a provider that did not answer), or wait for people (effects in doubt, refused, or
+ *     to be done by hand — they were asked by e-mail; the other effects went on meanwhile).
+ *
+ * One effect:
+ *  - planned → record the intent, then call the provider with the effect's key.
+ *  - intent (an earlier run stopped after recording it) → a payment is called again with the same
+ *    key (Stripe answers the first result; past its 24 hours, the payment is looked up by the key
+ *    first); a notice is in doubt, because SES has no idempotency key, and a person is asked.
+ *  - executed (a refund still pending) → look it up; confirmed or failed when Stripe says so.
+ */
+
+import type { ActProgress, AttentionReason, EffectProgress, EffectRecord } from '../domain/effects.ts';
+import { actCanProceed, effectKey } from '../domain/effects.ts';
+import { CasebookError, DeliveryRejectedError, ERROR_NAMES, PaymentRefusedError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { JsonObject } from '../domain/json.ts';
+import type { LedgerEntryDraft } from '../domain/ledger.ts';
+import { customerNotice, messageHash } from '../domain/messages.ts';
+import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
+import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
+import { APPROVER_ROLES } from '../domain/vocabulary.ts';
+
+/** Waits so that calls to a provider stay within its rate. */
+export interface RateLimiter {
+  take(): Promise<void>;
+}
+
+export interface CarryOutEffectsDeps {
+  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent'>;
+  readonly approvals: Pick<ApprovalStore, 'listApprovals'>;
+  readonly effects: EffectStore;
+  readonly ledger: Ledger;
+  readonly mailer: Mailer;
+  /** `manual`: a person carries out refunds and credits in the company's own system. */
+  readonly payments: PaymentsPort | 'manual';
+  /** Asks the responders about an effect that waits for a person; asking again changes nothing. */
+  readonly ask: (
+    incident: Incident,
+    effect: EffectRecord,
+    reason: AttentionReason,
+    detail: string,
+  ) => Promise<void>;
+  readonly clock: Clock;
+  readonly rates: { readonly mail: RateLimiter; readonly payments: RateLimiter };
+  /** Milliseconds this run may still use. */
+  readonly timeLeft: () => number;
+}
+
+/** Stripe remembers an idempotency key for 24 hours; past 23, look the payment up by key first. */
+const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
+/**
+ * Stop starting new effects when less than this is left of the run: more than the worst one
+ * effect can take (two payment calls with all their retries).
+ */
+export const RESERVE_MS = 30_000;
+const PAGE = 200;
+
+export async function carryOutEffects(
+  deps: CarryOutEffectsDeps,
+  input: { readonly incidentId: string },
+): Promise<ActProgress> {
+  // 1.
+  const incident = await deps.incidents.getIncident(input.incidentId);
+  if (!incident) throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${input.incidentId}`);
+  await assertApproved(deps, incident);
+  const plan = incident.plan as NonNullable<Incident['plan']>;
+
+  // 2.
+  const counts: Record<EffectProgress, number> = {
+    planned: 0,
+    intent: 0,
+    executed: 0,
+    confirmed: 0,
+    attention: 0,
+    voided: 0,
+  };
+  let outOfTime = false;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.effects.listEffects(incident.id, plan.version, cursor, PAGE);
+    for (const effect of page.items) {
+      let now = effect;
+      if (!outOfTime && actCanProceed(effect)) {
+        if (deps.timeLeft() < RESERVE_MS) outOfTime = true;
+        else now = await carryOutOne(deps, incident, effect);
+      }
+      // Asked again on every run: a run that stopped between the two leaves no one unasked.
+      if (now.progress === 'attention' && now.attention)
+        await deps.ask(incident, now, now.attention.reason, now.attention.detail);
+      counts[now.progress]++;
+    }
+    cursor = page.cursor;
+  } while (cursor);
+
+  // 3.
+  if (outOfTime) return { outcome: 'more', counts, retryAfterSeconds: 0 };
+  if (counts.planned + counts.intent + counts.executed > 0) {
+    return { outcome: 'waiting-provider', counts, retryAfterSeconds: counts.executed > 0 ? 60 : 15 };
+  }
+  if (counts.attention > 0) return { outcome: 'waiting-people', counts, retryAfterSeconds: 0 };
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `act-done:${plan.version}`,
+    at: deps.clock.now().toISOString(),
+    world: 'RML3',
+    type: 'effect_carried_out',
+    phase: 'Act',
+    summary: `Act finished plan v${plan.version}: ${counts.confirmed} effect(s) confirmed${counts.voided ? `, ${counts.voided} voided` : ''}.`,
+    detail: { confirmed: counts.confirmed, voided: counts.voided },
+  });
+  return { outcome: 'done', counts, retryAfterSeconds: 0 };
+}
+
+/** No effect without approval: every role of the current round approved the current plan. */
+async function assertApproved(deps: CarryOutEffectsDeps, incident: Incident): Promise<void> {
+  const plan = incident.plan;
+  if (!plan) throw new Error(`${incident.id} has no plan to act on`);
+  const approvals = await deps.approvals.listApprovals(incident.id, incident.decideRound);
+  const missing = APPROVER_ROLES.filter(
+    (role) => !approvals.some((a) => a.role === role && a.status === 'APPROVED' && a.planHash === plan.hash),
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `${incident.id} cannot act: plan v${plan.version} lacks approval from ${missing.join(', ')} in round ${incident.decideRound}`,
+    );
+  }
+}
+
+/** Moves one effect on as far as it goes now; answers where it stands afterwards. */
+async function carryOutOne(
+  deps: CarryOutEffectsDeps,
+  incident: Incident,
+  effect: EffectRecord,
+): Promise<EffectRecord> {
+  const step = effectSteps(deps, incident);
+  if (effect.progress === 'executed') return step.poll(effect);
+  if (effect.progress === 'planned') {
+    const at = deps.clock.now().toISOString();
+    await step.record(effect, 'intent', {});
+    const moved = await step.move(effect, { progress: 'intent', intentAt: at });
+    if (!moved) return effect;
+    return step.execute(moved, true);
+  }
+  return step.execute(effect, false);
+}
+
+function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
+  const plan = incident.plan as NonNullable<Incident['plan']>;
+  const key = (effect: EffectRecord) => effectKey(incident.id, effect);
+
+  /** Appends the effect's entry for `state` (once per attempt and state). */
+  const record = (
+    effect: EffectRecord,
+    state: 'intent' | 'executed' | 'confirmed' | 'failed',
+    extra: { providerRef?: string; effectiveAt?: string; fee?: PaymentOutcome['fee']; detail?: JsonObject },
+  ) => {
+    const draft: LedgerEntryDraft = {
+      log: 'effect',
+      kind: effect.kind,
+      world: effect.world,
+      phase: 'Act',
+      at: deps.clock.now().toISOString(),
+      actor: 'casebook (Act)',
+      idempotencyKey: `effect:${effect.effectId}:${effect.attempt}:${state}`,
+      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: ${state}`,
+      effectId: effect.effectId,
+      state,
+      counterparty: effect.counterparty,
+      obligation: effect.obligation,
+      ...(effect.amount ? { amount: effect.amount } : {}),
+      ...(effect.productArea ? { productArea: effect.productArea } : {}),
+      ...(extra.providerRef ? { providerRef: extra.providerRef } : {}),
+      ...(extra.effectiveAt ? { effectiveAt: extra.effectiveAt } : {}),
+      ...(extra.fee ? { fee: extra.fee } : {}),
+      basis: { planVersion: plan.version, planHash: plan.hash },
+      detail: { attempt: effect.attempt, ...(extra.detail ?? {}) },
+    };
+    return deps.ledger.append(incident.id, draft);
+  };
+
+  /** Moves the effect's progress on from where it stands; undefined when another run moved it first. */
+  const move = async (
+    effect: EffectRecord,
+    change: Partial<EffectRecord>,
+  ): Promise<EffectRecord | undefined> => {
+    const at = deps.clock.now().toISOString();
+    const moved = await deps.effects.advanceEffect(incident.id, effect.effectId, effect, {
+      ...change,
+      updatedAt: at,
+    });
+    return moved ? { ...effect, ...change, updatedAt: at } : undefined;
+  };
+
+  const attention = async (
+    effect: EffectRecord,
+    reason: AttentionReason,
+    detail: string,
+  ): Promise<EffectRecord> => {
+    const since = deps.clock.now().toISOString();
+    return (await move(effect, { progress: 'attention', attention: { reason, detail, since } })) ?? effect;
+  };
+
+  /** What the provider said, recorded: pending → executed; succeeded → confirmed; failed → a person. */
+  const settle = async (effect: EffectRecord, outcome: PaymentOutcome): Promise<EffectRecord> => {
+    const extra = { providerRef: outcome.reference, ...(outcome.fee ? { fee: outcome.fee } : {}) };
+    if (outcome.state === 'pending') {
+      if (effect.progress === 'executed') return effect;
+      await record(effect, 'executed', extra);
+      return (await move(effect, { progress: 'executed', providerRef: outcome.reference })) ?? effect;
+    }
+    if (outcome.state === 'succeeded') {
+      await record(effect, 'confirmed', { ...extra, effectiveAt: deps.clock.now().toISOString() });
+      return (await move(effect, { progress: 'confirmed', providerRef: outcome.reference })) ?? effect;
+    }
+    const why = `the provider reports it failed${outcome.failureReason ? ` (${outcome.failureReason})` : ''}`;
+    await record(effect, 'failed', { ...extra, detail: { reason: why } });
+    return attention({ ...effect, providerRef: outcome.reference }, 'refused', why);
+  };
+
+  const execute = async (effect: EffectRecord, fresh: boolean): Promise<EffectRecord> => {
+    if (effect.kind === 'notice' || effect.kind === 'correction') {
+      if (!fresh) {
+        return attention(
+          effect,
+          'in-doubt',
+          `An earlier run recorded the intent at ${effect.intentAt ?? '?'} but not whether SES took the message; it may have been sent. SES has no idempotency key, so Casebook does not send it again without a person's word.`,
+        );
+      }
+      return sendNotice(effect);
+    }
+    const payments = deps.payments;
+    if (payments === 'manual') {
+      return attention(
+        effect,
+        'manual',
+        `Carry out this ${effect.kind} in the company's own system and record its reference.`,
+      );
+    }
+    const { amount, paymentRef } = effect;
+    if (!amount || !paymentRef) {
+      await record(effect, 'failed', { detail: { reason: 'no amount or payment to act on' } });
+      return attention(
+        effect,
+        'refused',
+        `The plan gives this ${effect.kind} no amount or no payment to act on.`,
+      );
+    }
+    await deps.rates.payments.take();
+    try {
+      const intentAge =
+        deps.clock.now().getTime() - Date.parse(effect.intentAt ?? deps.clock.now().toISOString());
+      if (!fresh && intentAge > IDEMPOTENCY_WINDOW_MS) {
+        const found = await payments.findByEffectKey(paymentRef, key(effect));
+        if (found) return settle(effect, found);
+      }
+      const request = {
+        idempotencyKey: key(effect),
+        paymentRef,
+        amount,
+        metadata: { incident: incident.id, effect: effect.effectId, counterparty: effect.counterparty },
+      };
+      const outcome =
+        effect.kind === 'refund'
+          ? await payments.refund(request)
+          : await payments.credit({ ...request, description: `Goodwill credit, ref ${incident.id}` });
+      return settle(effect, outcome);
+    } catch (error) {
+      if (error instanceof PaymentRefusedError) {
+        const why = `the provider refused it: ${error.code} — ${error.message}`;
+        await record(effect, 'failed', { detail: { reason: why, code: error.code } });
+        return attention(effect, 'refused', why);
+      }
+      if (error instanceof CasebookError && error.name === ERROR_NAMES.dependencyUnavailable) return effect;
+      throw error;
+    }
+  };
+
+  const sendNotice = async (effect: EffectRecord): Promise<EffectRecord> => {
+    const customer = await deps.effects.getCustomer(
+      incident.id,
+      incident.customerList?.version ?? 0,
+      effect.customerRef,
+    );
+    const message = customerNotice(
+      incident,
+      effect.template ?? 'apology',
+      customer ?? { email: '' },
+      effect.amount,
+    );
+    const sentHash = messageHash(message);
+    if (!customer?.email || sentHash !== effect.contentHash) {
+      // The wording, the address or the customer changed after approval: send nothing unapproved.
+      await record(effect, 'failed', { detail: { reason: 'content differs from the approved message' } });
+      return attention(
+        effect,
+        'refused',
+        'The message would differ from the one the approvers read (its content hash changed): it was not sent. Void it and propose a new plan.',
+      );
+    }
+    await deps.rates.mail.take();
+    try {
+      const { messageId } = await deps.mailer.send(message);
+      await record(effect, 'confirmed', {
+        providerRef: messageId,
+        effectiveAt: deps.clock.now().toISOString(),
+        detail: { provider: 'ses', template: effect.template ?? 'apology', templateVersion: 1, sentHash },
+      });
+      return (await move(effect, { progress: 'confirmed', providerRef: messageId })) ?? effect;
+    } catch (error) {
+      if (error instanceof DeliveryRejectedError) {
+        // SES answered and took nothing: the same attempt may be sent on the next run.
+        await record(effect, 'failed', { detail: { reason: error.message } });
+        return (
+          (await move(effect, { progress: 'planned', attempt: effect.attempt + 1, intentAt: undefined })) ??
+          effect
+        );
+      }
+      if (error instanceof CasebookError) throw error;
+      return attention(
+        effect,
+        'in-doubt',
+        `Sending ended without an answer (${(error as Error).message}); SES may have taken the message.`,
+      );
+    }
+  };
+
+  const poll = async (effect: EffectRecord): Promise<EffectRecord> => {
+    if (deps.payments === 'manual' || !effect.providerRef) return effect;
+    await deps.rates.payments.take();
+    try {
+      return await settle(effect, await deps.payments.lookup(effect.providerRef));
+    } catch (error) {
+      if (error instanceof CasebookError && error.name === ERROR_NAMES.dependencyUnavailable) return effect;
+      throw error;
+    }
+  };
+
+  return { record, move, execute, poll };
+}

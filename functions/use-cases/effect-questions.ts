@@ -1,0 +1,342 @@
+/**
+ * Use cases: asking people about an effect Act could not settle by itself — a notice that may or
+ * may not have gone out, a payment the provider refused, a refund to be done by hand — and
+ * recording their answer.
+ *
+ * Primary course (ask):
+ *  1. Write the question once per effect and attempt, with a link of their own for each responder
+ *     (a random secret; only its hash is stored).
+ *  2. E-mail each responder their link and put the question on the timeline. Asking again before
+ *     the e-mails went out sends them (with fresh links); after, it changes nothing.
+ *
+ * Primary course (answer):
+ *  1. Check the link; a question answered already is a conflict.
+ *  2. Record the answer on the question (only one racing answer can), then on the Decision Log:
+ *     who, what, and on what basis (their note, the reference they give).
+ *  3. Move the effect: confirmed (sent, done by hand — an Effect Ledger entry says who and with what
+ *     reference), a new attempt (not sent, retry), or voided (a correction entry names the intent).
+ *  4. When no question of the incident is open any more, end the wait of Act in the state machine.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
+import { ATTENTION_ANSWERS, formatQuestionId, parseQuestionId } from '../domain/effects.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import { sha256Hex } from '../domain/json.ts';
+import type { LedgerEntry } from '../domain/ledger.ts';
+import { effectQuestionEmail } from '../domain/messages.ts';
+import type {
+  Clock,
+  EffectStore,
+  IncidentStore,
+  Ledger,
+  Mailer,
+  QuestionStore,
+  WaitStore,
+  Workflow,
+} from '../domain/ports.ts';
+
+/** The state machine step that waits while effects wait for people. */
+export const ACT_WAIT_STEP = 'act';
+
+export interface AskDeps {
+  readonly questions: QuestionStore;
+  readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
+  readonly mailer: Mailer;
+  readonly responders: readonly string[];
+  readonly publicBaseUrl: string;
+  readonly clock: Clock;
+}
+
+export async function askAboutEffect(
+  deps: AskDeps,
+  incident: Incident,
+  effect: EffectRecord,
+  reason: EffectQuestion['reason'],
+  detail: string,
+): Promise<void> {
+  // 1.
+  const existing = await deps.questions.getQuestion(incident.id, effect.effectId, effect.attempt);
+  if (existing?.emailedAt) return;
+  const secrets = deps.responders.map((to) => ({ to, secret: randomBytes(32).toString('base64url') }));
+  const links = Object.fromEntries(secrets.map(({ to, secret }) => [sha256Hex(secret), to]));
+  const at = deps.clock.now().toISOString();
+  const question: EffectQuestion = {
+    incidentId: incident.id,
+    effectId: effect.effectId,
+    attempt: effect.attempt,
+    reason,
+    detail,
+    askedAt: existing?.askedAt ?? at,
+    links,
+  };
+  if (existing) await deps.questions.replaceLinks(question);
+  else if (!(await deps.questions.createQuestion(question))) return;
+
+  // 2.
+  for (const { to, secret } of secrets) {
+    const id = formatQuestionId({
+      incidentId: incident.id,
+      effectId: effect.effectId,
+      attempt: effect.attempt,
+      secret,
+    });
+    await deps.mailer.send(
+      effectQuestionEmail(incident, effect, reason, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
+    );
+  }
+  await deps.questions.markEmailed(
+    incident.id,
+    effect.effectId,
+    effect.attempt,
+    deps.clock.now().toISOString(),
+  );
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `question:${effect.effectId}:${effect.attempt}`,
+    at,
+    world: 'RML3',
+    type: 'effect_needs_person',
+    phase: 'Act',
+    summary: `${effect.kind} ${effect.effectId} needs a person (${reason}): ${detail}`,
+    detail: { effectId: effect.effectId, attempt: effect.attempt, reason },
+  });
+}
+
+export interface AnswerDeps {
+  readonly questions: QuestionStore;
+  readonly waits: WaitStore;
+  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent'>;
+  readonly effects: EffectStore;
+  readonly ledger: Ledger;
+  readonly workflow: Workflow;
+  readonly clock: Clock;
+}
+
+/** What the question page shows. */
+export interface QuestionView {
+  readonly question: EffectQuestion;
+  readonly incident: Incident;
+  readonly effect: EffectRecord;
+  /** The responder the link was sent to. */
+  readonly askedOf: string;
+  /** The customer's address, for checking whether a notice went out (operational store only). */
+  readonly customerEmail?: string;
+  readonly answers: readonly EffectAnswer['answer'][];
+}
+
+async function authorize(
+  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects'>,
+  questionId: string,
+): Promise<QuestionView> {
+  const ref = parseQuestionId(questionId);
+  const question = ref
+    ? await deps.questions.getQuestion(ref.incidentId, ref.effectId, ref.attempt)
+    : undefined;
+  const askedOf = ref && question ? question.links[sha256Hex(ref.secret)] : undefined;
+  const [incident, effect] =
+    ref && askedOf
+      ? await Promise.all([
+          deps.incidents.getIncident(ref.incidentId),
+          deps.effects.getEffect(ref.incidentId, ref.effectId),
+        ])
+      : [];
+  // One answer for malformed, unknown and forged links: the page reveals nothing either way.
+  if (!question || !askedOf || !incident || !effect) throw new NotFoundError('No such question');
+  const customer = await deps.effects.getCustomer(
+    incident.id,
+    incident.customerList?.version ?? 0,
+    effect.customerRef,
+  );
+  return {
+    question,
+    incident,
+    effect,
+    askedOf,
+    ...(customer?.email ? { customerEmail: customer.email } : {}),
+    answers: ATTENTION_ANSWERS[question.reason],
+  };
+}
+
+/** Loads what the question page shows. Reads only. */
+export function viewQuestion(deps: AnswerDeps, questionId: string): Promise<QuestionView> {
+  return authorize(deps, questionId);
+}
+
+/** Validates a posted answer: which answers the question allows, a reference where one is needed. */
+export function parseAnswer(
+  fields: Readonly<Record<string, string>>,
+  allowed: readonly EffectAnswer['answer'][],
+): EffectAnswer {
+  const answer = fields.answer as EffectAnswer['answer'];
+  const note = (fields.note ?? '').trim();
+  const reference = (fields.reference ?? '').trim();
+  const issues = [];
+  if (!allowed.includes(answer))
+    issues.push({ field: 'answer', message: `must be one of ${allowed.join(', ')}` });
+  if (answer === 'done-by-hand' && !/^\S{1,200}$/.test(reference))
+    issues.push({
+      field: 'reference',
+      message: 'is required: the provider reference of what was done by hand',
+    });
+  if ((answer === 'void' || answer === 'sent') && note.length === 0)
+    issues.push({ field: 'note', message: `is required when answering "${answer}": say on what basis` });
+  if (note.length > 2000) issues.push({ field: 'note', message: 'must be at most 2000 characters' });
+  if (issues.length > 0) throw new InvalidInputError(issues);
+  return answer === 'done-by-hand' ? { answer, reference, note } : { answer, note };
+}
+
+export async function answerQuestion(
+  deps: AnswerDeps,
+  questionId: string,
+  fields: Readonly<Record<string, string>>,
+): Promise<{ readonly view: QuestionView; readonly resumedWorkflow: boolean }> {
+  // 1.
+  const view = await authorize(deps, questionId);
+  const { question, incident, effect, askedOf } = view;
+  if (question.answered) {
+    throw new ConflictError(
+      `Already answered "${question.answered.answer}" by ${question.answered.by} at ${question.answered.at}`,
+    );
+  }
+  const answer = parseAnswer(fields, view.answers);
+
+  // 2.
+  const at = deps.clock.now().toISOString();
+  const answered = {
+    answer: answer.answer,
+    by: askedOf,
+    at,
+    note: answer.note,
+    ...('reference' in answer ? { reference: answer.reference } : {}),
+  };
+  if (!(await deps.questions.answerQuestion(incident.id, effect.effectId, question.attempt, answered))) {
+    const now = await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt);
+    throw new ConflictError(
+      `Already answered "${now?.answered?.answer}" by ${now?.answered?.by} at ${now?.answered?.at}`,
+    );
+  }
+  const plan = incident.plan;
+  const basis = {
+    ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),
+    policy: `question ${effect.effectId} attempt ${question.attempt} (${question.reason})`,
+  };
+  const { entry: decision } = await deps.ledger.append(incident.id, {
+    log: 'decision',
+    kind: 'effect_reconciled',
+    world: effect.world,
+    phase: 'Act',
+    at,
+    actor: askedOf,
+    idempotencyKey: `question:${effect.effectId}:${question.attempt}`,
+    summary: `${askedOf} answered "${answer.answer}" about ${effect.kind} ${effect.effectId}${answer.note ? `: ${answer.note}` : ''}`,
+    effectId: effect.effectId,
+    decision: answer.answer,
+    basis,
+    detail: {
+      reason: question.reason,
+      note: answer.note,
+      ...('reference' in answer ? { reference: answer.reference } : {}),
+    },
+  });
+
+  // 3.
+  await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `answer:${effect.effectId}:${question.attempt}`,
+    at,
+    world: effect.world,
+    type: 'effect_settled_by_person',
+    phase: 'Act',
+    summary: `${askedOf} answered "${answer.answer}" about ${effect.kind} ${effect.effectId}`,
+    detail: { effectId: effect.effectId, decisionSeq: decision.seq },
+  });
+
+  // 4.
+  let resumedWorkflow = false;
+  if ((await deps.questions.openQuestions(incident.id)).length === 0) {
+    const token = await deps.waits.waitingToken(incident.id, ACT_WAIT_STEP);
+    if (token) {
+      resumedWorkflow = await deps.workflow.completeTask(token, { settledBy: askedOf, at });
+      await deps.waits.releaseWait(incident.id, ACT_WAIT_STEP, token);
+    }
+  }
+  return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
+}
+
+async function settleEffect(
+  deps: AnswerDeps,
+  incident: Incident,
+  effect: EffectRecord,
+  question: EffectQuestion,
+  answer: EffectAnswer,
+  decision: LedgerEntry,
+  by: string,
+  at: string,
+): Promise<void> {
+  const from = { progress: 'attention' as const, attempt: question.attempt };
+  const base = {
+    log: 'effect' as const,
+    kind: effect.kind,
+    world: effect.world,
+    phase: 'Act' as const,
+    at,
+    actor: by,
+    effectId: effect.effectId,
+    counterparty: effect.counterparty,
+    obligation: effect.obligation,
+    ...(effect.amount ? { amount: effect.amount } : {}),
+    ...(effect.productArea ? { productArea: effect.productArea } : {}),
+    basis: {
+      decisionSeq: decision.seq,
+      ...(incident.plan ? { planVersion: incident.plan.version, planHash: incident.plan.hash } : {}),
+    },
+  };
+  if (answer.answer === 'sent' || answer.answer === 'done-by-hand') {
+    const providerRef =
+      answer.answer === 'done-by-hand' ? answer.reference : (effect.providerRef ?? 'confirmed by a person');
+    await deps.ledger.append(incident.id, {
+      ...base,
+      idempotencyKey: `effect:${effect.effectId}:${question.attempt}:confirmed`,
+      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: confirmed by ${by}`,
+      state: 'confirmed',
+      providerRef,
+      effectiveAt: at,
+      detail: { attempt: question.attempt, byPerson: true, note: answer.note },
+    });
+    await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+      progress: 'confirmed',
+      providerRef,
+      attention: undefined,
+      updatedAt: at,
+    });
+    return;
+  }
+  if (answer.answer === 'void') {
+    const intent = (await deps.ledger.read(incident.id)).find(
+      (e) => e.idempotencyKey === `effect:${effect.effectId}:${question.attempt}:intent`,
+    );
+    await deps.ledger.append(incident.id, {
+      ...base,
+      kind: 'correction',
+      idempotencyKey: `effect:${effect.effectId}:${question.attempt}:void`,
+      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty} will not be carried out: ${answer.note}`,
+      ...(intent && intent.format === 2 ? { corrects: { id: intent.id, seq: intent.seq } } : {}),
+      detail: { attempt: question.attempt, voids: effect.effectId, note: answer.note },
+    });
+    await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+      progress: 'voided',
+      attention: undefined,
+      updatedAt: at,
+    });
+    return;
+  }
+  // not-sent, retry: a new attempt, with a new key, on Act's next run.
+  await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+    progress: 'planned',
+    attempt: question.attempt + 1,
+    intentAt: undefined,
+    providerRef: undefined,
+    attention: undefined,
+    updatedAt: at,
+  });
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/**
+ * `casebook`: the operator's and the auditor's command line, against the local stack or AWS.
+ *
+ *   casebook ledger verify [--incident ID] [--json]   every chain, checked against the latest digest
+ *   casebook ledger anchor [--reason TEXT]            writes a digest of every chain head now
+ *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
+ *
+ * Without `--table` it reads the local stack (`npm start`: its ports, tables, bucket and key file
+ * under the data directory). With `--table` it reads AWS with the caller's credentials; the other
+ * names come from flags or from the same variables the functions read.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Command, Option } from 'commander';
+import { kmsClient, s3Client, systemClock } from '../functions/adapters/aws.ts';
+import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
+import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/ledger-sealer.ts';
+import type { LedgerVerification } from '../functions/adapters/ledger-verification.ts';
+import { verifyLedger } from '../functions/adapters/ledger-verification.ts';
+import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
+import type { Sealer } from '../functions/domain/ledger.ts';
+import { ENV } from '../functions/env-names.ts';
+import { anchorLedger, everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
+import {
+  defaultDataDir,
+  LOCAL_BUCKETS,
+  LOCAL_TABLES,
+  ledgerKeyFile,
+  portsFromEnvironment,
+} from '../local/names.ts';
+
+interface TargetOptions {
+  table?: string;
+  operationsTable?: string;
+  anchorBucket?: string;
+  kmsKeyId?: string;
+  keyFile?: string;
+  dataDir?: string;
+}
+
+/** Where the records are, and the clients and keys to read them with. */
+function target(options: TargetOptions) {
+  const env = process.env;
+  const table = options.table ?? env[ENV.ledgerTable];
+  const local = !table;
+  const dataDir = options.dataDir ?? defaultDataDir();
+  if (local) {
+    // The local stack's emulators accept any credentials; never use real ones against them.
+    const ports = portsFromEnvironment();
+    env.AWS_ENDPOINT_URL_DYNAMODB ??= `http://127.0.0.1:${ports.dynamodb}`;
+    env.AWS_ENDPOINT_URL_S3 ??= `http://127.0.0.1:${ports.s3}`;
+    env.AWS_REGION ??= 'us-east-1';
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete env.AWS_SESSION_TOKEN;
+    delete env.AWS_PROFILE;
+  }
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const keyFile = options.keyFile ?? env[ENV.ledgerKeyFile] ?? (local ? ledgerKeyFile(dataDir) : undefined);
+  const kmsKeyId = options.kmsKeyId ?? env[ENV.ledgerKmsKeyId];
+  const sealer: Sealer = keyFile
+    ? FileKeySealer.fromFile(keyFile)
+    : new KmsSealer(kmsClient(), kmsKeyId ?? '');
+  const operationsTable =
+    options.operationsTable ?? env[ENV.operationsTable] ?? (local ? LOCAL_TABLES.operations : undefined);
+  const anchorBucket =
+    options.anchorBucket ?? env[ENV.anchorBucket] ?? (local ? LOCAL_BUCKETS.anchors : undefined);
+  const s3 = s3Client();
+  return {
+    db,
+    sealer,
+    keyFile,
+    kmsKeyId,
+    ledgerTable: table ?? LOCAL_TABLES.ledger,
+    operations: operationsTable ? new DynamoDbOperationsStore(db, operationsTable) : undefined,
+    anchors: anchorBucket ? new S3AnchorStore(s3, anchorBucket) : undefined,
+  };
+}
+
+function addTargetOptions(command: Command): Command {
+  return command
+    .option('--table <name>', `the ledger table on AWS (default: ${ENV.ledgerTable}, else the local stack)`)
+    .option('--operations-table <name>', `the operational table (default: ${ENV.operationsTable})`)
+    .option('--anchor-bucket <name>', `the bucket of anchored digests (default: ${ENV.anchorBucket})`)
+    .option(
+      '--kms-key-id <id>',
+      `the KMS HMAC key that seals entries on AWS (default: ${ENV.ledgerKmsKeyId})`,
+    )
+    .option(
+      '--key-file <path>',
+      `the local key file (default: ${ENV.ledgerKeyFile}, else <data dir>/keys/ledger.json)`,
+    )
+    .option('--data-dir <path>', 'the local stack data directory (default: CASEBOOK_DATA_DIR or .casebook/)');
+}
+
+function progressBar(): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / Math.max(total, 1)) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} incidents`);
+    if (done === total) process.stderr.write('\n');
+  };
+}
+
+function printVerification(report: LedgerVerification): void {
+  for (const incident of report.incidents) {
+    const verdict =
+      incident.problems.length === 0 ? 'chain intact' : `${incident.problems.length} problem(s)`;
+    console.log(`${incident.incidentId}: ${incident.entries} entries, ${verdict}`);
+    for (const p of incident.problems) console.log(`  seq ${p.seq}: ${p.problem} — ${p.detail}`);
+  }
+  if (report.incidents.length === 0) console.log('No incidents and no ledger entries.');
+  if (!report.anchor) console.log('No anchored digest yet: a chain cut short since it began would not show.');
+  else
+    console.log(
+      report.anchor.genuine
+        ? `Checked against the digest ${report.anchor.key} of ${report.anchor.createdAt}.`
+        : `The latest digest ${report.anchor.key} is NOT genuine (its hash or seal is wrong): someone wrote it without the key.`,
+    );
+  console.log(
+    report.ok ? 'Ledger verified: nothing edited, inserted, reordered or removed.' : 'Ledger NOT verified.',
+  );
+}
+
+const program = new Command('casebook').description('Casebook operator and auditor commands');
+const ledger = program.command('ledger').description('the Effect Ledger and Decision Log');
+
+addTargetOptions(
+  ledger
+    .command('verify')
+    .description(
+      'recompute every chain (hashes, seals, links) and check it against the latest anchored digest',
+    )
+    .option('--incident <id>', 'verify one incident only')
+    .addOption(new Option('--json', 'print the report as JSON')),
+).action(async (options: TargetOptions & { incident?: string; json?: boolean }) => {
+  const t = target(options);
+  const report = await verifyLedger(
+    {
+      db: t.db,
+      ledgerTable: t.ledgerTable,
+      sealer: t.sealer,
+      ...(t.anchors ? { anchors: t.anchors } : {}),
+      ...(t.operations
+        ? { incidentIds: () => everyIncidentId(t.operations as DynamoDbOperationsStore) }
+        : {}),
+    },
+    {
+      ...(options.incident ? { incidentId: options.incident } : {}),
+      ...(options.json ? {} : { onProgress: progressBar() }),
+    },
+  );
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else printVerification(report);
+  process.exitCode = report.ok ? 0 : 1;
+});
+
+addTargetOptions(
+  ledger
+    .command('anchor')
+    .description('write a sealed digest of every chain head to the anchor bucket now')
+    .option('--reason <text>', 'why (recorded in the digest)', 'manual'),
+).action(async (options: TargetOptions & { reason: string }) => {
+  const t = target(options);
+  if (!t.anchors || !t.operations)
+    throw new Error('anchor needs --anchor-bucket and --operations-table on AWS');
+  if (!t.keyFile && !t.kmsKeyId) throw new Error('anchor needs --kms-key-id on AWS: the digest is sealed');
+  const result = await anchorLedger(
+    {
+      incidents: t.operations,
+      ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }),
+      anchors: t.anchors,
+      sealer: t.sealer,
+      clock: systemClock,
+    },
+    options.reason,
+  );
+  console.log(`Anchored ${result.chains} chain head(s) in ${result.key}.`);
+});
+
+addTargetOptions(
+  ledger
+    .command('rotate-key')
+    .description('add a new local sealing key and make it current; old keys stay for verifying'),
+).action((options: TargetOptions) => {
+  const { keyFile } = target(options);
+  if (!keyFile)
+    throw new Error(
+      'On AWS, rotate the KMS key (or point the stack at a new one); old keys stay for VerifyMac.',
+    );
+  console.log(`New sealing key ${rotateKeyFile(keyFile)} in ${keyFile}. Restart npm start to seal with it.`);
+});
+
+await program.parseAsync(process.argv).catch((error: Error) => {
+  console.error(`casebook: ${error.message}`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { pseudonym } from '../../functions/domain/ledger.ts';
+import { customerNotice, messageHash } from '../../functions/domain/messages.ts';
+import { formatMajorAmount, parseMajorAmount } from '../../functions/domain/money.ts';
+import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
+import { describeTotal, expandPlan, PlanRuleError, sealPlan } from '../../functions/domain/plan.ts';
+
+const KEY = Buffer.alloc(32, 9);
+const incident = { id: 'INC-2026-0001', customerSummary: 'you were charged twice for order 1234.' };
+const customers: Customer[] = [
+  {
+    customerRef: 'cus_ada',
+    email: 'ada@example.com',
+    name: 'Ada',
+    amount: { minor: 1299, currency: 'EUR' },
+    paymentRef: 'ch_1',
+  },
+  {
+    customerRef: 'cus_grace',
+    email: 'grace@example.com',
+    name: 'Grace',
+    amount: { minor: 500, currency: 'JPY' },
+    paymentRef: 'pi_2',
+  },
+  {
+    customerRef: 'cus_lin',
+    email: 'lin@example.com',
+    amount: { minor: 1250, currency: 'BHD' },
+    paymentRef: 'ch_3',
+  },
+];
+
+function expand(input: PlanInput, list = customers, version = 1) {
+  return expandPlan(
+    version,
+    input,
+    list,
+    (ref) => pseudonym(KEY, ref),
+    (effect, customer) =>
+      messageHash(customerNotice(incident, effect.template ?? 'apology', customer, effect.amount)),
+  );
+}
+
+describe('money', () => {
+  it('converts decimals exactly by the ISO 4217 exponent and refuses more decimals than the currency has', () => {
+    expect(parseMajorAmount('12.99', 'EUR')).toEqual({ minor: 1299, currency: 'EUR' });
+    expect(parseMajorAmount('500', 'JPY')).toEqual({ minor: 500, currency: 'JPY' });
+    expect(parseMajorAmount('1.250', 'BHD')).toEqual({ minor: 1250, currency: 'BHD' });
+    expect(parseMajorAmount('0.1', 'USD')).toEqual({ minor: 10, currency: 'USD' });
+    expect(() => parseMajorAmount('1.5', 'JPY')).toThrow(/JPY has 0 decimal places/);
+    expect(() => parseMajorAmount('1.005', 'EUR')).toThrow(/EUR has 2 decimal places/);
+    expect(() => parseMajorAmount('1e3', 'EUR')).toThrow(/not a decimal/);
+    expect(() => parseMajorAmount('1', 'XYZ')).toThrow(/not an ISO 4217/);
+    expect(formatMajorAmount({ minor: 1250, currency: 'BHD' })).toBe('1.250');
+    expect(formatMajorAmount({ minor: 5, currency: 'EUR' })).toBe('0.05');
+    expect(formatMajorAmount({ minor: 500, currency: 'JPY' })).toBe('500');
+  });
+});
+
+describe('a remediation plan', () => {
+  const input: PlanInput = {
+    summary: 'Refund the double charge, a goodwill credit, and tell each customer.',
+    apply: [
+      { kind: 'refund', amount: 'affected', obligation: 'tos' },
+      { kind: 'notice', obligation: 'brand', template: 'refund_confirmation' },
+    ],
+    effects: [
+      { customerRef: 'cus_ada', kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
+    ],
+  };
+
+  it('expands the rules over every customer, one effect per customer and rule, naming customers only by pseudonym', () => {
+    const effects = expand(input);
+    expect(
+      effects.map((e) => [
+        e.effectId,
+        e.kind,
+        e.customerRef,
+        e.amount?.minor,
+        e.amount?.currency,
+        e.obligation,
+      ]),
+    ).toEqual([
+      ['P1-E1', 'refund', 'cus_ada', 1299, 'EUR', 'tos'],
+      ['P1-E2', 'refund', 'cus_grace', 500, 'JPY', 'tos'],
+      ['P1-E3', 'refund', 'cus_lin', 1250, 'BHD', 'tos'],
+      ['P1-E4', 'notice', 'cus_ada', 1299, 'EUR', 'brand'],
+      ['P1-E5', 'notice', 'cus_grace', 500, 'JPY', 'brand'],
+      ['P1-E6', 'notice', 'cus_lin', 1250, 'BHD', 'brand'],
+      ['P1-E7', 'credit', 'cus_ada', 500, 'EUR', 'brand'],
+    ]);
+    expect(effects[0]?.counterparty).toBe(pseudonym(KEY, 'cus_ada'));
+    expect(JSON.stringify(effects)).not.toMatch(/@example\.com|Ada|Grace/);
+    expect(effects[3]?.contentHash).toBe(
+      messageHash(
+        customerNotice(incident, 'refund_confirmation', customers[0] as Customer, {
+          minor: 1299,
+          currency: 'EUR',
+        }),
+      ),
+    );
+  });
+
+  it('totals each kind per currency and per obligation: the ToS line apart from the brand line', () => {
+    const plan = sealPlan(
+      { version: 1, summary: input.summary, proposedAt: 't', proposedBy: 'sre' },
+      expand(input),
+    );
+    expect(plan.effectCount).toBe(7);
+    expect(plan.totals.map(describeTotal)).toEqual([
+      'credit EUR 5.00 (brand, 1)',
+      'notice BHD 1.250 (brand, 1)',
+      'notice EUR 12.99 (brand, 1)',
+      'notice JPY 500 (brand, 1)',
+      'refund BHD 1.250 (tos, 1)',
+      'refund EUR 12.99 (tos, 1)',
+      'refund JPY 500 (tos, 1)',
+    ]);
+  });
+
+  it('is hashed over every effect: changing one amount or one recipient changes the hash', () => {
+    const content = { version: 1, summary: input.summary, proposedAt: 't', proposedBy: 'sre' };
+    const plan = sealPlan(content, expand(input));
+    expect(sealPlan(content, expand(input)).hash).toBe(plan.hash);
+    const cheaper = customers.map((c, i) =>
+      i === 1 ? { ...c, amount: { minor: 499, currency: 'JPY' } } : c,
+    );
+    expect(sealPlan(content, expand(input, cheaper)).hash).not.toBe(plan.hash);
+    const elsewhere = customers.map((c, i) => (i === 2 ? { ...c, email: 'someone-else@example.com' } : c));
+    expect(sealPlan(content, expand(input, elsewhere)).hash).not.toBe(plan.hash);
+  });
+
+  it('refuses a rule it cannot carry out, naming the field', () => {
+    const noPayment = [
+      { customerRef: 'cus_x', email: 'x@example.com', amount: { minor: 1, currency: 'EUR' } },
+    ];
+    const cases: [PlanInput, RegExp][] = [
+      [
+        { summary: 's', apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }], effects: [] },
+        /apply\[0\]: refund for cus_x needs the customer's payment_ref/,
+      ],
+      [
+        {
+          summary: 's',
+          apply: [{ kind: 'credit', amount: '1.001', currency: 'EUR', obligation: 'brand' }],
+          effects: [],
+        },
+        /apply\[0\]\.amount: EUR has 2 decimal places/,
+      ],
+      [
+        {
+          summary: 's',
+          apply: [],
+          effects: [{ customerRef: 'cus_nobody', kind: 'notice', obligation: 'brand' }],
+        },
+        /effects\[0\]\.customerRef: cus_nobody is not in the customer list/,
+      ],
+    ];
+    for (const [bad, message] of cases) {
+      expect(() => expand(bad, noPayment)).toThrow(PlanRuleError);
+      expect(() => expand(bad, noPayment)).toThrow(message);
+    }
+  });
+});

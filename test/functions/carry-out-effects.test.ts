@@ -1,0 +1,449 @@
+/**
+ * Act against dynalite and the Stripe stand-in through the official SDK: every effect exactly
+ * once, intent → executed → confirmed on the ledger; payments replayed with the same key after a
+ * crash; a notice in doubt, a refused refund and a manual provider each waiting for a person,
+ * whose answer moves the effect on. SES is mocked: the error paths of sending are the point here
+ * (the end-to-end tests send through the SES emulator).
+ */
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { mockClient } from 'aws-sdk-client-mock';
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
+import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import { StripePayments, stripeClient } from '../../functions/adapters/stripe-payments.ts';
+import { formatQuestionId } from '../../functions/domain/effects.ts';
+import type { LedgerEntryV2 } from '../../functions/domain/ledger.ts';
+import { effectState, pseudonym, verifyChain } from '../../functions/domain/ledger.ts';
+import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
+import type { Workflow } from '../../functions/domain/ports.ts';
+import type { CarryOutEffectsDeps } from '../../functions/use-cases/carry-out-effects.ts';
+import { carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
+import { answerQuestion, askAboutEffect } from '../../functions/use-cases/effect-questions.ts';
+import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
+import type { StripeStandIn } from '../../local/stripe/server.ts';
+import { startStripeStandIn } from '../../local/stripe/server.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { plainIncident } from '../support/incidents.ts';
+
+const KEY = Buffer.alloc(32, 3);
+const ses = mockClient(SESClient);
+let db: TestDatabase;
+let standIn: StripeStandIn;
+let stripe: Stripe;
+let incidents = 0;
+
+beforeAll(async () => {
+  db = await startTestDatabase();
+  standIn = await startStripeStandIn({ port: 0, refundSettleMs: 100 });
+  stripe = stripeClient('sk_test_act', { apiBase: standIn.url });
+});
+afterAll(async () => {
+  await standIn.close();
+  await db.close();
+});
+beforeEach(() => {
+  ses.reset();
+  let n = 0;
+  ses.on(SendEmailCommand).callsFake(async () => ({ MessageId: `ses-${++n}` }));
+});
+
+const sentTo = () =>
+  ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Destination?.ToAddresses?.[0]);
+
+async function paidCustomer(
+  ref: string,
+  email: string,
+  minor: number,
+  currency: string,
+  paymentMethod?: string,
+): Promise<Customer> {
+  const customer = await stripe.customers.create({ email });
+  const charge = await stripe.charges.create({
+    amount: minor,
+    currency: currency.toLowerCase(),
+    source: paymentMethod ?? 'tok_visa',
+    customer: customer.id,
+  });
+  return { customerRef: ref, email, name: ref, amount: { minor, currency }, paymentRef: charge.id };
+}
+
+/** An incident in Act with `customers` and a plan every approver approved. */
+async function setup(options: { customers: Customer[]; input: PlanInput; payments?: 'manual' }) {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  const effects = new DynamoDbEffectStore(db.doc, tables.operations);
+  const waits = new DynamoDbWaits(db.doc, tables.operations);
+  const ledger = db.ledger(tables.ledger);
+  const clock = testClock();
+  // Each test its own incident: Stripe keeps idempotency keys (incident:effect:attempt) across tests.
+  const base = plainIncident(++incidents);
+  const id = base.id;
+  await store.createIncident({ ...base, phase: 'Act', status: 'MITIGATED', decideRound: 1 });
+  await recordCustomers(
+    { effects, incidents: store },
+    (await store.getIncident(id)) ?? base,
+    options.customers,
+  );
+  const pseudonymOf = async (ref: string) => pseudonym(KEY, ref);
+  const plan = await submitPlan(
+    { incidents: store, effects, pseudonym: pseudonymOf, clock },
+    id,
+    options.input,
+    'sre@example.com',
+  );
+  for (const role of ['legal', 'business', 'sre'] as const) {
+    const key = { incidentId: id, round: 1, role };
+    await store.createApproval(
+      {
+        ...key,
+        approverEmail: `${role}@example.com`,
+        status: 'PENDING',
+        requestedAt: 't',
+        planHash: plan.hash,
+        planVersion: plan.version,
+        linkSecretHash: 'h',
+      },
+      `token-${role}`,
+    );
+    await store.settleApproval(key, 'APPROVED', {
+      decision: { decision: 'approve', name: role, comment: '', at: 't' },
+    });
+  }
+  const completed: string[] = [];
+  const workflow: Workflow = {
+    start: async () => ({ started: true }),
+    completeTask: async (token) => {
+      completed.push(token);
+      return true;
+    },
+    failTask: async () => true,
+    executionStatus: async () => 'RUNNING',
+  };
+  const mailer = new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com');
+  const deps: CarryOutEffectsDeps = {
+    incidents: store,
+    approvals: store,
+    effects,
+    ledger,
+    mailer,
+    payments: options.payments ?? new StripePayments(stripe),
+    ask: (incident, effect, reason, detail) =>
+      askAboutEffect(
+        {
+          questions: waits,
+          incidents: store,
+          mailer,
+          responders: ['oncall@example.com'],
+          publicBaseUrl: 'https://casebook.example.com',
+          clock,
+        },
+        incident,
+        effect,
+        reason,
+        detail,
+      ),
+    clock,
+    rates: { mail: { take: async () => undefined }, payments: { take: async () => undefined } },
+    timeLeft: () => 60_000,
+  };
+  const answerDeps = { questions: waits, waits, incidents: store, effects, ledger, workflow, clock };
+  /** The link a responder got for a question, from the mocked SES. */
+  const questionLink = (effectId: string) => {
+    const mail = ses
+      .commandCalls(SendEmailCommand)
+      .map((c) => c.args[0].input.Message?.Body?.Text?.Data ?? '')
+      .find((text) => text.includes(`/effects/${id}.${effectId}.`));
+    const m = mail ? /\/effects\/(\S+)/.exec(mail) : null;
+    if (!m?.[1]) throw new Error(`no question e-mailed about ${effectId}`);
+    return m[1];
+  };
+  const act = () => carryOutEffects(deps, { incidentId: id });
+  const entries = async () => (await ledger.read(id)) as LedgerEntryV2[];
+  return { id, store, effects, waits, ledger, deps, answerDeps, act, entries, questionLink, completed, plan };
+}
+
+const refundCreditNotice: PlanInput = {
+  summary: 'Refund what was charged twice, a goodwill credit, and tell each customer.',
+  apply: [
+    { kind: 'refund', amount: 'affected', obligation: 'tos' },
+    { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
+    { kind: 'notice', obligation: 'brand', template: 'refund_confirmation' },
+  ],
+  effects: [],
+};
+
+describe('Act carries out the approved effects', () => {
+  it('refunds, credits and tells each customer exactly once, recording intent, executed and confirmed', async () => {
+    const customers = [
+      await paidCustomer('cus_ada', 'ada@example.com', 1299, 'EUR'),
+      await paidCustomer('cus_bo', 'bo@example.com', 2500, 'EUR'),
+    ];
+    const { act, entries, id } = await setup({ customers, input: refundCreditNotice });
+
+    // Refunds start pending at Stripe: Act records them executed and comes back for them.
+    const first = await act();
+    expect(first).toMatchObject({ outcome: 'waiting-provider', counts: { executed: 2, confirmed: 4 } });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await act()).toMatchObject({ outcome: 'done', counts: { confirmed: 6 } });
+
+    const ledger = await entries();
+    const byEffect = (kind: string) =>
+      ledger
+        .filter((e) => e.kind === kind)
+        .map((e) => [e.effectId, effectState(e), e.amount?.minor, e.obligation]);
+    expect(byEffect('refund')).toEqual([
+      ['P1-E1', 'intent', 1299, 'tos'],
+      ['P1-E1', 'executed', 1299, 'tos'],
+      ['P1-E2', 'intent', 2500, 'tos'],
+      ['P1-E2', 'executed', 2500, 'tos'],
+      ['P1-E1', 'confirmed', 1299, 'tos'],
+      ['P1-E2', 'confirmed', 2500, 'tos'],
+    ]);
+    expect(byEffect('credit')).toEqual([
+      ['P1-E3', 'intent', 500, 'brand'],
+      ['P1-E3', 'confirmed', 500, 'brand'],
+      ['P1-E4', 'intent', 500, 'brand'],
+      ['P1-E4', 'confirmed', 500, 'brand'],
+    ]);
+    expect(
+      ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed').map((e) => e.providerRef),
+    ).toEqual(['ses-1', 'ses-2']);
+    expect(sentTo()).toEqual(['ada@example.com', 'bo@example.com']);
+    // Each confirmed money movement has a provider reference and when it took effect; every entry
+    // names the plan it carries out, and no entry names a customer in clear.
+    for (const e of ledger.filter((x) => x.state === 'confirmed'))
+      expect(e).toMatchObject({ providerRef: expect.any(String), effectiveAt: expect.any(String) });
+    expect(ledger.every((e) => e.basis?.planHash)).toBe(true);
+    expect(JSON.stringify(ledger)).not.toMatch(/ada@|bo@/);
+    expect(await verifyChain(id, ledger, db.sealer)).toEqual([]);
+
+    // At Stripe: one refund per payment, one credit per customer.
+    for (const c of customers) {
+      const refunds = await stripe.refunds.list({ charge: c.paymentRef as string });
+      expect(refunds.data.map((r) => [r.amount, r.status])).toEqual([[c.amount?.minor, 'succeeded']]);
+      const charge = await stripe.charges.retrieve(c.paymentRef as string);
+      const credits = await stripe.customers.listBalanceTransactions(charge.customer as string);
+      expect(credits.data.map((t) => t.amount)).toEqual([-500]);
+    }
+
+    // A run after everything is done does nothing at all.
+    const before = ledger.length;
+    expect(await act()).toMatchObject({ outcome: 'done' });
+    expect((await entries()).length).toBe(before);
+    expect(sentTo()).toHaveLength(2);
+  });
+
+  it('after a crash between the intent and the provider, pays once: the same key answers the same refund', async () => {
+    const customers = [await paidCustomer('cus_cy', 'cy@example.com', 4000, 'USD')];
+    const { act, effects, id, entries, deps } = await setup({
+      customers,
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+    });
+    // The first run reaches Stripe, then "dies" before recording what Stripe answered.
+    const realRefund = (deps.payments as StripePayments).refund.bind(deps.payments);
+    (deps.payments as StripePayments).refund = async (request) => {
+      await realRefund(request);
+      throw new Error('killed after the provider call');
+    };
+    await expect(act()).rejects.toThrow(/killed/);
+    expect((await effects.getEffect(id, 'P1-E1'))?.progress).toBe('intent');
+    (deps.payments as StripePayments).refund = realRefund;
+
+    await act();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await act()).toMatchObject({ outcome: 'done' });
+    const refunds = await stripe.refunds.list({ charge: customers[0]?.paymentRef as string });
+    expect(refunds.data).toHaveLength(1);
+    expect((await entries()).filter((e) => e.kind === 'refund').map(effectState)).toEqual([
+      'intent',
+      'executed',
+      'confirmed',
+    ]);
+  });
+
+  it('never resends a notice in doubt: it asks the responders, and sends again only when told it was not sent', async () => {
+    const { act, effects, id, entries, answerDeps, questionLink, completed, waits } = await setup({
+      customers: [{ customerRef: 'cus_dee', email: 'dee@example.com', name: 'Dee' }],
+      input: {
+        summary: 'Tell Dee',
+        apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+        effects: [],
+      },
+    });
+    // A run died after recording the intent: did SES take the message? Nobody knows.
+    let hangUp = true;
+    ses.on(SendEmailCommand).callsFake(async () => {
+      if (!hangUp) return { MessageId: 'ses-after' };
+      hangUp = false;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    });
+    expect(await act()).toMatchObject({ outcome: 'waiting-people', counts: { attention: 1 } });
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    expect(sentTo().filter((to) => to === 'dee@example.com')).toHaveLength(1);
+    expect(sentTo().filter((to) => to === 'oncall@example.com')).toHaveLength(1);
+    await waits.holdWait(id, 'act', 'act-token', 't');
+
+    const answered = await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'not-sent',
+      note: 'not in the mail log',
+    });
+    expect(answered.resumedWorkflow).toBe(true);
+    expect(completed).toEqual(['act-token']);
+    expect((await effects.getEffect(id, 'P1-E1'))?.progress).toBe('planned');
+    expect(await act()).toMatchObject({ outcome: 'done' });
+    expect(sentTo().filter((to) => to === 'dee@example.com')).toHaveLength(2);
+    const ledger = await entries();
+    expect(ledger.map((e) => [e.log, e.kind, e.state ?? e.decision, e.detail.attempt])).toEqual([
+      ['effect', 'notice', 'intent', 1],
+      ['decision', 'effect_reconciled', 'not-sent', undefined],
+      ['effect', 'notice', 'intent', 2],
+      ['effect', 'notice', 'confirmed', 2],
+    ]);
+    expect(ledger[1]?.actor).toBe('oncall@example.com');
+  });
+
+  it('goes on with the other effects when the provider refuses one, and voids it on a person’s word with a correction', async () => {
+    const ok = await paidCustomer('cus_ed', 'ed@example.com', 1000, 'EUR');
+    const gone = await paidCustomer('cus_flo', 'flo@example.com', 1000, 'EUR');
+    await stripe.refunds.create({ charge: gone.paymentRef as string }); // already refunded in full by hand
+    const { act, effects, id, entries, answerDeps, questionLink } = await setup({
+      customers: [ok, gone],
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+    });
+    await act();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await act()).toMatchObject({ outcome: 'waiting-people', counts: { confirmed: 1, attention: 1 } });
+    const refused = await effects.getEffect(id, 'P1-E2');
+    expect(refused?.attention).toMatchObject({
+      reason: 'refused',
+      detail: expect.stringContaining('charge_already_refunded'),
+    });
+
+    await expect(answerQuestion(answerDeps, questionLink('P1-E2'), { answer: 'void' })).rejects.toMatchObject(
+      {
+        name: 'InvalidInputError',
+        issues: [{ field: 'note', message: expect.stringContaining('required') }],
+      },
+    );
+    await answerQuestion(answerDeps, questionLink('P1-E2'), {
+      answer: 'void',
+      note: 'refunded by hand on 20 Nov (ticket CS-77)',
+    });
+    await expect(
+      answerQuestion(answerDeps, questionLink('P1-E2'), { answer: 'retry', note: '' }),
+    ).rejects.toMatchObject({ name: 'ConflictError' });
+    expect(await act()).toMatchObject({ outcome: 'done', counts: { confirmed: 1, voided: 1 } });
+    const ledger = await entries();
+    const intent = ledger.find((e) => e.effectId === 'P1-E2' && e.state === 'intent');
+    const correction = ledger.find((e) => e.kind === 'correction');
+    expect(correction).toMatchObject({ corrects: { id: intent?.id, seq: intent?.seq }, effectId: 'P1-E2' });
+    expect(ledger.find((e) => e.effectId === 'P1-E2' && e.state === 'failed')?.detail).toMatchObject({
+      code: 'charge_already_refunded',
+    });
+  });
+
+  it('with the manual provider, asks a person to refund by hand and records the reference they give', async () => {
+    const { act, id, entries, answerDeps, questionLink } = await setup({
+      customers: [
+        {
+          customerRef: 'acct-9',
+          email: 'gus@example.com',
+          amount: { minor: 700, currency: 'GBP' },
+          paymentRef: 'INV-9',
+        },
+      ],
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+      payments: 'manual',
+    });
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    await expect(
+      answerQuestion(answerDeps, questionLink('P1-E1'), { answer: 'done-by-hand', note: '' }),
+    ).rejects.toMatchObject({
+      issues: [{ field: 'reference' }],
+    });
+    await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'done-by-hand',
+      reference: 'BANK-TX-5521',
+      note: '',
+    });
+    expect(await act()).toMatchObject({ outcome: 'done' });
+    const confirmed = (await entries()).find((e) => e.state === 'confirmed');
+    expect(confirmed).toMatchObject({
+      actor: 'oncall@example.com',
+      providerRef: 'BANK-TX-5521',
+      amount: { minor: 700, currency: 'GBP' },
+    });
+    expect(confirmed?.basis?.decisionSeq).toBe(
+      (await entries()).find((e) => e.kind === 'effect_reconciled')?.seq,
+    );
+    expect(id).toMatch(/^INC-2026-/);
+  });
+
+  it('acts on nothing a full round did not approve, and stops early when its time runs out', async () => {
+    const { act, store, id, deps } = await setup({
+      customers: [
+        { customerRef: 'c1', email: 'h@example.com' },
+        { customerRef: 'c2', email: 'i@example.com' },
+      ],
+      input: { summary: 'Tell', apply: [{ kind: 'notice', obligation: 'brand' }], effects: [] },
+    });
+    const late = await carryOutEffects({ ...deps, timeLeft: () => 5_000 }, { incidentId: id });
+    expect(late).toMatchObject({ outcome: 'more', counts: { planned: 2 } });
+    const incident = await store.getIncident(id);
+    if (!incident) throw new Error('no incident');
+    await store.saveIncident({ ...incident, decideRound: 2 });
+    await expect(act()).rejects.toThrow(/lacks approval from legal, business, sre in round 2/);
+    expect(sentTo()).toEqual([]);
+  });
+
+  it('keeps the question link to the responder it was sent to; a link that was not sent finds nothing', async () => {
+    const { act, id, answerDeps, questionLink } = await setup({
+      customers: [
+        {
+          customerRef: 'acct-1',
+          email: 'j@example.com',
+          amount: { minor: 100, currency: 'EUR' },
+          paymentRef: 'X',
+        },
+      ],
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+      payments: 'manual',
+    });
+    await act();
+    const link = questionLink('P1-E1');
+    const forged = formatQuestionId({
+      incidentId: id,
+      effectId: 'P1-E1',
+      attempt: 1,
+      secret: 'A'.repeat(43),
+    });
+    await expect(answerQuestion(answerDeps, forged, { answer: 'void', note: 'x' })).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
+    await expect(
+      answerQuestion(answerDeps, link.replace('.1.', '.01.'), { answer: 'void', note: 'x' }),
+    ).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
+  });
+});

@@ -1,0 +1,630 @@
+/**
+ * fast-check generators of hostile and broken requests for every route in functions/routes.ts,
+ * as small recipes (a 900 KB body is `{ repeat: 'x', times: 900000 }`, so a shrunk counterexample
+ * stays readable) that {@link build} turns into bytes on the wire.
+ *
+ * Every request that could write is built to be refused: a webhook POST with the right token
+ * always carries at least one "breaker" that makes the payload invalid on its own, and an approval
+ * POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
+ * POST — and any write at all — is a failure.
+ */
+import fc from 'fast-check';
+import { LIMITS } from '../../functions/domain/limits.ts';
+import type { Route } from '../../functions/routes.ts';
+import { ROUTES } from '../../functions/routes.ts';
+
+/** Text that may be large: a literal, or one string repeated. */
+export type Text = string | { readonly repeat: string; readonly times: number };
+
+export function expand(text: Text): string {
+  return typeof text === 'string' ? text : text.repeat.repeat(text.times);
+}
+
+/** One change to the fixture payload: set (or, with `value` undefined, delete) what `at` names. */
+export interface Mutation {
+  readonly at: readonly (string | number)[];
+  readonly value?: unknown;
+}
+
+export type BodyRecipe =
+  | {
+      readonly kind: 'alert';
+      readonly noise: readonly Mutation[];
+      readonly breakers: readonly Mutation[];
+      readonly damage?: 'cut' | 'garbage';
+      /** Pads the payload, in a member Casebook ignores, to about this many bytes. */
+      readonly padTo?: number;
+    }
+  | { readonly kind: 'form'; readonly fields: readonly (readonly [Text, Text])[] }
+  | { readonly kind: 'text'; readonly text: Text }
+  | { readonly kind: 'bytes'; readonly bytes: readonly number[] }
+  | { readonly kind: 'nested'; readonly depth: number; readonly open: '[' | '{"a":' };
+
+export interface RequestRecipe {
+  /** Which route it aims at (for the report), or `none`. */
+  readonly aim: string;
+  readonly method: string;
+  /** Already percent-encoded, as sent on the request line. */
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, Text>>;
+  readonly body?: BodyRecipe;
+}
+
+/** What the generators need from the running stack: real ids to aim near. */
+export interface Targets {
+  readonly token: string;
+  readonly incidentIds: readonly string[];
+  readonly approvalIds: readonly string[];
+  /** A cursor GET /incidents returned. */
+  readonly cursor: string;
+  /** The Alertmanager payload that opened the first incident. */
+  readonly fixture: Record<string, unknown>;
+}
+
+/**
+ * Node's HTTP server (like API Gateway) refuses a request line and headers past 16 KB before any
+ * handler sees them; these keep generated requests under that, so they reach the handlers.
+ */
+const MAX_SEGMENT_SENT = 4000;
+const MAX_CURSOR_SENT = 4000;
+const MAX_QUERY_SENT = 6000;
+
+const PROTOTYPE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  '__defineGetter__',
+  '__lookupSetter__',
+] as const;
+
+const BIDI = ['\u202E', '\u202B', '\u2066', '\u2067', '\u200F', '\u061C'] as const;
+
+/** Strings people and programs send: plain, unicode, controls, bidi, lone surrogates, long. */
+/** One character, possibly several bytes or a bidi control, repeated. */
+function repeated(times: fc.Arbitrary<number>): fc.Arbitrary<Text> {
+  return fc.record({ repeat: fc.constantFrom('x', 'é', '😀', '\u202E'), times });
+}
+
+const anyText: fc.Arbitrary<Text> = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+  { weight: 1, arbitrary: fc.constantFrom(...BIDI).map((c) => `${c}desrever${c}`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('\uD800', '\uDFFF x', '\u0000', '\r\nBcc: x@example.com', '%00', '..'),
+  },
+  { weight: 1, arbitrary: repeated(fc.integer({ min: 1, max: 5000 })) },
+);
+
+/**
+ * Text for bodies: like {@link anyText}, now and then just past a field's bound, and rarely
+ * hundreds of kilobytes (large bodies are slow to build and send; a few go a long way).
+ */
+const bodyText: fc.Arbitrary<Text> = fc.oneof(
+  { weight: 16, arbitrary: anyText },
+  {
+    weight: 2,
+    arbitrary: repeated(
+      fc.constantFrom(LIMITS.titleBytes + 1, LIMITS.labelValueBytes + 1, LIMITS.annotationValueBytes + 1),
+    ),
+  },
+  { weight: 1, arbitrary: repeated(fc.constant(200_000)) },
+);
+
+/** Any JSON-ish value, nested, with prototype keys in objects. */
+const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, 1e308, 2 ** 53 + 1)),
+    anyText.map(expand),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(...PROTOTYPE_KEYS)), tie('value'), {
+      maxKeys: 4,
+    }),
+  ),
+})).value;
+
+/** Changes that leave a valid payload valid: they exercise bounds, truncation and odd names. */
+const noise: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({
+    at: fc.tuple(
+      fc.constantFrom('commonLabels', 'groupLabels', 'commonAnnotations'),
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom(
+          ...PROTOTYPE_KEYS,
+          'description',
+          'summary',
+          'alertname',
+          'severity',
+          'world',
+          'category',
+        ),
+      ),
+    ),
+    value: bodyText.map(expand),
+  }),
+  fc.record({ at: fc.constant(['externalURL']), value: bodyText.map(expand) }),
+  fc.record({
+    at: fc.tuple(fc.constantFrom('unknown', '__proto__', 'constructor'), fc.constant('x')),
+    value: anyJson,
+  }),
+  fc.record({ at: fc.constant(['alerts', 0, 'annotations', 'summary']), value: bodyText.map(expand) }),
+);
+
+/** Changes each of which makes the payload invalid by itself, whatever else changed. */
+function breakers(): fc.Arbitrary<Mutation> {
+  const tooMany = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+  return fc.oneof(
+    fc.record({ at: fc.constant(['version']), value: fc.constantFrom('3', 4, null, '', '4 ', undefined) }),
+    fc.record({
+      at: fc.constantFrom(
+        ['groupKey'],
+        ['status'],
+        ['receiver'],
+        ['alerts'],
+        ['alerts', 0, 'fingerprint'],
+        ['alerts', 0, 'startsAt'],
+      ),
+      value: fc.constant(undefined),
+    }),
+    fc.record({
+      at: fc.constant(['status']),
+      value: fc.oneof(
+        fc.constantFrom('FIRING', 'ok', 1, null),
+        anyText.map(expand).filter((s) => s !== 'firing' && s !== 'resolved'),
+      ),
+    }),
+    fc.record({ at: fc.constant(['alerts']), value: fc.constantFrom([], {}, 'alerts', null, [null], [[]]) }),
+    fc.record({
+      at: fc.constantFrom(['alerts', 0, 'startsAt'], ['alerts', 0, 'endsAt']),
+      value: fc.constantFrom(
+        '2026-02-30T10:00:00Z',
+        '2026-13-01T00:00:00Z',
+        '2026-01-01T24:00:00Z',
+        '2026-01-01T00:00:60Z',
+        '2026-01-01T00:00:00+24:00',
+        'not-a-date',
+        '2026-01-01',
+        1767225600,
+        '+002026-01-01T00:00:00Z',
+      ),
+    }),
+    fc.record({
+      at: fc.constant(['alerts', 0, 'fingerprint']),
+      value: fc.oneof(
+        fc.constantFrom('', 7, null),
+        fc.integer({ min: LIMITS.fingerprintBytes + 1, max: 5000 }).map((n) => 'f'.repeat(n)),
+      ),
+    }),
+    fc.record({
+      at: fc.constantFrom(['commonLabels'], ['groupLabels'], ['commonAnnotations'], ['alerts', 0, 'labels']),
+      value: fc.oneof(
+        fc.constantFrom('labels', 7, [], null),
+        fc.dictionary(
+          fc.constantFrom('a', 'constructor', 'toString', 'severity'),
+          fc.oneof(
+            fc.integer(),
+            fc.constant(null),
+            anyJson.filter((v) => typeof v !== 'string'),
+          ),
+          { minKeys: 1, maxKeys: 3 },
+        ),
+      ),
+    }),
+    fc.record({
+      at: fc.constant(['commonLabels']),
+      value: fc.integer({ min: LIMITS.labels + 1, max: 400 }).map(tooMany),
+    }),
+    fc.record({
+      at: fc.constant(['commonAnnotations']),
+      value: fc.integer({ min: LIMITS.annotations + 1, max: 200 }).map(tooMany),
+    }),
+    fc.record({
+      at: fc.tuple(
+        fc.constantFrom('commonLabels', 'commonAnnotations'),
+        fc.integer({ min: LIMITS.nameBytes + 1, max: 3000 }).map((n) => 'n'.repeat(n)),
+      ),
+      value: fc.constant('v'),
+    }),
+    fc.record({
+      at: fc.constantFrom(
+        ['commonAnnotations', 'customer_contacts'],
+        ['alerts', 0, 'annotations', 'customer_contacts'],
+      ),
+      value: fc.constantFrom(
+        'not-an-address',
+        'a@b',
+        `${'a'.repeat(250)}@example.com`,
+        'ada@example.com, <script>',
+        '\u202Eada@example.com',
+      ),
+    }),
+    fc.record({ at: fc.constant(['truncatedAlerts']), value: fc.constantFrom(-1, 1.5, '0', null) }),
+  );
+}
+
+function applyMutation(target: Record<string, unknown>, { at, value }: Mutation): void {
+  let node: Record<string | number, unknown> = target;
+  for (const key of at.slice(0, -1)) {
+    // Own members only: following `__proto__` here would pollute Object.prototype in the test itself.
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (next === null || typeof next !== 'object') {
+      const created: Record<string, unknown> = {};
+      Object.defineProperty(node, key, {
+        value: created,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      node = created;
+    } else node = next as Record<string | number, unknown>;
+  }
+  const last = at.at(-1) as string | number;
+  // defineProperty, so a key named __proto__ becomes an own member, as JSON.parse makes it.
+  if (value === undefined) delete node[last];
+  else Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
+}
+
+const encode = (text: string) => encodeURIComponent(text.toWellFormed());
+
+/** A path segment aimed at an id route: real ids, near misses, oversized and odd forms. */
+function idSegment(real: readonly string[]): fc.Arbitrary<string> {
+  const near = fc
+    .constantFrom(...real)
+    .chain((id) =>
+      fc.oneof(
+        fc.constant(encode(id)),
+        fc.constant(encode(id.replace('.1.', '.01.'))),
+        fc.constant(encode(id.replace(/-(\d{4})(?=\.|$)/, '-0$1'))),
+        fc.constant(encode(`${id}A`)),
+        fc.constant(encode(id.toLowerCase())),
+        fc.constant(encode(id.slice(0, -1))),
+        fc.constant(encode(`${id} `)),
+        fc.constant(id.replaceAll('.', '%2E')),
+      ),
+    );
+  return fc.oneof(
+    // Real ids reach the tables and the pages; near misses must not.
+    { weight: 2, arbitrary: fc.constantFrom(...real) },
+    { weight: 3, arbitrary: near },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 2100 }).map((n) => `INC-2026-${'1'.repeat(n)}`) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 1, max: 2100 }).map((n) => `INC-2026-0001.1.legal.${'A'.repeat(n)}`),
+    },
+    {
+      weight: 2,
+      arbitrary: anyText.map((t) => encode(expand(t)).slice(0, MAX_SEGMENT_SENT)).filter((s) => s.length > 0),
+    },
+    { weight: 1, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+    { weight: 1, arbitrary: fc.constantFrom('%E0%A4%A', '%', '%zz', '%00', '%2F', '..', '%2e%2e', 'a%2Fb') },
+  );
+}
+
+function cursorValue(targets: Targets): fc.Arbitrary<string> {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const key = JSON.parse(Buffer.from(targets.cursor, 'base64url').toString('utf8')) as Record<string, string>;
+  return fc
+    .oneof(
+      fc.constant(targets.cursor),
+      fc.constantFrom('', '=', 'e30', targets.cursor.slice(1), `${targets.cursor}=`, `${targets.cursor}A`),
+      fc
+        .integer({ min: 0, max: 1000 })
+        .map((n) =>
+          b64({ gsi1pk: 'INCIDENTS', gsi1sk: 'x'.repeat(n), pk: 'x'.repeat(n), sk: 'x'.repeat(n) }),
+        ),
+      fc.constant(b64({ gsi1pk: '', gsi1sk: '', pk: '', sk: '' })),
+      fc
+        .record({
+          field: fc.constantFrom('gsi1pk', 'gsi1sk', 'pk', 'sk', '__proto__', 'extra'),
+          value: anyJson,
+        })
+        .map(({ field, value }) => {
+          const copy: Record<string, unknown> = { ...key };
+          Object.defineProperty(copy, field, { value, enumerable: true, configurable: true, writable: true });
+          return b64(copy);
+        }),
+      anyJson.map(b64),
+      anyText.map((t) => expand(t)),
+    )
+    .map((cursor) => cursor.slice(0, MAX_CURSOR_SENT));
+}
+
+function queryString(targets: Targets): fc.Arbitrary<string> {
+  const param = fc.oneof(
+    fc.tuple(
+      fc.constant('limit'),
+      fc.oneof(
+        fc.integer({ min: -5, max: 300 }).map(String),
+        fc.constantFrom(
+          '0x10',
+          ' 5',
+          '%205',
+          '1e2',
+          '+5',
+          '05',
+          '5.0',
+          '５',
+          '',
+          'NaN',
+          'Infinity',
+          '9'.repeat(400),
+          '1,2',
+        ),
+      ),
+    ),
+    fc.tuple(fc.constant('cursor'), cursorValue(targets)),
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 8 })),
+      anyText.map((t) => expand(t).slice(0, 200)),
+    ),
+  );
+  return fc.array(param, { maxLength: 4 }).map((pairs) =>
+    pairs
+      .map(([k, v]) => (v.startsWith('%') && k === 'limit' ? `${k}=${v}` : `${encode(k)}=${encode(v)}`))
+      .join('&')
+      .slice(0, MAX_QUERY_SENT),
+  );
+}
+
+function headers(targets: Targets, form: boolean): fc.Arbitrary<Record<string, Text>> {
+  const contentType = fc.constantFrom(
+    form ? 'application/x-www-form-urlencoded' : 'application/json',
+    'application/json; charset=utf-8',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'application/octet-stream',
+    'multipart/form-data; boundary=x',
+    'application/jsonp',
+    'JSON',
+    '',
+  );
+  const authorization = fc.oneof(
+    { weight: 6, arbitrary: fc.constant(`Bearer ${targets.token}`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        `bearer ${targets.token}`,
+        `Bearer  ${targets.token}`,
+        `Bearer ${targets.token}x`,
+        `Basic ${targets.token}`,
+        'Bearer ',
+        '',
+      ),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((n) => ({ repeat: 'B', times: n })) },
+  );
+  return fc.record(
+    {
+      'content-type': contentType,
+      authorization,
+      'x-extra': anyText.map((t) =>
+        expand(t)
+          .replace(/[^\t\x20-\x7e]/g, '?')
+          .slice(0, 1000),
+      ),
+      'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
+      [PROTOTYPE_KEYS[5]]: fc.constant('x'),
+    },
+    { requiredKeys: ['content-type'] },
+  );
+}
+
+function formRecipe(): fc.Arbitrary<BodyRecipe> {
+  const field = (name: string, value: fc.Arbitrary<Text>) => value.map((v) => [name, v] as const);
+  // Each invalidates the form on its own (decision is never approve/reject, or the rest is wrong).
+  const invalid = fc.oneof(
+    fc.tuple(field('decision', fc.constantFrom('', 'APPROVE', 'approve ', 'maybe', 'reject\u0000'))),
+    fc.tuple(field('decision', fc.constant('approve')), field('name', fc.constantFrom('', '   ', '\t'))),
+    fc.tuple(
+      field('decision', fc.constant('approve')),
+      field('name', fc.constant({ repeat: 'n', times: LIMITS.deciderNameChars + 1 })),
+    ),
+    fc.tuple(
+      field('decision', fc.constant('reject')),
+      field('name', fc.constant('Ada')),
+      field('comment', fc.constantFrom('', '  ')),
+    ),
+    fc.tuple(
+      field('decision', fc.constant('approve')),
+      field('name', fc.constant('Ada')),
+      field('comment', fc.constant({ repeat: '😀', times: LIMITS.decisionCommentChars + 1 })),
+    ),
+  );
+  const extra = fc.array(fc.tuple(fc.oneof(fc.constantFrom<Text>(...PROTOTYPE_KEYS), anyText), anyText), {
+    maxLength: 3,
+  });
+  // The invalid fields come first: a form field counts once, and later duplicates cannot mend it.
+  return fc.tuple(invalid, extra).map(([bad, more]) => ({ kind: 'form', fields: [...bad, ...more] }));
+}
+
+function alertRecipe(): fc.Arbitrary<BodyRecipe> {
+  return fc.record({
+    kind: fc.constant('alert' as const),
+    noise: fc.array(noise, { maxLength: 4 }),
+    breakers: fc.array(breakers(), { minLength: 1, maxLength: 2 }),
+    damage: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constantFrom('cut' as const, 'garbage' as const) },
+    ),
+    // Bodies up to the limit and just past it, now and then (they are slow to build and send).
+    padTo: fc.oneof(
+      { weight: 40, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.integer({ min: LIMITS.bodyBytes - 2000, max: LIMITS.bodyBytes + 2000 }) },
+    ),
+  });
+}
+
+const strangeBody: fc.Arbitrary<BodyRecipe> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('text' as const), text: anyText }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('text' as const),
+      text: anyJson.map((v) => JSON.stringify(v) ?? 'undefined'),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('bytes' as const),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('nested' as const),
+      depth: fc.integer({ min: 1, max: 20_000 }),
+      open: fc.constantFrom('[' as const, '{"a":' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('text' as const),
+      text: fc
+        .integer({ min: LIMITS.bodyBytes - 10, max: LIMITS.bodyBytes + 10_000 })
+        .map((n) => ({ repeat: ' ', times: n })),
+    }),
+  },
+);
+
+/** `arbitrary`'s value one time in five, else undefined. */
+function rarely<T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
+}
+
+/** Requests aimed at one route. */
+function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
+  const isForm = route.path.startsWith('/approvals');
+  const segment =
+    route.path === '/webhooks/{source}'
+      ? fc.oneof(
+          { weight: 6, arbitrary: fc.constant('alertmanager') },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              ...PROTOTYPE_KEYS,
+              'Alertmanager',
+              'alertmanager%00',
+              'alertmanager%2F',
+              'grafana',
+            ),
+          },
+          { weight: 1, arbitrary: idSegment(['alertmanager']) },
+        )
+      : idSegment(route.path.startsWith('/approvals') ? targets.approvalIds : targets.incidentIds);
+  const body: fc.Arbitrary<BodyRecipe | undefined> =
+    route.method !== 'POST'
+      ? rarely(strangeBody)
+      : isForm
+        ? fc.oneof({ weight: 4, arbitrary: formRecipe() }, { weight: 1, arbitrary: strangeBody })
+        : fc.oneof({ weight: 4, arbitrary: alertRecipe() }, { weight: 1, arbitrary: strangeBody });
+  return fc.record({
+    aim: fc.constant(`${route.method} ${route.path}`),
+    method: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(route.method) },
+      { weight: 1, arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') },
+    ),
+    path: route.path.includes('{')
+      ? segment.map((s) => route.path.replace(/\{\w+\}/, s))
+      : fc.oneof(
+          { weight: 8, arbitrary: fc.constant(route.path) },
+          { weight: 1, arbitrary: fc.constantFrom(`${route.path}/`, route.path.toUpperCase()) },
+        ),
+    query:
+      route.path === '/incidents' ? queryString(targets) : rarely(queryString(targets)).map((q) => q ?? ''),
+    headers: headers(targets, isForm),
+    body,
+  });
+}
+
+/** Long strings cut to their first characters and their length, so a counterexample stays readable. */
+export function compact(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' && v.length > 120 ? `${v.slice(0, 100)}…(${v.length} chars)` : v,
+  );
+}
+
+/** A recipe that fast-check prints with {@link compact}. */
+function printable(recipe: RequestRecipe): RequestRecipe {
+  return Object.defineProperty({ ...recipe }, fc.toStringMethod, { value: () => compact(recipe) });
+}
+
+/** Requests aimed at every route, and at none. */
+export function hostileRequests(targets: Targets): fc.Arbitrary<RequestRecipe> {
+  const elsewhere = fc.record({
+    aim: fc.constant('none'),
+    method: fc.constantFrom('GET', 'POST', 'DELETE'),
+    path: fc.oneof(
+      fc.constantFrom(
+        '/',
+        '/webhooks',
+        '/webhooks/',
+        '/approvals',
+        '/incidents/a/b',
+        '//incidents',
+        '/%2e%2e/incidents',
+      ),
+      anyText.map((t) => `/${encode(expand(t).slice(0, 500))}`),
+    ),
+    query: fc.constant(''),
+    headers: headers(targets, false),
+    body: rarely(strangeBody),
+  });
+  return fc
+    .oneof(...ROUTES.map((route) => ({ weight: 4, arbitrary: forRoute(route, targets) })), {
+      weight: 1,
+      arbitrary: elsewhere,
+    })
+    .map(printable);
+}
+
+/** The bytes a recipe stands for. */
+export function build(
+  recipe: RequestRecipe,
+  targets: Targets,
+): { headers: Record<string, string>; body?: Buffer } {
+  const headers = Object.fromEntries(Object.entries(recipe.headers).map(([k, v]) => [k, expand(v)]));
+  const body = recipe.body ? bodyBytes(recipe.body, targets) : undefined;
+  return { headers, ...(body ? { body } : {}) };
+}
+
+function bodyBytes(recipe: BodyRecipe, targets: Targets): Buffer {
+  switch (recipe.kind) {
+    case 'alert': {
+      const payload = structuredClone(targets.fixture);
+      for (const m of [...recipe.noise, ...recipe.breakers]) applyMutation(payload, m);
+      if (recipe.padTo) {
+        const size = Buffer.byteLength(JSON.stringify(payload));
+        payload.padding = 'p'.repeat(Math.max(0, recipe.padTo - size - 14));
+      }
+      const json = JSON.stringify(payload);
+      if (recipe.damage === 'cut') return Buffer.from(json.slice(0, Math.max(1, json.length - 7)));
+      if (recipe.damage === 'garbage') return Buffer.from(`${json}}}`);
+      return Buffer.from(json);
+    }
+    case 'form':
+      return Buffer.from(
+        recipe.fields.map(([k, v]) => `${encode(expand(k))}=${encode(expand(v))}`).join('&'),
+      );
+    case 'text':
+      return Buffer.from(expand(recipe.text).toWellFormed());
+    case 'bytes':
+      return Buffer.from(recipe.bytes);
+    case 'nested':
+      return Buffer.from(
+        `${recipe.open.repeat(recipe.depth)}1${(recipe.open === '[' ? ']' : '}').repeat(recipe.depth)}`,
+      );
+  }
+}
