@@ -62,6 +62,11 @@ export class DynamoDbLedger implements Ledger {
   private readonly leaseMs: number;
   /** The last head this instance wrote or read, per incident: usually the true head. */
   private readonly heads = new Map<string, ChainHead>();
+  /**
+   * This instance's appends to each incident, one after the other: its own concurrent callers
+   * then never race each other for the next seq (other writers still may, and are retried).
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoDbLedgerOptions) {
     this.client = client;
@@ -71,7 +76,18 @@ export class DynamoDbLedger implements Ledger {
     this.leaseMs = options.claimLeaseMs ?? 120_000;
   }
 
-  async append(
+  append(incidentId: string, draft: LedgerEntryDraft): Promise<{ created: boolean; entry: LedgerEntry }> {
+    const before = this.queues.get(incidentId) ?? Promise.resolve();
+    const appended = before.catch(() => undefined).then(() => this.appendNow(incidentId, draft));
+    this.queues.set(incidentId, appended);
+    const forget = () => {
+      if (this.queues.get(incidentId) === appended) this.queues.delete(incidentId);
+    };
+    appended.then(forget, forget);
+    return appended;
+  }
+
+  private async appendNow(
     incidentId: string,
     draft: LedgerEntryDraft,
   ): Promise<{ created: boolean; entry: LedgerEntry }> {

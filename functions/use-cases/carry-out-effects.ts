@@ -64,6 +64,24 @@ const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
  */
 export const RESERVE_MS = 30_000;
 const PAGE = 200;
+/**
+ * Effects carried out at the same time: each waits mostly on a provider or the tables, and the
+ * providers' rate limiters, not this number, keep Act within their rates.
+ */
+const CONCURRENCY = 8;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export async function carryOutEffects(
   deps: CarryOutEffectsDeps,
@@ -88,7 +106,7 @@ export async function carryOutEffects(
   let cursor: string | undefined;
   do {
     const page = await deps.effects.listEffects(incident.id, plan.version, cursor, PAGE);
-    for (const effect of page.items) {
+    await inParallel(page.items, CONCURRENCY, async (effect) => {
       let now = effect;
       if (!outOfTime && actCanProceed(effect)) {
         if (deps.timeLeft() < RESERVE_MS) outOfTime = true;
@@ -98,7 +116,7 @@ export async function carryOutEffects(
       if (now.progress === 'attention' && now.attention)
         await deps.ask(incident, now, now.attention.reason, now.attention.detail);
       counts[now.progress]++;
-    }
+    });
     cursor = page.cursor;
   } while (cursor);
 

@@ -44,6 +44,8 @@ describe('approving from the SES inbox in a browser', () => {
     });
 
     const context = await browser.newContext();
+    // A step that cannot happen fails naming its locator, well inside the test's own timeout.
+    context.setDefaultTimeout(10_000);
     const inboxPage = await context.newPage();
     await inboxPage.goto(stack.endpoints.sesInbox);
     for (const role of ['Legal', 'Business', 'SRE']) {

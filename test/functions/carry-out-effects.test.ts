@@ -191,16 +191,21 @@ describe('Act carries out the approved effects', () => {
     expect(await act()).toMatchObject({ outcome: 'done', counts: { confirmed: 6 } });
 
     const ledger = await entries();
+    // Effects run side by side, so their entries interleave; each effect's own run in order.
+    const order = ['intent', 'executed', 'confirmed', 'failed'];
     const byEffect = (kind: string) =>
       ledger
         .filter((e) => e.kind === kind)
-        .map((e) => [e.effectId, effectState(e), e.amount?.minor, e.obligation]);
+        .map((e) => [e.effectId, effectState(e), e.amount?.minor, e.obligation] as const)
+        .sort(
+          (a, b) => `${a[0]}`.localeCompare(`${b[0]}`) || order.indexOf(`${a[1]}`) - order.indexOf(`${b[1]}`),
+        );
     expect(byEffect('refund')).toEqual([
       ['P1-E1', 'intent', 1299, 'tos'],
       ['P1-E1', 'executed', 1299, 'tos'],
+      ['P1-E1', 'confirmed', 1299, 'tos'],
       ['P1-E2', 'intent', 2500, 'tos'],
       ['P1-E2', 'executed', 2500, 'tos'],
-      ['P1-E1', 'confirmed', 1299, 'tos'],
       ['P1-E2', 'confirmed', 2500, 'tos'],
     ]);
     expect(byEffect('credit')).toEqual([
@@ -210,9 +215,12 @@ describe('Act carries out the approved effects', () => {
       ['P1-E4', 'confirmed', 500, 'brand'],
     ]);
     expect(
-      ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed').map((e) => e.providerRef),
+      ledger
+        .filter((e) => e.kind === 'notice' && e.state === 'confirmed')
+        .map((e) => e.providerRef)
+        .sort(),
     ).toEqual(['ses-1', 'ses-2']);
-    expect(sentTo()).toEqual(['ada@example.com', 'bo@example.com']);
+    expect(sentTo().sort()).toEqual(['ada@example.com', 'bo@example.com']);
     // Each confirmed money movement has a provider reference and when it took effect; every entry
     // names the plan it carries out, and no entry names a customer in clear.
     for (const e of ledger.filter((x) => x.state === 'confirmed'))

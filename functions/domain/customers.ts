@@ -1,0 +1,163 @@
+/**
+ * The affected customers a responder uploads, as CSV (header
+ * `customer_ref,email,name,amount,currency,product_area,payment_ref`) or as JSON
+ * (`{ customers: [...] }`). Amounts are decimals in the currency's major unit, converted exactly to
+ * minor units by its ISO 4217 exponent. One bad row refuses the whole upload, every bad line named,
+ * so a list is either all there or not there at all.
+ */
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { emailAddress } from './email-address.ts';
+import type { InputIssue } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
+import { isCurrency, parseMajorAmount } from './money.ts';
+import type { Customer } from './plan.ts';
+
+export const CUSTOMER_COLUMNS = [
+  'customer_ref',
+  'email',
+  'name',
+  'amount',
+  'currency',
+  'product_area',
+  'payment_ref',
+] as const;
+
+/** The most customers one incident's list may hold. */
+export const MAX_CUSTOMERS = 50_000;
+
+const optional = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `must be at most ${max} characters`)
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
+
+const rowSchema = z
+  .object({
+    customer_ref: z
+      .string()
+      .trim()
+      .min(1, 'is required')
+      .max(200, 'must be at most 200 characters')
+      .regex(/^[^#\s]+$/, 'must have no spaces or #'),
+    email: z
+      .string()
+      .trim()
+      .transform((v) => (v === '' ? undefined : v))
+      .pipe(emailAddress.optional()),
+    name: optional(200),
+    amount: optional(32),
+    currency: optional(3),
+    product_area: optional(200),
+    payment_ref: optional(200),
+  })
+  .strict();
+
+/** One row → a customer, or what is wrong with it (fields named as the header names them). */
+function toCustomer(row: unknown): { customer?: Customer; problems: string[] } {
+  const blank = Object.fromEntries(CUSTOMER_COLUMNS.map((c) => [c, '']));
+  const parsed = rowSchema.safeParse(row !== null && typeof row === 'object' ? { ...blank, ...row } : row);
+  if (!parsed.success)
+    return { problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'row'} ${i.message}`) };
+  const r = parsed.data;
+  const problems: string[] = [];
+  let amount: Customer['amount'];
+  if (r.amount !== undefined || r.currency !== undefined) {
+    if (!r.currency || !isCurrency(r.currency))
+      problems.push('currency must be an ISO 4217 code (e.g. EUR) when an amount is given');
+    else if (r.amount === undefined) problems.push('amount is required when a currency is given');
+    else {
+      try {
+        amount = parseMajorAmount(r.amount, r.currency);
+        if (amount.minor < 0) problems.push('amount must not be negative');
+      } catch (error) {
+        problems.push(`amount ${(error as Error).message}`);
+      }
+    }
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    customer: {
+      customerRef: r.customer_ref,
+      ...(r.email ? { email: r.email } : {}),
+      ...(r.name ? { name: r.name } : {}),
+      ...(amount ? { amount } : {}),
+      ...(r.product_area ? { productArea: r.product_area } : {}),
+      ...(r.payment_ref ? { paymentRef: r.payment_ref } : {}),
+    },
+  };
+}
+
+function collect(rows: readonly unknown[], where: (i: number) => string): Customer[] {
+  const issues: InputIssue[] = [];
+  const customers: Customer[] = [];
+  const seen = new Map<string, number>();
+  rows.forEach((row, i) => {
+    const { customer, problems } = toCustomer(row);
+    for (const message of problems) issues.push({ field: where(i), message });
+    if (!customer) return;
+    const first = seen.get(customer.customerRef);
+    if (first !== undefined)
+      issues.push({
+        field: where(i),
+        message: `customer_ref ${customer.customerRef} repeats ${where(first)}`,
+      });
+    else seen.set(customer.customerRef, i);
+    customers.push(customer);
+  });
+  if (rows.length === 0)
+    issues.push({ field: 'customers', message: 'is empty: upload at least one customer' });
+  if (rows.length > MAX_CUSTOMERS)
+    issues.push({ field: 'customers', message: `must hold at most ${MAX_CUSTOMERS} customers` });
+  if (issues.length > 0) throw new InvalidInputError(issues);
+  return customers;
+}
+
+/** Parses a CSV upload; `line N` in every issue is the line of the file (the header is line 1). */
+export function parseCustomersCsv(text: string): Customer[] {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+  } catch (error) {
+    throw new InvalidInputError({ field: 'body', message: `is not CSV: ${(error as Error).message}` });
+  }
+  const [header, ...rows] = records;
+  const names = (header ?? []).map((h) => h.trim().toLowerCase());
+  const missing = ['customer_ref'].filter((c) => !names.includes(c));
+  const unknown = names.filter((n) => !(CUSTOMER_COLUMNS as readonly string[]).includes(n));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new InvalidInputError({
+      field: 'line 1',
+      message: `the header must name the columns ${CUSTOMER_COLUMNS.join(',')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${unknown.length ? `; unknown ${unknown.join(', ')}` : ''}`,
+    });
+  }
+  const objects = rows.map((cells) =>
+    cells.length > names.length
+      ? { extra: cells.slice(names.length).join(',') }
+      : Object.fromEntries(names.map((n, i) => [n, cells[i] ?? ''])),
+  );
+  return collect(objects, (i) => `line ${i + 2}`);
+}
+
+/** Parses a JSON upload, `{ customers: [{ customer_ref, email, … }] }` (the CSV's column names). */
+export function parseCustomersJson(body: unknown): Customer[] {
+  const list = (body as { customers?: unknown } | null)?.customers;
+  if (!Array.isArray(list))
+    throw new InvalidInputError({ field: 'customers', message: 'must be a list of customers' });
+  return collect(
+    list.map((row) =>
+      row !== null && typeof row === 'object'
+        ? Object.fromEntries(
+            Object.entries(row as Record<string, unknown>).map(([k, v]) => [
+              k,
+              typeof v === 'number' ? String(v) : v,
+            ]),
+          )
+        : row,
+    ),
+    (i) => `customers[${i}]`,
+  );
+}

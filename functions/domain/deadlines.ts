@@ -1,0 +1,156 @@
+/**
+ * Severity targets and the deadlines they give an incident (seed 003's table, seed 004's
+ * severities), the size an impact gives it (seed 001 §3.3), and the regulatory clock personal
+ * data starts (GDPR Art. 33: 72 hours from awareness). Rules as data, so changing a target is one
+ * line here and every wait, page and escalation follows.
+ */
+import type { Severity } from './vocabulary.ts';
+
+/** When a target falls: a fixed time after detection, or the next business day. */
+export type Target = { readonly minutes: number } | { readonly nextBusinessDay: true };
+
+/**
+ * Seed 003: P1 15 min / 2 h, P2 1 h / 8 h, P3 next business day / 48 h. SEV4 is not in the seed:
+ * cosmetic or invisible to users (seed 004) — worked as regular work, so a response within five
+ * business days' worth (a week) and a resolution within two weeks.
+ */
+export const SEVERITY_TARGETS: Readonly<
+  Record<Severity, { readonly response: Target; readonly resolution: Target }>
+> = {
+  SEV1: { response: { minutes: 15 }, resolution: { minutes: 120 } },
+  SEV2: { response: { minutes: 60 }, resolution: { minutes: 480 } },
+  SEV3: { response: { nextBusinessDay: true }, resolution: { minutes: 48 * 60 } },
+  SEV4: { response: { minutes: 7 * 24 * 60 }, resolution: { minutes: 14 * 24 * 60 } },
+};
+
+/** Hours from awareness of a personal-data breach to the regulator's notification (GDPR Art. 33). */
+export const REGULATORY_CLOCK_HOURS = 72;
+
+/** 09:00 UTC on the next weekday after `from` (weekends skipped). */
+export function nextBusinessDay(from: Date): Date {
+  const d = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate() + 1, 9));
+  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() + 1);
+  return d;
+}
+
+export function targetTime(from: Date, target: Target): Date {
+  return 'minutes' in target ? new Date(from.getTime() + target.minutes * 60_000) : nextBusinessDay(from);
+}
+
+export type DeadlineKind = 'response' | 'resolution' | 'regulatory';
+
+export interface Deadline {
+  readonly kind: DeadlineKind;
+  readonly due: string;
+  /** Met (the response came, the incident resolved, the regulator was told) or not yet. */
+  readonly metAt?: string;
+}
+
+/** What the deadlines are computed from. */
+export interface DeadlineFacts {
+  readonly severity: Severity;
+  readonly detectedAt: string;
+  readonly acknowledgedAt?: string;
+  readonly resolvedAt?: string;
+  /** When Casebook learnt that personal data is involved (impact assets include `pii`). */
+  readonly piiAwareAt?: string;
+  readonly regulatorNotifiedAt?: string;
+}
+
+/** The incident's deadlines now; a severity change moves them (they are always computed, never stored). */
+export function deadlines(facts: DeadlineFacts): Deadline[] {
+  const detected = new Date(facts.detectedAt);
+  const { response, resolution } = SEVERITY_TARGETS[facts.severity];
+  const out: Deadline[] = [
+    {
+      kind: 'response',
+      due: targetTime(detected, response).toISOString(),
+      ...(facts.acknowledgedAt ? { metAt: facts.acknowledgedAt } : {}),
+    },
+    {
+      kind: 'resolution',
+      due: targetTime(detected, resolution).toISOString(),
+      ...(facts.resolvedAt ? { metAt: facts.resolvedAt } : {}),
+    },
+  ];
+  if (facts.piiAwareAt) {
+    out.push({
+      kind: 'regulatory',
+      due: new Date(Date.parse(facts.piiAwareAt) + REGULATORY_CLOCK_HOURS * 3_600_000).toISOString(),
+      ...(facts.regulatorNotifiedAt ? { metAt: facts.regulatorNotifiedAt } : {}),
+    });
+  }
+  return out;
+}
+
+/** Deadlines that passed unmet at `now`. */
+export function missed(all: readonly Deadline[], now: Date): Deadline[] {
+  return all.filter((d) => !d.metAt && Date.parse(d.due) <= now.getTime());
+}
+
+/**
+ * How long a wait for people may last before Casebook looks at the deadlines again: until the
+ * next unmet deadline, at least `floorSeconds` (a missed deadline is escalated once, then waited
+ * on again) and at most `ceilingSeconds` (no wait is ever left unchecked for long).
+ */
+export function secondsUntilNextCheck(
+  all: readonly Deadline[],
+  now: Date,
+  floorSeconds = 60,
+  ceilingSeconds = 3_600,
+): number {
+  const upcoming = all
+    .filter((d) => !d.metAt && Date.parse(d.due) > now.getTime())
+    .map((d) => Math.ceil((Date.parse(d.due) - now.getTime()) / 1000));
+  const next = upcoming.length > 0 ? Math.min(...upcoming) : ceilingSeconds;
+  return Math.max(floorSeconds, Math.min(ceilingSeconds, next));
+}
+
+/** How far an incident reaches, on seed 000's axes. */
+export interface Impact {
+  readonly users: number;
+  readonly transactions: number;
+  readonly assets: readonly ('money' | 'pii' | 'legal' | 'operational_integrity')[];
+  readonly from: string;
+  readonly to?: string;
+  readonly summary: string;
+}
+
+export type ImpactSize = 'small' | 'medium' | 'large';
+
+/**
+ * Seed 001 §3.3: one user and a small mistaken charge is small (support-led); hundreds of
+ * invoices mis-sent is medium (Business + SRE); a potential leak of confidential data is large
+ * (Legal + leadership). As rules, first match wins.
+ */
+export const SIZE_RULES: readonly {
+  readonly size: ImpactSize;
+  readonly when: string;
+  readonly test: (i: Impact) => boolean;
+}[] = [
+  {
+    size: 'large',
+    when: 'personal data or legal exposure is involved',
+    test: (i) => i.assets.includes('pii') || i.assets.includes('legal'),
+  },
+  {
+    size: 'large',
+    when: 'more than 1,000 users or transactions',
+    test: (i) => i.users > 1_000 || i.transactions > 1_000,
+  },
+  {
+    size: 'medium',
+    when: 'more than 10 users or transactions',
+    test: (i) => i.users > 10 || i.transactions > 10,
+  },
+  {
+    size: 'small',
+    when: 'at most 10 users and transactions, no personal data, no legal exposure',
+    test: () => true,
+  },
+];
+
+export function impactSize(impact: Impact): { readonly size: ImpactSize; readonly because: string } {
+  const rule = SIZE_RULES.find((r) => r.test(impact)) as (typeof SIZE_RULES)[number];
+  return { size: rule.size, because: rule.when };
+}

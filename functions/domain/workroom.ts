@@ -1,0 +1,179 @@
+/**
+ * The workroom: what each person may do to an incident, in which phase, with which fields (the
+ * contract the pages, scripts and the CLI rely on). Rules as data: an action names the roles that
+ * may take it and the phases that allow it; its fields are a zod schema, so a wrong field is a 400
+ * that names it, an action the phase does not allow a 409 that says which phase does, and an
+ * action the role may not take a 403 — and in none of these is anything written.
+ */
+import { z } from 'zod';
+import { emailAddress } from './email-address.ts';
+import { explicitEffectSchema, planRuleSchema } from './plan.ts';
+import { isUtcInstant } from './time.ts';
+import type { Phase } from './vocabulary.ts';
+import { ACTION_SAFETY, PHASES, SEVERITIES, WORLDS } from './vocabulary.ts';
+
+/** Who holds a workroom link. */
+export const WORK_ROLES = ['responder', 'sre_lead'] as const;
+export type WorkRole = (typeof WORK_ROLES)[number];
+
+const text = (max: number) =>
+  z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
+const instant = z.string().refine(isUtcInstant, 'must be a UTC time such as 2026-11-29T08:59:00Z');
+const list = (max: number, item = text(2000)) => z.array(item).max(max, `must hold at most ${max} items`);
+
+/** The postmortem form: seed 003's template, with lessons in seed 000's three parts. */
+export const postmortemSchema = z
+  .object({
+    title: text(300),
+    summary: text(4000),
+    rootCause: text(8000),
+    contributingFactors: list(50),
+    whatWentWell: list(50),
+    lessons: z
+      .object({ technical: list(50), process: list(50), governance: list(50) })
+      .strict()
+      .refine(
+        (l) => l.technical.length + l.process.length + l.governance.length > 0,
+        'must hold at least one lesson',
+      ),
+    actionItems: z
+      .array(
+        z
+          .object({
+            item: text(500),
+            owner: text(200),
+            due: z.iso.date({ error: 'must be a date such as 2026-12-15' }),
+          })
+          .strict(),
+      )
+      .max(100),
+  })
+  .strict();
+export type Postmortem = z.infer<typeof postmortemSchema>;
+
+const OPEN_PHASES = PHASES;
+const BEFORE_ACT: readonly Phase[] = ['Detect', 'Contain', 'Understand', 'Decide'];
+
+/** Every action of the workroom: its fields, who may take it, and in which phases. */
+export const WORK_ACTIONS = {
+  acknowledge: { schema: z.object({}).strict(), roles: WORK_ROLES, phases: OPEN_PHASES },
+  contain: {
+    schema: z
+      .object({
+        actions: z
+          .array(
+            z
+              .object({ description: text(1000), safety: z.enum(ACTION_SAFETY), world: z.enum(WORLDS) })
+              .strict(),
+          )
+          .min(1, 'must list at least one containment action')
+          .max(50),
+        contained: z.boolean(),
+      })
+      .strict(),
+    roles: WORK_ROLES,
+    phases: ['Detect', 'Contain'] as readonly Phase[],
+  },
+  impact: {
+    schema: z
+      .object({
+        users: z.number().int().min(0),
+        transactions: z.number().int().min(0),
+        assets: z
+          .array(z.enum(['money', 'pii', 'legal', 'operational_integrity']))
+          .min(1)
+          .max(4),
+        from: instant,
+        to: instant.optional(),
+        summary: text(4000),
+      })
+      .strict(),
+    roles: WORK_ROLES,
+    phases: ['Contain', 'Understand'] as readonly Phase[],
+  },
+  customers: { schema: z.unknown(), roles: WORK_ROLES, phases: ['Understand'] as readonly Phase[] },
+  plan: {
+    schema: z
+      .object({
+        summary: text(2000),
+        apply: z.array(planRuleSchema).max(20),
+        effects: z.array(explicitEffectSchema).max(50_000),
+      })
+      .strict()
+      .refine((p) => p.apply.length + p.effects.length > 0, 'must apply a rule or name an effect'),
+    roles: WORK_ROLES,
+    phases: ['Understand'] as readonly Phase[],
+  },
+  'submit-plan': {
+    schema: z.object({}).strict(),
+    roles: WORK_ROLES,
+    phases: ['Understand'] as readonly Phase[],
+  },
+  severity: {
+    schema: z.object({ severity: z.enum(SEVERITIES), reason: text(2000) }).strict(),
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: OPEN_PHASES,
+  },
+  cancel: {
+    schema: z
+      .object({ reason: text(2000), outcome: z.enum(['false_alarm', 'downscoped']), world: z.enum(WORLDS) })
+      .strict()
+      .refine(
+        (c) => c.outcome !== 'downscoped' || c.world !== 'RML3',
+        'a downscope names the world it goes down to (RML1 or RML2)',
+      ),
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: BEFORE_ACT,
+  },
+  note: { schema: z.object({ text: text(4000) }).strict(), roles: WORK_ROLES, phases: OPEN_PHASES },
+  handoff: { schema: z.object({ to: emailAddress }).strict(), roles: WORK_ROLES, phases: OPEN_PHASES },
+  time: {
+    schema: z
+      .object({
+        role: text(100),
+        minutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60),
+        note: text(1000),
+      })
+      .strict(),
+    roles: WORK_ROLES,
+    phases: OPEN_PHASES,
+  },
+  postmortem: { schema: postmortemSchema, roles: WORK_ROLES, phases: ['Learn'] as readonly Phase[] },
+} as const;
+
+export type WorkAction = keyof typeof WORK_ACTIONS;
+
+export function isWorkAction(name: string): name is WorkAction {
+  return Object.hasOwn(WORK_ACTIONS, name);
+}
+
+/** Why an action cannot be taken now, or undefined when it can. */
+export function refusal(
+  action: WorkAction,
+  role: WorkRole,
+  phase: Phase,
+): { readonly status: 403 | 409; readonly message: string } | undefined {
+  const rule = WORK_ACTIONS[action];
+  if (!(rule.roles as readonly WorkRole[]).includes(role)) {
+    return {
+      status: 403,
+      message: `${action} is for ${rule.roles.join(' or ')}, and this link is a ${role}'s`,
+    };
+  }
+  if (!(rule.phases as readonly Phase[]).includes(phase)) {
+    return {
+      status: 409,
+      message: `${action} is taken in ${rule.phases.join(' or ')}; the incident is in ${phase}`,
+    };
+  }
+  return undefined;
+}
+
+/** The actions a person may take now (what the workroom shows as forms). */
+export function allowedActions(role: WorkRole, phase: Phase): WorkAction[] {
+  return (Object.keys(WORK_ACTIONS) as WorkAction[]).filter((a) => !refusal(a, role, phase));
+}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { parseCustomersCsv, parseCustomersJson } from '../../functions/domain/customers.ts';
+import type { Impact } from '../../functions/domain/deadlines.ts';
+import {
+  deadlines,
+  impactSize,
+  missed,
+  nextBusinessDay,
+  secondsUntilNextCheck,
+} from '../../functions/domain/deadlines.ts';
+import {
+  allowedActions,
+  isWorkAction,
+  postmortemSchema,
+  refusal,
+  WORK_ACTIONS,
+} from '../../functions/domain/workroom.ts';
+
+describe('deadlines from severity targets (seed 003)', () => {
+  const facts = { severity: 'SEV1' as const, detectedAt: '2026-11-27T16:00:00.000Z' };
+
+  it('gives SEV1 15 minutes to respond and 2 hours to resolve, and SEV3 the next business day', () => {
+    expect(deadlines(facts).map((d) => [d.kind, d.due])).toEqual([
+      ['response', '2026-11-27T16:15:00.000Z'],
+      ['resolution', '2026-11-27T18:00:00.000Z'],
+    ]);
+    // Friday afternoon: the next business day is Monday at 09:00 UTC.
+    expect(deadlines({ ...facts, severity: 'SEV3' })[0]?.due).toBe('2026-11-30T09:00:00.000Z');
+    expect(nextBusinessDay(new Date('2026-11-24T20:00:00Z')).toISOString()).toBe('2026-11-25T09:00:00.000Z');
+  });
+
+  it('moves with the severity, marks what was met, and adds the 72-hour regulatory clock for personal data', () => {
+    const sev2 = deadlines({
+      ...facts,
+      severity: 'SEV2',
+      acknowledgedAt: '2026-11-27T16:05:00.000Z',
+      piiAwareAt: '2026-11-27T17:00:00.000Z',
+    });
+    expect(sev2.map((d) => [d.kind, d.due, d.metAt])).toEqual([
+      ['response', '2026-11-27T17:00:00.000Z', '2026-11-27T16:05:00.000Z'],
+      ['resolution', '2026-11-28T00:00:00.000Z', undefined],
+      ['regulatory', '2026-11-30T17:00:00.000Z', undefined],
+    ]);
+    expect(missed(sev2, new Date('2026-11-28T01:00:00Z')).map((d) => d.kind)).toEqual(['resolution']);
+  });
+
+  it('looks again at the next deadline, never sooner than a minute nor later than an hour', () => {
+    const all = deadlines(facts);
+    expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:10:00Z'))).toBe(300);
+    expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:14:50Z'))).toBe(60);
+    expect(secondsUntilNextCheck(all, new Date('2026-11-27T19:00:00Z'))).toBe(3600);
+  });
+});
+
+describe('impact size (seed 001 §3.3)', () => {
+  const impact = (over: Partial<Impact>): Impact => ({
+    users: 1,
+    transactions: 1,
+    assets: ['money'],
+    from: 't',
+    summary: 's',
+    ...over,
+  });
+  it('is small for one customer and a small charge, medium for hundreds, large for personal data or thousands', () => {
+    expect(impactSize(impact({})).size).toBe('small');
+    expect(impactSize(impact({ users: 300, transactions: 410 })).size).toBe('medium');
+    expect(impactSize(impact({ assets: ['pii'] }))).toEqual({
+      size: 'large',
+      because: 'personal data or legal exposure is involved',
+    });
+    expect(impactSize(impact({ transactions: 5000 })).size).toBe('large');
+  });
+});
+
+describe('an uploaded customer list', () => {
+  const header = 'customer_ref,email,name,amount,currency,product_area,payment_ref';
+
+  it('reads CSV with quoting, converting amounts exactly by the currency exponent', () => {
+    const customers = parseCustomersCsv(
+      `${header}\ncus_1,ada@example.com,"Lovelace, Ada",12.99,EUR,payments,ch_1\ncus_2,grace@example.com,Grace,1500,JPY,,pi_2\ncus_3,lin@example.com,Lin,1.250,BHD,,\n`,
+    );
+    expect(customers).toEqual([
+      {
+        customerRef: 'cus_1',
+        email: 'ada@example.com',
+        name: 'Lovelace, Ada',
+        amount: { minor: 1299, currency: 'EUR' },
+        productArea: 'payments',
+        paymentRef: 'ch_1',
+      },
+      {
+        customerRef: 'cus_2',
+        email: 'grace@example.com',
+        name: 'Grace',
+        amount: { minor: 1500, currency: 'JPY' },
+        paymentRef: 'pi_2',
+      },
+      {
+        customerRef: 'cus_3',
+        email: 'lin@example.com',
+        name: 'Lin',
+        amount: { minor: 1250, currency: 'BHD' },
+      },
+    ]);
+  });
+
+  it('refuses the whole upload when a row is bad, naming every bad line', () => {
+    const upload = `${header}\ncus_1,ada@example.com,Ada,12.999,EUR,,ch_1\ncus_2,not-an-address,Bo,5,EUR,,\ncus_1,x@example.com,X,1,XXX,,\ncus_4,d@example.com,D,1.5,JPY,,\n`;
+    expect(() => parseCustomersCsv(upload)).toThrow(
+      expect.objectContaining({
+        name: 'InvalidInputError',
+        issues: [
+          { field: 'line 2', message: 'amount EUR has 2 decimal places, "12.999" has more' },
+          { field: 'line 3', message: expect.stringContaining('email') },
+          {
+            field: 'line 4',
+            message: 'currency must be an ISO 4217 code (e.g. EUR) when an amount is given',
+          },
+          { field: 'line 5', message: 'amount JPY has 0 decimal places, "1.5" has more' },
+        ],
+      }),
+    );
+    expect(() => parseCustomersCsv('ref,mail\n1,2\n')).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ field: 'line 1' })] }),
+    );
+    expect(() => parseCustomersCsv(`${header}\ncus_1,,,,,,\ncus_1,,,,,,\n`)).toThrow(
+      expect.objectContaining({
+        issues: [{ field: 'line 3', message: 'customer_ref cus_1 repeats line 2' }],
+      }),
+    );
+  });
+
+  it('reads JSON with the same columns', () => {
+    expect(
+      parseCustomersJson({
+        customers: [{ customer_ref: 'c', email: 'c@example.com', amount: 10, currency: 'USD' }],
+      }),
+    ).toEqual([{ customerRef: 'c', email: 'c@example.com', amount: { minor: 1000, currency: 'USD' } }]);
+    expect(() => parseCustomersJson({ customers: [{ customer_ref: 'c', surprise: 1 }] })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ field: 'customers[0]' })] }),
+    );
+  });
+});
+
+describe('workroom actions', () => {
+  it('refuses an action the role may not take (403) before one the phase does not allow (409)', () => {
+    expect(refusal('severity', 'responder', 'Contain')).toEqual({
+      status: 403,
+      message: "severity is for sre_lead, and this link is a responder's",
+    });
+    expect(refusal('postmortem', 'responder', 'Contain')).toEqual({
+      status: 409,
+      message: 'postmortem is taken in Learn; the incident is in Contain',
+    });
+    expect(refusal('contain', 'responder', 'Contain')).toBeUndefined();
+    expect(allowedActions('responder', 'Understand')).toEqual(
+      expect.arrayContaining(['impact', 'customers', 'plan', 'submit-plan', 'note']),
+    );
+    expect(allowedActions('responder', 'Understand')).not.toContain('cancel');
+    expect(isWorkAction('constructor')).toBe(false);
+    expect(isWorkAction('contain')).toBe(true);
+  });
+
+  it('names each bad field of a form', () => {
+    const bad = WORK_ACTIONS.contain.schema.safeParse({
+      actions: [{ description: '', safety: 'MAYBE', world: 'RML3' }],
+      contained: 'yes',
+    });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.')).sort()).toEqual([
+      'actions.0.description',
+      'actions.0.safety',
+      'contained',
+    ]);
+    const downscope = WORK_ACTIONS.cancel.schema.safeParse({
+      reason: 'r',
+      outcome: 'downscoped',
+      world: 'RML3',
+    });
+    expect(downscope.success).toBe(false);
+  });
+
+  it('takes a postmortem in seed 003’s form with lessons in the three parts of seed 000', () => {
+    const postmortem = {
+      title: 'Double charges on 22 Nov',
+      summary: 'A retry without an idempotency key charged 41 payments twice.',
+      rootCause: 'The payment saga retried without an idempotency key.',
+      contributingFactors: ['No alert on duplicate captures'],
+      whatWentWell: ['Refunds went out within two hours'],
+      lessons: {
+        technical: ['Make idempotency keys mandatory'],
+        process: ['CS hand-off when RML3 alerts fire'],
+        governance: ['Review the ToS compensation clause'],
+      },
+      actionItems: [{ item: 'Lint for missing idempotency keys', owner: 'payments team', due: '2026-12-15' }],
+    };
+    expect(postmortemSchema.safeParse(postmortem).success).toBe(true);
+    const noLessons = postmortemSchema.safeParse({
+      ...postmortem,
+      lessons: { technical: [], process: [], governance: [] },
+    });
+    expect(noLessons.success).toBe(false);
+    const badDue = postmortemSchema.safeParse({
+      ...postmortem,
+      actionItems: [{ item: 'x', owner: 'y', due: '2026-02-30' }],
+    });
+    expect(badDue.success).toBe(false);
+  });
+});
