@@ -43,6 +43,22 @@ function contextFor(key: FunctionKey): Context {
   };
 }
 
+/**
+ * A Lambda invocation that ran past the function's timeout. Lambda answers it with a payload that has
+ * no errorType, which Step Functions reports as Lambda.Unknown.
+ */
+export class LambdaTimeoutError extends Error {
+  /** The function-error payload Lambda returns. */
+  readonly unhandledPayload: { errorMessage: string };
+
+  constructor(requestId: string, timeoutSeconds: number) {
+    const errorMessage = `${new Date().toISOString()} ${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`;
+    super(errorMessage);
+    this.name = 'LambdaTimeoutError';
+    this.unhandledPayload = { errorMessage };
+  }
+}
+
 let instances = 0;
 
 /**
@@ -70,10 +86,31 @@ export class LocalLambdaRuntime {
     await Promise.all((Object.keys(FUNCTIONS) as FunctionKey[]).map((key) => this.handler(key)));
   }
 
+  /**
+   * Invokes a handler as Lambda would, within the function's configured timeout. A handler that runs
+   * longer fails the invocation as Lambda's does (no errorType, "Task timed out after …"); it cannot
+   * be stopped in-process, so it runs on, but its answer is dropped.
+   */
   async invoke(key: FunctionKey, event: unknown): Promise<unknown> {
     const handler = await this.handler(key);
-    const result = await handler(JSON.parse(JSON.stringify(event ?? null)), contextFor(key));
-    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    const context = contextFor(key);
+    const timeoutSeconds = FUNCTIONS[key].timeoutSeconds;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new LambdaTimeoutError(context.awsRequestId, timeoutSeconds)),
+        timeoutSeconds * 1000,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        handler(JSON.parse(JSON.stringify(event ?? null)), context),
+        timedOut,
+      ]);
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private handler(key: FunctionKey): Promise<Handler> {

@@ -67,7 +67,7 @@ export interface LocalStack {
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
   readonly alertmanagerTokenFile?: string;
-  readonly resumed: readonly string[];
+  /** Stops every emulator; running executions stay RUNNING and continue at the next start. */
   close(): Promise<void>;
 }
 
@@ -201,8 +201,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ])
       delete process.env[onlyOnAws];
 
-    // Step Functions, executing the same ASL with the same handlers.
+    // Step Functions, executing the same ASL with the same handlers. Executions that were running
+    // continue as soon as the server starts; their tasks wait until the handlers' environment (the
+    // public base URL, the Step Functions endpoint) is complete.
     const runtime = new LocalLambdaRuntime(options.rootDir);
+    const handlersReady = Promise.withResolvers<void>();
     const definition = loadDefinition(options.rootDir, functionSubstitutions(localFunctionArn));
     const sfn = await startStepFunctionsServer({
       host: '127.0.0.1',
@@ -212,6 +215,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir: join(options.dataDir, 'stepfunctions'),
       stateMachines: [{ name: LOCAL_STATE_MACHINE, definition }],
       invokeFunction: async (nameOrArn, payload) => {
+        await handlersReady.promise;
         const key = runtime.resolve(nameOrArn);
         if (!key)
           throw Object.assign(new Error(`Function not found: ${nameOrArn}`), {
@@ -238,6 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.publicBaseUrl]: options.publicBaseUrl ?? gateway.url,
     });
     await runtime.warm();
+    handlersReady.resolve();
 
     // The ledger is anchored on a schedule, as EventBridge does on AWS.
     const anchorEvery = Number(process.env.CASEBOOK_ANCHOR_INTERVAL_SECONDS ?? 900) * 1000;
@@ -248,8 +253,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }, anchorEvery);
     anchoring.unref();
     closers.push(async () => clearInterval(anchoring));
-
-    const resumed = await resumeInterrupted(log);
     return {
       endpoints: {
         api: gateway.url,
@@ -265,46 +268,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),
-      resumed,
       close: closeAll,
     };
   } catch (error) {
     await closeAll();
     throw error;
   }
-}
-
-/**
- * The local Step Functions server cannot continue executions it lost when it stopped; continue
- * each interrupted incident from its recorded phase in a new execution.
- */
-async function resumeInterrupted(log: (line: string) => void): Promise<string[]> {
-  const { documentClient, sfnClient, systemClock } = await import('../functions/adapters/aws.ts');
-  const { DynamoDbOperationsStore } = await import('../functions/adapters/dynamodb-operations-store.ts');
-  const { StepFunctionsWorkflow } = await import('../functions/adapters/sfn-workflow.ts');
-  const { resumeLifecycle } = await import('../functions/use-cases/resume-lifecycle.ts');
-  const { isOpen } = await import('../functions/domain/incident.ts');
-  const incidents = new DynamoDbOperationsStore(documentClient(), LOCAL_TABLES.operations);
-  const deps = {
-    incidents,
-    workflow: new StepFunctionsWorkflow(sfnClient(), process.env[ENV.stateMachineArn]),
-    clock: systemClock,
-  };
-  const resumed: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await incidents.listIncidents(100, cursor);
-    for (const incident of page.items.filter((i) => isOpen(i) || i.status === 'RESOLVED')) {
-      const result = await resumeLifecycle(deps, incident.id, {
-        requestedBy: 'npm start',
-        includeHalted: false,
-      });
-      if (result.resumed) {
-        resumed.push(incident.id);
-        log(`resumed ${incident.id} from ${result.from} as ${result.executionName}`);
-      }
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  return resumed;
 }

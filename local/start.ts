@@ -40,7 +40,7 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)
-${stack.resumed.length > 0 ? `\n  Continued ${stack.resumed.length} interrupted incident(s): ${stack.resumed.join(', ')}\n` : ''}`);
+`);
 
 let stopping = false;
 const stop = async (signal: string) => {

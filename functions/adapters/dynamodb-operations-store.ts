@@ -219,6 +219,8 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
           `${read.id} changed since it was read (${changedMeanwhile.join(', ')}); read it again and retry`,
         );
       }
+      // A change already made (a retried step) is not made again: the incident stays as it is.
+      if (guarded.every((f) => sameValue(current[f], change[f]))) return current;
       const revision = typeof item.revision === 'number' ? item.revision : undefined;
       const written = await updateIf(
         this.client,
@@ -255,8 +257,8 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     return { items: (out.Items ?? []).map(fromItem.incident), ...(next ? { cursor: next } : {}) };
   }
 
-  async addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<void> {
-    await putIfAbsent(this.client, this.tableName, {
+  async addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<boolean> {
+    return putIfAbsent(this.client, this.tableName, {
       ...keys.event(incidentId, event.key),
       entity: 'event',
       ...event,

@@ -63,7 +63,8 @@ export interface IncidentStore {
     cursor?: string,
   ): Promise<{ readonly items: Incident[]; readonly cursor?: string }>;
   /** Records a timeline event once per key. */
-  addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<void>;
+  /** Records the event unless one with its key is there; true when this call recorded it. */
+  addTimelineEvent(incidentId: string, event: TimelineEvent): Promise<boolean>;
   /** In time order. */
   listTimeline(incidentId: string): Promise<TimelineEvent[]>;
 }
@@ -180,6 +181,8 @@ export interface WaitStore {
   holdWait(incidentId: string, step: string, taskToken: string, since: string): Promise<void>;
   /** The token of the step's current wait, if it waits; reading it does not end the wait. */
   waitingToken(incidentId: string, step: string): Promise<string | undefined>;
+  /** When the step's current wait began; a wait entered again begins anew. */
+  waitingSince(incidentId: string, step: string): Promise<string | undefined>;
   /** Ends the wait if `taskToken` is still its token (a newer wait is left alone). */
   releaseWait(incidentId: string, step: string, taskToken: string): Promise<void>;
 }

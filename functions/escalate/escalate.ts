@@ -30,9 +30,11 @@ export function makeEscalateHandler(deps: EscalateDeps): (event: unknown) => Pro
 export function escalateDepsFromEnvironment(): EscalateDeps {
   const config = loadConfig([operationsTableConfig, mailFromConfig, respondersConfig]);
   const db = documentClient();
+  const waits = new DynamoDbWaits(db, config.operationsTable);
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
-    questions: new DynamoDbWaits(db, config.operationsTable),
+    questions: waits,
+    waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     sreLead: config.sreLead,
     responders: config.responders,

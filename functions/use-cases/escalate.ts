@@ -4,15 +4,17 @@
  *
  * Primary course:
  *  1. Count what is still open (for Act: the questions nobody answered).
- *  2. Record an `escalated` event (once per minute: a retried escalation is the same one).
- *  3. E-mail the SRE lead and the responders.
+ *  2. Record an `escalated` event, once per wait that passed its deadline (keyed by when that
+ *     wait began), so an escalation invoked again — a retry, a restart — is the same one.
+ *  3. If this call recorded it, e-mail the SRE lead and the responders.
  */
 import { escalationEmail } from '../domain/messages.ts';
-import type { Clock, IncidentStore, Mailer, QuestionStore } from '../domain/ports.ts';
+import type { Clock, IncidentStore, Mailer, QuestionStore, WaitStore } from '../domain/ports.ts';
 
 export interface EscalateDeps {
   readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent'>;
   readonly questions: Pick<QuestionStore, 'openQuestions'>;
+  readonly waits: Pick<WaitStore, 'waitingSince'>;
   readonly mailer: Mailer;
   readonly sreLead: string;
   readonly responders: readonly string[];
@@ -30,8 +32,9 @@ export async function escalate(
   const waitingOn = open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`);
   // 2.
   const at = deps.clock.now().toISOString();
-  await deps.incidents.addTimelineEvent(incident.id, {
-    key: `escalated:${input.step}:${at.slice(0, 16)}`,
+  const since = (await deps.waits.waitingSince(incident.id, input.step)) ?? at;
+  const recorded = await deps.incidents.addTimelineEvent(incident.id, {
+    key: `escalated:${input.step}:${since}`,
     at,
     world: 'RML2',
     type: 'escalated',
@@ -40,6 +43,7 @@ export async function escalate(
     detail: { step: input.step, open: waitingOn.length },
   });
   // 3.
+  if (!recorded) return { escalated: false };
   for (const to of new Set([deps.sreLead, ...deps.responders])) {
     await deps.mailer.send(escalationEmail(incident, input.step, waitingOn, to));
   }

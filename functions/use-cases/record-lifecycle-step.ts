@@ -11,6 +11,9 @@
  *
  * Halting records why the execution stopped and withdraws approvals still pending in the round;
  * the incident keeps its phase so a new execution can continue from it.
+ *
+ * Every step is idempotent: invoked again with the same input it answers the same and changes
+ * nothing (test/functions/idempotency.test.ts).
  */
 
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
@@ -179,15 +182,19 @@ async function halt(
 ): Promise<LifecycleStepResult> {
   const error = step.failure?.Error;
   const cause = step.failure?.Cause;
-  await deps.incidents.updateIncident(incident, {
-    updatedAt: at,
-    halted: {
-      reason: step.reason,
-      at,
-      ...(error ? { error } : {}),
-      ...(cause ? { cause: cause.slice(0, 2000) } : {}),
-    },
-  });
+  // The same halt recorded again (Step Functions invoking a step whose result it had not recorded)
+  // keeps the first record: an incident halts again only after it entered a phase since.
+  if (incident.halted?.reason !== step.reason) {
+    await deps.incidents.updateIncident(incident, {
+      updatedAt: at,
+      halted: {
+        reason: step.reason,
+        at,
+        ...(error ? { error } : {}),
+        ...(cause ? { cause: cause.slice(0, 2000) } : {}),
+      },
+    });
+  }
   await withdrawPending(deps, incident, HALT_SUMMARY[step.reason]);
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `halt:${step.execution}`,

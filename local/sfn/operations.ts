@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PreparedMachine } from './execution-run.ts';
+import { PAYLOAD_MAX_BYTES, type PreparedMachine } from './execution-run.ts';
 import type { Executions } from './executions.ts';
 import { type JsonValue, renderEvent } from './history.ts';
 import {
@@ -23,7 +23,6 @@ export type Operation = (input: Record<string, unknown>) => unknown;
 
 // AWS's limits, in the units the API reference gives them.
 const ARN_MAX = 256;
-const PAYLOAD_MAX_BYTES = 262_144;
 const TOKEN_MAX = 2048;
 const NEXT_TOKEN_MAX = 1024;
 const ERROR_MAX = 256;
@@ -100,21 +99,14 @@ export function createOperations(
     ],
     [
       'StartExecution',
-      (input) => {
+      async (input) => {
         const machine = machineOf(requiredString(input, 'stateMachineArn', ARN_MAX));
         const name = optionalString(input, 'name', 1024) ?? randomUUID();
         assertExecutionName(name);
         // AWS treats a missing input as the empty object, and so does the reused-name comparison.
         const executionInput = optionalString(input, 'input', PAYLOAD_MAX_BYTES) ?? '{}';
-        if (Buffer.byteLength(executionInput) > PAYLOAD_MAX_BYTES) {
-          throw new SfnApiError(
-            'InvalidExecutionInput',
-            'Invalid State Machine Execution Input: input is too large',
-          );
-        }
-        let parsed: JsonValue;
         try {
-          parsed = JSON.parse(executionInput) as JsonValue;
+          JSON.parse(executionInput);
         } catch (error) {
           throw new SfnApiError(
             'InvalidExecutionInput',
@@ -122,7 +114,7 @@ export function createOperations(
           );
         }
         const traceHeader = optionalString(input, 'traceHeader', 256);
-        const record = executions.start(machine, name, executionInput, parsed, traceHeader);
+        const record = await executions.start(machine, name, executionInput, traceHeader);
         return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
       },
     ],
@@ -209,36 +201,53 @@ export function createOperations(
     ],
     [
       'SendTaskSuccess',
-      (input) => {
+      async (input) => {
         const token = requiredString(input, 'taskToken', TOKEN_MAX);
         const output = requiredString(input, 'output', PAYLOAD_MAX_BYTES);
-        // The token is judged first: a spent token answers TaskTimedOut whatever the output.
-        executions.assertTaskToken(token);
         let parsed: JsonValue;
         try {
           parsed = JSON.parse(output) as JsonValue;
         } catch (error) {
+          // The token is judged first: a spent token answers TaskTimedOut whatever the output.
+          await executions.assertTaskToken(token);
           throw new SfnApiError('InvalidOutput', `Invalid Output: '${(error as Error).message}'`);
         }
-        executions.sendTaskSuccess(token, parsed);
+        await executions.sendTaskSuccess(token, parsed);
         return {};
       },
     ],
     [
       'SendTaskFailure',
-      (input) => {
+      async (input) => {
         const token = requiredString(input, 'taskToken', TOKEN_MAX);
         const error = optionalString(input, 'error', ERROR_MAX);
         const cause = optionalString(input, 'cause', CAUSE_MAX);
-        executions.sendTaskFailure(token, error, cause);
+        await executions.sendTaskFailure(token, error, cause);
         return {};
       },
     ],
     [
       'SendTaskHeartbeat',
-      (input) => {
-        executions.assertTaskToken(requiredString(input, 'taskToken', TOKEN_MAX));
+      async (input) => {
+        await executions.heartbeat(requiredString(input, 'taskToken', TOKEN_MAX));
         return {};
+      },
+    ],
+    [
+      'DescribeStateMachineForExecution',
+      (input) => {
+        const record = executionOf(input);
+        return {
+          stateMachineArn: record.stateMachineArn,
+          name: record.stateMachineName,
+          definition: record.definition,
+          roleArn: record.roleArn,
+          updateDate: epochSeconds(
+            machines.find((m) => m.arn === record.stateMachineArn)?.creationDate ?? record.startDate,
+          ),
+          loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+          tracingConfiguration: { enabled: false },
+        };
       },
     ],
   ]);

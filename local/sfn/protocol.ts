@@ -70,20 +70,29 @@ export function assertExecutionArn(arn: string): void {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what AWS forbids
 const FORBIDDEN_NAME_CHARACTERS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
 
-/** Throws AWS's InvalidName unless `name` is a valid execution name (1–80 characters, AWS's alphabet). */
+/**
+ * Throws unless `name` is a valid execution name: over 80 characters fails the API's length constraint
+ * (ValidationException), a character AWS forbids is InvalidName.
+ */
 export function assertExecutionName(name: string): void {
-  const length = [...name].length;
-  if (length < 1 || length > 80 || FORBIDDEN_NAME_CHARACTERS.test(name)) {
+  if ([...name].length > 80) {
+    throw validationError('name', 'Member must have length less than or equal to 80', name);
+  }
+  if (name.length < 1 || FORBIDDEN_NAME_CHARACTERS.test(name)) {
     throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
   }
 }
 
 type Input = Record<string, unknown>;
 
-function validationError(field: string, constraint: string): SfnApiError {
+/** AWS's wording for a request member that fails a constraint of the API model. */
+export function validationError(field: string, constraint: string, value?: unknown): SfnApiError {
+  // A payload is not echoed back whole.
+  const text = value === undefined || value === null ? 'null' : String(value);
+  const shown = text.length > 1024 ? '' : text === 'null' ? 'null ' : `'${text}' `;
   return new SfnApiError(
     'ValidationException',
-    `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`,
+    `1 validation error detected: Value ${shown}at '${field}' failed to satisfy constraint: ${constraint}`,
   );
 }
 
@@ -91,11 +100,15 @@ function typeError(field: string, expected: string): SfnApiError {
   return new SfnApiError('SerializationException', `Expected ${expected} for field '${field}'`);
 }
 
+// Payload members (input, output) are limited in UTF-8 bytes, as the quota page states, not characters.
+const PAYLOAD_FIELD = 262_144;
+
 /** A required string member, with AWS's length constraints. */
 export function requiredString(input: Input, field: string, maxLength: number): string {
   const value = optionalString(input, field, maxLength);
   if (value === undefined) throw validationError(field, 'Member must not be null');
-  if (value.length < 1) throw validationError(field, 'Member must have length greater than or equal to 1');
+  if (value.length < 1)
+    throw validationError(field, 'Member must have length greater than or equal to 1', value);
   return value;
 }
 
@@ -104,8 +117,8 @@ export function optionalString(input: Input, field: string, maxLength: number): 
   const value = input[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw typeError(field, 'a string');
-  if (value.length > maxLength) {
-    throw validationError(field, `Member must have length less than or equal to ${maxLength}`);
+  if (value.length > maxLength || (maxLength >= PAYLOAD_FIELD && Buffer.byteLength(value) > maxLength)) {
+    throw validationError(field, `Member must have length less than or equal to ${maxLength}`, value);
   }
   return value;
 }
@@ -115,9 +128,9 @@ export function optionalInteger(input: Input, field: string, min: number, max: n
   const value = input[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError(field, 'an integer');
-  if (value < min || value > max) {
-    throw validationError(field, `Member must have value between ${min} and ${max}`);
-  }
+  if (value < min)
+    throw validationError(field, `Member must have value greater than or equal to ${min}`, value);
+  if (value > max) throw validationError(field, `Member must have value less than or equal to ${max}`, value);
   return value;
 }
 
@@ -138,7 +151,7 @@ export function optionalEnum<T extends string>(
   const value = optionalString(input, field, 256);
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw validationError(field, `Member must satisfy enum value set: [${allowed.join(', ')}]`);
+    throw validationError(field, `Member must satisfy enum value set: [${allowed.join(', ')}]`, value);
   }
   return value as T;
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { compileDefinition } from './definition.ts';
 import type { PreparedMachine } from './execution-run.ts';
 import { Executions } from './executions.ts';
 import { createOperations, type Operation } from './operations.ts';
 import { assertExecutionName, partitionOf, SfnApiError, stateMachineArnOf } from './protocol.ts';
 import { ExecutionStore } from './store.ts';
-import { prepareDefinition } from './task-resources.ts';
 
 /** A state machine the local server runs. */
 export interface LocalStateMachine {
@@ -25,13 +24,15 @@ export interface StepFunctionsServerOptions {
   port: number;
   region: string;
   accountId: string;
-  /** Executions are persisted here (JSON files) and survive restarts. */
+  /** Executions are journaled here; the ones running when the server stops continue when it starts again. */
   dataDir: string;
   stateMachines: LocalStateMachine[];
   /** In-process Lambda invoke. Throws an Error whose `name` is the Lambda errorType on function error. */
   invokeFunction: (functionNameOrArn: string, payload: unknown) => Promise<unknown>;
   /** Never receives task tokens. */
   log?: (line: string) => void;
+  /** AWS's quota of 25,000 history events per execution (lower only to test it quickly). */
+  maxHistoryEvents?: number;
 }
 
 /** A running local Step Functions server. */
@@ -40,8 +41,12 @@ export interface StepFunctionsServer {
   port: number;
   /** The ARN of a configured state machine; throws for a name that is not configured. */
   stateMachineArn(name: string): string;
-  /** Stops the HTTP server and aborts running executions (recorded as stopped by the server). */
+  /** Resolves once every execution continued after a restart waits on its tasks again. */
+  resumed(): Promise<void>;
+  /** Stops the HTTP server; running executions stay RUNNING and continue at the next start. */
   close(): Promise<void>;
+  /** Stops at once, writing nothing more, as `kill -9` would (tests of what survives a crash). */
+  kill(): void;
 }
 
 // Execution input and task output are limited to 256 KiB; JSON escaping can at most about double that.
@@ -56,8 +61,9 @@ export async function startStepFunctionsServer(o: StepFunctionsServerOptions): P
     region: o.region,
     accountId: o.accountId,
     store: new ExecutionStore(o.dataDir, log),
-    invokeFunction: o.invokeFunction,
+    services: { invokeFunction: o.invokeFunction },
     log,
+    maxHistoryEvents: o.maxHistoryEvents ?? 25_000,
   });
   await executions.load();
   const operations = createOperations(machines, executions);
@@ -86,6 +92,12 @@ export async function startStepFunctionsServer(o: StepFunctionsServerOptions): P
       if (!machine) throw new Error(`The local Step Functions server has no state machine named '${name}'`);
       return machine.arn;
     },
+    resumed: () => executions.resumed(),
+    kill() {
+      executions.kill();
+      server.close();
+      server.closeAllConnections();
+    },
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -110,27 +122,19 @@ function prepareMachines(o: StepFunctionsServerOptions, log: (line: string) => v
       throw new Error(`'${machine.name}' is not a valid state machine name`);
     }
     names.add(machine.name);
-    const { definition, tasks } = prepareDefinition(machine.definition);
-    let engine: StateMachine;
+    let compiled: PreparedMachine['compiled'];
     try {
-      engine = new StateMachine(definition as unknown as StateMachineDefinition);
+      compiled = compileDefinition(machine.definition);
     } catch (error) {
       throw new Error(`State machine '${machine.name}' cannot run locally: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    for (const task of tasks.values()) {
-      if (task.kind === 'unsupported') {
-        log(
-          `sfn: state machine '${machine.name}': Task state '${task.name}' uses '${task.resource}', ` +
-            'which the local server does not run; executions fail when they reach it',
-        );
-      }
-      if (task.heartbeatSeconds !== undefined) {
-        log(
-          `sfn: state machine '${machine.name}': HeartbeatSeconds of '${task.name}' is not enforced locally`,
-        );
-      }
+    for (const task of compiled.unsupportedTasks) {
+      log(
+        `sfn: state machine '${machine.name}': Task state '${task.name}' uses '${task.resource}', ` +
+          'which the local server does not run; executions fail when they reach it',
+      );
     }
     return {
       name: machine.name,
@@ -138,8 +142,7 @@ function prepareMachines(o: StepFunctionsServerOptions, log: (line: string) => v
       roleArn: machine.roleArn ?? `arn:${partitionOf(o.region)}:iam::${o.accountId}:role/StepFunctionsLocal`,
       definition: JSON.stringify(machine.definition),
       creationDate,
-      engine,
-      tasks,
+      compiled,
     };
   });
 }

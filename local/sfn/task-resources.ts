@@ -1,128 +1,93 @@
+/**
+ * The service integrations the local server runs: what a Task state's `Resource` does, and how its
+ * events and results look. Adding one is adding an entry to INTEGRATIONS (see README.md).
+ */
 import { randomUUID } from 'node:crypto';
+import { DataFlowError } from './data-flow.ts';
 import type { JsonValue } from './history.ts';
 
-/** How the server runs a Task state, decided by its `Resource`. */
-export type TaskKind = 'lambda-invoke' | 'lambda-invoke-callback' | 'lambda-function' | 'unsupported';
-
-/** What the server needs to know about one Task state of a definition. */
-export interface TaskStateInfo {
-  name: string;
-  resource: string;
-  kind: TaskKind;
-  /** Names of the Parallel and Map states that contain this state, outermost first. */
-  ancestors: readonly string[];
-  /** As written in the definition; undefined when the definition leaves it to the default. */
-  timeoutSeconds: number | undefined;
-  /** Not enforced locally (the engine has no heartbeats); kept to warn about it. */
-  heartbeatSeconds: number | undefined;
+/** What an integration may call: the server's in-process Lambda invoke. */
+export interface TaskServices {
+  /** Throws an Error whose `name` is the Lambda errorType on a function error. */
+  invokeFunction(functionNameOrArn: string, payload: unknown): Promise<unknown>;
 }
 
-/**
- * Node timers overflow past 2^31-1 ms (and then fire at once), so every duration handed to the engine
- * is capped at this many seconds (~24.8 days).
- */
-export const MAX_TIMER_SECONDS = 2_147_483;
+/** How the server runs one kind of Task resource. */
+export interface TaskIntegration {
+  /** `resourceType` of the Task* events (`lambda`). */
+  readonly resourceType: string;
+  /** `resource` of the Task* events (`invoke`, `invoke.waitForTaskToken`), or the ARN for Lambda ARNs. */
+  readonly resource: string;
+  /** `task`: Task* events; `lambda-function`: the LambdaFunction* events of a Lambda ARN resource. */
+  readonly events: 'task' | 'lambda-function';
+  /** `.waitForTaskToken`: the call is a submission; SendTaskSuccess/SendTaskFailure complete the task. */
+  readonly callback: boolean;
+  /** Rejects parameters the service would refuse before anything is called (a States.Runtime). */
+  check(parameters: JsonValue): void;
+  /** Calls the service; for a callback integration the answer is the TaskSubmitted output. */
+  invoke(parameters: JsonValue, services: TaskServices): Promise<JsonValue>;
+}
 
 /** The Resources the server can run, for messages about the ones it cannot. */
 export const SUPPORTED_RESOURCES =
   'arn:aws:states:::lambda:invoke, arn:aws:states:::lambda:invoke.waitForTaskToken, Lambda function ARNs';
 
-/** Classifies a Task `Resource`. */
-export function classifyResource(resource: string): TaskKind {
-  if (/^arn:aws[a-z-]*:states:::lambda:invoke$/.test(resource)) return 'lambda-invoke';
-  if (/^arn:aws[a-z-]*:states:::lambda:invoke\.waitForTaskToken$/.test(resource))
-    return 'lambda-invoke-callback';
-  if (/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(resource))
-    return 'lambda-function';
-  return 'unsupported';
+function lambdaInvoke(resource: 'invoke' | 'invoke.waitForTaskToken'): TaskIntegration {
+  return {
+    resourceType: 'lambda',
+    resource,
+    events: 'task',
+    callback: resource === 'invoke.waitForTaskToken',
+    check: (parameters) => {
+      lambdaTarget(parameters);
+    },
+    invoke: async (parameters, services) => {
+      const { functionName, payload } = lambdaTarget(parameters);
+      return lambdaInvokeResult(toJsonValue(await services.invokeFunction(functionName, payload)));
+    },
+  };
 }
 
-/** The `resource` field of Task* history events, as AWS writes it (`invoke`, `invoke.waitForTaskToken`). */
-export function resourceNameOf(resource: string): string {
-  return resource.replace(/^arn:aws[a-z-]*:states:::lambda:/, '');
+function lambdaFunction(arn: string): TaskIntegration {
+  return {
+    resourceType: 'lambda',
+    resource: arn,
+    events: 'lambda-function',
+    callback: false,
+    check: () => {},
+    invoke: async (input, services) => toJsonValue(await services.invokeFunction(arn, input)),
+  };
 }
 
-type Json = Record<string, unknown>;
+const INTEGRATIONS: readonly { match: RegExp; create: (resource: string) => TaskIntegration }[] = [
+  { match: /^arn:aws[a-z-]*:states:::lambda:invoke$/, create: () => lambdaInvoke('invoke') },
+  {
+    match: /^arn:aws[a-z-]*:states:::lambda:invoke\.waitForTaskToken$/,
+    create: () => lambdaInvoke('invoke.waitForTaskToken'),
+  },
+  {
+    match: /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(:[^:]+)?$/,
+    create: (resource) => lambdaFunction(resource),
+  },
+];
 
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The integration that runs `resource`, or undefined when the server has none. */
+export function integrationFor(resource: string): TaskIntegration | undefined {
+  return INTEGRATIONS.find((entry) => entry.match.test(resource))?.create(resource);
 }
 
-/**
- * Copies a definition into the form the engine runs, and lists its Task states.
- *
- * The engine defaults a Task's TimeoutSeconds to 60 s where AWS has effectively none, and its timers
- * overflow on long durations; both are fixed here on the copy so the caller's definition is untouched.
- */
-export function prepareDefinition(definition: object): {
-  definition: Json;
-  tasks: Map<string, TaskStateInfo>;
-} {
-  const copy = structuredClone(definition) as Json;
-  const tasks = new Map<string, TaskStateInfo>();
-  if (typeof copy.TimeoutSeconds === 'number')
-    copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds, MAX_TIMER_SECONDS);
-  walkStates(copy, [], tasks);
-  return { definition: copy, tasks };
+interface LambdaTarget {
+  functionName: string;
+  payload: JsonValue;
 }
 
-function walkStates(machine: Json, ancestors: readonly string[], tasks: Map<string, TaskStateInfo>): void {
-  if (!isRecord(machine.States)) return;
-  for (const [name, state] of Object.entries(machine.States)) {
-    if (!isRecord(state)) continue;
-    switch (state.Type) {
-      case 'Task': {
-        const timeoutSeconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
-        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-          state.TimeoutSeconds = MAX_TIMER_SECONDS;
-        } else if (typeof state.TimeoutSeconds === 'number') {
-          state.TimeoutSeconds = Math.min(state.TimeoutSeconds, MAX_TIMER_SECONDS);
-        }
-        const resource = typeof state.Resource === 'string' ? state.Resource : '';
-        const existing = tasks.get(name);
-        // The engine keys task overrides by state name, so two different tasks under one name cannot both run.
-        if (existing && existing.resource !== resource) {
-          throw new Error(`Task state name '${name}' is used twice with different resources`);
-        }
-        tasks.set(name, {
-          name,
-          resource,
-          kind: classifyResource(resource),
-          ancestors,
-          timeoutSeconds,
-          heartbeatSeconds: typeof state.HeartbeatSeconds === 'number' ? state.HeartbeatSeconds : undefined,
-        });
-        break;
-      }
-      case 'Wait':
-        if (typeof state.Seconds === 'number') state.Seconds = Math.min(state.Seconds, MAX_TIMER_SECONDS);
-        break;
-      case 'Parallel':
-        if (Array.isArray(state.Branches)) {
-          for (const branch of state.Branches) {
-            if (isRecord(branch)) walkStates(branch, [...ancestors, name], tasks);
-          }
-        }
-        break;
-      case 'Map': {
-        const processor = state.ItemProcessor ?? state.Iterator;
-        if (isRecord(processor)) walkStates(processor, [...ancestors, name], tasks);
-        break;
-      }
-    }
+function lambdaTarget(parameters: JsonValue): LambdaTarget {
+  const record =
+    parameters !== null && typeof parameters === 'object' && !Array.isArray(parameters) ? parameters : {};
+  if (typeof record.FunctionName !== 'string') {
+    throw new DataFlowError('States.Runtime', 'lambda:invoke needs a string FunctionName in its Parameters.');
   }
-}
-
-/** Replaces every occurrence of `placeholder` inside the strings of a JSON value. */
-export function replaceInStrings(value: JsonValue, placeholder: string, replacement: string): JsonValue {
-  if (typeof value === 'string') return value.replaceAll(placeholder, replacement);
-  if (Array.isArray(value)) return value.map((item) => replaceInStrings(item, placeholder, replacement));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, replaceInStrings(item, placeholder, replacement)]),
-    );
-  }
-  return value;
+  return { functionName: record.FunctionName, payload: record.Payload === undefined ? {} : record.Payload };
 }
 
 /** Round-trips a handler's result through JSON, as the Lambda service does (`undefined` becomes `null`). */
@@ -157,25 +122,21 @@ export function lambdaInvokeResult(payload: JsonValue): JsonValue {
   };
 }
 
-/** A function error as Step Functions reports it: error = errorType, cause = the Lambda error JSON. */
+/**
+ * A function error as Step Functions reports it: error = errorType, cause = the Lambda error JSON.
+ * A function that failed without an errorType (a timeout, say) is `Lambda.Unknown`, as on AWS.
+ */
 export function lambdaFailure(thrown: unknown): { error: string; cause: string } {
   const error = thrown instanceof Error ? thrown : undefined;
+  const unhandled = (error as { unhandledPayload?: unknown } | undefined)?.unhandledPayload;
+  if (unhandled !== undefined) {
+    return {
+      error: 'Lambda.Unknown',
+      cause: `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify(unhandled)}`,
+    };
+  }
   const errorType = error?.name || 'Error';
   const errorMessage = error ? error.message : String(thrown);
   const trace = error?.stack?.split('\n') ?? [];
   return { error: errorType, cause: JSON.stringify({ errorMessage, errorType, trace }) };
-}
-
-/**
- * An error the engine matches by name in Retry and Catch; the engine reports `message` as the Cause.
- * A fatal one is neither retried nor caught, which is how a task that can no longer complete unwinds.
- */
-export function stateError(name: string, cause: string | undefined, fatal = false): Error {
-  const error = new Error(cause ?? '');
-  error.name = name;
-  if (fatal) {
-    // The engine reads these two getters off its own RuntimeError; a plain Error answers them the same way.
-    Object.defineProperties(error, { isRetryable: { value: false }, isCatchable: { value: false } });
-  }
-  return error;
 }

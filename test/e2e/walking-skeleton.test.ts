@@ -1,30 +1,39 @@
 /**
  * End to end, over HTTP, on the local stack (real emulators, real protocols): one Alertmanager
  * notification through all six phases to a closed incident, then the promises around it —
- * idempotent redelivery, authentication, what the AWS APIs show, and a restart in the middle. The
- * same run seen through the AWS CLI is in `test/aws-cli/walking-skeleton.test.ts`.
+ * idempotent redelivery, authentication, what the AWS APIs show, a clean restart, and a kill -9 of
+ * the whole stack (in a process of its own) while an incident waits for its approvers. The same run
+ * seen through the AWS CLI is in `test/aws-cli/walking-skeleton.test.ts`.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
-import type { CaseJson } from '../support/local-stack.ts';
+import type { CaseJson, StackEndpoints } from '../support/local-stack.ts';
 import {
   approvalLinks,
   approve,
   closedCase,
+  executionArnOf,
   freePorts,
   getCase,
   inbox,
   postAlert,
   ROOT,
+  spawnStack,
   start,
   tempDataDir,
+  waitFor,
 } from '../support/local-stack.ts';
 
 const LOCAL_CLIENT = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
@@ -204,41 +213,114 @@ describe('walking skeleton on the local stack', () => {
     expect(report.ok).toBe(true);
   });
 
-  it('keeps every incident and ledger entry across a restart, and continues an interrupted incident', async () => {
-    // A second incident, stopped while it waits in Decide.
-    const other = JSON.parse(sample);
-    other.groupKey = '{}/{world="RML3"}:{alertname="StatementMisdelivery"}';
-    other.commonAnnotations.customer_contacts = 'lin@example.com';
-    for (const a of other.alerts) a.annotations.customer_contacts = 'lin@example.com';
-    const res = await postAlert(stack, JSON.stringify(other));
+  it('keeps every incident, ledger entry and workflow across a clean restart: a waiting incident continues in its execution', async () => {
+    // A second incident, waiting in Decide when the stack stops.
+    const res = await postAlert(stack, otherIncident('StatementMisdelivery', 'lin@example.com'));
     expect(res.status).toBe(201);
     const second = ((await res.json()) as { incidentId: string }).incidentId;
-    await approvalLinks(stack, second, 1);
+    const links = await approvalLinks(stack, second, 1);
+    const asked = async () =>
+      (await inbox(stack)).filter(
+        (e) => e.subject.includes('approval needed') && e.body.text?.includes(second),
+      );
+    const askedBefore = await asked();
     const ledgerBefore = await scan(stack.tables.ledger);
     const firstCase = await getCase(stack, incidentId);
 
     await stack.close();
     stack = await start(dataDir, ports, (line) => output.push(line), 'INFO');
 
-    expect(stack.resumed).toEqual([second]);
     const ledgerAfter = await scan(stack.tables.ledger);
     expect(ledgerAfter.length).toBeGreaterThanOrEqual(ledgerBefore.length);
     for (const entry of ledgerBefore) expect(ledgerAfter).toContainEqual(entry);
     expect(await getCase(stack, incidentId)).toEqual(firstCase);
+    // The same execution is RUNNING: no continuation, no new round, no new e-mail.
+    expect(await executionStatuses()).toMatchObject({ [incidentId]: 'SUCCEEDED', [second]: 'RUNNING' });
+    expect(Object.keys(await executionStatuses())).toHaveLength(2);
 
-    // The lost execution is ABORTED; a new one continues from Decide with a new approval round.
-    const statuses = await executionStatuses();
-    expect(statuses[second]).toBe('ABORTED');
-    expect(statuses[`${second}-r2`]).toBe('RUNNING');
-
-    const round2 = await approvalLinks(stack, second, 2);
-    for (const [role, link] of round2) expect((await approve(link, `${role} approver`)).status).toBe(303);
+    for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
     const closed = await closedCase(stack, second);
-    expect(closed.decisions.map((d) => d.detail.round)).toEqual([2, 2, 2]);
-    expect(closed.timeline.some((t) => t.type === 'lifecycle_resumed')).toBe(true);
+    expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
     expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(1);
+    expect(await asked()).toEqual(askedBefore);
+  });
+
+  it('continues an incident waiting in Decide after kill -9 of the whole stack: same execution, the first links, nothing sent twice', async () => {
+    const crashPorts = await freePorts();
+    const crashDir = tempDataDir();
+    let crashed = await spawnStack(crashDir, crashPorts);
+    try {
+      const waiting = await openIncident(crashed, sample);
+      const links = await approvalLinks(crashed, waiting, 1);
+      // A second incident, stopped by an operator while it waits: it must stay stopped.
+      const stopped = await openIncident(crashed, otherIncident('StatementMisdelivery', 'lin@example.com'));
+      await approvalLinks(crashed, stopped, 1);
+      const sfn = sfnClient(crashed.endpoints.stepFunctions);
+      await sfn.send(new StopExecutionCommand({ executionArn: executionArnOf(crashed, stopped) }));
+      const before = await sfn.send(
+        new DescribeExecutionCommand({ executionArn: executionArnOf(crashed, waiting) }),
+      );
+      expect(before.status).toBe('RUNNING');
+
+      await crashed.kill();
+      crashed = await spawnStack(crashDir, crashPorts);
+      const after = sfnClient(crashed.endpoints.stepFunctions);
+      const resumed = await after.send(new DescribeExecutionCommand({ executionArn: before.executionArn }));
+      expect(resumed).toMatchObject({ executionArn: before.executionArn, name: waiting, status: 'RUNNING' });
+      expect(resumed.startDate?.getTime()).toBe(before.startDate?.getTime());
+      const stillStopped = await after.send(
+        new DescribeExecutionCommand({ executionArn: executionArnOf(crashed, stopped) }),
+      );
+      expect(stillStopped.status).toBe('ABORTED');
+
+      // The links e-mailed before the crash decide; the inbox (new since the restart) gets no approval request.
+      for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
+      const closed = await closedCase(crashed, waiting);
+      expectClosedCase(closed);
+      expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
+      const sent = await inbox(crashed);
+      expect(sent.filter((e) => e.subject.includes('approval needed'))).toEqual([]);
+      expect(
+        sent
+          .filter((e) => e.subject.startsWith('About your account'))
+          .map((e) => e.destination.to[0])
+          .sort(),
+      ).toEqual(['ada@example.com', 'grace@example.com']);
+      // The incident closes before the execution's last states (anchoring the ledger) have run.
+      await waitFor('the execution to succeed', async () =>
+        (await after.send(new DescribeExecutionCommand({ executionArn: before.executionArn }))).status ===
+        'SUCCEEDED'
+          ? true
+          : undefined,
+      );
+      expect((await getCase(crashed, stopped)).incident.phase).toBe('Decide');
+      after.destroy();
+      sfn.destroy();
+    } finally {
+      await crashed.kill();
+    }
   });
 });
+
+/** Posts an alert and returns the incident it opened. */
+async function openIncident(target: StackEndpoints, body: string): Promise<string> {
+  const res = await postAlert(target, body);
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { incidentId: string }).incidentId;
+}
+
+/** The sample alert for another incident: another alert name, another affected customer. */
+function otherIncident(alertname: string, contact: string): string {
+  const other = JSON.parse(sample);
+  other.groupKey = `{}/{world="RML3"}:{alertname="${alertname}"}`;
+  other.commonAnnotations.customer_contacts = contact;
+  for (const a of other.alerts) a.annotations.customer_contacts = contact;
+  return JSON.stringify(other);
+}
+
+function sfnClient(endpoint: string): SFNClient {
+  return new SFNClient({ endpoint, ...LOCAL_CLIENT });
+}
 
 function expectClosedCase(closed: CaseJson): void {
   expect(closed.incident.status).toBe('CLOSED');

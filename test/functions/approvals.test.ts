@@ -139,6 +139,21 @@ describe('approval requests and decisions', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('second-token');
   });
 
+  // The contract a restarted local Step Functions server relies on: a request whose result it had
+  // not recorded is invoked again with the same input, and e-mails nobody again.
+  it('e-mails once, and keeps the same token, when the request is invoked twice with the same input', async () => {
+    const { ask, store } = await setup();
+    await ask('legal', 'the-token');
+    await ask('legal', 'the-token');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect(await store.getTaskToken({ incidentId: 'INC-2026-0009', round: 1, role: 'legal' })).toBe(
+      'the-token',
+    );
+    expect((await store.listApprovals('INC-2026-0009', 1)).map((a) => [a.role, a.status])).toEqual([
+      ['legal', 'PENDING'],
+    ]);
+  });
+
   it('shows the case on GET and HEAD and changes nothing', async () => {
     const { ask, call, ledger, store } = await setup();
     const { approvalId } = await ask('business');

@@ -1,3 +1,5 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
@@ -69,7 +71,13 @@ async function setup() {
     }
     return roles;
   };
-  return { store, effects, step, enter, approve };
+  /** Every item of the operational table, without what a repeated call may touch: when it last ran. */
+  const items = async () =>
+    ((await db.raw.send(new ScanCommand({ TableName: tables.operations }))).Items ?? [])
+      .map((item) => unmarshall(item))
+      .map(({ updatedAt: _, ...rest }) => rest)
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return { store, effects, step, enter, approve, items };
 }
 
 describe('lifecycle steps (record-phase)', () => {
@@ -128,6 +136,37 @@ describe('lifecycle steps (record-phase)', () => {
       reason: 'approvals-timed-out',
       error: 'States.Timeout',
     });
+  });
+
+  // After a crash the local Step Functions server invokes again a step whose result it had not
+  // recorded (Step Functions on AWS does the same with a retried invocation): a step invoked twice with
+  // the same input must answer the same and change nothing the second time.
+  it('answers the same and changes nothing when any step is invoked twice with the same input', async () => {
+    const { step, approve, store, items } = await setup();
+    const twice = async (input: Record<string, unknown>) => {
+      const first = await step(input);
+      const after = await items();
+      expect(await step(input), JSON.stringify(input)).toEqual(first);
+      expect(await items(), JSON.stringify(input)).toEqual(after);
+    };
+    for (const phase of ['Detect', 'Contain', 'Understand', 'Decide']) {
+      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID });
+    }
+    for (const role of await approve(1)) {
+      await store.settleApproval({ incidentId: ID, round: 1, role }, 'APPROVED', {
+        decision: { decision: 'approve', name: role, comment: '', at: 't' },
+      });
+    }
+    for (const phase of ['Act', 'Learn'])
+      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID });
+    await twice({
+      kind: 'halt',
+      incidentId: ID,
+      execution: ID,
+      reason: 'failed',
+      failure: { Error: 'X', Cause: 'y' },
+    });
+    await twice({ kind: 'close', incidentId: ID, execution: ID });
   });
 
   it('closes, and refuses to move a closed incident', async () => {

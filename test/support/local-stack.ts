@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
+import { runScript, type ScriptProcess } from './child-process.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const WEBHOOK_TOKEN = 'e2e-webhook-token-0123456789';
@@ -50,6 +51,31 @@ export function start(
   });
 }
 
+/** What a test reaches a stack through, in this process or in another. */
+export type StackEndpoints = Pick<LocalStack, 'endpoints' | 'stateMachineArn' | 'tables'>;
+
+/** The local stack running in a child process (stack-process.ts), which the test may `kill -9`. */
+export interface StackProcess extends StackEndpoints, ScriptProcess {}
+
+/**
+ * Starts the whole local stack in a child process on the given ports and data dir. `hold` makes a
+ * crash point (see stack-process.ts): `requestApproval:3`, `carryOutEffect:1`.
+ */
+export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: string): Promise<StackProcess> {
+  const script = runScript(
+    join(ROOT, 'test/support/stack-process.ts'),
+    [dataDir, JSON.stringify(ports)],
+    hold ? { CASEBOOK_TEST_HOLD: hold } : {},
+  );
+  const ready = JSON.parse((await script.line('READY ')).slice('READY '.length)) as StackEndpoints;
+  return { ...ready, ...script };
+}
+
+/** The ARN of the execution named `name` of the stack's state machine. */
+export function executionArnOf(target: StackEndpoints, name: string): string {
+  return `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
 export interface InboxEmail {
   messageId: string;
   from: string;
@@ -58,7 +84,7 @@ export interface InboxEmail {
   body: { text?: string; html?: string };
 }
 
-export async function inbox(stack: LocalStack): Promise<InboxEmail[]> {
+export async function inbox(stack: StackEndpoints): Promise<InboxEmail[]> {
   const res = await fetch(`${stack.endpoints.sesInbox}/store`);
   return ((await res.json()) as { emails: InboxEmail[] }).emails;
 }
@@ -85,7 +111,7 @@ export async function waitFor<T>(
 
 /** The approval links in the emails sent about `incidentId` for `round`. */
 export async function approvalLinks(
-  stack: LocalStack,
+  stack: StackEndpoints,
   incidentId: string,
   round: number,
 ): Promise<Map<string, string>> {
@@ -101,7 +127,11 @@ export async function approvalLinks(
   });
 }
 
-export async function postAlert(stack: LocalStack, body: string, token = WEBHOOK_TOKEN): Promise<Response> {
+export async function postAlert(
+  stack: StackEndpoints,
+  body: string,
+  token = WEBHOOK_TOKEN,
+): Promise<Response> {
   return fetch(`${stack.endpoints.api}/webhooks/alertmanager`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -109,14 +139,14 @@ export async function postAlert(stack: LocalStack, body: string, token = WEBHOOK
   });
 }
 
-export async function getCase(stack: LocalStack, incidentId: string): Promise<CaseJson> {
+export async function getCase(stack: StackEndpoints, incidentId: string): Promise<CaseJson> {
   const res = await fetch(`${stack.endpoints.api}/incidents/${incidentId}`);
   if (res.status !== 200) throw new Error(`GET /incidents/${incidentId} answered ${res.status}`);
   return (await res.json()) as CaseJson;
 }
 
 /** Polls the API until the incident is CLOSED, and returns its case. */
-export function closedCase(stack: LocalStack, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
+export function closedCase(stack: StackEndpoints, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
   return waitFor(
     `${incidentId} to close`,
     async () => {

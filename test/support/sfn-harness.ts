@@ -170,6 +170,9 @@ export const MACHINES: LocalStateMachine[] = [
   },
 ];
 
+/** The machines as configured, before any server saw them (a server must not change them). */
+export const CONFIGURED: LocalStateMachine[] = structuredClone(MACHINES);
+
 interface Notification {
   approver: string;
   token: string;
@@ -220,8 +223,9 @@ class FakeFunctions {
 export async function eventually<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   what: string,
+  timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
