@@ -9,8 +9,9 @@
  *     wrote or read; a writer that lost the race reads the new head (one consistent Query,
  *     descending, Limit 1) and tries again after a jittered pause, until a deadline.
  * dynalite has no transactions, so the two puts are not atomic: a writer that died between them
- * leaves a claim without an entry. Its claim has a lease longer than any function runs; once the
- * lease is over a retry takes the key over with a claim of the next generation.
+ * leaves a claim without an entry. Its claim has a lease longer than an append may last (no entry
+ * is put past an append's deadline); once the lease is over a retry takes the key over with a
+ * claim of the next generation.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +28,11 @@ export interface DynamoDbLedgerOptions {
   readonly sealer: Sealer;
   /** How long one append may keep losing races before it gives up (ms). @default 20000 */
   readonly appendDeadlineMs?: number;
-  /** How long a claim without its entry blocks the key before a retry may take it over (ms). @default 120000 */
+  /**
+   * How long a claim without its entry blocks the key before a retry may take it over (ms): longer
+   * than an append may last (its deadline), since no entry is put once that has passed.
+   * @default appendDeadlineMs + 10000
+   */
   readonly claimLeaseMs?: number;
 }
 
@@ -73,7 +78,7 @@ export class DynamoDbLedger implements Ledger {
     this.tableName = tableName;
     this.sealer = options.sealer;
     this.deadlineMs = options.appendDeadlineMs ?? 20_000;
-    this.leaseMs = options.claimLeaseMs ?? 120_000;
+    this.leaseMs = options.claimLeaseMs ?? this.deadlineMs + 10_000;
   }
 
   append(incidentId: string, draft: LedgerEntryDraft): Promise<{ created: boolean; entry: LedgerEntry }> {
@@ -98,6 +103,8 @@ export class DynamoDbLedger implements Ledger {
     let head = this.heads.get(incidentId) ?? (await this.readHead(incidentId));
     for (let attempt = 1; ; attempt++) {
       const entry = await sealEntry(incidentId, head, draft, this.sealer);
+      // Past its deadline an append puts nothing more: a retry may then take the claim over.
+      if (Date.now() > deadline) throw lostRace(draft.idempotencyKey, attempt);
       try {
         await this.client.send(
           new PutCommand({
@@ -110,14 +117,6 @@ export class DynamoDbLedger implements Ledger {
         return { created: true, entry };
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw dependencyError('Appending to the ledger failed', error);
-      }
-      if (Date.now() > deadline) {
-        throw dependencyError(
-          'Appending to the ledger failed',
-          new Error(
-            `still losing the race for the next seq after ${attempt} attempts; the claim of ${draft.idempotencyKey} stands for a retry`,
-          ),
-        );
       }
       await pause(attempt);
       head = await this.readHead(incidentId);
@@ -262,6 +261,15 @@ export class DynamoDbLedger implements Ledger {
     this.heads.set(incidentId, { seq: head.seq, hash: head.hash });
     if (this.heads.size > HEAD_CACHE_LIMIT) this.heads.delete(this.heads.keys().next().value as string);
   }
+}
+
+function lostRace(key: string, attempts: number) {
+  return dependencyError(
+    'Appending to the ledger failed',
+    new Error(
+      `still losing the race for the next seq after ${attempts} attempts; the claim of ${key} stands for a retry`,
+    ),
+  );
 }
 
 /** Full-jitter backoff: 0–(5 ms × 2^attempt), capped at 200 ms. */

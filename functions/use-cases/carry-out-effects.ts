@@ -103,6 +103,8 @@ export async function carryOutEffects(
     voided: 0,
   };
   let outOfTime = false;
+  /** When the longest-waiting effect that is not done yet last moved. */
+  let oldestPending: string | undefined;
   let cursor: string | undefined;
   do {
     const page = await deps.effects.listEffects(incident.id, plan.version, cursor, PAGE);
@@ -110,12 +112,23 @@ export async function carryOutEffects(
       let now = effect;
       if (!outOfTime && actCanProceed(effect)) {
         if (deps.timeLeft() < RESERVE_MS) outOfTime = true;
-        else now = await carryOutOne(deps, incident, effect);
+        else
+          now = await carryOutOne(deps, incident, effect).catch((error: unknown) => {
+            // A table or provider that did not answer holds up this effect only: it is where it
+            // was, the others go on, and the next run (the providers' wait) takes it up again.
+            if (error instanceof CasebookError && error.name === ERROR_NAMES.dependencyUnavailable)
+              return effect;
+            throw error;
+          });
       }
       // Asked again on every run: a run that stopped between the two leaves no one unasked.
       if (now.progress === 'attention' && now.attention)
         await deps.ask(incident, now, now.attention.reason, now.attention.detail);
       counts[now.progress]++;
+      if (actCanProceed(now)) {
+        const since = now.updatedAt ?? now.intentAt;
+        if (since && (!oldestPending || since < oldestPending)) oldestPending = since;
+      }
     });
     cursor = page.cursor;
   } while (cursor);
@@ -123,7 +136,11 @@ export async function carryOutEffects(
   // 3.
   if (outOfTime) return { outcome: 'more', counts, retryAfterSeconds: 0 };
   if (counts.planned + counts.intent + counts.executed > 0) {
-    return { outcome: 'waiting-provider', counts, retryAfterSeconds: counts.executed > 0 ? 60 : 15 };
+    return {
+      outcome: 'waiting-provider',
+      counts,
+      retryAfterSeconds: lookAgainIn(oldestPending, deps.clock.now()),
+    };
   }
   if (counts.attention > 0) return { outcome: 'waiting-people', counts, retryAfterSeconds: 0 };
   await deps.incidents.addTimelineEvent(incident.id, {
@@ -136,6 +153,16 @@ export async function carryOutEffects(
     detail: { confirmed: counts.confirmed, voided: counts.voided },
   });
   return { outcome: 'done', counts, retryAfterSeconds: 0 };
+}
+
+/**
+ * How long to give the providers before looking again: half as long as the oldest effect has
+ * waited, from 5 seconds to an hour — quick for a refund that settles in a moment, and a refund
+ * pending for days is looked at hourly, not every few seconds (each look is history).
+ */
+function lookAgainIn(oldestPending: string | undefined, now: Date): number {
+  const waited = oldestPending ? (now.getTime() - Date.parse(oldestPending)) / 1000 : 0;
+  return Math.min(3_600, Math.max(5, Math.ceil(waited / 2)));
 }
 
 /** No effect without approval: every role of the current round approved the current plan. */

@@ -10,8 +10,9 @@
  *     the e-mails went out sends them (with fresh links); after, it changes nothing.
  *
  * Primary course (answer):
- *  1. Check the link; a question answered already is a conflict.
- *  2. Record the answer on the question (only one racing answer can), then on the Decision Log:
+ *  1. Check the link and the answer.
+ *  2. Record the answer on the question (only one racing answer can; a different answer than the
+ *     one on record is a conflict, the same one again finishes what was left undone), then on the Decision Log:
  *     who, what, and on what basis (their note, the reference they give).
  *  3. Move the effect: confirmed (sent, done by hand — an Effect Ledger entry says who and with what
  *     reference), a new attempt (not sent, retry), or voided (a correction entry names the intent).
@@ -193,28 +194,31 @@ export async function answerQuestion(
   // 1.
   const view = await authorize(deps, questionId);
   const { question, incident, effect, askedOf } = view;
-  if (question.answered) {
-    throw new ConflictError(
-      `Already answered "${question.answered.answer}" by ${question.answered.by} at ${question.answered.at}`,
-    );
-  }
   const answer = parseAnswer(fields, view.answers);
 
   // 2.
-  const at = deps.clock.now().toISOString();
-  const answered = {
+  let answered: NonNullable<EffectQuestion['answered']> = {
     answer: answer.answer,
     by: askedOf,
-    at,
+    at: deps.clock.now().toISOString(),
     note: answer.note,
     ...('reference' in answer ? { reference: answer.reference } : {}),
   };
-  if (!(await deps.questions.answerQuestion(incident.id, effect.effectId, question.attempt, answered))) {
-    const now = await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt);
-    throw new ConflictError(
-      `Already answered "${now?.answered?.answer}" by ${now?.answered?.by} at ${now?.answered?.at}`,
-    );
+  const recorded =
+    !question.answered &&
+    (await deps.questions.answerQuestion(incident.id, effect.effectId, question.attempt, answered));
+  if (!recorded) {
+    // The same answer from the same person again finishes what a request that failed part-way
+    // left undone; anything else is a conflict with the answer on record.
+    const earlier =
+      question.answered ??
+      (await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt))?.answered;
+    if (!earlier || earlier.answer !== answer.answer || earlier.by !== askedOf) {
+      throw new ConflictError(`Already answered "${earlier?.answer}" by ${earlier?.by} at ${earlier?.at}`);
+    }
+    answered = earlier;
   }
+  const { at } = answered;
   const plan = incident.plan;
   const basis = {
     ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),

@@ -390,6 +390,13 @@ describe('Act carries out the approved effects', () => {
       reference: 'BANK-TX-5521',
       note: '',
     });
+    // The same answer again (a retry after a failure part-way) finishes and adds nothing.
+    await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'done-by-hand',
+      reference: 'BANK-TX-5521',
+      note: '',
+    });
+    expect((await entries()).filter((e) => e.kind === 'effect_reconciled')).toHaveLength(1);
     expect(await act()).toMatchObject({ outcome: 'done' });
     const confirmed = (await entries()).find((e) => e.state === 'confirmed');
     expect(confirmed).toMatchObject({

@@ -7,7 +7,14 @@
  * to its end, but its result is held back (Step Functions never learns it), and every later
  * invocation of it is held before it runs; the process prints `HELD <function> <n>` and waits to be
  * killed. That is "the task did its work and the process died before the result was recorded".
+ *
+ * CASEBOOK_TEST_HOLD=provider:<refund|credit|send>:<before|after>:<n> makes one inside Act: the
+ * n-th refund, credit or e-mail is held before the provider is called (its intent is on the ledger)
+ * or after the provider took it (before Act records the outcome); the process prints
+ * `HELD <refund|credit|send> <n>` and waits to be killed.
  */
+import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import { StripePayments } from '../../functions/adapters/stripe-payments.ts';
 import { LocalLambdaRuntime } from '../../local/lambda-runtime.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { ROOT, WEBHOOK_TOKEN } from './local-stack.ts';
@@ -15,9 +22,25 @@ import { ROOT, WEBHOOK_TOKEN } from './local-stack.ts';
 const [dataDir, portsJson] = process.argv.slice(2);
 if (!dataDir || !portsJson) throw new Error('usage: stack-process.ts <dataDir> <portsJson>');
 
-const hold = process.env.CASEBOOK_TEST_HOLD?.split(':');
-if (hold) {
-  const [name, nth] = hold;
+/** Holds the n-th `call` to a provider before or after the provider takes it (see above). */
+function holdProvider(call: string, when: string, nth: number): void {
+  const owner = (call === 'send' ? SesMailer.prototype : StripePayments.prototype) as unknown as Record<
+    string,
+    (...args: unknown[]) => Promise<unknown>
+  >;
+  const original = owner[call] as (...args: unknown[]) => Promise<unknown>;
+  let seen = 0;
+  owner[call] = async function (this: unknown, ...args: unknown[]) {
+    const n = ++seen;
+    if (n !== nth) return original.apply(this, args);
+    if (when === 'after') await original.apply(this, args);
+    process.stdout.write(`HELD ${call} ${n}\n`);
+    return new Promise<never>(() => {});
+  };
+}
+
+/** Holds the n-th invocation of the function `name` after it ran (see above). */
+function holdFunction(name: string, nth: number): void {
   const invoke = LocalLambdaRuntime.prototype.invoke;
   let seen = 0;
   let held = false;
@@ -25,7 +48,7 @@ if (hold) {
     if (key !== name) return invoke.call(this, key, event);
     if (held) return new Promise<never>(() => {});
     seen++;
-    if (seen < Number(nth)) return invoke.call(this, key, event);
+    if (seen < nth) return invoke.call(this, key, event);
     held = true;
     await invoke.call(this, key, event);
     process.stdout.write(`HELD ${name} ${seen}\n`);
@@ -33,12 +56,19 @@ if (hold) {
   };
 }
 
+// Several crash points may be set at once, separated by commas.
+for (const spec of process.env.CASEBOOK_TEST_HOLD?.split(',').filter(Boolean) ?? []) {
+  const parts = spec.split(':');
+  if (parts[0] === 'provider') holdProvider(parts[1] ?? '', parts[2] ?? '', Number(parts[3]));
+  else holdFunction(parts[0] ?? '', Number(parts[1]));
+}
+
 const stack = await startLocalStack({
   rootDir: ROOT,
   dataDir,
   ports: JSON.parse(portsJson),
   alertmanagerToken: WEBHOOK_TOKEN,
-  handlerLogLevel: 'SILENT',
+  handlerLogLevel: process.env.CASEBOOK_TEST_LOG_LEVEL ?? 'SILENT',
 });
 process.stdout.write(
   `READY ${JSON.stringify({ endpoints: stack.endpoints, stateMachineArn: stack.stateMachineArn, tables: stack.tables })}\n`,

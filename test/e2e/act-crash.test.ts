@@ -1,0 +1,219 @@
+/**
+ * Act through `kill -9`s of the whole local stack at the points that hurt (issue 8's crash test):
+ * after a refund's intent is on the ledger but before Stripe was called, after Stripe took the
+ * refund but before Act recorded it, and after SES took a notice but before Act recorded it.
+ * After the restarts the Stripe stand-in holds exactly one refund per payment and one credit per
+ * customer, each customer got the notice exactly once, and the notice in doubt waited for a
+ * person's answer to the e-mailed question — after which the incident moved on and closed.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type Stripe from 'stripe';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { pseudonymizer } from '../../functions/adapters/pseudonyms.ts';
+import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
+import type { Customer } from '../../functions/domain/plan.ts';
+import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
+import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { plainIncident } from '../support/incidents.ts';
+import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
+import {
+  approvalLinks,
+  approve,
+  freePorts,
+  getCase,
+  inbox,
+  spawnStack,
+  tempDataDir,
+  waitFor,
+} from '../support/local-stack.ts';
+
+let stack: StackProcess | undefined;
+afterAll(async () => {
+  await stack?.kill();
+});
+
+const isNotice = (e: InboxEmail) => e.subject.startsWith('About your account');
+
+describe('Act killed where it hurts', () => {
+  it('pays, credits and tells each customer exactly once across three kill -9s, a person settling the notice in doubt', async () => {
+    const ports = await freePorts();
+    const dataDir = tempDataDir();
+    const aws = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+
+    // 1. Refund #1 held before Stripe is called; notice #1 (the 4th e-mail, after three approval
+    //    requests) held after SES took it. Everything else goes on meanwhile.
+    stack = await spawnStack(dataDir, ports, 'provider:refund:before:1,provider:send:after:4');
+    const stripe: Stripe = stripeClient('sk_test_crash', { apiBase: stack.endpoints.stripe });
+    const customers: Customer[] = [];
+    for (const [ref, name] of [
+      ['cus_ada', 'Ada'],
+      ['cus_bo', 'Bo'],
+      ['cus_cy', 'Cy'],
+    ] as const) {
+      const customer = await stripe.customers.create({ email: `${name.toLowerCase()}@example.com` });
+      const charge = await stripe.charges.create({
+        amount: 2000,
+        currency: 'eur',
+        source: 'tok_visa',
+        customer: customer.id,
+      });
+      customers.push({
+        customerRef: ref,
+        name,
+        email: `${name.toLowerCase()}@example.com`,
+        amount: { minor: 2000, currency: 'EUR' },
+        paymentRef: charge.id,
+      });
+    }
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }),
+    );
+    const store = new DynamoDbOperationsStore(db, stack.tables.operations);
+    const effects = new DynamoDbEffectStore(db, stack.tables.operations);
+    const incident = { ...plainIncident(8), id: 'INC-2026-8000', correlationKey: 'crash' };
+    await store.createIncident(incident);
+    await recordCustomers({ effects, incidents: store }, incident, customers);
+    const pseudonym = pseudonymizer({
+      kind: 'value',
+      value: readFileSync(join(dataDir, 'keys', 'pseudonym.key'), 'utf8').trim(),
+    });
+    await submitPlan(
+      { incidents: store, effects, pseudonym, clock: { now: () => new Date() } },
+      incident.id,
+      {
+        summary: 'Refund the double charge, a goodwill credit, and tell each customer',
+        apply: [
+          { kind: 'refund', amount: 'affected', obligation: 'tos' },
+          { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
+          { kind: 'notice', obligation: 'brand', template: 'apology' },
+        ],
+        effects: [],
+      },
+      'sre@example.com',
+    );
+    db.destroy();
+    const sfn = new SFNClient({ ...aws, endpoint: stack.endpoints.stepFunctions });
+    await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachineArn,
+        name: incident.id,
+        input: JSON.stringify({ incidentId: incident.id, resumeFrom: 'Decide' }),
+      }),
+    );
+    sfn.destroy();
+    for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
+      expect((await approve(link, `${role} approver`)).status).toBe(303);
+    }
+    await stack.line('HELD refund 1');
+    await stack.line('HELD send 4');
+    const sentInRun1 = (await inbox(stack)).filter(isNotice);
+    await stack.kill();
+
+    // 2. The same execution runs Act again: the held refund reaches Stripe (same key) and is held
+    //    after Stripe took it; the notice in doubt is put to the responders by e-mail.
+    stack = await spawnStack(dataDir, ports, 'provider:refund:after:1');
+    await stack.line('HELD refund 1');
+    const target = stack;
+    // Every notice whose intent was recorded but not its outcome is in doubt, the held one at least.
+    const inDoubt = await waitFor('the effects in doubt', async () => {
+      const effects = await new DynamoDbEffectStore(
+        DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: target.endpoints.dynamodb })),
+        target.tables.operations,
+      ).listEffects(incident.id, 1);
+      const waiting = effects.items.filter((e) => e.attention?.reason === 'in-doubt');
+      return waiting.length > 0 && effects.items.every((e) => e.kind !== 'notice' || e.progress !== 'intent')
+        ? waiting
+        : undefined;
+    });
+    const questions = await waitFor('a question e-mailed about each notice in doubt', async () => {
+      const mails = (await inbox(target)).filter((e) => e.subject.includes('needs you (in-doubt)'));
+      return mails.length === inDoubt.length
+        ? mails.map((m) => /\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string)
+        : undefined;
+    });
+    // SES does not die with the stack on AWS; the local one does, so take its mail before the kill.
+    const run2Mail = await inbox(stack);
+    const sentInRun2 = run2Mail.filter(isNotice);
+    for (const m of run2Mail.filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+      questions.push(/\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string);
+    }
+    await stack.kill();
+
+    // 3. Act runs again: Stripe answers the refund it already made. A person answers each question
+    //    as they would, from the mail log (here: what SES took before each crash), until the
+    //    incident moves on; a notice the second crash caught in flight is asked about now.
+    stack = await spawnStack(dataDir, ports);
+    const final = stack;
+    const asked = new Set(questions);
+    const answers = new Map<string, string>();
+    const closed = await waitFor(
+      'the incident to close, every question answered',
+      async () => {
+        const mailLog = [...sentInRun1, ...sentInRun2, ...(await inbox(final)).filter(isNotice)];
+        for (const m of (await inbox(final)).filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+          asked.add(/\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string);
+        }
+        for (const question of asked) {
+          // A question e-mailed again (its first e-mail lost in a crash) comes with new links.
+          const which = question.split('.').slice(0, 3).join('.');
+          if (answers.has(which)) continue;
+          const link = `${final.endpoints.api}/effects/${question}`;
+          const customer = /&lt;([^&]+@example\.com)&gt;/.exec(await (await fetch(link)).text())?.[1];
+          const answer = mailLog.some((e) => e.destination.to[0] === customer) ? 'sent' : 'not-sent';
+          const answered = await fetch(link, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ answer, note: 'checked the mail log' }).toString(),
+          });
+          expect(answered.status).toBe(303);
+          answers.set(which, answer);
+        }
+        const c = await getCase(final, incident.id);
+        return c.incident.status === 'CLOSED' ? c : undefined;
+      },
+      90_000,
+    );
+    // The notice held after SES took it was sent, and a person said so.
+    expect([...answers.values()]).toContain('sent');
+
+    // Stripe: one refund per payment, one credit per customer.
+    for (const c of customers) {
+      const refunds = await stripe.refunds.list({ charge: c.paymentRef as string });
+      expect(refunds.data.map((r) => r.amount)).toEqual([2000]);
+      const charge = await stripe.charges.retrieve(c.paymentRef as string);
+      expect(
+        (await stripe.customers.listBalanceTransactions(charge.customer as string)).data.map((t) => t.amount),
+      ).toEqual([-500]);
+    }
+    // SES: each customer told exactly once, across the three lives of the stack.
+    const sentInRun3 = (await inbox(final)).filter(isNotice);
+    const told = [...sentInRun1, ...sentInRun2, ...sentInRun3].map((e) => e.destination.to[0]).sort();
+    expect(told).toEqual(['ada@example.com', 'bo@example.com', 'cy@example.com']);
+    // The ledger says who settled the notice in doubt, and every effect is confirmed once.
+    expect(
+      closed.decisions
+        .filter((d) => d.kind === 'effect_reconciled')
+        .map((d) => d.decision)
+        .sort(),
+    ).toEqual([...answers.values()].sort());
+    const confirmed = closed.ledger.filter((e) => e.state === 'confirmed');
+    expect(confirmed.map((e) => e.kind).sort()).toEqual([
+      'credit',
+      'credit',
+      'credit',
+      'notice',
+      'notice',
+      'notice',
+      'refund',
+      'refund',
+      'refund',
+    ]);
+  }, 180_000);
+});
