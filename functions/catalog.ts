@@ -140,6 +140,14 @@ export const FUNCTIONS = {
     needs: { operations: 'RO', ledger: 'RO' },
     timeoutSeconds: 10,
   },
+  recordLedgerEntry: {
+    name: 'record-ledger-entry',
+    entry: 'functions/record-ledger-entry/handler.ts',
+    description:
+      'POST /incidents/{incidentId}/ledger: a manual operation, a cost, or money moved outside Casebook, on the Effect Ledger',
+    needs: { operations: 'RO', ledger: 'APPEND', pseudonyms: true },
+    timeoutSeconds: 15,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionKey = keyof typeof FUNCTIONS;
