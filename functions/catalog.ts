@@ -136,7 +136,8 @@ export const FUNCTIONS = {
   incidentsApi: {
     name: 'incidents-api',
     entry: 'functions/incidents-api/handler.ts',
-    description: 'GET /incidents and GET /incidents/{incidentId}: the case as JSON',
+    description:
+      'GET /incidents, GET /incidents/{incidentId} (the case as JSON) and its case file (seed 000 YAML)',
     needs: { operations: 'RO', ledger: 'RO' },
     timeoutSeconds: 10,
   },

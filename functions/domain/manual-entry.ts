@@ -12,6 +12,7 @@ import { zodIssues } from './alert.ts';
 import { containsEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
+import type { LedgerEntry } from './ledger.ts';
 import type { Money } from './money.ts';
 import { currencySchema, parseMajorAmount } from './money.ts';
 import type { Obligation } from './plan.ts';
@@ -38,6 +39,16 @@ const NEEDS_AMOUNT: readonly ManualEntryKind[] = ['legal_fee', 'other_cost', 're
 const NEEDS_PROVIDER_REF: readonly ManualEntryKind[] = ['refund', 'credit', 'correction'];
 /** Kinds that move money to a customer, who must be named. */
 const NEEDS_CUSTOMER: readonly ManualEntryKind[] = ['refund', 'credit'];
+
+/** The ledger idempotency key of a manual entry: apart from the keys Casebook's own steps use. */
+export function manualIdempotencyKey(key: string): string {
+  return `api:${key}`;
+}
+
+/** Whether a ledger entry is one a person recorded by hand. */
+export function isManualEntry(entry: Pick<LedgerEntry, 'idempotencyKey'>): boolean {
+  return entry.idempotencyKey.startsWith('api:');
+}
 
 /** Bounds of the fields, in UTF-8 bytes where they are text. */
 export const MANUAL_ENTRY_LIMITS = {

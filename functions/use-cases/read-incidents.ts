@@ -1,4 +1,8 @@
-/** Use cases: read one incident as a case (with its timeline, both logs and what it cost), or list incidents. */
+/**
+ * Use cases: read one incident as a case (with its timeline, both logs and what it cost), or as
+ * its case file (seed 000 §4), or list incidents.
+ */
+import { buildCaseFile, renderCaseFile } from '../domain/case-file.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
@@ -40,6 +44,11 @@ export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Prom
     decisions: entries.filter((e) => e.log === 'decision'),
     pnl: profitAndLoss(ledger),
   };
+}
+
+/** The incident's case file, as YAML. */
+export async function getCaseFile(deps: ReadIncidentsDeps, incidentId: string): Promise<string> {
+  return renderCaseFile(buildCaseFile(await getCase(deps, incidentId)));
 }
 
 export async function listIncidents(

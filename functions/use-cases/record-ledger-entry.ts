@@ -18,6 +18,7 @@ import { isIncidentId } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry, LedgerEntryDraft, LedgerEntryV2 } from '../domain/ledger.ts';
 import type { ManualEntry } from '../domain/manual-entry.ts';
+import { manualIdempotencyKey } from '../domain/manual-entry.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import type { Clock, IncidentStore, Ledger } from '../domain/ports.ts';
 
@@ -40,11 +41,6 @@ export interface RecordLedgerEntryInput {
 
 /** How far in the future `effectiveAt` may be (clocks differ); later is a mistake, not a record. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
-
-/** Idempotency keys of manual entries live apart from the ones Casebook's own steps use. */
-export function manualIdempotencyKey(key: string): string {
-  return `api:${key}`;
-}
 
 export async function recordLedgerEntry(
   deps: RecordLedgerEntryDeps,

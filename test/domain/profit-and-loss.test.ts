@@ -1,44 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
-import type {
-  LedgerEntry,
-  LedgerEntryDraft,
-  LedgerEntryV1,
-  LedgerEntryV2,
-} from '../../functions/domain/ledger.ts';
-import { sealEntry } from '../../functions/domain/ledger.ts';
+import type { LedgerEntry, LedgerEntryV1, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import type { PnlTotal } from '../../functions/domain/profit-and-loss.ts';
 import { profitAndLoss, standingEntries } from '../../functions/domain/profit-and-loss.ts';
+import type { EntrySpec } from '../support/ledger-chains.ts';
+import { sealedChain } from '../support/ledger-chains.ts';
 
 const sealer = new FileKeySealer(newKeyFile('pnl'));
 const INC = 'INC-2026-0001';
 
-type Spec = Partial<LedgerEntryDraft> & { readonly correctsIndex?: number };
+type Spec = EntrySpec;
 
-/** A sealed chain of Effect Ledger entries; `correctsIndex` names an earlier entry of the chain. */
-async function chain(specs: readonly Spec[]): Promise<LedgerEntryV2[]> {
-  const entries: LedgerEntryV2[] = [];
-  for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
-    const target = correctsIndex === undefined ? undefined : entries[correctsIndex];
-    const draft: LedgerEntryDraft = {
-      log: 'effect',
-      kind: 'refund',
-      world: 'RML3',
-      phase: 'Act',
-      at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-      actor: 'test',
-      idempotencyKey: `k${n}`,
-      summary: `entry ${n}`,
-      state: 'confirmed',
-      detail: {},
-      ...(target ? { corrects: { id: target.id, seq: target.seq } } : {}),
-      ...spec,
-    };
-    entries.push(await sealEntry(INC, entries.at(-1), draft, sealer));
-  }
-  return entries;
-}
+/** A sealed chain of confirmed refunds unless a spec says otherwise. */
+const chain = (specs: readonly Spec[]): Promise<LedgerEntryV2[]> =>
+  sealedChain(INC, specs, sealer, (n) => ({
+    log: 'effect',
+    kind: 'refund',
+    world: 'RML3',
+    phase: 'Act',
+    at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
+    actor: 'test',
+    idempotencyKey: `k${n}`,
+    summary: `entry ${n}`,
+    state: 'confirmed',
+    detail: {},
+  }));
 
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 const rows = (entries: readonly LedgerEntry[]) =>

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { ALL_INCIDENTS, keys, parseListingKey } from '../../functions/adapters/operations-keys.ts';
+import { caseFileSchema } from '../../functions/domain/case-file.ts';
 import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
@@ -38,7 +40,16 @@ async function setup(count: number) {
         pathParameters: { incidentId },
       }),
     );
-  return { list, get, ledger };
+  const caseFile = (incidentId: string) =>
+    handler(
+      apiEvent({
+        method: 'GET',
+        path: `/incidents/${incidentId}/case-file.yaml`,
+        routeKey: 'GET /incidents/{incidentId}/case-file.yaml',
+        pathParameters: { incidentId },
+      }),
+    );
+  return { list, get, caseFile, ledger };
 }
 
 /** An Effect Ledger entry of INC-2026-0001, as Act or a person writes one. */
@@ -163,5 +174,26 @@ describe('the P&L of a case', () => {
         { obligation: 'tos', currency: 'EUR', minor: 128_000, amount: '1280.00' },
       ],
     });
+  });
+});
+
+describe('GET /incidents/{incidentId}/case-file.yaml', () => {
+  it('answers the case file as application/yaml, valid against the seed template, and 404 for an unknown id', async () => {
+    const { caseFile, ledger } = await setup(1);
+    await ledger.append('INC-2026-0001', effect(1, { amount: { minor: 5000, currency: 'EUR' } }));
+    const res = await caseFile('INC-2026-0001');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe('application/yaml; charset=utf-8');
+    const parsed = caseFileSchema.parse(parse(res.body ?? ''));
+    expect(parsed).toMatchObject({
+      incident_id: 'INC-2026-0001',
+      status: 'ongoing',
+      actions: { technical: [{ type: 'refund', world: 'RML3', count: 1 }], communication: [] },
+    });
+    for (const id of ['INC-2026-0404', 'INC-2026-00001', `INC-2026-${'1'.repeat(2100)}`]) {
+      const missing = await caseFile(id);
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers?.['content-type']).toMatch(/^application\/json/);
+    }
   });
 });

@@ -11,7 +11,7 @@ import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
 import { plainIncident } from '../support/incidents.ts';
-import { legalFee } from '../support/manual-entries.ts';
+import { legalFee, opsLabour } from '../support/manual-entries.ts';
 
 const PSEUDONYM_KEY = Buffer.from('a test pseudonym key of at least thirty-two bytes');
 const INC = 'INC-2026-0001';
@@ -134,17 +134,7 @@ describe('POST /incidents/{id}/ledger', () => {
     expect(refund.body.providerRef).toBe('re_admin_77');
     expect(JSON.stringify(refund.body)).not.toContain('cus_ada');
 
-    const labour = await post(
-      {
-        ...legalFee,
-        kind: 'ops_labour',
-        amount: undefined,
-        hours: '6.5',
-        rate: '95.00',
-        obligation: 'brand',
-      },
-      { key: 'labour-1' },
-    );
+    const labour = await post(opsLabour, { key: 'labour-1' });
     expect(labour.status).toBe(201);
     expect(labour.body.amount).toEqual({ minor: 61_750, currency: 'EUR' });
     expect(labour.body.detail.labour).toEqual({ hours: '6.5', rate: { minor: 9500, currency: 'EUR' } });

@@ -59,6 +59,7 @@ describe('the HTTP API', () => {
     expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /incidents',
       'GET /incidents/{incidentId}',
+      'GET /incidents/{incidentId}/case-file.yaml',
       'POST /incidents/{incidentId}/ledger',
     ]);
   });

@@ -12,3 +12,13 @@ export const legalFee = {
   productArea: 'payments',
   effectiveAt: '2026-11-23T09:00:00Z',
 } as const;
+
+/** Ops labour: hours at finance's hourly rate, no amount of its own. */
+export const opsLabour = {
+  ...legalFee,
+  kind: 'ops_labour',
+  amount: undefined,
+  hours: '6.5',
+  rate: '95.00',
+  obligation: 'brand',
+} as const;
