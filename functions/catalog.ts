@@ -136,9 +136,18 @@ export const FUNCTIONS = {
   incidentsApi: {
     name: 'incidents-api',
     entry: 'functions/incidents-api/handler.ts',
-    description: 'GET /incidents and GET /incidents/{incidentId}: the case as JSON',
+    description:
+      'GET /incidents, GET /incidents/{incidentId} (the case as JSON) and its case file (seed 000 YAML)',
     needs: { operations: 'RO', ledger: 'RO' },
     timeoutSeconds: 10,
+  },
+  recordLedgerEntry: {
+    name: 'record-ledger-entry',
+    entry: 'functions/record-ledger-entry/handler.ts',
+    description:
+      'POST /incidents/{incidentId}/ledger: a manual operation, a cost, or money moved outside Casebook, on the Effect Ledger',
+    needs: { operations: 'RO', ledger: 'APPEND', pseudonyms: true },
+    timeoutSeconds: 15,
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -22,6 +22,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' },
   { method: 'GET', path: '/incidents', fn: 'incidentsApi', auth: 'iam' },
   { method: 'GET', path: '/incidents/{incidentId}', fn: 'incidentsApi', auth: 'iam' },
+  { method: 'GET', path: '/incidents/{incidentId}/case-file.yaml', fn: 'incidentsApi', auth: 'iam' },
+  // Responders and finance record what was done by hand: the same callers as the reads above.
+  { method: 'POST', path: '/incidents/{incidentId}/ledger', fn: 'recordLedgerEntry', auth: 'iam' },
   // Mail scanners open links with GET and HEAD: both only ever show the case.
   { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
   { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },

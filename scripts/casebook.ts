@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  *   casebook ledger verify [--incident ID] [--json]   every chain, checked against the latest digest
  *   casebook ledger anchor [--reason TEXT]            writes a digest of every chain head now
  *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
+ *   casebook case-file ID                             the incident's case file (seed 000 §4 YAML)
  *
  * Without `--table` it reads the local stack (`npm start`: its ports, tables, bucket and key file
  * under the data directory). With `--table` it reads AWS with the caller's credentials; the other
@@ -23,6 +24,7 @@ import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
 import { ENV } from '../functions/env-names.ts';
 import { anchorLedger, everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
+import { getCaseFile } from '../functions/use-cases/read-incidents.ts';
 import {
   defaultDataDir,
   LOCAL_BUCKETS,
@@ -60,9 +62,16 @@ function target(options: TargetOptions) {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const keyFile = options.keyFile ?? env[ENV.ledgerKeyFile] ?? (local ? ledgerKeyFile(dataDir) : undefined);
   const kmsKeyId = options.kmsKeyId ?? env[ENV.ledgerKmsKeyId];
-  const sealer: Sealer = keyFile
-    ? FileKeySealer.fromFile(keyFile)
-    : new KmsSealer(kmsClient(), kmsKeyId ?? '');
+  // The key is loaded when first used: reading a case file needs none.
+  let loaded: Sealer | undefined;
+  const key = (): Sealer => {
+    loaded ??= keyFile ? FileKeySealer.fromFile(keyFile) : new KmsSealer(kmsClient(), kmsKeyId ?? '');
+    return loaded;
+  };
+  const sealer: Sealer = {
+    seal: (hash) => key().seal(hash),
+    verify: (hash, seal) => key().verify(hash, seal),
+  };
   const operationsTable =
     options.operationsTable ?? env[ENV.operationsTable] ?? (local ? LOCAL_TABLES.operations : undefined);
   const anchorBucket =
@@ -192,6 +201,21 @@ addTargetOptions(
       'On AWS, rotate the KMS key (or point the stack at a new one); old keys stay for VerifyMac.',
     );
   console.log(`New sealing key ${rotateKeyFile(keyFile)} in ${keyFile}. Restart npm start to seal with it.`);
+});
+
+addTargetOptions(
+  program
+    .command('case-file')
+    .description("print an incident's case file (seed 000 §4 YAML) from its records")
+    .argument('<id>', 'the incident, e.g. INC-2026-0001'),
+).action(async (incidentId: string, options: TargetOptions) => {
+  const t = target(options);
+  if (!t.operations) throw new Error('case-file needs --operations-table on AWS');
+  const yaml = await getCaseFile(
+    { incidents: t.operations, ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }) },
+    incidentId,
+  );
+  process.stdout.write(yaml);
 });
 
 await program.parseAsync(process.argv).catch((error: Error) => {

@@ -19,3 +19,16 @@ export const emailAddress = z
 export function isEmailAddress(value: unknown): value is string {
   return emailAddress.safeParse(value).success;
 }
+
+/** Something shaped like an e-mail address inside free text. */
+const ADDRESS_IN_TEXT = /[^\s<>()[\]"',;:@]+@[^\s<>()[\]"',;:@]+\.[^\s<>()[\]"',;:@]+/g;
+
+/** Whether free text holds something shaped like an e-mail address. */
+export function containsEmailAddress(text: string): boolean {
+  return new RegExp(ADDRESS_IN_TEXT.source).test(text);
+}
+
+/** Free text with every e-mail address in it replaced by `[address withheld]`. */
+export function withoutEmailAddresses(text: string): string {
+  return text.replace(ADDRESS_IN_TEXT, '[address withheld]');
+}

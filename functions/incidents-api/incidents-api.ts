@@ -1,4 +1,7 @@
-/** GET /incidents (newest first) and GET /incidents/{incidentId} (the case as JSON). */
+/**
+ * GET /incidents (newest first), GET /incidents/{incidentId} (the case as JSON) and
+ * GET /incidents/{incidentId}/case-file.yaml (its case file, seed 000 §4).
+ */
 import { documentClient } from '../adapters/aws.ts';
 import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
@@ -8,7 +11,7 @@ import { errorToJson, json } from '../adapters/http.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { LIMITS } from '../domain/limits.ts';
 import type { ReadIncidentsDeps } from '../use-cases/read-incidents.ts';
-import { getCase, listIncidents } from '../use-cases/read-incidents.ts';
+import { getCase, getCaseFile, listIncidents } from '../use-cases/read-incidents.ts';
 
 /** `?limit=`: decimal digits only (no `0x10`, ` 5`, `1e2`, `+5`), within the page-size range. */
 function limitOf(raw: string | undefined): number {
@@ -28,6 +31,13 @@ export function makeIncidentsApiHandler(deps: ReadIncidentsDeps): (event: HttpEv
   return async (event) => {
     try {
       const id = event.pathParameters?.incidentId;
+      if (id && event.routeKey.endsWith('/case-file.yaml')) {
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'application/yaml; charset=utf-8', 'cache-control': 'no-store' },
+          body: await getCaseFile(deps, id),
+        };
+      }
       if (id) return json(200, await getCase(deps, id));
       const query = event.queryStringParameters ?? {};
       const page = await listIncidents(deps, limitOf(query.limit), query.cursor);

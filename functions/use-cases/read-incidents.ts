@@ -1,9 +1,15 @@
-/** Use cases: read one incident as a case (with its timeline and both logs), or list incidents. */
+/**
+ * Use cases: read one incident as a case (with its timeline, both logs and what it cost), or as
+ * its case file (seed 000 §4), or list incidents.
+ */
+import { buildCaseFile, renderCaseFile } from '../domain/case-file.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import type { IncidentStore, Ledger } from '../domain/ports.ts';
+import type { ProfitAndLoss } from '../domain/profit-and-loss.ts';
+import { profitAndLoss } from '../domain/profit-and-loss.ts';
 
 export interface ReadIncidentsDeps {
   readonly incidents: IncidentStore;
@@ -18,6 +24,8 @@ export interface CaseView {
   readonly ledger: readonly LedgerEntry[];
   /** The Decision Log entries. */
   readonly decisions: readonly LedgerEntry[];
+  /** What the incident cost so far, corrections netted out: per kind, currency and line. */
+  readonly pnl: ProfitAndLoss;
 }
 
 export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Promise<CaseView> {
@@ -28,12 +36,19 @@ export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Prom
     deps.ledger.read(incidentId),
   ]);
   if (!incident) throw new NotFoundError(`No incident ${incidentId}`);
+  const ledger = entries.filter((e) => e.log === 'effect');
   return {
     incident,
     timeline,
-    ledger: entries.filter((e) => e.log === 'effect'),
+    ledger,
     decisions: entries.filter((e) => e.log === 'decision'),
+    pnl: profitAndLoss(ledger),
   };
+}
+
+/** The incident's case file, as YAML. */
+export async function getCaseFile(deps: ReadIncidentsDeps, incidentId: string): Promise<string> {
+  return renderCaseFile(buildCaseFile(await getCase(deps, incidentId)));
 }
 
 export async function listIncidents(

@@ -34,6 +34,7 @@ import {
   tempDataDir,
   WEBHOOK_TOKEN,
 } from '../support/local-stack.ts';
+import { legalFee } from '../support/manual-entries.ts';
 
 const FUZZ_REQUESTS = Number(process.env.CASEBOOK_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.CASEBOOK_FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -259,6 +260,33 @@ describe("the probe's findings, with the inputs it used", () => {
       ]),
     );
     expect((await send('GET', `/approvals/${link}`)).status).toBe(200);
+  });
+
+  it('a manual ledger entry with one bad field: 400 naming it, nothing written', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...legalFee, amount: '12.345' }, 'amount'],
+      [{ ...legalFee, kind: 'notice' }, 'kind'],
+      [{ ...legalFee, kind: 'refund', providerRef: 're_1', customerRef: 'ada@example.com' }, 'customerRef'],
+      [{ ...legalFee, corrects: '01KAZ3NDEKTSV4RRFFQ69G5FAV' }, 'corrects'],
+      [{ ...legalFee, effectiveAt: '2999-01-01T00:00:00Z' }, 'effectiveAt'],
+      [JSON.parse(`{"__proto__": {"kind": "refund"}, ${JSON.stringify(legalFee).slice(1)}`), '__proto__'],
+    ];
+    const answers = await refusedWithNothingWritten(400, () =>
+      Promise.all(
+        cases.map(([body], i) =>
+          send(
+            'POST',
+            `/incidents/${seeded.incidentId}/ledger`,
+            { 'content-type': 'application/json', 'idempotency-key': `probe-${i}` },
+            JSON.stringify(body),
+          ),
+        ),
+      ),
+    );
+    answers.forEach((answer, i) => {
+      const fields = (JSON.parse(answer.body).issues as { field: string }[]).map((issue) => issue.field);
+      expect(fields).toEqual([cases[i]?.[1]]);
+    });
   });
 
   /** Opens an incident from `body` and waits for its lifecycle to ask for approvals. */

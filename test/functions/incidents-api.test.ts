@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { ALL_INCIDENTS, keys, parseListingKey } from '../../functions/adapters/operations-keys.ts';
+import { caseFileSchema } from '../../functions/domain/case-file.ts';
+import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
@@ -17,10 +20,8 @@ async function setup(count: number) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   for (let n = 1; n <= count; n++) await store.createIncident(plainIncident(n));
-  const handler = makeIncidentsApiHandler({
-    incidents: store,
-    ledger: db.ledger(tables.ledger),
-  });
+  const ledger = db.ledger(tables.ledger);
+  const handler = makeIncidentsApiHandler({ incidents: store, ledger });
   const list = (query?: Record<string, string>) =>
     handler(
       apiEvent({
@@ -39,8 +40,33 @@ async function setup(count: number) {
         pathParameters: { incidentId },
       }),
     );
-  return { list, get };
+  const caseFile = (incidentId: string) =>
+    handler(
+      apiEvent({
+        method: 'GET',
+        path: `/incidents/${incidentId}/case-file.yaml`,
+        routeKey: 'GET /incidents/{incidentId}/case-file.yaml',
+        pathParameters: { incidentId },
+      }),
+    );
+  return { list, get, caseFile, ledger };
 }
+
+/** An Effect Ledger entry of INC-2026-0001, as Act or a person writes one. */
+const effect = (n: number, extra: Partial<LedgerEntryDraft>): LedgerEntryDraft => ({
+  log: 'effect',
+  kind: 'refund',
+  world: 'RML3',
+  phase: 'Act',
+  at: `2026-11-22T10:0${n}:00.000Z`,
+  actor: 'casebook (Act)',
+  idempotencyKey: `k${n}`,
+  summary: `entry ${n}`,
+  state: 'confirmed',
+  obligation: 'tos',
+  detail: {},
+  ...extra,
+});
 
 describe('GET /incidents', () => {
   it('lists newest first and pages with the cursor it returns', async () => {
@@ -100,11 +126,74 @@ describe('GET /incidents/{incidentId}', () => {
       timeline: [],
       ledger: [],
       decisions: [],
+      pnl: { totals: [], lines: [] },
     });
     expect((await get('INC-2026-0404')).statusCode).toBe(404);
     expect((await get('../etc/passwd')).statusCode).toBe(404);
     // The probe's id past DynamoDB's key limit answered 503 before; another spelling of 0001 is no id.
     expect((await get(`INC-2026-${'1'.repeat(2100)}`)).statusCode).toBe(404);
     expect((await get('INC-2026-00001')).statusCode).toBe(404);
+  });
+});
+
+describe('the P&L of a case', () => {
+  it('nets corrections out: per kind, currency and line, of confirmed money', async () => {
+    const { get, ledger } = await setup(1);
+    const id = 'INC-2026-0001';
+    const refund = await ledger.append(id, effect(1, { amount: { minor: 5000, currency: 'EUR' } }));
+    await ledger.append(
+      id,
+      effect(2, { kind: 'credit', amount: { minor: 1000, currency: 'EUR' }, obligation: 'brand' }),
+    );
+    await ledger.append(id, effect(3, { kind: 'legal_fee', amount: { minor: 125_000, currency: 'EUR' } }));
+    const { seq, id: refundId } = refund.entry as LedgerEntryV2;
+    await ledger.append(
+      id,
+      effect(4, {
+        kind: 'correction',
+        amount: { minor: 3000, currency: 'EUR' },
+        corrects: { id: refundId, seq },
+      }),
+    );
+    const { pnl } = JSON.parse((await get(id)).body ?? '{}');
+    expect(pnl).toEqual({
+      totals: [
+        { kind: 'refund', currency: 'EUR', obligation: 'tos', count: 1, minor: 3000, amount: '30.00' },
+        { kind: 'credit', currency: 'EUR', obligation: 'brand', count: 1, minor: 1000, amount: '10.00' },
+        {
+          kind: 'legal_fee',
+          currency: 'EUR',
+          obligation: 'tos',
+          count: 1,
+          minor: 125_000,
+          amount: '1250.00',
+        },
+      ],
+      lines: [
+        { obligation: 'brand', currency: 'EUR', minor: 1000, amount: '10.00' },
+        { obligation: 'tos', currency: 'EUR', minor: 128_000, amount: '1280.00' },
+      ],
+    });
+  });
+});
+
+describe('GET /incidents/{incidentId}/case-file.yaml', () => {
+  it('answers the case file as application/yaml, valid against the seed template, and 404 for an unknown id', async () => {
+    const { caseFile, ledger } = await setup(1);
+    await ledger.append('INC-2026-0001', effect(1, { amount: { minor: 5000, currency: 'EUR' } }));
+    const res = await caseFile('INC-2026-0001');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe('application/yaml; charset=utf-8');
+    const parsed = caseFileSchema.parse(parse(res.body ?? ''));
+    expect(parsed).toMatchObject({
+      incident_id: 'INC-2026-0001',
+      status: 'ongoing',
+      actions: { technical: [{ type: 'refund', world: 'RML3', count: 1 }], communication: [] },
+    });
+    for (const id of ['INC-2026-0404', 'INC-2026-00001', `INC-2026-${'1'.repeat(2100)}`]) {
+      const missing = await caseFile(id);
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers?.['content-type']).toMatch(/^application\/json/);
+    }
   });
 });

@@ -56,7 +56,12 @@ describe('the HTTP API', () => {
         route.auth === 'iam' ? 'AWS_IAM' : 'NONE',
       );
     }
-    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => r.fn)).toEqual(['incidentsApi', 'incidentsApi']);
+    expect(ROUTES.filter((r) => r.auth === 'iam').map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /incidents',
+      'GET /incidents/{incidentId}',
+      'GET /incidents/{incidentId}/case-file.yaml',
+      'POST /incidents/{incidentId}/ledger',
+    ]);
   });
 
   it('lets API Gateway invoke each routed function, for its routes only', () => {

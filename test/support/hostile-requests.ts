@@ -4,8 +4,8 @@
  * stays readable) that {@link build} turns into bytes on the wire.
  *
  * Every request that could write is built to be refused: a webhook POST with the right token
- * always carries at least one "breaker" that makes the payload invalid on its own, and an approval
- * POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
+ * always carries at least one "breaker" that makes the payload invalid on its own, a manual ledger
+ * entry too, and an approval POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
  * POST — and any write at all — is a failure.
  */
 import fc from 'fast-check';
@@ -35,6 +35,11 @@ export type BodyRecipe =
       readonly damage?: 'cut' | 'garbage';
       /** Pads the payload, in a member Casebook ignores, to about this many bytes. */
       readonly padTo?: number;
+    }
+  | {
+      readonly kind: 'ledger';
+      readonly noise: readonly Mutation[];
+      readonly breakers: readonly Mutation[];
     }
   | { readonly kind: 'form'; readonly fields: readonly (readonly [Text, Text])[] }
   | { readonly kind: 'text'; readonly text: Text }
@@ -414,6 +419,11 @@ function headers(targets: Targets, form: boolean): fc.Arbitrary<Record<string, T
           .slice(0, 1000),
       ),
       'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
+      // Manual ledger entries need one; mostly a good one, so the body is what gets refused.
+      'idempotency-key': fc.oneof(
+        { weight: 6, arbitrary: fc.constant('fuzz-key-1') },
+        { weight: 1, arbitrary: fc.constantFrom('', 'has space', 'k'.repeat(256), '\u00e9t\u00e9') },
+      ),
       [PROTOTYPE_KEYS[5]]: fc.constant('x'),
     },
     { requiredKeys: ['content-type'] },
@@ -446,6 +456,126 @@ function formRecipe(): fc.Arbitrary<BodyRecipe> {
   });
   // The invalid fields come first: a form field counts once, and later duplicates cannot mend it.
   return fc.tuple(invalid, extra).map(([bad, more]) => ({ kind: 'form', fields: [...bad, ...more] }));
+}
+
+/** A manual ledger entry (`POST /incidents/{id}/ledger`) that is valid as it stands. */
+const LEDGER_ENTRY = {
+  kind: 'legal_fee',
+  actor: 'Fuzz Tester <fuzz@corp.example>',
+  reason: 'Outside counsel, fuzzed.',
+  evidence: 'https://invoices.corp.example/fuzz',
+  amount: '12.50',
+  currency: 'EUR',
+  obligation: 'tos',
+  productArea: 'payments',
+  effectiveAt: '2026-01-01T00:00:00Z',
+};
+
+/**
+ * Changes to a manual ledger entry, each of which makes it invalid by itself whatever the noise
+ * did (the noise touches only fields no breaker depends on, and breakers apply last).
+ */
+function ledgerBreakers(): fc.Arbitrary<Mutation> {
+  return fc.oneof(
+    fc.record({
+      at: fc.constant(['kind']),
+      value: fc.constantFrom('', 'Legal_fee', 'notice', 'detection', 'approval', 'charge', 7, null, [
+        'refund',
+      ]),
+    }),
+    fc.record({
+      at: fc.constantFrom(
+        ['kind'],
+        ['actor'],
+        ['reason'],
+        ['evidence'],
+        ['obligation'],
+        ['productArea'],
+        ['effectiveAt'],
+        ['amount'],
+      ),
+      value: fc.constant(undefined),
+    }),
+    fc.record({
+      at: fc.constant(['evidence']),
+      value: fc.constantFrom(
+        'http://invoices.corp.example/1',
+        'javascript:alert(1)',
+        'https://',
+        '//invoices.corp.example',
+        'https://localhost/x',
+        'https://crm.example/?q=ada%40example.com',
+        `https://x.example/${'e'.repeat(3000)}`,
+      ),
+    }),
+    fc.record({
+      at: fc.constant(['amount']),
+      value: fc.constantFrom(
+        '12.345',
+        '-5',
+        '0',
+        '1e3',
+        '0x10',
+        ' 5',
+        '１２',
+        '9'.repeat(16),
+        '',
+        12.5,
+        null,
+      ),
+    }),
+    fc.record({ at: fc.constant(['currency']), value: fc.constantFrom('eur', 'XXX', 'EURO', '', 978, null) }),
+    fc.record({ at: fc.constant(['obligation']), value: fc.constantFrom('TOS', 'both', '', null) }),
+    fc.record({
+      at: fc.constant(['effectiveAt']),
+      value: fc.constantFrom(
+        '2026-02-30T10:00:00Z',
+        '2026-01-01',
+        'yesterday',
+        1767225600,
+        '2999-01-01T00:00:00Z',
+        '9999-12-31T23:59:59-23:59',
+      ),
+    }),
+    // A well-formed id that no entry of any incident has.
+    fc.record({
+      at: fc.constant(['corrects']),
+      value: fc.constantFrom('01KAZ3NDEKTSV4RRFFQ69G5FAV', 'seq-1', '1', ''),
+    }),
+    fc.record({
+      at: fc.constant(['customerRef']),
+      value: fc.constantFrom('ada@example.com', '', '\u202Ecus_1'),
+    }),
+    fc.record({ at: fc.constant(['hours']), value: fc.constantFrom('2', '1.5') }),
+    fc.record({
+      at: fc.constantFrom(...PROTOTYPE_KEYS, 'email', 'name', 'seq', 'state').map((key) => [key]),
+      value: fc.constantFrom('x', 'ada@example.com', 1),
+    }),
+    fc.record({
+      at: fc.constantFrom(['reason'], ['actor'], ['productArea']),
+      value: fc.oneof(
+        fc.constantFrom('', '   ', 'lone \uD800', 'a\u0000b', 7, null),
+        fc.integer({ min: 2049, max: 5000 }).map((n) => 'r'.repeat(n)),
+      ),
+    }),
+    // A person's address belongs in `actor` only; a customer's nowhere.
+    fc.record({
+      at: fc.constantFrom(['reason'], ['productArea'], ['providerRef']),
+      value: fc.constantFrom('refunded ada@example.com', 'ada@example.com'),
+    }),
+  );
+}
+
+function ledgerRecipe(): fc.Arbitrary<BodyRecipe> {
+  const noise = fc.record({
+    at: fc.constantFrom(['reason'], ['actor'], ['productArea'], ['glCode'], ['world'], ['providerRef']),
+    value: bodyText.map(expand),
+  });
+  return fc.record({
+    kind: fc.constant('ledger' as const),
+    noise: fc.array(noise, { maxLength: 3 }),
+    breakers: fc.array(ledgerBreakers(), { minLength: 1, maxLength: 2 }),
+  });
 }
 
 function alertRecipe(): fc.Arbitrary<BodyRecipe> {
@@ -525,12 +655,11 @@ function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
           { weight: 1, arbitrary: idSegment(['alertmanager']) },
         )
       : idSegment(route.path.startsWith('/approvals') ? targets.approvalIds : targets.incidentIds);
+  const posted = isForm ? formRecipe() : route.path.endsWith('/ledger') ? ledgerRecipe() : alertRecipe();
   const body: fc.Arbitrary<BodyRecipe | undefined> =
     route.method !== 'POST'
       ? rarely(strangeBody)
-      : isForm
-        ? fc.oneof({ weight: 4, arbitrary: formRecipe() }, { weight: 1, arbitrary: strangeBody })
-        : fc.oneof({ weight: 4, arbitrary: alertRecipe() }, { weight: 1, arbitrary: strangeBody });
+      : fc.oneof({ weight: 4, arbitrary: posted }, { weight: 1, arbitrary: strangeBody });
   return fc.record({
     aim: fc.constant(`${route.method} ${route.path}`),
     method: fc.oneof(
@@ -614,6 +743,11 @@ function bodyBytes(recipe: BodyRecipe, targets: Targets): Buffer {
       if (recipe.damage === 'cut') return Buffer.from(json.slice(0, Math.max(1, json.length - 7)));
       if (recipe.damage === 'garbage') return Buffer.from(`${json}}}`);
       return Buffer.from(json);
+    }
+    case 'ledger': {
+      const entry: Record<string, unknown> = structuredClone(LEDGER_ENTRY);
+      for (const m of [...recipe.noise, ...recipe.breakers]) applyMutation(entry, m);
+      return Buffer.from(JSON.stringify(entry));
     }
     case 'form':
       return Buffer.from(

@@ -1,0 +1,4 @@
+import { makeRecordLedgerEntryHandler, recordLedgerEntryDepsFromEnvironment } from './record-ledger-entry.ts';
+
+/** Lambda entry point for POST /incidents/{incidentId}/ledger. */
+export const handler = makeRecordLedgerEntryHandler(recordLedgerEntryDepsFromEnvironment());

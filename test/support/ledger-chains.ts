@@ -1,0 +1,26 @@
+/** Sealed ledger chains for tests that read them (P&L, case files), written as the ledger writes them. */
+import type { LedgerEntryDraft, LedgerEntryV2, Sealer } from '../../functions/domain/ledger.ts';
+import { sealEntry } from '../../functions/domain/ledger.ts';
+
+/** An entry of a chain: what differs from the defaults, and which earlier entry it corrects, by position. */
+export type EntrySpec = Partial<LedgerEntryDraft> & { readonly correctsIndex?: number };
+
+/** A sealed chain of `incidentId`, one entry per spec over `defaults(n)` for the n-th entry. */
+export async function sealedChain(
+  incidentId: string,
+  specs: readonly EntrySpec[],
+  sealer: Sealer,
+  defaults: (n: number) => LedgerEntryDraft,
+): Promise<LedgerEntryV2[]> {
+  const entries: LedgerEntryV2[] = [];
+  for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
+    const target = correctsIndex === undefined ? undefined : entries[correctsIndex];
+    const draft: LedgerEntryDraft = {
+      ...defaults(n),
+      ...(target ? { corrects: { id: target.id, seq: target.seq } } : {}),
+      ...spec,
+    };
+    entries.push(await sealEntry(incidentId, entries.at(-1), draft, sealer));
+  }
+  return entries;
+}
