@@ -1,5 +1,10 @@
 /** Creates Casebook's DynamoDB tables in an emulator from the schemas the CDK app also uses. */
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import type { TableSchema } from '../functions/adapters/tables.ts';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { LOCAL_TABLES } from './names.ts';
@@ -54,5 +59,13 @@ export async function createTables(
   };
   await create(names.operations, OPERATIONS_TABLE);
   await create(names.ledger, LEDGER_TABLE);
+  // dynalite answers CreateTable while the table is still CREATING, and refuses requests to it
+  // until it is ACTIVE: a busy machine would otherwise see ResourceNotFoundException.
+  for (const name of [names.operations, names.ledger]) {
+    await waitUntilTableExists(
+      { client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 },
+      { TableName: name },
+    );
+  }
   client.destroy();
 }
