@@ -14,7 +14,7 @@ import { startTestDatabase } from '../test/support/dynamodb.ts';
 import type { BenchReport } from './run.ts';
 
 const PER_BATCH = 10;
-const BATCHES = Number(process.env.BENCH_LEDGER_BATCHES ?? 30);
+const BATCHES = Number(process.env.BENCH_LEDGER_BATCHES ?? 60);
 const LENGTHS = [1, 100, 1000] as const;
 
 const draft = (key: string): LedgerEntryDraft => ({
@@ -128,6 +128,8 @@ export default async function run(): Promise<BenchReport> {
       ...rows,
       '',
       `32 writers × ${perWriter} appends on one incident: ${lost} lost, ${duplicated} duplicated, chain problems ${contestedProblems}. Verifying ${VERIFY_ENTRIES} sealed entries in memory (hashes, seals and links): ${verifySeconds.toFixed(2)} s, ${verifyProblems} problems.`,
+      '',
+      'Reading: an append is two conditional puts whatever the chain length — the idempotency claim, then the entry at the head this instance holds — so 0.5 is its ceiling; sealing (canonical JSON, SHA-256, HMAC) costs about 50 µs of the rest. The rate stays flat from 1 to 1,000 entries because no append reads the chain.',
     ].join('\n');
     return {
       results,
