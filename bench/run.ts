@@ -81,7 +81,7 @@ function main(): void {
     '',
     table,
     '',
-    ...reports.map(({ report }) => report.markdown.trim()),
+    reports.map(({ report }) => report.markdown.trim()).join('\n\n'),
     '',
   ].join('\n');
   writeFileSync(join(dir, '..', 'BENCHMARKS.md'), md);
