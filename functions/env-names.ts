@@ -36,6 +36,8 @@ export const ENV = {
   pseudonymKey: 'CASEBOOK_PSEUDONYM_KEY',
   /** On AWS: the Secrets Manager secret that holds the pseudonym key. */
   pseudonymKeySecretArn: 'CASEBOOK_PSEUDONYM_KEY_SECRET_ARN',
+  /** Locally: where the SES emulator's store of sent mail is read (questions about notices in doubt). */
+  sesStoreUrl: 'CASEBOOK_SES_STORE_URL',
   /** Comma-separated addresses of the responders. */
   responders: 'CASEBOOK_RESPONDERS',
   /** The SRE lead's address: escalations go there. */

@@ -74,7 +74,8 @@ export interface LocalStack {
 // aws-ses-v2-local is CommonJS with `exports.default`: Node's loader hands over module.exports,
 // while bundler-style interop (vitest) honours __esModule and hands over the function itself.
 const sesExport: unknown = sesLocal;
-const startSesServer = (
+/** Starts aws-ses-v2-local (SES and its web inbox). */
+export const startSesServer = (
   typeof sesExport === 'function' ? sesExport : (sesExport as { default: unknown }).default
 ) as typeof sesLocal.default;
 
@@ -183,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.approverSre]: process.env[ENV.approverSre] ?? 'sre-lead@casebook.local',
       [ENV.alertmanagerToken]: token,
       [ENV.pseudonymKey]: localSecret(join(options.dataDir, 'keys', 'pseudonym.key')),
+      [ENV.sesStoreUrl]: `${sesUrl}/store`,
       [ENV.responders]: process.env[ENV.responders] ?? 'responder@casebook.local',
       [ENV.sreLead]: process.env[ENV.sreLead] ?? 'sre-lead@casebook.local',
       [ENV.paymentsProvider]: process.env[ENV.paymentsProvider] ?? 'stripe',

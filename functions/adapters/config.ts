@@ -75,6 +75,11 @@ export const publicBaseUrlConfig = z
   .object({ [ENV.publicBaseUrl]: httpUrl })
   .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') }));
 
+/** Locally, where the SES emulator keeps what it sent; on AWS nothing. */
+export const sesStoreConfig = z
+  .object({ [ENV.sesStoreUrl]: httpUrl.optional() })
+  .transform((env) => ({ sesStoreUrl: env[ENV.sesStoreUrl] }));
+
 /** A secret given locally as the value itself, on AWS as the Secrets Manager secret that holds it. */
 function secretSourceOf(value: string | undefined, secretArn: string | undefined): SecretSource {
   return value ? { kind: 'value', value } : { kind: 'secret', secretId: secretArn as string };

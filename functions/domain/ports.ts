@@ -154,6 +154,17 @@ export interface EffectStore {
   ): Promise<boolean>;
 }
 
+/**
+ * What the mail service can say about messages it took: the messages to `to` with `subject`, or
+ * undefined where it cannot tell (SES on AWS keeps no such log unless event publishing is set up).
+ */
+export interface SentMailLog {
+  find(
+    to: string,
+    subject: string,
+  ): Promise<readonly { readonly messageId: string; readonly at: string }[] | undefined>;
+}
+
 /** Questions to people about effects Act could not settle by itself (the operational table). */
 export interface QuestionStore {
   /** Writes the question unless one for the same effect and attempt exists; true when written. */

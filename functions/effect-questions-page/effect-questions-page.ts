@@ -1,11 +1,12 @@
 /** GET/HEAD/POST /effects/{questionId}: a question about an effect Act could not settle, and its answer. */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
-import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { ledgerTableConfig, loadConfig, operationsTableConfig, sesStoreConfig } from '../adapters/config.ts';
 import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
+import { SesEmulatorLog } from '../adapters/ses-emulator-log.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { makePageHandler } from '../pages/page-handler.ts';
 import type { AnswerDeps } from '../use-cases/effect-questions.ts';
@@ -33,7 +34,7 @@ export function makeEffectQuestionsPageHandler(deps: AnswerDeps): (event: HttpEv
 }
 
 export function effectQuestionsPageDepsFromEnvironment(): AnswerDeps {
-  const config = loadConfig([operationsTableConfig, ledgerTableConfig]);
+  const config = loadConfig([operationsTableConfig, ledgerTableConfig, sesStoreConfig]);
   const db = documentClient();
   const waits = new DynamoDbWaits(db, config.operationsTable);
   return {
@@ -44,5 +45,6 @@ export function effectQuestionsPageDepsFromEnvironment(): AnswerDeps {
     ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient()),
     clock: systemClock,
+    ...(config.sesStoreUrl ? { sentMail: new SesEmulatorLog(config.sesStoreUrl) } : {}),
   };
 }

@@ -45,9 +45,21 @@ ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</st
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
 <tr><th>Intent recorded</th><td>${e(effect.intentAt ?? '—')}</td></tr>
+${question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view)}</td></tr>` : ''}
 </table>
 ${body}`,
   );
+}
+
+/** What the mail service's own log knows about the notice, as a person would read it. */
+function mailLogLine(view: QuestionView): string {
+  if (!view.mailLog)
+    return "Casebook cannot read the mail service's log here: check it (SES event destinations, the mail server's log) before you answer.";
+  if (view.mailLog.length === 0)
+    return 'The mail service took no message with this subject to this customer.';
+  return `The mail service took ${view.mailLog.length} message(s) with this subject to this customer: ${view.mailLog
+    .map((m) => `${e(m.messageId)} at ${e(m.at)}`)
+    .join('; ')}.`;
 }
 
 export function questionNotFoundPage(): string {

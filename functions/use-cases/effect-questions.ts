@@ -25,7 +25,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../domain/error
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
-import { effectQuestionEmail } from '../domain/messages.ts';
+import { customerNotice, effectQuestionEmail } from '../domain/messages.ts';
 import type {
   Clock,
   EffectStore,
@@ -33,6 +33,7 @@ import type {
   Ledger,
   Mailer,
   QuestionStore,
+  SentMailLog,
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
@@ -111,6 +112,8 @@ export interface AnswerDeps {
   readonly ledger: Ledger;
   readonly workflow: Workflow;
   readonly clock: Clock;
+  /** Where the mail service's own log can be read (the local SES emulator's store); absent on AWS. */
+  readonly sentMail?: SentMailLog;
 }
 
 /** What the question page shows. */
@@ -122,11 +125,16 @@ export interface QuestionView {
   readonly askedOf: string;
   /** The customer's address, for checking whether a notice went out (operational store only). */
   readonly customerEmail?: string;
+  /**
+   * For a notice in doubt, what the mail service's log says about it: the messages it took to
+   * this customer with this notice's subject; undefined where the log cannot be read.
+   */
+  readonly mailLog?: readonly { readonly messageId: string; readonly at: string }[];
   readonly answers: readonly EffectAnswer['answer'][];
 }
 
 async function authorize(
-  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects'>,
+  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects' | 'sentMail'>,
   questionId: string,
 ): Promise<QuestionView> {
   const ref = parseQuestionId(questionId);
@@ -148,12 +156,20 @@ async function authorize(
     incident.customerList?.version ?? 0,
     effect.customerRef,
   );
+  const mailLog =
+    question.reason === 'in-doubt' && customer?.email && deps.sentMail
+      ? await deps.sentMail.find(
+          customer.email,
+          customerNotice(incident, effect.template ?? 'apology', customer, effect.amount).subject,
+        )
+      : undefined;
   return {
     question,
     incident,
     effect,
     askedOf,
     ...(customer?.email ? { customerEmail: customer.email } : {}),
+    ...(mailLog ? { mailLog } : {}),
     answers: ATTENTION_ANSWERS[question.reason],
   };
 }
