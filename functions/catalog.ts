@@ -24,7 +24,7 @@ export interface FunctionNeeds {
   readonly publicBaseUrl?: boolean;
   /** Refunds and credits through the configured payments provider (Stripe's key, Act's rates). */
   readonly payments?: boolean;
-  /** Knows the responders and the SRE lead (questions, escalations). */
+  /** Knows the responders and the SRE lead (invitations, questions, escalations) and the deadline targets. */
   readonly people?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
   readonly pseudonyms?: boolean;
@@ -63,10 +63,11 @@ export const FUNCTIONS = {
   recordPhase: {
     name: 'record-phase',
     entry: 'functions/record-phase/handler.ts',
-    description: 'Lifecycle step: records entry into a phase and returns what the next states need',
+    description:
+      'Lifecycle steps: enter a phase, invite the responders and the SRE lead, record a rejected plan, close, halt',
     substitution: 'RecordPhaseFunctionArn',
-    needs: { operations: 'RW', pseudonyms: true },
-    timeoutSeconds: 15,
+    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true, people: true },
+    timeoutSeconds: 30,
   },
   requestApproval: {
     name: 'request-approval',
@@ -108,13 +109,22 @@ export const FUNCTIONS = {
     needs: { operations: 'RW', taskResponse: true },
     timeoutSeconds: 15,
   },
-  escalate: {
-    name: 'escalate',
-    entry: 'functions/escalate/handler.ts',
-    description: 'A wait for people passed its deadline: tells the SRE lead and the responders',
-    substitution: 'EscalateFunctionArn',
+  watchDeadlines: {
+    name: 'watch-deadlines',
+    entry: 'functions/watch-deadlines/handler.ts',
+    description:
+      'Before and between waits for people: escalates missed deadlines to the SRE lead and the responders, answers how long to wait',
+    substitution: 'WatchDeadlinesFunctionArn',
     needs: { operations: 'RW', sendEmail: true, people: true },
     timeoutSeconds: 15,
+  },
+  workroom: {
+    name: 'workroom',
+    entry: 'functions/workroom/handler.ts',
+    description:
+      'GET/HEAD /work/{linkId} and POST /work/{linkId}/{action}: a person works the incident (contain, impact, customers, plan, postmortem…)',
+    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true, pseudonyms: true, people: true },
+    timeoutSeconds: 29,
   },
   effectQuestionsPage: {
     name: 'effect-questions-page',
@@ -138,7 +148,7 @@ export const FUNCTIONS = {
     entry: 'functions/incidents-api/handler.ts',
     description:
       'GET /incidents, GET /incidents/{incidentId} (the case as JSON) and its case file (seed 000 YAML)',
-    needs: { operations: 'RO', ledger: 'RO' },
+    needs: { operations: 'RO', ledger: 'RO', people: true },
     timeoutSeconds: 10,
   },
   recordLedgerEntry: {

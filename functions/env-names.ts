@@ -42,6 +42,12 @@ export const ENV = {
   responders: 'CASEBOOK_RESPONDERS',
   /** The SRE lead's address: escalations go there. */
   sreLead: 'CASEBOOK_SRE_LEAD',
+  /**
+   * JSON overriding deadline targets, in minutes: `{"SEV1": {"response": 15, "resolution": 120,
+   * "postmortem": 2880}, "decision": 4320, "answers": 240, "checkFloorSeconds": 60}`; any part may
+   * be left out. For drills and tests that need short targets.
+   */
+  deadlines: 'CASEBOOK_DEADLINES',
   /** Messages per second Act may send through SES. */
   mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
   /** Calls per second Act may make to the payments provider. */

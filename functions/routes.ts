@@ -29,6 +29,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
   { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
   { method: 'POST', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  // A person's workroom: GET and HEAD show it, each action is a POST of its own.
+  { method: 'GET', path: '/work/{linkId}', fn: 'workroom', auth: 'handler' },
+  { method: 'HEAD', path: '/work/{linkId}', fn: 'workroom', auth: 'handler' },
+  { method: 'POST', path: '/work/{linkId}/{action}', fn: 'workroom', auth: 'handler' },
   { method: 'GET', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
   { method: 'HEAD', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
   { method: 'POST', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },

@@ -5,7 +5,9 @@
  * function that refuses its configuration at cold start.
  */
 import { z } from 'zod';
+import { deadlineConfig } from '../functions/adapters/config.ts';
 import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';
+import { ENV } from '../functions/env-names.ts';
 
 /** Approval addresses, one per seat of the governance triangle (seed 001 RACI). */
 export interface Approvers {
@@ -25,6 +27,8 @@ export const CONTEXT_KEYS = {
   paymentsRatePerSecond: 'casebook:paymentsRatePerSecond',
   anchorIntervalMinutes: 'casebook:anchorIntervalMinutes',
   anchorRetention: 'casebook:anchorRetention',
+  /** Optional: deadline targets overriding seed 003's, in minutes (the shape of `CASEBOOK_DEADLINES`). */
+  deadlines: 'casebook:deadlines',
 } as const;
 
 /**
@@ -39,6 +43,16 @@ const operationsSchema = z.object({
   [CONTEXT_KEYS.mailRatePerSecond]: z.number().positive('must be a positive number'),
   [CONTEXT_KEYS.paymentsRatePerSecond]: z.number().positive('must be a positive number'),
   [CONTEXT_KEYS.anchorIntervalMinutes]: z.number().int().min(1).max(1440, 'must be 1 to 1440 minutes'),
+  [CONTEXT_KEYS.deadlines]: z.unknown().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const text = JSON.stringify(value);
+    const parsed = deadlineConfig.safeParse({ [ENV.deadlines]: text });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    }
+    return text;
+  }),
   [CONTEXT_KEYS.anchorRetention]: z
     .object({
       /** COMPLIANCE in production (nobody can shorten it, not even root); GOVERNANCE in development. */
@@ -63,6 +77,8 @@ export interface OperationsSettingsOut {
   readonly paymentsProvider: 'stripe' | 'manual';
   readonly rates: { readonly mail: number; readonly payments: number };
   readonly anchorIntervalMinutes: number;
+  /** `CASEBOOK_DEADLINES` for the functions that read the clock, when targets are overridden. */
+  readonly deadlines?: string;
 }
 
 /** Parses the operational settings from CDK context by key, collecting every problem. */
@@ -85,6 +101,7 @@ export function parseOperationsSettings(
       paymentsProvider: o[CONTEXT_KEYS.paymentsProvider],
       rates: { mail: o[CONTEXT_KEYS.mailRatePerSecond], payments: o[CONTEXT_KEYS.paymentsRatePerSecond] },
       anchorIntervalMinutes: o[CONTEXT_KEYS.anchorIntervalMinutes],
+      ...(o[CONTEXT_KEYS.deadlines] ? { deadlines: o[CONTEXT_KEYS.deadlines] } : {}),
     },
   };
 }

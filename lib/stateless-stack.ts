@@ -33,6 +33,8 @@ const ROUTE_AUTHENTICATION: Readonly<Partial<Record<FunctionKey, string>>> = {
     'Approvers arrive from emailed links without AWS credentials; the 192-bit random approval ID in the link is the credential, and GET/HEAD never decide.',
   effectQuestionsPage:
     'Responders arrive from emailed links without AWS credentials; the 256-bit random secret in the link (only its hash is stored) is the credential, and GET/HEAD never answer.',
+  workroom:
+    'Responders and the SRE lead arrive from their e-mailed workroom links without AWS credentials; the 256-bit random secret in the link (only its hash is stored, bound to person, role and incident, expiring) is the credential, and GET/HEAD never act.',
 };
 
 /** Properties of the {@link CasebookStatelessStack}: the stateful resources it works on, and settings. */
@@ -136,6 +138,7 @@ export class CasebookStatelessStack extends Stack {
           ENV.sreLead,
           settings.sreLead,
         );
+        if (settings.deadlines) fn.addEnvironment(ENV.deadlines, settings.deadlines);
       }
       if (needs.payments) {
         fn.addEnvironment(ENV.paymentsProvider, settings.paymentsProvider)

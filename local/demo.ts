@@ -38,7 +38,7 @@ if (response.ok) {
   if (incidentId) {
     console.log(`\nThe case:        ${api}/incidents/${incidentId}`);
     console.log(
-      `Approval emails: http://127.0.0.1:${process.env.CASEBOOK_SES_PORT ?? 8005} (open each link, approve)`,
+      `Invitations:     http://127.0.0.1:${process.env.CASEBOOK_SES_PORT ?? 8005} (open the responder's workroom link: acknowledge, contain, assess, plan)`,
     );
   }
 }

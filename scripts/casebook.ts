@@ -17,10 +17,12 @@ import { Command, Option } from 'commander';
 import { kmsClient, s3Client, systemClock } from '../functions/adapters/aws.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWorkroom } from '../functions/adapters/dynamodb-workroom.ts';
 import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/ledger-sealer.ts';
 import type { LedgerVerification } from '../functions/adapters/ledger-verification.ts';
 import { verifyLedger } from '../functions/adapters/ledger-verification.ts';
 import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
+import { SEVERITY_TARGETS } from '../functions/domain/deadlines.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
 import { ENV } from '../functions/env-names.ts';
 import { anchorLedger, everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
@@ -84,6 +86,7 @@ function target(options: TargetOptions) {
     kmsKeyId,
     ledgerTable: table ?? LOCAL_TABLES.ledger,
     operations: operationsTable ? new DynamoDbOperationsStore(db, operationsTable) : undefined,
+    workroom: operationsTable ? new DynamoDbWorkroom(db, operationsTable) : undefined,
     anchors: anchorBucket ? new S3AnchorStore(s3, anchorBucket) : undefined,
   };
 }
@@ -210,9 +213,15 @@ addTargetOptions(
     .argument('<id>', 'the incident, e.g. INC-2026-0001'),
 ).action(async (incidentId: string, options: TargetOptions) => {
   const t = target(options);
-  if (!t.operations) throw new Error('case-file needs --operations-table on AWS');
+  if (!t.operations || !t.workroom) throw new Error('case-file needs --operations-table on AWS');
   const yaml = await getCaseFile(
-    { incidents: t.operations, ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }) },
+    {
+      incidents: t.operations,
+      ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }),
+      postmortems: t.workroom,
+      targets: SEVERITY_TARGETS,
+      clock: systemClock,
+    },
     incidentId,
   );
   process.stdout.write(yaml);

@@ -7,9 +7,11 @@
  * JSONPath only, no JSONata and no Assign (the local engine runs neither); every function ARN is a
  * `${…}` substitution named in `functions/catalog.ts`.
  */
+import type { WaitStep } from '../functions/domain/casework.ts';
 import { ERROR_NAMES } from '../functions/domain/errors.ts';
 import type { ApproverRole, Phase } from '../functions/domain/vocabulary.ts';
 import { APPROVER_ROLES, PHASES, ROLE_LABEL } from '../functions/domain/vocabulary.ts';
+import type { HELD_STEPS } from '../functions/use-cases/hold-for-people.ts';
 
 type State = Record<string, unknown>;
 type Substitution =
@@ -17,10 +19,11 @@ type Substitution =
   | 'RequestApprovalFunctionArn'
   | 'CarryOutEffectsFunctionArn'
   | 'HoldForPeopleFunctionArn'
-  | 'EscalateFunctionArn'
+  | 'WatchDeadlinesFunctionArn'
   | 'AnchorLedgerFunctionArn';
 
 const FAILED = 'Record the failure';
+const CANCELLED = 'Cancelled by the SRE lead';
 
 /** Lambda's transient faults, and Casebook's own "a dependency is down", retried with jitter. */
 const RETRY = [
@@ -57,6 +60,8 @@ interface LambdaStep {
   readonly payload: Record<string, unknown>;
   readonly next?: string;
   readonly timeoutSeconds?: number;
+  /** Where the task's timeout is read from (set by the clock-reading step before a wait). */
+  readonly timeoutSecondsPath?: string;
   readonly resultSelector?: Record<string, string>;
   readonly resultPath?: string | null;
   /** Where a failure goes; `false`: nowhere (the halt steps themselves). */
@@ -72,12 +77,17 @@ function lambda(step: LambdaStep): State {
     Comment: step.comment,
     Resource: `arn:aws:states:::lambda:invoke${step.waitForTaskToken ? '.waitForTaskToken' : ''}`,
     Parameters: { FunctionName: `\${${step.fn}}`, Payload: step.payload },
-    TimeoutSeconds: step.timeoutSeconds ?? 30,
+    ...(step.timeoutSecondsPath
+      ? { TimeoutSecondsPath: step.timeoutSecondsPath }
+      : { TimeoutSeconds: step.timeoutSeconds ?? 30 }),
     Retry: RETRY,
     ...(step.resultSelector ? { ResultSelector: step.resultSelector } : {}),
     ResultPath: step.resultPath === undefined ? null : step.resultPath,
-    ...(step.catches || onFailure
-      ? { Catch: [...(step.catches ?? []), ...(onFailure ? [catchTo(onFailure)] : [])] }
+    // A cancelled incident ends its execution from whichever step finds out (in Succeed: a person decided).
+    ...(onFailure
+      ? {
+          Catch: [...(step.catches ?? []), catchTo(CANCELLED, [ERROR_NAMES.cancelled]), catchTo(onFailure)],
+        }
       : {}),
     ...(step.next ? { Next: step.next } : { End: true }),
   };
@@ -86,23 +96,22 @@ function lambda(step: LambdaStep): State {
 const incident = { 'incidentId.$': '$.incidentId' };
 const execution = { 'execution.$': '$$.Execution.Name' };
 
-/** Entering a phase: recorded by record-phase (status, timeline, what the phase needs). */
+/**
+ * Entering a phase: recorded by record-phase (status, timeline, what the phase needs). The state's
+ * entry time tells a retried step (same entry) from a new entry into the same phase.
+ */
 function enterPhase(phase: Phase, comment: string, next: string, extra: Partial<LambdaStep> = {}): State {
   return lambda({
     comment,
     fn: 'RecordPhaseFunctionArn',
-    payload: { ...incident, kind: 'enter-phase', phase, ...execution },
+    payload: { ...incident, kind: 'enter-phase', phase, ...execution, 'entered.$': '$$.State.EnteredTime' },
     next,
     ...extra,
   });
 }
 
 /** A halt: the incident records why and keeps its phase; a new execution continues from it. */
-function halt(
-  reason: 'plan-rejected' | 'approvals-timed-out' | 'failed',
-  comment: string,
-  next: string,
-): State {
+function halt(reason: 'rounds-exhausted' | 'failed', comment: string, next: string): State {
   return lambda({
     comment,
     fn: 'RecordPhaseFunctionArn',
@@ -112,34 +121,49 @@ function halt(
   });
 }
 
+/** Reads the incident's clock before a wait: escalates what is overdue, and says how long to wait. */
+function watchTheClock(step: WaitStep, comment: string, next: string): State {
+  return lambda({
+    comment,
+    fn: 'WatchDeadlinesFunctionArn',
+    payload: { ...incident, step },
+    resultSelector: { 'seconds.$': '$.Payload.seconds' },
+    resultPath: '$.deadline',
+    next,
+  });
+}
+
+/** The errors that end a wait before its time and send it back to the clock. */
+const WAIT_AGAIN = ['States.Timeout', ERROR_NAMES.deadlineMoved];
+
 /**
- * A wait for people: the task token is kept server-side by hold-for-people; the wait ends when
- * what it waits for is settled. At the deadline the SRE lead is told, and the wait begins again —
- * it never passes by itself and never stalls in silence.
+ * A wait for people: the clock is read first (what is overdue is escalated; the wait lasts until
+ * the next deadline), then the task token is kept server-side by hold-for-people until what the
+ * wait is for is there. When its time runs out, or a person moves the deadlines (severity), the
+ * clock is read again and the wait begins anew — it never passes by itself and never stalls in
+ * silence.
  */
 function waitForPeople(options: {
   name: string;
-  step: string;
+  step: (typeof HELD_STEPS)[number];
   comment: string;
-  deadlineSeconds: number;
   next: string;
 }): Record<string, State> {
-  const escalation = `Escalate: ${options.name.charAt(0).toLowerCase()}${options.name.slice(1)} took too long`;
+  const clock = `Read the clock: ${options.name.charAt(0).toLowerCase()}${options.name.slice(1)}`;
   return {
+    [clock]: watchTheClock(
+      options.step,
+      'Escalates every deadline that passed unmet (once each) and answers how long the wait may last.',
+      options.name,
+    ),
     [options.name]: lambda({
       comment: options.comment,
       fn: 'HoldForPeopleFunctionArn',
       payload: { ...incident, step: options.step, 'taskToken.$': '$$.Task.Token' },
       waitForTaskToken: true,
-      timeoutSeconds: options.deadlineSeconds,
-      catches: [catchTo(escalation, ['States.Timeout'])],
+      timeoutSecondsPath: '$.deadline.seconds',
+      catches: [catchTo(clock, WAIT_AGAIN)],
       next: options.next,
-    }),
-    [escalation]: lambda({
-      comment: 'The deadline passed: the SRE lead and the responders are told, then the wait goes on.',
-      fn: 'EscalateFunctionArn',
-      payload: { ...incident, step: options.step },
-      next: options.name,
     }),
   };
 }
@@ -148,11 +172,11 @@ function waitForPeople(options: {
 function askToApprove(role: ApproverRole): State {
   const name = `Ask ${ROLE_LABEL[role]} to approve the plan`;
   const task = lambda({
-    comment: `Emails the ${ROLE_LABEL[role]} approver a link to the case; waits for their decision. The task token stays server-side.`,
+    comment: `Emails the ${ROLE_LABEL[role]} approver a link to the case (once per round); waits for their decision. The task token stays server-side.`,
     fn: 'RequestApprovalFunctionArn',
     payload: { 'taskToken.$': '$$.Task.Token', ...incident, 'round.$': '$.decide.round', role },
     waitForTaskToken: true,
-    timeoutSeconds: 604_800,
+    timeoutSecondsPath: '$.deadline.seconds',
     onFailure: false,
   });
   delete task.ResultPath;
@@ -182,43 +206,94 @@ const CARRY_OUT = 'Carry out the approved effects';
 export function incidentLifecycle(): State {
   const roles = APPROVER_ROLES.map((r) => ROLE_LABEL[r]);
   const round = `Ask ${roles.slice(0, -1).join(', ')} and ${roles.at(-1)} to approve the plan`;
+  const roundClock = 'Read the clock: the approval round';
   return {
     Comment:
-      'Casebook incident lifecycle (seed 000): Detect, Contain, Understand, Decide, Act, Learn, then close. Input: {incidentId, resumeFrom?}. Every phase reads and records its state in the operational table, so an execution can be started again from the recorded phase. Generated by statemachines/incident-lifecycle.ts.',
+      'Casebook incident lifecycle (seed 000): Detect, Contain, Understand, Decide, Act, Learn, then close. Input: {incidentId, resumeFrom?}. People do the work in every phase that needs them; each such phase waits for them, with deadlines and escalations. Every phase reads and records its state in the operational table, so an execution can be started again from the recorded phase. Generated by statemachines/incident-lifecycle.ts.',
     StartAt: 'Pick up at the recorded phase',
     States: {
       'Pick up at the recorded phase': pickUp(),
       Detect: enterPhase(
         'Detect',
         'RML2: the alert crossed into the History World; the incident is open.',
-        'Contain',
+        'Invite the responders and the SRE lead',
       ),
+      'Invite the responders and the SRE lead': lambda({
+        comment: 'Each gets a personal link to the workroom by e-mail (once, however often this runs).',
+        fn: 'RecordPhaseFunctionArn',
+        payload: { ...incident, kind: 'invite', ...execution },
+        timeoutSeconds: 60,
+        next: 'Contain',
+      }),
       Contain: enterPhase(
         'Contain',
         'RML2: stop further history from being written (kill switch, feature flag).',
-        'Understand',
+        'Read the clock: wait for containment',
       ),
+      ...waitForPeople({
+        name: 'Wait for containment',
+        step: 'contain',
+        comment: 'Until a responder reports the incident contained (status MITIGATED).',
+        next: 'Understand',
+      }),
       Understand: enterPhase(
         'Understand',
-        'RML3: one timeline, the residue already written as history, and a proposed remediation plan.',
-        'Decide',
+        'RML3: the impact, the affected customers, the residue already written as history, and a remediation plan.',
+        'Read the clock: wait for a submitted plan',
       ),
-      Decide: enterPhase('Decide', 'RML3: the triangle decides; opens a new approval round.', round, {
+      ...waitForPeople({
+        name: 'Wait for a submitted plan',
+        step: 'understand',
+        comment:
+          'Until a responder submits a plan for approval (it needs the impact, and the customers when it reaches them).',
+        next: 'Decide',
+      }),
+      Decide: enterPhase('Decide', 'RML3: the triangle decides; opens a new approval round.', roundClock, {
         resultSelector: { 'round.$': '$.Payload.round' },
         resultPath: '$.decide',
       }),
+      [roundClock]: watchTheClock(
+        'decide',
+        "Escalates what is overdue (the round's own deadline among them) and answers how long the round may wait.",
+        round,
+      ),
       [round]: {
         Type: 'Parallel',
         Comment:
-          'Seed 001 RACI: the remediation policy is Accountable to Legal and Business, Consulted with SRE. Every approver must approve; one rejection stops the round.',
+          'Seed 001 RACI: the remediation policy is Accountable to Legal and Business, Consulted with SRE. Every approver must approve; one rejection ends the round. At its deadline the round is escalated and waits on, with the same links.',
         Branches: APPROVER_ROLES.map(askToApprove),
         ResultPath: '$.approvals',
         Catch: [
           catchTo('Record that the plan was rejected', [ERROR_NAMES.planRejected]),
-          catchTo('Record that the approvals timed out', ['States.Timeout']),
+          catchTo(roundClock, WAIT_AGAIN),
+          catchTo(CANCELLED, [ERROR_NAMES.cancelled]),
           catchTo(FAILED),
         ],
         Next: 'Act',
+      },
+      'Record that the plan was rejected': lambda({
+        comment: 'The rejection and its reason are recorded; the pending approvals are withdrawn.',
+        fn: 'RecordPhaseFunctionArn',
+        payload: { ...incident, kind: 'plan-rejected', 'failure.$': '$.failure', ...execution },
+        resultSelector: { 'roundsLeft.$': '$.Payload.roundsLeft' },
+        resultPath: '$.rejected',
+        next: 'Is an approval round left?',
+      }),
+      'Is an approval round left?': {
+        Type: 'Choice',
+        Comment: 'Back to Understand for a revised plan, while rounds are left.',
+        Choices: [{ Variable: '$.rejected.roundsLeft', NumericGreaterThan: 0, Next: 'Understand' }],
+        Default: 'Record that the approval rounds ran out',
+      },
+      'Record that the approval rounds ran out': halt(
+        'rounds-exhausted',
+        'Every round rejected the plan; the incident keeps its phase.',
+        'Approval rounds exhausted',
+      ),
+      'Approval rounds exhausted': {
+        Type: 'Fail',
+        Error: ERROR_NAMES.roundsExhausted,
+        Cause: 'Every approval round rejected the plan.',
       },
       Act: enterPhase(
         'Act',
@@ -249,7 +324,7 @@ export function incidentLifecycle(): State {
             Next: 'Give the payment provider time',
           },
         ],
-        Default: 'Wait for people to settle the effects Act could not',
+        Default: 'Read the clock: wait for people to settle the effects Act could not',
       },
       'Give the payment provider time': {
         Type: 'Wait',
@@ -263,14 +338,19 @@ export function incidentLifecycle(): State {
         step: 'act',
         comment:
           'Effects in doubt, refused by the provider, or to be done by hand: the responders were asked by e-mail; the other effects went on meanwhile.',
-        deadlineSeconds: 14_400,
         next: CARRY_OUT,
       }),
       Learn: enterPhase(
         'Learn',
         'RML2: the postmortem turns history into technical, process and governance lessons.',
-        'Close the incident',
+        'Read the clock: wait for the postmortem',
       ),
+      ...waitForPeople({
+        name: 'Wait for the postmortem',
+        step: 'learn',
+        comment: 'Until a responder submits the postmortem (seed 003): submitting it closes the incident.',
+        next: 'Close the incident',
+      }),
       'Close the incident': lambda({
         comment: 'The incident is closed; its records stay.',
         fn: 'RecordPhaseFunctionArn',
@@ -286,18 +366,11 @@ export function incidentLifecycle(): State {
         next: 'Closed',
       }),
       Closed: { Type: 'Succeed' },
-      'Record that the plan was rejected': halt(
-        'plan-rejected',
-        'The rejection and its reason are in the Decision Log; the incident waits in Decide for a revised plan.',
-        'Stopped: plan rejected',
-      ),
-      'Stopped: plan rejected': { Type: 'Succeed' },
-      'Record that the approvals timed out': halt(
-        'approvals-timed-out',
-        'Not every approver decided in time; the incident stays in Decide.',
-        'Stopped: approvals timed out',
-      ),
-      'Stopped: approvals timed out': { Type: 'Succeed' },
+      [CANCELLED]: {
+        Type: 'Succeed',
+        Comment:
+          'The SRE lead cancelled the incident (a false alarm, or downscoped to RML1/RML2): their decision and its reason are in the Decision Log.',
+      },
       [FAILED]: halt(
         'failed',
         'The incident keeps its recorded phase so that a new execution can continue from it.',

@@ -3,8 +3,11 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import type { DeadlinePolicy } from '../domain/deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
 import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
+import { SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
 
@@ -129,6 +132,71 @@ export const respondersConfig = z
     [ENV.sreLead]: email,
   })
   .transform((env) => ({ responders: env[ENV.responders], sreLead: env[ENV.sreLead] }));
+
+const minutes = z.number().positive('must be a positive number of minutes');
+const targetOverride = z
+  .object({ response: minutes, resolution: minutes, postmortem: minutes })
+  .partial()
+  .strict();
+
+/** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
+export const deadlineConfig = z
+  .object({
+    [ENV.deadlines]: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z
+          .object({
+            ...Object.fromEntries(SEVERITIES.map((s) => [s, targetOverride.optional()])),
+            decision: minutes.optional(),
+            answers: minutes.optional(),
+            checkFloorSeconds: z.number().positive().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .transform((env) => {
+    const o = (env[ENV.deadlines] ?? {}) as Record<string, unknown> & {
+      decision?: number;
+      answers?: number;
+      checkFloorSeconds?: number;
+    };
+    const base = DEFAULT_DEADLINE_POLICY;
+    const targets = Object.fromEntries(
+      SEVERITIES.map((severity) => {
+        const given = (o[severity] ?? {}) as z.output<typeof targetOverride>;
+        const target = (name: keyof typeof given) => {
+          const value = given[name];
+          return value === undefined ? base.targets[severity][name] : { minutes: value };
+        };
+        return [
+          severity,
+          {
+            response: target('response'),
+            resolution: target('resolution'),
+            postmortem: target('postmortem'),
+          },
+        ];
+      }),
+    ) as DeadlinePolicy['targets'];
+    const policy: DeadlinePolicy = {
+      targets,
+      decisionMinutes: o.decision ?? base.decisionMinutes,
+      answersMinutes: o.answers ?? base.answersMinutes,
+      floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,
+      ceilingSeconds: base.ceilingSeconds,
+    };
+    return { deadlines: policy };
+  });
 
 /** How fast Act may call its providers (per second): SES's sending rate, the payments API's limit. */
 export const actRatesConfig = z

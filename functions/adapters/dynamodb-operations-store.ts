@@ -10,7 +10,7 @@
  * next execution, recording customers, proposing a plan) each read it, decide, and hand back what
  * they read with what they change, so one port method serves them all and none of them handles a
  * version. The store guards the write with an optimistic `revision` attribute (the incident type
- * does not carry it): it reads the item, refuses with a ConflictError when a field being changed
+ * does not carry it): it reads the item, refuses with a ConcurrentChangeError when a field being changed
  * no longer holds what the caller read (another writer changed it, to another value), and writes
  * only the changed fields on condition that the revision is still the one it just read —
  * re-checking from the start when another write slipped in between. So of two writers who read
@@ -21,7 +21,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus } from '../domain/approval.ts';
-import { CasebookError, ConflictError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
+import { CasebookError, ConcurrentChangeError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
 import { canonicalJson } from '../domain/json.ts';
@@ -215,7 +215,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         (f) => !sameValue(current[f], read[f]) && !sameValue(current[f], change[f]),
       );
       if (changedMeanwhile.length > 0) {
-        throw new ConflictError(
+        throw new ConcurrentChangeError(
           `${read.id} changed since it was read (${changedMeanwhile.join(', ')}); read it again and retry`,
         );
       }
@@ -237,7 +237,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       );
       if (written) return applied(read, change);
     }
-    throw new ConflictError(`${read.id} kept changing while this change was written; retry`);
+    throw new ConcurrentChangeError(`${read.id} kept changing while this change was written; retry`);
   }
 
   async listIncidents(limit: number, cursor?: string): Promise<{ items: Incident[]; cursor?: string }> {

@@ -6,7 +6,14 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { InputIssue } from '../domain/errors.ts';
-import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  InvalidInputError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../domain/errors.ts';
 import { LIMITS } from '../domain/limits.ts';
 import { isDependencyOutage } from './aws-errors.ts';
 import { logger } from './logger.ts';
@@ -44,18 +51,23 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
-export function bodyText(event: HttpEvent): string {
-  if (!event.body) return '';
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
-    throw new InvalidInputError({ field: 'body', message: `must be at most ${MAX_BODY_BYTES} bytes` });
+/** The request body's bytes, refused past `maxBytes`. */
+export function bodyBytes(event: HttpEvent, maxBytes: number = MAX_BODY_BYTES): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  const bytes = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > maxBytes) {
+    throw new InvalidInputError({ field: 'body', message: `must be at most ${maxBytes} bytes` });
   }
-  return text;
+  return bytes;
+}
+
+export function bodyText(event: HttpEvent, maxBytes: number = MAX_BODY_BYTES): string {
+  return bodyBytes(event, maxBytes).toString('utf8');
 }
 
 /** Parses a JSON request body; anything else is a 400 naming the body. */
-export function jsonBody(event: HttpEvent): unknown {
-  const text = bodyText(event);
+export function jsonBody(event: HttpEvent, maxBytes: number = MAX_BODY_BYTES): unknown {
+  const text = bodyText(event, maxBytes);
   if (text.trim() === '') throw new InvalidInputError({ field: 'body', message: 'is empty; expected JSON' });
   const type = header(event, 'content-type');
   if (type && !/\bjson\b/i.test(type)) {
@@ -124,7 +136,9 @@ export function problem(
 export function errorToJson(error: unknown): HttpResult {
   if (error instanceof InvalidInputError) return problem(400, 'invalid_request', error.message, error.issues);
   if (error instanceof UnauthorizedError) return problem(401, 'unauthorized', error.message);
+  if (error instanceof ForbiddenError) return problem(403, 'forbidden', error.message);
   if (error instanceof NotFoundError) return problem(404, 'not_found', error.message);
+  if (error instanceof GoneError) return problem(410, 'gone', error.message);
   if (error instanceof ConflictError) return problem(409, 'conflict', error.message);
   const { statusCode, headers } = failureStatus(error, 'Request failed');
   const body =

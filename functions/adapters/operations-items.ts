@@ -6,8 +6,10 @@
  */
 import { z } from 'zod';
 import type { Approval } from '../domain/approval.ts';
+import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { EffectQuestion, EffectRecord } from '../domain/effects.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import { TIMELINE_TYPES } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
 import { moneySchema } from '../domain/money.ts';
 import type { Customer, PlanTotal, RemediationPlan } from '../domain/plan.ts';
@@ -23,6 +25,9 @@ import {
   STATUSES,
   WORLDS,
 } from '../domain/vocabulary.ts';
+import type { WorkLink } from '../domain/work-link.ts';
+import type { SubmittedPostmortem } from '../domain/workroom.ts';
+import { WORK_ROLES } from '../domain/workroom.ts';
 
 /** A schema for every field of `T`, and for nothing else. */
 type FieldsOf<T> = { readonly [K in keyof Required<NonNullable<T>>]: z.ZodType };
@@ -64,7 +69,7 @@ const incidentSchema = z.object({
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
   externalUrl: z.string().optional(),
-  customerContacts: z.array(z.string()),
+  alertNamedCustomers: z.number().optional(),
   customerSummary: z.string().optional(),
   productArea: z.string().optional(),
   truncated: z
@@ -80,19 +85,73 @@ const incidentSchema = z.object({
   updatedAt: z.string(),
   phaseEnteredAt: z.partialRecord(z.enum(PHASES), z.string()),
   customerList: z
-    .object({ version: z.number(), count: z.number() } satisfies FieldsOf<Incident['customerList']>)
+    .object({
+      version: z.number(),
+      count: z.number(),
+      totals: z.array(z.object({ currency: z.string(), minor: z.number(), count: z.number() })).optional(),
+    } satisfies FieldsOf<Incident['customerList']>)
     .optional(),
   plan: planSchema.optional(),
+  planSubmitted: z
+    .object({ version: z.number(), at: z.string(), by: z.string() } satisfies FieldsOf<
+      Incident['planSubmitted']
+    >)
+    .optional(),
+  planRejected: z
+    .object({ version: z.number(), reason: z.string(), at: z.string() } satisfies FieldsOf<
+      Incident['planRejected']
+    >)
+    .optional(),
   decideRound: z.number(),
-  decideExecution: z.string().optional(),
+  decideEntry: z.string().optional(),
+  decideRoundAt: z.string().optional(),
   halted: z
     .object({
-      reason: z.enum(['plan-rejected', 'approvals-timed-out', 'failed']),
+      reason: z.enum(['rounds-exhausted', 'failed']),
       at: z.string(),
       error: z.string().optional(),
       cause: z.string().optional(),
     } satisfies FieldsOf<Incident['halted']>)
     .optional(),
+  acknowledgedAt: z.string().optional(),
+  commander: z.string().optional(),
+  mitigatedAt: z.string().optional(),
+  impact: z
+    .object({
+      users: z.number(),
+      transactions: z.number(),
+      assets: z.array(z.enum(IMPACT_ASSETS)),
+      from: z.string(),
+      to: z.string().optional(),
+      summary: z.string(),
+      by: z.string(),
+      at: z.string(),
+    } satisfies FieldsOf<Incident['impact']>)
+    .optional(),
+  size: z
+    .object({
+      size: z.enum(IMPACT_SIZES),
+      because: z.string(),
+      overriddenBy: z.string().optional(),
+    } satisfies FieldsOf<Incident['size']>)
+    .optional(),
+  piiAwareAt: z.string().optional(),
+  regulatorNotified: z
+    .object({ at: z.string(), reference: z.string(), by: z.string() } satisfies FieldsOf<
+      Incident['regulatorNotified']
+    >)
+    .optional(),
+  sloBreachedAt: z.string().optional(),
+  cancelled: z
+    .object({
+      outcome: z.enum(['false_alarm', 'downscoped']),
+      reason: z.string(),
+      world: z.enum(WORLDS),
+      by: z.string(),
+      at: z.string(),
+    } satisfies FieldsOf<Incident['cancelled']>)
+    .optional(),
+  postmortemAt: z.string().optional(),
   resolvedAt: z.string().optional(),
   closedAt: z.string().optional(),
   executionName: z.string(),
@@ -102,21 +161,7 @@ const eventSchema = z.object({
   key: z.string(),
   at: z.string(),
   world: z.enum(WORLDS),
-  type: z.enum([
-    'detection',
-    'alert_folded',
-    'phase_entered',
-    'plan_proposed',
-    'approval_requested',
-    'approval_decided',
-    'effect_carried_out',
-    'effect_needs_person',
-    'effect_settled_by_person',
-    'escalated',
-    'halted',
-    'lifecycle_resumed',
-    'closed',
-  ]),
+  type: z.enum(TIMELINE_TYPES),
   phase: z.enum(PHASES),
   summary: z.string(),
   detail: (z.record(z.string(), z.json()) as z.ZodType<JsonObject>).optional(),
@@ -213,6 +258,34 @@ const questionSchema = z.object({
     .optional(),
 } satisfies FieldsOf<EffectQuestion>);
 
+const workLinkSchema = z.object({
+  incidentId: z.string(),
+  person: z.string(),
+  email: z.string(),
+  role: z.enum(WORK_ROLES),
+  secretHash: z.string(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  emailedAt: z.string().optional(),
+} satisfies FieldsOf<WorkLink>);
+
+/** A postmortem was valid when it was submitted: read back, it is taken as written. */
+const postmortemItemSchema = z.object({
+  title: z.string(),
+  summary: z.string(),
+  rootCause: z.string(),
+  contributingFactors: z.array(z.string()),
+  whatWentWell: z.array(z.string()),
+  lessons: z.object({
+    technical: z.array(z.string()),
+    process: z.array(z.string()),
+    governance: z.array(z.string()),
+  }),
+  actionItems: z.array(z.object({ item: z.string(), owner: z.string(), due: z.string() })),
+  by: z.string(),
+  at: z.string(),
+} satisfies FieldsOf<SubmittedPostmortem>);
+
 type Item = Record<string, unknown>;
 
 /** Operational items read back as domain values; a malformed item throws rather than passing for one. */
@@ -224,4 +297,6 @@ export const fromItem = {
   customer: (item: Item): Customer => customerSchema.parse(item),
   effect: (item: Item): EffectRecord => effectSchema.parse(item),
   question: (item: Item): EffectQuestion => questionSchema.parse(item),
+  workLink: (item: Item): WorkLink => workLinkSchema.parse(item),
+  postmortem: (item: Item): SubmittedPostmortem => postmortemItemSchema.parse(item),
 } as const;

@@ -11,6 +11,8 @@
  * | effect of a plan             | `INCIDENT#<id>`       | `EFFECT#<plan version, 4>#<n, 6>`   |
  * | a wait for people            | `INCIDENT#<id>`       | `WAIT#<step>`                       |
  * | an effect's question         | `INCIDENT#<id>`       | `QUESTION#<effect id>#<n, 4>`       |
+ * | a person's workroom link     | `INCIDENT#<id>`       | `WORKLINK#<person key>`             |
+ * | the postmortem               | `INCIDENT#<id>`       | `POSTMORTEM`                        |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
  * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
  *
@@ -57,6 +59,11 @@ export const keys = {
     sk: `QUESTION#${effectId}#${pad(n, 4)}`,
   }),
   questionPrefix: (effectId?: string) => (effectId ? `QUESTION#${effectId}#` : 'QUESTION#'),
+  workLink: (incidentId: string, person: string) => ({
+    pk: `${INCIDENT}${incidentId}`,
+    sk: `WORKLINK#${person}`,
+  }),
+  postmortem: (incidentId: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: 'POSTMORTEM' }),
   correlation: (key: string) => ({ pk: `CORRELATION#${key}`, sk: META }),
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
 } as const;

@@ -18,6 +18,7 @@ import { isManualEntry } from './manual-entry.ts';
 import { standingEntries } from './profit-and-loss.ts';
 import type { Rml3Category, Status } from './vocabulary.ts';
 import { APPROVER_ROLES, WORLDS } from './vocabulary.ts';
+import type { Postmortem } from './workroom.ts';
 
 const instant = z
   .string()
@@ -103,6 +104,8 @@ export interface CaseRecords {
   readonly ledger: readonly LedgerEntry[];
   /** Decision Log entries. */
   readonly decisions: readonly LedgerEntry[];
+  /** The postmortem, once it is in: the lessons come from it. */
+  readonly postmortem?: Postmortem;
 }
 
 const STATUS: Readonly<Record<Status, CaseFile['status']>> = {
@@ -142,19 +145,29 @@ export function buildCaseFile(records: CaseRecords): CaseFile {
     status: STATUS[incident.status],
     detected_at: incident.detectedAt,
     detected_by: [{ type: 'alert', source: alertname ? `${incident.source}/${alertname}` : incident.source }],
+    // The responders' assessment of the impact, once they made one; until then what the alert says.
     classification: {
       severity: incident.severity,
-      asset: [...new Set(incident.categories.map((c) => CATEGORY_ASSET[c]))],
+      asset: incident.impact
+        ? [...incident.impact.assets]
+        : [...new Set(incident.categories.map((c) => CATEGORY_ASSET[c]))],
       scope: {
-        affected_users_estimate: incident.customerList?.count ?? incident.customerContacts.length,
-        affected_transactions_estimate: transactionsEstimate(incident),
+        affected_users_estimate:
+          incident.impact?.users ?? incident.customerList?.count ?? incident.alertNamedCustomers ?? 0,
+        affected_transactions_estimate: incident.impact?.transactions ?? transactionsEstimate(incident),
       },
     },
     timeline: timelineOf(records),
     decisions: decisionsOf(records),
     actions: actionsOf(standing),
     // Lessons come from the postmortem (seed 003's form); until it is written they are empty.
-    lessons_learned: { technical: [], process: [], governance: [] },
+    lessons_learned: records.postmortem
+      ? {
+          technical: [...records.postmortem.lessons.technical],
+          process: [...records.postmortem.lessons.process],
+          governance: [...records.postmortem.lessons.governance],
+        }
+      : { technical: [], process: [], governance: [] },
   };
   return caseFileSchema.parse(withheld(caseFile));
 }

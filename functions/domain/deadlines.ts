@@ -9,18 +9,58 @@ import type { Severity } from './vocabulary.ts';
 /** When a target falls: a fixed time after detection, or the next business day. */
 export type Target = { readonly minutes: number } | { readonly nextBusinessDay: true };
 
+/** Response, resolution and postmortem targets of one severity. */
+export interface SeverityTarget {
+  readonly response: Target;
+  readonly resolution: Target;
+  /** From resolution to the postmortem filed. */
+  readonly postmortem: Target;
+}
+
+export type SeverityTargets = Readonly<Record<Severity, SeverityTarget>>;
+
 /**
- * Seed 003: P1 15 min / 2 h, P2 1 h / 8 h, P3 next business day / 48 h. SEV4 is not in the seed:
- * cosmetic or invisible to users (seed 004) — worked as regular work, so a response within five
- * business days' worth (a week) and a resolution within two weeks.
+ * Seed 003: P1 15 min / 2 h, P2 1 h / 8 h, P3 next business day / 48 h; a postmortem within 48 h
+ * of a P1, within a week of a P2. SEV4 is not in the seed: cosmetic or invisible to users (seed
+ * 004) — worked as regular work, so a response within a week, a resolution within two weeks.
+ * SEV3 and SEV4 postmortems are due within two weeks.
  */
-export const SEVERITY_TARGETS: Readonly<
-  Record<Severity, { readonly response: Target; readonly resolution: Target }>
-> = {
-  SEV1: { response: { minutes: 15 }, resolution: { minutes: 120 } },
-  SEV2: { response: { minutes: 60 }, resolution: { minutes: 480 } },
-  SEV3: { response: { nextBusinessDay: true }, resolution: { minutes: 48 * 60 } },
-  SEV4: { response: { minutes: 7 * 24 * 60 }, resolution: { minutes: 14 * 24 * 60 } },
+export const SEVERITY_TARGETS: SeverityTargets = {
+  SEV1: { response: { minutes: 15 }, resolution: { minutes: 120 }, postmortem: { minutes: 48 * 60 } },
+  SEV2: { response: { minutes: 60 }, resolution: { minutes: 480 }, postmortem: { minutes: 7 * 24 * 60 } },
+  SEV3: {
+    response: { nextBusinessDay: true },
+    resolution: { minutes: 48 * 60 },
+    postmortem: { minutes: 14 * 24 * 60 },
+  },
+  SEV4: {
+    response: { minutes: 7 * 24 * 60 },
+    resolution: { minutes: 14 * 24 * 60 },
+    postmortem: { minutes: 14 * 24 * 60 },
+  },
+};
+
+/**
+ * Everything the clock of an incident is read with: the severity targets, how long an approval
+ * round and an open question about an effect may wait, and how often a wait looks at the clock
+ * (at least every `floorSeconds` after a missed deadline, at most every `ceilingSeconds`).
+ * Configuration may shorten or lengthen any of them.
+ */
+export interface DeadlinePolicy {
+  readonly targets: SeverityTargets;
+  readonly decisionMinutes: number;
+  readonly answersMinutes: number;
+  readonly floorSeconds: number;
+  readonly ceilingSeconds: number;
+}
+
+export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
+  targets: SEVERITY_TARGETS,
+  // Issue 11's default: an approval round lasts 72 hours.
+  decisionMinutes: 72 * 60,
+  answersMinutes: 4 * 60,
+  floorSeconds: 60,
+  ceilingSeconds: 3_600,
 };
 
 /** Hours from awareness of a personal-data breach to the regulator's notification (GDPR Art. 33). */
@@ -37,7 +77,19 @@ export function targetTime(from: Date, target: Target): Date {
   return 'minutes' in target ? new Date(from.getTime() + target.minutes * 60_000) : nextBusinessDay(from);
 }
 
-export type DeadlineKind = 'response' | 'resolution' | 'regulatory';
+/**
+ * The incident's own deadlines (response, resolution, the regulatory clock, the postmortem), and
+ * those of a wait: an approval round's decision, the answers to questions about effects.
+ */
+export const DEADLINE_KINDS = [
+  'response',
+  'resolution',
+  'regulatory',
+  'postmortem',
+  'decision',
+  'answers',
+] as const;
+export type DeadlineKind = (typeof DEADLINE_KINDS)[number];
 
 export interface Deadline {
   readonly kind: DeadlineKind;
@@ -55,12 +107,13 @@ export interface DeadlineFacts {
   /** When Casebook learnt that personal data is involved (impact assets include `pii`). */
   readonly piiAwareAt?: string;
   readonly regulatorNotifiedAt?: string;
+  readonly postmortemAt?: string;
 }
 
 /** The incident's deadlines now; a severity change moves them (they are always computed, never stored). */
-export function deadlines(facts: DeadlineFacts): Deadline[] {
+export function deadlines(facts: DeadlineFacts, targets: SeverityTargets = SEVERITY_TARGETS): Deadline[] {
   const detected = new Date(facts.detectedAt);
-  const { response, resolution } = SEVERITY_TARGETS[facts.severity];
+  const { response, resolution, postmortem } = targets[facts.severity];
   const out: Deadline[] = [
     {
       kind: 'response',
@@ -78,6 +131,13 @@ export function deadlines(facts: DeadlineFacts): Deadline[] {
       kind: 'regulatory',
       due: new Date(Date.parse(facts.piiAwareAt) + REGULATORY_CLOCK_HOURS * 3_600_000).toISOString(),
       ...(facts.regulatorNotifiedAt ? { metAt: facts.regulatorNotifiedAt } : {}),
+    });
+  }
+  if (facts.resolvedAt) {
+    out.push({
+      kind: 'postmortem',
+      due: targetTime(new Date(facts.resolvedAt), postmortem).toISOString(),
+      ...(facts.postmortemAt ? { metAt: facts.postmortemAt } : {}),
     });
   }
   return out;
@@ -106,17 +166,22 @@ export function secondsUntilNextCheck(
   return Math.max(floorSeconds, Math.min(ceilingSeconds, next));
 }
 
+/** What an incident puts at risk (seed 000's asset axis). */
+export const IMPACT_ASSETS = ['money', 'pii', 'legal', 'operational_integrity'] as const;
+
+export const IMPACT_SIZES = ['small', 'medium', 'large'] as const;
+
 /** How far an incident reaches, on seed 000's axes. */
 export interface Impact {
   readonly users: number;
   readonly transactions: number;
-  readonly assets: readonly ('money' | 'pii' | 'legal' | 'operational_integrity')[];
+  readonly assets: readonly (typeof IMPACT_ASSETS)[number][];
   readonly from: string;
   readonly to?: string;
   readonly summary: string;
 }
 
-export type ImpactSize = 'small' | 'medium' | 'large';
+export type ImpactSize = (typeof IMPACT_SIZES)[number];
 
 /**
  * Seed 001 §3.3: one user and a small mistaken charge is small (support-led); hundreds of

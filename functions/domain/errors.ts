@@ -13,6 +13,15 @@ export const ERROR_NAMES = {
   effectInDoubt: 'Casebook.EffectInDoubt',
   /** The incident a step names does not exist. */
   incidentNotFound: 'Casebook.IncidentNotFound',
+  /**
+   * A person changed what a wait's deadline is computed from (the severity): the wait ends
+   * (SendTaskFailure), the clock is read again and the wait begins anew with the new deadline.
+   */
+  deadlineMoved: 'Casebook.DeadlineMoved',
+  /** The SRE lead cancelled the incident (false alarm, or downscoped): the execution ends in Succeed. */
+  cancelled: 'Casebook.Cancelled',
+  /** The approval rounds ran out, every plan rejected (ASL Fail state). */
+  roundsExhausted: 'Casebook.RoundsExhausted',
 } as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
@@ -58,11 +67,38 @@ export class NotFoundError extends Error {
   }
 }
 
+/** The caller proved who it is but may not do this (a responder's link asking for the SRE lead's action). */
+export class ForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** The named thing existed and is gone for good (an expired link): asking again will not help. */
+export class GoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GoneError';
+  }
+}
+
 /** The request conflicts with what is already recorded (e.g. a different decision on a decided approval). */
 export class ConflictError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/**
+ * Another writer changed what this one read and was about to change: reading again and redoing the
+ * work is the answer (a 409 if it keeps happening).
+ */
+export class ConcurrentChangeError extends ConflictError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConcurrentChangeError';
   }
 }
 

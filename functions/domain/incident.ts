@@ -4,6 +4,7 @@
  * tested without a database.
  */
 import type { Classification, NormalizedAlert } from './alert.ts';
+import type { Impact, ImpactSize } from './deadlines.ts';
 import type { JsonObject } from './json.ts';
 import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
@@ -13,7 +14,21 @@ import type { Phase, Rml3Category, Severity, Status, World } from './vocabulary.
 import { FINAL_STATUSES, PHASE_WORLD } from './vocabulary.ts';
 
 /** Why a lifecycle execution stopped before closing the incident. */
-export type HaltReason = 'plan-rejected' | 'approvals-timed-out' | 'failed';
+export type HaltReason = 'rounds-exhausted' | 'failed';
+
+/** How far the incident reaches, as a responder assessed it (seed 000's axes), and by whom. */
+export interface AssessedImpact extends Impact {
+  readonly by: string;
+  readonly at: string;
+}
+
+/** The size the approval policy keys on: by the rules, or set by the SRE lead with a reason. */
+export interface SizeCall {
+  readonly size: ImpactSize;
+  readonly because: string;
+  /** The SRE lead who overrode the rules' size; absent when the rules set it. */
+  readonly overriddenBy?: string;
+}
 
 export interface Incident {
   readonly id: string;
@@ -30,7 +45,11 @@ export interface Incident {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly externalUrl?: string;
-  readonly customerContacts: readonly string[];
+  /**
+   * How many customer addresses the alert named (annotation `customer_contacts`). Casebook keeps
+   * no address from an alert: the affected customers are uploaded in the workroom.
+   */
+  readonly alertNamedCustomers?: number;
   readonly customerSummary?: string;
   readonly productArea?: string;
   /** Values from the alert that were cut to their bounds: where, how large, and their SHA-256. */
@@ -43,44 +62,103 @@ export interface Incident {
   readonly detectedAt: string;
   readonly updatedAt: string;
   readonly phaseEnteredAt: Readonly<Partial<Record<Phase, string>>>;
-  /** The current list of affected customers: its version and how many it holds. */
-  readonly customerList?: { readonly version: number; readonly count: number };
+  /** The current list of affected customers: its version, how many it holds, their amounts per currency. */
+  readonly customerList?: {
+    readonly version: number;
+    readonly count: number;
+    readonly totals?: readonly {
+      readonly currency: string;
+      readonly minor: number;
+      readonly count: number;
+    }[];
+  };
   readonly plan?: RemediationPlan;
+  /** The plan version a responder submitted for approval, when and by whom. */
+  readonly planSubmitted?: { readonly version: number; readonly at: string; readonly by: string };
+  /** The last plan version a round rejected, and why: a revised plan is needed. */
+  readonly planRejected?: { readonly version: number; readonly reason: string; readonly at: string };
   /** Approval rounds opened so far; each entry into Decide opens one. */
   readonly decideRound: number;
-  /** The execution that opened the current round, so a retried step does not open another. */
-  readonly decideExecution?: string;
+  /** The state entry that opened the current round, so a retried step does not open another. */
+  readonly decideEntry?: string;
+  /** When the current round opened: its deadline runs from here. */
+  readonly decideRoundAt?: string;
   readonly halted?: {
     readonly reason: HaltReason;
     readonly at: string;
     readonly error?: string;
     readonly cause?: string;
   };
+  /** The first responder's acknowledgement (seed 004: MTTA ends here). */
+  readonly acknowledgedAt?: string;
+  /** The incident commander: the first responder to acknowledge, or whom they handed off to. */
+  readonly commander?: string;
+  /** When a responder reported the bleeding stopped (status MITIGATED). */
+  readonly mitigatedAt?: string;
+  readonly impact?: AssessedImpact;
+  readonly size?: SizeCall;
+  /** When Casebook learnt personal data is involved: the regulatory clock starts here. */
+  readonly piiAwareAt?: string;
+  /** When the SRE lead recorded that the regulator was told, and the reference they gave. */
+  readonly regulatorNotified?: { readonly at: string; readonly reference: string; readonly by: string };
+  /** When the resolution target passed unmet (an SLO breach). */
+  readonly sloBreachedAt?: string;
+  readonly cancelled?: {
+    readonly outcome: 'false_alarm' | 'downscoped';
+    readonly reason: string;
+    readonly world: World;
+    readonly by: string;
+    readonly at: string;
+  };
+  /** When the postmortem came in, and who submitted it. */
+  readonly postmortemAt?: string;
   readonly resolvedAt?: string;
   readonly closedAt?: string;
   /** Name of the lifecycle execution that runs (or last ran) this incident. */
   readonly executionName: string;
 }
 
+/** What happened, in the timeline's words (seed 004: status changes are events of their own). */
+export const TIMELINE_TYPES = [
+  'detection',
+  'alert_folded',
+  'invited',
+  'acknowledged',
+  'status_changed',
+  'phase_entered',
+  'containment_reported',
+  'impact_assessed',
+  'size_set',
+  'severity_changed',
+  'customers_listed',
+  'plan_proposed',
+  'plan_submitted',
+  'plan_rejected',
+  'approval_requested',
+  'approval_decided',
+  'effect_carried_out',
+  'effect_needs_person',
+  'effect_settled_by_person',
+  'note',
+  'handoff',
+  'time_logged',
+  'regulator_notified',
+  'escalated',
+  'slo_breached',
+  'cancelled',
+  'postmortem_submitted',
+  'halted',
+  'lifecycle_resumed',
+  'closed',
+] as const;
+export type TimelineType = (typeof TIMELINE_TYPES)[number];
+
 /** One line of the incident's timeline; `key` makes recording it idempotent. */
 export interface TimelineEvent {
   readonly key: string;
   readonly at: string;
   readonly world: World;
-  readonly type:
-    | 'detection'
-    | 'alert_folded'
-    | 'phase_entered'
-    | 'plan_proposed'
-    | 'approval_requested'
-    | 'approval_decided'
-    | 'effect_carried_out'
-    | 'effect_needs_person'
-    | 'effect_settled_by_person'
-    | 'escalated'
-    | 'halted'
-    | 'lifecycle_resumed'
-    | 'closed';
+  readonly type: TimelineType;
   readonly phase: Phase;
   readonly summary: string;
   readonly detail?: JsonObject;
@@ -131,9 +209,9 @@ export function openIncident(
     source: alert.source,
     correlationKey: alert.correlationKey,
     labels: alert.labels,
-    annotations: alert.annotations,
+    annotations: withoutCustomerContacts(alert.annotations),
     ...(alert.externalUrl ? { externalUrl: alert.externalUrl } : {}),
-    customerContacts: alert.customerContacts,
+    ...(alert.customerContacts.length > 0 ? { alertNamedCustomers: alert.customerContacts.length } : {}),
     ...(alert.customerSummary ? { customerSummary: alert.customerSummary } : {}),
     ...(alert.productArea ? { productArea: alert.productArea } : {}),
     ...(alert.truncated?.length ? { truncated: alert.truncated } : {}),
@@ -145,6 +223,15 @@ export function openIncident(
     decideRound: 0,
     executionName: id,
   };
+}
+
+/**
+ * An alert's annotations without `customer_contacts`: customers' addresses belong in the customer
+ * list (which can be erased), not in an incident's copy of what an alerting system said.
+ */
+function withoutCustomerContacts(annotations: Readonly<Record<string, string>>): Record<string, string> {
+  const { customer_contacts: _dropped, ...kept } = annotations;
+  return kept;
 }
 
 /** The name of the next execution of an incident's lifecycle: `INC-2026-0001-r2`, `-r3`, … */
@@ -159,49 +246,75 @@ export function isOpen(incident: Pick<Incident, 'status'>): boolean {
 }
 
 /**
- * The status an incident has on entering a phase. MITIGATED is left to a responder who records
- * containment: the workflow alone cannot claim the bleeding stopped.
+ * The status an incident has on entering a phase. Only Learn changes it (Act is done: RESOLVED);
+ * INVESTIGATING and MITIGATED are people's to claim — an acknowledgement, a containment — since
+ * the workflow alone cannot say anyone is looking or that the bleeding stopped.
  */
 export function statusOnEntering(phase: Phase, current: Status): Status {
-  if (phase === 'Detect') return current === 'OPEN' ? 'OPEN' : current;
-  if (phase === 'Learn') return 'RESOLVED';
-  return current === 'MITIGATED' ? 'MITIGATED' : 'INVESTIGATING';
+  return phase === 'Learn' ? 'RESOLVED' : current;
 }
 
-/** What changes when an incident enters a phase (idempotent for the same phase). */
+/** What changes when an incident enters a phase (idempotent for the same state entry). */
 export interface PhaseEntry {
   readonly status: Status;
   readonly phase: Phase;
   readonly at: string;
-  readonly event: TimelineEvent;
+  readonly events: readonly TimelineEvent[];
   /** Set when entering Decide opens a new approval round. */
   readonly decideRound?: number;
 }
 
-/** Enters `phase`; refuses an incident that is already closed or cancelled. */
-export function enterPhase(incident: Incident, phase: Phase, execution: string, now: string): PhaseEntry {
+/**
+ * Enters `phase` on the state entry `entry` (the execution and the time the state machine entered
+ * the state: the same on a retried step, new on every entry); refuses an incident that is closed
+ * or cancelled.
+ */
+export function enterPhase(incident: Incident, phase: Phase, entry: string, now: string): PhaseEntry {
   if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') {
     throw new Error(`${incident.id} is ${incident.status}; it cannot enter ${phase}`);
   }
   const status = statusOnEntering(phase, incident.status);
-  const opensRound = phase === 'Decide' && incident.decideExecution !== execution;
+  const opensRound = phase === 'Decide' && incident.decideEntry !== entry;
   const decideRound =
     phase === 'Decide' ? (opensRound ? incident.decideRound + 1 : incident.decideRound) : undefined;
+  const world = PHASE_WORLD[phase];
+  const entered: TimelineEvent = {
+    key: `phase:${phase}:${entry}`,
+    at: now,
+    world,
+    type: 'phase_entered',
+    phase,
+    summary: phase === 'Decide' ? `Entered Decide (approval round ${decideRound})` : `Entered ${phase}`,
+  };
+  const changed =
+    status === incident.status
+      ? []
+      : [statusChanged(incident, status, 'casebook', `${phase} began`, now, `phase:${phase}:${entry}`)];
   return {
     status,
     phase,
     at: now,
     ...(decideRound !== undefined ? { decideRound } : {}),
-    event: {
-      key: `phase:${phase}:${execution}`,
-      at: now,
-      world: PHASE_WORLD[phase],
-      type: 'phase_entered',
-      phase,
-      summary:
-        phase === 'Decide'
-          ? `Entered Decide (approval round ${decideRound})`
-          : `Entered ${phase} (status ${status})`,
-    },
+    events: [entered, ...changed],
+  };
+}
+
+/** The `status_changed` event seed 004 asks for: from, to, who and why. */
+export function statusChanged(
+  incident: Pick<Incident, 'status' | 'phase'>,
+  to: Status,
+  by: string,
+  why: string,
+  at: string,
+  key: string,
+): TimelineEvent {
+  return {
+    key: `status:${to}:${key}`,
+    at,
+    world: 'RML2',
+    type: 'status_changed',
+    phase: incident.phase,
+    summary: `Status ${incident.status} → ${to} by ${by}: ${why}`,
+    detail: { from: incident.status, to, by, why },
   };
 }

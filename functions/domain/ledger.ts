@@ -52,6 +52,7 @@ export const DECISION_KINDS = [
   'size_override',
   'cancel',
   'downscope',
+  'containment',
   'effect_reconciled',
   'effect_retry',
 ] as const;

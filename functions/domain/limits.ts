@@ -11,6 +11,8 @@
 export const LIMITS = {
   /** A request body, in bytes (API Gateway itself takes up to 10 MB). */
   bodyBytes: 1024 * 1024,
+  /** A customer list upload, in bytes (Lambda takes a request of up to 6 MB). */
+  customerListBytes: 5 * 1024 * 1024,
 
   /** An incident's title (the alert's `summary`, else its `alertname`). */
   titleBytes: 512,

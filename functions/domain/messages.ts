@@ -140,28 +140,75 @@ export function effectQuestionEmail(
   return { to, subject, text, html };
 }
 
-/** The e-mail that tells the SRE lead and the responders a wait for people missed its deadline. */
-export function escalationEmail(
+/**
+ * An e-mail to Casebook's own people (responders, the SRE lead): paragraphs, an optional list and
+ * an optional link, as plain text and as HTML. The incident's title comes from outside: isolated in
+ * HTML, bidi controls stripped in text.
+ */
+function staffEmail(
   incident: Pick<Incident, 'id' | 'title' | 'severity'>,
-  step: string,
-  waitingOn: readonly string[],
   to: string,
+  subject: string,
+  body: {
+    readonly paragraphs: readonly string[];
+    readonly list?: readonly string[];
+    readonly link?: { readonly href: string; readonly label: string };
+    readonly footer: string;
+  },
 ): MailMessage {
-  const subject = `[${incident.severity}] ${incident.id}: escalated — ${step} is still waiting for people`;
-  const lines = waitingOn.length > 0 ? waitingOn.map((w) => `- ${w}`) : ['- (nothing listed)'];
   const text = [
     `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
-    `The ${step} step has waited past its deadline and is still waiting. Open questions:`,
-    ...lines,
-    '',
-    'The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.',
+    ...body.paragraphs.flatMap((p) => [p, '']),
+    ...(body.list?.length ? [...body.list.map((l) => `- ${l}`), ''] : []),
+    ...(body.link ? [`${body.link.label}: ${body.link.href}`, ''] : []),
+    body.footer,
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
-<p>The ${escapeHtml(step)} step has waited past its deadline and is still waiting. Open questions:</p>
-<ul>${(waitingOn.length > 0 ? waitingOn : ['(nothing listed)']).map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>
-<p>The incident keeps waiting; answering the questions (links in the earlier e-mails) moves it on.</p>
+${body.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
+${body.list?.length ? `<ul>${body.list.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : ''}
+${body.link ? `<p><a href="${escapeHtml(body.link.href)}" target="_blank" rel="noopener">${escapeHtml(body.link.label)}</a></p>` : ''}
+<p style="color:#555">${escapeHtml(body.footer)}</p>
 </body></html>`;
-  return { to, subject, text, html };
+  return { to, subject: subjectLine(`[${incident.severity}] ${incident.id}: ${subject}`), text, html };
+}
+
+/** The invitation to an incident's workroom: a personal link, for a responder or the SRE lead. */
+export function workroomInvitation(
+  incident: Pick<Incident, 'id' | 'title' | 'severity' | 'world'>,
+  role: 'responder' | 'sre_lead',
+  to: string,
+  link: string,
+  respondBy: string,
+): MailMessage {
+  return staffEmail(
+    incident,
+    to,
+    `you are ${role === 'sre_lead' ? 'SRE lead' : 'a responder'} — ${incident.title}`,
+    {
+      paragraphs: [
+        `${incident.id} (${incident.severity}, ${incident.world}) is open and needs people. Acknowledge it by ${respondBy}: the first responder to acknowledge leads it.`,
+        role === 'sre_lead'
+          ? 'As SRE lead you can also change its severity, set its size, cancel it as a false alarm or downscope it, and record that the regulator was told.'
+          : 'In the workroom you contain it, assess its impact, list the affected customers, write the remediation plan and, at the end, the postmortem.',
+      ],
+      link: { href: link, label: 'Open the workroom' },
+      footer: 'This link is yours alone: it records what you do under your name. Do not forward it.',
+    },
+  );
+}
+
+/** The e-mail that tells the SRE lead and the responders that a deadline passed. */
+export function escalationEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  what: string,
+  waitingOn: readonly string[],
+  to: string,
+): MailMessage {
+  return staffEmail(incident, to, `escalated — ${what}`, {
+    paragraphs: [`${what}. The incident keeps waiting for people; nothing moves on by itself.`],
+    ...(waitingOn.length > 0 ? { list: waitingOn } : {}),
+    footer: 'Act on it through your workroom link (in the invitation) or the links in the earlier e-mails.',
+  });
 }

@@ -12,6 +12,8 @@ import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
 import type { Customer, PlannedEffect } from './plan.ts';
+import type { WorkLink } from './work-link.ts';
+import type { SubmittedPostmortem } from './workroom.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
 export interface IncidentStore {
@@ -52,7 +54,7 @@ export interface IncidentStore {
   /**
    * Sets the fields of `change` (`undefined` removes one) on the incident the caller read as
    * `read`, and returns the incident as the caller now knows it (`read` with `change`). Only those
-   * fields are written: what another writer changed meanwhile stays. Throws ConflictError when
+   * fields are written: what another writer changed meanwhile stays. Throws ConcurrentChangeError when
    * another writer changed one of those same fields since `read` (to something other than what
    * `change` sets), so no writer silently undoes another's change; `updatedAt` is not guarded.
    */
@@ -196,6 +198,24 @@ export interface WaitStore {
   waitingSince(incidentId: string, step: string): Promise<string | undefined>;
   /** Ends the wait if `taskToken` is still its token (a newer wait is left alone). */
   releaseWait(incidentId: string, step: string, taskToken: string): Promise<void>;
+}
+
+/** People's links to incidents' workrooms (the operational table; only the secrets' hashes). */
+export interface WorkLinkStore {
+  /**
+   * Writes the link, unless its e-mail went out already (then the link on record stays and
+   * false is returned); a link whose e-mail never went out is replaced, with its fresh secret.
+   */
+  putWorkLink(link: WorkLink): Promise<boolean>;
+  getWorkLink(incidentId: string, person: string): Promise<WorkLink | undefined>;
+  markWorkLinkEmailed(incidentId: string, person: string, at: string): Promise<void>;
+}
+
+/** Postmortems, one per incident, kept beside it (they are long: not on the incident's item). */
+export interface PostmortemStore {
+  /** Writes the postmortem unless one is there; true when this call wrote it. */
+  putPostmortem(incidentId: string, postmortem: SubmittedPostmortem): Promise<boolean>;
+  getPostmortem(incidentId: string): Promise<SubmittedPostmortem | undefined>;
 }
 
 /** The Effect Ledger and Decision Log: append and read, nothing else. */

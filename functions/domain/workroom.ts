@@ -6,9 +6,10 @@
  * action the role may not take a 403 — and in none of these is anything written.
  */
 import { z } from 'zod';
+import { IMPACT_ASSETS, IMPACT_SIZES } from './deadlines.ts';
 import { emailAddress } from './email-address.ts';
 import { explicitEffectSchema, planRuleSchema } from './plan.ts';
-import { isUtcInstant } from './time.ts';
+import { parseRfc3339 } from './time.ts';
 import type { Phase } from './vocabulary.ts';
 import { ACTION_SAFETY, PHASES, SEVERITIES, WORLDS } from './vocabulary.ts';
 
@@ -18,7 +19,13 @@ export type WorkRole = (typeof WORK_ROLES)[number];
 
 const text = (max: number) =>
   z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
-const instant = z.string().refine(isUtcInstant, 'must be a UTC time such as 2026-11-29T08:59:00Z');
+/** Any RFC 3339 time (an offset is fine), kept as the UTC instant it names. */
+const instant = z.string().transform((value, ctx) => {
+  const utc = parseRfc3339(value);
+  if (utc) return utc;
+  ctx.addIssue({ code: 'custom', message: 'must be a time such as 2026-11-29T08:59:00Z' });
+  return z.NEVER;
+});
 const list = (max: number, item = text(2000)) => z.array(item).max(max, `must hold at most ${max} items`);
 
 /** The postmortem form: seed 003's template, with lessons in seed 000's three parts. */
@@ -51,6 +58,12 @@ export const postmortemSchema = z
   .strict();
 export type Postmortem = z.infer<typeof postmortemSchema>;
 
+/** A postmortem as kept: the form, who submitted it and when. */
+export interface SubmittedPostmortem extends Postmortem {
+  readonly by: string;
+  readonly at: string;
+}
+
 const OPEN_PHASES = PHASES;
 const BEFORE_ACT: readonly Phase[] = ['Detect', 'Contain', 'Understand', 'Decide'];
 
@@ -79,10 +92,7 @@ export const WORK_ACTIONS = {
       .object({
         users: z.number().int().min(0),
         transactions: z.number().int().min(0),
-        assets: z
-          .array(z.enum(['money', 'pii', 'legal', 'operational_integrity']))
-          .min(1)
-          .max(4),
+        assets: z.array(z.enum(IMPACT_ASSETS)).min(1).max(4),
         from: instant,
         to: instant.optional(),
         summary: text(4000),
@@ -91,7 +101,11 @@ export const WORK_ACTIONS = {
     roles: WORK_ROLES,
     phases: ['Contain', 'Understand'] as readonly Phase[],
   },
-  customers: { schema: z.unknown(), roles: WORK_ROLES, phases: ['Understand'] as readonly Phase[] },
+  customers: {
+    schema: z.unknown(),
+    roles: WORK_ROLES,
+    phases: ['Contain', 'Understand'] as readonly Phase[],
+  },
   plan: {
     schema: z
       .object({
@@ -111,6 +125,16 @@ export const WORK_ACTIONS = {
   },
   severity: {
     schema: z.object({ severity: z.enum(SEVERITIES), reason: text(2000) }).strict(),
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: OPEN_PHASES,
+  },
+  size: {
+    schema: z.object({ size: z.enum(IMPACT_SIZES), reason: text(2000) }).strict(),
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: BEFORE_ACT,
+  },
+  regulator: {
+    schema: z.object({ reference: text(500), notifiedAt: instant }).strict(),
     roles: ['sre_lead'] as readonly WorkRole[],
     phases: OPEN_PHASES,
   },
@@ -146,6 +170,9 @@ export const WORK_ACTIONS = {
 } as const;
 
 export type WorkAction = keyof typeof WORK_ACTIONS;
+
+/** The fields of an action, as its schema gives them. */
+export type ActionFields<A extends WorkAction> = z.output<(typeof WORK_ACTIONS)[A]['schema']>;
 
 export function isWorkAction(name: string): name is WorkAction {
   return Object.hasOwn(WORK_ACTIONS, name);

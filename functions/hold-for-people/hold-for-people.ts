@@ -3,15 +3,16 @@ import { z } from 'zod';
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import type { HoldForPeopleDeps } from '../use-cases/hold-for-people.ts';
-import { holdForPeople, WAIT_STEPS } from '../use-cases/hold-for-people.ts';
+import { HELD_STEPS, holdForPeople } from '../use-cases/hold-for-people.ts';
 
 export const holdForPeopleSchema = z.object({
   incidentId: z.string().min(1),
-  step: z.enum(WAIT_STEPS),
+  step: z.enum(HELD_STEPS),
   taskToken: z.string().min(1),
 });
 
@@ -31,6 +32,13 @@ export function makeHoldForPeopleHandler(
 
 export function holdForPeopleDepsFromEnvironment(): HoldForPeopleDeps {
   const config = loadConfig([operationsTableConfig]);
-  const waits = new DynamoDbWaits(documentClient(), config.operationsTable);
-  return { waits, questions: waits, workflow: new StepFunctionsWorkflow(sfnClient()), clock: systemClock };
+  const db = documentClient();
+  const waits = new DynamoDbWaits(db, config.operationsTable);
+  return {
+    incidents: new DynamoDbOperationsStore(db, config.operationsTable),
+    waits,
+    questions: waits,
+    workflow: new StepFunctionsWorkflow(sfnClient()),
+    clock: systemClock,
+  };
 }

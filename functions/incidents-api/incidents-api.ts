@@ -2,10 +2,11 @@
  * GET /incidents (newest first), GET /incidents/{incidentId} (the case as JSON) and
  * GET /incidents/{incidentId}/case-file.yaml (its case file, seed 000 §4).
  */
-import { documentClient } from '../adapters/aws.ts';
-import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { documentClient, systemClock } from '../adapters/aws.ts';
+import { deadlineConfig, ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { DynamoDbWorkroom } from '../adapters/dynamodb-workroom.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, json } from '../adapters/http.ts';
 import { InvalidInputError } from '../domain/errors.ts';
@@ -49,10 +50,13 @@ export function makeIncidentsApiHandler(deps: ReadIncidentsDeps): (event: HttpEv
 }
 
 export function incidentsApiDepsFromEnvironment(): ReadIncidentsDeps {
-  const config = loadConfig([operationsTableConfig, ledgerTableConfig]);
+  const config = loadConfig([operationsTableConfig, ledgerTableConfig, deadlineConfig]);
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
+    postmortems: new DynamoDbWorkroom(db, config.operationsTable),
+    targets: config.deadlines.targets,
+    clock: systemClock,
   };
 }

@@ -1,56 +1,92 @@
-/** Lifecycle step invoked by the state machine (lambda:invoke): enter a phase, close, or halt. */
+/**
+ * Lifecycle steps invoked by the state machine (lambda:invoke), each a use case of its own: enter a
+ * phase, invite the incident's people, record a rejected plan, close, or halt.
+ */
 import { z } from 'zod';
-import { documentClient, systemClock } from '../adapters/aws.ts';
+import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
-import { loadConfig, operationsTableConfig, pseudonymKeyConfig } from '../adapters/config.ts';
-import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
+import {
+  deadlineConfig,
+  loadConfig,
+  mailFromConfig,
+  operationsTableConfig,
+  publicBaseUrlConfig,
+  respondersConfig,
+} from '../adapters/config.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { DynamoDbWorkroom } from '../adapters/dynamodb-workroom.ts';
 import { logger } from '../adapters/logger.ts';
-import { pseudonymizer } from '../adapters/pseudonyms.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
 import { PHASES } from '../domain/vocabulary.ts';
-import type { LifecycleDeps, LifecycleStepResult } from '../use-cases/record-lifecycle-step.ts';
-import { recordLifecycleStep } from '../use-cases/record-lifecycle-step.ts';
+import { closeIncident } from '../use-cases/close-incident.ts';
+import type { LifecycleDeps } from '../use-cases/enter-phase.ts';
+import { enterPhase } from '../use-cases/enter-phase.ts';
+import { haltLifecycle } from '../use-cases/halt-lifecycle.ts';
+import type { InviteDeps } from '../use-cases/invite-people.ts';
+import { invitePeople } from '../use-cases/invite-people.ts';
+import { rejectPlan } from '../use-cases/reject-plan.ts';
+import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
 
 const base = { incidentId: z.string().min(1), execution: z.string().min(1) };
+const failure = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional();
 
 /** The payloads the ASL sends (see statemachines/incident-lifecycle.asl.json). */
 export const lifecycleStepSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('enter-phase'), phase: z.enum(PHASES), ...base }),
+  z.object({ kind: z.literal('enter-phase'), phase: z.enum(PHASES), entered: z.string().min(1), ...base }),
+  z.object({ kind: z.literal('invite'), ...base }),
+  z.object({ kind: z.literal('plan-rejected'), failure, ...base }),
   z.object({ kind: z.literal('close'), ...base }),
-  z.object({
-    kind: z.literal('halt'),
-    reason: z.enum(['plan-rejected', 'approvals-timed-out', 'failed']),
-    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
-    ...base,
-  }),
+  z.object({ kind: z.literal('halt'), reason: z.enum(['rounds-exhausted', 'failed']), failure, ...base }),
 ]);
+export type LifecycleStep = z.infer<typeof lifecycleStepSchema>;
 
-export function makeRecordPhaseHandler(
-  deps: LifecycleDeps,
-): (event: unknown) => Promise<LifecycleStepResult> {
+export type RecordPhaseDeps = LifecycleDeps & InviteDeps;
+
+/** Each kind of step, and the use case that records it. */
+const STEPS: {
+  readonly [K in LifecycleStep['kind']]: (
+    deps: RecordPhaseDeps,
+    step: Extract<LifecycleStep, { kind: K }>,
+  ) => Promise<object>;
+} = {
+  // The state entry: the same on a retried step, new on every entry into the state.
+  'enter-phase': (deps, s) => enterPhase(deps, { ...s, entry: `${s.execution}@${s.entered}` }),
+  invite: invitePeople,
+  'plan-rejected': rejectPlan,
+  close: closeIncident,
+  halt: haltLifecycle,
+};
+
+export function makeRecordPhaseHandler(deps: RecordPhaseDeps): (event: unknown) => Promise<object> {
   return async (event) => {
     const step = lifecycleStepSchema.parse(event);
-    const result = await recordLifecycleStep(deps, step).catch((error: unknown) => {
+    const run = STEPS[step.kind] as (deps: RecordPhaseDeps, step: LifecycleStep) => Promise<object>;
+    const result = await retryOnConflict(() => run(deps, step)).catch((error: unknown) => {
       throw asDependencyError(error);
     });
-    logger.info('Lifecycle step recorded', {
-      incidentId: step.incidentId,
-      kind: step.kind,
-      phase: result.phase,
-    });
+    logger.info('Lifecycle step recorded', { incidentId: step.incidentId, kind: step.kind, ...result });
     return result;
   };
 }
 
-export function recordPhaseDepsFromEnvironment(): LifecycleDeps {
-  const config = loadConfig([operationsTableConfig, pseudonymKeyConfig]);
+export function recordPhaseDepsFromEnvironment(): RecordPhaseDeps {
+  const config = loadConfig([
+    operationsTableConfig,
+    mailFromConfig,
+    respondersConfig,
+    publicBaseUrlConfig,
+    deadlineConfig,
+  ]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
   return {
     incidents: store,
     approvals: store,
-    effects: new DynamoDbEffectStore(db, config.operationsTable),
-    pseudonym: pseudonymizer(config.pseudonymKey),
+    links: new DynamoDbWorkroom(db, config.operationsTable),
+    mailer: new SesMailer(sesClient(), config.mailFrom),
+    people: { responders: config.responders, sreLead: config.sreLead },
+    targets: config.deadlines.targets,
+    publicBaseUrl: config.publicBaseUrl,
     clock: systemClock,
   };
 }

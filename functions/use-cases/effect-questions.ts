@@ -37,9 +37,7 @@ import type {
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
-
-/** The state machine step that waits while effects wait for people. */
-export const ACT_WAIT_STEP = 'act';
+import { endWait } from './hold-for-people.ts';
 
 export interface AskDeps {
   readonly questions: QuestionStore;
@@ -272,14 +270,9 @@ export async function answerQuestion(
   });
 
   // 4.
-  let resumedWorkflow = false;
-  if ((await deps.questions.openQuestions(incident.id)).length === 0) {
-    const token = await deps.waits.waitingToken(incident.id, ACT_WAIT_STEP);
-    if (token) {
-      resumedWorkflow = await deps.workflow.completeTask(token, { settledBy: askedOf, at });
-      await deps.waits.releaseWait(incident.id, ACT_WAIT_STEP, token);
-    }
-  }
+  const resumedWorkflow =
+    (await deps.questions.openQuestions(incident.id)).length === 0 &&
+    (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at } }));
   return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
 }
 

@@ -4,38 +4,82 @@
  *
  * Primary course:
  *  1. Keep the token as the step's current wait (a wait entered again takes over).
- *  2. If what the step waits for is already settled (people answered while the state machine was
- *     on its way here), end the wait at once.
+ *  2. If what the step waits for is already there (people acted while the state machine was on its
+ *     way here, or while the wait was being entered again), end the wait at once; if the incident
+ *     was cancelled meanwhile, end the execution.
  */
-import type { Clock, QuestionStore, WaitStore, Workflow } from '../domain/ports.ts';
-import { ACT_WAIT_STEP } from './effect-questions.ts';
+import type { WaitStep } from '../domain/casework.ts';
+import { settledOnIncident } from '../domain/casework.ts';
+import { ERROR_NAMES } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { Clock, IncidentStore, QuestionStore, WaitStore, Workflow } from '../domain/ports.ts';
 
 export interface HoldForPeopleDeps {
+  readonly incidents: Pick<IncidentStore, 'getIncident'>;
   readonly waits: WaitStore;
   readonly questions: Pick<QuestionStore, 'openQuestions'>;
-  readonly workflow: Pick<Workflow, 'completeTask'>;
+  readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'>;
   readonly clock: Clock;
 }
 
-/** What each step waits for, and how to tell it is already there. */
-const SETTLED: Readonly<Record<string, (deps: HoldForPeopleDeps, incidentId: string) => Promise<boolean>>> = {
-  [ACT_WAIT_STEP]: async (deps, incidentId) => (await deps.questions.openQuestions(incidentId)).length === 0,
-};
+/** The steps that wait through hold-for-people (Decide waits through its approval requests). */
+export const HELD_STEPS = ['contain', 'understand', 'act', 'learn'] as const satisfies readonly WaitStep[];
 
-export const WAIT_STEPS = Object.keys(SETTLED) as [string, ...string[]];
+/** Whether what the step waits for is there. */
+export async function isSettled(
+  deps: Pick<HoldForPeopleDeps, 'questions'>,
+  incident: Incident,
+  step: WaitStep,
+): Promise<boolean> {
+  if (step === 'act') return (await deps.questions.openQuestions(incident.id)).length === 0;
+  return settledOnIncident(step, incident);
+}
 
 export async function holdForPeople(
   deps: HoldForPeopleDeps,
-  input: { readonly incidentId: string; readonly step: string; readonly taskToken: string },
+  input: { readonly incidentId: string; readonly step: WaitStep; readonly taskToken: string },
 ): Promise<{ readonly settled: boolean }> {
   // 1.
   const at = deps.clock.now().toISOString();
   await deps.waits.holdWait(input.incidentId, input.step, input.taskToken, at);
   // 2.
-  const settled = await SETTLED[input.step]?.(deps, input.incidentId);
+  const incident = await deps.incidents.getIncident(input.incidentId);
+  const cancelled = incident?.status === 'CANCELLED';
+  const settled = cancelled || (incident !== undefined && (await isSettled(deps, incident, input.step)));
   if (settled) {
-    await deps.workflow.completeTask(input.taskToken, { settledBy: 'already settled', at });
-    await deps.waits.releaseWait(input.incidentId, input.step, input.taskToken);
+    await endWait(
+      deps,
+      input.incidentId,
+      input.step,
+      cancelled
+        ? { error: ERROR_NAMES.cancelled, cause: `${input.incidentId} was cancelled` }
+        : { result: { settledBy: 'already settled', at } },
+    );
   }
-  return { settled: Boolean(settled) };
+  return { settled };
+}
+
+/** How a wait ends: with a result (what it waited for is there), or with a named error. */
+export type WaitEnding =
+  | { readonly result: Record<string, unknown> }
+  | { readonly error: string; readonly cause: string };
+
+/**
+ * Ends the step's current wait, if it waits; true when the state machine was still waiting on it.
+ * A wait being entered again meanwhile checks for itself (step 2 of {@link holdForPeople}).
+ */
+export async function endWait(
+  deps: { readonly waits: WaitStore; readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'> },
+  incidentId: string,
+  step: WaitStep,
+  ending: WaitEnding,
+): Promise<boolean> {
+  const token = await deps.waits.waitingToken(incidentId, step);
+  if (!token) return false;
+  const answered =
+    'result' in ending
+      ? await deps.workflow.completeTask(token, ending.result)
+      : await deps.workflow.failTask(token, ending.error, ending.cause);
+  await deps.waits.releaseWait(incidentId, step, token);
+  return answered;
 }

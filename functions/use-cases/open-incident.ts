@@ -56,8 +56,11 @@ export type OpenIncidentResult =
   | { readonly outcome: 'not-an-incident'; readonly classification: Classification }
   | { readonly outcome: 'nothing-open'; readonly classification: Classification };
 
-/** Claims lost to concurrent deliveries before giving up with a retryable error. */
-const MAX_ATTEMPTS = 5;
+/**
+ * Claims lost to concurrent deliveries before giving up with a retryable error: each lost claim
+ * moves past a number another delivery took, so N alert groups opening at once need up to N tries.
+ */
+const MAX_ATTEMPTS = 50;
 
 /**
  * Opens or folds `alert`. `original` is the payload as it arrived, kept in the archive when one

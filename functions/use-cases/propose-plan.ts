@@ -27,17 +27,40 @@ export interface PlanDeps {
   readonly clock: Clock;
 }
 
-/** Writes `customers` as the incident's next list version; returns the incident pointing at it. */
+/** Writes `customers` as the incident's next list version; the incident does not point at it yet. */
+export async function writeCustomerList(
+  deps: Pick<PlanDeps, 'effects'>,
+  incident: Incident,
+  customers: readonly Customer[],
+): Promise<NonNullable<Incident['customerList']>> {
+  const version = (incident.customerList?.version ?? 0) + 1;
+  await deps.effects.putCustomers(incident.id, version, customers);
+  return { version, count: customers.length, totals: amountTotals(customers) };
+}
+
+/** Writes `customers` as the incident's next list version and points the incident at it. */
 export async function recordCustomers(
   deps: Pick<PlanDeps, 'effects' | 'incidents'>,
   incident: Incident,
   customers: readonly Customer[],
 ): Promise<Incident> {
   // 1.
-  const version = (incident.customerList?.version ?? 0) + 1;
-  await deps.effects.putCustomers(incident.id, version, customers);
+  const customerList = await writeCustomerList(deps, incident, customers);
   // 2.
-  return deps.incidents.updateIncident(incident, { customerList: { version, count: customers.length } });
+  return deps.incidents.updateIncident(incident, { customerList });
+}
+
+/** What the customers' amounts add up to, per currency. */
+export function amountTotals(
+  customers: readonly Customer[],
+): NonNullable<Incident['customerList']>['totals'] {
+  const rows = new Map<string, { currency: string; minor: number; count: number }>();
+  for (const { amount } of customers) {
+    if (!amount) continue;
+    const row = rows.get(amount.currency) ?? { currency: amount.currency, minor: 0, count: 0 };
+    rows.set(amount.currency, { ...row, minor: row.minor + amount.minor, count: row.count + 1 });
+  }
+  return [...rows.values()].sort((a, b) => a.currency.localeCompare(b.currency));
 }
 
 /** The next plan version over the incident's current customers; the effects are written, the plan not yet saved. */
@@ -78,7 +101,11 @@ export async function proposePlan(
   );
 }
 
-/** Proposes a plan and saves it on the incident, with a timeline event: what a responder's plan form does. */
+/**
+ * Proposes a plan, saves it on the incident submitted for approval by `proposedBy`, with a timeline
+ * event: the workroom's plan and submit-plan actions in one, for scripts and tests that start an
+ * execution at Decide.
+ */
 export async function submitPlan(
   deps: PlanDeps,
   incidentId: string,
@@ -88,7 +115,11 @@ export async function submitPlan(
   const incident = await deps.incidents.getIncident(incidentId);
   if (!incident) throw new Error(`No incident ${incidentId}`);
   const plan = await proposePlan(deps, incident, input, proposedBy);
-  await deps.incidents.updateIncident(incident, { plan, updatedAt: plan.proposedAt });
+  await deps.incidents.updateIncident(incident, {
+    plan,
+    planSubmitted: { version: plan.version, at: plan.proposedAt, by: proposedBy },
+    updatedAt: plan.proposedAt,
+  });
   await deps.incidents.addTimelineEvent(incident.id, planProposedEvent(plan));
   return plan;
 }

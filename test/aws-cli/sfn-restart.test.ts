@@ -8,13 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { awsCliJson } from '../support/aws-cli.ts';
+import { closeCase, openedToDecide } from '../support/casework.ts';
 import {
   approvalLinks,
   approve,
-  closedCase,
   executionArnOf,
   freePorts,
-  postAlert,
   type StackProcess,
   spawnStack,
   tempDataDir,
@@ -40,9 +39,7 @@ describe('the local stack after kill -9, through the AWS CLI', () => {
     const ports = await freePorts();
     const dataDir = tempDataDir();
     stack = await spawnStack(dataDir, ports);
-    const res = await postAlert(stack, sample);
-    expect(res.status).toBe(201);
-    const incidentId = ((await res.json()) as { incidentId: string }).incidentId;
+    const { incidentId, link: workroom } = await openedToDecide(stack, sample);
     const links = await approvalLinks(stack, incidentId, 1);
     const executionArn = executionArnOf(stack, incidentId);
     const before = await describeExecution(stack, executionArn);
@@ -59,7 +56,7 @@ describe('the local stack after kill -9, through the AWS CLI', () => {
     });
 
     for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
-    await closedCase(stack, incidentId);
+    await closeCase(stack, incidentId, { link: workroom });
     // The incident closes before the execution's last states (anchoring the ledger) have run.
     const target = stack;
     await waitFor('the execution to succeed', async () =>

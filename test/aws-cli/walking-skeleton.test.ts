@@ -9,16 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { awsCliJson } from '../support/aws-cli.ts';
-import {
-  approvalLinks,
-  approve,
-  closedCase,
-  freePorts,
-  postAlert,
-  start,
-  tempDataDir,
-  waitFor,
-} from '../support/local-stack.ts';
+import { closeCase, openedToDecide } from '../support/casework.ts';
+import { approvalLinks, approve, freePorts, start, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
@@ -46,9 +38,7 @@ afterAll(async () => {
 
 describe('the local stack through the AWS CLI', () => {
   it('lists the execution a restart interrupted as RUNNING again, then SUCCEEDED, and the ledger it wrote', async () => {
-    const opened = await postAlert(stack, sample);
-    expect(opened.status).toBe(201);
-    const { incidentId } = (await opened.json()) as { incidentId: string };
+    const { incidentId } = await openedToDecide(stack, sample);
     const links = await approvalLinks(stack, incidentId, 1);
     expect(await executionStatuses()).toEqual({ [incidentId]: 'RUNNING' });
 
@@ -57,7 +47,7 @@ describe('the local stack through the AWS CLI', () => {
     // The same execution continues: no continuation, and the links e-mailed before the restart decide.
     expect(await executionStatuses()).toEqual({ [incidentId]: 'RUNNING' });
     for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
-    await closedCase(stack, incidentId);
+    await closeCase(stack, incidentId);
     // The incident closes before the execution's last states (anchoring the ledger) have run.
     await waitFor('the execution to succeed', async () =>
       (await executionStatuses())[incidentId] === 'SUCCEEDED' ? true : undefined,

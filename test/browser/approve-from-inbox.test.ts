@@ -9,15 +9,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
 import { launchChromium } from '../support/browser.ts';
-import {
-  closedCase,
-  freePorts,
-  inbox,
-  postAlert,
-  start,
-  tempDataDir,
-  waitFor,
-} from '../support/local-stack.ts';
+import { closeCase, openedToDecide } from '../support/casework.ts';
+import { freePorts, inbox, start, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
@@ -35,11 +28,11 @@ afterAll(async () => {
 
 describe('approving from the SES inbox in a browser', () => {
   it('opens each approval email, follows its link, approves, and sees the incident close', async () => {
-    const res = await postAlert(stack, sample);
-    expect(res.status).toBe(201);
-    const { incidentId } = (await res.json()) as { incidentId: string };
+    const { incidentId } = await openedToDecide(stack, sample);
     await waitFor('three approval emails', async () => {
-      const n = (await inbox(stack)).filter((e) => e.subject.includes(`${incidentId}:`)).length;
+      const n = (await inbox(stack)).filter(
+        (e) => e.subject.includes(`${incidentId}:`) && e.subject.includes('approval needed'),
+      ).length;
       return n === 3 ? n : undefined;
     });
 
@@ -71,8 +64,13 @@ describe('approving from the SES inbox in a browser', () => {
       await casePage.close();
     }
 
-    const closed = await closedCase(stack, incidentId);
-    expect(closed.decisions.map((d) => d.actor).sort()).toEqual([
+    const closed = await closeCase(stack, incidentId);
+    expect(
+      closed.decisions
+        .filter((d) => d.kind === 'approval')
+        .map((d) => d.actor)
+        .sort(),
+    ).toEqual([
       'Business Approver <business@casebook.local>',
       'Legal Approver <legal@casebook.local>',
       'SRE Approver <sre-lead@casebook.local>',

@@ -63,33 +63,44 @@ describe('incident lifecycle rules', () => {
     });
   });
 
-  it('moves to INVESTIGATING, resolves on Learn, and never claims MITIGATED by itself', () => {
-    expect(statusOnEntering('Contain', 'OPEN')).toBe('INVESTIGATING');
+  it('leaves INVESTIGATING and MITIGATED to people, and resolves on Learn with a status_changed event', () => {
+    expect(statusOnEntering('Contain', 'OPEN')).toBe('OPEN');
     expect(statusOnEntering('Act', 'INVESTIGATING')).toBe('INVESTIGATING');
     expect(statusOnEntering('Act', 'MITIGATED')).toBe('MITIGATED');
     expect(statusOnEntering('Learn', 'INVESTIGATING')).toBe('RESOLVED');
+    const learn = enterPhase({ ...opened(), status: 'MITIGATED', phase: 'Act' }, 'Learn', 'E@t', 'now');
+    expect(learn.events.map((e) => e.type)).toEqual(['phase_entered', 'status_changed']);
+    expect(learn.events[1]?.detail).toEqual({
+      from: 'MITIGATED',
+      to: 'RESOLVED',
+      by: 'casebook',
+      why: 'Learn began',
+    });
   });
 
-  it('opens one approval round per execution entering Decide, and tags the event with the phase world', () => {
+  it('opens one approval round per entry into Decide (not per retried step), and tags the event with the phase world', () => {
     const incident = opened();
-    const first = enterPhase(incident, 'Decide', 'INC-2026-0007', 'now');
+    const first = enterPhase(incident, 'Decide', 'INC-2026-0007@t1', 'now');
     expect(first.decideRound).toBe(1);
-    expect(first.event).toMatchObject({ world: 'RML3', key: 'phase:Decide:INC-2026-0007' });
+    expect(first.events[0]).toMatchObject({ world: 'RML3', key: 'phase:Decide:INC-2026-0007@t1' });
     const retried = enterPhase(
-      { ...incident, decideRound: 1, decideExecution: 'INC-2026-0007' },
+      { ...incident, decideRound: 1, decideEntry: 'INC-2026-0007@t1' },
       'Decide',
-      'INC-2026-0007',
+      'INC-2026-0007@t1',
       'now',
     );
     expect(retried.decideRound).toBe(1);
-    const resumed = enterPhase(
-      { ...incident, decideRound: 1, decideExecution: 'INC-2026-0007' },
-      'Decide',
-      'INC-2026-0007-r2',
-      'now',
-    );
-    expect(resumed.decideRound).toBe(2);
-    expect(enterPhase(incident, 'Contain', 'x', 'now').event.world).toBe('RML2');
+    // Entered again after a rejection, in the same execution, or in a resumed one: a new round.
+    for (const entry of ['INC-2026-0007@t2', 'INC-2026-0007-r2@t1']) {
+      const again = enterPhase(
+        { ...incident, decideRound: 1, decideEntry: 'INC-2026-0007@t1' },
+        'Decide',
+        entry,
+        'now',
+      );
+      expect(again.decideRound).toBe(2);
+    }
+    expect(enterPhase(incident, 'Contain', 'x', 'now').events[0]?.world).toBe('RML2');
   });
 
   it('refuses to move a closed incident', () => {

@@ -25,9 +25,9 @@ import { plainIncident } from '../support/incidents.ts';
 import {
   approvalLinks,
   approve,
-  closedCase,
   freePorts,
   inbox,
+  resolvedCase,
   start,
   tempDataDir,
 } from '../support/local-stack.ts';
@@ -85,8 +85,9 @@ describe('Act at scale on the local stack', () => {
     for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
       expect((await approve(link, `${role} approver`)).status).toBe(303);
     }
-    const closed = await closedCase(stack, incident.id, 240_000);
-    expect(closed.incident.status).toBe('CLOSED');
+    // Act is done: the incident waits in Learn for its postmortem.
+    const resolved = await resolvedCase(stack, incident.id, 240_000);
+    expect(resolved.incident.phase).toBe('Learn');
 
     const sent = (await inbox(stack)).filter((m) => m.destination.to[0]?.startsWith('customer-'));
     expect(sent).toHaveLength(CUSTOMERS);

@@ -76,7 +76,13 @@ describe('Act killed where it hurts', () => {
     );
     const store = new DynamoDbOperationsStore(db, stack.tables.operations);
     const effects = new DynamoDbEffectStore(db, stack.tables.operations);
-    const incident = { ...plainIncident(8), id: 'INC-2026-8000', correlationKey: 'crash' };
+    // Detected now: no deadline has passed, so no escalation e-mail takes one of the held sends.
+    const incident = {
+      ...plainIncident(8),
+      id: 'INC-2026-8000',
+      correlationKey: 'crash',
+      detectedAt: new Date().toISOString(),
+    };
     await store.createIncident(incident);
     await recordCustomers({ effects, incidents: store }, incident, customers);
     const pseudonym = pseudonymizer({
@@ -176,7 +182,8 @@ describe('Act killed where it hurts', () => {
           answers.set(which, answer);
         }
         const c = await getCase(final, incident.id);
-        return c.incident.status === 'CLOSED' ? c : undefined;
+        // Act is done once the incident is RESOLVED (Learn then waits for the postmortem).
+        return c.incident.status === 'RESOLVED' ? c : undefined;
       },
       90_000,
     );

@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
+import { APOLOGY, closeCase, openedToDecide, POSTMORTEM } from '../support/casework.ts';
 import {
   approvalLinks,
   approve,
-  closedCase,
   freePorts,
   getCase,
-  postAlert,
   ROOT,
   start,
   tempDataDir,
@@ -37,12 +36,11 @@ beforeAll(async () => {
   ports = await freePorts();
   dataDir = tempDataDir();
   stack = await start(dataDir, ports);
-  const opened = await postAlert(stack, sample);
-  incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
+  incidentId = (await openedToDecide(stack, sample)).incidentId;
   for (const [role, link] of await approvalLinks(stack, incidentId, 1)) {
     expect((await approve(link, `${role} approver`)).status).toBe(303);
   }
-  const closed = (await closedCase(stack, incidentId)) as unknown as { incident: { detectedAt: string } };
+  const closed = (await closeCase(stack, incidentId)) as unknown as { incident: { detectedAt: string } };
   detectedAt = closed.incident.detectedAt;
 }, 120_000);
 afterAll(() => stack?.close());
@@ -130,7 +128,8 @@ describe('what people did by hand, on the ledger, in the P&L and the case file',
       classification: {
         severity: 'SEV1',
         asset: ['money'],
-        scope: { affected_users_estimate: 2, affected_transactions_estimate: null },
+        // As the responder assessed it in the workroom.
+        scope: { affected_users_estimate: 3, affected_transactions_estimate: 3 },
       },
       actions: {
         technical: [
@@ -144,11 +143,10 @@ describe('what people did by hand, on the ledger, in the P&L and the case file',
         ],
         communication: [{ type: 'user_email', world: 'RML3', template_id: 'apology_v1', count: 2 }],
       },
-      lessons_learned: { technical: [], process: [], governance: [] },
+      // From the postmortem, in seed 000's three parts.
+      lessons_learned: POSTMORTEM.lessons,
     });
-    expect(caseFile.decisions.summary).toBe(
-      'Notify 2 affected customers with an apology and an explanation of what happened.',
-    );
+    expect(caseFile.decisions.summary).toBe(APOLOGY.summary);
     expect(caseFile.decisions.decided_by.toSorted((a, b) => a.role.localeCompare(b.role))).toEqual([
       { role: 'business', name: 'business approver' },
       { role: 'legal', name: 'legal approver' },

@@ -8,14 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closeCase, openedToDecide } from '../support/casework.ts';
 import {
   approvalLinks,
   approve,
   executionArnOf,
   freePorts,
-  getCase,
   inbox,
-  postAlert,
   type StackProcess,
   spawnStack,
   tempDataDir,
@@ -49,9 +48,7 @@ describe('the local stack killed where it hurts', () => {
 
     // 1. The third approval request e-mails its approver; the process dies before the result is recorded.
     stack = await spawnStack(dataDir, ports, 'requestApproval:3');
-    const opened = await postAlert(stack, sample);
-    expect(opened.status).toBe(201);
-    const incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
+    const { incidentId, link: workroom } = await openedToDecide(stack, sample);
     await stack.line('HELD requestApproval 3');
     const links = await approvalLinks(stack, incidentId, 1);
     const executionArn = executionArnOf(stack, incidentId);
@@ -75,10 +72,7 @@ describe('the local stack killed where it hurts', () => {
     // 3. After the second restart Act runs again and the incident closes; no notice goes out twice.
     stack = await spawnStack(dataDir, ports);
     const target = stack;
-    const closed = await waitFor('the incident to close', async () => {
-      const c = await getCase(target, incidentId);
-      return c.incident.status === 'CLOSED' ? c : undefined;
-    });
+    const closed = await closeCase(target, incidentId, { link: workroom });
     // The incident closes before the execution's last states (anchoring the ledger) have run.
     await waitFor('the execution to succeed', async () =>
       (await describeExecution(target, executionArn)).status === 'SUCCEEDED' ? true : undefined,
@@ -89,7 +83,9 @@ describe('the local stack killed where it hurts', () => {
     const noticeEntries = closed.ledger.filter((e) => e.kind === 'notice');
     expect(noticeEntries.filter((e) => e.state === 'intent')).toHaveLength(2);
     expect(noticeEntries.filter((e) => e.state === 'confirmed')).toHaveLength(2);
-    expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
+    expect(closed.decisions.filter((d) => d.kind === 'approval').map((d) => d.detail.round)).toEqual([
+      1, 1, 1,
+    ]);
     expect((await inbox(stack)).filter((e) => e.subject.includes('approval needed'))).toEqual([]);
   });
 });

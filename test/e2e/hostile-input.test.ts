@@ -21,6 +21,7 @@ import { sha256Hex } from '../../functions/domain/json.ts';
 import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { LOCAL_CREDENTIALS } from '../../local/stack.ts';
+import { openedToDecide } from '../support/casework.ts';
 import type { RequestRecipe, Targets } from '../support/hostile-requests.ts';
 import { build, hostileRequests } from '../support/hostile-requests.ts';
 import type { CaseJson } from '../support/local-stack.ts';
@@ -29,7 +30,6 @@ import {
   freePorts,
   getCase,
   inbox,
-  postAlert,
   start,
   tempDataDir,
   WEBHOOK_TOKEN,
@@ -73,9 +73,7 @@ beforeAll(async () => {
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
   sfn = new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions });
-  const opened = await postAlert(stack, sample);
-  expect(opened.status).toBe(201);
-  const { incidentId } = (await opened.json()) as { incidentId: string };
+  const { incidentId } = await openedToDecide(stack, sample);
   const links = await approvalLinks(stack, incidentId, 1);
   seeded = { incidentId, approvalIds: [...links.values()].map((l) => l.split('/approvals/')[1] as string) };
 }, 120_000);
@@ -292,9 +290,7 @@ describe("the probe's findings, with the inputs it used", () => {
   /** Opens an incident from `body` and waits for its lifecycle to ask for approvals. */
   async function opens(body: Record<string, unknown>): Promise<{ incidentId: string; raw: string }> {
     const raw = JSON.stringify(body);
-    const res = await postAlert(stack, raw);
-    expect(res.status).toBe(201);
-    const { incidentId } = (await res.json()) as { incidentId: string };
+    const { incidentId } = await openedToDecide(stack, raw);
     await approvalLinks(stack, incidentId, 1);
     return { incidentId, raw };
   }
@@ -350,8 +346,9 @@ describe("the probe's findings, with the inputs it used", () => {
     delete body.commonAnnotations.summary;
     delete body.alerts[0]?.annotations.summary;
     const { incidentId } = await opens(body);
+    // Two workroom invitations and three approval requests, each naming the incident.
     const mails = (await inbox(stack)).filter((m) => m.subject.includes(incidentId));
-    expect(mails).toHaveLength(3);
+    expect(mails).toHaveLength(5);
     for (const mail of mails) {
       expect(mail.subject).not.toMatch(BIDI);
       expect(mail.subject).toContain('Refund elbuod sent');

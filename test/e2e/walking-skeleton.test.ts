@@ -19,11 +19,11 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
+import { closeCase, openedToDecide, TWO_CUSTOMERS } from '../support/casework.ts';
 import type { CaseJson, StackEndpoints } from '../support/local-stack.ts';
 import {
   approvalLinks,
   approve,
-  closedCase,
   executionArnOf,
   freePorts,
   getCase,
@@ -87,9 +87,7 @@ afterAll(async () => {
 
 describe('walking skeleton on the local stack', () => {
   it('takes one alert through Detect, Contain, Understand, Decide, Act and Learn to a closed incident', async () => {
-    const opened = await postAlert(stack, sample);
-    expect(opened.status).toBe(201);
-    incidentId = ((await opened.json()) as { incidentId: string }).incidentId;
+    incidentId = (await openedToDecide(stack, sample)).incidentId;
     expect(incidentId).toMatch(/^INC-\d{4}-\d{4}$/);
 
     const links = await approvalLinks(stack, incidentId, 1);
@@ -110,8 +108,8 @@ describe('walking skeleton on the local stack', () => {
       expect((await fetch(link, { method: 'HEAD' })).status).toBe(200);
     }
     const waiting = await getCase(stack, incidentId);
-    expect(waiting.incident).toMatchObject({ status: 'INVESTIGATING', phase: 'Decide' });
-    expect(waiting.decisions).toEqual([]);
+    expect(waiting.incident).toMatchObject({ status: 'MITIGATED', phase: 'Decide' });
+    expect(approvalsOf(waiting)).toEqual([]);
 
     // The task tokens are in the operational table and nowhere else.
     const tokens = (await scan(stack.tables.operations)).flatMap((i) =>
@@ -124,7 +122,7 @@ describe('walking skeleton on the local stack', () => {
       expect(res.status).toBe(303);
     }
 
-    const closed = await closedCase(stack, incidentId);
+    const closed = await closeCase(stack, incidentId);
     expectClosedCase(closed);
 
     const notices = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
@@ -215,9 +213,7 @@ describe('walking skeleton on the local stack', () => {
 
   it('keeps every incident, ledger entry and workflow across a clean restart: a waiting incident continues in its execution', async () => {
     // A second incident, waiting in Decide when the stack stops.
-    const res = await postAlert(stack, otherIncident('StatementMisdelivery', 'lin@example.com'));
-    expect(res.status).toBe(201);
-    const second = ((await res.json()) as { incidentId: string }).incidentId;
+    const second = await openIncident(stack, otherIncident('StatementMisdelivery'), LIN);
     const links = await approvalLinks(stack, second, 1);
     const asked = async () =>
       (await inbox(stack)).filter(
@@ -239,8 +235,8 @@ describe('walking skeleton on the local stack', () => {
     expect(Object.keys(await executionStatuses())).toHaveLength(2);
 
     for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
-    const closed = await closedCase(stack, second);
-    expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
+    const closed = await closeCase(stack, second);
+    expect(approvalsOf(closed).map((d) => d.detail.round)).toEqual([1, 1, 1]);
     expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(1);
     expect(await asked()).toEqual(askedBefore);
   });
@@ -250,10 +246,10 @@ describe('walking skeleton on the local stack', () => {
     const crashDir = tempDataDir();
     let crashed = await spawnStack(crashDir, crashPorts);
     try {
-      const waiting = await openIncident(crashed, sample);
+      const { incidentId: waiting, link: workroom } = await openedToDecide(crashed, sample);
       const links = await approvalLinks(crashed, waiting, 1);
       // A second incident, stopped by an operator while it waits: it must stay stopped.
-      const stopped = await openIncident(crashed, otherIncident('StatementMisdelivery', 'lin@example.com'));
+      const stopped = await openIncident(crashed, otherIncident('StatementMisdelivery'), LIN);
       await approvalLinks(crashed, stopped, 1);
       const sfn = sfnClient(crashed.endpoints.stepFunctions);
       await sfn.send(new StopExecutionCommand({ executionArn: executionArnOf(crashed, stopped) }));
@@ -275,9 +271,10 @@ describe('walking skeleton on the local stack', () => {
 
       // The links e-mailed before the crash decide; the inbox (new since the restart) gets no approval request.
       for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
-      const closed = await closedCase(crashed, waiting);
+      // The inbox is new since the restart: the postmortem is written through the first invitation's link.
+      const closed = await closeCase(crashed, waiting, { link: workroom });
       expectClosedCase(closed);
-      expect(closed.decisions.map((d) => d.detail.round)).toEqual([1, 1, 1]);
+      expect(approvalsOf(closed).map((d) => d.detail.round)).toEqual([1, 1, 1]);
       const sent = await inbox(crashed);
       expect(sent.filter((e) => e.subject.includes('approval needed'))).toEqual([]);
       expect(
@@ -302,20 +299,31 @@ describe('walking skeleton on the local stack', () => {
   });
 });
 
-/** Posts an alert and returns the incident it opened. */
-async function openIncident(target: StackEndpoints, body: string): Promise<string> {
-  const res = await postAlert(target, body);
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { incidentId: string }).incidentId;
+/** Posts an alert, works the incident it opened to Decide, and returns it. */
+async function openIncident(
+  target: StackEndpoints,
+  body: string,
+  customers = TWO_CUSTOMERS,
+): Promise<string> {
+  return (await openedToDecide(target, body, customers)).incidentId;
 }
 
-/** The sample alert for another incident: another alert name, another affected customer. */
-function otherIncident(alertname: string, contact: string): string {
+/** Another incident's one affected customer. */
+const LIN = [
+  'customer_ref,email,name,amount,currency,product_area,payment_ref',
+  'cus_lin,lin@example.com,Lin,,,,',
+].join('\n');
+
+/** The sample alert for another incident: another alert name. */
+function otherIncident(alertname: string): string {
   const other = JSON.parse(sample);
   other.groupKey = `{}/{world="RML3"}:{alertname="${alertname}"}`;
-  other.commonAnnotations.customer_contacts = contact;
-  for (const a of other.alerts) a.annotations.customer_contacts = contact;
   return JSON.stringify(other);
+}
+
+/** The approvals on the Decision Log (containment decisions are on it too). */
+function approvalsOf(c: CaseJson): CaseJson['decisions'] {
+  return c.decisions.filter((d) => d.kind === 'approval');
 }
 
 function sfnClient(endpoint: string): SFNClient {
@@ -336,6 +344,10 @@ function expectClosedCase(closed: CaseJson): void {
   for (const event of closed.timeline) expect(['RML1', 'RML2', 'RML3']).toContain(event.world);
   expect(closed.ledger[0]).toMatchObject({ seq: 1, kind: 'detection', world: 'RML3' });
   expect(closed.ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed')).toHaveLength(2);
-  expect(closed.decisions.map((d) => d.role).sort()).toEqual(['business', 'legal', 'sre']);
-  expect(closed.decisions.every((d) => d.decision === 'approve')).toBe(true);
+  expect(
+    approvalsOf(closed)
+      .map((d) => d.role)
+      .sort(),
+  ).toEqual(['business', 'legal', 'sre']);
+  expect(approvalsOf(closed).every((d) => d.decision === 'approve')).toBe(true);
 }

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { systemClock } from '../../functions/adapters/aws.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
+import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
 import { getCaseFile } from '../../functions/use-cases/read-incidents.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
@@ -73,7 +76,16 @@ describe('casebook case-file', () => {
     expect(code).toBe(0);
     const store = new DynamoDbOperationsStore(db.doc, tables.operations);
     expect(stdout).toBe(
-      await getCaseFile({ incidents: store, ledger: db.ledger(tables.ledger) }, 'INC-2026-0001'),
+      await getCaseFile(
+        {
+          incidents: store,
+          ledger: db.ledger(tables.ledger),
+          postmortems: new DynamoDbWorkroom(db.doc, tables.operations),
+          targets: SEVERITY_TARGETS,
+          clock: systemClock,
+        },
+        'INC-2026-0001',
+      ),
     );
     expect(caseFileSchema.parse(parse(stdout)).actions.technical).toEqual([
       { type: 'refund', world: 'RML3', count: 1 },

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
 import { ALL_INCIDENTS, keys, parseListingKey } from '../../functions/adapters/operations-keys.ts';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
+import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
 import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
-import { startTestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
 import { plainIncident } from '../support/incidents.ts';
 
@@ -21,7 +23,13 @@ async function setup(count: number) {
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   for (let n = 1; n <= count; n++) await store.createIncident(plainIncident(n));
   const ledger = db.ledger(tables.ledger);
-  const handler = makeIncidentsApiHandler({ incidents: store, ledger });
+  const handler = makeIncidentsApiHandler({
+    incidents: store,
+    ledger,
+    postmortems: new DynamoDbWorkroom(db.doc, tables.operations),
+    targets: SEVERITY_TARGETS,
+    clock: testClock(),
+  });
   const list = (query?: Record<string, string>) =>
     handler(
       apiEvent({

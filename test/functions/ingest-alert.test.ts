@@ -314,13 +314,16 @@ describe("the probe's poison-pill alerts: too large for one item, under the body
     expect(res.statusCode, res.body).toBe(201);
     const incident = await store.getIncident('INC-2026-0001');
     if (!incident) throw new Error('not opened');
-    expect(incident.customerContacts).toHaveLength(LIMITS.customerContacts);
-    // Later steps add the plan (a notice per contact) and, if it halts, a failure's cause.
-    // The plan's effects are items of their own; on the incident, the plan is its totals and hash.
+    // The alert's customer addresses are counted, not kept: the customer list is where they go.
+    expect(incident.alertNamedCustomers).toBe(LIMITS.customerContacts);
+    expect(JSON.stringify(incident)).not.toContain('@bbbb');
+    // Later steps add the casework at its bounds, the plan (a notice per customer) and, if it
+    // halts, a failure's cause. The plan's effects are items of their own; on the incident, the
+    // plan is its totals and hash.
     const effects = expandPlan(
       1,
-      { summary: 'Tell every contact', apply: [{ kind: 'notice', obligation: 'brand' }], effects: [] },
-      incident.customerContacts.map((email, i) => ({ customerRef: `${incident.id}-C${i + 1}`, email })),
+      { summary: 'Tell every customer', apply: [{ kind: 'notice', obligation: 'brand' }], effects: [] },
+      contacts.map((email, i) => ({ customerRef: `${incident.id}-C${i + 1}`, email })),
       (ref) => `cp_${sha256Hex(ref).slice(0, 32)}`,
       () => 'f'.repeat(64),
     );
@@ -335,6 +338,26 @@ describe("the probe's poison-pill alerts: too large for one item, under the body
         error: 'x'.repeat(256),
         cause: 'c'.repeat(32_768),
       },
+      impact: {
+        users: 1e9,
+        transactions: 1e9,
+        assets: ['money', 'pii', 'legal', 'operational_integrity'],
+        from: '2026-11-22T10:00:00.000Z',
+        to: '2026-11-22T11:00:00.000Z',
+        summary: filled(4 * 4000),
+        by: address(1),
+        at: '2026-11-22T10:33:00.000Z',
+      },
+      size: { size: 'large', because: filled(4 * 2000), overriddenBy: address(2) },
+      planRejected: { version: 1, reason: filled(4 * 2000), at: '2026-11-22T10:34:00.000Z' },
+      cancelled: {
+        outcome: 'downscoped',
+        reason: filled(4 * 2000),
+        world: 'RML2',
+        by: address(3),
+        at: '2026-11-22T10:35:00.000Z',
+      },
+      regulatorNotified: { at: '2026-11-22T10:36:00.000Z', reference: filled(4 * 500), by: address(4) },
     });
     const full = await store.getIncident('INC-2026-0001');
     expect(full?.plan?.effectCount).toBe(LIMITS.customerContacts);

@@ -117,7 +117,7 @@ describe('an incident changed by two writers, each from its own read', () => {
     const changes = [
       { executionName: `${incident.id}-r2` },
       { customerList: { version: 1, count: 3 } },
-      { decideExecution: `${incident.id}-r2` },
+      { decideEntry: `${incident.id}-r2@t` },
       { customerSummary: 'Three customers were charged twice' },
       { productArea: 'billing' },
     ];

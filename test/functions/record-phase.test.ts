@@ -1,57 +1,67 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { classify } from '../../functions/domain/alert.ts';
-import { openIncident } from '../../functions/domain/incident.ts';
+import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
+import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
+import { parseWorkLinkId, personKey } from '../../functions/domain/work-link.ts';
 import { makeRecordPhaseHandler } from '../../functions/record-phase/record-phase.ts';
+import { submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { plainIncident } from '../support/incidents.ts';
 
+const ses = mockClient(SESClient);
 let db: TestDatabase;
 beforeAll(async () => {
   db = await startTestDatabase();
 });
 afterAll(() => db.close());
+beforeEach(() => {
+  ses.reset();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+});
 
-const ID = 'INC-2026-0021';
+let n = 0;
 
 async function setup() {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  await store.createIncident(
-    openIncident(
-      ID,
-      {
-        source: 'alertmanager',
-        correlationKey: 'k',
-        deliveryKey: 'd',
-        occurrences: ['f@2026-11-22T09:00:00.000Z'],
-        status: 'firing',
-        title: 'Credits applied twice',
-        labels: {},
-        annotations: {},
-        alerts: [],
-        startedAt: '2026-11-22T09:00:00.000Z',
-        customerContacts: ['kim@example.com'],
-      },
-      classify({}),
-      '2026-11-22T09:00:00.000Z',
-    ),
-  );
+  const incident = plainIncident(++n);
+  const ID = incident.id;
+  await store.createIncident(incident);
   const effects = new DynamoDbEffectStore(db.doc, tables.operations);
+  const links = new DynamoDbWorkroom(db.doc, tables.operations);
+  const clock = testClock();
   const step = makeRecordPhaseHandler({
     incidents: store,
     approvals: store,
-    effects,
-    pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 1), ref),
-    clock: testClock(),
+    links,
+    mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
+    people: { responders: ['ana@example.com', 'lead@example.com'], sreLead: 'lead@example.com' },
+    targets: SEVERITY_TARGETS,
+    publicBaseUrl: 'https://casebook.example.com',
+    clock,
   });
-  const enter = (phase: string, execution = ID) =>
-    step({ kind: 'enter-phase', incidentId: ID, phase, execution });
+  const enter = (phase: string, entered = 't1', execution = ID) =>
+    step({ kind: 'enter-phase', incidentId: ID, phase, execution, entered });
+  /** A plan over one customer, submitted for approval (as the workroom's plan and submit-plan do). */
+  const submitted = async () => {
+    const now = await store.getIncident(ID);
+    if (!now) throw new Error('no incident');
+    await submitPlan(
+      { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 1), ref), clock },
+      ID,
+      { summary: 'Tell them', apply: [], effects: [] },
+      'ana@example.com',
+    );
+  };
   const approve = async (round: number, roles: readonly ApproverRole[] = ['legal', 'business', 'sre']) => {
     const incident = await store.getIncident(ID);
     for (const role of roles) {
@@ -71,52 +81,91 @@ async function setup() {
     }
     return roles;
   };
-  /** Every item of the operational table, without what a repeated call may touch: when it last ran. */
+  /** Every item of the incident, without what a repeated call may touch: when it last ran. */
   const items = async () =>
     ((await db.raw.send(new ScanCommand({ TableName: tables.operations }))).Items ?? [])
       .map((item) => unmarshall(item))
+      .filter((item) => String(item.pk).endsWith(ID))
       .map(({ updatedAt: _, ...rest }) => rest)
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  return { store, effects, step, enter, approve, items };
+  return { ID, store, links, step, enter, submitted, approve, items };
 }
 
 describe('lifecycle steps (record-phase)', () => {
-  it('moves through the phases, proposing a plan in Understand and opening round 1 in Decide', async () => {
-    const { store, effects, enter } = await setup();
-    await enter('Detect');
-    expect(await enter('Contain')).toMatchObject({ status: 'INVESTIGATING', phase: 'Contain' });
-    await enter('Understand');
-    const incident = await store.getIncident(ID);
-    expect(incident?.plan).toMatchObject({
-      version: 1,
-      effectCount: 1,
-      proposedBy: 'casebook (default plan)',
-    });
-    const planned = await effects.listEffects(ID, 1);
-    expect(planned.items.map((e) => [e.effectId, e.kind, e.template, e.counterparty])).toEqual([
-      ['P1-E1', 'notice', 'apology', pseudonym(Buffer.alloc(32, 1), `${ID}-C1`)],
+  it('invites the SRE lead and each responder once, with a link of their own that holds no token', async () => {
+    const { ID, step, links, store } = await setup();
+    const invite = () => step({ kind: 'invite', incidentId: ID, execution: ID });
+    expect(await invite()).toEqual({ invited: 2 });
+    // Invited again (a retried step, a restarted execution): nobody gets a second e-mail.
+    expect(await invite()).toEqual({ invited: 2 });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
+    const mails = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
+    expect(mails.map((m) => m.Destination?.ToAddresses?.[0]).sort()).toEqual([
+      'ana@example.com',
+      'lead@example.com',
     ]);
-    // The customer's address is in the customer list only: not in the plan, not in the effect.
-    expect(JSON.stringify({ plan: incident?.plan, planned })).not.toContain('kim@example.com');
-    expect((await effects.getCustomer(ID, 1, `${ID}-C1`))?.email).toBe('kim@example.com');
-    expect(await enter('Decide')).toMatchObject({ round: 1, phase: 'Decide' });
-    // A retried Decide step of the same execution does not open another round.
-    expect(await enter('Decide')).toMatchObject({ round: 1 });
+    for (const mail of mails) {
+      const url = /https:\/\/casebook\.example\.com\/work\/(\S+)/.exec(
+        mail.Message?.Body?.Text?.Data ?? '',
+      )?.[1];
+      const ref = parseWorkLinkId(url ?? '');
+      const to = mail.Destination?.ToAddresses?.[0] ?? '';
+      expect(ref?.person).toBe(personKey(ID, to));
+      const link = await links.getWorkLink(ID, ref?.person ?? '');
+      expect(link?.role).toBe(to === 'lead@example.com' ? 'sre_lead' : 'responder');
+      // Only the secret's hash is kept.
+      expect(JSON.stringify(link)).not.toContain(ref?.secret);
+    }
+    expect((await store.listTimeline(ID)).filter((e) => e.type === 'invited')).toHaveLength(2);
+  });
+
+  it('moves through the phases: Decide needs a submitted plan and opens one round per entry', async () => {
+    const { ID, store, enter, submitted } = await setup();
+    await enter('Detect');
+    // Nobody acknowledged: the workflow does not claim anyone is investigating.
+    expect(await enter('Contain')).toMatchObject({ status: 'OPEN', phase: 'Contain' });
+    await enter('Understand');
+    expect((await store.getIncident(ID))?.plan).toBeUndefined();
+    await expect(enter('Decide')).rejects.toThrow(/no submitted plan/);
+    await submitted();
+    expect(await enter('Decide', 't2')).toMatchObject({ round: 1, phase: 'Decide' });
+    // A retried Decide step (the same state entry) does not open another round; a new entry does.
+    expect(await enter('Decide', 't2')).toMatchObject({ round: 1 });
+    expect(await enter('Decide', 't3')).toMatchObject({ round: 2 });
     const timeline = await store.listTimeline(ID);
     expect(timeline.filter((t) => t.type === 'phase_entered').map((t) => t.phase)).toEqual([
       'Detect',
       'Contain',
       'Understand',
       'Decide',
+      'Decide',
     ]);
   });
 
-  it('withdraws what is still pending when a new round replaces it, and when the lifecycle halts', async () => {
-    const { store, enter, step, approve } = await setup();
-    await enter('Understand');
+  it('a rejection records the plan version, withdraws what is pending, and counts the rounds left', async () => {
+    const { ID, store, enter, step, submitted, approve } = await setup();
+    await submitted();
     await enter('Decide');
     await approve(1);
-    await enter('Decide', `${ID}-r2`);
+    const answer = await step({
+      kind: 'plan-rejected',
+      incidentId: ID,
+      execution: ID,
+      failure: { Error: 'Casebook.PlanRejected', Cause: 'Legal rejected plan v1: no refund' },
+    });
+    expect(answer).toEqual({ roundsLeft: 4 });
+    const incident = await store.getIncident(ID);
+    expect(incident?.planSubmitted).toBeUndefined();
+    expect(incident?.planRejected).toMatchObject({ version: 1, reason: 'Legal rejected plan v1: no refund' });
+    expect((await store.listApprovals(ID, 1)).every((a) => a.status === 'WITHDRAWN')).toBe(true);
+  });
+
+  it('withdraws what is still pending when a new round replaces it, and when the lifecycle halts', async () => {
+    const { ID, store, enter, step, submitted, approve } = await setup();
+    await submitted();
+    await enter('Decide');
+    await approve(1);
+    await enter('Decide', 't1', `${ID}-r2`);
     const round1 = await store.listApprovals(ID, 1);
     expect(round1.map((a) => [a.status, a.withdrawnReason])).toEqual([
       ['WITHDRAWN', 'Replaced by approval round 2.'],
@@ -128,13 +177,13 @@ describe('lifecycle steps (record-phase)', () => {
       kind: 'halt',
       incidentId: ID,
       execution: `${ID}-r2`,
-      reason: 'approvals-timed-out',
-      failure: { Error: 'States.Timeout' },
+      reason: 'failed',
+      failure: { Error: 'States.Runtime' },
     });
     expect((await store.listApprovals(ID, 2)).every((a) => a.status === 'WITHDRAWN')).toBe(true);
     expect((await store.getIncident(ID))?.halted).toMatchObject({
-      reason: 'approvals-timed-out',
-      error: 'States.Timeout',
+      reason: 'failed',
+      error: 'States.Runtime',
     });
   });
 
@@ -142,23 +191,31 @@ describe('lifecycle steps (record-phase)', () => {
   // recorded (Step Functions on AWS does the same with a retried invocation): a step invoked twice with
   // the same input must answer the same and change nothing the second time.
   it('answers the same and changes nothing when any step is invoked twice with the same input', async () => {
-    const { step, approve, store, items } = await setup();
+    const { ID, step, approve, store, items, submitted } = await setup();
     const twice = async (input: Record<string, unknown>) => {
       const first = await step(input);
       const after = await items();
       expect(await step(input), JSON.stringify(input)).toEqual(first);
       expect(await items(), JSON.stringify(input)).toEqual(after);
     };
-    for (const phase of ['Detect', 'Contain', 'Understand', 'Decide']) {
-      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID });
+    await twice({ kind: 'enter-phase', incidentId: ID, phase: 'Detect', execution: ID, entered: 't' });
+    await twice({ kind: 'invite', incidentId: ID, execution: ID });
+    for (const phase of ['Contain', 'Understand']) {
+      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID, entered: 't' });
     }
-    for (const role of await approve(1)) {
-      await store.settleApproval({ incidentId: ID, round: 1, role }, 'APPROVED', {
+    await submitted();
+    await twice({ kind: 'enter-phase', incidentId: ID, phase: 'Decide', execution: ID, entered: 't' });
+    await approve(1, ['legal']);
+    await twice({ kind: 'plan-rejected', incidentId: ID, execution: ID, failure: { Cause: 'no' } });
+    await submitted();
+    await twice({ kind: 'enter-phase', incidentId: ID, phase: 'Decide', execution: ID, entered: 't2' });
+    for (const role of await approve(2)) {
+      await store.settleApproval({ incidentId: ID, round: 2, role }, 'APPROVED', {
         decision: { decision: 'approve', name: role, comment: '', at: 't' },
       });
     }
     for (const phase of ['Act', 'Learn'])
-      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID });
+      await twice({ kind: 'enter-phase', incidentId: ID, phase, execution: ID, entered: 't' });
     await twice({
       kind: 'halt',
       incidentId: ID,
@@ -169,20 +226,36 @@ describe('lifecycle steps (record-phase)', () => {
     await twice({ kind: 'close', incidentId: ID, execution: ID });
   });
 
-  it('closes, and refuses to move a closed incident', async () => {
-    const { enter, step } = await setup();
+  it('closes with a status change on the timeline, and refuses to move a closed incident', async () => {
+    const { ID, store, enter, step } = await setup();
     expect(await step({ kind: 'close', incidentId: ID, execution: ID })).toMatchObject({ status: 'CLOSED' });
+    const change = (await store.listTimeline(ID)).find((e) => e.type === 'status_changed');
+    expect(change?.detail).toMatchObject({ from: 'OPEN', to: 'CLOSED', by: 'casebook' });
     await expect(enter('Act')).rejects.toThrow(/CLOSED/);
   });
 
+  it('ends the execution of a cancelled incident from whichever step finds out (Casebook.Cancelled)', async () => {
+    const { ID, store, enter } = await setup();
+    const incident = await store.getIncident(ID);
+    if (!incident) throw new Error('no incident');
+    await store.updateIncident(incident, { status: 'CANCELLED' });
+    await expect(enter('Contain')).rejects.toMatchObject({ name: 'Casebook.Cancelled' });
+  });
+
   it('rejects a payload the ASL would never send', async () => {
-    const { step } = await setup();
+    const { ID, step } = await setup();
     // zod names the field; Lambda reports the name as the errorType the ASL's Catch sees.
     await expect(
-      step({ kind: 'enter-phase', incidentId: ID, phase: 'Panic', execution: ID }),
+      step({ kind: 'enter-phase', incidentId: ID, phase: 'Panic', execution: ID, entered: 't' }),
     ).rejects.toMatchObject({ name: 'ZodError', issues: [expect.objectContaining({ path: ['phase'] })] });
     await expect(
-      step({ kind: 'enter-phase', incidentId: 'INC-2026-9999', phase: 'Detect', execution: 'x' }),
+      step({
+        kind: 'enter-phase',
+        incidentId: 'INC-2026-9999',
+        phase: 'Detect',
+        execution: 'x',
+        entered: 't',
+      }),
     ).rejects.toMatchObject({
       name: 'Casebook.IncidentNotFound',
     });

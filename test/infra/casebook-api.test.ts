@@ -102,7 +102,7 @@ describe('the HTTP API', () => {
     const linkBuilders = (Object.keys(FUNCTIONS) as FunctionKey[]).filter(
       (key) => (FUNCTIONS[key].needs as { publicBaseUrl?: boolean }).publicBaseUrl,
     );
-    expect(linkBuilders).toEqual(['requestApproval', 'carryOutEffects']);
+    expect(linkBuilders).toEqual(['recordPhase', 'requestApproval', 'carryOutEffects']);
     const endpoint = stateless.resolve(stateless.apiUrl);
     expect(endpoint).toEqual({ 'Fn::GetAtt': [expect.any(String), 'ApiEndpoint'] });
     for (const key of linkBuilders) {

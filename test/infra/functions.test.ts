@@ -222,7 +222,7 @@ describe('state machine permissions', () => {
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']) {
       const responders = specs.filter(([key]) => onThisMachine(statementsFor(key), action)).map(([k]) => k);
       expect(responders).toEqual(keysWhere((n) => n.taskResponse));
-      expect(responders).toEqual(['approvalsPage', 'holdForPeople', 'effectQuestionsPage']);
+      expect(responders).toEqual(['approvalsPage', 'holdForPeople', 'workroom', 'effectQuestionsPage']);
     }
     expect(pattern).toContain('stateMachine:IncidentWorkflowStateMachine');
   });

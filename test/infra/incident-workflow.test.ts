@@ -34,10 +34,10 @@ describe('the incident lifecycle state machine', () => {
     expect(Object.keys(expected).sort()).toEqual([
       'AnchorLedgerFunctionArn',
       'CarryOutEffectsFunctionArn',
-      'EscalateFunctionArn',
       'HoldForPeopleFunctionArn',
       'RecordPhaseFunctionArn',
       'RequestApprovalFunctionArn',
+      'WatchDeadlinesFunctionArn',
     ]);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       DefinitionSubstitutions: Match.objectEquals(expected),

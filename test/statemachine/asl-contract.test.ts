@@ -20,6 +20,7 @@ interface State {
   Default?: string;
   Resource?: string;
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[] }[];
   Error?: string;
@@ -122,19 +123,24 @@ describe('the lifecycle ASL as a contract', () => {
     expect(placeholders).toEqual(catalog);
   });
 
-  it('gives every Task a TimeoutSeconds, and waits for people only with .waitForTaskToken', () => {
-    for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
-      expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
-    }
-    const approvals = states.filter(
-      ([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-    );
-    expect(approvals.map(([name]) => name).sort()).toEqual([
+  it('gives every Task a timeout; waits for people only with .waitForTaskToken, timed by the clock read before them', () => {
+    const waits = states.filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(waits.map(([name]) => name).sort()).toEqual([
       'Ask Business to approve the plan',
       'Ask Legal to approve the plan',
       'Ask SRE to approve the plan',
+      'Wait for a submitted plan',
+      'Wait for containment',
       'Wait for people to settle the effects Act could not',
+      'Wait for the postmortem',
     ]);
+    for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
+      if (waits.some(([w]) => w === name)) {
+        // A wait lasts until the next deadline, as the clock-reading step before it answered.
+        expect(s.TimeoutSecondsPath, name).toBe('$.deadline.seconds');
+        expect(s.TimeoutSeconds, name).toBeUndefined();
+      } else expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
+    }
   });
 
   it('is the file statemachines/incident-lifecycle.ts generates (npm run asl)', () => {

@@ -2,7 +2,7 @@
  * The lifecycle ASL executed as a file (the same one CDK deploys) on the local Step Functions
  * server, with stand-in functions that record what they were asked and answer as the real ones
  * would: named scenarios, asserted on what the functions saw and on the execution's status and
- * history.
+ * history. People are played by the test: it answers each wait's task token as the workroom does.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,13 +23,13 @@ import type { ActProgress } from '../../functions/domain/effects.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
 import { statusOnEntering } from '../../functions/domain/incident.ts';
 import type { Phase, Status } from '../../functions/domain/vocabulary.ts';
-import { escalateSchema } from '../../functions/escalate/escalate.ts';
 import { holdForPeopleSchema } from '../../functions/hold-for-people/hold-for-people.ts';
 import { lifecycleStepSchema } from '../../functions/record-phase/record-phase.ts';
 import { requestApprovalSchema } from '../../functions/request-approval/request-approval.ts';
 import type { AnchorResult } from '../../functions/use-cases/anchor-ledger.ts';
-import type { LifecycleStepResult } from '../../functions/use-cases/record-lifecycle-step.ts';
+import type { LifecycleStepResult } from '../../functions/use-cases/enter-phase.ts';
 import type { requestApproval } from '../../functions/use-cases/request-approval.ts';
+import { watchDeadlinesSchema } from '../../functions/watch-deadlines/watch-deadlines.ts';
 import { functionSubstitutions, loadDefinition } from '../../local/asl.ts';
 import { localFunctionArn } from '../../local/lambda-runtime.ts';
 import type { StepFunctionsServer } from '../../local/sfn/server.ts';
@@ -58,10 +58,17 @@ class FakeFunctions {
   actOutcomes: ActProgress['outcome'][] = [];
   actFailures = 0;
   failOnPhase: string | undefined;
+  /** A phase whose entry finds the incident cancelled. */
+  cancelledOnPhase: string | undefined;
+  /** How long each wait may last, as watch-deadlines answers, by step. */
+  waitSeconds: Record<string, number> = {};
+  /** Approval rounds left after a rejection, as the plan-rejected step answers. */
+  roundsLeft = 4;
   /** The task tokens of waits for people, by step. */
   readonly waits = new Map<string, string>();
   private status: Status = 'OPEN';
   private phase: Phase = 'Detect';
+  private round = 0;
 
   invoke = async (nameOrArn: string, payload: unknown): Promise<unknown> => {
     const fn = nameOrArn.split(':').at(-1) ?? nameOrArn;
@@ -92,9 +99,10 @@ class FakeFunctions {
         this.waits.set(hold.step, hold.taskToken);
         return { settled: false };
       }
-      case 'casebook-escalate':
-        this.parse(fn, escalateSchema, payload);
-        return { escalated: true };
+      case 'casebook-watch-deadlines': {
+        const watch = this.parse(fn, watchDeadlinesSchema, payload);
+        return { seconds: this.waitSeconds[watch.step] ?? 3600, escalated: 0 };
+      }
       case 'casebook-anchor-ledger':
         this.parse(fn, anchorLedgerSchema, payload);
         return { key: 'anchors/x.json', chains: 1 } satisfies AnchorResult;
@@ -103,22 +111,33 @@ class FakeFunctions {
     }
   };
 
-  private recordPhase(step: z.infer<typeof lifecycleStepSchema>): LifecycleStepResult {
+  private recordPhase(step: z.infer<typeof lifecycleStepSchema>): LifecycleStepResult | object {
     const incident = { incidentId: step.incidentId };
-    if (step.kind === 'close') {
-      this.status = 'CLOSED';
-      return { ...incident, status: this.status, phase: this.phase };
+    switch (step.kind) {
+      case 'close':
+        this.status = 'CLOSED';
+        return { ...incident, status: this.status, phase: this.phase };
+      case 'halt':
+        return { ...incident, status: this.status, phase: this.phase };
+      case 'invite':
+        return { invited: 2 };
+      case 'plan-rejected':
+        return { roundsLeft: this.roundsLeft };
+      case 'enter-phase':
+        if (step.phase === this.failOnPhase) throw new Error(`boom in ${step.phase}`);
+        if (step.phase === this.cancelledOnPhase) {
+          throw new CasebookError(ERROR_NAMES.cancelled, `${step.incidentId} was cancelled`);
+        }
+        this.status = statusOnEntering(step.phase, this.status);
+        this.phase = step.phase;
+        if (step.phase === 'Decide') this.round += 1;
+        return {
+          ...incident,
+          status: this.status,
+          phase: this.phase,
+          ...(step.phase === 'Decide' ? { round: this.round } : {}),
+        };
     }
-    if (step.kind === 'halt') return { ...incident, status: this.status, phase: this.phase };
-    if (step.phase === this.failOnPhase) throw new Error(`boom in ${step.phase}`);
-    this.status = statusOnEntering(step.phase, this.status);
-    this.phase = step.phase;
-    return {
-      ...incident,
-      status: this.status,
-      phase: this.phase,
-      ...(step.phase === 'Decide' ? { round: 1 } : {}),
-    };
   }
 
   private parse<T>(fn: string, schema: z.ZodType<T>, payload: unknown): T {
@@ -136,6 +155,11 @@ class FakeFunctions {
           ? String(c.payload.phase)
           : `${c.payload.kind}${c.payload.reason ? `:${c.payload.reason}` : ''}`,
       );
+  }
+
+  /** How often the clock was read before the wait of `step`. */
+  watched(step: string): number {
+    return this.calls.filter((c) => c.fn === 'casebook-watch-deadlines' && c.payload.step === step).length;
   }
 }
 
@@ -185,24 +209,59 @@ async function boot(
     });
   const history = async (executionArn: string) =>
     (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
-  const approvals = () =>
-    waitFor('three approval tasks', async () => (fake.tokens.size === 3 ? fake.tokens : undefined));
-  return { sfn, start, finished, history, approvals };
-}
-
-describe('incident-lifecycle.asl.json', () => {
-  it('happy path: six phases, three approvals, Act once, the ledger anchored, closed', async () => {
-    const fake = fakeFunctions();
-    const { sfn, start, finished, history, approvals } = await boot(fake);
-    const arn = await start({ incidentId: 'INC-2026-0001' });
+  /** The three approval tasks of a round (taken, so the next round's are awaited afresh). */
+  const approvals = async () => {
+    const tokens = await waitFor('three approval tasks', async () =>
+      fake.tokens.size === 3 ? new Map(fake.tokens) : undefined,
+    );
+    fake.tokens.clear();
+    return tokens;
+  };
+  /** Plays the person a wait waits for: its task succeeds, as the workroom makes it. */
+  const settle = async (step: string) => {
+    const token = await waitFor(`the ${step} wait`, async () => fake.waits.get(step));
+    fake.waits.delete(step);
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ settledBy: 'a person' }) }),
+    );
+  };
+  const approveAll = async () => {
     for (const token of (await approvals()).values()) {
       await sfn.send(
         new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ decision: 'approve' }) }),
       );
     }
+  };
+  /** People contain the incident, submit a plan and the triangle approves it. */
+  const workToAct = async () => {
+    await settle('contain');
+    await settle('understand');
+    await approveAll();
+  };
+  return { sfn, start, finished, history, approvals, settle, approveAll, workToAct };
+}
+
+describe('incident-lifecycle.asl.json', () => {
+  it('happy path: every phase waits for its people, three approvals, Act once, the ledger anchored, closed', async () => {
+    const fake = fakeFunctions();
+    const { start, finished, history, settle, workToAct } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await workToAct();
+    await settle('learn');
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'close']);
+    expect(fake.steps()).toEqual([
+      'Detect',
+      'invite',
+      'Contain',
+      'Understand',
+      'Decide',
+      'Act',
+      'Learn',
+      'close',
+    ]);
+    // The clock is read before every wait for people.
+    expect(['contain', 'understand', 'decide', 'learn'].map((s) => fake.watched(s))).toEqual([1, 1, 1, 1]);
     const requests = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload);
     expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
     expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
@@ -213,24 +272,91 @@ describe('incident-lifecycle.asl.json', () => {
     expect(fake.calls.find((c) => c.fn === 'casebook-anchor-ledger')?.payload).toEqual({
       reason: 'closed INC-2026-0001',
     });
-    // Every step knows which execution it belongs to (idempotency per execution).
+    // Every step knows which execution it belongs to, and each entry into a phase is told apart.
+    const recorded = fake.calls.filter((c) => c.fn === 'casebook-record-phase');
+    expect(recorded.every((c) => c.payload.execution === 'INC-2026-0001')).toBe(true);
     expect(
-      fake.calls
-        .filter((c) => c.fn === 'casebook-record-phase')
-        .every((c) => c.payload.execution === 'INC-2026-0001'),
+      recorded
+        .filter((c) => c.payload.kind === 'enter-phase')
+        .every((c) => typeof c.payload.entered === 'string'),
     ).toBe(true);
     const entered = (await history(arn))
       .filter((e) => e.type?.endsWith('StateEntered'))
       .map((e) => e.stateEnteredEventDetails?.name);
     expect(entered).toEqual(
-      expect.arrayContaining(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'Closed']),
+      expect.arrayContaining([
+        'Detect',
+        'Contain',
+        'Wait for containment',
+        'Wait for a submitted plan',
+        'Decide',
+        'Act',
+        'Wait for the postmortem',
+        'Closed',
+      ]),
     );
   });
 
-  it('a rejection stops the round: the other approvals are cancelled and the incident is recorded as waiting', async () => {
+  it('does not pass a wait by itself: at its deadline the clock is read again and it waits on', async () => {
     const fake = fakeFunctions();
-    const { sfn, start, finished, approvals } = await boot(fake);
+    fake.waitSeconds = { contain: 1 };
+    const { start, settle, finished, workToAct } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
+    await waitFor(
+      'the containment wait to time out twice',
+      async () => (fake.watched('contain') >= 3 ? true : undefined),
+      10_000,
+    );
+    expect(fake.steps()).toEqual(['Detect', 'invite', 'Contain']);
+    await workToAct();
+    await settle('learn');
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+  }, 20_000);
+
+  it('a moved deadline ends the wait, the clock is read again, and a new wait begins', async () => {
+    const fake = fakeFunctions();
+    const { sfn, start, settle, finished, workToAct } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    const first = await waitFor('the containment wait', async () => fake.waits.get('contain'));
+    fake.waits.delete('contain');
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: first, error: ERROR_NAMES.deadlineMoved, cause: 'SEV1 now' }),
+    );
+    const second = await waitFor('a new containment wait', async () => fake.waits.get('contain'));
+    expect(second).not.toBe(first);
+    expect(fake.watched('contain')).toBe(2);
+    await workToAct();
+    await settle('learn');
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+  });
+
+  it('a cancel by the SRE lead ends the execution in Succeed, from a wait or from the next phase', async () => {
+    const fake = fakeFunctions();
+    const { sfn, start, finished, history } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    const token = await waitFor('the containment wait', async () => fake.waits.get('contain'));
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: token, error: ERROR_NAMES.cancelled, cause: 'false alarm' }),
+    );
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+    const last = (await history(arn)).filter((e) => e.type?.endsWith('StateEntered')).at(-1);
+    expect(last?.stateEnteredEventDetails?.name).toBe('Cancelled by the SRE lead');
+
+    const late = fakeFunctions();
+    late.cancelledOnPhase = 'Contain';
+    await server?.close();
+    const again = await boot(late);
+    const done = await again.finished(await again.start({ incidentId: 'INC-2026-0002' }, 'INC-2026-0002'));
+    expect(done.status).toBe('SUCCEEDED');
+    expect(late.steps()).toEqual(['Detect', 'invite', 'Contain']);
+  });
+
+  it('a rejection ends the round and sends the incident back to Understand for a revised plan', async () => {
+    const fake = fakeFunctions();
+    const { sfn, start, finished, approvals, settle, approveAll } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await settle('contain');
+    await settle('understand');
     const tokens = await approvals();
     await sfn.send(
       new SendTaskFailureCommand({
@@ -239,50 +365,91 @@ describe('incident-lifecycle.asl.json', () => {
         cause: 'Legal rejected plan v1: the ToS requires a refund',
       }),
     );
-    const done = await finished(arn);
-    expect(done.status).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'halt:plan-rejected']);
-    const halt = fake.calls.find((c) => c.payload.kind === 'halt')?.payload;
-    expect(halt?.failure).toMatchObject({ Error: ERROR_NAMES.planRejected });
-    expect(JSON.stringify(halt?.failure)).toContain('requires a refund');
-    expect(fake.calls.some((c) => c.fn === 'casebook-carry-out-effects')).toBe(false);
     // The sibling approvals can no longer resume anything.
+    await waitFor('the rejection recorded', async () =>
+      fake.steps().includes('plan-rejected') ? true : undefined,
+    );
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: tokens.get('business'), output: '{}' })),
     ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    const rejected = fake.calls.find((c) => c.payload.kind === 'plan-rejected')?.payload;
+    expect(JSON.stringify(rejected?.failure)).toContain('requires a refund');
+    await settle('understand');
+    await approveAll();
+    await settle('learn');
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual([
+      'Detect',
+      'invite',
+      'Contain',
+      'Understand',
+      'Decide',
+      'plan-rejected',
+      'Understand',
+      'Decide',
+      'Act',
+      'Learn',
+      'close',
+    ]);
+    const rounds = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round);
+    expect([...new Set(rounds)]).toEqual([1, 2]);
   });
 
-  it('approvals that are not decided within TimeoutSeconds stop the round', async () => {
+  it('with no approval round left, the execution fails, named so', async () => {
     const fake = fakeFunctions();
-    const { start, finished } = await boot(fake, (definition) => {
-      // The real timeout is a week; the same states with one second.
-      const parallel = (
-        definition.States as Record<
-          string,
-          { Branches: { States: Record<string, { TimeoutSeconds: number }> }[] }
-        >
-      )['Ask Legal, Business and SRE to approve the plan'];
-      for (const branch of parallel?.Branches ?? [])
-        for (const state of Object.values(branch.States)) state.TimeoutSeconds = 1;
-    });
+    fake.roundsLeft = 0;
+    const { sfn, start, finished, approvals, settle } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
+    await settle('contain');
+    await settle('understand');
+    const tokens = await approvals();
+    await sfn.send(
+      new SendTaskFailureCommand({
+        taskToken: tokens.get('sre'),
+        error: ERROR_NAMES.planRejected,
+        cause: 'no',
+      }),
+    );
     const done = await finished(arn);
-    expect(done.status).toBe('SUCCEEDED');
-    expect(fake.steps().at(-1)).toBe('halt:approvals-timed-out');
-    expect(fake.calls.find((c) => c.payload.kind === 'halt')?.payload.failure).toMatchObject({
-      Error: 'States.Timeout',
-    });
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe(ERROR_NAMES.roundsExhausted);
+    expect(fake.steps().slice(-2)).toEqual(['plan-rejected', 'halt:rounds-exhausted']);
   });
+
+  it('an approval round past its deadline is escalated and asks again with the same round, then goes on', async () => {
+    const fake = fakeFunctions();
+    fake.waitSeconds = { decide: 1 };
+    const { start, finished, settle, approveAll } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await settle('contain');
+    await settle('understand');
+    await waitFor(
+      'the round to time out and be asked again',
+      async () => (fake.watched('decide') >= 2 ? true : undefined),
+      10_000,
+    );
+    fake.waitSeconds = {};
+    await waitFor(
+      'the round asked with an hour to go',
+      async () => (fake.watched('decide') >= 3 ? true : undefined),
+      10_000,
+    );
+    await approveAll();
+    await settle('learn');
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+    const rounds = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round);
+    expect(new Set(rounds)).toEqual(new Set([1]));
+    expect(fake.steps().filter((s) => s === 'Decide')).toHaveLength(1);
+  }, 20_000);
 
   it('runs Act again while it has more, gives the provider time, and retries a passing failure', async () => {
     const fake = fakeFunctions();
     fake.actFailures = 1;
     fake.actOutcomes = ['more', 'waiting-provider'];
-    const { sfn, start, finished, approvals, history } = await boot(fake);
+    const { start, finished, history, settle, workToAct } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
-    for (const token of (await approvals()).values()) {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
-    }
+    await workToAct();
+    await settle('learn');
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
     // The retried failure, then more, then waiting for the provider, then done.
@@ -293,31 +460,30 @@ describe('incident-lifecycle.asl.json', () => {
     expect(waited).toHaveLength(1);
   }, 20_000);
 
-  it('waits for people while effects need them, escalates at the deadline, and goes on when they are settled', async () => {
+  it('waits for people while effects need them, reading the clock at each deadline, and goes on when they are settled', async () => {
     const fake = fakeFunctions();
     fake.actOutcomes = ['waiting-people'];
-    const { sfn, start, finished, approvals } = await boot(fake, (definition) => {
-      // The real deadline is four hours; the same states with one second.
-      const states = definition.States as Record<string, { TimeoutSeconds: number }>;
-      const wait = states['Wait for people to settle the effects Act could not'];
-      if (wait) wait.TimeoutSeconds = 1;
-    });
+    fake.waitSeconds = { act: 1 };
+    const { start, finished, settle, workToAct } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
-    for (const token of (await approvals()).values()) {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
-    }
-    await waitFor('an escalation and a second wait', async () =>
-      fake.calls.some((c) => c.fn === 'casebook-escalate') &&
-      fake.calls.filter((c) => c.fn === 'casebook-hold-for-people').length >= 2
-        ? true
-        : undefined,
+    await workToAct();
+    await waitFor('the clock read again after the wait timed out', async () =>
+      fake.watched('act') >= 2 ? true : undefined,
     );
-    const escalation = fake.calls.find((c) => c.fn === 'casebook-escalate')?.payload;
-    expect(escalation).toEqual({ incidentId: 'INC-2026-0001', step: 'act' });
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: fake.waits.get('act'), output: '{}' }));
+    await settle('act');
+    await settle('learn');
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['Detect', 'Contain', 'Understand', 'Decide', 'Act', 'Learn', 'close']);
+    expect(fake.steps()).toEqual([
+      'Detect',
+      'invite',
+      'Contain',
+      'Understand',
+      'Decide',
+      'Act',
+      'Learn',
+      'close',
+    ]);
   }, 20_000);
 
   it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {
@@ -328,7 +494,7 @@ describe('incident-lifecycle.asl.json', () => {
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe(ERROR_NAMES.lifecycleFailed);
     // Contain was tried once (a plain error is not a passing one, so no retry), then the halt recorded it.
-    expect(fake.steps()).toEqual(['Detect', 'Contain', 'halt:failed']);
+    expect(fake.steps()).toEqual(['Detect', 'invite', 'Contain', 'halt:failed']);
     expect(fake.calls.find((c) => c.payload.kind === 'halt')?.payload.failure).toMatchObject({
       Error: 'Error',
     });
@@ -336,10 +502,10 @@ describe('incident-lifecycle.asl.json', () => {
 
   it('an execution started again continues from the recorded phase', async () => {
     const fake = fakeFunctions();
-    const { start, finished } = await boot(fake);
-    const done = await finished(
-      await start({ incidentId: 'INC-2026-0001', resumeFrom: 'Act' }, 'INC-2026-0001-r2'),
-    );
+    const { start, finished, settle } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001', resumeFrom: 'Act' }, 'INC-2026-0001-r2');
+    await settle('learn');
+    const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(['Act', 'Learn', 'close']);
     expect(

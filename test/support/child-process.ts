@@ -1,5 +1,6 @@
 /** A TypeScript script run in a child process, with its output read line by line and a SIGKILL at hand. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 
 /** A running script. */
 export interface ScriptProcess {
@@ -22,7 +23,10 @@ export function runScript(script: string, args: string[], env: Record<string, st
   const waiters: Array<() => void> = [];
   let buffered = '';
   let stderr = '';
+  // CASEBOOK_TEST_CHILD_LOG=<file>: what the child prints, appended there (with CASEBOOK_TEST_LOG_LEVEL=INFO, its handlers' logs).
+  const log = process.env.CASEBOOK_TEST_CHILD_LOG;
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (log) appendFileSync(log, chunk);
     buffered += chunk;
     let newline = buffered.indexOf('\n');
     while (newline >= 0) {
@@ -33,6 +37,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
     for (const wake of waiters.splice(0)) wake();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (log) appendFileSync(log, chunk);
     stderr += chunk;
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -145,13 +145,20 @@ export async function getCase(stack: StackEndpoints, incidentId: string): Promis
   return (await res.json()) as CaseJson;
 }
 
-/** Polls the API until the incident is CLOSED, and returns its case. */
-export function closedCase(stack: StackEndpoints, incidentId: string, timeoutMs?: number): Promise<CaseJson> {
+/**
+ * Polls the API until Act is done: the incident RESOLVED, waiting in Learn for its postmortem
+ * (`closeCase` in casework.ts writes it and waits for CLOSED).
+ */
+export function resolvedCase(
+  stack: StackEndpoints,
+  incidentId: string,
+  timeoutMs?: number,
+): Promise<CaseJson> {
   return waitFor(
-    `${incidentId} to close`,
+    `${incidentId} to be resolved`,
     async () => {
       const c = await getCase(stack, incidentId);
-      return c.incident.status === 'CLOSED' ? c : undefined;
+      return c.incident.status === 'RESOLVED' ? c : undefined;
     },
     timeoutMs,
   );

@@ -1,0 +1,588 @@
+/**
+ * What each workroom action does to an incident (seed 004's statuses and severity changes, seed
+ * 000's impact axes, seed 001's decisions): pure functions from the incident as read, the person
+ * and the action's fields to what changes — the fields to write, the timeline events, the entry
+ * for the Decision Log or the Effect Ledger, and what the state machine's current wait must hear.
+ * The use case writes these; nothing here touches a store.
+ */
+import type { Deadline, SeverityTargets } from './deadlines.ts';
+import { deadlines, impactSize, SEVERITY_TARGETS } from './deadlines.ts';
+import { ConflictError, InvalidInputError } from './errors.ts';
+import type { Incident, TimelineEvent } from './incident.ts';
+import { statusChanged } from './incident.ts';
+import type { LedgerEntryDraft } from './ledger.ts';
+import type { IncidentChange } from './ports.ts';
+import type { Phase, Status } from './vocabulary.ts';
+import { PHASE_WORLD } from './vocabulary.ts';
+import type { ActionFields, WorkAction, WorkRole } from './workroom.ts';
+
+/** Whoever holds a workroom link. */
+export interface Person {
+  readonly email: string;
+  readonly role: WorkRole;
+}
+
+/** What the state machine's current wait must hear after an action. */
+export type Wake =
+  /** What the wait waits for may be there now: the wait ends if its step is settled. */
+  | 'settled'
+  /** The deadlines moved: the wait is entered again, with the new deadline. */
+  | 'deadline-moved'
+  /** The incident was cancelled: the execution ends. */
+  | 'cancelled';
+
+export interface ActionOutcome {
+  readonly change: IncidentChange;
+  readonly events: readonly TimelineEvent[];
+  /** A Decision Log entry: who decided what, and why. */
+  readonly decision?: LedgerEntryDraft;
+  /** An Effect Ledger entry (time worked, which finance prices). */
+  readonly effect?: LedgerEntryDraft;
+  readonly wake?: Wake;
+}
+
+/** The actions decided here; `customers`, `plan` and `postmortem` also write what they carry. */
+export type RuleAction = Exclude<WorkAction, 'customers' | 'plan'>;
+
+const NOTHING: ActionOutcome = { change: {}, events: [] };
+
+/** The label of a person in the records: their address and the role their link gives them. */
+export function actorOf(person: Person): string {
+  return `${person.email} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})`;
+}
+
+function event(
+  incident: Incident,
+  type: TimelineEvent['type'],
+  key: string,
+  at: string,
+  summary: string,
+  detail?: TimelineEvent['detail'],
+): TimelineEvent {
+  return {
+    key,
+    at,
+    world: PHASE_WORLD[incident.phase],
+    type,
+    phase: incident.phase,
+    summary,
+    ...(detail ? { detail } : {}),
+  };
+}
+
+/**
+ * The first person to act on an OPEN incident acknowledges it (seed 004: responder assigned and
+ * aware) and becomes its commander; afterwards this changes nothing.
+ */
+export function acknowledgement(incident: Incident, person: Person, now: string): ActionOutcome {
+  if (incident.acknowledgedAt) return NOTHING;
+  const status: Status = incident.status === 'OPEN' ? 'INVESTIGATING' : incident.status;
+  return {
+    change: {
+      acknowledgedAt: now,
+      commander: incident.commander ?? person.email,
+      ...(status !== incident.status ? { status } : {}),
+    },
+    events: [
+      event(
+        incident,
+        'acknowledged',
+        'acknowledged',
+        now,
+        `${person.email} acknowledged and leads the incident`,
+        {
+          by: person.email,
+        },
+      ),
+      ...(status !== incident.status
+        ? [statusChanged(incident, status, person.email, 'acknowledged', now, 'acknowledged')]
+        : []),
+    ],
+  };
+}
+
+/** One outcome after another, as if the second were taken on the incident the first left. */
+export function combine(first: ActionOutcome, second: ActionOutcome): ActionOutcome {
+  const decision = second.decision ?? first.decision;
+  const effect = second.effect ?? first.effect;
+  const wake = second.wake ?? first.wake;
+  return {
+    change: { ...first.change, ...second.change },
+    events: [...first.events, ...second.events],
+    ...(decision ? { decision } : {}),
+    ...(effect ? { effect } : {}),
+    ...(wake ? { wake } : {}),
+  };
+}
+
+/** What the incident looks like once `outcome` is written. */
+export function applied(incident: Incident, outcome: ActionOutcome): Incident {
+  return { ...incident, ...outcome.change } as Incident;
+}
+
+/** A Decision Log entry by a person in the workroom. */
+function decisionEntry(
+  incident: Incident,
+  person: Person,
+  kind: LedgerEntryDraft['kind'],
+  key: string,
+  at: string,
+  summary: string,
+  detail: LedgerEntryDraft['detail'],
+): LedgerEntryDraft {
+  return {
+    log: 'decision',
+    kind,
+    world: PHASE_WORLD[incident.phase],
+    phase: incident.phase,
+    at,
+    actor: actorOf(person),
+    idempotencyKey: key,
+    summary,
+    role: person.role,
+    decision: kind,
+    detail,
+  };
+}
+
+type Rule<A extends RuleAction> = (
+  incident: Incident,
+  person: Person,
+  fields: ActionFields<A>,
+  now: string,
+  people: readonly string[],
+) => ActionOutcome;
+
+const RULES: { readonly [A in RuleAction]: Rule<A> } = {
+  acknowledge: () => NOTHING,
+
+  contain: (incident, person, { actions, contained }, now) => {
+    const risky = actions.filter((a) => a.safety === 'RISKY');
+    const key = `contain:${now}:${person.email}`;
+    const mitigates = contained && !incident.mitigatedAt;
+    const status: Status = mitigates ? 'MITIGATED' : incident.status;
+    return {
+      change: mitigates ? { mitigatedAt: now, status } : {},
+      events: [
+        event(
+          incident,
+          'containment_reported',
+          key,
+          now,
+          `${person.email} reported ${actions.length} containment action${actions.length === 1 ? '' : 's'}${contained ? '; the incident is contained' : '; not contained yet'}`,
+          { by: person.email, contained, actions },
+        ),
+        ...(status !== incident.status
+          ? [statusChanged(incident, status, person.email, 'contained', now, key)]
+          : []),
+      ],
+      ...(risky.length > 0
+        ? {
+            decision: decisionEntry(
+              incident,
+              person,
+              'containment',
+              key,
+              now,
+              `Took ${risky.length} risky containment action${risky.length === 1 ? '' : 's'}: ${risky.map((a) => a.description).join('; ')}`.slice(
+                0,
+                2000,
+              ),
+              { actions: risky },
+            ),
+          }
+        : {}),
+      ...(contained ? { wake: 'settled' as const } : {}),
+    };
+  },
+
+  impact: (incident, person, fields, now) => {
+    if (fields.to && Date.parse(fields.to) < Date.parse(fields.from)) {
+      throw new InvalidInputError({ field: 'to', message: 'must not be before from' });
+    }
+    const bySize = impactSize(fields);
+    const size = incident.size?.overriddenBy ? incident.size : { size: bySize.size, because: bySize.because };
+    const pii = fields.assets.includes('pii') && !incident.piiAwareAt;
+    const key = `impact:${now}:${person.email}`;
+    return {
+      change: {
+        impact: { ...fields, by: person.email, at: now },
+        size,
+        ...(pii ? { piiAwareAt: now } : {}),
+      },
+      events: [
+        event(
+          incident,
+          'impact_assessed',
+          key,
+          now,
+          `${person.email} assessed the impact: ${fields.users} users, ${fields.transactions} transactions, ${fields.assets.join(', ')} at risk — ${size.size}${size.overriddenBy ? ' (size set by the SRE lead)' : ''}`,
+          {
+            by: person.email,
+            users: fields.users,
+            transactions: fields.transactions,
+            assets: [...fields.assets],
+            size: size.size,
+          },
+        ),
+        ...(pii
+          ? [
+              event(
+                incident,
+                'impact_assessed',
+                `regulatory-clock:${now}`,
+                now,
+                'Personal data is involved: the regulatory clock started (GDPR Art. 33).',
+              ),
+            ]
+          : []),
+      ],
+    };
+  },
+
+  size: (incident, person, { size, reason }, now) => {
+    const key = `size:${now}:${person.email}`;
+    const summary = `Size set to ${size}${incident.size ? ` (was ${incident.size.size})` : ''}: ${reason}`;
+    return {
+      change: { size: { size, because: reason, overriddenBy: person.email } },
+      events: [
+        event(incident, 'size_set', key, now, `${person.email}: ${summary}`, { by: person.email, size }),
+      ],
+      decision: decisionEntry(incident, person, 'size_override', key, now, summary.slice(0, 2000), {
+        from: incident.size?.size ?? null,
+        to: size,
+        reason,
+      }),
+    };
+  },
+
+  severity: (incident, person, { severity, reason }, now) => {
+    if (severity === incident.severity) {
+      throw new InvalidInputError({ field: 'severity', message: `is ${severity} already` });
+    }
+    const key = `severity:${now}:${person.email}`;
+    const summary = `Severity ${incident.severity} → ${severity}: ${reason}`;
+    return {
+      change: { severity },
+      events: [
+        event(incident, 'severity_changed', key, now, `${person.email}: ${summary}`, {
+          by: person.email,
+          from: incident.severity,
+          to: severity,
+        }),
+      ],
+      decision: decisionEntry(incident, person, 'severity_change', key, now, summary.slice(0, 2000), {
+        from: incident.severity,
+        to: severity,
+        reason,
+      }),
+      wake: 'deadline-moved',
+    };
+  },
+
+  cancel: (incident, person, { reason, outcome, world }, now) => {
+    const key = `cancel:${now}:${person.email}`;
+    const summary =
+      outcome === 'false_alarm'
+        ? `Cancelled as a false alarm: ${reason}`
+        : `Downscoped to ${world} and cancelled as an RML3 incident: ${reason}`;
+    return {
+      change: { status: 'CANCELLED', cancelled: { outcome, reason, world, by: person.email, at: now } },
+      events: [
+        statusChanged(incident, 'CANCELLED', person.email, summary, now, key),
+        event(incident, 'cancelled', key, now, `${person.email}: ${summary}`, {
+          by: person.email,
+          outcome,
+          world,
+        }),
+      ],
+      decision: decisionEntry(
+        incident,
+        person,
+        outcome === 'false_alarm' ? 'cancel' : 'downscope',
+        key,
+        now,
+        summary.slice(0, 2000),
+        { outcome, world, reason },
+      ),
+      wake: 'cancelled',
+    };
+  },
+
+  note: (incident, person, { text }, now) => ({
+    change: {},
+    events: [
+      event(incident, 'note', `note:${now}:${person.email}`, now, `${person.email}: ${text}`, {
+        by: person.email,
+      }),
+    ],
+  }),
+
+  handoff: (incident, person, { to }, now, people) => {
+    if (!people.includes(to)) {
+      throw new InvalidInputError({ field: 'to', message: 'must be one of the responders or the SRE lead' });
+    }
+    if (to === incident.commander)
+      throw new InvalidInputError({ field: 'to', message: `${to} leads already` });
+    return {
+      change: { commander: to },
+      events: [
+        event(
+          incident,
+          'handoff',
+          `handoff:${now}:${person.email}`,
+          now,
+          `${person.email} handed the incident over to ${to}`,
+          { by: person.email, from: incident.commander ?? null, to },
+        ),
+      ],
+    };
+  },
+
+  time: (incident, person, { role, minutes, note }, now) => {
+    const key = `time:${now}:${person.email}`;
+    return {
+      change: {},
+      events: [
+        event(
+          incident,
+          'time_logged',
+          key,
+          now,
+          `${person.email} logged ${minutes} min as ${role}: ${note}`,
+          {
+            by: person.email,
+            role,
+            minutes,
+          },
+        ),
+      ],
+      effect: {
+        log: 'effect',
+        kind: 'ops_labour',
+        world: 'RML2',
+        phase: incident.phase,
+        at: now,
+        actor: actorOf(person),
+        idempotencyKey: key,
+        summary: `${minutes} min of ${role} work: ${note}`.slice(0, 2000),
+        detail: { minutes, role, by: person.email },
+      },
+    };
+  },
+
+  regulator: (incident, person, { reference, notifiedAt }, now) => ({
+    change: { regulatorNotified: { at: notifiedAt, reference, by: person.email } },
+    events: [
+      event(
+        incident,
+        'regulator_notified',
+        `regulator:${now}`,
+        now,
+        `${person.email} recorded that the regulator was notified at ${notifiedAt} (${reference})`,
+        { by: person.email, reference },
+      ),
+    ],
+  }),
+
+  'submit-plan': (incident, person, _fields, now) => {
+    const plan = incident.plan;
+    if (!plan) throw new ConflictError('There is no plan to submit: write one with the plan form first');
+    if (!incident.impact) throw new ConflictError('Record the impact before submitting the plan');
+    if (incident.planSubmitted?.version === plan.version) return { ...NOTHING, wake: 'settled' };
+    if (incident.planRejected?.version === plan.version) {
+      throw new ConflictError(
+        `Plan v${plan.version} was rejected (${incident.planRejected.reason}); write a revised plan`,
+      );
+    }
+    return {
+      change: { planSubmitted: { version: plan.version, at: now, by: person.email } },
+      events: [
+        event(
+          incident,
+          'plan_submitted',
+          `plan-submitted:${plan.version}`,
+          now,
+          `${person.email} submitted plan v${plan.version} for approval`,
+          { by: person.email, planVersion: plan.version, planHash: plan.hash },
+        ),
+      ],
+      wake: 'settled',
+    };
+  },
+
+  postmortem: (incident, person, fields, now) => {
+    if (incident.postmortemAt)
+      throw new ConflictError(`The postmortem is in already (${incident.postmortemAt})`);
+    return {
+      change: { postmortemAt: now },
+      events: [
+        event(
+          incident,
+          'postmortem_submitted',
+          'postmortem',
+          now,
+          `${person.email} submitted the postmortem “${fields.title}” with ${fields.actionItems.length} action item${fields.actionItems.length === 1 ? '' : 's'}`,
+          { by: person.email },
+        ),
+      ],
+      wake: 'settled',
+    };
+  },
+};
+
+/** What `action` does, acknowledging the incident first if nobody has yet. */
+export function takeAction<A extends RuleAction>(
+  incident: Incident,
+  person: Person,
+  action: A,
+  fields: ActionFields<A>,
+  now: string,
+  people: readonly string[],
+): ActionOutcome {
+  const ack = acknowledgement(incident, person, now);
+  return combine(ack, (RULES[action] as Rule<A>)(applied(incident, ack), person, fields, now, people));
+}
+
+/** The incident's deadlines now (they follow its severity; none is stored). */
+export function incidentDeadlines(
+  incident: Incident,
+  targets: SeverityTargets = SEVERITY_TARGETS,
+): Deadline[] {
+  return deadlines(
+    {
+      severity: incident.severity,
+      detectedAt: incident.detectedAt,
+      ...(incident.acknowledgedAt ? { acknowledgedAt: incident.acknowledgedAt } : {}),
+      ...(incident.resolvedAt ? { resolvedAt: incident.resolvedAt } : {}),
+      ...(incident.piiAwareAt ? { piiAwareAt: incident.piiAwareAt } : {}),
+      ...(incident.regulatorNotified ? { regulatorNotifiedAt: incident.regulatorNotified.at } : {}),
+      ...(incident.postmortemAt ? { postmortemAt: incident.postmortemAt } : {}),
+    },
+    targets,
+  );
+}
+
+/** The waits for people in the lifecycle, named as the state machine names them. */
+export const WAIT_STEPS = ['contain', 'understand', 'decide', 'act', 'learn'] as const;
+export type WaitStep = (typeof WAIT_STEPS)[number];
+
+/** Which wait an incident in a phase is in (Detect passes without one). */
+export const WAIT_OF_PHASE: Readonly<Partial<Record<Phase, WaitStep>>> = {
+  Contain: 'contain',
+  Understand: 'understand',
+  Decide: 'decide',
+  Act: 'act',
+  Learn: 'learn',
+};
+
+/**
+ * Whether what a wait waits for is on the incident: containment, a submitted plan, the
+ * postmortem. (Act's wait is settled when no question about an effect is open: a store knows.)
+ */
+export function settledOnIncident(step: WaitStep, incident: Incident): boolean {
+  switch (step) {
+    case 'contain':
+      return incident.mitigatedAt !== undefined;
+    case 'understand':
+      return incident.plan !== undefined && incident.planSubmitted?.version === incident.plan.version;
+    case 'learn':
+      return incident.postmortemAt !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** Seed 004's MTTx of one incident, in seconds from detection; absent until reached. */
+export interface CaseMetrics {
+  readonly timeToAcknowledgeSeconds?: number;
+  readonly timeToMitigateSeconds?: number;
+  readonly timeToResolveSeconds?: number;
+}
+
+export function caseMetrics(incident: Incident): CaseMetrics {
+  const since = (at: string | undefined) =>
+    at === undefined ? undefined : Math.round((Date.parse(at) - Date.parse(incident.detectedAt)) / 1000);
+  const out: Record<string, number> = {};
+  const put = (name: keyof CaseMetrics, value: number | undefined) => {
+    if (value !== undefined) out[name] = value;
+  };
+  put('timeToAcknowledgeSeconds', since(incident.acknowledgedAt));
+  put('timeToMitigateSeconds', since(incident.mitigatedAt));
+  put('timeToResolveSeconds', since(incident.resolvedAt));
+  return out;
+}
+
+/** What the workroom asks of a person first: the thing to do now, and by when. */
+export interface Ask {
+  readonly summary: string;
+  /** The action that does it, when there is one. */
+  readonly action?: WorkAction;
+  readonly due?: string;
+}
+
+/** What is asked of `role` on `incident` now (the first thing its workroom page says). */
+export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly Deadline[]): Ask {
+  const due = (kind: Deadline['kind']) => {
+    const d = all.find((x) => x.kind === kind && !x.metAt);
+    return d ? { due: d.due } : {};
+  };
+  if (incident.status === 'CLOSED')
+    return { summary: 'The incident is closed; its records stay as they are.' };
+  if (incident.status === 'CANCELLED') {
+    return { summary: `The incident was cancelled: ${incident.cancelled?.reason ?? ''}` };
+  }
+  if (!incident.acknowledgedAt) {
+    return {
+      summary: 'Acknowledge the incident: the first to do so leads it.',
+      action: 'acknowledge',
+      ...due('response'),
+    };
+  }
+  switch (incident.phase) {
+    case 'Detect':
+    case 'Contain':
+      return {
+        summary:
+          'Contain it: stop further history from being written, and report what you did and whether it is contained.',
+        action: 'contain',
+        ...due('resolution'),
+      };
+    case 'Understand':
+      if (!incident.impact)
+        return {
+          summary: 'Assess the impact: who and what is affected, since when.',
+          action: 'impact',
+          ...due('resolution'),
+        };
+      if (!incident.plan) {
+        return {
+          summary:
+            'List the affected customers (when the plan reaches customers), then write the remediation plan.',
+          action: incident.customerList ? 'plan' : 'customers',
+          ...due('resolution'),
+        };
+      }
+      return {
+        summary: `Submit plan v${incident.plan.version} for approval, or revise it.`,
+        action: 'submit-plan',
+        ...due('resolution'),
+      };
+    case 'Decide':
+      return {
+        summary: `Legal, Business and SRE are deciding on plan v${incident.plan?.version ?? '?'}; nothing is asked of you${role === 'sre_lead' ? ' unless the incident must be cancelled or downscoped' : ''}.`,
+      };
+    case 'Act':
+      return {
+        summary:
+          'Casebook is carrying out the approved plan; answer any question about an effect it e-mails you.',
+        ...due('resolution'),
+      };
+    case 'Learn':
+      return {
+        summary: 'Write the postmortem: submitting it closes the incident.',
+        action: 'postmortem',
+        ...due('postmortem'),
+      };
+  }
+}

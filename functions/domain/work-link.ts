@@ -1,0 +1,64 @@
+/**
+ * A person's link to an incident's workroom: `/work/<incident>.<person>.<secret>`. Like an
+ * approval link it carries a random secret whose SHA-256 alone is stored, is bound to one
+ * person, role and incident, and expires; it holds no task token (the workroom finds the current
+ * wait on the server).
+ */
+import { randomBytes } from 'node:crypto';
+import { isIncidentId } from './incident.ts';
+import { sha256Hex } from './json.ts';
+import type { WorkRole } from './workroom.ts';
+
+export interface WorkLink {
+  readonly incidentId: string;
+  /** Names the link's record without naming the person: see {@link personKey}. */
+  readonly person: string;
+  readonly email: string;
+  readonly role: WorkRole;
+  readonly secretHash: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+  /** When the invitation was e-mailed; a link whose e-mail never went out gets a fresh secret. */
+  readonly emailedAt?: string;
+}
+
+export interface WorkLinkRef {
+  readonly incidentId: string;
+  readonly person: string;
+  readonly secret: string;
+}
+
+/** How long a workroom link stays good: longer than the slowest incident's resolution and postmortem. */
+export const WORK_LINK_DAYS = 60;
+
+const LINK_ID = /^(INC-\d{4}-\d+)\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * The key of a person's link to an incident: the same for the same person and incident, so an
+ * invitation sent again finds the link it made; it says nothing by itself (the secret guards the
+ * link, not this key).
+ */
+export function personKey(incidentId: string, email: string): string {
+  return sha256Hex(`${incidentId}\n${email.toLowerCase()}`).slice(0, 16);
+}
+
+/** A fresh 256-bit link secret, URL-safe. */
+export function newWorkLinkSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function formatWorkLinkId(ref: WorkLinkRef): string {
+  return `${ref.incidentId}.${ref.person}.${ref.secret}`;
+}
+
+/** The parts of a link id written exactly as Casebook writes it; undefined for anything else. */
+export function parseWorkLinkId(value: string): WorkLinkRef | undefined {
+  const m = LINK_ID.exec(value);
+  if (!m || !isIncidentId(m[1] as string)) return undefined;
+  const ref = { incidentId: m[1] as string, person: m[2] as string, secret: m[3] as string };
+  return formatWorkLinkId(ref) === value ? ref : undefined;
+}
+
+export function workLinkExpiry(issuedAt: Date): string {
+  return new Date(issuedAt.getTime() + WORK_LINK_DAYS * 86_400_000).toISOString();
+}

@@ -1,0 +1,48 @@
+/**
+ * Use case: an approver rejected the plan, and the round ends.
+ *
+ * Primary course:
+ *  1. Record the rejection on the incident (the plan version and the reason, so the same version
+ *     cannot be submitted again), and withdraw the approvals still pending in the round.
+ *  2. Put it on the timeline, and say how many rounds are left: the state machine goes back to
+ *     Understand for a revised plan, or, with none left, fails.
+ *
+ * Idempotent: recording the same rejection again changes nothing.
+ */
+import type { LifecycleDeps } from './enter-phase.ts';
+import { incidentOfStep, withdrawPending } from './enter-phase.ts';
+
+/** Approval rounds an incident may go through before its lifecycle fails for want of a plan. */
+export const PLAN_ROUNDS = 5;
+
+export async function rejectPlan(
+  deps: LifecycleDeps,
+  step: { readonly incidentId: string; readonly failure?: { readonly Cause?: string } },
+): Promise<{ readonly roundsLeft: number }> {
+  // 1.
+  const incident = await incidentOfStep(deps, step.incidentId);
+  const at = deps.clock.now().toISOString();
+  const version = incident.planSubmitted?.version ?? incident.plan?.version ?? 0;
+  const reason = (step.failure?.Cause ?? 'rejected').slice(0, 2000);
+  if (incident.planRejected?.version !== version || incident.planSubmitted) {
+    await deps.incidents.updateIncident(incident, {
+      planRejected: { version, reason, at },
+      planSubmitted: undefined,
+      updatedAt: at,
+    });
+  }
+  await withdrawPending(deps, incident, `The round ended: ${reason}`);
+
+  // 2.
+  const roundsLeft = Math.max(0, PLAN_ROUNDS - incident.decideRound);
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `plan-rejected:${incident.decideRound}`,
+    at,
+    world: 'RML3',
+    type: 'plan_rejected',
+    phase: incident.phase,
+    summary: `Plan v${version} was rejected in round ${incident.decideRound}: ${reason}. ${roundsLeft > 0 ? 'Back to Understand for a revised plan.' : 'No approval round is left.'}`,
+    detail: { planVersion: version, round: incident.decideRound, roundsLeft },
+  });
+  return { roundsLeft };
+}

@@ -1,0 +1,377 @@
+/**
+ * Use cases behind a person's workroom link: seeing the case (GET, which changes nothing) and
+ * taking an action (POST).
+ *
+ * Primary course (act):
+ *  1. Check the link: unknown or forged → 404, expired → 410.
+ *  2. Check the action against the incident: closed or cancelled, or a phase that does not allow
+ *     it → 409 (saying which phase does); a role that may not take it → 403; fields that are wrong
+ *     → 400 naming them. Nothing is written on any of these.
+ *  3. Work out what it changes (the casework rules, `functions/domain/casework.ts`), acknowledging
+ *     the incident first if nobody has.
+ *  4. Write what it carries (the customer list, the plan's effects, the postmortem), then the
+ *     incident in one conditional write, then the Decision Log or Effect Ledger entry and the
+ *     timeline events.
+ *  5. Tell the state machine's current wait, found on the server by incident and step: settled,
+ *     deadline moved (the wait is entered again with the new deadline), or cancelled.
+ */
+
+import { zodIssues } from '../domain/alert.ts';
+import type { Approval } from '../domain/approval.ts';
+import { linkSecretMatches } from '../domain/approval.ts';
+import type { ActionOutcome, Ask, CaseMetrics, Person, WaitStep } from '../domain/casework.ts';
+import {
+  acknowledgement,
+  applied,
+  caseMetrics,
+  combine,
+  incidentDeadlines,
+  takeAction,
+  WAIT_OF_PHASE,
+  whatIsAsked,
+} from '../domain/casework.ts';
+import { parseCustomersCsv, parseCustomersJson } from '../domain/customers.ts';
+import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
+import {
+  ConflictError,
+  ERROR_NAMES,
+  ForbiddenError,
+  GoneError,
+  InvalidInputError,
+  NotFoundError,
+} from '../domain/errors.ts';
+import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import type { LedgerEntry } from '../domain/ledger.ts';
+import type { Customer, RemediationPlan } from '../domain/plan.ts';
+import { PlanRuleError } from '../domain/plan.ts';
+import type {
+  ApprovalStore,
+  Clock,
+  EffectStore,
+  IncidentStore,
+  Ledger,
+  PostmortemStore,
+  QuestionStore,
+  WaitStore,
+  Workflow,
+  WorkLinkStore,
+} from '../domain/ports.ts';
+import type { WorkLink } from '../domain/work-link.ts';
+import { parseWorkLinkId } from '../domain/work-link.ts';
+import type { ActionFields, SubmittedPostmortem, WorkAction } from '../domain/workroom.ts';
+import { allowedActions, isWorkAction, refusal, WORK_ACTIONS } from '../domain/workroom.ts';
+import { endWait, HELD_STEPS, isSettled } from './hold-for-people.ts';
+import type { People } from './invite-people.ts';
+import { roster } from './invite-people.ts';
+import { planProposedEvent, proposePlan, writeCustomerList } from './propose-plan.ts';
+import { retryOnConflict } from './retry-on-conflict.ts';
+
+export interface WorkroomDeps {
+  readonly incidents: IncidentStore;
+  readonly links: WorkLinkStore;
+  readonly postmortems: PostmortemStore;
+  readonly effects: EffectStore;
+  readonly approvals: ApprovalStore;
+  readonly ledger: Ledger;
+  readonly waits: WaitStore;
+  readonly questions: Pick<QuestionStore, 'openQuestions'>;
+  readonly workflow: Workflow;
+  /** The customer's pseudonym (`cp_…`), as the ledger names them. */
+  readonly pseudonym: (customerRef: string) => Promise<string>;
+  readonly people: People;
+  readonly policy: DeadlinePolicy;
+  readonly clock: Clock;
+}
+
+/** Customers shown per page of the workroom. */
+export const CUSTOMERS_PER_PAGE = 50;
+/** Ledger entries the workroom shows (the newest); the whole ledger is on the case API. */
+export const LEDGER_SHOWN = 50;
+
+/** Everything the workroom shows one person. */
+export interface WorkroomView {
+  readonly person: Person;
+  readonly incident: Incident;
+  readonly asked: Ask;
+  readonly deadlines: readonly (Deadline & { readonly missed: boolean })[];
+  readonly metrics: CaseMetrics;
+  readonly timeline: readonly TimelineEvent[];
+  /** A page of the current customer list, and the cursor of the next. */
+  readonly customers: { readonly items: readonly Customer[]; readonly cursor?: string };
+  readonly approvals: readonly Omit<Approval, 'linkSecretHash'>[];
+  /** The newest Effect Ledger entries, and how many there are. */
+  readonly ledger: { readonly count: number; readonly newest: readonly LedgerEntry[] };
+  readonly decisions: readonly LedgerEntry[];
+  readonly postmortem?: SubmittedPostmortem;
+  /** What this person may do now. */
+  readonly actions: readonly WorkAction[];
+  readonly now: string;
+}
+
+/** What an action's request carries: JSON (forms are turned into it) or a CSV customer list. */
+export type ActionBody = { readonly json: unknown } | { readonly csv: string };
+
+async function authorize(
+  deps: Pick<WorkroomDeps, 'links' | 'clock'>,
+  linkId: string,
+): Promise<{ link: WorkLink; person: Person }> {
+  const ref = parseWorkLinkId(linkId);
+  const link = ref ? await deps.links.getWorkLink(ref.incidentId, ref.person) : undefined;
+  // One answer for malformed, unknown and forged links: nothing says which part was wrong.
+  if (!ref || !link || !linkSecretMatches(ref.secret, link.secretHash)) {
+    throw new NotFoundError('No such workroom link');
+  }
+  if (Date.parse(link.expiresAt) <= deps.clock.now().getTime()) {
+    throw new GoneError(`This link expired at ${link.expiresAt}; ask the SRE lead for a new one`);
+  }
+  return { link, person: { email: link.email, role: link.role } };
+}
+
+/** The workroom as one person sees it. Reads only. */
+export async function viewWorkroom(
+  deps: WorkroomDeps,
+  linkId: string,
+  options: { readonly customersCursor?: string } = {},
+): Promise<WorkroomView> {
+  const { link, person } = await authorize(deps, linkId);
+  const incident = await deps.incidents.getIncident(link.incidentId);
+  if (!incident) throw new NotFoundError('No such workroom link');
+  const list = incident.customerList;
+  const [timeline, entries, customers, approvals, postmortem] = await Promise.all([
+    deps.incidents.listTimeline(incident.id),
+    deps.ledger.read(incident.id),
+    list
+      ? deps.effects.listCustomers(incident.id, list.version, options.customersCursor, CUSTOMERS_PER_PAGE)
+      : Promise.resolve({ items: [] as Customer[] }),
+    incident.decideRound > 0
+      ? deps.approvals.listApprovals(incident.id, incident.decideRound)
+      : Promise.resolve([]),
+    incident.postmortemAt ? deps.postmortems.getPostmortem(incident.id) : Promise.resolve(undefined),
+  ]);
+  const now = deps.clock.now();
+  const all = incidentDeadlines(incident, deps.policy.targets);
+  const effects = entries.filter((e) => e.log === 'effect');
+  return {
+    person,
+    incident,
+    asked: whatIsAsked(incident, person.role, all),
+    deadlines: all.map((d) => ({ ...d, missed: !d.metAt && Date.parse(d.due) <= now.getTime() })),
+    metrics: caseMetrics(incident),
+    timeline,
+    customers,
+    approvals: approvals.map(({ linkSecretHash: _, ...a }) => a),
+    ledger: { count: effects.length, newest: effects.slice(-LEDGER_SHOWN).reverse() },
+    decisions: entries.filter((e) => e.log === 'decision'),
+    ...(postmortem ? { postmortem } : {}),
+    actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
+    now: now.toISOString(),
+  };
+}
+
+function isFinal(incident: Incident): boolean {
+  return incident.status === 'CLOSED' || incident.status === 'CANCELLED';
+}
+
+export interface ActResult {
+  readonly incident: Incident;
+  readonly action: WorkAction;
+  /** Whether the state machine's wait heard of it (false when it was not waiting on this). */
+  readonly resumedWorkflow: boolean;
+}
+
+/** Takes `action` for the link's person. */
+export async function act(
+  deps: WorkroomDeps,
+  linkId: string,
+  action: string,
+  body: ActionBody,
+): Promise<ActResult> {
+  // 1.
+  const { link, person } = await authorize(deps, linkId);
+  if (!isWorkAction(action)) {
+    throw new NotFoundError(
+      `No action ${action}; the workroom's actions are ${Object.keys(WORK_ACTIONS).join(', ')}`,
+    );
+  }
+  // Two people acting at once: the one whose write found the incident changed reads it again.
+  return retryOnConflict(() => actOn(deps, link.incidentId, person, action, body));
+}
+
+async function actOn(
+  deps: WorkroomDeps,
+  incidentId: string,
+  person: Person,
+  action: WorkAction,
+  body: ActionBody,
+): Promise<ActResult> {
+  const incident = await deps.incidents.getIncident(incidentId);
+  if (!incident) throw new NotFoundError('No such workroom link');
+
+  // 2.
+  if (isFinal(incident)) {
+    throw new ConflictError(`${incident.id} is ${incident.status}; nothing more can be recorded on it`);
+  }
+  const refused = refusal(action, person.role, incident.phase);
+  if (refused?.status === 403) throw new ForbiddenError(refused.message);
+  if (refused) throw new ConflictError(refused.message);
+  const now = deps.clock.now().toISOString();
+
+  // 3. and 4.
+  const outcome = await carryOut(deps, incident, person, action, body, now);
+  const after = await record(deps, incident, outcome);
+
+  // 5.
+  const resumedWorkflow = outcome.wake ? await wake(deps, after, outcome.wake, person) : false;
+  return { incident: after, action, resumedWorkflow };
+}
+
+/** Steps 3 and 4 for one action: its outcome, with what it carries already written. */
+async function carryOut(
+  deps: WorkroomDeps,
+  incident: Incident,
+  person: Person,
+  action: WorkAction,
+  body: ActionBody,
+  now: string,
+): Promise<ActionOutcome> {
+  if (action === 'customers') {
+    const customers = 'csv' in body ? parseCustomersCsv(body.csv) : parseCustomersJson(body.json);
+    // The list is written under its new version; the incident points at it once `record` writes it.
+    const customerList = await writeCustomerList(deps, incident, customers);
+    return combine(acknowledgement(incident, person, now), {
+      change: { customerList },
+      events: [
+        {
+          key: `customers:${customerList.version}`,
+          at: now,
+          world: 'RML3',
+          type: 'customers_listed',
+          phase: incident.phase,
+          summary: `${person.email} listed ${customers.length} affected customer${customers.length === 1 ? '' : 's'} (list v${customerList.version})`,
+          detail: {
+            by: person.email,
+            version: customerList.version,
+            count: customers.length,
+            totals: (customerList.totals ?? []).map((t) => ({ ...t })),
+          },
+        },
+      ],
+    });
+  }
+  const fields = parseFields(action, 'json' in body ? body.json : undefined);
+  if (action === 'plan') {
+    const ack = acknowledgement(incident, person, now);
+    const plan = await writePlan(deps, applied(incident, ack), fields as PlanFields, person.email);
+    return combine(ack, {
+      change: { plan, planSubmitted: undefined },
+      events: [planProposedEvent(plan)],
+    });
+  }
+  const outcome = takeAction(
+    incident,
+    person,
+    action,
+    fields as never,
+    now,
+    roster(deps.people).map((p) => p.email),
+  );
+  if (action === 'postmortem') {
+    const written = await deps.postmortems.putPostmortem(incident.id, {
+      ...(fields as ActionFields<'postmortem'>),
+      by: person.email,
+      at: now,
+    });
+    if (!written) throw new ConflictError('The postmortem is in already');
+  }
+  return outcome;
+}
+
+type PlanFields = ActionFields<'plan'>;
+
+function parseFields(action: WorkAction, json: unknown): unknown {
+  const parsed = WORK_ACTIONS[action].schema.safeParse(json ?? {});
+  if (!parsed.success) throw new InvalidInputError(zodIssues(parsed.error));
+  return parsed.data;
+}
+
+/** The plan's effects written under its new version; the plan itself is saved with the incident. */
+async function writePlan(
+  deps: WorkroomDeps,
+  incident: Incident,
+  fields: PlanFields,
+  by: string,
+): Promise<RemediationPlan> {
+  try {
+    return await proposePlan(deps, incident, fields, by);
+  } catch (error) {
+    if (error instanceof PlanRuleError)
+      throw new InvalidInputError({
+        field: error.field,
+        message: error.message.slice(error.field.length + 2),
+      });
+    throw error;
+  }
+}
+
+/** Step 4: the incident (one conditional write), then the logs and the timeline. */
+async function record(deps: WorkroomDeps, incident: Incident, outcome: ActionOutcome): Promise<Incident> {
+  const after =
+    Object.keys(outcome.change).length > 0
+      ? await deps.incidents.updateIncident(incident, {
+          ...outcome.change,
+          updatedAt: deps.clock.now().toISOString(),
+        })
+      : incident;
+  for (const draft of [outcome.decision, outcome.effect]) {
+    if (draft) await deps.ledger.append(incident.id, draft);
+  }
+  for (const event of outcome.events) await deps.incidents.addTimelineEvent(incident.id, event);
+  return after;
+}
+
+/** Step 5: tells the current wait; true when the state machine was waiting on it and heard. */
+async function wake(
+  deps: WorkroomDeps,
+  incident: Incident,
+  wake: NonNullable<ActionOutcome['wake']>,
+  person: Person,
+): Promise<boolean> {
+  const step = WAIT_OF_PHASE[incident.phase];
+  if (!step) return false;
+  if (wake === 'settled') {
+    return (
+      isHeld(step) &&
+      (await isSettled(deps, incident, step)) &&
+      endWait(deps, incident.id, step, { result: { settledBy: person.email, at: incident.updatedAt } })
+    );
+  }
+  const error = wake === 'cancelled' ? ERROR_NAMES.cancelled : ERROR_NAMES.deadlineMoved;
+  const cause = wake === 'cancelled' ? `Cancelled by ${person.email}` : `Severity changed by ${person.email}`;
+  if (isHeld(step)) return endWait(deps, incident.id, step, { error, cause });
+  return failRound(deps, incident, error, cause, wake === 'cancelled');
+}
+
+function isHeld(step: WaitStep): step is (typeof HELD_STEPS)[number] {
+  return (HELD_STEPS as readonly string[]).includes(step);
+}
+
+/**
+ * Ends the approval round's wait (Decide waits through its approval requests): fails the first
+ * pending request's task, which ends the round; on a cancel the requests are withdrawn too.
+ */
+async function failRound(
+  deps: WorkroomDeps,
+  incident: Incident,
+  error: string,
+  cause: string,
+  withdraw: boolean,
+): Promise<boolean> {
+  let answered = false;
+  for (const approval of await deps.approvals.listApprovals(incident.id, incident.decideRound)) {
+    if (approval.status !== 'PENDING') continue;
+    const token = answered ? undefined : await deps.approvals.getTaskToken(approval);
+    if (token) answered = await deps.workflow.failTask(token, error, cause);
+    if (withdraw) await deps.approvals.settleApproval(approval, 'WITHDRAWN', { withdrawnReason: cause });
+  }
+  return answered;
+}

@@ -1,0 +1,4 @@
+import { makeWatchDeadlinesHandler, watchDeadlinesDepsFromEnvironment } from './watch-deadlines.ts';
+
+/** Lambda entry point that reads an incident's clock before and between its waits for people. */
+export const handler = makeWatchDeadlinesHandler(watchDeadlinesDepsFromEnvironment());

@@ -1,0 +1,49 @@
+/** Invoked by the state machine before each wait for people, and when a wait's time runs out. */
+import { z } from 'zod';
+import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { asDependencyError } from '../adapters/aws-errors.ts';
+import {
+  deadlineConfig,
+  loadConfig,
+  mailFromConfig,
+  operationsTableConfig,
+  respondersConfig,
+} from '../adapters/config.ts';
+import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
+import { logger } from '../adapters/logger.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
+import { WAIT_STEPS } from '../domain/casework.ts';
+import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
+import type { WatchDeadlinesDeps } from '../use-cases/watch-deadlines.ts';
+import { watchDeadlines } from '../use-cases/watch-deadlines.ts';
+
+export const watchDeadlinesSchema = z.object({ incidentId: z.string().min(1), step: z.enum(WAIT_STEPS) });
+
+export function makeWatchDeadlinesHandler(
+  deps: WatchDeadlinesDeps,
+): (event: unknown) => Promise<{ seconds: number; escalated: number }> {
+  return async (event) => {
+    const input = watchDeadlinesSchema.parse(event);
+    const result = await retryOnConflict(() => watchDeadlines(deps, input)).catch((error: unknown) => {
+      throw asDependencyError(error);
+    });
+    logger.info('Deadlines watched', { ...input, ...result });
+    return result;
+  };
+}
+
+export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
+  const config = loadConfig([operationsTableConfig, mailFromConfig, respondersConfig, deadlineConfig]);
+  const db = documentClient();
+  const waits = new DynamoDbWaits(db, config.operationsTable);
+  return {
+    incidents: new DynamoDbOperationsStore(db, config.operationsTable),
+    questions: waits,
+    waits,
+    mailer: new SesMailer(sesClient(), config.mailFrom),
+    people: { responders: config.responders, sreLead: config.sreLead },
+    policy: config.deadlines,
+    clock: systemClock,
+  };
+}

@@ -1,0 +1,4 @@
+import { makeWorkroomHandler, workroomDepsFromEnvironment } from './workroom.ts';
+
+/** Lambda entry point for people's workrooms. */
+export const handler = makeWorkroomHandler(workroomDepsFromEnvironment());
