@@ -44,6 +44,13 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
+/** The IAM principal API Gateway checked the request's SigV4 signature for (absent locally). */
+export function iamPrincipal(event: HttpEvent): string | undefined {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn.length <= LIMITS.principalBytes ? arn : undefined;
+}
+
 export function bodyText(event: HttpEvent): string {
   if (!event.body) return '';
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;

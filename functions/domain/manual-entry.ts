@@ -189,15 +189,6 @@ function decodeURIComponentSafely(value: string): string {
   }
 }
 
-/** Each issue named by its field; an unknown member is named by its own name. */
-function bodyIssues(error: z.ZodError): InputIssue[] {
-  return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ field: key, message: 'is not a field of a manual ledger entry' }))
-      : zodIssues(new z.ZodError([issue])),
-  );
-}
-
 /**
  * Hours × rate in minor units, rounded half up to the currency's minor unit: hours have at most
  * two decimals, so the product is exact in hundredths of a minor unit before the one rounding.
@@ -213,7 +204,8 @@ export function labourCost(hours: string, rate: Money): Money {
 /** Checks a request body; throws {@link InvalidInputError} naming every field that is wrong. */
 export function parseManualEntry(body: unknown): ManualEntry {
   const parsed = manualEntryBodySchema.safeParse(body);
-  if (!parsed.success) throw new InvalidInputError(bodyIssues(parsed.error));
+  if (!parsed.success)
+    throw new InvalidInputError(zodIssues(parsed.error, '', 'is not a field of a manual ledger entry'));
   const b = parsed.data;
   const issues: InputIssue[] = [];
   const problem = (field: string, message: string) => issues.push({ field, message });
