@@ -205,7 +205,7 @@ function categoriesFromLabel(raw: string | undefined): Rml3Category[] {
  */
 export function classify(labels: Readonly<Record<string, string>>): Classification {
   const { severity, fromLabel } = severityFromLabels(labels);
-  const sevNote = fromLabel ? '' : ' Severity defaulted to SEV2: no recognised severity label.';
+  const sevNote = fromLabel ? '' : ' Severity defaulted to SEV2: no recognised severity given.';
   const categories = categoriesFromLabel(labels.category ?? labels.rml3_category);
   const labelled = worldFromLabel(labels.world ?? labels.rml_world);
   if (categories.length > 0) {
