@@ -12,12 +12,12 @@ import { zodIssues } from './alert.ts';
 import { containsEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
+import { instantField, required } from './fields.ts';
 import type { LedgerEntry } from './ledger.ts';
 import type { Money } from './money.ts';
 import { currencySchema, parseMajorAmount } from './money.ts';
 import type { Obligation } from './plan.ts';
 import { utf8Bytes } from './text.ts';
-import { parseRfc3339 } from './time.ts';
 import type { World } from './vocabulary.ts';
 import { WORLDS } from './vocabulary.ts';
 
@@ -102,9 +102,6 @@ function textProblem(value: string, maxBytes: number, multiline: boolean): strin
   return undefined;
 }
 
-const required = (what: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'is required' : `must be ${what}`;
-
 function text(maxBytes: number, options: { multiline?: boolean; noAddresses?: string } = {}) {
   return z.string({ error: required('a string') }).superRefine((value, ctx) => {
     const problem =
@@ -148,18 +145,7 @@ export const manualEntryBodySchema = z.strictObject({
     error: required("'tos' (the contractual minimum) or 'brand' (chosen beyond it)"),
   }),
   productArea: text(MANUAL_ENTRY_LIMITS.productAreaBytes, { noAddresses: 'must not hold an e-mail address' }),
-  effectiveAt: z
-    .string({ error: required('a date-time such as 2026-11-22T10:00:00Z') })
-    .transform((value, ctx) => {
-      const instant = parseRfc3339(value);
-      // An offset can carry 9999-12-31 into year 10000, which has no four-digit form.
-      if (instant && /^\d{4}-/.test(instant)) return instant;
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be a real RFC 3339 date-time such as 2026-11-22T10:00:00Z',
-      });
-      return z.NEVER;
-    }),
+  effectiveAt: instantField(),
   glCode: z
     .string({ error: required('a string') })
     .regex(

@@ -458,6 +458,17 @@ function formRecipe(): fc.Arbitrary<BodyRecipe> {
   return fc.tuple(invalid, extra).map(([bad, more]) => ({ kind: 'form', fields: [...bad, ...more] }));
 }
 
+/** Date-times a body refuses: not on the calendar, not RFC 3339, or in the future. */
+const badInstant = fc.constantFrom(
+  '2026-02-30T10:00:00Z',
+  '2026-01-01',
+  'yesterday',
+  1767225600,
+  '2999-01-01T00:00:00Z',
+  '9999-12-31T23:59:59-23:59',
+  null,
+);
+
 /** A manual ledger entry (`POST /incidents/{id}/ledger`) that is valid as it stands. */
 const LEDGER_ENTRY = {
   kind: 'legal_fee',
@@ -526,17 +537,7 @@ function ledgerBreakers(): fc.Arbitrary<Mutation> {
     }),
     fc.record({ at: fc.constant(['currency']), value: fc.constantFrom('eur', 'XXX', 'EURO', '', 978, null) }),
     fc.record({ at: fc.constant(['obligation']), value: fc.constantFrom('TOS', 'both', '', null) }),
-    fc.record({
-      at: fc.constant(['effectiveAt']),
-      value: fc.constantFrom(
-        '2026-02-30T10:00:00Z',
-        '2026-01-01',
-        'yesterday',
-        1767225600,
-        '2999-01-01T00:00:00Z',
-        '9999-12-31T23:59:59-23:59',
-      ),
-    }),
+    fc.record({ at: fc.constant(['effectiveAt']), value: badInstant }),
     // A well-formed id that no entry of any incident has.
     fc.record({
       at: fc.constant(['corrects']),
@@ -566,16 +567,29 @@ function ledgerBreakers(): fc.Arbitrary<Mutation> {
   );
 }
 
-function ledgerRecipe(): fc.Arbitrary<BodyRecipe> {
+/** A JSON body of `kind`: text noise in `noisy` fields, then one or two breakers, applied last. */
+function brokenBody(
+  kind: 'ledger' | 'declaration',
+  noisy: readonly string[],
+  breakers: fc.Arbitrary<Mutation>,
+): fc.Arbitrary<BodyRecipe> {
   const noise = fc.record({
-    at: fc.constantFrom(['reason'], ['actor'], ['productArea'], ['glCode'], ['world'], ['providerRef']),
+    at: fc.constantFrom(...noisy.map((field) => [field])),
     value: bodyText.map(expand),
   });
   return fc.record({
-    kind: fc.constant('ledger' as const),
+    kind: fc.constant(kind),
     noise: fc.array(noise, { maxLength: 3 }),
-    breakers: fc.array(ledgerBreakers(), { minLength: 1, maxLength: 2 }),
+    breakers: fc.array(breakers, { minLength: 1, maxLength: 2 }),
   });
+}
+
+function ledgerRecipe(): fc.Arbitrary<BodyRecipe> {
+  return brokenBody(
+    'ledger',
+    ['reason', 'actor', 'productArea', 'glCode', 'world', 'providerRef'],
+    ledgerBreakers(),
+  );
 }
 
 /** A declaration (`POST /incidents`) that is valid as it stands: it would open an incident. */
@@ -627,18 +641,7 @@ function declarationBreakers(): fc.Arbitrary<Mutation> {
       value: fc.constantFrom('sev1', 'P1', 'SEV5', 'critical', '', null, 1),
     }),
     fc.record({ at: fc.constant(['world']), value: fc.constantFrom('rml3', 'RML4', 'History', '', null, 3) }),
-    fc.record({
-      at: fc.constant(['startedAt']),
-      value: fc.constantFrom(
-        '2026-02-30T10:00:00Z',
-        '2026-01-01',
-        'yesterday',
-        1767225600,
-        '2999-01-01T00:00:00Z',
-        '9999-12-31T23:59:59-23:59',
-        null,
-      ),
-    }),
+    fc.record({ at: fc.constant(['startedAt']), value: badInstant }),
     fc.record({
       at: fc.constantFrom(['title'], ['description'], ['csTicketId'], ['productArea']),
       value: fc.constantFrom(
@@ -669,15 +672,11 @@ function declarationBreakers(): fc.Arbitrary<Mutation> {
 }
 
 function declarationRecipe(): fc.Arbitrary<BodyRecipe> {
-  const noise = fc.record({
-    at: fc.constantFrom(['title'], ['description'], ['productArea'], ['severity'], ['world'], ['csTicketId']),
-    value: bodyText.map(expand),
-  });
-  return fc.record({
-    kind: fc.constant('declaration' as const),
-    noise: fc.array(noise, { maxLength: 3 }),
-    breakers: fc.array(declarationBreakers(), { minLength: 1, maxLength: 2 }),
-  });
+  return brokenBody(
+    'declaration',
+    ['title', 'description', 'productArea', 'severity', 'world', 'csTicketId'],
+    declarationBreakers(),
+  );
 }
 
 function alertRecipe(): fc.Arbitrary<BodyRecipe> {

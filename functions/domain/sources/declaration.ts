@@ -15,10 +15,10 @@ import type { NormalizedAlert } from '../alert.ts';
 import { zodIssues } from '../alert.ts';
 import { containsEmailAddress, emailAddress } from '../email-address.ts';
 import { InvalidInputError } from '../errors.ts';
+import { instantField, required } from '../fields.ts';
 import { canonicalJson, sha256Hex } from '../json.ts';
 import { LIMITS } from '../limits.ts';
 import { subjectLine, utf8Bytes, withoutBidiControls } from '../text.ts';
-import { parseRfc3339 } from '../time.ts';
 import { RML3_CATEGORIES, SEVERITIES, WORLDS } from '../vocabulary.ts';
 
 /** The source name of declared incidents, in correlation keys and on the incident. */
@@ -36,9 +36,6 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 const CONTROL_BUT_LINE_BREAKS_OR_TAB = /[^\P{Cc}\n\r\t]/u;
 const CONTROL_OR_BIDI = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\u2028\u2029]/u;
 const NO_ADDRESS = 'must not hold an e-mail address: the CS ticket names the customer';
-
-const required = (what: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'is required' : `must be ${what}`;
 
 /**
  * Free text a person wrote: bidirectional controls stripped (as they are from alert text where it
@@ -99,19 +96,7 @@ export const declarationBodySchema = z.strictObject({
   severity: z.enum(SEVERITIES, { error: required(SEVERITIES.join(', ')) }).optional(),
   world: z.enum(WORLDS, { error: required(WORLDS.join(', ')) }).optional(),
   productArea: prose(LIMITS.labelValueBytes, { noAddresses: true }).optional(),
-  startedAt: z
-    .string({ error: required('a date-time such as 2026-11-22T10:00:00Z') })
-    .transform((value, ctx) => {
-      const instant = parseRfc3339(value);
-      // An offset can carry 9999-12-31 into year 10000, which has no four-digit form.
-      if (instant && /^\d{4}-/.test(instant)) return instant;
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be a real RFC 3339 date-time such as 2026-11-22T10:00:00Z',
-      });
-      return z.NEVER;
-    })
-    .optional(),
+  startedAt: instantField().optional(),
 });
 export type Declaration = z.infer<typeof declarationBodySchema>;
 
