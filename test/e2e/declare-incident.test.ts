@@ -23,15 +23,37 @@ beforeAll(async () => {
   });
 }, 120_000);
 afterAll(async () => {
+  // Lifecycles started here must reach their first wait for people before the tables close.
+  for (const incidentId of opened) await settled(incidentId);
   sfn?.destroy();
   await stack?.close();
 });
 
-function declare(body: unknown): Promise<Response> {
-  return fetch(`${stack.endpoints.api}/incidents`, {
+/** Incidents the tests opened. */
+const opened = new Set<string>();
+
+async function declare(body: unknown): Promise<Response> {
+  const res = await fetch(`${stack.endpoints.api}/incidents`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
+  });
+  const incidentId = res.status === 201 ? res.headers.get('location')?.split('/').at(-1) : undefined;
+  if (incidentId) opened.add(incidentId);
+  return res;
+}
+
+/** Waits until the incident's records stop changing: its lifecycle waits for a person. */
+async function settled(incidentId: string): Promise<void> {
+  let last = '';
+  let same = 0;
+  await waitFor(`${incidentId} to settle`, async () => {
+    const c = await getCase(stack, incidentId);
+    const now = JSON.stringify([c.incident.phase, c.incident.status, c.timeline.length, c.ledger.length]);
+    same = now === last ? same + 1 : 0;
+    last = now;
+    await new Promise((r) => setTimeout(r, 200));
+    return same >= 3 ? true : undefined;
   });
 }
 
