@@ -60,6 +60,14 @@ export const FUNCTIONS = {
     },
     timeoutSeconds: 15,
   },
+  declareIncident: {
+    name: 'declare-incident',
+    entry: 'functions/declare-incident/handler.ts',
+    description:
+      'POST /incidents: customer support or sales declares an incident from a complaint; it opens like an alert and starts its lifecycle',
+    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true },
+    timeoutSeconds: 15,
+  },
   recordPhase: {
     name: 'record-phase',
     entry: 'functions/record-phase/handler.ts',

@@ -23,6 +23,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/incidents', fn: 'incidentsApi', auth: 'iam' },
   { method: 'GET', path: '/incidents/{incidentId}', fn: 'incidentsApi', auth: 'iam' },
   { method: 'GET', path: '/incidents/{incidentId}/case-file.yaml', fn: 'incidentsApi', auth: 'iam' },
+  // Customer support and sales declare an incident from a complaint: people of the company, as above.
+  { method: 'POST', path: '/incidents', fn: 'declareIncident', auth: 'iam' },
   // Responders and finance record what was done by hand: the same callers as the reads above.
   { method: 'POST', path: '/incidents/{incidentId}/ledger', fn: 'recordLedgerEntry', auth: 'iam' },
   // Mail scanners open links with GET and HEAD: both only ever show the case.

@@ -51,6 +51,13 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
+/** The IAM principal API Gateway checked the request's SigV4 signature for (absent locally). */
+export function iamPrincipal(event: HttpEvent): string | undefined {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn.length <= LIMITS.principalBytes ? arn : undefined;
+}
+
 /** The request body's bytes, refused past `maxBytes`. */
 export function bodyBytes(event: HttpEvent, maxBytes: number = MAX_BODY_BYTES): Buffer {
   if (!event.body) return Buffer.alloc(0);

@@ -3,7 +3,7 @@
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
 import { z } from 'zod';
-import { isEmailAddress } from './email-address.ts';
+import { emailAddress, isEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
 import { LIMITS } from './limits.ts';
@@ -49,6 +49,17 @@ export interface NormalizedAlert {
   readonly productArea?: string;
   /** The values that were cut to their bounds, with the size and SHA-256 of each whole value. */
   readonly truncated?: readonly Truncation[];
+  /** Set when a person declared the incident by hand rather than a tool alerting (`POST /incidents`). */
+  readonly declaredBy?: DeclaredBy;
+}
+
+/** Who declared an incident by hand, and the customer-support ticket it answers. */
+export interface DeclaredBy {
+  /** The work address of the person declaring (never a customer's): the detection's actor. */
+  readonly reporter: string;
+  readonly csTicketId: string;
+  /** The IAM principal whose signature API Gateway checked, when there was one. */
+  readonly principal?: string;
 }
 
 const text = (maxBytes: number) =>
@@ -102,17 +113,34 @@ export const normalizedAlertSchema: z.ZodType<NormalizedAlert> = z.object({
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
   ),
+  declaredBy: z
+    .object({
+      reporter: emailAddress,
+      csTicketId: text(LIMITS.csTicketIdBytes).pipe(z.string().min(1)),
+      principal: text(LIMITS.principalBytes).optional(),
+    })
+    .optional(),
 });
 
-/** Names each issue by its path: `alerts[0].startsAt`. */
-export function zodIssues(error: z.ZodError, prefix = ''): InputIssue[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.reduce<string>((acc, part) => {
+/**
+ * Names each issue by its path: `alerts[0].startsAt`. A member a strict object does not know is
+ * named by its own path, with `unknownMember` as the message.
+ */
+export function zodIssues(
+  error: z.ZodError,
+  prefix = '',
+  unknownMember = 'is not a known field',
+): InputIssue[] {
+  const pathOf = (parts: readonly PropertyKey[]) =>
+    parts.reduce<string>((acc, part) => {
       if (typeof part === 'number') return `${acc}[${part}]`;
       return acc ? `${acc}.${String(part)}` : String(part);
-    }, prefix);
-    return { field: path || '(body)', message: issue.message };
-  });
+    }, prefix) || '(body)';
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: pathOf([...issue.path, key]), message: unknownMember }))
+      : [{ field: pathOf(issue.path), message: issue.message }],
+  );
 }
 
 /**
@@ -177,7 +205,7 @@ function categoriesFromLabel(raw: string | undefined): Rml3Category[] {
  */
 export function classify(labels: Readonly<Record<string, string>>): Classification {
   const { severity, fromLabel } = severityFromLabels(labels);
-  const sevNote = fromLabel ? '' : ' Severity defaulted to SEV2: no recognised severity label.';
+  const sevNote = fromLabel ? '' : ' Severity defaulted to SEV2: no recognised severity given.';
   const categories = categoriesFromLabel(labels.category ?? labels.rml3_category);
   const labelled = worldFromLabel(labels.world ?? labels.rml_world);
   if (categories.length > 0) {

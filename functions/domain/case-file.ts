@@ -16,6 +16,7 @@ import type { LedgerEntry } from './ledger.ts';
 import { effectState } from './ledger.ts';
 import { isManualEntry } from './manual-entry.ts';
 import { standingEntries } from './profit-and-loss.ts';
+import { DECLARATION_SOURCE } from './sources/declaration.ts';
 import type { Rml3Category, Status } from './vocabulary.ts';
 import { APPROVER_ROLES, WORLDS } from './vocabulary.ts';
 import type { Postmortem } from './workroom.ts';
@@ -137,14 +138,13 @@ export function buildCaseFile(records: CaseRecords): CaseFile {
   const standing = standingEntries(records.ledger)
     .map((s) => s.entry)
     .filter((e) => effectState(e) === 'confirmed');
-  const alertname = incident.labels.alertname;
   const caseFile: CaseFile = {
     incident_id: incident.id,
     title: incident.title,
     rml_world: incident.world,
     status: STATUS[incident.status],
     detected_at: incident.detectedAt,
-    detected_by: [{ type: 'alert', source: alertname ? `${incident.source}/${alertname}` : incident.source }],
+    detected_by: [detectedBy(incident)],
     // The responders' assessment of the impact, once they made one; until then what the alert says.
     classification: {
       severity: incident.severity,
@@ -170,6 +170,14 @@ export function buildCaseFile(records: CaseRecords): CaseFile {
       : { technical: [], process: [], governance: [] },
   };
   return caseFileSchema.parse(withheld(caseFile));
+}
+
+/** What detected it: the CS ticket a person declared it from, or the alert source (and alert name). */
+function detectedBy(incident: Incident): CaseFile['detected_by'][number] {
+  const ticket = incident.labels.cs_ticket;
+  if (incident.source === DECLARATION_SOURCE && ticket) return { type: 'cs_ticket', id: ticket };
+  const alertname = incident.labels.alertname;
+  return { type: 'alert', source: alertname ? `${incident.source}/${alertname}` : incident.source };
 }
 
 /** The payments the plan refunds: each refund goes back to one transaction. Unknown without a plan. */

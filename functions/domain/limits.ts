@@ -39,6 +39,11 @@ export const LIMITS = {
   /** One e-mail address (RFC 5321's path limit). */
   emailAddressBytes: 254,
 
+  /** A declaration's CS ticket: its id or its link; longer ones are refused. */
+  csTicketIdBytes: 512,
+  /** The IAM principal (a user or role ARN) recorded with a declaration. */
+  principalBytes: 400,
+
   /** Digits of an incident's sequence number: `INC-2026-0001` to `INC-2026-999999999`. */
   incidentSequenceDigits: 9,
   /** Approval rounds per incident (the round in a link is 1 to 9999, written without leading zeros). */

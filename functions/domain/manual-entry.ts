@@ -12,12 +12,12 @@ import { zodIssues } from './alert.ts';
 import { containsEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
+import { instantField, required } from './fields.ts';
 import type { LedgerEntry } from './ledger.ts';
 import type { Money } from './money.ts';
 import { currencySchema, parseMajorAmount } from './money.ts';
 import type { Obligation } from './plan.ts';
 import { utf8Bytes } from './text.ts';
-import { parseRfc3339 } from './time.ts';
 import type { World } from './vocabulary.ts';
 import { WORLDS } from './vocabulary.ts';
 
@@ -102,9 +102,6 @@ function textProblem(value: string, maxBytes: number, multiline: boolean): strin
   return undefined;
 }
 
-const required = (what: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'is required' : `must be ${what}`;
-
 function text(maxBytes: number, options: { multiline?: boolean; noAddresses?: string } = {}) {
   return z.string({ error: required('a string') }).superRefine((value, ctx) => {
     const problem =
@@ -148,18 +145,7 @@ export const manualEntryBodySchema = z.strictObject({
     error: required("'tos' (the contractual minimum) or 'brand' (chosen beyond it)"),
   }),
   productArea: text(MANUAL_ENTRY_LIMITS.productAreaBytes, { noAddresses: 'must not hold an e-mail address' }),
-  effectiveAt: z
-    .string({ error: required('a date-time such as 2026-11-22T10:00:00Z') })
-    .transform((value, ctx) => {
-      const instant = parseRfc3339(value);
-      // An offset can carry 9999-12-31 into year 10000, which has no four-digit form.
-      if (instant && /^\d{4}-/.test(instant)) return instant;
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be a real RFC 3339 date-time such as 2026-11-22T10:00:00Z',
-      });
-      return z.NEVER;
-    }),
+  effectiveAt: instantField(),
   glCode: z
     .string({ error: required('a string') })
     .regex(
@@ -189,15 +175,6 @@ function decodeURIComponentSafely(value: string): string {
   }
 }
 
-/** Each issue named by its field; an unknown member is named by its own name. */
-function bodyIssues(error: z.ZodError): InputIssue[] {
-  return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ field: key, message: 'is not a field of a manual ledger entry' }))
-      : zodIssues(new z.ZodError([issue])),
-  );
-}
-
 /**
  * Hours × rate in minor units, rounded half up to the currency's minor unit: hours have at most
  * two decimals, so the product is exact in hundredths of a minor unit before the one rounding.
@@ -213,7 +190,8 @@ export function labourCost(hours: string, rate: Money): Money {
 /** Checks a request body; throws {@link InvalidInputError} naming every field that is wrong. */
 export function parseManualEntry(body: unknown): ManualEntry {
   const parsed = manualEntryBodySchema.safeParse(body);
-  if (!parsed.success) throw new InvalidInputError(bodyIssues(parsed.error));
+  if (!parsed.success)
+    throw new InvalidInputError(zodIssues(parsed.error, '', 'is not a field of a manual ledger entry'));
   const b = parsed.data;
   const issues: InputIssue[] = [];
   const problem = (field: string, message: string) => issues.push({ field, message });

@@ -12,19 +12,22 @@ import {
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
+import { bodyText, errorToJson, header, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
+import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
 import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
 import type { NormalizedAlert } from '../domain/alert.ts';
 import { checkNormalizedAlert } from '../domain/alert.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
+import type { PayloadArchive } from '../domain/ports.ts';
 import { parseAlertmanagerWebhook } from '../domain/sources/alertmanager.ts';
 import type { OpenIncidentDeps } from '../use-cases/open-incident.ts';
 import { openIncident } from '../use-cases/open-incident.ts';
 
 export interface IngestDeps extends OpenIncidentDeps {
+  readonly payloads: PayloadArchive;
   readonly verifyToken: (presented: string | undefined) => Promise<boolean>;
 }
 
@@ -53,28 +56,12 @@ export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promi
       }
       const alert = checkNormalizedAlert(parse(jsonBody(event)));
       const result = await openIncident(deps, alert, bodyText(event));
-      const { classification } = result;
-      const summary = {
-        outcome: result.outcome,
-        world: classification.world,
-        severity: classification.severity,
-        categories: classification.categories,
-        reason: classification.reason,
-      };
       logger.info('Alert ingested', {
         source,
-        ...summary,
+        ...outcomeSummary(result),
         incidentId: 'incidentId' in result ? result.incidentId : null,
       });
-      if (result.outcome === 'opened') {
-        return json(
-          201,
-          { incidentId: result.incidentId, ...summary },
-          { location: `/incidents/${result.incidentId}` },
-        );
-      }
-      if (result.outcome === 'folded') return json(200, { incidentId: result.incidentId, ...summary });
-      return json(202, { incidentId: null, ...summary });
+      return openIncidentResponse(result);
     } catch (error) {
       if (error instanceof UnauthorizedError) {
         return {

@@ -14,7 +14,7 @@ import {
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { errorToJson, header, json, jsonBody } from '../adapters/http.ts';
+import { errorToJson, header, iamPrincipal, json, jsonBody } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { pseudonymizer } from '../adapters/pseudonyms.ts';
 import type { InputIssue } from '../domain/errors.ts';
@@ -52,13 +52,6 @@ function readRequest(event: HttpEvent): { idempotencyKey: string; entry: ManualE
   return { idempotencyKey: key, entry };
 }
 
-/** The IAM principal API Gateway checked the request's signature for (absent locally). */
-function principalOf(event: HttpEvent): string | undefined {
-  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
-  const arn = context.authorizer?.iam?.userArn;
-  return typeof arn === 'string' && arn.length <= 400 ? arn : undefined;
-}
-
 export function makeRecordLedgerEntryHandler(
   deps: RecordLedgerEntryDeps,
 ): (event: HttpEvent) => Promise<HttpResult> {
@@ -67,7 +60,7 @@ export function makeRecordLedgerEntryHandler(
       const incidentId = event.pathParameters?.incidentId ?? '';
       if (!isIncidentId(incidentId)) throw new NotFoundError(`No incident ${incidentId}`);
       const request = readRequest(event);
-      const principal = principalOf(event);
+      const principal = iamPrincipal(event);
       const { created, entry } = await recordLedgerEntry(deps, {
         incidentId,
         ...request,

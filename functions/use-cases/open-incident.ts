@@ -1,5 +1,6 @@
 /**
- * Use case: an alert arrives; open an incident for it, or fold it into the one it belongs to.
+ * Use case: an alert arrives — from a source's webhook, or declared by a person from a customer
+ * complaint — open an incident for it, or fold it into the one it belongs to.
  *
  * Primary course:
  *  1. Triage the alert (world, categories, severity).
@@ -32,6 +33,7 @@ import {
   openIncident as newIncident,
   parseIncidentId,
 } from '../domain/incident.ts';
+import type { JsonObject } from '../domain/json.ts';
 import { LIMITS } from '../domain/limits.ts';
 import type {
   ArchivedPayload,
@@ -46,7 +48,8 @@ export interface OpenIncidentDeps {
   readonly incidents: IncidentStore;
   readonly ledger: Ledger;
   readonly workflow: Workflow;
-  readonly payloads: PayloadArchive;
+  /** Where a payload with cut values is kept; callers whose input is never cut (a declaration) have none. */
+  readonly payloads?: PayloadArchive;
   readonly clock: Clock;
 }
 
@@ -98,7 +101,7 @@ export async function openIncident(
     }
 
     // 3.
-    if (!archived && original !== undefined && (alert.truncated?.length ?? 0) > 0) {
+    if (!archived && deps.payloads && original !== undefined && (alert.truncated?.length ?? 0) > 0) {
       archived = await deps.payloads.keep(alert.source, original);
     }
 
@@ -155,20 +158,43 @@ export async function openIncident(
   );
 }
 
+/** Who reported it, for the timeline and the ledger: the person who declared it, or the source. */
+function reportedBy(alert: NormalizedAlert): { readonly actor: string; readonly detail: JsonObject } {
+  const by = alert.declaredBy;
+  if (!by) return { actor: `${alert.source} webhook`, detail: {} };
+  return {
+    actor: by.reporter,
+    detail: {
+      reporter: by.reporter,
+      csTicketId: by.csTicketId,
+      ...(by.principal ? { principal: by.principal } : {}),
+    },
+  };
+}
+
 async function recordDetection(
   deps: OpenIncidentDeps,
   incident: Incident,
   alert: NormalizedAlert,
   classification: Classification,
 ): Promise<void> {
+  const { actor, detail } = reportedBy(alert);
+  const by = alert.declaredBy;
   await deps.incidents.addTimelineEvent(incident.id, {
     key: 'detection',
     at: incident.detectedAt,
     world: 'RML2',
     type: 'detection',
     phase: 'Detect',
-    summary: `Opened from ${alert.source}: ${alert.title}. ${classification.reason}`,
-    detail: { source: alert.source, deliveryKey: alert.deliveryKey, alertCount: alert.alerts.length },
+    summary: by
+      ? `Declared by ${by.reporter} from CS ticket ${by.csTicketId}: ${alert.title}. ${classification.reason}`
+      : `Opened from ${alert.source}: ${alert.title}. ${classification.reason}`,
+    detail: {
+      source: alert.source,
+      deliveryKey: alert.deliveryKey,
+      alertCount: alert.alerts.length,
+      ...detail,
+    },
   });
   await deps.ledger.append(incident.id, {
     log: 'effect',
@@ -176,11 +202,12 @@ async function recordDetection(
     world: classification.world,
     phase: 'Detect',
     at: incident.detectedAt,
-    actor: `${alert.source} webhook`,
+    actor,
     idempotencyKey: 'detect',
     summary: `Provisional record: ${classification.world} incident detected (${classification.severity}) — ${alert.title}`,
     detail: {
       source: alert.source,
+      ...detail,
       correlationKey: alert.correlationKey,
       deliveryKey: alert.deliveryKey,
       status: alert.status,
@@ -217,8 +244,15 @@ async function fold(
     world: 'RML2',
     type: 'alert_folded',
     phase: incident.phase,
-    summary: `${alert.source} ${alert.status === 'resolved' ? 'reports the alert resolved' : 'sent the alert again'} (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); folded into ${incident.id}`,
-    detail: { deliveryKey: alert.deliveryKey, status: alert.status, alertCount: alert.alerts.length },
+    summary: alert.declaredBy
+      ? `Declared again by ${alert.declaredBy.reporter} from CS ticket ${alert.declaredBy.csTicketId}; folded into ${incident.id}`
+      : `${alert.source} ${alert.status === 'resolved' ? 'reports the alert resolved' : 'sent the alert again'} (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); folded into ${incident.id}`,
+    detail: {
+      deliveryKey: alert.deliveryKey,
+      status: alert.status,
+      alertCount: alert.alerts.length,
+      ...reportedBy(alert).detail,
+    },
   });
   // A redelivery after a failed first attempt still gets its detection recorded and its lifecycle
   // started; a closed incident's lifecycle is over and stays over.

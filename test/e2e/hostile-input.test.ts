@@ -22,6 +22,7 @@ import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { LOCAL_CREDENTIALS } from '../../local/stack.ts';
 import { openedToDecide } from '../support/casework.ts';
+import { complaint } from '../support/declarations.ts';
 import type { RequestRecipe, Targets } from '../support/hostile-requests.ts';
 import { build, hostileRequests } from '../support/hostile-requests.ts';
 import type { CaseJson } from '../support/local-stack.ts';
@@ -278,6 +279,29 @@ describe("the probe's findings, with the inputs it used", () => {
             { 'content-type': 'application/json', 'idempotency-key': `probe-${i}` },
             JSON.stringify(body),
           ),
+        ),
+      ),
+    );
+    answers.forEach((answer, i) => {
+      const fields = (JSON.parse(answer.body).issues as { field: string }[]).map((issue) => issue.field);
+      expect(fields).toEqual([cases[i]?.[1]]);
+    });
+  });
+
+  it('a declaration with one bad field: 400 naming it, nothing written', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...complaint, category: 'billing' }, 'category'],
+      [{ ...complaint, reporter: 'Ana <ana@corp.example>' }, 'reporter'],
+      [{ ...complaint, title: 'Refund ada@example.com' }, 'title'],
+      [{ ...complaint, description: 'a\u0000b' }, 'description'],
+      [{ ...complaint, csTicketId: '\u202E' }, 'csTicketId'],
+      [{ ...complaint, startedAt: '2999-01-01T00:00:00Z' }, 'startedAt'],
+      [JSON.parse(`{"__proto__": {"world": "RML1"}, ${JSON.stringify(complaint).slice(1)}`), '__proto__'],
+    ];
+    const answers = await refusedWithNothingWritten(400, () =>
+      Promise.all(
+        cases.map(([body]) =>
+          send('POST', '/incidents', { 'content-type': 'application/json' }, JSON.stringify(body)),
         ),
       ),
     );

@@ -60,6 +60,7 @@ describe('the HTTP API', () => {
       'GET /incidents',
       'GET /incidents/{incidentId}',
       'GET /incidents/{incidentId}/case-file.yaml',
+      'POST /incidents',
       'POST /incidents/{incidentId}/ledger',
     ]);
   });

@@ -201,7 +201,7 @@ describe('state machine permissions', () => {
       .filter(([key]) => allows(statementsFor(key), 'states:StartExecution', smArn))
       .map(([k]) => k);
     expect(starters).toEqual(keysWhere((n) => n.startExecution));
-    expect(starters).toEqual(['ingestAlert']);
+    expect(starters).toEqual(['ingestAlert', 'declareIncident']);
     // Nothing else in the stack (the state machine's own role included) can start it either.
     expect(allStatements(template).filter((s) => allows([s], 'states:StartExecution')).length).toBe(
       starters.length,

@@ -5,7 +5,7 @@
  *
  * Every request that could write is built to be refused: a webhook POST with the right token
  * always carries at least one "breaker" that makes the payload invalid on its own, a manual ledger
- * entry too, and an approval POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
+ * entry and a declaration too, and an approval POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
  * POST — and any write at all — is a failure.
  */
 import fc from 'fast-check';
@@ -37,7 +37,7 @@ export type BodyRecipe =
       readonly padTo?: number;
     }
   | {
-      readonly kind: 'ledger';
+      readonly kind: 'ledger' | 'declaration';
       readonly noise: readonly Mutation[];
       readonly breakers: readonly Mutation[];
     }
@@ -458,6 +458,17 @@ function formRecipe(): fc.Arbitrary<BodyRecipe> {
   return fc.tuple(invalid, extra).map(([bad, more]) => ({ kind: 'form', fields: [...bad, ...more] }));
 }
 
+/** Date-times a body refuses: not on the calendar, not RFC 3339, or in the future. */
+const badInstant = fc.constantFrom(
+  '2026-02-30T10:00:00Z',
+  '2026-01-01',
+  'yesterday',
+  1767225600,
+  '2999-01-01T00:00:00Z',
+  '9999-12-31T23:59:59-23:59',
+  null,
+);
+
 /** A manual ledger entry (`POST /incidents/{id}/ledger`) that is valid as it stands. */
 const LEDGER_ENTRY = {
   kind: 'legal_fee',
@@ -526,17 +537,7 @@ function ledgerBreakers(): fc.Arbitrary<Mutation> {
     }),
     fc.record({ at: fc.constant(['currency']), value: fc.constantFrom('eur', 'XXX', 'EURO', '', 978, null) }),
     fc.record({ at: fc.constant(['obligation']), value: fc.constantFrom('TOS', 'both', '', null) }),
-    fc.record({
-      at: fc.constant(['effectiveAt']),
-      value: fc.constantFrom(
-        '2026-02-30T10:00:00Z',
-        '2026-01-01',
-        'yesterday',
-        1767225600,
-        '2999-01-01T00:00:00Z',
-        '9999-12-31T23:59:59-23:59',
-      ),
-    }),
+    fc.record({ at: fc.constant(['effectiveAt']), value: badInstant }),
     // A well-formed id that no entry of any incident has.
     fc.record({
       at: fc.constant(['corrects']),
@@ -566,16 +567,116 @@ function ledgerBreakers(): fc.Arbitrary<Mutation> {
   );
 }
 
-function ledgerRecipe(): fc.Arbitrary<BodyRecipe> {
+/** A JSON body of `kind`: text noise in `noisy` fields, then one or two breakers, applied last. */
+function brokenBody(
+  kind: 'ledger' | 'declaration',
+  noisy: readonly string[],
+  breakers: fc.Arbitrary<Mutation>,
+): fc.Arbitrary<BodyRecipe> {
   const noise = fc.record({
-    at: fc.constantFrom(['reason'], ['actor'], ['productArea'], ['glCode'], ['world'], ['providerRef']),
+    at: fc.constantFrom(...noisy.map((field) => [field])),
     value: bodyText.map(expand),
   });
   return fc.record({
-    kind: fc.constant('ledger' as const),
+    kind: fc.constant(kind),
     noise: fc.array(noise, { maxLength: 3 }),
-    breakers: fc.array(ledgerBreakers(), { minLength: 1, maxLength: 2 }),
+    breakers: fc.array(breakers, { minLength: 1, maxLength: 2 }),
   });
+}
+
+function ledgerRecipe(): fc.Arbitrary<BodyRecipe> {
+  return brokenBody(
+    'ledger',
+    ['reason', 'actor', 'productArea', 'glCode', 'world', 'providerRef'],
+    ledgerBreakers(),
+  );
+}
+
+/** A declaration (`POST /incidents`) that is valid as it stands: it would open an incident. */
+const DECLARATION = {
+  title: 'Customer charged twice, fuzzed',
+  description: 'Two charges for one order.\nSee the ticket.',
+  category: 'financial_discrepancy',
+  csTicketId: 'FUZZ-1',
+  reporter: 'fuzz@corp.example',
+};
+
+/** Changes to a declaration, each of which makes it invalid by itself whatever the noise did. */
+function declarationBreakers(): fc.Arbitrary<Mutation> {
+  const tooLong = (bytes: number) =>
+    fc.integer({ min: bytes + 1, max: bytes + 3000 }).map((n) => 'x'.repeat(n));
+  return fc.oneof(
+    fc.record({
+      at: fc.constantFrom(['title'], ['description'], ['category'], ['csTicketId'], ['reporter']),
+      value: fc.constant(undefined),
+    }),
+    fc.record({
+      at: fc.constant(['category']),
+      value: fc.constantFrom(
+        '',
+        'Financial_Discrepancy',
+        'financial-discrepancy',
+        'billing',
+        'RML3',
+        7,
+        null,
+        ['other'],
+      ),
+    }),
+    fc.record({
+      at: fc.constant(['reporter']),
+      value: fc.constantFrom(
+        '',
+        'not-an-address',
+        'a@b',
+        'Ana <ana@corp.example>',
+        `${'a'.repeat(250)}@example.com`,
+        '\u202Eana@corp.example',
+        7,
+        null,
+      ),
+    }),
+    fc.record({
+      at: fc.constant(['severity']),
+      value: fc.constantFrom('sev1', 'P1', 'SEV5', 'critical', '', null, 1),
+    }),
+    fc.record({ at: fc.constant(['world']), value: fc.constantFrom('rml3', 'RML4', 'History', '', null, 3) }),
+    fc.record({ at: fc.constant(['startedAt']), value: badInstant }),
+    fc.record({
+      at: fc.constantFrom(['title'], ['description'], ['csTicketId'], ['productArea']),
+      value: fc.constantFrom(
+        '',
+        '   ',
+        ' \u202E ',
+        'lone \uD800',
+        7,
+        null,
+        ['x'],
+        'refunded ada@example.com',
+      ),
+    }),
+    fc.record({ at: fc.constantFrom(['description'], ['csTicketId']), value: fc.constant('a\u0000b') }),
+    fc.record({ at: fc.constant(['title']), value: tooLong(LIMITS.titleBytes) }),
+    fc.record({ at: fc.constant(['description']), value: tooLong(LIMITS.annotationValueBytes) }),
+    fc.record({
+      at: fc.constantFrom(['csTicketId'], ['productArea']),
+      value: tooLong(LIMITS.labelValueBytes),
+    }),
+    fc.record({
+      at: fc
+        .constantFrom(...PROTOTYPE_KEYS, 'email', 'customer', 'severty', 'incidentId')
+        .map((key) => [key]),
+      value: fc.constantFrom('x', 'ada@example.com', 1),
+    }),
+  );
+}
+
+function declarationRecipe(): fc.Arbitrary<BodyRecipe> {
+  return brokenBody(
+    'declaration',
+    ['title', 'description', 'productArea', 'severity', 'world', 'csTicketId'],
+    declarationBreakers(),
+  );
 }
 
 function alertRecipe(): fc.Arbitrary<BodyRecipe> {
@@ -655,7 +756,13 @@ function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
           { weight: 1, arbitrary: idSegment(['alertmanager']) },
         )
       : idSegment(route.path.startsWith('/approvals') ? targets.approvalIds : targets.incidentIds);
-  const posted = isForm ? formRecipe() : route.path.endsWith('/ledger') ? ledgerRecipe() : alertRecipe();
+  const posted = isForm
+    ? formRecipe()
+    : route.path.endsWith('/ledger')
+      ? ledgerRecipe()
+      : route.path === '/incidents'
+        ? declarationRecipe()
+        : alertRecipe();
   const body: fc.Arbitrary<BodyRecipe | undefined> =
     route.method !== 'POST'
       ? rarely(strangeBody)
@@ -744,10 +851,13 @@ function bodyBytes(recipe: BodyRecipe, targets: Targets): Buffer {
       if (recipe.damage === 'garbage') return Buffer.from(`${json}}}`);
       return Buffer.from(json);
     }
-    case 'ledger': {
-      const entry: Record<string, unknown> = structuredClone(LEDGER_ENTRY);
-      for (const m of [...recipe.noise, ...recipe.breakers]) applyMutation(entry, m);
-      return Buffer.from(JSON.stringify(entry));
+    case 'ledger':
+    case 'declaration': {
+      const body: Record<string, unknown> = structuredClone(
+        recipe.kind === 'ledger' ? LEDGER_ENTRY : DECLARATION,
+      );
+      for (const m of [...recipe.noise, ...recipe.breakers]) applyMutation(body, m);
+      return Buffer.from(JSON.stringify(body));
     }
     case 'form':
       return Buffer.from(
