@@ -40,6 +40,18 @@ export interface Approval {
   readonly workflowAnswer?: { readonly at: string; readonly resumed: boolean };
 }
 
+/**
+ * How long the state machine waits for one approver's decision (TimeoutSeconds of each "Ask …
+ * to approve the plan" task; a test holds the two equal): past it the round times out and the
+ * incident halts until someone continues it.
+ */
+export const APPROVAL_WAIT_SECONDS = 7 * 24 * 60 * 60;
+
+/** When an approval request times out: its wait started when it was requested (a retried attempt waits afresh, so never earlier). */
+export function approvalDueAt(approval: Pick<Approval, 'requestedAt'>): string {
+  return new Date(Date.parse(approval.requestedAt) + APPROVAL_WAIT_SECONDS * 1000).toISOString();
+}
+
 /** The parts of an approval link id: `INC-2026-0001.1.legal.<secret>`. */
 export interface ApprovalRef {
   readonly incidentId: string;

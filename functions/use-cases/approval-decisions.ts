@@ -51,6 +51,8 @@ export interface ApprovalView {
   readonly canDecide: boolean;
   /** One message of each template the plan sends, as its first recipient would get it. */
   readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
+  /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
+  readonly now: Date;
 }
 
 async function authorize(
@@ -88,6 +90,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ledger,
     canDecide,
     sampleNotices: await sampleNotices(deps, incident),
+    now: deps.clock.now(),
   };
 }
 

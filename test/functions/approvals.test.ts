@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -8,6 +10,7 @@ import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
 import { classify } from '../../functions/domain/alert.ts';
+import { APPROVAL_WAIT_SECONDS } from '../../functions/domain/approval.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
@@ -173,6 +176,60 @@ describe('approval requests and decisions', () => {
       (await store.getApproval({ incidentId: 'INC-2026-0009', round: 1, role: 'business' }))?.status,
     ).toBe('PENDING');
     expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('leads with what is asked and by when, then impact, plan and message, and ends with the decision', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('legal');
+    const page = (await call('GET', approvalId)).body ?? '';
+    // The test clock reads 10:30 on 22 Nov; the request waits APPROVAL_WAIT_SECONDS (7 days).
+    expect(page).toMatch(
+      /Your decision is needed by <time datetime="2026-11-29T10:30:00\.\d{3}Z" title="[^"]+">29 Nov 10:30 UTC, in 6 d 23 h<\/time>/,
+    );
+    expect(page).toContain('This link is for legal@example.com.');
+    const order = [
+      'Your decision is needed by',
+      '<h2>Impact</h2>',
+      '<h2>Remediation plan v1</h2>',
+      'What each customer receives',
+      '<h2>Your decision</h2>',
+    ].map((marker) => page.indexOf(marker));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(page.trimEnd().endsWith('</form></body></html>')).toBe(true);
+  });
+
+  it('shows every time as people read it, and no raw instant in the text', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('sre');
+    await call('POST', approvalId, { decision: 'approve', name: 'Sam SRE' });
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toContain('detected <time datetime="2026-11-22T09:00:00.000Z"');
+    expect(page).toContain('>22 Nov 09:00 UTC, 1 h 30 min ago</time>');
+    expect(page).toMatch(
+      /APPROVED<\/strong> by <bdi>Sam SRE<\/bdi> \(sre@example\.com\) at <time [^>]+>22 Nov 10:30 UTC, just now<\/time>/,
+    );
+    const text = page.replace(/<[^>]*>/g, '');
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // Every table labels its cells, so a phone can stack them.
+    expect(page).not.toMatch(/<td(?! data-label=")/);
+  });
+
+  it('waits for an approver exactly as long as the page says', () => {
+    const asl = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../statemachines/incident-lifecycle.asl.json'), 'utf8'),
+    ) as unknown;
+    const waits: unknown[] = [];
+    const visit = (node: unknown): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const state = node as { Parameters?: { FunctionName?: string }; TimeoutSeconds?: unknown };
+      if (state.Parameters?.FunctionName?.includes('RequestApprovalFunctionArn'))
+        waits.push(state.TimeoutSeconds);
+      for (const child of Object.values(node)) visit(child);
+    };
+    visit(asl);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set([APPROVAL_WAIT_SECONDS]));
   });
 
   it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {
