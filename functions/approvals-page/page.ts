@@ -2,6 +2,7 @@ import { approvalDueAt } from '../domain/approval.ts';
 import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { LIMITS } from '../domain/limits.ts';
 import { formatMajorAmount } from '../domain/money.ts';
+import { counted } from '../domain/text.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
@@ -15,7 +16,7 @@ function noticePreview(view: ApprovalView): string {
         template,
         count,
         message,
-      }) => `<h2>What each customer receives: ${e(template)} (${e(count)} customer${count === 1 ? '' : 's'})</h2>
+      }) => `<h2>What each customer receives: ${e(template)} (${e(counted(count, 'customer'))})</h2>
 <p class="meta">Shown as sent to ${t(message.to)}; every recipient gets the same words, with their own name and amount.</p>
 <div class="box"><p><strong>Subject:</strong> ${t(message.subject)}</p><pre dir="auto" class="message"><bdi>${e(message.text)}</bdi></pre></div>`,
     )
@@ -52,7 +53,8 @@ function impact(view: ApprovalView): string {
   return `<h2>Impact</h2>
 <p>${t(incident.description ?? incident.classificationReason)}</p>
 <ul>
-<li>${e(customers)} affected customer${customers === 1 ? '' : 's'} listed</li>
+<li>Began ${timeHtml(incident.startedAt, view.now)}, as ${e(incident.source)} reports it</li>
+<li>${e(counted(customers, 'affected customer'))} listed</li>
 <li>${e(incident.severity)}, ${e(incident.world)}: ${e(incident.categories.join(', ') || 'no category')}${incident.productArea ? `, product area ${t(incident.productArea)}` : ''}</li>
 ${incident.description ? `<li>Why it is history-grade: ${t(incident.classificationReason)}</li>` : ''}
 </ul>`;
@@ -140,15 +142,15 @@ ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</st
 ${impact(view)}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${t(plan?.summary ?? 'No plan.')}</p>
-<p class="meta">${e(plan?.effectCount ?? 0)} effect(s), each RML3 and RISKY: one per customer and rule.</p>
+<p class="meta">${e(counted(plan?.effectCount ?? 0, 'effect'))}, each RML3 and RISKY: one per customer and rule.</p>
 ${totals}
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
 ${noticePreview(view)}
 <h2>Approvals, round ${e(approval.round)}</h2>
 ${approvals}
-<details><summary>Timeline (${e(view.timeline.length)} events)</summary>
+<details><summary>Timeline (${e(counted(view.timeline.length, 'event'))})</summary>
 ${timeline}</details>
-<details><summary>Effect Ledger and Decision Log (${e(view.ledger.length)} entries)</summary>
+<details><summary>Effect Ledger and Decision Log (${e(counted(view.ledger.length, 'entry', 'entries'))})</summary>
 ${ledger}</details>
 ${decisionForm}`,
   );

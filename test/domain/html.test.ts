@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { table, timeHtml } from '../../functions/domain/html.ts';
+import { counted } from '../../functions/domain/text.ts';
 
 const now = new Date('2026-11-29T09:11:30.000Z');
 
@@ -39,5 +40,13 @@ describe('tables that fold on a phone', () => {
 
   it('say so instead of showing headers over nothing', () => {
     expect(table(columns, [], 'No entries <yet>.')).toBe('<p class="meta">No entries &lt;yet&gt;.</p>');
+  });
+});
+
+describe('counts in words', () => {
+  it('take the singular only for one', () => {
+    expect(counted(1, 'entry', 'entries')).toBe('1 entry');
+    expect(counted(0, 'entry', 'entries')).toBe('0 entries');
+    expect(counted(2, 'customer')).toBe('2 customers');
   });
 });
