@@ -6,31 +6,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.ts';
-import { launchChromium } from '../support/browser.ts';
-import { approvalLinks, freePorts, postAlert, start, tempDataDir } from '../support/local-stack.ts';
+import { describe, expect, it } from 'vitest';
+import { stackWithBrowser } from '../support/browser.ts';
+import { approvalLinks, postAlert } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 const PHONE = { width: 390, height: 844 };
 /** "29 Nov 08:59 UTC, 12 min ago", "… in 6 d 23 h", "… just now"; the year only when not this one. */
 const HUMAN_TIME = /^\d{1,2} [A-Z][a-z]{2}( \d{4})? \d{2}:\d{2} UTC, (just now|in .+|.+ ago)$/;
 
-let stack: LocalStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  stack = await start(tempDataDir(), await freePorts());
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const local = stackWithBrowser();
 
 describe('the approval page on a 390-px phone', () => {
   it('fits the screen, reads its times as people do, and ends with the decision', async () => {
+    const { stack, browser } = local;
     const res = await postAlert(stack, sample);
     expect(res.status).toBe(201);
     const { incidentId } = (await res.json()) as { incidentId: string };

@@ -5,36 +5,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.ts';
-import { launchChromium } from '../support/browser.ts';
-import {
-  closedCase,
-  freePorts,
-  inbox,
-  postAlert,
-  start,
-  tempDataDir,
-  waitFor,
-} from '../support/local-stack.ts';
+import { describe, expect, it } from 'vitest';
+import { stackWithBrowser } from '../support/browser.ts';
+import { closedCase, inbox, postAlert, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
-let stack: LocalStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  stack = await start(tempDataDir(), await freePorts());
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const local = stackWithBrowser();
 
 describe('approving from the SES inbox in a browser', () => {
   it('opens each approval email, follows its link, approves, and sees the incident close', async () => {
+    const { stack, browser } = local;
     const res = await postAlert(stack, sample);
     expect(res.status).toBe(201);
     const { incidentId } = (await res.json()) as { incidentId: string };
