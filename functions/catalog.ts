@@ -90,7 +90,7 @@ export const FUNCTIONS = {
     entry: 'functions/approvals-page/handler.ts',
     description:
       'GET/HEAD/POST /approvals/{approvalId}: shows the case, records a decision, resumes the workflow',
-    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true },
+    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true, people: true },
     timeoutSeconds: 15,
   },
   carryOutEffects: {

@@ -3,7 +3,7 @@
  * links); POST records a decision and answers 303 to the page, so a refresh never re-posts.
  */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
-import { ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
+import { deadlineConfig, ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
 import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
@@ -39,7 +39,7 @@ export function makeApprovalsPageHandler(
 }
 
 export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
-  const config = loadConfig([operationsTableConfig, ledgerTableConfig]);
+  const config = loadConfig([operationsTableConfig, ledgerTableConfig, deadlineConfig]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
   return {
@@ -49,5 +49,6 @@ export function approvalsPageDepsFromEnvironment(): ApprovalDecisionDeps {
     ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient()),
     clock: systemClock,
+    policy: config.deadlines,
   };
 }

@@ -1,6 +1,7 @@
-import { escapeHtml as e, isolated as t } from '../domain/html.ts';
+import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { LIMITS } from '../domain/limits.ts';
 import { formatMajorAmount } from '../domain/money.ts';
+import { counted } from '../domain/text.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
@@ -14,9 +15,9 @@ function noticePreview(view: ApprovalView): string {
         template,
         count,
         message,
-      }) => `<h2>What each customer receives: ${e(template)} (${e(count)} customer${count === 1 ? '' : 's'})</h2>
+      }) => `<h2>What each customer receives: ${e(template)} (${e(counted(count, 'customer'))})</h2>
 <p class="meta">Shown as sent to ${t(message.to)}; every recipient gets the same words, with their own name and amount.</p>
-<div class="box"><p><strong>Subject:</strong> ${t(message.subject)}</p><pre dir="auto" style="white-space:pre-wrap;font:inherit"><bdi>${e(message.text)}</bdi></pre></div>`,
+<div class="box"><p><strong>Subject:</strong> ${t(message.subject)}</p><pre dir="auto" class="message"><bdi>${e(message.text)}</bdi></pre></div>`,
     )
     .join('\n');
 }
@@ -29,20 +30,40 @@ export function notFoundPage(): string {
   );
 }
 
-/** The case and, while the approval is open, the decision form. */
+/** What is asked of the viewer and by when, or what became of the request: the first thing on the page. */
+function ask(view: ApprovalView): string {
+  const { approval, now } = view;
+  const role = ROLE_LABEL[approval.role];
+  const decided = approval.decision;
+  if (approval.status === 'PENDING' && view.canDecide)
+    return `<div class="box"><p><strong>Your decision is needed by ${timeHtml(view.dueAt, now)}:</strong> as ${e(role)}, approve or reject remediation plan v${e(approval.planVersion)} (round ${e(approval.round)}). Read what it does and what customers will receive, then <a href="#decide">decide at the end of the page</a>.</p>
+<p class="meta">This link is for ${e(approval.approverEmail)}. Opening this page changed nothing. If nobody decides in time, the SRE lead and the responders are told, and the round keeps waiting for you.</p></div>`;
+  if (approval.status === 'PENDING')
+    return '<div class="box no">The plan changed after this request was sent; this request can no longer be decided.</div>';
+  if (approval.status === 'WITHDRAWN')
+    return `<div class="box no"><strong>Withdrawn.</strong> ${e(approval.withdrawnReason ?? 'The approval round closed.')}</div>`;
+  return `<div class="box ${approval.status === 'APPROVED' ? 'ok' : 'no'}"><strong>${e(approval.status)}</strong> by ${t(decided?.name ?? '?')} (${e(approval.approverEmail)}) at ${timeHtml(decided?.at ?? '?', now)}${decided?.comment ? `: ${t(decided.comment)}` : ''}</div>`;
+}
+
+/** How far the incident reaches, as far as the case knows it. */
+function impact(view: ApprovalView): string {
+  const { incident } = view;
+  const customers = incident.customerList?.count ?? 0;
+  return `<h2>Impact</h2>
+<p>${t(incident.description ?? incident.classificationReason)}</p>
+<ul>
+<li>Began ${timeHtml(incident.startedAt, view.now)}, as ${e(incident.source)} reports it</li>
+<li>${e(counted(customers, 'affected customer'))} listed</li>
+<li>${e(incident.severity)}, ${e(incident.world)}: ${e(incident.categories.join(', ') || 'no category')}${incident.productArea ? `, product area ${t(incident.productArea)}` : ''}</li>
+${incident.description ? `<li>Why it is history-grade: ${t(incident.classificationReason)}</li>` : ''}
+</ul>`;
+}
+
+/** The case and, while the approval is open, the decision form, which ends the page. */
 export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string {
-  const { incident, approval } = view;
+  const { incident, approval, now } = view;
   const role = ROLE_LABEL[approval.role];
   const plan = incident.plan;
-  const decided = approval.decision;
-  const status =
-    approval.status === 'PENDING'
-      ? view.canDecide
-        ? '<div class="box"><strong>Your decision is needed.</strong> Opening this page changed nothing.</div>'
-        : '<div class="box no">The plan changed after this request was sent; this request can no longer be decided.</div>'
-      : approval.status === 'WITHDRAWN'
-        ? `<div class="box no"><strong>Withdrawn.</strong> ${e(approval.withdrawnReason ?? 'The approval round closed.')}</div>`
-        : `<div class="box ${approval.status === 'APPROVED' ? 'ok' : 'no'}"><strong>${e(approval.status)}</strong> by ${t(decided?.name ?? '?')} (${e(approval.approverEmail)}) at ${e(decided?.at ?? '?')}${decided?.comment ? `: ${t(decided.comment)}` : ''}</div>`;
   const errors = [
     ...(notes.conflict ? [`<p>${e(notes.conflict)}</p>`] : []),
     ...(notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code> ${e(i.message)}</p>`),
@@ -50,7 +71,8 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
   const form = notes.form ?? {};
   const checked = (v: string) => (form.decision === v ? ' checked' : '');
   const decisionForm = view.canDecide
-    ? `<form method="post" class="box">
+    ? `<form method="post" class="box" id="decide">
+<h2>Your decision</h2>
 <p>You are deciding as <strong>${e(role)}</strong> (${e(approval.approverEmail)}) on plan v${e(approval.planVersion)}, round ${e(approval.round)}.</p>
 <fieldset><legend>Decision</legend>
 <label><input type="radio" name="decision" value="approve" required${checked('approve')}> Approve the plan</label>
@@ -60,49 +82,75 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
 <button type="submit">Record my decision</button>
 </form>`
     : '';
-  const approvals = view.roundApprovals
-    .map(
-      (a) =>
-        `<tr><td>${e(ROLE_LABEL[a.role])}</td><td>${e(a.approverEmail)}</td><td>${e(a.status)}</td><td>${a.decision ? `${t(a.decision.name)}, ${e(a.decision.at)}` : ''}</td></tr>`,
-    )
-    .join('');
-  const totals = (plan?.totals ?? [])
-    .map(
-      (row) =>
-        `<tr><td>${e(row.kind)}</td><td>${e(row.currency ? `${row.currency} ${formatMajorAmount({ minor: row.minor, currency: row.currency })}` : '—')}</td><td>${e(row.obligation === 'tos' ? 'ToS line' : 'brand line')}</td><td>${e(row.count)}</td></tr>`,
-    )
-    .join('');
-  const timeline = view.timeline
-    .map(
-      (event) =>
-        `<tr><td>${e(event.at)}</td><td>${e(event.world)}</td><td>${e(event.phase)}</td><td>${t(event.summary)}</td></tr>`,
-    )
-    .join('');
-  const ledger = view.ledger
-    .map(
-      (l) =>
-        `<tr><td>${e(l.seq)}</td><td>${e(l.at)}</td><td>${e(l.log)}</td><td>${e(l.kind)}</td><td>${e(l.world)}</td><td>${t(l.summary)}</td></tr>`,
-    )
-    .join('');
+  const totals = table(
+    [
+      { header: 'Kind', cell: (row) => e(row.kind) },
+      {
+        header: 'Total',
+        cell: (row) =>
+          e(
+            row.currency
+              ? `${row.currency} ${formatMajorAmount({ minor: row.minor, currency: row.currency })}`
+              : '—',
+          ),
+      },
+      { header: 'Line', cell: (row) => e(row.obligation === 'tos' ? 'ToS line' : 'brand line') },
+      { header: 'Customers', cell: (row) => e(row.count) },
+    ],
+    plan?.totals ?? [],
+    'The plan has no effects.',
+  );
+  const approvals = table(
+    [
+      { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
+      { header: 'Approver', cell: (a) => e(a.approverEmail) },
+      { header: 'Status', cell: (a) => e(a.status) },
+      {
+        header: 'Decided',
+        cell: (a) => (a.decision ? `${t(a.decision.name)}, ${timeHtml(a.decision.at, now)}` : ''),
+      },
+    ],
+    view.roundApprovals,
+  );
+  const timeline = table(
+    [
+      { header: 'At', cell: (event) => timeHtml(event.at, now) },
+      { header: 'World', cell: (event) => e(event.world) },
+      { header: 'Phase', cell: (event) => e(event.phase) },
+      { header: 'Event', cell: (event) => t(event.summary) },
+    ],
+    view.timeline,
+  );
+  const ledger = table(
+    [
+      { header: '#', cell: (l) => e(l.seq) },
+      { header: 'At', cell: (l) => timeHtml(l.at, now) },
+      { header: 'Log', cell: (l) => e(l.log) },
+      { header: 'Kind', cell: (l) => e(l.kind) },
+      { header: 'World', cell: (l) => e(l.world) },
+      { header: 'Entry', cell: (l) => t(l.summary) },
+    ],
+    view.ledger,
+  );
   return layout(
     `${incident.id}: ${role} approval`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
-<p class="meta">${e(incident.severity)} · ${e(incident.world)} · status ${e(incident.status)} · phase ${e(incident.phase)} · detected ${e(incident.detectedAt)}</p>
-${status}
-${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}</div>` : ''}
-${decisionForm}
+<p class="meta">${e(incident.severity)} · ${e(incident.world)} · status ${e(incident.status)} · phase ${e(incident.phase)} · detected ${timeHtml(incident.detectedAt, now)}</p>
+${ask(view)}
+${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}${view.canDecide ? '<p><a href="#decide">Back to the form</a></p>' : ''}</div>` : ''}
+${impact(view)}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${t(plan?.summary ?? 'No plan.')}</p>
-<p class="meta">${e(plan?.effectCount ?? 0)} effect(s), each RML3 and RISKY: one per customer and rule.</p>
-<table><tr><th>Kind</th><th>Total</th><th>Line</th><th>Customers</th></tr>${totals}</table>
+<p class="meta">${e(counted(plan?.effectCount ?? 0, 'effect'))}, each RML3 and RISKY: one per customer and rule.</p>
+${totals}
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
 ${noticePreview(view)}
 <h2>Approvals, round ${e(approval.round)}</h2>
-<table><tr><th>Role</th><th>Approver</th><th>Status</th><th>Decided</th></tr>${approvals}</table>
-<h2>What happened</h2>
-<p>${t(incident.description ?? incident.classificationReason)}</p>
-<table><tr><th>At (UTC)</th><th>World</th><th>Phase</th><th>Event</th></tr>${timeline}</table>
-<h2>Effect Ledger and Decision Log</h2>
-<table><tr><th>#</th><th>At (UTC)</th><th>Log</th><th>Kind</th><th>World</th><th>Entry</th></tr>${ledger}</table>`,
+${approvals}
+<details><summary>Timeline (${e(counted(view.timeline.length, 'event'))})</summary>
+${timeline}</details>
+<details><summary>Effect Ledger and Decision Log (${e(counted(view.ledger.length, 'entry', 'entries'))})</summary>
+${ledger}</details>
+${decisionForm}`,
   );
 }

@@ -63,6 +63,11 @@ export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
   ceilingSeconds: 3_600,
 };
 
+/** When an approval round that began at `roundStartedAt` is due to be decided. */
+export function decisionDue(roundStartedAt: string, policy: Pick<DeadlinePolicy, 'decisionMinutes'>): string {
+  return new Date(Date.parse(roundStartedAt) + policy.decisionMinutes * 60_000).toISOString();
+}
+
 /** Hours from awareness of a personal-data breach to the regulator's notification (GDPR Art. 33). */
 export const REGULATORY_CLOCK_HOURS = 72;
 

@@ -64,3 +64,8 @@ export function withoutBidiControls(value: string): string {
 export function subjectLine(value: string): string {
   return withoutBidiControls(value).replace(LINE_BREAKERS, ' ');
 }
+
+/** A count with its noun, as people write it: "1 entry", "2 entries", "0 customers". */
+export function counted(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}

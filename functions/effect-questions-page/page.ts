@@ -1,5 +1,5 @@
 /** The page behind a question about an effect: what Act knows, and the form for the answer. */
-import { escapeHtml as e } from '../domain/html.ts';
+import { escapeHtml as e, timeHtml } from '../domain/html.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
@@ -23,7 +23,7 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
     ...(notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code> ${e(i.message)}</p>`),
   ];
   const body = answered
-    ? `<div class="box ok"><strong>Answered "${e(answered.answer)}"</strong> by ${e(answered.by)} at ${e(answered.at)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>`
+    ? `<div class="box ok"><strong>Answered "${e(answered.answer)}"</strong> by ${e(answered.by)} at ${timeHtml(answered.at, view.now)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>`
     : `<form method="post" class="box">
 <p>Asked of <strong>${e(view.askedOf)}</strong>. Opening this page changed nothing.</p>
 <fieldset><legend>Your answer</legend>
@@ -44,7 +44,7 @@ ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</st
 <tr><th>Amount</th><td>${e(money)} (${e(effect.obligation === 'tos' ? 'ToS line' : 'brand line')})</td></tr>
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
-<tr><th>Intent recorded</th><td>${e(effect.intentAt ?? '—')}</td></tr>
+<tr><th>Intent recorded</th><td>${effect.intentAt ? timeHtml(effect.intentAt, view.now) : '—'}</td></tr>
 ${question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view)}</td></tr>` : ''}
 </table>
 ${body}`,
@@ -58,7 +58,7 @@ function mailLogLine(view: QuestionView): string {
   if (view.mailLog.length === 0)
     return 'The mail service took no message with this subject to this customer.';
   return `The mail service took ${view.mailLog.length} message(s) with this subject to this customer: ${view.mailLog
-    .map((m) => `${e(m.messageId)} at ${e(m.at)}`)
+    .map((m) => `${e(m.messageId)} at ${timeHtml(m.at, view.now)}`)
     .join('; ')}.`;
 }
 

@@ -5,13 +5,24 @@
 import { escapeHtml as e } from '../domain/html.ts';
 import { withoutBidiControls } from '../domain/text.ts';
 
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
+/*
+ * Phones first: long words (plan hashes, addresses, link ids) wrap instead of widening the page,
+ * and below 600 px a `table.stack` (see `table` in domain/html.ts) shows each row as a block of
+ * "Header: value" lines, its header row kept for screen readers only, so no column is cut off.
+ */
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.4rem;margin-bottom:.2rem}.meta{color:#555;margin-top:0}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
-th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f6f6f6}
+th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f6f6f6}
 .box{border:2px solid #333;border-radius:6px;padding:1rem;margin:1rem 0}.ok{border-color:#1b7f3b}.no{border-color:#b3261e}
 .errors{border-color:#b3261e;background:#fdecea}label{display:block;margin:.5rem 0 .2rem;font-weight:600}
-input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
-button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em}`;
+fieldset{min-width:0}input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
+button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em;overflow-wrap:anywhere}
+.message{white-space:pre-wrap;font:inherit}summary{cursor:pointer;font-weight:600;margin:.5rem 0}
+@media (max-width:600px){body{margin:1rem auto}
+table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
+table.stack tr{border-bottom:1px solid #ddd;padding:.4rem 0}table.stack td{border:0;padding:.1rem 0}
+table.stack td::before{content:attr(data-label) ": ";font-weight:600}}`;
 
 /** A whole page: `body` is HTML, `title` text (which cannot hold markup, so it loses its bidi controls). */
 export function layout(title: string, body: string): string {

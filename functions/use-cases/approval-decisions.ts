@@ -15,6 +15,7 @@
  */
 import type { Approval, ApprovalRef, DecisionForm } from '../domain/approval.ts';
 import { linkSecretMatches, parseApprovalId } from '../domain/approval.ts';
+import { type DeadlinePolicy, decisionDue } from '../domain/deadlines.ts';
 import type { EffectRecord } from '../domain/effects.ts';
 import { ConflictError, ERROR_NAMES, NotFoundError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
@@ -38,6 +39,8 @@ export interface ApprovalDecisionDeps {
   readonly ledger: Ledger;
   readonly workflow: Workflow;
   readonly clock: Clock;
+  /** How long a round may take to be decided. */
+  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes'>;
 }
 
 /** Everything the approval page shows. */
@@ -51,6 +54,10 @@ export interface ApprovalView {
   readonly canDecide: boolean;
   /** One message of each template the plan sends, as its first recipient would get it. */
   readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
+  /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
+  readonly now: Date;
+  /** When the round is due to be decided: the deadline the state machine escalates at. */
+  readonly dueAt: string;
 }
 
 async function authorize(
@@ -88,6 +95,8 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ledger,
     canDecide,
     sampleNotices: await sampleNotices(deps, incident),
+    now: deps.clock.now(),
+    dueAt: decisionDue(incident.decideRoundAt ?? approval.requestedAt, deps.policy),
   };
 }
 

@@ -129,10 +129,12 @@ export interface QuestionView {
    */
   readonly mailLog?: readonly { readonly messageId: string; readonly at: string }[];
   readonly answers: readonly EffectAnswer['answer'][];
+  /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
+  readonly now: Date;
 }
 
 async function authorize(
-  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects' | 'sentMail'>,
+  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects' | 'sentMail' | 'clock'>,
   questionId: string,
 ): Promise<QuestionView> {
   const ref = parseQuestionId(questionId);
@@ -169,6 +171,7 @@ async function authorize(
     ...(customer?.email ? { customerEmail: customer.email } : {}),
     ...(mailLog ? { mailLog } : {}),
     answers: ATTENTION_ANSWERS[question.reason],
+    now: deps.clock.now(),
   };
 }
 

@@ -16,7 +16,7 @@
 import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
-import { missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
+import { decisionDue, missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
 import type { Incident } from '../domain/incident.ts';
 import { escalationEmail } from '../domain/messages.ts';
 import type { Clock, IncidentStore, Mailer, QuestionStore, WaitStore } from '../domain/ports.ts';
@@ -110,7 +110,7 @@ async function waitDeadlines(
   const after = (from: string, minutes: number) =>
     new Date(Date.parse(from) + minutes * 60_000).toISOString();
   if (step === 'decide' && incident.decideRoundAt) {
-    return [{ kind: 'decision', due: after(incident.decideRoundAt, deps.policy.decisionMinutes) }];
+    return [{ kind: 'decision', due: decisionDue(incident.decideRoundAt, deps.policy) }];
   }
   if (step === 'act' && openQuestions > 0) {
     const since = await deps.waits.waitingSince(incident.id, 'act');

@@ -4,7 +4,8 @@
  * timeline, ledger). Server-rendered, no scripts; every control labelled.
  */
 import type { InputIssue } from '../domain/errors.ts';
-import { escapeHtml as e, isolated as t } from '../domain/html.ts';
+import { type Column, escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
+import { humanDuration } from '../domain/human-time.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
 import { ACTION_SAFETY, ROLE_LABEL, SEVERITIES, WORLDS } from '../domain/vocabulary.ts';
@@ -27,37 +28,30 @@ const DEADLINE_LABEL: Readonly<Record<string, string>> = {
   postmortem: 'Postmortem filed',
 };
 
-/** "29 Nov 08:59 UTC, 12 min ago": an instant as people read it, relative to the page's now. */
-function when(at: string, now: string): string {
-  const d = new Date(at);
-  const month = d.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' });
-  const hhmm = d.toISOString().slice(11, 16);
-  const diff = Math.round((Date.parse(now) - d.getTime()) / 60_000);
-  const span = (m: number) =>
-    m < 60
-      ? `${m} min`
-      : m < 48 * 60
-        ? `${Math.floor(m / 60)} h ${m % 60} min`
-        : `${Math.floor(m / 1440)} days`;
-  const rel = diff === 0 ? 'now' : diff > 0 ? `${span(diff)} ago` : `in ${span(-diff)}`;
-  return `<time datetime="${e(at)}">${d.getUTCDate()} ${month} ${hhmm} UTC, ${rel}</time>`;
-}
-
-/** A table whose cells carry their column's name, so narrow screens can stack each row. */
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  if (rows.length === 0) return '<p class="meta">None yet.</p>';
-  const head = headers.map((h) => `<th scope="col">${e(h)}</th>`).join('');
-  const body = rows
-    .map(
-      (r) =>
-        `<tr>${r.map((cell, i) => `<td data-label="${e(headers[i] ?? '')}">${cell}</td>`).join('')}</tr>`,
-    )
-    .join('');
-  return `<table class="stack"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
-
 const money = (minor: number, currency: string | null) =>
   currency ? `${e(currency)} ${e(formatMajorAmount({ minor, currency }))}` : '—';
+
+/** The case's time-to figures, as the metrics line names them. */
+const METRICS = [
+  ['timeToAcknowledgeSeconds', 'acknowledged'],
+  ['timeToMitigateSeconds', 'mitigated'],
+  ['timeToResolveSeconds', 'resolved'],
+] as const satisfies readonly (readonly [keyof WorkroomView['metrics'], string])[];
+
+const CUSTOMER_COLUMNS: readonly Column<WorkroomView['customers']['items'][number]>[] = [
+  { header: 'Customer', cell: (c) => t(c.customerRef) },
+  { header: 'Name', cell: (c) => t(c.name ?? '') },
+  { header: 'E-mail', cell: (c) => t(c.email ?? '') },
+  { header: 'Amount', cell: (c) => (c.amount ? money(c.amount.minor, c.amount.currency) : '') },
+  { header: 'Payment', cell: (c) => t(c.paymentRef ?? '') },
+];
+
+const TOTAL_COLUMNS: readonly Column<NonNullable<WorkroomView['incident']['plan']>['totals'][number]>[] = [
+  { header: 'Kind', cell: (x) => e(x.kind) },
+  { header: 'Total', cell: (x) => money(x.minor, x.currency) },
+  { header: 'Line', cell: (x) => (x.obligation === 'tos' ? 'ToS line' : 'brand line') },
+  { header: 'Effects', cell: (x) => e(x.count) },
+];
 
 const options = (values: readonly string[], selected?: string) =>
   values.map((v) => `<option value="${e(v)}"${v === selected ? ' selected' : ''}>${e(v)}</option>`).join('');
@@ -190,7 +184,9 @@ function form(view: WorkroomView, action: WorkAction, base: string): string {
 
 /** The page at `/work/{linkId}`; its forms post to `/work/{linkId}/{action}`. */
 export function workroomPage(view: WorkroomView, linkId: string, notes: WorkroomNotes = {}): string {
-  const { incident, person, now } = view;
+  const { incident, person } = view;
+  const now = new Date(view.now);
+  const when = (at: string) => timeHtml(at, now);
   const base = `/work/${encodeURIComponent(linkId)}`;
   const asked = view.asked;
   const primary = asked.action && view.actions.includes(asked.action) ? asked.action : undefined;
@@ -205,35 +201,29 @@ export function workroomPage(view: WorkroomView, linkId: string, notes: Workroom
     `${incident.id}: workroom`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
 <p class="meta">${e(incident.severity)} · ${e(incident.world)} · status <strong>${e(incident.status)}</strong> · phase ${e(incident.phase)} · you: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})${incident.commander ? ` · led by ${e(incident.commander)}` : ''}</p>
-<div class="box"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due, now)}.</strong>` : ''}</div>
+<div class="box"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due)}.</strong>` : ''}</div>
 ${problems.length > 0 ? `<div class="box errors" role="alert"><strong>Nothing was recorded${notes.action ? ` (${e(notes.action)})` : ''}:</strong>${problems.join('')}</div>` : ''}
 ${primary ? form(view, primary, base) : ''}
 <h2>Deadlines</h2>
-${table(
-  ['Deadline', 'Due', 'State'],
-  view.deadlines.map((d) => [
-    e(DEADLINE_LABEL[d.kind] ?? d.kind),
-    when(d.due, now),
-    d.metAt ? `met ${when(d.metAt, now)}` : d.missed ? '<strong>missed</strong>' : 'open',
-  ]),
+${table<WorkroomView['deadlines'][number]>(
+  [
+    { header: 'Deadline', cell: (d) => e(DEADLINE_LABEL[d.kind] ?? d.kind) },
+    { header: 'Due', cell: (d) => when(d.due) },
+    {
+      header: 'State',
+      cell: (d) => (d.metAt ? `met ${when(d.metAt)}` : d.missed ? '<strong>missed</strong>' : 'open'),
+    },
+  ],
+  view.deadlines,
 )}
-<p class="meta">${[
-      view.metrics.timeToAcknowledgeSeconds !== undefined
-        ? `acknowledged after ${Math.round(view.metrics.timeToAcknowledgeSeconds / 60)} min`
-        : '',
-      view.metrics.timeToMitigateSeconds !== undefined
-        ? `mitigated after ${Math.round(view.metrics.timeToMitigateSeconds / 60)} min`
-        : '',
-      view.metrics.timeToResolveSeconds !== undefined
-        ? `resolved after ${Math.round(view.metrics.timeToResolveSeconds / 60)} min`
-        : '',
-    ]
-      .filter(Boolean)
-      .join(' · ')}</p>
+<p class="meta">${METRICS.flatMap(([key, label]) => {
+      const seconds = view.metrics[key];
+      return seconds === undefined ? [] : [`${label} after ${humanDuration(seconds * 1000)}`];
+    }).join(' · ')}</p>
 <h2>Impact</h2>
 ${
   incident.impact
-    ? `<p>${e(incident.impact.users)} users, ${e(incident.impact.transactions)} transactions; at risk: ${e(incident.impact.assets.join(', '))}; since ${when(incident.impact.from, now)}${incident.impact.to ? ` until ${when(incident.impact.to, now)}` : ''}.</p><p>${t(incident.impact.summary)}</p>
+    ? `<p>${e(incident.impact.users)} users, ${e(incident.impact.transactions)} transactions; at risk: ${e(incident.impact.assets.join(', '))}; since ${when(incident.impact.from)}${incident.impact.to ? ` until ${when(incident.impact.to)}` : ''}.</p><p>${t(incident.impact.summary)}</p>
 <p>Size <strong>${e(incident.size?.size ?? '?')}</strong>: ${t(incident.size?.because ?? '')}${incident.size?.overriddenBy ? ` (set by ${e(incident.size.overriddenBy)})` : ''}</p>`
     : '<p class="meta">Not assessed yet.</p>'
 }
@@ -241,68 +231,64 @@ ${
 ${
   list
     ? `<p>${e(list.count)} customer${list.count === 1 ? '' : 's'} (list v${e(list.version)})${(list.totals ?? []).map((x) => `; ${money(x.minor, x.currency)} over ${e(x.count)}`).join('')}.</p>
-${table(
-  ['Customer', 'Name', 'E-mail', 'Amount', 'Payment'],
-  view.customers.items.map((c) => [
-    t(c.customerRef),
-    t(c.name ?? ''),
-    t(c.email ?? ''),
-    c.amount ? money(c.amount.minor, c.amount.currency) : '',
-    t(c.paymentRef ?? ''),
-  ]),
-)}${view.customers.cursor ? `<p><a href="${e(`${base}?customers=${encodeURIComponent(view.customers.cursor)}`)}">Next customers</a></p>` : ''}`
+${table(CUSTOMER_COLUMNS, view.customers.items)}${view.customers.cursor ? `<p><a href="${e(`${base}?customers=${encodeURIComponent(view.customers.cursor)}`)}">Next customers</a></p>` : ''}`
     : '<p class="meta">No list uploaded.</p>'
 }
 <h2>Remediation plan</h2>
 ${
   plan
     ? `<p>v${e(plan.version)} by ${e(plan.proposedBy)}: ${t(plan.summary)}${incident.planSubmitted?.version === plan.version ? ' <strong>(submitted)</strong>' : ''}</p>
-${table(
-  ['Kind', 'Total', 'Line', 'Effects'],
-  plan.totals.map((x) => [
-    e(x.kind),
-    money(x.minor, x.currency),
-    x.obligation === 'tos' ? 'ToS line' : 'brand line',
-    e(x.count),
-  ]),
-)}
+${table(TOTAL_COLUMNS, plan.totals)}
 <p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>`
     : '<p class="meta">No plan yet.</p>'
 }
 ${
   view.approvals.length > 0
-    ? `<h2>Approvals, round ${e(incident.decideRound)}</h2>${table(
-        ['Role', 'Approver', 'Status', 'Decided'],
-        view.approvals.map((a) => [
-          e(ROLE_LABEL[a.role]),
-          e(a.approverEmail),
-          e(a.status),
-          a.decision ? `${t(a.decision.name)}, ${when(a.decision.at, now)}` : '',
-        ]),
+    ? `<h2>Approvals, round ${e(incident.decideRound)}</h2>${table<WorkroomView['approvals'][number]>(
+        [
+          { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
+          { header: 'Approver', cell: (a) => e(a.approverEmail) },
+          { header: 'Status', cell: (a) => e(a.status) },
+          {
+            header: 'Decided',
+            cell: (a) => (a.decision ? `${t(a.decision.name)}, ${when(a.decision.at)}` : ''),
+          },
+        ],
+        view.approvals,
       )}`
     : ''
 }
 ${others.length > 0 ? `<h2>What else you can do</h2>${others.map((a) => form(view, a, base)).join('\n')}` : ''}
 <h2>Timeline</h2>
-${table(
-  ['When', 'World', 'Phase', 'Event'],
-  view.timeline.map((ev) => [when(ev.at, now), e(ev.world), e(ev.phase), t(ev.summary)]),
+${table<WorkroomView['timeline'][number]>(
+  [
+    { header: 'When', cell: (ev) => when(ev.at) },
+    { header: 'World', cell: (ev) => e(ev.world) },
+    { header: 'Phase', cell: (ev) => e(ev.phase) },
+    { header: 'Event', cell: (ev) => t(ev.summary) },
+  ],
+  view.timeline,
 )}
 <h2>Effect Ledger (${e(view.ledger.count)} entries; the newest)</h2>
-${table(
-  ['#', 'When', 'Kind', 'State', 'Entry'],
-  view.ledger.newest.map((l) => [
-    e(l.seq),
-    when(l.at, now),
-    e(l.kind),
-    e(('state' in l ? l.state : undefined) ?? ''),
-    t(l.summary),
-  ]),
+${table<WorkroomView['ledger']['newest'][number]>(
+  [
+    { header: '#', cell: (l) => e(l.seq) },
+    { header: 'When', cell: (l) => when(l.at) },
+    { header: 'Kind', cell: (l) => e(l.kind) },
+    { header: 'State', cell: (l) => e(('state' in l ? l.state : undefined) ?? '') },
+    { header: 'Entry', cell: (l) => t(l.summary) },
+  ],
+  view.ledger.newest,
 )}
 <h2>Decision Log</h2>
-${table(
-  ['#', 'When', 'Who', 'Decision'],
-  view.decisions.map((l) => [e(l.seq), when(l.at, now), t(l.actor), t(l.summary)]),
+${table<WorkroomView['decisions'][number]>(
+  [
+    { header: '#', cell: (l) => e(l.seq) },
+    { header: 'When', cell: (l) => when(l.at) },
+    { header: 'Who', cell: (l) => t(l.actor) },
+    { header: 'Decision', cell: (l) => t(l.summary) },
+  ],
+  view.decisions,
 )}
 ${
   view.postmortem

@@ -5,29 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.ts';
-import { launchChromium } from '../support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { stackWithBrowser } from '../support/browser.ts';
 import { closeCase, openedToDecide } from '../support/casework.ts';
-import { freePorts, inbox, start, tempDataDir, waitFor } from '../support/local-stack.ts';
+import { inbox, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
-let stack: LocalStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  stack = await start(tempDataDir(), await freePorts());
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const local = stackWithBrowser();
 
 describe('approving from the SES inbox in a browser', () => {
   it('opens each approval email, follows its link, approves, and sees the incident close', async () => {
+    const { stack, browser } = local;
     const { incidentId } = await openedToDecide(stack, sample);
     await waitFor('three approval emails', async () => {
       const n = (await inbox(stack)).filter(

@@ -8,6 +8,7 @@ import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
 import { classify } from '../../functions/domain/alert.ts';
+import { DEFAULT_DEADLINE_POLICY, type DeadlinePolicy } from '../../functions/domain/deadlines.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
@@ -34,7 +35,7 @@ beforeEach(() => {
 
 const APPROVERS = { legal: 'legal@example.com', business: 'business@example.com', sre: 'sre@example.com' };
 
-async function setup() {
+async function setup(policy: Pick<DeadlinePolicy, 'decisionMinutes'> = DEFAULT_DEADLINE_POLICY) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   const ledger = db.ledger(tables.ledger);
@@ -62,7 +63,12 @@ async function setup() {
   const listed = await recordCustomers({ effects, incidents: store }, base, [
     { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat' },
   ]);
-  await store.updateIncident(listed, { phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  await store.updateIncident(listed, {
+    phase: 'Decide',
+    status: 'INVESTIGATING',
+    decideRound: 1,
+    decideRoundAt: '2026-11-22T10:00:00.000Z',
+  });
   await submitPlan(
     { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 2), ref), clock },
     base.id,
@@ -88,6 +94,7 @@ async function setup() {
     ledger,
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
     clock,
+    policy,
   });
   const ask = async (role: ApproverRole, taskToken = `token-for-${role}`) => {
     await request({ taskToken, incidentId: 'INC-2026-0009', round: 1, role });
@@ -173,6 +180,52 @@ describe('approval requests and decisions', () => {
       (await store.getApproval({ incidentId: 'INC-2026-0009', round: 1, role: 'business' }))?.status,
     ).toBe('PENDING');
     expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('leads with what is asked and by when, then impact, plan and message, and ends with the decision', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('legal');
+    const page = (await call('GET', approvalId)).body ?? '';
+    // The test clock reads 10:30 on 22 Nov; the round began at 10:00 and may take 72 hours.
+    expect(page).toMatch(
+      /Your decision is needed by <time datetime="2026-11-25T10:00:00\.000Z" title="[^"]+">25 Nov 10:00 UTC, in 2 d 23 h[^<]*<\/time>/,
+    );
+    expect(page).toContain('This link is for legal@example.com.');
+    const order = [
+      'Your decision is needed by',
+      '<h2>Impact</h2>',
+      '<h2>Remediation plan v1</h2>',
+      'What each customer receives',
+      '<h2>Your decision</h2>',
+    ].map((marker) => page.indexOf(marker));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(page.trimEnd().endsWith('</form></body></html>')).toBe(true);
+  });
+
+  it('shows every time as people read it, and no raw instant in the text', async () => {
+    const { ask, call } = await setup();
+    const { approvalId } = await ask('sre');
+    await call('POST', approvalId, { decision: 'approve', name: 'Sam SRE' });
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toContain('detected <time datetime="2026-11-22T09:00:00.000Z"');
+    expect(page).toContain('>22 Nov 09:00 UTC, 1 h 30 min ago</time>');
+    expect(page).toMatch(
+      /APPROVED<\/strong> by <bdi>Sam SRE<\/bdi> \(sre@example\.com\) at <time [^>]+>22 Nov 10:30 UTC, just now<\/time>/,
+    );
+    const text = page.replace(/<[^>]*>/g, '');
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // Every table labels its cells, so a phone can stack them.
+    expect(page).not.toMatch(/<td(?! data-label=")/);
+  });
+
+  it('asks for the decision by the deadline the round is escalated at, as configured', async () => {
+    const { ask, call } = await setup({ decisionMinutes: 90 });
+    const { approvalId } = await ask('business');
+    const page = (await call('GET', approvalId)).body ?? '';
+    expect(page).toMatch(
+      /Your decision is needed by <time datetime="2026-11-22T11:30:00\.000Z" title="[^"]+">22 Nov 11:30 UTC, in (1 h|59 min)<\/time>/,
+    );
   });
 
   it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {

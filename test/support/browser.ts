@@ -1,7 +1,9 @@
 /** Launching the Chromium that `chromium-setup.ts` found, for a closed network. */
 import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { LocalStack } from '../../local/stack.ts';
+import { freePorts, start, tempDataDir } from './local-stack.ts';
 
 /**
  * Nothing in the browser may reach out: no QUIC, no background fetches, no component or sync
@@ -22,4 +24,21 @@ export const CHROMIUM_FLAGS = [
 export function launchChromium(): Promise<Browser> {
   const { executablePath, env } = inject('chromium');
   return chromium.launch({ executablePath, args: CHROMIUM_FLAGS, env: { ...process.env, ...env } });
+}
+
+/**
+ * A local stack and a Chromium for one browser test file: started before its tests, closed after
+ * them. Read the fields inside the tests (they are set once `beforeAll` has run).
+ */
+export function stackWithBrowser(): { readonly stack: LocalStack; readonly browser: Browser } {
+  const opened = {} as { stack: LocalStack; browser: Browser };
+  beforeAll(async () => {
+    opened.stack = await start(tempDataDir(), await freePorts());
+    opened.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await opened.browser?.close();
+    await opened.stack?.close();
+  });
+  return opened;
 }
