@@ -52,6 +52,8 @@ interface Call {
 class FakeFunctions {
   readonly calls: Call[] = [];
   readonly tokens = new Map<string, string>();
+  /** How often the decide clock had been read when each role's token came: which asking it is of. */
+  readonly askedAt = new Map<string, number>();
   /** Payloads a real handler's schema refused: each test expects none. */
   readonly refused: string[] = [];
   /** What each run of Act answers, in turn; `done` once the list is used up. */
@@ -79,6 +81,7 @@ class FakeFunctions {
       case 'casebook-request-approval': {
         const request = this.parse(fn, requestApprovalSchema, payload);
         this.tokens.set(request.role, request.taskToken);
+        this.askedAt.set(request.role, this.watched('decide'));
         return { emailed: true } satisfies Awaited<ReturnType<typeof requestApproval>>;
       }
       case 'casebook-carry-out-effects': {
@@ -209,11 +212,16 @@ async function boot(
     });
   const history = async (executionArn: string) =>
     (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
-  /** The three approval tasks of a round (taken, so the next round's are awaited afresh). */
+  /**
+   * The three approval tasks of the round now asked (taken, so the next round's are awaited
+   * afresh); a round asked again after its deadline replaces the tokens one by one.
+   */
   const approvals = async () => {
-    const tokens = await waitFor('three approval tasks', async () =>
-      fake.tokens.size === 3 ? new Map(fake.tokens) : undefined,
-    );
+    const tokens = await waitFor('three approval tasks', async () => {
+      const now = fake.watched('decide');
+      const current = [...fake.askedAt.values()].filter((at) => at === now).length;
+      return fake.tokens.size === 3 && current === 3 ? new Map(fake.tokens) : undefined;
+    });
     fake.tokens.clear();
     return tokens;
   };

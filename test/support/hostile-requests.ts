@@ -5,12 +5,15 @@
  *
  * Every request that could write is built to be refused: a webhook POST with the right token
  * always carries at least one "breaker" that makes the payload invalid on its own, a manual ledger
- * entry and a declaration too, and an approval POST to a real link always carries an invalid form. So for every generated request, any 2xx on a
- * POST — and any write at all — is a failure.
+ * entry and a declaration too, an approval POST to a real link always carries an invalid form, and
+ * a workroom action an invalid body or customer list. So for every generated request, any 2xx on
+ * a POST — and any write at all — is a failure (but for acknowledging an incident already
+ * acknowledged: a form has no field to break, and the answer is a no-op).
  */
 import fc from 'fast-check';
 import { ALL_INCIDENTS } from '../../functions/adapters/operations-keys.ts';
 import { LIMITS } from '../../functions/domain/limits.ts';
+import { WORK_ACTIONS } from '../../functions/domain/workroom.ts';
 import type { Route } from '../../functions/routes.ts';
 import { ROUTES } from '../../functions/routes.ts';
 
@@ -41,6 +44,8 @@ export type BodyRecipe =
       readonly noise: readonly Mutation[];
       readonly breakers: readonly Mutation[];
     }
+  | { readonly kind: 'work'; readonly action: string; readonly breakers: readonly Mutation[] }
+  | { readonly kind: 'csv'; readonly lines: readonly string[] }
   | { readonly kind: 'form'; readonly fields: readonly (readonly [Text, Text])[] }
   | { readonly kind: 'text'; readonly text: Text }
   | { readonly kind: 'bytes'; readonly bytes: readonly number[] }
@@ -62,6 +67,8 @@ export interface Targets {
   readonly token: string;
   readonly incidentIds: readonly string[];
   readonly approvalIds: readonly string[];
+  /** Workroom link ids (a responder's and the SRE lead's) of the first incident. */
+  readonly workLinkIds: readonly string[];
   /** A cursor GET /incidents returned. */
   readonly cursor: string;
   /** The Alertmanager payload that opened the first incident. */
@@ -679,6 +686,139 @@ function declarationRecipe(): fc.Arbitrary<BodyRecipe> {
   );
 }
 
+/**
+ * A body each workroom action (`POST /work/{linkId}/{action}`) would take as it stands: the
+ * breakers below make it invalid. `acknowledge` and `submit-plan` have no fields.
+ */
+const WORK_BODIES: Readonly<Record<string, Record<string, unknown>>> = {
+  acknowledge: {},
+  contain: {
+    actions: [{ description: 'Flag off, fuzzed', safety: 'RISKY', world: 'RML3' }],
+    contained: true,
+  },
+  impact: {
+    users: 3,
+    transactions: 3,
+    assets: ['money'],
+    from: '2026-01-01T00:00:00Z',
+    summary: 'Fuzzed impact.',
+  },
+  customers: {
+    customers: [{ customer_ref: 'cus_fuzz', email: 'fuzz@example.com', amount: '1.00', currency: 'EUR' }],
+  },
+  plan: {
+    summary: 'Fuzzed plan.',
+    apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+    effects: [],
+  },
+  'submit-plan': {},
+  severity: { severity: 'SEV1', reason: 'Fuzzed.' },
+  size: { size: 'large', reason: 'Fuzzed.' },
+  regulator: { reference: 'FUZZ-1', notifiedAt: '2026-01-01T00:00:00Z' },
+  cancel: { reason: 'Fuzzed.', outcome: 'false_alarm', world: 'RML1' },
+  note: { text: 'Fuzzed note.' },
+  handoff: { to: 'responder@casebook.local' },
+  time: { role: 'SRE', minutes: 30, note: 'Fuzzed.' },
+  postmortem: {
+    title: 'Fuzzed',
+    summary: 'Fuzzed.',
+    rootCause: 'Fuzzed.',
+    contributingFactors: [],
+    whatWentWell: [],
+    lessons: { technical: ['Fuzzed.'], process: [], governance: [] },
+    actionItems: [],
+  },
+};
+
+/** The valid body of `action`, or none for a name that is no action (own members only). */
+function workBody(action: string): Record<string, unknown> {
+  return Object.hasOwn(WORK_BODIES, action) ? (WORK_BODIES[action] as Record<string, unknown>) : {};
+}
+
+/** Values that no field of any workroom action takes, by the type of the field's valid value. */
+function wrongFor(valid: unknown): fc.Arbitrary<unknown> {
+  if (typeof valid === 'string') return fc.constantFrom('', '   ', '\t', 7, null, ['x'], 'x'.repeat(10_001));
+  if (typeof valid === 'number') return fc.constantFrom(-1, 1.5, '5', null, 'x');
+  if (typeof valid === 'boolean') return fc.constantFrom('true', 1, null, 'yes');
+  if (Array.isArray(valid)) return fc.constantFrom('x', null, [null], [7], {});
+  return fc.constantFrom('x', null, [], 7);
+}
+
+/**
+ * Changes to a workroom action's body, each of which makes it invalid by itself: a key the action
+ * does not know (every schema is strict), a required field deleted, or a field of the wrong kind.
+ */
+function workBreakers(action: string): fc.Arbitrary<Mutation> {
+  const body = workBody(action);
+  const unknownKey = fc.record({
+    at: fc.constantFrom(...PROTOTYPE_KEYS, 'email', 'incidentId', 'by', 'phase').map((key) => [key]),
+    value: fc.constantFrom('x', 'ada@example.com', 1),
+  });
+  const fields = Object.keys(body).filter((field) => action !== 'plan' || field !== 'effects');
+  if (action === 'customers') {
+    return fc.oneof(
+      unknownKey,
+      fc.record({
+        at: fc.constantFrom(['customers', 0, 'customer_ref'], ['customers', 0, 'currency'], ['customers']),
+        value: fc.constant(undefined),
+      }),
+      fc.record({
+        at: fc.constant(['customers', 0, 'amount']),
+        value: fc.constantFrom('1.234', '-1', '1e3', 'x', null),
+      }),
+      fc.record({
+        at: fc.constant(['customers', 0, 'currency']),
+        value: fc.constantFrom('eur', 'XXX', '', 978),
+      }),
+      fc.record({ at: fc.constant(['customers', 0, 'email']), value: fc.constantFrom('not-an-address', 7) }),
+    );
+  }
+  if (fields.length === 0) return unknownKey;
+  return fc.oneof(
+    unknownKey,
+    fc.record({ at: fc.constantFrom(...fields).map((f) => [f]), value: fc.constant(undefined) }),
+    fc.constantFrom(...fields).chain((f) => fc.record({ at: fc.constant([f]), value: wrongFor(body[f]) })),
+  );
+}
+
+/** Every action's name, and names that are none. */
+const workAction: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...Object.keys(WORK_ACTIONS)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      ...PROTOTYPE_KEYS,
+      'Acknowledge',
+      'acknowledge%00',
+      'submit_plan',
+      '%2F',
+      '..',
+    ),
+  },
+);
+
+/** A CSV customer list with at least one bad line (bad amount, currency, address or column count). */
+const brokenCsv: fc.Arbitrary<BodyRecipe> = fc
+  .tuple(
+    fc.constantFrom(
+      'cus_1,ada@example.com,Ada,12.345,EUR,payments,ch_1',
+      'cus_1,ada@example.com,Ada,12.50,XXX,payments,ch_1',
+      'cus_1,not-an-address,Ada,12.50,EUR,payments,ch_1',
+      'cus_1,ada@example.com,Ada,1.5,JPY,payments,ch_1',
+      'cus_1,ada@example.com',
+      ',ada@example.com,Ada,12.50,EUR,payments,ch_1',
+      '"cus_1,ada@example.com,Ada,12.50,EUR,payments,ch_1',
+    ),
+    fc.array(
+      anyText.map((t) => expand(t).slice(0, 200)),
+      { maxLength: 3 },
+    ),
+  )
+  .map(([bad, more]) => ({
+    kind: 'csv',
+    lines: ['customer_ref,email,name,amount,currency,product_area,payment_ref', ...more, bad],
+  }));
+
 function alertRecipe(): fc.Arbitrary<BodyRecipe> {
   return fc.record({
     kind: fc.constant('alert' as const),
@@ -736,8 +876,37 @@ function rarely<T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
   return fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
 }
 
+/** POSTs to a workroom action: a JSON body (or a CSV list) that the action must refuse. */
+function workPost(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
+  return fc.tuple(workAction, idSegment(targets.workLinkIds)).chain(([action, link]) =>
+    fc.record({
+      aim: fc.constant(`${route.method} ${route.path}`),
+      method: fc.oneof(
+        { weight: 8, arbitrary: fc.constant('POST') },
+        { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE') },
+      ),
+      path: fc.constant(`/work/${link}/${action}`),
+      query: rarely(queryString(targets)).map((q) => q ?? ''),
+      headers: headers(targets, false),
+      body: fc.oneof(
+        {
+          weight: 6,
+          arbitrary: fc.record({
+            kind: fc.constant('work' as const),
+            action: fc.constant(action),
+            breakers: fc.array(workBreakers(action), { minLength: 1, maxLength: 2 }),
+          }),
+        },
+        { weight: action === 'customers' ? 4 : 1, arbitrary: brokenCsv },
+        { weight: 1, arbitrary: strangeBody },
+      ),
+    }),
+  );
+}
+
 /** Requests aimed at one route. */
 function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
+  if (route.path === '/work/{linkId}/{action}') return workPost(route, targets);
   const isForm = route.path.startsWith('/approvals');
   const segment =
     route.path === '/webhooks/{source}'
@@ -755,7 +924,13 @@ function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
           },
           { weight: 1, arbitrary: idSegment(['alertmanager']) },
         )
-      : idSegment(route.path.startsWith('/approvals') ? targets.approvalIds : targets.incidentIds);
+      : idSegment(
+          route.path.startsWith('/approvals')
+            ? targets.approvalIds
+            : route.path.startsWith('/work')
+              ? targets.workLinkIds
+              : targets.incidentIds,
+        );
   const posted = isForm
     ? formRecipe()
     : route.path.endsWith('/ledger')
@@ -859,6 +1034,13 @@ function bodyBytes(recipe: BodyRecipe, targets: Targets): Buffer {
       for (const m of [...recipe.noise, ...recipe.breakers]) applyMutation(body, m);
       return Buffer.from(JSON.stringify(body));
     }
+    case 'work': {
+      const body: Record<string, unknown> = structuredClone(workBody(recipe.action));
+      for (const m of recipe.breakers) applyMutation(body, m);
+      return Buffer.from(JSON.stringify(body));
+    }
+    case 'csv':
+      return Buffer.from(recipe.lines.join('\n').toWellFormed());
     case 'form':
       return Buffer.from(
         recipe.fields.map(([k, v]) => `${encode(expand(k))}=${encode(expand(v))}`).join('&'),
