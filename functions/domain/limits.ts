@@ -52,6 +52,11 @@ export const LIMITS = {
   cursorChars: 512,
   /** `?limit=` on GET /incidents: a decimal integer in this range. */
   pageSize: { min: 1, max: 200, default: 50 },
+  /**
+   * Effect Ledger entries in one case response (`GET /incidents/{id}`, `?ledgerLimit=`): at
+   * 10,000 customers a ledger holds tens of thousands of entries, past Lambda's 6 MB response.
+   */
+  ledgerPageSize: { min: 1, max: 2000, default: 500 },
 
   /** The approver's name on the decision form, in characters. */
   deciderNameChars: 200,

@@ -14,15 +14,21 @@ import { LIMITS } from '../domain/limits.ts';
 import type { ReadIncidentsDeps } from '../use-cases/read-incidents.ts';
 import { getCase, getCaseFile, listIncidents } from '../use-cases/read-incidents.ts';
 
-/** `?limit=`: decimal digits only (no `0x10`, ` 5`, `1e2`, `+5`), within the page-size range. */
-function limitOf(raw: string | undefined): number {
-  const { min, max } = LIMITS.pageSize;
-  if (raw === undefined) return LIMITS.pageSize.default;
-  const n = /^[1-9]\d{0,2}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= min && n <= max)) {
+/**
+ * A whole-number query parameter: decimal digits only (no `0x10`, ` 5`, `1e2`, `+5`, `05`),
+ * within its range; absent, its default.
+ */
+function wholeNumber(
+  field: string,
+  raw: string | undefined,
+  range: { readonly min: number; readonly max: number; readonly default?: number },
+): number | undefined {
+  if (raw === undefined) return range.default;
+  const n = /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= range.min && n <= range.max)) {
     throw new InvalidInputError({
-      field: 'limit',
-      message: `must be a decimal whole number from ${min} to ${max}`,
+      field,
+      message: `must be a decimal whole number from ${range.min} to ${range.max}`,
     });
   }
   return n;
@@ -39,9 +45,14 @@ export function makeIncidentsApiHandler(deps: ReadIncidentsDeps): (event: HttpEv
           body: await getCaseFile(deps, id),
         };
       }
-      if (id) return json(200, await getCase(deps, id));
       const query = event.queryStringParameters ?? {};
-      const page = await listIncidents(deps, limitOf(query.limit), query.cursor);
+      if (id) {
+        const from = wholeNumber('ledgerFrom', query.ledgerFrom, { min: 1, max: Number.MAX_SAFE_INTEGER });
+        const limit = wholeNumber('ledgerLimit', query.ledgerLimit, LIMITS.ledgerPageSize) as number;
+        return json(200, await getCase(deps, id, { limit, ...(from ? { from } : {}) }));
+      }
+      const limit = wholeNumber('limit', query.limit, LIMITS.pageSize) as number;
+      const page = await listIncidents(deps, limit, query.cursor);
       return json(200, { incidents: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
     } catch (error) {
       return errorToJson(error);

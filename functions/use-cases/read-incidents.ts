@@ -28,11 +28,15 @@ export interface ReadIncidentsDeps {
 export interface CaseView {
   readonly incident: Incident;
   readonly timeline: readonly TimelineEvent[];
-  /** The Effect Ledger entries. */
+  /** A page of the Effect Ledger's entries, in chain order. */
   readonly ledger: readonly LedgerEntry[];
+  /** How many entries the Effect Ledger holds in all. */
+  readonly ledgerCount: number;
+  /** The `seq` the next page of the Effect Ledger starts at, when there is one. */
+  readonly ledgerNext?: number;
   /** The Decision Log entries. */
   readonly decisions: readonly LedgerEntry[];
-  /** What the incident cost so far, corrections netted out: per kind, currency and line. */
+  /** What the incident cost so far (the whole ledger), corrections netted out: per kind, currency and line. */
   readonly pnl: ProfitAndLoss;
   /** Its deadlines now (they follow the severity), each met, missed or open. */
   readonly deadlines: readonly (Deadline & { readonly missed: boolean })[];
@@ -42,7 +46,35 @@ export interface CaseView {
   readonly postmortem?: SubmittedPostmortem;
 }
 
-export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Promise<CaseView> {
+/** Which page of the Effect Ledger a case shows: from entry `from` (a seq), at most `limit` entries. */
+export interface LedgerPage {
+  readonly from?: number;
+  readonly limit: number;
+}
+
+/**
+ * The case with a page of its Effect Ledger: everything else (the P&L included) is read from the
+ * whole ledger, which the response does not carry.
+ */
+export async function getCase(
+  deps: ReadIncidentsDeps,
+  incidentId: string,
+  page: LedgerPage,
+): Promise<CaseView> {
+  const whole = await readCase(deps, incidentId);
+  const from = page.from ?? 1;
+  const start = whole.ledger.findIndex((e) => e.seq >= from);
+  const rest = start < 0 ? [] : whole.ledger.slice(start);
+  const next = rest[page.limit];
+  return {
+    ...whole,
+    ledger: rest.slice(0, page.limit),
+    ...(next ? { ledgerNext: next.seq } : {}),
+  };
+}
+
+/** The case with the whole of its Effect Ledger (the case file is built from it). */
+async function readCase(deps: ReadIncidentsDeps, incidentId: string): Promise<CaseView> {
   if (!isIncidentId(incidentId)) throw new NotFoundError(`No incident ${incidentId}`);
   const [incident, timeline, entries, postmortem] = await Promise.all([
     deps.incidents.getIncident(incidentId),
@@ -56,6 +88,7 @@ export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Prom
     incident,
     timeline,
     ledger,
+    ledgerCount: ledger.length,
     decisions: entries.filter((e) => e.log === 'decision'),
     pnl: profitAndLoss(ledger),
     deadlines: incidentDeadlines(incident, deps.targets).map((d) => ({
@@ -69,7 +102,7 @@ export async function getCase(deps: ReadIncidentsDeps, incidentId: string): Prom
 
 /** The incident's case file, as YAML. */
 export async function getCaseFile(deps: ReadIncidentsDeps, incidentId: string): Promise<string> {
-  return renderCaseFile(buildCaseFile(await getCase(deps, incidentId)));
+  return renderCaseFile(buildCaseFile(await readCase(deps, incidentId)));
 }
 
 export async function listIncidents(

@@ -39,13 +39,14 @@ async function setup(count: number) {
         ...(query ? { query } : {}),
       }),
     );
-  const get = (incidentId: string) =>
+  const get = (incidentId: string, query?: Record<string, string>) =>
     handler(
       apiEvent({
         method: 'GET',
         path: `/incidents/${incidentId}`,
         routeKey: 'GET /incidents/{incidentId}',
         pathParameters: { incidentId },
+        ...(query ? { query } : {}),
       }),
     );
   const caseFile = (incidentId: string) =>
@@ -141,6 +142,41 @@ describe('GET /incidents/{incidentId}', () => {
     // The probe's id past DynamoDB's key limit answered 503 before; another spelling of 0001 is no id.
     expect((await get(`INC-2026-${'1'.repeat(2100)}`)).statusCode).toBe(404);
     expect((await get('INC-2026-00001')).statusCode).toBe(404);
+  });
+});
+
+describe('the Effect Ledger of a case, a page at a time', () => {
+  it('pages the ledger by seq while the P&L counts every entry, and refuses a bad page', async () => {
+    const { get, ledger } = await setup(1);
+    const id = 'INC-2026-0001';
+    for (let n = 1; n <= 5; n++)
+      await ledger.append(id, effect(n, { amount: { minor: 100, currency: 'EUR' } }));
+    const seqs: number[] = [];
+    let from: number | undefined;
+    let pages = 0;
+    do {
+      const res = await get(id, { ledgerLimit: '2', ...(from ? { ledgerFrom: String(from) } : {}) });
+      expect(res.statusCode).toBe(200);
+      const body = JSON.parse(res.body ?? '{}');
+      expect(body.ledger.length).toBeLessThanOrEqual(2);
+      expect(body.ledgerCount).toBe(5);
+      expect(body.pnl.totals).toEqual([expect.objectContaining({ kind: 'refund', count: 5, minor: 500 })]);
+      seqs.push(...body.ledger.map((e: { seq: number }) => e.seq));
+      from = body.ledgerNext;
+      pages++;
+    } while (from !== undefined);
+    expect(pages).toBe(3);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    for (const query of [
+      { ledgerLimit: '0' },
+      { ledgerLimit: '2001' },
+      { ledgerFrom: '0x2' },
+      { ledgerFrom: '-1' },
+    ] as Record<string, string>[]) {
+      const res = await get(id, query);
+      expect(res.statusCode, JSON.stringify(query)).toBe(400);
+      expect(JSON.parse(res.body ?? '{}').issues[0].field).toBe(Object.keys(query)[0]);
+    }
   });
 });
 
