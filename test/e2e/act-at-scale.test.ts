@@ -2,8 +2,9 @@
  * Act at scale on the local stack (real emulators, the real state machine and handlers): a plan
  * that notifies 1,000 customers, approved through the e-mailed links, is carried out in full —
  * 1,000 confirmed ledger entries, 1,000 e-mails in the SES store, each customer told once, and a
- * ledger that still verifies. Until people write plans in a workroom, the plan is made through
- * the same use case a workroom would call, and the lifecycle continues from Decide.
+ * ledger that still verifies. The customers and the plan are written through the use cases the
+ * workroom calls (its HTTP path is covered by casework.test.ts and the casework bench), and the
+ * lifecycle starts from Decide.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
