@@ -8,9 +8,10 @@ import { z } from 'zod';
 import type { Approval } from '../domain/approval.ts';
 import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { EffectQuestion, EffectRecord } from '../domain/effects.ts';
-import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
 import { TIMELINE_TYPES } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
+import { ledgerDraftSchema } from '../domain/ledger.ts';
 import { moneySchema } from '../domain/money.ts';
 import type { Customer, PlanTotal, RemediationPlan } from '../domain/plan.ts';
 import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
@@ -53,6 +54,16 @@ const planSchema = z.object({
   effectsHash: z.string(),
   hash: z.string(),
 } satisfies FieldsOf<RemediationPlan>);
+
+const eventSchema = z.object({
+  key: z.string(),
+  at: z.string(),
+  world: z.enum(WORLDS),
+  type: z.enum(TIMELINE_TYPES),
+  phase: z.enum(PHASES),
+  summary: z.string(),
+  detail: (z.record(z.string(), z.json()) as z.ZodType<JsonObject>).optional(),
+} satisfies FieldsOf<TimelineEvent>);
 
 const incidentSchema = z.object({
   id: z.string(),
@@ -152,20 +163,17 @@ const incidentSchema = z.object({
     } satisfies FieldsOf<Incident['cancelled']>)
     .optional(),
   postmortemAt: z.string().optional(),
+  pendingRecords: z
+    .object({
+      decision: ledgerDraftSchema.optional(),
+      effect: ledgerDraftSchema.optional(),
+      events: z.array(eventSchema),
+    } satisfies FieldsOf<PendingRecords>)
+    .optional(),
   resolvedAt: z.string().optional(),
   closedAt: z.string().optional(),
   executionName: z.string(),
 } satisfies FieldsOf<Incident>);
-
-const eventSchema = z.object({
-  key: z.string(),
-  at: z.string(),
-  world: z.enum(WORLDS),
-  type: z.enum(TIMELINE_TYPES),
-  phase: z.enum(PHASES),
-  summary: z.string(),
-  detail: (z.record(z.string(), z.json()) as z.ZodType<JsonObject>).optional(),
-} satisfies FieldsOf<TimelineEvent>);
 
 const approvalSchema = z.object({
   incidentId: z.string(),

@@ -6,6 +6,7 @@
 import type { Classification, NormalizedAlert } from './alert.ts';
 import type { Impact, ImpactSize } from './deadlines.ts';
 import type { JsonObject } from './json.ts';
+import type { LedgerEntryDraft } from './ledger.ts';
 import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
 import type { ArchivedPayload } from './ports.ts';
@@ -112,10 +113,23 @@ export interface Incident {
   };
   /** When the postmortem came in, and who submitted it. */
   readonly postmortemAt?: string;
+  /**
+   * What a person's last action still owes the logs and the timeline: written with the change it
+   * comes from, in one conditional write, and delivered after it (each record keyed, so delivering
+   * twice changes nothing). A failure between the two leaves it here for the next action to deliver.
+   */
+  readonly pendingRecords?: PendingRecords;
   readonly resolvedAt?: string;
   readonly closedAt?: string;
   /** Name of the lifecycle execution that runs (or last ran) this incident. */
   readonly executionName: string;
+}
+
+/** The records an action owes the Decision Log, the Effect Ledger and the timeline. */
+export interface PendingRecords {
+  readonly decision?: LedgerEntryDraft;
+  readonly effect?: LedgerEntryDraft;
+  readonly events: readonly TimelineEvent[];
 }
 
 /** What happened, in the timeline's words (seed 004: status changes are events of their own). */

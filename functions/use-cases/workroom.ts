@@ -10,8 +10,9 @@
  *  3. Work out what it changes (the casework rules, `functions/domain/casework.ts`), acknowledging
  *     the incident first if nobody has.
  *  4. Write what it carries (the customer list, the plan's effects, the postmortem), then the
- *     incident in one conditional write, then the Decision Log or Effect Ledger entry and the
- *     timeline events.
+ *     incident in one conditional write together with the Decision Log or Effect Ledger entry and
+ *     the timeline events it owes, then those (a failure between leaves them on the incident,
+ *     and the next action delivers them before anything else).
  *  5. Tell the state machine's current wait, found on the server by incident and step: settled,
  *     deadline moved (the wait is entered again with the new deadline), or cancelled.
  */
@@ -33,6 +34,7 @@ import {
 import { parseCustomersCsv, parseCustomersJson } from '../domain/customers.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
 import {
+  ConcurrentChangeError,
   ConflictError,
   ERROR_NAMES,
   ForbiddenError,
@@ -40,7 +42,7 @@ import {
   InvalidInputError,
   NotFoundError,
 } from '../domain/errors.ts';
-import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import type { Customer, RemediationPlan } from '../domain/plan.ts';
 import { PlanRuleError } from '../domain/plan.ts';
@@ -204,8 +206,9 @@ async function actOn(
   action: WorkAction,
   body: ActionBody,
 ): Promise<ActResult> {
-  const incident = await deps.incidents.getIncident(incidentId);
-  if (!incident) throw new NotFoundError('No such workroom link');
+  const read = await deps.incidents.getIncident(incidentId);
+  if (!read) throw new NotFoundError('No such workroom link');
+  const incident = await deliverPending(deps, read);
 
   // 2.
   if (isFinal(incident)) {
@@ -313,20 +316,45 @@ async function writePlan(
   }
 }
 
-/** Step 4: the incident (one conditional write), then the logs and the timeline. */
+/**
+ * Step 4: the incident's change and the records it owes the logs and the timeline, in one
+ * conditional write; then those records. A failure after the write loses nothing: the records
+ * wait on the incident for the next action to deliver.
+ */
 async function record(deps: WorkroomDeps, incident: Incident, outcome: ActionOutcome): Promise<Incident> {
-  const after =
-    Object.keys(outcome.change).length > 0
-      ? await deps.incidents.updateIncident(incident, {
-          ...outcome.change,
-          updatedAt: deps.clock.now().toISOString(),
-        })
-      : incident;
-  for (const draft of [outcome.decision, outcome.effect]) {
+  const owed: PendingRecords = {
+    ...(outcome.decision ? { decision: outcome.decision } : {}),
+    ...(outcome.effect ? { effect: outcome.effect } : {}),
+    events: outcome.events,
+  };
+  const owes = owed.decision !== undefined || owed.effect !== undefined || owed.events.length > 0;
+  if (Object.keys(outcome.change).length === 0 && !owes) return incident;
+  const after = await deps.incidents.updateIncident(incident, {
+    ...outcome.change,
+    ...(owes ? { pendingRecords: owed } : {}),
+    updatedAt: deps.clock.now().toISOString(),
+  });
+  return deliverPending(deps, after);
+}
+
+/**
+ * Writes the records an action left on the incident (each keyed: writing one twice changes
+ * nothing), then clears them — unless another action replaced them meanwhile, whose own
+ * delivery then follows.
+ */
+async function deliverPending(deps: WorkroomDeps, incident: Incident): Promise<Incident> {
+  const owed = incident.pendingRecords;
+  if (!owed) return incident;
+  for (const draft of [owed.decision, owed.effect]) {
     if (draft) await deps.ledger.append(incident.id, draft);
   }
-  for (const event of outcome.events) await deps.incidents.addTimelineEvent(incident.id, event);
-  return after;
+  for (const event of owed.events) await deps.incidents.addTimelineEvent(incident.id, event);
+  try {
+    return await deps.incidents.updateIncident(incident, { pendingRecords: undefined });
+  } catch (error) {
+    if (error instanceof ConcurrentChangeError) return incident;
+    throw error;
+  }
 }
 
 /** Step 5: tells the current wait; true when the state machine was waiting on it and heard. */

@@ -1,0 +1,127 @@
+/**
+ * The workroom's act use case on DynamoDB (dynalite), where the local stack cannot reach: a
+ * failure between the incident's write and the records it owes the logs and the timeline.
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
+import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
+import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
+import { hashLinkSecret } from '../../functions/domain/approval.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
+import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
+import type { Ledger } from '../../functions/domain/ports.ts';
+import {
+  formatWorkLinkId,
+  newWorkLinkSecret,
+  personKey,
+  workLinkExpiry,
+} from '../../functions/domain/work-link.ts';
+import { act } from '../../functions/use-cases/workroom.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { plainIncident } from '../support/incidents.ts';
+
+mockClient(SFNClient);
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+const LEAD = 'lead@example.com';
+
+async function setup() {
+  const tables = await db.tables();
+  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  const waits = new DynamoDbWaits(db.doc, tables.operations);
+  const workroom = new DynamoDbWorkroom(db.doc, tables.operations);
+  const realLedger = db.ledger(tables.ledger);
+  let failAppends = 0;
+  /** The real ledger, unreachable for the next `failAppends` appends. */
+  const ledger: Ledger = {
+    append: async (incidentId, draft) => {
+      if (failAppends > 0) {
+        failAppends--;
+        throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'DynamoDB throttled the ledger');
+      }
+      return realLedger.append(incidentId, draft);
+    },
+    read: (incidentId) => realLedger.read(incidentId),
+    readHead: (incidentId) => realLedger.readHead(incidentId),
+  };
+  const incident = { ...plainIncident(1), phase: 'Contain' as const, status: 'INVESTIGATING' as const };
+  await store.createIncident(incident);
+  const clock = testClock();
+  const secret = newWorkLinkSecret();
+  const link = {
+    incidentId: incident.id,
+    person: personKey(incident.id, LEAD),
+    email: LEAD,
+    role: 'sre_lead' as const,
+    secretHash: hashLinkSecret(secret),
+    issuedAt: clock.now().toISOString(),
+    expiresAt: workLinkExpiry(clock.now()),
+  };
+  await workroom.putWorkLink(link);
+  const deps = {
+    incidents: store,
+    links: workroom,
+    postmortems: workroom,
+    effects: new DynamoDbEffectStore(db.doc, tables.operations),
+    approvals: store,
+    ledger,
+    waits,
+    questions: waits,
+    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
+    pseudonym: async (ref: string) => `cp_${ref}`,
+    people: { sreLead: LEAD, responders: [LEAD] },
+    policy: DEFAULT_DEADLINE_POLICY,
+    clock,
+  };
+  return {
+    store,
+    realLedger,
+    incidentId: incident.id,
+    linkId: formatWorkLinkId({ ...link, secret }),
+    deps,
+    failNextAppend: () => {
+      failAppends = 1;
+    },
+  };
+}
+
+describe('a workroom action whose records fail to reach the ledger', () => {
+  it('keeps them on the incident and delivers them, once, with the next action', async () => {
+    const { deps, store, realLedger, incidentId, linkId, failNextAppend } = await setup();
+    failNextAppend();
+    await expect(
+      act(deps, linkId, 'severity', { json: { severity: 'SEV1', reason: 'Customers are double-charged' } }),
+    ).rejects.toThrow(/throttled/);
+
+    // The change is made, and what it owes the Decision Log waits on the incident.
+    const halfway = await store.getIncident(incidentId);
+    expect(halfway?.severity).toBe('SEV1');
+    expect(halfway?.pendingRecords?.decision?.kind).toBe('severity_change');
+    expect((await realLedger.read(incidentId)).filter((e) => e.kind === 'severity_change')).toHaveLength(0);
+
+    // Sending the same change again is refused (it is made), but nothing is lost: the next action
+    // of anyone delivers the decision and the timeline event first.
+    await expect(
+      act(deps, linkId, 'severity', { json: { severity: 'SEV1', reason: 'again' } }),
+    ).rejects.toThrow(/SEV1 already/);
+    const delivered = await store.getIncident(incidentId);
+    expect(delivered?.pendingRecords).toBeUndefined();
+    await act(deps, linkId, 'note', { json: { text: 'Rolled back the retry flag' } });
+
+    const decisions = (await realLedger.read(incidentId)).filter((e) => e.kind === 'severity_change');
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.actor).toContain(LEAD);
+    const timeline = await store.listTimeline(incidentId);
+    expect(timeline.filter((e) => e.type === 'severity_changed')).toHaveLength(1);
+    expect(timeline.filter((e) => e.type === 'note')).toHaveLength(1);
+  });
+});
