@@ -11,6 +11,7 @@ import { WORK_ACTIONS } from '../../functions/domain/workroom.ts';
 import type { WorkroomView } from '../../functions/use-cases/workroom.ts';
 import { controlOf, FROM_FORM } from '../../functions/workroom/forms.ts';
 import { workroomPage } from '../../functions/workroom/page.ts';
+import { REFUND_CREDIT_NOTICE } from '../support/casework.ts';
 import { plainIncident } from '../support/incidents.ts';
 
 const LINK = 'INC-2026-0001.0123456789abcdef.secret';
@@ -181,9 +182,10 @@ describe('the controls an issue of a form post points at', () => {
     });
   });
 
-  it('reads the plan form into the JSON contract', () => {
+  it('reads the plan form into the JSON a script sends, and keeps a row with an amount but no kind', () => {
+    // The plan the end-to-end tests send as JSON, filled in as a person does (the line always has a value).
     const fields = new URLSearchParams({
-      summary: 'Refund and credit',
+      summary: REFUND_CREDIT_NOTICE.summary,
       kind_1: 'refund',
       amount_1: ' affected ',
       obligation_1: 'tos',
@@ -191,23 +193,16 @@ describe('the controls an issue of a form post points at', () => {
       amount_2: '5.00',
       currency_2: 'eur',
       obligation_2: 'brand',
-      kind_3: '',
-      amount_3: '9.99',
-      obligation_3: 'tos',
+      kind_3: 'notice',
+      obligation_3: 'brand',
+      template_3: 'apology',
       kind_4: '',
       obligation_4: 'tos',
     });
-    expect(FROM_FORM.plan(fields)).toEqual({
-      summary: 'Refund and credit',
-      apply: [
-        { kind: 'refund', amount: 'affected', obligation: 'tos' },
-        { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
-        // An amount without a kind is kept, so the schema names the kind as missing.
-        { kind: '', amount: '9.99', obligation: 'tos' },
-      ],
-      effects: [],
-    });
+    expect(FROM_FORM.plan(fields)).toEqual(REFUND_CREDIT_NOTICE);
+
+    fields.set('amount_4', '9.99');
     const parsed = WORK_ACTIONS.plan.schema.safeParse(FROM_FORM.plan(fields));
-    expect(parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'))).toEqual(['apply.2.kind']);
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'))).toEqual(['apply.3.kind']);
   });
 });
