@@ -539,7 +539,10 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
       ...due('response'),
     };
   }
-  switch (incident.phase) {
+  // Once contained, the next thing is Understand's, even before the state machine has moved
+  // there: impact and customers are taken in Contain too.
+  const phase = incident.mitigatedAt && incident.phase === 'Contain' ? 'Understand' : incident.phase;
+  switch (phase) {
     case 'Detect':
     case 'Contain':
       return {

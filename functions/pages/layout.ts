@@ -7,6 +7,7 @@ import { withoutBidiControls } from '../domain/text.ts';
 
 /*
  * Phones first: long words (plan hashes, addresses, link ids) wrap instead of widening the page,
+ * controls take the page's type size and a finger-sized height (a select's own is tiny on a phone),
  * and below 600 px a `table.stack` (see `table` in domain/html.ts) shows each row as a block of
  * "Header: value" lines, its header row kept for screen readers only, so no column is cut off.
  */
@@ -15,7 +16,9 @@ h1{font-size:1.4rem;margin-bottom:.2rem}.meta{color:#555;margin-top:0}table{bord
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f6f6f6}
 .box{border:2px solid #333;border-radius:6px;padding:1rem;margin:1rem 0}.ok{border-color:#1b7f3b}.no{border-color:#b3261e}
 .errors{border-color:#b3261e;background:#fdecea}label{display:block;margin:.5rem 0 .2rem;font-weight:600}
-fieldset{min-width:0}input[type=text],textarea{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}textarea{min-height:6rem}
+fieldset{min-width:0}input,select,textarea{font:inherit;max-width:100%;box-sizing:border-box}
+input[type=text],input[type=email],textarea{width:100%}select,input:not([type=checkbox]):not([type=radio]):not([type=file]),textarea{padding:.4rem;min-height:2.6rem}
+textarea{min-height:6rem}[aria-invalid=true]{border:2px solid #b3261e}
 button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em;overflow-wrap:anywhere}
 .message{white-space:pre-wrap;font:inherit}summary{cursor:pointer;font-weight:600;margin:.5rem 0}
 @media (max-width:600px){body{margin:1rem auto}

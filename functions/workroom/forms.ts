@@ -9,6 +9,33 @@ import type { WorkAction } from '../domain/workroom.ts';
 /** How many rows the contain and plan forms offer (a script may send any number). */
 export const FORM_ROWS = { containActions: 3, planRules: 4 } as const;
 
+/** The forms that post a list as numbered rows: the list's field, and the control a row starts with. */
+const ROWED: Partial<Record<WorkAction, { readonly list: string; readonly first: string }>> = {
+  contain: { list: 'actions', first: 'description' },
+  plan: { list: 'apply', first: 'kind' },
+};
+
+/**
+ * The control of `action`'s form that a field of its JSON comes from (`apply[1].amount` is
+ * `amount_2`), so the page can name what is wrong as the form labels it; `detail` keeps what the
+ * control alone does not say (the line of a CSV file, the item of a list).
+ */
+export function controlOf(action: WorkAction, field: string): { name: string; detail?: string } {
+  if (action === 'customers') return { name: 'file', detail: field };
+  const rowed = ROWED[action];
+  // A check over the whole body (`(body)`): no rule, no action — the first row is where to start.
+  if (rowed && field === '(body)') return { name: `${rowed.first}_1` };
+  const [, head = field, index, rest] = /^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?/.exec(field) ?? [];
+  if (rowed && head === rowed.list) {
+    return { name: `${rest ?? rowed.first}_${Number(index ?? 0) + 1}` };
+  }
+  if (head === 'lessons') {
+    const part = rest ?? 'technical';
+    return { name: `lessons${part[0]?.toUpperCase()}${part.slice(1)}` };
+  }
+  return head === field ? { name: head } : { name: head, detail: field };
+}
+
 type Fields = URLSearchParams;
 
 const text = (f: Fields, name: string) => f.get(name) ?? '';
@@ -56,8 +83,12 @@ export const FROM_FORM: { readonly [A in Exclude<WorkAction, 'customers'>]: (f: 
   }),
   plan: (f) => ({
     summary: text(f, 'summary'),
+    // A rule row counts once anything is typed or chosen in it (the line always has a value), so a
+    // rule with an amount but no kind is named as wrong rather than dropped.
     apply: rows(FORM_ROWS.planRules)
-      .filter((i) => text(f, `kind_${i}`) !== '')
+      .filter((i) =>
+        ['kind', 'amount', 'currency', 'template'].some((n) => text(f, `${n}_${i}`).trim() !== ''),
+      )
       .map((i) => {
         const amount = optional(text(f, `amount_${i}`).trim());
         const currency = optional(text(f, `currency_${i}`).trim().toUpperCase());

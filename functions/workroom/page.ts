@@ -3,22 +3,27 @@
  * phase and their role allow, then the case (deadlines, impact, customers, plan, approvals,
  * timeline, ledger). Server-rendered, no scripts; every control labelled.
  */
+import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { type Column, escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { humanDuration } from '../domain/human-time.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
 import { ACTION_SAFETY, ROLE_LABEL, SEVERITIES, WORLDS } from '../domain/vocabulary.ts';
-import type { WorkAction } from '../domain/workroom.ts';
+import { isWorkAction, type WorkAction } from '../domain/workroom.ts';
 import { layout } from '../pages/layout.ts';
 import type { WorkroomView } from '../use-cases/workroom.ts';
-import { FORM_ROWS } from './forms.ts';
+import { controlOf, FORM_ROWS } from './forms.ts';
 
 /** Why nothing was recorded, shown above the forms. */
 export interface WorkroomNotes {
   readonly action?: string;
   readonly issues?: readonly InputIssue[];
   readonly refused?: string;
+  /** What the failed form posted, shown in it again. */
+  readonly posted?: URLSearchParams;
+  /** The action the post before this page recorded. */
+  readonly recorded?: WorkAction;
 }
 
 const DEADLINE_LABEL: Readonly<Record<string, string>> = {
@@ -53,133 +58,279 @@ const TOTAL_COLUMNS: readonly Column<NonNullable<WorkroomView['incident']['plan'
   { header: 'Effects', cell: (x) => e(x.count) },
 ];
 
-const options = (values: readonly string[], selected?: string) =>
-  values.map((v) => `<option value="${e(v)}"${v === selected ? ' selected' : ''}>${e(v)}</option>`).join('');
-
-function field(id: string, label: string, control: string): string {
-  return `<label for="${e(id)}">${e(label)}</label>${control}`;
+/** The plan's money per P&L line and currency (seed 001 §7.2): what the contract owes, what was chosen. */
+function lineTotals(totals: NonNullable<WorkroomView['incident']['plan']>['totals']): string {
+  return (['tos', 'brand'] as const)
+    .map((line) => {
+      const sums = new Map<string, number>();
+      for (const x of totals) {
+        if (x.obligation === line && x.currency) sums.set(x.currency, (sums.get(x.currency) ?? 0) + x.minor);
+      }
+      const amounts = [...sums].map(([currency, minor]) => money(minor, currency)).join(', ');
+      return `<strong>${line === 'tos' ? 'ToS line' : 'brand line'}</strong> ${amounts || 'no money'}`;
+    })
+    .join(' · ');
 }
 
-const input = (name: string, type = 'text', extra = '') =>
-  `<input type="${type}" id="${e(name)}" name="${e(name)}"${extra}>`;
-const area = (name: string, extra = '') =>
-  `<textarea id="${e(name)}" name="${e(name)}" dir="auto"${extra}></textarea>`;
+/**
+ * The controls of one form. Ids carry the action (`plan-summary`, `impact-summary`), since one page
+ * shows several forms with fields of the same name and a label must point at its own control. On
+ * the form whose post failed, each control shows what was posted (nothing typed is lost; a file
+ * input cannot be refilled) and the controls named in the issues are marked invalid.
+ */
+interface Controls {
+  readonly id: (name: string) => string;
+  /** A labelled `<input>`; `row` ("Rule 2") is how issues name a control of a numbered row. */
+  input(name: string, label: string, options?: ControlOptions & { type?: string }): string;
+  area(name: string, label: string, options?: ControlOptions): string;
+  select(
+    name: string,
+    label: string,
+    choices: readonly (string | readonly [value: string, text: string])[],
+    options?: ControlOptions & { selected?: string },
+  ): string;
+  /**
+   * A checkbox inside its label; checked when it was posted, or when `checked` on a fresh form.
+   * `group` names the boxes that share its name (issues about them are called by it).
+   */
+  check(name: string, value: string, label: string, options?: { group?: string; checked?: boolean }): string;
+  /** Each control's label as the person reads it, by name: what an issue about it is called. */
+  readonly labels: ReadonlyMap<string, string>;
+}
+
+interface ControlOptions {
+  readonly attrs?: string;
+  readonly row?: string;
+}
+
+function controls(
+  action: WorkAction,
+  posted?: URLSearchParams,
+  invalid: ReadonlySet<string> = new Set(),
+): Controls {
+  const labels = new Map<string, string>();
+  const id = (name: string) => `${action}-${name}`;
+  const labelled = (name: string, label: string, row: string | undefined, control: string) => {
+    labels.set(name, row ? `${row}: ${label}` : label);
+    return `<label for="${e(id(name))}">${e(label)}</label>${control}`;
+  };
+  const common = (name: string, attrs = '') =>
+    `id="${e(id(name))}" name="${e(name)}"${invalid.has(name) ? ' aria-invalid="true"' : ''}${attrs}`;
+  return {
+    id,
+    labels,
+    input: (name, label, { type = 'text', attrs, row } = {}) =>
+      labelled(
+        name,
+        label,
+        row,
+        `<input type="${type}" ${common(name, attrs)}${posted?.get(name) ? ` value="${e(posted.get(name) ?? '')}"` : ''}>`,
+      ),
+    area: (name, label, { attrs, row } = {}) =>
+      labelled(
+        name,
+        label,
+        row,
+        `<textarea ${common(name, attrs)} dir="auto">${e(posted?.get(name) ?? '')}</textarea>`,
+      ),
+    select: (name, label, choices, { attrs, row, selected } = {}) => {
+      const chosen = posted ? (posted.get(name) ?? '') : selected;
+      const list = choices
+        .map((c) => (typeof c === 'string' ? [c, c] : c))
+        .map(([v, text]) => `<option value="${e(v)}"${v === chosen ? ' selected' : ''}>${e(text)}</option>`)
+        .join('');
+      return labelled(name, label, row, `<select ${common(name, attrs)}>${list}</select>`);
+    },
+    check: (name, value, label, { group, checked = false } = {}) => {
+      // The first box of a group carries the group's id, so an issue about the group links to it.
+      const first = !labels.has(name);
+      if (first) labels.set(name, group ?? label);
+      const on = posted ? posted.getAll(name).includes(value) : checked;
+      return `<label><input type="checkbox" id="${e(first ? id(name) : `${id(name)}-${value}`)}" name="${e(name)}" value="${e(value)}"${on ? ' checked' : ''}> ${e(label)}</label>`;
+    },
+  };
+}
+
+const NO_CHOICE = ['', '—'] as const;
+
+/** Seed 004's action safety classes, as the form offers them. */
+const SAFETY_CHOICES = ACTION_SAFETY.map(
+  (s) =>
+    [
+      s,
+      {
+        SAFE_REVERSIBLE: 'safe and reversible',
+        RISKY: 'risky (goes to the Decision Log)',
+        INFO_ONLY: 'information only',
+      }[s],
+    ] as const,
+);
 
 /** One form per action: its fields, as `functions/workroom/forms.ts` reads them. */
 const FORMS: {
   readonly [A in WorkAction]: {
     readonly title: string;
-    readonly body: (view: WorkroomView) => string;
+    /** What the page says once the action is recorded. */
+    readonly recorded: string;
+    readonly body: (view: WorkroomView, c: Controls) => string;
     readonly multipart?: boolean;
   };
 } = {
   acknowledge: {
     title: 'Acknowledge',
+    recorded: 'You acknowledged the incident.',
     body: () => '<p>Say you are on it. The first to acknowledge leads the incident.</p>',
   },
   contain: {
     title: 'Report containment',
-    body: () =>
+    recorded: 'Your containment report is recorded.',
+    body: (_, c) =>
       `${Array.from({ length: FORM_ROWS.containActions }, (_, n) => {
         const i = n + 1;
-        return `<fieldset><legend>Action ${i}${i > 1 ? ' (optional)' : ''}</legend>
-${field(`description_${i}`, 'What was done', input(`description_${i}`, 'text', i === 1 ? ' required' : ''))}
-${field(`safety_${i}`, 'Safety', `<select id="safety_${i}" name="safety_${i}">${options(ACTION_SAFETY)}</select>`)}
-${field(`world_${i}`, 'World', `<select id="world_${i}" name="world_${i}">${options(WORLDS, 'RML2')}</select>`)}</fieldset>`;
+        const row = `Action ${i}`;
+        return `<fieldset><legend>${row}${i > 1 ? ' (optional)' : ''}</legend>
+${c.input(`description_${i}`, 'What was done', { row, ...(i === 1 ? { attrs: ' required' } : {}) })}
+${c.select(`safety_${i}`, 'Safety', SAFETY_CHOICES, { row })}
+${c.select(`world_${i}`, 'World', WORLDS, { row, selected: 'RML2' })}</fieldset>`;
       }).join('')}
-<p><label><input type="checkbox" name="contained" value="yes"> The incident is contained: no new history is being written</label></p>`,
+<p>${c.check('contained', 'yes', 'The incident is contained: no new history is being written')}</p>`,
   },
   impact: {
     title: 'Assess the impact',
-    body: () => `${field('users', 'Users affected', input('users', 'number', ' min="0" required'))}
-${field('transactions', 'Transactions affected', input('transactions', 'number', ' min="0" required'))}
-<fieldset><legend>At risk</legend>${['money', 'pii', 'legal', 'operational_integrity']
-      .map(
-        (a) => `<label><input type="checkbox" name="assets" value="${a}"> ${e(a.replace('_', ' '))}</label>`,
-      )
-      .join('')}</fieldset>
-${field('from', 'Since (UTC)', input('from', 'datetime-local', ' required'))}
-${field('to', 'Until (UTC, empty if ongoing)', input('to', 'datetime-local'))}
-${field('summary', 'Summary', area('summary', ' required'))}`,
+    recorded: 'The impact is recorded.',
+    body: (_, c) => `${c.input('users', 'Users affected', { type: 'number', attrs: ' min="0" required' })}
+${c.input('transactions', 'Transactions affected', { type: 'number', attrs: ' min="0" required' })}
+<fieldset><legend>At risk</legend>${IMPACT_ASSETS.map((a) => c.check('assets', a, a.replace('_', ' '), { group: 'At risk' })).join('')}</fieldset>
+${c.input('from', 'Since (UTC)', { type: 'datetime-local', attrs: ' required' })}
+${c.input('to', 'Until (UTC, empty if ongoing)', { type: 'datetime-local' })}
+${c.area('summary', 'Summary', { attrs: ' required' })}`,
   },
   customers: {
     title: 'Upload the affected customers',
+    recorded: 'The customer list is uploaded.',
     multipart: true,
-    body: () => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan.</p>
-${field('file', 'CSV file', '<input type="file" id="file" name="file" accept=".csv,text/csv" required>')}`,
+    body: (
+      _,
+      c,
+    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan.</p>
+${c.input('file', 'CSV file', { type: 'file', attrs: ' accept=".csv,text/csv" required' })}`,
   },
   plan: {
     title: 'Write the remediation plan',
-    body: () => `${field('summary', 'Summary', area('summary', ' required'))}
+    recorded: 'The plan is written: check its totals below, then submit it.',
+    body: (_, c) => `${c.area('summary', 'Summary', { attrs: ' required' })}
+<p id="${c.id('amounts')}" class="meta">Each rule gives every customer on the list one effect. Amount: <code>affected</code> gives each customer their own amount from the list; a decimal such as <code>5.00</code> gives everyone that amount, in the currency beside it. Notices need no amount.</p>
+<datalist id="${c.id('amount-choices')}"><option value="affected">each customer's own amount</option></datalist>
 ${Array.from({ length: FORM_ROWS.planRules }, (_, n) => {
   const i = n + 1;
-  return `<fieldset><legend>Rule ${i}: one effect per customer${i > 1 ? ' (optional)' : ''}</legend>
-${field(`kind_${i}`, 'Kind', `<select id="kind_${i}" name="kind_${i}"><option value="">—</option>${options(PLAN_EFFECT_KINDS)}</select>`)}
-${field(`amount_${i}`, 'Amount (decimal, or "affected": each customer\'s own)', input(`amount_${i}`))}
-${field(`currency_${i}`, 'Currency (with a decimal amount)', input(`currency_${i}`, 'text', ' maxlength="3"'))}
-${field(`obligation_${i}`, 'P&L line', `<select id="obligation_${i}" name="obligation_${i}"><option value="tos">ToS (owed by contract)</option><option value="brand">brand (chosen beyond it)</option></select>`)}
-${field(`template_${i}`, 'Notice template', `<select id="template_${i}" name="template_${i}"><option value="">—</option>${options(NOTICE_TEMPLATES)}</select>`)}</fieldset>`;
+  const row = `Rule ${i}`;
+  const amountAttrs = ` list="${c.id('amount-choices')}" placeholder="affected or 5.00" aria-describedby="${c.id('amounts')}" autocomplete="off"`;
+  return `<fieldset><legend>${row}${i > 1 ? ' (optional)' : ''}</legend>
+${c.select(`kind_${i}`, 'Kind', [NO_CHOICE, ...PLAN_EFFECT_KINDS], { row })}
+${c.input(`amount_${i}`, 'Amount per customer', { row, attrs: amountAttrs })}
+${c.input(`currency_${i}`, 'Currency of a decimal amount', { row, attrs: ' maxlength="3" placeholder="EUR" autocapitalize="characters" autocomplete="off"' })}
+${c.select(
+  `obligation_${i}`,
+  'P&L line',
+  [
+    ['tos', 'ToS line (owed by contract)'],
+    ['brand', 'brand line (chosen beyond it)'],
+  ],
+  { row },
+)}
+${c.select(`template_${i}`, 'Notice template (notices and corrections)', [['', 'the kind’s default'], ...NOTICE_TEMPLATES.map((t) => [t, t.replace('_', ' ')] as const)], { row })}</fieldset>`;
 }).join('')}`,
   },
   'submit-plan': {
     title: 'Submit the plan for approval',
-    body: (v) =>
-      `<p>Plan v${e(v.incident.plan?.version ?? '?')} goes to Legal, Business and SRE exactly as shown below.</p>`,
+    recorded: 'The plan is submitted for approval.',
+    // The money is here too, by the button: on a phone the plan's section is screens away.
+    body: ({ incident: { plan } }) =>
+      `<p>Plan v${e(plan?.version ?? '?')} goes to Legal, Business and SRE exactly as shown under <a href="#plan-section">Remediation plan</a>: ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
   },
   severity: {
     title: 'Change the severity',
-    body: (
-      v,
-    ) => `${field('severity', 'Severity', `<select id="severity" name="severity">${options(SEVERITIES, v.incident.severity)}</select>`)}
-${field('reason', 'Reason (goes to the Decision Log)', area('reason', ' required'))}`,
+    recorded: 'The severity is changed; the deadlines moved with it.',
+    body: (v, c) => `${c.select('severity', 'Severity', SEVERITIES, { selected: v.incident.severity })}
+${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   size: {
     title: 'Override the size',
+    recorded: 'The size is set.',
     body: (
       v,
-    ) => `${field('size', 'Size', `<select id="size" name="size">${options(['small', 'medium', 'large'], v.incident.size?.size)}</select>`)}
-${field('reason', 'Reason (goes to the Decision Log)', area('reason', ' required'))}`,
+      c,
+    ) => `${c.select('size', 'Size', IMPACT_SIZES, { ...(v.incident.size ? { selected: v.incident.size.size } : {}) })}
+${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   regulator: {
     title: 'Record that the regulator was notified',
-    body: () => `${field('reference', 'Reference', input('reference', 'text', ' required'))}
-${field('notifiedAt', 'Notified at (UTC)', input('notifiedAt', 'datetime-local', ' required'))}`,
+    recorded: 'The regulator notification is recorded.',
+    body: (_, c) => `${c.input('reference', 'Reference', { attrs: ' required' })}
+${c.input('notifiedAt', 'Notified at (UTC)', { type: 'datetime-local', attrs: ' required' })}`,
   },
   cancel: {
     title: 'Cancel or downscope',
-    body: () => `${field('outcome', 'Outcome', '<select id="outcome" name="outcome"><option value="false_alarm">false alarm</option><option value="downscoped">downscoped</option></select>')}
-${field('world', 'World it belongs to', `<select id="world" name="world">${options(WORLDS, 'RML2')}</select>`)}
-${field('reason', 'Reason (goes to the Decision Log)', area('reason', ' required'))}`,
+    recorded: 'The incident is cancelled.',
+    body: (_, c) => `${c.select('outcome', 'Outcome', [
+      ['false_alarm', 'false alarm'],
+      ['downscoped', 'downscoped'],
+    ])}
+${c.select('world', 'World it belongs to', WORLDS, { selected: 'RML2' })}
+${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
-  note: { title: 'Add a note', body: () => field('text', 'Note', area('text', ' required')) },
+  note: {
+    title: 'Add a note',
+    recorded: 'Your note is on the timeline.',
+    body: (_, c) => c.area('text', 'Note', { attrs: ' required' }),
+  },
   handoff: {
     title: 'Hand the incident over',
-    body: () => field('to', "To (a responder's address)", input('to', 'email', ' required')),
+    recorded: 'The incident is handed over.',
+    body: (_, c) => c.input('to', "To (a responder's address)", { type: 'email', attrs: ' required' }),
   },
   time: {
     title: 'Log time worked',
-    body: () => `${field('role', 'As', input('role', 'text', ' required'))}
-${field('minutes', 'Minutes', input('minutes', 'number', ' min="1" required'))}
-${field('note', 'On what', input('note', 'text', ' required'))}`,
+    recorded: 'Your time is logged.',
+    body: (_, c) => `${c.input('role', 'As', { attrs: ' required' })}
+${c.input('minutes', 'Minutes', { type: 'number', attrs: ' min="1" required' })}
+${c.input('note', 'On what', { attrs: ' required' })}`,
   },
   postmortem: {
     title: 'Submit the postmortem',
-    body: () => `${field('title', 'Title', input('title', 'text', ' required'))}
-${field('summary', 'Summary and impact', area('summary', ' required'))}
-${field('rootCause', 'Root cause', area('rootCause', ' required'))}
-${field('contributingFactors', 'Contributing factors (one per line)', area('contributingFactors'))}
-${field('whatWentWell', 'What went well (one per line)', area('whatWentWell'))}
-${field('lessonsTechnical', 'Lessons: technical (one per line)', area('lessonsTechnical'))}
-${field('lessonsProcess', 'Lessons: process (one per line)', area('lessonsProcess'))}
-${field('lessonsGovernance', 'Lessons: governance (one per line)', area('lessonsGovernance'))}
-${field('actionItems', 'Action items (one per line: item | owner | YYYY-MM-DD)', area('actionItems'))}`,
+    recorded: 'The postmortem is in.',
+    body: (_, c) => `${c.input('title', 'Title', { attrs: ' required' })}
+${c.area('summary', 'Summary and impact', { attrs: ' required' })}
+${c.area('rootCause', 'Root cause', { attrs: ' required' })}
+${c.area('contributingFactors', 'Contributing factors (one per line)')}
+${c.area('whatWentWell', 'What went well (one per line)')}
+${c.area('lessonsTechnical', 'Lessons: technical (one per line)')}
+${c.area('lessonsProcess', 'Lessons: process (one per line)')}
+${c.area('lessonsGovernance', 'Lessons: governance (one per line)')}
+${c.area('actionItems', 'Action items (one per line: item | owner | YYYY-MM-DD)')}`,
   },
 };
 
-function form(view: WorkroomView, action: WorkAction, base: string): string {
+/** A form, and what its issues are called: each issue's label (linked to its control) and message. */
+function form(
+  view: WorkroomView,
+  action: WorkAction,
+  base: string,
+  failed?: { readonly posted?: URLSearchParams; readonly issues: readonly InputIssue[] },
+): { html: string; problems: string[] } {
   const spec = FORMS[action];
-  return `<form method="post" action="${e(`${base}/${action}`)}" class="box" id="${e(action)}"${spec.multipart ? ' enctype="multipart/form-data"' : ''}>
-<h3>${e(spec.title)}</h3>${spec.body(view)}<button type="submit">${e(spec.title)}</button></form>`;
+  const located = (failed?.issues ?? []).map((issue) => ({ issue, ...controlOf(action, issue.field) }));
+  const c = controls(action, failed?.posted, new Set(located.map((l) => l.name)));
+  const html = `<form method="post" action="${e(`${base}/${action}`)}" class="box" id="${e(action)}"${spec.multipart ? ' enctype="multipart/form-data"' : ''}>
+<h3>${e(spec.title)}</h3>${spec.body(view, c)}<button type="submit">${e(spec.title)}</button></form>`;
+  const problems = located.map(({ issue, name, detail }) => {
+    const label = c.labels.get(name);
+    const named = label
+      ? `<a href="#${e(c.id(name))}">${e(label)}</a>${detail ? ` (<code>${e(detail)}</code>)` : ''}`
+      : `<code>${e(issue.field)}</code>`;
+    return `<p>${named}: ${e(issue.message)}</p>`;
+  });
+  return { html, problems };
 }
 
 /** The page at `/work/{linkId}`; its forms post to `/work/{linkId}/{action}`. */
@@ -189,21 +340,43 @@ export function workroomPage(view: WorkroomView, linkId: string, notes: Workroom
   const when = (at: string) => timeHtml(at, now);
   const base = `/work/${encodeURIComponent(linkId)}`;
   const asked = view.asked;
-  const primary = asked.action && view.actions.includes(asked.action) ? asked.action : undefined;
-  const others = view.actions.filter((a) => a !== primary);
+  // The form whose post failed comes first, under what was wrong, with what was posted in it.
+  const failed = notes.action && isWorkAction(notes.action) ? notes.action : undefined;
+  const forms = new Map(
+    view.actions.map((a) => [
+      a,
+      form(
+        view,
+        a,
+        base,
+        a === failed
+          ? { issues: notes.issues ?? [], ...(notes.posted ? { posted: notes.posted } : {}) }
+          : undefined,
+      ),
+    ]),
+  );
+  const lead = [failed, asked.action].find((a) => a !== undefined && forms.has(a));
+  const others = view.actions.filter((a) => a !== lead);
   const problems = [
     ...(notes.refused ? [`<p>${e(notes.refused)}</p>`] : []),
-    ...(notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code> ${e(i.message)}</p>`),
+    ...(failed && forms.has(failed)
+      ? (forms.get(failed)?.problems ?? [])
+      : (notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code>: ${e(i.message)}</p>`)),
   ];
+  const metrics = METRICS.flatMap(([key, label]) => {
+    const seconds = view.metrics[key];
+    return seconds === undefined ? [] : [`${label} after ${humanDuration(seconds * 1000)}`];
+  });
   const plan = incident.plan;
   const list = incident.customerList;
   return layout(
     `${incident.id}: workroom`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
 <p class="meta">${e(incident.severity)} · ${e(incident.world)} · status <strong>${e(incident.status)}</strong> · phase ${e(incident.phase)} · you: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})${incident.commander ? ` · led by ${e(incident.commander)}` : ''}</p>
-<div class="box"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due)}.</strong>` : ''}</div>
-${problems.length > 0 ? `<div class="box errors" role="alert"><strong>Nothing was recorded${notes.action ? ` (${e(notes.action)})` : ''}:</strong>${problems.join('')}</div>` : ''}
-${primary ? form(view, primary, base) : ''}
+<div class="box" id="asked"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due)}.</strong>` : ''}</div>
+${notes.recorded ? `<p class="box ok" role="status"><strong>Recorded.</strong> ${e(FORMS[notes.recorded].recorded)}</p>` : ''}
+${problems.length > 0 ? `<div class="box errors" role="alert"><strong>Nothing was recorded${failed ? ` (${e(FORMS[failed].title)})` : ''}:</strong>${problems.join('')}</div>` : ''}
+${lead ? (forms.get(lead)?.html ?? '') : ''}
 <h2>Deadlines</h2>
 ${table<WorkroomView['deadlines'][number]>(
   [
@@ -216,10 +389,7 @@ ${table<WorkroomView['deadlines'][number]>(
   ],
   view.deadlines,
 )}
-<p class="meta">${METRICS.flatMap(([key, label]) => {
-      const seconds = view.metrics[key];
-      return seconds === undefined ? [] : [`${label} after ${humanDuration(seconds * 1000)}`];
-    }).join(' · ')}</p>
+${metrics.length > 0 ? `<p class="meta">${metrics.join(' · ')}</p>` : ''}
 <h2>Impact</h2>
 ${
   incident.impact
@@ -234,11 +404,12 @@ ${
 ${table(CUSTOMER_COLUMNS, view.customers.items)}${view.customers.cursor ? `<p><a href="${e(`${base}?customers=${encodeURIComponent(view.customers.cursor)}`)}">Next customers</a></p>` : ''}`
     : '<p class="meta">No list uploaded.</p>'
 }
-<h2>Remediation plan</h2>
+<h2 id="plan-section">Remediation plan</h2>
 ${
   plan
     ? `<p>v${e(plan.version)} by ${e(plan.proposedBy)}: ${t(plan.summary)}${incident.planSubmitted?.version === plan.version ? ' <strong>(submitted)</strong>' : ''}</p>
 ${table(TOTAL_COLUMNS, plan.totals)}
+<p>${lineTotals(plan.totals)}</p>
 <p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>`
     : '<p class="meta">No plan yet.</p>'
 }
@@ -258,7 +429,7 @@ ${
       )}`
     : ''
 }
-${others.length > 0 ? `<h2>What else you can do</h2>${others.map((a) => form(view, a, base)).join('\n')}` : ''}
+${others.length > 0 ? `<h2>What else you can do</h2>${others.map((a) => forms.get(a)?.html ?? '').join('\n')}` : ''}
 <h2>Timeline</h2>
 ${table<WorkroomView['timeline'][number]>(
   [

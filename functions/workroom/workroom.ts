@@ -48,6 +48,8 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
     const wantsJson = /\bjson\b/i.test(header(event, 'accept') ?? '') || /\bjson\b|^text\/csv/i.test(type);
     const page = (status: number, body: string, headers: Record<string, string> = {}) =>
       html(status, method === 'HEAD' ? '' : body, headers);
+    // A form's fields, so a page that says what was wrong shows what was typed.
+    let posted: URLSearchParams | undefined;
     try {
       if (method === 'GET' || method === 'HEAD') {
         const cursor = event.queryStringParameters?.customers;
@@ -55,10 +57,14 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
           throw new InvalidInputError({ field: 'customers', message: 'is not a cursor this page gave' });
         }
         const view = await viewWorkroom(deps, linkId, cursor ? { customersCursor: cursor } : {});
-        return wantsJson ? json(200, view) : page(200, workroomPage(view, linkId));
+        if (wantsJson) return json(200, view);
+        // Set by the redirect after a form post: which action the page confirms.
+        const done = event.queryStringParameters?.done;
+        return page(200, workroomPage(view, linkId, done && isWorkAction(done) ? { recorded: done } : {}));
       }
-      const body = await actionBody(event, action ?? '', type);
-      const result = await act(deps, linkId, action ?? '', body);
+      const request = await actionBody(event, action ?? '', type);
+      posted = request.form;
+      const result = await act(deps, linkId, action ?? '', request.body);
       logger.info('Workroom action', {
         incidentId: result.incident.id,
         action: result.action,
@@ -75,7 +81,7 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
       const back = event.rawPath.replace(/\/[^/]+$/, '');
       return {
         statusCode: 303,
-        headers: { location: `${back}#${result.action}`, 'cache-control': 'no-store' },
+        headers: { location: `${back}?done=${result.action}`, 'cache-control': 'no-store' },
         body: '',
       };
     } catch (error) {
@@ -95,6 +101,7 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
         const view = await viewWorkroom(deps, linkId).catch(() => undefined);
         const notes = {
           ...(action ? { action } : {}),
+          ...(posted ? { posted } : {}),
           ...(error instanceof InvalidInputError
             ? { issues: error.issues }
             : { refused: (error as Error).message }),
@@ -116,11 +123,18 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
   };
 }
 
-/** What the request carries for `action`: JSON, a CSV list, or a form read into JSON. */
-async function actionBody(event: HttpEvent, action: string, type: string): Promise<ActionBody> {
+/**
+ * What the request carries for `action`: JSON, a CSV list, or a form read into JSON (and the
+ * form's fields as posted).
+ */
+async function actionBody(
+  event: HttpEvent,
+  action: string,
+  type: string,
+): Promise<{ body: ActionBody; form?: URLSearchParams }> {
   const limit = action === 'customers' ? LIMITS.customerListBytes : LIMITS.bodyBytes;
-  if (/\bjson\b/i.test(type)) return { json: jsonBody(event, limit) };
-  if (/^text\/csv\b/i.test(type)) return { csv: bodyBytes(event, limit).toString('utf8') };
+  if (/\bjson\b/i.test(type)) return { body: { json: jsonBody(event, limit) } };
+  if (/^text\/csv\b/i.test(type)) return { body: { csv: bodyBytes(event, limit).toString('utf8') } };
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) {
     throw new InvalidInputError({
       field: 'content-type',
@@ -139,11 +153,14 @@ async function actionBody(event: HttpEvent, action: string, type: string): Promi
   if (action === 'customers') {
     const file = form.get('file');
     const csv = typeof file === 'string' || file === null ? (form.get('csv') ?? '') : await file.text();
-    return { csv: String(csv) };
+    return { body: { csv: String(csv) } };
   }
   const fields = new URLSearchParams();
   for (const [name, value] of form) if (typeof value === 'string') fields.append(name, value);
-  return isWorkAction(action) && action !== 'customers' ? { json: FROM_FORM[action](fields) } : { json: {} };
+  return {
+    body: { json: isWorkAction(action) && action !== 'customers' ? FROM_FORM[action](fields) : {} },
+    form: fields,
+  };
 }
 
 export function workroomDepsFromEnvironment(): WorkroomDeps {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { whatIsAsked } from '../../functions/domain/casework.ts';
 import { parseCustomersCsv, parseCustomersJson } from '../../functions/domain/customers.ts';
 import type { Impact } from '../../functions/domain/deadlines.ts';
 import {
@@ -15,6 +16,7 @@ import {
   refusal,
   WORK_ACTIONS,
 } from '../../functions/domain/workroom.ts';
+import { plainIncident } from '../support/incidents.ts';
 
 describe('deadlines from severity targets (seed 003)', () => {
   const facts = { severity: 'SEV1' as const, detectedAt: '2026-11-27T16:00:00.000Z' };
@@ -159,6 +161,23 @@ describe('workroom actions', () => {
     expect(allowedActions('responder', 'Understand')).not.toContain('cancel');
     expect(isWorkAction('constructor')).toBe(false);
     expect(isWorkAction('contain')).toBe(true);
+  });
+
+  it('asks for the impact once the incident is contained, before the state machine leaves Contain', () => {
+    const acknowledged = {
+      ...plainIncident(1),
+      phase: 'Contain' as const,
+      status: 'INVESTIGATING' as const,
+      acknowledgedAt: '2026-11-22T09:05:00.000Z',
+    };
+    expect(whatIsAsked(acknowledged, 'responder', [])).toMatchObject({ action: 'contain' });
+    const contained = {
+      ...acknowledged,
+      status: 'MITIGATED' as const,
+      mitigatedAt: '2026-11-22T09:20:00.000Z',
+    };
+    // The page used to ask for containment again right after it was reported.
+    expect(whatIsAsked(contained, 'responder', [])).toMatchObject({ action: 'impact' });
   });
 
   it('names each bad field of a form', () => {
