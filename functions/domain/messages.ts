@@ -5,6 +5,7 @@
  */
 import type { AttentionReason, EffectRecord } from './effects.ts';
 import { escapeHtml, isolated } from './html.ts';
+import { humanInstant } from './human-time.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
@@ -180,15 +181,18 @@ export function workroomInvitation(
   role: 'responder' | 'sre_lead',
   to: string,
   link: string,
-  respondBy: string,
+  respondBy: { readonly due: string; readonly now: Date } | undefined,
 ): MailMessage {
+  const when = respondBy
+    ? `by ${humanInstant(new Date(respondBy.due), respondBy.now)}`
+    : 'as soon as you can';
   return staffEmail(
     incident,
     to,
     `you are ${role === 'sre_lead' ? 'SRE lead' : 'a responder'} — ${incident.title}`,
     {
       paragraphs: [
-        `${incident.id} (${incident.severity}, ${incident.world}) is open and needs people. Acknowledge it by ${respondBy}: the first responder to acknowledge leads it.`,
+        `${incident.id} (${incident.severity}, ${incident.world}) is open and needs people. Acknowledge it ${when}: the first responder to acknowledge leads it.`,
         role === 'sre_lead'
           ? 'As SRE lead you can also change its severity, set its size, cancel it as a false alarm or downscope it, and record that the regulator was told.'
           : 'In the workroom you contain it, assess its impact, list the affected customers, write the remediation plan and, at the end, the postmortem.',

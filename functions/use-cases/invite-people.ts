@@ -70,7 +70,9 @@ export async function invitePeople(
 
     // 2.
     const url = `${deps.publicBaseUrl}/work/${formatWorkLinkId({ ...link, secret })}`;
-    await deps.mailer.send(workroomInvitation(incident, role, email, url, respondBy ?? 'soon'));
+    await deps.mailer.send(
+      workroomInvitation(incident, role, email, url, respondBy ? { due: respondBy, now } : undefined),
+    );
     await deps.links.markWorkLinkEmailed(incident.id, link.person, deps.clock.now().toISOString());
     await deps.incidents.addTimelineEvent(incident.id, {
       key: `invited:${link.person}`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../functions/domain/alert.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
-import { approvalRequestEmail } from '../../functions/domain/messages.ts';
+import { approvalRequestEmail, workroomInvitation } from '../../functions/domain/messages.ts';
 import { sealPlan } from '../../functions/domain/plan.ts';
 
 const RLO = '\u202E';
@@ -57,5 +57,31 @@ describe('text from outside in e-mails', () => {
     );
     expect(mail.html).toContain(`<p>Incident: <bdi>Refund ${RLO}lanigiro`);
     expect(mail.html).toMatch(/twice\u200F\r\nBcc: x<\/bdi><\/p>/);
+  });
+});
+
+describe('the workroom invitation', () => {
+  it('says by when to acknowledge as people read it, and the link is the person’s own', () => {
+    const incident = {
+      id: 'INC-2026-0004',
+      title: 'Refunds missing',
+      severity: 'SEV2',
+      world: 'RML3',
+    } as const;
+    const mail = workroomInvitation(
+      incident,
+      'responder',
+      'a@example.com',
+      'https://casebook.example/work/x',
+      {
+        due: '2026-11-29T09:14:30.000Z',
+        now: new Date('2026-11-29T08:14:30.000Z'),
+      },
+    );
+    expect(mail.text).toContain('Acknowledge it by 29 Nov 09:14 UTC:');
+    expect(mail.text).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+    expect(mail.text).toContain('https://casebook.example/work/x');
+    const later = workroomInvitation(incident, 'sre_lead', 'b@example.com', 'https://x.example/w', undefined);
+    expect(later.text).toContain('Acknowledge it as soon as you can:');
   });
 });
