@@ -35,19 +35,24 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'casebook-test-'));
 }
 
-export function start(
-  dataDir: string,
-  ports: LocalPorts,
-  log?: (line: string) => void,
-  handlerLogLevel = process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
-): Promise<LocalStack> {
+/** How a test starts its stack: where its lines go, how much the handlers log, their configuration. */
+export interface StartOptions {
+  readonly log?: (line: string) => void;
+  /** Default `POWERTOOLS_LOG_LEVEL`, or SILENT. */
+  readonly handlerLogLevel?: string;
+  /** The handlers' configuration beyond the local defaults, e.g. `CASEBOOK_DEADLINES`. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+export function start(dataDir: string, ports: LocalPorts, options: StartOptions = {}): Promise<LocalStack> {
   return startLocalStack({
     rootDir: ROOT,
     dataDir,
     ports,
     alertmanagerToken: WEBHOOK_TOKEN,
-    handlerLogLevel,
-    ...(log ? { log } : {}),
+    handlerLogLevel: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.environment ? { environment: options.environment } : {}),
   });
 }
 
