@@ -3,6 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { runScript, type ScriptProcess } from './child-process.ts';
@@ -79,6 +82,29 @@ export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: stri
 /** The ARN of the execution named `name` of the stack's state machine. */
 export function executionArnOf(target: StackEndpoints, name: string): string {
   return `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** Every event of the execution named `name`, all pages of it. */
+export async function executionHistory(target: StackEndpoints, name: string): Promise<HistoryEvent[]> {
+  const sfn = new SFNClient({
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: target.endpoints.stepFunctions,
+  });
+  try {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: executionArnOf(target, name), nextToken }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  } finally {
+    sfn.destroy();
+  }
 }
 
 export interface InboxEmail {
