@@ -26,6 +26,8 @@ export interface FunctionNeeds {
   readonly payments?: boolean;
   /** Knows the responders and the SRE lead (invitations, questions, escalations) and the deadline targets. */
   readonly people?: boolean;
+  /** Knows the approvers' addresses: the approval round asks them; Legal watches the regulatory clock. */
+  readonly approvers?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
   readonly pseudonyms?: boolean;
   /** Writes anchored digests of the chain heads (the anchor bucket; sealing with the ledger key). */
@@ -82,7 +84,7 @@ export const FUNCTIONS = {
     entry: 'functions/request-approval/handler.ts',
     description: 'Decide: stores the task token server-side and emails an approver a link to the case',
     substitution: 'RequestApprovalFunctionArn',
-    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true },
+    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true, approvers: true },
     timeoutSeconds: 15,
   },
   approvalsPage: {
@@ -121,9 +123,9 @@ export const FUNCTIONS = {
     name: 'watch-deadlines',
     entry: 'functions/watch-deadlines/handler.ts',
     description:
-      'Before and between waits for people: escalates missed deadlines to the SRE lead and the responders, answers how long to wait',
+      'Before and between waits for people: escalates missed deadlines to the SRE lead and the responders (and Legal, the regulatory clock), answers how long to wait',
     substitution: 'WatchDeadlinesFunctionArn',
-    needs: { operations: 'RW', sendEmail: true, people: true },
+    needs: { operations: 'RW', sendEmail: true, people: true, approvers: true },
     timeoutSeconds: 15,
   },
   workroom: {

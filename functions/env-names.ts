@@ -44,8 +44,9 @@ export const ENV = {
   sreLead: 'CASEBOOK_SRE_LEAD',
   /**
    * JSON overriding deadline targets, in minutes: `{"SEV1": {"response": 15, "resolution": 120,
-   * "postmortem": 2880}, "decision": 4320, "answers": 240, "checkFloorSeconds": 60}`; any part may
-   * be left out. For drills and tests that need short targets.
+   * "postmortem": 2880}, "regulatory": 4320, "decision": 4320, "answers": 240,
+   * "checkFloorSeconds": 60, "checkCeilingSeconds": 3600}`; any part may be left out. For drills
+   * and tests that need short targets.
    */
   deadlines: 'CASEBOOK_DEADLINES',
   /** Messages per second Act may send through SES. */

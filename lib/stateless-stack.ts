@@ -162,9 +162,8 @@ export class CasebookStatelessStack extends Stack {
       if (needs.sendEmail) {
         fn.allowSendEmailFrom(mailFrom).addEnvironment(ENV.mailFrom, mailFrom);
       }
-      if (needs.publicBaseUrl) {
-        // Approval links and the approvers they go to travel together, as the handlers' config
-        // reads them; the URL itself is added once the API exists.
+      if (needs.approvers) {
+        // The URL approval links need is added once the API exists (the publicBaseUrl need).
         fn.addEnvironment(ENV.approverLegal, approvers.legal)
           .addEnvironment(ENV.approverBusiness, approvers.business)
           .addEnvironment(ENV.approverSre, approvers.sre);

@@ -47,6 +47,12 @@ export interface LocalStackOptions {
   readonly publicBaseUrl?: string;
   /** Powertools log level of the handlers (default INFO). */
   readonly handlerLogLevel?: string;
+  /**
+   * Configuration for the handlers, as if it were in the environment (`CASEBOOK_DEADLINES`,
+   * `CASEBOOK_RESPONDERS`, …). The handlers run in this process and read `process.env`, so it is
+   * set there, over what the process had.
+   */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export interface LocalStack {
@@ -164,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
     const ledgerKeys = ledgerKeyFile(options.dataDir);
     FileKeySealer.fromFile(ledgerKeys, { create: true });
+    Object.assign(process.env, options.environment);
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,

@@ -22,7 +22,7 @@ import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/l
 import type { LedgerVerification } from '../functions/adapters/ledger-verification.ts';
 import { verifyLedger } from '../functions/adapters/ledger-verification.ts';
 import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
-import { SEVERITY_TARGETS } from '../functions/domain/deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../functions/domain/deadlines.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
 import { ENV } from '../functions/env-names.ts';
 import { anchorLedger, everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
@@ -219,7 +219,7 @@ addTargetOptions(
       incidents: t.operations,
       ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }),
       postmortems: t.workroom,
-      targets: SEVERITY_TARGETS,
+      policy: DEFAULT_DEADLINE_POLICY,
       clock: systemClock,
     },
     incidentId,

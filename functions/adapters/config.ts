@@ -69,6 +69,14 @@ export const approversConfig = z
     publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, ''),
   }));
 
+/**
+ * Legal's address (the Legal approver's): besides the approval round, Legal is told when the
+ * regulatory clock starts and when it runs out.
+ */
+export const legalConfig = z
+  .object({ [ENV.approverLegal]: email })
+  .transform((env) => ({ legal: env[ENV.approverLegal] }));
+
 export const anchorBucketConfig = z
   .object({ [ENV.anchorBucket]: required })
   .transform((env) => ({ anchorBucket: env[ENV.anchorBucket] }));
@@ -156,19 +164,32 @@ export const deadlineConfig = z
         z
           .object({
             ...Object.fromEntries(SEVERITIES.map((s) => [s, targetOverride.optional()])),
+            regulatory: minutes.optional(),
             decision: minutes.optional(),
             answers: minutes.optional(),
             checkFloorSeconds: z.number().positive().optional(),
+            checkCeilingSeconds: z.number().positive().optional(),
           })
-          .strict(),
+          .strict()
+          .refine(
+            (o) =>
+              (o.checkFloorSeconds ?? DEFAULT_DEADLINE_POLICY.floorSeconds) <=
+              (o.checkCeilingSeconds ?? DEFAULT_DEADLINE_POLICY.ceilingSeconds),
+            {
+              message: 'checkFloorSeconds must not exceed checkCeilingSeconds',
+              path: ['checkCeilingSeconds'],
+            },
+          ),
       )
       .optional(),
   })
   .transform((env) => {
     const o = (env[ENV.deadlines] ?? {}) as Record<string, unknown> & {
+      regulatory?: number;
       decision?: number;
       answers?: number;
       checkFloorSeconds?: number;
+      checkCeilingSeconds?: number;
     };
     const base = DEFAULT_DEADLINE_POLICY;
     const targets = Object.fromEntries(
@@ -190,10 +211,11 @@ export const deadlineConfig = z
     ) as DeadlinePolicy['targets'];
     const policy: DeadlinePolicy = {
       targets,
+      regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
       decisionMinutes: o.decision ?? base.decisionMinutes,
       answersMinutes: o.answers ?? base.answersMinutes,
       floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,
-      ceilingSeconds: base.ceilingSeconds,
+      ceilingSeconds: o.checkCeilingSeconds ?? base.ceilingSeconds,
     };
     return { deadlines: policy };
   });

@@ -5,8 +5,8 @@
  * for the Decision Log or the Effect Ledger, and what the state machine's current wait must hear.
  * The use case writes these; nothing here touches a store.
  */
-import type { Deadline, SeverityTargets } from './deadlines.ts';
-import { deadlines, impactSize, SEVERITY_TARGETS } from './deadlines.ts';
+import type { Deadline, DeadlineRules } from './deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY, deadlines, impactSize } from './deadlines.ts';
 import { ConflictError, InvalidInputError } from './errors.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import { statusChanged } from './incident.ts';
@@ -26,7 +26,7 @@ export interface Person {
 export type Wake =
   /** What the wait waits for may be there now: the wait ends if its step is settled. */
   | 'settled'
-  /** The deadlines moved: the wait is entered again, with the new deadline. */
+  /** The deadlines moved (a severity change; the regulatory clock started): the wait is entered again, timed by them. */
   | 'deadline-moved'
   /** The incident was cancelled: the execution ends. */
   | 'cancelled';
@@ -210,6 +210,8 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
         size,
         ...(pii ? { piiAwareAt: now } : {}),
       },
+      // The regulatory clock is a new deadline: the wait is entered again to be timed by it.
+      ...(pii ? { wake: 'deadline-moved' as const } : {}),
       events: [
         event(
           incident,
@@ -447,7 +449,7 @@ export function takeAction<A extends RuleAction>(
 /** The incident's deadlines now (they follow its severity; none is stored). */
 export function incidentDeadlines(
   incident: Incident,
-  targets: SeverityTargets = SEVERITY_TARGETS,
+  rules: DeadlineRules = DEFAULT_DEADLINE_POLICY,
 ): Deadline[] {
   return deadlines(
     {
@@ -459,7 +461,7 @@ export function incidentDeadlines(
       ...(incident.regulatorNotified ? { regulatorNotifiedAt: incident.regulatorNotified.at } : {}),
       ...(incident.postmortemAt ? { postmortemAt: incident.postmortemAt } : {}),
     },
-    targets,
+    rules,
   );
 }
 

@@ -40,22 +40,31 @@ export const SEVERITY_TARGETS: SeverityTargets = {
   },
 };
 
+/** Hours from awareness of a personal-data breach to the regulator's notification (GDPR Art. 33). */
+export const REGULATORY_CLOCK_HOURS = 72;
+
 /**
- * Everything the clock of an incident is read with: the severity targets, how long an approval
- * round and an open question about an effect may wait, and how often a wait looks at the clock
- * (at least every `floorSeconds` after a missed deadline, at most every `ceilingSeconds`).
- * Configuration may shorten or lengthen any of them.
+ * Everything the clock of an incident is read with: the severity targets, the regulatory clock,
+ * how long an approval round and an open question about an effect may wait, and how often a wait
+ * looks at the clock (at least every `floorSeconds` after a missed deadline, at most every
+ * `ceilingSeconds`). Configuration may shorten or lengthen any of them.
  */
 export interface DeadlinePolicy {
   readonly targets: SeverityTargets;
+  /** From awareness that personal data is involved to the regulator told. */
+  readonly regulatoryMinutes: number;
   readonly decisionMinutes: number;
   readonly answersMinutes: number;
   readonly floorSeconds: number;
   readonly ceilingSeconds: number;
 }
 
+/** What an incident's own deadlines are computed with. */
+export type DeadlineRules = Pick<DeadlinePolicy, 'targets' | 'regulatoryMinutes'>;
+
 export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
   targets: SEVERITY_TARGETS,
+  regulatoryMinutes: REGULATORY_CLOCK_HOURS * 60,
   // Issue 11's default: an approval round lasts 72 hours.
   decisionMinutes: 72 * 60,
   answersMinutes: 4 * 60,
@@ -67,9 +76,6 @@ export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
 export function decisionDue(roundStartedAt: string, policy: Pick<DeadlinePolicy, 'decisionMinutes'>): string {
   return new Date(Date.parse(roundStartedAt) + policy.decisionMinutes * 60_000).toISOString();
 }
-
-/** Hours from awareness of a personal-data breach to the regulator's notification (GDPR Art. 33). */
-export const REGULATORY_CLOCK_HOURS = 72;
 
 /** 09:00 UTC on the next weekday after `from` (weekends skipped). */
 export function nextBusinessDay(from: Date): Date {
@@ -116,9 +122,9 @@ export interface DeadlineFacts {
 }
 
 /** The incident's deadlines now; a severity change moves them (they are always computed, never stored). */
-export function deadlines(facts: DeadlineFacts, targets: SeverityTargets = SEVERITY_TARGETS): Deadline[] {
+export function deadlines(facts: DeadlineFacts, rules: DeadlineRules = DEFAULT_DEADLINE_POLICY): Deadline[] {
   const detected = new Date(facts.detectedAt);
-  const { response, resolution, postmortem } = targets[facts.severity];
+  const { response, resolution, postmortem } = rules.targets[facts.severity];
   const out: Deadline[] = [
     {
       kind: 'response',
@@ -134,7 +140,7 @@ export function deadlines(facts: DeadlineFacts, targets: SeverityTargets = SEVER
   if (facts.piiAwareAt) {
     out.push({
       kind: 'regulatory',
-      due: new Date(Date.parse(facts.piiAwareAt) + REGULATORY_CLOCK_HOURS * 3_600_000).toISOString(),
+      due: targetTime(new Date(facts.piiAwareAt), { minutes: rules.regulatoryMinutes }).toISOString(),
       ...(facts.regulatorNotifiedAt ? { metAt: facts.regulatorNotifiedAt } : {}),
     });
   }

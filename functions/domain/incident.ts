@@ -157,6 +157,7 @@ export const TIMELINE_TYPES = [
   'handoff',
   'time_logged',
   'regulator_notified',
+  'deadline_shown',
   'escalated',
   'slo_breached',
   'cancelled',

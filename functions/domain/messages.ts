@@ -203,6 +203,35 @@ export function workroomInvitation(
   );
 }
 
+/**
+ * What Legal is told of the regulatory clock (GDPR Art. 33): that it runs and by when the
+ * regulator must be notified, or that it ran out with no notification recorded. Legal holds no
+ * workroom link: the SRE lead records the notification.
+ */
+export function regulatoryClockEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  clock: { readonly due: string; readonly missed: boolean },
+  sreLead: string,
+  to: string,
+): MailMessage {
+  return staffEmail(
+    incident,
+    to,
+    clock.missed
+      ? `escalated — the regulatory clock ran out (due ${clock.due}) without the regulator told`
+      : `regulatory clock — notify the regulator by ${clock.due}`,
+    {
+      paragraphs: [
+        clock.missed
+          ? `The regulatory clock of ${incident.id} ran out at ${clock.due}, and no notification of the regulator is recorded. The incident keeps waiting for people; nothing moves on by itself.`
+          : `Personal data is involved in ${incident.id}. The regulatory clock runs from the moment Casebook learnt of it: the regulator must be notified by ${clock.due} (GDPR Art. 33).`,
+        `Once the regulator is notified, tell the SRE lead (${sreLead}) the reference and the time: they record it in the incident's workroom, and that stops the clock.`,
+      ],
+      footer: 'You receive this as Legal: the regulatory clock of an incident is yours to watch.',
+    },
+  );
+}
+
 /** The e-mail that tells the SRE lead and the responders that a deadline passed. */
 export function escalationEmail(
   incident: Pick<Incident, 'id' | 'title' | 'severity'>,

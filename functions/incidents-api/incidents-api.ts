@@ -67,7 +67,7 @@ export function incidentsApiDepsFromEnvironment(): ReadIncidentsDeps {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
     postmortems: new DynamoDbWorkroom(db, config.operationsTable),
-    targets: config.deadlines.targets,
+    policy: config.deadlines,
     clock: systemClock,
   };
 }

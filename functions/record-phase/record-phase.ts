@@ -85,7 +85,7 @@ export function recordPhaseDepsFromEnvironment(): RecordPhaseDeps {
     links: new DynamoDbWorkroom(db, config.operationsTable),
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
-    targets: config.deadlines.targets,
+    policy: config.deadlines,
     publicBaseUrl: config.publicBaseUrl,
     clock: systemClock,
   };

@@ -11,7 +11,7 @@
  */
 import { hashLinkSecret } from '../domain/approval.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
-import type { SeverityTargets } from '../domain/deadlines.ts';
+import type { DeadlineRules } from '../domain/deadlines.ts';
 import { workroomInvitation } from '../domain/messages.ts';
 import type { Clock, IncidentStore, Mailer, WorkLinkStore } from '../domain/ports.ts';
 import type { WorkLink } from '../domain/work-link.ts';
@@ -29,7 +29,7 @@ export interface InviteDeps {
   readonly links: WorkLinkStore;
   readonly mailer: Mailer;
   readonly people: People;
-  readonly targets: SeverityTargets;
+  readonly policy: DeadlineRules;
   readonly publicBaseUrl: string;
   readonly clock: Clock;
 }
@@ -51,7 +51,7 @@ export async function invitePeople(
 ): Promise<{ readonly invited: number }> {
   // Answers how many people are invited (now or before), the same however often it runs.
   const incident = await incidentOfStep(deps, step.incidentId);
-  const respondBy = incidentDeadlines(incident, deps.targets).find((d) => d.kind === 'response')?.due;
+  const respondBy = incidentDeadlines(incident, deps.policy).find((d) => d.kind === 'response')?.due;
   const people = roster(deps.people);
   for (const { email, role } of people) {
     // 1.

@@ -5,7 +5,7 @@
 import { buildCaseFile, renderCaseFile } from '../domain/case-file.ts';
 import type { CaseMetrics } from '../domain/casework.ts';
 import { caseMetrics, incidentDeadlines } from '../domain/casework.ts';
-import type { Deadline, SeverityTargets } from '../domain/deadlines.ts';
+import type { Deadline, DeadlineRules } from '../domain/deadlines.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
@@ -19,8 +19,8 @@ export interface ReadIncidentsDeps {
   readonly incidents: IncidentStore;
   readonly ledger: Ledger;
   readonly postmortems: Pick<PostmortemStore, 'getPostmortem'>;
-  /** The severity targets the deadlines are computed with. */
-  readonly targets: SeverityTargets;
+  /** What the deadlines are computed with: the severity targets and the regulatory clock. */
+  readonly policy: DeadlineRules;
   readonly clock: Clock;
 }
 
@@ -91,7 +91,7 @@ async function readCase(deps: ReadIncidentsDeps, incidentId: string): Promise<Ca
     ledgerCount: ledger.length,
     decisions: entries.filter((e) => e.log === 'decision'),
     pnl: profitAndLoss(ledger),
-    deadlines: incidentDeadlines(incident, deps.targets).map((d) => ({
+    deadlines: incidentDeadlines(incident, deps.policy).map((d) => ({
       ...d,
       missed: !d.metAt && Date.parse(d.due) <= deps.clock.now().getTime(),
     })),

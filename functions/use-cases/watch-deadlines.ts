@@ -6,29 +6,39 @@
  *  1. Work out the deadlines that matter now: the incident's (response, resolution, the regulatory
  *     clock, the postmortem; they follow its severity) and the wait's own (an approval round's
  *     decision; answers to questions about effects).
- *  2. For each one that passed unmet, once: an `escalated` event and an e-mail to the SRE lead and
- *     the responders; a missed resolution target is also an SLO breach on the incident.
- *  3. Answer how long the wait may last before the clock is read again.
+ *  2. The regulatory clock is Legal's: when it is running and Legal has not been told, tell Legal
+ *     by when the regulator must be notified.
+ *  3. For each deadline that passed unmet, once: an e-mail to the SRE lead and the responders (and
+ *     to Legal when it is the regulatory clock), then an `escalated` event; a missed resolution
+ *     target is also an SLO breach on the incident.
+ *  4. Answer how long the wait may last before the clock is read again.
  *
- * Idempotent: each missed deadline is escalated once (its event is keyed by kind and due time), so
- * a retried step, a restart or a later look at the clock sends nothing twice.
+ * Idempotent: what was told is on the timeline (keyed by deadline kind and due time), so a later
+ * look at the clock sends nothing twice. The event is written after the e-mails: a step that
+ * failed halfway through sending (and is retried) may send one twice, but never leaves a missed
+ * deadline on the timeline as escalated with nobody told.
  */
 import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
 import { decisionDue, missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
 import type { Incident } from '../domain/incident.ts';
-import { escalationEmail } from '../domain/messages.ts';
-import type { Clock, IncidentStore, Mailer, QuestionStore, WaitStore } from '../domain/ports.ts';
+import { escalationEmail, regulatoryClockEmail } from '../domain/messages.ts';
+import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore, WaitStore } from '../domain/ports.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import type { People } from './invite-people.ts';
 
 export interface WatchDeadlinesDeps {
-  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent' | 'updateIncident'>;
+  readonly incidents: Pick<
+    IncidentStore,
+    'getIncident' | 'addTimelineEvent' | 'listTimeline' | 'updateIncident'
+  >;
   readonly questions: Pick<QuestionStore, 'openQuestions'>;
   readonly waits: Pick<WaitStore, 'waitingSince'>;
   readonly mailer: Mailer;
   readonly people: People;
+  /** Legal's address (the Legal approver's): the regulatory clock is theirs to watch. */
+  readonly legal: string;
   readonly policy: DeadlinePolicy;
   readonly clock: Clock;
 }
@@ -37,7 +47,7 @@ const MISSED: Readonly<Record<Deadline['kind'], string>> = {
   response: 'The response target passed with nobody acknowledging',
   resolution: 'The resolution target passed: the SLO is breached',
   regulatory:
-    'The regulatory clock ran out (72 h from awareness of a personal-data breach) without the regulator told',
+    'The regulatory clock ran out (from awareness of a personal-data breach, GDPR Art. 33) without the regulator told',
   postmortem: 'The postmortem is overdue',
   decision: 'The approval round passed its deadline undecided',
   answers: 'Questions about effects have waited past their deadline',
@@ -54,50 +64,117 @@ export async function watchDeadlines(
   // 1.
   const open = input.step === 'act' ? await deps.questions.openQuestions(incident.id) : [];
   const all = [
-    ...incidentDeadlines(incident, deps.policy.targets),
+    ...incidentDeadlines(incident, deps.policy),
     ...(await waitDeadlines(deps, incident, input.step, open.length)),
   ];
+  const told = new Set((await deps.incidents.listTimeline(incident.id)).map((e) => e.key));
 
   // 2.
+  const regulatory = all.find((d) => d.kind === 'regulatory' && !d.metAt);
+  const shownKey = regulatory && `deadline-shown:regulatory:${regulatory.due}`;
+  if (regulatory && shownKey && !told.has(shownKey) && Date.parse(regulatory.due) > now.getTime()) {
+    await deps.mailer.send(
+      regulatoryClockEmail(incident, { due: regulatory.due, missed: false }, deps.people.sreLead, deps.legal),
+    );
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key: shownKey,
+      at,
+      world: 'RML2',
+      type: 'deadline_shown',
+      phase: incident.phase,
+      summary: `Legal (${deps.legal}) told of the regulatory clock: the regulator must be notified by ${regulatory.due}`,
+      detail: { kind: 'regulatory', due: regulatory.due, to: deps.legal },
+    });
+  }
+
+  // 3.
   let escalated = 0;
   for (const deadline of missed(all, now)) {
-    if (deadline.kind === 'resolution' && !incident.sloBreachedAt) {
-      await deps.incidents.updateIncident(incident, { sloBreachedAt: at, updatedAt: at });
-      await deps.incidents.addTimelineEvent(incident.id, {
-        key: `slo-breached:${deadline.due}`,
-        at,
-        world: 'RML2',
-        type: 'slo_breached',
-        phase: incident.phase,
-        summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed unresolved`,
-        detail: { due: deadline.due, severity: incident.severity },
-      });
+    if (deadline.kind === 'resolution' && !told.has(SLO_BREACHED)) {
+      await recordSloBreach(deps, incident, deadline, at);
     }
+    const key = `escalated:${deadline.kind}:${deadline.due}`;
+    if (told.has(key)) continue;
     const what = `${MISSED[deadline.kind]} (due ${deadline.due})`;
-    const recorded = await deps.incidents.addTimelineEvent(incident.id, {
-      key: `escalated:${deadline.kind}:${deadline.due}`,
+    const waitingOn =
+      deadline.kind === 'answers' ? open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`) : [];
+    const recipients = escalationRecipients(deps, deadline);
+    for (const message of escalationMessages(deps, incident, deadline, what, waitingOn, recipients)) {
+      await deps.mailer.send(message);
+    }
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key,
       at,
       world: 'RML2',
       type: 'escalated',
       phase: incident.phase,
-      summary: `Escalated to the SRE lead and the responders: ${what}`,
-      detail: { kind: deadline.kind, due: deadline.due, step: input.step },
+      summary: `Escalated to ${deadline.kind === 'regulatory' ? 'Legal, ' : ''}the SRE lead and the responders: ${what}`,
+      detail: { kind: deadline.kind, due: deadline.due, step: input.step, to: recipients },
     });
-    if (!recorded) continue;
-    const waitingOn = open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`);
-    for (const to of new Set([deps.people.sreLead, ...deps.people.responders])) {
-      await deps.mailer.send(
-        escalationEmail(incident, what, deadline.kind === 'answers' ? waitingOn : [], to),
-      );
-    }
     escalated += 1;
   }
 
-  // 3.
+  // 4.
   return {
     seconds: secondsUntilNextCheck(all, now, deps.policy.floorSeconds, deps.policy.ceilingSeconds),
     escalated,
   };
+}
+
+/** The SRE lead and the responders, and Legal when the regulator was not told; each address once. */
+function escalationRecipients(deps: WatchDeadlinesDeps, deadline: Deadline): string[] {
+  const all = [
+    deps.people.sreLead,
+    ...deps.people.responders,
+    ...(deadline.kind === 'regulatory' ? [deps.legal] : []),
+  ];
+  const seen = new Set<string>();
+  return all.filter((to) => {
+    const key = to.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Legal reads what is theirs to do about the regulator; everyone else the escalation. */
+function escalationMessages(
+  deps: WatchDeadlinesDeps,
+  incident: Incident,
+  deadline: Deadline,
+  what: string,
+  waitingOn: readonly string[],
+  recipients: readonly string[],
+): MailMessage[] {
+  return recipients.map((to) =>
+    deadline.kind === 'regulatory' && to.toLowerCase() === deps.legal.toLowerCase()
+      ? regulatoryClockEmail(incident, { due: deadline.due, missed: true }, deps.people.sreLead, to)
+      : escalationEmail(incident, what, waitingOn, to),
+  );
+}
+
+/** Keyed without the due time: a severity change that moves the target does not breach it twice. */
+const SLO_BREACHED = 'slo-breached';
+
+/** The SLO breach, on the incident (the first time) and on the timeline (once). */
+async function recordSloBreach(
+  deps: WatchDeadlinesDeps,
+  incident: Incident,
+  deadline: Deadline,
+  at: string,
+): Promise<void> {
+  if (!incident.sloBreachedAt) {
+    await deps.incidents.updateIncident(incident, { sloBreachedAt: at, updatedAt: at });
+  }
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: SLO_BREACHED,
+    at: incident.sloBreachedAt ?? at,
+    world: 'RML2',
+    type: 'slo_breached',
+    phase: incident.phase,
+    summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed unresolved`,
+    detail: { due: deadline.due, severity: incident.severity },
+  });
 }
 
 /** The deadlines of the wait itself: an approval round's, or that of open questions about effects. */

@@ -151,7 +151,7 @@ export async function viewWorkroom(
     incident.postmortemAt ? deps.postmortems.getPostmortem(incident.id) : Promise.resolve(undefined),
   ]);
   const now = deps.clock.now();
-  const all = incidentDeadlines(incident, deps.policy.targets);
+  const all = incidentDeadlines(incident, deps.policy);
   const effects = entries.filter((e) => e.log === 'effect');
   return {
     person,
@@ -374,7 +374,7 @@ async function wake(
     );
   }
   const error = wake === 'cancelled' ? ERROR_NAMES.cancelled : ERROR_NAMES.deadlineMoved;
-  const cause = wake === 'cancelled' ? `Cancelled by ${person.email}` : `Severity changed by ${person.email}`;
+  const cause = wake === 'cancelled' ? `Cancelled by ${person.email}` : `Deadlines moved by ${person.email}`;
   if (isHeld(step)) return endWait(deps, incident.id, step, { error, cause });
   return failRound(deps, incident, error, cause, wake === 'cancelled');
 }

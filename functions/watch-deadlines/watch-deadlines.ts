@@ -4,6 +4,7 @@ import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
   deadlineConfig,
+  legalConfig,
   loadConfig,
   mailFromConfig,
   operationsTableConfig,
@@ -34,7 +35,13 @@ export function makeWatchDeadlinesHandler(
 }
 
 export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
-  const config = loadConfig([operationsTableConfig, mailFromConfig, respondersConfig, deadlineConfig]);
+  const config = loadConfig([
+    operationsTableConfig,
+    mailFromConfig,
+    respondersConfig,
+    legalConfig,
+    deadlineConfig,
+  ]);
   const db = documentClient();
   const waits = new DynamoDbWaits(db, config.operationsTable);
   return {
@@ -43,6 +50,7 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
+    legal: config.legal,
     policy: config.deadlines,
     clock: systemClock,
   };

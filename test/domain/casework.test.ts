@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { whatIsAsked } from '../../functions/domain/casework.ts';
+import { applied, incidentDeadlines, takeAction, whatIsAsked } from '../../functions/domain/casework.ts';
 import { parseCustomersCsv, parseCustomersJson } from '../../functions/domain/customers.ts';
 import type { Impact } from '../../functions/domain/deadlines.ts';
 import {
+  DEFAULT_DEADLINE_POLICY,
   deadlines,
   impactSize,
   missed,
@@ -46,11 +47,57 @@ describe('deadlines from severity targets (seed 003)', () => {
     expect(missed(sev2, new Date('2026-11-28T01:00:00Z')).map((d) => d.kind)).toEqual(['resolution']);
   });
 
+  it('runs the regulatory clock for as long as configuration says, from awareness', () => {
+    const rules = { ...DEFAULT_DEADLINE_POLICY, regulatoryMinutes: 24 * 60 };
+    const all = deadlines({ ...facts, piiAwareAt: '2026-11-27T17:00:00.000Z' }, rules);
+    expect(all.find((d) => d.kind === 'regulatory')?.due).toBe('2026-11-28T17:00:00.000Z');
+  });
+
   it('looks again at the next deadline, never sooner than a minute nor later than an hour', () => {
     const all = deadlines(facts);
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:10:00Z'))).toBe(300);
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:14:50Z'))).toBe(60);
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T19:00:00Z'))).toBe(3600);
+  });
+});
+
+describe('personal data in the impact', () => {
+  const lead = { email: 'lead@example.com', role: 'sre_lead' as const };
+  const impact = {
+    users: 3,
+    transactions: 3,
+    assets: ['money', 'pii'] as ('money' | 'pii')[],
+    from: '2026-11-22T09:00:00.000Z',
+    summary: 'Receipts went to the wrong customers.',
+  };
+
+  it('starts the regulatory clock once, and wakes the wait so that it is timed by the new deadline', () => {
+    const incident = { ...plainIncident(1), phase: 'Understand' as const };
+    const first = takeAction(incident, lead, 'impact', impact, '2026-11-22T09:30:00.000Z', []);
+    expect(first.change.piiAwareAt).toBe('2026-11-22T09:30:00.000Z');
+    expect(first.wake).toBe('deadline-moved');
+    expect(incidentDeadlines(applied(incident, first)).map((d) => d.kind)).toContain('regulatory');
+
+    // Assessed again, the clock keeps running from when Casebook first learnt of it.
+    const again = takeAction(
+      applied(incident, first),
+      lead,
+      'impact',
+      impact,
+      '2026-11-22T10:00:00.000Z',
+      [],
+    );
+    expect(again.change.piiAwareAt).toBeUndefined();
+    expect(again.wake).toBeUndefined();
+    const noPii = takeAction(
+      incident,
+      lead,
+      'impact',
+      { ...impact, assets: ['money'] },
+      '2026-11-22T09:30:00.000Z',
+      [],
+    );
+    expect(noPii.wake).toBeUndefined();
   });
 });
 

@@ -9,9 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {
   approveRound,
@@ -29,7 +27,7 @@ import {
   workToDecide,
 } from '../support/casework.ts';
 import {
-  executionArnOf,
+  executionHistory,
   freePorts,
   getCase,
   inbox,
@@ -45,25 +43,6 @@ beforeAll(async () => {
   stack = await start(tempDataDir(), await freePorts());
 });
 afterAll(() => stack?.close());
-
-async function history(executionName: string): Promise<string> {
-  const sfn = new SFNClient({
-    region: 'us-east-1',
-    credentials: LOCAL_CREDENTIALS,
-    endpoint: stack.endpoints.stepFunctions,
-  });
-  const events = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn: executionArnOf(stack, executionName), nextToken }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  sfn.destroy();
-  return JSON.stringify(events);
-}
 
 describe('casework: people take an incident from Detect to CLOSED', () => {
   it('goes through every phase on the links people were sent, and the case tells it', async () => {
@@ -131,7 +110,7 @@ describe('casework: people take an incident from Detect to CLOSED', () => {
     const addresses = ['ada@example.com', 'grace@example.com', 'alan@example.com'];
     const names = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'];
     const caseText = JSON.stringify(await getCase(stack, incidentId));
-    const historyText = await history(closed.incident.executionName);
+    const historyText = JSON.stringify(await executionHistory(stack, closed.incident.executionName));
     for (const secret of [...addresses, ...names]) {
       expect(caseText).not.toContain(secret);
       expect(historyText).not.toContain(secret);

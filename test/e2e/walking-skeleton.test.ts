@@ -77,7 +77,7 @@ beforeAll(async () => {
   // Handlers log at INFO here, into `output`, so the token assertions below read real log lines.
   process.stdout.write = capture as typeof process.stdout.write;
   process.stderr.write = capture as typeof process.stderr.write;
-  stack = await start(dataDir, ports, (line) => output.push(line), 'INFO');
+  stack = await start(dataDir, ports, { log: (line) => output.push(line), handlerLogLevel: 'INFO' });
 });
 afterAll(async () => {
   await stack?.close();
@@ -224,7 +224,7 @@ describe('walking skeleton on the local stack', () => {
     const firstCase = await getCase(stack, incidentId);
 
     await stack.close();
-    stack = await start(dataDir, ports, (line) => output.push(line), 'INFO');
+    stack = await start(dataDir, ports, { log: (line) => output.push(line), handlerLogLevel: 'INFO' });
 
     const ledgerAfter = await scan(stack.tables.ledger);
     expect(ledgerAfter.length).toBeGreaterThanOrEqual(ledgerBefore.length);

@@ -12,7 +12,7 @@ import { systemClock } from '../../functions/adapters/aws.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
-import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { getCaseFile } from '../../functions/use-cases/read-incidents.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
@@ -81,7 +81,7 @@ describe('casebook case-file', () => {
           incidents: store,
           ledger: db.ledger(tables.ledger),
           postmortems: new DynamoDbWorkroom(db.doc, tables.operations),
-          targets: SEVERITY_TARGETS,
+          policy: DEFAULT_DEADLINE_POLICY,
           clock: systemClock,
         },
         'INC-2026-0001',

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   approversConfig,
+  deadlineConfig,
   ledgerTableConfig,
+  legalConfig,
   loadConfig,
   operationsTableConfig,
   paymentsConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 
 describe('configuration parsed at cold start', () => {
   it('names every missing or wrong variable in one error', () => {
@@ -100,5 +103,49 @@ describe('configuration parsed at cold start', () => {
     expect(wrongKey).toThrow(/must be a Stripe secret key/);
     // The message names the variable, never the value.
     expect(wrongKey).not.toThrow(/pk_test_public/);
+  });
+
+  it('shortens deadlines for a drill: any target, the regulatory clock, and how often waits look', () => {
+    const { deadlines } = loadConfig([deadlineConfig], {
+      CASEBOOK_DEADLINES: JSON.stringify({
+        SEV2: { response: 0.05, resolution: 0.25 },
+        regulatory: 0.1,
+        checkFloorSeconds: 1,
+        checkCeilingSeconds: 2,
+      }),
+    });
+    expect(deadlines.targets.SEV2).toEqual({
+      response: { minutes: 0.05 },
+      resolution: { minutes: 0.25 },
+      postmortem: DEFAULT_DEADLINE_POLICY.targets.SEV2.postmortem,
+    });
+    expect(deadlines.targets.SEV1).toEqual(DEFAULT_DEADLINE_POLICY.targets.SEV1);
+    expect(deadlines).toMatchObject({
+      regulatoryMinutes: 0.1,
+      decisionMinutes: DEFAULT_DEADLINE_POLICY.decisionMinutes,
+      floorSeconds: 1,
+      ceilingSeconds: 2,
+    });
+    // Unset, the policy is Casebook's own: 72 hours for the regulator.
+    expect(loadConfig([deadlineConfig], {}).deadlines).toEqual(DEFAULT_DEADLINE_POLICY);
+    expect(DEFAULT_DEADLINE_POLICY.regulatoryMinutes).toBe(72 * 60);
+  });
+
+  it('refuses deadlines that are not JSON, unknown keys, and a floor above the ceiling', () => {
+    const load = (text: string) => () => loadConfig([deadlineConfig], { CASEBOOK_DEADLINES: text });
+    expect(load('{SEV1')).toThrow(/CASEBOOK_DEADLINES must be JSON/);
+    expect(load('{"SEV5":{"response":1}}')).toThrow(/CASEBOOK_DEADLINES/);
+    expect(load('{"regulatory":0}')).toThrow(/CASEBOOK_DEADLINES.regulatory must be a positive number/);
+    expect(load('{"checkFloorSeconds":10,"checkCeilingSeconds":5}')).toThrow(
+      /checkFloorSeconds must not exceed checkCeilingSeconds/,
+    );
+    expect(load('{"checkFloorSeconds":7200}')).toThrow(/must not exceed/);
+  });
+
+  it("reads Legal's address for the regulatory clock", () => {
+    expect(loadConfig([legalConfig], { CASEBOOK_APPROVER_LEGAL: 'legal@example.com' })).toEqual({
+      legal: 'legal@example.com',
+    });
+    expect(() => loadConfig([legalConfig], {})).toThrow(/CASEBOOK_APPROVER_LEGAL/);
   });
 });

@@ -4,7 +4,7 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
 import { ALL_INCIDENTS, keys, parseListingKey } from '../../functions/adapters/operations-keys.ts';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
-import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { makeIncidentsApiHandler } from '../../functions/incidents-api/incidents-api.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
@@ -27,7 +27,7 @@ async function setup(count: number) {
     incidents: store,
     ledger,
     postmortems: new DynamoDbWorkroom(db.doc, tables.operations),
-    targets: SEVERITY_TARGETS,
+    policy: DEFAULT_DEADLINE_POLICY,
     clock: testClock(),
   });
   const list = (query?: Record<string, string>) =>

@@ -7,7 +7,7 @@ import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-st
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
-import { SEVERITY_TARGETS } from '../../functions/domain/deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
 import { parseWorkLinkId, personKey } from '../../functions/domain/work-link.ts';
@@ -45,7 +45,7 @@ async function setup() {
     links,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { responders: ['ana@example.com', 'lead@example.com'], sreLead: 'lead@example.com' },
-    targets: SEVERITY_TARGETS,
+    policy: DEFAULT_DEADLINE_POLICY,
     publicBaseUrl: 'https://casebook.example.com',
     clock,
   });

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
+import type { DeadlinePolicy } from '../../functions/domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
+import type { Incident } from '../../functions/domain/incident.ts';
 import { makeWatchDeadlinesHandler } from '../../functions/watch-deadlines/watch-deadlines.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
@@ -21,11 +23,15 @@ beforeEach(() => {
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
 });
 
-async function setup(n: number, start: string) {
+async function setup(
+  n: number,
+  start: string,
+  options: { readonly incident?: Partial<Incident>; readonly policy?: Partial<DeadlinePolicy> } = {},
+) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   const waits = new DynamoDbWaits(db.doc, tables.operations);
-  const incident = plainIncident(n);
+  const incident: Incident = { ...plainIncident(n), ...options.incident };
   await store.createIncident(incident);
   const clock = testClock(start);
   const watch = makeWatchDeadlinesHandler({
@@ -34,7 +40,8 @@ async function setup(n: number, start: string) {
     waits,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { sreLead: 'lead@example.com', responders: ['a@example.com', 'lead@example.com'] },
-    policy: DEFAULT_DEADLINE_POLICY,
+    legal: 'legal@example.com',
+    policy: { ...DEFAULT_DEADLINE_POLICY, ...options.policy },
     clock,
   });
   const sent = () =>
@@ -74,7 +81,12 @@ describe('reading the clock of an incident that waits for people', () => {
     expect(sent()[0]?.subject).toContain('response target passed');
     const events = (await store.listTimeline(incident.id)).filter((e) => e.type === 'escalated');
     expect(events.map((e) => e.detail)).toEqual([
-      { kind: 'response', due: '2026-11-22T10:02:00.000Z', step: 'contain' },
+      {
+        kind: 'response',
+        due: '2026-11-22T10:02:00.000Z',
+        step: 'contain',
+        to: ['lead@example.com', 'a@example.com'],
+      },
     ]);
   });
 
@@ -106,5 +118,107 @@ describe('reading the clock of an incident that waits for people', () => {
     // A new wait (entered again after a person answered something else) has its own deadline.
     await waits.holdWait(incident.id, 'act', 'token-2', '2026-11-22T09:09:00.000Z');
     expect((await watch({ incidentId: incident.id, step: 'act' })).escalated).toBe(0);
+  });
+
+  it('tells Legal once that the regulatory clock runs, and escalates to Legal too when it runs out', async () => {
+    // Personal data learnt of at 09:30; the clock is configured to 30 minutes: due 10:00.
+    const { store, incident, clock, watch, sent } = await setup(5, '2026-11-22T09:31:00.000Z', {
+      incident: { acknowledgedAt: '2026-11-22T09:05:00.000Z', piiAwareAt: '2026-11-22T09:30:00.000Z' },
+      policy: { regulatoryMinutes: 30 },
+    });
+    const first = await watch({ incidentId: incident.id, step: 'understand' });
+    // The next deadline is the regulator's, sooner than the resolution target (17:05).
+    expect(first).toEqual({ seconds: 29 * 60, escalated: 0 });
+    expect(sent()).toEqual([
+      {
+        to: 'legal@example.com',
+        subject: expect.stringContaining('notify the regulator by 2026-11-22T10:00:00.000Z'),
+      },
+    ]);
+    clock.advance(10 * 60_000);
+    await watch({ incidentId: incident.id, step: 'understand' });
+    expect(sent()).toHaveLength(1);
+
+    clock.advance(30 * 60_000);
+    const late = await watch({ incidentId: incident.id, step: 'understand' });
+    expect(late.escalated).toBe(1);
+    const escalations = sent().slice(1);
+    expect(escalations.map((m) => m.to).sort()).toEqual([
+      'a@example.com',
+      'lead@example.com',
+      'legal@example.com',
+    ]);
+    expect(escalations.find((m) => m.to === 'legal@example.com')?.subject).toContain(
+      'the regulatory clock ran out (due 2026-11-22T10:00:00.000Z) without the regulator told',
+    );
+    expect(escalations.find((m) => m.to === 'a@example.com')?.subject).toContain(
+      'The regulatory clock ran out',
+    );
+    const timeline = await store.listTimeline(incident.id);
+    expect(timeline.filter((e) => e.type === 'deadline_shown').map((e) => e.detail)).toEqual([
+      { kind: 'regulatory', due: '2026-11-22T10:00:00.000Z', to: 'legal@example.com' },
+    ]);
+    expect(timeline.filter((e) => e.type === 'escalated').map((e) => e.detail)).toEqual([
+      {
+        kind: 'regulatory',
+        due: '2026-11-22T10:00:00.000Z',
+        step: 'understand',
+        to: ['lead@example.com', 'a@example.com', 'legal@example.com'],
+      },
+    ]);
+
+    // Once the SRE lead records the notification, the clock is met: nothing more, however often it looks.
+    const now = (await store.getIncident(incident.id)) as Incident;
+    await store.updateIncident(now, {
+      regulatorNotified: { at: '2026-11-22T10:15:00.000Z', reference: 'DPA-1', by: 'lead@example.com' },
+    });
+    clock.advance(60_000);
+    expect((await watch({ incidentId: incident.id, step: 'understand' })).escalated).toBe(0);
+    expect(sent()).toHaveLength(4);
+  });
+
+  it('tells nobody of a regulatory clock that was met, and nothing of one that never started', async () => {
+    const { incident, watch, sent } = await setup(6, '2026-11-22T09:31:00.000Z', {
+      incident: {
+        acknowledgedAt: '2026-11-22T09:05:00.000Z',
+        piiAwareAt: '2026-11-22T09:10:00.000Z',
+        regulatorNotified: { at: '2026-11-22T09:20:00.000Z', reference: 'DPA-2', by: 'lead@example.com' },
+      },
+    });
+    await watch({ incidentId: incident.id, step: 'understand' });
+    const other = await setup(7, '2026-11-22T09:31:00.000Z', {
+      incident: { acknowledgedAt: '2026-11-22T09:05:00.000Z' },
+    });
+    await other.watch({ incidentId: other.incident.id, step: 'understand' });
+    expect(sent()).toEqual([]);
+  });
+
+  it('sends an escalation that failed halfway when the step is retried, and then never again', async () => {
+    const { store, incident, clock, watch, sent } = await setup(8, '2026-11-22T10:30:00.000Z');
+    ses.reset();
+    ses
+      .on(SendEmailCommand)
+      .resolvesOnce({ MessageId: 'm1' })
+      .rejectsOnce(new Error('SES is down'))
+      .resolves({ MessageId: 'm' });
+    await expect(watch({ incidentId: incident.id, step: 'contain' })).rejects.toThrow();
+    // Nothing on the timeline says it was escalated while someone was left untold.
+    expect((await store.listTimeline(incident.id)).filter((e) => e.type === 'escalated')).toEqual([]);
+
+    clock.advance(2_000);
+    expect((await watch({ incidentId: incident.id, step: 'contain' })).escalated).toBe(1);
+    // Each address heard of it, the first one twice (the retry cannot know the first send went out).
+    expect(sent().map((m) => m.to)).toEqual([
+      'lead@example.com',
+      'a@example.com',
+      'lead@example.com',
+      'a@example.com',
+    ]);
+    for (let look = 0; look < 5; look += 1) {
+      clock.advance(60_000);
+      expect((await watch({ incidentId: incident.id, step: 'contain' })).escalated).toBe(0);
+    }
+    expect(sent()).toHaveLength(4);
+    expect((await store.listTimeline(incident.id)).filter((e) => e.type === 'escalated')).toHaveLength(1);
   });
 });

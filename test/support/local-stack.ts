@@ -3,6 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { runScript, type ScriptProcess } from './child-process.ts';
@@ -35,19 +38,24 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'casebook-test-'));
 }
 
-export function start(
-  dataDir: string,
-  ports: LocalPorts,
-  log?: (line: string) => void,
-  handlerLogLevel = process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
-): Promise<LocalStack> {
+/** How a test starts its stack: where its lines go, how much the handlers log, their configuration. */
+export interface StartOptions {
+  readonly log?: (line: string) => void;
+  /** Default `POWERTOOLS_LOG_LEVEL`, or SILENT. */
+  readonly handlerLogLevel?: string;
+  /** The handlers' configuration beyond the local defaults, e.g. `CASEBOOK_DEADLINES`. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+export function start(dataDir: string, ports: LocalPorts, options: StartOptions = {}): Promise<LocalStack> {
   return startLocalStack({
     rootDir: ROOT,
     dataDir,
     ports,
     alertmanagerToken: WEBHOOK_TOKEN,
-    handlerLogLevel,
-    ...(log ? { log } : {}),
+    handlerLogLevel: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.environment ? { environment: options.environment } : {}),
   });
 }
 
@@ -74,6 +82,29 @@ export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: stri
 /** The ARN of the execution named `name` of the stack's state machine. */
 export function executionArnOf(target: StackEndpoints, name: string): string {
   return `${target.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** Every event of the execution named `name`, all pages of it. */
+export async function executionHistory(target: StackEndpoints, name: string): Promise<HistoryEvent[]> {
+  const sfn = new SFNClient({
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: target.endpoints.stepFunctions,
+  });
+  try {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: executionArnOf(target, name), nextToken }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  } finally {
+    sfn.destroy();
+  }
 }
 
 export interface InboxEmail {
