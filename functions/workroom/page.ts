@@ -124,7 +124,7 @@ ${field(`template_${i}`, 'Notice template', `<select id="template_${i}" name="te
   'submit-plan': {
     title: 'Submit the plan for approval',
     body: (v) =>
-      `<p>Plan v${e(v.incident.plan?.version ?? '?')} goes to Legal, Business and SRE exactly as shown below.</p>`,
+      `<p>Plan v${e(v.incident.plan?.version ?? '?')} goes, exactly as shown below, to the approvers the approval policy names for a ${e(v.incident.size?.size ?? 'large')} ${e(v.incident.severity)} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large).</p>`,
   },
   severity: {
     title: 'Change the severity',
@@ -247,7 +247,7 @@ ${
     ? `<h2>Approvals, round ${e(incident.decideRound)}</h2>${table<WorkroomView['approvals'][number]>(
         [
           { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
-          { header: 'Approver', cell: (a) => e(a.approverEmail) },
+          { header: 'Approver', cell: (a) => `${t(a.approverName)} (${e(a.approverEmail)})` },
           { header: 'Status', cell: (a) => e(a.status) },
           {
             header: 'Decided',

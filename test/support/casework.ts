@@ -124,10 +124,10 @@ export async function workToDecide(
   await done(link, 'submit-plan');
 }
 
-/** Approves the round from the approval e-mails. */
+/** Approves the round from the approval e-mails: every role the round asks. */
 export async function approveRound(stack: StackEndpoints, incidentId: string, round = 1): Promise<void> {
   for (const [role, link] of await approvalLinks(stack, incidentId, round)) {
-    const res = await approve(link, `${role} approver`, `ok from ${role}`);
+    const res = await approve(link, `ok from ${role}`);
     if (res.status !== 303) throw new Error(`approval by ${role} answered ${res.status}`);
   }
 }
