@@ -97,6 +97,7 @@ export async function workToDecide(
   link: string,
   customers: string = THREE_CUSTOMERS,
   plan: unknown = REFUND_CREDIT_NOTICE,
+  options: { readonly beforeSubmit?: () => Promise<unknown> } = {},
 ): Promise<void> {
   await done(link, 'acknowledge');
   await done(link, 'contain', {
@@ -121,6 +122,7 @@ export async function workToDecide(
   });
   await done(link, 'customers', customers);
   await done(link, 'plan', plan);
+  await options.beforeSubmit?.();
   await done(link, 'submit-plan');
 }
 
