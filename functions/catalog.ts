@@ -26,8 +26,11 @@ export interface FunctionNeeds {
   readonly payments?: boolean;
   /** Knows the responders and the SRE lead (invitations, questions, escalations) and the deadline targets. */
   readonly people?: boolean;
-  /** Knows the approvers' addresses: the approval round asks them; Legal watches the regulatory clock. */
-  readonly approvers?: boolean;
+  /**
+   * The approval policy and the approvers' addresses: the approval round asks them; Legal
+   * watches the regulatory clock.
+   */
+  readonly approvalPolicy?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
   readonly pseudonyms?: boolean;
   /** Writes anchored digests of the chain heads (the anchor bucket; sealing with the ledger key). */
@@ -82,16 +85,17 @@ export const FUNCTIONS = {
   requestApproval: {
     name: 'request-approval',
     entry: 'functions/request-approval/handler.ts',
-    description: 'Decide: stores the task token server-side and emails an approver a link to the case',
+    description:
+      'Decide: opens the approval round under the approval policy (who by size and severity, quorum, vetoes) and e-mails each approver a link',
     substitution: 'RequestApprovalFunctionArn',
-    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true, approvers: true },
-    timeoutSeconds: 15,
+    needs: { operations: 'RW', ledger: 'APPEND', sendEmail: true, publicBaseUrl: true, approvalPolicy: true },
+    timeoutSeconds: 30,
   },
   approvalsPage: {
     name: 'approvals-page',
     entry: 'functions/approvals-page/handler.ts',
     description:
-      'GET/HEAD/POST /approvals/{approvalId}: shows the case, records a decision, resumes the workflow',
+      'GET/HEAD/POST /approvals/{approvalId}: shows the case, records a decision, weighs the round by its rule and answers its wait once',
     needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true, people: true },
     timeoutSeconds: 15,
   },
@@ -125,7 +129,7 @@ export const FUNCTIONS = {
     description:
       'Before and between waits for people: escalates missed deadlines to the SRE lead and the responders (and Legal, the regulatory clock), answers how long to wait',
     substitution: 'WatchDeadlinesFunctionArn',
-    needs: { operations: 'RW', sendEmail: true, people: true, approvers: true },
+    needs: { operations: 'RW', sendEmail: true, people: true, approvalPolicy: true },
     timeoutSeconds: 15,
   },
   workroom: {

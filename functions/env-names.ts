@@ -20,6 +20,12 @@ export const ENV = {
   approverLegal: 'CASEBOOK_APPROVER_LEGAL',
   approverBusiness: 'CASEBOOK_APPROVER_BUSINESS',
   approverSre: 'CASEBOOK_APPROVER_SRE',
+  /**
+   * JSON: the approval policy — who approves by impact size and severity, the quorum, the vetoes,
+   * and each role's primary and backup approver (`functions/domain/approval-policy.ts`). Optional:
+   * without it seed 001's rules ask the three `CASEBOOK_APPROVER_*` addresses.
+   */
+  approvalPolicy: 'CASEBOOK_APPROVAL_POLICY',
   /** Locally: the webhook bearer token itself. */
   alertmanagerToken: 'CASEBOOK_ALERTMANAGER_TOKEN',
   /** On AWS: the Secrets Manager secret that holds the webhook bearer token. */

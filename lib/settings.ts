@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { deadlineConfig } from '../functions/adapters/config.ts';
+import { parseApprovalPolicy } from '../functions/domain/approval-policy.ts';
 import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';
 import { ENV } from '../functions/env-names.ts';
 
@@ -29,6 +30,11 @@ export const CONTEXT_KEYS = {
   anchorRetention: 'casebook:anchorRetention',
   /** Optional: deadline targets overriding seed 003's, in minutes (the shape of `CASEBOOK_DEADLINES`). */
   deadlines: 'casebook:deadlines',
+  /**
+   * Optional: the approval policy (the shape of `CASEBOOK_APPROVAL_POLICY`): who approves by size
+   * and severity, quorum, vetoes, the roster; roles it names nobody for fall back to `casebook:approvers`.
+   */
+  approvalPolicy: 'casebook:approvalPolicy',
 } as const;
 
 /**
@@ -68,6 +74,8 @@ export interface CasebookSettings {
   /** Plain address (no display name): SES permissions are scoped to it and to its domain. */
   readonly mailFrom: string;
   readonly approvers: Approvers;
+  /** `CASEBOOK_APPROVAL_POLICY` for the function that opens approval rounds, when one is configured. */
+  readonly approvalPolicy?: string;
 }
 
 /** How people and providers are reached, for the stateless stack. */
@@ -129,6 +137,7 @@ export type SettingsResult =
 export function parseSettings(raw: {
   readonly mailFrom: unknown;
   readonly approvers: unknown;
+  readonly approvalPolicy?: unknown;
 }): SettingsResult {
   const problems: string[] = [];
   const { mailFrom } = raw;
@@ -172,12 +181,23 @@ export function parseSettings(raw: {
     }
   }
 
+  // The policy is checked by the functions' own rule, over the approvers as its fallback roster.
+  const policy = raw.approvalPolicy === undefined ? undefined : fromContext(raw.approvalPolicy);
+  if (policy !== undefined) {
+    const parsed = parseApprovalPolicy(policy, seats, (r) => `${CONTEXT_KEYS.approvers}.${r}`);
+    if (!parsed.ok) problems.push(...parsed.problems.map((p) => `${CONTEXT_KEYS.approvalPolicy} ${p}`));
+  }
+
   if (problems.length > 0 || typeof mailFrom !== 'string' || !seats.legal || !seats.business || !seats.sre) {
     return { ok: false, problems };
   }
   return {
     ok: true,
-    settings: { mailFrom, approvers: { legal: seats.legal, business: seats.business, sre: seats.sre } },
+    settings: {
+      mailFrom,
+      approvers: { legal: seats.legal, business: seats.business, sre: seats.sre },
+      ...(policy === undefined ? {} : { approvalPolicy: JSON.stringify(policy) }),
+    },
   };
 }
 

@@ -30,7 +30,7 @@ const ROUTE_AUTHENTICATION: Readonly<Partial<Record<FunctionKey, string>>> = {
   ingestAlert:
     'Alert sources cannot sign AWS requests; the function checks the bearer token (kept in Secrets Manager) before it reads the body.',
   approvalsPage:
-    'Approvers arrive from emailed links without AWS credentials; the 192-bit random approval ID in the link is the credential, and GET/HEAD never decide.',
+    'Approvers arrive from emailed links without AWS credentials; the 256-bit random secret in the link (only its hash is stored, bound to incident, round, role, approver and plan version, single-use, good for its round) is the credential, and GET/HEAD never decide.',
   effectQuestionsPage:
     'Responders arrive from emailed links without AWS credentials; the 256-bit random secret in the link (only its hash is stored) is the credential, and GET/HEAD never answer.',
   workroom:
@@ -89,6 +89,7 @@ export class CasebookStatelessStack extends Stack {
     const parsed = parseSettings({
       mailFrom: props.mailFrom ?? this.node.tryGetContext(CONTEXT_KEYS.mailFrom),
       approvers: props.approvers ?? this.node.tryGetContext(CONTEXT_KEYS.approvers),
+      approvalPolicy: this.node.tryGetContext(CONTEXT_KEYS.approvalPolicy),
     });
     const operations = parseOperationsSettings((key) => this.node.tryGetContext(key));
     const problems = [
@@ -98,7 +99,7 @@ export class CasebookStatelessStack extends Stack {
     ];
     if (!parsed.ok || !operations.ok || problems.length > 0) throw invalidConfiguration(this, problems);
     const settings = operations.settings;
-    const { mailFrom, approvers } = parsed.settings;
+    const { mailFrom, approvers, approvalPolicy } = parsed.settings;
 
     const built = new Map<FunctionKey, CasebookFunction>();
 
@@ -138,7 +139,10 @@ export class CasebookStatelessStack extends Stack {
           ENV.sreLead,
           settings.sreLead,
         );
-        if (settings.deadlines) fn.addEnvironment(ENV.deadlines, settings.deadlines);
+      }
+      // The clock's targets go to whoever reads a deadline: the waits, and the e-mails that ask by when.
+      if ((needs.people || needs.approvalPolicy) && settings.deadlines) {
+        fn.addEnvironment(ENV.deadlines, settings.deadlines);
       }
       if (needs.payments) {
         fn.addEnvironment(ENV.paymentsProvider, settings.paymentsProvider)
@@ -162,11 +166,12 @@ export class CasebookStatelessStack extends Stack {
       if (needs.sendEmail) {
         fn.allowSendEmailFrom(mailFrom).addEnvironment(ENV.mailFrom, mailFrom);
       }
-      if (needs.approvers) {
-        // The URL approval links need is added once the API exists (the publicBaseUrl need).
+      if (needs.approvalPolicy) {
+        // The addresses are the roster wherever the policy names nobody.
         fn.addEnvironment(ENV.approverLegal, approvers.legal)
           .addEnvironment(ENV.approverBusiness, approvers.business)
           .addEnvironment(ENV.approverSre, approvers.sre);
+        if (approvalPolicy) fn.addEnvironment(ENV.approvalPolicy, approvalPolicy);
       }
       built.set(key, fn);
     }

@@ -3,11 +3,12 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import { parseApprovalPolicy } from '../domain/approval-policy.ts';
 import type { DeadlinePolicy } from '../domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
 import { emailAddress as email } from '../domain/email-address.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
-import { SEVERITIES } from '../domain/vocabulary.ts';
+import { APPROVER_ROLES, SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
 
@@ -53,29 +54,64 @@ export const mailFromConfig = z
   .object({ [ENV.mailFrom]: email })
   .transform((env) => ({ mailFrom: env[ENV.mailFrom] }));
 
-export const approversConfig = z
-  .object({
-    [ENV.approverLegal]: email,
-    [ENV.approverBusiness]: email,
-    [ENV.approverSre]: email,
-    [ENV.publicBaseUrl]: httpUrl,
-  })
-  .transform((env) => ({
-    approvers: {
-      legal: env[ENV.approverLegal],
-      business: env[ENV.approverBusiness],
-      sre: env[ENV.approverSre],
-    } satisfies Record<ApproverRole, string>,
-    publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, ''),
-  }));
+/** JSON text in an environment variable, parsed; anything else is an issue on that variable. */
+const jsonText = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
+
+/** Where each role's approver address is configured when the approval policy names nobody for it. */
+export const APPROVER_ADDRESS_ENV: Readonly<Record<ApproverRole, string>> = {
+  legal: ENV.approverLegal,
+  business: ENV.approverBusiness,
+  sre: ENV.approverSre,
+};
 
 /**
- * Legal's address (the Legal approver's): besides the approval round, Legal is told when the
- * regulatory clock starts and when it runs out.
+ * The approval policy (`CASEBOOK_APPROVAL_POLICY`, optional: seed 001's rules) over the roles'
+ * addresses in `CASEBOOK_APPROVER_*`, which stand for the roster wherever the policy names nobody.
+ * Every problem is listed, each under the variable it is in.
  */
-export const legalConfig = z
-  .object({ [ENV.approverLegal]: email })
-  .transform((env) => ({ legal: env[ENV.approverLegal] }));
+export const approvalPolicyConfig = z
+  .object({
+    [ENV.approvalPolicy]: z.string().optional(),
+    [ENV.approverLegal]: z.string().optional(),
+    [ENV.approverBusiness]: z.string().optional(),
+    [ENV.approverSre]: z.string().optional(),
+  })
+  // One transform checks every part, so a wrong address does not hide a missing one or the policy's problems.
+  .transform((env, ctx) => {
+    const fallback: Partial<Record<ApproverRole, string>> = {};
+    for (const r of APPROVER_ROLES) {
+      const name = APPROVER_ADDRESS_ENV[r];
+      const value = (env as Record<string, string | undefined>)[name];
+      if (value === undefined) continue;
+      // A wrong address is reported here; the policy is checked as if it were right.
+      fallback[r] = value;
+      const address = email.safeParse(value);
+      if (!address.success) {
+        for (const i of address.error.issues)
+          ctx.addIssue({ code: 'custom', path: [name], message: i.message });
+      }
+    }
+    const text = env[ENV.approvalPolicy];
+    const raw = text === undefined ? undefined : jsonText.safeParse(text);
+    if (raw && !raw.success) {
+      ctx.addIssue({ code: 'custom', path: [ENV.approvalPolicy], message: 'must be JSON' });
+      return z.NEVER;
+    }
+    const result = parseApprovalPolicy(raw?.data, fallback, (r) => APPROVER_ADDRESS_ENV[r]);
+    if (!result.ok) {
+      for (const message of result.problems)
+        ctx.addIssue({ code: 'custom', path: [ENV.approvalPolicy], message });
+      return z.NEVER;
+    }
+    return { approvalPolicy: result.policy };
+  });
 
 export const anchorBucketConfig = z
   .object({ [ENV.anchorBucket]: required })
@@ -150,16 +186,7 @@ const targetOverride = z
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
 export const deadlineConfig = z
   .object({
-    [ENV.deadlines]: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-          return z.NEVER;
-        }
-      })
+    [ENV.deadlines]: jsonText
       .pipe(
         z
           .object({

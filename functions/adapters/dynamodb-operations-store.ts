@@ -1,8 +1,8 @@
 /**
  * The operational table over DynamoDB: incidents, correlation keys, the incident numbers taken,
  * timelines and approvals (keys in `operations-keys.ts`; each item read back through its schema
- * in `operations-items.ts`). Task tokens are stored here and handed out only through
- * {@link DynamoDbOperationsStore.getTaskToken}.
+ * in `operations-items.ts`). No task token is kept with an approval: the round's one wait keeps
+ * its token with the other waits (`dynamodb-waits.ts`).
  *
  * An incident is written whole once, when it opens; after that only the fields a use case
  * changes are written, by {@link DynamoDbOperationsStore.updateIncident}, never the whole item
@@ -277,15 +277,11 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       .sort((a, b) => (a.at === b.at ? a.key.localeCompare(b.key) : a.at.localeCompare(b.at)));
   }
 
-  async createApproval(
-    approval: Approval,
-    taskToken: string,
-  ): Promise<{ created: boolean; approval: Approval }> {
+  async createApproval(approval: Approval): Promise<{ created: boolean; approval: Approval }> {
     const created = await putIfAbsent(this.client, this.tableName, {
       ...this.approvalKey(approval),
       entity: 'approval',
       ...approval,
-      taskToken,
     });
     if (created) return { created: true, approval };
     const existing = await this.getApproval(approval);
@@ -293,19 +289,8 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     return { created: false, approval: existing };
   }
 
-  async refreshTaskToken(ref: ApprovalKey, taskToken: string): Promise<void> {
-    await this.updateApproval(ref, { taskToken });
-  }
-
   async markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void> {
     await this.updateApproval(ref, { emailedAt: at, linkSecretHash });
-  }
-
-  async recordWorkflowAnswer(
-    ref: ApprovalKey,
-    answer: NonNullable<Approval['workflowAnswer']>,
-  ): Promise<void> {
-    await this.updateApproval(ref, { workflowAnswer: answer });
   }
 
   async getApproval(ref: ApprovalKey): Promise<Approval | undefined> {
@@ -321,11 +306,6 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       keys.approvalPrefix(round),
     );
     return items.map(fromItem.approval);
-  }
-
-  async getTaskToken(ref: ApprovalKey): Promise<string | undefined> {
-    const item = await getItem(this.client, this.tableName, this.approvalKey(ref), ['taskToken']);
-    return typeof item?.taskToken === 'string' ? item.taskToken : undefined;
   }
 
   async settleApproval(

@@ -2,18 +2,20 @@
  * What each item of the operational table holds, as a zod schema: every item read back becomes a
  * domain value through one of these, never through a cast. A schema names every field of its
  * domain type (checked when compiling), and leaves behind what the type does not hold: the keys,
- * an incident's revision, an approval's task token.
+ * an incident's revision.
  */
 import { z } from 'zod';
-import type { Approval } from '../domain/approval.ts';
+import type { Approval, DecisionClient } from '../domain/approval.ts';
+import type { RoundRule } from '../domain/approval-policy.ts';
+import { DECISIONS } from '../domain/approval-policy.ts';
 import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { EffectQuestion, EffectRecord } from '../domain/effects.ts';
-import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
+import type { ApprovalRound, Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
 import { TIMELINE_TYPES } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
 import { ledgerDraftSchema } from '../domain/ledger.ts';
 import { moneySchema } from '../domain/money.ts';
-import type { Customer, PlanTotal, RemediationPlan } from '../domain/plan.ts';
+import type { Customer, PlanSnapshot, PlanTotal, RemediationPlan } from '../domain/plan.ts';
 import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
 import type { ArchivedPayload, Correlation } from '../domain/ports.ts';
 import type { Truncation } from '../domain/text.ts';
@@ -36,21 +38,34 @@ type FieldsOf<T> = { readonly [K in keyof Required<NonNullable<T>>]: z.ZodType }
 const obligation = z.enum(['tos', 'brand']);
 const attentionReason = z.enum(['in-doubt', 'refused', 'manual']);
 
+const totalSchema = z.object({
+  kind: z.enum(PLAN_EFFECT_KINDS),
+  currency: z.string().nullable(),
+  obligation,
+  count: z.number(),
+  minor: z.number(),
+} satisfies FieldsOf<PlanTotal>);
+
+const planSnapshotSchema = z.object({
+  version: z.number(),
+  summary: z.string(),
+  effectCount: z.number(),
+  totals: z.array(totalSchema),
+} satisfies FieldsOf<PlanSnapshot>);
+
+const roundRuleSchema = z.object({
+  roles: z.array(z.enum(APPROVER_ROLES)),
+  quorum: z.number(),
+  veto: z.array(z.enum(APPROVER_ROLES)),
+} satisfies FieldsOf<RoundRule>);
+
 const planSchema = z.object({
   version: z.number(),
   summary: z.string(),
   proposedAt: z.string(),
   proposedBy: z.string(),
   effectCount: z.number(),
-  totals: z.array(
-    z.object({
-      kind: z.enum(PLAN_EFFECT_KINDS),
-      currency: z.string().nullable(),
-      obligation,
-      count: z.number(),
-      minor: z.number(),
-    } satisfies FieldsOf<PlanTotal>),
-  ),
+  totals: z.array(totalSchema),
   effectsHash: z.string(),
   hash: z.string(),
 } satisfies FieldsOf<RemediationPlan>);
@@ -116,6 +131,25 @@ const incidentSchema = z.object({
   decideRound: z.number(),
   decideEntry: z.string().optional(),
   decideRoundAt: z.string().optional(),
+  approvalRound: z
+    .object({
+      round: z.number(),
+      openedAt: z.string(),
+      policyVersion: z.string(),
+      size: z.enum(IMPACT_SIZES),
+      severity: z.enum(SEVERITIES),
+      rule: roundRuleSchema,
+      planVersion: z.number(),
+      planHash: z.string(),
+      decided: z
+        .object({
+          verdict: z.enum(['approved', 'vetoed', 'unreachable', 'changes-requested']),
+          reason: z.string(),
+          at: z.string(),
+        } satisfies FieldsOf<ApprovalRound['decided']>)
+        .optional(),
+    } satisfies FieldsOf<ApprovalRound>)
+    .optional(),
   halted: z
     .object({
       reason: z.enum(['rounds-exhausted', 'failed']),
@@ -180,25 +214,29 @@ const approvalSchema = z.object({
   round: z.number(),
   role: z.enum(APPROVER_ROLES),
   approverEmail: z.string(),
-  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'WITHDRAWN']),
+  approverName: z.string(),
+  status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'CHANGES_REQUESTED', 'WITHDRAWN']),
   requestedAt: z.string(),
   planHash: z.string(),
   planVersion: z.number(),
+  plan: planSnapshotSchema.optional(),
+  lastSeen: planSnapshotSchema.extend({ round: z.number() }).optional(),
+  policyVersion: z.string(),
   linkSecretHash: z.string(),
   emailedAt: z.string().optional(),
   decision: z
     .object({
-      decision: z.enum(['approve', 'reject']),
+      decision: z.enum(DECISIONS),
       name: z.string(),
       comment: z.string(),
+      basis: z.string().optional(),
       at: z.string(),
-      ledgerSeq: z.number().optional(),
+      client: z
+        .object({ ip: z.string(), userAgent: z.string() } satisfies FieldsOf<DecisionClient>)
+        .optional(),
     } satisfies FieldsOf<Approval['decision']>)
     .optional(),
   withdrawnReason: z.string().optional(),
-  workflowAnswer: z
-    .object({ at: z.string(), resumed: z.boolean() } satisfies FieldsOf<Approval['workflowAnswer']>)
-    .optional(),
 } satisfies FieldsOf<Approval>);
 
 /** Occurrences are a String Set, absent when empty (DynamoDB stores no empty set). */

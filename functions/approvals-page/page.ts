@@ -1,3 +1,4 @@
+import { describeRule, VERDICT_LABEL } from '../domain/approval-policy.ts';
 import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { LIMITS } from '../domain/limits.ts';
 import { formatMajorAmount } from '../domain/money.ts';
@@ -30,19 +31,63 @@ export function notFoundPage(): string {
   );
 }
 
+const STATUS_WORDS: Readonly<Record<ApprovalView['approval']['status'], string>> = {
+  PENDING: 'Waiting',
+  APPROVED: 'Approved',
+  REJECTED: 'Rejected',
+  CHANGES_REQUESTED: 'Changes requested',
+  WITHDRAWN: 'Closed',
+};
+
 /** What is asked of the viewer and by when, or what became of the request: the first thing on the page. */
 function ask(view: ApprovalView): string {
   const { approval, now } = view;
   const role = ROLE_LABEL[approval.role];
   const decided = approval.decision;
-  if (approval.status === 'PENDING' && view.canDecide)
-    return `<div class="box"><p><strong>Your decision is needed by ${timeHtml(view.dueAt, now)}:</strong> as ${e(role)}, approve or reject remediation plan v${e(approval.planVersion)} (round ${e(approval.round)}). Read what it does and what customers will receive, then <a href="#decide">decide at the end of the page</a>.</p>
-<p class="meta">This link is for ${e(approval.approverEmail)}. Opening this page changed nothing. If nobody decides in time, the SRE lead and the responders are told, and the round keeps waiting for you.</p></div>`;
-  if (approval.status === 'PENDING')
-    return '<div class="box no">The plan changed after this request was sent; this request can no longer be decided.</div>';
-  if (approval.status === 'WITHDRAWN')
-    return `<div class="box no"><strong>Withdrawn.</strong> ${e(approval.withdrawnReason ?? 'The approval round closed.')}</div>`;
-  return `<div class="box ${approval.status === 'APPROVED' ? 'ok' : 'no'}"><strong>${e(approval.status)}</strong> by ${t(decided?.name ?? '?')} (${e(approval.approverEmail)}) at ${timeHtml(decided?.at ?? '?', now)}${decided?.comment ? `: ${t(decided.comment)}` : ''}</div>`;
+  if (view.canDecide)
+    return `<div class="box"><p><strong>Your decision is needed by ${timeHtml(view.dueAt, now)}:</strong> as ${e(role)}, approve remediation plan v${e(approval.planVersion)}, reject it, or ask for changes (round ${e(approval.round)}). Read what it does and what customers will receive, then <a href="#decide">decide at the end of the page</a>.</p>
+<p class="meta">This link is for ${t(approval.approverName)} (${e(approval.approverEmail)}) alone: do not forward it. Opening this page changed nothing. If nobody decides in time, the SRE lead and the responders are told, and the round keeps waiting for you.</p></div>`;
+  if (decided)
+    return `<div class="box ${decided.decision === 'approve' ? 'ok' : 'no'}"><strong>${e(STATUS_WORDS[approval.status])}</strong> by ${t(decided.name)} (${e(approval.approverEmail)}) at ${timeHtml(decided.at, now)}${decided.comment ? `: ${t(decided.comment)}` : ''}${decided.basis ? ` <span class="meta">(basis: ${t(decided.basis)})</span>` : ''}</div>`;
+  return `<div class="box no"><strong>Closed.</strong> ${t(approval.status === 'WITHDRAWN' ? (approval.withdrawnReason ?? 'The approval round closed.') : (view.over ?? 'This request can no longer be decided.'))}</div>`;
+}
+
+/** Who decides the round, under which rule, and where each stands. */
+function roundSection(view: ApprovalView): string {
+  const { approval, round, now } = view;
+  const rows = table(
+    [
+      { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
+      { header: 'Approver', cell: (a) => `${t(a.approverName)} (${e(a.approverEmail)})` },
+      { header: 'Status', cell: (a) => e(STATUS_WORDS[a.status]) },
+      {
+        header: 'Decided',
+        cell: (a) =>
+          a.decision
+            ? `${timeHtml(a.decision.at, now)}${a.decision.comment ? `: ${t(a.decision.comment)}` : ''}`
+            : '',
+      },
+    ],
+    view.roundApprovals,
+  );
+  const rule = round
+    ? `<p>${e(describeRule(round.rule))}. Approval policy ${e(round.policyVersion)}, for a ${e(round.size)} ${e(round.severity)} incident.</p>`
+    : '';
+  const outcome = round?.decided
+    ? `<p><strong>${e(VERDICT_LABEL[round.decided.verdict])}</strong> ${timeHtml(round.decided.at, now)}: ${t(round.decided.reason)}</p>`
+    : '';
+  return `<h2>Who decides round ${e(approval.round)}</h2>
+${rule}${outcome}${rows}`;
+}
+
+/** What changed since the plan version this approver saw in an earlier round. */
+function changesSection(view: ApprovalView): string {
+  const changes = view.changes;
+  if (!changes) return '';
+  const since = `plan v${changes.since}, which you saw in round ${view.approval.lastSeen?.round ?? '?'}`;
+  return changes.lines.length === 0
+    ? `<h2>What changed</h2><p>Nothing in the totals changed since ${e(since)}.</p>`
+    : `<h2>What changed since ${e(since)}</h2><ul>${changes.lines.map((l) => `<li>${t(l)}</li>`).join('')}</ul>`;
 }
 
 /** How far the incident reaches, as far as the case knows it. */
@@ -73,12 +118,13 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
   const decisionForm = view.canDecide
     ? `<form method="post" class="box" id="decide">
 <h2>Your decision</h2>
-<p>You are deciding as <strong>${e(role)}</strong> (${e(approval.approverEmail)}) on plan v${e(approval.planVersion)}, round ${e(approval.round)}.</p>
+<p>You are deciding as <strong>${e(role)}</strong> — ${t(approval.approverName)} (${e(approval.approverEmail)}) — on plan v${e(approval.planVersion)}, round ${e(approval.round)}. A decision is final: this link decides once.</p>
 <fieldset><legend>Decision</legend>
 <label><input type="radio" name="decision" value="approve" required${checked('approve')}> Approve the plan</label>
-<label><input type="radio" name="decision" value="reject"${checked('reject')}> Reject the plan</label></fieldset>
-<label for="name">Your name</label><input type="text" id="name" name="name" dir="auto" required maxlength="${LIMITS.deciderNameChars}" value="${e(form.name ?? '')}">
-<label for="comment">Reason (required to reject)</label><textarea id="comment" name="comment" dir="auto" maxlength="${LIMITS.decisionCommentChars}">${e(form.comment ?? '')}</textarea>
+<label><input type="radio" name="decision" value="reject"${checked('reject')}> Reject the plan</label>
+<label><input type="radio" name="decision" value="request-changes"${checked('request-changes')}> Ask for changes (back to the responders for a revised plan)</label></fieldset>
+<label for="comment">Reason (required to reject or ask for changes)</label><textarea id="comment" name="comment" dir="auto" maxlength="${LIMITS.decisionCommentChars}">${e(form.comment ?? '')}</textarea>
+<label for="basis">Basis, if any (a ToS clause, a regulation, a policy)</label><input type="text" id="basis" name="basis" dir="auto" maxlength="${LIMITS.decisionBasisChars}" value="${e(form.basis ?? '')}">
 <button type="submit">Record my decision</button>
 </form>`
     : '';
@@ -99,18 +145,6 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
     ],
     plan?.totals ?? [],
     'The plan has no effects.',
-  );
-  const approvals = table(
-    [
-      { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
-      { header: 'Approver', cell: (a) => e(a.approverEmail) },
-      { header: 'Status', cell: (a) => e(a.status) },
-      {
-        header: 'Decided',
-        cell: (a) => (a.decision ? `${t(a.decision.name)}, ${timeHtml(a.decision.at, now)}` : ''),
-      },
-    ],
-    view.roundApprovals,
   );
   const timeline = table(
     [
@@ -138,6 +172,7 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
 <p class="meta">${e(incident.severity)} · ${e(incident.world)} · status ${e(incident.status)} · phase ${e(incident.phase)} · detected ${timeHtml(incident.detectedAt, now)}</p>
 ${ask(view)}
 ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}${view.canDecide ? '<p><a href="#decide">Back to the form</a></p>' : ''}</div>` : ''}
+${changesSection(view)}
 ${impact(view)}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${t(plan?.summary ?? 'No plan.')}</p>
@@ -145,8 +180,7 @@ ${impact(view)}
 ${totals}
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
 ${noticePreview(view)}
-<h2>Approvals, round ${e(approval.round)}</h2>
-${approvals}
+${roundSection(view)}
 <details><summary>Timeline (${e(counted(view.timeline.length, 'event'))})</summary>
 ${timeline}</details>
 <details><summary>Effect Ledger and Decision Log (${e(counted(view.ledger.length, 'entry', 'entries'))})</summary>

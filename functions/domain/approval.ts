@@ -1,43 +1,71 @@
 /**
- * Approvals of the remediation plan by Legal, Business and SRE (seed 001 §5 RACI). An approver
- * reaches the case through an emailed link that carries an unguessable secret and nothing else
- * of value: the Step Functions task token never leaves the server.
+ * Requests to approve the remediation plan, one per role a round asks (seed 001 §5 RACI, as the
+ * approval policy has it). An approver reaches the case through an e-mailed link that carries an
+ * unguessable secret and nothing else of value: the Step Functions task token never leaves the
+ * server, and only the secret's SHA-256 is stored.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Decision, Vote } from './approval-policy.ts';
+import { DECISIONS } from './approval-policy.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
 import { isIncidentId } from './incident.ts';
 import { sha256Hex } from './json.ts';
 import { LIMITS } from './limits.ts';
+import type { PlanSnapshot } from './plan.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { APPROVER_ROLES } from './vocabulary.ts';
 
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'WITHDRAWN';
-export type Decision = 'approve' | 'reject';
+export type { Decision };
+
+/** Where a request stands: waiting, decided one of three ways, or closed with its round. */
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'CHANGES_REQUESTED' | 'WITHDRAWN';
+
+/** The status a decision gives its request. */
+export const DECIDED_STATUS: Readonly<Record<Decision, Exclude<ApprovalStatus, 'PENDING' | 'WITHDRAWN'>>> = {
+  approve: 'APPROVED',
+  reject: 'REJECTED',
+  'request-changes': 'CHANGES_REQUESTED',
+};
+
+/** Who decided from which client: a forwarded or leaked link shows up here. */
+export interface DecisionClient {
+  readonly ip: string;
+  readonly userAgent: string;
+}
 
 export interface Approval {
   readonly incidentId: string;
   readonly round: number;
   readonly role: ApproverRole;
-  /** The mailbox the link was sent to. */
+  /** The mailbox the link was sent to: the roster's approver for the role. */
   readonly approverEmail: string;
+  /** Their name on the roster: the pages and the Decision Log name them by it. */
+  readonly approverName: string;
   readonly status: ApprovalStatus;
   readonly requestedAt: string;
   readonly planHash: string;
   readonly planVersion: number;
+  /** The plan as the request showed it, so a later round can say what changed since. */
+  readonly plan?: PlanSnapshot;
+  /** The plan this approver saw last, in an earlier round: what the request says changed since. */
+  readonly lastSeen?: PlanSnapshot & { readonly round: number };
+  /** The approval policy the round was opened under. */
+  readonly policyVersion: string;
   /** SHA-256 of the link secret: whoever reads the table still cannot forge a link. */
   readonly linkSecretHash: string;
   readonly emailedAt?: string;
   readonly decision?: {
     readonly decision: Decision;
+    /** The roster's name for the approver the link was sent to: the form asks for none. */
     readonly name: string;
     readonly comment: string;
+    /** What the approver cites: a ToS clause, a regulation, a policy. */
+    readonly basis?: string;
     readonly at: string;
-    readonly ledgerSeq?: number;
+    readonly client?: DecisionClient;
   };
   readonly withdrawnReason?: string;
-  /** Set once the workflow was answered for this decision: whether it was still waiting. */
-  readonly workflowAnswer?: { readonly at: string; readonly resumed: boolean };
 }
 
 /** The parts of an approval link id: `INC-2026-0001.1.legal.<secret>`. */
@@ -49,11 +77,11 @@ export interface ApprovalRef {
 }
 
 /** Parts of a link id; {@link parseApprovalId} then insists on the canonical form. */
-const LINK_ID = /^(INC-\d{4}-\d+)\.([1-9]\d{0,3})\.([a-z]+)\.([A-Za-z0-9_-]{32})$/;
+const LINK_ID = /^(INC-\d{4}-\d+)\.([1-9]\d{0,3})\.([a-z]+)\.([A-Za-z0-9_-]{43})$/;
 
-/** A fresh 192-bit link secret, URL-safe. */
+/** A fresh 256-bit link secret, URL-safe. */
 export function newLinkSecret(): string {
-  return randomBytes(24).toString('base64url');
+  return randomBytes(32).toString('base64url');
 }
 
 export function hashLinkSecret(secret: string): string {
@@ -86,33 +114,41 @@ export function parseApprovalId(value: string): ApprovalRef | undefined {
   return ref.round <= LIMITS.approvalRounds && formatApprovalId(ref) === value ? ref : undefined;
 }
 
-/** What the approval form posts. */
+/** What the approval form posts; the approver's name comes from the roster, not the form. */
 export interface DecisionForm {
   readonly decision: Decision;
-  readonly name: string;
   readonly comment: string;
+  readonly basis: string;
 }
 
-/** Validates the posted form; a rejection must say why. */
+/** Validates the posted form; a rejection or a request for changes must say why. */
 export function parseDecisionForm(fields: Readonly<Record<string, string>>): DecisionForm {
   const issues: InputIssue[] = [];
   const decision = fields.decision;
-  if (decision !== 'approve' && decision !== 'reject') {
-    issues.push({ field: 'decision', message: 'must be "approve" or "reject"' });
-  }
+  const known = (DECISIONS as readonly string[]).includes(decision ?? '');
+  if (!known) issues.push({ field: 'decision', message: `must be one of ${DECISIONS.join(', ')}` });
   // Unpaired surrogates cannot be stored as UTF-8: they become U+FFFD.
-  const name = (fields.name ?? '').toWellFormed().trim();
-  if (name.length === 0) issues.push({ field: 'name', message: 'is required: say who is deciding' });
-  if (name.length > LIMITS.deciderNameChars) {
-    issues.push({ field: 'name', message: `must be at most ${LIMITS.deciderNameChars} characters` });
-  }
   const comment = (fields.comment ?? '').toWellFormed().trim();
-  if (decision === 'reject' && comment.length === 0) {
-    issues.push({ field: 'comment', message: 'is required when rejecting: give the reason' });
+  if (known && decision !== 'approve' && comment.length === 0) {
+    issues.push({
+      field: 'comment',
+      message: `is required to ${decision === 'reject' ? 'reject' : 'request changes'}: say why`,
+    });
   }
   if (comment.length > LIMITS.decisionCommentChars) {
     issues.push({ field: 'comment', message: `must be at most ${LIMITS.decisionCommentChars} characters` });
   }
+  const basis = (fields.basis ?? '').toWellFormed().trim();
+  if (basis.length > LIMITS.decisionBasisChars) {
+    issues.push({ field: 'basis', message: `must be at most ${LIMITS.decisionBasisChars} characters` });
+  }
   if (issues.length > 0) throw new InvalidInputError(issues);
-  return { decision: decision as Decision, name, comment };
+  return { decision: decision as Decision, comment, basis };
+}
+
+/** The votes of a round's decided requests, as the policy weighs them. */
+export function votesOf(approvals: readonly Approval[]): Vote[] {
+  return approvals.flatMap((a) =>
+    a.decision ? [{ role: a.role, decision: a.decision.decision, comment: a.decision.comment }] : [],
+  );
 }

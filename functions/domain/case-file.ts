@@ -10,6 +10,7 @@
  */
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { VERDICT_LABEL } from './approval-policy.ts';
 import { withoutEmailAddresses } from './email-address.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { LedgerEntry } from './ledger.ts';
@@ -18,7 +19,7 @@ import { isManualEntry } from './manual-entry.ts';
 import { standingEntries } from './profit-and-loss.ts';
 import { DECLARATION_SOURCE } from './sources/declaration.ts';
 import type { Rml3Category, Status } from './vocabulary.ts';
-import { APPROVER_ROLES, WORLDS } from './vocabulary.ts';
+import { WORLDS } from './vocabulary.ts';
 import type { Postmortem } from './workroom.ts';
 
 const instant = z
@@ -201,7 +202,7 @@ function timelineOf(records: CaseRecords): CaseFile['timeline'] {
 
 /**
  * The remediation plan as decided: its summary and the approvers who approved that exact plan
- * (by its hash), by role and name. A plan still waiting, or rejected, says so.
+ * (by its hash), by role and name. A plan still waiting, or sent back, says so.
  */
 function decisionsOf(records: CaseRecords): CaseFile['decisions'] {
   const plan = records.incident.plan;
@@ -210,18 +211,17 @@ function decisionsOf(records: CaseRecords): CaseFile['decisions'] {
     (d) => d.kind === 'approval' && d.format === 2 && d.basis?.planHash === plan.hash,
   );
   const approved = onThisPlan.filter((d) => d.format === 2 && d.decision === 'approve');
-  const rejected = onThisPlan.filter((d) => d.format === 2 && d.decision === 'reject');
   const decided_by = approved.map((d) => ({
     role: (d.format === 2 ? d.role : undefined) ?? 'approver',
     name: text(d.detail.name) ?? d.actor,
   }));
-  const approvers = new Set(decided_by.map((d) => d.role));
-  const summary =
-    rejected.length > 0
-      ? `Plan v${plan.version} was rejected (${rejected.map((d) => d.summary).join('; ')}): ${plan.summary}`
-      : APPROVER_ROLES.every((role) => approvers.has(role))
-        ? plan.summary
-        : `Plan v${plan.version}, awaiting approval: ${plan.summary}`;
+  const round = records.incident.approvalRound;
+  const decided = round?.planHash === plan.hash ? round.decided : undefined;
+  const summary = !decided
+    ? `Plan v${plan.version}, awaiting approval: ${plan.summary}`
+    : decided.verdict === 'approved'
+      ? plan.summary
+      : `Plan v${plan.version} was sent back (${VERDICT_LABEL[decided.verdict]}: ${decided.reason}): ${plan.summary}`;
   return { summary, decided_by };
 }
 

@@ -5,6 +5,7 @@
  * for the Decision Log or the Effect Ledger, and what the state machine's current wait must hear.
  * The use case writes these; nothing here touches a store.
  */
+import { describeRule } from './approval-policy.ts';
 import type { Deadline, DeadlineRules } from './deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY, deadlines, impactSize } from './deadlines.ts';
 import { ConflictError, InvalidInputError } from './errors.ts';
@@ -479,8 +480,8 @@ export const WAIT_OF_PHASE: Readonly<Partial<Record<Phase, WaitStep>>> = {
 };
 
 /**
- * Whether what a wait waits for is on the incident: containment, a submitted plan, the
- * postmortem. (Act's wait is settled when no question about an effect is open: a store knows.)
+ * Whether what a wait waits for is on the incident: containment, a submitted plan, the approval
+ * round decided, the postmortem. (Act's wait is settled when no question about an effect is open: a store knows.)
  */
 export function settledOnIncident(step: WaitStep, incident: Incident): boolean {
   switch (step) {
@@ -490,6 +491,10 @@ export function settledOnIncident(step: WaitStep, incident: Incident): boolean {
       return incident.plan !== undefined && incident.planSubmitted?.version === incident.plan.version;
     case 'learn':
       return incident.postmortemAt !== undefined;
+    case 'decide': {
+      const round = incident.approvalRound;
+      return round?.round === incident.decideRound && round.decided !== undefined;
+    }
     default:
       return false;
   }
@@ -573,10 +578,13 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
         action: 'submit-plan',
         ...due('resolution'),
       };
-    case 'Decide':
+    case 'Decide': {
+      const rule =
+        incident.approvalRound?.round === incident.decideRound ? incident.approvalRound.rule : undefined;
       return {
-        summary: `Legal, Business and SRE are deciding on plan v${incident.plan?.version ?? '?'}; nothing is asked of you${role === 'sre_lead' ? ' unless the incident must be cancelled or downscoped' : ''}.`,
+        summary: `${rule ? describeRule(rule) : 'The approvers the policy names decide'} — on plan v${incident.plan?.version ?? '?'}; nothing is asked of you${role === 'sre_lead' ? ' unless the incident must be cancelled or downscoped' : ''}.`,
       };
+    }
     case 'Act':
       return {
         summary:

@@ -4,6 +4,7 @@
  * tested without a database.
  */
 import type { Classification, NormalizedAlert } from './alert.ts';
+import type { RoundRule, RoundVerdict } from './approval-policy.ts';
 import type { Impact, ImpactSize } from './deadlines.ts';
 import type { JsonObject } from './json.ts';
 import type { LedgerEntryDraft } from './ledger.ts';
@@ -29,6 +30,23 @@ export interface SizeCall {
   readonly because: string;
   /** The SRE lead who overrode the rules' size; absent when the rules set it. */
   readonly overriddenBy?: string;
+}
+
+/**
+ * The approval round under way (or the last one): the rule it was opened under — chosen by the
+ * approval policy for the incident's size and severity — the policy's version, the plan it
+ * decides on, and once it is decided, how.
+ */
+export interface ApprovalRound {
+  readonly round: number;
+  readonly openedAt: string;
+  readonly policyVersion: string;
+  readonly size: ImpactSize;
+  readonly severity: Severity;
+  readonly rule: RoundRule;
+  readonly planVersion: number;
+  readonly planHash: string;
+  readonly decided?: { readonly verdict: RoundVerdict; readonly reason: string; readonly at: string };
 }
 
 export interface Incident {
@@ -84,6 +102,8 @@ export interface Incident {
   readonly decideEntry?: string;
   /** When the current round opened: its deadline runs from here. */
   readonly decideRoundAt?: string;
+  /** Who decides the current round and how it ended (set once its approvers are asked). */
+  readonly approvalRound?: ApprovalRound;
   readonly halted?: {
     readonly reason: HaltReason;
     readonly at: string;
@@ -150,6 +170,7 @@ export const TIMELINE_TYPES = [
   'plan_rejected',
   'approval_requested',
   'approval_decided',
+  'approval_round_decided',
   'effect_carried_out',
   'effect_needs_person',
   'effect_settled_by_person',

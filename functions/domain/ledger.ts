@@ -48,6 +48,8 @@ export const COST_KINDS = ['ops_labour', 'legal_fee', 'other_cost'] as const;
 /** What a Decision Log entry records: who decided what (seed 001 §6.1). */
 export const DECISION_KINDS = [
   'approval',
+  'approval_round',
+  'approval_round_decided',
   'severity_change',
   'size_override',
   'cancel',

@@ -58,10 +58,14 @@ export const LIMITS = {
    */
   ledgerPageSize: { min: 1, max: 2000, default: 500 },
 
-  /** The approver's name on the decision form, in characters. */
+  /** An approver's name on the roster (the approval policy), in characters. */
   deciderNameChars: 200,
   /** The approver's comment on the decision form, in characters. */
   decisionCommentChars: 4000,
+  /** The basis an approver cites on the decision form (a ToS clause, a regulation), in characters. */
+  decisionBasisChars: 500,
+  /** The client's user agent recorded with a decision, in characters (longer ones are cut). */
+  userAgentChars: 512,
 } as const;
 
 /** Ends every value Casebook cut to its bound, so a reader sees that it is not whole. */

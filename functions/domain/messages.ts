@@ -3,6 +3,8 @@
  * notices never carry internal labels or alert text; they use the source's `customer_summary`
  * wording or a plain default.
  */
+import type { Approver, RoundRule } from './approval-policy.ts';
+import { describeRule } from './approval-policy.ts';
 import type { AttentionReason, EffectRecord } from './effects.ts';
 import { escapeHtml, isolated } from './html.ts';
 import { humanInstant } from './human-time.ts';
@@ -17,42 +19,71 @@ import { subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
 
+/** What an approval request e-mail says besides the case: whom, where, under which rule, by when. */
+export interface ApprovalAsk {
+  readonly role: ApproverRole;
+  readonly to: Approver;
+  readonly link: string;
+  readonly rule: RoundRule;
+  readonly round: number;
+  readonly dueAt: string;
+  /** What changed since the plan version this approver saw last, when they saw one. */
+  readonly changes?: { readonly since: number; readonly lines: readonly string[] };
+}
+
 /**
  * The email that asks one approver to decide on the plan. The alert's title comes from outside:
  * the subject and the plain text carry it without bidi controls (they cannot isolate it), the
  * HTML isolates it.
  */
-export function approvalRequestEmail(
-  incident: Incident,
-  role: ApproverRole,
-  to: string,
-  link: string,
-): MailMessage {
+export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): MailMessage {
   const plan = incident.plan;
+  const role = ROLE_LABEL[ask.role];
   const subject = subjectLine(
-    `[${incident.severity}] ${incident.id}: ${ROLE_LABEL[role]} approval needed — ${incident.title}`,
+    `[${incident.severity}] ${incident.id}: ${role} approval needed — ${incident.title}`,
   );
   const totals = plan?.totals.map((t) => `- ${describeTotal(t)}`) ?? [];
+  const dueAt = new Date(ask.dueAt);
+  const due = humanInstant(dueAt, dueAt);
+  const changed = ask.changes
+    ? ask.changes.lines.length > 0
+      ? [
+          `What changed since plan v${ask.changes.since}, which you saw:`,
+          ...ask.changes.lines.map((l) => `- ${l}`),
+        ]
+      : [`Nothing in the totals changed since plan v${ask.changes.since}, which you saw.`]
+    : [];
   const text = [
-    `${incident.id} (${incident.severity}, ${incident.world}) needs ${ROLE_LABEL[role]}'s decision on its remediation plan.`,
+    `${ask.to.name}, ${incident.id} (${incident.severity}, ${incident.world}) needs your decision as ${role} on its remediation plan, by ${due}.`,
+    `Round ${ask.round}: ${describeRule(ask.rule)}.`,
     '',
     `Incident: ${withoutBidiControls(incident.title)}`,
     `Plan v${plan?.version ?? '?'}: ${withoutBidiControls(plan?.summary ?? '(no plan)')}`,
     ...totals,
+    ...(changed.length > 0 ? ['', ...changed.map(withoutBidiControls)] : []),
     '',
-    `Open the case and approve or reject: ${link}`,
+    `Open the case to approve, reject or ask for changes: ${ask.link}`,
     '',
-    'Opening the link changes nothing; only the form on the page records a decision.',
+    `This link is for you (${ask.to.email}) alone, for this round: do not forward it. Opening it changes nothing; only the form on the page records a decision.`,
   ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
-<p><strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs <strong>${escapeHtml(ROLE_LABEL[role])}</strong>'s decision on its remediation plan.</p>
+<p>${isolated(ask.to.name)}, <strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs your decision as <strong>${escapeHtml(role)}</strong> on its remediation plan, by ${escapeHtml(due)}.</p>
+<p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
 <p>Incident: ${isolated(incident.title)}</p>
 <p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
 <ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
-<p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the case to approve or reject</a></p>
-<p style="color:#555">Opening the link changes nothing; only the form on the page records a decision.</p>
+${
+  changed.length > 0
+    ? `<p>${escapeHtml(changed[0] ?? '')}</p><ul>${changed
+        .slice(1)
+        .map((l) => `<li>${isolated(l.slice(2))}</li>`)
+        .join('')}</ul>`
+    : ''
+}
+<p><a href="${escapeHtml(ask.link)}" target="_blank" rel="noopener noreferrer">Open the case to approve, reject or ask for changes</a></p>
+<p style="color:#555">This link is for you (${escapeHtml(ask.to.email)}) alone, for this round: do not forward it. Opening it changes nothing; only the form on the page records a decision.</p>
 </body></html>`;
-  return { to, subject, text, html };
+  return { to: ask.to.email, subject, text, html };
 }
 
 /** Fills the template a notice effect names for its customer: what Act sends, and what approvers read. */

@@ -261,3 +261,43 @@ export function sealPlan(
       .digest('hex'),
   };
 }
+
+/** What an approver saw of a plan: enough to tell them later what changed since. */
+export interface PlanSnapshot {
+  readonly version: number;
+  readonly summary: string;
+  readonly effectCount: number;
+  readonly totals: readonly PlanTotal[];
+}
+
+export function planSnapshot(plan: RemediationPlan): PlanSnapshot {
+  return { version: plan.version, summary: plan.summary, effectCount: plan.effectCount, totals: plan.totals };
+}
+
+/**
+ * What changed from one plan version to another, a line each, as an approver who saw `before`
+ * reads it: the summary, the number of effects, and each total (kind, currency, ToS or brand line)
+ * that appeared, went, or changed its count or sum.
+ */
+export function planChanges(before: PlanSnapshot, after: PlanSnapshot): string[] {
+  const lines: string[] = [];
+  if (before.summary !== after.summary) lines.push(`Summary was: ${before.summary}`);
+  if (before.effectCount !== after.effectCount) {
+    lines.push(`Effects: ${before.effectCount} → ${after.effectCount}`);
+  }
+  const key = (t: PlanTotal) => `${t.kind}|${t.currency}|${t.obligation}`;
+  const label = (t: PlanTotal) =>
+    `${t.kind}${t.currency ? ` ${t.currency}` : ''} (${t.obligation === 'tos' ? 'ToS line' : 'brand line'})`;
+  const amount = (t: PlanTotal) =>
+    `${t.count}${t.currency ? `, ${t.currency} ${formatMajorAmount({ minor: t.minor, currency: t.currency })}` : ''}`;
+  const was = new Map(before.totals.map((t) => [key(t), t]));
+  const now = new Map(after.totals.map((t) => [key(t), t]));
+  for (const [k, t] of now) {
+    const old = was.get(k);
+    if (!old) lines.push(`Added ${label(t)}: ${amount(t)}`);
+    else if (old.count !== t.count || old.minor !== t.minor)
+      lines.push(`${label(t)}: ${amount(old)} → ${amount(t)}`);
+  }
+  for (const [k, t] of was) if (!now.has(k)) lines.push(`Removed ${label(t)}: was ${amount(t)}`);
+  return lines;
+}

@@ -80,25 +80,19 @@ export interface Correlation {
   readonly occurrences: readonly string[];
 }
 
-/** Approvals and the task tokens that go with them (the operational table; tokens never leave it but for Step Functions). */
+/**
+ * Requests to approve a plan (the operational table). They hold no task token: the round's one
+ * wait keeps its token in the {@link WaitStore}, found by incident and step.
+ */
 export interface ApprovalStore {
-  /** Creates the approval, or returns the one already there for the same incident, round and role. */
-  createApproval(
-    approval: Approval,
-    taskToken: string,
-  ): Promise<{ readonly created: boolean; readonly approval: Approval }>;
-  /** Stores the task token of a retried request for an existing approval. */
-  refreshTaskToken(ref: ApprovalKey, taskToken: string): Promise<void>;
-  /** Replaces the link secret of an approval whose email was never sent. */
+  /** Creates the request, or returns the one already there for the same incident, round and role. */
+  createApproval(approval: Approval): Promise<{ readonly created: boolean; readonly approval: Approval }>;
+  /** Records that the request was e-mailed, with the hash of the secret its link carries. */
   markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void>;
   getApproval(ref: ApprovalKey): Promise<Approval | undefined>;
   listApprovals(incidentId: string, round: number): Promise<Approval[]>;
-  /** The task token to resume the workflow with; only use cases that resume call this. */
-  getTaskToken(ref: ApprovalKey): Promise<string | undefined>;
-  /** Remembers that the workflow was answered for the approval's decision. */
-  recordWorkflowAnswer(ref: ApprovalKey, answer: NonNullable<Approval['workflowAnswer']>): Promise<void>;
   /**
-   * Moves a PENDING approval to `status`; returns false (and changes nothing) when it is no longer
+   * Moves a PENDING request to `status`; returns false (and changes nothing) when it is no longer
    * PENDING, so two racing decisions cannot both win.
    */
   settleApproval(

@@ -20,8 +20,8 @@ export function makeEffectQuestionsPageHandler(deps: AnswerDeps): (event: HttpEv
     what: 'Effect question page',
     view: (id) => viewQuestion(deps, id),
     render: questionPage,
-    post: async (id, fields) => {
-      const { view, resumedWorkflow } = await answerQuestion(deps, id, fields);
+    post: async (id, form) => {
+      const { view, resumedWorkflow } = await answerQuestion(deps, id, form());
       return {
         incidentId: view.incident.id,
         effectId: view.effect.effectId,

@@ -2,13 +2,21 @@
  * The one shape of every page behind an e-mailed link (approvals, questions about effects): GET and
  * HEAD only show (mail scanners open links), POST acts and answers 303 to the page, so a refresh
  * never posts again. A bad form comes back 400 with what was typed and what is wrong, a conflict
- * 409, an unknown link 404 (one answer for malformed, unknown and forged links), an outage 503.
+ * 409, a link whose time is over 410, an unknown link 404 (one answer for malformed, unknown and
+ * forged links), an outage 503. The form is read when the route asks for it, so a route may
+ * answer 409 or 410 whatever was posted.
  */
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { failureStatus, formBody, html } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import type { InputIssue } from '../domain/errors.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, GoneError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+
+/** Where a request came from, as API Gateway saw it. */
+export interface PageClient {
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
 
 /** What a page shows besides its view: why nothing was recorded, and what was typed. */
 export interface PageNotes {
@@ -26,8 +34,12 @@ export interface PageRoute<V> {
   readonly posted: string;
   readonly view: (id: string) => Promise<V>;
   readonly render: (view: V, notes?: PageNotes) => string;
-  /** Acts on the posted form; answers what to log. */
-  readonly post: (id: string, fields: Record<string, string>) => Promise<Record<string, unknown>>;
+  /** Acts on the posted form (read by `form()`, which throws a 400 for a body that is no form); answers what to log. */
+  readonly post: (
+    id: string,
+    form: () => Record<string, string>,
+    client: PageClient,
+  ) => Promise<Record<string, unknown>>;
   readonly notFound: () => string;
 }
 
@@ -40,9 +52,16 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
     try {
       if (method === 'GET' || method === 'HEAD') return respond(200, route.render(await route.view(id)));
       let fields: Record<string, string> = {};
-      try {
+      const form = () => {
         fields = formBody(event);
-        logger.info(route.posted, await route.post(id, fields));
+        return fields;
+      };
+      const client = {
+        sourceIp: event.requestContext.http.sourceIp,
+        userAgent: event.requestContext.http.userAgent,
+      };
+      try {
+        logger.info(route.posted, await route.post(id, form, client));
         return {
           statusCode: 303,
           headers: { location: event.rawPath, 'cache-control': 'no-store' },
@@ -53,6 +72,8 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
           return respond(400, route.render(await route.view(id), { issues: error.issues, form: fields }));
         if (error instanceof ConflictError)
           return respond(409, route.render(await route.view(id), { conflict: error.message }));
+        if (error instanceof GoneError)
+          return respond(410, route.render(await route.view(id), { conflict: error.message }));
         throw error;
       }
     } catch (error) {

@@ -1,26 +1,43 @@
 /**
  * Use cases behind an approval link: viewing the case (GET/HEAD, which never decides anything)
- * and recording a decision (POST).
+ * and deciding (POST). The link finds everything on the server — the request, its round, the
+ * round's one wait — so a wait entered again (a deadline, a moved deadline) breaks no link.
  *
  * Primary course (decide):
- *  1. Check the link's secret against the approval it names.
- *  2. If the approval is already settled, the same decision again finishes whatever an earlier
- *     request left undone (a double click, or a retry after a failure); a different one is a
- *     conflict, as is a request from a round that a newer one replaced.
- *  3. Settle the approval (only one racing request can), then append the decision to the
- *     Decision Log: who, role, decision, comment, time, and the plan it was made on.
- *  4. Resume the workflow: an approval completes the task, a rejection fails it with
- *     Casebook.PlanRejected. If the round closed meanwhile, the decision stays recorded and says so.
- *  5. Record the decision on the timeline.
+ *  1. Check the link's secret against the request it names: unknown, forged or not written as
+ *     Casebook writes it → 404, one answer for all.
+ *  2. A request decided already → 409 "already decided by … at …", whatever is posted; first,
+ *     what that decision may have left undone (a failure part-way) is finished.
+ *  3. A request whose round is over (decided, replaced, the incident cancelled or moved on) → 410.
+ *  4. Check the form: approve, reject or request changes (the last two with a comment), and an
+ *     optional basis; a wrong form → 400, nothing recorded.
+ *  5. Settle the request (only one racing request can), with the roster's name for its approver
+ *     and the client's address and user agent.
+ *  6. Append the decision to the Decision Log — who, role, decision, comment, the plan version and
+ *     hash, the basis, the policy version, the time — and put it on the timeline.
+ *  7. Weigh the round by its rule. Once it is decided (quorum reached; or a veto, rejections or a
+ *     request for changes leave it out of reach): record how on the incident and the Decision Log,
+ *     close the requests still pending, and answer the round's wait, once.
  */
-import type { Approval, ApprovalRef, DecisionForm } from '../domain/approval.ts';
-import { linkSecretMatches, parseApprovalId } from '../domain/approval.ts';
+import type { Approval, ApprovalRef, DecisionClient } from '../domain/approval.ts';
+import {
+  DECIDED_STATUS,
+  linkSecretMatches,
+  parseApprovalId,
+  parseDecisionForm,
+  votesOf,
+} from '../domain/approval.ts';
+import type { RoundState } from '../domain/approval-policy.ts';
+import { DECISION_VERB, describeVote, evaluateRound, VERDICT_LABEL } from '../domain/approval-policy.ts';
 import { type DeadlinePolicy, decisionDue } from '../domain/deadlines.ts';
 import type { EffectRecord } from '../domain/effects.ts';
-import { ConflictError, ERROR_NAMES, NotFoundError } from '../domain/errors.ts';
-import type { Incident, TimelineEvent } from '../domain/incident.ts';
+import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
+import { humanInstant } from '../domain/human-time.ts';
+import type { ApprovalRound, Incident, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
+import { LIMITS } from '../domain/limits.ts';
 import { customerNotice } from '../domain/messages.ts';
+import { planChanges, planSnapshot } from '../domain/plan.ts';
 import type {
   ApprovalStore,
   Clock,
@@ -28,16 +45,21 @@ import type {
   IncidentStore,
   Ledger,
   MailMessage,
+  WaitStore,
   Workflow,
 } from '../domain/ports.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
+import { endWait, settledEnding } from './hold-for-people.ts';
+import { retryOnConflict } from './retry-on-conflict.ts';
 
 export interface ApprovalDecisionDeps {
   readonly incidents: IncidentStore;
   readonly effects: EffectStore;
   readonly approvals: ApprovalStore;
   readonly ledger: Ledger;
-  readonly workflow: Workflow;
+  /** Where the round's wait keeps its task token. */
+  readonly waits: WaitStore;
+  readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'>;
   readonly clock: Clock;
   /** How long a round may take to be decided. */
   readonly policy: Pick<DeadlinePolicy, 'decisionMinutes'>;
@@ -47,11 +69,18 @@ export interface ApprovalDecisionDeps {
 export interface ApprovalView {
   readonly approval: Approval;
   readonly incident: Incident;
+  /** Every request of the request's round, its own among them. */
   readonly roundApprovals: readonly Approval[];
+  /** The round's rule and outcome, while the incident still knows them (its newest round). */
+  readonly round?: ApprovalRound;
+  /** What changed since the plan this approver saw in an earlier round. */
+  readonly changes?: { readonly since: number; readonly lines: readonly string[] };
+  /** The request can be decided now: it waits, in its incident's open round. */
+  readonly canDecide: boolean;
+  /** Why it cannot, when it waits but its round is over. */
+  readonly over?: string;
   readonly timeline: readonly TimelineEvent[];
   readonly ledger: readonly LedgerEntry[];
-  /** The plan on the incident is the plan this approval is about, and the approval is still open. */
-  readonly canDecide: boolean;
   /** One message of each template the plan sends, as its first recipient would get it. */
   readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
@@ -73,6 +102,24 @@ async function authorize(
   return { ref, approval };
 }
 
+/** Why a request's round is over, or undefined while it can still be decided. */
+function roundOver(incident: Incident, approval: Approval): string | undefined {
+  if (approval.status === 'WITHDRAWN') return approval.withdrawnReason ?? 'The round closed.';
+  if (incident.status === 'CANCELLED' || incident.status === 'CLOSED') {
+    return `The incident is ${incident.status.toLowerCase()}.`;
+  }
+  if (incident.decideRound !== approval.round) {
+    return `Approval round ${incident.decideRound} replaced round ${approval.round}.`;
+  }
+  const round = incident.approvalRound;
+  if (round?.round === approval.round && round.decided) {
+    return `Round ${round.round} was decided: ${VERDICT_LABEL[round.decided.verdict]} (${round.decided.reason}).`;
+  }
+  if (incident.phase !== 'Decide') return `The incident is in ${incident.phase}, not deciding.`;
+  if (incident.plan?.hash !== approval.planHash) return 'The plan changed after this request was sent.';
+  return undefined;
+}
+
 /** Loads what the approval page shows. Reads only. */
 export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: string): Promise<ApprovalView> {
   const { approval } = await authorize(deps, approvalId);
@@ -83,17 +130,20 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     deps.ledger.read(approval.incidentId),
   ]);
   if (!incident) throw new NotFoundError('No such approval request');
-  const canDecide =
-    approval.status === 'PENDING' &&
-    approval.round === incident.decideRound &&
-    incident.plan?.hash === approval.planHash;
+  const over = approval.status === 'PENDING' ? roundOver(incident, approval) : undefined;
+  const seen = approval.plan ?? (incident.plan ? planSnapshot(incident.plan) : undefined);
   return {
     approval,
     incident,
     roundApprovals,
+    ...(incident.approvalRound?.round === approval.round ? { round: incident.approvalRound } : {}),
+    ...(approval.lastSeen && seen
+      ? { changes: { since: approval.lastSeen.version, lines: planChanges(approval.lastSeen, seen) } }
+      : {}),
+    canDecide: approval.status === 'PENDING' && over === undefined,
+    ...(over ? { over } : {}),
     timeline,
     ledger,
-    canDecide,
     sampleNotices: await sampleNotices(deps, incident),
     now: deps.clock.now(),
     dueAt: decisionDue(incident.decideRoundAt ?? approval.requestedAt, deps.policy),
@@ -137,16 +187,25 @@ async function sampleNotices(
 
 export interface DecideResult {
   readonly approval: Approval;
-  /** False for a repeated identical decision (no new Decision Log entry). */
-  readonly recorded: boolean;
-  /** False when the round had already closed: the decision is on record but changed nothing. */
+  /** Where the round stands after this decision. */
+  readonly round: RoundState['state'] | 'unknown';
+  /** Whether the round's wait was waiting and heard the round's outcome from this request. */
   readonly resumedWorkflow: boolean;
+}
+
+/** The client a request came from, as API Gateway saw it; kept short whatever was sent. */
+export function decisionClient(ip: string | undefined, userAgent: string | undefined): DecisionClient {
+  return {
+    ip: (ip ?? '').slice(0, 64),
+    userAgent: (userAgent ?? '').toWellFormed().slice(0, LIMITS.userAgentChars),
+  };
 }
 
 export async function decideApproval(
   deps: ApprovalDecisionDeps,
   approvalId: string,
-  form: DecisionForm,
+  fields: () => Readonly<Record<string, string>>,
+  client: DecisionClient,
 ): Promise<DecideResult> {
   // 1.
   const { ref, approval } = await authorize(deps, approvalId);
@@ -154,108 +213,174 @@ export async function decideApproval(
   if (!incident) throw new NotFoundError('No such approval request');
 
   // 2.
-  if (approval.status !== 'PENDING') {
-    // The same decision again is a double click — or a retry after a failure part-way, which
-    // must finish the steps that did not happen.
-    if (approval.decision?.decision === form.decision) return finishDecision(deps, approval);
-    throw new ConflictError(
-      approval.status === 'WITHDRAWN'
-        ? `This approval request was withdrawn: ${approval.withdrawnReason ?? 'the round closed'}`
-        : `This approval was already decided (${approval.status}) and cannot be changed`,
-    );
-  }
-  if (approval.round !== incident.decideRound) {
-    throw new ConflictError(
-      `This request belongs to approval round ${approval.round}; round ${incident.decideRound} replaced it`,
-    );
-  }
-  if (incident.plan?.hash !== approval.planHash) {
-    throw new ConflictError('The plan changed after this request was sent; use the newest request');
+  if (approval.decision) {
+    await finishDecision(deps, approval);
+    throw alreadyDecided(approval);
   }
 
   // 3.
+  const over = roundOver(incident, approval);
+  if (over) throw new GoneError(`This request can no longer be decided. ${over}`);
+
+  // 4.
+  const form = parseDecisionForm(fields());
+
+  // 5.
   const decision = {
     decision: form.decision,
-    name: form.name,
+    name: approval.approverName,
     comment: form.comment,
+    ...(form.basis ? { basis: form.basis } : {}),
     at: deps.clock.now().toISOString(),
+    client,
   };
-  const status = form.decision === 'approve' ? 'APPROVED' : 'REJECTED';
-  // Only one racing request settles it; whichever lost goes on only if it asked for the same.
-  await deps.approvals.settleApproval(ref, status, { decision });
-  const settled = await deps.approvals.getApproval(ref);
-  if (!settled || settled.decision?.decision !== form.decision) {
-    throw new ConflictError('This approval was decided by another request a moment ago');
+  // Only one racing request settles it; whichever lost is told who won.
+  if (!(await deps.approvals.settleApproval(ref, DECIDED_STATUS[form.decision], { decision }))) {
+    const now = await deps.approvals.getApproval(ref);
+    throw now?.decision ? alreadyDecided(now) : new GoneError('This request can no longer be decided.');
   }
-  return finishDecision(deps, settled);
+  return finishDecision(deps, { ...approval, status: DECIDED_STATUS[form.decision], decision });
+}
+
+function alreadyDecided(approval: Approval): ConflictError {
+  const d = approval.decision;
+  const at = d ? humanInstant(new Date(d.at), new Date(d.at)) : '?';
+  return new ConflictError(
+    `Already decided by ${d?.name ?? approval.approverName} (${approval.approverEmail}) at ${at}: ${d ? describeVote({ role: approval.role, decision: d.decision, comment: d.comment }) : approval.status}. A decision cannot be changed.`,
+  );
 }
 
 /**
- * Steps 3–5 after the approval is settled: the Decision Log entry, resuming the workflow (once:
- * the answer is remembered on the approval) and the timeline event. Each step is idempotent, so
- * a request that failed part-way is completed by the next one.
+ * Steps 6 and 7 after the request is settled. Each part is idempotent (the Decision Log and the
+ * timeline by key, the round by what the incident records), so a request that failed part-way is
+ * finished by the next one.
  */
 async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): Promise<DecideResult> {
   const decided = approval.decision;
   if (!decided) throw new Error('finishDecision needs a decided approval');
   const role = ROLE_LABEL[approval.role];
-  const verb = decided.decision === 'approve' ? 'approved' : 'rejected';
-  const { entry, created } = await deps.ledger.append(approval.incidentId, {
+  const to = decided.decision === 'request-changes' ? ' to' : '';
+  const said = `${DECISION_VERB[decided.decision]}${to} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`;
+  // 6.
+  await deps.ledger.append(approval.incidentId, {
     log: 'decision',
     kind: 'approval',
     world: 'RML3',
     phase: 'Decide',
     at: decided.at,
-    actor: `${decided.name} <${approval.approverEmail}>`,
+    actor: `${decided.name} <${approval.approverEmail}>`.slice(0, 400),
     idempotencyKey: `approval:${approval.round}:${approval.role}`,
-    summary: `${role} ${verb} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`,
+    summary: `${role} (${decided.name}) ${said}`.slice(0, 2000),
     role: approval.role,
     decision: decided.decision,
-    basis: { planHash: approval.planHash, planVersion: approval.planVersion },
+    basis: {
+      planHash: approval.planHash,
+      planVersion: approval.planVersion,
+      ...(decided.basis ? { policy: decided.basis } : {}),
+    },
     detail: {
       name: decided.name,
       email: approval.approverEmail,
       comment: decided.comment,
+      ...(decided.basis ? { basis: decided.basis } : {}),
       round: approval.round,
+      policyVersion: approval.policyVersion,
     },
   });
-
-  // 4.
-  let resumedWorkflow = approval.workflowAnswer?.resumed ?? false;
-  if (!approval.workflowAnswer) {
-    const token = await deps.approvals.getTaskToken(approval);
-    if (token) {
-      resumedWorkflow =
-        decided.decision === 'approve'
-          ? await deps.workflow.completeTask(token, {
-              role: approval.role,
-              decision: 'approve',
-              by: decided.name,
-              at: decided.at,
-              decisionSeq: entry.seq,
-            })
-          : await deps.workflow.failTask(
-              token,
-              ERROR_NAMES.planRejected,
-              `${role} rejected plan v${approval.planVersion}: ${decided.comment}`.slice(0, 32_000),
-            );
-    }
-    await deps.approvals.recordWorkflowAnswer(approval, {
-      at: deps.clock.now().toISOString(),
-      resumed: resumedWorkflow,
-    });
-  }
-
-  // 5.
   await deps.incidents.addTimelineEvent(approval.incidentId, {
     key: `approval-decided:${approval.round}:${approval.role}`,
     at: decided.at,
     world: 'RML3',
     type: 'approval_decided',
     phase: 'Decide',
-    summary: `${role}: ${decided.name} ${verb} plan v${approval.planVersion}${resumedWorkflow ? '' : ' (after the round had closed)'}`,
-    detail: { role: approval.role, decision: decided.decision, decisionSeq: entry.seq },
+    summary: `${role}: ${decided.name} ${said} (round ${approval.round})`.slice(0, 2000),
+    detail: { role: approval.role, decision: decided.decision, round: approval.round },
   });
+  // 7.
+  const { state, resumed } = await weighRound(deps, approval.incidentId, approval.round);
   const now = (await deps.approvals.getApproval(approval)) ?? approval;
-  return { approval: now, recorded: created, resumedWorkflow };
+  return { approval: now, round: state, resumedWorkflow: resumed };
+}
+
+/**
+ * Step 7: weighs the round by its rule; once it is decided, records how (once, whoever gets there
+ * first), closes it and answers its wait.
+ */
+async function weighRound(
+  deps: ApprovalDecisionDeps,
+  incidentId: string,
+  roundNumber: number,
+): Promise<{ state: RoundState['state'] | 'unknown'; resumed: boolean }> {
+  return retryOnConflict(async () => {
+    const incident = await deps.incidents.getIncident(incidentId);
+    const round = incident?.approvalRound;
+    if (!incident || round?.round !== roundNumber || incident.decideRound !== roundNumber) {
+      return { state: 'unknown' as const, resumed: false };
+    }
+    let decided = round.decided;
+    let current = incident;
+    if (!decided) {
+      const approvals = await deps.approvals.listApprovals(incidentId, roundNumber);
+      const weighed = evaluateRound(
+        round.rule,
+        votesOf(approvals.filter((a) => a.planHash === round.planHash)),
+      );
+      if (weighed.state === 'open') return { state: 'open' as const, resumed: false };
+      const at = deps.clock.now().toISOString();
+      decided = { verdict: weighed.verdict, reason: weighed.reason, at };
+      current = await deps.incidents.updateIncident(incident, {
+        approvalRound: { ...round, decided },
+        updatedAt: at,
+      });
+    }
+    return { state: 'decided' as const, resumed: await closeRound(deps, current, { ...round, decided }) };
+  });
+}
+
+/** A decided round: on the Decision Log and the timeline, its pending requests closed, its wait answered. */
+async function closeRound(
+  deps: ApprovalDecisionDeps,
+  incident: Incident,
+  round: ApprovalRound & { readonly decided: NonNullable<ApprovalRound['decided']> },
+): Promise<boolean> {
+  const { verdict, reason, at } = round.decided;
+  const outcome = `${VERDICT_LABEL[verdict]}: ${reason}`;
+  await deps.ledger.append(incident.id, {
+    log: 'decision',
+    kind: 'approval_round_decided',
+    world: 'RML3',
+    phase: 'Decide',
+    at,
+    actor: 'casebook (approval policy)',
+    idempotencyKey: `approval-round-decided:${round.round}`,
+    summary: `Round ${round.round} on plan v${round.planVersion}: ${outcome}`.slice(0, 2000),
+    decision: verdict,
+    basis: {
+      planHash: round.planHash,
+      planVersion: round.planVersion,
+      policy: `approval policy ${round.policyVersion}`,
+    },
+    detail: { round: round.round, verdict, reason, policyVersion: round.policyVersion },
+  });
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `approval-round-decided:${round.round}`,
+    at,
+    world: 'RML3',
+    type: 'approval_round_decided',
+    phase: 'Decide',
+    summary: `Approval round ${round.round} on plan v${round.planVersion}: ${outcome}`.slice(0, 2000),
+    detail: { round: round.round, verdict },
+  });
+  const closed = `Round ${round.round} was decided before you did: ${outcome}. Nothing more is needed from you for it.`;
+  for (const request of await deps.approvals.listApprovals(incident.id, round.round)) {
+    if (request.status === 'PENDING') {
+      await deps.approvals.settleApproval(request, 'WITHDRAWN', { withdrawnReason: closed.slice(0, 2000) });
+    }
+  }
+  return endWait(
+    deps,
+    incident.id,
+    'decide',
+    settledEnding(incident, 'decide', { settledBy: `approval round ${round.round}`, at }),
+  );
 }

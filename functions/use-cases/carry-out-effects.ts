@@ -19,6 +19,8 @@
  *  - executed (a refund still pending) → look it up; confirmed or failed when Stripe says so.
  */
 
+import { votesOf } from '../domain/approval.ts';
+import { describeRule, evaluateRound } from '../domain/approval-policy.ts';
 import type { ActProgress, AttentionReason, EffectProgress, EffectRecord } from '../domain/effects.ts';
 import { actCanProceed, effectKey } from '../domain/effects.ts';
 import { CasebookError, DeliveryRejectedError, ERROR_NAMES, PaymentRefusedError } from '../domain/errors.ts';
@@ -28,7 +30,6 @@ import type { LedgerEntryDraft } from '../domain/ledger.ts';
 import { customerNotice, messageHash } from '../domain/messages.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
 import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
-import { APPROVER_ROLES } from '../domain/vocabulary.ts';
 
 /** Waits so that calls to a provider stay within its rate. */
 export interface RateLimiter {
@@ -165,18 +166,22 @@ function lookAgainIn(oldestPending: string | undefined, now: Date): number {
   return Math.min(3_600, Math.max(5, Math.ceil(waited / 2)));
 }
 
-/** No effect without approval: every role of the current round approved the current plan. */
+/**
+ * No effect without approval: the current round, on the current plan, is approved by its own
+ * rule — weighed again here from the requests themselves, not taken from the incident's word.
+ */
 async function assertApproved(deps: CarryOutEffectsDeps, incident: Incident): Promise<void> {
   const plan = incident.plan;
   if (!plan) throw new Error(`${incident.id} has no plan to act on`);
+  const round = incident.approvalRound;
+  const refuse = (why: string) => new Error(`${incident.id} cannot act: plan v${plan.version} ${why}`);
+  if (round?.round !== incident.decideRound || round.planHash !== plan.hash) {
+    throw refuse(`was not decided in round ${incident.decideRound}`);
+  }
   const approvals = await deps.approvals.listApprovals(incident.id, incident.decideRound);
-  const missing = APPROVER_ROLES.filter(
-    (role) => !approvals.some((a) => a.role === role && a.status === 'APPROVED' && a.planHash === plan.hash),
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      `${incident.id} cannot act: plan v${plan.version} lacks approval from ${missing.join(', ')} in round ${incident.decideRound}`,
-    );
+  const weighed = evaluateRound(round.rule, votesOf(approvals.filter((a) => a.planHash === plan.hash)));
+  if (weighed.state !== 'decided' || weighed.verdict !== 'approved') {
+    throw refuse(`lacks approval in round ${incident.decideRound} (${describeRule(round.rule)})`);
   }
 }
 

@@ -8,6 +8,7 @@
  *     way here, or while the wait was being entered again), end the wait at once; if the incident
  *     was cancelled meanwhile, end the execution.
  */
+import { VERDICT_LABEL } from '../domain/approval-policy.ts';
 import type { WaitStep } from '../domain/casework.ts';
 import { settledOnIncident } from '../domain/casework.ts';
 import { ERROR_NAMES } from '../domain/errors.ts';
@@ -22,10 +23,16 @@ export interface HoldForPeopleDeps {
   readonly clock: Clock;
 }
 
-/** The steps that wait through hold-for-people (Decide waits through its approval requests). */
-export const HELD_STEPS = ['contain', 'understand', 'act', 'learn'] as const satisfies readonly WaitStep[];
+/** The steps that wait through hold-for-people: every wait for people, an approval round's among them. */
+export const HELD_STEPS = [
+  'contain',
+  'understand',
+  'decide',
+  'act',
+  'learn',
+] as const satisfies readonly WaitStep[];
 
-/** Whether what the step waits for is there. */
+/** Whether what the step waits for is there (for Decide: the round is decided, one way or the other). */
 export async function isSettled(
   deps: Pick<HoldForPeopleDeps, 'questions'>,
   incident: Incident,
@@ -33,6 +40,25 @@ export async function isSettled(
 ): Promise<boolean> {
   if (step === 'act') return (await deps.questions.openQuestions(incident.id)).length === 0;
   return settledOnIncident(step, incident);
+}
+
+/**
+ * How a settled wait ends: with a result — except an approval round that did not approve the plan,
+ * which fails with Casebook.PlanRejected and its reason (the state machine goes back to Understand).
+ */
+export function settledEnding(
+  incident: Incident,
+  step: WaitStep,
+  result: Record<string, unknown>,
+): WaitEnding {
+  const decided = incident.approvalRound?.decided;
+  if (step !== 'decide' || !decided || decided.verdict === 'approved') {
+    return { result: step === 'decide' && decided ? { ...result, verdict: decided.verdict } : result };
+  }
+  return {
+    error: ERROR_NAMES.planRejected,
+    cause: `${VERDICT_LABEL[decided.verdict]}: ${decided.reason}`.slice(0, 32_000),
+  };
 }
 
 export async function holdForPeople(
@@ -51,9 +77,9 @@ export async function holdForPeople(
       deps,
       input.incidentId,
       input.step,
-      cancelled
+      cancelled || !incident
         ? { error: ERROR_NAMES.cancelled, cause: `${input.incidentId} was cancelled` }
-        : { result: { settledBy: 'already settled', at } },
+        : settledEnding(incident, input.step, { settledBy: 'already settled', at }),
     );
   }
   return { settled };

@@ -1,14 +1,17 @@
 /**
- * Use case: an approver rejected the plan, and the round ends.
+ * Use case: the approval round did not approve the plan (vetoed, rejected, or changes requested),
+ * and the incident goes back for a revised plan.
  *
  * Primary course:
- *  1. Record the rejection on the incident (the plan version and the reason, so the same version
- *     cannot be submitted again), and withdraw the approvals still pending in the round.
+ *  1. Record the outcome on the incident (the plan version and the reason — the round's own, as
+ *     the incident recorded it — so the same version cannot be submitted again), and close the
+ *     requests still pending in the round.
  *  2. Put it on the timeline, and say how many rounds are left: the state machine goes back to
  *     Understand for a revised plan, or, with none left, fails.
  *
  * Idempotent: recording the same rejection again changes nothing.
  */
+import { VERDICT_LABEL } from '../domain/approval-policy.ts';
 import type { LifecycleDeps } from './enter-phase.ts';
 import { incidentOfStep, withdrawPending } from './enter-phase.ts';
 
@@ -23,7 +26,11 @@ export async function rejectPlan(
   const incident = await incidentOfStep(deps, step.incidentId);
   const at = deps.clock.now().toISOString();
   const version = incident.planSubmitted?.version ?? incident.plan?.version ?? 0;
-  const reason = (step.failure?.Cause ?? 'rejected').slice(0, 2000);
+  const round = incident.approvalRound;
+  const decided = round?.round === incident.decideRound ? round.decided : undefined;
+  const reason = (
+    decided ? `${VERDICT_LABEL[decided.verdict]}: ${decided.reason}` : (step.failure?.Cause ?? 'rejected')
+  ).slice(0, 2000);
   if (incident.planRejected?.version !== version || incident.planSubmitted) {
     await deps.incidents.updateIncident(incident, {
       planRejected: { version, reason, at },
@@ -41,8 +48,13 @@ export async function rejectPlan(
     world: 'RML3',
     type: 'plan_rejected',
     phase: incident.phase,
-    summary: `Plan v${version} was rejected in round ${incident.decideRound}: ${reason}. ${roundsLeft > 0 ? 'Back to Understand for a revised plan.' : 'No approval round is left.'}`,
-    detail: { planVersion: version, round: incident.decideRound, roundsLeft },
+    summary: `Plan v${version} was not approved in round ${incident.decideRound} (${reason}). ${roundsLeft > 0 ? 'Back to Understand for a revised plan.' : 'No approval round is left.'}`,
+    detail: {
+      planVersion: version,
+      round: incident.decideRound,
+      roundsLeft,
+      ...(decided ? { verdict: decided.verdict } : {}),
+    },
   });
   return { roundsLeft };
 }

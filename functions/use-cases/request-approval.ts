@@ -1,80 +1,208 @@
 /**
- * Use case: Decide asks one approver (Legal, Business or SRE) to approve the plan, and waits.
+ * Use case: Decide opens an approval round and asks the approvers the policy names.
  *
  * Primary course:
- *  1. Load the incident and the plan it is deciding on.
- *  2. Create the approval for this incident, round and role — or find the one an earlier
- *     attempt created — and keep the newest task token with it, server-side.
- *  3. Unless it was already emailed, email the approver a link that carries a fresh secret
- *     (never the token), then mark it emailed.
- *  4. Record the request on the timeline.
+ *  1. Load the incident and the plan it decides on; a round a newer one replaced asks nobody.
+ *  2. Unless the round is open already (a retried step), choose its rule by the approval policy —
+ *     the incident's size and severity say who is asked, the quorum and the vetoes — and record it
+ *     on the incident, and on the Decision Log with the policy's version.
+ *  3. For each role the rule asks: create its request (or find the one an earlier attempt created),
+ *     bound to the roster's approver, the round and the plan version, with the plan that approver
+ *     saw last in an earlier round; unless it was e-mailed, e-mail a link carrying a fresh 256-bit
+ *     secret (only its hash is kept, never a task token), then mark it e-mailed.
+ *  4. Record each request on the timeline.
+ *
+ * Idempotent: run again for the same round it opens nothing new and e-mails nobody twice.
  */
 import type { Approval } from '../domain/approval.ts';
 import { formatApprovalId, hashLinkSecret, newLinkSecret } from '../domain/approval.ts';
-import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
+import type { ApprovalPolicy } from '../domain/approval-policy.ts';
+import { describeRule, roundRuleFor } from '../domain/approval-policy.ts';
+import type { DeadlinePolicy } from '../domain/deadlines.ts';
+import { decisionDue } from '../domain/deadlines.ts';
+import type { ApprovalRound, Incident } from '../domain/incident.ts';
 import { approvalRequestEmail } from '../domain/messages.ts';
-import type { ApprovalStore, Clock, IncidentStore, Mailer } from '../domain/ports.ts';
+import type { PlanSnapshot, RemediationPlan } from '../domain/plan.ts';
+import { planChanges, planSnapshot } from '../domain/plan.ts';
+import type { ApprovalStore, Clock, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
+import { incidentOfStep } from './enter-phase.ts';
 
 export interface RequestApprovalDeps {
   readonly incidents: IncidentStore;
   readonly approvals: ApprovalStore;
+  readonly ledger: Pick<Ledger, 'append'>;
   readonly mailer: Mailer;
   readonly clock: Clock;
   /** Base URL of the public API, without a trailing slash. */
   readonly publicBaseUrl: string;
-  readonly approvers: Readonly<Record<ApproverRole, string>>;
+  readonly policy: ApprovalPolicy;
+  /** How long a round may take: the e-mail says by when. */
+  readonly deadlines: Pick<DeadlinePolicy, 'decisionMinutes'>;
 }
 
 export interface RequestApprovalInput {
-  readonly taskToken: string;
   readonly incidentId: string;
   readonly round: number;
-  readonly role: ApproverRole;
+}
+
+export interface RequestApprovalResult {
+  readonly round: number;
+  /** The roles asked, as the round's rule has them (none for a replaced round). */
+  readonly asked: readonly ApproverRole[];
+  /** Requests e-mailed by this call. */
+  readonly emailed: number;
 }
 
 export async function requestApproval(
   deps: RequestApprovalDeps,
   input: RequestApprovalInput,
-): Promise<{ readonly emailed: boolean }> {
+): Promise<RequestApprovalResult> {
   // 1.
-  const incident = await deps.incidents.getIncident(input.incidentId);
-  if (!incident) throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${input.incidentId}`);
-  const plan = incident.plan;
-  if (!plan) throw new Error(`${incident.id} has no plan to approve`);
-  const at = deps.clock.now().toISOString();
-  const key = { incidentId: incident.id, round: input.round, role: input.role };
+  const read = await incidentOfStep(deps, input.incidentId);
+  const plan = read.plan;
+  if (!plan) throw new Error(`${read.id} has no plan to approve`);
+  if (read.decideRound !== input.round) return { round: input.round, asked: [], emailed: 0 };
 
   // 2.
+  const { incident, round } = await openRound(deps, read, plan);
+
+  // 3. and 4.
+  let emailed = 0;
+  for (const role of round.rule.roles) {
+    if (await ask(deps, incident, round, plan, role)) emailed += 1;
+  }
+  return { round: round.round, asked: round.rule.roles, emailed };
+}
+
+/** Step 2: the round's rule on the incident and the Decision Log, once per round. */
+async function openRound(
+  deps: RequestApprovalDeps,
+  incident: Incident,
+  plan: RemediationPlan,
+): Promise<{ incident: Incident; round: ApprovalRound }> {
+  let current = incident;
+  let round = incident.approvalRound;
+  if (round?.round !== incident.decideRound) {
+    const at = deps.clock.now().toISOString();
+    // An incident reaches Decide with its impact assessed; without a size, ask as for the largest.
+    const size = incident.size?.size ?? 'large';
+    round = {
+      round: incident.decideRound,
+      openedAt: at,
+      policyVersion: deps.policy.version,
+      size,
+      severity: incident.severity,
+      rule: roundRuleFor(deps.policy, size, incident.severity),
+      planVersion: plan.version,
+      planHash: plan.hash,
+    };
+    current = await deps.incidents.updateIncident(incident, { approvalRound: round, updatedAt: at });
+  }
+  await deps.ledger.append(incident.id, {
+    log: 'decision',
+    kind: 'approval_round',
+    world: 'RML3',
+    phase: 'Decide',
+    at: round.openedAt,
+    actor: 'casebook (approval policy)',
+    idempotencyKey: `approval-round:${round.round}`,
+    summary: `Round ${round.round} on plan v${round.planVersion}, by approval policy ${round.policyVersion} for a ${round.size} ${round.severity} incident: ${describeRule(round.rule)}`,
+    basis: {
+      planHash: round.planHash,
+      planVersion: round.planVersion,
+      policy: `approval policy ${round.policyVersion}`,
+    },
+    detail: {
+      round: round.round,
+      policyVersion: round.policyVersion,
+      size: round.size,
+      severity: round.severity,
+      roles: [...round.rule.roles],
+      quorum: round.rule.quorum,
+      veto: [...round.rule.veto],
+    },
+  });
+  return { incident: current, round };
+}
+
+/** Steps 3 and 4 for one role; true when this call e-mailed the request. */
+async function ask(
+  deps: RequestApprovalDeps,
+  incident: Incident,
+  round: ApprovalRound,
+  plan: RemediationPlan,
+  role: ApproverRole,
+): Promise<boolean> {
+  const approver = deps.policy.roster[role]?.primary;
+  if (!approver) throw new Error(`The approval policy has nobody for ${role}`);
+  const key = { incidentId: incident.id, round: round.round, role };
   const secret = newLinkSecret();
+  const lastSeen = await lastSeenBy(deps, incident.id, round.round, role, approver.email);
   const draft: Approval = {
     ...key,
-    approverEmail: deps.approvers[input.role],
+    approverEmail: approver.email,
+    approverName: approver.name,
     status: 'PENDING',
-    requestedAt: at,
+    requestedAt: deps.clock.now().toISOString(),
     planHash: plan.hash,
     planVersion: plan.version,
+    plan: planSnapshot(plan),
+    ...(lastSeen ? { lastSeen } : {}),
+    policyVersion: round.policyVersion,
     linkSecretHash: hashLinkSecret(secret),
   };
-  const { created, approval } = await deps.approvals.createApproval(draft, input.taskToken);
-  if (!created) await deps.approvals.refreshTaskToken(key, input.taskToken);
-  if (approval.emailedAt) return { emailed: false };
+  const { approval } = await deps.approvals.createApproval(draft);
+  if (approval.emailedAt) return false;
 
-  // 3.
   const link = `${deps.publicBaseUrl}/approvals/${encodeURIComponent(formatApprovalId({ ...key, secret }))}`;
-  await deps.mailer.send(approvalRequestEmail(incident, input.role, approval.approverEmail, link));
+  await deps.mailer.send(
+    approvalRequestEmail(incident, {
+      role,
+      to: { email: approval.approverEmail, name: approval.approverName },
+      link,
+      rule: round.rule,
+      round: round.round,
+      dueAt: decisionDue(incident.decideRoundAt ?? round.openedAt, deps.deadlines),
+      ...(approval.lastSeen
+        ? {
+            changes: {
+              since: approval.lastSeen.version,
+              lines: planChanges(approval.lastSeen, planSnapshot(plan)),
+            },
+          }
+        : {}),
+    }),
+  );
+  const at = deps.clock.now().toISOString();
+  // The secret just e-mailed is the one that counts, even if an earlier attempt wrote another.
   await deps.approvals.markEmailed(key, hashLinkSecret(secret), at);
-
-  // 4.
   await deps.incidents.addTimelineEvent(incident.id, {
-    key: `approval-requested:${input.round}:${input.role}`,
+    key: `approval-requested:${round.round}:${role}`,
     at,
     world: 'RML3',
     type: 'approval_requested',
     phase: 'Decide',
-    summary: `${ROLE_LABEL[input.role]} (${approval.approverEmail}) asked to approve plan v${plan.version} (round ${input.round})`,
-    detail: { role: input.role, round: input.round, planHash: plan.hash },
+    summary: `${ROLE_LABEL[role]}: ${approval.approverName} (${approval.approverEmail}) asked to decide on plan v${plan.version} (round ${round.round}${approval.lastSeen ? `; saw v${approval.lastSeen.version} before` : ''})`,
+    detail: { role, round: round.round, planHash: plan.hash, policyVersion: round.policyVersion },
   });
-  return { emailed: true };
+  return true;
+}
+
+/** The plan the approver saw last in an earlier round, as its request showed it. */
+async function lastSeenBy(
+  deps: Pick<RequestApprovalDeps, 'approvals'>,
+  incidentId: string,
+  round: number,
+  role: ApproverRole,
+  email: string,
+): Promise<(PlanSnapshot & { round: number }) | undefined> {
+  for (let earlier = round - 1; earlier >= 1; earlier--) {
+    const seen = (await deps.approvals.listApprovals(incidentId, earlier)).find(
+      (a) => a.role === role && a.approverEmail.toLowerCase() === email.toLowerCase() && a.plan,
+    );
+    if (seen?.plan) return { ...seen.plan, round: earlier };
+  }
+  return undefined;
 }

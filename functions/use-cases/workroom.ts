@@ -20,7 +20,7 @@
 import { zodIssues } from '../domain/alert.ts';
 import type { Approval } from '../domain/approval.ts';
 import { linkSecretMatches } from '../domain/approval.ts';
-import type { ActionOutcome, Ask, CaseMetrics, Person, WaitStep } from '../domain/casework.ts';
+import type { ActionOutcome, Ask, CaseMetrics, Person } from '../domain/casework.ts';
 import {
   acknowledgement,
   applied,
@@ -62,7 +62,8 @@ import type { WorkLink } from '../domain/work-link.ts';
 import { parseWorkLinkId } from '../domain/work-link.ts';
 import type { ActionFields, SubmittedPostmortem, WorkAction } from '../domain/workroom.ts';
 import { allowedActions, isWorkAction, refusal, WORK_ACTIONS } from '../domain/workroom.ts';
-import { endWait, HELD_STEPS, isSettled } from './hold-for-people.ts';
+import { withdrawPending } from './enter-phase.ts';
+import { endWait, isSettled, settledEnding } from './hold-for-people.ts';
 import type { People } from './invite-people.ts';
 import { roster } from './invite-people.ts';
 import { planProposedEvent, proposePlan, writeCustomerList } from './propose-plan.ts';
@@ -161,7 +162,12 @@ export async function viewWorkroom(
     metrics: caseMetrics(incident),
     timeline,
     customers,
-    approvals: approvals.map(({ linkSecretHash: _, ...a }) => a),
+    // Neither the link's hash nor the approver's client address is the responders' business.
+    approvals: approvals.map(({ linkSecretHash: _, decision, ...a }) => {
+      if (!decision) return a;
+      const { client: _client, ...shown } = decision;
+      return { ...a, decision: shown };
+    }),
     ledger: { count: effects.length, newest: effects.slice(-LEDGER_SHOWN).reverse() },
     decisions: entries.filter((e) => e.log === 'decision'),
     ...(postmortem ? { postmortem } : {}),
@@ -368,38 +374,19 @@ async function wake(
   if (!step) return false;
   if (wake === 'settled') {
     return (
-      isHeld(step) &&
       (await isSettled(deps, incident, step)) &&
-      endWait(deps, incident.id, step, { result: { settledBy: person.email, at: incident.updatedAt } })
+      endWait(
+        deps,
+        incident.id,
+        step,
+        settledEnding(incident, step, { settledBy: person.email, at: incident.updatedAt }),
+      )
     );
   }
   const error = wake === 'cancelled' ? ERROR_NAMES.cancelled : ERROR_NAMES.deadlineMoved;
   const cause = wake === 'cancelled' ? `Cancelled by ${person.email}` : `Deadlines moved by ${person.email}`;
-  if (isHeld(step)) return endWait(deps, incident.id, step, { error, cause });
-  return failRound(deps, incident, error, cause, wake === 'cancelled');
-}
-
-function isHeld(step: WaitStep): step is (typeof HELD_STEPS)[number] {
-  return (HELD_STEPS as readonly string[]).includes(step);
-}
-
-/**
- * Ends the approval round's wait (Decide waits through its approval requests): fails the first
- * pending request's task, which ends the round; on a cancel the requests are withdrawn too.
- */
-async function failRound(
-  deps: WorkroomDeps,
-  incident: Incident,
-  error: string,
-  cause: string,
-  withdraw: boolean,
-): Promise<boolean> {
-  let answered = false;
-  for (const approval of await deps.approvals.listApprovals(incident.id, incident.decideRound)) {
-    if (approval.status !== 'PENDING') continue;
-    const token = answered ? undefined : await deps.approvals.getTaskToken(approval);
-    if (token) answered = await deps.workflow.failTask(token, error, cause);
-    if (withdraw) await deps.approvals.settleApproval(approval, 'WITHDRAWN', { withdrawnReason: cause });
-  }
-  return answered;
+  // A cancelled incident's approval requests close, so their pages say so.
+  if (wake === 'cancelled')
+    await withdrawPending(deps, incident, `The incident was cancelled by ${person.email}.`);
+  return endWait(deps, incident.id, step, { error, cause });
 }

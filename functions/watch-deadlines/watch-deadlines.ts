@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
+  approvalPolicyConfig,
   deadlineConfig,
-  legalConfig,
   loadConfig,
   mailFromConfig,
   operationsTableConfig,
@@ -39,7 +39,7 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     operationsTableConfig,
     mailFromConfig,
     respondersConfig,
-    legalConfig,
+    approvalPolicyConfig,
     deadlineConfig,
   ]);
   const db = documentClient();
@@ -50,7 +50,9 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
-    legal: config.legal,
+    // Legal watches the regulatory clock: the Legal approver on the roster (the SRE lead when the
+    // policy seats no Legal approver at all).
+    legal: config.approvalPolicy.roster.legal?.primary.email ?? config.sreLead,
     policy: config.deadlines,
     clock: systemClock,
   };

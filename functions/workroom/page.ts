@@ -245,8 +245,8 @@ ${c.select(`template_${i}`, 'Notice template (notices and corrections)', [['', '
     title: 'Submit the plan for approval',
     recorded: 'The plan is submitted for approval.',
     // The money is here too, by the button: on a phone the plan's section is screens away.
-    body: ({ incident: { plan } }) =>
-      `<p>Plan v${e(plan?.version ?? '?')} goes to Legal, Business and SRE exactly as shown under <a href="#plan-section">Remediation plan</a>: ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
+    body: ({ incident: { plan, size, severity } }) =>
+      `<p>Plan v${e(plan?.version ?? '?')} goes, exactly as shown under <a href="#plan-section">Remediation plan</a>, to the approvers the approval policy names for a ${e(size?.size ?? 'large')} ${e(severity)} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large): ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
   },
   severity: {
     title: 'Change the severity',
@@ -418,7 +418,7 @@ ${
     ? `<h2>Approvals, round ${e(incident.decideRound)}</h2>${table<WorkroomView['approvals'][number]>(
         [
           { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
-          { header: 'Approver', cell: (a) => e(a.approverEmail) },
+          { header: 'Approver', cell: (a) => `${t(a.approverName)} (${e(a.approverEmail)})` },
           { header: 'Status', cell: (a) => e(a.status) },
           {
             header: 'Decided',

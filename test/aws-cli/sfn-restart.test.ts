@@ -55,7 +55,7 @@ describe('the local stack after kill -9, through the AWS CLI', () => {
       startDate: before.startDate,
     });
 
-    for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
+    for (const [role, link] of links) expect((await approve(link, `ok from ${role}`)).status).toBe(303);
     await closeCase(stack, incidentId, { link: workroom });
     // The incident closes before the execution's last states (anchoring the ledger) have run.
     const target = stack;

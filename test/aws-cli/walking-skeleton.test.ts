@@ -46,7 +46,7 @@ describe('the local stack through the AWS CLI', () => {
     stack = await start(dataDir, ports);
     // The same execution continues: no continuation, and the links e-mailed before the restart decide.
     expect(await executionStatuses()).toEqual({ [incidentId]: 'RUNNING' });
-    for (const [role, link] of links) expect((await approve(link, `${role} approver`)).status).toBe(303);
+    for (const [role, link] of links) expect((await approve(link, `ok from ${role}`)).status).toBe(303);
     await closeCase(stack, incidentId);
     // The incident closes before the execution's last states (anchoring the ledger) have run.
     await waitFor('the execution to succeed', async () =>

@@ -1,6 +1,6 @@
 /**
  * The approval page as an approver sees it on a phone: a real Chromium at 390×844 (an iPhone 14's
- * viewport) opens the link e-mailed to Legal. Nothing may reach past the right edge (the plan
+ * viewport) opens the link e-mailed to Business. Nothing may reach past the right edge (the plan
  * table used to cut off its last columns), times read as people read them, and the page asks
  * first and decides last. The screenshot goes to test-results/ (git-ignored).
  */
@@ -22,7 +22,7 @@ describe('the approval page on a 390-px phone', () => {
   it('fits the screen, reads its times as people do, and ends with the decision', async () => {
     const { stack, browser } = local;
     const { incidentId } = await openedToDecide(stack, sample);
-    const link = (await approvalLinks(stack, incidentId, 1)).get('legal') as string;
+    const link = (await approvalLinks(stack, incidentId, 1)).get('business') as string;
 
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
     context.setDefaultTimeout(10_000);

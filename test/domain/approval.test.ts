@@ -22,6 +22,9 @@ describe('approval links', () => {
 
   it('refuses malformed ids, unknown roles and short secrets', () => {
     const secret = newLinkSecret();
+    // 256 bits, base64url: 43 characters; the 192-bit secrets of old are refused.
+    expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
+    expect(parseApprovalId(`INC-2026-0042.1.legal.${secret.slice(0, 32)}`)).toBeUndefined();
     expect(parseApprovalId(`INC-2026-0042.1.ceo.${secret}`)).toBeUndefined();
     expect(parseApprovalId('INC-2026-0042.1.legal.short')).toBeUndefined();
     expect(parseApprovalId(`../INC-2026-0042.1.legal.${secret}`)).toBeUndefined();
@@ -45,22 +48,32 @@ describe('approval links', () => {
 });
 
 describe('the decision form', () => {
-  it('accepts an approval without a comment', () => {
-    expect(parseDecisionForm({ decision: 'approve', name: ' Ada Lovelace ' })).toEqual({
+  it('accepts an approval without a comment, and asks for no name: the roster has it', () => {
+    expect(parseDecisionForm({ decision: 'approve', name: 'ignored' })).toEqual({
       decision: 'approve',
-      name: 'Ada Lovelace',
       comment: '',
+      basis: '',
+    });
+    expect(
+      parseDecisionForm({ decision: 'request-changes', comment: ' Add a credit ', basis: ' ToS §7.2 ' }),
+    ).toEqual({
+      decision: 'request-changes',
+      comment: 'Add a credit',
+      basis: 'ToS §7.2',
     });
   });
 
-  it('requires a reason to reject and a name always, naming each field', () => {
-    try {
-      parseDecisionForm({ decision: 'reject', name: '' });
-      throw new Error('expected a rejection');
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidInputError);
-      expect((error as InvalidInputError).issues.map((i) => i.field)).toEqual(['name', 'comment']);
+  it('requires a reason to reject or to ask for changes, naming each field', () => {
+    for (const decision of ['reject', 'request-changes']) {
+      try {
+        parseDecisionForm({ decision, comment: '  ', basis: 'b'.repeat(501) });
+        throw new Error('expected a rejection');
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidInputError);
+        expect((error as InvalidInputError).issues.map((i) => i.field)).toEqual(['comment', 'basis']);
+      }
     }
-    expect(() => parseDecisionForm({ decision: 'maybe', name: 'x' })).toThrow(/decision/);
+    expect(() => parseDecisionForm({ decision: 'maybe' })).toThrow(/decision/);
+    expect(() => parseDecisionForm({})).toThrow(/approve, reject, request-changes/);
   });
 });

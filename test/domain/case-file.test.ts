@@ -51,6 +51,18 @@ async function doubleCharge(): Promise<CaseRecords> {
       effectsHash: 'b'.repeat(64),
       hash: PLAN_HASH,
     },
+    decideRound: 1,
+    approvalRound: {
+      round: 1,
+      openedAt: '2026-11-22T11:00:00.000Z',
+      policyVersion: '0123456789abcdef',
+      size: 'medium',
+      severity: 'SEV1',
+      rule: { roles: ['legal', 'business', 'sre'], quorum: 3, veto: [] },
+      planVersion: 1,
+      planHash: PLAN_HASH,
+      decided: { verdict: 'approved', reason: '3 of 3 approved (quorum 3)', at: '2026-11-22T11:30:00.000Z' },
+    },
   };
   const event = (at: string, type: TimelineEvent['type'], world: TimelineEvent['world'], summary: string) =>
     ({ key: `${type}:${at}`, at, type, world, phase: 'Act', summary }) satisfies TimelineEvent;
@@ -256,19 +268,39 @@ describe('the case file of an incident', () => {
   it('says when the plan waits for approval or was rejected, and when there is none', async () => {
     const records = await doubleCharge();
     const decisions = records.decisions as LedgerEntryV2[];
-    const waiting = buildCaseFile({ ...records, decisions: decisions.slice(0, 2) });
+    const round = records.incident.approvalRound;
+    if (!round) throw new Error('no round');
+    const { decided: _decided, ...open } = round;
+    const waiting = buildCaseFile({
+      ...records,
+      incident: { ...records.incident, approvalRound: open },
+      decisions: decisions.slice(0, 2),
+    });
     expect(waiting.decisions.summary).toBe(
       'Plan v1, awaiting approval: Refund the second charge and apologise to every affected customer.',
     );
     expect(waiting.decisions.decided_by.map((d) => d.role)).toEqual(['legal', 'business']);
     const rejected = buildCaseFile({
       ...records,
+      incident: {
+        ...records.incident,
+        approvalRound: {
+          ...round,
+          decided: {
+            verdict: 'unreachable',
+            reason: 'the quorum of 3 of 3 can no longer be reached: SRE rejected: too slow',
+            at: '2026-11-22T11:30:00.000Z',
+          },
+        },
+      },
       decisions: [
         ...decisions.slice(0, 2),
         { ...(decisions[2] as LedgerEntryV2), decision: 'reject', summary: 'SRE rejected plan v1: too slow' },
       ],
     });
-    expect(rejected.decisions.summary).toMatch(/^Plan v1 was rejected \(SRE rejected plan v1: too slow\): /);
+    expect(rejected.decisions.summary).toMatch(
+      /^Plan v1 was sent back \(Rejected: the quorum of 3 of 3 can no longer be reached: SRE rejected: too slow\): /,
+    );
     const { plan: _plan, ...planless } = records.incident;
     const none = buildCaseFile({ ...records, incident: planless, decisions: [] });
     expect(none.decisions).toEqual({ summary: 'No remediation plan yet.', decided_by: [] });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../functions/domain/alert.ts';
+import { DEFAULT_ROUND_RULES } from '../../functions/domain/approval-policy.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
+import type { ApprovalAsk } from '../../functions/domain/messages.ts';
 import { approvalRequestEmail, workroomInvitation } from '../../functions/domain/messages.ts';
 import { sealPlan } from '../../functions/domain/plan.ts';
 
@@ -34,14 +36,18 @@ function hostileIncident() {
   return { ...base, plan };
 }
 
+const ASK: ApprovalAsk = {
+  role: 'legal',
+  to: { email: 'legal@example.com', name: 'Lee Legal' },
+  link: 'https://x/approvals/y',
+  rule: DEFAULT_ROUND_RULES.large,
+  round: 1,
+  dueAt: '2026-11-25T09:00:00.000Z',
+};
+
 describe('text from outside in e-mails', () => {
   it('reaches an approval subject as one line without bidi controls', () => {
-    const mail = approvalRequestEmail(
-      hostileIncident(),
-      'legal',
-      'legal@example.com',
-      'https://x/approvals/y',
-    );
+    const mail = approvalRequestEmail(hostileIncident(), ASK);
     expect(mail.subject).not.toMatch(BIDI);
     expect(mail.subject).not.toMatch(/[\r\n]/);
     expect(mail.subject).toContain('Refund lanigiro eht tnes twice');
@@ -49,12 +55,7 @@ describe('text from outside in e-mails', () => {
   });
 
   it('is isolated in the HTML body, so it cannot reorder what follows', () => {
-    const mail = approvalRequestEmail(
-      hostileIncident(),
-      'legal',
-      'legal@example.com',
-      'https://x/approvals/y',
-    );
+    const mail = approvalRequestEmail(hostileIncident(), ASK);
     expect(mail.html).toContain(`<p>Incident: <bdi>Refund ${RLO}lanigiro`);
     expect(mail.html).toMatch(/twice\u200F\r\nBcc: x<\/bdi><\/p>/);
   });
@@ -83,5 +84,29 @@ describe('the workroom invitation', () => {
     expect(mail.text).toContain('https://casebook.example/work/x');
     const later = workroomInvitation(incident, 'sre_lead', 'b@example.com', 'https://x.example/w', undefined);
     expect(later.text).toContain('Acknowledge it as soon as you can:');
+  });
+});
+
+describe('the approval request e-mail', () => {
+  it('names the approver from the roster, the rule of the round and the deadline, and carries only the link', () => {
+    const mail = approvalRequestEmail(hostileIncident(), ASK);
+    expect(mail.to).toBe('legal@example.com');
+    expect(mail.text).toMatch(/^Lee Legal, INC-2026-\d{4} \(SEV\d, RML3\) needs your decision as Legal/);
+    expect(mail.text).toContain('by 25 Nov 09:00 UTC');
+    expect(mail.text).toContain('Round 1: Legal, Business and SRE; 3 of 3 must approve; Legal holds a veto.');
+    expect(mail.text).toContain('approve, reject or ask for changes: https://x/approvals/y');
+    expect(mail.text).not.toContain('What changed');
+  });
+
+  it('tells an approver of a later round what changed since the plan they saw', () => {
+    const mail = approvalRequestEmail(hostileIncident(), {
+      ...ASK,
+      round: 2,
+      changes: { since: 1, lines: ['Effects: 2 → 4', 'Added refund EUR (ToS line): 2, EUR 19.75'] },
+    });
+    expect(mail.text).toContain(
+      'What changed since plan v1, which you saw:\n- Effects: 2 → 4\n- Added refund EUR (ToS line): 2, EUR 19.75',
+    );
+    expect(mail.html).toContain('<li><bdi>Effects: 2 → 4</bdi></li>');
   });
 });

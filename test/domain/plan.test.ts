@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import { customerNotice, messageHash } from '../../functions/domain/messages.ts';
 import { formatMajorAmount, parseMajorAmount } from '../../functions/domain/money.ts';
-import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
-import { describeTotal, expandPlan, PlanRuleError, sealPlan } from '../../functions/domain/plan.ts';
+import type { Customer, PlanInput, PlanSnapshot } from '../../functions/domain/plan.ts';
+import {
+  describeTotal,
+  expandPlan,
+  PlanRuleError,
+  planChanges,
+  sealPlan,
+} from '../../functions/domain/plan.ts';
 
 const KEY = Buffer.alloc(32, 9);
 const incident = { id: 'INC-2026-0001', customerSummary: 'you were charged twice for order 1234.' };
@@ -160,5 +166,46 @@ describe('a remediation plan', () => {
       expect(() => expand(bad, noPayment)).toThrow(PlanRuleError);
       expect(() => expand(bad, noPayment)).toThrow(message);
     }
+  });
+});
+
+describe('what changed between two plan versions', () => {
+  const v1: PlanSnapshot = {
+    version: 1,
+    summary: 'Apologise.',
+    effectCount: 2,
+    totals: [{ kind: 'notice', currency: null, obligation: 'brand', count: 2, minor: 0 }],
+  };
+
+  it('names the summary, the effect count and each total that came, went or moved', () => {
+    const v2: PlanSnapshot = {
+      version: 2,
+      summary: 'Refund and apologise.',
+      effectCount: 4,
+      totals: [
+        { kind: 'notice', currency: null, obligation: 'brand', count: 2, minor: 0 },
+        { kind: 'refund', currency: 'EUR', obligation: 'tos', count: 2, minor: 1975 },
+      ],
+    };
+    expect(planChanges(v1, v2)).toEqual([
+      'Summary was: Apologise.',
+      'Effects: 2 → 4',
+      'Added refund EUR (ToS line): 2, EUR 19.75',
+    ]);
+    const v3: PlanSnapshot = {
+      ...v2,
+      version: 3,
+      effectCount: 3,
+      totals: [{ kind: 'refund', currency: 'EUR', obligation: 'tos', count: 3, minor: 2500 }],
+    };
+    expect(planChanges(v2, v3)).toEqual([
+      'Effects: 4 → 3',
+      'refund EUR (ToS line): 2, EUR 19.75 → 3, EUR 25.00',
+      'Removed notice (brand line): was 2',
+    ]);
+  });
+
+  it('finds nothing to say about a plan that is the same but for its version', () => {
+    expect(planChanges(v1, { ...v1, version: 2 })).toEqual([]);
   });
 });

@@ -84,7 +84,7 @@ describe('Act at scale on the local stack', () => {
       }),
     );
     for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
-      expect((await approve(link, `${role} approver`)).status).toBe(303);
+      expect((await approve(link, `ok from ${role}`)).status).toBe(303);
     }
     // Act is done: the incident waits in Learn for its postmortem.
     const resolved = await resolvedCase(stack, incident.id, 240_000);

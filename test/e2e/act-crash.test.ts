@@ -114,7 +114,7 @@ describe('Act killed where it hurts', () => {
     );
     sfn.destroy();
     for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
-      expect((await approve(link, `${role} approver`)).status).toBe(303);
+      expect((await approve(link, `ok from ${role}`)).status).toBe(303);
     }
     await stack.line('HELD refund 1');
     await stack.line('HELD send 4');

@@ -38,7 +38,7 @@ beforeAll(async () => {
   stack = await start(dataDir, ports);
   incidentId = (await openedToDecide(stack, sample)).incidentId;
   for (const [role, link] of await approvalLinks(stack, incidentId, 1)) {
-    expect((await approve(link, `${role} approver`)).status).toBe(303);
+    expect((await approve(link, `ok from ${role}`)).status).toBe(303);
   }
   const closed = (await closeCase(stack, incidentId)) as unknown as { incident: { detectedAt: string } };
   detectedAt = closed.incident.detectedAt;
@@ -148,9 +148,8 @@ describe('what people did by hand, on the ledger, in the P&L and the case file',
     });
     expect(caseFile.decisions.summary).toBe(APOLOGY.summary);
     expect(caseFile.decisions.decided_by.toSorted((a, b) => a.role.localeCompare(b.role))).toEqual([
-      { role: 'business', name: 'business approver' },
-      { role: 'legal', name: 'legal approver' },
-      { role: 'sre', name: 'sre approver' },
+      { role: 'business', name: 'Business approver' },
+      { role: 'sre', name: 'SRE approver' },
     ]);
     const types = caseFile.timeline.map((t) => t.type);
     expect(types[0]).toBe('detection');

@@ -1,19 +1,32 @@
+/**
+ * The approval round at the function level: request-approval opens a round under the policy and
+ * e-mails the approvers it names; the approval page shows and decides; the round is weighed by
+ * its rule after every decision and its one wait (held as hold-for-people holds it) is answered
+ * once. DynamoDB is dynalite; SES and Step Functions are mocked.
+ */
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { makeApprovalsPageHandler } from '../../functions/approvals-page/approvals-page.ts';
 import { classify } from '../../functions/domain/alert.ts';
+import type { ApprovalPolicyInput } from '../../functions/domain/approval-policy.ts';
+import { parseApprovalPolicy } from '../../functions/domain/approval-policy.ts';
+import type { ImpactSize } from '../../functions/domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY, type DeadlinePolicy } from '../../functions/domain/deadlines.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
+import type { PlanInput } from '../../functions/domain/plan.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
 import { makeRequestApprovalHandler } from '../../functions/request-approval/request-approval.ts';
+import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
+import { rejectPlan } from '../../functions/use-cases/reject-plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
@@ -33,15 +46,37 @@ beforeEach(() => {
   sfn.on(SendTaskFailureCommand).resolves({});
 });
 
-const APPROVERS = { legal: 'legal@example.com', business: 'business@example.com', sre: 'sre@example.com' };
+const ID = 'INC-2026-0009';
+const ADDRESSES = { legal: 'legal@example.com', business: 'business@example.com', sre: 'sre@example.com' };
+const ROSTER: ApprovalPolicyInput = {
+  approvers: {
+    legal: { primary: { email: 'lee@example.com', name: 'Lee Legal' } },
+    business: { primary: { email: 'bo@example.com', name: 'Bo Business' } },
+    sre: { primary: { email: 'sam@example.com', name: 'Sam SRE' } },
+  },
+};
+const APOLOGY: PlanInput = {
+  summary: 'Tell the customer',
+  apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+  effects: [],
+};
 
-async function setup(policy: Pick<DeadlinePolicy, 'decisionMinutes'> = DEFAULT_DEADLINE_POLICY) {
+async function setup(
+  options: {
+    size?: ImpactSize;
+    policy?: ApprovalPolicyInput;
+    deadlines?: Pick<DeadlinePolicy, 'decisionMinutes'>;
+  } = {},
+) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+  const waits = new DynamoDbWaits(db.doc, tables.operations);
   const ledger = db.ledger(tables.ledger);
   const clock = testClock();
+  const parsed = parseApprovalPolicy(options.policy, ADDRESSES);
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const base = openIncident(
-    'INC-2026-0009',
+    ID,
     {
       source: 'alertmanager',
       correlationKey: 'k',
@@ -59,53 +94,73 @@ async function setup(policy: Pick<DeadlinePolicy, 'decisionMinutes'> = DEFAULT_D
     '2026-11-22T09:00:00.000Z',
   );
   const effects = new DynamoDbEffectStore(db.doc, tables.operations);
-  await store.createIncident({ ...base, phase: 'Decide', status: 'INVESTIGATING', decideRound: 1 });
+  await store.createIncident(base);
   const listed = await recordCustomers({ effects, incidents: store }, base, [
-    { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat' },
+    { customerRef: 'cus_1', email: 'customer@example.com', name: 'Pat', paymentRef: 'ch_1' },
   ]);
   await store.updateIncident(listed, {
     phase: 'Decide',
-    status: 'INVESTIGATING',
+    status: 'MITIGATED',
     decideRound: 1,
     decideRoundAt: '2026-11-22T10:00:00.000Z',
+    size: { size: options.size ?? 'medium', because: 'test' },
   });
-  await submitPlan(
-    { incidents: store, effects, pseudonym: async (ref) => pseudonym(Buffer.alloc(32, 2), ref), clock },
-    base.id,
-    {
-      summary: 'Tell the customer',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    },
-    'sre@example.com',
-  );
+  const planDeps = {
+    incidents: store,
+    effects,
+    pseudonym: async (ref: string) => pseudonym(Buffer.alloc(32, 2), ref),
+    clock,
+  };
+  await submitPlan(planDeps, ID, APOLOGY, 'sre@example.com');
   const request = makeRequestApprovalHandler({
     incidents: store,
     approvals: store,
+    ledger,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     clock,
     publicBaseUrl: 'https://casebook.example.com',
-    approvers: APPROVERS,
+    policy: parsed.policy,
+    deadlines: options.deadlines ?? DEFAULT_DEADLINE_POLICY,
   });
-  const page = makeApprovalsPageHandler({
+  const workflow = new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }));
+  const pageDeps = {
     incidents: store,
     approvals: store,
     effects,
     ledger,
-    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
+    waits,
+    workflow,
     clock,
-    policy,
-  });
-  const ask = async (role: ApproverRole, taskToken = `token-for-${role}`) => {
-    await request({ taskToken, incidentId: 'INC-2026-0009', round: 1, role });
-    const mail = ses.commandCalls(SendEmailCommand).at(-1)?.args[0].input;
-    const link = /https:\/\/casebook\.example\.com(\/approvals\/\S+)/.exec(
-      mail?.Message?.Body?.Text?.Data ?? '',
-    )?.[1];
-    if (!link) throw new Error('no link in the approval email');
-    return { mail, path: link, approvalId: decodeURIComponent(link.split('/').at(-1) ?? '') };
+    policy: options.deadlines ?? DEFAULT_DEADLINE_POLICY,
   };
-  const call = (method: string, approvalId: string, form?: Record<string, string>) =>
+  const page = makeApprovalsPageHandler(pageDeps);
+  /** The state machine enters the round's wait, as hold-for-people does. */
+  const hold = (taskToken = 'decide-token') =>
+    holdForPeople(
+      { incidents: store, waits, questions: waits, workflow, clock },
+      { incidentId: ID, step: 'decide', taskToken },
+    );
+  /** Opens the round: the approval links e-mailed, by role. */
+  const open = async (round = 1) => {
+    const before = ses.commandCalls(SendEmailCommand).length;
+    const result = await request({ incidentId: ID, round });
+    const links = new Map<ApproverRole, { path: string; approvalId: string; to: string; text: string }>();
+    for (const call of ses.commandCalls(SendEmailCommand).slice(before)) {
+      const text = call.args[0].input.Message?.Body?.Text?.Data ?? '';
+      const path = /https:\/\/casebook\.example\.com(\/approvals\/\S+)/.exec(text)?.[1];
+      if (!path) throw new Error('no link in the approval email');
+      const approvalId = decodeURIComponent(path.split('/').at(-1) ?? '');
+      const role = approvalId.split('.')[2] as ApproverRole;
+      links.set(role, { path, approvalId, to: call.args[0].input.Destination?.ToAddresses?.[0] ?? '', text });
+    }
+    return { result, links };
+  };
+  const call = (
+    method: string,
+    approvalId: string,
+    form?: Record<string, string>,
+    client?: { sourceIp: string; userAgent: string },
+  ) =>
     page(
       apiEvent({
         method,
@@ -118,79 +173,135 @@ async function setup(policy: Pick<DeadlinePolicy, 'decisionMinutes'> = DEFAULT_D
               body: new URLSearchParams(form).toString(),
             }
           : {}),
+        ...(client ? { client } : {}),
       }),
     );
-  return { store, ledger, ask, call, tables };
+  const idOf = async (role: ApproverRole, links: Awaited<ReturnType<typeof open>>['links']) => {
+    const link = links.get(role);
+    if (!link) throw new Error(`${role} was not asked`);
+    return link.approvalId;
+  };
+  const decisions = async () => (await ledger.read(ID)).filter((e) => e.log === 'decision');
+  const successes = () => sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input);
+  const failures = () => sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
+  return {
+    store,
+    waits,
+    ledger,
+    tables,
+    open,
+    call,
+    hold,
+    idOf,
+    decisions,
+    successes,
+    failures,
+    planDeps,
+    pageDeps,
+    clock,
+  };
 }
 
-describe('approval requests and decisions', () => {
-  it('emails the role its link, which carries no task token', async () => {
-    const { ask } = await setup();
-    const { mail, approvalId } = await ask('legal', 'SECRET-TASK-TOKEN-123');
-    expect(mail?.Destination?.ToAddresses).toEqual(['legal@example.com']);
-    expect(mail?.Source).toBe('casebook@example.com');
-    expect(approvalId).toMatch(/^INC-2026-0009\.1\.legal\./);
-    expect(JSON.stringify(mail)).not.toContain('SECRET-TASK-TOKEN-123');
+const approve = { decision: 'approve' };
+const reject = (comment: string) => ({ decision: 'reject', comment });
+const changes = (comment: string) => ({ decision: 'request-changes', comment });
+
+describe('opening an approval round', () => {
+  it.each([
+    ['small', ['business', 'sre']],
+    ['medium', ['business', 'legal', 'sre']],
+    ['large', ['business', 'legal', 'sre']],
+  ] as const)(
+    'asks the roles the policy names for a %s incident, each once, by a link that carries no token',
+    async (size, roles) => {
+      const { open, hold, store, decisions } = await setup({ size, policy: ROSTER });
+      await hold('SECRET-TASK-TOKEN-123');
+      const { result, links } = await open();
+      expect([...links.keys()].sort()).toEqual(roles);
+      expect(result).toMatchObject({ round: 1, emailed: roles.length });
+      for (const [role, link] of links) {
+        expect(link.to).toBe(ROSTER.approvers?.[role]?.primary.email);
+        expect(link.approvalId).toMatch(new RegExp(`^${ID}\\.1\\.${role}\\.[A-Za-z0-9_-]{43}$`));
+        expect(link.text).not.toContain('SECRET-TASK-TOKEN-123');
+      }
+      // Opened again (a retried step): nobody is e-mailed twice.
+      expect((await open()).links.size).toBe(0);
+      const incident = await store.getIncident(ID);
+      expect(incident?.approvalRound).toMatchObject({
+        round: 1,
+        size,
+        rule: { roles: expect.arrayContaining([...roles]), veto: size === 'large' ? ['legal'] : [] },
+        policyVersion: expect.stringMatching(/^[0-9a-f]{16}$/),
+      });
+      const opened = (await decisions()).filter((d) => d.kind === 'approval_round');
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatchObject({
+        detail: { round: 1, size, policyVersion: incident?.approvalRound?.policyVersion },
+      });
+      // Only the secret's hash is kept.
+      for (const approval of await store.listApprovals(ID, 1)) {
+        const secret = links.get(approval.role)?.approvalId.split('.').at(-1) ?? '';
+        expect(JSON.stringify(approval)).not.toContain(secret);
+      }
+    },
+  );
+
+  it('asks by the rule a severity sets for the size, where the policy has one', async () => {
+    const { open, store } = await setup({
+      size: 'small',
+      policy: {
+        ...ROSTER,
+        severities: { SEV1: { small: { roles: ['legal', 'sre'], quorum: 1, veto: ['legal'] } } },
+      },
+    });
+    const severity = (await store.getIncident(ID))?.severity;
+    const { links } = await open();
+    expect([...links.keys()].sort()).toEqual(severity === 'SEV1' ? ['legal', 'sre'] : ['business', 'sre']);
   });
 
-  it('does not email again when Step Functions retries the request, but keeps the newest token', async () => {
-    const { ask, store, call } = await setup();
-    const { approvalId } = await ask('sre', 'first-token');
-    // A retried task attempt carries a new token; the approver keeps the first email.
-    await ask('sre', 'second-token');
-    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
-    expect(await store.getTaskToken({ incidentId: 'INC-2026-0009', round: 1, role: 'sre' })).toBe(
-      'second-token',
-    );
-    await call('POST', approvalId, { decision: 'approve', name: 'Sam SRE' });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('second-token');
+  it('asks nobody for a round a newer one replaced', async () => {
+    const { open } = await setup();
+    expect((await open(7)).result).toEqual({ round: 7, asked: [], emailed: 0 });
   });
+});
 
-  // The contract a restarted local Step Functions server relies on: a request whose result it had
-  // not recorded is invoked again with the same input, and e-mails nobody again.
-  it('e-mails once, and keeps the same token, when the request is invoked twice with the same input', async () => {
-    const { ask, store } = await setup();
-    await ask('legal', 'the-token');
-    await ask('legal', 'the-token');
-    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
-    expect(await store.getTaskToken({ incidentId: 'INC-2026-0009', round: 1, role: 'legal' })).toBe(
-      'the-token',
-    );
-    expect((await store.listApprovals('INC-2026-0009', 1)).map((a) => [a.role, a.status])).toEqual([
-      ['legal', 'PENDING'],
-    ]);
-  });
-
-  it('shows the case on GET and HEAD and changes nothing', async () => {
-    const { ask, call, ledger, store } = await setup();
-    const { approvalId } = await ask('business');
-    const get = await call('GET', approvalId);
-    expect(get.statusCode).toBe(200);
-    expect(get.body).toContain('INC-2026-0009');
-    expect(get.body).toContain('Approve the plan');
-    expect(get.headers?.['referrer-policy']).toBe('no-referrer');
+describe('the approval page', () => {
+  it('shows the case on GET and HEAD and changes nothing, with headers that keep the link to itself', async () => {
+    const { open, call, decisions, store, idOf } = await setup({ policy: ROSTER });
+    const { links } = await open();
+    const id = await idOf('business', links);
+    for (let i = 0; i < 3; i++) {
+      const get = await call('GET', id);
+      expect(get.statusCode).toBe(200);
+      expect(get.headers).toMatchObject({
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+        'content-security-policy': expect.stringContaining("default-src 'none'"),
+      });
+      expect(get.body).toContain('Approve the plan');
+      expect(get.body).not.toMatch(/<script|https?:\/\/(?!casebook\.example\.com)[a-z]/i);
+      const head = await call('HEAD', id);
+      expect(head.statusCode).toBe(200);
+      expect(head.body).toBe('');
+    }
     // Approvers see the exact words customers would receive.
-    expect(get.body).toContain('What each customer receives');
-    expect(get.body).toContain('About your account: we made a mistake (ref INC-2026-0009)');
-    const head = await call('HEAD', approvalId);
-    expect(head.statusCode).toBe(200);
-    expect(head.body).toBe('');
-    expect(await ledger.read('INC-2026-0009')).toEqual([]);
-    expect(
-      (await store.getApproval({ incidentId: 'INC-2026-0009', round: 1, role: 'business' }))?.status,
-    ).toBe('PENDING');
+    const page = (await call('GET', id)).body ?? '';
+    expect(page).toContain('About your account: we made a mistake (ref INC-2026-0009)');
+    expect((await decisions()).filter((d) => d.kind === 'approval')).toEqual([]);
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'business' }))?.status).toBe('PENDING');
     expect(sfn.calls()).toHaveLength(0);
   });
 
-  it('leads with what is asked and by when, then impact, plan and message, and ends with the decision', async () => {
-    const { ask, call } = await setup();
-    const { approvalId } = await ask('legal');
-    const page = (await call('GET', approvalId)).body ?? '';
+  it('says who the link is for and who decides the round, leads with the ask and ends with the decision', async () => {
+    const { open, call, idOf } = await setup({ policy: ROSTER });
+    const page = (await call('GET', await idOf('legal', (await open()).links))).body ?? '';
     // The test clock reads 10:30 on 22 Nov; the round began at 10:00 and may take 72 hours.
     expect(page).toMatch(
       /Your decision is needed by <time datetime="2026-11-25T10:00:00\.000Z" title="[^"]+">25 Nov 10:00 UTC, in 2 d 23 h[^<]*<\/time>/,
     );
-    expect(page).toContain('This link is for legal@example.com.');
+    expect(page).toContain('This link is for <bdi>Lee Legal</bdi> (lee@example.com) alone');
+    expect(page).toContain('<h2>Who decides round 1</h2>');
+    expect(page).toContain('Legal, Business and SRE; 3 of 3 must approve.');
     const order = [
       'Your decision is needed by',
       '<h2>Impact</h2>',
@@ -201,198 +312,333 @@ describe('approval requests and decisions', () => {
     expect(order.every((at) => at >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(page.trimEnd().endsWith('</form></body></html>')).toBe(true);
-  });
-
-  it('shows every time as people read it, and no raw instant in the text', async () => {
-    const { ask, call } = await setup();
-    const { approvalId } = await ask('sre');
-    await call('POST', approvalId, { decision: 'approve', name: 'Sam SRE' });
-    const page = (await call('GET', approvalId)).body ?? '';
-    expect(page).toContain('detected <time datetime="2026-11-22T09:00:00.000Z"');
-    expect(page).toContain('>22 Nov 09:00 UTC, 1 h 30 min ago</time>');
-    expect(page).toMatch(
-      /APPROVED<\/strong> by <bdi>Sam SRE<\/bdi> \(sre@example\.com\) at <time [^>]+>22 Nov 10:30 UTC, just now<\/time>/,
-    );
-    const text = page.replace(/<[^>]*>/g, '');
-    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // No name to type: the roster has it.
+    expect(page).not.toContain('name="name"');
+    expect(page).toContain('value="request-changes"');
+    expect(page).toMatch(/<input type="text" id="basis" name="basis" dir="auto"/);
+    expect(page).toMatch(/<textarea id="comment" name="comment" dir="auto"/);
     // Every table labels its cells, so a phone can stack them.
     expect(page).not.toMatch(/<td(?! data-label=")/);
   });
 
   it('asks for the decision by the deadline the round is escalated at, as configured', async () => {
-    const { ask, call } = await setup({ decisionMinutes: 90 });
-    const { approvalId } = await ask('business');
-    const page = (await call('GET', approvalId)).body ?? '';
+    const { open, call, idOf } = await setup({ deadlines: { decisionMinutes: 90 } });
+    const page = (await call('GET', await idOf('business', (await open()).links))).body ?? '';
     expect(page).toMatch(
       /Your decision is needed by <time datetime="2026-11-22T11:30:00\.000Z" title="[^"]+">22 Nov 11:30 UTC, in (1 h|59 min)<\/time>/,
     );
   });
 
   it('isolates outside text on the page, so a right-to-left override cannot reorder it', async () => {
-    const { ask, call, store } = await setup();
-    const incident = await store.getIncident('INC-2026-0009');
+    const { open, call, store, idOf } = await setup();
+    const incident = await store.getIncident(ID);
     if (!incident) throw new Error('no incident');
     await store.updateIncident(incident, { title: 'Refunds \u202Egnissim', description: '\u202Bdetails' });
-    const { approvalId } = await ask('legal');
-    const page = (await call('GET', approvalId)).body ?? '';
+    const page = (await call('GET', await idOf('legal', (await open()).links))).body ?? '';
     expect(page).toContain('<h1>INC-2026-0009 — <bdi>Refunds \u202Egnissim</bdi></h1>');
     expect(page).toContain('<p><bdi>\u202Bdetails</bdi></p>');
     expect(page).toContain('<title>INC-2026-0009: Legal approval</title>');
-    // Every override on the page sits inside an isolate.
     const outside = page.replace(/<bdi>[\s\S]*?<\/bdi>/g, '');
     expect(outside).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
-    expect(page).toMatch(/<input type="text" id="name" name="name" dir="auto"/);
-    expect(page).toMatch(/<textarea id="comment" name="comment" dir="auto"/);
   });
 
-  it('answers 404 for a forged or mangled link', async () => {
-    const { ask, call } = await setup();
-    const { approvalId } = await ask('legal');
-    const forged = approvalId.replace(/\.[^.]+$/, '.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-    expect((await call('GET', forged)).statusCode).toBe(404);
-    expect((await call('POST', forged, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
-    expect((await call('GET', 'INC-2026-0009.1.legal')).statusCode).toBe(404);
-    expect(sfn.calls()).toHaveLength(0);
-  });
-
-  it("answers 404, reading nothing, for the probe's oversized incident id and for a non-canonical round", async () => {
-    const { ask, call, tables } = await setup();
-    const { approvalId } = await ask('legal');
-    const secret = approvalId.split('.').at(-1);
+  it('answers 404 to a forged, mangled, oversized or non-canonical link, reading nothing and saying nothing of why', async () => {
+    const { open, call, tables, idOf } = await setup();
+    const id = await idOf('legal', (await open()).links);
+    const secret = id.split('.').at(-1) ?? '';
     const before = await db.count(tables.operations);
-    // Past DynamoDB's key limit, this answered 503 (ValidationException) before.
-    const huge = `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`;
-    // Round 01 was another name for round 1.
-    const alias = approvalId.replace('.1.legal.', '.01.legal.');
-    for (const id of [huge, alias]) {
-      expect((await call('GET', id)).statusCode).toBe(404);
-      expect((await call('HEAD', id)).statusCode).toBe(404);
-      expect((await call('POST', id, { decision: 'approve', name: 'x' })).statusCode).toBe(404);
+    const tampered = `${secret.slice(0, -1)}${secret.at(-1) === 'A' ? 'B' : 'A'}`;
+    const pages: string[] = [];
+    for (const bad of [
+      id.replace(secret, tampered),
+      id.replace(/\.[^.]+$/, `.${'A'.repeat(43)}`),
+      `${ID}.1.legal`,
+      id.replace('.1.legal.', '.01.legal.'),
+      id.replace('.1.legal.', '.1.business.'),
+      id.replace('INC-2026-0009', 'INC-2026-00009'),
+      `INC-2026-${'1'.repeat(2100)}.1.legal.${secret}`,
+    ]) {
+      for (const [method, form] of [['GET'], ['HEAD'], ['POST', approve]] as const) {
+        const res = await call(method, bad, form);
+        expect(res.statusCode, `${method} ${bad.slice(0, 40)}`).toBe(404);
+        if (method === 'GET') pages.push(res.body ?? '');
+      }
     }
-    expect((await call('GET', approvalId)).statusCode).toBe(200);
+    // One page for every way a link can be wrong.
+    expect(new Set(pages).size).toBe(1);
     expect(await db.count(tables.operations)).toBe(before);
+    expect((await call('GET', id)).statusCode).toBe(200);
     expect(sfn.calls()).toHaveLength(0);
   });
+});
 
-  it('records an approval in the Decision Log and resumes the task once, however often it is clicked', async () => {
-    const { ask, call, ledger } = await setup();
-    const { approvalId, path } = await ask('legal', 'legal-token');
-    const first = await call('POST', approvalId, {
-      decision: 'approve',
-      name: 'Lee Legal',
-      comment: 'ToS 7.2 requires notice',
-    });
-    expect(first.statusCode).toBe(303);
-    expect(first.headers?.location).toBe(path);
-    const second = await call('POST', approvalId, { decision: 'approve', name: 'Lee Legal' });
-    expect(second.statusCode).toBe(303);
-    const decisions = (await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision');
-    expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({
+describe('deciding', () => {
+  it('records who decided from the roster, with the basis, the plan, the policy version and the client', async () => {
+    const { open, call, hold, decisions, store, idOf } = await setup({ size: 'small', policy: ROSTER });
+    await hold();
+    const { links } = await open();
+    const id = await idOf('sre', links);
+    const res = await call(
+      'POST',
+      id,
+      { decision: 'approve', comment: 'Notify today', basis: 'ToS §7.2', name: 'Mallory' },
+      { sourceIp: '203.0.113.9', userAgent: 'Mozilla/5.0 (iPhone)' },
+    );
+    expect(res.statusCode).toBe(303);
+    expect(res.headers?.location).toBe(links.get('sre')?.path);
+    const incident = await store.getIncident(ID);
+    const [entry] = (await decisions()).filter((d) => d.kind === 'approval');
+    expect(entry).toMatchObject({
       kind: 'approval',
       phase: 'Decide',
       world: 'RML3',
-      actor: 'Lee Legal <legal@example.com>',
-      role: 'legal',
+      actor: 'Sam SRE <sam@example.com>',
+      role: 'sre',
       decision: 'approve',
-      basis: { planVersion: 1 },
-      detail: { comment: 'ToS 7.2 requires notice', round: 1 },
+      basis: { planVersion: 1, planHash: incident?.plan?.hash, policy: 'ToS §7.2' },
+      detail: {
+        name: 'Sam SRE',
+        email: 'sam@example.com',
+        comment: 'Notify today',
+        basis: 'ToS §7.2',
+        round: 1,
+        policyVersion: incident?.approvalRound?.policyVersion,
+      },
     });
-    const successes = sfn.commandCalls(SendTaskSuccessCommand);
-    expect(successes).toHaveLength(1);
-    expect(successes[0]?.args[0].input.taskToken).toBe('legal-token');
-    const page = await call('GET', approvalId);
-    expect(page.body).toContain('APPROVED');
-    expect(page.body).not.toContain('Record my decision');
+    expect(JSON.stringify(entry)).not.toContain('Mallory');
+    // The client is kept with the request (erasable), not on the append-only log.
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'sre' }))?.decision?.client).toEqual({
+      ip: '203.0.113.9',
+      userAgent: 'Mozilla/5.0 (iPhone)',
+    });
+    expect(JSON.stringify(entry)).not.toContain('203.0.113.9');
+    const page = (await call('GET', id)).body ?? '';
+    expect(page).toMatch(
+      /<strong>Approved<\/strong> by <bdi>Sam SRE<\/bdi> \(sam@example\.com\) at <time [^>]+>22 Nov 10:30 UTC, just now<\/time>/,
+    );
+    expect(page).not.toContain('Record my decision');
+    // One of two: the round waits on.
+    expect(sfn.calls()).toHaveLength(0);
   });
 
-  it('refuses a different decision on a decided approval with 409', async () => {
-    const { ask, call } = await setup();
-    const { approvalId } = await ask('legal');
-    await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
-    const conflict = await call('POST', approvalId, {
-      decision: 'reject',
-      name: 'Lee',
-      comment: 'changed my mind',
+  it('ends the round as soon as the quorum is reached, closing the request still pending', async () => {
+    const { open, call, hold, successes, store, idOf } = await setup({
+      policy: { ...ROSTER, sizes: { medium: { roles: ['legal', 'business', 'sre'], quorum: 2 } } },
     });
-    expect(conflict.statusCode).toBe(409);
-    expect(conflict.body).toContain('already decided');
+    await hold('decide-token');
+    const { links } = await open();
+    expect((await call('POST', await idOf('sre', links), approve)).statusCode).toBe(303);
+    expect(successes()).toEqual([]);
+    expect((await call('POST', await idOf('business', links), approve)).statusCode).toBe(303);
+    expect(successes()).toEqual([
+      { taskToken: 'decide-token', output: expect.stringContaining('"verdict":"approved"') },
+    ]);
+    expect((await store.getIncident(ID))?.approvalRound?.decided).toMatchObject({
+      verdict: 'approved',
+      reason: '2 of 3 approved (quorum 2)',
+    });
+    // Legal's link now says the round is over, and refuses a decision with 410.
+    const legal = await idOf('legal', links);
+    const page = (await call('GET', legal)).body ?? '';
+    expect(page).toContain('<strong>Closed.</strong>');
+    expect(page).toContain('Round 1 was decided before you did: Approved');
+    expect(page).not.toContain('Record my decision');
+    const late = await call('POST', legal, reject('too late?'));
+    expect(late.statusCode).toBe(410);
+    expect(late.body).toContain('can no longer be decided');
+    expect(successes()).toHaveLength(1);
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
   });
 
-  it('requires a reason to reject (400, nothing recorded), then fails the task with Casebook.PlanRejected', async () => {
-    const { ask, call, ledger } = await setup();
-    const { approvalId } = await ask('business', 'business-token');
-    const missing = await call('POST', approvalId, { decision: 'reject', name: 'Bo Business' });
-    expect(missing.statusCode).toBe(400);
-    expect(missing.body).toContain('comment');
-    expect(await ledger.read('INC-2026-0009')).toEqual([]);
-
-    const rejected = await call('POST', approvalId, {
-      decision: 'reject',
-      name: 'Bo Business',
-      comment: 'Refund too, not only an apology',
+  it('lets a veto stop the round even after the others approved, and sends the reason back', async () => {
+    const { open, call, hold, successes, failures, idOf, store, decisions } = await setup({
+      size: 'large',
+      policy: ROSTER,
     });
-    expect(rejected.statusCode).toBe(303);
-    const failure = sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input;
-    expect(failure).toMatchObject({ taskToken: 'business-token', error: 'Casebook.PlanRejected' });
-    expect(failure?.cause).toContain('Refund too');
-  });
-
-  it('keeps a decision made after the round closed, and says it changed nothing', async () => {
-    const { ask, call, store, ledger } = await setup();
-    sfn
-      .on(SendTaskSuccessCommand)
-      .rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
-    const { approvalId } = await ask('sre');
-    const res = await call('POST', approvalId, { decision: 'approve', name: 'Sam' });
-    expect(res.statusCode).toBe(303);
-    expect((await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision')).toHaveLength(1);
-    const timeline = await store.listTimeline('INC-2026-0009');
-    expect(timeline.find((t) => t.type === 'approval_decided')?.summary).toContain(
-      'after the round had closed',
+    await hold('decide-token');
+    const { links } = await open();
+    await call('POST', await idOf('business', links), approve);
+    await call('POST', await idOf('sre', links), approve);
+    expect(
+      await call('POST', await idOf('legal', links), reject('GDPR Art. 34 needs a notice')),
+    ).toMatchObject({
+      statusCode: 303,
+    });
+    expect(successes()).toEqual([]);
+    expect(failures()).toEqual([
+      {
+        taskToken: 'decide-token',
+        error: 'Casebook.PlanRejected',
+        cause: 'Vetoed: Legal rejected: GDPR Art. 34 needs a notice (Legal holds a veto)',
+      },
+    ]);
+    expect((await decisions()).find((d) => d.kind === 'approval_round_decided')).toMatchObject({
+      decision: 'vetoed',
+      summary: 'Round 1 on plan v1: Vetoed: Legal rejected: GDPR Art. 34 needs a notice (Legal holds a veto)',
+    });
+    // The incident goes back to Understand with the round's own reason.
+    const clock = testClock();
+    await rejectPlan(
+      { incidents: store, approvals: store, clock },
+      { incidentId: ID, failure: { Cause: 'whatever the wait said' } },
+    );
+    expect((await store.getIncident(ID))?.planRejected?.reason).toBe(
+      'Vetoed: Legal rejected: GDPR Art. 34 needs a notice (Legal holds a veto)',
     );
   });
 
-  it('finishes a decision that failed part-way when the approver submits it again', async () => {
-    const { ask, call, ledger } = await setup();
+  it('ends the round when rejections leave the quorum out of reach, closing the rest', async () => {
+    const { open, call, hold, failures, idOf, store } = await setup({ size: 'small' });
+    await hold('decide-token');
+    const { links } = await open();
+    await call('POST', await idOf('business', links), reject('The credit is missing'));
+    expect(failures()).toEqual([
+      {
+        taskToken: 'decide-token',
+        error: 'Casebook.PlanRejected',
+        cause:
+          'Rejected: the quorum of 2 of 2 can no longer be reached: Business rejected: The credit is missing',
+      },
+    ]);
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'sre' }))?.status).toBe('WITHDRAWN');
+  });
+
+  it('needs a reason to reject or ask for changes (400, nothing recorded), then sends the request for changes back', async () => {
+    const { open, call, hold, failures, idOf, decisions } = await setup({ size: 'small' });
+    await hold('decide-token');
+    const id = await idOf('business', (await open()).links);
+    for (const decision of ['reject', 'request-changes']) {
+      const missing = await call('POST', id, { decision, comment: '  ' });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.body).toContain('<code>comment</code>');
+    }
+    const notAForm = await call('POST', id);
+    expect(notAForm.statusCode).toBe(400);
+    expect(notAForm.body).toContain('content-type');
+    expect((await decisions()).filter((d) => d.kind === 'approval')).toEqual([]);
+
+    expect((await call('POST', id, changes('Add a goodwill credit'))).statusCode).toBe(303);
+    expect(failures()).toEqual([
+      {
+        taskToken: 'decide-token',
+        error: 'Casebook.PlanRejected',
+        cause:
+          'Changes requested: the quorum of 2 of 2 can no longer be reached: Business requested changes: Add a goodwill credit',
+      },
+    ]);
+    expect((await decisions()).find((d) => d.kind === 'approval')).toMatchObject({
+      decision: 'request-changes',
+      summary: 'Business (Business approver) requested changes to plan v1: Add a goodwill credit',
+    });
+  });
+
+  it('answers a second POST with 409 naming who decided and when, whatever it carries, and answers the wait once', async () => {
+    const { open, call, hold, successes, idOf, decisions } = await setup({ size: 'small', policy: ROSTER });
+    await hold('decide-token');
+    const { links } = await open();
+    const sre = await idOf('sre', links);
+    await call('POST', sre, approve);
+    await call('POST', await idOf('business', links), approve);
+    for (const body of [approve, reject('changed my mind'), { decision: 'maybe' }, undefined]) {
+      const again = await call('POST', sre, body);
+      expect(again.statusCode).toBe(409);
+      expect(again.body).toContain(
+        'Already decided by Sam SRE (sam@example.com) at 22 Nov 10:30 UTC: SRE approved',
+      );
+    }
+    expect((await decisions()).filter((d) => d.kind === 'approval')).toHaveLength(2);
+    expect(successes()).toHaveLength(1);
+  });
+
+  it('finishes a decision that failed part-way when the approver posts again, then answers 409', async () => {
+    const { open, call, hold, idOf, decisions } = await setup({ size: 'small' });
     sfn
       .on(SendTaskSuccessCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }))
       .resolves({});
-    const { approvalId } = await ask('legal', 'legal-token');
-    const failed = await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
-    expect(failed.statusCode).toBe(503);
-    const retried = await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
-    expect(retried.statusCode).toBe(303);
+    await hold('decide-token');
+    const { links } = await open();
+    await call('POST', await idOf('sre', links), approve);
+    const business = await idOf('business', links);
+    expect((await call('POST', business, approve)).statusCode).toBe(503);
+    expect((await call('POST', business, approve)).statusCode).toBe(409);
     const calls = sfn.commandCalls(SendTaskSuccessCommand);
-    expect(calls).toHaveLength(2);
-    expect(calls[1]?.args[0].input.taskToken).toBe('legal-token');
-    expect((await ledger.read('INC-2026-0009')).filter((e) => e.log === 'decision')).toHaveLength(1);
-    // Once answered, a further click resumes nothing.
-    await call('POST', approvalId, { decision: 'approve', name: 'Lee' });
+    expect(calls.map((c) => c.args[0].input.taskToken)).toEqual(['decide-token', 'decide-token']);
+    expect((await decisions()).filter((d) => d.kind === 'approval')).toHaveLength(2);
+    expect((await decisions()).filter((d) => d.kind === 'approval_round_decided')).toHaveLength(1);
+    // Once answered, the wait is gone: a further post answers nothing.
+    await call('POST', business, approve);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(2);
   });
 
-  it('shows a request from a replaced round as no longer decidable, and refuses it with 409', async () => {
-    const { ask, call, store } = await setup();
-    const { approvalId } = await ask('business');
-    const incident = await store.getIncident('INC-2026-0009');
-    if (!incident) throw new Error('no incident');
-    await store.updateIncident(incident, { decideRound: 2 });
-    const page = await call('GET', approvalId);
-    expect(page.body).not.toContain('Record my decision');
-    const res = await call('POST', approvalId, { decision: 'approve', name: 'Bo' });
-    expect(res.statusCode).toBe(409);
-    expect(res.body).toContain('round 2 replaced it');
+  it('lets the wait find a round decided while the state machine was on its way to it', async () => {
+    const { open, call, hold, idOf, failures } = await setup({ size: 'small' });
+    const { links } = await open();
+    await call('POST', await idOf('sre', links), reject('Not before the fix ships'));
+    // Nothing waited yet: nothing was answered, and the wait, once entered, ends at once.
     expect(sfn.calls()).toHaveLength(0);
+    expect(await hold('late-token')).toEqual({ settled: true });
+    expect(failures()).toEqual([
+      expect.objectContaining({ taskToken: 'late-token', error: 'Casebook.PlanRejected' }),
+    ]);
   });
 
-  it('answers a post that is not a form with 400 naming the content type, recording nothing', async () => {
-    const { ask, call, ledger } = await setup();
-    const { approvalId } = await ask('legal');
-    const res = await call('POST', approvalId);
-    expect(res.statusCode).toBe(400);
-    expect(res.body).toContain('content-type');
-    expect(await ledger.read('INC-2026-0009')).toEqual([]);
+  it('keeps links good across a wait entered again, and refuses one from a replaced round with 410', async () => {
+    const { open, call, hold, idOf, successes } = await setup({ size: 'small' });
+    await hold('first-token');
+    const { links } = await open();
+    await call('POST', await idOf('sre', links), approve);
+    // The round's deadline passed: the clock was read and the wait entered again, with a new token.
+    await hold('second-token');
+    await call('POST', await idOf('business', links), approve);
+    expect(successes().map((s) => s.taskToken)).toEqual(['second-token']);
+
+    const other = await setup({ size: 'small' });
+    const id = await other.idOf('sre', (await other.open()).links);
+    const incident = await other.store.getIncident(ID);
+    if (!incident) throw new Error('no incident');
+    await other.store.updateIncident(incident, { decideRound: 2 });
+    const page = await other.call('GET', id);
+    expect(page.body).not.toContain('Record my decision');
+    expect(page.body).toContain('Approval round 2 replaced round 1.');
+    const res = await other.call('POST', id, approve);
+    expect(res.statusCode).toBe(410);
+  });
+
+  it('shows the approvers of the next round what changed since the plan they saw', async () => {
+    const { open, call, hold, idOf, store, planDeps, pageDeps } = await setup({
+      size: 'small',
+      policy: ROSTER,
+    });
+    await hold('decide-token');
+    const first = await open();
+    await call('POST', await idOf('business', first.links), changes('Refund them too'));
+    await rejectPlan(pageDeps, { incidentId: ID });
+    await submitPlan(
+      planDeps,
+      ID,
+      {
+        summary: 'Refund and tell the customer',
+        apply: [...APOLOGY.apply, { kind: 'refund', amount: '12.50', currency: 'EUR', obligation: 'tos' }],
+        effects: [],
+      },
+      'sre@example.com',
+    );
+    const incident = await store.getIncident(ID);
+    if (!incident) throw new Error('no incident');
+    await store.updateIncident(incident, { decideRound: 2, decideRoundAt: '2026-11-22T11:00:00.000Z' });
+    const second = await open(2);
+    const mail = second.links.get('business')?.text ?? '';
+    expect(mail).toContain('What changed since plan v1, which you saw:');
+    expect(mail).toContain('- Added refund EUR (ToS line): 1, EUR 12.50');
+    const page = (await call('GET', await idOf('business', second.links))).body ?? '';
+    expect(page).toContain('<h2>What changed since plan v1, which you saw in round 1</h2>');
+    expect(page).toContain('<li><bdi>Summary was: Tell the customer</bdi></li>');
+    expect((await store.getApproval({ incidentId: ID, round: 2, role: 'business' }))?.lastSeen).toMatchObject(
+      {
+        round: 1,
+        version: 1,
+      },
+    );
   });
 });

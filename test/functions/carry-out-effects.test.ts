@@ -6,14 +6,17 @@
  * (the end-to-end tests send through the SES emulator).
  */
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
+import { keys } from '../../functions/adapters/operations-keys.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StripePayments, stripeClient } from '../../functions/adapters/stripe-payments.ts';
+import { DEFAULT_ROUND_RULES } from '../../functions/domain/approval-policy.ts';
 import { formatQuestionId } from '../../functions/domain/effects.ts';
 import type { LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { effectState, pseudonym, verifyChain } from '../../functions/domain/ledger.ts';
@@ -95,24 +98,38 @@ async function setup(options: { customers: Customer[]; input: PlanInput; payment
     options.input,
     'sre@example.com',
   );
+  // The default medium rule asks all three; every one approved.
   for (const role of ['legal', 'business', 'sre'] as const) {
     const key = { incidentId: id, round: 1, role };
-    await store.createApproval(
-      {
-        ...key,
-        approverEmail: `${role}@example.com`,
-        status: 'PENDING',
-        requestedAt: 't',
-        planHash: plan.hash,
-        planVersion: plan.version,
-        linkSecretHash: 'h',
-      },
-      `token-${role}`,
-    );
+    await store.createApproval({
+      ...key,
+      approverEmail: `${role}@example.com`,
+      approverName: role,
+      status: 'PENDING',
+      requestedAt: 't',
+      planHash: plan.hash,
+      planVersion: plan.version,
+      policyVersion: 'p',
+      linkSecretHash: 'h',
+    });
     await store.settleApproval(key, 'APPROVED', {
       decision: { decision: 'approve', name: role, comment: '', at: 't' },
     });
   }
+  const decided = (await store.getIncident(id)) ?? base;
+  await store.updateIncident(decided, {
+    approvalRound: {
+      round: 1,
+      openedAt: 't',
+      policyVersion: 'p',
+      size: 'medium',
+      severity: decided.severity,
+      rule: DEFAULT_ROUND_RULES.medium,
+      planVersion: plan.version,
+      planHash: plan.hash,
+      decided: { verdict: 'approved', reason: '3 of 3 approved (quorum 3)', at: 't' },
+    },
+  });
   const completed: string[] = [];
   const workflow: Workflow = {
     start: async () => ({ started: true }),
@@ -163,7 +180,21 @@ async function setup(options: { customers: Customer[]; input: PlanInput; payment
   };
   const act = () => carryOutEffects(deps, { incidentId: id });
   const entries = async () => (await ledger.read(id)) as LedgerEntryV2[];
-  return { id, store, effects, waits, ledger, deps, answerDeps, act, entries, questionLink, completed, plan };
+  return {
+    id,
+    store,
+    effects,
+    waits,
+    ledger,
+    deps,
+    answerDeps,
+    act,
+    entries,
+    questionLink,
+    completed,
+    plan,
+    tables,
+  };
 }
 
 const refundCreditNotice: PlanInput = {
@@ -411,7 +442,7 @@ describe('Act carries out the approved effects', () => {
   });
 
   it('acts on nothing a full round did not approve, and stops early when its time runs out', async () => {
-    const { act, store, id, deps } = await setup({
+    const { act, store, id, deps, tables } = await setup({
       customers: [
         { customerRef: 'c1', email: 'h@example.com' },
         { customerRef: 'c2', email: 'i@example.com' },
@@ -423,7 +454,15 @@ describe('Act carries out the approved effects', () => {
     const incident = await store.getIncident(id);
     if (!incident) throw new Error('no incident');
     await store.updateIncident(incident, { decideRound: 2 });
-    await expect(act()).rejects.toThrow(/lacks approval from legal, business, sre in round 2/);
+    await expect(act()).rejects.toThrow(/plan v1 was not decided in round 2/);
+    // The incident's word is not enough: the requests themselves are weighed again by the round's rule.
+    const back = await store.getIncident(id);
+    if (!back) throw new Error('no incident');
+    await store.updateIncident(back, { decideRound: 1 });
+    await db.doc.send(new DeleteCommand({ TableName: tables.operations, Key: keys.approval(id, 1, 'sre') }));
+    await expect(act()).rejects.toThrow(
+      /plan v1 lacks approval in round 1 \(Legal, Business and SRE; 3 of 3 must approve\)/,
+    );
     expect(sentTo()).toEqual([]);
   });
 

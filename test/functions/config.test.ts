@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  approversConfig,
+  approvalPolicyConfig,
   deadlineConfig,
   ledgerTableConfig,
-  legalConfig,
   loadConfig,
   operationsTableConfig,
   paymentsConfig,
+  publicBaseUrlConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
@@ -14,28 +14,66 @@ import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 describe('configuration parsed at cold start', () => {
   it('names every missing or wrong variable in one error', () => {
     expect(() =>
-      loadConfig([operationsTableConfig, ledgerTableConfig, approversConfig], {
+      loadConfig([operationsTableConfig, ledgerTableConfig, approvalPolicyConfig, publicBaseUrlConfig], {
         CASEBOOK_APPROVER_LEGAL: 'not-an-address',
         CASEBOOK_PUBLIC_BASE_URL: 'ftp://example.com',
       }),
     ).toThrow(
-      /CASEBOOK_OPERATIONS_TABLE.*CASEBOOK_LEDGER_TABLE.*CASEBOOK_APPROVER_LEGAL.*CASEBOOK_APPROVER_BUSINESS.*CASEBOOK_APPROVER_SRE.*CASEBOOK_PUBLIC_BASE_URL/,
+      /CASEBOOK_OPERATIONS_TABLE.*CASEBOOK_LEDGER_TABLE.*CASEBOOK_APPROVER_LEGAL must.*CASEBOOK_APPROVER_BUSINESS.*CASEBOOK_APPROVER_SRE.*CASEBOOK_PUBLIC_BASE_URL/,
     );
   });
 
   it('merges the parsed values and trims a trailing slash from the public URL', () => {
-    const config = loadConfig([operationsTableConfig, approversConfig], {
+    const config = loadConfig([operationsTableConfig, approvalPolicyConfig, publicBaseUrlConfig], {
       CASEBOOK_OPERATIONS_TABLE: 'ops',
       CASEBOOK_APPROVER_LEGAL: 'l@example.com',
       CASEBOOK_APPROVER_BUSINESS: 'b@example.com',
       CASEBOOK_APPROVER_SRE: 's@example.com',
       CASEBOOK_PUBLIC_BASE_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/',
     });
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       operationsTable: 'ops',
-      approvers: { legal: 'l@example.com', business: 'b@example.com', sre: 's@example.com' },
+      approvalPolicy: {
+        roster: {
+          legal: { primary: { email: 'l@example.com', name: 'Legal approver' } },
+          business: { primary: { email: 'b@example.com', name: 'Business approver' } },
+          sre: { primary: { email: 's@example.com', name: 'SRE approver' } },
+        },
+      },
       publicBaseUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
     });
+  });
+
+  it('takes the approval policy as JSON over the approver addresses, listing every problem under its variable', () => {
+    const policy = {
+      approvers: { legal: { primary: { email: 'lee@example.com', name: 'Lee Legal' } } },
+      sizes: { small: { roles: ['sre'] } },
+    };
+    const config = loadConfig([approvalPolicyConfig], {
+      CASEBOOK_APPROVAL_POLICY: JSON.stringify(policy),
+      CASEBOOK_APPROVER_BUSINESS: 'b@example.com',
+      CASEBOOK_APPROVER_SRE: 's@example.com',
+    });
+    expect(config.approvalPolicy.roster.legal?.primary.name).toBe('Lee Legal');
+    expect(config.approvalPolicy.sizes.small).toEqual({ roles: ['sre'], quorum: 1, veto: [] });
+    expect(() => loadConfig([approvalPolicyConfig], { CASEBOOK_APPROVAL_POLICY: '{sizes:' })).toThrow(
+      'CASEBOOK_APPROVAL_POLICY must be JSON',
+    );
+    let message = '';
+    try {
+      loadConfig([approvalPolicyConfig], {
+        CASEBOOK_APPROVAL_POLICY: JSON.stringify({ sizes: { small: { roles: ['sre'], quorum: 2 } } }),
+        CASEBOOK_APPROVER_LEGAL: 'l@example.com',
+        CASEBOOK_APPROVER_BUSINESS: 'nobody',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('CASEBOOK_APPROVER_BUSINESS must be an email address');
+    expect(message).toContain('CASEBOOK_APPROVAL_POLICY sizes.small.quorum is 2, more than the 1 role asked');
+    expect(message).toContain(
+      'CASEBOOK_APPROVAL_POLICY approvers.sre is required: sizes.medium, sizes.large ask sre (or set CASEBOOK_APPROVER_SRE)',
+    );
   });
 
   it('takes the webhook token from exactly one place', () => {
@@ -140,12 +178,5 @@ describe('configuration parsed at cold start', () => {
       /checkFloorSeconds must not exceed checkCeilingSeconds/,
     );
     expect(load('{"checkFloorSeconds":7200}')).toThrow(/must not exceed/);
-  });
-
-  it("reads Legal's address for the regulatory clock", () => {
-    expect(loadConfig([legalConfig], { CASEBOOK_APPROVER_LEGAL: 'legal@example.com' })).toEqual({
-      legal: 'legal@example.com',
-    });
-    expect(() => loadConfig([legalConfig], {})).toThrow(/CASEBOOK_APPROVER_LEGAL/);
   });
 });

@@ -167,10 +167,13 @@ describe('items of the operational table', () => {
     round: 1,
     role: 'legal',
     approverEmail: 'legal@example.com',
+    approverName: 'Lee Legal',
     status: 'PENDING',
     requestedAt: '2026-11-22T10:00:00.000Z',
     planHash: 'a'.repeat(64),
     planVersion: 1,
+    plan: { version: 1, summary: 'Tell them', effectCount: 0, totals: [] },
+    policyVersion: '0123456789abcdef',
     linkSecretHash: 'b'.repeat(64),
   };
 
@@ -184,7 +187,7 @@ describe('items of the operational table', () => {
       phase: 'Detect',
       summary: 'Opened',
     });
-    await store.createApproval(approval, 'token-1');
+    await store.createApproval(approval);
     await store.claimCorrelation('k1', incident.id, undefined, ['f@1']);
     await store.recordIncidentNumber(2026, 1);
 
@@ -202,12 +205,11 @@ describe('items of the operational table', () => {
     );
   });
 
-  it('hand out the task token only through getTaskToken', async () => {
+  it('read an approval back as it was written, the first one kept when it is created again', async () => {
     const { store } = await setup();
-    const created = await store.createApproval(approval, 'token-1');
-    const again = await store.createApproval(approval, 'token-2');
-    await store.refreshTaskToken(approval, 'token-3');
-
+    const created = await store.createApproval(approval);
+    const again = await store.createApproval({ ...approval, linkSecretHash: 'c'.repeat(64) });
+    expect([created.created, again.created]).toEqual([true, false]);
     for (const read of [
       created.approval,
       again.approval,
@@ -216,7 +218,6 @@ describe('items of the operational table', () => {
     ]) {
       expect(read).toEqual(approval);
     }
-    expect(await store.getTaskToken(approval)).toBe('token-3');
   });
 
   it('are refused, not passed on, when they do not hold what their type says', async () => {

@@ -66,18 +66,17 @@ async function setup() {
     const incident = await store.getIncident(ID);
     for (const role of roles) {
       const key = { incidentId: ID, round, role };
-      await store.createApproval(
-        {
-          ...key,
-          approverEmail: `${role}@example.com`,
-          status: 'PENDING',
-          requestedAt: 't',
-          planHash: incident?.plan?.hash ?? '',
-          planVersion: incident?.plan?.version ?? 0,
-          linkSecretHash: 'h',
-        },
-        `token-${role}`,
-      );
+      await store.createApproval({
+        ...key,
+        approverEmail: `${role}@example.com`,
+        approverName: `${role} approver`,
+        status: 'PENDING',
+        requestedAt: 't',
+        planHash: incident?.plan?.hash ?? '',
+        planVersion: incident?.plan?.version ?? 0,
+        policyVersion: 'p',
+        linkSecretHash: 'h',
+      });
     }
     return roles;
   };

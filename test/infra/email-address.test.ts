@@ -3,7 +3,7 @@
  * settings accept is one every function's configuration accepts, and the other way round.
  */
 import { describe, expect, it } from 'vitest';
-import { approversConfig, loadConfig, mailFromConfig } from '../../functions/adapters/config.ts';
+import { approvalPolicyConfig, loadConfig, mailFromConfig } from '../../functions/adapters/config.ts';
 import { ENV } from '../../functions/env-names.ts';
 import { parseSettings } from '../../lib/settings.ts';
 
@@ -43,7 +43,7 @@ function coldStartAccepts(address: string): boolean {
     [ENV.publicBaseUrl]: 'https://casebook.example.com',
   };
   try {
-    loadConfig([mailFromConfig, approversConfig], env);
+    loadConfig([mailFromConfig, approvalPolicyConfig], env);
     return true;
   } catch {
     return false;

@@ -102,7 +102,7 @@ describe('every catalog function', () => {
       variables[ENV.approverBusiness],
       variables[ENV.approverSre],
     ]).toEqual(
-      needs.approvers
+      needs.approvalPolicy
         ? [approvers.legal, approvers.business, approvers.sre]
         : [undefined, undefined, undefined],
     );

@@ -2,15 +2,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_TABLE } from '../../functions/adapters/tables.ts';
+import { ENV } from '../../functions/env-names.ts';
 import type { Route } from '../../functions/routes.ts';
 import { CasebookApi } from '../../lib/constructs/casebook-api.ts';
 import { DurableTable } from '../../lib/constructs/durable-table.ts';
 import { IncidentWorkflow } from '../../lib/constructs/incident-workflow.ts';
 import { parseSettings } from '../../lib/settings.ts';
-import { buildCasebookApp } from './casebook-app.ts';
+import { buildCasebookApp, CDK_JSON_CONTEXT } from './casebook-app.ts';
 
 /** The message of what `build` throws; fails the test if it does not throw. */
 function errorOf(build: () => unknown): string {
@@ -70,6 +72,41 @@ describe('settings from CDK context', () => {
         approvers: { legal: 'l@example.org', business: 'b@example.org', sre: 's@example.org' },
       },
     });
+  });
+
+  it("checks casebook:approvalPolicy by the functions' own rule, over casebook:approvers, listing every problem", () => {
+    const message = errorOf(() =>
+      buildCasebookApp({
+        'casebook:approvalPolicy': {
+          approvers: { legal: { primary: { email: 'nobody', name: 'Lee' } } },
+          sizes: { small: { roles: ['sre'], quorum: 2 }, tiny: { roles: ['sre'] } },
+        },
+      }),
+    );
+    expect(message).toContain(
+      'casebook:approvalPolicy approvers.legal.primary.email must be an email address',
+    );
+    expect(message).toContain('casebook:approvalPolicy sizes.small.quorum is 2, more than the 1 role asked');
+    expect(message).toContain('casebook:approvalPolicy sizes Unrecognized key: "tiny"');
+  });
+
+  it('hands a configured approval policy, as JSON, to the function that opens rounds and to no other', () => {
+    const policy = {
+      approvers: { legal: { primary: { email: 'lee@example.com', name: 'Lee Legal' } } },
+      sizes: { medium: { roles: ['legal', 'business', 'sre'], quorum: 2, veto: ['legal'] } },
+    };
+    const { stateless } = buildCasebookApp({ 'casebook:approvalPolicy': JSON.stringify(policy) });
+    const variables = Object.values(Template.fromStack(stateless).findResources('AWS::Lambda::Function')).map(
+      (r) =>
+        (r as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
+          .Variables,
+    );
+    const withPolicy = variables.filter((v) => ENV.approvalPolicy in v);
+    expect(withPolicy).toHaveLength(1);
+    expect(JSON.parse(String(withPolicy[0]?.[ENV.approvalPolicy]))).toEqual(policy);
+    expect(withPolicy[0]?.[ENV.approverSre]).toBe(
+      (CDK_JSON_CONTEXT['casebook:approvers'] as { sre: string }).sre,
+    );
   });
 
   it('reports approvers that are not JSON', () => {

@@ -124,14 +124,18 @@ describe('the lifecycle ASL as a contract', () => {
   });
 
   it('gives every Task a timeout; waits for people only with .waitForTaskToken, timed by the clock read before them', () => {
+    // Every wait hands its token to hold-for-people and to nothing else.
+    for (const [name, s] of states.filter(([, s]) => s.Resource?.endsWith('.waitForTaskToken'))) {
+      expect(JSON.stringify(s), name).toContain(`\${HoldForPeopleFunctionArn}`);
+    }
     const waits = states.filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    // One wait per approval round, like every other wait for people: no Parallel branch per role.
+    expect(states.filter(([, s]) => s.Type === 'Parallel')).toEqual([]);
     expect(waits.map(([name]) => name).sort()).toEqual([
-      'Ask Business to approve the plan',
-      'Ask Legal to approve the plan',
-      'Ask SRE to approve the plan',
       'Wait for a submitted plan',
       'Wait for containment',
       'Wait for people to settle the effects Act could not',
+      'Wait for the approvers to decide',
       'Wait for the postmortem',
     ]);
     for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {

@@ -51,9 +51,6 @@ interface Call {
  */
 class FakeFunctions {
   readonly calls: Call[] = [];
-  readonly tokens = new Map<string, string>();
-  /** How often the decide clock had been read when each role's token came: which asking it is of. */
-  readonly askedAt = new Map<string, number>();
   /** Payloads a real handler's schema refused: each test expects none. */
   readonly refused: string[] = [];
   /** What each run of Act answers, in turn; `done` once the list is used up. */
@@ -80,9 +77,11 @@ class FakeFunctions {
         return this.recordPhase(this.parse(fn, lifecycleStepSchema, payload));
       case 'casebook-request-approval': {
         const request = this.parse(fn, requestApprovalSchema, payload);
-        this.tokens.set(request.role, request.taskToken);
-        this.askedAt.set(request.role, this.watched('decide'));
-        return { emailed: true } satisfies Awaited<ReturnType<typeof requestApproval>>;
+        return {
+          round: request.round,
+          asked: ['legal', 'business', 'sre'],
+          emailed: 3,
+        } satisfies Awaited<ReturnType<typeof requestApproval>>;
       }
       case 'casebook-carry-out-effects': {
         this.parse(fn, carryOutEffectsSchema, payload);
@@ -104,9 +103,8 @@ class FakeFunctions {
       }
       case 'casebook-watch-deadlines': {
         const watch = this.parse(fn, watchDeadlinesSchema, payload);
-        // The clock is read when a wait ended: its tokens are gone, the next ones are the wait's anew.
+        // The clock is read when a wait ended: its token is gone, the next one is the wait's anew.
         this.waits.delete(watch.step);
-        if (watch.step === 'decide') this.tokens.clear();
         return { seconds: this.waitSeconds[watch.step] ?? 3600, escalated: 0 };
       }
       case 'casebook-anchor-ledger':
@@ -228,32 +226,32 @@ async function boot(
   const history = async (executionArn: string) =>
     (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
   /**
-   * The three approval tasks of the round now asked (taken, so the next round's are awaited
-   * afresh); a round asked again after its deadline replaces the tokens one by one.
+   * Plays the person a wait waits for: its task succeeds, as the workroom makes it. A wait that
+   * times out and is entered again meanwhile has a new token: the person answers that one, as the
+   * workroom finds the current wait on the server.
    */
-  const approvals = async () => {
-    const tokens = await waitFor('three approval tasks', async () => {
-      const now = fake.watched('decide');
-      const current = [...fake.askedAt.values()].filter((at) => at === now).length;
-      return fake.tokens.size === 3 && current === 3 ? new Map(fake.tokens) : undefined;
-    });
-    fake.tokens.clear();
-    return tokens;
-  };
-  /** Plays the person a wait waits for: its task succeeds, as the workroom makes it. */
   const settle = async (step: string) => {
-    const token = await waitFor(`the ${step} wait`, async () => fake.waits.get(step));
-    fake.waits.delete(step);
-    await sfn.send(
-      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ settledBy: 'a person' }) }),
-    );
-  };
-  const approveAll = async () => {
-    for (const token of (await approvals()).values()) {
-      await sfn.send(
-        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ decision: 'approve' }) }),
-      );
+    for (;;) {
+      const token = await waitFor(`the ${step} wait`, async () => fake.waits.get(step));
+      if (fake.waits.get(step) === token) fake.waits.delete(step);
+      try {
+        await sfn.send(
+          new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ settledBy: 'a person' }) }),
+        );
+        return;
+      } catch (error) {
+        if ((error as Error).name !== 'TaskTimedOut') throw error;
+      }
     }
+  };
+  /** The round's one wait answered as the approval page answers it when the quorum is reached. */
+  const approveAll = () => settle('decide');
+  /** The round's one wait failed as the approval page fails it when the round cannot approve. */
+  const sendBack = async (cause: string) => {
+    const token = await waitFor('the round wait', async () => fake.waits.get('decide'));
+    fake.waits.delete('decide');
+    await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: ERROR_NAMES.planRejected, cause }));
+    return token;
   };
   /** People contain the incident, submit a plan and the triangle approves it. */
   const workToAct = async () => {
@@ -261,11 +259,11 @@ async function boot(
     await settle('understand');
     await approveAll();
   };
-  return { sfn, start, finished, history, approvals, settle, approveAll, workToAct };
+  return { sfn, start, finished, history, settle, approveAll, sendBack, workToAct };
 }
 
 describe('incident-lifecycle.asl.json', () => {
-  it('happy path: every phase waits for its people, three approvals, Act once, the ledger anchored, closed', async () => {
+  it('happy path: every phase waits for its people, one approval round, Act once, the ledger anchored, closed', async () => {
     const fake = fakeFunctions();
     const { start, finished, history, settle, workToAct } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
@@ -285,9 +283,11 @@ describe('incident-lifecycle.asl.json', () => {
     ]);
     // The clock is read before every wait for people.
     expect(['contain', 'understand', 'decide', 'learn'].map((s) => fake.watched(s))).toEqual([1, 1, 1, 1]);
+    // The approvers are asked once, by incident and round: no token travels to them.
     const requests = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload);
-    expect(requests.map((r) => r.role).sort()).toEqual(['business', 'legal', 'sre']);
-    expect(requests.every((r) => r.round === 1 && r.incidentId === 'INC-2026-0001')).toBe(true);
+    expect(requests).toEqual([{ incidentId: 'INC-2026-0001', round: 1 }]);
+    const holds = fake.calls.filter((c) => c.fn === 'casebook-hold-for-people').map((c) => c.payload.step);
+    expect(holds).toEqual(['contain', 'understand', 'decide', 'learn']);
     // Act is handed the incident, nothing else: no effect and no customer travels in the state.
     expect(fake.calls.filter((c) => c.fn === 'casebook-carry-out-effects').map((c) => c.payload)).toEqual([
       { incidentId: 'INC-2026-0001' },
@@ -313,6 +313,8 @@ describe('incident-lifecycle.asl.json', () => {
         'Wait for containment',
         'Wait for a submitted plan',
         'Decide',
+        'Ask the approvers the policy names',
+        'Wait for the approvers to decide',
         'Act',
         'Wait for the postmortem',
         'Closed',
@@ -375,27 +377,22 @@ describe('incident-lifecycle.asl.json', () => {
     expect(late.steps()).toEqual(['Detect', 'invite', 'Contain']);
   });
 
-  it('a rejection ends the round and sends the incident back to Understand for a revised plan', async () => {
+  it('a round that does not approve sends the incident back to Understand for a revised plan, and the next round is asked anew', async () => {
     const fake = fakeFunctions();
-    const { sfn, start, finished, approvals, settle, approveAll } = await boot(fake);
+    const { sfn, start, finished, settle, approveAll, sendBack } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     await settle('contain');
     await settle('understand');
-    const tokens = await approvals();
-    await sfn.send(
-      new SendTaskFailureCommand({
-        taskToken: tokens.get('legal'),
-        error: ERROR_NAMES.planRejected,
-        cause: 'Legal rejected plan v1: the ToS requires a refund',
-      }),
-    );
-    // The sibling approvals can no longer resume anything.
+    const token = await sendBack('Vetoed: Legal rejected: the ToS requires a refund (Legal holds a veto)');
     await waitFor('the rejection recorded', async () =>
       fake.steps().includes('plan-rejected') ? true : undefined,
     );
+    // The round's wait is over: its token resumes nothing any more.
     await expect(
-      sfn.send(new SendTaskSuccessCommand({ taskToken: tokens.get('business'), output: '{}' })),
-    ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+      sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })),
+    ).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
     const rejected = fake.calls.find((c) => c.payload.kind === 'plan-rejected')?.payload;
     expect(JSON.stringify(rejected?.failure)).toContain('requires a refund');
     await settle('understand');
@@ -416,31 +413,24 @@ describe('incident-lifecycle.asl.json', () => {
       'close',
     ]);
     const rounds = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round);
-    expect([...new Set(rounds)]).toEqual([1, 2]);
+    expect(rounds).toEqual([1, 2]);
   });
 
   it('with no approval round left, the execution fails, named so', async () => {
     const fake = fakeFunctions();
     fake.roundsLeft = 0;
-    const { sfn, start, finished, approvals, settle } = await boot(fake);
+    const { start, finished, settle, sendBack } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     await settle('contain');
     await settle('understand');
-    const tokens = await approvals();
-    await sfn.send(
-      new SendTaskFailureCommand({
-        taskToken: tokens.get('sre'),
-        error: ERROR_NAMES.planRejected,
-        cause: 'no',
-      }),
-    );
+    await sendBack('Rejected: no');
     const done = await finished(arn);
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe(ERROR_NAMES.roundsExhausted);
     expect(fake.steps().slice(-2)).toEqual(['plan-rejected', 'halt:rounds-exhausted']);
   });
 
-  it('an approval round past its deadline is escalated and asks again with the same round, then goes on', async () => {
+  it('an approval round past its deadline is escalated and waits on: one wait again, nobody asked twice', async () => {
     const fake = fakeFunctions();
     fake.waitSeconds = { decide: 1 };
     const { start, finished, settle, approveAll } = await boot(fake);
@@ -448,18 +438,52 @@ describe('incident-lifecycle.asl.json', () => {
     await settle('contain');
     await settle('understand');
     await waitFor(
-      'the round to time out and be asked again',
+      'the round to time out and be waited on again',
       async () => (fake.watched('decide') >= 2 ? true : undefined),
       10_000,
     );
-    await withAnHourToGo(fake, 'decide');
+    fake.waitSeconds = {};
+    const decideHolds = () =>
+      fake.calls.filter((c) => c.fn === 'casebook-hold-for-people' && c.payload.step === 'decide');
+    // The wait entered after the clock said an hour: its token, not one of a wait that timed out.
+    await waitFor(
+      'the round waited on with an hour to go',
+      async () => {
+        const watched = fake.watched('decide');
+        return watched >= 3 && decideHolds().length === watched ? true : undefined;
+      },
+      10_000,
+    );
     await approveAll();
     await settle('learn');
     expect((await finished(arn)).status).toBe('SUCCEEDED');
-    const rounds = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round);
-    expect(new Set(rounds)).toEqual(new Set([1]));
+    expect(fake.calls.filter((c) => c.fn === 'casebook-request-approval')).toHaveLength(1);
+    const holds = decideHolds();
+    expect(holds.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(holds.map((c) => c.payload.taskToken)).size).toBe(holds.length);
     expect(fake.steps().filter((s) => s === 'Decide')).toHaveLength(1);
   }, 20_000);
+
+  it('a moved deadline during the round enters its one wait again, and a cancel ends the execution from it', async () => {
+    const fake = fakeFunctions();
+    const { sfn, start, finished, settle } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await settle('contain');
+    await settle('understand');
+    const first = await waitFor('the round wait', async () => fake.waits.get('decide'));
+    fake.waits.delete('decide');
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: first, error: ERROR_NAMES.deadlineMoved, cause: 'SEV1 now' }),
+    );
+    const second = await waitFor('the round waited on again', async () => fake.waits.get('decide'));
+    expect(second).not.toBe(first);
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: second, error: ERROR_NAMES.cancelled, cause: 'false alarm' }),
+    );
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+    expect(fake.calls.filter((c) => c.fn === 'casebook-request-approval')).toHaveLength(1);
+    expect(fake.steps().at(-1)).toBe('Decide');
+  });
 
   it('runs Act again while it has more, gives the provider time, and retries a passing failure', async () => {
     const fake = fakeFunctions();

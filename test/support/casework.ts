@@ -97,6 +97,7 @@ export async function workToDecide(
   link: string,
   customers: string = THREE_CUSTOMERS,
   plan: unknown = REFUND_CREDIT_NOTICE,
+  options: { readonly beforeSubmit?: () => Promise<unknown> } = {},
 ): Promise<void> {
   await done(link, 'acknowledge');
   await done(link, 'contain', {
@@ -121,13 +122,14 @@ export async function workToDecide(
   });
   await done(link, 'customers', customers);
   await done(link, 'plan', plan);
+  await options.beforeSubmit?.();
   await done(link, 'submit-plan');
 }
 
-/** Approves the round from the approval e-mails. */
+/** Approves the round from the approval e-mails: every role the round asks. */
 export async function approveRound(stack: StackEndpoints, incidentId: string, round = 1): Promise<void> {
   for (const [role, link] of await approvalLinks(stack, incidentId, round)) {
-    const res = await approve(link, `${role} approver`, `ok from ${role}`);
+    const res = await approve(link, `ok from ${role}`);
     if (res.status !== 303) throw new Error(`approval by ${role} answered ${res.status}`);
   }
 }

@@ -439,23 +439,27 @@ function headers(targets: Targets, form: boolean): fc.Arbitrary<Record<string, T
 
 function formRecipe(): fc.Arbitrary<BodyRecipe> {
   const field = (name: string, value: fc.Arbitrary<Text>) => value.map((v) => [name, v] as const);
-  // Each invalidates the form on its own (decision is never approve/reject, or the rest is wrong).
+  // Each invalidates the form on its own (the decision is none of the three, or the rest is wrong);
+  // a name is no field of the form any more (the roster has it), so it cannot make one valid.
   const invalid = fc.oneof(
-    fc.tuple(field('decision', fc.constantFrom('', 'APPROVE', 'approve ', 'maybe', 'reject\u0000'))),
-    fc.tuple(field('decision', fc.constant('approve')), field('name', fc.constantFrom('', '   ', '\t'))),
     fc.tuple(
-      field('decision', fc.constant('approve')),
-      field('name', fc.constant({ repeat: 'n', times: LIMITS.deciderNameChars + 1 })),
+      field(
+        'decision',
+        fc.constantFrom('', 'APPROVE', 'approve ', 'maybe', 'reject\u0000', 'request_changes'),
+      ),
     ),
     fc.tuple(
-      field('decision', fc.constant('reject')),
+      field('decision', fc.constantFrom('reject', 'request-changes')),
       field('name', fc.constant('Ada')),
-      field('comment', fc.constantFrom('', '  ')),
+      field('comment', fc.constantFrom('', '  ', '\t')),
     ),
     fc.tuple(
       field('decision', fc.constant('approve')),
-      field('name', fc.constant('Ada')),
       field('comment', fc.constant({ repeat: '😀', times: LIMITS.decisionCommentChars + 1 })),
+    ),
+    fc.tuple(
+      field('decision', fc.constant('approve')),
+      field('basis', fc.constant({ repeat: 'b', times: LIMITS.decisionBasisChars + 1 })),
     ),
   );
   const extra = fc.array(fc.tuple(fc.oneof(fc.constantFrom<Text>(...PROTOTYPE_KEYS), anyText), anyText), {

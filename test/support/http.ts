@@ -9,6 +9,8 @@ export function apiEvent(options: {
   headers?: Record<string, string>;
   body?: string;
   query?: Record<string, string>;
+  /** Where API Gateway saw the request come from. */
+  client?: { sourceIp: string; userAgent: string };
 }): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -27,8 +29,8 @@ export function apiEvent(options: {
         method: options.method,
         path: options.path,
         protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'test',
+        sourceIp: options.client?.sourceIp ?? '127.0.0.1',
+        userAgent: options.client?.userAgent ?? 'test',
       },
       requestId: 'req-1',
       routeKey: options.routeKey,

@@ -67,7 +67,7 @@ export interface StackProcess extends StackEndpoints, ScriptProcess {}
 
 /**
  * Starts the whole local stack in a child process on the given ports and data dir. `hold` makes a
- * crash point (see stack-process.ts): `requestApproval:3`, `carryOutEffect:1`.
+ * crash point (see stack-process.ts): `requestApproval:1`, `carryOutEffect:1`.
  */
 export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: string): Promise<StackProcess> {
   const script = runScript(
@@ -140,21 +140,26 @@ export async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** The approval links in the emails sent about `incidentId` for `round`. */
+/**
+ * The approval links e-mailed about `incidentId` for `round`, by role: once the round is open
+ * (the case names the roles its rule asks), one for each of them.
+ */
 export async function approvalLinks(
   stack: StackEndpoints,
   incidentId: string,
   round: number,
 ): Promise<Map<string, string>> {
-  return waitFor(`three approval emails for ${incidentId} round ${round}`, async () => {
+  return waitFor(`the approval emails for ${incidentId} round ${round}`, async () => {
+    const asked = (await getCase(stack, incidentId)).incident.approvalRound;
+    if (asked?.round !== round) return undefined;
     const links = new Map<string, string>();
     for (const email of await inbox(stack)) {
       const m = new RegExp(
-        `(http://\\S+/approvals/${incidentId}\\.${round}\\.(legal|business|sre)\\.[A-Za-z0-9_-]+)`,
+        `(http://\\S+/approvals/${incidentId}\\.${round}\\.(legal|business|sre)\\.[A-Za-z0-9_-]{43})`,
       ).exec(email.body.text ?? '');
       if (m?.[1] && m[2]) links.set(m[2], m[1]);
     }
-    return links.size === 3 ? links : undefined;
+    return links.size === asked.rule.roles.length ? links : undefined;
   });
 }
 
@@ -196,7 +201,23 @@ export function resolvedCase(
 }
 
 export interface CaseJson {
-  incident: { id: string; status: string; phase: string; decideRound: number; executionName: string };
+  incident: {
+    id: string;
+    status: string;
+    phase: string;
+    decideRound: number;
+    executionName: string;
+    size?: { size: string };
+    planRejected?: { version: number; reason: string };
+    approvalRound?: {
+      round: number;
+      policyVersion: string;
+      size: string;
+      rule: { roles: string[]; quorum: number; veto: string[] };
+      planVersion: number;
+      decided?: { verdict: string; reason: string };
+    };
+  };
   timeline: { type: string; world: string; phase: string; summary: string }[];
   ledger: { seq: number; kind: string; state?: string; world: string; detail: Record<string, unknown> }[];
   decisions: {
@@ -205,15 +226,28 @@ export interface CaseJson {
     actor: string;
     role: string;
     decision: string;
+    summary: string;
+    basis?: { planVersion?: number; planHash?: string; policy?: string };
     detail: Record<string, unknown>;
   }[];
 }
 
-export async function approve(link: string, name: string, comment = ''): Promise<Response> {
+/** Decides through an approval link's form, as the page posts it; `redirect: manual` keeps the 303. */
+export async function decide(
+  link: string,
+  decision: 'approve' | 'reject' | 'request-changes',
+  comment = '',
+  basis = '',
+): Promise<Response> {
   return fetch(link, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ decision: 'approve', name, comment }).toString(),
+    body: new URLSearchParams({ decision, comment, basis }).toString(),
   });
+}
+
+/** Approves through an approval link (the approver's name comes from the roster). */
+export function approve(link: string, comment = ''): Promise<Response> {
+  return decide(link, 'approve', comment);
 }
