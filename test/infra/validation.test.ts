@@ -90,7 +90,7 @@ describe('settings from CDK context', () => {
     expect(message).toContain('casebook:approvalPolicy sizes Unrecognized key: "tiny"');
   });
 
-  it('hands a configured approval policy, as JSON, to the function that opens rounds and to no other', () => {
+  it('hands a configured approval policy, as JSON, to the functions that ask approvers and to no other', () => {
     const policy = {
       approvers: { legal: { primary: { email: 'lee@example.com', name: 'Lee Legal' } } },
       sizes: { medium: { roles: ['legal', 'business', 'sre'], quorum: 2, veto: ['legal'] } },
@@ -101,12 +101,13 @@ describe('settings from CDK context', () => {
         (r as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
           .Variables,
     );
+    // request-approval opens rounds; watch-deadlines asks the backups at a round's deadline.
     const withPolicy = variables.filter((v) => ENV.approvalPolicy in v);
-    expect(withPolicy).toHaveLength(1);
-    expect(JSON.parse(String(withPolicy[0]?.[ENV.approvalPolicy]))).toEqual(policy);
-    expect(withPolicy[0]?.[ENV.approverSre]).toBe(
-      (CDK_JSON_CONTEXT['casebook:approvers'] as { sre: string }).sre,
-    );
+    expect(withPolicy).toHaveLength(2);
+    for (const v of withPolicy) {
+      expect(JSON.parse(String(v[ENV.approvalPolicy]))).toEqual(policy);
+      expect(v[ENV.approverSre]).toBe((CDK_JSON_CONTEXT['casebook:approvers'] as { sre: string }).sre);
+    }
   });
 
   it('reports approvers that are not JSON', () => {
