@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { stackWithBrowser } from '../support/browser.ts';
-import { APOLOGY, closeCase, done, inPhase, openedToDecide } from '../support/casework.ts';
+import { closeCase, inPhase, openedToDecide, resubmitPlan } from '../support/casework.ts';
 import { getCase, inbox, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
@@ -114,12 +114,7 @@ describe('deciding from the SES inbox in a browser', () => {
     expect((await getCase(stack, incidentId)).incident.planRejected?.reason).toMatch(
       /^Changes requested: .*Business requested changes: Also correct the receipt we sent them$/,
     );
-    await done(responder, 'plan', {
-      summary: 'Apologise to every affected customer and correct the receipt.',
-      apply: [...APOLOGY.apply, { kind: 'notice', obligation: 'tos', template: 'correction' }],
-      effects: [],
-    });
-    await done(responder, 'submit-plan');
+    await resubmitPlan(responder);
 
     // Round 2: each approver opens the new e-mail, sees what changed since plan v1, and approves.
     await approvalMails(incidentId, 2, 2);

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
-import { openedToDecide, RESPONDER, SRE_LEAD } from '../support/casework.ts';
+import { openedToDecide, RESPONDER, ROSTER_WITH_BUSINESS_BACKUP, SRE_LEAD } from '../support/casework.ts';
 import type { InboxEmail } from '../support/local-stack.ts';
 import {
   approvalLinks,
@@ -32,23 +32,14 @@ const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/d
 
 // A round of 24 s: the undecided reminded at 12 s, the backups asked at 24 s, escalated at 36 s.
 const DEADLINES = { decision: 0.4, escalation: 0.2, checkFloorSeconds: 1 };
-/** Business has a backup; the double charge of two customers is small: SRE and Business decide. */
-const POLICY = {
-  approvers: {
-    business: {
-      primary: { email: 'bo@casebook.local', name: 'Bo Business' },
-      backup: { email: 'bea@casebook.local', name: 'Bea Business' },
-    },
-    sre: { primary: { email: 'sam@casebook.local', name: 'Sam SRE' } },
-  },
-};
 
 let stack: LocalStack;
 beforeAll(async () => {
   stack = await start(tempDataDir(), await freePorts(), {
     environment: {
       CASEBOOK_DEADLINES: JSON.stringify(DEADLINES),
-      CASEBOOK_APPROVAL_POLICY: JSON.stringify(POLICY),
+      // Business has a backup; the double charge of two customers is small: SRE and Business decide.
+      CASEBOOK_APPROVAL_POLICY: JSON.stringify(ROSTER_WITH_BUSINESS_BACKUP),
     },
   });
 });

@@ -13,14 +13,12 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
 import {
-  APOLOGY,
   closeCase,
-  done,
-  inPhase,
-  RESPONDER,
+  openedToDecide,
+  ROSTER_WITH_BUSINESS_BACKUP,
+  resubmitPlan,
   workLinks,
   workroom,
-  workToDecide,
 } from '../support/casework.ts';
 import {
   approvalLinks,
@@ -29,7 +27,6 @@ import {
   executionHistory,
   freePorts,
   inbox,
-  postAlert,
   start,
   tempDataDir,
   waitFor,
@@ -39,15 +36,6 @@ const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/d
 
 // A round of 6 s: the undecided reminded at 3 s, the backups asked at 6 s, escalated at 9 s.
 const DEADLINES = { decision: 0.1, escalation: 0.05, checkFloorSeconds: 1 };
-const POLICY = {
-  approvers: {
-    business: {
-      primary: { email: 'bo@casebook.local', name: 'Bo Business' },
-      backup: { email: 'bea@casebook.local', name: 'Bea Business' },
-    },
-    sre: { primary: { email: 'sam@casebook.local', name: 'Sam SRE' } },
-  },
-};
 
 /** Everything the run showed: the stack's lines, the handlers' logs, every HTTP answer the test got. */
 const shown: string[] = [];
@@ -80,7 +68,7 @@ beforeAll(async () => {
     handlerLogLevel: 'DEBUG',
     environment: {
       CASEBOOK_DEADLINES: JSON.stringify(DEADLINES),
-      CASEBOOK_APPROVAL_POLICY: JSON.stringify(POLICY),
+      CASEBOOK_APPROVAL_POLICY: JSON.stringify(ROSTER_WITH_BUSINESS_BACKUP),
     },
   });
 });
@@ -122,12 +110,8 @@ function backupLink(incidentId: string, round: number, to: string): Promise<stri
 describe('task tokens never leave the server', () => {
   it('are in no e-mail, no page or API answer, and no log line of a run through every wait', async () => {
     // Detect → Contain → Understand → Decide, the responder working through the workroom.
-    const opened = await postAlert(stack, alert);
-    expect(opened.status).toBe(201);
-    const { incidentId } = (await opened.json()) as { incidentId: string };
+    const { incidentId, link: responder } = await openedToDecide(stack, alert);
     const people = await workLinks(stack, incidentId);
-    const responder = people.get(RESPONDER) as string;
-    await workToDecide(responder, undefined, APOLOGY);
 
     // Round 1: SRE approves; Business's primary lets the deadline pass; the backup asks for changes.
     const first = await approvalLinks(stack, incidentId, 1);
@@ -139,13 +123,7 @@ describe('task tokens never leave the server', () => {
     expect((await decide(backup, 'request-changes', 'Correct the receipt too')).status).toBe(303);
 
     // Round 2 on a revised plan: both approve; Act, then the postmortem closes the incident.
-    await inPhase(responder, 'Understand');
-    await done(responder, 'plan', {
-      summary: 'Apologise and correct the receipt.',
-      apply: [...APOLOGY.apply, { kind: 'notice', obligation: 'tos', template: 'correction' }],
-      effects: [],
-    });
-    await done(responder, 'submit-plan');
+    await resubmitPlan(responder);
     const second = await approvalLinks(stack, incidentId, 2);
     for (const link of second.values()) {
       await fetch(link);
@@ -189,7 +167,7 @@ describe('task tokens never leave the server', () => {
       '"message":"Approval decided"',
       '"message":"Deadlines watched"',
       'Record my decision',
-      `GET ${people.get(RESPONDER)} 200`,
+      `GET ${responder} 200`,
     ]) {
       expect(everything.includes(seen), `the run showed ${seen}`).toBe(true);
     }
