@@ -27,8 +27,8 @@ export interface FunctionNeeds {
   /** Knows the responders and the SRE lead (invitations, questions, escalations) and the deadline targets. */
   readonly people?: boolean;
   /**
-   * The approval policy and the approvers' addresses: the approval round asks them; Legal
-   * watches the regulatory clock.
+   * The approval policy and the approvers' addresses: the approval round asks them (the backups
+   * at its deadline); Legal watches the regulatory clock.
    */
   readonly approvalPolicy?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
@@ -127,9 +127,9 @@ export const FUNCTIONS = {
     name: 'watch-deadlines',
     entry: 'functions/watch-deadlines/handler.ts',
     description:
-      'Before and between waits for people: escalates missed deadlines to the SRE lead and the responders (and Legal, the regulatory clock), answers how long to wait',
+      "Before and between waits for people: reminds an approval round's approvers at half its deadline and asks the backups at the deadline; escalates missed deadlines to the SRE lead and the responders (and Legal, the regulatory clock); answers how long to wait",
     substitution: 'WatchDeadlinesFunctionArn',
-    needs: { operations: 'RW', sendEmail: true, people: true, approvalPolicy: true },
+    needs: { operations: 'RW', sendEmail: true, publicBaseUrl: true, people: true, approvalPolicy: true },
     timeoutSeconds: 15,
   },
   workroom: {

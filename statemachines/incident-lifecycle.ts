@@ -249,7 +249,7 @@ export function incidentLifecycle(): State {
         name: 'Wait for the approvers to decide',
         step: 'decide',
         comment:
-          "One wait for the whole round: each decision is weighed against the round's rule as it comes, and the round is answered once — approved when the quorum is reached, Casebook.PlanRejected when a veto, rejections or a request for changes leave it out of reach. The links find the current wait on the server.",
+          "One wait for the whole round: each decision is weighed against the round's rule as it comes, and the round is answered once — approved when the quorum is reached, Casebook.PlanRejected when a veto, rejections or a request for changes leave it out of reach. It times out at the round's moments, so the clock is read then: the undecided reminded at half its deadline, their backups asked at the deadline, the round escalated at the final timeout; it waits on after each, and a late decision still counts. The links find the current wait on the server.",
         catches: [catchTo(rejected, [ERROR_NAMES.planRejected])],
         next: 'Act',
       }),

@@ -193,6 +193,7 @@ export const deadlineConfig = z
             ...Object.fromEntries(SEVERITIES.map((s) => [s, targetOverride.optional()])),
             regulatory: minutes.optional(),
             decision: minutes.optional(),
+            escalation: minutes.optional(),
             answers: minutes.optional(),
             checkFloorSeconds: z.number().positive().optional(),
             checkCeilingSeconds: z.number().positive().optional(),
@@ -214,6 +215,7 @@ export const deadlineConfig = z
     const o = (env[ENV.deadlines] ?? {}) as Record<string, unknown> & {
       regulatory?: number;
       decision?: number;
+      escalation?: number;
       answers?: number;
       checkFloorSeconds?: number;
       checkCeilingSeconds?: number;
@@ -240,6 +242,7 @@ export const deadlineConfig = z
       targets,
       regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
       decisionMinutes: o.decision ?? base.decisionMinutes,
+      escalationMinutes: o.escalation ?? base.escalationMinutes,
       answersMinutes: o.answers ?? base.answersMinutes,
       floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,
       ceilingSeconds: o.checkCeilingSeconds ?? base.ceilingSeconds,

@@ -20,7 +20,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Approval, ApprovalStatus } from '../domain/approval.ts';
+import type { Approval, ApprovalStatus, BackupRequest, SeatName } from '../domain/approval.ts';
 import { CasebookError, ConcurrentChangeError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import { isIncidentId } from '../domain/incident.ts';
@@ -289,8 +289,30 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     return { created: false, approval: existing };
   }
 
-  async markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void> {
-    await this.updateApproval(ref, { emailedAt: at, linkSecretHash });
+  async markEmailed(ref: ApprovalKey, seat: SeatName, linkSecretHash: string, at: string): Promise<void> {
+    if (seat === 'primary') {
+      await this.updateApproval(ref, { emailedAt: at, linkSecretHash });
+      return;
+    }
+    // Only the deadline's step writes a backup, and only the backup's own link's hash changes here.
+    const backup = (await this.getApproval(ref))?.backup;
+    if (!backup) throw new Error(`No backup asked on ${ref.incidentId} round ${ref.round} ${ref.role}`);
+    await this.updateApproval(ref, { backup: { ...backup, emailedAt: at, linkSecretHash } });
+  }
+
+  async askBackup(ref: ApprovalKey, backup: BackupRequest): Promise<Approval | undefined> {
+    await updateIf(
+      this.client,
+      this.tableName,
+      this.approvalKey(ref),
+      { backup },
+      {
+        expression: 'attribute_not_exists(#c_backup) AND #c_status = :c_pending',
+        names: { '#c_backup': 'backup', '#c_status': 'status' },
+        values: { ':c_pending': 'PENDING' },
+      },
+    );
+    return this.getApproval(ref);
   }
 
   async getApproval(ref: ApprovalKey): Promise<Approval | undefined> {

@@ -5,7 +5,7 @@
  * an incident's revision.
  */
 import { z } from 'zod';
-import type { Approval, DecisionClient } from '../domain/approval.ts';
+import type { Approval, BackupRequest, DecisionClient } from '../domain/approval.ts';
 import type { RoundRule } from '../domain/approval-policy.ts';
 import { DECISIONS } from '../domain/approval-policy.ts';
 import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
@@ -224,9 +224,20 @@ const approvalSchema = z.object({
   policyVersion: z.string(),
   linkSecretHash: z.string(),
   emailedAt: z.string().optional(),
+  backup: z
+    .object({
+      email: z.string(),
+      name: z.string(),
+      requestedAt: z.string(),
+      linkSecretHash: z.string(),
+      emailedAt: z.string().optional(),
+    } satisfies FieldsOf<BackupRequest>)
+    .optional(),
   decision: z
     .object({
       decision: z.enum(DECISIONS),
+      // Decisions recorded before backups were asked were all the primary's.
+      seat: z.enum(['primary', 'backup']).default('primary'),
       name: z.string(),
       comment: z.string(),
       basis: z.string().optional(),

@@ -1,3 +1,4 @@
+import { approverAt } from '../domain/approval.ts';
 import { describeRule, VERDICT_LABEL } from '../domain/approval-policy.ts';
 import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { LIMITS } from '../domain/limits.ts';
@@ -39,6 +40,24 @@ const STATUS_WORDS: Readonly<Record<ApprovalView['approval']['status'], string>>
   WITHDRAWN: 'Closed',
 };
 
+/** `Lou Legal (lou@example.com)` */
+function person(who: { readonly name: string; readonly email: string }): string {
+  return `${t(who.name)} (${e(who.email)})`;
+}
+
+/** What happens if the viewer does not decide in time: their backup is asked, or the SRE lead told. */
+function ifLate(view: ApprovalView): string {
+  const { approval, seat } = view;
+  const role = ROLE_LABEL[approval.role];
+  if (seat === 'backup') {
+    return `You are asked as ${e(role)}'s backup, because ${person(approverAt(approval, 'primary'))} had not decided by the round's deadline: whichever of you decides first decides for ${e(role)}. If nobody has decided by then, the SRE lead and the responders are told, and the round keeps waiting.`;
+  }
+  const backup = approval.backup;
+  return backup
+    ? `${person(backup)} was asked too, as your backup, when the deadline passed: whichever of you decides first decides for ${e(role)}. The round keeps waiting, and your decision still counts.`
+    : `If you have not decided by then, ${e(role)}'s backup on the roster, if there is one, is asked too, and later the SRE lead and the responders are told; the round keeps waiting, and your decision still counts.`;
+}
+
 /** What is asked of the viewer and by when, or what became of the request: the first thing on the page. */
 function ask(view: ApprovalView): string {
   const { approval, now } = view;
@@ -46,9 +65,15 @@ function ask(view: ApprovalView): string {
   const decided = approval.decision;
   if (view.canDecide)
     return `<div class="box"><p><strong>Your decision is needed by ${timeHtml(view.dueAt, now)}:</strong> as ${e(role)}, approve remediation plan v${e(approval.planVersion)}, reject it, or ask for changes (round ${e(approval.round)}). Read what it does and what customers will receive, then <a href="#decide">decide at the end of the page</a>.</p>
-<p class="meta">This link is for ${t(approval.approverName)} (${e(approval.approverEmail)}) alone: do not forward it. Opening this page changed nothing. If nobody decides in time, the SRE lead and the responders are told, and the round keeps waiting for you.</p></div>`;
-  if (decided)
-    return `<div class="box ${decided.decision === 'approve' ? 'ok' : 'no'}"><strong>${e(STATUS_WORDS[approval.status])}</strong> by ${t(decided.name)} (${e(approval.approverEmail)}) at ${timeHtml(decided.at, now)}${decided.comment ? `: ${t(decided.comment)}` : ''}${decided.basis ? ` <span class="meta">(basis: ${t(decided.basis)})</span>` : ''}</div>`;
+<p class="meta">This link is for ${person(approverAt(approval, view.seat))} alone: do not forward it. Opening this page changed nothing. ${ifLate(view)}</p></div>`;
+  if (decided) {
+    const by = approverAt(approval, decided.seat);
+    const other =
+      decided.seat === view.seat
+        ? ''
+        : ` <span class="meta">(the first decision for ${e(role)} counts: this link can no longer decide)</span>`;
+    return `<div class="box ${decided.decision === 'approve' ? 'ok' : 'no'}"><strong>${e(STATUS_WORDS[approval.status])}</strong> by ${t(decided.name)} (${e(by.email)})${decided.seat === 'backup' ? ', as backup,' : ''} at ${timeHtml(decided.at, now)}${decided.comment ? `: ${t(decided.comment)}` : ''}${decided.basis ? ` <span class="meta">(basis: ${t(decided.basis)})</span>` : ''}${other}</div>`;
+  }
   return `<div class="box no"><strong>Closed.</strong> ${t(approval.status === 'WITHDRAWN' ? (approval.withdrawnReason ?? 'The approval round closed.') : (view.over ?? 'This request can no longer be decided.'))}</div>`;
 }
 
@@ -58,13 +83,17 @@ function roundSection(view: ApprovalView): string {
   const rows = table(
     [
       { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
-      { header: 'Approver', cell: (a) => `${t(a.approverName)} (${e(a.approverEmail)})` },
+      {
+        header: 'Approver',
+        cell: (a) =>
+          `${person(approverAt(a, 'primary'))}${a.backup ? `; backup ${person(a.backup)}, asked ${timeHtml(a.backup.requestedAt, now)}` : ''}`,
+      },
       { header: 'Status', cell: (a) => e(STATUS_WORDS[a.status]) },
       {
         header: 'Decided',
         cell: (a) =>
           a.decision
-            ? `${timeHtml(a.decision.at, now)}${a.decision.comment ? `: ${t(a.decision.comment)}` : ''}`
+            ? `${timeHtml(a.decision.at, now)} by ${t(a.decision.name)}${a.decision.comment ? `: ${t(a.decision.comment)}` : ''}`
             : '',
       },
     ],
@@ -118,7 +147,7 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
   const decisionForm = view.canDecide
     ? `<form method="post" class="box" id="decide">
 <h2>Your decision</h2>
-<p>You are deciding as <strong>${e(role)}</strong> — ${t(approval.approverName)} (${e(approval.approverEmail)}) — on plan v${e(approval.planVersion)}, round ${e(approval.round)}. A decision is final: this link decides once.</p>
+<p>You are deciding as <strong>${e(role)}</strong>${view.seat === 'backup' ? ' (backup)' : ''} — ${person(approverAt(approval, view.seat))} — on plan v${e(approval.planVersion)}, round ${e(approval.round)}. A decision is final: this link decides once.</p>
 <fieldset><legend>Decision</legend>
 <label><input type="radio" name="decision" value="approve" required${checked('approve')}> Approve the plan</label>
 <label><input type="radio" name="decision" value="reject"${checked('reject')}> Reject the plan</label>

@@ -34,6 +34,23 @@ export interface DecisionClient {
   readonly userAgent: string;
 }
 
+/** Which of a role's approvers a link is for: the roster's primary, or the backup asked at the deadline. */
+export type SeatName = 'primary' | 'backup';
+
+/**
+ * The backup approver's request on a role's seat, asked when the round's deadline passed with the
+ * role undecided: a link of its own (its own secret), on the same request, so the role still
+ * decides once — whichever of the two decides first.
+ */
+export interface BackupRequest {
+  readonly email: string;
+  readonly name: string;
+  readonly requestedAt: string;
+  readonly linkSecretHash: string;
+  readonly emailedAt?: string;
+}
+
+/** A role's request in a round: its primary approver's link, and its backup's once asked. */
 export interface Approval {
   readonly incidentId: string;
   readonly round: number;
@@ -55,8 +72,12 @@ export interface Approval {
   /** SHA-256 of the link secret: whoever reads the table still cannot forge a link. */
   readonly linkSecretHash: string;
   readonly emailedAt?: string;
+  /** The backup approver, asked at the round's deadline while the role was undecided. */
+  readonly backup?: BackupRequest;
   readonly decision?: {
     readonly decision: Decision;
+    /** Whose link decided: the primary's or the backup's. */
+    readonly seat: SeatName;
     /** The roster's name for the approver the link was sent to: the form asks for none. */
     readonly name: string;
     readonly comment: string;
@@ -93,6 +114,24 @@ export function linkSecretMatches(secret: string, storedHash: string): boolean {
   const presented = Buffer.from(hashLinkSecret(secret), 'hex');
   const stored = Buffer.from(storedHash, 'hex');
   return presented.length === stored.length && timingSafeEqual(presented, stored);
+}
+
+/** Whose link a presented secret is on a request, or undefined when it is neither's. */
+export function seatOfSecret(approval: Approval, secret: string): SeatName | undefined {
+  // Both are compared, whichever matches: the time taken says nothing about which one did.
+  const primary = linkSecretMatches(secret, approval.linkSecretHash);
+  const backup = approval.backup ? linkSecretMatches(secret, approval.backup.linkSecretHash) : false;
+  return primary ? 'primary' : backup ? 'backup' : undefined;
+}
+
+/** The approver a seat of the request is: the primary, or the backup once asked. */
+export function approverAt(
+  approval: Approval,
+  seat: SeatName,
+): { readonly email: string; readonly name: string } {
+  return seat === 'backup' && approval.backup
+    ? { email: approval.backup.email, name: approval.backup.name }
+    : { email: approval.approverEmail, name: approval.approverName };
 }
 
 export function formatApprovalId(ref: ApprovalRef): string {

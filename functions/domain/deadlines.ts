@@ -53,7 +53,10 @@ export interface DeadlinePolicy {
   readonly targets: SeverityTargets;
   /** From awareness that personal data is involved to the regulator told. */
   readonly regulatoryMinutes: number;
+  /** From a round's start to its deadline: its approvers are reminded halfway, backups asked at the end. */
   readonly decisionMinutes: number;
+  /** From a round's deadline to its final timeout, when the round is escalated (and waits on). */
+  readonly escalationMinutes: number;
   readonly answersMinutes: number;
   readonly floorSeconds: number;
   readonly ceilingSeconds: number;
@@ -67,14 +70,35 @@ export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
   regulatoryMinutes: REGULATORY_CLOCK_HOURS * 60,
   // Issue 11's default: an approval round lasts 72 hours.
   decisionMinutes: 72 * 60,
+  // The backups' day: a backup asked at the deadline has as long again as a working day and night.
+  escalationMinutes: 24 * 60,
   answersMinutes: 4 * 60,
   floorSeconds: 60,
   ceilingSeconds: 3_600,
 };
 
-/** When an approval round that began at `roundStartedAt` is due to be decided. */
-export function decisionDue(roundStartedAt: string, policy: Pick<DeadlinePolicy, 'decisionMinutes'>): string {
-  return new Date(Date.parse(roundStartedAt) + policy.decisionMinutes * 60_000).toISOString();
+/**
+ * The moments of an approval round (issue 11): the approvers still undecided are reminded at half
+ * its deadline; at the deadline each undecided role's backup is asked; at the final timeout (the
+ * deadline plus the escalation time) the round is escalated. It waits on after all three: a late
+ * decision still counts.
+ */
+export interface RoundClock {
+  readonly remindAt: string;
+  readonly dueAt: string;
+  readonly finalAt: string;
+}
+
+export function roundClock(
+  roundStartedAt: string,
+  policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>,
+): RoundClock {
+  const at = (minutes: number) => new Date(Date.parse(roundStartedAt) + minutes * 60_000).toISOString();
+  return {
+    remindAt: at(policy.decisionMinutes / 2),
+    dueAt: at(policy.decisionMinutes),
+    finalAt: at(policy.decisionMinutes + policy.escalationMinutes),
+  };
 }
 
 /** 09:00 UTC on the next weekday after `from` (weekends skipped). */
@@ -165,7 +189,7 @@ export function missed(all: readonly Deadline[], now: Date): Deadline[] {
  * on again) and at most `ceilingSeconds` (no wait is ever left unchecked for long).
  */
 export function secondsUntilNextCheck(
-  all: readonly Deadline[],
+  all: readonly Pick<Deadline, 'due' | 'metAt'>[],
   now: Date,
   floorSeconds = 60,
   ceilingSeconds = 3_600,

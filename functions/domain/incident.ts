@@ -169,6 +169,7 @@ export const TIMELINE_TYPES = [
   'plan_submitted',
   'plan_rejected',
   'approval_requested',
+  'approval_reminded',
   'approval_decided',
   'approval_round_decided',
   'effect_carried_out',

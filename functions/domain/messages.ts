@@ -29,6 +29,16 @@ export interface ApprovalAsk {
   readonly dueAt: string;
   /** What changed since the plan version this approver saw last, when they saw one. */
   readonly changes?: { readonly since: number; readonly lines: readonly string[] };
+  /** Set when this approver is the role's backup: the primary, and the deadline they let pass. */
+  readonly backupFor?: { readonly primary: Approver; readonly deadline: string };
+}
+
+/** Why a backup is asked, and that the role still decides once: the same words in text and HTML. */
+function backupNote(ask: ApprovalAsk): string {
+  if (!ask.backupFor) return '';
+  const deadline = new Date(ask.backupFor.deadline);
+  const role = ROLE_LABEL[ask.role];
+  return `You are asked as ${role}'s backup: ${withoutBidiControls(ask.backupFor.primary.name)} (${ask.backupFor.primary.email}) had not decided by ${humanInstant(deadline, deadline)}. Whichever of you decides first decides for ${role}; the other's link then shows who did.`;
 }
 
 /**
@@ -56,6 +66,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const text = [
     `${ask.to.name}, ${incident.id} (${incident.severity}, ${incident.world}) needs your decision as ${role} on its remediation plan, by ${due}.`,
     `Round ${ask.round}: ${describeRule(ask.rule)}.`,
+    ...(ask.backupFor ? ['', backupNote(ask)] : []),
     '',
     `Incident: ${withoutBidiControls(incident.title)}`,
     `Plan v${plan?.version ?? '?'}: ${withoutBidiControls(plan?.summary ?? '(no plan)')}`,
@@ -69,7 +80,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p>${isolated(ask.to.name)}, <strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs your decision as <strong>${escapeHtml(role)}</strong> on its remediation plan, by ${escapeHtml(due)}.</p>
 <p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
-<p>Incident: ${isolated(incident.title)}</p>
+${ask.backupFor ? `<p>${escapeHtml(backupNote(ask))}</p>\n` : ''}<p>Incident: ${isolated(incident.title)}</p>
 <p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
 <ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
 ${
@@ -261,6 +272,47 @@ export function regulatoryClockEmail(
       footer: 'You receive this as Legal: the regulatory clock of an incident is yours to watch.',
     },
   );
+}
+
+/** What a reminder tells an approver who has not decided by half the round's deadline. */
+export interface ApprovalReminder {
+  readonly role: ApproverRole;
+  readonly to: Approver;
+  readonly round: number;
+  readonly planVersion: number;
+  /** The round's deadline. */
+  readonly dueAt: string;
+  /** Its final timeout, when the SRE lead is told. */
+  readonly finalAt: string;
+  /** When the request with the link was e-mailed. */
+  readonly requestedAt: string;
+  /** Who is asked at the deadline if this approver has not decided by then. */
+  readonly backup?: Approver;
+}
+
+/**
+ * The reminder at half a round's deadline. It carries no link: a link is e-mailed once (a
+ * reminder forwarded or scanned decides nothing), and the request it points to still works —
+ * the page finds the round's current wait on the server.
+ */
+export function approvalReminderEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  reminder: ApprovalReminder,
+): MailMessage {
+  const role = ROLE_LABEL[reminder.role];
+  const at = (instant: string) => humanInstant(new Date(instant), new Date(instant));
+  const due = at(reminder.dueAt);
+  const sent = at(reminder.requestedAt);
+  return staffEmail(incident, reminder.to.email, `reminder — ${role} approval needed by ${due}`, {
+    paragraphs: [
+      `${withoutBidiControls(reminder.to.name)}, your decision as ${role} on remediation plan v${reminder.planVersion} (round ${reminder.round}) is still needed, by ${due}: half of the round's time has passed.`,
+      `Open the link in the approval request e-mailed to you at ${sent} ("${incident.id}: ${role} approval needed"). This reminder carries no link of its own: each link is sent once.`,
+      reminder.backup
+        ? `If you have not decided by ${due}, ${withoutBidiControls(reminder.backup.name)} (${reminder.backup.email}) is asked as your backup; whichever of you decides first decides for ${role}.`
+        : `If nobody has decided for ${role} by ${at(reminder.finalAt)}, the SRE lead is told; the round waits on.`,
+    ],
+    footer: `You receive this as ${role} approver on Casebook's roster.`,
+  });
 }
 
 /** The e-mail that tells the SRE lead and the responders that a deadline passed. */

@@ -7,7 +7,7 @@
  */
 
 import type { AnchorDigest } from './anchor.ts';
-import type { Approval, ApprovalStatus } from './approval.ts';
+import type { Approval, ApprovalStatus, BackupRequest, SeatName } from './approval.ts';
 import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
@@ -87,8 +87,16 @@ export interface Correlation {
 export interface ApprovalStore {
   /** Creates the request, or returns the one already there for the same incident, round and role. */
   createApproval(approval: Approval): Promise<{ readonly created: boolean; readonly approval: Approval }>;
-  /** Records that the request was e-mailed, with the hash of the secret its link carries. */
-  markEmailed(ref: ApprovalKey, linkSecretHash: string, at: string): Promise<void>;
+  /**
+   * Records that a seat's link was e-mailed (the primary's, or the backup's once asked), with the
+   * hash of the secret it carries: the secret just e-mailed is the one that counts.
+   */
+  markEmailed(ref: ApprovalKey, seat: SeatName, linkSecretHash: string, at: string): Promise<void>;
+  /**
+   * Asks the backup on a request that is still PENDING and has none yet; answers the request as it
+   * now stands (with the backup asked earlier, if one was), or undefined when there is no request.
+   */
+  askBackup(ref: ApprovalKey, backup: BackupRequest): Promise<Approval | undefined>;
   getApproval(ref: ApprovalKey): Promise<Approval | undefined>;
   listApprovals(incidentId: string, round: number): Promise<Approval[]>;
   /**

@@ -19,17 +19,18 @@
  *     request for changes leave it out of reach): record how on the incident and the Decision Log,
  *     close the requests still pending, and answer the round's wait, once.
  */
-import type { Approval, ApprovalRef, DecisionClient } from '../domain/approval.ts';
+import type { Approval, ApprovalRef, DecisionClient, SeatName } from '../domain/approval.ts';
 import {
+  approverAt,
   DECIDED_STATUS,
-  linkSecretMatches,
   parseApprovalId,
   parseDecisionForm,
+  seatOfSecret,
   votesOf,
 } from '../domain/approval.ts';
 import type { RoundState } from '../domain/approval-policy.ts';
 import { DECISION_VERB, describeVote, evaluateRound, VERDICT_LABEL } from '../domain/approval-policy.ts';
-import { type DeadlinePolicy, decisionDue } from '../domain/deadlines.ts';
+import { type DeadlinePolicy, roundClock } from '../domain/deadlines.ts';
 import type { EffectRecord } from '../domain/effects.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { humanInstant } from '../domain/human-time.ts';
@@ -61,13 +62,15 @@ export interface ApprovalDecisionDeps {
   readonly waits: WaitStore;
   readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'>;
   readonly clock: Clock;
-  /** How long a round may take to be decided. */
-  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes'>;
+  /** How long a round may take to be decided, and how long its backups have after its deadline. */
+  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>;
 }
 
 /** Everything the approval page shows. */
 export interface ApprovalView {
   readonly approval: Approval;
+  /** Whose link was opened: the role's primary, or its backup. */
+  readonly seat: SeatName;
   readonly incident: Incident;
   /** Every request of the request's round, its own among them. */
   readonly roundApprovals: readonly Approval[];
@@ -85,21 +88,23 @@ export interface ApprovalView {
   readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
-  /** When the round is due to be decided: the deadline the state machine escalates at. */
+  /**
+   * By when the viewer is asked to decide: the round's deadline for the primary (their backup is
+   * asked then), its final timeout for the backup (the SRE lead is told then).
+   */
   readonly dueAt: string;
 }
 
 async function authorize(
   deps: Pick<ApprovalDecisionDeps, 'approvals'>,
   approvalId: string,
-): Promise<{ ref: ApprovalRef; approval: Approval }> {
+): Promise<{ ref: ApprovalRef; approval: Approval; seat: SeatName }> {
   const ref = parseApprovalId(approvalId);
   const approval = ref ? await deps.approvals.getApproval(ref) : undefined;
+  const seat = ref && approval ? seatOfSecret(approval, ref.secret) : undefined;
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
-  if (!ref || !approval || !linkSecretMatches(ref.secret, approval.linkSecretHash)) {
-    throw new NotFoundError('No such approval request');
-  }
-  return { ref, approval };
+  if (!ref || !approval || !seat) throw new NotFoundError('No such approval request');
+  return { ref, approval, seat };
 }
 
 /** Why a request's round is over, or undefined while it can still be decided. */
@@ -122,7 +127,7 @@ function roundOver(incident: Incident, approval: Approval): string | undefined {
 
 /** Loads what the approval page shows. Reads only. */
 export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: string): Promise<ApprovalView> {
-  const { approval } = await authorize(deps, approvalId);
+  const { approval, seat } = await authorize(deps, approvalId);
   const [incident, roundApprovals, timeline, ledger] = await Promise.all([
     deps.incidents.getIncident(approval.incidentId),
     deps.approvals.listApprovals(approval.incidentId, approval.round),
@@ -132,8 +137,10 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
   if (!incident) throw new NotFoundError('No such approval request');
   const over = approval.status === 'PENDING' ? roundOver(incident, approval) : undefined;
   const seen = approval.plan ?? (incident.plan ? planSnapshot(incident.plan) : undefined);
+  const clock = roundClock(incident.decideRoundAt ?? approval.requestedAt, deps.policy);
   return {
     approval,
+    seat,
     incident,
     roundApprovals,
     ...(incident.approvalRound?.round === approval.round ? { round: incident.approvalRound } : {}),
@@ -146,7 +153,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ledger,
     sampleNotices: await sampleNotices(deps, incident),
     now: deps.clock.now(),
-    dueAt: decisionDue(incident.decideRoundAt ?? approval.requestedAt, deps.policy),
+    dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
   };
 }
 
@@ -208,7 +215,7 @@ export async function decideApproval(
   client: DecisionClient,
 ): Promise<DecideResult> {
   // 1.
-  const { ref, approval } = await authorize(deps, approvalId);
+  const { ref, approval, seat } = await authorize(deps, approvalId);
   const incident = await deps.incidents.getIncident(approval.incidentId);
   if (!incident) throw new NotFoundError('No such approval request');
 
@@ -228,7 +235,8 @@ export async function decideApproval(
   // 5.
   const decision = {
     decision: form.decision,
-    name: approval.approverName,
+    seat,
+    name: approverAt(approval, seat).name,
     comment: form.comment,
     ...(form.basis ? { basis: form.basis } : {}),
     at: deps.clock.now().toISOString(),
@@ -245,8 +253,9 @@ export async function decideApproval(
 function alreadyDecided(approval: Approval): ConflictError {
   const d = approval.decision;
   const at = d ? humanInstant(new Date(d.at), new Date(d.at)) : '?';
+  const by = approverAt(approval, d?.seat ?? 'primary');
   return new ConflictError(
-    `Already decided by ${d?.name ?? approval.approverName} (${approval.approverEmail}) at ${at}: ${d ? describeVote({ role: approval.role, decision: d.decision, comment: d.comment }) : approval.status}. A decision cannot be changed.`,
+    `Already decided by ${d?.name ?? by.name} (${by.email}) at ${at}: ${d ? describeVote({ role: approval.role, decision: d.decision, comment: d.comment }) : approval.status}. A decision cannot be changed.`,
   );
 }
 
@@ -259,6 +268,8 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
   const decided = approval.decision;
   if (!decided) throw new Error('finishDecision needs a decided approval');
   const role = ROLE_LABEL[approval.role];
+  const email = approverAt(approval, decided.seat).email;
+  const asBackup = decided.seat === 'backup' ? ', backup' : '';
   const to = decided.decision === 'request-changes' ? ' to' : '';
   const said = `${DECISION_VERB[decided.decision]}${to} plan v${approval.planVersion}${decided.comment ? `: ${decided.comment}` : ''}`;
   // 6.
@@ -268,9 +279,9 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
     world: 'RML3',
     phase: 'Decide',
     at: decided.at,
-    actor: `${decided.name} <${approval.approverEmail}>`.slice(0, 400),
+    actor: `${decided.name} <${email}>`.slice(0, 400),
     idempotencyKey: `approval:${approval.round}:${approval.role}`,
-    summary: `${role} (${decided.name}) ${said}`.slice(0, 2000),
+    summary: `${role} (${decided.name}${asBackup}) ${said}`.slice(0, 2000),
     role: approval.role,
     decision: decided.decision,
     basis: {
@@ -280,7 +291,8 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
     },
     detail: {
       name: decided.name,
-      email: approval.approverEmail,
+      email,
+      ...(decided.seat === 'backup' ? { seat: decided.seat } : {}),
       comment: decided.comment,
       ...(decided.basis ? { basis: decided.basis } : {}),
       round: approval.round,
@@ -293,8 +305,11 @@ async function finishDecision(deps: ApprovalDecisionDeps, approval: Approval): P
     world: 'RML3',
     type: 'approval_decided',
     phase: 'Decide',
-    summary: `${role}: ${decided.name} ${said} (round ${approval.round})`.slice(0, 2000),
-    detail: { role: approval.role, decision: decided.decision, round: approval.round },
+    summary: `${role}: ${decided.name}${asBackup ? ' (backup)' : ''} ${said} (round ${approval.round})`.slice(
+      0,
+      2000,
+    ),
+    detail: { role: approval.role, decision: decided.decision, round: approval.round, seat: decided.seat },
   });
   // 7.
   const { state, resumed } = await weighRound(deps, approval.incidentId, approval.round);

@@ -7,39 +7,31 @@
  *     the incident's size and severity say who is asked, the quorum and the vetoes — and record it
  *     on the incident, and on the Decision Log with the policy's version.
  *  3. For each role the rule asks: create its request (or find the one an earlier attempt created),
- *     bound to the roster's approver, the round and the plan version, with the plan that approver
- *     saw last in an earlier round; unless it was e-mailed, e-mail a link carrying a fresh 256-bit
- *     secret (only its hash is kept, never a task token), then mark it e-mailed.
- *  4. Record each request on the timeline.
+ *     bound to the roster's primary approver, the round and the plan version, with the plan that
+ *     approver saw last in an earlier round; unless it was e-mailed, ask the approver (a link with
+ *     a fresh 256-bit secret, only its hash kept, never a task token: ask-approver.ts).
+ *  4. Record each request on the timeline (ask-approver.ts).
  *
  * Idempotent: run again for the same round it opens nothing new and e-mails nobody twice.
  */
 import type { Approval } from '../domain/approval.ts';
-import { formatApprovalId, hashLinkSecret, newLinkSecret } from '../domain/approval.ts';
+import { hashLinkSecret, newLinkSecret } from '../domain/approval.ts';
 import type { ApprovalPolicy } from '../domain/approval-policy.ts';
 import { describeRule, roundRuleFor } from '../domain/approval-policy.ts';
-import type { DeadlinePolicy } from '../domain/deadlines.ts';
-import { decisionDue } from '../domain/deadlines.ts';
 import type { ApprovalRound, Incident } from '../domain/incident.ts';
-import { approvalRequestEmail } from '../domain/messages.ts';
 import type { PlanSnapshot, RemediationPlan } from '../domain/plan.ts';
-import { planChanges, planSnapshot } from '../domain/plan.ts';
-import type { ApprovalStore, Clock, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
+import { planSnapshot } from '../domain/plan.ts';
+import type { ApprovalStore, IncidentStore, Ledger } from '../domain/ports.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
-import { ROLE_LABEL } from '../domain/vocabulary.ts';
+import type { AskApproverDeps } from './ask-approver.ts';
+import { askApprover } from './ask-approver.ts';
 import { incidentOfStep } from './enter-phase.ts';
 
-export interface RequestApprovalDeps {
+export interface RequestApprovalDeps extends AskApproverDeps {
   readonly incidents: IncidentStore;
   readonly approvals: ApprovalStore;
   readonly ledger: Pick<Ledger, 'append'>;
-  readonly mailer: Mailer;
-  readonly clock: Clock;
-  /** Base URL of the public API, without a trailing slash. */
-  readonly publicBaseUrl: string;
   readonly policy: ApprovalPolicy;
-  /** How long a round may take: the e-mail says by when. */
-  readonly deadlines: Pick<DeadlinePolicy, 'decisionMinutes'>;
 }
 
 export interface RequestApprovalInput {
@@ -138,7 +130,6 @@ async function ask(
   const approver = deps.policy.roster[role]?.primary;
   if (!approver) throw new Error(`The approval policy has nobody for ${role}`);
   const key = { incidentId: incident.id, round: round.round, role };
-  const secret = newLinkSecret();
   const lastSeen = await lastSeenBy(deps, incident.id, round.round, role, approver.email);
   const draft: Approval = {
     ...key,
@@ -151,42 +142,12 @@ async function ask(
     plan: planSnapshot(plan),
     ...(lastSeen ? { lastSeen } : {}),
     policyVersion: round.policyVersion,
-    linkSecretHash: hashLinkSecret(secret),
+    // No link carries this secret: the one e-mailed replaces its hash (askApprover).
+    linkSecretHash: hashLinkSecret(newLinkSecret()),
   };
   const { approval } = await deps.approvals.createApproval(draft);
   if (approval.emailedAt) return false;
-
-  const link = `${deps.publicBaseUrl}/approvals/${encodeURIComponent(formatApprovalId({ ...key, secret }))}`;
-  await deps.mailer.send(
-    approvalRequestEmail(incident, {
-      role,
-      to: { email: approval.approverEmail, name: approval.approverName },
-      link,
-      rule: round.rule,
-      round: round.round,
-      dueAt: decisionDue(incident.decideRoundAt ?? round.openedAt, deps.deadlines),
-      ...(approval.lastSeen
-        ? {
-            changes: {
-              since: approval.lastSeen.version,
-              lines: planChanges(approval.lastSeen, planSnapshot(plan)),
-            },
-          }
-        : {}),
-    }),
-  );
-  const at = deps.clock.now().toISOString();
-  // The secret just e-mailed is the one that counts, even if an earlier attempt wrote another.
-  await deps.approvals.markEmailed(key, hashLinkSecret(secret), at);
-  await deps.incidents.addTimelineEvent(incident.id, {
-    key: `approval-requested:${round.round}:${role}`,
-    at,
-    world: 'RML3',
-    type: 'approval_requested',
-    phase: 'Decide',
-    summary: `${ROLE_LABEL[role]}: ${approval.approverName} (${approval.approverEmail}) asked to decide on plan v${plan.version} (round ${round.round}${approval.lastSeen ? `; saw v${approval.lastSeen.version} before` : ''})`,
-    detail: { role, round: round.round, planHash: plan.hash, policyVersion: round.policyVersion },
-  });
+  await askApprover(deps, incident, round, plan, approval, 'primary');
   return true;
 }
 

@@ -5,13 +5,16 @@
  * Primary course:
  *  1. Work out the deadlines that matter now: the incident's (response, resolution, the regulatory
  *     clock, the postmortem; they follow its severity) and the wait's own (an approval round's
- *     decision; answers to questions about effects).
+ *     final timeout; answers to questions about effects). An approval round's own moments come
+ *     first: its undecided approvers reminded at half its deadline, the backups asked at the
+ *     deadline (watch-round.ts).
  *  2. The regulatory clock is Legal's: when it is running and Legal has not been told, tell Legal
  *     by when the regulator must be notified.
  *  3. For each deadline that passed unmet, once: an e-mail to the SRE lead and the responders (and
  *     to Legal when it is the regulatory clock), then an `escalated` event; a missed resolution
  *     target is also an SLO breach on the incident.
- *  4. Answer how long the wait may last before the clock is read again.
+ *  4. Answer how long the wait may last before the clock is read again: until the next deadline,
+ *     or the round's next moment.
  *
  * Idempotent: what was told is on the timeline (keyed by deadline kind and due time), so a later
  * look at the clock sends nothing twice. The event is written after the e-mails: a step that
@@ -21,14 +24,16 @@
 import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
-import { decisionDue, missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
+import { missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
 import type { Incident } from '../domain/incident.ts';
 import { escalationEmail, regulatoryClockEmail } from '../domain/messages.ts';
 import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore, WaitStore } from '../domain/ports.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import type { People } from './invite-people.ts';
+import type { WatchRoundDeps } from './watch-round.ts';
+import { watchRound } from './watch-round.ts';
 
-export interface WatchDeadlinesDeps {
+export interface WatchDeadlinesDeps extends WatchRoundDeps {
   readonly incidents: Pick<
     IncidentStore,
     'getIncident' | 'addTimelineEvent' | 'listTimeline' | 'updateIncident'
@@ -49,7 +54,8 @@ const MISSED: Readonly<Record<Deadline['kind'], string>> = {
   regulatory:
     'The regulatory clock ran out (from awareness of a personal-data breach, GDPR Art. 33) without the regulator told',
   postmortem: 'The postmortem is overdue',
-  decision: 'The approval round passed its deadline undecided',
+  decision:
+    "The approval round is still undecided past its deadline and its backups' time (the final timeout)",
   answers: 'Questions about effects have waited past their deadline',
 };
 
@@ -62,12 +68,14 @@ export async function watchDeadlines(
   const at = now.toISOString();
 
   // 1.
+  const told = new Set((await deps.incidents.listTimeline(incident.id)).map((e) => e.key));
   const open = input.step === 'act' ? await deps.questions.openQuestions(incident.id) : [];
+  const round = input.step === 'decide' ? await watchRound(deps, incident, now, told) : undefined;
   const all = [
     ...incidentDeadlines(incident, deps.policy),
+    ...(round ? [round.deadline] : []),
     ...(await waitDeadlines(deps, incident, input.step, open.length)),
   ];
-  const told = new Set((await deps.incidents.listTimeline(incident.id)).map((e) => e.key));
 
   // 2.
   const regulatory = all.find((d) => d.kind === 'regulatory' && !d.metAt);
@@ -97,7 +105,11 @@ export async function watchDeadlines(
     if (told.has(key)) continue;
     const what = `${MISSED[deadline.kind]} (due ${deadline.due})`;
     const waitingOn =
-      deadline.kind === 'answers' ? open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`) : [];
+      deadline.kind === 'answers'
+        ? open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`)
+        : deadline.kind === 'decision'
+          ? (round?.waitingOn ?? [])
+          : [];
     const recipients = escalationRecipients(deps, deadline);
     for (const message of escalationMessages(deps, incident, deadline, what, waitingOn, recipients)) {
       await deps.mailer.send(message);
@@ -116,7 +128,12 @@ export async function watchDeadlines(
 
   // 4.
   return {
-    seconds: secondsUntilNextCheck(all, now, deps.policy.floorSeconds, deps.policy.ceilingSeconds),
+    seconds: secondsUntilNextCheck(
+      [...all, ...(round?.upcoming ?? [])],
+      now,
+      deps.policy.floorSeconds,
+      deps.policy.ceilingSeconds,
+    ),
     escalated,
   };
 }
@@ -177,7 +194,7 @@ async function recordSloBreach(
   });
 }
 
-/** The deadlines of the wait itself: an approval round's, or that of open questions about effects. */
+/** The deadline of Act's wait itself: that of open questions about effects (a round's is watchRound's). */
 async function waitDeadlines(
   deps: WatchDeadlinesDeps,
   incident: Incident,
@@ -186,9 +203,6 @@ async function waitDeadlines(
 ): Promise<Deadline[]> {
   const after = (from: string, minutes: number) =>
     new Date(Date.parse(from) + minutes * 60_000).toISOString();
-  if (step === 'decide' && incident.decideRoundAt) {
-    return [{ kind: 'decision', due: decisionDue(incident.decideRoundAt, deps.policy) }];
-  }
   if (step === 'act' && openQuestions > 0) {
     const since = await deps.waits.waitingSince(incident.id, 'act');
     if (since) return [{ kind: 'answers', due: after(since, deps.policy.answersMinutes) }];

@@ -101,7 +101,9 @@ export interface WorkroomView {
   readonly timeline: readonly TimelineEvent[];
   /** A page of the current customer list, and the cursor of the next. */
   readonly customers: { readonly items: readonly Customer[]; readonly cursor?: string };
-  readonly approvals: readonly Omit<Approval, 'linkSecretHash'>[];
+  readonly approvals: readonly (Omit<Approval, 'linkSecretHash' | 'backup'> & {
+    readonly backup?: Omit<NonNullable<Approval['backup']>, 'linkSecretHash'>;
+  })[];
   /** The newest Effect Ledger entries, and how many there are. */
   readonly ledger: { readonly count: number; readonly newest: readonly LedgerEntry[] };
   readonly decisions: readonly LedgerEntry[];
@@ -163,17 +165,31 @@ export async function viewWorkroom(
     timeline,
     customers,
     // Neither the link's hash nor the approver's client address is the responders' business.
-    approvals: approvals.map(({ linkSecretHash: _, decision, ...a }) => {
-      if (!decision) return a;
-      const { client: _client, ...shown } = decision;
-      return { ...a, decision: shown };
-    }),
+    approvals: approvals.map(({ linkSecretHash: _, backup, decision, ...a }) => ({
+      ...a,
+      ...(backup ? { backup: withoutSecretHash(backup) } : {}),
+      ...(decision ? { decision: withoutClient(decision) } : {}),
+    })),
     ledger: { count: effects.length, newest: effects.slice(-LEDGER_SHOWN).reverse() },
     decisions: entries.filter((e) => e.log === 'decision'),
     ...(postmortem ? { postmortem } : {}),
     actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
     now: now.toISOString(),
   };
+}
+
+function withoutSecretHash({
+  linkSecretHash: _,
+  ...backup
+}: NonNullable<Approval['backup']>): Omit<NonNullable<Approval['backup']>, 'linkSecretHash'> {
+  return backup;
+}
+
+function withoutClient({
+  client: _,
+  ...decision
+}: NonNullable<Approval['decision']>): Omit<NonNullable<Approval['decision']>, 'client'> {
+  return decision;
 }
 
 function isFinal(incident: Incident): boolean {

@@ -1,4 +1,7 @@
-/** Invoked by the state machine before each wait for people, and when a wait's time runs out. */
+/**
+ * Invoked by the state machine before each wait for people, and when a wait's time runs out: an
+ * approval round's reminders and backups are sent from here too.
+ */
 import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
@@ -8,6 +11,7 @@ import {
   loadConfig,
   mailFromConfig,
   operationsTableConfig,
+  publicBaseUrlConfig,
   respondersConfig,
 } from '../adapters/config.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
@@ -41,11 +45,17 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     respondersConfig,
     approvalPolicyConfig,
     deadlineConfig,
+    publicBaseUrlConfig,
   ]);
   const db = documentClient();
   const waits = new DynamoDbWaits(db, config.operationsTable);
+  const store = new DynamoDbOperationsStore(db, config.operationsTable);
   return {
-    incidents: new DynamoDbOperationsStore(db, config.operationsTable),
+    incidents: store,
+    approvals: store,
+    // A round's backups are whoever the roster names when its deadline passes.
+    roster: config.approvalPolicy.roster,
+    publicBaseUrl: config.publicBaseUrl,
     questions: waits,
     waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),

@@ -418,7 +418,11 @@ ${
     ? `<h2>Approvals, round ${e(incident.decideRound)}</h2>${table<WorkroomView['approvals'][number]>(
         [
           { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
-          { header: 'Approver', cell: (a) => `${t(a.approverName)} (${e(a.approverEmail)})` },
+          {
+            header: 'Approver',
+            cell: (a) =>
+              `${t(a.approverName)} (${e(a.approverEmail)})${a.backup ? `; backup ${t(a.backup.name)} (${e(a.backup.email)})` : ''}`,
+          },
           { header: 'Status', cell: (a) => e(a.status) },
           {
             header: 'Decided',

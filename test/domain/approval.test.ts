@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { Approval } from '../../functions/domain/approval.ts';
 import {
+  approverAt,
   formatApprovalId,
   hashLinkSecret,
   linkSecretMatches,
   newLinkSecret,
   parseApprovalId,
   parseDecisionForm,
+  seatOfSecret,
 } from '../../functions/domain/approval.ts';
 import { InvalidInputError } from '../../functions/domain/errors.ts';
 
@@ -44,6 +47,36 @@ describe('approval links', () => {
     ]) {
       expect(parseApprovalId(id), id).toBeUndefined();
     }
+  });
+});
+
+describe("a role's two links: the primary's, and the backup's once asked", () => {
+  it('tells whose link a secret is, and neither for any other', () => {
+    const primary = newLinkSecret();
+    const backup = newLinkSecret();
+    const approval = {
+      approverEmail: 'lee@example.com',
+      approverName: 'Lee Legal',
+      linkSecretHash: hashLinkSecret(primary),
+    } as Approval;
+    expect(seatOfSecret(approval, primary)).toBe('primary');
+    expect(seatOfSecret(approval, backup)).toBeUndefined();
+    const asked: Approval = {
+      ...approval,
+      backup: {
+        email: 'lou@example.com',
+        name: 'Lou Legal',
+        requestedAt: '2026-11-25T09:00:00.000Z',
+        linkSecretHash: hashLinkSecret(backup),
+      },
+    };
+    expect(seatOfSecret(asked, primary)).toBe('primary');
+    expect(seatOfSecret(asked, backup)).toBe('backup');
+    expect(seatOfSecret(asked, newLinkSecret())).toBeUndefined();
+    expect(approverAt(asked, 'backup')).toEqual({ email: 'lou@example.com', name: 'Lou Legal' });
+    expect(approverAt(asked, 'primary')).toEqual({ email: 'lee@example.com', name: 'Lee Legal' });
+    // No backup asked: the backup seat is nobody new.
+    expect(approverAt(approval, 'backup')).toEqual({ email: 'lee@example.com', name: 'Lee Legal' });
   });
 });
 

@@ -8,6 +8,7 @@ import {
   impactSize,
   missed,
   nextBusinessDay,
+  roundClock,
   secondsUntilNextCheck,
 } from '../../functions/domain/deadlines.ts';
 import {
@@ -58,6 +59,22 @@ describe('deadlines from severity targets (seed 003)', () => {
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:10:00Z'))).toBe(300);
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T16:14:50Z'))).toBe(60);
     expect(secondsUntilNextCheck(all, new Date('2026-11-27T19:00:00Z'))).toBe(3600);
+  });
+});
+
+describe("an approval round's moments (issue 11)", () => {
+  it('reminds at half the deadline, asks the backups at the deadline, escalates at the deadline plus the escalation time', () => {
+    expect(roundClock('2026-11-27T16:00:00.000Z', DEFAULT_DEADLINE_POLICY)).toEqual({
+      remindAt: '2026-11-29T04:00:00.000Z',
+      dueAt: '2026-11-30T16:00:00.000Z',
+      finalAt: '2026-12-01T16:00:00.000Z',
+    });
+    // Minutes may be fractions, as a drill sets them.
+    expect(roundClock('2026-11-27T16:00:00.000Z', { decisionMinutes: 0.4, escalationMinutes: 0.2 })).toEqual({
+      remindAt: '2026-11-27T16:00:12.000Z',
+      dueAt: '2026-11-27T16:00:24.000Z',
+      finalAt: '2026-11-27T16:00:36.000Z',
+    });
   });
 });
 

@@ -3,7 +3,11 @@ import { classify } from '../../functions/domain/alert.ts';
 import { DEFAULT_ROUND_RULES } from '../../functions/domain/approval-policy.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
 import type { ApprovalAsk } from '../../functions/domain/messages.ts';
-import { approvalRequestEmail, workroomInvitation } from '../../functions/domain/messages.ts';
+import {
+  approvalReminderEmail,
+  approvalRequestEmail,
+  workroomInvitation,
+} from '../../functions/domain/messages.ts';
 import { sealPlan } from '../../functions/domain/plan.ts';
 
 const RLO = '\u202E';
@@ -108,5 +112,53 @@ describe('the approval request e-mail', () => {
       'What changed since plan v1, which you saw:\n- Effects: 2 → 4\n- Added refund EUR (ToS line): 2, EUR 19.75',
     );
     expect(mail.html).toContain('<li><bdi>Effects: 2 → 4</bdi></li>');
+  });
+});
+
+describe("a round's deadlines in e-mails", () => {
+  it('tells a backup whom they stand in for, and that the first decision for the role counts', () => {
+    const mail = approvalRequestEmail(hostileIncident(), {
+      ...ASK,
+      to: { email: 'lou@example.com', name: 'Lou Legal' },
+      dueAt: '2026-11-26T09:00:00.000Z',
+      backupFor: {
+        primary: { email: 'legal@example.com', name: 'Lee Legal' },
+        deadline: '2026-11-25T09:00:00.000Z',
+      },
+    });
+    expect(mail.to).toBe('lou@example.com');
+    expect(mail.text).toContain('by 26 Nov 09:00 UTC');
+    expect(mail.text).toContain(
+      "You are asked as Legal's backup: Lee Legal (legal@example.com) had not decided by 25 Nov 09:00 UTC. Whichever of you decides first decides for Legal",
+    );
+    expect(mail.html).toContain('You are asked as Legal&#39;s backup');
+  });
+
+  it('reminds without a link, saying where the link is and who is asked next', () => {
+    const reminder = {
+      role: 'legal' as const,
+      to: { email: 'legal@example.com', name: 'Lee Legal' },
+      round: 2,
+      planVersion: 3,
+      dueAt: '2026-11-25T09:00:00.000Z',
+      finalAt: '2026-11-26T09:00:00.000Z',
+      requestedAt: '2026-11-22T09:00:00.000Z',
+    };
+    const withBackup = approvalReminderEmail(hostileIncident(), {
+      ...reminder,
+      backup: { email: 'lou@example.com', name: 'Lou Legal' },
+    });
+    expect(withBackup.subject).toMatch(
+      /^\[SEV\d\] INC-2026-0003: reminder — Legal approval needed by 25 Nov 09:00 UTC$/,
+    );
+    expect(withBackup.text).toContain('plan v3 (round 2) is still needed, by 25 Nov 09:00 UTC');
+    expect(withBackup.text).toContain('e-mailed to you at 22 Nov 09:00 UTC');
+    expect(withBackup.text).toContain('Lou Legal (lou@example.com) is asked as your backup');
+    const alone = approvalReminderEmail(hostileIncident(), reminder);
+    expect(alone.text).toContain('If nobody has decided for Legal by 26 Nov 09:00 UTC, the SRE lead is told');
+    for (const mail of [withBackup, alone]) {
+      expect(`${mail.text}${mail.html}`).not.toMatch(/https?:|\/approvals\//);
+      expect(mail.subject).not.toMatch(BIDI);
+    }
   });
 });

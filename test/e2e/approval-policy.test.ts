@@ -14,8 +14,8 @@ import type { LocalStack } from '../../local/stack.ts';
 import {
   APOLOGY,
   done,
-  inPhase,
   RESPONDER,
+  resubmitPlan,
   SRE_LEAD,
   TWO_CUSTOMERS,
   workLinks,
@@ -211,14 +211,8 @@ describe('Decide by the approval policy on the local stack', () => {
     expect(back.incident.planRejected?.reason).toMatch(
       /^Changes requested: .*Business requested changes: Refund them too$/,
     );
-    await inPhase(responder, 'Understand');
     // Plan v1 was sent back: it cannot be submitted again; a revised one can.
-    await done(responder, 'plan', {
-      summary: 'Apologise to every affected customer and add a goodwill credit.',
-      apply: [...APOLOGY.apply, { kind: 'notice', obligation: 'tos', template: 'correction' }],
-      effects: [],
-    });
-    await done(responder, 'submit-plan');
+    await resubmitPlan(responder);
     const second = await approvalLinks(stack, incidentId, 2);
     expect([...second.keys()].sort()).toEqual(['business', 'sre']);
     const mail = (await inbox(stack)).find(

@@ -8,15 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { done, inPhase, RESPONDER, SRE_LEAD, workLinks } from '../support/casework.ts';
 import type { InboxEmail } from '../support/local-stack.ts';
 import {
-  executionArnOf,
   executionHistory,
+  executionStatus,
   freePorts,
   getCase,
   inbox,
@@ -39,19 +37,12 @@ const DEADLINES = {
 };
 
 let stack: LocalStack;
-let sfn: SFNClient;
 beforeAll(async () => {
   stack = await start(tempDataDir(), await freePorts(), {
     environment: { CASEBOOK_DEADLINES: JSON.stringify(DEADLINES) },
   });
-  sfn = new SFNClient({
-    region: 'us-east-1',
-    credentials: LOCAL_CREDENTIALS,
-    endpoint: stack.endpoints.stepFunctions,
-  });
 });
 afterAll(async () => {
-  sfn?.destroy();
   await stack?.close();
 });
 
@@ -62,9 +53,8 @@ async function entries(incidentId: string, state: string): Promise<number> {
   ).length;
 }
 
-async function status(incidentId: string): Promise<string | undefined> {
-  return (await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(stack, incidentId) })))
-    .status;
+function status(incidentId: string): Promise<string | undefined> {
+  return executionStatus(stack, incidentId);
 }
 
 /** The e-mails about `incidentId` whose subject says `about`, by whom they went to. */

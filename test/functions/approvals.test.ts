@@ -27,6 +27,7 @@ import { makeRequestApprovalHandler } from '../../functions/request-approval/req
 import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import { rejectPlan } from '../../functions/use-cases/reject-plan.ts';
+import { makeWatchDeadlinesHandler } from '../../functions/watch-deadlines/watch-deadlines.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
@@ -62,11 +63,7 @@ const APOLOGY: PlanInput = {
 };
 
 async function setup(
-  options: {
-    size?: ImpactSize;
-    policy?: ApprovalPolicyInput;
-    deadlines?: Pick<DeadlinePolicy, 'decisionMinutes'>;
-  } = {},
+  options: { size?: ImpactSize; policy?: ApprovalPolicyInput; deadlines?: Partial<DeadlinePolicy> } = {},
 ) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
@@ -120,7 +117,7 @@ async function setup(
     clock,
     publicBaseUrl: 'https://casebook.example.com',
     policy: parsed.policy,
-    deadlines: options.deadlines ?? DEFAULT_DEADLINE_POLICY,
+    deadlines: { ...DEFAULT_DEADLINE_POLICY, ...options.deadlines },
   });
   const workflow = new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }));
   const pageDeps = {
@@ -131,9 +128,23 @@ async function setup(
     waits,
     workflow,
     clock,
-    policy: options.deadlines ?? DEFAULT_DEADLINE_POLICY,
+    policy: { ...DEFAULT_DEADLINE_POLICY, ...options.deadlines },
   };
   const page = makeApprovalsPageHandler(pageDeps);
+  /** The state machine reads the round's clock, as before and between its waits. */
+  const watch = makeWatchDeadlinesHandler({
+    incidents: store,
+    approvals: store,
+    questions: waits,
+    waits,
+    mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
+    people: { sreLead: 'lead@example.com', responders: ['a@example.com'] },
+    legal: ADDRESSES.legal,
+    roster: parsed.policy.roster,
+    publicBaseUrl: 'https://casebook.example.com',
+    policy: { ...DEFAULT_DEADLINE_POLICY, ...options.deadlines },
+    clock,
+  });
   /** The state machine enters the round's wait, as hold-for-people does. */
   const hold = (taskToken = 'decide-token') =>
     holdForPeople(
@@ -199,6 +210,7 @@ async function setup(
     planDeps,
     pageDeps,
     clock,
+    watch,
   };
 }
 
@@ -640,5 +652,209 @@ describe('deciding', () => {
         version: 1,
       },
     );
+  });
+});
+
+describe('the deadlines of a round', () => {
+  /** Legal has a backup; SRE has none. */
+  const BACKED: ApprovalPolicyInput = {
+    approvers: {
+      legal: {
+        primary: { email: 'lee@example.com', name: 'Lee Legal' },
+        backup: { email: 'lou@example.com', name: 'Lou Legal' },
+      },
+      business: { primary: { email: 'bo@example.com', name: 'Bo Business' } },
+      sre: { primary: { email: 'sam@example.com', name: 'Sam SRE' } },
+    },
+  };
+
+  /** A medium round that began at 10:00: reminders at 11:00, backups at 12:00, escalated at 13:00. */
+  async function round() {
+    const ctx = await setup({ policy: BACKED, deadlines: { decisionMinutes: 120, escalationMinutes: 60 } });
+    // Acknowledged, and slow to breach (SEV3): the round's moments are the only ones in this hour.
+    const incident = await ctx.store.getIncident(ID);
+    if (!incident) throw new Error('no incident');
+    await ctx.store.updateIncident(incident, {
+      severity: 'SEV3',
+      acknowledgedAt: '2026-11-22T09:05:00.000Z',
+    });
+    await ctx.hold();
+    const { links } = await ctx.open();
+    const mailsFrom = ses.commandCalls(SendEmailCommand).length;
+    const mails = () =>
+      ses
+        .commandCalls(SendEmailCommand)
+        .slice(mailsFrom)
+        .map((c) => ({
+          to: c.args[0].input.Destination?.ToAddresses?.[0] ?? '',
+          subject: c.args[0].input.Message?.Subject?.Data ?? '',
+          text: c.args[0].input.Message?.Body?.Text?.Data ?? '',
+        }));
+    const look = () => ctx.watch({ incidentId: ID, step: 'decide' });
+    const timeline = async (type: string) =>
+      (await ctx.store.listTimeline(ID)).filter((e) => e.type === type);
+    return { ...ctx, links, mails, look, timeline };
+  }
+
+  it('reminds the undecided at half the deadline, asks the backups at the deadline and escalates at the final timeout, each once', async () => {
+    const { links, call, idOf, mails, look, timeline, clock } = await round();
+    await call('POST', await idOf('business', links), approve);
+
+    // 10:30: nothing is due; the wait wakes at the reminder.
+    expect(await look()).toEqual({ seconds: 30 * 60, escalated: 0 });
+    expect(mails()).toEqual([]);
+
+    // 11:00, half the deadline: the two still undecided are reminded, without a link.
+    clock.advance(30 * 60_000);
+    expect(await look()).toEqual({ seconds: 3600, escalated: 0 });
+    const reminders = mails();
+    expect(reminders.map((m) => m.to).sort()).toEqual(['lee@example.com', 'sam@example.com']);
+    for (const m of reminders) {
+      expect(m.subject).toMatch(
+        /^\[SEV3\] INC-2026-0009: reminder — (Legal|SRE) approval needed by 22 Nov 12:00 UTC$/,
+      );
+      expect(m.text).not.toContain('/approvals/');
+      expect(m.text).toContain('e-mailed to you at 22 Nov 10:30 UTC');
+    }
+    expect(reminders.find((m) => m.to === 'lee@example.com')?.text).toContain(
+      'Lou Legal (lou@example.com) is asked as your backup',
+    );
+    expect(reminders.find((m) => m.to === 'sam@example.com')?.text).toContain(
+      'If nobody has decided for SRE by 22 Nov 13:00 UTC, the SRE lead is told',
+    );
+
+    // 12:00, the deadline: Legal's backup is asked, by a link of their own; SRE has no backup.
+    clock.advance(60 * 60_000);
+    expect(await look()).toEqual({ seconds: 3600, escalated: 0 });
+    const asked = mails().slice(2);
+    expect(asked.map((m) => m.to)).toEqual(['lou@example.com']);
+    expect(asked[0]?.subject).toContain('Legal approval needed');
+    expect(asked[0]?.text).toContain(
+      "You are asked as Legal's backup: Lee Legal (lee@example.com) had not decided by 22 Nov 12:00 UTC",
+    );
+    expect(asked[0]?.text).toContain('by 22 Nov 13:00 UTC');
+    const backupId = decodeURIComponent(/\/approvals\/(\S+)/.exec(asked[0]?.text ?? '')?.[1] ?? '');
+    expect(backupId).toMatch(new RegExp(`^${ID}\\.1\\.legal\\.[A-Za-z0-9_-]{43}$`));
+    expect(backupId).not.toBe(await idOf('legal', links));
+    const backupPage = (await call('GET', backupId)).body ?? '';
+    expect(backupPage).toContain('This link is for <bdi>Lou Legal</bdi> (lou@example.com) alone');
+    expect(backupPage).toContain("You are asked as Legal's backup");
+    expect(backupPage).toMatch(/Your decision is needed by <time datetime="2026-11-22T13:00:00\.000Z"/);
+    const primaryPage = (await call('GET', await idOf('legal', links))).body ?? '';
+    expect(primaryPage).toContain('<bdi>Lou Legal</bdi> (lou@example.com) was asked too, as your backup');
+
+    // 13:00, the final timeout: escalated to the SRE lead and the responders, naming who is awaited.
+    clock.advance(60 * 60_000);
+    expect(await look()).toMatchObject({ escalated: 1 });
+    const escalations = mails().slice(3);
+    expect(escalations.map((m) => m.to).sort()).toEqual(['a@example.com', 'lead@example.com']);
+    expect(escalations[0]?.subject).toContain('escalated — The approval round is still undecided');
+    expect(escalations[0]?.text).toContain(
+      '- Legal: Lee Legal (lee@example.com); backup Lou Legal (lou@example.com) asked 22 Nov 12:00 UTC',
+    );
+    expect(escalations[0]?.text).toContain('- SRE: Sam SRE (sam@example.com); no backup on the roster');
+
+    // However often the clock is read now, nobody hears of any of it again.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(60_000);
+      expect((await look()).escalated).toBe(0);
+    }
+    expect(mails()).toHaveLength(5);
+    expect((await timeline('approval_reminded')).map((e) => e.detail?.role).sort()).toEqual(['legal', 'sre']);
+    expect(
+      (await timeline('approval_requested'))
+        .filter((e) => e.detail?.seat === 'backup')
+        .map((e) => e.detail?.role),
+    ).toEqual(['legal']);
+    expect((await timeline('escalated')).map((e) => e.detail)).toEqual([
+      expect.objectContaining({ kind: 'decision', due: '2026-11-22T13:00:00.000Z', step: 'decide' }),
+    ]);
+  });
+
+  it('counts a late decision, the first for the role whichever link made it, and resumes the round', async () => {
+    const { links, call, idOf, mails, look, clock, decisions, successes, store } = await round();
+    clock.advance(150 * 60_000);
+    await look();
+    expect(await look()).toMatchObject({ escalated: 0 });
+    const backupId = decodeURIComponent(
+      /\/approvals\/(\S+)/.exec(mails().find((m) => m.to === 'lou@example.com')?.text ?? '')?.[1] ?? '',
+    );
+
+    // Past the final timeout, the backup approves for Legal; the primary's link is then spent.
+    const late = await call(
+      'POST',
+      backupId,
+      { decision: 'approve', comment: 'Lee is away' },
+      {
+        sourceIp: '198.51.100.7',
+        userAgent: 'Mail/1.0',
+      },
+    );
+    expect(late.statusCode).toBe(303);
+    const primary = await idOf('legal', links);
+    const again = await call('POST', primary, reject('Too late to object'));
+    expect(again.statusCode).toBe(409);
+    expect(again.body).toContain(
+      'Already decided by Lou Legal (lou@example.com) at 22 Nov 13:00 UTC: Legal approved',
+    );
+    const page = (await call('GET', primary)).body ?? '';
+    expect(page).toMatch(
+      /<strong>Approved<\/strong> by <bdi>Lou Legal<\/bdi> \(lou@example\.com\), as backup, at/,
+    );
+    expect(page).toContain('this link can no longer decide');
+    const [legal] = (await decisions()).filter((d) => d.kind === 'approval');
+    expect(legal).toMatchObject({
+      actor: 'Lou Legal <lou@example.com>',
+      role: 'legal',
+      decision: 'approve',
+      detail: { name: 'Lou Legal', email: 'lou@example.com', seat: 'backup' },
+    });
+
+    // The other two decide late too: the round is approved and its one wait answered.
+    expect(successes()).toEqual([]);
+    await call('POST', await idOf('business', links), approve);
+    await call('POST', await idOf('sre', links), approve);
+    expect(successes()).toHaveLength(1);
+    expect((await store.getIncident(ID))?.approvalRound?.decided?.verdict).toBe('approved');
+    // A decided round has met its deadline: the clock sends nothing more.
+    const sent = mails().length;
+    clock.advance(60 * 60_000);
+    expect((await look()).escalated).toBe(0);
+    expect(mails()).toHaveLength(sent);
+  });
+
+  it('asks a backup again when the step failed after asking and before the e-mail went out', async () => {
+    const { look, clock, store } = await round();
+    clock.advance(120 * 60_000);
+    ses.reset();
+    ses
+      .on(SendEmailCommand)
+      .resolvesOnce({ MessageId: 'reminder-lee' })
+      .resolvesOnce({ MessageId: 'reminder-sam' })
+      .resolvesOnce({ MessageId: 'reminder-bo' })
+      .rejectsOnce(new Error('SES is down'))
+      .resolves({ MessageId: 'm' });
+    await expect(look()).rejects.toThrow();
+    // The backup is on the request, not yet e-mailed: the timeline does not say it was asked.
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'legal' }))?.backup).toMatchObject({
+      email: 'lou@example.com',
+    });
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'legal' }))?.backup?.emailedAt).toBe(
+      undefined,
+    );
+    await look();
+    const toLou = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => c.args[0].input.Destination?.ToAddresses?.[0] === 'lou@example.com');
+    expect(toLou).toHaveLength(2);
+    expect((await store.getApproval({ incidentId: ID, round: 1, role: 'legal' }))?.backup?.emailedAt).toEqual(
+      expect.any(String),
+    );
+    await look();
+    expect(
+      ses
+        .commandCalls(SendEmailCommand)
+        .filter((c) => c.args[0].input.Destination?.ToAddresses?.[0] === 'lou@example.com'),
+    ).toHaveLength(2);
   });
 });

@@ -113,7 +113,7 @@ async function setup(options: { customers: Customer[]; input: PlanInput; payment
       linkSecretHash: 'h',
     });
     await store.settleApproval(key, 'APPROVED', {
-      decision: { decision: 'approve', name: role, comment: '', at: 't' },
+      decision: { decision: 'approve', seat: 'primary', name: role, comment: '', at: 't' },
     });
   }
   const decided = (await store.getIncident(id)) ?? base;

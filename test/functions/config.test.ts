@@ -148,6 +148,7 @@ describe('configuration parsed at cold start', () => {
       CASEBOOK_DEADLINES: JSON.stringify({
         SEV2: { response: 0.05, resolution: 0.25 },
         regulatory: 0.1,
+        escalation: 0.5,
         checkFloorSeconds: 1,
         checkCeilingSeconds: 2,
       }),
@@ -161,6 +162,7 @@ describe('configuration parsed at cold start', () => {
     expect(deadlines).toMatchObject({
       regulatoryMinutes: 0.1,
       decisionMinutes: DEFAULT_DEADLINE_POLICY.decisionMinutes,
+      escalationMinutes: 0.5,
       floorSeconds: 1,
       ceilingSeconds: 2,
     });

@@ -210,7 +210,7 @@ describe('lifecycle steps (record-phase)', () => {
     await twice({ kind: 'enter-phase', incidentId: ID, phase: 'Decide', execution: ID, entered: 't2' });
     for (const role of await approve(2)) {
       await store.settleApproval({ incidentId: ID, round: 2, role }, 'APPROVED', {
-        decision: { decision: 'approve', name: role, comment: '', at: 't' },
+        decision: { decision: 'approve', seat: 'primary', name: role, comment: '', at: 't' },
       });
     }
     for (const phase of ['Act', 'Learn'])

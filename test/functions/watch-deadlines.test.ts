@@ -36,11 +36,14 @@ async function setup(
   const clock = testClock(start);
   const watch = makeWatchDeadlinesHandler({
     incidents: store,
+    approvals: store,
     questions: waits,
     waits,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { sreLead: 'lead@example.com', responders: ['a@example.com', 'lead@example.com'] },
     legal: 'legal@example.com',
+    roster: {},
+    publicBaseUrl: 'https://casebook.example.com',
     policy: { ...DEFAULT_DEADLINE_POLICY, ...options.policy },
     clock,
   });

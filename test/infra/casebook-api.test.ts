@@ -103,7 +103,7 @@ describe('the HTTP API', () => {
     const linkBuilders = (Object.keys(FUNCTIONS) as FunctionKey[]).filter(
       (key) => (FUNCTIONS[key].needs as { publicBaseUrl?: boolean }).publicBaseUrl,
     );
-    expect(linkBuilders).toEqual(['recordPhase', 'requestApproval', 'carryOutEffects']);
+    expect(linkBuilders).toEqual(['recordPhase', 'requestApproval', 'carryOutEffects', 'watchDeadlines']);
     const endpoint = stateless.resolve(stateless.apiUrl);
     expect(endpoint).toEqual({ 'Fn::GetAtt': [expect.any(String), 'ApiEndpoint'] });
     for (const key of linkBuilders) {

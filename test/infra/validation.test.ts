@@ -90,7 +90,7 @@ describe('settings from CDK context', () => {
     expect(message).toContain('casebook:approvalPolicy sizes Unrecognized key: "tiny"');
   });
 
-  it('hands a configured approval policy, as JSON, to the functions that open rounds and watch deadlines, and no other', () => {
+  it('hands a configured approval policy, as JSON, to the functions that ask approvers and to no other', () => {
     const policy = {
       approvers: { legal: { primary: { email: 'lee@example.com', name: 'Lee Legal' } } },
       sizes: { medium: { roles: ['legal', 'business', 'sre'], quorum: 2, veto: ['legal'] } },
@@ -101,8 +101,8 @@ describe('settings from CDK context', () => {
         (r as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
           .Variables,
     );
+    // request-approval opens rounds; watch-deadlines asks the backups at a round's deadline.
     const withPolicy = variables.filter((v) => ENV.approvalPolicy in v);
-    // request-approval asks the roster; watch-deadlines tells the roster's Legal of the regulatory clock.
     expect(withPolicy).toHaveLength(2);
     for (const v of withPolicy) {
       expect(JSON.parse(String(v[ENV.approvalPolicy]))).toEqual(policy);

@@ -196,6 +196,31 @@ export const APOLOGY = {
   effects: [],
 };
 
+/** The plan revised after a request for changes: the apology, and a correction of what was sent (ToS). */
+export const APOLOGY_AND_CORRECTION = {
+  summary: 'Apologise to every affected customer and correct the receipt we sent them.',
+  apply: [...APOLOGY.apply, { kind: 'notice', obligation: 'tos', template: 'correction' }],
+  effects: [],
+};
+
+/** Once the incident is back in Understand, the responder writes the revised plan and submits it. */
+export async function resubmitPlan(link: string, plan: unknown = APOLOGY_AND_CORRECTION): Promise<void> {
+  await inPhase(link, 'Understand');
+  await done(link, 'plan', plan);
+  await done(link, 'submit-plan');
+}
+
+/** A roster whose Business approver has a backup, and SRE none: the small incident's two roles. */
+export const ROSTER_WITH_BUSINESS_BACKUP = {
+  approvers: {
+    business: {
+      primary: { email: 'bo@casebook.local', name: 'Bo Business' },
+      backup: { email: 'bea@casebook.local', name: 'Bea Business' },
+    },
+    sre: { primary: { email: 'sam@casebook.local', name: 'Sam SRE' } },
+  },
+};
+
 /**
  * Posts an alert that opens an incident and works it to Decide through the responder's link
  * (two customers, an apology): what used to take an alert alone. Answers the incident and the

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
@@ -102,6 +102,21 @@ export async function executionHistory(target: StackEndpoints, name: string): Pr
       nextToken = page.nextToken;
     } while (nextToken);
     return events;
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/** The status of the execution named `name` (RUNNING, SUCCEEDED, …), as DescribeExecution reports it. */
+export async function executionStatus(target: StackEndpoints, name: string): Promise<string | undefined> {
+  const sfn = new SFNClient({
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: target.endpoints.stepFunctions,
+  });
+  try {
+    return (await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(target, name) })))
+      .status;
   } finally {
     sfn.destroy();
   }
