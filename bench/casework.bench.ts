@@ -1,0 +1,96 @@
+/**
+ * A 10,000-customer incident worked through the workroom and carried out by the real Act against
+ * the Stripe stand-in and the SES emulator, next to a 3-customer incident on the same local stack:
+ * how long the customer upload, the plan and Act take, whether every effect happened once, and
+ * whether the Step Functions history stays small (it carries references only, never effects).
+ */
+import { rmSync } from 'node:fs';
+import { ENV } from '../functions/env-names.ts';
+import { freePorts, start, tempDataDir } from '../test/support/local-stack.ts';
+import {
+  chargedCustomersCsv,
+  effectsDone,
+  type IncidentRun,
+  largestPayloadBytes,
+  runIncident,
+} from './casework-incident.ts';
+import type { BenchReport } from './run.ts';
+
+const CUSTOMERS = Number(process.env.BENCH_CASEWORK_CUSTOMERS ?? 10_000);
+/** The local stand-ins take far more than SES's or Stripe's production rates; Act is not held back. */
+const RATE_PER_SECOND = process.env.BENCH_CASEWORK_RATE ?? '10000';
+
+const log = (line: string) => console.error(`casework: ${line}`);
+
+export default async function run(): Promise<BenchReport> {
+  process.env[ENV.mailRatePerSecond] = RATE_PER_SECOND;
+  process.env[ENV.paymentsRatePerSecond] = RATE_PER_SECOND;
+  const dataDir = tempDataDir();
+  const stack = await start(dataDir, await freePorts(), undefined, 'SILENT');
+  try {
+    let started = performance.now();
+    const small = await runIncident(stack, 'three', await chargedCustomersCsv(stack, 'three', 3), {
+      actTimeoutMs: 120_000,
+      log,
+    });
+    const csv = await chargedCustomersCsv(stack, 'large', CUSTOMERS);
+    log(`${CUSTOMERS} charges made in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    started = performance.now();
+    const large = await runIncident(stack, 'large', csv, { actTimeoutMs: 30 * 60_000, log });
+    const done = await effectsDone(stack, large.incidentId, 'large');
+    log(
+      `large incident worked in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(done)}`,
+    );
+    return report(small, large, done);
+  } finally {
+    await stack.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(
+  small: IncidentRun,
+  large: IncidentRun,
+  done: { refunds: number; notices: number },
+): BenchReport {
+  const k = CUSTOMERS === 10_000 ? '10k' : `${CUSTOMERS}`;
+  const maxPayloadKib = largestPayloadBytes(large.history) / 1024;
+  const results = {
+    [`casework.customers_${k}_upload_s`]: round(large.uploadSeconds),
+    [`casework.plan_${k}_s`]: round(large.planSeconds),
+    [`casework.act_${k}_s`]: round(large.actSeconds),
+    [`casework.effects_done_${k}`]: done.refunds + done.notices,
+    [`casework.history_ratio_${k}_vs_3`]: round(large.history.length / small.history.length),
+    [`casework.max_payload_kib_${k}`]: round(maxPayloadKib),
+  };
+  const markdown = [
+    '## A 10,000-customer incident (`bench/casework.bench.ts`)',
+    '',
+    `One incident with ${CUSTOMERS} affected customers, worked on the local stack the way people work it: an alert opens it; the responder's workroom link acknowledges, contains, assesses the impact, uploads the customers as one CSV and writes a plan that refunds each customer's amount (ToS) and sends each an apology; the three approvers approve from their e-mails; the real Act carries out the ${2 * CUSTOMERS} effects against the Stripe stand-in (each customer has a charge there) and the SES emulator; the postmortem closes it. A 3-customer incident worked the same way on the same stack is the baseline for the history.`,
+    '',
+    `Act's rates are set to ${RATE_PER_SECOND} a second for both providers (\`${ENV.mailRatePerSecond}\`, \`${ENV.paymentsRatePerSecond}\`): the stand-ins take far more than SES's or Stripe's production limits, and the bench measures Casebook, not the throttle. On AWS, Act at SES's default 14 a second would take about ${Math.ceil(CUSTOMERS / 14 / 60)} minutes for the notices alone.`,
+    '',
+    `| measure | 3 customers | ${CUSTOMERS} customers |`,
+    '|---|---:|---:|',
+    `| customer upload (POST /customers, CSV) | ${small.uploadSeconds.toFixed(2)} s | ${large.uploadSeconds.toFixed(2)} s |`,
+    `| plan written and submitted | ${small.planSeconds.toFixed(2)} s | ${large.planSeconds.toFixed(2)} s |`,
+    `| Act (first carry-out run to Learn) | ${small.actSeconds.toFixed(2)} s | ${large.actSeconds.toFixed(1)} s |`,
+    `| carry-out runs | ${small.actRuns} | ${large.actRuns} |`,
+    `| history events | ${small.history.length} | ${large.history.length} |`,
+    `| largest input/output in the history | ${(largestPayloadBytes(small.history) / 1024).toFixed(2)} KiB | ${maxPayloadKib.toFixed(2)} KiB |`,
+    '',
+    `Effects done, counted at the providers: ${done.refunds} succeeded refunds in the Stripe stand-in whose metadata names the incident, and ${done.notices} notices in the SES emulator's store to the incident's customers (${2 * CUSTOMERS} planned).`,
+  ].join('\n');
+  return {
+    results,
+    targets: {
+      [`casework.customers_${k}_upload_s`]: '≤ 10',
+      [`casework.effects_done_${k}`]: String(2 * CUSTOMERS),
+      [`casework.history_ratio_${k}_vs_3`]: '≤ 2',
+      [`casework.max_payload_kib_${k}`]: '< 256',
+    },
+    markdown,
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
