@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { LOCAL_CREDENTIALS } from '../local/names.ts';
 import { approveRound, done, inPhase, POSTMORTEM, RESPONDER, workLinks } from '../test/support/casework.ts';
@@ -44,6 +44,8 @@ export interface IncidentRun {
   readonly actSeconds: number;
   /** Carry-out runs Act took. */
   readonly actRuns: number;
+  /** Entries Act appended to the incident's Effect Ledger (intent, executed, confirmed, …). */
+  readonly effectEntries: number;
   /** Every event of the closed incident's execution history. */
   readonly history: HistoryEvent[];
 }
@@ -185,6 +187,7 @@ export async function runIncident(
   if (!actStart || !actEnd) throw new Error(`${incidentId}'s history shows no Act`);
   return {
     incidentId,
+    effectEntries: await effectEntries(stack, incidentId),
     uploadSeconds,
     planSeconds,
     actSeconds: (actEnd.getTime() - actStart.getTime()) / 1000,
@@ -207,6 +210,29 @@ async function watchPhase(stack: StackEndpoints, incidentId: string, phase: stri
       async () => ((await store.getIncident(incidentId))?.phase === phase ? true : undefined),
       timeoutMs,
     );
+  } finally {
+    db.destroy();
+  }
+}
+
+/** How many effect entries the incident's chain holds, counted by the table (nothing is read out). */
+async function effectEntries(stack: StackEndpoints, incidentId: string): Promise<number> {
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }));
+  try {
+    let count = 0;
+    const pages = paginateQuery(
+      { client: db },
+      {
+        TableName: stack.tables.ledger,
+        KeyConditionExpression: 'incidentId = :id',
+        FilterExpression: '#log = :effect',
+        ExpressionAttributeNames: { '#log': 'log' },
+        ExpressionAttributeValues: { ':id': incidentId, ':effect': 'effect' },
+        Select: 'COUNT',
+      },
+    );
+    for await (const page of pages) count += page.Count ?? 0;
+    return count;
   } finally {
     db.destroy();
   }
