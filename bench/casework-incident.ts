@@ -10,13 +10,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
+import { stripeClient } from '../functions/adapters/stripe-payments.ts';
 import { LOCAL_CREDENTIALS } from '../local/names.ts';
 import { approveRound, done, inPhase, POSTMORTEM, RESPONDER, workLinks } from '../test/support/casework.ts';
 import type { StackEndpoints } from '../test/support/local-stack.ts';
-import { executionArnOf, inbox, postAlert, ROOT, waitFor } from '../test/support/local-stack.ts';
+import {
+  executionArnOf,
+  executionHistory,
+  inbox,
+  postAlert,
+  ROOT,
+  waitFor,
+} from '../test/support/local-stack.ts';
 
 const aws = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
 
@@ -79,14 +87,7 @@ export async function chargedCustomersCsv(
   tag: string,
   count: number,
 ): Promise<string> {
-  const url = new URL(stack.endpoints.stripe);
-  const { default: Stripe } = await import('stripe');
-  const stripe = new Stripe('sk_test_casework_bench', {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: 'http',
-    maxNetworkRetries: 2,
-  });
+  const stripe = stripeClient('sk_test_casework_bench', { apiBase: stack.endpoints.stripe });
   const rows: string[] = new Array(count);
   await inParallel(
     Array.from({ length: count }, (_, i) => i + 1),
@@ -99,25 +100,6 @@ export async function chargedCustomersCsv(
     },
   );
   return ['customer_ref,email,name,amount,currency,product_area,payment_ref', ...rows].join('\n');
-}
-
-/** Every event of an execution's history. */
-export async function executionHistory(stack: StackEndpoints, executionArn: string): Promise<HistoryEvent[]> {
-  const sfn = new SFNClient({ ...aws, endpoint: stack.endpoints.stepFunctions });
-  try {
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(
-        new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
-      );
-      events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return events;
-  } finally {
-    sfn.destroy();
-  }
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -181,7 +163,7 @@ export async function runIncident(
     (await describe(stack, executionArn)) === 'SUCCEEDED' ? true : undefined,
   );
 
-  const history = await executionHistory(stack, executionArn);
+  const history = await executionHistory(stack, incidentId);
   const actStart = entered(history, CARRY_OUT)[0]?.timestamp;
   const actEnd = entered(history, 'Learn')[0]?.timestamp;
   if (!actStart || !actEnd) throw new Error(`${incidentId}'s history shows no Act`);
@@ -256,13 +238,7 @@ export async function effectsDone(
   incidentId: string,
   tag: string,
 ): Promise<{ refunds: number; notices: number }> {
-  const url = new URL(stack.endpoints.stripe);
-  const { default: Stripe } = await import('stripe');
-  const stripe = new Stripe('sk_test_casework_bench', {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: 'http',
-  });
+  const stripe = stripeClient('sk_test_casework_bench', { apiBase: stack.endpoints.stripe });
   let refunds = 0;
   for await (const refund of stripe.refunds.list({ limit: 100 }))
     if (refund.metadata?.incident === incidentId && refund.status === 'succeeded') refunds++;
