@@ -53,7 +53,7 @@ export interface IncidentRun {
   /** Carry-out runs Act took. */
   readonly actRuns: number;
   /** Entries Act appended to the incident's Effect Ledger (intent, executed, confirmed, …). */
-  readonly effectEntries: number;
+  readonly actEntries: number;
   /** Every event of the closed incident's execution history. */
   readonly history: HistoryEvent[];
 }
@@ -169,7 +169,7 @@ export async function runIncident(
   if (!actStart || !actEnd) throw new Error(`${incidentId}'s history shows no Act`);
   return {
     incidentId,
-    effectEntries: await effectEntries(stack, incidentId),
+    actEntries: await actEntries(stack, incidentId),
     uploadSeconds,
     planSeconds,
     actSeconds: (actEnd.getTime() - actStart.getTime()) / 1000,
@@ -197,8 +197,8 @@ async function watchPhase(stack: StackEndpoints, incidentId: string, phase: stri
   }
 }
 
-/** How many effect entries the incident's chain holds, counted by the table (nothing is read out). */
-async function effectEntries(stack: StackEndpoints, incidentId: string): Promise<number> {
+/** How many entries Act appended to the incident's chain, counted by the table (nothing is read out). */
+async function actEntries(stack: StackEndpoints, incidentId: string): Promise<number> {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }));
   try {
     let count = 0;
@@ -207,9 +207,9 @@ async function effectEntries(stack: StackEndpoints, incidentId: string): Promise
       {
         TableName: stack.tables.ledger,
         KeyConditionExpression: 'incidentId = :id',
-        FilterExpression: '#log = :effect',
+        FilterExpression: '#log = :effect AND phase = :act',
         ExpressionAttributeNames: { '#log': 'log' },
-        ExpressionAttributeValues: { ':id': incidentId, ':effect': 'effect' },
+        ExpressionAttributeValues: { ':id': incidentId, ':effect': 'effect', ':act': 'Act' },
         Select: 'COUNT',
       },
     );

@@ -66,7 +66,7 @@ function report(
     [`casework.max_payload_kib_${k}`]: round(maxPayloadKib),
   };
   const n = (x: number) => x.toLocaleString('en-US');
-  const perEntryMs = (1000 * large.actSeconds) / large.effectEntries;
+  const perEntryMs = (1000 * large.actSeconds) / large.actEntries;
   const markdown = [
     `## A ${n(CUSTOMERS)}-customer incident (\`bench/casework.bench.ts\`)`,
     '',
@@ -80,13 +80,13 @@ function report(
     `| plan written (rules expanded over the customers) and submitted | ${small.planSeconds.toFixed(2)} s | ${large.planSeconds.toFixed(2)} s |`,
     `| Act (first carry-out run to Learn) | ${small.actSeconds.toFixed(2)} s | ${large.actSeconds.toFixed(1)} s |`,
     `| carry-out runs | ${small.actRuns} | ${large.actRuns} |`,
-    `| effect entries on the incident's ledger | ${n(small.effectEntries)} | ${n(large.effectEntries)} |`,
+    `| entries Act appended to the incident's ledger | ${n(small.actEntries)} | ${n(large.actEntries)} |`,
     `| history events | ${small.history.length} | ${large.history.length} |`,
     `| largest input/output in the history | ${(largestPayloadBytes(small.history) / 1024).toFixed(2)} KiB | ${maxPayloadKib.toFixed(2)} KiB |`,
     '',
     `Effects done, counted at the providers: ${n(done.refunds)} succeeded refunds in the Stripe stand-in whose metadata names the incident, and ${n(done.notices)} notices in the SES emulator's store to the incident's customers (${n(2 * CUSTOMERS)} planned).`,
     '',
-    `Reading: the history does not grow with the customers — the state machine carries the incident id and Act's outcome, never an effect — so its size and its largest payload are those of the 3-customer incident. Act's time is its Effect Ledger's: an incident's entries form one hash chain, and each entry is a conditional put at the head the one before made, so the ${n(large.effectEntries)} entries (intent, executed and confirmed for a refund that is pending first; intent and confirmed for a notice) go to dynalite one after another, ${perEntryMs.toFixed(1)} ms each on average here (Act's time over its entries), while the claims, the effects' own updates and the provider calls run beside them; timed from inside while this bench was written, a run's appends queued behind one another from its start to its end, so the chain, not the providers, sets Act's pace. The upload and the plan are batch writes, 25 items a request.`,
+    `Reading: the history does not grow with the customers — the state machine carries the incident id and Act's outcome, never an effect — so its size and its largest payload are those of the 3-customer incident. Act's time is its Effect Ledger's: an incident's entries form one hash chain, and each entry is a conditional put at the head the one before made, so the ${n(large.actEntries)} entries (intent, executed and confirmed for a refund that is pending first; intent and confirmed for a notice) go to dynalite one after another, ${perEntryMs.toFixed(1)} ms each on average here (Act's time over its entries), while the claims, the effects' own updates and the provider calls run beside them; timed from inside while this bench was written, a run's appends queued behind one another from its start to its end, so the chain, not the providers, sets Act's pace. The upload and the plan are batch writes, 25 items a request.`,
   ].join('\n');
   return {
     results,
