@@ -5,7 +5,8 @@
  * each benchmark's own section).
  *
  * A benchmark module's default export is `() => Promise<BenchReport>`. Figures are ratios against a
- * baseline measured in the same run, or counts: the machines are shared and noisy.
+ * baseline measured in the same run, or counts: the machines are shared and noisy. Seconds only
+ * where an issue names seconds.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -75,7 +76,8 @@ function main(): void {
     '# Benchmarks',
     '',
     'Figures are ratios against a baseline measured in the same run, or counts: the machines are',
-    'shared and noisy, and an absolute time from one run means little.',
+    'shared and noisy, and an absolute time from one run means little. The exceptions are the times an',
+    'issue names in seconds (`casework.*_s`), measured on the local stack of that run.',
     '',
     `Latest run: ${date}, \`npm run bench\` (${process.version}, ${process.platform}/${process.arch}). Results also in \`bench/results.json\`.`,
     '',

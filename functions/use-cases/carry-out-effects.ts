@@ -7,9 +7,10 @@
  *  1. Load the incident; act only on a plan every approver of the current round approved.
  *  2. Go through the plan's effects in order, a page at a time, at the providers' rates; carry out
  *     each that Act can move on by itself. Stop early when the run's time is nearly up.
- *  3. Say what the state machine does next: done, run again, look again later (refunds still
- *     pending, a provider that did not answer), or wait for people (effects in doubt, refused, or
- *     to be done by hand — they were asked by e-mail; the other effects went on meanwhile).
+ *  3. Say what the state machine does next: done, run again (out of time, or refunds already due
+ *     another look), look again later (refunds still pending, a provider that did not answer), or
+ *     wait for people (effects in doubt, refused, or to be done by hand — they were asked by
+ *     e-mail; the other effects went on meanwhile).
  *
  * One effect:
  *  - planned → record the intent, then call the provider with the effect's key.
@@ -104,8 +105,8 @@ export async function carryOutEffects(
     voided: 0,
   };
   let outOfTime = false;
-  /** When the longest-waiting effect that is not done yet last moved. */
-  let oldestPending: string | undefined;
+  /** When the providers are due the next look at an effect that waits on them (epoch ms). */
+  let nextLook = Number.POSITIVE_INFINITY;
   let cursor: string | undefined;
   do {
     const page = await deps.effects.listEffects(incident.id, plan.version, cursor, PAGE);
@@ -126,10 +127,7 @@ export async function carryOutEffects(
       if (now.progress === 'attention' && now.attention)
         await deps.ask(incident, now, now.attention.reason, now.attention.detail);
       counts[now.progress]++;
-      if (actCanProceed(now)) {
-        const since = now.updatedAt ?? now.intentAt;
-        if (since && (!oldestPending || since < oldestPending)) oldestPending = since;
-      }
+      if (actCanProceed(now)) nextLook = Math.min(nextLook, nextLookAt(effect, now, deps.clock.now()));
     });
     cursor = page.cursor;
   } while (cursor);
@@ -137,11 +135,10 @@ export async function carryOutEffects(
   // 3.
   if (outOfTime) return { outcome: 'more', counts, retryAfterSeconds: 0 };
   if (counts.planned + counts.intent + counts.executed > 0) {
-    return {
-      outcome: 'waiting-provider',
-      counts,
-      retryAfterSeconds: lookAgainIn(oldestPending, deps.clock.now()),
-    };
+    const wait = Math.ceil((nextLook - deps.clock.now().getTime()) / 1000);
+    // A long run ends with its first refunds already due a look: run again at once.
+    if (wait <= 0) return { outcome: 'more', counts, retryAfterSeconds: 0 };
+    return { outcome: 'waiting-provider', counts, retryAfterSeconds: wait };
   }
   if (counts.attention > 0) return { outcome: 'waiting-people', counts, retryAfterSeconds: 0 };
   await deps.incidents.addTimelineEvent(incident.id, {
@@ -156,14 +153,23 @@ export async function carryOutEffects(
   return { outcome: 'done', counts, retryAfterSeconds: 0 };
 }
 
+/** How long after an effect moved (a refund made, say) its provider is first asked again. */
+const FIRST_LOOK_MS = 5_000;
+/** The longest Act leaves an effect that waits on a provider unlooked at. */
+const LONGEST_LOOK_MS = 3_600_000;
+
 /**
- * How long to give the providers before looking again: half as long as the oldest effect has
- * waited, from 5 seconds to an hour — quick for a refund that settles in a moment, and a refund
- * pending for days is looked at hourly, not every few seconds (each look is history).
+ * When to look again at an effect that waits on a provider. One that moved in this run is first
+ * looked at 5 seconds after it moved, so a long run ends with its first refunds already due. One
+ * looked at in this run without moving is looked at again after half as long as it has waited, up
+ * to an hour: a refund pending for days is looked at hourly, not every few seconds (each look is
+ * history).
  */
-function lookAgainIn(oldestPending: string | undefined, now: Date): number {
-  const waited = oldestPending ? (now.getTime() - Date.parse(oldestPending)) / 1000 : 0;
-  return Math.min(3_600, Math.max(5, Math.ceil(waited / 2)));
+function nextLookAt(before: EffectRecord, after: EffectRecord, now: Date): number {
+  const since = Date.parse(after.updatedAt ?? after.intentAt ?? now.toISOString());
+  if (after !== before) return since + FIRST_LOOK_MS;
+  const waited = now.getTime() - since;
+  return now.getTime() + Math.min(LONGEST_LOOK_MS, Math.max(FIRST_LOOK_MS, waited / 2));
 }
 
 /**

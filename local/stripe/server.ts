@@ -137,7 +137,10 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     if (commit.idempotency) keys.set(commit.idempotency.key, commit.idempotency);
   }
 
-  /** Writes what the request (or a settlement) changed; only then does anyone see it. */
+  /**
+   * Commits what the request (or a settlement) changed to the journal, and then to what later
+   * requests see; answers leave only once the journal has it on disk (`journal.durable`).
+   */
   const commit = (entities: Entity[], idempotency?: IdempotencyRecord): void => {
     if (entities.length === 0 && !idempotency) return;
     journal.append({ entities, ...(idempotency ? { idempotency } : {}) });
@@ -166,10 +169,15 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       return;
     }
     const previous = { status: transition.previousStatus };
-    webhooks?.send('refund.updated', transition.refund, previous, Date.now());
-    webhooks?.send('charge.refund.updated', transition.refund, previous, Date.now());
-    if (transition.refund.status === 'failed')
-      webhooks?.send('refund.failed', transition.refund, previous, Date.now());
+    journal.durable().then(
+      () => {
+        webhooks?.send('refund.updated', transition.refund, previous, Date.now());
+        webhooks?.send('charge.refund.updated', transition.refund, previous, Date.now());
+        if (transition.refund.status === 'failed')
+          webhooks?.send('refund.failed', transition.refund, previous, Date.now());
+      },
+      (error: Error) => log(`stripe: settling ${id} was not kept: ${error.message}`),
+    );
   };
 
   for (const { id, at } of api.pendingSettlements()) schedule(id, at);
@@ -246,6 +254,15 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
         message: 'An unknown error occurred in the Casebook Stripe stand-in.',
       });
     }
+    // Whatever the answer tells of — this request's changes or earlier ones it read — is on disk
+    // before it leaves.
+    await journal.durable().catch((thrown: Error) => {
+      log(`stripe: ${req.method} ${req.url}: ${thrown.message}`);
+      result = error(500, {
+        type: 'api_error',
+        message: `The Casebook Stripe stand-in could not keep this request: ${thrown.message}.`,
+      });
+    });
     const key = header(req, 'idempotency-key');
     const version = header(req, 'stripe-version');
     res.writeHead(result.status, {
@@ -268,7 +285,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       timers.clear();
       await closeServer(server);
       await webhooks?.close();
-      journal.close();
+      await journal.close();
     },
   };
 }

@@ -1,20 +1,24 @@
 /**
  * The stand-in's memory: an append-only JSON-lines journal, one line per committed request,
- * fsynced before the answer leaves, and replayed on start. A line holds everything one request
- * changed (objects and its idempotency record), so a crash keeps all of it or none of it.
+ * on disk (fsynced) before any answer leaves, and replayed on start. A line holds everything one
+ * request changed (objects and its idempotency record), so a crash keeps all of it or none of it.
+ * Lines committed while a write is under way go to disk together in the next write (group
+ * commit): one fsync answers many requests, and the event loop never waits on the disk.
  */
 import {
   closeSync,
   existsSync,
-  fsyncSync,
+  fsync,
   mkdirSync,
   openSync,
   readFileSync,
   readSync,
   statSync,
+  write,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** A Stripe API object as the stand-in answers it (`id`, `object`, `created`, …). */
 export type StripeObject = Record<string, unknown> & { id: string; object: string; created: number };
@@ -59,6 +63,17 @@ const FORMAT_VERSION = 1;
 export class Journal {
   private readonly file: string | undefined;
   private fd: number | undefined;
+  /** Lines committed and not yet handed to a write. */
+  private queued: string[] = [];
+  /** Lines committed so far, and how many of them are on disk. */
+  private committed = 0;
+  private onDisk = 0;
+  /** The writes under way, one after the other. */
+  private flushing: Promise<void> | undefined;
+  /** Who waits for the disk to hold the first `upTo` lines. */
+  private waiters: { upTo: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Why the journal takes no more commits: a write or an fsync failed. */
+  private broken: Error | undefined;
 
   constructor(dir: string | undefined) {
     this.file = dir ? join(dir, 'journal.jsonl') : undefined;
@@ -83,24 +98,69 @@ export class Journal {
     return commits;
   }
 
-  /** Appends one commit and waits until it is on disk. */
+  /**
+   * Commits one request's changes: the next write takes them to disk. Throws, committing nothing,
+   * once a write has failed.
+   */
   append(commit: Commit): void {
     if (!this.file) return;
-    if (this.fd === undefined) {
-      this.fd = openSync(this.file, 'a', 0o600);
-      // A torn tail has no newline; end it, or the next commit would be glued onto it and lost too.
-      if (existsSync(this.file) && !endsWithNewline(this.file)) writeSync(this.fd, '\n');
-    }
-    // One write of one line: a crash leaves the whole line or a torn tail that replay skips.
-    writeSync(this.fd, `${JSON.stringify({ v: FORMAT_VERSION, commit })}\n`);
-    fsyncSync(this.fd);
+    if (this.broken) throw this.broken;
+    this.queued.push(`${JSON.stringify({ v: FORMAT_VERSION, commit })}\n`);
+    this.committed++;
+    this.flushing ??= this.flush();
   }
 
-  close(): void {
+  /**
+   * Resolves once every commit made so far is on disk — what an answer waits for, since it may
+   * tell of any of them; rejects if a write fails first.
+   */
+  durable(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.onDisk >= this.committed) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ upTo: this.committed, resolve, reject }));
+  }
+
+  /** Writes what is queued, one write and one fsync at a time, until nothing is left. */
+  private async flush(): Promise<void> {
+    try {
+      if (this.fd === undefined) {
+        this.fd = openSync(this.file as string, 'a', 0o600);
+        // A torn tail has no newline; end it, or the next commit would be glued onto it and lost too.
+        if (!endsWithNewline(this.file as string)) writeSync(this.fd, '\n');
+      }
+      while (this.queued.length > 0) {
+        const lines = this.queued;
+        this.queued = [];
+        // A crash mid-write leaves whole lines and at most one torn tail, which replay skips; no
+        // request whose line was not yet on disk has been answered.
+        const bytes = Buffer.from(lines.join(''));
+        for (let offset = 0; offset < bytes.length; )
+          offset += (await writeAsync(this.fd, bytes, offset, bytes.length - offset)).bytesWritten;
+        await fsyncAsync(this.fd);
+        this.onDisk += lines.length;
+        const done = this.waiters.filter((w) => w.upTo <= this.onDisk);
+        this.waiters = this.waiters.filter((w) => w.upTo > this.onDisk);
+        for (const w of done) w.resolve();
+      }
+    } catch (error) {
+      this.broken = new Error(`the journal could not be written: ${(error as Error).message}`);
+      for (const w of this.waiters) w.reject(this.broken);
+      this.waiters = [];
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Waits for the writes under way, then closes the file. */
+  async close(): Promise<void> {
+    await this.flushing;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 }
+
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
 
 function endsWithNewline(file: string): boolean {
   const { size } = statSync(file);

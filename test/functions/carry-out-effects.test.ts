@@ -75,13 +75,18 @@ async function paidCustomer(
 }
 
 /** An incident in Act with `customers` and a plan every approver approved. */
-async function setup(options: { customers: Customer[]; input: PlanInput; payments?: 'manual' }) {
+async function setup(options: {
+  customers: Customer[];
+  input: PlanInput;
+  payments?: 'manual' | StripePayments;
+  clock?: ReturnType<typeof testClock>;
+}) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   const effects = new DynamoDbEffectStore(db.doc, tables.operations);
   const waits = new DynamoDbWaits(db.doc, tables.operations);
   const ledger = db.ledger(tables.ledger);
-  const clock = testClock();
+  const clock = options.clock ?? testClock();
   // Each test its own incident: Stripe keeps idempotency keys (incident:effect:attempt) across tests.
   const base = plainIncident(++incidents);
   const id = base.id;
@@ -439,6 +444,60 @@ describe('Act carries out the approved effects', () => {
       (await entries()).find((e) => e.kind === 'effect_reconciled')?.seq,
     );
     expect(id).toMatch(/^INC-2026-/);
+  });
+
+  it('runs again at once when a long run ends with its first refunds due a look, and waits otherwise', async () => {
+    // A stand-in whose refunds stay pending for the whole test.
+    const slow = await startStripeStandIn({ port: 0, refundSettleMs: 600_000 });
+    try {
+      const client = stripeClient('sk_test_slow', { apiBase: slow.url });
+      const customers: Customer[] = [];
+      for (const [ref, minor] of [
+        ['cus_lo', 1000],
+        ['cus_ma', 2000],
+      ] as const) {
+        const charge = await client.charges.create({ amount: minor, currency: 'eur', source: 'tok_visa' });
+        customers.push({
+          customerRef: ref,
+          email: `${ref}@example.com`,
+          amount: { minor, currency: 'EUR' },
+          paymentRef: charge.id,
+        });
+      }
+      const clock = testClock();
+      const refundOnly: PlanInput = { ...refundCreditNotice, apply: refundCreditNotice.apply.slice(0, 1) };
+      const { deps, id } = await setup({
+        customers,
+        input: refundOnly,
+        clock,
+        payments: new StripePayments(client),
+      });
+      // The run goes on for 6 s (by the clock) after the first refund was made.
+      let long = true;
+      const effects = Object.create(deps.effects) as typeof deps.effects;
+      effects.advanceEffect = async (...args) => {
+        const moved = await deps.effects.advanceEffect(...args);
+        if (long && args[3].progress === 'executed') {
+          long = false;
+          clock.advance(6_000);
+        }
+        return moved;
+      };
+      const act = () => carryOutEffects({ ...deps, effects }, { incidentId: id });
+
+      // The first refund is due its first look (5 s after it was made): run again at once.
+      expect(await act()).toMatchObject({ outcome: 'more', counts: { executed: 2 }, retryAfterSeconds: 0 });
+      // Looked at, still pending: not again for half as long as they have waited, and at least
+      // 5 s — never a loop that only makes history.
+      expect(await act()).toMatchObject({ outcome: 'waiting-provider', retryAfterSeconds: 5 });
+      clock.advance(30_000);
+      const later = await act();
+      expect(later.outcome).toBe('waiting-provider');
+      expect(later.retryAfterSeconds).toBeGreaterThanOrEqual(15);
+      expect(later.retryAfterSeconds).toBeLessThanOrEqual(19);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('acts on nothing a full round did not approve, and stops early when its time runs out', async () => {

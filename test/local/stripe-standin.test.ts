@@ -1,5 +1,5 @@
 /** The Stripe stand-in, driven through the official `stripe` SDK exactly as Casebook drives Stripe. */
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -425,6 +425,35 @@ describe('Stripe stand-in: persistence', () => {
     await waitFor('the refund to succeed after the restart', async () =>
       (await stripe.refunds.retrieve(refund.id)).status === 'succeeded' ? true : undefined,
     );
+  });
+
+  it('answers requests that come at once each only when its commit is in the journal', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'casebook-stripe-'));
+    const stripe = sdk(await standIn({ dataDir }));
+    const journal = () => readFileSync(join(dataDir, 'journal.jsonl'), 'utf8');
+    // Many commits share each write (group commit), and none is answered before its write.
+    const unwritten: string[] = [];
+    const charges = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const charge = await paidCharge(stripe, 100 + i);
+        if (!journal().includes(charge.id)) unwritten.push(charge.id);
+        return charge;
+      }),
+    );
+    expect(unwritten).toEqual([]);
+    expect(journal().trim().split('\n')).toHaveLength(40);
+    expect(new Set(charges.map((c) => c.id)).size).toBe(40);
+  });
+
+  it('answers nothing more once the journal cannot be written, not even what it only holds in memory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'casebook-stripe-'));
+    const stripe = sdk(await standIn({ dataDir, log: () => undefined }));
+    mkdirSync(join(dataDir, 'journal.jsonl')); // the file cannot be opened for appending
+    const first = await failure(paidCharge(stripe));
+    expect(first.statusCode).toBe(500);
+    expect(first.message).toMatch(/could not keep this request: the journal could not be written/);
+    expect((await failure(stripe.charges.list())).statusCode).toBe(500);
+    expect((await failure(paidCharge(stripe))).statusCode).toBe(500);
   });
 
   it('skips a torn last journal line and keeps appending after it', async () => {
