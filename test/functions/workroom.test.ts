@@ -21,8 +21,10 @@ import {
   workLinkExpiry,
 } from '../../functions/domain/work-link.ts';
 import { act } from '../../functions/use-cases/workroom.ts';
+import { makeWorkroomHandler } from '../../functions/workroom/workroom.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { apiEvent } from '../support/http.ts';
 import { plainIncident } from '../support/incidents.ts';
 
 mockClient(SFNClient);
@@ -34,7 +36,7 @@ afterAll(() => db.close());
 
 const LEAD = 'lead@example.com';
 
-async function setup() {
+async function setup(linkIssuedAt?: string) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   const waits = new DynamoDbWaits(db.doc, tables.operations);
@@ -56,6 +58,7 @@ async function setup() {
   const incident = { ...plainIncident(1), phase: 'Contain' as const, status: 'INVESTIGATING' as const };
   await store.createIncident(incident);
   const clock = testClock();
+  const issued = linkIssuedAt ? new Date(linkIssuedAt) : clock.now();
   const secret = newWorkLinkSecret();
   const link = {
     incidentId: incident.id,
@@ -63,8 +66,8 @@ async function setup() {
     email: LEAD,
     role: 'sre_lead' as const,
     secretHash: hashLinkSecret(secret),
-    issuedAt: clock.now().toISOString(),
-    expiresAt: workLinkExpiry(clock.now()),
+    issuedAt: issued.toISOString(),
+    expiresAt: workLinkExpiry(issued),
   };
   await workroom.putWorkLink(link);
   const deps = {
@@ -123,5 +126,51 @@ describe('a workroom action whose records fail to reach the ledger', () => {
     const timeline = await store.listTimeline(incidentId);
     expect(timeline.filter((e) => e.type === 'severity_changed')).toHaveLength(1);
     expect(timeline.filter((e) => e.type === 'note')).toHaveLength(1);
+  });
+});
+
+describe('an expired workroom link', () => {
+  it('answers 410 to a view and to every action, as a page or JSON, and writes nothing', async () => {
+    // Issued long before the test clock's now: past the link's lifetime.
+    const { deps, store, realLedger, incidentId, linkId } = await setup('2026-01-02T10:30:00.000Z');
+    const handler = makeWorkroomHandler(deps);
+    const before = JSON.stringify([
+      await store.getIncident(incidentId),
+      await store.listTimeline(incidentId),
+      await realLedger.read(incidentId),
+    ]);
+    const view = await handler(
+      apiEvent({
+        method: 'GET',
+        path: `/work/${linkId}`,
+        routeKey: 'GET /work/{linkId}',
+        pathParameters: { linkId },
+      }),
+    );
+    expect(view.statusCode).toBe(410);
+    expect(view.body).toContain('expired');
+    for (const [action, body] of [
+      ['note', { text: 'still here?' }],
+      ['severity', { severity: 'SEV1', reason: 'worse' }],
+      ['acknowledge', {}],
+    ] as const) {
+      const res = await handler(
+        apiEvent({
+          method: 'POST',
+          path: `/work/${linkId}/${action}`,
+          routeKey: 'POST /work/{linkId}/{action}',
+          pathParameters: { linkId, action },
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+      expect(res.statusCode, action).toBe(410);
+    }
+    const after = JSON.stringify([
+      await store.getIncident(incidentId),
+      await store.listTimeline(incidentId),
+      await realLedger.read(incidentId),
+    ]);
+    expect(after).toBe(before);
   });
 });
