@@ -11,20 +11,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { stackWithBrowser } from '../support/browser.ts';
+import { followToNewTab, SERVER_MS, stackWithBrowser } from '../support/browser.ts';
 import { closeCase, inPhase, openedToDecide, resubmitPlan } from '../support/casework.ts';
 import { getCase, inbox, waitFor } from '../support/local-stack.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 const ARTIFACTS = join(import.meta.dirname, '../../test-results');
-
-/**
- * How long a step that waits on the local stack's answer may take: an approval page's first GET
- * (the handler's cold start, its reads of the case) or a decision's POST. A popup is reported only
- * once its first navigation has its answer, so opening a link from the inbox waits this long too;
- * steps that wait only on the browser keep the short default.
- */
-const SERVER_MS = 60_000;
 
 const local = stackWithBrowser();
 
@@ -63,8 +55,7 @@ async function openFromInbox(
   );
   expect(await link.getAttribute('target')).toBe('_blank');
   expect((await link.getAttribute('rel'))?.split(' ').sort()).toEqual(['noopener', 'noreferrer']);
-  const [casePage] = await Promise.all([context.waitForEvent('page', { timeout: SERVER_MS }), link.click()]);
-  await casePage.waitForLoadState();
+  const casePage = await followToNewTab(context, link);
   await expect.poll(() => casePage.title()).toContain(`${incidentId}: ${role} approval`);
   expect(await casePage.getByText('Opening this page changed nothing').count()).toBe(1);
   return casePage;

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { stackWithBrowser } from '../support/browser.ts';
+import { followToNewTab, SERVER_MS, stackWithBrowser } from '../support/browser.ts';
 import { inPhase, RESPONDER, THREE_CUSTOMERS, workLinks } from '../support/casework.ts';
 import { getCase, postAlert } from '../support/local-stack.ts';
 
@@ -98,8 +98,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
       .filter({ hasText: `To: ${RESPONDER}` });
     await email.getByRole('button', { name: 'Toggle HTML view' }).click();
     const link = email.locator('iframe').contentFrame().getByRole('link', { name: 'Open the workroom' });
-    const [followed] = await Promise.all([mail.waitForEvent('page'), link.click()]);
-    await followed.waitForLoadState();
+    const followed = await followToNewTab(mail, link);
     expect(followed.url()).toBe(sentTo);
     expect(await followed.title()).toBe(`${incidentId}: workroom`);
     await mail.close();
@@ -111,6 +110,8 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
       javaScriptEnabled: false,
     });
     phone.setDefaultTimeout(10_000);
+    // A form's POST and the page it leads to wait on the stack, which a loaded machine makes slow.
+    phone.setDefaultNavigationTimeout(SERVER_MS);
     const page = await phone.newPage();
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));

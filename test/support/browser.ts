@@ -1,5 +1,5 @@
 /** Launching the Chromium that `chromium-setup.ts` found, for a closed network. */
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { LocalStack } from '../../local/stack.ts';
@@ -40,5 +40,20 @@ export function stackWithBrowser(): { readonly stack: LocalStack; readonly brows
     await opened.browser?.close();
     await opened.stack?.close();
   });
+  return opened;
+}
+
+/**
+ * How long a step that waits on the local stack's answer may take: a page's first GET (the
+ * handler's cold start, its reads of the case) or a form's POST. A tab opened from a link is
+ * reported only once its first navigation has its answer, so following an e-mailed link waits this
+ * long too; steps that wait only on the browser keep the short default.
+ */
+export const SERVER_MS = 60_000;
+
+/** Clicks a link that opens in a tab of its own (an e-mail's, in the SES inbox) and answers that tab, loaded. */
+export async function followToNewTab(context: BrowserContext, link: Locator): Promise<Page> {
+  const [opened] = await Promise.all([context.waitForEvent('page', { timeout: SERVER_MS }), link.click()]);
+  await opened.waitForLoadState('load', { timeout: SERVER_MS });
   return opened;
 }
