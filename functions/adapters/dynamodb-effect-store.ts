@@ -1,7 +1,7 @@
 /**
  * Affected customers and planned effects in the operational table, one item each (keys in
- * `operations-keys.ts`, read back through `operations-items.ts`). A list or plan version is written once, in batches, before anyone acts
- * on it; after that an effect only moves on by a conditional update of its progress.
+ * `operations-keys.ts`, read back through `operations-items.ts`). A list or plan version is written once, in batches, under an id unique to the
+ * request that writes it, before the incident names it and anyone acts on it; after that an effect only moves on by a conditional update of its progress.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -24,10 +24,14 @@ export class DynamoDbEffectStore implements EffectStore {
     this.tableName = tableName;
   }
 
-  async putCustomers(incidentId: string, listVersion: number, customers: readonly Customer[]): Promise<void> {
+  async putCustomers(
+    incidentId: string,
+    listVersionId: string,
+    customers: readonly Customer[],
+  ): Promise<void> {
     await this.writeAll(
       customers.map((c) => ({
-        ...keys.customer(incidentId, listVersion, c.customerRef),
+        ...keys.customer(incidentId, listVersionId, c.customerRef),
         entity: 'customer',
         ...c,
       })),
@@ -36,31 +40,35 @@ export class DynamoDbEffectStore implements EffectStore {
 
   async listCustomers(
     incidentId: string,
-    listVersion: number,
+    listVersionId: string,
     cursor?: string,
     limit = 500,
   ): Promise<Page<Customer>> {
-    const page = await this.page(incidentId, keys.customerPrefix(listVersion), cursor, limit);
+    const page = await this.page(incidentId, keys.customerPrefix(listVersionId), cursor, limit);
     return { ...page, items: page.items.map(fromItem.customer) };
   }
 
   async getCustomer(
     incidentId: string,
-    listVersion: number,
+    listVersionId: string,
     customerRef: string,
   ): Promise<Customer | undefined> {
     const item = await getItem(
       this.client,
       this.tableName,
-      keys.customer(incidentId, listVersion, customerRef),
+      keys.customer(incidentId, listVersionId, customerRef),
     );
     return item ? fromItem.customer(item) : undefined;
   }
 
-  async putEffects(incidentId: string, effects: readonly PlannedEffect[]): Promise<void> {
+  async putEffects(
+    incidentId: string,
+    planVersionId: string,
+    effects: readonly PlannedEffect[],
+  ): Promise<void> {
     await this.writeAll(
       effects.map((e) => ({
-        ...keys.effect(incidentId, e.effectId),
+        ...keys.effect(incidentId, planVersionId, e.effectId),
         entity: 'effect',
         ...e,
         progress: 'planned',
@@ -71,26 +79,31 @@ export class DynamoDbEffectStore implements EffectStore {
 
   async listEffects(
     incidentId: string,
-    planVersion: number,
+    planVersionId: string,
     cursor?: string,
     limit = 500,
   ): Promise<Page<EffectRecord>> {
-    const page = await this.page(incidentId, keys.effectPrefix(planVersion), cursor, limit);
+    const page = await this.page(incidentId, keys.effectPrefix(planVersionId), cursor, limit);
     return { ...page, items: page.items.map(fromItem.effect) };
   }
 
-  async getEffect(incidentId: string, effectId: string): Promise<EffectRecord | undefined> {
-    const item = await getItem(this.client, this.tableName, keys.effect(incidentId, effectId));
+  async getEffect(
+    incidentId: string,
+    planVersionId: string,
+    effectId: string,
+  ): Promise<EffectRecord | undefined> {
+    const item = await getItem(this.client, this.tableName, keys.effect(incidentId, planVersionId, effectId));
     return item ? fromItem.effect(item) : undefined;
   }
 
   async advanceEffect(
     incidentId: string,
+    planVersionId: string,
     effectId: string,
     from: Pick<EffectRecord, 'progress' | 'attempt'>,
     change: Partial<Omit<EffectRecord, keyof PlannedEffect>>,
   ): Promise<boolean> {
-    return updateIf(this.client, this.tableName, keys.effect(incidentId, effectId), change, {
+    return updateIf(this.client, this.tableName, keys.effect(incidentId, planVersionId, effectId), change, {
       expression: '#c_progress = :c_progress AND #c_attempt = :c_attempt',
       names: { '#c_progress': 'progress', '#c_attempt': 'attempt' },
       values: { ':c_progress': from.progress, ':c_attempt': from.attempt },

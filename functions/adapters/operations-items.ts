@@ -61,6 +61,7 @@ const roundRuleSchema = z.object({
 
 const planSchema = z.object({
   version: z.number(),
+  versionId: z.string().optional(),
   summary: z.string(),
   proposedAt: z.string(),
   proposedBy: z.string(),
@@ -113,6 +114,7 @@ const incidentSchema = z.object({
   customerList: z
     .object({
       version: z.number(),
+      versionId: z.string().optional(),
       count: z.number(),
       totals: z.array(z.object({ currency: z.string(), minor: z.number(), count: z.number() })).optional(),
     } satisfies FieldsOf<Incident['customerList']>)

@@ -7,8 +7,8 @@
  * | incident                     | `INCIDENT#<id>`       | `META` (+ index byCreation)         |
  * | timeline event               | `INCIDENT#<id>`       | `EVENT#<key>`                       |
  * | approval                     | `INCIDENT#<id>`       | `APPROVAL#<round, 4 digits>#<role>` |
- * | affected customer            | `INCIDENT#<id>`       | `CUSTOMER#<list version, 4>#<ref>`  |
- * | effect of a plan             | `INCIDENT#<id>`       | `EFFECT#<plan version, 4>#<n, 6>`   |
+ * | affected customer            | `INCIDENT#<id>`       | `CUSTOMER#<list version id>#<ref>`  |
+ * | effect of a plan             | `INCIDENT#<id>`       | `EFFECT#<plan version id>#<n, 6>`   |
  * | a wait for people            | `INCIDENT#<id>`       | `WAIT#<step>`                       |
  * | an effect's question         | `INCIDENT#<id>`       | `QUESTION#<effect id>#<n, 4>`       |
  * | a person's workroom link     | `INCIDENT#<id>`       | `WORKLINK#<person key>`             |
@@ -21,6 +21,11 @@
  * incident number of the year recorded as taken (`n`), a hint the opening of an incident reads.
  *
  * Numbers inside sort keys are zero-padded so that items sort as their numbers do.
+ *
+ * A version id (`<n>-<ULID>`, see `newVersionId` in `functions/domain/plan.ts`) is unique to the request that
+ * wrote the rows: a request that loses its race for the incident leaves its rows under an id no
+ * committed incident names, so nothing reads them. Incidents written before version ids name
+ * their rows by the bare number, zero-padded to 4 digits, which is what their keys hold.
  */
 
 export const META = 'META';
@@ -29,6 +34,17 @@ export const ALL_INCIDENTS = 'INCIDENTS';
 
 const INCIDENT = 'INCIDENT#';
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/** A version id as sort keys hold it: `<n>-<ULID>` as it is; a bare number (older rows) padded. */
+function segment(versionId: string): string {
+  if (/^[1-9]\d{0,8}-[0-9A-HJKMNP-TV-Z]{26}$/.test(versionId)) return versionId;
+  if (/^\d{1,9}$/.test(versionId)) return pad(Number(versionId), 4);
+  throw new Error(`Not a version id: ${versionId}`);
+}
+
+function versionNumber(versionId: string): number {
+  return Number(versionId.split('-')[0]);
+}
 
 export const keys = {
   incident: (id: string) => ({ pk: `${INCIDENT}${id}`, sk: META }),
@@ -42,17 +58,20 @@ export const keys = {
     sk: `APPROVAL#${pad(round, 4)}#${role}`,
   }),
   approvalPrefix: (round: number) => `APPROVAL#${pad(round, 4)}#`,
-  customer: (incidentId: string, listVersion: number, ref: string) => ({
+  customer: (incidentId: string, listVersionId: string, ref: string) => ({
     pk: `${INCIDENT}${incidentId}`,
-    sk: `CUSTOMER#${pad(listVersion, 4)}#${ref}`,
+    sk: `CUSTOMER#${segment(listVersionId)}#${ref}`,
   }),
-  customerPrefix: (listVersion: number) => `CUSTOMER#${pad(listVersion, 4)}#`,
-  effect: (incidentId: string, effectId: string) => {
+  customerPrefix: (listVersionId: string) => `CUSTOMER#${segment(listVersionId)}#`,
+  /** An effect of the plan version `planVersionId` names; its number within the plan comes from its id. */
+  effect: (incidentId: string, planVersionId: string, effectId: string) => {
     const m = /^P(\d+)-E(\d+)$/.exec(effectId);
     if (!m) throw new Error(`Not an effect id: ${effectId}`);
-    return { pk: `${INCIDENT}${incidentId}`, sk: `EFFECT#${pad(Number(m[1]), 4)}#${pad(Number(m[2]), 6)}` };
+    if (Number(m[1]) !== versionNumber(planVersionId))
+      throw new Error(`Effect ${effectId} is not of plan version ${planVersionId}`);
+    return { pk: `${INCIDENT}${incidentId}`, sk: `EFFECT#${segment(planVersionId)}#${pad(Number(m[2]), 6)}` };
   },
-  effectPrefix: (planVersion: number) => `EFFECT#${pad(planVersion, 4)}#`,
+  effectPrefix: (planVersionId: string) => `EFFECT#${segment(planVersionId)}#`,
   wait: (incidentId: string, step: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: `WAIT#${step}` }),
   question: (incidentId: string, effectId: string, n: number) => ({
     pk: `${INCIDENT}${incidentId}`,

@@ -84,6 +84,8 @@ export interface Incident {
   /** The current list of affected customers: its version, how many it holds, their amounts per currency. */
   readonly customerList?: {
     readonly version: number;
+    /** Where its rows are stored (`<version>-<ULID>`); absent on lists stored before version ids. */
+    readonly versionId?: string;
     readonly count: number;
     readonly totals?: readonly {
       readonly currency: string;

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { ulid } from 'ulid';
 import { z } from 'zod';
 import type { Money } from './money.ts';
 import { formatMajorAmount, parseMajorAmount } from './money.ts';
@@ -73,6 +74,11 @@ export interface PlanTotal {
 
 export interface RemediationPlan {
   readonly version: number;
+  /**
+   * Where this version's effects are stored (`<version>-<ULID>`, see {@link newVersionId}); absent
+   * on plans stored before version ids, whose effects are under the bare version number.
+   */
+  readonly versionId?: string;
   readonly summary: string;
   readonly proposedAt: string;
   readonly proposedBy: string;
@@ -241,9 +247,23 @@ export function effectsHasher(): { add(effect: PlannedEffect): void; digest(): s
   };
 }
 
+/**
+ * A new id for the rows of a customer list or plan version: `<version>-<ULID>`, unique to the
+ * request that writes them. Rows are written under it before the incident names it, so the rows of
+ * a request that loses its race for the incident (or fails) are under an id nothing reads.
+ */
+export function newVersionId(version: number): string {
+  return `${version}-${ulid()}`;
+}
+
+/** The id a list or plan version's rows are stored under (older ones: the bare version number). */
+export function versionIdOf(v: { readonly version: number; readonly versionId?: string }): string {
+  return v.versionId ?? String(v.version);
+}
+
 /** Seals a plan's content with its hash. `effects` must be in effect id order. */
 export function sealPlan(
-  content: Pick<RemediationPlan, 'version' | 'summary' | 'proposedAt' | 'proposedBy'>,
+  content: Pick<RemediationPlan, 'version' | 'versionId' | 'summary' | 'proposedAt' | 'proposedBy'>,
   effects: readonly PlannedEffect[],
 ): RemediationPlan {
   const hasher = effectsHasher();

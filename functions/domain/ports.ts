@@ -127,31 +127,39 @@ export interface Page<T> {
  * customer and per effect, so a plan for ten thousand customers is as easy to hold as one for three.
  */
 export interface EffectStore {
-  /** Writes the customers of a list version (a customer already there is left as it is). */
-  putCustomers(incidentId: string, listVersion: number, customers: readonly Customer[]): Promise<void>;
+  /**
+   * Writes the customers of a list version under its version id (`<n>-<ULID>`, unique to the
+   * request; a customer already there is left as it is). Readers read through the id the
+   * incident names.
+   */
+  putCustomers(incidentId: string, listVersionId: string, customers: readonly Customer[]): Promise<void>;
   listCustomers(
     incidentId: string,
-    listVersion: number,
+    listVersionId: string,
     cursor?: string,
     limit?: number,
   ): Promise<Page<Customer>>;
-  getCustomer(incidentId: string, listVersion: number, customerRef: string): Promise<Customer | undefined>;
-  /** Writes planned effects (progress `planned`, attempt 1); an effect already there is left as it is. */
-  putEffects(incidentId: string, effects: readonly PlannedEffect[]): Promise<void>;
+  getCustomer(incidentId: string, listVersionId: string, customerRef: string): Promise<Customer | undefined>;
+  /**
+   * Writes a plan version's effects under its version id (progress `planned`, attempt 1); an
+   * effect already there is left as it is.
+   */
+  putEffects(incidentId: string, planVersionId: string, effects: readonly PlannedEffect[]): Promise<void>;
   /** A plan version's effects in effect id order, a page at a time. */
   listEffects(
     incidentId: string,
-    planVersion: number,
+    planVersionId: string,
     cursor?: string,
     limit?: number,
   ): Promise<Page<EffectRecord>>;
-  getEffect(incidentId: string, effectId: string): Promise<EffectRecord | undefined>;
+  getEffect(incidentId: string, planVersionId: string, effectId: string): Promise<EffectRecord | undefined>;
   /**
    * Moves an effect on if it still stands where `from` says; false (and nothing changed) when
    * another run moved it first. Fields set to `undefined` are removed.
    */
   advanceEffect(
     incidentId: string,
+    planVersionId: string,
     effectId: string,
     from: Pick<EffectRecord, 'progress' | 'attempt'>,
     change: Partial<Omit<EffectRecord, keyof PlannedEffect>>,

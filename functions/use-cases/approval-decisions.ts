@@ -38,7 +38,7 @@ import type { ApprovalRound, Incident, TimelineEvent } from '../domain/incident.
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { LIMITS } from '../domain/limits.ts';
 import { customerNotice } from '../domain/messages.ts';
-import { planChanges, planSnapshot } from '../domain/plan.ts';
+import { planChanges, planSnapshot, versionIdOf } from '../domain/plan.ts';
 import type {
   ApprovalStore,
   Clock,
@@ -167,7 +167,7 @@ async function sampleNotices(
   const first = new Map<string, { effect: EffectRecord; count: number }>();
   let cursor: string | undefined;
   do {
-    const page = await deps.effects.listEffects(incident.id, plan.version, cursor);
+    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor);
     for (const effect of page.items) {
       if (!effect.template) continue;
       const seen = first.get(effect.template);
@@ -176,12 +176,11 @@ async function sampleNotices(
     cursor = page.cursor;
   } while (cursor);
   const samples = [];
+  const list = incident.customerList;
   for (const [template, { effect, count }] of first) {
-    const customer = await deps.effects.getCustomer(
-      incident.id,
-      incident.customerList?.version ?? 0,
-      effect.customerRef,
-    );
+    const customer = list
+      ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
+      : undefined;
     if (customer)
       samples.push({
         template,

@@ -30,6 +30,7 @@ import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntryDraft } from '../domain/ledger.ts';
 import { customerNotice, messageHash } from '../domain/messages.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
+import { versionIdOf } from '../domain/plan.ts';
 import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
 
 /** Waits so that calls to a provider stay within its rate. */
@@ -109,7 +110,7 @@ export async function carryOutEffects(
   let nextLook = Number.POSITIVE_INFINITY;
   let cursor: string | undefined;
   do {
-    const page = await deps.effects.listEffects(incident.id, plan.version, cursor, PAGE);
+    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor, PAGE);
     await inParallel(page.items, CONCURRENCY, async (effect) => {
       let now = effect;
       if (!outOfTime && actCanProceed(effect)) {
@@ -249,7 +250,7 @@ function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
     change: Partial<EffectRecord>,
   ): Promise<EffectRecord | undefined> => {
     const at = deps.clock.now().toISOString();
-    const moved = await deps.effects.advanceEffect(incident.id, effect.effectId, effect, {
+    const moved = await deps.effects.advanceEffect(incident.id, versionIdOf(plan), effect.effectId, effect, {
       ...change,
       updatedAt: at,
     });
@@ -341,11 +342,10 @@ function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
   };
 
   const sendNotice = async (effect: EffectRecord): Promise<EffectRecord> => {
-    const customer = await deps.effects.getCustomer(
-      incident.id,
-      incident.customerList?.version ?? 0,
-      effect.customerRef,
-    );
+    const list = incident.customerList;
+    const customer = list
+      ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
+      : undefined;
     const message = customerNotice(
       incident,
       effect.template ?? 'apology',

@@ -26,6 +26,7 @@ import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { customerNotice, effectQuestionEmail } from '../domain/messages.ts';
+import { versionIdOf } from '../domain/plan.ts';
 import type {
   Clock,
   EffectStore,
@@ -142,20 +143,18 @@ async function authorize(
     ? await deps.questions.getQuestion(ref.incidentId, ref.effectId, ref.attempt)
     : undefined;
   const askedOf = ref && question ? question.links[sha256Hex(ref.secret)] : undefined;
-  const [incident, effect] =
-    ref && askedOf
-      ? await Promise.all([
-          deps.incidents.getIncident(ref.incidentId),
-          deps.effects.getEffect(ref.incidentId, ref.effectId),
-        ])
-      : [];
+  const incident = ref && askedOf ? await deps.incidents.getIncident(ref.incidentId) : undefined;
+  // Only the committed plan's effects are asked about: read them through the id it names.
+  const effect =
+    ref && incident?.plan
+      ? await deps.effects.getEffect(incident.id, versionIdOf(incident.plan), ref.effectId)
+      : undefined;
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
   if (!question || !askedOf || !incident || !effect) throw new NotFoundError('No such question');
-  const customer = await deps.effects.getCustomer(
-    incident.id,
-    incident.customerList?.version ?? 0,
-    effect.customerRef,
-  );
+  const list = incident.customerList;
+  const customer = list
+    ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
+    : undefined;
   const mailLog =
     question.reason === 'in-doubt' && customer?.email && deps.sentMail
       ? await deps.sentMail.find(
@@ -290,6 +289,7 @@ async function settleEffect(
   at: string,
 ): Promise<void> {
   const from = { progress: 'attention' as const, attempt: question.attempt };
+  const planVersionId = versionIdOf(incident.plan ?? { version: effect.planVersion });
   const base = {
     log: 'effect' as const,
     kind: effect.kind,
@@ -319,7 +319,7 @@ async function settleEffect(
       effectiveAt: at,
       detail: { attempt: question.attempt, byPerson: true, note: answer.note },
     });
-    await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+    await deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {
       progress: 'confirmed',
       providerRef,
       attention: undefined,
@@ -339,7 +339,7 @@ async function settleEffect(
       ...(intent && intent.format === 2 ? { corrects: { id: intent.id, seq: intent.seq } } : {}),
       detail: { attempt: question.attempt, voids: effect.effectId, note: answer.note },
     });
-    await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+    await deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {
       progress: 'voided',
       attention: undefined,
       updatedAt: at,
@@ -347,7 +347,7 @@ async function settleEffect(
     return;
   }
   // not-sent, retry: a new attempt, with a new key, on Act's next run.
-  await deps.effects.advanceEffect(incident.id, effect.effectId, from, {
+  await deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {
     progress: 'planned',
     attempt: question.attempt + 1,
     intentAt: undefined,

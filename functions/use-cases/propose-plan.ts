@@ -1,6 +1,10 @@
 /**
  * Use cases: record the affected customers, and propose a remediation plan over them.
  *
+ * Rows are written under a version id unique to the request (`<n>-<ULID>`), which only the
+ * incident's conditional write makes current: a request that loses that race, or fails before
+ * it, leaves rows nothing reads.
+ *
  * Primary course (customers):
  *  1. Write the list as a new version, one item per customer (the previous version stays as it was).
  *  2. Point the incident at it.
@@ -16,7 +20,7 @@
 import type { Incident } from '../domain/incident.ts';
 import { customerNotice, messageHash } from '../domain/messages.ts';
 import type { Customer, PlanInput, RemediationPlan } from '../domain/plan.ts';
-import { expandPlan, sealPlan } from '../domain/plan.ts';
+import { expandPlan, newVersionId, sealPlan, versionIdOf } from '../domain/plan.ts';
 import type { Clock, EffectStore, IncidentStore } from '../domain/ports.ts';
 
 export interface PlanDeps {
@@ -34,8 +38,9 @@ export async function writeCustomerList(
   customers: readonly Customer[],
 ): Promise<NonNullable<Incident['customerList']>> {
   const version = (incident.customerList?.version ?? 0) + 1;
-  await deps.effects.putCustomers(incident.id, version, customers);
-  return { version, count: customers.length, totals: amountTotals(customers) };
+  const versionId = newVersionId(version);
+  await deps.effects.putCustomers(incident.id, versionId, customers);
+  return { version, versionId, count: customers.length, totals: amountTotals(customers) };
 }
 
 /** Writes `customers` as the incident's next list version and points the incident at it. */
@@ -76,13 +81,14 @@ export async function proposePlan(
   if (list) {
     let cursor: string | undefined;
     do {
-      const page = await deps.effects.listCustomers(incident.id, list.version, cursor);
+      const page = await deps.effects.listCustomers(incident.id, versionIdOf(list), cursor);
       customers.push(...page.items);
       cursor = page.cursor;
     } while (cursor);
   }
   // 2.
   const version = (incident.plan?.version ?? 0) + 1;
+  const versionId = newVersionId(version);
   const pseudonyms = new Map<string, string>();
   for (const c of customers) pseudonyms.set(c.customerRef, await deps.pseudonym(c.customerRef));
   const effects = expandPlan(
@@ -94,9 +100,9 @@ export async function proposePlan(
       messageHash(customerNotice(incident, effect.template ?? 'apology', customer, effect.amount)),
   );
   // 3.
-  await deps.effects.putEffects(incident.id, effects);
+  await deps.effects.putEffects(incident.id, versionId, effects);
   return sealPlan(
-    { version, summary: input.summary, proposedAt: deps.clock.now().toISOString(), proposedBy },
+    { version, versionId, summary: input.summary, proposedAt: deps.clock.now().toISOString(), proposedBy },
     effects,
   );
 }

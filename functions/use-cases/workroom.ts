@@ -45,7 +45,7 @@ import {
 import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import type { Customer, RemediationPlan } from '../domain/plan.ts';
-import { PlanRuleError } from '../domain/plan.ts';
+import { PlanRuleError, versionIdOf } from '../domain/plan.ts';
 import type {
   ApprovalStore,
   Clock,
@@ -146,7 +146,12 @@ export async function viewWorkroom(
     deps.incidents.listTimeline(incident.id),
     deps.ledger.read(incident.id),
     list
-      ? deps.effects.listCustomers(incident.id, list.version, options.customersCursor, CUSTOMERS_PER_PAGE)
+      ? deps.effects.listCustomers(
+          incident.id,
+          versionIdOf(list),
+          options.customersCursor,
+          CUSTOMERS_PER_PAGE,
+        )
       : Promise.resolve({ items: [] as Customer[] }),
     incident.decideRound > 0
       ? deps.approvals.listApprovals(incident.id, incident.decideRound)

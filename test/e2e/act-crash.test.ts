@@ -18,6 +18,7 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { pseudonymizer } from '../../functions/adapters/pseudonyms.ts';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import type { Customer } from '../../functions/domain/plan.ts';
+import { versionIdOf } from '../../functions/domain/plan.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import { plainIncident } from '../support/incidents.ts';
@@ -128,10 +129,16 @@ describe('Act killed where it hurts', () => {
     const target = stack;
     // Every notice whose intent was recorded but not its outcome is in doubt, the held one at least.
     const inDoubt = await waitFor('the effects in doubt', async () => {
-      const effects = await new DynamoDbEffectStore(
-        DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: target.endpoints.dynamodb })),
-        target.tables.operations,
-      ).listEffects(incident.id, 1);
+      const doc = DynamoDBDocumentClient.from(
+        new DynamoDBClient({ ...aws, endpoint: target.endpoints.dynamodb }),
+      );
+      const plan = (await new DynamoDbOperationsStore(doc, target.tables.operations).getIncident(incident.id))
+        ?.plan;
+      if (!plan) return undefined;
+      const effects = await new DynamoDbEffectStore(doc, target.tables.operations).listEffects(
+        incident.id,
+        versionIdOf(plan),
+      );
       const waiting = effects.items.filter((e) => e.attention?.reason === 'in-doubt');
       return waiting.length > 0 && effects.items.every((e) => e.kind !== 'notice' || e.progress !== 'intent')
         ? waiting

@@ -21,6 +21,7 @@ import { formatQuestionId } from '../../functions/domain/effects.ts';
 import type { LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { effectState, pseudonym, verifyChain } from '../../functions/domain/ledger.ts';
 import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
+import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { Workflow } from '../../functions/domain/ports.ts';
 import type { CarryOutEffectsDeps } from '../../functions/use-cases/carry-out-effects.ts';
 import { carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
@@ -283,7 +284,7 @@ describe('Act carries out the approved effects', () => {
 
   it('after a crash between the intent and the provider, pays once: the same key answers the same refund', async () => {
     const customers = [await paidCustomer('cus_cy', 'cy@example.com', 4000, 'USD')];
-    const { act, effects, id, entries, deps } = await setup({
+    const { act, effects, id, entries, deps, plan } = await setup({
       customers,
       input: {
         summary: 'Refund',
@@ -298,7 +299,7 @@ describe('Act carries out the approved effects', () => {
       throw new Error('killed after the provider call');
     };
     await expect(act()).rejects.toThrow(/killed/);
-    expect((await effects.getEffect(id, 'P1-E1'))?.progress).toBe('intent');
+    expect((await effects.getEffect(id, versionIdOf(plan), 'P1-E1'))?.progress).toBe('intent');
     (deps.payments as StripePayments).refund = realRefund;
 
     await act();
@@ -314,7 +315,7 @@ describe('Act carries out the approved effects', () => {
   });
 
   it('never resends a notice in doubt: it asks the responders, and sends again only when told it was not sent', async () => {
-    const { act, effects, id, entries, answerDeps, questionLink, completed, waits } = await setup({
+    const { act, effects, id, entries, answerDeps, questionLink, completed, waits, plan } = await setup({
       customers: [{ customerRef: 'cus_dee', email: 'dee@example.com', name: 'Dee' }],
       input: {
         summary: 'Tell Dee',
@@ -341,7 +342,7 @@ describe('Act carries out the approved effects', () => {
     });
     expect(answered.resumedWorkflow).toBe(true);
     expect(completed).toEqual(['act-token']);
-    expect((await effects.getEffect(id, 'P1-E1'))?.progress).toBe('planned');
+    expect((await effects.getEffect(id, versionIdOf(plan), 'P1-E1'))?.progress).toBe('planned');
     expect(await act()).toMatchObject({ outcome: 'done' });
     expect(sentTo().filter((to) => to === 'dee@example.com')).toHaveLength(2);
     const ledger = await entries();
@@ -358,7 +359,7 @@ describe('Act carries out the approved effects', () => {
     const ok = await paidCustomer('cus_ed', 'ed@example.com', 1000, 'EUR');
     const gone = await paidCustomer('cus_flo', 'flo@example.com', 1000, 'EUR');
     await stripe.refunds.create({ charge: gone.paymentRef as string }); // already refunded in full by hand
-    const { act, effects, id, entries, answerDeps, questionLink } = await setup({
+    const { act, effects, id, entries, answerDeps, questionLink, plan } = await setup({
       customers: [ok, gone],
       input: {
         summary: 'Refund',
@@ -369,7 +370,7 @@ describe('Act carries out the approved effects', () => {
     await act();
     await new Promise((r) => setTimeout(r, 250));
     expect(await act()).toMatchObject({ outcome: 'waiting-people', counts: { confirmed: 1, attention: 1 } });
-    const refused = await effects.getEffect(id, 'P1-E2');
+    const refused = await effects.getEffect(id, versionIdOf(plan), 'P1-E2');
     expect(refused?.attention).toMatchObject({
       reason: 'refused',
       detail: expect.stringContaining('charge_already_refunded'),
@@ -477,7 +478,7 @@ describe('Act carries out the approved effects', () => {
       const effects = Object.create(deps.effects) as typeof deps.effects;
       effects.advanceEffect = async (...args) => {
         const moved = await deps.effects.advanceEffect(...args);
-        if (long && args[3].progress === 'executed') {
+        if (long && args[4].progress === 'executed') {
           long = false;
           clock.advance(6_000);
         }
