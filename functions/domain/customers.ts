@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { emailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
-import { isCurrency, parseMajorAmount } from './money.ts';
+import type { Money } from './money.ts';
+import { isCurrency, parseMajorAmount, paymentAmountProblem } from './money.ts';
 import type { Customer } from './plan.ts';
 
 export const CUSTOMER_COLUMNS = [
@@ -71,7 +72,7 @@ function toCustomer(row: unknown): { customer?: Customer; problems: string[] } {
     else {
       try {
         amount = parseMajorAmount(r.amount, r.currency);
-        if (amount.minor < 0) problems.push('amount must not be negative');
+        problems.push(...amountProblems(amount));
       } catch (error) {
         problems.push(`amount ${(error as Error).message}`);
       }
@@ -91,6 +92,25 @@ function toCustomer(row: unknown): { customer?: Customer; problems: string[] } {
   };
 }
 
+/**
+ * A customer's amount is what a refund of `affected` pays back: refused here, before anything is
+ * written, when no payment could carry it (or a number could not hold it exactly).
+ */
+function amountProblems(amount: Money): string[] {
+  const problem = paymentAmountProblem(amount);
+  return problem ? [`amount ${problem}`] : [];
+}
+
+/** Each currency's amounts must add up to a number held exactly (the list's totals are sums). */
+function sumProblems(customers: readonly Customer[]): InputIssue[] {
+  const sums = new Map<string, number>();
+  for (const { amount } of customers)
+    if (amount) sums.set(amount.currency, (sums.get(amount.currency) ?? 0) + amount.minor);
+  return [...sums]
+    .filter(([, minor]) => !Number.isSafeInteger(minor))
+    .map(([currency]) => ({ field: 'customers', message: `the amounts in ${currency} add up to too much` }));
+}
+
 function collect(rows: readonly unknown[], where: (i: number) => string): Customer[] {
   const issues: InputIssue[] = [];
   const customers: Customer[] = [];
@@ -108,6 +128,7 @@ function collect(rows: readonly unknown[], where: (i: number) => string): Custom
     else seen.set(customer.customerRef, i);
     customers.push(customer);
   });
+  issues.push(...sumProblems(customers));
   if (rows.length === 0)
     issues.push({ field: 'customers', message: 'is empty: upload at least one customer' });
   if (rows.length > MAX_CUSTOMERS)

@@ -55,6 +55,23 @@ export const moneySchema = z.object({
 });
 
 /**
+ * The most one refund or credit may carry, in minor units: what Stripe takes (8 digits), and well
+ * inside what a DynamoDB number and a JavaScript number hold exactly, sums of a whole list included.
+ */
+export const MAX_PAYMENT_MINOR = 99_999_999;
+
+/**
+ * What is wrong with `money` as the amount of one refund or credit, or undefined: it must be
+ * 1 to {@link MAX_PAYMENT_MINOR} minor units (nothing is paid by a zero).
+ */
+export function paymentAmountProblem(money: Money): string | undefined {
+  if (money.minor >= 1 && money.minor <= MAX_PAYMENT_MINOR) return undefined;
+  const bound = (minor: number) =>
+    `${formatMajorAmount({ minor, currency: money.currency })} ${money.currency}`;
+  return `must be between ${bound(1)} and ${bound(MAX_PAYMENT_MINOR)}`;
+}
+
+/**
  * Converts a decimal amount in the major unit ("12.34") to minor units exactly, by the currency's
  * exponent: no binary floating point is involved, and more decimals than the currency has is an
  * error rather than a rounding.

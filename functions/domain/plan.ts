@@ -13,7 +13,7 @@ import canonicalize from 'canonicalize';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import type { Money } from './money.ts';
-import { formatMajorAmount, parseMajorAmount } from './money.ts';
+import { formatMajorAmount, parseMajorAmount, paymentAmountProblem } from './money.ts';
 import type { ActionSafety, World } from './vocabulary.ts';
 
 /** What a plan can do for a customer; the same names the ledger records. */
@@ -209,11 +209,15 @@ function effectAmount(rule: PlanRule, customer: Customer, field: string): Money 
     return customer.amount;
   }
   if (!rule.currency) throw new PlanRuleError(`${field}.currency`, 'is required with a decimal amount');
+  let amount: Money;
   try {
-    return parseMajorAmount(rule.amount, rule.currency);
+    amount = parseMajorAmount(rule.amount, rule.currency);
   } catch (error) {
     throw new PlanRuleError(`${field}.amount`, (error as Error).message);
   }
+  const problem = paymentAmountProblem(amount);
+  if (problem) throw new PlanRuleError(`${field}.amount`, problem);
+  return amount;
 }
 
 /** Totals per kind, currency and obligation, in a stable order. */

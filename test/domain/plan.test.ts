@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseCustomersCsv, parseCustomersJson } from '../../functions/domain/customers.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import { customerNotice, messageHash } from '../../functions/domain/messages.ts';
 import { formatMajorAmount, parseMajorAmount } from '../../functions/domain/money.ts';
@@ -166,6 +167,41 @@ describe('a remediation plan', () => {
       expect(() => expand(bad, noPayment)).toThrow(PlanRuleError);
       expect(() => expand(bad, noPayment)).toThrow(message);
     }
+  });
+
+  it('refuses a rule amount no payment can carry: 1 to 99,999,999 minor units', () => {
+    const credit = (amount: string, currency = 'EUR'): PlanInput => ({
+      summary: 's',
+      apply: [{ kind: 'credit', amount, currency, obligation: 'brand' }],
+      effects: [],
+    });
+    for (const [amount, currency] of [
+      ['0.00', 'EUR'],
+      ['1000000.00', 'EUR'],
+      ['90071992547409.91', 'EUR'],
+      ['100000000', 'JPY'],
+    ] as const)
+      expect(() => expand(credit(amount, currency))).toThrow(
+        /apply\[0\]\.amount: must be between (0\.01 EUR and 999999\.99 EUR|1 JPY and 99999999 JPY)/,
+      );
+    expect(expand(credit('999999.99'))[0]?.amount).toEqual({ minor: 99_999_999, currency: 'EUR' });
+    expect(expand(credit('99999999', 'JPY'))[0]?.amount).toEqual({ minor: 99_999_999, currency: 'JPY' });
+  });
+});
+
+describe('a customer list', () => {
+  it('refuses, naming the line or item, an amount no payment can carry and nothing else', () => {
+    const csv = (amount: string, currency = 'EUR') =>
+      `customer_ref,amount,currency\ncus_a,1.00,EUR\ncus_b,${amount},${currency}`;
+    for (const amount of ['0.00', '0', '1000000.00', '90071992547409.91'])
+      expect(() => parseCustomersCsv(csv(amount))).toThrow(
+        /line 3: amount must be between 0\.01 EUR and 999999\.99 EUR/,
+      );
+    expect(() => parseCustomersCsv(csv('100000000', 'JPY'))).toThrow(/line 3: amount must be between 1 JPY/);
+    expect(parseCustomersCsv(csv('999999.99'))[1]?.amount).toEqual({ minor: 99_999_999, currency: 'EUR' });
+    expect(() =>
+      parseCustomersJson({ customers: [{ customer_ref: 'x', amount: 1e9, currency: 'EUR' }] }),
+    ).toThrow(/customers\[0\]: amount must be between/);
   });
 });
 

@@ -4,7 +4,8 @@
  * lists, then parallel plans with different credits. Whatever each request answered, the committed
  * list's stored rows are exactly that list, the committed plan's stored effects hash to what its
  * hash says, and after approval Act pays each committed customer exactly the approved credit at the
- * Stripe stand-in.
+ * Stripe stand-in. A customer list that cannot be stored is refused (400 naming the line) before
+ * anything is written, and the next upload's plan holds only its own customers.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -227,4 +228,38 @@ describe('racing and failing workroom requests leave nothing a later step reads'
       expect(credits, `credits of ${ref}`).toEqual([each]);
     }
   }, 180_000);
+
+  it('refuses a list whose amounts cannot be stored, before writing, and the next list stands alone', async () => {
+    const { incidentId, link } = await toUnderstand();
+    const failing = await work(
+      link,
+      'customers',
+      [
+        HEADER,
+        'cus_a,a@example.com,A,12.50,EUR,payments,ch_a',
+        'cus_b,b@example.com,B,90071992547409.91,EUR,payments,ch_b',
+        'cus_c,c@example.com,C,1.00,EUR,payments,ch_c',
+        'cus_d,d@example.com,D,2.00,EUR,payments,ch_d',
+      ].join('\n'),
+    );
+    expect(failing.status).toBe(400);
+    expect(JSON.stringify(failing.body)).toMatch(/line 3/);
+    expect(JSON.stringify(failing.body)).toMatch(/amount/);
+    expect((await incident(incidentId)).customerList).toBeUndefined();
+
+    await done(link, 'customers', [HEADER, 'cus_z,z@example.com,Z,3.00,EUR,payments,ch_z'].join('\n'));
+    await done(link, 'plan', {
+      summary: 'Refund what was charged twice.',
+      apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+      effects: [],
+    });
+    const planned = await incident(incidentId);
+    const plan = planned.plan as NonNullable<Incident['plan']>;
+    expect(plan.effectCount).toBe(1);
+    const effects = await storedRows(incidentId, 'EFFECT', plan);
+    expect(effects.map((e) => e.customerRef)).toEqual(['cus_z']);
+    expect(hashOf(effects)).toBe(plan.effectsHash);
+    const customers = await storedRows(incidentId, 'CUSTOMER', planned.customerList as { version: number });
+    expect(customers.map((c) => c.customerRef)).toEqual(['cus_z']);
+  }, 120_000);
 });
