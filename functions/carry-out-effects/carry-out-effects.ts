@@ -24,7 +24,7 @@ import { configuredStripeClient, StripePayments } from '../adapters/stripe-payme
 import type { ActProgress } from '../domain/effects.ts';
 import type { CarryOutEffectsDeps } from '../use-cases/carry-out-effects.ts';
 import { carryOutEffects } from '../use-cases/carry-out-effects.ts';
-import { askAboutEffect } from '../use-cases/effect-questions.ts';
+import { askAboutEffect, askAboutPlan } from '../use-cases/effect-questions.ts';
 
 export const carryOutEffectsSchema = z.object({ incidentId: z.string().min(1) });
 
@@ -80,6 +80,20 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
         incident,
         effect,
         reason,
+        detail,
+      ),
+    askAboutPlan: (incident, planVersion, detail) =>
+      askAboutPlan(
+        {
+          questions,
+          incidents: store,
+          mailer: new SesMailer(sesClient(), config.mailFrom),
+          responders: [config.sreLead],
+          publicBaseUrl: config.publicBaseUrl,
+          clock: systemClock,
+        },
+        incident,
+        planVersion,
         detail,
       ),
     clock: systemClock,

@@ -17,14 +17,29 @@ import type { PlannedEffect } from './plan.ts';
  */
 export type EffectProgress = 'planned' | 'intent' | 'executed' | 'confirmed' | 'attention' | 'voided';
 
-/** Why an effect waits for a person, and what they may answer. */
-export type AttentionReason = 'in-doubt' | 'refused' | 'manual';
+/**
+ * Why an effect waits for a person, and what they may answer. `plan-mismatch` is about the plan as
+ * a whole: its stored effects are not the ones approved, and Act carries out none of them; the
+ * SRE lead answers `retry` once the stored effects are restored, and Act checks them again.
+ */
+export type AttentionReason = 'in-doubt' | 'refused' | 'manual' | 'plan-mismatch';
 
 export const ATTENTION_ANSWERS: Readonly<Record<AttentionReason, readonly EffectAnswer['answer'][]>> = {
   'in-doubt': ['sent', 'not-sent'],
   refused: ['retry', 'done-by-hand', 'void'],
   manual: ['done-by-hand', 'void'],
+  'plan-mismatch': ['retry'],
 };
+
+/** The id a question about a whole plan version goes by, where one about an effect has the effect's. */
+export function planQuestionId(planVersion: number): string {
+  return `P${planVersion}`;
+}
+
+/** Whether a question's effect id names a whole plan version ({@link planQuestionId}). */
+export function isPlanQuestion(effectId: string): boolean {
+  return /^P\d+$/.test(effectId);
+}
 
 /** A person's answer to an effect that waits for them. */
 export type EffectAnswer =
@@ -76,8 +91,12 @@ export interface ActProgress {
  */
 export interface EffectQuestion {
   readonly incidentId: string;
+  /** The effect's id, or the plan's ({@link planQuestionId}) for a question about the whole plan. */
   readonly effectId: string;
-  /** The effect's attempt the question is about; one question per attempt. */
+  /**
+   * The effect's attempt the question is about; one question per attempt. For a question about a
+   * plan ({@link planQuestionId}), how many times it was asked.
+   */
   readonly attempt: number;
   readonly reason: AttentionReason;
   readonly detail: string;
@@ -104,7 +123,7 @@ export interface QuestionRef {
 }
 
 const QUESTION_ID =
-  /^(INC-\d{4}-\d{4,8})\.(P[1-9]\d{0,3}-E[1-9]\d{0,5})\.([1-9]\d{0,3})\.([A-Za-z0-9_-]{43})$/;
+  /^(INC-\d{4}-\d{4,8})\.(P[1-9]\d{0,3}(?:-E[1-9]\d{0,5})?)\.([1-9]\d{0,3})\.([A-Za-z0-9_-]{43})$/;
 
 export function formatQuestionId(ref: QuestionRef): string {
   return `${ref.incidentId}.${ref.effectId}.${ref.attempt}.${ref.secret}`;

@@ -149,6 +149,8 @@ const QUESTION_ASKS: Readonly<Record<AttentionReason, string>> = {
   'in-doubt': 'Was it sent? Check the mail log or ask the customer, then answer on the page.',
   refused: 'Decide: retry it (after fixing the cause), record it as done by hand, or void it.',
   manual: "Carry it out in the company's own system, then record its reference on the page.",
+  'plan-mismatch':
+    "Nothing was paid or sent. Restore the plan's effects in the operational table (its point-in-time recovery) and answer retry to have Act check them again; until they match, Act carries out none of them.",
 };
 
 /** The e-mail that asks a responder about an effect Act could not settle by itself. */
@@ -178,6 +180,37 @@ export function effectQuestionEmail(
 <p>Act could not settle ${escapeHtml(what)} (customer ${escapeHtml(effect.counterparty)}) by itself: ${escapeHtml(detail)}</p>
 <p>${escapeHtml(QUESTION_ASKS[reason])}</p>
 <p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the effect</a></p>
+<p style="color:#555">Opening the link changes nothing; only the form on the page records an answer.</p>
+</body></html>`;
+  return { to, subject, text, html };
+}
+
+/** The e-mail that asks the SRE lead about a plan whose stored effects are not the approved ones. */
+export function planMismatchEmail(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  planVersion: number,
+  detail: string,
+  to: string,
+  link: string,
+): MailMessage {
+  const what = `plan v${planVersion}`;
+  const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (plan-mismatch)`;
+  const text = [
+    `${incident.id} — ${withoutBidiControls(incident.title)}`,
+    '',
+    `Act stopped before carrying out ${what}: ${detail}`,
+    '',
+    QUESTION_ASKS['plan-mismatch'],
+    '',
+    `Open the question: ${link}`,
+    '',
+    'Opening the link changes nothing; only the form on the page records an answer.',
+  ].join('\n');
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
+<p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
+<p>Act stopped before carrying out ${escapeHtml(what)}: ${escapeHtml(detail)}</p>
+<p>${escapeHtml(QUESTION_ASKS['plan-mismatch'])}</p>
+<p><a href="${escapeHtml(link)}" target="_blank" rel="noopener">Open the question</a></p>
 <p style="color:#555">Opening the link changes nothing; only the form on the page records an answer.</p>
 </body></html>`;
   return { to, subject, text, html };

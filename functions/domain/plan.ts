@@ -242,6 +242,31 @@ export function describeTotal(total: PlanTotal): string {
   return `${total.kind}${money} (${total.obligation}, ${total.count})`;
 }
 
+/** Every field of a planned effect: what the plan's hash covers, and nothing Act adds. */
+const PLANNED_EFFECT_FIELDS = {
+  effectId: true,
+  planVersion: true,
+  kind: true,
+  customerRef: true,
+  counterparty: true,
+  world: true,
+  safety: true,
+  obligation: true,
+  amount: true,
+  paymentRef: true,
+  productArea: true,
+  template: true,
+  contentHash: true,
+} as const satisfies Record<keyof PlannedEffect, true>;
+
+/** The planned part of a stored effect (its progress and Act's other fields left out), as it was hashed. */
+export function plannedEffectOf(stored: PlannedEffect): PlannedEffect {
+  const fields = Object.keys(PLANNED_EFFECT_FIELDS) as (keyof PlannedEffect)[];
+  return Object.fromEntries(
+    fields.filter((f) => stored[f] !== undefined).map((f) => [f, stored[f]]),
+  ) as unknown as PlannedEffect;
+}
+
 /** A running SHA-256 over effects fed in id order. */
 export function effectsHasher(): { add(effect: PlannedEffect): void; digest(): string } {
   const hash = createHash('sha256');

@@ -24,7 +24,7 @@ export function makeEffectQuestionsPageHandler(deps: AnswerDeps): (event: HttpEv
       const { view, resumedWorkflow } = await answerQuestion(deps, id, form());
       return {
         incidentId: view.incident.id,
-        effectId: view.effect.effectId,
+        effectId: view.question.effectId,
         answer: view.question.answered?.answer,
         resumedWorkflow,
       };

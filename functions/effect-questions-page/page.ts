@@ -9,13 +9,13 @@ const ANSWER_LABEL: Readonly<Record<string, string>> = {
   sent: 'It was sent (say how you know)',
   'not-sent': 'It was not sent: send it again',
   retry: 'Retry it (the cause is fixed)',
+  'check-again': 'Check again: the stored effects are restored',
   'done-by-hand': 'Done by hand: record the provider reference',
   void: 'Void it: it will not be carried out (say why)',
 };
 
 export function questionPage(view: QuestionView, notes: PageNotes = {}): string {
   const { question, incident, effect } = view;
-  const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
   const answered = question.answered;
   const form = notes.form ?? {};
   const errors = [
@@ -27,28 +27,34 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
     : `<form method="post" class="box">
 <p>Asked of <strong>${e(view.askedOf)}</strong>. Opening this page changed nothing.</p>
 <fieldset><legend>Your answer</legend>
-${view.answers.map((a) => `<label><input type="radio" name="answer" value="${e(a)}" required${form.answer === a ? ' checked' : ''}> ${e(ANSWER_LABEL[a] ?? a)}</label>`).join('\n')}
+${view.answers.map((a) => `<label><input type="radio" name="answer" value="${e(a)}" required${form.answer === a ? ' checked' : ''}> ${e(ANSWER_LABEL[effect || a !== 'retry' ? a : 'check-again'] ?? a)}</label>`).join('\n')}
 </fieldset>
 ${view.answers.includes('done-by-hand') ? `<label for="reference">Provider reference (for "done by hand")</label><input type="text" id="reference" name="reference" maxlength="200" value="${e(form.reference ?? '')}">` : ''}
 <label for="note">Note: on what basis (required for "sent" and "void")</label><textarea id="note" name="note" maxlength="2000">${e(form.note ?? '')}</textarea>
 <button type="submit">Record my answer</button>
 </form>`;
+  const subject = effect ? `${effect.kind} ${effect.effectId}` : `plan v${question.effectId.slice(1)}`;
   return layout(
-    `${incident.id}: ${effect.effectId} needs you`,
-    `<h1>${e(incident.id)} — ${e(effect.kind)} ${e(effect.effectId)}</h1>
-<p class="meta">${e(incident.title)} · ${e(incident.severity)} · plan v${e(effect.planVersion)} · attempt ${e(question.attempt)}</p>
+    `${incident.id}: ${effect?.effectId ?? subject} needs you`,
+    `<h1>${e(incident.id)} — ${e(subject)}</h1>
+<p class="meta">${e(incident.title)} · ${e(incident.severity)}${effect ? ` · plan v${e(effect.planVersion)}` : ''} · attempt ${e(question.attempt)}</p>
 ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}</div>` : ''}
 <div class="box"><strong>Why you are asked (${e(question.reason)}):</strong> ${e(question.detail)}</div>
-<table>
+${effect ? effectTable(view, effect) : ''}
+${body}`,
+  );
+}
+
+function effectTable(view: QuestionView, effect: NonNullable<QuestionView['effect']>): string {
+  const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
+  return `<table>
 <tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` &lt;${e(view.customerEmail)}&gt;` : ''} (${e(effect.counterparty)} in the ledger)</td></tr>
 <tr><th>Amount</th><td>${e(money)} (${e(effect.obligation === 'tos' ? 'ToS line' : 'brand line')})</td></tr>
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
 <tr><th>Intent recorded</th><td>${effect.intentAt ? timeHtml(effect.intentAt, view.now) : '—'}</td></tr>
-${question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view)}</td></tr>` : ''}
-</table>
-${body}`,
-  );
+${view.question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view)}</td></tr>` : ''}
+</table>`;
 }
 
 /** What the mail service's own log knows about the notice, as a person would read it. */

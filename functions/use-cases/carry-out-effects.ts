@@ -4,7 +4,10 @@
  * intent → executed → confirmed on the Effect Ledger.
  *
  * Primary course:
- *  1. Load the incident; act only on a plan every approver of the current round approved.
+ *  1. Load the incident; act only on a plan every approver of the current round approved, and only
+ *     on the effects that plan's hash and count describe: both are computed again from the stored
+ *     effects before anything is paid or sent. When they differ, nothing is carried out and the SRE
+ *     lead is asked (the run waits for people).
  *  2. Go through the plan's effects in order, a page at a time, at the providers' rates; carry out
  *     each that Act can move on by itself. Stop early when the run's time is nearly up.
  *  3. Say what the state machine does next: done, run again (out of time, or refunds already due
@@ -30,7 +33,7 @@ import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntryDraft } from '../domain/ledger.ts';
 import { customerNotice, messageHash } from '../domain/messages.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
-import { versionIdOf } from '../domain/plan.ts';
+import { effectsHasher, plannedEffectOf, versionIdOf } from '../domain/plan.ts';
 import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
 
 /** Waits so that calls to a provider stay within its rate. */
@@ -53,6 +56,8 @@ export interface CarryOutEffectsDeps {
     reason: AttentionReason,
     detail: string,
   ) => Promise<void>;
+  /** Asks the SRE lead about a plan whose stored effects are not the approved ones; asking again changes nothing. */
+  readonly askAboutPlan: (incident: Incident, planVersion: number, detail: string) => Promise<void>;
   readonly clock: Clock;
   readonly rates: { readonly mail: RateLimiter; readonly payments: RateLimiter };
   /** Milliseconds this run may still use. */
@@ -67,6 +72,8 @@ const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
  */
 export const RESERVE_MS = 30_000;
 const PAGE = 200;
+/** Effects read per page while checking them against the plan (every run reads them all once). */
+const CHECK_PAGE = 1000;
 /**
  * Effects carried out at the same time: each waits mostly on a provider or the tables, and the
  * providers' rate limiters, not this number, keep Act within their rates.
@@ -95,8 +102,6 @@ export async function carryOutEffects(
   if (!incident) throw new CasebookError(ERROR_NAMES.incidentNotFound, `No incident ${input.incidentId}`);
   await assertApproved(deps, incident);
   const plan = incident.plan as NonNullable<Incident['plan']>;
-
-  // 2.
   const counts: Record<EffectProgress, number> = {
     planned: 0,
     intent: 0,
@@ -105,6 +110,13 @@ export async function carryOutEffects(
     attention: 0,
     voided: 0,
   };
+  const differs = await storedEffectsDiffer(deps, incident.id, plan);
+  if (differs) {
+    await deps.askAboutPlan(incident, plan.version, differs);
+    return { outcome: 'waiting-people', counts, retryAfterSeconds: 0 };
+  }
+
+  // 2.
   let outOfTime = false;
   /** When the providers are due the next look at an effect that waits on them (epoch ms). */
   let nextLook = Number.POSITIVE_INFINITY;
@@ -152,6 +164,30 @@ export async function carryOutEffects(
     detail: { confirmed: counts.confirmed, voided: counts.voided },
   });
   return { outcome: 'done', counts, retryAfterSeconds: 0 };
+}
+
+/**
+ * What differs between the plan's stored effects and the approved plan, or undefined when nothing
+ * does: their count and the hash over them, computed here from what is stored (never copied from
+ * the plan), a page at a time.
+ */
+async function storedEffectsDiffer(
+  deps: Pick<CarryOutEffectsDeps, 'effects'>,
+  incidentId: string,
+  plan: NonNullable<Incident['plan']>,
+): Promise<string | undefined> {
+  const hasher = effectsHasher();
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.effects.listEffects(incidentId, versionIdOf(plan), cursor, CHECK_PAGE);
+    for (const effect of page.items) hasher.add(plannedEffectOf(effect));
+    count += page.items.length;
+    cursor = page.cursor;
+  } while (cursor);
+  const hash = hasher.digest();
+  if (count === plan.effectCount && hash === plan.effectsHash) return undefined;
+  return `The stored effects of plan v${plan.version} are not the ones approved: ${count} stored where ${plan.effectCount} were approved, hashing to ${hash.slice(0, 12)}… where the approved plan says ${plan.effectsHash.slice(0, 12)}….`;
 }
 
 /** How long after an effect moved (a refund made, say) its provider is first asked again. */

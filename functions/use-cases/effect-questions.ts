@@ -20,12 +20,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
-import { ATTENTION_ANSWERS, formatQuestionId, parseQuestionId } from '../domain/effects.ts';
+import {
+  ATTENTION_ANSWERS,
+  formatQuestionId,
+  isPlanQuestion,
+  parseQuestionId,
+  planQuestionId,
+} from '../domain/effects.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
-import { customerNotice, effectQuestionEmail } from '../domain/messages.ts';
+import { customerNotice, effectQuestionEmail, planMismatchEmail } from '../domain/messages.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type {
   Clock,
@@ -103,6 +109,52 @@ export async function askAboutEffect(
   });
 }
 
+/**
+ * Asks the SRE lead (`deps.responders`) about a plan whose stored effects do not match the approved
+ * plan. One question per check that found them so: asked again after an answer, it is a new one.
+ */
+export async function askAboutPlan(
+  deps: AskDeps,
+  incident: Incident,
+  planVersion: number,
+  detail: string,
+): Promise<void> {
+  const effectId = planQuestionId(planVersion);
+  let attempt = 1;
+  let existing = await deps.questions.getQuestion(incident.id, effectId, attempt);
+  while (existing?.answered) existing = await deps.questions.getQuestion(incident.id, effectId, ++attempt);
+  if (existing?.emailedAt) return;
+  const secrets = deps.responders.map((to) => ({ to, secret: randomBytes(32).toString('base64url') }));
+  const at = deps.clock.now().toISOString();
+  const question: EffectQuestion = {
+    incidentId: incident.id,
+    effectId,
+    attempt,
+    reason: 'plan-mismatch',
+    detail,
+    askedAt: existing?.askedAt ?? at,
+    links: Object.fromEntries(secrets.map(({ to, secret }) => [sha256Hex(secret), to])),
+  };
+  if (existing) await deps.questions.replaceLinks(question);
+  else if (!(await deps.questions.createQuestion(question))) return;
+  for (const { to, secret } of secrets) {
+    const id = formatQuestionId({ incidentId: incident.id, effectId, attempt, secret });
+    await deps.mailer.send(
+      planMismatchEmail(incident, planVersion, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
+    );
+  }
+  await deps.questions.markEmailed(incident.id, effectId, attempt, deps.clock.now().toISOString());
+  await deps.incidents.addTimelineEvent(incident.id, {
+    key: `question:${effectId}:${attempt}`,
+    at,
+    world: 'RML3',
+    type: 'effect_needs_person',
+    phase: 'Act',
+    summary: `Plan v${planVersion} needs the SRE lead (plan-mismatch): ${detail}`,
+    detail: { effectId, attempt, reason: 'plan-mismatch' },
+  });
+}
+
 export interface AnswerDeps {
   readonly questions: QuestionStore;
   readonly waits: WaitStore;
@@ -119,7 +171,8 @@ export interface AnswerDeps {
 export interface QuestionView {
   readonly question: EffectQuestion;
   readonly incident: Incident;
-  readonly effect: EffectRecord;
+  /** The effect asked about; absent for a question about the whole plan. */
+  readonly effect?: EffectRecord;
   /** The responder the link was sent to. */
   readonly askedOf: string;
   /** The customer's address, for checking whether a notice went out (operational store only). */
@@ -144,19 +197,22 @@ async function authorize(
     : undefined;
   const askedOf = ref && question ? question.links[sha256Hex(ref.secret)] : undefined;
   const incident = ref && askedOf ? await deps.incidents.getIncident(ref.incidentId) : undefined;
+  const aboutPlan = ref !== undefined && isPlanQuestion(ref.effectId);
   // Only the committed plan's effects are asked about: read them through the id it names.
   const effect =
-    ref && incident?.plan
+    ref && !aboutPlan && incident?.plan
       ? await deps.effects.getEffect(incident.id, versionIdOf(incident.plan), ref.effectId)
       : undefined;
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
-  if (!question || !askedOf || !incident || !effect) throw new NotFoundError('No such question');
+  if (!question || !askedOf || !incident || !(effect || aboutPlan))
+    throw new NotFoundError('No such question');
   const list = incident.customerList;
-  const customer = list
-    ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
-    : undefined;
+  const customer =
+    list && effect
+      ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
+      : undefined;
   const mailLog =
-    question.reason === 'in-doubt' && customer?.email && deps.sentMail
+    question.reason === 'in-doubt' && effect && customer?.email && deps.sentMail
       ? await deps.sentMail.find(
           customer.email,
           customerNotice(incident, effect.template ?? 'apology', customer, effect.amount).subject,
@@ -165,7 +221,7 @@ async function authorize(
   return {
     question,
     incident,
-    effect,
+    ...(effect ? { effect } : {}),
     askedOf,
     ...(customer?.email ? { customerEmail: customer.email } : {}),
     ...(mailLog ? { mailLog } : {}),
@@ -220,15 +276,16 @@ export async function answerQuestion(
     note: answer.note,
     ...('reference' in answer ? { reference: answer.reference } : {}),
   };
+  const subject = question.effectId;
   const recorded =
     !question.answered &&
-    (await deps.questions.answerQuestion(incident.id, effect.effectId, question.attempt, answered));
+    (await deps.questions.answerQuestion(incident.id, subject, question.attempt, answered));
   if (!recorded) {
     // The same answer from the same person again finishes what a request that failed part-way
     // left undone; anything else is a conflict with the answer on record.
     const earlier =
       question.answered ??
-      (await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt))?.answered;
+      (await deps.questions.getQuestion(incident.id, subject, question.attempt))?.answered;
     if (!earlier || earlier.answer !== answer.answer || earlier.by !== askedOf) {
       throw new ConflictError(`Already answered "${earlier?.answer}" by ${earlier?.by} at ${earlier?.at}`);
     }
@@ -238,18 +295,20 @@ export async function answerQuestion(
   const plan = incident.plan;
   const basis = {
     ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),
-    policy: `question ${effect.effectId} attempt ${question.attempt} (${question.reason})`,
+    policy: `question ${subject} attempt ${question.attempt} (${question.reason})`,
   };
+  const what = effect ? `${effect.kind} ${effect.effectId}` : `plan v${subject.slice(1)}`;
+  const world = effect?.world ?? 'RML3';
   const { entry: decision } = await deps.ledger.append(incident.id, {
     log: 'decision',
     kind: 'effect_reconciled',
-    world: effect.world,
+    world,
     phase: 'Act',
     at,
     actor: askedOf,
-    idempotencyKey: `question:${effect.effectId}:${question.attempt}`,
-    summary: `${askedOf} answered "${answer.answer}" about ${effect.kind} ${effect.effectId}${answer.note ? `: ${answer.note}` : ''}`,
-    effectId: effect.effectId,
+    idempotencyKey: `question:${subject}:${question.attempt}`,
+    summary: `${askedOf} answered "${answer.answer}" about ${what}${answer.note ? `: ${answer.note}` : ''}`,
+    ...(effect ? { effectId: effect.effectId } : {}),
     decision: answer.answer,
     basis,
     detail: {
@@ -259,16 +318,16 @@ export async function answerQuestion(
     },
   });
 
-  // 3.
-  await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
+  // 3. (A question about the whole plan moves no effect: Act checks the plan again on its next run.)
+  if (effect) await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
   await deps.incidents.addTimelineEvent(incident.id, {
-    key: `answer:${effect.effectId}:${question.attempt}`,
+    key: `answer:${subject}:${question.attempt}`,
     at,
-    world: effect.world,
+    world,
     type: 'effect_settled_by_person',
     phase: 'Act',
-    summary: `${askedOf} answered "${answer.answer}" about ${effect.kind} ${effect.effectId}`,
-    detail: { effectId: effect.effectId, decisionSeq: decision.seq },
+    summary: `${askedOf} answered "${answer.answer}" about ${what}`,
+    detail: { effectId: subject, decisionSeq: decision.seq },
   });
 
   // 4.

@@ -6,9 +6,12 @@ import { formatMajorAmount, parseMajorAmount } from '../../functions/domain/mone
 import type { Customer, PlanInput, PlanSnapshot } from '../../functions/domain/plan.ts';
 import {
   describeTotal,
+  effectsHasher,
   expandPlan,
+  newVersionId,
   PlanRuleError,
   planChanges,
+  plannedEffectOf,
   sealPlan,
 } from '../../functions/domain/plan.ts';
 
@@ -186,6 +189,24 @@ describe('a remediation plan', () => {
       );
     expect(expand(credit('999999.99'))[0]?.amount).toEqual({ minor: 99_999_999, currency: 'EUR' });
     expect(expand(credit('99999999', 'JPY'))[0]?.amount).toEqual({ minor: 99_999_999, currency: 'JPY' });
+  });
+
+  it('hashes a stored effect as it was planned, whatever Act added to it since', () => {
+    const effects = expand({
+      summary: 's',
+      apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+      effects: [],
+    });
+    const sealed = sealPlan(
+      { version: 1, versionId: newVersionId(1), summary: 's', proposedAt: 't', proposedBy: 'p' },
+      effects,
+    );
+    const stored = effects.map((e) => ({ ...e, progress: 'confirmed', attempt: 2, providerRef: 're_1' }));
+    const hasher = effectsHasher();
+    for (const e of stored) hasher.add(plannedEffectOf(e));
+    expect(hasher.digest()).toBe(sealed.effectsHash);
+    expect(sealed.versionId).toMatch(/^1-[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(newVersionId(1)).not.toBe(newVersionId(1));
   });
 });
 

@@ -6,7 +6,7 @@
  * (the end-to-end tests send through the SES emulator).
  */
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,9 +23,15 @@ import { effectState, pseudonym, verifyChain } from '../../functions/domain/ledg
 import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { Workflow } from '../../functions/domain/ports.ts';
+import { questionPage } from '../../functions/effect-questions-page/page.ts';
 import type { CarryOutEffectsDeps } from '../../functions/use-cases/carry-out-effects.ts';
 import { carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
-import { answerQuestion, askAboutEffect } from '../../functions/use-cases/effect-questions.ts';
+import {
+  answerQuestion,
+  askAboutEffect,
+  askAboutPlan,
+  viewQuestion,
+} from '../../functions/use-cases/effect-questions.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { StripeStandIn } from '../../local/stripe/server.ts';
 import { startStripeStandIn } from '../../local/stripe/server.ts';
@@ -167,6 +173,20 @@ async function setup(options: {
         incident,
         effect,
         reason,
+        detail,
+      ),
+    askAboutPlan: (incident, planVersion, detail) =>
+      askAboutPlan(
+        {
+          questions: waits,
+          incidents: store,
+          mailer,
+          responders: ['sre-lead@example.com'],
+          publicBaseUrl: 'https://casebook.example.com',
+          clock,
+        },
+        incident,
+        planVersion,
         detail,
       ),
     clock,
@@ -499,6 +519,116 @@ describe('Act carries out the approved effects', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('pays nothing when the stored effects are not the approved ones: the SRE lead is asked, and Act checks again', async () => {
+    const customers = [
+      await paidCustomer('cus_gil', 'gil@example.com', 1000, 'EUR'),
+      await paidCustomer('cus_hal', 'hal@example.com', 1000, 'EUR'),
+    ];
+    const { act, id, entries, tables, answerDeps, questionLink, completed, waits } = await setup({
+      customers,
+      input: {
+        summary: 'A goodwill credit',
+        apply: [{ kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' }],
+        effects: [],
+      },
+    });
+    // After approval, the stored credit of the second customer becomes 450.00.
+    const stored = await db.doc.send(
+      new QueryCommand({
+        TableName: tables.operations,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': `INCIDENT#${id}`, ':sk': 'EFFECT#' },
+      }),
+    );
+    const second = stored.Items?.find((i) => i.effectId === 'P1-E2');
+    if (!second) throw new Error('no stored effect P1-E2');
+    const tamper = (minor: number) =>
+      db.doc.send(
+        new UpdateCommand({
+          TableName: tables.operations,
+          Key: { pk: second.pk, sk: second.sk },
+          UpdateExpression: 'SET amount.minor = :m',
+          ExpressionAttributeValues: { ':m': minor },
+        }),
+      );
+    await tamper(45_000);
+
+    const stopped = await act();
+    expect(stopped.outcome).toBe('waiting-people');
+    const credited = async () => {
+      const out: number[][] = [];
+      for (const c of customers) {
+        const charge = await stripe.charges.retrieve(c.paymentRef as string);
+        const txns = await stripe.customers.listBalanceTransactions(charge.customer as string);
+        out.push(txns.data.map((t) => -t.amount));
+      }
+      return out;
+    };
+    expect(await credited()).toEqual([[], []]);
+    expect((await entries()).filter((e) => e.log === 'effect')).toEqual([]);
+    // The SRE lead is asked, with a link of their own; no one else, and no customer, hears of it.
+    expect(sentTo()).toEqual(['sre-lead@example.com']);
+    const subject = ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Message?.Subject?.Data;
+    expect(subject).toMatch(/plan v1 needs you \(plan-mismatch\)/);
+    // A run before anyone answered changes nothing and asks no one again.
+    expect((await act()).outcome).toBe('waiting-people');
+    expect(sentTo()).toHaveLength(1);
+
+    // "Check again" before the effects are restored: Act stops again, and asks again.
+    await waits.holdWait(id, 'act', 'act-token', 't');
+    const first = questionLink('P1');
+    const page = questionPage(await viewQuestion(answerDeps, first));
+    expect(page).toContain('plan v1');
+    expect(page).toContain('Check again: the stored effects are restored');
+    expect((await answerQuestion(answerDeps, first, { answer: 'retry', note: '' })).resumedWorkflow).toBe(
+      true,
+    );
+    expect(completed).toEqual(['act-token']);
+    expect((await act()).outcome).toBe('waiting-people');
+    expect(sentTo()).toHaveLength(2);
+    expect(await credited()).toEqual([[], []]);
+
+    // Restored: Act carries out exactly the approved plan.
+    await tamper(500);
+    const again = ses
+      .commandCalls(SendEmailCommand)
+      .map((c) => /\/effects\/(\S+)/.exec(c.args[0].input.Message?.Body?.Text?.Data ?? '')?.[1])
+      .find((l) => l?.includes('.P1.2.'));
+    await answerQuestion(answerDeps, again as string, { answer: 'retry', note: 'restored from backup' });
+    expect(await act()).toMatchObject({ outcome: 'done', counts: { confirmed: 2 } });
+    expect(await credited()).toEqual([[500], [500]]);
+  });
+
+  it('pays nothing when an effect was added to the stored plan', async () => {
+    const customers = [await paidCustomer('cus_ida', 'ida@example.com', 1000, 'EUR')];
+    const { act, id, tables } = await setup({
+      customers,
+      input: {
+        summary: 'A goodwill credit',
+        apply: [{ kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' }],
+        effects: [],
+      },
+    });
+    const stored = await db.doc.send(
+      new QueryCommand({
+        TableName: tables.operations,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': `INCIDENT#${id}`, ':sk': 'EFFECT#' },
+      }),
+    );
+    const only = stored.Items?.[0];
+    if (!only) throw new Error('no stored effect');
+    await db.doc.send(
+      new PutCommand({
+        TableName: tables.operations,
+        Item: { ...only, sk: (only.sk as string).replace(/\d{6}$/, '000002'), effectId: 'P1-E2' },
+      }),
+    );
+    expect((await act()).outcome).toBe('waiting-people');
+    const charge = await stripe.charges.retrieve(customers[0]?.paymentRef as string);
+    expect((await stripe.customers.listBalanceTransactions(charge.customer as string)).data).toEqual([]);
   });
 
   it('acts on nothing a full round did not approve, and stops early when its time runs out', async () => {
