@@ -1,7 +1,8 @@
 /**
  * Use cases: asking people about an effect Act could not settle by itself — a notice that may or
  * may not have gone out, a payment the provider refused, a refund to be done by hand — and
- * recording their answer.
+ * recording their answer. The same questions ask the SRE lead about a whole plan whose stored
+ * effects are not the approved ones (keyed by the plan, `P<n>`); answering one moves no effect.
  *
  * Primary course (ask):
  *  1. Write the question once per effect and attempt, with a link of their own for each responder
