@@ -11,6 +11,7 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { keys } from '../../functions/adapters/operations-keys.ts';
 import type { Approval } from '../../functions/domain/approval.ts';
 import { ConflictError } from '../../functions/domain/errors.ts';
+import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
@@ -203,6 +204,19 @@ describe('items of the operational table', () => {
         keys.counter(2026),
       ]),
     );
+  });
+
+  it('key customers and effects by the version id the incident names; older ones by their padded number', () => {
+    const id = 'INC-2026-0001';
+    const versionId = '3-01JDZ7Q3K9V6N2M8X4C5B0T1RA';
+    expect(keys.customer(id, versionId, 'cus_ada').sk).toBe(`CUSTOMER#${versionId}#cus_ada`);
+    expect(keys.effect(id, versionId, 'P3-E12').sk).toBe(`EFFECT#${versionId}#000012`);
+    // Stored before version ids: the incident names only the number, and the keys are the old ones.
+    expect(keys.customer(id, versionIdOf({ version: 3 }), 'cus_ada').sk).toBe('CUSTOMER#0003#cus_ada');
+    expect(keys.effect(id, versionIdOf({ version: 2 }), 'P2-E5').sk).toBe('EFFECT#0002#000005');
+    // An effect is read only under its own plan version.
+    expect(() => keys.effect(id, versionId, 'P2-E12')).toThrow(/not of plan version/);
+    expect(() => keys.customerPrefix('3-#')).toThrow(/Not a version id/);
   });
 
   it('read an approval back as it was written, the first one kept when it is created again', async () => {
