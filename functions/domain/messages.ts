@@ -146,7 +146,8 @@ export function messageHash(message: MailMessage): string {
 }
 
 const QUESTION_ASKS: Readonly<Record<AttentionReason, string>> = {
-  'in-doubt': 'Was it sent? Check the mail log or ask the customer, then answer on the page.',
+  'in-doubt':
+    'Was it sent? Check the customer’s mailbox (ask the customer) or the mail provider’s log (SES sending events, the mail server’s log), then answer on the page. An empty local mail emulator shows nothing: it forgets what it took when it restarts.',
   refused: 'Decide: retry it (after fixing the cause), record it as done by hand, or void it.',
   manual: "Carry it out in the company's own system, then record its reference on the page.",
 };
