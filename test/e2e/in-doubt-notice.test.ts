@@ -4,31 +4,14 @@
  * memory) no longer has it. The question page must not read that empty store as "not sent" — it
  * says since when the emulator knows, and names what a person must check instead.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
-import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { pseudonymizer } from '../../functions/adapters/pseudonyms.ts';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import type { Customer } from '../../functions/domain/plan.ts';
-import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
-import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { approvedForAct } from '../support/act-setup.ts';
 import { plainIncident } from '../support/incidents.ts';
 import type { StackProcess } from '../support/local-stack.ts';
-import {
-  approvalLinks,
-  approve,
-  freePorts,
-  inbox,
-  spawnStack,
-  tempDataDir,
-  waitFor,
-} from '../support/local-stack.ts';
+import { freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 let stack: StackProcess | undefined;
 afterAll(async () => {
@@ -39,7 +22,6 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
   it('says since when the emulator knows, never that the mail service took no message, and names what to check', async () => {
     const ports = await freePorts();
     const dataDir = tempDataDir();
-    const aws = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
     // The first notice (the 4th e-mail, after three approval requests) is held after SES took it.
     stack = await spawnStack(dataDir, ports, 'provider:send:after:4');
     const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
@@ -64,26 +46,16 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
         paymentRef: charge.id,
       });
     }
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }),
-    );
-    const store = new DynamoDbOperationsStore(db, stack.tables.operations);
-    const effects = new DynamoDbEffectStore(db, stack.tables.operations);
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8100',
-      correlationKey: 'in-doubt',
-      detectedAt: new Date().toISOString(),
-    };
-    await store.createIncident(incident);
-    await recordCustomers({ effects, incidents: store }, incident, customers);
-    const pseudonym = pseudonymizer({
-      kind: 'value',
-      value: readFileSync(join(dataDir, 'keys', 'pseudonym.key'), 'utf8').trim(),
-    });
-    await submitPlan(
-      { incidents: store, effects, pseudonym, clock: { now: () => new Date() } },
-      incident.id,
+    await approvedForAct(
+      stack,
+      dataDir,
+      {
+        ...plainIncident(8),
+        id: 'INC-2026-8100',
+        correlationKey: 'in-doubt',
+        detectedAt: new Date().toISOString(),
+      },
+      customers,
       {
         summary: 'Refund the double charge, a goodwill credit, and tell each customer',
         apply: [
@@ -93,21 +65,7 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
         ],
         effects: [],
       },
-      'sre@example.com',
     );
-    db.destroy();
-    const sfn = new SFNClient({ ...aws, endpoint: stack.endpoints.stepFunctions });
-    await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: stack.stateMachineArn,
-        name: incident.id,
-        input: JSON.stringify({ incidentId: incident.id, resumeFrom: 'Decide' }),
-      }),
-    );
-    sfn.destroy();
-    for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
-      expect((await approve(link, `ok from ${role}`)).status).toBe(303);
-    }
     await stack.line('HELD send 4');
     const sent = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
     expect(sent).toHaveLength(1);
