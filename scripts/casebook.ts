@@ -85,7 +85,11 @@ function target(options: TargetOptions) {
   if (local) {
     // The emulators of npm start, whatever else this shell points at: s3rver takes only its own
     // key pair, and real credentials must never reach an emulator.
-    const ports = portsFromEnvironment();
+    // Only the two ports it uses, so a stray value in another port variable stops nothing.
+    const ports = portsFromEnvironment({
+      [PORTS.dynamodb.variable]: env[PORTS.dynamodb.variable],
+      [PORTS.s3.variable]: env[PORTS.s3.variable],
+    });
     for (const name of Object.keys(env)) if (name.startsWith('AWS_')) delete env[name];
     Object.assign(env, {
       AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
