@@ -10,7 +10,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import sesLocal from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
 import { STATE_MACHINE } from '../functions/catalog.ts';
@@ -30,6 +29,7 @@ import {
 } from './names.ts';
 import { startLocalS3 } from './s3.ts';
 import { closeServer, listen } from './servers.ts';
+import { startSesServer } from './ses.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
 import { startStripeStandIn } from './stripe/server.ts';
 import { createTables } from './tables.ts';
@@ -77,16 +77,8 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-// aws-ses-v2-local is CommonJS with `exports.default`: Node's loader hands over module.exports,
-// while bundler-style interop (vitest) honours __esModule and hands over the function itself.
-const sesExport: unknown = sesLocal;
-/** Starts aws-ses-v2-local (SES and its web inbox). */
-export const startSesServer = (
-  typeof sesExport === 'function' ? sesExport : (sesExport as { default: unknown }).default
-) as typeof sesLocal.default;
-
 export type { LocalPorts };
-export { LOCAL_CREDENTIALS, LOCAL_TABLES, portsFromEnvironment };
+export { LOCAL_CREDENTIALS, LOCAL_TABLES, portsFromEnvironment, startSesServer };
 export const LOCAL_BUCKET = LOCAL_BUCKETS.exports;
 export const LOCAL_STATE_MACHINE = `casebook-${STATE_MACHINE.name}`;
 

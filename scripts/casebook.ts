@@ -8,9 +8,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
  *   casebook case-file ID                             the incident's case file (seed 000 §4 YAML)
  *
- * Without `--table` it reads the local stack (`npm start`: its ports, tables, bucket and key file
- * under the data directory). With `--table` it reads AWS with the caller's credentials; the other
- * names come from flags or from the same variables the functions read.
+ * Without `--table` (or CASEBOOK_LEDGER_TABLE) it reads the local stack (`npm start`: its ports,
+ * tables, bucket and key file under the data directory). With it, AWS with the caller's
+ * credentials; the other names come from flags or from the same variables the functions read.
+ * `casebook --help` lists every variable read in each mode (VARIABLES below).
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, Option } from 'commander';
@@ -30,8 +31,10 @@ import { getCaseFile } from '../functions/use-cases/read-incidents.ts';
 import {
   defaultDataDir,
   LOCAL_BUCKETS,
+  LOCAL_CREDENTIALS,
   LOCAL_TABLES,
   ledgerKeyFile,
+  PORTS,
   portsFromEnvironment,
 } from '../local/names.ts';
 
@@ -44,6 +47,35 @@ interface TargetOptions {
   dataDir?: string;
 }
 
+/**
+ * Every environment variable the CLI reads, by mode: `--help` prints this, README repeats it.
+ * AWS mode when `--table` or CASEBOOK_LEDGER_TABLE names the ledger table; local mode otherwise.
+ */
+const row = (name: string, what: string) => `  ${name.padEnd(28)}${what}`;
+const VARIABLES = [
+  '',
+  'Which mode:',
+  `  AWS mode when --table or ${ENV.ledgerTable} names the ledger table; otherwise local mode.`,
+  '',
+  'Local mode (the stack of npm start on this machine) reads only:',
+  row('CASEBOOK_DATA_DIR', "the stack's data directory (default .casebook/ in the repository);"),
+  row('', 'the sealing key is <data dir>/keys/ledger.json'),
+  row(PORTS.dynamodb.variable, `DynamoDB's port (default ${PORTS.dynamodb.port}), as npm start was given it`),
+  row(PORTS.s3.variable, `S3's port (default ${PORTS.s3.port}), as npm start was given it`),
+  "  It signs with the emulators' throwaway key pair and ignores every AWS_* variable: real",
+  "  credentials never reach the emulators, and the tables and bucket are npm start's.",
+  '',
+  'AWS mode reads (a flag, where there is one, wins over its variable):',
+  row(ENV.ledgerTable, 'the ledger table (--table)'),
+  row(ENV.operationsTable, 'the operational table (--operations-table)'),
+  row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
+  row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
+  row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
+  "  and the AWS SDK's own: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,",
+  '  AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3,',
+  '  AWS_ENDPOINT_URL_KMS (and the rest of its chain: ~/.aws/config and credentials, SSO, roles).',
+].join('\n');
+
 /** Where the records are, and the clients and keys to read them with. */
 function target(options: TargetOptions) {
   const env = process.env;
@@ -51,19 +83,25 @@ function target(options: TargetOptions) {
   const local = !table;
   const dataDir = options.dataDir ?? defaultDataDir();
   if (local) {
-    // The local stack's emulators accept any credentials; never use real ones against them.
-    const ports = portsFromEnvironment();
-    env.AWS_ENDPOINT_URL_DYNAMODB ??= `http://127.0.0.1:${ports.dynamodb}`;
-    env.AWS_ENDPOINT_URL_S3 ??= `http://127.0.0.1:${ports.s3}`;
-    env.AWS_REGION ??= 'us-east-1';
-    env.AWS_ACCESS_KEY_ID = 'local';
-    env.AWS_SECRET_ACCESS_KEY = 'local';
-    delete env.AWS_SESSION_TOKEN;
-    delete env.AWS_PROFILE;
+    // The emulators of npm start, whatever else this shell points at: s3rver takes only its own
+    // key pair, and real credentials must never reach an emulator.
+    // Only the two ports it uses, so a stray value in another port variable stops nothing.
+    const ports = portsFromEnvironment({
+      [PORTS.dynamodb.variable]: env[PORTS.dynamodb.variable],
+      [PORTS.s3.variable]: env[PORTS.s3.variable],
+    });
+    for (const name of Object.keys(env)) if (name.startsWith('AWS_')) delete env[name];
+    Object.assign(env, {
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    });
   }
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const keyFile = options.keyFile ?? env[ENV.ledgerKeyFile] ?? (local ? ledgerKeyFile(dataDir) : undefined);
-  const kmsKeyId = options.kmsKeyId ?? env[ENV.ledgerKmsKeyId];
+  const keyFile = options.keyFile ?? (local ? ledgerKeyFile(dataDir) : env[ENV.ledgerKeyFile]);
+  const kmsKeyId = options.kmsKeyId ?? (local ? undefined : env[ENV.ledgerKmsKeyId]);
   // The key is loaded when first used: reading a case file needs none.
   let loaded: Sealer | undefined;
   const key = (): Sealer => {
@@ -75,9 +113,8 @@ function target(options: TargetOptions) {
     verify: (hash, seal) => key().verify(hash, seal),
   };
   const operationsTable =
-    options.operationsTable ?? env[ENV.operationsTable] ?? (local ? LOCAL_TABLES.operations : undefined);
-  const anchorBucket =
-    options.anchorBucket ?? env[ENV.anchorBucket] ?? (local ? LOCAL_BUCKETS.anchors : undefined);
+    options.operationsTable ?? (local ? LOCAL_TABLES.operations : env[ENV.operationsTable]);
+  const anchorBucket = options.anchorBucket ?? (local ? LOCAL_BUCKETS.anchors : env[ENV.anchorBucket]);
   const s3 = s3Client();
   return {
     db,
@@ -94,17 +131,24 @@ function target(options: TargetOptions) {
 function addTargetOptions(command: Command): Command {
   return command
     .option('--table <name>', `the ledger table on AWS (default: ${ENV.ledgerTable}, else the local stack)`)
-    .option('--operations-table <name>', `the operational table (default: ${ENV.operationsTable})`)
-    .option('--anchor-bucket <name>', `the bucket of anchored digests (default: ${ENV.anchorBucket})`)
+    .option(
+      '--operations-table <name>',
+      `the operational table (default: ${ENV.operationsTable} on AWS, ${LOCAL_TABLES.operations} locally)`,
+    )
+    .option(
+      '--anchor-bucket <name>',
+      `the bucket of anchored digests (default: ${ENV.anchorBucket} on AWS, ${LOCAL_BUCKETS.anchors} locally)`,
+    )
     .option(
       '--kms-key-id <id>',
       `the KMS HMAC key that seals entries on AWS (default: ${ENV.ledgerKmsKeyId})`,
     )
     .option(
       '--key-file <path>',
-      `the local key file (default: ${ENV.ledgerKeyFile}, else <data dir>/keys/ledger.json)`,
+      `a key file (default: ${ENV.ledgerKeyFile} on AWS, <data dir>/keys/ledger.json locally)`,
     )
-    .option('--data-dir <path>', 'the local stack data directory (default: CASEBOOK_DATA_DIR or .casebook/)');
+    .option('--data-dir <path>', 'the local stack data directory (default: CASEBOOK_DATA_DIR or .casebook/)')
+    .addHelpText('after', VARIABLES);
 }
 
 function progressBar(): ((done: number, total: number) => void) | undefined {
@@ -137,7 +181,9 @@ function printVerification(report: LedgerVerification): void {
   );
 }
 
-const program = new Command('casebook').description('Casebook operator and auditor commands');
+const program = new Command('casebook')
+  .description('Casebook operator and auditor commands')
+  .addHelpText('after', VARIABLES);
 const ledger = program.command('ledger').description('the Effect Ledger and Decision Log');
 
 addTargetOptions(

@@ -111,12 +111,32 @@ function sumProblems(customers: readonly Customer[]): InputIssue[] {
     .map(([currency]) => ({ field: 'customers', message: `the amounts in ${currency} add up to too much` }));
 }
 
-function collect(rows: readonly unknown[], where: (i: number) => string): Customer[] {
+/** Controls (C0, C1) and the Unicode line and paragraph separators: no field may hold one. */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+
+/** What is wrong with a row before its values are read: a control character in any field. */
+function controlProblems(row: unknown): string[] {
+  if (row === null || typeof row !== 'object') return [];
+  return Object.entries(row).flatMap(([field, value]) => {
+    const found = typeof value === 'string' ? CONTROL.exec(value)?.[0] : undefined;
+    if (found === undefined) return [];
+    const code = (found.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    return [`${field} holds a control character (U+${code}): remove it`];
+  });
+}
+
+function collect(
+  rows: readonly unknown[],
+  where: (i: number) => string,
+  shapeProblems: (i: number) => readonly string[] = () => [],
+): Customer[] {
   const issues: InputIssue[] = [];
   const customers: Customer[] = [];
   const seen = new Map<string, number>();
   rows.forEach((row, i) => {
-    const { customer, problems } = toCustomer(row);
+    const refused = [...shapeProblems(i), ...controlProblems(row)];
+    const { customer, problems } =
+      refused.length > 0 ? { customer: undefined, problems: refused } : toCustomer(row);
     for (const message of problems) issues.push({ field: where(i), message });
     if (!customer) return;
     const first = seen.get(customer.customerRef);
@@ -137,30 +157,104 @@ function collect(rows: readonly unknown[], where: (i: number) => string): Custom
   return customers;
 }
 
+/** CRLF, LF and CR, each the end of one line. */
+const LINE_BREAK = /\r\n|\n|\r/g;
+
+/**
+ * The text of an uploaded CSV file, from its bytes (a fatal UTF-8 decoder: bytes that are not UTF-8
+ * are refused, never replaced) or from text a gateway already decoded (where such bytes became
+ * U+FFFD); a leading byte order mark is dropped. The issue names the file's line.
+ */
+export function decodeCustomerCsv(upload: Uint8Array | string): string {
+  const refuse = (line: number): never => {
+    throw new InvalidInputError({
+      field: `line ${line}`,
+      message: 'is not UTF-8: save the file as UTF-8 (CSV UTF-8) and upload it again',
+    });
+  };
+  if (typeof upload === 'string') {
+    const at = upload.indexOf('\uFFFD');
+    if (at >= 0) refuse((upload.slice(0, at).match(LINE_BREAK)?.length ?? 0) + 1);
+    return upload.replace(/^\uFEFF/, '');
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(upload);
+  } catch {
+    // Which line: the first whose bytes do not decode (a line break is never inside a UTF-8 sequence).
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const end = upload.indexOf(0x0a, start);
+      const bytes = upload.subarray(start, end < 0 ? upload.length : end);
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        return refuse(line);
+      }
+      if (end < 0) return refuse(line);
+      start = end + 1;
+    }
+  }
+}
+
+/**
+ * The line of the file each record starts on, from the UTF-8 offsets where csv-parse says the
+ * records end (its own line count counts a CRLF inside a quoted field twice): a record starts at
+ * the previous one's end, past the empty lines it skipped. CRLF, LF and CR each end one line.
+ */
+function firstLines(text: string, ends: readonly number[]): number[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const isBreak = (b: number | undefined) => b === 0x0a || b === 0x0d;
+  let line = 1;
+  let at = 0;
+  const step = () => {
+    if (bytes[at] === 0x0a || (bytes[at] === 0x0d && bytes[at + 1] !== 0x0a)) line++;
+    at++;
+  };
+  let start = 0;
+  return ends.map((end) => {
+    while (at < start) step();
+    while (at < bytes.length && isBreak(bytes[at])) step();
+    start = end;
+    return line;
+  });
+}
+
 /** Parses a CSV upload; `line N` in every issue is the line of the file (the header is line 1). */
 export function parseCustomersCsv(text: string): Customer[] {
-  let records: string[][];
+  let parsed: { record: string[]; info: { bytes: number } }[];
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+    parsed = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: false,
+      info: true,
+    }) as unknown as typeof parsed;
   } catch (error) {
     throw new InvalidInputError({ field: 'body', message: `is not CSV: ${(error as Error).message}` });
   }
-  const [header, ...rows] = records;
+  const firstLine = firstLines(
+    text,
+    parsed.map((p) => p.info.bytes),
+  );
+  const [header, ...rows] = parsed.map((p) => p.record);
   const names = (header ?? []).map((h) => h.trim().toLowerCase());
   const missing = ['customer_ref'].filter((c) => !names.includes(c));
   const unknown = names.filter((n) => !(CUSTOMER_COLUMNS as readonly string[]).includes(n));
   if (missing.length > 0 || unknown.length > 0) {
     throw new InvalidInputError({
-      field: 'line 1',
+      field: `line ${firstLine[0] ?? 1}`,
       message: `the header must name the columns ${CUSTOMER_COLUMNS.join(',')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${unknown.length ? `; unknown ${unknown.join(', ')}` : ''}`,
     });
   }
-  const objects = rows.map((cells) =>
-    cells.length > names.length
-      ? { extra: cells.slice(names.length).join(',') }
-      : Object.fromEntries(names.map((n, i) => [n, cells[i] ?? ''])),
-  );
-  return collect(objects, (i) => `line ${i + 2}`);
+  const objects = rows.map((cells) => Object.fromEntries(names.map((n, i) => [n, cells[i] ?? ''])));
+  const tooMany = (i: number) => {
+    const extra = (rows[i]?.length ?? 0) - names.length;
+    return extra > 0
+      ? [`${extra} ${extra === 1 ? 'column' : 'columns'} too many: the header names ${names.length}`]
+      : [];
+  };
+  return collect(objects, (i) => `line ${firstLine[i + 1]}`, tooMany);
 }
 
 /** Parses a JSON upload, `{ customers: [{ customer_ref, email, … }] }` (the CSV's column names). */

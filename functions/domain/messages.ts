@@ -15,7 +15,7 @@ import { formatMajorAmount } from './money.ts';
 import type { Customer, NoticeTemplate } from './plan.ts';
 import { describeTotal } from './plan.ts';
 import type { MailMessage } from './ports.ts';
-import { subjectLine, withoutBidiControls } from './text.ts';
+import { plainTextBody, subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
 
@@ -63,7 +63,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
         ]
       : [`Nothing in the totals changed since plan v${ask.changes.since}, which you saw.`]
     : [];
-  const text = [
+  const text = plainTextBody([
     `${ask.to.name}, ${incident.id} (${incident.severity}, ${incident.world}) needs your decision as ${role} on its remediation plan, by ${due}.`,
     `Round ${ask.round}: ${describeRule(ask.rule)}.`,
     ...(ask.backupFor ? ['', backupNote(ask)] : []),
@@ -76,7 +76,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
     `Open the case to approve, reject or ask for changes: ${ask.link}`,
     '',
     `This link is for you (${ask.to.email}) alone, for this round: do not forward it. Opening it changes nothing; only the form on the page records a decision.`,
-  ].join('\n');
+  ]);
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p>${isolated(ask.to.name)}, <strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs your decision as <strong>${escapeHtml(role)}</strong> on its remediation plan, by ${escapeHtml(due)}.</p>
 <p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
@@ -131,7 +131,7 @@ export function customerNotice(
     ],
   }[template];
   const closing = `If you have questions, reply to this email and quote reference ${incident.id}.`;
-  const text = [greeting, '', ...paragraphs.flatMap((p) => [p, '']), closing].join('\n');
+  const text = plainTextBody([greeting, '', ...paragraphs.flatMap((p) => [p, '']), closing]);
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p>${escapeHtml(greeting)}</p>
 ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
@@ -146,7 +146,8 @@ export function messageHash(message: MailMessage): string {
 }
 
 const QUESTION_ASKS: Readonly<Record<AttentionReason, string>> = {
-  'in-doubt': 'Was it sent? Check the mail log or ask the customer, then answer on the page.',
+  'in-doubt':
+    'Was it sent? Check the customer’s mailbox (ask the customer) or the mail provider’s log (SES sending events, the mail server’s log), then answer on the page. An empty local mail emulator shows nothing: it forgets what it took when it restarts.',
   refused: 'Decide: retry it (after fixing the cause), record it as done by hand, or void it.',
   manual: "Carry it out in the company's own system, then record its reference on the page.",
   'plan-mismatch':
@@ -164,7 +165,7 @@ export function effectQuestionEmail(
 ): MailMessage {
   const what = `${effect.kind} ${effect.effectId}${effect.amount ? ` of ${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : ''}`;
   const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (${reason})`;
-  const text = [
+  const text = plainTextBody([
     `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
     `Act could not settle ${what} (customer ${effect.counterparty}) by itself: ${detail}`,
@@ -174,7 +175,7 @@ export function effectQuestionEmail(
     `Open the effect: ${link}`,
     '',
     'Opening the link changes nothing; only the form on the page records an answer. The other effects go on meanwhile.',
-  ].join('\n');
+  ]);
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
 <p>Act could not settle ${escapeHtml(what)} (customer ${escapeHtml(effect.counterparty)}) by itself: ${escapeHtml(detail)}</p>
@@ -232,14 +233,14 @@ function staffEmail(
     readonly footer: string;
   },
 ): MailMessage {
-  const text = [
+  const text = plainTextBody([
     `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
     ...body.paragraphs.flatMap((p) => [p, '']),
     ...(body.list?.length ? [...body.list.map((l) => `- ${l}`), ''] : []),
     ...(body.link ? [`${body.link.label}: ${body.link.href}`, ''] : []),
     body.footer,
-  ].join('\n');
+  ]);
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p><strong>${escapeHtml(incident.id)}</strong> — ${isolated(incident.title)}</p>
 ${body.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}

@@ -167,14 +167,19 @@ export interface EffectStore {
 }
 
 /**
- * What the mail service can say about messages it took: the messages to `to` with `subject`, or
- * undefined where it cannot tell (SES on AWS keeps no such log unless event publishing is set up).
+ * What the mail service's log knows about the messages it took to `to` with `subject`, and since
+ * when it knows (a log that forgets, as the local emulator's in-memory store does on a restart,
+ * shows nothing from before `since`); undefined where it cannot tell (SES on AWS keeps no such
+ * log unless event publishing is set up).
  */
 export interface SentMailLog {
-  find(
-    to: string,
-    subject: string,
-  ): Promise<readonly { readonly messageId: string; readonly at: string }[] | undefined>;
+  find(to: string, subject: string): Promise<SentMailRecord | undefined>;
+}
+
+/** What a {@link SentMailLog} found: the messages, and the start of what the log remembers. */
+export interface SentMailRecord {
+  readonly since: string;
+  readonly messages: readonly { readonly messageId: string; readonly at: string }[];
 }
 
 /** Questions to people about effects Act could not settle by itself (the operational table). */

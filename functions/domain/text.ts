@@ -65,6 +65,15 @@ export function subjectLine(value: string): string {
   return withoutBidiControls(value).replace(LINE_BREAKERS, ' ');
 }
 
+/**
+ * A plain-text e-mail body from its lines, each made one line as a subject is: whatever a line
+ * interpolates (a customer's name, an alert's title, a summary) cannot start a line of its own,
+ * such as a "Bcc:" a reader or a careless mail tool would take for a header.
+ */
+export function plainTextBody(lines: readonly string[]): string {
+  return lines.map(subjectLine).join('\n');
+}
+
 /** A count with its noun, as people write it: "1 entry", "2 entries", "0 customers". */
 export function counted(count: number, noun: string, plural = `${noun}s`): string {
   return `${count} ${count === 1 ? noun : plural}`;

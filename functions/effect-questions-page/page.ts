@@ -7,7 +7,7 @@ import type { QuestionView } from '../use-cases/effect-questions.ts';
 
 const ANSWER_LABEL: Readonly<Record<string, string>> = {
   sent: 'It was sent (say how you know)',
-  'not-sent': 'It was not sent: send it again',
+  'not-sent': 'It was not sent (say what showed it): send it again',
   retry: 'Retry it (the cause is fixed)',
   'check-again': 'Check again: the stored effects are restored',
   'done-by-hand': 'Done by hand: record the provider reference',
@@ -30,7 +30,7 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
 ${view.answers.map((a) => `<label><input type="radio" name="answer" value="${e(a)}" required${form.answer === a ? ' checked' : ''}> ${e(ANSWER_LABEL[effect || a !== 'retry' ? a : 'check-again'] ?? a)}</label>`).join('\n')}
 </fieldset>
 ${view.answers.includes('done-by-hand') ? `<label for="reference">Provider reference (for "done by hand")</label><input type="text" id="reference" name="reference" maxlength="200" value="${e(form.reference ?? '')}">` : ''}
-<label for="note">Note: on what basis (required for "sent" and "void")</label><textarea id="note" name="note" maxlength="2000">${e(form.note ?? '')}</textarea>
+<label for="note">Note: on what basis (required for "sent", "not-sent" and "void")</label><textarea id="note" name="note" maxlength="2000">${e(form.note ?? '')}</textarea>
 <button type="submit">Record my answer</button>
 </form>`;
   const subject = effect ? `${effect.kind} ${effect.effectId}` : `plan v${question.effectId.slice(1)}`;
@@ -53,19 +53,31 @@ function effectTable(view: QuestionView, effect: NonNullable<QuestionView['effec
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
 <tr><th>Intent recorded</th><td>${effect.intentAt ? timeHtml(effect.intentAt, view.now) : '—'}</td></tr>
-${view.question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view)}</td></tr>` : ''}
+${view.question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>${mailLogLine(view, effect)}</td></tr>` : ''}
 </table>`;
 }
 
-/** What the mail service's own log knows about the notice, as a person would read it. */
-function mailLogLine(view: QuestionView): string {
-  if (!view.mailLog)
-    return "Casebook cannot read the mail service's log here: check it (SES event destinations, the mail server's log) before you answer.";
-  if (view.mailLog.length === 0)
-    return 'The mail service took no message with this subject to this customer.';
-  return `The mail service took ${view.mailLog.length} message(s) with this subject to this customer: ${view.mailLog
-    .map((m) => `${e(m.messageId)} at ${timeHtml(m.at, view.now)}`)
-    .join('; ')}.`;
+/**
+ * What the mail service's own log knows about the notice, as a person would read it. A log that
+ * holds no such message is never read as "not sent": the local emulator forgets everything when it
+ * restarts, so the page says since when it knows and what a person must check instead.
+ */
+function mailLogLine(view: QuestionView, effect: NonNullable<QuestionView['effect']>): string {
+  const check =
+    'Check the customer’s mailbox (ask the customer) or the mail provider’s log (SES sending events, the mail server’s log) before you answer; answer "not-sent" only if one of them shows it was not sent.';
+  const log = view.mailLog;
+  if (!log) return `Casebook cannot read the mail service’s log here. ${check}`;
+  const since = `since the mail emulator started at ${timeHtml(log.since, view.now)}`;
+  if (log.messages.length > 0)
+    return `The mail emulator took ${log.messages.length} message(s) with this subject to this customer ${since}: ${log.messages
+      .map((m) => `${e(m.messageId)} at ${timeHtml(m.at, view.now)}`)
+      .join('; ')}.`;
+  const intentAt = effect.intentAt ? Date.parse(effect.intentAt) : Number.NaN;
+  const startedLate =
+    Number.isNaN(intentAt) || Date.parse(log.since) > intentAt
+      ? ' It started after this notice’s intent was recorded, and its store is kept in memory only: it cannot show whether the notice went out before then.'
+      : ' Its store is kept in memory only and can have been cleared.';
+  return `None ${since}.${startedLate} That is no evidence that it was not sent. ${check}`;
 }
 
 export function questionNotFoundPage(): string {

@@ -42,6 +42,7 @@ import type {
   Mailer,
   QuestionStore,
   SentMailLog,
+  SentMailRecord,
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
@@ -180,9 +181,9 @@ export interface QuestionView {
   readonly customerEmail?: string;
   /**
    * For a notice in doubt, what the mail service's log says about it: the messages it took to
-   * this customer with this notice's subject; undefined where the log cannot be read.
+   * this customer with this notice's subject since the log began; undefined where it cannot be read.
    */
-  readonly mailLog?: readonly { readonly messageId: string; readonly at: string }[];
+  readonly mailLog?: SentMailRecord;
   readonly answers: readonly EffectAnswer['answer'][];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
@@ -254,6 +255,13 @@ export function parseAnswer(
     });
   if ((answer === 'void' || answer === 'sent') && note.length === 0)
     issues.push({ field: 'note', message: `is required when answering "${answer}": say on what basis` });
+  // Answering "not sent" sends the notice again: a second notice if the first did go out.
+  if (answer === 'not-sent' && note.length === 0)
+    issues.push({
+      field: 'note',
+      message:
+        'is required when answering "not-sent": say what showed it was not sent (the customer’s mailbox, the mail provider’s log)',
+    });
   if (note.length > 2000) issues.push({ field: 'note', message: 'must be at most 2000 characters' });
   if (issues.length > 0) throw new InvalidInputError(issues);
   return answer === 'done-by-hand' ? { answer, reference, note } : { answer, note };

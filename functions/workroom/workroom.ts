@@ -22,6 +22,7 @@ import { bodyBytes, errorToJson, failureStatus, header, html, json, jsonBody } f
 import { logger } from '../adapters/logger.ts';
 import { pseudonymizer } from '../adapters/pseudonyms.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
+import { decodeCustomerCsv } from '../domain/customers.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -134,7 +135,11 @@ async function actionBody(
 ): Promise<{ body: ActionBody; form?: URLSearchParams }> {
   const limit = action === 'customers' ? LIMITS.customerListBytes : LIMITS.bodyBytes;
   if (/\bjson\b/i.test(type)) return { body: { json: jsonBody(event, limit) } };
-  if (/^text\/csv\b/i.test(type)) return { body: { csv: bodyBytes(event, limit).toString('utf8') } };
+  if (/^text\/csv\b/i.test(type)) {
+    // Bytes when the gateway passed them (base64), else text it already decoded.
+    const bytes = bodyBytes(event, limit);
+    return { body: { csv: decodeCustomerCsv(event.isBase64Encoded ? bytes : bytes.toString('utf8')) } };
+  }
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) {
     throw new InvalidInputError({
       field: 'content-type',
@@ -152,8 +157,11 @@ async function actionBody(
     });
   if (action === 'customers') {
     const file = form.get('file');
-    const csv = typeof file === 'string' || file === null ? (form.get('csv') ?? '') : await file.text();
-    return { body: { csv: String(csv) } };
+    const csv =
+      typeof file === 'string' || file === null
+        ? decodeCustomerCsv(String(form.get('csv') ?? ''))
+        : decodeCustomerCsv(new Uint8Array(await file.arrayBuffer()));
+    return { body: { csv } };
   }
   const fields = new URLSearchParams();
   for (const [name, value] of form) if (typeof value === 'string') fields.append(name, value);

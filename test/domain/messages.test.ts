@@ -6,6 +6,10 @@ import type { ApprovalAsk } from '../../functions/domain/messages.ts';
 import {
   approvalReminderEmail,
   approvalRequestEmail,
+  customerNotice,
+  effectQuestionEmail,
+  escalationEmail,
+  regulatoryClockEmail,
   workroomInvitation,
 } from '../../functions/domain/messages.ts';
 import { sealPlan } from '../../functions/domain/plan.ts';
@@ -160,5 +164,66 @@ describe("a round's deadlines in e-mails", () => {
       expect(`${mail.text}${mail.html}`).not.toMatch(/https?:|\/approvals\//);
       expect(mail.subject).not.toMatch(BIDI);
     }
+  });
+});
+
+describe('plain-text bodies', () => {
+  // Every way a value can start a new line of plain text: CR/LF, VT, FF, NEL, U+2028, U+2029.
+  const BREAKS = ['\r\n', '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029'];
+  const hostile = (value: string) => BREAKS.map((b) => `${value}${b}Bcc: x@evil.example`).join('');
+  const noInjectedLine = (text: string) => {
+    for (const line of text.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/)) expect(line).not.toMatch(/^\s*Bcc:/);
+    expect(text).toContain('Bcc: x@evil.example');
+  };
+  const incident = { ...hostileIncident(), title: hostile('Refund twice') };
+
+  it("take no line from a customer's name or the incident's summary in the customer's notice", () => {
+    const notice = customerNotice(
+      { id: 'INC-2026-0003', customerSummary: hostile('we charged you twice.') },
+      'refund_confirmation',
+      { email: 'ann@example.com', name: hostile('Ann') },
+      { minor: 2500, currency: 'EUR' },
+    );
+    noInjectedLine(notice.text);
+    expect(notice.text.split('\n')[0]).toMatch(/^Hello Ann {2}Bcc: x@evil\.example/);
+  });
+
+  it('take no line from titles, names, summaries or details in the e-mails to people', () => {
+    const mails = [
+      approvalRequestEmail(
+        { ...incident, plan: { ...incident.plan, summary: hostile('Tell them') } as typeof incident.plan },
+        {
+          ...ASK,
+          to: { email: 'legal@example.com', name: hostile('Lee') },
+          backupFor: {
+            primary: { email: 'p@example.com', name: hostile('Pat') },
+            deadline: '2026-11-24T09:00:00.000Z',
+          },
+          changes: { since: 1, lines: [hostile('summary changed')] },
+        },
+      ),
+      effectQuestionEmail(
+        incident,
+        { effectId: 'P1-E1', kind: 'notice', counterparty: 'cp_x' },
+        'in-doubt',
+        hostile('sending ended'),
+        'oncall@example.com',
+        'https://x/effects/y',
+      ),
+      workroomInvitation(incident, 'responder', 'r@example.com', 'https://x/w', undefined),
+      regulatoryClockEmail(incident, { due: '2026-11-25T09:00:00.000Z', missed: false }, 'sre@x', 'l@x'),
+      approvalReminderEmail(incident, {
+        role: 'legal',
+        to: { email: 'legal@example.com', name: hostile('Lee') },
+        backup: { email: 'b@example.com', name: hostile('Bo') },
+        round: 1,
+        planVersion: 1,
+        dueAt: '2026-11-25T09:00:00.000Z',
+        finalAt: '2026-11-26T09:00:00.000Z',
+        requestedAt: '2026-11-24T09:00:00.000Z',
+      }),
+      escalationEmail(incident, hostile('the round passed its deadline'), [hostile('Lee Legal')], 's@x'),
+    ];
+    for (const mail of mails) noInjectedLine(mail.text);
   });
 });

@@ -1,27 +1,12 @@
-/**
- * End to end on the local stack: an incident taken through its lifecycle, then what people did by
- * hand recorded on its ledger over HTTP (`POST /incidents/{id}/ledger`), its P&L with a correction
- * netted out, and its case file — from the API and from `npx casebook case-file` — as seed 000 §4
- * has it, with no customer's address in it.
- */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { caseFileSchema } from '../../functions/domain/case-file.ts';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { APOLOGY, closeCase, openedToDecide, POSTMORTEM } from '../support/casework.ts';
-import {
-  approvalLinks,
-  approve,
-  freePorts,
-  getCase,
-  ROOT,
-  start,
-  tempDataDir,
-} from '../support/local-stack.ts';
+import { casebook } from '../support/cli.ts';
+import { approvalLinks, approve, freePorts, getCase, start, tempDataDir } from '../support/local-stack.ts';
 import { legalFee, opsLabour } from '../support/manual-entries.ts';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
@@ -162,14 +147,17 @@ describe('what people did by hand, on the ledger, in the P&L and the case file',
   });
 
   it('prints the same case file with npx casebook case-file, and the ledger still verifies', async () => {
-    const env = {
-      ...process.env,
+    // What a person sets to reach this stack: its data directory and its moved ports.
+    const user = {
       CASEBOOK_DATA_DIR: dataDir,
       CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
       CASEBOOK_S3_PORT: String(ports.s3),
     };
-    const cli = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [join(ROOT, 'scripts/casebook.ts'), ...args], { env });
+    const cli = async (...args: string[]) => {
+      const result = await casebook(args, user);
+      expect(result.stderr).toBe('');
+      return result;
+    };
     const served = await (
       await fetch(`${stack.endpoints.api}/incidents/${incidentId}/case-file.yaml`)
     ).text();

@@ -1,14 +1,5 @@
-/**
- * End to end, over HTTP, on the local stack (real emulators, real protocols): one Alertmanager
- * notification through all six phases to a closed incident, then the promises around it —
- * idempotent redelivery, authentication, what the AWS APIs show, a clean restart, and a kill -9 of
- * the whole stack (in a process of its own) while an incident waits for its approvers. The same run
- * seen through the AWS CLI is in `test/aws-cli/walking-skeleton.test.ts`.
- */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
@@ -20,6 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPorts, LocalStack } from '../../local/stack.ts';
 import { closeCase, openedToDecide, TWO_CUSTOMERS } from '../support/casework.ts';
+import { casebook } from '../support/cli.ts';
 import type { CaseJson, StackEndpoints } from '../support/local-stack.ts';
 import {
   approvalLinks,
@@ -29,7 +21,6 @@ import {
   getCase,
   inbox,
   postAlert,
-  ROOT,
   spawnStack,
   start,
   tempDataDir,
@@ -189,19 +180,14 @@ describe('walking skeleton on the local stack', () => {
   });
 
   it("passes the auditor's check: every chain verifies against the digest anchored when the incident closed", async () => {
-    const env = {
-      ...process.env,
+    // What a person sets to reach this stack: its data directory and its moved ports.
+    const user = {
       CASEBOOK_DATA_DIR: dataDir,
       CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
       CASEBOOK_S3_PORT: String(ports.s3),
     };
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [join(ROOT, 'scripts/casebook.ts'), 'ledger', 'verify', '--json'],
-      {
-        env,
-      },
-    );
+    const { stdout, stderr } = await casebook(['ledger', 'verify', '--json'], user);
+    expect(stderr).toBe('');
     const report = JSON.parse(stdout) as {
       ok: boolean;
       anchor?: { genuine: boolean };

@@ -3,9 +3,6 @@
  * functions read), here served by dynalite: the same YAML the API answers, and exit code 2 with a
  * sentence for an incident that does not exist.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { systemClock } from '../../functions/adapters/aws.ts';
@@ -15,15 +12,14 @@ import { caseFileSchema } from '../../functions/domain/case-file.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { getCaseFile } from '../../functions/use-cases/read-incidents.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { type CliResult, casebook as run } from '../support/cli.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
 
-const CLI = join(import.meta.dirname, '../../scripts/casebook.ts');
-
 let db: TestDatabase;
 let tables: { operations: string; ledger: string };
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   db = await startTestDatabase();
@@ -45,8 +41,8 @@ beforeAll(async () => {
     detail: {},
   });
   // No ledger key anywhere: printing a case file only reads.
+  // What a person pointing the CLI at AWS sets: a region, credentials, here the endpoint.
   env = {
-    ...process.env,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -55,12 +51,7 @@ beforeAll(async () => {
 });
 afterAll(() => db?.close());
 
-async function casebook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, [CLI, ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ ...error }),
-  );
-}
+const casebook = (...args: string[]): Promise<CliResult> => run(args, env);
 
 describe('casebook case-file', () => {
   it('prints the case file the API answers, from the tables it is pointed at', async () => {

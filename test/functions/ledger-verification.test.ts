@@ -3,11 +3,9 @@
  * tampered with directly in dynalite, in every way a writer of the table could, after a digest of
  * the chain heads was anchored in S3 (s3rver).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
@@ -20,17 +18,16 @@ import { entryHash, sealEntry } from '../../functions/domain/ledger.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalS3 } from '../../local/s3.ts';
 import { startLocalS3 } from '../../local/s3.ts';
+import { type CliResult, casebook as run } from '../support/cli.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
 
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../scripts/casebook.ts');
 const BUCKET = 'casebook-anchors-test';
 
 let db: TestDatabase;
 let s3: LocalS3;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 let tables: { operations: string; ledger: string };
 let ledger: DynamoDbLedger;
 
@@ -50,12 +47,7 @@ const draft = (n: number): LedgerEntryDraft => ({
 
 const id = (n: number) => formatIncidentId(2026, n);
 
-async function casebook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [CLI, ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ ...error }),
-  );
-}
+const casebook = (...args: string[]): Promise<CliResult> => run(args, env);
 
 async function entries(incident: string): Promise<LedgerEntryV2[]> {
   const out = await db.doc.send(
@@ -81,8 +73,8 @@ beforeAll(async () => {
   const keys = newKeyFile('k1');
   writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
   ledger = new DynamoDbLedger(db.doc, tables.ledger, { sealer: new FileKeySealer(keys) });
+  // What a person pointing the CLI at AWS sets: a region, credentials, endpoints, the names.
   env = {
-    ...process.env,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

@@ -30,8 +30,24 @@ describe('the SES emulator as the mail log a person checks', () => {
     await mailer.send({ to: 'bo@example.com', subject: 'About your account', text: 't', html: '<p>t</p>' });
     const log = new SesEmulatorLog(`${url}/store`);
     const found = await log.find('ada@example.com', 'About your account');
-    expect(found).toEqual([{ messageId, at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) }]);
-    expect(await log.find('ada@example.com', 'Another subject')).toEqual([]);
+    expect(found).toEqual({
+      since: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      messages: [{ messageId, at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) }],
+    });
+    expect(await log.find('ada@example.com', 'Another subject')).toEqual({
+      since: found?.since,
+      messages: [],
+    });
     expect(await new SesEmulatorLog('http://127.0.0.1:9/store').find('ada@example.com', 'x')).toBeUndefined();
+  });
+
+  it('says from when it remembers: a store that forgot says it began later', async () => {
+    const log = new SesEmulatorLog(`${url}/store`);
+    const before = await log.find('ada@example.com', 'About your account');
+    expect(before?.messages).toHaveLength(1);
+    expect((await fetch(`${url}/clear-store`, { method: 'POST' })).status).toBe(200);
+    const after = await log.find('ada@example.com', 'About your account');
+    expect(after?.messages).toEqual([]);
+    expect(Date.parse(after?.since ?? '')).toBeGreaterThan(Date.parse(before?.since ?? ''));
   });
 });

@@ -174,3 +174,44 @@ describe('an expired workroom link', () => {
     expect(after).toBe(before);
   });
 });
+
+describe('a customer list that is not UTF-8', () => {
+  it('answers 400 naming the line, as a file in a form or as text/csv bytes, and records nothing', async () => {
+    const { deps, store, incidentId, linkId } = await setup();
+    const handler = makeWorkroomHandler(deps);
+    const csv = Buffer.concat([
+      Buffer.from('customer_ref,email,name\ncus_1,a@example.com,Ann\ncus_2,b@example.com,J'),
+      Buffer.from([0xf6]),
+      Buffer.from('rg\n'),
+    ]);
+    const multipart = Buffer.concat([
+      Buffer.from(
+        '--casebook-boundary\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\nContent-Type: text/csv\r\n\r\n',
+      ),
+      csv,
+      Buffer.from('\r\n--casebook-boundary--\r\n'),
+    ]);
+    const before = JSON.stringify(await store.getIncident(incidentId));
+    for (const [type, bytes] of [
+      ['multipart/form-data; boundary=casebook-boundary', multipart],
+      ['text/csv', csv],
+    ] as const) {
+      const res = await handler({
+        ...apiEvent({
+          method: 'POST',
+          path: `/work/${linkId}/customers`,
+          routeKey: 'POST /work/{linkId}/{action}',
+          pathParameters: { linkId, action: 'customers' },
+          headers: { 'content-type': type, accept: 'application/json' },
+        }),
+        body: bytes.toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(res.statusCode, type).toBe(400);
+      expect(JSON.parse(String(res.body)).issues, type).toEqual([
+        { field: 'line 3', message: 'is not UTF-8: save the file as UTF-8 (CSV UTF-8) and upload it again' },
+      ]);
+    }
+    expect(JSON.stringify(await store.getIncident(incidentId))).toBe(before);
+  });
+});

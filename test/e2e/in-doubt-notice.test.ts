@@ -1,0 +1,102 @@
+/**
+ * A notice in doubt after a crash, on the local stack with the real SES emulator: SES took the
+ * notice, the stack was killed before Act recorded it, and the restarted emulator's store (kept in
+ * memory) no longer has it. The question page must not read that empty store as "not sent" — it
+ * says since when the emulator knows, and names what a person must check instead.
+ */
+import type Stripe from 'stripe';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
+import type { Customer } from '../../functions/domain/plan.ts';
+import { approvedForAct } from '../support/act-setup.ts';
+import { plainIncident } from '../support/incidents.ts';
+import type { StackProcess } from '../support/local-stack.ts';
+import { freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
+
+let stack: StackProcess | undefined;
+afterAll(async () => {
+  await stack?.kill();
+});
+
+describe('a notice in doubt after the mail emulator lost its store', () => {
+  it('says since when the emulator knows, never that the mail service took no message, and names what to check', async () => {
+    const ports = await freePorts();
+    const dataDir = tempDataDir();
+    // The first notice (the 4th e-mail, after three approval requests) is held after SES took it.
+    stack = await spawnStack(dataDir, ports, 'provider:send:after:4');
+    const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
+    const customers: Customer[] = [];
+    for (const [ref, name] of [
+      ['cus_ada', 'Ada'],
+      ['cus_bo', 'Bo'],
+      ['cus_cy', 'Cy'],
+    ] as const) {
+      const customer = await stripe.customers.create({ email: `${name.toLowerCase()}@example.com` });
+      const charge = await stripe.charges.create({
+        amount: 2000,
+        currency: 'eur',
+        source: 'tok_visa',
+        customer: customer.id,
+      });
+      customers.push({
+        customerRef: ref,
+        name,
+        email: `${name.toLowerCase()}@example.com`,
+        amount: { minor: 2000, currency: 'EUR' },
+        paymentRef: charge.id,
+      });
+    }
+    await approvedForAct(
+      stack,
+      dataDir,
+      {
+        ...plainIncident(8),
+        id: 'INC-2026-8100',
+        correlationKey: 'in-doubt',
+        detectedAt: new Date().toISOString(),
+      },
+      customers,
+      {
+        summary: 'Refund the double charge, a goodwill credit, and tell each customer',
+        apply: [
+          { kind: 'refund', amount: 'affected', obligation: 'tos' },
+          { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
+          { kind: 'notice', obligation: 'brand', template: 'apology' },
+        ],
+        effects: [],
+      },
+    );
+    await stack.line('HELD send 4');
+    const sent = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
+    expect(sent).toHaveLength(1);
+    const customer = sent[0]?.destination.to[0] as string;
+    await stack.kill();
+
+    // The restarted stack: the emulator's store is empty, and the notice is in doubt.
+    const restartedAt = Date.now();
+    stack = await spawnStack(dataDir, ports);
+    const target = stack;
+    const page = await waitFor(
+      'the question about the notice in doubt',
+      async () => {
+        for (const mail of (await inbox(target)).filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+          const link = /(http:\/\/\S+\/effects\/\S+)/.exec(mail.body.text ?? '')?.[1];
+          const html = link ? await (await fetch(link)).text() : '';
+          if (html.includes(`&lt;${customer}&gt;`)) return { html, mail };
+        }
+        return undefined;
+      },
+      60_000,
+    );
+    expect(page.html).not.toContain('took no message with this subject to this customer.');
+    const started = /since the mail emulator started at <time datetime="([^"]+)"/.exec(page.html)?.[1];
+    expect(started).toBeDefined();
+    expect(Date.parse(started as string)).toBeGreaterThanOrEqual(restartedAt - 1000);
+    expect(page.html).toContain('started after this notice’s intent was recorded');
+    expect(page.html).toContain('no evidence that it was not sent');
+    expect(page.html).toContain('the customer’s mailbox');
+    expect(page.html).toContain('the mail provider’s log');
+    // The e-mailed question says what to check, not the emulator's store.
+    expect(page.mail.body.text).toContain('the customer’s mailbox');
+  }, 180_000);
+});
