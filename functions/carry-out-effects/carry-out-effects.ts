@@ -57,11 +57,13 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
   // One attempt per notice: the SDK's own retry could send one SES already took.
   const mailer = new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom);
   const questions = new DynamoDbWaits(db, config.operationsTable);
+  const effects = new DynamoDbEffectStore(db, config.operationsTable);
+  const ledger = ledgerFromConfig(db, config);
   return {
     incidents: store,
     approvals: store,
-    effects: new DynamoDbEffectStore(db, config.operationsTable),
-    ledger: ledgerFromConfig(db, config),
+    effects,
+    ledger,
     mailer,
     payments:
       config.payments.provider === 'manual'
@@ -72,6 +74,8 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
         {
           questions,
           incidents: store,
+          effects,
+          ledger,
           mailer: new SesMailer(sesClient(), config.mailFrom),
           responders: config.responders,
           publicBaseUrl: config.publicBaseUrl,

@@ -7,7 +7,9 @@
  *  1. Write the question once per effect and attempt, with a link of their own for each responder
  *     (a random secret; only its hash is stored).
  *  2. E-mail each responder their link and put the question on the timeline. Asking again before
- *     the e-mails went out sends them (with fresh links); after, it changes nothing.
+ *     the e-mails went out sends them (with fresh links); after, it changes nothing — unless the
+ *     question holds an answer that a failed request recorded and left undone: that answer is
+ *     carried out then, so an effect never waits for a person with no question open.
  *
  * Primary course (answer):
  *  1. Check the link and the answer.
@@ -42,6 +44,8 @@ import { endWait } from './hold-for-people.ts';
 export interface AskDeps {
   readonly questions: QuestionStore;
   readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
+  readonly effects: Pick<EffectStore, 'advanceEffect' | 'getEffect'>;
+  readonly ledger: Ledger;
   readonly mailer: Mailer;
   readonly responders: readonly string[];
   readonly publicBaseUrl: string;
@@ -54,10 +58,14 @@ export async function askAboutEffect(
   effect: EffectRecord,
   reason: EffectQuestion['reason'],
   detail: string,
-): Promise<void> {
+): Promise<EffectRecord | undefined> {
   // 1.
   const existing = await deps.questions.getQuestion(incident.id, effect.effectId, effect.attempt);
-  if (existing?.emailedAt) return;
+  if (existing?.answered) {
+    await carryOutAnswer(deps, incident, effect, existing, existing.answered);
+    return deps.effects.getEffect(incident.id, effect.effectId);
+  }
+  if (existing?.emailedAt) return undefined;
   const secrets = deps.responders.map((to) => ({ to, secret: randomBytes(32).toString('base64url') }));
   const links = Object.fromEntries(secrets.map(({ to, secret }) => [sha256Hex(secret), to]));
   const at = deps.clock.now().toISOString();
@@ -71,7 +79,7 @@ export async function askAboutEffect(
     links,
   };
   if (existing) await deps.questions.replaceLinks(question);
-  else if (!(await deps.questions.createQuestion(question))) return;
+  else if (!(await deps.questions.createQuestion(question))) return undefined;
 
   // 2.
   for (const { to, secret } of secrets) {
@@ -100,6 +108,7 @@ export async function askAboutEffect(
     summary: `${effect.kind} ${effect.effectId} needs a person (${reason}): ${detail}`,
     detail: { effectId: effect.effectId, attempt: effect.attempt, reason },
   });
+  return undefined;
 }
 
 export interface AnswerDeps {
@@ -235,7 +244,32 @@ export async function answerQuestion(
     }
     answered = earlier;
   }
-  const { at } = answered;
+  await carryOutAnswer(deps, incident, effect, question, answered);
+
+  // 4.
+  const resumedWorkflow =
+    (await deps.questions.openQuestions(incident.id)).length === 0 &&
+    (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at: answered.at } }));
+  return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
+}
+
+/**
+ * Steps 2 (the Decision Log) and 3 of answering, from the answer on record: each write is keyed,
+ * so carrying it out again — the same person answering again, or Act finding an answer a failed
+ * request left undone — finishes what is missing and adds nothing twice.
+ */
+async function carryOutAnswer(
+  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects'>,
+  incident: Incident,
+  effect: EffectRecord,
+  question: EffectQuestion,
+  answered: NonNullable<EffectQuestion['answered']>,
+): Promise<void> {
+  const { at, by: askedOf } = answered;
+  const answer: EffectAnswer =
+    answered.answer === 'done-by-hand'
+      ? { answer: 'done-by-hand', reference: answered.reference ?? '', note: answered.note }
+      : ({ answer: answered.answer, note: answered.note } as EffectAnswer);
   const plan = incident.plan;
   const basis = {
     ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),
@@ -271,16 +305,10 @@ export async function answerQuestion(
     summary: `${askedOf} answered "${answer.answer}" about ${effect.kind} ${effect.effectId}`,
     detail: { effectId: effect.effectId, decisionSeq: decision.seq },
   });
-
-  // 4.
-  const resumedWorkflow =
-    (await deps.questions.openQuestions(incident.id)).length === 0 &&
-    (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at } }));
-  return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
 }
 
 async function settleEffect(
-  deps: AnswerDeps,
+  deps: Pick<AskDeps, 'ledger' | 'effects'>,
   incident: Incident,
   effect: EffectRecord,
   question: EffectQuestion,

@@ -25,6 +25,7 @@ import type { Workflow } from '../../functions/domain/ports.ts';
 import type { CarryOutEffectsDeps } from '../../functions/use-cases/carry-out-effects.ts';
 import { carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
 import { answerQuestion, askAboutEffect } from '../../functions/use-cases/effect-questions.ts';
+import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { StripeStandIn } from '../../local/stripe/server.ts';
 import { startStripeStandIn } from '../../local/stripe/server.ts';
@@ -158,6 +159,8 @@ async function setup(options: {
         {
           questions: waits,
           incidents: store,
+          effects,
+          ledger,
           mailer,
           responders: ['oncall@example.com'],
           publicBaseUrl: 'https://casebook.example.com',
@@ -444,6 +447,87 @@ describe('Act carries out the approved effects', () => {
       (await entries()).find((e) => e.kind === 'effect_reconciled')?.seq,
     );
     expect(id).toMatch(/^INC-2026-/);
+  });
+
+  it('carries out an answer recorded by a request that failed after it: no effect waits without a question open', async () => {
+    const { act, deps, effects, id, entries, answerDeps, questionLink, completed, store, waits, plan } =
+      await setup({
+        customers: [
+          {
+            customerRef: 'acct-7',
+            email: 'hal@example.com',
+            amount: { minor: 900, currency: 'EUR' },
+            paymentRef: 'INV-7',
+          },
+        ],
+        input: {
+          summary: 'Refund',
+          apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+          effects: [],
+        },
+        payments: 'manual',
+      });
+    const holdDeps = {
+      incidents: store,
+      waits,
+      questions: waits,
+      workflow: answerDeps.workflow,
+      clock: deps.clock,
+    };
+    let holds = 0;
+    const hold = () => holdForPeople(holdDeps, { incidentId: id, step: 'act', taskToken: `act-${++holds}` });
+    /** Every effect that needs a person has a question open about its attempt. */
+    const asked = async () => {
+      const open = await waits.openQuestions(id);
+      const page = await effects.listEffects(id, plan.version, undefined, 100);
+      return page.items
+        .filter((e) => e.progress === 'attention')
+        .map((e) => ({
+          effectId: e.effectId,
+          asked: open.some((q) => q.effectId === e.effectId && q.attempt === e.attempt),
+        }));
+    };
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    expect(await hold()).toEqual({ settled: false });
+
+    // The answer is recorded on the question, then the next write fails (a table that did not answer).
+    const failing = {
+      read: (incidentId: string) => answerDeps.ledger.read(incidentId),
+      readHead: (incidentId: string) => answerDeps.ledger.readHead(incidentId),
+      append: async (incidentId: string, draft: Parameters<typeof answerDeps.ledger.append>[1]) => {
+        if (draft.log === 'effect') throw new Error('InternalServerError: the table did not answer');
+        return answerDeps.ledger.append(incidentId, draft);
+      },
+    };
+    await expect(
+      answerQuestion({ ...answerDeps, ledger: failing }, questionLink('P1-E1'), {
+        answer: 'done-by-hand',
+        reference: 'BANK-TX-8800',
+        note: '',
+      }),
+    ).rejects.toThrow('did not answer');
+    expect((await effects.getEffect(id, 'P1-E1'))?.progress).toBe('attention');
+
+    // The wait and Act, as the state machine alternates them: each Act run leaves every effect that
+    // needs a person with a question open, and the answer on record is carried out.
+    const outcomes: string[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      const { settled } = await hold();
+      if (!settled) break;
+      const { outcome } = await act();
+      outcomes.push(outcome);
+      expect((await asked()).filter((a) => !a.asked)).toEqual([]);
+      if (outcome === 'done') break;
+    }
+    expect(outcomes.at(-1)).toBe('done');
+    expect(outcomes.length).toBeLessThanOrEqual(2);
+    expect(completed.length).toBeGreaterThan(0);
+    const ledger = await entries();
+    expect(ledger.filter((e) => e.kind === 'effect_reconciled')).toHaveLength(1);
+    expect(ledger.find((e) => e.state === 'confirmed')).toMatchObject({
+      actor: 'oncall@example.com',
+      providerRef: 'BANK-TX-8800',
+    });
   });
 
   it('runs again at once when a long run ends with its first refunds due a look, and waits otherwise', async () => {
