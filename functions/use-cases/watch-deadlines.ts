@@ -5,7 +5,7 @@
  * Primary course:
  *  1. Work out the deadlines that matter now: the incident's (response, resolution, the regulatory
  *     clock, the postmortem; they follow its severity) and the wait's own (an approval round's
- *     final timeout; answers to questions about effects). An approval round's own moments come
+ *     final timeout; answers to questions about effects, from the earliest still open). An approval round's own moments come
  *     first: its undecided approvers reminded at half its deadline, the backups asked at the
  *     deadline (watch-round.ts).
  *  2. The regulatory clock is Legal's: when it is running and Legal has not been told, tell Legal
@@ -25,9 +25,10 @@ import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
 import { missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
+import type { EffectQuestion } from '../domain/effects.ts';
 import type { Incident } from '../domain/incident.ts';
 import { escalationEmail, regulatoryClockEmail } from '../domain/messages.ts';
-import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore, WaitStore } from '../domain/ports.ts';
+import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore } from '../domain/ports.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import type { People } from './invite-people.ts';
 import type { WatchRoundDeps } from './watch-round.ts';
@@ -39,7 +40,6 @@ export interface WatchDeadlinesDeps extends WatchRoundDeps {
     'getIncident' | 'addTimelineEvent' | 'listTimeline' | 'updateIncident'
   >;
   readonly questions: Pick<QuestionStore, 'openQuestions'>;
-  readonly waits: Pick<WaitStore, 'waitingSince'>;
   readonly mailer: Mailer;
   readonly people: People;
   /** Legal's address (the Legal approver's): the regulatory clock is theirs to watch. */
@@ -74,7 +74,7 @@ export async function watchDeadlines(
   const all = [
     ...incidentDeadlines(incident, deps.policy),
     ...(round ? [round.deadline] : []),
-    ...(await waitDeadlines(deps, incident, input.step, open.length)),
+    ...answersDeadline(open, deps.policy),
   ];
 
   // 2.
@@ -194,18 +194,14 @@ async function recordSloBreach(
   });
 }
 
-/** The deadline of Act's wait itself: that of open questions about effects (a round's is watchRound's). */
-async function waitDeadlines(
-  deps: WatchDeadlinesDeps,
-  incident: Incident,
-  step: WaitStep,
-  openQuestions: number,
-): Promise<Deadline[]> {
-  const after = (from: string, minutes: number) =>
-    new Date(Date.parse(from) + minutes * 60_000).toISOString();
-  if (step === 'act' && openQuestions > 0) {
-    const since = await deps.waits.waitingSince(incident.id, 'act');
-    if (since) return [{ kind: 'answers', due: after(since, deps.policy.answersMinutes) }];
-  }
-  return [];
+/**
+ * The deadline of Act's wait itself: the answers to its open questions are due the policy's time
+ * after the earliest of them was asked. Counted from the questions, never from the wait, which is
+ * entered anew at every look at the clock.
+ */
+function answersDeadline(open: readonly EffectQuestion[], policy: DeadlinePolicy): Deadline[] {
+  const asked = open.map((q) => Date.parse(q.askedAt)).filter((t) => Number.isFinite(t));
+  if (asked.length === 0) return [];
+  const due = new Date(Math.min(...asked) + policy.answersMinutes * 60_000).toISOString();
+  return [{ kind: 'answers', due }];
 }

@@ -57,7 +57,6 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     roster: config.approvalPolicy.roster,
     publicBaseUrl: config.publicBaseUrl,
     questions: waits,
-    waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
     // Legal watches the regulatory clock: the Legal approver on the roster (the SRE lead when the
