@@ -121,11 +121,16 @@ function halt(reason: 'rounds-exhausted' | 'failed', comment: string, next: stri
 }
 
 /** Reads the incident's clock before a wait: escalates what is overdue, and says how long to wait. */
-function watchTheClock(step: WaitStep, comment: string, next: string): State {
+function watchTheClock(
+  step: WaitStep,
+  comment: string,
+  next: string,
+  extra: Record<string, unknown> = {},
+): State {
   return lambda({
     comment,
     fn: 'WatchDeadlinesFunctionArn',
-    payload: { ...incident, step },
+    payload: { ...incident, step, ...extra },
     resultSelector: { 'seconds.$': '$.Payload.seconds' },
     resultPath: '$.deadline',
     next,
@@ -187,6 +192,7 @@ function pickUp(): State {
 }
 
 const CARRY_OUT = 'Carry out the approved effects';
+const PROVIDER_CLOCK = 'Read the clock: give the payment provider time';
 
 /** The whole lifecycle, as ASL. */
 export function incidentLifecycle(): State {
@@ -300,20 +306,22 @@ export function incidentLifecycle(): State {
         Type: 'Choice',
         Choices: [
           { Variable: '$.act.outcome', StringEquals: 'done', Next: 'Learn' },
-          { Variable: '$.act.outcome', StringEquals: 'more', Next: CARRY_OUT },
-          {
-            Variable: '$.act.outcome',
-            StringEquals: 'waiting-provider',
-            Next: 'Give the payment provider time',
-          },
+          { Variable: '$.act.outcome', StringEquals: 'more', Next: PROVIDER_CLOCK },
+          { Variable: '$.act.outcome', StringEquals: 'waiting-provider', Next: PROVIDER_CLOCK },
         ],
         Default: 'Read the clock: wait for people to settle the effects Act could not',
       },
+      [PROVIDER_CLOCK]: watchTheClock(
+        'act',
+        "Act's own loop reads the clock too: a deadline that passes while Act runs again, or waits on the provider, is escalated then. The wait lasts until the provider is due a look (at once when Act has more), or the next deadline if that comes first.",
+        'Give the payment provider time',
+        { 'atMostSeconds.$': '$.act.retryAfterSeconds' },
+      ),
       'Give the payment provider time': {
         Type: 'Wait',
         Comment:
-          'Refunds still pending, or a provider that did not answer: look again later, with the same keys.',
-        SecondsPath: '$.act.retryAfterSeconds',
+          'Refunds still pending, or a provider that did not answer: look again later, with the same keys (at once when Act has more).',
+        SecondsPath: '$.deadline.seconds',
         Next: CARRY_OUT,
       },
       ...waitForPeople({

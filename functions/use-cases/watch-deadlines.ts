@@ -14,7 +14,10 @@
  *     to Legal when it is the regulatory clock), then an `escalated` event; a missed resolution
  *     target is also an SLO breach on the incident.
  *  4. Answer how long the wait may last before the clock is read again: until the next deadline,
- *     or the round's next moment.
+ *     or the round's next moment — or sooner, when the caller says so (Act's provider is due a look).
+ *
+ * A deadline met late (the resolution target, when Act ran past it) counts as missed: the first
+ * look at the clock afterwards records and escalates it, once.
  *
  * Idempotent: what was told is on the timeline (keyed by deadline kind and due time), so a later
  * look at the clock sends nothing twice. The event is written after the e-mails: a step that
@@ -61,7 +64,12 @@ const MISSED: Readonly<Record<Deadline['kind'], string>> = {
 
 export async function watchDeadlines(
   deps: WatchDeadlinesDeps,
-  input: { readonly incidentId: string; readonly step: WaitStep },
+  input: {
+    readonly incidentId: string;
+    readonly step: WaitStep;
+    /** The longest the wait may last whatever the deadlines say (the provider is due a look). */
+    readonly atMostSeconds?: number;
+  },
 ): Promise<{ readonly seconds: number; readonly escalated: number }> {
   const incident = await incidentOfStep(deps, input.incidentId);
   const now = deps.clock.now();
@@ -103,7 +111,7 @@ export async function watchDeadlines(
     }
     const key = `escalated:${deadline.kind}:${deadline.due}`;
     if (told.has(key)) continue;
-    const what = `${MISSED[deadline.kind]} (due ${deadline.due})`;
+    const what = `${MISSED[deadline.kind]} (due ${deadline.due}${deadline.metAt ? `; met late, at ${deadline.metAt}` : ''})`;
     const waitingOn =
       deadline.kind === 'answers'
         ? open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`)
@@ -127,15 +135,13 @@ export async function watchDeadlines(
   }
 
   // 4.
-  return {
-    seconds: secondsUntilNextCheck(
-      [...all, ...(round?.upcoming ?? [])],
-      now,
-      deps.policy.floorSeconds,
-      deps.policy.ceilingSeconds,
-    ),
-    escalated,
-  };
+  const seconds = secondsUntilNextCheck(
+    [...all, ...(round?.upcoming ?? [])],
+    now,
+    deps.policy.floorSeconds,
+    deps.policy.ceilingSeconds,
+  );
+  return { seconds: Math.min(seconds, input.atMostSeconds ?? seconds), escalated };
 }
 
 /** The SRE lead and the responders, and Legal when the regulator was not told; each address once. */
@@ -164,7 +170,7 @@ function escalationMessages(
   recipients: readonly string[],
 ): MailMessage[] {
   return recipients.map((to) =>
-    deadline.kind === 'regulatory' && to.toLowerCase() === deps.legal.toLowerCase()
+    deadline.kind === 'regulatory' && !deadline.metAt && to.toLowerCase() === deps.legal.toLowerCase()
       ? regulatoryClockEmail(incident, { due: deadline.due, missed: true }, deps.people.sreLead, to)
       : escalationEmail(incident, what, waitingOn, to),
   );
@@ -189,7 +195,7 @@ async function recordSloBreach(
     world: 'RML2',
     type: 'slo_breached',
     phase: incident.phase,
-    summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed unresolved`,
+    summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed ${deadline.metAt ? `(resolved late, at ${deadline.metAt})` : 'unresolved'}`,
     detail: { due: deadline.due, severity: incident.severity },
   });
 }

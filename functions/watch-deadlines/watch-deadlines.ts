@@ -23,7 +23,11 @@ import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
 import type { WatchDeadlinesDeps } from '../use-cases/watch-deadlines.ts';
 import { watchDeadlines } from '../use-cases/watch-deadlines.ts';
 
-export const watchDeadlinesSchema = z.object({ incidentId: z.string().min(1), step: z.enum(WAIT_STEPS) });
+export const watchDeadlinesSchema = z.object({
+  incidentId: z.string().min(1),
+  step: z.enum(WAIT_STEPS),
+  atMostSeconds: z.number().int().min(0).optional(),
+});
 
 export function makeWatchDeadlinesHandler(
   deps: WatchDeadlinesDeps,

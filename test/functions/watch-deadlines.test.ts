@@ -102,6 +102,27 @@ describe('reading the clock of an incident that waits for people', () => {
     expect(sent()).toHaveLength(4);
   });
 
+  it('records a resolution target met late (no clock read while it passed) as an SLO breach, escalated once', async () => {
+    // Due 17:02; Act ran past it with nobody looking, and Learn set resolvedAt at 17:40.
+    const { store, incident, clock, watch, sent } = await setup(13, '2026-11-22T17:41:00.000Z', {
+      incident: {
+        acknowledgedAt: '2026-11-22T09:10:00.000Z',
+        resolvedAt: '2026-11-22T17:40:00.000Z',
+        phase: 'Learn',
+        status: 'RESOLVED',
+      },
+    });
+    expect(await watch({ incidentId: incident.id, step: 'learn' })).toMatchObject({ escalated: 1 });
+    clock.advance(60 * 60_000);
+    expect(await watch({ incidentId: incident.id, step: 'learn' })).toMatchObject({ escalated: 0 });
+    expect((await store.getIncident(incident.id))?.sloBreachedAt).toBe('2026-11-22T17:41:00.000Z');
+    const timeline = await store.listTimeline(incident.id);
+    expect(timeline.filter((e) => e.type === 'slo_breached')).toHaveLength(1);
+    expect(timeline.filter((e) => e.type === 'escalated').map((e) => e.detail?.kind)).toEqual(['resolution']);
+    expect(sent()).toHaveLength(2);
+    expect(sent()[0]?.subject).toContain('met late, at 2026-11-22T17:40:00.000Z');
+  });
+
   it("escalates Act's questions nobody answered once, due from the earliest asked, however often the wait is entered", async () => {
     // Asked at 05:00 and 07:00; answers are due within 4 hours: 09:00, from the earliest.
     const { store, waits, incident, clock, watch, sent } = await setup(4, '2026-11-22T08:30:00.000Z');

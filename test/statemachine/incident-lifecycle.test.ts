@@ -105,7 +105,10 @@ class FakeFunctions {
         const watch = this.parse(fn, watchDeadlinesSchema, payload);
         // The clock is read when a wait ended: its token is gone, the next one is the wait's anew.
         this.waits.delete(watch.step);
-        return { seconds: this.waitSeconds[watch.step] ?? 3600, escalated: 0 };
+        return {
+          seconds: Math.min(this.waitSeconds[watch.step] ?? 3600, watch.atMostSeconds ?? 3600),
+          escalated: 0,
+        };
       }
       case 'casebook-anchor-ledger':
         this.parse(fn, anchorLedgerSchema, payload);
@@ -494,7 +497,18 @@ describe('incident-lifecycle.asl.json', () => {
     const waited = (await history(arn)).filter(
       (e) => e.stateEnteredEventDetails?.name === 'Give the payment provider time',
     );
-    expect(waited).toHaveLength(1);
+    // After each run that did not finish: at once after `more`, the provider's time after `waiting-provider`.
+    expect(waited).toHaveLength(2);
+    // Act's own loop and the provider's wait read the clock too: a deadline passing meanwhile is escalated.
+    expect(fake.watched('act')).toBe(2);
+    expect(
+      fake.calls
+        .filter((c) => c.fn === 'casebook-watch-deadlines' && c.payload.step === 'act')
+        .map((c) => c.payload),
+    ).toEqual([
+      { incidentId: 'INC-2026-0001', step: 'act', atMostSeconds: 0 },
+      { incidentId: 'INC-2026-0001', step: 'act', atMostSeconds: 1 },
+    ]);
   }, 20_000);
 
   it('waits for people while effects need them, reading the clock at each deadline, and goes on when they are settled', async () => {
