@@ -57,6 +57,8 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
   // One attempt per notice: the SDK's own retry could send one SES already took.
   const mailer = new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom);
   const questions = new DynamoDbWaits(db, config.operationsTable);
+  // Questions go through the notices' SES client and sending rate: one budget for SES.
+  const mailRate = tokenBucket(config.rates.mail);
   const effects = new DynamoDbEffectStore(db, config.operationsTable);
   const ledger = ledgerFromConfig(db, config);
   return {
@@ -76,8 +78,10 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
           incidents: store,
           effects,
           ledger,
-          mailer: new SesMailer(sesClient(), config.mailFrom),
+          mailer,
+          rate: mailRate,
           responders: config.responders,
+          sreLead: config.sreLead,
           publicBaseUrl: config.publicBaseUrl,
           clock: systemClock,
         },
@@ -87,6 +91,6 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
         detail,
       ),
     clock: systemClock,
-    rates: { mail: tokenBucket(config.rates.mail), payments: tokenBucket(config.rates.payments) },
+    rates: { mail: mailRate, payments: tokenBucket(config.rates.payments) },
   };
 }

@@ -23,7 +23,14 @@
 import { randomBytes } from 'node:crypto';
 import type { EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
 import { ATTENTION_ANSWERS, formatQuestionId, parseQuestionId } from '../domain/effects.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import {
+  CasebookError,
+  ConflictError,
+  DeliveryRejectedError,
+  ERROR_NAMES,
+  InvalidInputError,
+  NotFoundError,
+} from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
@@ -39,6 +46,7 @@ import type {
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
+import type { RateLimiter } from './carry-out-effects.ts';
 import { endWait } from './hold-for-people.ts';
 
 export interface AskDeps {
@@ -46,8 +54,12 @@ export interface AskDeps {
   readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
   readonly effects: Pick<EffectStore, 'advanceEffect' | 'getEffect'>;
   readonly ledger: Ledger;
+  /** The mailer and rate limit Act's notices go through: questions share SES's sending rate. */
   readonly mailer: Mailer;
+  readonly rate: RateLimiter;
   readonly responders: readonly string[];
+  /** Asked in their stead when SES refuses a responder's question e-mail. */
+  readonly sreLead: string;
   readonly publicBaseUrl: string;
   readonly clock: Clock;
 }
@@ -66,7 +78,13 @@ export async function askAboutEffect(
     return deps.effects.getEffect(incident.id, effect.effectId);
   }
   if (existing?.emailedAt) return undefined;
-  const secrets = deps.responders.map((to) => ({ to, secret: randomBytes(32).toString('base64url') }));
+  const lead = deps.responders.some((to) => to.toLowerCase() === deps.sreLead.toLowerCase())
+    ? []
+    : [deps.sreLead];
+  const secrets = [...deps.responders, ...lead].map((to) => ({
+    to,
+    secret: randomBytes(32).toString('base64url'),
+  }));
   const links = Object.fromEntries(secrets.map(({ to, secret }) => [sha256Hex(secret), to]));
   const at = deps.clock.now().toISOString();
   const question: EffectQuestion = {
@@ -82,17 +100,30 @@ export async function askAboutEffect(
   else if (!(await deps.questions.createQuestion(question))) return undefined;
 
   // 2.
-  for (const { to, secret } of secrets) {
+  /** Sends the question to one person; the reason SES refused it, or undefined when it took it. */
+  const send = async ({ to, secret }: (typeof secrets)[number], why: string) => {
     const id = formatQuestionId({
       incidentId: incident.id,
       effectId: effect.effectId,
       attempt: effect.attempt,
       secret,
     });
-    await deps.mailer.send(
-      effectQuestionEmail(incident, effect, reason, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
-    );
+    await deps.rate.take();
+    try {
+      await deps.mailer.send(
+        effectQuestionEmail(incident, effect, reason, why, to, `${deps.publicBaseUrl}/effects/${id}`),
+      );
+      return undefined;
+    } catch (error) {
+      return refusal(error);
+    }
+  };
+  const refused: { to: string; reason: string }[] = [];
+  for (const person of secrets.slice(0, deps.responders.length)) {
+    const why = await send(person, detail);
+    if (why) refused.push({ to: person.to, reason: why });
   }
+  if (refused.length > 0) await escalateUndelivered();
   await deps.questions.markEmailed(
     incident.id,
     effect.effectId,
@@ -109,6 +140,56 @@ export async function askAboutEffect(
     detail: { effectId: effect.effectId, attempt: effect.attempt, reason },
   });
   return undefined;
+
+  /**
+   * A question SES refused to e-mail (an unverified or bouncing address) holds up nothing: it is
+   * recorded, and the SRE lead gets it with a link of their own — unless they were among those refused.
+   */
+  async function escalateUndelivered(): Promise<void> {
+    const names = refused.map((r) => r.to).join(', ');
+    const leadSecret = secrets[deps.responders.length];
+    const leadRefused = refused.some((r) => r.to.toLowerCase() === deps.sreLead.toLowerCase());
+    const leadWhy =
+      leadSecret && !leadRefused
+        ? await send(
+            leadSecret,
+            `This question could not be e-mailed to ${names} (SES refused it); answer it, or pass it on. ${detail}`,
+          )
+        : undefined;
+    const asked = leadRefused || leadWhy ? undefined : deps.sreLead;
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key: `question-undelivered:${effect.effectId}:${effect.attempt}`,
+      at,
+      world: 'RML3',
+      type: 'escalated',
+      phase: 'Act',
+      summary:
+        `The question about ${effect.kind} ${effect.effectId} could not be e-mailed to ${names} (${refused[0]?.reason}); ${
+          asked
+            ? `the SRE lead (${asked}) has it`
+            : `nobody else could be told${leadWhy ? ` (the SRE lead's e-mail was refused too: ${leadWhy})` : ''}; its deadline still runs`
+        }`.slice(0, 2000),
+      detail: {
+        kind: 'question-undelivered',
+        effectId: effect.effectId,
+        attempt: effect.attempt,
+        refused: refused.map((r) => ({ to: r.to, reason: r.reason })),
+        asked: asked ?? null,
+      },
+    });
+  }
+}
+
+/**
+ * Why SES refused a question e-mail; anything but a refusal (no answer, or SES throttling, which a
+ * later run gets past) is thrown, so the step is tried again.
+ */
+function refusal(error: unknown): string {
+  if (!(error instanceof DeliveryRejectedError)) throw error;
+  if ((error.cause as { name?: string } | undefined)?.name === 'Throttling') {
+    throw new CasebookError(ERROR_NAMES.dependencyUnavailable, error.message, { cause: error });
+  }
+  return error.message;
 }
 
 export interface AnswerDeps {

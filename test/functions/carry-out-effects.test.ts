@@ -147,6 +147,12 @@ async function setup(options: {
     executionStatus: async () => 'RUNNING',
   };
   const mailer = new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com');
+  let mailTakes = 0;
+  const mailRate = {
+    take: async () => {
+      mailTakes++;
+    },
+  };
   const deps: CarryOutEffectsDeps = {
     incidents: store,
     approvals: store,
@@ -163,6 +169,8 @@ async function setup(options: {
           ledger,
           mailer,
           responders: ['oncall@example.com'],
+          sreLead: 'lead@example.com',
+          rate: mailRate,
           publicBaseUrl: 'https://casebook.example.com',
           clock,
         },
@@ -172,7 +180,7 @@ async function setup(options: {
         detail,
       ),
     clock,
-    rates: { mail: { take: async () => undefined }, payments: { take: async () => undefined } },
+    rates: { mail: mailRate, payments: { take: async () => undefined } },
     timeLeft: () => 60_000,
   };
   const answerDeps = { questions: waits, waits, incidents: store, effects, ledger, workflow, clock };
@@ -202,6 +210,7 @@ async function setup(options: {
     completed,
     plan,
     tables,
+    mailTakes: () => mailTakes,
   };
 }
 
@@ -528,6 +537,60 @@ describe('Act carries out the approved effects', () => {
       actor: 'oncall@example.com',
       providerRef: 'BANK-TX-8800',
     });
+  });
+
+  it('with the manual provider, a question SES refuses to e-mail is recorded and the SRE lead asked: Act goes on', async () => {
+    const { act, id, store, answerDeps, mailTakes } = await setup({
+      customers: [
+        {
+          customerRef: 'acct-8',
+          email: 'ivy@example.com',
+          amount: { minor: 1200, currency: 'EUR' },
+          paymentRef: 'INV-8',
+        },
+      ],
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+      payments: 'manual',
+    });
+    // The responder's address is refused (SES: 400 MessageRejected); the SRE lead's is not.
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'oncall@example.com') {
+        throw Object.assign(new Error('Email address is not verified.'), {
+          name: 'MessageRejected',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return { MessageId: 'ses-ok' };
+    });
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    // Every question e-mail, refused or not, went through the mail rate limit notices take.
+    expect(mailTakes()).toBe(ses.commandCalls(SendEmailCommand).length);
+    expect(sentTo()).toEqual(['oncall@example.com', 'lead@example.com']);
+    const undelivered = (await store.listTimeline(id)).filter((e) => e.type === 'escalated');
+    expect(undelivered).toHaveLength(1);
+    expect(undelivered[0]?.summary).toContain('oncall@example.com');
+    expect(undelivered[0]?.detail).toMatchObject({ kind: 'question-undelivered', asked: 'lead@example.com' });
+    // A second run asks nobody again; the SRE lead's link answers the question.
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    expect(sentTo()).toHaveLength(2);
+    const toLead = ses
+      .commandCalls(SendEmailCommand)
+      .find((c) => c.args[0].input.Destination?.ToAddresses?.[0] === 'lead@example.com');
+    const leadLink = /\/effects\/(\S+)/.exec(toLead?.args[0].input.Message?.Body?.Text?.Data ?? '')?.[1];
+    expect(toLead?.args[0].input.Message?.Body?.Text?.Data).toContain(
+      'could not be e-mailed to oncall@example.com',
+    );
+    const answered = await answerQuestion(answerDeps, leadLink ?? '', {
+      answer: 'done-by-hand',
+      reference: 'BANK-TX-9',
+      note: '',
+    });
+    expect(answered.view.askedOf).toBe('lead@example.com');
+    expect(await act()).toMatchObject({ outcome: 'done' });
   });
 
   it('runs again at once when a long run ends with its first refunds due a look, and waits otherwise', async () => {
