@@ -6,6 +6,8 @@
  * JSONPath only, no JSONata and no Assign (the local engine runs neither); every function ARN is a
  * `${…}` substitution named in `functions/catalog.ts`.
  */
+import type { FunctionSpec } from '../functions/catalog.ts';
+import { FUNCTIONS, taskTimeoutSeconds } from '../functions/catalog.ts';
 import type { WaitStep } from '../functions/domain/casework.ts';
 import { ERROR_NAMES } from '../functions/domain/errors.ts';
 import type { Phase } from '../functions/domain/vocabulary.ts';
@@ -58,7 +60,6 @@ interface LambdaStep {
   readonly fn: Substitution;
   readonly payload: Record<string, unknown>;
   readonly next?: string;
-  readonly timeoutSeconds?: number;
   /** Where the task's timeout is read from (set by the clock-reading step before a wait). */
   readonly timeoutSecondsPath?: string;
   readonly resultSelector?: Record<string, string>;
@@ -67,7 +68,24 @@ interface LambdaStep {
   readonly onFailure?: string | false;
   readonly waitForTaskToken?: boolean;
   readonly catches?: readonly Record<string, unknown>[];
+  /** Retries any failure too (a step safe to repeat whatever went wrong), after the usual retries. */
+  readonly retryAny?: boolean;
 }
+
+/** The catalog's function behind a substitution: its Lambda timeout sets the task's. */
+function functionOf(fn: Substitution): FunctionSpec {
+  const spec = Object.values(FUNCTIONS).find((f: FunctionSpec) => f.substitution === fn);
+  if (!spec) throw new Error(`No function in the catalog for \${${fn}}`);
+  return spec;
+}
+
+const RETRY_ANY = {
+  ErrorEquals: ['States.ALL'],
+  IntervalSeconds: 1,
+  MaxAttempts: 2,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
 
 function lambda(step: LambdaStep): State {
   const onFailure = step.onFailure ?? FAILED;
@@ -78,8 +96,8 @@ function lambda(step: LambdaStep): State {
     Parameters: { FunctionName: `\${${step.fn}}`, Payload: step.payload },
     ...(step.timeoutSecondsPath
       ? { TimeoutSecondsPath: step.timeoutSecondsPath }
-      : { TimeoutSeconds: step.timeoutSeconds ?? 30 }),
-    Retry: RETRY,
+      : { TimeoutSeconds: taskTimeoutSeconds(functionOf(step.fn)) }),
+    Retry: step.retryAny ? [...RETRY, RETRY_ANY] : RETRY,
     ...(step.resultSelector ? { ResultSelector: step.resultSelector } : {}),
     ResultPath: step.resultPath === undefined ? null : step.resultPath,
     // A cancelled incident ends its execution from whichever step finds out (in Succeed: a person decided).
@@ -192,6 +210,7 @@ function pickUp(): State {
 }
 
 const CARRY_OUT = 'Carry out the approved effects';
+const ANCHOR_FAILED = 'Escalate the failed anchor';
 const PROVIDER_CLOCK = 'Read the clock: give the payment provider time';
 
 /** The whole lifecycle, as ASL. */
@@ -213,7 +232,6 @@ export function incidentLifecycle(): State {
         comment: 'Each gets a personal link to the workroom by e-mail (once, however often this runs).',
         fn: 'RecordPhaseFunctionArn',
         payload: { ...incident, kind: 'invite', ...execution },
-        timeoutSeconds: 60,
         next: 'Contain',
       }),
       Contain: enterPhase(
@@ -248,7 +266,6 @@ export function incidentLifecycle(): State {
           "Seed 001 RACI, as the approval policy has it for the incident's size and severity: who is asked, the quorum, the vetoes. Records the round's rule and the policy version on the Decision Log and e-mails each approver a link once per round. No task token travels.",
         fn: 'RequestApprovalFunctionArn',
         payload: { ...incident, 'round.$': '$.decide.round' },
-        timeoutSeconds: 60,
         next: 'Read the clock: wait for the approvers to decide',
       }),
       ...waitForPeople({
@@ -294,7 +311,6 @@ export function incidentLifecycle(): State {
           'Each effect exactly once (intent, executed, confirmed on the ledger, keyed by incident and effect), as far as one run goes; the state carries no effect and no customer, only the outcome.',
         fn: 'CarryOutEffectsFunctionArn',
         payload: incident,
-        timeoutSeconds: 960,
         resultSelector: {
           'outcome.$': '$.Payload.outcome',
           'retryAfterSeconds.$': '$.Payload.retryAfterSeconds',
@@ -350,10 +366,18 @@ export function incidentLifecycle(): State {
       }),
       'Anchor the ledger': lambda({
         comment:
-          'A sealed digest of every chain head goes where no table writer reaches, so the closed case cannot be cut short unseen. The schedule anchors too, so a failure here only delays it.',
+          'A sealed digest of every chain head goes where no table writer reaches, so the closed case cannot be cut short unseen. Tried again on any failure; one that persists is escalated, not passed over.',
         fn: 'AnchorLedgerFunctionArn',
         payload: { 'reason.$': "States.Format('closed {}', $.incidentId)" },
-        onFailure: 'Closed',
+        retryAny: true,
+        onFailure: ANCHOR_FAILED,
+        next: 'Closed',
+      }),
+      [ANCHOR_FAILED]: lambda({
+        comment:
+          'The SRE lead and the responders are told that the closed case is not anchored yet (the schedule anchors again), and the timeline says so.',
+        fn: 'RecordPhaseFunctionArn',
+        payload: { ...incident, kind: 'anchor-failed', 'failure.$': '$.failure', ...execution },
         next: 'Closed',
       }),
       Closed: { Type: 'Succeed' },

@@ -56,6 +56,8 @@ class FakeFunctions {
   /** What each run of Act answers, in turn; `done` once the list is used up. */
   actOutcomes: ActProgress['outcome'][] = [];
   actFailures = 0;
+  /** How many anchors in a row fail. */
+  anchorFailures = 0;
   failOnPhase: string | undefined;
   /** A phase whose entry finds the incident cancelled. */
   cancelledOnPhase: string | undefined;
@@ -112,6 +114,10 @@ class FakeFunctions {
       }
       case 'casebook-anchor-ledger':
         this.parse(fn, anchorLedgerSchema, payload);
+        if (this.anchorFailures > 0) {
+          this.anchorFailures--;
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+        }
         return { key: 'anchors/x.json', chains: 1 } satisfies AnchorResult;
       default:
         throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
@@ -130,6 +136,8 @@ class FakeFunctions {
         return { invited: 2 };
       case 'plan-rejected':
         return { roundsLeft: this.roundsLeft };
+      case 'anchor-failed':
+        return { escalated: true };
       case 'enter-phase':
         if (step.phase === this.failOnPhase) throw new Error(`boom in ${step.phase}`);
         if (step.phase === this.cancelledOnPhase) {
@@ -527,6 +535,25 @@ describe('incident-lifecycle.asl.json', () => {
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(EVERY_STEP);
+  }, 20_000);
+
+  it('a failed anchor is tried again, and one that keeps failing is escalated before the execution closes', async () => {
+    const fake = fakeFunctions();
+    fake.anchorFailures = 10;
+    const { start, finished, settle, workToAct } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await workToAct();
+    await settle('learn');
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.calls.filter((c) => c.fn === 'casebook-anchor-ledger').length).toBeGreaterThan(1);
+    const escalated = fake.calls.filter((c) => c.payload.kind === 'anchor-failed');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.payload).toMatchObject({
+      incidentId: 'INC-2026-0001',
+      execution: 'INC-2026-0001',
+      failure: { Error: 'AccessDenied' },
+    });
   }, 20_000);
 
   it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {
