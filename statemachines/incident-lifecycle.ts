@@ -8,11 +8,11 @@
  */
 import type { FunctionSpec } from '../functions/catalog.ts';
 import { FUNCTIONS, taskTimeoutSeconds } from '../functions/catalog.ts';
-import type { WaitStep } from '../functions/domain/casework.ts';
 import { ERROR_NAMES } from '../functions/domain/errors.ts';
 import type { Phase } from '../functions/domain/vocabulary.ts';
 import { PHASES } from '../functions/domain/vocabulary.ts';
-import type { HELD_STEPS } from '../functions/use-cases/hold-for-people.ts';
+import type { WaitStep } from '../functions/domain/waits.ts';
+import { clockState, PROVIDER_CLOCK_STATE, WAITS } from '../functions/domain/waits.ts';
 
 type State = Record<string, unknown>;
 type Substitution =
@@ -166,21 +166,21 @@ const WAIT_AGAIN = ['States.Timeout', ERROR_NAMES.deadlineMoved];
  * silence.
  */
 function waitForPeople(options: {
-  name: string;
-  step: (typeof HELD_STEPS)[number];
+  step: WaitStep;
   comment: string;
   next: string;
   /** Where the wait's own named endings go (before a moved deadline, a cancel and a failure). */
   catches?: readonly Record<string, unknown>[];
 }): Record<string, State> {
-  const clock = `Read the clock: ${options.name.charAt(0).toLowerCase()}${options.name.slice(1)}`;
+  const clock = clockState(options.step);
+  const name = WAITS[options.step].state;
   return {
     [clock]: watchTheClock(
       options.step,
       'Escalates every deadline that passed unmet (once each) and answers how long the wait may last.',
-      options.name,
+      name,
     ),
-    [options.name]: lambda({
+    [name]: lambda({
       comment: options.comment,
       fn: 'HoldForPeopleFunctionArn',
       payload: { ...incident, step: options.step, 'taskToken.$': '$$.Task.Token' },
@@ -211,7 +211,7 @@ function pickUp(): State {
 
 const CARRY_OUT = 'Carry out the approved effects';
 const ANCHOR_FAILED = 'Escalate the failed anchor';
-const PROVIDER_CLOCK = 'Read the clock: give the payment provider time';
+const PROVIDER_CLOCK = PROVIDER_CLOCK_STATE;
 
 /** The whole lifecycle, as ASL. */
 export function incidentLifecycle(): State {
@@ -237,10 +237,9 @@ export function incidentLifecycle(): State {
       Contain: enterPhase(
         'Contain',
         'RML2: stop further history from being written (kill switch, feature flag).',
-        'Read the clock: wait for containment',
+        clockState('contain'),
       ),
       ...waitForPeople({
-        name: 'Wait for containment',
         step: 'contain',
         comment: 'Until a responder reports the incident contained (status MITIGATED).',
         next: 'Understand',
@@ -248,10 +247,9 @@ export function incidentLifecycle(): State {
       Understand: enterPhase(
         'Understand',
         'RML3: the impact, the affected customers, the residue already written as history, and a remediation plan.',
-        'Read the clock: wait for a submitted plan',
+        clockState('understand'),
       ),
       ...waitForPeople({
-        name: 'Wait for a submitted plan',
         step: 'understand',
         comment:
           'Until a responder submits a plan for approval (it needs the impact, and the customers when it reaches them).',
@@ -266,10 +264,9 @@ export function incidentLifecycle(): State {
           "Seed 001 RACI, as the approval policy has it for the incident's size and severity: who is asked, the quorum, the vetoes. Records the round's rule and the policy version on the Decision Log and e-mails each approver a link once per round. No task token travels.",
         fn: 'RequestApprovalFunctionArn',
         payload: { ...incident, 'round.$': '$.decide.round' },
-        next: 'Read the clock: wait for the approvers to decide',
+        next: clockState('decide'),
       }),
       ...waitForPeople({
-        name: 'Wait for the approvers to decide',
         step: 'decide',
         comment:
           "One wait for the whole round: each decision is weighed against the round's rule as it comes, and the round is answered once — approved when the quorum is reached, Casebook.PlanRejected when a veto, rejections or a request for changes leave it out of reach. It times out at the round's moments, so the clock is read then: the undecided reminded at half its deadline, their backups asked at the deadline, the round escalated at the final timeout; it waits on after each, and a late decision still counts. The links find the current wait on the server.",
@@ -325,7 +322,7 @@ export function incidentLifecycle(): State {
           { Variable: '$.act.outcome', StringEquals: 'more', Next: PROVIDER_CLOCK },
           { Variable: '$.act.outcome', StringEquals: 'waiting-provider', Next: PROVIDER_CLOCK },
         ],
-        Default: 'Read the clock: wait for people to settle the effects Act could not',
+        Default: clockState('act'),
       },
       [PROVIDER_CLOCK]: watchTheClock(
         'act',
@@ -341,7 +338,6 @@ export function incidentLifecycle(): State {
         Next: CARRY_OUT,
       },
       ...waitForPeople({
-        name: 'Wait for people to settle the effects Act could not',
         step: 'act',
         comment:
           'Effects in doubt, refused by the provider, or to be done by hand: the responders were asked by e-mail; the other effects went on meanwhile.',
@@ -350,10 +346,9 @@ export function incidentLifecycle(): State {
       Learn: enterPhase(
         'Learn',
         'RML2: the postmortem turns history into technical, process and governance lessons.',
-        'Read the clock: wait for the postmortem',
+        clockState('learn'),
       ),
       ...waitForPeople({
-        name: 'Wait for the postmortem',
         step: 'learn',
         comment: 'Until a responder submits the postmortem (seed 003): submitting it closes the incident.',
         next: 'Close the incident',

@@ -24,7 +24,6 @@
  * failed halfway through sending (and is retried) may send one twice, but never leaves a missed
  * deadline on the timeline as escalated with nobody told.
  */
-import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
 import { missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
@@ -32,6 +31,8 @@ import type { EffectQuestion } from '../domain/effects.ts';
 import type { Incident } from '../domain/incident.ts';
 import { escalationEmail, regulatoryClockEmail } from '../domain/messages.ts';
 import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore } from '../domain/ports.ts';
+import type { WaitStep } from '../domain/waits.ts';
+import { WAITS } from '../domain/waits.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import type { People } from './invite-people.ts';
 import type { WatchRoundDeps } from './watch-round.ts';
@@ -77,8 +78,9 @@ export async function watchDeadlines(
 
   // 1.
   const told = new Set((await deps.incidents.listTimeline(incident.id)).map((e) => e.key));
-  const open = input.step === 'act' ? await deps.questions.openQuestions(incident.id) : [];
-  const round = input.step === 'decide' ? await watchRound(deps, incident, now, told) : undefined;
+  const own = WAITS[input.step].ownDeadline;
+  const open = own === 'answers' ? await deps.questions.openQuestions(incident.id) : [];
+  const round = own === 'decision' ? await watchRound(deps, incident, now, told) : undefined;
   const all = [
     ...incidentDeadlines(incident, deps.policy),
     ...(round ? [round.deadline] : []),

@@ -18,7 +18,7 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
-import { WAIT_STEPS } from '../domain/casework.ts';
+import { WAIT_STEPS } from '../domain/waits.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
 import type { WatchDeadlinesDeps } from '../use-cases/watch-deadlines.ts';
 import { watchDeadlines } from '../use-cases/watch-deadlines.ts';
