@@ -47,8 +47,20 @@ export interface FunctionSpec {
   /** The `${…}` name under which the ASL refers to this function's ARN, if it does. */
   readonly substitution?: string;
   readonly needs: FunctionNeeds;
-  /** Seconds; the ASL's task TimeoutSeconds are set above these. */
+  /** Seconds; the ASL's task TimeoutSeconds are derived from these ({@link taskTimeoutSeconds}). */
   readonly timeoutSeconds: number;
+}
+
+/**
+ * How much longer the state machine gives a task than its function's own timeout: the
+ * invocation's own time (a cold start among it), so a run is never cut off by the state machine
+ * while the function still works — and then started again beside it by a retry.
+ */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 15;
+
+/** The ASL's TimeoutSeconds for a task that invokes `spec`: worked out here only, so they cannot drift. */
+export function taskTimeoutSeconds(spec: Pick<FunctionSpec, 'timeoutSeconds'>): number {
+  return spec.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS;
 }
 
 export const FUNCTIONS = {

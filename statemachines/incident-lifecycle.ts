@@ -6,11 +6,13 @@
  * JSONPath only, no JSONata and no Assign (the local engine runs neither); every function ARN is a
  * `${…}` substitution named in `functions/catalog.ts`.
  */
-import type { WaitStep } from '../functions/domain/casework.ts';
+import type { FunctionSpec } from '../functions/catalog.ts';
+import { FUNCTIONS, taskTimeoutSeconds } from '../functions/catalog.ts';
 import { ERROR_NAMES } from '../functions/domain/errors.ts';
 import type { Phase } from '../functions/domain/vocabulary.ts';
 import { PHASES } from '../functions/domain/vocabulary.ts';
-import type { HELD_STEPS } from '../functions/use-cases/hold-for-people.ts';
+import type { WaitStep } from '../functions/domain/waits.ts';
+import { clockState, PROVIDER_CLOCK_STATE, WAITS } from '../functions/domain/waits.ts';
 
 type State = Record<string, unknown>;
 type Substitution =
@@ -58,7 +60,6 @@ interface LambdaStep {
   readonly fn: Substitution;
   readonly payload: Record<string, unknown>;
   readonly next?: string;
-  readonly timeoutSeconds?: number;
   /** Where the task's timeout is read from (set by the clock-reading step before a wait). */
   readonly timeoutSecondsPath?: string;
   readonly resultSelector?: Record<string, string>;
@@ -67,7 +68,24 @@ interface LambdaStep {
   readonly onFailure?: string | false;
   readonly waitForTaskToken?: boolean;
   readonly catches?: readonly Record<string, unknown>[];
+  /** Retries any failure too (a step safe to repeat whatever went wrong), after the usual retries. */
+  readonly retryAny?: boolean;
 }
+
+/** The catalog's function behind a substitution: its Lambda timeout sets the task's. */
+function functionOf(fn: Substitution): FunctionSpec {
+  const spec = Object.values(FUNCTIONS).find((f: FunctionSpec) => f.substitution === fn);
+  if (!spec) throw new Error(`No function in the catalog for \${${fn}}`);
+  return spec;
+}
+
+const RETRY_ANY = {
+  ErrorEquals: ['States.ALL'],
+  IntervalSeconds: 1,
+  MaxAttempts: 2,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
 
 function lambda(step: LambdaStep): State {
   const onFailure = step.onFailure ?? FAILED;
@@ -78,8 +96,8 @@ function lambda(step: LambdaStep): State {
     Parameters: { FunctionName: `\${${step.fn}}`, Payload: step.payload },
     ...(step.timeoutSecondsPath
       ? { TimeoutSecondsPath: step.timeoutSecondsPath }
-      : { TimeoutSeconds: step.timeoutSeconds ?? 30 }),
-    Retry: RETRY,
+      : { TimeoutSeconds: taskTimeoutSeconds(functionOf(step.fn)) }),
+    Retry: step.retryAny ? [...RETRY, RETRY_ANY] : RETRY,
     ...(step.resultSelector ? { ResultSelector: step.resultSelector } : {}),
     ResultPath: step.resultPath === undefined ? null : step.resultPath,
     // A cancelled incident ends its execution from whichever step finds out (in Succeed: a person decided).
@@ -121,11 +139,16 @@ function halt(reason: 'rounds-exhausted' | 'failed', comment: string, next: stri
 }
 
 /** Reads the incident's clock before a wait: escalates what is overdue, and says how long to wait. */
-function watchTheClock(step: WaitStep, comment: string, next: string): State {
+function watchTheClock(
+  step: WaitStep,
+  comment: string,
+  next: string,
+  extra: Record<string, unknown> = {},
+): State {
   return lambda({
     comment,
     fn: 'WatchDeadlinesFunctionArn',
-    payload: { ...incident, step },
+    payload: { ...incident, step, ...extra },
     resultSelector: { 'seconds.$': '$.Payload.seconds' },
     resultPath: '$.deadline',
     next,
@@ -143,21 +166,21 @@ const WAIT_AGAIN = ['States.Timeout', ERROR_NAMES.deadlineMoved];
  * silence.
  */
 function waitForPeople(options: {
-  name: string;
-  step: (typeof HELD_STEPS)[number];
+  step: WaitStep;
   comment: string;
   next: string;
   /** Where the wait's own named endings go (before a moved deadline, a cancel and a failure). */
   catches?: readonly Record<string, unknown>[];
 }): Record<string, State> {
-  const clock = `Read the clock: ${options.name.charAt(0).toLowerCase()}${options.name.slice(1)}`;
+  const clock = clockState(options.step);
+  const name = WAITS[options.step].state;
   return {
     [clock]: watchTheClock(
       options.step,
       'Escalates every deadline that passed unmet (once each) and answers how long the wait may last.',
-      options.name,
+      name,
     ),
-    [options.name]: lambda({
+    [name]: lambda({
       comment: options.comment,
       fn: 'HoldForPeopleFunctionArn',
       payload: { ...incident, step: options.step, 'taskToken.$': '$$.Task.Token' },
@@ -187,6 +210,8 @@ function pickUp(): State {
 }
 
 const CARRY_OUT = 'Carry out the approved effects';
+const ANCHOR_FAILED = 'Escalate the failed anchor';
+const PROVIDER_CLOCK = PROVIDER_CLOCK_STATE;
 
 /** The whole lifecycle, as ASL. */
 export function incidentLifecycle(): State {
@@ -207,16 +232,14 @@ export function incidentLifecycle(): State {
         comment: 'Each gets a personal link to the workroom by e-mail (once, however often this runs).',
         fn: 'RecordPhaseFunctionArn',
         payload: { ...incident, kind: 'invite', ...execution },
-        timeoutSeconds: 60,
         next: 'Contain',
       }),
       Contain: enterPhase(
         'Contain',
         'RML2: stop further history from being written (kill switch, feature flag).',
-        'Read the clock: wait for containment',
+        clockState('contain'),
       ),
       ...waitForPeople({
-        name: 'Wait for containment',
         step: 'contain',
         comment: 'Until a responder reports the incident contained (status MITIGATED).',
         next: 'Understand',
@@ -224,10 +247,9 @@ export function incidentLifecycle(): State {
       Understand: enterPhase(
         'Understand',
         'RML3: the impact, the affected customers, the residue already written as history, and a remediation plan.',
-        'Read the clock: wait for a submitted plan',
+        clockState('understand'),
       ),
       ...waitForPeople({
-        name: 'Wait for a submitted plan',
         step: 'understand',
         comment:
           'Until a responder submits a plan for approval (it needs the impact, and the customers when it reaches them).',
@@ -242,11 +264,9 @@ export function incidentLifecycle(): State {
           "Seed 001 RACI, as the approval policy has it for the incident's size and severity: who is asked, the quorum, the vetoes. Records the round's rule and the policy version on the Decision Log and e-mails each approver a link once per round. No task token travels.",
         fn: 'RequestApprovalFunctionArn',
         payload: { ...incident, 'round.$': '$.decide.round' },
-        timeoutSeconds: 60,
-        next: 'Read the clock: wait for the approvers to decide',
+        next: clockState('decide'),
       }),
       ...waitForPeople({
-        name: 'Wait for the approvers to decide',
         step: 'decide',
         comment:
           "One wait for the whole round: each decision is weighed against the round's rule as it comes, and the round is answered once — approved when the quorum is reached, Casebook.PlanRejected when a veto, rejections or a request for changes leave it out of reach. It times out at the round's moments, so the clock is read then: the undecided reminded at half its deadline, their backups asked at the deadline, the round escalated at the final timeout; it waits on after each, and a late decision still counts. The links find the current wait on the server.",
@@ -288,7 +308,6 @@ export function incidentLifecycle(): State {
           'Each effect exactly once (intent, executed, confirmed on the ledger, keyed by incident and effect), as far as one run goes; the state carries no effect and no customer, only the outcome.',
         fn: 'CarryOutEffectsFunctionArn',
         payload: incident,
-        timeoutSeconds: 960,
         resultSelector: {
           'outcome.$': '$.Payload.outcome',
           'retryAfterSeconds.$': '$.Payload.retryAfterSeconds',
@@ -300,24 +319,25 @@ export function incidentLifecycle(): State {
         Type: 'Choice',
         Choices: [
           { Variable: '$.act.outcome', StringEquals: 'done', Next: 'Learn' },
-          { Variable: '$.act.outcome', StringEquals: 'more', Next: CARRY_OUT },
-          {
-            Variable: '$.act.outcome',
-            StringEquals: 'waiting-provider',
-            Next: 'Give the payment provider time',
-          },
+          { Variable: '$.act.outcome', StringEquals: 'more', Next: PROVIDER_CLOCK },
+          { Variable: '$.act.outcome', StringEquals: 'waiting-provider', Next: PROVIDER_CLOCK },
         ],
-        Default: 'Read the clock: wait for people to settle the effects Act could not',
+        Default: clockState('act'),
       },
+      [PROVIDER_CLOCK]: watchTheClock(
+        'act',
+        "Act's own loop reads the clock too: a deadline that passes while Act runs again, or waits on the provider, is escalated then. The wait lasts until the provider is due a look (at once when Act has more), or the next deadline if that comes first.",
+        'Give the payment provider time',
+        { 'atMostSeconds.$': '$.act.retryAfterSeconds' },
+      ),
       'Give the payment provider time': {
         Type: 'Wait',
         Comment:
-          'Refunds still pending, or a provider that did not answer: look again later, with the same keys.',
-        SecondsPath: '$.act.retryAfterSeconds',
+          'Refunds still pending, or a provider that did not answer: look again later, with the same keys (at once when Act has more).',
+        SecondsPath: '$.deadline.seconds',
         Next: CARRY_OUT,
       },
       ...waitForPeople({
-        name: 'Wait for people to settle the effects Act could not',
         step: 'act',
         comment:
           'Effects in doubt, refused by the provider, or to be done by hand: the responders were asked by e-mail; the other effects went on meanwhile.',
@@ -326,10 +346,9 @@ export function incidentLifecycle(): State {
       Learn: enterPhase(
         'Learn',
         'RML2: the postmortem turns history into technical, process and governance lessons.',
-        'Read the clock: wait for the postmortem',
+        clockState('learn'),
       ),
       ...waitForPeople({
-        name: 'Wait for the postmortem',
         step: 'learn',
         comment: 'Until a responder submits the postmortem (seed 003): submitting it closes the incident.',
         next: 'Close the incident',
@@ -342,10 +361,18 @@ export function incidentLifecycle(): State {
       }),
       'Anchor the ledger': lambda({
         comment:
-          'A sealed digest of every chain head goes where no table writer reaches, so the closed case cannot be cut short unseen. The schedule anchors too, so a failure here only delays it.',
+          'A sealed digest of every chain head goes where no table writer reaches, so the closed case cannot be cut short unseen. Tried again on any failure; one that persists is escalated, not passed over.',
         fn: 'AnchorLedgerFunctionArn',
         payload: { 'reason.$': "States.Format('closed {}', $.incidentId)" },
-        onFailure: 'Closed',
+        retryAny: true,
+        onFailure: ANCHOR_FAILED,
+        next: 'Closed',
+      }),
+      [ANCHOR_FAILED]: lambda({
+        comment:
+          'The SRE lead and the responders are told that the closed case is not anchored yet (the schedule anchors again), and the timeline says so.',
+        fn: 'RecordPhaseFunctionArn',
+        payload: { ...incident, kind: 'anchor-failed', 'failure.$': '$.failure', ...execution },
         next: 'Closed',
       }),
       Closed: { Type: 'Succeed' },

@@ -35,11 +35,6 @@ export class DynamoDbWaits implements WaitStore, QuestionStore {
     return typeof item?.taskToken === 'string' ? item.taskToken : undefined;
   }
 
-  async waitingSince(incidentId: string, step: string): Promise<string | undefined> {
-    const item = await getItem(this.client, this.tableName, keys.wait(incidentId, step), ['since']);
-    return typeof item?.since === 'string' ? item.since : undefined;
-  }
-
   async releaseWait(incidentId: string, step: string, taskToken: string): Promise<void> {
     await updateIf(
       this.client,

@@ -57,46 +57,36 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
   // One attempt per notice: the SDK's own retry could send one SES already took.
   const mailer = new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom);
   const questions = new DynamoDbWaits(db, config.operationsTable);
+  // Questions go through the notices' SES client and sending rate: one budget for SES.
+  const mailRate = tokenBucket(config.rates.mail);
+  const effects = new DynamoDbEffectStore(db, config.operationsTable);
+  const ledger = ledgerFromConfig(db, config);
+  const askDeps = {
+    questions,
+    incidents: store,
+    effects,
+    ledger,
+    mailer,
+    rate: mailRate,
+    responders: config.responders,
+    sreLead: config.sreLead,
+    publicBaseUrl: config.publicBaseUrl,
+    clock: systemClock,
+  };
   return {
     incidents: store,
     approvals: store,
-    effects: new DynamoDbEffectStore(db, config.operationsTable),
-    ledger: ledgerFromConfig(db, config),
+    effects,
+    ledger,
     mailer,
     payments:
       config.payments.provider === 'manual'
         ? 'manual'
         : new StripePayments(configuredStripeClient(config.payments)),
-    ask: (incident, effect, reason, detail) =>
-      askAboutEffect(
-        {
-          questions,
-          incidents: store,
-          mailer: new SesMailer(sesClient(), config.mailFrom),
-          responders: config.responders,
-          publicBaseUrl: config.publicBaseUrl,
-          clock: systemClock,
-        },
-        incident,
-        effect,
-        reason,
-        detail,
-      ),
+    ask: (incident, effect, reason, detail) => askAboutEffect(askDeps, incident, effect, reason, detail),
     askAboutPlan: (incident, planVersion, detail) =>
-      askAboutPlan(
-        {
-          questions,
-          incidents: store,
-          mailer: new SesMailer(sesClient(), config.mailFrom),
-          responders: [config.sreLead],
-          publicBaseUrl: config.publicBaseUrl,
-          clock: systemClock,
-        },
-        incident,
-        planVersion,
-        detail,
-      ),
+      askAboutPlan({ ...askDeps, responders: [config.sreLead] }, incident, planVersion, detail),
     clock: systemClock,
-    rates: { mail: tokenBucket(config.rates.mail), payments: tokenBucket(config.rates.payments) },
+    rates: { mail: mailRate, payments: tokenBucket(config.rates.payments) },
   };
 }

@@ -13,8 +13,9 @@ import type { Incident, TimelineEvent } from './incident.ts';
 import { statusChanged } from './incident.ts';
 import type { LedgerEntryDraft } from './ledger.ts';
 import type { IncidentChange } from './ports.ts';
-import type { Phase, Status } from './vocabulary.ts';
+import type { Status } from './vocabulary.ts';
 import { PHASE_WORLD } from './vocabulary.ts';
+import type { WaitStep } from './waits.ts';
 import type { ActionFields, WorkAction, WorkRole } from './workroom.ts';
 
 /** Whoever holds a workroom link. */
@@ -466,18 +467,8 @@ export function incidentDeadlines(
   );
 }
 
-/** The waits for people in the lifecycle, named as the state machine names them. */
-export const WAIT_STEPS = ['contain', 'understand', 'decide', 'act', 'learn'] as const;
-export type WaitStep = (typeof WAIT_STEPS)[number];
-
-/** Which wait an incident in a phase is in (Detect passes without one). */
-export const WAIT_OF_PHASE: Readonly<Partial<Record<Phase, WaitStep>>> = {
-  Contain: 'contain',
-  Understand: 'understand',
-  Decide: 'decide',
-  Act: 'act',
-  Learn: 'learn',
-};
+// The waits' names live in waits.ts; the workroom still finds the wait of a phase here.
+export { WAIT_OF_PHASE } from './waits.ts';
 
 /**
  * Whether what a wait waits for is on the incident: containment, a submitted plan, the approval

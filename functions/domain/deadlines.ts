@@ -178,9 +178,14 @@ export function deadlines(facts: DeadlineFacts, rules: DeadlineRules = DEFAULT_D
   return out;
 }
 
-/** Deadlines that passed unmet at `now`. */
+/**
+ * Deadlines missed at `now`: those that passed unmet, and those met only after they were due (a
+ * target met late is missed all the same, though nobody may have looked while it passed).
+ */
 export function missed(all: readonly Deadline[], now: Date): Deadline[] {
-  return all.filter((d) => !d.metAt && Date.parse(d.due) <= now.getTime());
+  return all.filter((d) =>
+    d.metAt ? Date.parse(d.metAt) > Date.parse(d.due) : Date.parse(d.due) <= now.getTime(),
+  );
 }
 
 /**

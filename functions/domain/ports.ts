@@ -209,8 +209,6 @@ export interface WaitStore {
   holdWait(incidentId: string, step: string, taskToken: string, since: string): Promise<void>;
   /** The token of the step's current wait, if it waits; reading it does not end the wait. */
   waitingToken(incidentId: string, step: string): Promise<string | undefined>;
-  /** When the step's current wait began; a wait entered again begins anew. */
-  waitingSince(incidentId: string, step: string): Promise<string | undefined>;
   /** Ends the wait if `taskToken` is still its token (a newer wait is left alone). */
   releaseWait(incidentId: string, step: string, taskToken: string): Promise<void>;
 }

@@ -7,12 +7,13 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
+import { WAIT_STEPS } from '../domain/waits.ts';
 import type { HoldForPeopleDeps } from '../use-cases/hold-for-people.ts';
-import { HELD_STEPS, holdForPeople } from '../use-cases/hold-for-people.ts';
+import { holdForPeople } from '../use-cases/hold-for-people.ts';
 
 export const holdForPeopleSchema = z.object({
   incidentId: z.string().min(1),
-  step: z.enum(HELD_STEPS),
+  step: z.enum(WAIT_STEPS),
   taskToken: z.string().min(1),
 });
 

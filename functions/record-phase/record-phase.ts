@@ -1,6 +1,7 @@
 /**
  * Lifecycle steps invoked by the state machine (lambda:invoke), each a use case of its own: enter a
- * phase, invite the incident's people, record a rejected plan, close, or halt.
+ * phase, invite the incident's people, record a rejected plan, close, halt, or escalate a ledger
+ * that could not be anchored on closing.
  */
 import { z } from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
@@ -21,6 +22,7 @@ import { PHASES } from '../domain/vocabulary.ts';
 import { closeIncident } from '../use-cases/close-incident.ts';
 import type { LifecycleDeps } from '../use-cases/enter-phase.ts';
 import { enterPhase } from '../use-cases/enter-phase.ts';
+import { escalateAnchorFailure } from '../use-cases/escalate-anchor-failure.ts';
 import { haltLifecycle } from '../use-cases/halt-lifecycle.ts';
 import type { InviteDeps } from '../use-cases/invite-people.ts';
 import { invitePeople } from '../use-cases/invite-people.ts';
@@ -37,6 +39,7 @@ export const lifecycleStepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('plan-rejected'), failure, ...base }),
   z.object({ kind: z.literal('close'), ...base }),
   z.object({ kind: z.literal('halt'), reason: z.enum(['rounds-exhausted', 'failed']), failure, ...base }),
+  z.object({ kind: z.literal('anchor-failed'), failure, ...base }),
 ]);
 export type LifecycleStep = z.infer<typeof lifecycleStepSchema>;
 
@@ -55,6 +58,7 @@ const STEPS: {
   'plan-rejected': rejectPlan,
   close: closeIncident,
   halt: haltLifecycle,
+  'anchor-failed': escalateAnchorFailure,
 };
 
 export function makeRecordPhaseHandler(deps: RecordPhaseDeps): (event: unknown) => Promise<object> {

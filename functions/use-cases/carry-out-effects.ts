@@ -49,13 +49,17 @@ export interface CarryOutEffectsDeps {
   readonly mailer: Mailer;
   /** `manual`: a person carries out refunds and credits in the company's own system. */
   readonly payments: PaymentsPort | 'manual';
-  /** Asks the responders about an effect that waits for a person; asking again changes nothing. */
+  /**
+   * Asks the responders about an effect that waits for a person; asking again changes nothing —
+   * except that an answer on record a failed request left undone is carried out, and the effect as
+   * it then stands is answered.
+   */
   readonly ask: (
     incident: Incident,
     effect: EffectRecord,
     reason: AttentionReason,
     detail: string,
-  ) => Promise<void>;
+  ) => Promise<EffectRecord | undefined>;
   /** Asks the SRE lead about a plan whose stored effects are not the approved ones; asking again changes nothing. */
   readonly askAboutPlan: (incident: Incident, planVersion: number, detail: string) => Promise<void>;
   readonly clock: Clock;
@@ -138,7 +142,7 @@ export async function carryOutEffects(
       }
       // Asked again on every run: a run that stopped between the two leaves no one unasked.
       if (now.progress === 'attention' && now.attention)
-        await deps.ask(incident, now, now.attention.reason, now.attention.detail);
+        now = (await deps.ask(incident, now, now.attention.reason, now.attention.detail)) ?? now;
       counts[now.progress]++;
       if (actCanProceed(now)) nextLook = Math.min(nextLook, nextLookAt(effect, now, deps.clock.now()));
     });

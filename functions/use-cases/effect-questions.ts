@@ -8,7 +8,9 @@
  *  1. Write the question once per effect and attempt, with a link of their own for each responder
  *     (a random secret; only its hash is stored).
  *  2. E-mail each responder their link and put the question on the timeline. Asking again before
- *     the e-mails went out sends them (with fresh links); after, it changes nothing.
+ *     the e-mails went out sends them (with fresh links); after, it changes nothing — unless the
+ *     question holds an answer that a failed request recorded and left undone: that answer is
+ *     carried out then, so an effect never waits for a person with no question open.
  *
  * Primary course (answer):
  *  1. Check the link and the answer.
@@ -28,7 +30,14 @@ import {
   parseQuestionId,
   planQuestionId,
 } from '../domain/effects.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import {
+  CasebookError,
+  ConflictError,
+  DeliveryRejectedError,
+  ERROR_NAMES,
+  InvalidInputError,
+  NotFoundError,
+} from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
@@ -46,13 +55,20 @@ import type {
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
+import type { RateLimiter } from './carry-out-effects.ts';
 import { endWait } from './hold-for-people.ts';
 
 export interface AskDeps {
   readonly questions: QuestionStore;
   readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
+  readonly effects: Pick<EffectStore, 'advanceEffect' | 'getEffect'>;
+  readonly ledger: Ledger;
+  /** The mailer and rate limit Act's notices go through: questions share SES's sending rate. */
   readonly mailer: Mailer;
+  readonly rate: RateLimiter;
   readonly responders: readonly string[];
+  /** Asked in their stead when SES refuses a responder's question e-mail. */
+  readonly sreLead: string;
   readonly publicBaseUrl: string;
   readonly clock: Clock;
 }
@@ -63,11 +79,25 @@ export async function askAboutEffect(
   effect: EffectRecord,
   reason: EffectQuestion['reason'],
   detail: string,
-): Promise<void> {
+): Promise<EffectRecord | undefined> {
   // 1.
   const existing = await deps.questions.getQuestion(incident.id, effect.effectId, effect.attempt);
-  if (existing?.emailedAt) return;
-  const secrets = deps.responders.map((to) => ({ to, secret: randomBytes(32).toString('base64url') }));
+  if (existing?.answered) {
+    await carryOutAnswer(deps, incident, effect, existing, existing.answered);
+    return deps.effects.getEffect(
+      incident.id,
+      versionIdOf(incident.plan ?? { version: effect.planVersion }),
+      effect.effectId,
+    );
+  }
+  if (existing?.emailedAt) return undefined;
+  const lead = deps.responders.some((to) => to.toLowerCase() === deps.sreLead.toLowerCase())
+    ? []
+    : [deps.sreLead];
+  const secrets = [...deps.responders, ...lead].map((to) => ({
+    to,
+    secret: randomBytes(32).toString('base64url'),
+  }));
   const links = Object.fromEntries(secrets.map(({ to, secret }) => [sha256Hex(secret), to]));
   const at = deps.clock.now().toISOString();
   const question: EffectQuestion = {
@@ -80,20 +110,33 @@ export async function askAboutEffect(
     links,
   };
   if (existing) await deps.questions.replaceLinks(question);
-  else if (!(await deps.questions.createQuestion(question))) return;
+  else if (!(await deps.questions.createQuestion(question))) return undefined;
 
   // 2.
-  for (const { to, secret } of secrets) {
+  /** Sends the question to one person; the reason SES refused it, or undefined when it took it. */
+  const send = async ({ to, secret }: (typeof secrets)[number], why: string) => {
     const id = formatQuestionId({
       incidentId: incident.id,
       effectId: effect.effectId,
       attempt: effect.attempt,
       secret,
     });
-    await deps.mailer.send(
-      effectQuestionEmail(incident, effect, reason, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
-    );
+    await deps.rate.take();
+    try {
+      await deps.mailer.send(
+        effectQuestionEmail(incident, effect, reason, why, to, `${deps.publicBaseUrl}/effects/${id}`),
+      );
+      return undefined;
+    } catch (error) {
+      return refusal(error);
+    }
+  };
+  const refused: { to: string; reason: string }[] = [];
+  for (const person of secrets.slice(0, deps.responders.length)) {
+    const why = await send(person, detail);
+    if (why) refused.push({ to: person.to, reason: why });
   }
+  if (refused.length > 0) await escalateUndelivered();
   await deps.questions.markEmailed(
     incident.id,
     effect.effectId,
@@ -109,6 +152,57 @@ export async function askAboutEffect(
     summary: `${effect.kind} ${effect.effectId} needs a person (${reason}): ${detail}`,
     detail: { effectId: effect.effectId, attempt: effect.attempt, reason },
   });
+  return undefined;
+
+  /**
+   * A question SES refused to e-mail (an unverified or bouncing address) holds up nothing: it is
+   * recorded, and the SRE lead gets it with a link of their own — unless they were among those refused.
+   */
+  async function escalateUndelivered(): Promise<void> {
+    const names = refused.map((r) => r.to).join(', ');
+    const leadSecret = secrets[deps.responders.length];
+    const leadRefused = refused.some((r) => r.to.toLowerCase() === deps.sreLead.toLowerCase());
+    const leadWhy =
+      leadSecret && !leadRefused
+        ? await send(
+            leadSecret,
+            `This question could not be e-mailed to ${names} (SES refused it); answer it, or pass it on. ${detail}`,
+          )
+        : undefined;
+    const asked = leadRefused || leadWhy ? undefined : deps.sreLead;
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key: `question-undelivered:${effect.effectId}:${effect.attempt}`,
+      at,
+      world: 'RML3',
+      type: 'escalated',
+      phase: 'Act',
+      summary:
+        `The question about ${effect.kind} ${effect.effectId} could not be e-mailed to ${names} (${refused[0]?.reason}); ${
+          asked
+            ? `the SRE lead (${asked}) has it`
+            : `nobody else could be told${leadWhy ? ` (the SRE lead's e-mail was refused too: ${leadWhy})` : ''}; its deadline still runs`
+        }`.slice(0, 2000),
+      detail: {
+        kind: 'question-undelivered',
+        effectId: effect.effectId,
+        attempt: effect.attempt,
+        refused: refused.map((r) => ({ to: r.to, reason: r.reason })),
+        asked: asked ?? null,
+      },
+    });
+  }
+}
+
+/**
+ * Why SES refused a question e-mail; anything but a refusal (no answer, or SES throttling, which a
+ * later run gets past) is thrown, so the step is tried again.
+ */
+function refusal(error: unknown): string {
+  if (!(error instanceof DeliveryRejectedError)) throw error;
+  if ((error.cause as { name?: string } | undefined)?.name === 'Throttling') {
+    throw new CasebookError(ERROR_NAMES.dependencyUnavailable, error.message, { cause: error });
+  }
+  return error.message;
 }
 
 /**
@@ -139,12 +233,32 @@ export async function askAboutPlan(
   };
   if (existing) await deps.questions.replaceLinks(question);
   else if (!(await deps.questions.createQuestion(question))) return;
+  const refused: { to: string; reason: string }[] = [];
   for (const { to, secret } of secrets) {
     const id = formatQuestionId({ incidentId: incident.id, effectId, attempt, secret });
-    await deps.mailer.send(
-      planMismatchEmail(incident, planVersion, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
-    );
+    await deps.rate.take();
+    try {
+      await deps.mailer.send(
+        planMismatchEmail(incident, planVersion, detail, to, `${deps.publicBaseUrl}/effects/${id}`),
+      );
+    } catch (error) {
+      refused.push({ to, reason: refusal(error) });
+    }
   }
+  if (refused.length > 0)
+    await deps.incidents.addTimelineEvent(incident.id, {
+      key: `question-undelivered:${effectId}:${attempt}`,
+      at,
+      world: 'RML3',
+      type: 'escalated',
+      phase: 'Act',
+      summary:
+        `The question about plan v${planVersion} could not be e-mailed to ${refused.map((r) => r.to).join(', ')} (${refused[0]?.reason}); its deadline still runs`.slice(
+          0,
+          2000,
+        ),
+      detail: { kind: 'question-undelivered', effectId, attempt, refused, asked: null },
+    });
   await deps.questions.markEmailed(incident.id, effectId, attempt, deps.clock.now().toISOString());
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `question:${effectId}:${attempt}`,
@@ -300,7 +414,33 @@ export async function answerQuestion(
     }
     answered = earlier;
   }
-  const { at } = answered;
+  await carryOutAnswer(deps, incident, effect, question, answered);
+
+  // 4.
+  const resumedWorkflow =
+    (await deps.questions.openQuestions(incident.id)).length === 0 &&
+    (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at: answered.at } }));
+  return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
+}
+
+/**
+ * Steps 2 (the Decision Log) and 3 of answering, from the answer on record: each write is keyed,
+ * so carrying it out again — the same person answering again, or Act finding an answer a failed
+ * request left undone — finishes what is missing and adds nothing twice.
+ */
+async function carryOutAnswer(
+  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects'>,
+  incident: Incident,
+  effect: EffectRecord | undefined,
+  question: EffectQuestion,
+  answered: NonNullable<EffectQuestion['answered']>,
+): Promise<void> {
+  const { at, by: askedOf } = answered;
+  const subject = question.effectId;
+  const answer: EffectAnswer =
+    answered.answer === 'done-by-hand'
+      ? { answer: 'done-by-hand', reference: answered.reference ?? '', note: answered.note }
+      : ({ answer: answered.answer, note: answered.note } as EffectAnswer);
   const plan = incident.plan;
   const basis = {
     ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),
@@ -338,16 +478,10 @@ export async function answerQuestion(
     summary: `${askedOf} answered "${answer.answer}" about ${what}`,
     detail: { effectId: subject, decisionSeq: decision.seq },
   });
-
-  // 4.
-  const resumedWorkflow =
-    (await deps.questions.openQuestions(incident.id)).length === 0 &&
-    (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at } }));
-  return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
 }
 
 async function settleEffect(
-  deps: AnswerDeps,
+  deps: Pick<AskDeps, 'ledger' | 'effects'>,
   incident: Incident,
   effect: EffectRecord,
   question: EffectQuestion,

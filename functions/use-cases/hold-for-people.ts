@@ -9,11 +9,12 @@
  *     was cancelled meanwhile, end the execution.
  */
 import { VERDICT_LABEL } from '../domain/approval-policy.ts';
-import type { WaitStep } from '../domain/casework.ts';
 import { settledOnIncident } from '../domain/casework.ts';
 import { ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import type { Clock, IncidentStore, QuestionStore, WaitStore, Workflow } from '../domain/ports.ts';
+import type { WaitStep } from '../domain/waits.ts';
+import { WAITS } from '../domain/waits.ts';
 
 export interface HoldForPeopleDeps {
   readonly incidents: Pick<IncidentStore, 'getIncident'>;
@@ -23,22 +24,15 @@ export interface HoldForPeopleDeps {
   readonly clock: Clock;
 }
 
-/** The steps that wait through hold-for-people: every wait for people, an approval round's among them. */
-export const HELD_STEPS = [
-  'contain',
-  'understand',
-  'decide',
-  'act',
-  'learn',
-] as const satisfies readonly WaitStep[];
-
 /** Whether what the step waits for is there (for Decide: the round is decided, one way or the other). */
 export async function isSettled(
   deps: Pick<HoldForPeopleDeps, 'questions'>,
   incident: Incident,
   step: WaitStep,
 ): Promise<boolean> {
-  if (step === 'act') return (await deps.questions.openQuestions(incident.id)).length === 0;
+  // Act's wait is for answers: Act itself sees to it that every effect needing a person has a question open.
+  if (WAITS[step].ownDeadline === 'answers')
+    return (await deps.questions.openQuestions(incident.id)).length === 0;
   return settledOnIncident(step, incident);
 }
 

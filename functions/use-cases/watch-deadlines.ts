@@ -5,7 +5,7 @@
  * Primary course:
  *  1. Work out the deadlines that matter now: the incident's (response, resolution, the regulatory
  *     clock, the postmortem; they follow its severity) and the wait's own (an approval round's
- *     final timeout; answers to questions about effects). An approval round's own moments come
+ *     final timeout; answers to questions about effects, from the earliest still open). An approval round's own moments come
  *     first: its undecided approvers reminded at half its deadline, the backups asked at the
  *     deadline (watch-round.ts).
  *  2. The regulatory clock is Legal's: when it is running and Legal has not been told, tell Legal
@@ -14,20 +14,25 @@
  *     to Legal when it is the regulatory clock), then an `escalated` event; a missed resolution
  *     target is also an SLO breach on the incident.
  *  4. Answer how long the wait may last before the clock is read again: until the next deadline,
- *     or the round's next moment.
+ *     or the round's next moment — or sooner, when the caller says so (Act's provider is due a look).
+ *
+ * A deadline met late (the resolution target, when Act ran past it) counts as missed: the first
+ * look at the clock afterwards records and escalates it, once.
  *
  * Idempotent: what was told is on the timeline (keyed by deadline kind and due time), so a later
  * look at the clock sends nothing twice. The event is written after the e-mails: a step that
  * failed halfway through sending (and is retried) may send one twice, but never leaves a missed
  * deadline on the timeline as escalated with nobody told.
  */
-import type { WaitStep } from '../domain/casework.ts';
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
 import { missed, secondsUntilNextCheck } from '../domain/deadlines.ts';
+import type { EffectQuestion } from '../domain/effects.ts';
 import type { Incident } from '../domain/incident.ts';
 import { escalationEmail, regulatoryClockEmail } from '../domain/messages.ts';
-import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore, WaitStore } from '../domain/ports.ts';
+import type { Clock, IncidentStore, Mailer, MailMessage, QuestionStore } from '../domain/ports.ts';
+import type { WaitStep } from '../domain/waits.ts';
+import { WAITS } from '../domain/waits.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import type { People } from './invite-people.ts';
 import type { WatchRoundDeps } from './watch-round.ts';
@@ -39,7 +44,6 @@ export interface WatchDeadlinesDeps extends WatchRoundDeps {
     'getIncident' | 'addTimelineEvent' | 'listTimeline' | 'updateIncident'
   >;
   readonly questions: Pick<QuestionStore, 'openQuestions'>;
-  readonly waits: Pick<WaitStore, 'waitingSince'>;
   readonly mailer: Mailer;
   readonly people: People;
   /** Legal's address (the Legal approver's): the regulatory clock is theirs to watch. */
@@ -61,7 +65,12 @@ const MISSED: Readonly<Record<Deadline['kind'], string>> = {
 
 export async function watchDeadlines(
   deps: WatchDeadlinesDeps,
-  input: { readonly incidentId: string; readonly step: WaitStep },
+  input: {
+    readonly incidentId: string;
+    readonly step: WaitStep;
+    /** The longest the wait may last whatever the deadlines say (the provider is due a look). */
+    readonly atMostSeconds?: number;
+  },
 ): Promise<{ readonly seconds: number; readonly escalated: number }> {
   const incident = await incidentOfStep(deps, input.incidentId);
   const now = deps.clock.now();
@@ -69,12 +78,13 @@ export async function watchDeadlines(
 
   // 1.
   const told = new Set((await deps.incidents.listTimeline(incident.id)).map((e) => e.key));
-  const open = input.step === 'act' ? await deps.questions.openQuestions(incident.id) : [];
-  const round = input.step === 'decide' ? await watchRound(deps, incident, now, told) : undefined;
+  const own = WAITS[input.step].ownDeadline;
+  const open = own === 'answers' ? await deps.questions.openQuestions(incident.id) : [];
+  const round = own === 'decision' ? await watchRound(deps, incident, now, told) : undefined;
   const all = [
     ...incidentDeadlines(incident, deps.policy),
     ...(round ? [round.deadline] : []),
-    ...(await waitDeadlines(deps, incident, input.step, open.length)),
+    ...answersDeadline(open, deps.policy),
   ];
 
   // 2.
@@ -103,7 +113,7 @@ export async function watchDeadlines(
     }
     const key = `escalated:${deadline.kind}:${deadline.due}`;
     if (told.has(key)) continue;
-    const what = `${MISSED[deadline.kind]} (due ${deadline.due})`;
+    const what = `${MISSED[deadline.kind]} (due ${deadline.due}${deadline.metAt ? `; met late, at ${deadline.metAt}` : ''})`;
     const waitingOn =
       deadline.kind === 'answers'
         ? open.map((q) => `${q.effectId} (${q.reason}, asked ${q.askedAt})`)
@@ -127,15 +137,13 @@ export async function watchDeadlines(
   }
 
   // 4.
-  return {
-    seconds: secondsUntilNextCheck(
-      [...all, ...(round?.upcoming ?? [])],
-      now,
-      deps.policy.floorSeconds,
-      deps.policy.ceilingSeconds,
-    ),
-    escalated,
-  };
+  const seconds = secondsUntilNextCheck(
+    [...all, ...(round?.upcoming ?? [])],
+    now,
+    deps.policy.floorSeconds,
+    deps.policy.ceilingSeconds,
+  );
+  return { seconds: Math.min(seconds, input.atMostSeconds ?? seconds), escalated };
 }
 
 /** The SRE lead and the responders, and Legal when the regulator was not told; each address once. */
@@ -164,7 +172,7 @@ function escalationMessages(
   recipients: readonly string[],
 ): MailMessage[] {
   return recipients.map((to) =>
-    deadline.kind === 'regulatory' && to.toLowerCase() === deps.legal.toLowerCase()
+    deadline.kind === 'regulatory' && !deadline.metAt && to.toLowerCase() === deps.legal.toLowerCase()
       ? regulatoryClockEmail(incident, { due: deadline.due, missed: true }, deps.people.sreLead, to)
       : escalationEmail(incident, what, waitingOn, to),
   );
@@ -189,23 +197,19 @@ async function recordSloBreach(
     world: 'RML2',
     type: 'slo_breached',
     phase: incident.phase,
-    summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed unresolved`,
+    summary: `SLO breached: ${incident.severity} resolution target ${deadline.due} passed ${deadline.metAt ? `(resolved late, at ${deadline.metAt})` : 'unresolved'}`,
     detail: { due: deadline.due, severity: incident.severity },
   });
 }
 
-/** The deadline of Act's wait itself: that of open questions about effects (a round's is watchRound's). */
-async function waitDeadlines(
-  deps: WatchDeadlinesDeps,
-  incident: Incident,
-  step: WaitStep,
-  openQuestions: number,
-): Promise<Deadline[]> {
-  const after = (from: string, minutes: number) =>
-    new Date(Date.parse(from) + minutes * 60_000).toISOString();
-  if (step === 'act' && openQuestions > 0) {
-    const since = await deps.waits.waitingSince(incident.id, 'act');
-    if (since) return [{ kind: 'answers', due: after(since, deps.policy.answersMinutes) }];
-  }
-  return [];
+/**
+ * The deadline of Act's wait itself: the answers to its open questions are due the policy's time
+ * after the earliest of them was asked. Counted from the questions, never from the wait, which is
+ * entered anew at every look at the clock.
+ */
+function answersDeadline(open: readonly EffectQuestion[], policy: DeadlinePolicy): Deadline[] {
+  const asked = open.map((q) => Date.parse(q.askedAt)).filter((t) => Number.isFinite(t));
+  if (asked.length === 0) return [];
+  const due = new Date(Math.min(...asked) + policy.answersMinutes * 60_000).toISOString();
+  return [{ kind: 'answers', due }];
 }

@@ -18,12 +18,16 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
-import { WAIT_STEPS } from '../domain/casework.ts';
+import { WAIT_STEPS } from '../domain/waits.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
 import type { WatchDeadlinesDeps } from '../use-cases/watch-deadlines.ts';
 import { watchDeadlines } from '../use-cases/watch-deadlines.ts';
 
-export const watchDeadlinesSchema = z.object({ incidentId: z.string().min(1), step: z.enum(WAIT_STEPS) });
+export const watchDeadlinesSchema = z.object({
+  incidentId: z.string().min(1),
+  step: z.enum(WAIT_STEPS),
+  atMostSeconds: z.number().int().min(0).optional(),
+});
 
 export function makeWatchDeadlinesHandler(
   deps: WatchDeadlinesDeps,
@@ -57,7 +61,6 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     roster: config.approvalPolicy.roster,
     publicBaseUrl: config.publicBaseUrl,
     questions: waits,
-    waits,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
     // Legal watches the regulatory clock: the Legal approver on the roster (the SRE lead when the

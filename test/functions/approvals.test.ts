@@ -136,7 +136,6 @@ async function setup(
     incidents: store,
     approvals: store,
     questions: waits,
-    waits,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { sreLead: 'lead@example.com', responders: ['a@example.com'] },
     legal: ADDRESSES.legal,

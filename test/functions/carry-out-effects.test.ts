@@ -32,6 +32,7 @@ import {
   askAboutPlan,
   viewQuestion,
 } from '../../functions/use-cases/effect-questions.ts';
+import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { StripeStandIn } from '../../local/stripe/server.ts';
 import { startStripeStandIn } from '../../local/stripe/server.ts';
@@ -153,6 +154,24 @@ async function setup(options: {
     executionStatus: async () => 'RUNNING',
   };
   const mailer = new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com');
+  let mailTakes = 0;
+  const mailRate = {
+    take: async () => {
+      mailTakes++;
+    },
+  };
+  const askDeps = {
+    questions: waits,
+    incidents: store,
+    effects,
+    ledger,
+    mailer,
+    responders: ['oncall@example.com'],
+    sreLead: 'lead@example.com',
+    rate: mailRate,
+    publicBaseUrl: 'https://casebook.example.com',
+    clock,
+  };
   const deps: CarryOutEffectsDeps = {
     incidents: store,
     approvals: store,
@@ -160,37 +179,11 @@ async function setup(options: {
     ledger,
     mailer,
     payments: options.payments ?? new StripePayments(stripe),
-    ask: (incident, effect, reason, detail) =>
-      askAboutEffect(
-        {
-          questions: waits,
-          incidents: store,
-          mailer,
-          responders: ['oncall@example.com'],
-          publicBaseUrl: 'https://casebook.example.com',
-          clock,
-        },
-        incident,
-        effect,
-        reason,
-        detail,
-      ),
+    ask: (incident, effect, reason, detail) => askAboutEffect(askDeps, incident, effect, reason, detail),
     askAboutPlan: (incident, planVersion, detail) =>
-      askAboutPlan(
-        {
-          questions: waits,
-          incidents: store,
-          mailer,
-          responders: ['sre-lead@example.com'],
-          publicBaseUrl: 'https://casebook.example.com',
-          clock,
-        },
-        incident,
-        planVersion,
-        detail,
-      ),
+      askAboutPlan({ ...askDeps, responders: ['lead@example.com'] }, incident, planVersion, detail),
     clock,
-    rates: { mail: { take: async () => undefined }, payments: { take: async () => undefined } },
+    rates: { mail: mailRate, payments: { take: async () => undefined } },
     timeLeft: () => 60_000,
   };
   const answerDeps = { questions: waits, waits, incidents: store, effects, ledger, workflow, clock };
@@ -220,6 +213,7 @@ async function setup(options: {
     completed,
     plan,
     tables,
+    mailTakes: () => mailTakes,
   };
 }
 
@@ -467,6 +461,141 @@ describe('Act carries out the approved effects', () => {
     expect(id).toMatch(/^INC-2026-/);
   });
 
+  it('carries out an answer recorded by a request that failed after it: no effect waits without a question open', async () => {
+    const { act, deps, effects, id, entries, answerDeps, questionLink, completed, store, waits, plan } =
+      await setup({
+        customers: [
+          {
+            customerRef: 'acct-7',
+            email: 'hal@example.com',
+            amount: { minor: 900, currency: 'EUR' },
+            paymentRef: 'INV-7',
+          },
+        ],
+        input: {
+          summary: 'Refund',
+          apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+          effects: [],
+        },
+        payments: 'manual',
+      });
+    const holdDeps = {
+      incidents: store,
+      waits,
+      questions: waits,
+      workflow: answerDeps.workflow,
+      clock: deps.clock,
+    };
+    let holds = 0;
+    const hold = () => holdForPeople(holdDeps, { incidentId: id, step: 'act', taskToken: `act-${++holds}` });
+    /** Every effect that needs a person has a question open about its attempt. */
+    const asked = async () => {
+      const open = await waits.openQuestions(id);
+      const page = await effects.listEffects(id, versionIdOf(plan), undefined, 100);
+      return page.items
+        .filter((e) => e.progress === 'attention')
+        .map((e) => ({
+          effectId: e.effectId,
+          asked: open.some((q) => q.effectId === e.effectId && q.attempt === e.attempt),
+        }));
+    };
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    expect(await hold()).toEqual({ settled: false });
+
+    // The answer is recorded on the question, then the next write fails (a table that did not answer).
+    const failing = {
+      read: (incidentId: string) => answerDeps.ledger.read(incidentId),
+      readHead: (incidentId: string) => answerDeps.ledger.readHead(incidentId),
+      append: async (incidentId: string, draft: Parameters<typeof answerDeps.ledger.append>[1]) => {
+        if (draft.log === 'effect') throw new Error('InternalServerError: the table did not answer');
+        return answerDeps.ledger.append(incidentId, draft);
+      },
+    };
+    await expect(
+      answerQuestion({ ...answerDeps, ledger: failing }, questionLink('P1-E1'), {
+        answer: 'done-by-hand',
+        reference: 'BANK-TX-8800',
+        note: '',
+      }),
+    ).rejects.toThrow('did not answer');
+    expect((await effects.getEffect(id, versionIdOf(plan), 'P1-E1'))?.progress).toBe('attention');
+
+    // The wait and Act, as the state machine alternates them: each Act run leaves every effect that
+    // needs a person with a question open, and the answer on record is carried out.
+    const outcomes: string[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      const { settled } = await hold();
+      if (!settled) break;
+      const { outcome } = await act();
+      outcomes.push(outcome);
+      expect((await asked()).filter((a) => !a.asked)).toEqual([]);
+      if (outcome === 'done') break;
+    }
+    expect(outcomes.at(-1)).toBe('done');
+    expect(outcomes.length).toBeLessThanOrEqual(2);
+    expect(completed.length).toBeGreaterThan(0);
+    const ledger = await entries();
+    expect(ledger.filter((e) => e.kind === 'effect_reconciled')).toHaveLength(1);
+    expect(ledger.find((e) => e.state === 'confirmed')).toMatchObject({
+      actor: 'oncall@example.com',
+      providerRef: 'BANK-TX-8800',
+    });
+  });
+
+  it('with the manual provider, a question SES refuses to e-mail is recorded and the SRE lead asked: Act goes on', async () => {
+    const { act, id, store, answerDeps, mailTakes } = await setup({
+      customers: [
+        {
+          customerRef: 'acct-8',
+          email: 'ivy@example.com',
+          amount: { minor: 1200, currency: 'EUR' },
+          paymentRef: 'INV-8',
+        },
+      ],
+      input: {
+        summary: 'Refund',
+        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+        effects: [],
+      },
+      payments: 'manual',
+    });
+    // The responder's address is refused (SES: 400 MessageRejected); the SRE lead's is not.
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'oncall@example.com') {
+        throw Object.assign(new Error('Email address is not verified.'), {
+          name: 'MessageRejected',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return { MessageId: 'ses-ok' };
+    });
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    // Every question e-mail, refused or not, went through the mail rate limit notices take.
+    expect(mailTakes()).toBe(ses.commandCalls(SendEmailCommand).length);
+    expect(sentTo()).toEqual(['oncall@example.com', 'lead@example.com']);
+    const undelivered = (await store.listTimeline(id)).filter((e) => e.type === 'escalated');
+    expect(undelivered).toHaveLength(1);
+    expect(undelivered[0]?.summary).toContain('oncall@example.com');
+    expect(undelivered[0]?.detail).toMatchObject({ kind: 'question-undelivered', asked: 'lead@example.com' });
+    // A second run asks nobody again; the SRE lead's link answers the question.
+    expect(await act()).toMatchObject({ outcome: 'waiting-people' });
+    expect(sentTo()).toHaveLength(2);
+    const toLead = ses
+      .commandCalls(SendEmailCommand)
+      .find((c) => c.args[0].input.Destination?.ToAddresses?.[0] === 'lead@example.com');
+    const leadLink = /\/effects\/(\S+)/.exec(toLead?.args[0].input.Message?.Body?.Text?.Data ?? '')?.[1];
+    expect(toLead?.args[0].input.Message?.Body?.Text?.Data).toContain(
+      'could not be e-mailed to oncall@example.com',
+    );
+    const answered = await answerQuestion(answerDeps, leadLink ?? '', {
+      answer: 'done-by-hand',
+      reference: 'BANK-TX-9',
+      note: '',
+    });
+    expect(answered.view.askedOf).toBe('lead@example.com');
+    expect(await act()).toMatchObject({ outcome: 'done' });
+  });
+
   it('runs again at once when a long run ends with its first refunds due a look, and waits otherwise', async () => {
     // A stand-in whose refunds stay pending for the whole test.
     const slow = await startStripeStandIn({ port: 0, refundSettleMs: 600_000 });
@@ -569,7 +698,7 @@ describe('Act carries out the approved effects', () => {
     expect(await credited()).toEqual([[], []]);
     expect((await entries()).filter((e) => e.log === 'effect')).toEqual([]);
     // The SRE lead is asked, with a link of their own; no one else, and no customer, hears of it.
-    expect(sentTo()).toEqual(['sre-lead@example.com']);
+    expect(sentTo()).toEqual(['lead@example.com']);
     const subject = ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Message?.Subject?.Data;
     expect(subject).toMatch(/plan v1 needs you \(plan-mismatch\)/);
     // A run before anyone answered changes nothing and asks no one again.

@@ -233,6 +233,27 @@ describe('lifecycle steps (record-phase)', () => {
     await expect(enter('Act')).rejects.toThrow(/CLOSED/);
   });
 
+  it('escalates a ledger that could not be anchored on closing, once per execution', async () => {
+    const { ID, store, step } = await setup();
+    await step({ kind: 'close', incidentId: ID, execution: ID });
+    const failed = {
+      kind: 'anchor-failed',
+      incidentId: ID,
+      execution: ID,
+      failure: { Error: 'AccessDenied', Cause: 'Access Denied' },
+    };
+    expect(await step(failed)).toEqual({ escalated: true });
+    expect(await step(failed)).toEqual({ escalated: false });
+    const sent = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
+    expect(sent.map((m) => m.Destination?.ToAddresses?.[0]).sort()).toEqual([
+      'ana@example.com',
+      'lead@example.com',
+    ]);
+    expect(sent[0]?.Message?.Subject?.Data).toContain('could not be anchored');
+    const escalated = (await store.listTimeline(ID)).filter((e) => e.type === 'escalated');
+    expect(escalated.map((e) => e.detail?.kind)).toEqual(['anchor']);
+  });
+
   it('ends the execution of a cancelled incident from whichever step finds out (Casebook.Cancelled)', async () => {
     const { ID, store, enter } = await setup();
     const incident = await store.getIncident(ID);

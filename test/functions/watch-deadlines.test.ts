@@ -38,7 +38,6 @@ async function setup(
     incidents: store,
     approvals: store,
     questions: waits,
-    waits,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { sreLead: 'lead@example.com', responders: ['a@example.com', 'lead@example.com'] },
     legal: 'legal@example.com',
@@ -103,24 +102,64 @@ describe('reading the clock of an incident that waits for people', () => {
     expect(sent()).toHaveLength(4);
   });
 
-  it("escalates Act's questions nobody answered, once per wait, listing them", async () => {
-    const { waits, incident, watch, sent } = await setup(4, '2026-11-22T09:10:00.000Z');
-    await waits.createQuestion({
-      incidentId: incident.id,
-      effectId: 'P1-E1',
-      attempt: 1,
-      reason: 'in-doubt',
-      detail: 'SES did not answer',
-      askedAt: '2026-11-22T09:05:00.000Z',
-      links: {},
+  it('records a resolution target met late (no clock read while it passed) as an SLO breach, escalated once', async () => {
+    // Due 17:02; Act ran past it with nobody looking, and Learn set resolvedAt at 17:40.
+    const { store, incident, clock, watch, sent } = await setup(13, '2026-11-22T17:41:00.000Z', {
+      incident: {
+        acknowledgedAt: '2026-11-22T09:10:00.000Z',
+        resolvedAt: '2026-11-22T17:40:00.000Z',
+        phase: 'Learn',
+        status: 'RESOLVED',
+      },
     });
-    await waits.holdWait(incident.id, 'act', 'token-1', '2026-11-22T05:00:00.000Z');
-    const first = await watch({ incidentId: incident.id, step: 'act' });
-    expect(first.escalated).toBe(1);
+    expect(await watch({ incidentId: incident.id, step: 'learn' })).toMatchObject({ escalated: 1 });
+    clock.advance(60 * 60_000);
+    expect(await watch({ incidentId: incident.id, step: 'learn' })).toMatchObject({ escalated: 0 });
+    expect((await store.getIncident(incident.id))?.sloBreachedAt).toBe('2026-11-22T17:41:00.000Z');
+    const timeline = await store.listTimeline(incident.id);
+    expect(timeline.filter((e) => e.type === 'slo_breached')).toHaveLength(1);
+    expect(timeline.filter((e) => e.type === 'escalated').map((e) => e.detail?.kind)).toEqual(['resolution']);
+    expect(sent()).toHaveLength(2);
+    expect(sent()[0]?.subject).toContain('met late, at 2026-11-22T17:40:00.000Z');
+  });
+
+  it("escalates Act's questions nobody answered once, due from the earliest asked, however often the wait is entered", async () => {
+    // Asked at 05:00 and 07:00; answers are due within 4 hours: 09:00, from the earliest.
+    const { store, waits, incident, clock, watch, sent } = await setup(4, '2026-11-22T08:30:00.000Z');
+    for (const [effectId, askedAt] of [
+      ['P1-E1', '2026-11-22T05:00:00.000Z'],
+      ['P1-E2', '2026-11-22T07:00:00.000Z'],
+    ] as const) {
+      await waits.createQuestion({
+        incidentId: incident.id,
+        effectId,
+        attempt: 1,
+        reason: 'in-doubt',
+        detail: 'SES did not answer',
+        askedAt,
+        links: {},
+      });
+    }
+    // The wait is entered again at every look at the clock; its deadline does not move with it.
+    await waits.holdWait(incident.id, 'act', 'token-1', '2026-11-22T08:30:00.000Z');
+    expect(await watch({ incidentId: incident.id, step: 'act' })).toMatchObject({
+      escalated: 0,
+      seconds: 1800,
+    });
+    clock.advance(31 * 60_000);
+    await waits.holdWait(incident.id, 'act', 'token-2', clock.now().toISOString());
+    expect((await watch({ incidentId: incident.id, step: 'act' })).escalated).toBe(1);
+    expect(sent().length).toBeGreaterThan(0);
     expect(sent().every((m) => m.subject.includes('Questions about effects'))).toBe(true);
-    // A new wait (entered again after a person answered something else) has its own deadline.
-    await waits.holdWait(incident.id, 'act', 'token-2', '2026-11-22T09:09:00.000Z');
-    expect((await watch({ incidentId: incident.id, step: 'act' })).escalated).toBe(0);
+    for (const token of ['token-3', 'token-4']) {
+      clock.advance(60 * 60_000);
+      await waits.holdWait(incident.id, 'act', token, clock.now().toISOString());
+      await watch({ incidentId: incident.id, step: 'act' });
+    }
+    const answers = (await store.listTimeline(incident.id)).filter(
+      (e) => e.type === 'escalated' && e.detail?.kind === 'answers',
+    );
+    expect(answers.map((e) => e.detail?.due)).toEqual(['2026-11-22T09:00:00.000Z']);
   });
 
   it('tells Legal once that the regulatory clock runs, and escalates to Legal too when it runs out', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog.ts';
 import { ERROR_NAMES } from '../../functions/domain/errors.ts';
 import { PHASES, type Phase } from '../../functions/domain/vocabulary.ts';
+import { clockState, WAIT_STEPS, WAITS } from '../../functions/domain/waits.ts';
 import { incidentLifecycleJson } from '../../statemachines/incident-lifecycle.ts';
 
 const text = readFileSync(
@@ -144,6 +145,16 @@ describe('the lifecycle ASL as a contract', () => {
         expect(s.TimeoutSecondsPath, name).toBe('$.deadline.seconds');
         expect(s.TimeoutSeconds, name).toBeUndefined();
       } else expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('has each wait of waits.ts as its state, holding its step, and the clock read before it for the same step', () => {
+    for (const step of WAIT_STEPS) {
+      const wait = asl.States[WAITS[step].state] as State & { Parameters?: { Payload?: { step?: string } } };
+      const clock = asl.States[clockState(step)] as State & { Parameters?: { Payload?: { step?: string } } };
+      expect(wait?.Parameters?.Payload?.step, step).toBe(step);
+      expect(clock?.Next, step).toBe(WAITS[step].state);
+      expect(clock?.Parameters?.Payload?.step, step).toBe(step);
     }
   });
 

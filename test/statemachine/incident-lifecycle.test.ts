@@ -56,6 +56,8 @@ class FakeFunctions {
   /** What each run of Act answers, in turn; `done` once the list is used up. */
   actOutcomes: ActProgress['outcome'][] = [];
   actFailures = 0;
+  /** How many anchors in a row fail. */
+  anchorFailures = 0;
   failOnPhase: string | undefined;
   /** A phase whose entry finds the incident cancelled. */
   cancelledOnPhase: string | undefined;
@@ -105,10 +107,17 @@ class FakeFunctions {
         const watch = this.parse(fn, watchDeadlinesSchema, payload);
         // The clock is read when a wait ended: its token is gone, the next one is the wait's anew.
         this.waits.delete(watch.step);
-        return { seconds: this.waitSeconds[watch.step] ?? 3600, escalated: 0 };
+        return {
+          seconds: Math.min(this.waitSeconds[watch.step] ?? 3600, watch.atMostSeconds ?? 3600),
+          escalated: 0,
+        };
       }
       case 'casebook-anchor-ledger':
         this.parse(fn, anchorLedgerSchema, payload);
+        if (this.anchorFailures > 0) {
+          this.anchorFailures--;
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+        }
         return { key: 'anchors/x.json', chains: 1 } satisfies AnchorResult;
       default:
         throw Object.assign(new Error(`no function ${fn}`), { name: 'Lambda.ResourceNotFoundException' });
@@ -127,6 +136,8 @@ class FakeFunctions {
         return { invited: 2 };
       case 'plan-rejected':
         return { roundsLeft: this.roundsLeft };
+      case 'anchor-failed':
+        return { escalated: true };
       case 'enter-phase':
         if (step.phase === this.failOnPhase) throw new Error(`boom in ${step.phase}`);
         if (step.phase === this.cancelledOnPhase) {
@@ -494,7 +505,18 @@ describe('incident-lifecycle.asl.json', () => {
     const waited = (await history(arn)).filter(
       (e) => e.stateEnteredEventDetails?.name === 'Give the payment provider time',
     );
-    expect(waited).toHaveLength(1);
+    // After each run that did not finish: at once after `more`, the provider's time after `waiting-provider`.
+    expect(waited).toHaveLength(2);
+    // Act's own loop and the provider's wait read the clock too: a deadline passing meanwhile is escalated.
+    expect(fake.watched('act')).toBe(2);
+    expect(
+      fake.calls
+        .filter((c) => c.fn === 'casebook-watch-deadlines' && c.payload.step === 'act')
+        .map((c) => c.payload),
+    ).toEqual([
+      { incidentId: 'INC-2026-0001', step: 'act', atMostSeconds: 0 },
+      { incidentId: 'INC-2026-0001', step: 'act', atMostSeconds: 1 },
+    ]);
   }, 20_000);
 
   it('waits for people while effects need them, reading the clock at each deadline, and goes on when they are settled', async () => {
@@ -513,6 +535,25 @@ describe('incident-lifecycle.asl.json', () => {
     const done = await finished(arn);
     expect(done.status).toBe('SUCCEEDED');
     expect(fake.steps()).toEqual(EVERY_STEP);
+  }, 20_000);
+
+  it('a failed anchor is tried again, and one that keeps failing is escalated before the execution closes', async () => {
+    const fake = fakeFunctions();
+    fake.anchorFailures = 10;
+    const { start, finished, settle, workToAct } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await workToAct();
+    await settle('learn');
+    const done = await finished(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.calls.filter((c) => c.fn === 'casebook-anchor-ledger').length).toBeGreaterThan(1);
+    const escalated = fake.calls.filter((c) => c.payload.kind === 'anchor-failed');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.payload).toMatchObject({
+      incidentId: 'INC-2026-0001',
+      execution: 'INC-2026-0001',
+      failure: { Error: 'AccessDenied' },
+    });
   }, 20_000);
 
   it('a step that fails records the failure and ends the execution as failed, keeping the phase', async () => {
