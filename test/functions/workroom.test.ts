@@ -13,7 +13,7 @@ import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts'
 import { hashLinkSecret } from '../../functions/domain/approval.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
-import type { Ledger } from '../../functions/domain/ports.ts';
+import type { Ledger, MailMessage } from '../../functions/domain/ports.ts';
 import {
   formatWorkLinkId,
   newWorkLinkSecret,
@@ -70,6 +70,7 @@ async function setup(linkIssuedAt?: string) {
     expiresAt: workLinkExpiry(issued),
   };
   await workroom.putWorkLink(link);
+  const sent: MailMessage[] = [];
   const deps = {
     incidents: store,
     links: workroom,
@@ -82,6 +83,12 @@ async function setup(linkIssuedAt?: string) {
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
     pseudonym: async (ref: string) => `cp_${ref}`,
     people: { sreLead: LEAD, responders: [LEAD] },
+    mailer: {
+      send: async (message: MailMessage) => {
+        sent.push(message);
+        return { messageId: `m-${sent.length}` };
+      },
+    },
     policy: DEFAULT_DEADLINE_POLICY,
     clock,
   };
