@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
 import { ATTENTION_ANSWERS, formatQuestionId, parseQuestionId } from '../domain/effects.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, GoneError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
@@ -151,6 +151,12 @@ async function authorize(
       : [];
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
   if (!question || !askedOf || !incident || !effect) throw new NotFoundError('No such question');
+  // A question's links end with its incident: once it is closed or cancelled nothing more is recorded on it.
+  if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') {
+    throw new GoneError(
+      `${incident.id} is ${incident.status === 'CLOSED' ? 'closed' : 'cancelled'}; this question's link no longer works`,
+    );
+  }
   const customer = await deps.effects.getCustomer(
     incident.id,
     incident.customerList?.version ?? 0,

@@ -2,21 +2,36 @@
  * Links with a way back, end to end on the local stack: the SRE lead reissues a responder's
  * workroom link from their own workroom (a form post, no JavaScript) — the old link is gone for
  * the view and every action, the new one arrives in the SES emulator's inbox and works, the
- * Decision Log names it — then revokes it.
+ * Decision Log names it — then revokes it; and once an incident closes, the links of its questions
+ * about effects answer 410 and write nothing. The stack runs the `manual` payments provider, so a
+ * credit is a question e-mailed to the responders.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORK_ACTIONS } from '../../functions/domain/workroom.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { done, inPhase, RESPONDER, SRE_LEAD, TWO_CUSTOMERS, work, workLinks } from '../support/casework.ts';
+import {
+  approveRound,
+  closeCase,
+  done,
+  inPhase,
+  RESPONDER,
+  SRE_LEAD,
+  TWO_CUSTOMERS,
+  work,
+  workLinks,
+  workToDecide,
+} from '../support/casework.ts';
 import { freePorts, getCase, inbox, postAlert, start, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await start(tempDataDir(), await freePorts());
+  stack = await start(tempDataDir(), await freePorts(), {
+    environment: { CASEBOOK_PAYMENTS_PROVIDER: 'manual' },
+  });
 });
 afterAll(() => stack?.close());
 
@@ -158,4 +173,58 @@ describe('the SRE lead reissues and revokes a person’s workroom link', () => {
     // The SRE lead's own link is untouched.
     expect((await fetch(lead)).status).toBe(200);
   }, 120_000);
+});
+
+describe('a question about an effect, once its incident is closed', () => {
+  it('answers 410 to its view and to an answer, and writes nothing', async () => {
+    const incidentId = await opened('5f1a4c2e9b7d3b02', 'PaymentDoubleChargeQuestions');
+    const responder = (await workLinks(stack, incidentId)).get(RESPONDER) as string;
+    await inPhase(responder, 'Contain');
+    await workToDecide(responder, TWO_CUSTOMERS.replace(/,$/gm, ',ch_paid_by_card'), {
+      summary: 'A goodwill credit for each affected customer, applied by hand.',
+      apply: [{ kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' }],
+      effects: [],
+    });
+    await inPhase(responder, 'Decide');
+    await approveRound(stack, incidentId);
+
+    // With the manual provider each credit is a question to the responders; they do it by hand.
+    const questions = await waitFor(
+      'a question about each credit',
+      async () => {
+        const found = (await inbox(stack))
+          .filter((m) => m.body.text?.includes(`/effects/${incidentId}.`))
+          .map((m) => /(http:\/\/\S+\/effects\/\S+)/.exec(m.body.text ?? '')?.[1] as string);
+        return found.length === 2 ? found : undefined;
+      },
+      60_000,
+    );
+    for (const [i, question] of questions.entries()) {
+      const answered = await fetch(question, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ answer: 'done-by-hand', reference: `CR-${i}`, note: 'credited' }),
+      });
+      expect(answered.status).toBe(303);
+    }
+    await closeCase(stack, incidentId, { link: responder });
+
+    const before = await recorded(incidentId);
+    const question = questions[0] as string;
+    const view = await fetch(question);
+    expect(view.status).toBe(410);
+    expect(await view.text()).toContain('closed');
+    const answer = await fetch(question, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ answer: 'void', note: 'after the close' }),
+    });
+    expect(answer.status).toBe(410);
+    expect(await recorded(incidentId)).toBe(before);
+    // A forged link to the same question stays a 404: a closed incident says nothing to a guess.
+    const forged = question.replace(/\.[A-Za-z0-9_-]{43}$/, `.${'A'.repeat(43)}`);
+    expect((await fetch(forged)).status).toBe(404);
+  }, 180_000);
 });
