@@ -170,8 +170,16 @@ const SAFETY_CHOICES = ACTION_SAFETY.map(
 function peopleChoices(view: WorkroomView): [string, string][] {
   return (view.people ?? []).map((p) => [
     p.email,
-    `${p.email} (${p.role === 'sre_lead' ? 'SRE lead' : 'responder'}${p.revokedAt ? ', revoked' : p.expiresAt ? `, link until ${p.expiresAt.slice(0, 10)}` : ', no link yet'})`,
+    `${p.email} (${p.role === 'sre_lead' ? 'SRE lead' : 'responder'}, ${linkState(p)})`,
   ]);
+}
+
+/** A link's state in a few words: a link whose e-mail failed is one to reissue. */
+function linkState(p: NonNullable<WorkroomView['people']>[number]): string {
+  if (p.revokedAt) return 'revoked';
+  if (!p.expiresAt) return 'no link yet';
+  if (!p.emailedAt) return 'link not e-mailed';
+  return `link until ${p.expiresAt.slice(0, 10)}`;
 }
 
 /** One form per action: its fields, as `functions/workroom/forms.ts` reads them. */
