@@ -149,7 +149,15 @@ export const FUNCTIONS = {
     entry: 'functions/workroom/handler.ts',
     description:
       'GET/HEAD /work/{linkId} and POST /work/{linkId}/{action}: a person works the incident (contain, impact, customers, plan, postmortem…)',
-    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true, pseudonyms: true, people: true },
+    needs: {
+      operations: 'RW',
+      ledger: 'APPEND',
+      taskResponse: true,
+      pseudonyms: true,
+      people: true,
+      // A link the SRE lead reissues is e-mailed to its person.
+      sendEmail: true,
+    },
     timeoutSeconds: 29,
   },
   effectQuestionsPage: {

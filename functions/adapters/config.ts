@@ -122,6 +122,14 @@ export const publicBaseUrlConfig = z
   .object({ [ENV.publicBaseUrl]: httpUrl })
   .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') }));
 
+/**
+ * The same, for a function the API routes to: on AWS it cannot carry the API's URL (a dependency
+ * cycle) and builds links from the domain API Gateway answered on; locally it is given.
+ */
+export const optionalPublicBaseUrlConfig = z
+  .object({ [ENV.publicBaseUrl]: httpUrl.optional() })
+  .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl]?.replace(/\/+$/, '') }));
+
 /** Locally, where the SES emulator keeps what it sent; on AWS nothing. */
 export const sesStoreConfig = z
   .object({ [ENV.sesStoreUrl]: httpUrl.optional() })

@@ -1,7 +1,7 @@
 /** The workroom's own items in the operational table: people's links and the postmortem. */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PostmortemStore, WorkLinkStore } from '../domain/ports.ts';
-import type { WorkLink } from '../domain/work-link.ts';
+import type { LinkRevocation, WorkLink } from '../domain/work-link.ts';
 import type { SubmittedPostmortem } from '../domain/workroom.ts';
 import { getItem, putIfAbsent, updateIf } from './dynamo-items.ts';
 import { fromItem } from './operations-items.ts';
@@ -35,6 +35,22 @@ export class DynamoDbWorkroom implements WorkLinkStore, PostmortemStore {
 
   async markWorkLinkEmailed(incidentId: string, person: string, at: string): Promise<void> {
     await updateIf(this.client, this.tableName, keys.workLink(incidentId, person), { emailedAt: at });
+  }
+
+  async replaceWorkLink(link: WorkLink, previousHash: string): Promise<boolean> {
+    const { incidentId, person, ...fields } = link;
+    return updateIf(
+      this.client,
+      this.tableName,
+      keys.workLink(incidentId, person),
+      // Absent fields are removed: a reissued link is not revoked, and not e-mailed yet.
+      { emailedAt: undefined, revoked: undefined, ...fields },
+      { expression: 'secretHash = :previous', values: { ':previous': previousHash } },
+    );
+  }
+
+  async revokeWorkLink(incidentId: string, person: string, revocation: LinkRevocation): Promise<boolean> {
+    return updateIf(this.client, this.tableName, keys.workLink(incidentId, person), { revoked: revocation });
   }
 
   async putPostmortem(incidentId: string, postmortem: SubmittedPostmortem): Promise<boolean> {

@@ -326,6 +326,8 @@ const workLinkSchema = z.object({
   issuedAt: z.string(),
   expiresAt: z.string(),
   emailedAt: z.string().optional(),
+  revoked: z.object({ at: z.string(), by: z.string(), reason: z.string() }).optional(),
+  retired: z.array(z.object({ secretHash: z.string(), at: z.string() })).optional(),
 } satisfies FieldsOf<WorkLink>);
 
 /** A postmortem was valid when it was submitted: read back, it is taken as written. */

@@ -16,7 +16,8 @@ import type { IncidentChange } from './ports.ts';
 import type { Status } from './vocabulary.ts';
 import { PHASE_WORLD } from './vocabulary.ts';
 import type { WaitStep } from './waits.ts';
-import type { ActionFields, WorkAction, WorkRole } from './workroom.ts';
+import type { ActionFields, LinkAction, WorkAction, WorkRole } from './workroom.ts';
+import { LINK_ACTIONS } from './workroom.ts';
 
 /** Whoever holds a workroom link. */
 export interface Person {
@@ -41,12 +42,25 @@ export interface ActionOutcome {
   /** An Effect Ledger entry (time worked, which finance prices). */
   readonly effect?: LedgerEntryDraft;
   readonly wake?: Wake;
+  /** A person's workroom link to reissue or revoke, once the decision is recorded. */
+  readonly link?: LinkChange;
+}
+
+export interface LinkChange {
+  readonly kind: 'reissue' | 'revoke';
+  /** Whose link: one of the incident's people. */
+  readonly email: string;
+  readonly reason: string;
 }
 
 /** The actions decided here; `customers`, `plan` and `postmortem` also write what they carry. */
 export type RuleAction = Exclude<WorkAction, 'customers' | 'plan'>;
 
 const NOTHING: ActionOutcome = { change: {}, events: [] };
+
+function isLinkAction(action: WorkAction): action is LinkAction {
+  return (LINK_ACTIONS as readonly WorkAction[]).includes(action);
+}
 
 /** The label of a person in the records: their address and the role their link gives them. */
 export function actorOf(person: Person): string {
@@ -108,12 +122,14 @@ export function combine(first: ActionOutcome, second: ActionOutcome): ActionOutc
   const decision = second.decision ?? first.decision;
   const effect = second.effect ?? first.effect;
   const wake = second.wake ?? first.wake;
+  const link = second.link ?? first.link;
   return {
     change: { ...first.change, ...second.change },
     events: [...first.events, ...second.events],
     ...(decision ? { decision } : {}),
     ...(effect ? { effect } : {}),
     ...(wake ? { wake } : {}),
+    ...(link ? { link } : {}),
   };
 }
 
@@ -415,6 +431,12 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
     };
   },
 
+  'reissue-link': (incident, person, fields, now, people) =>
+    linkChange(incident, person, 'reissue', fields, now, people),
+
+  'revoke-link': (incident, person, fields, now, people) =>
+    linkChange(incident, person, 'revoke', fields, now, people),
+
   postmortem: (incident, person, fields, now) => {
     if (incident.postmortemAt)
       throw new ConflictError(`The postmortem is in already (${incident.postmortemAt})`);
@@ -435,7 +457,62 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
   },
 };
 
-/** What `action` does, acknowledging the incident first if nobody has yet. */
+/**
+ * A reissue or revoke of one person's link, for the Decision Log and the timeline; the link itself
+ * changes once these are recorded. The SRE lead may not revoke their own link: nobody could give
+ * them a new one from the workroom (reissuing their own is fine: the new link is e-mailed to them).
+ */
+function linkChange(
+  incident: Incident,
+  person: Person,
+  kind: LinkChange['kind'],
+  { person: whose, reason }: ActionFields<LinkAction>,
+  now: string,
+  people: readonly string[],
+): ActionOutcome {
+  const email = people.find((p) => p.toLowerCase() === whose.toLowerCase());
+  if (!email) {
+    throw new InvalidInputError({
+      field: 'person',
+      message: 'must be one of the responders or the SRE lead',
+    });
+  }
+  if (kind === 'revoke' && email.toLowerCase() === person.email.toLowerCase()) {
+    throw new InvalidInputError({
+      field: 'person',
+      message: 'is your own link: revoking it would lock you out (reissue it instead)',
+    });
+  }
+  const key = `${kind}-link:${now}:${email}`;
+  const done = kind === 'reissue' ? 'reissued' : 'revoked';
+  const summary = `${kind === 'reissue' ? 'Reissued' : 'Revoked'} the workroom link of ${email}: ${reason}`;
+  return {
+    change: {},
+    events: [
+      event(
+        incident,
+        `link_${done}`,
+        key,
+        now,
+        `${person.email} ${done} the workroom link of ${email}: ${reason}`,
+        {
+          by: person.email,
+          person: email,
+        },
+      ),
+    ],
+    decision: decisionEntry(incident, person, `link_${done}`, key, now, summary.slice(0, 2000), {
+      person: email,
+      reason,
+    }),
+    link: { kind, email, reason },
+  };
+}
+
+/**
+ * What `action` does, acknowledging the incident first if nobody has yet — unless it is about a
+ * person's link, which is not working the incident.
+ */
 export function takeAction<A extends RuleAction>(
   incident: Incident,
   person: Person,
@@ -444,7 +521,7 @@ export function takeAction<A extends RuleAction>(
   now: string,
   people: readonly string[],
 ): ActionOutcome {
-  const ack = acknowledgement(incident, person, now);
+  const ack = isLinkAction(action) ? NOTHING : acknowledgement(incident, person, now);
   return combine(ack, (RULES[action] as Rule<A>)(applied(incident, ack), person, fields, now, people));
 }
 

@@ -189,6 +189,8 @@ export const TIMELINE_TYPES = [
   'halted',
   'lifecycle_resumed',
   'closed',
+  'link_reissued',
+  'link_revoked',
 ] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];
 

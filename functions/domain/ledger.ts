@@ -57,6 +57,8 @@ export const DECISION_KINDS = [
   'containment',
   'effect_reconciled',
   'effect_retry',
+  'link_reissued',
+  'link_revoked',
 ] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 

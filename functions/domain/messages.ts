@@ -362,3 +362,22 @@ export function escalationEmail(
     footer: 'Act on it through your workroom link (in the invitation) or the links in the earlier e-mails.',
   });
 }
+
+/** A new workroom link, after the SRE lead reissued it: the earlier link no longer works. */
+export function workroomLinkReissued(
+  incident: Pick<Incident, 'id' | 'title' | 'severity'>,
+  role: 'responder' | 'sre_lead',
+  to: string,
+  link: string,
+  by: string,
+  expiresAt: string,
+): MailMessage {
+  return staffEmail(incident, to, `your new workroom link — ${incident.title}`, {
+    paragraphs: [
+      `${by} (SRE lead) issued you a new link to the workroom of ${incident.id}, as ${role === 'sre_lead' ? 'SRE lead' : 'a responder'}. Your earlier link no longer works.`,
+      `This link works until ${expiresAt}.`,
+    ],
+    link: { href: link, label: 'Open the workroom' },
+    footer: 'This link is yours alone: it records what you do under your name. Do not forward it.',
+  });
+}

@@ -12,7 +12,7 @@ import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
 import type { Customer, PlannedEffect } from './plan.ts';
-import type { WorkLink } from './work-link.ts';
+import type { LinkRevocation, WorkLink } from './work-link.ts';
 import type { SubmittedPostmortem } from './workroom.ts';
 
 /** Incidents, their correlation keys and timelines (the operational table). */
@@ -222,6 +222,13 @@ export interface WorkLinkStore {
   putWorkLink(link: WorkLink): Promise<boolean>;
   getWorkLink(incidentId: string, person: string): Promise<WorkLink | undefined>;
   markWorkLinkEmailed(incidentId: string, person: string, at: string): Promise<void>;
+  /**
+   * Writes a reissued link over the one whose secret hash is `previousHash`; false when the link
+   * changed meanwhile (another reissue won).
+   */
+  replaceWorkLink(link: WorkLink, previousHash: string): Promise<boolean>;
+  /** Marks the link revoked; false when there is no such link. */
+  revokeWorkLink(incidentId: string, person: string, revocation: LinkRevocation): Promise<boolean>;
 }
 
 /** Postmortems, one per incident, kept beside it (they are long: not on the incident's item). */

@@ -5,6 +5,7 @@
  * wait on the server).
  */
 import { randomBytes } from 'node:crypto';
+import { linkSecretMatches } from './approval.ts';
 import { isIncidentId } from './incident.ts';
 import { sha256Hex } from './json.ts';
 import type { WorkRole } from './workroom.ts';
@@ -20,6 +21,17 @@ export interface WorkLink {
   readonly expiresAt: string;
   /** When the invitation was e-mailed; a link whose e-mail never went out gets a fresh secret. */
   readonly emailedAt?: string;
+  /** Set when the SRE lead revoked the link: it answers 410 until they reissue it. */
+  readonly revoked?: LinkRevocation;
+  /** The hashes of the secrets a reissue replaced, so an old link says it was replaced (410), not unknown. */
+  readonly retired?: readonly { readonly secretHash: string; readonly at: string }[];
+}
+
+/** Who revoked a link, when, and why (the why is the Decision Log's, never shown to the link). */
+export interface LinkRevocation {
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
 }
 
 export interface WorkLinkRef {
@@ -61,4 +73,56 @@ export function parseWorkLinkId(value: string): WorkLinkRef | undefined {
 
 export function workLinkExpiry(issuedAt: Date): string {
   return new Date(issuedAt.getTime() + WORK_LINK_DAYS * 86_400_000).toISOString();
+}
+
+/** How many replaced secrets a link remembers; older ones answer 404 like any unknown link. */
+export const RETIRED_SECRETS_KEPT = 20;
+
+/** What a presented secret opens: the link (200), a link that is over (410, saying why), or nothing (404). */
+export type LinkStanding =
+  | { readonly status: 200; readonly message?: undefined }
+  | { readonly status: 404 | 410; readonly message: string };
+
+export function linkStanding(link: WorkLink | undefined, secret: string, now: Date): LinkStanding {
+  if (!link) return { status: 404, message: 'No such workroom link' };
+  if (!linkSecretMatches(secret, link.secretHash)) {
+    const retired = (link.retired ?? []).find((r) => linkSecretMatches(secret, r.secretHash));
+    return retired
+      ? {
+          status: 410,
+          message: `This link was replaced at ${retired.at} by a newer link e-mailed to its holder; open the newest workroom e-mail`,
+        }
+      : { status: 404, message: 'No such workroom link' };
+  }
+  if (link.revoked) {
+    return {
+      status: 410,
+      message: `This link was revoked at ${link.revoked.at} by the SRE lead; ask the SRE lead for a new one`,
+    };
+  }
+  if (Date.parse(link.expiresAt) <= now.getTime()) {
+    return { status: 410, message: `This link expired at ${link.expiresAt}; ask the SRE lead for a new one` };
+  }
+  return { status: 200 };
+}
+
+/**
+ * The link with a new secret and a new lifetime: the old secret is retired, a revoke is lifted,
+ * and it waits to be e-mailed again.
+ */
+export function reissuedLink(link: WorkLink, secretHash: string, now: Date): WorkLink {
+  const { emailedAt: _, revoked: __, retired = [], ...rest } = link;
+  return {
+    ...rest,
+    secretHash,
+    issuedAt: now.toISOString(),
+    expiresAt: workLinkExpiry(now),
+    retired: [...retired, { secretHash: link.secretHash, at: now.toISOString() }].slice(
+      -RETIRED_SECRETS_KEPT,
+    ),
+  };
+}
+
+export function revokedLink(link: WorkLink, revocation: LinkRevocation): WorkLink {
+  return { ...link, revoked: revocation };
 }

@@ -65,6 +65,9 @@ export interface SubmittedPostmortem extends Postmortem {
 }
 
 const OPEN_PHASES = PHASES;
+
+/** Whose link (one of the incident's people) and why: the reason goes to the Decision Log. */
+const linkChangeSchema = z.object({ person: emailAddress, reason: text(2000) }).strict();
 const BEFORE_ACT: readonly Phase[] = ['Detect', 'Contain', 'Understand', 'Decide'];
 
 /** Every action of the workroom: its fields, who may take it, and in which phases. */
@@ -167,7 +170,21 @@ export const WORK_ACTIONS = {
     phases: OPEN_PHASES,
   },
   postmortem: { schema: postmortemSchema, roles: WORK_ROLES, phases: ['Learn'] as readonly Phase[] },
+  'reissue-link': {
+    schema: linkChangeSchema,
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: OPEN_PHASES,
+  },
+  'revoke-link': {
+    schema: linkChangeSchema,
+    roles: ['sre_lead'] as readonly WorkRole[],
+    phases: OPEN_PHASES,
+  },
 } as const;
+
+/** The actions on a person's workroom link rather than on the incident. */
+export const LINK_ACTIONS = ['reissue-link', 'revoke-link'] as const;
+export type LinkAction = (typeof LINK_ACTIONS)[number];
 
 export type WorkAction = keyof typeof WORK_ACTIONS;
 

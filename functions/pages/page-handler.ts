@@ -11,6 +11,8 @@ import { failureStatus, formBody, html } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { ConflictError, GoneError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
+import { escapeHtml } from '../domain/html.ts';
+import { layout } from './layout.ts';
 
 /** Where a request came from, as API Gateway saw it. */
 export interface PageClient {
@@ -72,12 +74,22 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
           return respond(400, route.render(await route.view(id), { issues: error.issues, form: fields }));
         if (error instanceof ConflictError)
           return respond(409, route.render(await route.view(id), { conflict: error.message }));
-        if (error instanceof GoneError)
-          return respond(410, route.render(await route.view(id), { conflict: error.message }));
+        if (error instanceof GoneError) {
+          const view = await route.view(id).catch((e: unknown) => {
+            if (e instanceof GoneError) return undefined;
+            throw e;
+          });
+          return respond(
+            410,
+            view ? route.render(view, { conflict: error.message }) : gonePage(error.message),
+          );
+        }
         throw error;
       }
     } catch (error) {
       if (error instanceof NotFoundError) return respond(404, route.notFound());
+      // A link whose time is over, found so before any view could be read.
+      if (error instanceof GoneError) return respond(410, gonePage(error.message));
       const { statusCode, headers } = failureStatus(error, `${route.what} failed`);
       const message =
         statusCode === 503
@@ -86,4 +98,8 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
       return respond(statusCode, `<!doctype html><p>${message}</p>`, headers);
     }
   };
+}
+
+function gonePage(message: string): string {
+  return layout('Link no longer works', `<h1>This link no longer works</h1><p>${escapeHtml(message)}.</p>`);
 }

@@ -35,6 +35,7 @@ import {
   ConflictError,
   DeliveryRejectedError,
   ERROR_NAMES,
+  GoneError,
   InvalidInputError,
   NotFoundError,
 } from '../domain/errors.ts';
@@ -322,6 +323,12 @@ async function authorize(
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
   if (!question || !askedOf || !incident || !(effect || aboutPlan))
     throw new NotFoundError('No such question');
+  // A question's links end with its incident: once it is closed or cancelled nothing more is recorded on it.
+  if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') {
+    throw new GoneError(
+      `${incident.id} is ${incident.status === 'CLOSED' ? 'closed' : 'cancelled'}; this question's link no longer works`,
+    );
+  }
   const list = incident.customerList;
   const customer =
     list && effect

@@ -19,7 +19,6 @@
 
 import { zodIssues } from '../domain/alert.ts';
 import type { Approval } from '../domain/approval.ts';
-import { linkSecretMatches } from '../domain/approval.ts';
 import type { ActionOutcome, Ask, CaseMetrics, Person } from '../domain/casework.ts';
 import {
   acknowledgement,
@@ -52,6 +51,7 @@ import type {
   EffectStore,
   IncidentStore,
   Ledger,
+  Mailer,
   PostmortemStore,
   QuestionStore,
   WaitStore,
@@ -59,9 +59,10 @@ import type {
   WorkLinkStore,
 } from '../domain/ports.ts';
 import type { WorkLink } from '../domain/work-link.ts';
-import { parseWorkLinkId } from '../domain/work-link.ts';
-import type { ActionFields, SubmittedPostmortem, WorkAction } from '../domain/workroom.ts';
+import { linkStanding, parseWorkLinkId, personKey } from '../domain/work-link.ts';
+import type { ActionFields, SubmittedPostmortem, WorkAction, WorkRole } from '../domain/workroom.ts';
 import { allowedActions, isWorkAction, refusal, WORK_ACTIONS } from '../domain/workroom.ts';
+import { changeWorkLink } from './change-work-link.ts';
 import { withdrawPending } from './enter-phase.ts';
 import { endWait, isSettled, settledEnding } from './hold-for-people.ts';
 import type { People } from './invite-people.ts';
@@ -82,6 +83,13 @@ export interface WorkroomDeps {
   /** The customer's pseudonym (`cp_…`), as the ledger names them. */
   readonly pseudonym: (customerRef: string) => Promise<string>;
   readonly people: People;
+  /** Sends a reissued link to its person: the invitations' mailer. */
+  readonly mailer: Mailer;
+  /**
+   * Where links point (the public API's base URL); absent, the handler gives the one the request
+   * came in on.
+   */
+  readonly publicBaseUrl?: string;
   readonly policy: DeadlinePolicy;
   readonly clock: Clock;
 }
@@ -110,7 +118,20 @@ export interface WorkroomView {
   readonly postmortem?: SubmittedPostmortem;
   /** What this person may do now. */
   readonly actions: readonly WorkAction[];
+  /** The incident's people and the state of their links: the SRE lead's to reissue or revoke. */
+  readonly people?: readonly PersonLink[];
   readonly now: string;
+}
+
+/** One person's workroom link as the SRE lead sees it. */
+export interface PersonLink {
+  readonly email: string;
+  readonly role: WorkRole;
+  /** Absent while the person has no link yet (the invitation is on its way). */
+  readonly issuedAt?: string;
+  readonly expiresAt?: string;
+  readonly emailedAt?: string;
+  readonly revokedAt?: string;
 }
 
 /** What an action's request carries: JSON (forms are turned into it) or a CSV customer list. */
@@ -122,14 +143,33 @@ async function authorize(
 ): Promise<{ link: WorkLink; person: Person }> {
   const ref = parseWorkLinkId(linkId);
   const link = ref ? await deps.links.getWorkLink(ref.incidentId, ref.person) : undefined;
-  // One answer for malformed, unknown and forged links: nothing says which part was wrong.
-  if (!ref || !link || !linkSecretMatches(ref.secret, link.secretHash)) {
-    throw new NotFoundError('No such workroom link');
-  }
-  if (Date.parse(link.expiresAt) <= deps.clock.now().getTime()) {
-    throw new GoneError(`This link expired at ${link.expiresAt}; ask the SRE lead for a new one`);
-  }
+  // One answer for malformed, unknown and forged links: nothing says which part was wrong. A
+  // secret that was this link's once (reissued since), a revoked or an expired link says so.
+  const standing = ref ? linkStanding(link, ref.secret, deps.clock.now()) : undefined;
+  if (!ref || !link || !standing || standing.status === 404) throw new NotFoundError('No such workroom link');
+  if (standing.status === 410) throw new GoneError(standing.message);
   return { link, person: { email: link.email, role: link.role } };
+}
+
+/** The state of each person's link, for the SRE lead (never a secret or its hash). */
+async function linksOfPeople(deps: WorkroomDeps, incidentId: string): Promise<PersonLink[]> {
+  return Promise.all(
+    roster(deps.people).map(async ({ email, role }) => {
+      const link = await deps.links.getWorkLink(incidentId, personKey(incidentId, email));
+      return {
+        email,
+        role,
+        ...(link
+          ? {
+              issuedAt: link.issuedAt,
+              expiresAt: link.expiresAt,
+              ...(link.emailedAt ? { emailedAt: link.emailedAt } : {}),
+              ...(link.revoked ? { revokedAt: link.revoked.at } : {}),
+            }
+          : {}),
+      };
+    }),
+  );
 }
 
 /** The workroom as one person sees it. Reads only. */
@@ -142,7 +182,7 @@ export async function viewWorkroom(
   const incident = await deps.incidents.getIncident(link.incidentId);
   if (!incident) throw new NotFoundError('No such workroom link');
   const list = incident.customerList;
-  const [timeline, entries, customers, approvals, postmortem] = await Promise.all([
+  const [timeline, entries, customers, approvals, postmortem, people] = await Promise.all([
     deps.incidents.listTimeline(incident.id),
     deps.ledger.read(incident.id),
     list
@@ -157,6 +197,7 @@ export async function viewWorkroom(
       ? deps.approvals.listApprovals(incident.id, incident.decideRound)
       : Promise.resolve([]),
     incident.postmortemAt ? deps.postmortems.getPostmortem(incident.id) : Promise.resolve(undefined),
+    person.role === 'sre_lead' ? linksOfPeople(deps, incident.id) : Promise.resolve(undefined),
   ]);
   const now = deps.clock.now();
   const all = incidentDeadlines(incident, deps.policy);
@@ -179,6 +220,7 @@ export async function viewWorkroom(
     decisions: entries.filter((e) => e.log === 'decision'),
     ...(postmortem ? { postmortem } : {}),
     actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
+    ...(people ? { people } : {}),
     now: now.toISOString(),
   };
 }
@@ -249,6 +291,14 @@ async function actOn(
   // 3. and 4.
   const outcome = await carryOut(deps, incident, person, action, body, now);
   const after = await record(deps, incident, outcome);
+
+  // The link changes once its decision is on record: a failure after leaves the Decision Log
+  // saying more than happened, never less.
+  if (outcome.link) {
+    const { publicBaseUrl } = deps;
+    if (!publicBaseUrl) throw new Error('No base URL to build a workroom link on');
+    await changeWorkLink({ ...deps, publicBaseUrl }, after, outcome.link, person);
+  }
 
   // 5.
   const resumedWorkflow = outcome.wake ? await wake(deps, after, outcome.wake, person) : false;

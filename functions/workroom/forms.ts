@@ -111,6 +111,8 @@ export const FROM_FORM: { readonly [A in Exclude<WorkAction, 'customers'>]: (f: 
   note: (f) => ({ text: text(f, 'text') }),
   handoff: (f) => ({ to: text(f, 'to').trim() }),
   time: (f) => ({ role: text(f, 'role'), minutes: whole(f, 'minutes'), note: text(f, 'note') }),
+  'reissue-link': (f) => ({ person: text(f, 'person').trim(), reason: text(f, 'reason') }),
+  'revoke-link': (f) => ({ person: text(f, 'person').trim(), reason: text(f, 'reason') }),
   postmortem: (f) => ({
     title: text(f, 'title'),
     summary: text(f, 'summary'),

@@ -166,6 +166,22 @@ const SAFETY_CHOICES = ACTION_SAFETY.map(
     ] as const,
 );
 
+/** The incident's people as the link forms offer them, with the state of each one's link. */
+function peopleChoices(view: WorkroomView): [string, string][] {
+  return (view.people ?? []).map((p) => [
+    p.email,
+    `${p.email} (${p.role === 'sre_lead' ? 'SRE lead' : 'responder'}, ${linkState(p)})`,
+  ]);
+}
+
+/** A link's state in a few words: a link whose e-mail failed is one to reissue. */
+function linkState(p: NonNullable<WorkroomView['people']>[number]): string {
+  if (p.revokedAt) return 'revoked';
+  if (!p.expiresAt) return 'no link yet';
+  if (!p.emailedAt) return 'link not e-mailed';
+  return `link until ${p.expiresAt.slice(0, 10)}`;
+}
+
 /** One form per action: its fields, as `functions/workroom/forms.ts` reads them. */
 const FORMS: {
   readonly [A in WorkAction]: {
@@ -295,6 +311,30 @@ ${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}
     body: (_, c) => `${c.input('role', 'As', { attrs: ' required' })}
 ${c.input('minutes', 'Minutes', { type: 'number', attrs: ' min="1" required' })}
 ${c.input('note', 'On what', { attrs: ' required' })}`,
+  },
+  'reissue-link': {
+    title: 'Reissue a link',
+    recorded: 'The new link is e-mailed to its person; their earlier link no longer works.',
+    body: (
+      v,
+      c,
+    ) => `<p>A new link goes by e-mail to that person alone; their earlier link stops working. Use it when a link is lost, expired or may have been seen by someone else.</p>
+${c.select('person', 'Whose link', peopleChoices(v))}
+${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
+  },
+  'revoke-link': {
+    title: 'Revoke a link',
+    recorded: 'The link is revoked: it no longer works.',
+    body: (
+      v,
+      c,
+    ) => `<p>The link stops working at once; nothing else changes. Your own link cannot be revoked here (you would be locked out): reissue it instead.</p>
+${c.select(
+  'person',
+  'Whose link',
+  peopleChoices(v).filter(([email]) => email !== v.person.email),
+)}
+${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   postmortem: {
     title: 'Submit the postmortem',
@@ -481,5 +521,5 @@ export function notFoundWorkroomPage(message: string): string {
 }
 
 export function goneWorkroomPage(message: string): string {
-  return layout('Link expired', `<h1>This link has expired</h1><p>${e(message)}.</p>`);
+  return layout('Link no longer works', `<h1>This link no longer works</h1><p>${e(message)}.</p>`);
 }

@@ -3,12 +3,14 @@
  * show (mail scanners open links); each action is a POST — a form (answered 303 back to the page,
  * or the page again with what is wrong) or JSON and CSV from scripts (answered with JSON).
  */
-import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { documentClient, sesClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
   deadlineConfig,
   ledgerTableConfig,
   loadConfig,
+  mailFromConfig,
   operationsTableConfig,
+  optionalPublicBaseUrlConfig,
   pseudonymKeyConfig,
   respondersConfig,
 } from '../adapters/config.ts';
@@ -21,6 +23,7 @@ import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { bodyBytes, errorToJson, failureStatus, header, html, json, jsonBody } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { pseudonymizer } from '../adapters/pseudonyms.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { decodeCustomerCsv } from '../domain/customers.ts';
 import {
@@ -65,7 +68,9 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
       }
       const request = await actionBody(event, action ?? '', type);
       posted = request.form;
-      const result = await act(deps, linkId, action ?? '', request.body);
+      // On AWS the domain is API Gateway's (the API's own or its custom domain), never a header a client picks.
+      const base = deps.publicBaseUrl ?? `https://${event.requestContext.domainName}`;
+      const result = await act({ ...deps, publicBaseUrl: base }, linkId, action ?? '', request.body);
       logger.info('Workroom action', {
         incidentId: result.incident.id,
         action: result.action,
@@ -178,6 +183,8 @@ export function workroomDepsFromEnvironment(): WorkroomDeps {
     pseudonymKeyConfig,
     respondersConfig,
     deadlineConfig,
+    mailFromConfig,
+    optionalPublicBaseUrlConfig,
   ]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
@@ -195,6 +202,8 @@ export function workroomDepsFromEnvironment(): WorkroomDeps {
     workflow: new StepFunctionsWorkflow(sfnClient()),
     pseudonym: pseudonymizer(config.pseudonymKey),
     people: { responders: config.responders, sreLead: config.sreLead },
+    mailer: new SesMailer(sesClient(), config.mailFrom),
+    ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
     policy: config.deadlines,
     clock: systemClock,
   };

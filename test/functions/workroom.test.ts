@@ -9,11 +9,12 @@ import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-st
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
 import { DynamoDbWorkroom } from '../../functions/adapters/dynamodb-workroom.ts';
+import { logger } from '../../functions/adapters/logger.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { hashLinkSecret } from '../../functions/domain/approval.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
-import type { Ledger } from '../../functions/domain/ports.ts';
+import type { Ledger, MailMessage } from '../../functions/domain/ports.ts';
 import {
   formatWorkLinkId,
   newWorkLinkSecret,
@@ -35,6 +36,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const LEAD = 'lead@example.com';
+const RESPONDER = 'responder@example.com';
 
 async function setup(linkIssuedAt?: string) {
   const tables = await db.tables();
@@ -70,6 +72,7 @@ async function setup(linkIssuedAt?: string) {
     expiresAt: workLinkExpiry(issued),
   };
   await workroom.putWorkLink(link);
+  const sent: MailMessage[] = [];
   const deps = {
     incidents: store,
     links: workroom,
@@ -81,7 +84,13 @@ async function setup(linkIssuedAt?: string) {
     questions: waits,
     workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' })),
     pseudonym: async (ref: string) => `cp_${ref}`,
-    people: { sreLead: LEAD, responders: [LEAD] },
+    people: { sreLead: LEAD, responders: [LEAD, RESPONDER] },
+    mailer: {
+      send: async (message: MailMessage) => {
+        sent.push(message);
+        return { messageId: `m-${sent.length}` };
+      },
+    },
     policy: DEFAULT_DEADLINE_POLICY,
     clock,
   };
@@ -91,6 +100,8 @@ async function setup(linkIssuedAt?: string) {
     incidentId: incident.id,
     linkId: formatWorkLinkId({ ...link, secret }),
     deps,
+    sent,
+    workroom,
     failNextAppend: () => {
       failAppends = 1;
     },
@@ -213,5 +224,68 @@ describe('a customer list that is not UTF-8', () => {
       ]);
     }
     expect(JSON.stringify(await store.getIncident(incidentId))).toBe(before);
+  });
+});
+
+describe('a reissued link on AWS', () => {
+  it('is built on the domain API Gateway answered on, mailed to its person only, and its secret is in no log line or answer', async () => {
+    const { deps, incidentId, linkId, sent, workroom } = await setup();
+    // As deployed: no configured base URL (the function cannot carry the API's own URL).
+    const { publicBaseUrl: _, ...aws } = deps as typeof deps & { publicBaseUrl?: string };
+    const handler = makeWorkroomHandler(aws);
+    const post = (action: string, body: unknown) =>
+      handler(
+        apiEvent({
+          method: 'POST',
+          path: `/work/${linkId}/${action}`,
+          routeKey: 'POST /work/{linkId}/{action}',
+          pathParameters: { linkId, action },
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) => {
+      const original = stream.write.bind(stream);
+      stream.write = ((chunk: unknown) => {
+        written.push(String(chunk));
+        return true;
+      }) as typeof stream.write;
+      return () => {
+        stream.write = original;
+      };
+    };
+    logger.setLogLevel('DEBUG');
+    const restore = [capture(process.stdout), capture(process.stderr)];
+    let answer: Awaited<ReturnType<typeof post>>;
+    try {
+      // The responder was never invited here: the reissue gives them a link of their own.
+      answer = await post('reissue-link', { person: RESPONDER, reason: 'Joined the rota late' });
+    } finally {
+      for (const r of restore) r();
+      logger.setLogLevel('SILENT');
+    }
+    expect(answer.statusCode).toBe(200);
+    expect(sent.map((m) => m.to)).toEqual([RESPONDER]);
+    const url = /https:\/\/test\.local\/work\/(\S+)/.exec(sent[0]?.text ?? '')?.[1] as string;
+    expect(url).toMatch(new RegExp(`^${incidentId}\\.[0-9a-f]{16}\\.[A-Za-z0-9_-]{43}$`));
+    const secret = url.split('.').at(-1) as string;
+    expect(written.join('\n')).toContain('Workroom action');
+    expect(written.join('\n')).not.toContain(secret);
+    expect(answer.body).not.toContain(secret);
+    // The new link is the responder's, and works.
+    const stored = await workroom.getWorkLink(incidentId, url.split('.')[1] as string);
+    expect(stored).toMatchObject({ email: RESPONDER, role: 'responder', emailedAt: expect.any(String) });
+    const view = await handler(
+      apiEvent({
+        method: 'GET',
+        path: `/work/${url}`,
+        routeKey: 'GET /work/{linkId}',
+        pathParameters: { linkId: url },
+        headers: { accept: 'application/json' },
+      }),
+    );
+    expect(view.statusCode).toBe(200);
+    expect(view.body).not.toContain('secretHash');
   });
 });

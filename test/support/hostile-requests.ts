@@ -732,6 +732,8 @@ const WORK_BODIES: Readonly<Record<string, Record<string, unknown>>> = {
     lessons: { technical: ['Fuzzed.'], process: [], governance: [] },
     actionItems: [],
   },
+  'reissue-link': { person: 'responder@casebook.local', reason: 'Fuzzed.' },
+  'revoke-link': { person: 'responder@casebook.local', reason: 'Fuzzed.' },
 };
 
 /** The valid body of `action`, or none for a name that is no action (own members only). */
