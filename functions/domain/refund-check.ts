@@ -7,7 +7,7 @@
  */
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
-import type { PaymentRef } from './payments.ts';
+import type { PaymentRef, RefundablePayment } from './payments.ts';
 
 /** The most a single refund (or charge) can be at the provider: eight digits of minor units. */
 export const MAX_REFUND_MINOR = 99_999_999;
@@ -21,17 +21,6 @@ export interface PlannedRefund {
   readonly counterparty: string;
   readonly amount?: Money;
   readonly paymentRef?: PaymentRef;
-}
-
-/** A payment as far as refunding it goes, as the provider knows it at the time of the check. */
-export interface RefundablePayment {
-  readonly ref: PaymentRef;
-  /** ISO 4217, upper case. */
-  readonly currency: string;
-  /** What the customer paid, in minor units. */
-  readonly captured: number;
-  /** What refunds (pending or succeeded) took back of it already. */
-  readonly refunded: number;
 }
 
 /** What the provider answered about one payment: the payment, or why it has none to refund. */
