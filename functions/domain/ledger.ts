@@ -57,6 +57,7 @@ export const DECISION_KINDS = [
   'containment',
   'effect_reconciled',
   'effect_retry',
+  'plan_check',
 ] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
