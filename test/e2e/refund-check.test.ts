@@ -1,0 +1,156 @@
+/**
+ * The check before approval, end to end on the local stack with the Stripe stand-in: a plan whose
+ * refunds Stripe would refuse — one of 0.00, two on one charge that add up to more than it, one in
+ * another currency than its charge — comes back to the responders naming each customer and
+ * problem, before any approver is asked: no approval e-mail, no round, no refund. The corrected
+ * plan then goes to the approvers as round 1.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.ts';
+import { done, inPhase, RESPONDER, work, workLinks, workroom, workToDecide } from '../support/casework.ts';
+import {
+  approvalLinks,
+  freePorts,
+  getCase,
+  inbox,
+  postAlert,
+  start,
+  tempDataDir,
+  waitFor,
+} from '../support/local-stack.ts';
+
+const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await start(tempDataDir(), await freePorts());
+});
+afterAll(() => stack?.close());
+
+function stripe(): Stripe {
+  const url = new URL(stack.endpoints.stripe);
+  return new Stripe('sk_test_refund_check', {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+  });
+}
+
+const refund = (customerRef: string, amount: string, currency = 'EUR') => ({
+  kind: 'refund',
+  customerRef,
+  amount,
+  currency,
+  obligation: 'tos',
+});
+
+describe('the refunds of a submitted plan, checked before any approver is asked', () => {
+  it('sends a plan Stripe would refuse back to Understand naming each customer, and takes the corrected one to round 1', async () => {
+    const opened = await postAlert(stack, alert);
+    const { incidentId } = (await opened.json()) as { incidentId: string };
+    const link = (await workLinks(stack, incidentId)).get(RESPONDER) as string;
+    await inPhase(link, 'Contain');
+
+    const client = stripe();
+    const charges = new Map<string, Stripe.Charge>();
+    for (const [ref, minor] of [
+      ['cus_zero', 2000],
+      ['cus_over', 1000],
+      ['cus_fx', 1500],
+      ['cus_ok', 1250],
+    ] as const)
+      charges.set(ref, await client.charges.create({ amount: minor, currency: 'eur', source: 'tok_visa' }));
+    const customers = [
+      'customer_ref,email,name,amount,currency,product_area,payment_ref',
+      ...[...charges].map(
+        ([ref, charge]) =>
+          `${ref},${ref.slice(4)}@example.com,${ref},${(charge.amount / 100).toFixed(2)},EUR,payments,${charge.id}`,
+      ),
+    ].join('\n');
+    const wrong = {
+      summary: 'Refund what each was charged twice.',
+      apply: [],
+      effects: [
+        refund('cus_zero', '0.00'),
+        refund('cus_over', '6.00'),
+        refund('cus_over', '6.00'),
+        refund('cus_fx', '5.00', 'USD'),
+        refund('cus_ok', '12.50'),
+      ],
+    };
+    await workToDecide(link, customers, wrong);
+
+    // The plan came back: the request for changes names each customer (by reference) and problem.
+    const back = await waitFor('the plan sent back by the refund check', async () => {
+      const c = await getCase(stack, incidentId);
+      return c.incident.planRejected ? c : undefined;
+    });
+    const reason = back.incident.planRejected?.reason ?? '';
+    const lines = reason.split('\n');
+    expect(lines[0]).toBe(
+      '4 refunds of the plan would be refused by the payments provider; correct them and submit a revised plan:',
+    );
+    expect(lines.slice(1)).toEqual([
+      '- cus_zero (P1-E1): a refund of EUR 0.00: a refund must be more than 0',
+      `- cus_over (P1-E2): payment ${charges.get('cus_over')?.id} has EUR 10.00 left to refund (EUR 10.00 paid, EUR 0.00 refunded already); this plan refunds EUR 12.00 on it in 2 refunds`,
+      `- cus_over (P1-E3): payment ${charges.get('cus_over')?.id} has EUR 10.00 left to refund (EUR 10.00 paid, EUR 0.00 refunded already); this plan refunds EUR 12.00 on it in 2 refunds`,
+      `- cus_fx (P1-E4): a refund of USD 5.00 on payment ${charges.get('cus_fx')?.id}, which is in EUR`,
+    ]);
+    expect(reason).not.toContain('cus_ok');
+    expect((await workroom(link)).incident.phase).toBe('Understand');
+
+    // The workroom's timeline and the Decision Log say why; neither names a customer's address.
+    const checked = back.timeline.find((e) => e.type === 'plan_checked');
+    expect(checked?.summary).toContain('Plan v1 came back before any approver was asked');
+    expect(checked?.summary).toContain('cus_over');
+    const decision = back.decisions.find((d) => d.kind === 'plan_check') as
+      | { decision?: string; detail?: Record<string, unknown> }
+      | undefined;
+    expect(decision).toMatchObject({ decision: 'changes-requested', detail: { refunds: 5, problems: 4 } });
+    expect(JSON.stringify(back.decisions)).not.toContain('@example.com');
+
+    // Nobody was asked and nothing was paid: no round, no approval e-mail, no refund at Stripe.
+    expect(back.incident.decideRound).toBe(0);
+    expect(back.incident.approvalRound).toBeUndefined();
+    expect(back.timeline.some((e) => e.type === 'approval_requested' || e.type === 'plan_rejected')).toBe(
+      false,
+    );
+    const approvalMail = async () =>
+      (await inbox(stack)).filter((m) => (m.body.text ?? '').includes(`/approvals/${incidentId}.`));
+    expect(await approvalMail()).toEqual([]);
+    for (const charge of charges.values())
+      expect((await client.charges.retrieve(charge.id)).amount_refunded).toBe(0);
+
+    // The same plan cannot be submitted again; a corrected one goes to the approvers, as round 1.
+    const again = await work(link, 'submit-plan');
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.body)).toContain('Plan v1 was rejected');
+    await done(link, 'plan', {
+      summary: 'Refund what each was charged twice, within each charge.',
+      apply: [],
+      effects: [
+        refund('cus_zero', '20.00'),
+        refund('cus_over', '6.00'),
+        refund('cus_over', '4.00'),
+        refund('cus_fx', '5.00'),
+        refund('cus_ok', '12.50'),
+      ],
+    });
+    await done(link, 'submit-plan');
+    await inPhase(link, 'Decide', 30_000);
+    const asked = await approvalLinks(stack, incidentId, 1);
+    expect(asked.size).toBeGreaterThan(0);
+    const decided = await getCase(stack, incidentId);
+    expect(decided.incident.decideRound).toBe(1);
+    expect(decided.incident.approvalRound?.planVersion).toBe(2);
+    expect(
+      decided.decisions
+        .filter((d) => d.kind === 'plan_check')
+        .map((d) => (d as { decision?: string }).decision),
+    ).toEqual(['changes-requested', 'passed']);
+  }, 120_000);
+});
