@@ -21,8 +21,13 @@
 import { PaymentRefusedError } from '../domain/errors.ts';
 import type { PaymentLookup, PaymentRef } from '../domain/payments.ts';
 import type { Clock, EffectStore, IncidentStore, Ledger } from '../domain/ports.ts';
-import type { PaymentAnswer, PlannedRefund, RefundProblem } from '../domain/refund-check.ts';
-import { checkRefunds, describeProblems } from '../domain/refund-check.ts';
+import type {
+  PaymentAnswer,
+  PlannedRefund,
+  RefundProblem,
+  RefundProblemCode,
+} from '../domain/refund-check.ts';
+import { checkRefunds, describeProblems, REFUND_PROBLEMS } from '../domain/refund-check.ts';
 import type { RateLimiter } from './carry-out-effects.ts';
 import { incidentOfStep } from './enter-phase.ts';
 import { sendPlanBack } from './reject-plan.ts';
@@ -83,6 +88,9 @@ export async function checkPlanRefunds(
     cursor = page.cursor;
   } while (cursor);
 
+  // A plan without refunds has nothing the provider could refuse, and nothing to record.
+  if (refunds.length === 0) return { outcome: 'passed', refunds: 0, problems: 0 };
+
   // 3.
   const answers = deps.payments === 'manual' ? undefined : await lookUp(deps, deps.payments, refunds);
 
@@ -119,13 +127,15 @@ export async function checkPlanRefunds(
         effectId: p.effectId,
         counterparty: p.counterparty,
         problem: p.code,
+        detail: p.detail,
       })),
     },
   });
   const passed = (entry.format === 2 ? entry.decision : undefined) === 'passed';
-  const found = passed ? [] : problems;
-  const first = entry.detail as { readonly problems?: unknown };
+  const first = entry.detail as { readonly problems?: unknown; readonly listed?: unknown };
   const count = passed ? 0 : typeof first.problems === 'number' ? first.problems : problems.length;
+  // What the first run found, should this run (a retry) have found otherwise.
+  const found = passed ? [] : problems.length > 0 ? problems : recorded(first.listed, refunds);
 
   // 6.
   await deps.incidents.addTimelineEvent(incident.id, {
@@ -147,6 +157,25 @@ export async function checkPlanRefunds(
     });
   }
   return { outcome: passed ? 'passed' : 'changes-requested', refunds: refunds.length, problems: count };
+}
+
+/** The problems a Decision Log entry lists, named again by the customers of the plan's refunds. */
+function recorded(listed: unknown, refunds: readonly PlannedRefund[]): RefundProblem[] {
+  if (!Array.isArray(listed)) return [];
+  const byEffect = new Map(refunds.map((r) => [r.effectId, r]));
+  return listed.flatMap((item: { effectId?: unknown; problem?: unknown; detail?: unknown }) => {
+    const refund = typeof item.effectId === 'string' ? byEffect.get(item.effectId) : undefined;
+    if (!refund || !REFUND_PROBLEMS.includes(item.problem as RefundProblemCode)) return [];
+    return [
+      {
+        effectId: refund.effectId,
+        customerRef: refund.customerRef,
+        counterparty: refund.counterparty,
+        code: item.problem as RefundProblemCode,
+        detail: typeof item.detail === 'string' ? item.detail : String(item.problem),
+      },
+    ];
+  });
 }
 
 /** The request for changes, naming each customer and problem; a rerun that found none says so. */
