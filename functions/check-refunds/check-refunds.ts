@@ -1,4 +1,5 @@
 /** The check before approval, invoked by the state machine: each refund of the submitted plan against the payments provider. */
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { documentClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
@@ -21,11 +22,12 @@ import { checkPlanRefunds } from '../use-cases/check-refunds.ts';
 export const checkRefundsSchema = z.object({ incidentId: z.string().min(1) });
 
 export function makeCheckRefundsHandler(
-  deps: CheckRefundsDeps,
-): (event: unknown) => Promise<CheckRefundsResult> {
-  return async (event) => {
+  deps: Omit<CheckRefundsDeps, 'timeLeft'>,
+): (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<CheckRefundsResult> {
+  return async (event, context) => {
     const input = checkRefundsSchema.parse(event);
-    const result = await checkPlanRefunds(deps, input).catch((error: unknown) => {
+    const timeLeft = () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+    const result = await checkPlanRefunds({ ...deps, timeLeft }, input).catch((error: unknown) => {
       throw asDependencyError(error);
     });
     logger.info('Refunds checked before approval', { incidentId: input.incidentId, ...result });
@@ -33,7 +35,7 @@ export function makeCheckRefundsHandler(
   };
 }
 
-export function checkRefundsDepsFromEnvironment(): CheckRefundsDeps {
+export function checkRefundsDepsFromEnvironment(): Omit<CheckRefundsDeps, 'timeLeft'> {
   const config = loadConfig([operationsTableConfig, ledgerTableConfig, paymentsConfig, actRatesConfig]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
@@ -46,6 +48,7 @@ export function checkRefundsDepsFromEnvironment(): CheckRefundsDeps {
         ? 'manual'
         : new StripePayments(configuredStripeClient(config.payments)),
     rate: tokenBucket(config.rates.payments),
+    ratePerSecond: config.rates.payments,
     clock: systemClock,
   };
 }

@@ -39,8 +39,11 @@ export interface CheckRefundsDeps {
   readonly ledger: Pick<Ledger, 'append'>;
   /** `manual`: a person refunds in the company's own system, and there is nothing to look up. */
   readonly payments: PaymentLookup | 'manual';
-  /** The payments rate Act keeps to. */
+  /** The payments rate Act keeps to, and its calls a second. */
   readonly rate: RateLimiter;
+  readonly ratePerSecond: number;
+  /** Milliseconds this run may still use. */
+  readonly timeLeft: () => number;
   readonly clock: Clock;
 }
 
@@ -54,6 +57,8 @@ export interface CheckRefundsResult {
 const PAGE = 200;
 /** Lookups under way at once: each waits on the provider; the rate limiter keeps the rate. */
 const CONCURRENCY = 8;
+/** Kept for what follows the lookups: reading, weighing and recording. */
+const RESERVE_MS = 30_000;
 /** Problems the Decision Log entry lists one by one; the rest are counted. */
 const LOGGED_PROBLEMS = 100;
 
@@ -186,11 +191,17 @@ function changeRequest(problems: readonly RefundProblem[], count: number): strin
 
 /** The provider's answer for every payment the refunds name, at the payments rate. */
 async function lookUp(
-  deps: Pick<CheckRefundsDeps, 'rate'>,
+  deps: Pick<CheckRefundsDeps, 'rate' | 'ratePerSecond' | 'timeLeft'>,
   payments: PaymentLookup,
   refunds: readonly PlannedRefund[],
 ): Promise<Map<PaymentRef, PaymentAnswer>> {
   const refs = [...new Set(refunds.flatMap((r) => (r.paymentRef ? [r.paymentRef] : [])))];
+  // More payments than one run can ask about at the rate fail here, saying so, not at the timeout.
+  const needMs = (refs.length / deps.ratePerSecond) * 1000;
+  if (needMs > deps.timeLeft() - RESERVE_MS)
+    throw new Error(
+      `The plan's refunds name ${refs.length} payments: at ${deps.ratePerSecond} a second the check needs ${Math.ceil(needMs / 1000)} s, more than one run has (${Math.floor(deps.timeLeft() / 1000)} s). Split the plan, or raise CASEBOOK_PAYMENTS_RATE_PER_SECOND if the provider allows it.`,
+    );
   const answers = new Map<PaymentRef, PaymentAnswer>();
   let next = 0;
   const worker = async () => {

@@ -82,6 +82,8 @@ async function submitted(customers: Customer[], input: PlanInput) {
         takes++;
       },
     },
+    ratePerSecond: 25,
+    timeLeft: () => 900_000,
     clock,
   };
   const checks = async () =>
@@ -164,6 +166,28 @@ describe('check-refunds: the submitted plan against Stripe, before approval', ()
     });
     expect(await checkPlanRefunds(t.deps, { incidentId: t.id })).toMatchObject({ outcome: 'passed' });
     expect((await t.checks()).map((e) => e.decision)).toEqual(['passed']);
+    expect((await t.store.getIncident(t.id))?.planSubmitted?.version).toBe(1);
+  });
+
+  it('fails, saying why, when one run cannot ask about every payment at the rate, and records nothing', async () => {
+    const customers = [
+      await charged('cus_e1', 1000),
+      await charged('cus_e2', 1000),
+      await charged('cus_e3', 1000),
+    ];
+    const t = await submitted(customers, {
+      summary: 'Refund',
+      apply: [],
+      effects: customers.map((c) => refund(c.customerRef, '10.00')),
+    });
+    // 3 payments at 0.01 a second need 300 s; this run has 60 s left.
+    await expect(
+      checkPlanRefunds({ ...t.deps, ratePerSecond: 0.01, timeLeft: () => 60_000 }, { incidentId: t.id }),
+    ).rejects.toThrow(
+      "The plan's refunds name 3 payments: at 0.01 a second the check needs 300 s, more than one run has (60 s).",
+    );
+    expect(t.takes()).toBe(0);
+    expect(await t.checks()).toEqual([]);
     expect((await t.store.getIncident(t.id))?.planSubmitted?.version).toBe(1);
   });
 
