@@ -4,7 +4,8 @@
  *
  * Primary course:
  *  1. Load the incident and its submitted plan. A plan this check sent back already (a retried
- *     step, a restart) answers as it did then.
+ *     step, a restart) answers as it did then; a plan rewritten since it was submitted goes back
+ *     to the wait for a submitted plan, unchecked and unrecorded.
  *  2. Page through the plan's effects and take its refunds.
  *  3. Ask the provider about each payment they name, at the payments rate (the `manual` provider
  *     has nothing to ask: only what needs no provider is checked, and the record says so).
@@ -48,8 +49,11 @@ export interface CheckRefundsDeps {
 }
 
 export interface CheckRefundsResult {
-  /** `passed`: on to the approvers. `changes-requested`: back to Understand, no round opened. */
-  readonly outcome: 'passed' | 'changes-requested';
+  /**
+   * `passed`: on to the approvers. `changes-requested`: back to Understand, no round opened.
+   * `not-submitted`: the plan was rewritten since it was submitted; back to the wait for one.
+   */
+  readonly outcome: 'passed' | 'changes-requested' | 'not-submitted';
   readonly refunds: number;
   readonly problems: number;
 }
@@ -73,7 +77,8 @@ export async function checkPlanRefunds(
   if (incident.planSubmitted?.version !== plan.version) {
     if (incident.planRejected?.version === plan.version)
       return { outcome: 'changes-requested', refunds: 0, problems: 0 };
-    throw new Error(`${incident.id} has no submitted plan to check`);
+    // A responder wrote a new plan since submitting (which withdraws the submission): wait for it.
+    return { outcome: 'not-submitted', refunds: 0, problems: 0 };
   }
 
   // 2.

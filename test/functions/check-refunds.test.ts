@@ -191,6 +191,23 @@ describe('check-refunds: the submitted plan against Stripe, before approval', ()
     expect((await t.store.getIncident(t.id))?.planSubmitted?.version).toBe(1);
   });
 
+  it('sends a plan rewritten since it was submitted back to the wait, unchecked and unrecorded', async () => {
+    const fay = await charged('cus_fay', 1000);
+    const t = await submitted([fay], { summary: 'Refund', apply: [], effects: [refund('cus_fay', '10.00')] });
+    const now = await t.store.getIncident(t.id);
+    if (!now) throw new Error('no incident');
+    // Writing a plan withdraws the submission (the workroom's plan action).
+    await t.store.updateIncident(now, { planSubmitted: undefined });
+    expect(await checkPlanRefunds(t.deps, { incidentId: t.id })).toEqual({
+      outcome: 'not-submitted',
+      refunds: 0,
+      problems: 0,
+    });
+    expect(t.takes()).toBe(0);
+    expect(await t.checks()).toEqual([]);
+    expect((await t.store.getIncident(t.id))?.planRejected).toBeUndefined();
+  });
+
   it('with the manual provider asks nothing and checks only what needs no provider, saying so', async () => {
     const dee = await charged('cus_dee', 1000);
     const t = await submitted([dee], {

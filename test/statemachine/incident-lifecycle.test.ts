@@ -431,7 +431,7 @@ describe('incident-lifecycle.asl.json', () => {
 
   it('checks the refunds before any approver is asked: problems send the plan back to Understand with no round opened', async () => {
     const fake = fakeFunctions();
-    fake.checkOutcomes = ['changes-requested', 'changes-requested', 'passed'];
+    fake.checkOutcomes = ['changes-requested', 'not-submitted', 'passed'];
     const { start, finished, history, settle, approveAll } = await boot(fake);
     const arn = await start({ incidentId: 'INC-2026-0001' });
     await settle('contain');
