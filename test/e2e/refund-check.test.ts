@@ -116,7 +116,15 @@ describe('the refunds of a submitted plan, checked before any approver is asked'
         : []),
     ]);
     expect(reason).not.toContain('cus_ok');
-    expect((await workroom(link)).incident.phase).toBe('Understand');
+    // The responder's workroom shows it: back in Understand, the timeline saying why, customer by customer.
+    const room = (await workroom(link)) as Awaited<ReturnType<typeof workroom>> & {
+      timeline: { type: string; summary: string }[];
+    };
+    expect(room.incident.phase).toBe('Understand');
+    const shown = room.timeline.find((e) => e.type === 'plan_checked')?.summary ?? '';
+    for (const ref of ['cus_over', 'cus_fx']) expect(shown).toContain(`- ${ref} (P${version}-`);
+    const page = await (await fetch(link)).text();
+    expect(page).toContain('came back before any approver was asked');
 
     // The workroom's timeline and the Decision Log say why; neither names a customer's address.
     const checked = back.timeline.find((e) => e.type === 'plan_checked');
