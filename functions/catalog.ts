@@ -127,6 +127,16 @@ export const FUNCTIONS = {
     },
     timeoutSeconds: 900,
   },
+  checkRefunds: {
+    name: 'check-refunds',
+    entry: 'functions/check-refunds/handler.ts',
+    description:
+      'After a plan is submitted, before any approver is asked: checks each refund against the payments provider, at the payments rate; what it would refuse goes back to the responders as a request for changes',
+    substitution: 'CheckRefundsFunctionArn',
+    needs: { operations: 'RW', ledger: 'APPEND', payments: true },
+    // 10,000 payments at Stripe's 25 calls a second take about 400 s.
+    timeoutSeconds: 900,
+  },
   holdForPeople: {
     name: 'hold-for-people',
     entry: 'functions/hold-for-people/handler.ts',

@@ -19,6 +19,7 @@ type Substitution =
   | 'RecordPhaseFunctionArn'
   | 'RequestApprovalFunctionArn'
   | 'CarryOutEffectsFunctionArn'
+  | 'CheckRefundsFunctionArn'
   | 'HoldForPeopleFunctionArn'
   | 'WatchDeadlinesFunctionArn'
   | 'AnchorLedgerFunctionArn';
@@ -212,6 +213,7 @@ function pickUp(): State {
 const CARRY_OUT = 'Carry out the approved effects';
 const ANCHOR_FAILED = 'Escalate the failed anchor';
 const PROVIDER_CLOCK = PROVIDER_CLOCK_STATE;
+const CHECK_REFUNDS = 'Check the refunds with the payments provider';
 
 /** The whole lifecycle, as ASL. */
 export function incidentLifecycle(): State {
@@ -253,8 +255,23 @@ export function incidentLifecycle(): State {
         step: 'understand',
         comment:
           'Until a responder submits a plan for approval (it needs the impact, and the customers when it reaches them).',
-        next: 'Decide',
+        next: CHECK_REFUNDS,
       }),
+      [CHECK_REFUNDS]: lambda({
+        comment:
+          'Before any approver is asked: each refund against the payments provider, at the payments rate (the charge exists, its currency, what is left of it, 0 < amount <= 99,999,999 minor units; with the manual provider only what needs no provider). Recorded on the Decision Log and the timeline once per plan version; what the provider would refuse goes back to the responders as a request for changes naming each customer, and no approval round opens (none is counted).',
+        fn: 'CheckRefundsFunctionArn',
+        payload: incident,
+        resultSelector: { 'outcome.$': '$.Payload.outcome' },
+        resultPath: '$.check',
+        next: 'Would the provider take every refund?',
+      }),
+      'Would the provider take every refund?': {
+        Type: 'Choice',
+        Comment: 'On to the approvers, or back to Understand for a revised plan.',
+        Choices: [{ Variable: '$.check.outcome', StringEquals: 'passed', Next: 'Decide' }],
+        Default: 'Understand',
+      },
       Decide: enterPhase('Decide', 'RML3: the triangle decides; opens a new approval round.', askApprovers, {
         resultSelector: { 'round.$': '$.Payload.round' },
         resultPath: '$.decide',

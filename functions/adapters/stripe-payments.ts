@@ -9,10 +9,12 @@ import { PaymentRefusedError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import type {
   CreditRequest,
+  PaymentLookup,
   PaymentOutcome,
   PaymentRef,
   PaymentState,
   PaymentsPort,
+  RefundablePayment,
   RefundRequest,
 } from '../domain/payments.ts';
 import { asDependencyError, dependencyError } from './aws-errors.ts';
@@ -78,7 +80,7 @@ interface Payment {
   readonly customer: string | null;
 }
 
-export class StripePayments implements PaymentsPort {
+export class StripePayments implements PaymentsPort, PaymentLookup {
   private readonly client: () => Promise<Stripe>;
 
   constructor(client: Stripe | (() => Promise<Stripe>)) {
@@ -151,6 +153,22 @@ export class StripePayments implements PaymentsPort {
       }))
         if (transaction.metadata?.[EFFECT_KEY_METADATA] === effectKey) return creditOutcome(transaction);
       return undefined;
+    });
+  }
+
+  refundable(ref: PaymentRef): Promise<RefundablePayment> {
+    return this.call('lookup', async (stripe) => {
+      // A PaymentIntent is refunded through its latest charge: that charge holds what is left.
+      const intent = ref.startsWith('pi_') ? await stripe.paymentIntents.retrieve(ref) : undefined;
+      const chargeId = intent ? idOf(intent.latest_charge) : ref;
+      if (!intent && !ref.startsWith('ch_') && !ref.startsWith('py_')) await paymentOf(stripe, ref);
+      const charge = chargeId ? await stripe.charges.retrieve(chargeId) : undefined;
+      return {
+        ref,
+        currency: (intent?.currency ?? charge?.currency ?? '').toUpperCase(),
+        captured: charge?.amount_captured ?? 0,
+        refunded: charge?.amount_refunded ?? 0,
+      };
     });
   }
 

@@ -217,8 +217,12 @@ function decisionsOf(records: CaseRecords): CaseFile['decisions'] {
   }));
   const round = records.incident.approvalRound;
   const decided = round?.planHash === plan.hash ? round.decided : undefined;
+  const sentBack = records.incident.planRejected;
+  // The check before approval sends a plan back with no round: its first line says why, without naming customers.
   const summary = !decided
-    ? `Plan v${plan.version}, awaiting approval: ${plan.summary}`
+    ? sentBack?.version === plan.version
+      ? `Plan v${plan.version} was sent back before approval (${sentBack.reason.split('\n')[0]?.replace(/:$/, '')}): ${plan.summary}`
+      : `Plan v${plan.version}, awaiting approval: ${plan.summary}`
     : decided.verdict === 'approved'
       ? plan.summary
       : `Plan v${plan.version} was sent back (${VERDICT_LABEL[decided.verdict]}: ${decided.reason}): ${plan.summary}`;

@@ -169,6 +169,7 @@ export const TIMELINE_TYPES = [
   'customers_listed',
   'plan_proposed',
   'plan_submitted',
+  'plan_checked',
   'plan_rejected',
   'approval_requested',
   'approval_reminded',

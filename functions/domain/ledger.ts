@@ -59,6 +59,7 @@ export const DECISION_KINDS = [
   'effect_retry',
   'link_reissued',
   'link_revoked',
+  'plan_check',
 ] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 

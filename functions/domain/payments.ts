@@ -81,3 +81,23 @@ export interface PaymentsPort {
    */
   findByEffectKey(paymentRef: PaymentRef, effectKey: string): Promise<PaymentOutcome | undefined>;
 }
+
+/** A payment as far as refunding it goes, as the provider knows it now. */
+export interface RefundablePayment {
+  readonly ref: PaymentRef;
+  /** ISO 4217, upper case. */
+  readonly currency: string;
+  /** What the customer paid, in minor units. */
+  readonly captured: number;
+  /** What refunds (pending or succeeded) took back of it already. */
+  readonly refunded: number;
+}
+
+/** Reads payments without moving money: what the check before approval asks the provider. */
+export interface PaymentLookup {
+  /**
+   * The payment as it stands. A payment the provider does not know, or a reference it cannot
+   * read, is a `PaymentRefusedError`; no answer is `Casebook.DependencyUnavailable`.
+   */
+  refundable(ref: PaymentRef): Promise<RefundablePayment>;
+}

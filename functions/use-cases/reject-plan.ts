@@ -12,6 +12,8 @@
  * Idempotent: recording the same rejection again changes nothing.
  */
 import { VERDICT_LABEL } from '../domain/approval-policy.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { IncidentStore } from '../domain/ports.ts';
 import type { LifecycleDeps } from './enter-phase.ts';
 import { incidentOfStep, withdrawPending } from './enter-phase.ts';
 
@@ -31,13 +33,7 @@ export async function rejectPlan(
   const reason = (
     decided ? `${VERDICT_LABEL[decided.verdict]}: ${decided.reason}` : (step.failure?.Cause ?? 'rejected')
   ).slice(0, 2000);
-  if (incident.planRejected?.version !== version || incident.planSubmitted) {
-    await deps.incidents.updateIncident(incident, {
-      planRejected: { version, reason, at },
-      planSubmitted: undefined,
-      updatedAt: at,
-    });
-  }
+  await sendPlanBack(deps, incident, { version, reason, at });
   await withdrawPending(deps, incident, `The round ended: ${reason}`);
 
   // 2.
@@ -57,4 +53,22 @@ export async function rejectPlan(
     },
   });
   return { roundsLeft };
+}
+
+/**
+ * Sends the plan back to the responders: the version and why are recorded on the incident (the
+ * same version cannot be submitted again) and the submission is withdrawn, so the wait for a
+ * submitted plan waits for a revised one. Recording the same again changes nothing.
+ */
+export async function sendPlanBack(
+  deps: { readonly incidents: Pick<IncidentStore, 'updateIncident'> },
+  incident: Incident,
+  rejected: NonNullable<Incident['planRejected']>,
+): Promise<void> {
+  if (incident.planRejected?.version === rejected.version && !incident.planSubmitted) return;
+  await deps.incidents.updateIncident(incident, {
+    planRejected: rejected,
+    planSubmitted: undefined,
+    updatedAt: rejected.at,
+  });
 }

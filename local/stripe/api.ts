@@ -32,6 +32,41 @@ const TEST_CARDS: Readonly<Record<string, { brand: string; last4: string; declin
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
+/** Stripe takes amounts of up to eight digits of minor units (99,999,999: $999,999.99). */
+const MAX_CHARGE = 99_999_999;
+
+/**
+ * The smallest charge Stripe takes in each currency, in minor units (Stripe's table of minimum
+ * charge amounts; HUF counts two decimals in the API). A currency not listed here must convert to
+ * at least USD 0.50 at Stripe, which the stand-in has no rates for: it only asks for 1.
+ */
+const MINIMUM_CHARGE: Readonly<Record<string, number>> = {
+  usd: 50,
+  aed: 200,
+  aud: 50,
+  bgn: 100,
+  brl: 50,
+  cad: 50,
+  chf: 50,
+  czk: 1500,
+  dkk: 250,
+  eur: 50,
+  gbp: 30,
+  hkd: 400,
+  huf: 17500,
+  inr: 50,
+  jpy: 50,
+  mxn: 1000,
+  myr: 200,
+  nok: 300,
+  nzd: 50,
+  pln: 200,
+  ron: 200,
+  sek: 300,
+  sgd: 50,
+  thb: 1000,
+};
+
 /** A list answer: `{ object: 'list', data, has_more, url }`. */
 export interface StripeList {
   readonly object: 'list';
@@ -596,9 +631,27 @@ export class StripeApi {
     });
   }
 
+  /**
+   * A charge's amount as Stripe takes it: at most eight digits of minor units, and at least the
+   * currency's minimum charge (Stripe's "Minimum and maximum charge amounts").
+   */
   private amountAndCurrency(params: Params): { amount: number; cur: string } {
     const amount = requiredInteger(params, 'amount', 1);
-    return { amount, cur: currency(params) };
+    const cur = currency(params);
+    if (amount > MAX_CHARGE)
+      throw refused(
+        'amount_too_large',
+        `Amount must be no more than ${formatMoney(MAX_CHARGE, cur)}`,
+        'amount',
+      );
+    const least = MINIMUM_CHARGE[cur];
+    if (least !== undefined && amount < least)
+      throw refused(
+        'amount_too_small',
+        `Amount must be at least ${formatMoney(least, cur)} ${cur}`,
+        'amount',
+      );
+    return { amount, cur };
   }
 
   private optionalCustomer(params: Params): string | null {

@@ -301,6 +301,24 @@ describe('the case file of an incident', () => {
     expect(rejected.decisions.summary).toMatch(
       /^Plan v1 was sent back \(Rejected: the quorum of 3 of 3 can no longer be reached: SRE rejected: too slow\): /,
     );
+    // Sent back by the refund check before any round: not "awaiting approval".
+    const { approvalRound: _round, ...unasked } = records.incident;
+    const checked = buildCaseFile({
+      ...records,
+      incident: {
+        ...unasked,
+        planRejected: {
+          version: 1,
+          reason:
+            '1 refund of the plan would be refused by the payments provider; correct it and submit a revised plan:\n- cus_ada (P1-E1): a refund of EUR 0.00: a refund must be more than 0',
+          at: '2026-11-22T11:00:00.000Z',
+        },
+      },
+      decisions: [],
+    });
+    expect(checked.decisions.summary).toBe(
+      'Plan v1 was sent back before approval (1 refund of the plan would be refused by the payments provider; correct it and submit a revised plan): Refund the second charge and apologise to every affected customer.',
+    );
     const { plan: _plan, ...planless } = records.incident;
     const none = buildCaseFile({ ...records, incident: planless, decisions: [] });
     expect(none.decisions).toEqual({ summary: 'No remediation plan yet.', decided_by: [] });

@@ -216,6 +216,32 @@ describe('StripePayments against the Stripe stand-in', () => {
     expect(settled).toEqual({ ...refund, state: 'succeeded' });
   });
 
+  it('reads what is left to refund of a charge or a PaymentIntent, and refuses to read what Stripe does not know', async () => {
+    const charge = await customerCharge(4000, 'eur');
+    await payments.refund(refundOf(charge.id, 1500, 'EUR'));
+    expect(await payments.refundable(charge.id)).toEqual({
+      ref: charge.id,
+      currency: 'EUR',
+      captured: 4000,
+      refunded: 1500,
+    });
+    const intent = await stripe.paymentIntents.create({
+      amount: 2500,
+      currency: 'gbp',
+      confirm: true,
+      payment_method: 'pm_card_visa',
+    });
+    expect(await payments.refundable(intent.id)).toEqual({
+      ref: intent.id,
+      currency: 'GBP',
+      captured: 2500,
+      refunded: 0,
+    });
+    const missing = await refused(payments.refundable('ch_doesnotexist'));
+    expect(missing.code).toBe('resource_missing');
+    expect((await refused(payments.refundable('acct_123'))).code).toBe('invalid_payment_reference');
+  });
+
   it('reports a refund that fails after it looked succeeded, with the reason', async () => {
     const intent = await stripe.paymentIntents.create({
       amount: 1500,

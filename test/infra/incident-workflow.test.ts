@@ -34,6 +34,7 @@ describe('the incident lifecycle state machine', () => {
     expect(Object.keys(expected).sort()).toEqual([
       'AnchorLedgerFunctionArn',
       'CarryOutEffectsFunctionArn',
+      'CheckRefundsFunctionArn',
       'HoldForPeopleFunctionArn',
       'RecordPhaseFunctionArn',
       'RequestApprovalFunctionArn',

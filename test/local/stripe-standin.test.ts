@@ -378,6 +378,62 @@ describe('Stripe stand-in: refusals and authentication', () => {
     );
   });
 
+  it('refuses charges over 99,999,999 minor units as amount_too_large, on charges and PaymentIntents alike', async () => {
+    const stripe = sdk(await standIn());
+    const most = await stripe.charges.create({ amount: 99_999_999, currency: 'usd', source: 'tok_visa' });
+    expect(most.amount).toBe(99_999_999);
+    const over = await failure(
+      stripe.charges.create({ amount: 100_000_000, currency: 'usd', source: 'tok_visa' }),
+    );
+    expect(over).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(over).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount' });
+    expect(over.message).toBe('Amount must be no more than $999,999.99');
+    const yen = await failure(
+      stripe.paymentIntents.create({ amount: 100_000_000, currency: 'jpy', payment_method: 'pm_card_visa' }),
+    );
+    expect(yen).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount' });
+    expect(yen.message).toBe('Amount must be no more than ¥99,999,999');
+  });
+
+  it("refuses charges below the currency's minimum as amount_too_small (USD 0.50, EUR 0.50, GBP 0.30, JPY 50)", async () => {
+    const stripe = sdk(await standIn());
+    for (const [currency, least, message] of [
+      ['usd', 50, 'Amount must be at least $0.50 usd'],
+      ['eur', 50, 'Amount must be at least €0.50 eur'],
+      ['gbp', 30, 'Amount must be at least £0.30 gbp'],
+      ['jpy', 50, 'Amount must be at least ¥50 jpy'],
+    ] as const) {
+      const below = await failure(stripe.charges.create({ amount: least - 1, currency, source: 'tok_visa' }));
+      expect(below).toMatchObject({ statusCode: 400, code: 'amount_too_small', param: 'amount' });
+      expect(below.message).toBe(message);
+      expect((await stripe.charges.create({ amount: least, currency, source: 'tok_visa' })).amount).toBe(
+        least,
+      );
+    }
+    const intent = await failure(
+      stripe.paymentIntents.create({
+        amount: 29,
+        currency: 'gbp',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
+    expect(intent).toMatchObject({ statusCode: 400, code: 'amount_too_small', param: 'amount' });
+  });
+
+  it('refuses a refund over what is left of a charge, however large, and never refunds below 1', async () => {
+    const stripe = sdk(await standIn());
+    const charge = await paidCharge(stripe, 99_999_999);
+    const over = await failure(stripe.refunds.create({ charge: charge.id, amount: 100_000_000 }));
+    expect(over).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount' });
+    expect(over.message).toBe(
+      'Refund amount ($1,000,000.00) is greater than unrefunded amount on charge ($999,999.99)',
+    );
+    const zero = await failure(stripe.refunds.create({ charge: charge.id, amount: 0 }));
+    expect(zero).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer', param: 'amount' });
+    expect(await stripe.charges.retrieve(charge.id)).toMatchObject({ amount_refunded: 0 });
+  });
+
   it('accepts any sk_test_ key and answers 401 in Stripe shape otherwise', async () => {
     const target = await standIn();
     const error = await failure(sdk(target, 'sk_live_abcdef123456').customers.create({}));

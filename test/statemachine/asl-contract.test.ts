@@ -30,6 +30,7 @@ interface State {
 }
 
 interface ChoiceRule {
+  Variable?: string;
   Next?: string;
   StringEquals?: string;
   And?: ChoiceRule[];
@@ -39,8 +40,8 @@ const isPhase = (name: string): name is Phase => (PHASES as readonly string[]).i
 
 /**
  * The phases met on the way from `from` when nothing fails and nobody is waited for — each
- * state's Next; at a Choice, the rule for an Act that is `done`, else its Default (the path of a
- * new incident) — and the state the walk ends in. Catch edges lead away from the phases, so they
+ * state's Next; at a Choice, the rule for an Act that is `done` or refunds that `passed` their
+ * check, else its Default (the path of a new incident) — and the state the walk ends in. Catch edges lead away from the phases, so they
  * are not walked.
  */
 function walkFrom(from: string): { phases: string[]; end: State } {
@@ -54,7 +55,8 @@ function walkFrom(from: string): { phases: string[]; end: State } {
     if (isPhase(name)) phases.push(name);
     const next =
       state.Type === 'Choice'
-        ? (state.Choices?.find((c) => c.StringEquals === 'done')?.Next ?? state.Default)
+        ? (state.Choices?.find((c) => c.StringEquals === 'done' || c.StringEquals === 'passed')?.Next ??
+          state.Default)
         : state.Next;
     if (next === undefined) return { phases, end: state };
     name = next;
@@ -156,6 +158,24 @@ describe('the lifecycle ASL as a contract', () => {
       expect(clock?.Next, step).toBe(WAITS[step].state);
       expect(clock?.Parameters?.Payload?.step, step).toBe(step);
     }
+  });
+
+  it('checks the refunds after a plan is submitted and before Decide, retried, caught, timed above its Lambda', () => {
+    const name = 'Check the refunds with the payments provider';
+    expect(asl.States['Wait for a submitted plan']?.Next).toBe(name);
+    const check = asl.States[name] as State & { Parameters?: { FunctionName?: string } };
+    expect(check.Parameters?.FunctionName).toBe(`\${${FUNCTIONS.checkRefunds.substitution}}`);
+    expect(check.TimeoutSeconds).toBeGreaterThanOrEqual(FUNCTIONS.checkRefunds.timeoutSeconds + 5);
+    expect(check.Retry?.flatMap((r) => r.ErrorEquals)).toContain(ERROR_NAMES.dependencyUnavailable);
+    expect(check.Catch?.flatMap((c) => c.ErrorEquals)).toEqual(
+      expect.arrayContaining([ERROR_NAMES.cancelled, 'States.ALL']),
+    );
+    const choice = asl.States[check.Next ?? ''];
+    expect(choice?.Choices).toEqual([
+      { Variable: '$.check.outcome', StringEquals: 'passed', Next: 'Decide' },
+    ]);
+    // Anything but a pass goes back for a revised plan; no edge leads to the approvers' rejection path.
+    expect(choice?.Default).toBe('Understand');
   });
 
   it('is the file statemachines/incident-lifecycle.ts generates (npm run asl)', () => {

@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { anchorLedgerSchema } from '../../functions/anchor-ledger/anchor-ledger.ts';
 import { carryOutEffectsSchema } from '../../functions/carry-out-effects/carry-out-effects.ts';
+import { checkRefundsSchema } from '../../functions/check-refunds/check-refunds.ts';
 import type { ActProgress } from '../../functions/domain/effects.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
 import { statusOnEntering } from '../../functions/domain/incident.ts';
@@ -27,6 +28,7 @@ import { holdForPeopleSchema } from '../../functions/hold-for-people/hold-for-pe
 import { lifecycleStepSchema } from '../../functions/record-phase/record-phase.ts';
 import { requestApprovalSchema } from '../../functions/request-approval/request-approval.ts';
 import type { AnchorResult } from '../../functions/use-cases/anchor-ledger.ts';
+import type { CheckRefundsResult } from '../../functions/use-cases/check-refunds.ts';
 import type { LifecycleStepResult } from '../../functions/use-cases/enter-phase.ts';
 import type { requestApproval } from '../../functions/use-cases/request-approval.ts';
 import { watchDeadlinesSchema } from '../../functions/watch-deadlines/watch-deadlines.ts';
@@ -58,6 +60,10 @@ class FakeFunctions {
   actFailures = 0;
   /** How many anchors in a row fail. */
   anchorFailures = 0;
+  /** What each check of a submitted plan's refunds answers, in turn; `passed` once the list is used up. */
+  checkOutcomes: CheckRefundsResult['outcome'][] = [];
+  /** Checks that fail before answering: a passing failure (the provider did not answer), or a bug. */
+  checkFailures: ('passing' | 'bug')[] = [];
   failOnPhase: string | undefined;
   /** A phase whose entry finds the incident cancelled. */
   cancelledOnPhase: string | undefined;
@@ -97,6 +103,19 @@ class FakeFunctions {
           counts: { planned: 0, intent: 0, executed: 0, confirmed: 2, attention: 0, voided: 0 },
           retryAfterSeconds: outcome === 'waiting-provider' ? 1 : 0,
         } satisfies ActProgress;
+      }
+      case 'casebook-check-refunds': {
+        this.parse(fn, checkRefundsSchema, payload);
+        const failure = this.checkFailures.shift();
+        if (failure === 'passing')
+          throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'the payments provider did not answer');
+        if (failure === 'bug') throw new Error('no submitted plan to check');
+        const outcome = this.checkOutcomes.shift() ?? 'passed';
+        return {
+          outcome,
+          refunds: 3,
+          problems: outcome === 'passed' ? 0 : 2,
+        } satisfies CheckRefundsResult;
       }
       case 'casebook-hold-for-people': {
         const hold = this.parse(fn, holdForPeopleSchema, payload);
@@ -420,6 +439,78 @@ describe('incident-lifecycle.asl.json', () => {
     const rounds = fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round);
     expect(rounds).toEqual([1, 2]);
   });
+
+  it('checks the refunds before any approver is asked: problems send the plan back to Understand with no round opened', async () => {
+    const fake = fakeFunctions();
+    fake.checkOutcomes = ['changes-requested', 'not-submitted', 'passed'];
+    const { start, finished, history, settle, approveAll } = await boot(fake);
+    const arn = await start({ incidentId: 'INC-2026-0001' });
+    await settle('contain');
+    await settle('understand');
+    await waitFor('the plan back in Understand', async () =>
+      fake.steps().filter((s) => s === 'Understand').length >= 2 ? true : undefined,
+    );
+    // Nobody was asked: no round opened, none recorded as rejected.
+    expect(fake.calls.some((c) => c.fn === 'casebook-request-approval')).toBe(false);
+    expect(fake.steps()).not.toContain('Decide');
+    await settle('understand');
+    await settle('understand');
+    await approveAll();
+    await settle('learn');
+    expect((await finished(arn)).status).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual([
+      'Detect',
+      'invite',
+      'Contain',
+      'Understand',
+      'Understand',
+      'Understand',
+      'Decide',
+      'Act',
+      'Learn',
+      'close',
+    ]);
+    // The check is handed the incident only, once per submitted plan; the round that opens is the first.
+    expect(fake.calls.filter((c) => c.fn === 'casebook-check-refunds').map((c) => c.payload)).toEqual([
+      { incidentId: 'INC-2026-0001' },
+      { incidentId: 'INC-2026-0001' },
+      { incidentId: 'INC-2026-0001' },
+    ]);
+    expect(
+      fake.calls.filter((c) => c.fn === 'casebook-request-approval').map((c) => c.payload.round),
+    ).toEqual([1]);
+    const entered = (await history(arn)).map((e) => e.stateEnteredEventDetails?.name).filter(Boolean);
+    expect(entered.filter((n) => n === 'Check the refunds with the payments provider')).toHaveLength(3);
+    expect(entered.indexOf('Check the refunds with the payments provider')).toBeLessThan(
+      entered.indexOf('Decide'),
+    );
+  }, 20_000);
+
+  it('retries a check whose provider did not answer, and a check that fails records the failure', async () => {
+    const passing = fakeFunctions();
+    passing.checkFailures = ['passing'];
+    const first = await boot(passing);
+    const arn = await first.start({ incidentId: 'INC-2026-0001' });
+    await first.settle('contain');
+    await first.settle('understand');
+    await first.approveAll();
+    await first.settle('learn');
+    expect((await first.finished(arn)).status).toBe('SUCCEEDED');
+    expect(passing.calls.filter((c) => c.fn === 'casebook-check-refunds')).toHaveLength(2);
+    await server?.close();
+
+    const broken = fakeFunctions();
+    broken.checkFailures = ['bug'];
+    const second = await boot(broken);
+    const failed = await second.start({ incidentId: 'INC-2026-0002' }, 'INC-2026-0002');
+    await second.settle('contain');
+    await second.settle('understand');
+    const done = await second.finished(failed);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe(ERROR_NAMES.lifecycleFailed);
+    expect(broken.steps()).toEqual(['Detect', 'invite', 'Contain', 'Understand', 'halt:failed']);
+    expect(broken.calls.some((c) => c.fn === 'casebook-request-approval')).toBe(false);
+  }, 30_000);
 
   it('with no approval round left, the execution fails, named so', async () => {
     const fake = fakeFunctions();

@@ -1,0 +1,4 @@
+import { checkRefundsDepsFromEnvironment, makeCheckRefundsHandler } from './check-refunds.ts';
+
+/** Lambda entry point for the check of a submitted plan's refunds before approval. */
+export const handler = makeCheckRefundsHandler(checkRefundsDepsFromEnvironment());
