@@ -19,6 +19,11 @@ export interface GatewayOptions {
   readonly routes: readonly Route[];
   readonly invoke: RouteInvoker;
   readonly log?: (line: string) => void;
+  /**
+   * Origins, besides the gateway's own (`http://127.0.0.1:<port>`, `http://localhost:<port>`), whose
+   * pages may write through `iam` routes: the public base URL's, when links point elsewhere.
+   */
+  readonly origins?: readonly string[];
 }
 
 export interface LocalGateway {
@@ -65,6 +70,36 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * On AWS an `iam` route takes only SigV4-signed requests, which no web page can make. Locally
+ * nothing is signed, so a page on any other site could make the developer's browser write through
+ * them (a `no-cors` POST with a CORS-safelisted `text/plain` body needs no preflight). Refused here:
+ * a request a browser marks as coming from another origin or site, and any body but JSON (the only
+ * type a page cannot send cross-site without a preflight, which the gateway never grants).
+ */
+function unsignedWriteRefusal(
+  req: IncomingMessage,
+  ownOrigins: ReadonlySet<string>,
+): { status: number; message: string } | undefined {
+  const site = String(req.headers['sec-fetch-site'] ?? '').toLowerCase();
+  const origin = req.headers.origin;
+  if (site === 'cross-site' || site === 'same-site' || (origin !== undefined && !ownOrigins.has(origin))) {
+    return {
+      status: 403,
+      message: `Forbidden: a cross-site request (Origin ${origin ?? 'not sent'}, Sec-Fetch-Site ${site || 'not sent'}) may not write through the local stack; on AWS this route takes only SigV4-signed requests`,
+    };
+  }
+  const type = req.headers['content-type'];
+  const essence = type?.split(';')[0]?.trim().toLowerCase();
+  if (essence !== 'application/json') {
+    return {
+      status: 415,
+      message: `Unsupported Media Type: ${type ?? 'no content type'}; send application/json`,
+    };
+  }
+  return undefined;
 }
 
 /** Builds the payload v2 event API Gateway would send for this request and route. */
@@ -157,6 +192,7 @@ export function loggablePath(path: string): string {
 /** Starts the gateway on `host:port` (port 0 picks a free one). */
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const compiled = options.routes.map(compile);
+  const ownOrigins = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const started = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
@@ -172,6 +208,14 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       }
       // HTTP APIs answer an unmatched route like this, whatever the method.
       if (!found) return sendJson(res, 404, { message: 'Not Found' });
+      if (found.compiled.route.auth === 'iam' && method === 'POST') {
+        const refused = unsignedWriteRefusal(req, ownOrigins);
+        if (refused) {
+          // Unread, the body would stay in the socket; the connection is not reused.
+          res.setHeader('connection', 'close');
+          return sendJson(res, refused.status, { message: refused.message });
+        }
+      }
       const body = await readBody(req);
       if (body === 'too-large') return sendJson(res, 413, { message: 'Request Entity Too Large' });
       let event: APIGatewayProxyEventV2;
@@ -195,5 +239,13 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port, host);
+  for (const origin of [
+    `http://${host}:${port}`,
+    `http://127.0.0.1:${port}`,
+    `http://localhost:${port}`,
+    `http://[::1]:${port}`,
+    ...(options.origins ?? []),
+  ])
+    ownOrigins.add(new URL(origin).origin);
   return { url: `http://${host}:${port}`, port, close: () => closeServer(server) };
 }

@@ -242,6 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.ports.api,
       routes: ROUTES,
       invoke: (route, event) => runtime.invoke(route.fn, event),
+      ...(options.publicBaseUrl ? { origins: [options.publicBaseUrl] } : {}),
       log,
     });
     closers.push(() => gateway.close());

@@ -8,6 +8,9 @@ const routes: Route[] = [
   { method: 'GET', path: '/incidents/{incidentId}', fn: 'incidentsApi', auth: 'iam' },
   { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' },
   { method: 'HEAD', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  { method: 'POST', path: '/approvals/{approvalId}', fn: 'approvalsPage', auth: 'handler' },
+  { method: 'POST', path: '/incidents', fn: 'declareIncident', auth: 'iam' },
+  { method: 'POST', path: '/incidents/{incidentId}/ledger', fn: 'recordLedgerEntry', auth: 'iam' },
 ];
 const seen: { route: Route; event: APIGatewayProxyEventV2 }[] = [];
 let gateway: LocalGateway;
@@ -20,6 +23,8 @@ beforeAll(async () => {
       seen.push({ route, event });
       if (route.fn === 'ingestAlert')
         return { statusCode: 201, headers: { 'X-Thing': 'yes' }, body: '{"ok":true}' };
+      if (route.fn === 'declareIncident' || route.fn === 'recordLedgerEntry')
+        return { statusCode: 201, body: '{}' };
       if (route.fn === 'approvalsPage')
         return { statusCode: 200, headers: { 'content-type': 'text/html' }, body: '<p>page</p>' };
       return { id: event.pathParameters?.incidentId };
@@ -102,5 +107,85 @@ describe('local API gateway (payload format 2.0)', () => {
       '/approvals/…',
     );
     expect(loggablePath('/incidents/INC-2026-0001')).toBe('/incidents/INC-2026-0001');
+  });
+});
+
+describe('writes on IAM routes, which the local gateway cannot authenticate', () => {
+  const complaint = JSON.stringify({ title: 'Charged twice' });
+  /** POSTs to `path` and answers the status, and whether the handler was invoked. */
+  async function post(path: string, headers: Record<string, string>): Promise<[number, boolean, string]> {
+    const before = seen.length;
+    const res = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: new TextEncoder().encode(complaint),
+    });
+    return [res.status, seen.length > before, await res.text()];
+  }
+
+  it('refuses a request from another origin or site with 403, invoking nothing', async () => {
+    const json = { 'content-type': 'application/json' };
+    for (const path of ['/incidents', '/incidents/INC-2026-0001/ledger']) {
+      for (const headers of [
+        { ...json, origin: 'https://evil.example' },
+        { ...json, origin: 'null' },
+        { ...json, origin: `http://127.0.0.1:${gateway.port + 1}` },
+        { ...json, 'sec-fetch-site': 'cross-site' },
+        { ...json, 'sec-fetch-site': 'same-site' },
+        // What a no-cors fetch from another page sends: its origin, a CORS-safelisted content type.
+        {
+          'content-type': 'text/plain; a=json',
+          origin: 'http://localhost:8000',
+          'sec-fetch-site': 'cross-site',
+        },
+      ] as Record<string, string>[]) {
+        const [status, invoked, body] = await post(path, headers);
+        expect({ path, headers, status, invoked }).toEqual({ path, headers, status: 403, invoked: false });
+        expect(JSON.parse(body).message).toMatch(/cross-site/i);
+      }
+    }
+  });
+
+  it('accepts only application/json (415 naming the type otherwise), invoking nothing', async () => {
+    for (const type of [
+      'text/plain; a=json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonx',
+      undefined,
+    ]) {
+      const [status, invoked, body] = await post('/incidents', type ? { 'content-type': type } : {});
+      expect({ type, status, invoked }).toEqual({ type, status: 415, invoked: false });
+      expect(JSON.parse(body).message).toContain(type ?? 'no content type');
+    }
+  });
+
+  it("lets the CLI, curl and the stack's own pages through", async () => {
+    for (const headers of [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'Application/JSON; charset=utf-8' },
+      { 'content-type': 'application/json', origin: gateway.url, 'sec-fetch-site': 'same-origin' },
+      { 'content-type': 'application/json', origin: `http://localhost:${gateway.port}` },
+      { 'content-type': 'application/json', 'sec-fetch-site': 'none' },
+    ] as Record<string, string>[]) {
+      const [status, invoked] = await post('/incidents', headers);
+      expect({ headers, status, invoked }).toEqual({ headers, status: 201, invoked: true });
+    }
+  });
+
+  it('leaves same-origin form posts on handler-authenticated routes as they are', async () => {
+    const before = seen.length;
+    const res = await fetch(`${gateway.url}/approvals/abc`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: gateway.url,
+        'sec-fetch-site': 'same-origin',
+      },
+      body: 'decision=approve',
+    });
+    expect(res.status).toBe(200);
+    expect(seen.length).toBe(before + 1);
   });
 });
