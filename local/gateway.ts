@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { LIMITS } from '../functions/domain/limits.ts';
 import type { Route } from '../functions/routes.ts';
 import { closeServer, listen } from './servers.ts';
 
@@ -225,6 +226,9 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         if (error instanceof URIError) return sendJson(res, 400, { message: 'Bad Request' });
         throw error;
       }
+      // Lambda refuses an invocation larger than this, and API Gateway answers 413 for it.
+      if (Buffer.byteLength(JSON.stringify(event)) > LIMITS.lambdaPayloadBytes)
+        return sendJson(res, 413, { message: 'Request Entity Too Large' });
       writeResult(res, method, await options.invoke(found.compiled.route, event));
     } catch (error) {
       // What API Gateway answers when the integration fails.

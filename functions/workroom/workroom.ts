@@ -141,10 +141,12 @@ async function actionBody(
       message: `must be a form, application/json or text/csv, not ${type || 'missing'}`,
     });
   }
+  // The file may fill the limit; the form's own lines around it come on top.
+  const envelope = action === 'customers' ? LIMITS.formEnvelopeBytes : 0;
   const form = await new Request('http://workroom.invalid/', {
     method: 'POST',
     headers: { 'content-type': type },
-    body: new Uint8Array(bodyBytes(event, limit)),
+    body: new Uint8Array(bodyBytes(event, limit + envelope)),
   })
     .formData()
     .catch(() => {
@@ -152,8 +154,12 @@ async function actionBody(
     });
   if (action === 'customers') {
     const file = form.get('file');
-    const csv = typeof file === 'string' || file === null ? (form.get('csv') ?? '') : await file.text();
-    return { body: { csv: String(csv) } };
+    const csv = String(
+      typeof file === 'string' || file === null ? (form.get('csv') ?? '') : await file.text(),
+    );
+    if (Buffer.byteLength(csv) > limit)
+      throw new InvalidInputError({ field: 'file', message: `must be at most ${limit} bytes` });
+    return { body: { csv } };
   }
   const fields = new URLSearchParams();
   for (const [name, value] of form) if (typeof value === 'string') fields.append(name, value);

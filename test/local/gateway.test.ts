@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../functions/domain/limits.ts';
 import type { Route } from '../../functions/routes.ts';
 import type { LocalGateway } from '../../local/gateway.ts';
 import { loggablePath, startGateway } from '../../local/gateway.ts';
@@ -187,5 +188,48 @@ describe('writes on IAM routes, which the local gateway cannot authenticate', ()
     });
     expect(res.status).toBe(200);
     expect(seen.length).toBe(before + 1);
+  });
+});
+
+describe("Lambda's 6 MB request payload, as API Gateway meets it", () => {
+  const MB = 1024 * 1024;
+  /** A multipart upload of a CSV file of `bytes` bytes, as the workroom's form posts it. */
+  function multipartUpload(bytes: number): { headers: Record<string, string>; body: Buffer } {
+    const boundary = '----casebook-test-boundary';
+    const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="customers.csv"\r\ncontent-type: text/csv\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const csv = Buffer.alloc(bytes, 'a');
+    return {
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: Buffer.concat([Buffer.from(head), csv, Buffer.from(tail)]),
+    };
+  }
+  async function post(headers: Record<string, string>, body: Buffer): Promise<[number, boolean, string]> {
+    const before = seen.length;
+    const res = await fetch(`${gateway.url}/webhooks/upload`, { method: 'POST', headers, body });
+    return [res.status, seen.length > before, await res.text()];
+  }
+
+  it('answers 413 to a 5 MB CSV sent as multipart (about 6.7 MB once base64-encoded), invoking nothing', async () => {
+    const { headers, body } = multipartUpload(5 * MB);
+    const [status, invoked, text] = await post(headers, body);
+    expect({ status, invoked }).toEqual({ status: 413, invoked: false });
+    expect(JSON.parse(text)).toEqual({ message: 'Request Entity Too Large' });
+  });
+
+  it('counts the event Lambda would receive: a text body just under 6 MB passes, one just over does not', async () => {
+    const text = { 'content-type': 'text/plain' };
+    expect((await post(text, Buffer.alloc(6 * MB - 8 * 1024, 'a')))[0]).toBe(201);
+    expect((await post(text, Buffer.alloc(6 * MB + 1, 'a'))).slice(0, 2)).toEqual([413, false]);
+  });
+
+  it('lets through the largest customer list the workroom takes, sent as its form sends it', async () => {
+    const { headers, body } = multipartUpload(LIMITS.customerListBytes);
+    const [status, invoked] = await post(
+      // What a browser adds besides: cookies, a long user agent, the usual headers.
+      { ...headers, 'user-agent': 'x'.repeat(512), cookie: `a=${'c'.repeat(4096)}`, accept: '*/*' },
+      body,
+    );
+    expect({ status, invoked }).toEqual({ status: 201, invoked: true });
   });
 });
