@@ -233,3 +233,94 @@ describe("Lambda's 6 MB request payload, as API Gateway meets it", () => {
     expect({ status, invoked }).toEqual({ status: 201, invoked: true });
   });
 });
+
+describe("the HTTP API stage's throttle, and a bound on what is in flight", () => {
+  const route: Route = { method: 'POST', path: '/webhooks/{source}', fn: 'ingestAlert', auth: 'handler' };
+
+  it('takes a burst, then answers 429 with Retry-After until the bucket refills at the rate', async () => {
+    const throttled = await startGateway({
+      port: 0,
+      routes: [route],
+      throttle: { rateLimit: 2, burstLimit: 3 },
+      invoke: async () => ({ statusCode: 201, body: '{}' }),
+    });
+    try {
+      const send = () => fetch(`${throttled.url}/webhooks/x`, { method: 'POST', body: '{}' });
+      const burst = await Promise.all(Array.from({ length: 5 }, send));
+      expect(burst.map((r) => r.status).sort()).toEqual([201, 201, 201, 429, 429]);
+      const refused = burst.find((r) => r.status === 429);
+      expect(refused?.headers.get('retry-after')).toBe('1');
+      expect(await refused?.json()).toEqual({ message: 'Too Many Requests' });
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await send()).status).toBe(201);
+      expect((await send()).status).toBe(429);
+    } finally {
+      await throttled.close();
+    }
+  });
+
+  it('invokes at most maxInFlight at once, queues maxQueued more, and answers 503 with Retry-After past that', async () => {
+    let running = 0;
+    let most = 0;
+    const release = Promise.withResolvers<void>();
+    const bounded = await startGateway({
+      port: 0,
+      routes: [route],
+      throttle: false,
+      maxInFlight: 2,
+      maxQueued: 3,
+      invoke: async () => {
+        running++;
+        most = Math.max(most, running);
+        await release.promise;
+        running--;
+        return { statusCode: 201, body: '{}' };
+      },
+    });
+    try {
+      const answers = Array.from({ length: 7 }, () =>
+        fetch(`${bounded.url}/webhooks/x`, { method: 'POST', body: '{}' }),
+      );
+      // The two past the queue are answered at once, while the others wait.
+      const settled = await Promise.race([
+        Promise.all(answers),
+        new Promise((r) => setTimeout(r, 1000, 'waiting')),
+      ]);
+      expect(settled).toBe('waiting');
+      release.resolve();
+      const statuses = await Promise.all(answers);
+      expect(statuses.map((r) => r.status).sort()).toEqual([201, 201, 201, 201, 201, 503, 503]);
+      expect(statuses.find((r) => r.status === 503)?.headers.get('retry-after')).toBe('1');
+      expect(most).toBe(2);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('throttles the local stack with the numbers CDK gives the stage', async () => {
+    const { API_THROTTLE } = await import('../../functions/routes.ts');
+    const stage = await startGateway({
+      port: 0,
+      routes: [route],
+      invoke: async () => ({ statusCode: 201, body: '{}' }),
+    });
+    try {
+      const started = performance.now();
+      const answers = await Promise.all(
+        Array.from({ length: 3 * API_THROTTLE.burstLimit }, () =>
+          fetch(`${stage.url}/webhooks/x`, { method: 'POST', body: '{}' }).then((r) => r.status),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const passed = answers.filter((s) => s === 201).length;
+      // The burst, plus what the rate refilled while they were sent; the rest 429.
+      expect(passed).toBeGreaterThanOrEqual(API_THROTTLE.burstLimit);
+      expect(passed).toBeLessThanOrEqual(
+        API_THROTTLE.burstLimit + Math.ceil(API_THROTTLE.rateLimit * seconds),
+      );
+      expect(answers.filter((s) => s === 429).length).toBe(answers.length - passed);
+    } finally {
+      await stage.close();
+    }
+  });
+});
