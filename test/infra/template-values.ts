@@ -36,8 +36,10 @@ function refOf(type: string, logicalId: string, props: Record<string, unknown> =
     case 'AWS::IAM::Role':
     case 'AWS::Logs::LogGroup':
       return nameOf(logicalId);
+    // CloudFormation names a state machine `<LogicalId>-<random>`; grants that cannot name its ARN
+    // (the functions it invokes) match that pattern.
     case 'AWS::StepFunctions::StateMachine':
-      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${nameOf(logicalId)}`;
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${logicalId}-AbCdEf123456`;
     case 'AWS::SecretsManager::Secret':
       return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${nameOf(logicalId)}-AbCdEf`;
     case 'AWS::KMS::Key':
