@@ -39,3 +39,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'HEAD', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
   { method: 'POST', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
 ];
+
+/**
+ * How many requests a second each route takes, steadily and in a burst: the HTTP API's `$default`
+ * stage is created with these as its default route throttle, and the local gateway applies the same
+ * token bucket, answering 429 past it as API Gateway does.
+ */
+export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;

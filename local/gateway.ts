@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { LIMITS } from '../functions/domain/limits.ts';
 import type { Route } from '../functions/routes.ts';
-import { closeServer, listen } from './servers.ts';
+import { API_THROTTLE } from '../functions/routes.ts';
+import { closeServer } from './servers.ts';
 
 /** Invokes the handler of a route's function with an event, as Lambda would. */
 export type RouteInvoker = (route: Route, event: APIGatewayProxyEventV2) => Promise<unknown>;
@@ -19,6 +21,23 @@ export interface GatewayOptions {
   readonly routes: readonly Route[];
   readonly invoke: RouteInvoker;
   readonly log?: (line: string) => void;
+  /**
+   * Origins, besides the gateway's own (`http://127.0.0.1:<port>`, `http://localhost:<port>`), whose
+   * pages may write through `iam` routes: the public base URL's, when links point elsewhere.
+   */
+  readonly origins?: readonly string[];
+  /**
+   * Each route's token bucket, as the HTTP API stage's default route throttle on AWS (by default
+   * `API_THROTTLE`, the numbers CDK gives the stage); `false` turns throttling off.
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number } | false;
+  /**
+   * Requests invoked at once (default {@link MAX_IN_FLIGHT}); past it requests wait their turn, up
+   * to `maxQueued` of them (default: the burst limit), and past that the gateway answers 503 with
+   * Retry-After instead of holding requests without bound.
+   */
+  readonly maxInFlight?: number;
+  readonly maxQueued?: number;
 }
 
 export interface LocalGateway {
@@ -26,6 +45,12 @@ export interface LocalGateway {
   readonly port: number;
   close(): Promise<void>;
 }
+
+/**
+ * Locally every handler runs in one process, on one event loop, beside the emulators: past this
+ * many at once they only slow each other down, past their timeouts. On AWS, Lambda scales out.
+ */
+export const MAX_IN_FLIGHT = 8;
 
 /** API Gateway's own limit on a request payload. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -65,6 +90,80 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * API Gateway's throttle: a bucket of `burstLimit` tokens refilled at `rateLimit` a second; a
+ * request takes one or is refused.
+ */
+class TokenBucket {
+  private readonly rate: number;
+  private readonly burst: number;
+  private tokens: number;
+  private last = performance.now();
+
+  constructor(rate: number, burst: number) {
+    this.rate = rate;
+    this.burst = burst;
+    this.tokens = burst;
+  }
+
+  /** Takes a token: 0 when there was one, else the seconds until there is. */
+  take(): number {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return (1 - this.tokens) / this.rate;
+  }
+}
+
+/**
+ * Answers before reading the request: the body is read and dropped meanwhile, so that the client,
+ * still sending it, hears the answer rather than a reset connection.
+ */
+function refuse(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.req.resume();
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * On AWS an `iam` route takes only SigV4-signed requests, which no web page can make. Locally
+ * nothing is signed, so a page on any other site could make the developer's browser write through
+ * them (a `no-cors` POST with a CORS-safelisted `text/plain` body needs no preflight). Refused here:
+ * a request a browser marks as coming from another origin or site, and any body but JSON (the only
+ * type a page cannot send cross-site without a preflight, which the gateway never grants).
+ */
+function unsignedWriteRefusal(
+  req: IncomingMessage,
+  ownOrigins: ReadonlySet<string>,
+): { status: number; message: string } | undefined {
+  const site = String(req.headers['sec-fetch-site'] ?? '').toLowerCase();
+  const origin = req.headers.origin;
+  if (site === 'cross-site' || site === 'same-site' || (origin !== undefined && !ownOrigins.has(origin))) {
+    return {
+      status: 403,
+      message: `Forbidden: a cross-site request (Origin ${origin ?? 'not sent'}, Sec-Fetch-Site ${site || 'not sent'}) may not write through the local stack; on AWS this route takes only SigV4-signed requests`,
+    };
+  }
+  const type = req.headers['content-type'];
+  const essence = type?.split(';')[0]?.trim().toLowerCase();
+  if (essence !== 'application/json') {
+    return {
+      status: 415,
+      message: `Unsupported Media Type: ${type ?? 'no content type'}; send application/json`,
+    };
+  }
+  return undefined;
 }
 
 /** Builds the payload v2 event API Gateway would send for this request and route. */
@@ -157,6 +256,31 @@ export function loggablePath(path: string): string {
 /** Starts the gateway on `host:port` (port 0 picks a free one). */
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const compiled = options.routes.map(compile);
+  const ownOrigins = new Set<string>();
+  const throttle = options.throttle ?? API_THROTTLE;
+  const buckets = new Map<Route, TokenBucket>(
+    throttle ? compiled.map((c) => [c.route, new TokenBucket(throttle.rateLimit, throttle.burstLimit)]) : [],
+  );
+  const maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+  const maxQueued = options.maxQueued ?? (throttle ? throttle.burstLimit : Number.POSITIVE_INFINITY);
+  let inFlight = 0;
+  const queued: Array<() => void> = [];
+  /** Takes a slot to invoke in, waiting for one if need be; false when too many wait already. */
+  const acquire = async (): Promise<boolean> => {
+    if (inFlight < maxInFlight) {
+      inFlight++;
+      return true;
+    }
+    if (queued.length >= maxQueued) return false;
+    // The slot is handed over by `release`, so no newcomer takes it in between.
+    await new Promise<void>((resolve) => queued.push(resolve));
+    return true;
+  };
+  const release = (): void => {
+    const next = queued.shift();
+    if (next) next();
+    else inFlight--;
+  };
   const server: Server = createServer(async (req, res) => {
     const started = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
@@ -172,16 +296,29 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       }
       // HTTP APIs answer an unmatched route like this, whatever the method.
       if (!found) return sendJson(res, 404, { message: 'Not Found' });
-      const body = await readBody(req);
-      if (body === 'too-large') return sendJson(res, 413, { message: 'Request Entity Too Large' });
-      let event: APIGatewayProxyEventV2;
-      try {
-        event = toEvent(req, url, body, found.compiled, found.match);
-      } catch (error) {
-        if (error instanceof URIError) return sendJson(res, 400, { message: 'Bad Request' });
-        throw error;
+      const route = found.compiled.route;
+      const bucket = buckets.get(route);
+      if (bucket) {
+        const wait = bucket.take();
+        if (wait > 0)
+          return refuse(
+            res,
+            429,
+            { message: 'Too Many Requests' },
+            { 'retry-after': String(Math.max(1, Math.ceil(wait))) },
+          );
       }
-      writeResult(res, method, await options.invoke(found.compiled.route, event));
+      if (route.auth === 'iam' && method === 'POST') {
+        const refused = unsignedWriteRefusal(req, ownOrigins);
+        if (refused) return refuse(res, refused.status, { message: refused.message });
+      }
+      if (!(await acquire()))
+        return refuse(res, 503, { message: 'Service Unavailable' }, { 'retry-after': '1' });
+      try {
+        await serve(req, res, method, url, found);
+      } finally {
+        release();
+      }
     } catch (error) {
       // What API Gateway answers when the integration fails.
       options.log?.(
@@ -193,7 +330,48 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       options.log?.(`${method} ${loggablePath(url.pathname)} ${res.statusCode} ${Date.now() - started}ms`);
     }
   });
+
+  /** Reads the request, invokes its route's function and writes the answer. */
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+    found: { compiled: CompiledRoute; match: RegExpExecArray },
+  ): Promise<void> {
+    const body = await readBody(req);
+    if (body === 'too-large') return sendJson(res, 413, { message: 'Request Entity Too Large' });
+    let event: APIGatewayProxyEventV2;
+    try {
+      event = toEvent(req, url, body, found.compiled, found.match);
+    } catch (error) {
+      if (error instanceof URIError) return sendJson(res, 400, { message: 'Bad Request' });
+      throw error;
+    }
+    // Lambda refuses an invocation larger than this, and API Gateway answers 413 for it.
+    if (Buffer.byteLength(JSON.stringify(event)) > LIMITS.lambdaPayloadBytes)
+      return sendJson(res, 413, { message: 'Request Entity Too Large' });
+    writeResult(res, method, await options.invoke(found.compiled.route, event));
+  }
+  // Clients close idle connections before the server does (they read its Keep-Alive hint), so a
+  // request is never sent on a connection the server is closing: under load that was a reset.
+  server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
-  const port = await listen(server, options.port, host);
+  // A storm's connections wait in the kernel's queue until the gateway can answer them (most with
+  // a quick 429); Node's default backlog of 511 overflows, and the kernel resets what does not fit.
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: options.port, host, backlog: 4096 }, () =>
+      resolve((server.address() as { port: number }).port),
+    );
+  });
+  for (const origin of [
+    `http://${host}:${port}`,
+    `http://127.0.0.1:${port}`,
+    `http://localhost:${port}`,
+    `http://[::1]:${port}`,
+    ...(options.origins ?? []),
+  ])
+    ownOrigins.add(new URL(origin).origin);
   return { url: `http://${host}:${port}`, port, close: () => closeServer(server) };
 }

@@ -16,6 +16,7 @@ import { STATE_MACHINE } from '../functions/catalog.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { functionSubstitutions, loadDefinition } from './asl.ts';
+import type { GatewayOptions } from './gateway.ts';
 import { startGateway } from './gateway.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalLambdaRuntime, localFunctionArn } from './lambda-runtime.ts';
 import type { LocalPorts } from './names.ts';
@@ -53,6 +54,11 @@ export interface LocalStackOptions {
    * set there, over what the process had.
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The gateway's throttle and bound on what is in flight (default: the HTTP API stage's
+   * `API_THROTTLE`); a test that measures the handlers, not the throttle, turns it off.
+   */
+  readonly gateway?: Pick<GatewayOptions, 'throttle' | 'maxInFlight' | 'maxQueued'>;
 }
 
 export interface LocalStack {
@@ -234,6 +240,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.ports.api,
       routes: ROUTES,
       invoke: (route, event) => runtime.invoke(route.fn, event),
+      ...(options.publicBaseUrl ? { origins: [options.publicBaseUrl] } : {}),
+      ...options.gateway,
       log,
     });
     closers.push(() => gateway.close());

@@ -7,6 +7,7 @@ import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { type Column, escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { humanDuration } from '../domain/human-time.ts';
+import { LIMITS } from '../domain/limits.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
 import { ACTION_SAFETY, ROLE_LABEL, SEVERITIES, WORLDS } from '../domain/vocabulary.ts';
@@ -228,7 +229,7 @@ ${c.area('summary', 'Summary', { attrs: ' required' })}`,
     body: (
       _,
       c,
-    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan.</p>
+    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
 ${c.input('file', 'CSV file', { type: 'file', attrs: ' accept=".csv,text/csv" required' })}`,
   },
   plan: {

@@ -151,10 +151,12 @@ async function actionBody(
       message: `must be a form, application/json or text/csv, not ${type || 'missing'}`,
     });
   }
+  // The file may fill the limit; the form's own lines around it come on top.
+  const envelope = action === 'customers' ? LIMITS.formEnvelopeBytes : 0;
   const form = await new Request('http://workroom.invalid/', {
     method: 'POST',
     headers: { 'content-type': type },
-    body: new Uint8Array(bodyBytes(event, limit)),
+    body: new Uint8Array(bodyBytes(event, limit + envelope)),
   })
     .formData()
     .catch(() => {
@@ -166,6 +168,8 @@ async function actionBody(
       typeof file === 'string' || file === null
         ? decodeCustomerCsv(String(form.get('csv') ?? ''))
         : decodeCustomerCsv(new Uint8Array(await file.arrayBuffer()));
+    if (Buffer.byteLength(csv) > limit)
+      throw new InvalidInputError({ field: 'file', message: `must be at most ${limit} bytes` });
     return { body: { csv } };
   }
   const fields = new URLSearchParams();

@@ -15,7 +15,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Route } from '../../functions/routes.ts';
+import { API_THROTTLE, type Route } from '../../functions/routes.ts';
 import { throwIfInvalid } from './validation.ts';
 
 /** Properties of a {@link CasebookApi}. */
@@ -31,13 +31,13 @@ export interface CasebookApiProps {
    */
   readonly authentication: Readonly<Record<string, string>>;
   /**
-   * Steady-state requests per second across the stage.
-   * @default 50
+   * Steady-state requests per second, each route.
+   * @default API_THROTTLE.rateLimit (functions/routes.ts), which the local gateway applies too
    */
   readonly rateLimit?: number;
   /**
-   * Requests the stage absorbs in a burst above `rateLimit`.
-   * @default 100
+   * Requests each route absorbs in a burst above `rateLimit`.
+   * @default API_THROTTLE.burstLimit (functions/routes.ts)
    */
   readonly burstLimit?: number;
   /**
@@ -59,8 +59,8 @@ export class CasebookApi extends Construct {
 
   public constructor(scope: Construct, id: string, props: CasebookApiProps) {
     super(scope, id);
-    const rateLimit = props.rateLimit ?? 50;
-    const burstLimit = props.burstLimit ?? 100;
+    const rateLimit = props.rateLimit ?? API_THROTTLE.rateLimit;
+    const burstLimit = props.burstLimit ?? API_THROTTLE.burstLimit;
     throwIfInvalid(this, [
       ...routeProblems(props.routes, props.functions, props.authentication),
       ...(rateLimit > 0 ? [] : [`rateLimit must be positive, got ${rateLimit}`]),

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Incident } from '../../functions/domain/incident.ts';
+import { LIMITS } from '../../functions/domain/limits.ts';
 import type { RemediationPlan } from '../../functions/domain/plan.ts';
 import type { WorkAction } from '../../functions/domain/workroom.ts';
 import { WORK_ACTIONS } from '../../functions/domain/workroom.ts';
@@ -82,6 +83,21 @@ describe('the workroom page', () => {
     expect(html).toMatch(
       /<input type="file" id="customers-file" name="file" accept="\.csv,text\/csv" required>/,
     );
+  });
+
+  it('says how large a customer list may be, in megabytes and in customers, and that many fit', () => {
+    const html = workroomPage(view(understanding, ['customers'], askedForPlan), LINK);
+    expect(LIMITS.customerListBytes).toBe(4 * 1024 * 1024);
+    expect(LIMITS.customerListRowsAbout).toBe(30_000);
+    expect(html).toContain('Up to 4 MB: about 30,000 customers.');
+    // Rows as long as real ones: a long name and address, a four-digit amount, a Stripe charge id.
+    const row = (n: number) =>
+      `cus_${String(n).padStart(10, '0')},firstname.lastname-${n}@example.com,Firstname Lastname-${n},1234.50,EUR,payments,ch_3PjZ${'x'.repeat(20)}`;
+    const csv = [
+      'customer_ref,email,name,amount,currency,product_area,payment_ref',
+      ...Array.from({ length: LIMITS.customerListRowsAbout }, (_, i) => row(i + 1)),
+    ].join('\n');
+    expect(Buffer.byteLength(csv)).toBeLessThanOrEqual(LIMITS.customerListBytes);
   });
 
   it('shows a failed form first, as it was typed, and names each issue by its label', () => {

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionKey } from '../../functions/catalog.ts';
-import { ROUTES } from '../../functions/routes.ts';
+import { API_THROTTLE, ROUTES } from '../../functions/routes.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
 const { stateless, statelessTemplate: template } = synthCasebookApp();
@@ -89,7 +89,11 @@ describe('the HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      // The numbers the local gateway throttles with.
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: API_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: API_THROTTLE.burstLimit,
+      },
       AccessLogSettings: {
         DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
         Format: Match.serializedJson(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
-import type { LocalPorts, LocalStack } from '../../local/stack.ts';
+import type { LocalPorts, LocalStack, LocalStackOptions } from '../../local/stack.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { runScript, type ScriptProcess } from './child-process.ts';
 
@@ -45,6 +45,8 @@ export interface StartOptions {
   readonly handlerLogLevel?: string;
   /** The handlers' configuration beyond the local defaults, e.g. `CASEBOOK_DEADLINES`. */
   readonly environment?: Readonly<Record<string, string>>;
+  /** The gateway's throttle and bound on what is in flight (see LocalStackOptions). */
+  readonly gateway?: LocalStackOptions['gateway'];
 }
 
 export function start(dataDir: string, ports: LocalPorts, options: StartOptions = {}): Promise<LocalStack> {
@@ -56,6 +58,7 @@ export function start(dataDir: string, ports: LocalPorts, options: StartOptions 
     handlerLogLevel: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
     ...(options.log ? { log: options.log } : {}),
     ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.gateway ? { gateway: options.gateway } : {}),
   });
 }
 
@@ -69,12 +72,16 @@ export interface StackProcess extends StackEndpoints, ScriptProcess {}
  * Starts the whole local stack in a child process on the given ports and data dir. `hold` makes a
  * crash point (see stack-process.ts): `requestApproval:1`, `carryOutEffect:1`.
  */
-export async function spawnStack(dataDir: string, ports: LocalPorts, hold?: string): Promise<StackProcess> {
-  const script = runScript(
-    join(ROOT, 'test/support/stack-process.ts'),
-    [dataDir, JSON.stringify(ports)],
-    hold ? { CASEBOOK_TEST_HOLD: hold } : {},
-  );
+export async function spawnStack(
+  dataDir: string,
+  ports: LocalPorts,
+  hold?: string,
+  env: Record<string, string> = {},
+): Promise<StackProcess> {
+  const script = runScript(join(ROOT, 'test/support/stack-process.ts'), [dataDir, JSON.stringify(ports)], {
+    ...env,
+    ...(hold ? { CASEBOOK_TEST_HOLD: hold } : {}),
+  });
   const ready = JSON.parse((await script.line('READY ')).slice('READY '.length)) as StackEndpoints;
   return { ...ready, ...script };
 }

@@ -12,7 +12,12 @@
  * n-th refund, credit or e-mail is held before the provider is called (its intent is on the ledger)
  * or after the provider took it (before Act records the outcome); the process prints
  * `HELD <refund|credit|send> <n>` and waits to be killed.
+ *
+ * CASEBOOK_TEST_HEAP=1: at each SIGUSR2 the process collects its garbage fully and prints
+ * `HEAP <n> <bytes>`, its heap in use the n-th time it was asked.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { StripePayments } from '../../functions/adapters/stripe-payments.ts';
 import { LocalLambdaRuntime } from '../../local/lambda-runtime.ts';
@@ -61,6 +66,23 @@ for (const spec of process.env.CASEBOOK_TEST_HOLD?.split(',').filter(Boolean) ??
   const parts = spec.split(':');
   if (parts[0] === 'provider') holdProvider(parts[1] ?? '', parts[2] ?? '', Number(parts[3]));
   else holdFunction(parts[0] ?? '', Number(parts[1]));
+}
+
+if (process.env.CASEBOOK_TEST_HEAP) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let asked = 0;
+  process.on('SIGUSR2', () => {
+    const n = ++asked;
+    // Several passes, a tick apart: what a finished request held is unreachable by the last one.
+    let passes = 0;
+    const pass = () => {
+      gc();
+      if (++passes < 4) setTimeout(pass, 50);
+      else process.stdout.write(`HEAP ${n} ${process.memoryUsage().heapUsed}\n`);
+    };
+    pass();
+  });
 }
 
 const stack = await startLocalStack({
