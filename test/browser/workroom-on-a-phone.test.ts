@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { followToNewTab, SERVER_MS, stackWithBrowser } from '../support/browser.ts';
-import { inPhase, RESPONDER, THREE_CUSTOMERS, workLinks } from '../support/casework.ts';
+import { chargedCustomers, inPhase, RESPONDER, THREE_CUSTOMERS, workLinks } from '../support/casework.ts';
 import { getCase, postAlert } from '../support/local-stack.ts';
 
 const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
@@ -168,13 +168,14 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     expect(text).toMatch(/Size small: /);
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: List the affected customers/);
 
-    // The customers, as a CSV file: three in two currencies.
+    // The customers, as a CSV file: three in two currencies, each charged at the Stripe stand-in, so
+    // the refund check before approval finds the payments the plan refunds.
     const customers = page.locator('form#customers');
     expect(await customers.getAttribute('enctype')).toBe('multipart/form-data');
     await customers.getByLabel('CSV file').setInputFiles({
       name: 'affected-customers.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from(THREE_CUSTOMERS),
+      buffer: Buffer.from(await chargedCustomers(stack, THREE_CUSTOMERS)),
     });
     await customers.getByRole('button', { name: 'Upload the affected customers' }).click();
     text = await checkOnPhone(page, '5-customers');
