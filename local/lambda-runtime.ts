@@ -70,6 +70,8 @@ export class LocalLambdaRuntime {
   private readonly rootDir: string;
   private readonly instance = ++instances;
   private readonly loaded = new Map<FunctionKey, Promise<Handler>>();
+  /** Handlers still running, a timed-out one included: a stack that closes waits for them. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(rootDir: string) {
     this.rootDir = rootDir;
@@ -102,15 +104,35 @@ export class LocalLambdaRuntime {
         timeoutSeconds * 1000,
       );
     });
+    const run = (async () => handler(JSON.parse(JSON.stringify(event ?? null)), context))();
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
     try {
-      const result = await Promise.race([
-        handler(JSON.parse(JSON.stringify(event ?? null)), context),
-        timedOut,
-      ]);
+      const result = await Promise.race([run, timedOut]);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Waits up to `ms` for the handlers still running to end, so the emulators they call are not
+   * closed under them (dynalite throws from a request it was still serving when its store closed).
+   */
+  async drain(ms: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.running),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private handler(key: FunctionKey): Promise<Handler> {

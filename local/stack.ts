@@ -212,6 +212,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // continue as soon as the server starts; their tasks wait until the handlers' environment (the
     // public base URL, the Step Functions endpoint) is complete.
     const runtime = new LocalLambdaRuntime(options.rootDir);
+    // Closed after the gateway and the Step Functions server stop calling handlers, before the
+    // emulators the running ones still call.
+    closers.push(() => runtime.drain(10_000));
     const handlersReady = Promise.withResolvers<void>();
     const definition = loadDefinition(options.rootDir, functionSubstitutions(localFunctionArn));
     const sfn = await startStepFunctionsServer({
