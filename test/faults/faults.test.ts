@@ -29,7 +29,7 @@ async function attempt(schedule: Schedule): Promise<Outcome> {
   const current = world ?? (await FaultWorld.start(log));
   world = current;
   try {
-    const outcome = await runSchedule(current, schedule, log);
+    const outcome = await runSchedule(current, schedule, { log });
     log(`schedule done in ${(outcome.ms / 1000).toFixed(1)} s: ${outcome.violations.length} violation(s)`);
     if (outcome.violations.length > 0) {
       await current.close();

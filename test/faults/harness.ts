@@ -33,16 +33,29 @@ import { startFaultProxy } from '../../local/fault-proxy/proxy.ts';
 import { LOCAL_CREDENTIALS, type LocalPorts } from '../../local/names.ts';
 import { runScript, type ScriptProcess } from '../support/child-process.ts';
 import type { StackEndpoints } from '../support/local-stack.ts';
-import { executionArnOf, freePorts, ROOT, tempDataDir, WEBHOOK_TOKEN } from '../support/local-stack.ts';
+import {
+  executionArnOf,
+  executionHistory,
+  freePorts,
+  ROOT,
+  tempDataDir,
+  WEBHOOK_TOKEN,
+} from '../support/local-stack.ts';
 import type { Schedule, Step } from './schedule.ts';
 
 /** Short deadlines, so that every wait of the lifecycle reads the clock within a second or two. */
 export const FAULT_DEADLINES = { checkFloorSeconds: 1, checkCeilingSeconds: 3 };
-export const CUSTOMERS = 50;
+/** Customers per incident (CASEBOOK_FAULT_CUSTOMERS; at least 8, so that the three lists differ). */
+export const CUSTOMERS = Math.max(8, Number(process.env.CASEBOOK_FAULT_CUSTOMERS ?? 50));
 /** What each customer was charged (EUR minor units); every list refunds at most this. */
 const CHARGED = 3000;
-/** How long a schedule's incident may take from the approval to its end before it counts as wedged. */
-const END_BUDGET_MS = Number(process.env.CASEBOOK_FAULT_END_BUDGET_MS ?? 90_000);
+/**
+ * How long an incident may go without any progress (its record, its effects, its e-mails) while
+ * nothing waits on a person before it counts as wedged; and the longest a schedule's Act and Learn
+ * may take at all.
+ */
+const STALL_MS = Number(process.env.CASEBOOK_FAULT_STALL_MS ?? 60_000);
+const END_CAP_MS = Number(process.env.CASEBOOK_FAULT_END_CAP_MS ?? 600_000);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -268,29 +281,53 @@ export class FaultWorld {
   }
 }
 
-/** A person's request, tried again (as a person would) when the network or the server failed it. */
-async function personPost(url: string, init: RequestInit, tries = 12): Promise<Response> {
+/**
+ * A person's request, tried again (as a person would) while the network or the server fails it —
+ * for up to `patienceMs`, long enough to outlast a restart of the stack.
+ */
+async function personPost(
+  url: string | (() => string),
+  init: RequestInit,
+  patienceMs = 90_000,
+): Promise<Response> {
   let last: unknown;
-  for (let i = 0; i < tries; i++) {
+  const until = Date.now() + patienceMs;
+  for (let i = 0; ; i++) {
     try {
-      const res = await fetch(url, init);
+      const res = await fetch(typeof url === 'string' ? url : url(), init);
       if (res.status < 500) return res;
-      last = new Error(`${url} answered ${res.status}: ${await res.text()}`);
+      last = new Error(
+        `${typeof url === 'string' ? url : url()} answered ${res.status}: ${await res.text()}`,
+      );
     } catch (error) {
       last = error;
     }
-    await pause(300 + i * 200);
+    if (Date.now() > until) break;
+    await pause(Math.min(2000, 300 + i * 200));
   }
   throw last instanceof Error ? last : new Error(String(last));
 }
 
-async function personGet(url: string, accept = 'application/json', tries = 20): Promise<Response> {
-  return personPost(url, { headers: { accept } }, tries);
+/** Tries `call` again while it fails, for up to a minute: the stack may be restarting. */
+async function patiently<T>(call: () => Promise<T>, patienceMs = 90_000): Promise<T> {
+  const until = Date.now() + patienceMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await pause(Math.min(2000, 300 + i * 200));
+    }
+  }
 }
 
-function workPost(link: string, action: string, body: unknown): Promise<Response> {
+async function personGet(url: string, accept = 'application/json', patienceMs = 90_000): Promise<Response> {
+  return personPost(url, { headers: { accept } }, patienceMs);
+}
+
+function workPost(link: string | (() => string), action: string, body: unknown): Promise<Response> {
   const csv = typeof body === 'string';
-  return personPost(`${link}/${action}`, {
+  return personPost(() => `${typeof link === 'string' ? link : link()}/${action}`, {
     method: 'POST',
     headers: { 'content-type': csv ? 'text/csv' : 'application/json', accept: 'application/json' },
     body: csv ? body : JSON.stringify(body),
@@ -302,7 +339,7 @@ function workPost(link: string, action: string, body: unknown): Promise<Response
  * after an answer that never came — the sign that the first try was recorded: `done` says which.
  */
 async function workDone(
-  link: string,
+  link: () => string,
   action: string,
   body: unknown = {},
   done: () => Promise<boolean> = async () => false,
@@ -320,7 +357,7 @@ async function workDone(
 }
 
 /** Several people post the same action at once with different bodies; at least one is recorded. */
-async function race(link: string, action: string, bodies: readonly unknown[]): Promise<number[]> {
+async function race(link: () => string, action: string, bodies: readonly unknown[]): Promise<number[]> {
   const answers = await Promise.all(
     bodies.map((b) =>
       workPost(link, action, b).then(
@@ -365,13 +402,18 @@ async function chargeCustomers(
   for (let i = 0; i < refs.length; i += 10) {
     await Promise.all(
       refs.slice(i, i + 10).map(async (ref) => {
-        const customer = await stripe.customers.create({ email: `${ref}@customers.example` });
-        const charge = await stripe.charges.create({
-          amount: CHARGED,
-          currency: 'eur',
-          source: 'tok_visa',
-          customer: customer.id,
-        });
+        const customer = await patiently(() =>
+          stripe.customers.create(
+            { email: `${ref}@customers.example` },
+            { idempotencyKey: `${ref}-customer` },
+          ),
+        );
+        const charge = await patiently(() =>
+          stripe.charges.create(
+            { amount: CHARGED, currency: 'eur', source: 'tok_visa', customer: customer.id },
+            { idempotencyKey: `${ref}-charge` },
+          ),
+        );
         charges.set(ref, charge.id);
       }),
     );
@@ -429,11 +471,18 @@ function alertBody(tag: string): string {
 }
 
 /** Runs one schedule on `world` and checks every invariant. */
+export interface RunOptions {
+  readonly log?: (line: string) => void;
+  /** Run `casebook ledger verify` after the schedule (default); the bench runs it once after all. */
+  readonly verifyLedger?: boolean;
+}
+
 export async function runSchedule(
   world: FaultWorld,
   schedule: Schedule,
-  log: (line: string) => void = () => undefined,
+  options: RunOptions = {},
 ): Promise<Outcome> {
+  const log = options.log ?? (() => undefined);
   const started = Date.now();
   const tag = `${Date.now().toString(36)}${(scheduleNumber++).toString(36)}`.replace(/[^a-z0-9]/g, '');
   const violations: string[] = [];
@@ -466,30 +515,32 @@ export async function runSchedule(
     headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
     body: alertBody(tag),
   });
-  if (res.status !== 201) throw new Error(`the alert answered ${res.status}: ${await res.text()}`);
+  // 200 "folded": an earlier try of this very alert opened the incident, its answer lost in a restart.
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`the alert answered ${res.status}: ${await res.text()}`);
   const { incidentId } = (await res.json()) as { incidentId: string };
   scope = incidentId;
   log(`incident ${incidentId}`);
   const api = () => world.stack.endpoints.api;
-  const link = await waitUntil(
-    'the responder invitation',
-    async () => {
-      for (const m of world.mails()) {
-        const found = new RegExp(`/work/(${incidentId}\\.[0-9a-f]{16}\\.[A-Za-z0-9_-]{43})`).exec(m.text);
-        if (found && m.to === 'responder@casebook.local') return found[1];
-      }
-      return undefined;
-    },
-    60_000,
-  );
-  const work = () => `${api()}/work/${link}`;
+  // The newest invitation: one whose e-mail's fate was in doubt is replaced by a new link, re-sent.
+  const invitation = () => {
+    let newest: string | undefined;
+    for (const m of world.mails()) {
+      const found = new RegExp(`/work/(${incidentId}\\.[0-9a-f]{16}\\.[A-Za-z0-9_-]{43})`).exec(m.text);
+      if (found && m.to === 'responder@casebook.local') newest = found[1];
+    }
+    return newest;
+  };
+  await waitUntil('the responder invitation', async () => invitation(), 90_000);
+  const link = () => invitation() ?? '';
+  const work = () => `${api()}/work/${link()}`;
 
   try {
     begin('work');
     const now = () => world.incident(incidentId);
-    await workDone(work(), 'acknowledge', {}, async () => Boolean((await now())?.acknowledgedAt));
+    await workDone(work, 'acknowledge', {}, async () => Boolean((await now())?.acknowledgedAt));
     await workDone(
-      work(),
+      work,
       'contain',
       {
         actions: [{ description: 'Settlement batch held back', safety: 'RISKY', world: 'RML3' }],
@@ -503,7 +554,7 @@ export async function runSchedule(
       60_000,
     );
     await race(
-      work(),
+      work,
       'impact',
       Array.from({ length: schedule.races.impact }, (_, i) => ({
         users: CUSTOMERS - i,
@@ -515,16 +566,16 @@ export async function runSchedule(
       })),
     );
     await race(
-      work(),
+      work,
       'customers',
       lists.slice(0, schedule.races.customers).map((l) => l.csv),
     );
     await race(
-      work(),
+      work,
       'plan',
       PLANS.slice(0, schedule.races.plan).map((p) => p.body),
     );
-    await workDone(work(), 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
+    await workDone(work, 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
     await settleKill();
 
     // Round 1: one approver asks for changes; the others may approve at the same moment.
@@ -553,11 +604,11 @@ export async function runSchedule(
     if (afterRound1 === 'changes') {
       begin('revise');
       await race(
-        work(),
+        work,
         'plan',
         REVISED_PLANS.slice(0, schedule.races.revisedPlan).map((p) => p.body),
       );
-      await workDone(work(), 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
+      await workDone(work, 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
       await settleKill();
       begin('decide2');
       const round2 = await approvalLinksFrom(world, incidentId, 2);
@@ -569,8 +620,15 @@ export async function runSchedule(
     const ended = await seeItThrough(world, incidentId, link, violations, log);
     await settleKill();
     world.proxy.setScopedPlan(scope, []);
-    const counts = await checkInvariants(world, incidentId, lists, ended, violations);
-    return { incidentId, ...counts, violations, ms: Date.now() - started };
+    // Read again from the start if a read fails: another schedule's kill may be restarting the stack.
+    const counts = await patiently(async () => {
+      const found: string[] = [];
+      const c = await checkInvariants(world, incidentId, lists, ended, found, options.verifyLedger ?? true);
+      return { ...c, found };
+    });
+    violations.push(...counts.found);
+    const { found: _, ...tally } = counts;
+    return { incidentId, ...tally, violations, ms: Date.now() - started };
   } finally {
     await settleKill().catch(() => undefined);
     world.proxy.setScopedPlan(scope, []);
@@ -619,21 +677,36 @@ async function approvalLinksFrom(
 async function seeItThrough(
   world: FaultWorld,
   incidentId: string,
-  link: string,
+  link: () => string,
   violations: string[],
   log: (line: string) => void,
 ): Promise<boolean> {
   const answered = new Set<string>();
   let postmortem = false;
-  const deadline = Date.now() + END_BUDGET_MS;
+  const cap = Date.now() + END_CAP_MS;
   let seenState = '';
-  while (Date.now() < deadline) {
+  // Progress is anything that moves: the incident's record, its effects, the e-mails about it.
+  let progress = '';
+  let progressAt = Date.now();
+  let effectsReadAt = 0;
+  let effectsSeen = '';
+  while (Date.now() < cap && Date.now() - progressAt < STALL_MS) {
     const inc = await world.incident(incidentId).catch(() => undefined);
     if (inc && `${inc.status} ${inc.phase}` !== seenState) {
       seenState = `${inc.status} ${inc.phase}`;
       log(`incident ${seenState}`);
     }
     if (inc?.status === 'CLOSED') return true;
+    if (inc?.plan && Date.now() - effectsReadAt > 2000) {
+      effectsReadAt = Date.now();
+      const effects = await world.effects(incidentId, inc.plan.version).catch(() => undefined);
+      if (effects) effectsSeen = effects.map((e) => `${e.progress}${e.attempt}`).join(',');
+    }
+    const now = `${inc?.updatedAt} ${effectsSeen} ${world.mails().length}`;
+    if (now !== progress) {
+      progress = now;
+      progressAt = Date.now();
+    }
     const mails = world.mails();
     for (const m of mails) {
       if (!m.subject.includes(`${incidentId}:`) || !m.subject.includes('needs you')) continue;
@@ -641,16 +714,18 @@ async function seeItThrough(
       if (!question) continue;
       const which = question.split('.').slice(0, 3).join('.');
       if (answered.has(which)) continue;
-      const page = await personGet(`${world.stack.endpoints.api}/effects/${question}`, 'text/html', 5).catch(
-        () => undefined,
-      );
+      const page = await personGet(
+        `${world.stack.endpoints.api}/effects/${question}`,
+        'text/html',
+        5000,
+      ).catch(() => undefined);
       if (page?.status !== 200) continue;
       const html = await page.text();
       let answer: string;
       if (html.includes('value="sent"')) {
         // A person checks the mail service's log for this customer and this message.
         const ref = parseQuestionId(question);
-        const effect = ref ? await world.effect(incidentId, ref.effectId) : undefined;
+        const effect = ref ? await world.effect(incidentId, ref.effectId).catch(() => undefined) : undefined;
         const customer = /&lt;([^&]+@customers\.example)&gt;/.exec(html)?.[1];
         const subject = effect?.template
           ? customerNotice({ id: incidentId }, effect.template, { email: customer ?? '' }).subject
@@ -673,14 +748,20 @@ async function seeItThrough(
       if (res && (res.status === 303 || res.status === 409)) answered.add(which);
     }
     if (!postmortem && inc?.phase === 'Learn') {
-      const res = await workPost(`${world.stack.endpoints.api}/work/${link}`, 'postmortem', POSTMORTEM).catch(
-        () => undefined,
-      );
+      const res = await workPost(
+        `${world.stack.endpoints.api}/work/${link()}`,
+        'postmortem',
+        POSTMORTEM,
+      ).catch(() => undefined);
       postmortem = res?.status === 200;
     }
     await pause(300);
   }
-  violations.push(`the incident did not close within ${END_BUDGET_MS / 1000} s of the last approval`);
+  violations.push(
+    Date.now() >= cap
+      ? `the incident did not close within ${END_CAP_MS / 1000} s of the last approval`
+      : `the incident made no progress for ${STALL_MS / 1000} s`,
+  );
   return false;
 }
 
@@ -701,6 +782,7 @@ async function checkInvariants(
   lists: readonly ListBody[],
   ended: boolean,
   violations: string[],
+  verify: boolean,
 ): Promise<Omit<Outcome, 'incidentId' | 'violations' | 'ms'>> {
   let duplicatedMoney = 0;
   let lostEffects = 0;
@@ -862,9 +944,11 @@ async function checkInvariants(
     const waitsForPerson =
       status === 'RUNNING' &&
       (effects.some((e) => e.progress === 'attention') || (inc.approvalRound && !inc.approvalRound.decided));
-    if (!waitsForPerson || !asked.size) {
+    if (!waitsForPerson) {
       wedged++;
-      violations.push(`wedged: the incident is ${inc.status} in ${inc.phase}, its execution ${status}`);
+      violations.push(
+        `wedged: the incident is ${inc.status} in ${inc.phase}${inc.halted ? ` (halted: ${inc.halted.reason} ${inc.halted.error ?? ''} ${inc.halted.cause?.slice(0, 200) ?? ''})` : ''}, its execution ${status}; last steps: ${await historyTail(world, inc.executionName)}`,
+      );
     }
   } else if (status !== 'RUNNING' && status !== 'SUCCEEDED') {
     wedged++;
@@ -872,12 +956,30 @@ async function checkInvariants(
   }
 
   // The auditor's check, as the CLI runs it, with only what a user of the local stack sets.
-  const ledger = await verifyLedger(world);
+  const ledger = verify ? await verifyLedger(world) : { ok: true, detail: '' };
   if (!ledger.ok) {
     ledgerFailures++;
     violations.push(`casebook ledger verify: ${ledger.detail}`);
   }
   return { duplicatedMoney, lostEffects, wedged, paidNotApproved, duplicatedNotices, ledgerFailures };
+}
+
+/** The execution's last events, in a line: where it stands and what failed last. */
+async function historyTail(world: FaultWorld, name: string): Promise<string> {
+  try {
+    const events = await executionHistory(world.stack, name);
+    return events
+      .slice(-6)
+      .map((e) => {
+        const failed =
+          e.taskFailedEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.executionFailedEventDetails;
+        const entered = e.stateEnteredEventDetails?.name;
+        return `${e.type}${entered ? ` ${entered}` : ''}${failed ? ` ${failed.error}` : ''}`;
+      })
+      .join(' → ');
+  } catch (error) {
+    return `(history unreadable: ${(error as Error).message})`;
+  }
 }
 
 /** The schedule's tag, as the customer references carry it. */
