@@ -64,24 +64,24 @@ describe('whole incidents under injected faults, kill -9 and racing people', () 
       }),
       { numRuns: runs, seed, ...(path ? { path } : {}), endOnFailure: false },
     );
+    let report = '';
     if (result.failed) {
       const shrunk = result.counterexample?.[0] as Schedule | undefined;
-      process.stderr.write(
-        [
-          '',
-          `FAULT SCHEDULE FAILED — seed ${result.seed}, path ${result.counterexamplePath}`,
-          `replay: CASEBOOK_FAULT_SEED=${result.seed} CASEBOOK_FAULT_PATH=${result.counterexamplePath} npm run test:faults`,
-          `after ${result.numRuns} schedule(s) and ${result.numShrinks} shrink(s); the shrunk schedule:`,
-          shrunk ? describeSchedule(shrunk) : '(none)',
-          'what broke:',
-          String((result.errorInstance as Error | undefined)?.message ?? result.errorInstance),
-          firstFailure && shrunk !== firstFailure.schedule
-            ? `first failing schedule:\n${describeSchedule(firstFailure.schedule)}\n${firstFailure.violations.join('\n')}`
-            : '',
-          '',
-        ].join('\n'),
-      );
+      report = [
+        '',
+        `FAULT SCHEDULE FAILED — seed ${result.seed}, path ${result.counterexamplePath}`,
+        `replay: CASEBOOK_FAULT_SEED=${result.seed} CASEBOOK_FAULT_PATH=${result.counterexamplePath} npm run test:faults`,
+        `after ${result.numRuns} schedule(s) and ${result.numShrinks} shrink(s); the shrunk schedule:`,
+        shrunk ? describeSchedule(shrunk) : '(none)',
+        'what broke:',
+        String((result.errorInstance as Error | undefined)?.message ?? result.errorInstance),
+        firstFailure && shrunk !== firstFailure.schedule
+          ? `first failing schedule:\n${describeSchedule(firstFailure.schedule)}\n${firstFailure.violations.join('\n')}`
+          : '',
+        '',
+      ].join('\n');
+      process.stderr.write(report);
     }
-    expect(result.failed, 'see the schedule and what broke above').toBe(false);
+    expect(result.failed, report).toBe(false);
   });
 });

@@ -45,8 +45,10 @@ import type { Schedule, Step } from './schedule.ts';
 
 /** Short deadlines, so that every wait of the lifecycle reads the clock within a second or two. */
 export const FAULT_DEADLINES = { checkFloorSeconds: 1, checkCeilingSeconds: 3 };
-/** Customers per incident (CASEBOOK_FAULT_CUSTOMERS; at least 8, so that the three lists differ). */
-export const CUSTOMERS = Math.max(8, Number(process.env.CASEBOOK_FAULT_CUSTOMERS ?? 50));
+/** Customers per incident (CASEBOOK_FAULT_CUSTOMERS, default 50; at least 8, so that the three lists differ). */
+function customerCount(): number {
+  return Math.max(8, Number(process.env.CASEBOOK_FAULT_CUSTOMERS ?? 50));
+}
 /** What each customer was charged (EUR minor units); every list refunds at most this. */
 const CHARGED = 3000;
 /**
@@ -398,6 +400,7 @@ async function chargeCustomers(
 ): Promise<{ lists: ListBody[]; charges: Map<string, string> }> {
   const stripe = world.stripe();
   const charges = new Map<string, string>();
+  const CUSTOMERS = customerCount();
   const refs = Array.from({ length: CUSTOMERS }, (_, i) => `cus_${tag}_${String(i).padStart(2, '0')}`);
   for (let i = 0; i < refs.length; i += 10) {
     await Promise.all(
@@ -557,8 +560,8 @@ export async function runSchedule(
       work,
       'impact',
       Array.from({ length: schedule.races.impact }, (_, i) => ({
-        users: CUSTOMERS - i,
-        transactions: CUSTOMERS + i,
+        users: customerCount() - i,
+        transactions: customerCount() + i,
         assets: ['money'],
         from: new Date(Date.now() - 3_600_000).toISOString(),
         to: new Date().toISOString(),
