@@ -918,10 +918,14 @@ async function checkInvariants(
 
   // Notices: at most once per customer and message, unless a person was asked about it in doubt.
   const mails = world.mails();
-  const asked = new Set(
+  // The customers whose notice a person was asked about, in doubt (the question names the effect).
+  const inDoubtEffects = new Set(
     mails
       .filter((m) => m.subject.includes(`${incidentId}:`) && m.subject.includes('needs you (in-doubt)'))
-      .map((m) => m.text),
+      .map((m) => /: notice (\S+) needs you/.exec(m.subject)?.[1]),
+  );
+  const askedAbout = new Set(
+    effects.filter((e) => inDoubtEffects.has(e.effectId)).map((e) => `${e.customerRef}@customers.example`),
   );
   const told = new Map<string, number>();
   for (const m of mails) {
@@ -932,8 +936,7 @@ async function checkInvariants(
   for (const [key, n] of told) {
     if (n <= 1) continue;
     const to = key.split(' | ')[0] ?? '';
-    const inDoubt = [...asked].some((t) => t.includes(to));
-    if (!inDoubt) {
+    if (!askedAbout.has(to)) {
       duplicatedNotices += n - 1;
       violations.push(`${key}: sent ${n} times, and no person was asked about it in doubt`);
     }
