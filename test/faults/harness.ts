@@ -99,6 +99,11 @@ const PLANS: readonly PlanBody[] = [
   plan('Refund the double charge, a goodwill credit of EUR 5.00, and an apology.', true, 500, ['apology']),
   plan('Refund the double charge, a goodwill credit of EUR 2.00, and an apology.', true, 200, ['apology']),
   plan('Refund the double charge and apologise.', true, 0, ['apology']),
+  plan('A goodwill credit of EUR 9.00 and an apology, no refund.', false, 900, ['apology']),
+  plan('Refund the double charge, a credit of EUR 0.50, an apology and a correction.', true, 50, [
+    'apology',
+    'correction',
+  ]),
 ];
 const REVISED_PLANS: readonly PlanBody[] = [
   plan('Revised: refund, a credit of EUR 4.00, an apology and a correction.', true, 400, [
@@ -107,6 +112,8 @@ const REVISED_PLANS: readonly PlanBody[] = [
   ]),
   plan('Revised: refund, a credit of EUR 1.00, and an apology.', true, 100, ['apology']),
   plan('Revised: a credit of EUR 7.00 and a correction, no refund.', false, 700, ['correction']),
+  plan('Revised: refund and an apology, no credit.', true, 0, ['apology']),
+  plan('Revised: refund, a credit of EUR 3.00, and a correction.', true, 300, ['correction']),
 ];
 
 function plan(summary: string, refund: boolean, creditMinor: number, notices: string[]): PlanBody {
@@ -359,7 +366,12 @@ async function workDone(
 }
 
 /** Several people post the same action at once with different bodies; at least one is recorded. */
-async function race(link: () => string, action: string, bodies: readonly unknown[]): Promise<number[]> {
+async function race(
+  link: () => string,
+  action: string,
+  bodies: readonly unknown[],
+  log: (line: string) => void = () => undefined,
+): Promise<number[]> {
   const answers = await Promise.all(
     bodies.map((b) =>
       workPost(link, action, b).then(
@@ -368,6 +380,7 @@ async function race(link: () => string, action: string, bodies: readonly unknown
       ),
     ),
   );
+  if (bodies.length > 1) log(`${bodies.length} ${action} at once: ${answers.join(' ')}`);
   if (!answers.includes(200)) await workDone(link, action, bodies[0]);
   return answers;
 }
@@ -392,6 +405,11 @@ async function waitUntil<T>(
 }
 
 let scheduleNumber = 0;
+
+/** `n` bodies for `n` people at once: each different while there are, then again from the first. */
+function cycle<T>(bodies: readonly T[], n: number): T[] {
+  return Array.from({ length: n }, (_, i) => bodies[i % bodies.length] as T);
+}
 
 /** Charges each customer at the stand-in; answers the lists the responders may upload. */
 async function chargeCustomers(
@@ -421,19 +439,21 @@ async function chargeCustomers(
       }),
     );
   }
-  // Three different lists: every customer, or fewer, each with other amounts.
-  const lists: ListBody[] = [CUSTOMERS, CUSTOMERS - 3, CUSTOMERS - 7].map((count, n) => {
-    const amounts = new Map<string, number>();
-    const rows = ['customer_ref,email,name,amount,currency,product_area,payment_ref'];
-    for (const ref of refs.slice(0, count)) {
-      const minor = 500 + ((Number(ref.slice(-2)) * 37 + n * 311) % 2400);
-      amounts.set(ref, minor);
-      rows.push(
-        `${ref},${ref}@customers.example,Customer ${ref.slice(-2)},${(minor / 100).toFixed(2)},EUR,payments,${charges.get(ref)}`,
-      );
-    }
-    return { csv: rows.join('\n'), count, amounts };
-  });
+  // Five different lists: every customer, or fewer, each with other amounts.
+  const lists: ListBody[] = [CUSTOMERS, CUSTOMERS - 2, CUSTOMERS - 3, CUSTOMERS - 5, CUSTOMERS - 7].map(
+    (count, n) => {
+      const amounts = new Map<string, number>();
+      const rows = ['customer_ref,email,name,amount,currency,product_area,payment_ref'];
+      for (const ref of refs.slice(0, count)) {
+        const minor = 500 + ((Number(ref.slice(-2)) * 37 + n * 311) % 2400);
+        amounts.set(ref, minor);
+        rows.push(
+          `${ref},${ref}@customers.example,Customer ${ref.slice(-2)},${(minor / 100).toFixed(2)},EUR,payments,${charges.get(ref)}`,
+        );
+      }
+      return { csv: rows.join('\n'), count, amounts };
+    },
+  );
   return { lists, charges };
 }
 
@@ -567,16 +587,19 @@ export async function runSchedule(
         to: new Date().toISOString(),
         summary: `Payments were charged twice (estimate ${i + 1}).`,
       })),
+      log,
     );
     await race(
       work,
       'customers',
-      lists.slice(0, schedule.races.customers).map((l) => l.csv),
+      cycle(lists, schedule.races.customers).map((l) => l.csv),
+      log,
     );
     await race(
       work,
       'plan',
-      PLANS.slice(0, schedule.races.plan).map((p) => p.body),
+      cycle(PLANS, schedule.races.plan).map((p) => p.body),
+      log,
     );
     await workDone(work, 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
     await settleKill();
@@ -609,7 +632,8 @@ export async function runSchedule(
       await race(
         work,
         'plan',
-        REVISED_PLANS.slice(0, schedule.races.revisedPlan).map((p) => p.body),
+        cycle(REVISED_PLANS, schedule.races.revisedPlan).map((p) => p.body),
+        log,
       );
       await workDone(work, 'submit-plan', {}, async () => (await now())?.phase !== 'Understand');
       await settleKill();
