@@ -615,18 +615,13 @@ export async function runSchedule(
       for (const [, l] of others) decisions.push(decideOn(l, 'approve', 'ok'));
     await Promise.all(decisions);
     await settleKill();
-    const afterRound1 = await waitUntil(
-      'round 1 to be decided',
-      async () => {
-        const inc = await world.incident(incidentId);
-        if (!inc) return undefined;
-        if (inc.phase === 'Understand' && inc.planRejected) return 'changes' as const;
-        if (inc.phase === 'Act' || inc.phase === 'Learn') return 'approved' as const;
-        return undefined;
-      },
-      60_000,
-    );
-
+    // A decision whose answer was lost, or posted on a link replaced since (its e-mail was in doubt
+    // and sent again), is posted again from the newest e-mail, as the approver would.
+    const firstRole = first?.[0];
+    const afterRound1 = await untilDecided(world, incidentId, 1, async (links) => {
+      const l = firstRole ? links.get(firstRole) : undefined;
+      if (l) await decideOn(l, 'request-changes', 'Say what the credit is for, and correct the receipt.');
+    });
     if (afterRound1 === 'changes') {
       begin('revise');
       await race(
@@ -641,6 +636,9 @@ export async function runSchedule(
       const round2 = await approvalLinksFrom(world, incidentId, 2);
       await Promise.all([...round2.values()].map((l) => decideOn(l, 'approve', 'ok')));
       await settleKill();
+      await untilDecided(world, incidentId, 2, async (links) => {
+        await Promise.all([...links.values()].map((l) => decideOn(l, 'approve', 'ok')));
+      });
     }
     // Act (and Learn) under the last step's faults.
     begin('act');
@@ -660,6 +658,35 @@ export async function runSchedule(
     await settleKill().catch(() => undefined);
     world.proxy.setScopedPlan(scope, []);
   }
+}
+
+/**
+ * Waits for a round to be decided; every few seconds while it is not, `again` posts what is missing on
+ * the newest links. Answers whether the round asked for changes or approved.
+ */
+async function untilDecided(
+  world: FaultWorld,
+  incidentId: string,
+  round: number,
+  again: (links: Map<string, string>) => Promise<void>,
+): Promise<'changes' | 'approved'> {
+  let postedAt = Date.now();
+  return waitUntil(
+    `round ${round} to be decided`,
+    async () => {
+      const inc = await world.incident(incidentId);
+      if (!inc) return undefined;
+      if (inc.decideRound > round || (inc.phase === 'Understand' && inc.planRejected))
+        return 'changes' as const;
+      if (inc.phase === 'Act' || inc.phase === 'Learn') return 'approved' as const;
+      if (Date.now() - postedAt > 5000 && inc.approvalRound?.round === round && !inc.approvalRound.decided) {
+        postedAt = Date.now();
+        await again(await approvalLinksFrom(world, incidentId, round));
+      }
+      return undefined;
+    },
+    180_000,
+  );
 }
 
 async function decideOn(link: string, decision: string, comment: string): Promise<void> {
@@ -692,7 +719,7 @@ async function approvalLinksFrom(
       }
       return links.size === inc.approvalRound.rule.roles.length ? links : undefined;
     },
-    90_000,
+    180_000,
   );
 }
 
@@ -729,7 +756,8 @@ async function seeItThrough(
       const effects = await world.effects(incidentId, inc.plan.version).catch(() => undefined);
       if (effects) effectsSeen = effects.map((e) => `${e.progress}${e.attempt}`).join(',');
     }
-    const now = `${inc?.updatedAt} ${effectsSeen} ${world.mails().length}`;
+    const mailsAbout = world.mails().filter((m) => m.subject.includes(incidentId)).length;
+    const now = `${inc?.updatedAt} ${effectsSeen} ${mailsAbout}`;
     if (now !== progress) {
       progress = now;
       progressAt = Date.now();
