@@ -385,6 +385,16 @@ async function race(
   return answers;
 }
 
+/** The incident halted while people waited for its next step: nothing more will come by itself. */
+class HaltedError extends Error {}
+
+function haltedCheck(inc: Incident | undefined): void {
+  if (inc?.halted)
+    throw new HaltedError(
+      `wedged: ${inc.id} halted in ${inc.phase} (${inc.halted.reason}: ${inc.halted.error ?? ''} ${inc.halted.cause?.slice(0, 300) ?? ''})`,
+    );
+}
+
 async function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined>,
@@ -397,6 +407,7 @@ async function waitUntil<T>(
       const v = await probe();
       if (v !== undefined) return v;
     } catch (error) {
+      if (error instanceof HaltedError) throw error;
       last = error;
     }
     await pause(200);
@@ -675,6 +686,7 @@ async function untilDecided(
     `round ${round} to be decided`,
     async () => {
       const inc = await world.incident(incidentId);
+      haltedCheck(inc);
       if (!inc) return undefined;
       if (inc.decideRound > round || (inc.phase === 'Understand' && inc.planRejected))
         return 'changes' as const;
@@ -709,6 +721,7 @@ async function approvalLinksFrom(
     `the approval e-mails of round ${round}`,
     async () => {
       const inc = await world.incident(incidentId);
+      haltedCheck(inc);
       if (inc?.approvalRound?.round !== round) return undefined;
       const links = new Map<string, string>();
       for (const m of world.mails()) {
@@ -995,9 +1008,7 @@ async function checkInvariants(
   }
 
   // Never wedged: it ended, or it waits for a named person with a deadline.
-  const status = await world
-    .executionStatus(inc.executionName)
-    .catch((e: Error) => `unreadable (${e.message})`);
+  const status = await world.executionStatus(inc.executionName);
   if (!ended) {
     const waitsForPerson =
       status === 'RUNNING' &&
