@@ -59,6 +59,12 @@ export interface LocalStackOptions {
    * `API_THROTTLE`); a test that measures the handlers, not the throttle, turns it off.
    */
   readonly gateway?: Pick<GatewayOptions, 'throttle' | 'maxInFlight' | 'maxQueued'>;
+  /**
+   * Where the handlers reach DynamoDB, SES, S3 and the Stripe stand-in, when not the emulators
+   * themselves: a fault proxy in between (local/fault-proxy/). The stack's own setup and the
+   * `endpoints` it answers stay on the emulators.
+   */
+  readonly handlerEndpoints?: Partial<Readonly<Record<'dynamodb' | 'ses' | 's3' | 'stripe', string>>>;
 }
 
 export interface LocalStack {
@@ -169,14 +175,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ledgerKeys = ledgerKeyFile(options.dataDir);
     FileKeySealer.fromFile(ledgerKeys, { create: true });
     Object.assign(process.env, options.environment);
+    const via = options.handlerEndpoints ?? {};
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
-      AWS_ENDPOINT_URL_SES: sesUrl,
-      AWS_ENDPOINT_URL_S3: s3Url,
+      AWS_ENDPOINT_URL_DYNAMODB: via.dynamodb ?? dynamodbUrl,
+      AWS_ENDPOINT_URL_SES: via.ses ?? sesUrl,
+      AWS_ENDPOINT_URL_S3: via.s3 ?? s3Url,
       POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
@@ -194,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.sreLead]: process.env[ENV.sreLead] ?? 'sre-lead@casebook.local',
       [ENV.paymentsProvider]: process.env[ENV.paymentsProvider] ?? 'stripe',
       [ENV.stripeApiKey]: 'sk_test_casebook_local',
-      [ENV.stripeApiBase]: stripe.url,
+      [ENV.stripeApiBase]: via.stripe ?? stripe.url,
       [ENV.mailRatePerSecond]: process.env[ENV.mailRatePerSecond] ?? '200',
       [ENV.paymentsRatePerSecond]: process.env[ENV.paymentsRatePerSecond] ?? '100',
     });

@@ -36,8 +36,10 @@ const RETRY = [
       'Lambda.SdkClientException',
       'Lambda.TooManyRequestsException',
     ],
+    // Lambda throttles and service errors come in bursts; six tries with backoff ride out about a
+    // minute of them before an incident halts (a halted incident waits for an operator).
     IntervalSeconds: 1,
-    MaxAttempts: 3,
+    MaxAttempts: 6,
     BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
