@@ -1,38 +1,17 @@
-/**
- * Act through `kill -9`s of the whole local stack at the points that hurt (issue 8's crash test):
- * after a refund's intent is on the ledger but before Stripe was called, after Stripe took the
- * refund but before Act recorded it, and after SES took a notice but before Act recorded it.
- * After the restarts the Stripe stand-in holds exactly one refund per payment and one credit per
- * customer, each customer got the notice exactly once, and the notice in doubt waited for a
- * person's answer to the e-mailed question — after which the incident moved on and closed.
- */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { pseudonymizer } from '../../functions/adapters/pseudonyms.ts';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import type { Customer } from '../../functions/domain/plan.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
-import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { approvedForAct } from '../support/act-setup.ts';
 import { plainIncident } from '../support/incidents.ts';
 import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
-import {
-  approvalLinks,
-  approve,
-  freePorts,
-  getCase,
-  inbox,
-  spawnStack,
-  tempDataDir,
-  waitFor,
-} from '../support/local-stack.ts';
+import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 let stack: StackProcess | undefined;
 afterAll(async () => {
@@ -72,11 +51,6 @@ describe('Act killed where it hurts', () => {
         paymentRef: charge.id,
       });
     }
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }),
-    );
-    const store = new DynamoDbOperationsStore(db, stack.tables.operations);
-    const effects = new DynamoDbEffectStore(db, stack.tables.operations);
     // Detected now: no deadline has passed, so no escalation e-mail takes one of the held sends.
     const incident = {
       ...plainIncident(8),
@@ -84,39 +58,15 @@ describe('Act killed where it hurts', () => {
       correlationKey: 'crash',
       detectedAt: new Date().toISOString(),
     };
-    await store.createIncident(incident);
-    await recordCustomers({ effects, incidents: store }, incident, customers);
-    const pseudonym = pseudonymizer({
-      kind: 'value',
-      value: readFileSync(join(dataDir, 'keys', 'pseudonym.key'), 'utf8').trim(),
+    await approvedForAct(stack, dataDir, incident, customers, {
+      summary: 'Refund the double charge, a goodwill credit, and tell each customer',
+      apply: [
+        { kind: 'refund', amount: 'affected', obligation: 'tos' },
+        { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
+        { kind: 'notice', obligation: 'brand', template: 'apology' },
+      ],
+      effects: [],
     });
-    await submitPlan(
-      { incidents: store, effects, pseudonym, clock: { now: () => new Date() } },
-      incident.id,
-      {
-        summary: 'Refund the double charge, a goodwill credit, and tell each customer',
-        apply: [
-          { kind: 'refund', amount: 'affected', obligation: 'tos' },
-          { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
-          { kind: 'notice', obligation: 'brand', template: 'apology' },
-        ],
-        effects: [],
-      },
-      'sre@example.com',
-    );
-    db.destroy();
-    const sfn = new SFNClient({ ...aws, endpoint: stack.endpoints.stepFunctions });
-    await sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: stack.stateMachineArn,
-        name: incident.id,
-        input: JSON.stringify({ incidentId: incident.id, resumeFrom: 'Decide' }),
-      }),
-    );
-    sfn.destroy();
-    for (const [role, link] of await approvalLinks(stack, incident.id, 1)) {
-      expect((await approve(link, `ok from ${role}`)).status).toBe(303);
-    }
     await stack.line('HELD refund 1');
     await stack.line('HELD send 4');
     const sentInRun1 = (await inbox(stack)).filter(isNotice);
