@@ -42,8 +42,9 @@ describe('casebook against a running npm start', () => {
   it('ignores the AWS credentials and endpoints of the shell it runs in', async () => {
     const shell = {
       ...user,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      // A shell's keys of its own (no real key has this shape), which local mode must not sign with.
+      AWS_ACCESS_KEY_ID: 'shell-access-key-id',
+      AWS_SECRET_ACCESS_KEY: 'shell-secret-access-key',
       AWS_SESSION_TOKEN: 'a-session',
       AWS_PROFILE: 'production',
       AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
