@@ -10,6 +10,10 @@ export const ENV = {
   ledgerKeyFile: 'CASEBOOK_LEDGER_KEY_FILE',
   /** On AWS: the KMS HMAC key that seals ledger entries. */
   ledgerKmsKeyId: 'CASEBOOK_LEDGER_KMS_KEY_ID',
+  /** Locally: the PEM file of the P-256 private key that signs tree heads (its public key beside it). */
+  ledgerSigningKeyFile: 'CASEBOOK_LEDGER_SIGNING_KEY_FILE',
+  /** On AWS: the asymmetric KMS key (ECC_NIST_P256) that signs tree heads. */
+  ledgerSigningKmsKeyId: 'CASEBOOK_LEDGER_SIGNING_KMS_KEY_ID',
   /** The S3 bucket anchored digests of the chain heads go to. */
   anchorBucket: 'CASEBOOK_ANCHOR_BUCKET',
   /** Bucket that keeps whole alert payloads whose values had to be cut. */

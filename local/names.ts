@@ -62,6 +62,11 @@ export function ledgerKeyFile(dataDir: string): string {
   return join(dataDir, 'keys', 'ledger.json');
 }
 
+/** The P-256 private key that signs the ledger's tree heads; its public key is beside it (`.pub.pem`). */
+export function ledgerSigningKeyFile(dataDir: string): string {
+  return join(dataDir, 'keys', 'ledger-signing.pem');
+}
+
 /**
  * The throwaway credentials everything on the local stack signs with, never real ones: s3rver
  * accepts only its own built-in key pair, the other emulators accept any, so all sign with s3rver's.

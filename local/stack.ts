@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
+import { FileHeadSigner } from '../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
 import { STATE_MACHINE } from '../functions/catalog.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -25,6 +26,7 @@ import {
   LOCAL_CREDENTIALS,
   LOCAL_TABLES,
   ledgerKeyFile,
+  ledgerSigningKeyFile,
   PORTS,
   portsFromEnvironment,
 } from './names.ts';
@@ -174,6 +176,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
     const ledgerKeys = ledgerKeyFile(options.dataDir);
     FileKeySealer.fromFile(ledgerKeys, { create: true });
+    // The key that signs tree heads, likewise; its public key is what anyone verifies with.
+    const signingKey = ledgerSigningKeyFile(options.dataDir);
+    FileHeadSigner.fromFile(signingKey, { create: true });
     Object.assign(process.env, options.environment);
     const via = options.handlerEndpoints ?? {};
     Object.assign(process.env, {
@@ -188,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
       [ENV.ledgerKeyFile]: ledgerKeys,
+      [ENV.ledgerSigningKeyFile]: signingKey,
       [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
       [ENV.payloadBucket]: LOCAL_BUCKETS.payloads,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',

@@ -24,22 +24,34 @@ export type LedgerKeySource =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'kms'; readonly keyId: string };
 
+/** Where the key that signs tree heads is: an asymmetric KMS key on AWS, a PEM file locally. */
+export type HeadSignerSource = LedgerKeySource;
+
 export const ledgerTableConfig = z
   .object({
     [ENV.ledgerTable]: required,
     [ENV.ledgerKeyFile]: z.string().min(1).optional(),
     [ENV.ledgerKmsKeyId]: z.string().min(1).optional(),
+    [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
+    [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
   })
   .refine((env) => Boolean(env[ENV.ledgerKeyFile]) !== Boolean(env[ENV.ledgerKmsKeyId]), {
     message: `set exactly one of ${ENV.ledgerKeyFile} (local) and ${ENV.ledgerKmsKeyId} (AWS)`,
     path: [ENV.ledgerKmsKeyId],
   })
+  .refine((env) => !(env[ENV.ledgerSigningKeyFile] && env[ENV.ledgerSigningKmsKeyId]), {
+    message: `set at most one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
+    path: [ENV.ledgerSigningKmsKeyId],
+  })
   .transform((env) => {
-    const file = env[ENV.ledgerKeyFile];
-    const ledgerKey: LedgerKeySource = file
-      ? { kind: 'file', path: file }
-      : { kind: 'kms', keyId: env[ENV.ledgerKmsKeyId] as string };
-    return { ledgerTable: env[ENV.ledgerTable], ledgerKey };
+    const source = (file: string | undefined, keyId: string | undefined): LedgerKeySource | undefined =>
+      file ? { kind: 'file', path: file } : keyId ? { kind: 'kms', keyId } : undefined;
+    const ledgerKey = source(env[ENV.ledgerKeyFile], env[ENV.ledgerKmsKeyId]) as LedgerKeySource;
+    const headSigner: HeadSignerSource | undefined = source(
+      env[ENV.ledgerSigningKeyFile],
+      env[ENV.ledgerSigningKmsKeyId],
+    );
+    return { ledgerTable: env[ENV.ledgerTable], ledgerKey, ...(headSigner ? { headSigner } : {}) };
   });
 
 export const payloadBucketConfig = z
