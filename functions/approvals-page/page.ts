@@ -1,10 +1,25 @@
 import { approverAt } from '../domain/approval.ts';
-import { describeRule, VERDICT_LABEL } from '../domain/approval-policy.ts';
+import { describeRule } from '../domain/approval-policy.ts';
 import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
+import {
+  APPROVAL_STATUS_LABEL,
+  KIND_LABEL,
+  LEDGER_KIND_LABEL,
+  LEDGER_LOG_LABEL,
+  labelOf,
+  OBLIGATION_LABEL,
+  PHASE_LABEL,
+  ROLE_LABEL,
+  SEVERITY_LABEL,
+  SIZE_LABEL,
+  STATUS_LABEL,
+  TEMPLATE_LABEL,
+  VERDICT_LABEL,
+  WORLD_LABEL,
+} from '../domain/labels.ts';
 import { LIMITS } from '../domain/limits.ts';
-import { formatMajorAmount } from '../domain/money.ts';
+import { formatMoney, moneyLines, shownTotals } from '../domain/plan.ts';
 import { counted } from '../domain/text.ts';
-import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
 import type { ApprovalView } from '../use-cases/approval-decisions.ts';
@@ -17,7 +32,7 @@ function noticePreview(view: ApprovalView): string {
         template,
         count,
         message,
-      }) => `<h2>What each customer receives: ${e(template)} (${e(counted(count, 'customer'))})</h2>
+      }) => `<h2>What each customer receives: ${e(labelOf(TEMPLATE_LABEL, template))} (${e(counted(count, 'customer'))})</h2>
 <p class="meta">Shown as sent to ${t(message.to)}; every recipient gets the same words, with their own name and amount.</p>
 <div class="box"><p><strong>Subject:</strong> ${t(message.subject)}</p><pre dir="auto" class="message"><bdi>${e(message.text)}</bdi></pre></div>`,
     )
@@ -31,14 +46,6 @@ export function notFoundPage(): string {
     '<h1>No such approval request</h1><p>Check that you opened the whole link from the email.</p>',
   );
 }
-
-const STATUS_WORDS: Readonly<Record<ApprovalView['approval']['status'], string>> = {
-  PENDING: 'Waiting',
-  APPROVED: 'Approved',
-  REJECTED: 'Rejected',
-  CHANGES_REQUESTED: 'Changes requested',
-  WITHDRAWN: 'Closed',
-};
 
 /** `Lou Legal (lou@example.com)` */
 function person(who: { readonly name: string; readonly email: string }): string {
@@ -72,7 +79,7 @@ function ask(view: ApprovalView): string {
       decided.seat === view.seat
         ? ''
         : ` <span class="meta">(the first decision for ${e(role)} counts: this link can no longer decide)</span>`;
-    return `<div class="box ${decided.decision === 'approve' ? 'ok' : 'no'}"><strong>${e(STATUS_WORDS[approval.status])}</strong> by ${t(decided.name)} (${e(by.email)})${decided.seat === 'backup' ? ', as backup,' : ''} at ${timeHtml(decided.at, now)}${decided.comment ? `: ${t(decided.comment)}` : ''}${decided.basis ? ` <span class="meta">(basis: ${t(decided.basis)})</span>` : ''}${other}</div>`;
+    return `<div class="box ${decided.decision === 'approve' ? 'ok' : 'no'}"><strong>${e(APPROVAL_STATUS_LABEL[approval.status])}</strong> by ${t(decided.name)} (${e(by.email)})${decided.seat === 'backup' ? ', as backup,' : ''} at ${timeHtml(decided.at, now)}${decided.comment ? `: ${t(decided.comment)}` : ''}${decided.basis ? ` <span class="meta">(basis: ${t(decided.basis)})</span>` : ''}${other}</div>`;
   }
   return `<div class="box no"><strong>Closed.</strong> ${t(approval.status === 'WITHDRAWN' ? (approval.withdrawnReason ?? 'The approval round closed.') : (view.over ?? 'This request can no longer be decided.'))}</div>`;
 }
@@ -88,7 +95,7 @@ function roundSection(view: ApprovalView): string {
         cell: (a) =>
           `${person(approverAt(a, 'primary'))}${a.backup ? `; backup ${person(a.backup)}, asked ${timeHtml(a.backup.requestedAt, now)}` : ''}`,
       },
-      { header: 'Status', cell: (a) => e(STATUS_WORDS[a.status]) },
+      { header: 'Status', cell: (a) => e(APPROVAL_STATUS_LABEL[a.status]) },
       {
         header: 'Decided',
         cell: (a) =>
@@ -100,7 +107,7 @@ function roundSection(view: ApprovalView): string {
     view.roundApprovals,
   );
   const rule = round
-    ? `<p>${e(describeRule(round.rule))}. Approval policy ${e(round.policyVersion)}, for a ${e(round.size)} ${e(round.severity)} incident.</p>`
+    ? `<p>${e(describeRule(round.rule))}. Approval policy ${e(round.policyVersion)}, for a ${e(SIZE_LABEL[round.size].toLowerCase())} ${e(SEVERITY_LABEL[round.severity])} incident.</p>`
     : '';
   const outcome = round?.decided
     ? `<p><strong>${e(VERDICT_LABEL[round.decided.verdict])}</strong> ${timeHtml(round.decided.at, now)}: ${t(round.decided.reason)}</p>`
@@ -159,27 +166,20 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
     : '';
   const totals = table(
     [
-      { header: 'Kind', cell: (row) => e(row.kind) },
-      {
-        header: 'Total',
-        cell: (row) =>
-          e(
-            row.currency
-              ? `${row.currency} ${formatMajorAmount({ minor: row.minor, currency: row.currency })}`
-              : '—',
-          ),
-      },
-      { header: 'Line', cell: (row) => e(row.obligation === 'tos' ? 'ToS line' : 'brand line') },
+      { header: 'Kind', cell: (row) => e(KIND_LABEL[row.kind]) },
+      { header: 'Total', cell: (row) => e(row.money ? formatMoney(row.money) : '—') },
+      { header: 'Line', cell: (row) => e(OBLIGATION_LABEL[row.obligation]) },
       { header: 'Customers', cell: (row) => e(row.count) },
     ],
-    plan?.totals ?? [],
+    shownTotals(plan?.totals ?? []),
     'The plan has no effects.',
   );
+  const lines = moneyLines(plan?.totals ?? []);
   const timeline = table(
     [
       { header: 'At', cell: (event) => timeHtml(event.at, now) },
-      { header: 'World', cell: (event) => e(event.world) },
-      { header: 'Phase', cell: (event) => e(event.phase) },
+      { header: 'World', cell: (event) => e(WORLD_LABEL[event.world]) },
+      { header: 'Phase', cell: (event) => e(PHASE_LABEL[event.phase]) },
       { header: 'Event', cell: (event) => t(event.summary) },
     ],
     view.timeline,
@@ -188,9 +188,9 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
     [
       { header: '#', cell: (l) => e(l.seq) },
       { header: 'At', cell: (l) => timeHtml(l.at, now) },
-      { header: 'Log', cell: (l) => e(l.log) },
-      { header: 'Kind', cell: (l) => e(l.kind) },
-      { header: 'World', cell: (l) => e(l.world) },
+      { header: 'Log', cell: (l) => e(LEDGER_LOG_LABEL[l.log]) },
+      { header: 'Kind', cell: (l) => e(labelOf(LEDGER_KIND_LABEL, l.kind)) },
+      { header: 'World', cell: (l) => e(WORLD_LABEL[l.world]) },
       { header: 'Entry', cell: (l) => t(l.summary) },
     ],
     view.ledger,
@@ -198,7 +198,7 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
   return layout(
     `${incident.id}: ${role} approval`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
-<p class="meta">${e(incident.severity)} · ${e(incident.world)} · status ${e(incident.status)} · phase ${e(incident.phase)} · detected ${timeHtml(incident.detectedAt, now)}</p>
+<p class="meta">${e(SEVERITY_LABEL[incident.severity])} · ${e(WORLD_LABEL[incident.world])} · status ${e(STATUS_LABEL[incident.status])} · phase ${e(PHASE_LABEL[incident.phase])} · detected ${timeHtml(incident.detectedAt, now)}</p>
 ${ask(view)}
 ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}${view.canDecide ? '<p><a href="#decide">Back to the form</a></p>' : ''}</div>` : ''}
 ${changesSection(view)}
@@ -207,6 +207,7 @@ ${impact(view)}
 <p>${t(plan?.summary ?? 'No plan.')}</p>
 <p class="meta">${e(counted(plan?.effectCount ?? 0, 'effect'))}, each RML3 and RISKY: one per customer and rule.</p>
 ${totals}
+<p>${lines.length > 0 ? lines.map((l) => `<strong>${e(OBLIGATION_LABEL[l.obligation])}</strong> ${e(formatMoney(l.money))}`).join(' · ') : 'No money: the plan refunds and credits nothing.'}</p>
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
 ${noticePreview(view)}
 ${roundSection(view)}

@@ -13,7 +13,7 @@ import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
 import type { Customer, NoticeTemplate } from './plan.ts';
-import { describeTotal } from './plan.ts';
+import { describeTotal, shownTotals } from './plan.ts';
 import type { MailMessage } from './ports.ts';
 import { plainTextBody, subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
@@ -52,7 +52,8 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const subject = subjectLine(
     `[${incident.severity}] ${incident.id}: ${role} approval needed — ${incident.title}`,
   );
-  const totals = plan?.totals.map((t) => `- ${describeTotal(t)}`) ?? [];
+  const shown = shownTotals(plan?.totals ?? []);
+  const totals = shown.map((t) => `- ${describeTotal(t)}`);
   const dueAt = new Date(ask.dueAt);
   const due = humanInstant(dueAt, dueAt);
   const changed = ask.changes
@@ -82,7 +83,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
 <p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
 ${ask.backupFor ? `<p>${escapeHtml(backupNote(ask))}</p>\n` : ''}<p>Incident: ${isolated(incident.title)}</p>
 <p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
-<ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
+<ul>${shown.map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
 ${
   changed.length > 0
     ? `<p>${escapeHtml(changed[0] ?? '')}</p><ul>${changed

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { ulid } from 'ulid';
 import { z } from 'zod';
+import { KIND_LABEL, OBLIGATION_LABEL } from './labels.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount, parseMajorAmount, paymentAmountProblem } from './money.ts';
 import type { ActionSafety, World } from './vocabulary.ts';
@@ -234,12 +235,74 @@ export function planTotals(effects: Iterable<PlannedEffect>): PlanTotal[] {
   );
 }
 
-/** A total as people read it: "refund EUR 1,234.50 (tos, 3)". */
-export function describeTotal(total: PlanTotal): string {
-  const money = total.currency
-    ? ` ${total.currency} ${formatMajorAmount({ minor: total.minor, currency: total.currency })}`
-    : '';
-  return `${total.kind}${money} (${total.obligation}, ${total.count})`;
+/**
+ * The kinds that move money to a customer: the only ones whose sums are money on a page or in an
+ * e-mail, as the P&L counts them once confirmed. A notice carries its customer's amount for its
+ * wording, never as money of its own.
+ */
+export const MONEY_KINDS = ['refund', 'credit'] as const satisfies readonly PlanEffectKind[];
+
+const isMoney = (kind: PlanEffectKind) => (MONEY_KINDS as readonly string[]).includes(kind);
+
+/**
+ * A plan total as people read it: its money only for the kinds that move money (a notice's row
+ * counts its customers and holds no money), so every page and e-mail shows the same sums, equal to
+ * the P&L of the same effects once confirmed. The sealed totals stay as they were hashed.
+ */
+export interface ShownTotal {
+  readonly kind: PlanEffectKind;
+  readonly obligation: Obligation;
+  readonly count: number;
+  readonly money?: Money;
+}
+
+/** The one function every page and e-mail reads a plan's totals through (money = refunds and credits). */
+export function shownTotals(totals: readonly PlanTotal[]): ShownTotal[] {
+  const rows = new Map<
+    string,
+    { kind: PlanEffectKind; obligation: Obligation; count: number; money?: Money }
+  >();
+  for (const t of totals) {
+    const money = isMoney(t.kind) && t.currency ? { minor: t.minor, currency: t.currency } : undefined;
+    // A message's rows in several currencies are one row: its customers, without money.
+    const key = `${t.kind}|${money?.currency ?? ''}|${t.obligation}`;
+    const row = rows.get(key) ?? { kind: t.kind, obligation: t.obligation, count: 0 };
+    rows.set(key, {
+      ...row,
+      count: row.count + t.count,
+      ...(money ? { money: { currency: money.currency, minor: (row.money?.minor ?? 0) + money.minor } } : {}),
+    });
+  }
+  return [...rows.values()];
+}
+
+/** The plan's money per P&L line and currency: refunds and credits only. */
+export function moneyLines(
+  totals: readonly PlanTotal[],
+): { readonly obligation: Obligation; readonly money: Money }[] {
+  const sums = new Map<string, { obligation: Obligation; money: Money }>();
+  for (const t of shownTotals(totals)) {
+    if (!t.money) continue;
+    const key = `${t.obligation}|${t.money.currency}`;
+    const minor = (sums.get(key)?.money.minor ?? 0) + t.money.minor;
+    sums.set(key, { obligation: t.obligation, money: { currency: t.money.currency, minor } });
+  }
+  return [...sums.values()].sort(
+    (a, b) =>
+      (a.obligation === b.obligation ? 0 : a.obligation === 'tos' ? -1 : 1) ||
+      a.money.currency.localeCompare(b.money.currency),
+  );
+}
+
+/** Money as people read it: "EUR 1,234.50". */
+export function formatMoney(money: Money): string {
+  return `${money.currency} ${formatMajorAmount(money)}`;
+}
+
+/** A total as people read it: "Refund EUR 1,234.50 (ToS line, 3 customers)". */
+export function describeTotal(total: ShownTotal): string {
+  const money = total.money ? ` ${formatMoney(total.money)}` : '';
+  return `${KIND_LABEL[total.kind]}${money} (${OBLIGATION_LABEL[total.obligation]}, ${total.count} ${total.count === 1 ? 'customer' : 'customers'})`;
 }
 
 /** Every field of a planned effect: what the plan's hash covers, and nothing Act adds. */
@@ -334,17 +397,16 @@ export function planChanges(before: PlanSnapshot, after: PlanSnapshot): string[]
   if (before.effectCount !== after.effectCount) {
     lines.push(`Effects: ${before.effectCount} → ${after.effectCount}`);
   }
-  const key = (t: PlanTotal) => `${t.kind}|${t.currency}|${t.obligation}`;
-  const label = (t: PlanTotal) =>
-    `${t.kind}${t.currency ? ` ${t.currency}` : ''} (${t.obligation === 'tos' ? 'ToS line' : 'brand line'})`;
-  const amount = (t: PlanTotal) =>
-    `${t.count}${t.currency ? `, ${t.currency} ${formatMajorAmount({ minor: t.minor, currency: t.currency })}` : ''}`;
-  const was = new Map(before.totals.map((t) => [key(t), t]));
-  const now = new Map(after.totals.map((t) => [key(t), t]));
+  const key = (t: ShownTotal) => `${t.kind}|${t.money?.currency ?? ''}|${t.obligation}`;
+  const label = (t: ShownTotal) =>
+    `${KIND_LABEL[t.kind]}${t.money ? ` ${t.money.currency}` : ''} (${OBLIGATION_LABEL[t.obligation]})`;
+  const amount = (t: ShownTotal) => `${t.count}${t.money ? `, ${formatMoney(t.money)}` : ''}`;
+  const was = new Map(shownTotals(before.totals).map((t) => [key(t), t]));
+  const now = new Map(shownTotals(after.totals).map((t) => [key(t), t]));
   for (const [k, t] of now) {
     const old = was.get(k);
     if (!old) lines.push(`Added ${label(t)}: ${amount(t)}`);
-    else if (old.count !== t.count || old.minor !== t.minor)
+    else if (old.count !== t.count || old.money?.minor !== t.money?.minor)
       lines.push(`${label(t)}: ${amount(old)} → ${amount(t)}`);
   }
   for (const [k, t] of was) if (!now.has(k)) lines.push(`Removed ${label(t)}: was ${amount(t)}`);

@@ -641,7 +641,7 @@ describe('deciding', () => {
     const second = await open(2);
     const mail = second.links.get('business')?.text ?? '';
     expect(mail).toContain('What changed since plan v1, which you saw:');
-    expect(mail).toContain('- Added refund EUR (ToS line): 1, EUR 12.50');
+    expect(mail).toContain('- Added Refund EUR (ToS line): 1, EUR 12.50');
     const page = (await call('GET', await idOf('business', second.links))).body ?? '';
     expect(page).toContain('<h2>What changed since plan v1, which you saw in round 1</h2>');
     expect(page).toContain('<li><bdi>Summary was: Tell the customer</bdi></li>');
