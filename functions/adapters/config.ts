@@ -187,7 +187,7 @@ export const respondersConfig = z
 
 const minutes = z.number().positive('must be a positive number of minutes');
 const targetOverride = z
-  .object({ response: minutes, resolution: minutes, postmortem: minutes })
+  .object({ response: minutes, resolution: minutes, postmortem: minutes, decision: minutes })
   .partial()
   .strict();
 
@@ -242,6 +242,7 @@ export const deadlineConfig = z
             response: target('response'),
             resolution: target('resolution'),
             postmortem: target('postmortem'),
+            decision: { minutes: given.decision ?? base.targets[severity].decision.minutes },
           },
         ];
       }),
@@ -249,7 +250,7 @@ export const deadlineConfig = z
     const policy: DeadlinePolicy = {
       targets,
       regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
-      decisionMinutes: o.decision ?? base.decisionMinutes,
+      ...(o.decision === undefined ? {} : { decisionMinutes: o.decision }),
       escalationMinutes: o.escalation ?? base.escalationMinutes,
       answersMinutes: o.answers ?? base.answersMinutes,
       floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,

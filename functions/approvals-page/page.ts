@@ -1,6 +1,7 @@
 import { approverAt } from '../domain/approval.ts';
 import { describeRule } from '../domain/approval-policy.ts';
 import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
+import { humanDuration } from '../domain/human-time.ts';
 import {
   APPROVAL_STATUS_LABEL,
   KIND_LABEL,
@@ -65,6 +66,19 @@ function ifLate(view: ApprovalView): string {
     : `If you have not decided by then, ${e(role)}'s backup on the roster, if there is one, is asked too, and later the SRE lead and the responders are told; the round keeps waiting, and your decision still counts.`;
 }
 
+/** The decision deadline the severity gives, and the resolution deadline (said plainly once it has passed). */
+function deadlines(view: ApprovalView): string {
+  const { resolution, now } = view;
+  const passed = !resolution.metAt && Date.parse(resolution.due) <= now.getTime();
+  const decision = `<p>Decision deadline ${timeHtml(view.dueAt, now)}: a ${e(SEVERITY_LABEL[view.incident.severity])} incident's approvers have ${e(humanDuration(view.decisionMinutes * 60_000))}.</p>`;
+  const resolved = resolution.metAt
+    ? `<p>Resolution deadline ${timeHtml(resolution.due, now)}; resolved ${timeHtml(resolution.metAt, now)}.</p>`
+    : passed
+      ? `<p><strong>The resolution target has already passed</strong> (${timeHtml(resolution.due, now)}): the customers wait for this decision.</p>`
+      : `<p>Resolution deadline ${timeHtml(resolution.due, now)}; Act starts only once the plan is approved.</p>`;
+  return decision + resolved;
+}
+
 /** What is asked of the viewer and by when, or what became of the request: the first thing on the page. */
 function ask(view: ApprovalView): string {
   const { approval, now } = view;
@@ -72,6 +86,7 @@ function ask(view: ApprovalView): string {
   const decided = approval.decision;
   if (view.canDecide)
     return `<div class="box"><p><strong>Your decision is needed by ${timeHtml(view.dueAt, now)}:</strong> as ${e(role)}, approve remediation plan v${e(approval.planVersion)}, reject it, or ask for changes (round ${e(approval.round)}). Read what it does and what customers will receive, then <a href="#decide">decide at the end of the page</a>.</p>
+${deadlines(view)}
 <p class="meta">This link is for ${person(approverAt(approval, view.seat))} alone: do not forward it. Opening this page changed nothing. ${ifLate(view)}</p></div>`;
   if (decided) {
     const by = approverAt(approval, decided.seat);

@@ -5,9 +5,10 @@
  */
 import type { Approver, RoundRule } from './approval-policy.ts';
 import { describeRule } from './approval-policy.ts';
+import type { Deadline } from './deadlines.ts';
 import type { AttentionReason, EffectRecord } from './effects.ts';
 import { escapeHtml, isolated } from './html.ts';
-import { humanInstant } from './human-time.ts';
+import { humanDuration, humanInstant } from './human-time.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
@@ -27,6 +28,12 @@ export interface ApprovalAsk {
   readonly rule: RoundRule;
   readonly round: number;
   readonly dueAt: string;
+  /** How long the incident's severity gives its approvers: the deadline policy's decision target. */
+  readonly decisionMinutes: number;
+  /** The incident's resolution deadline: the approver is told when it has already passed. */
+  readonly resolution: Pick<Deadline, 'due' | 'metAt'>;
+  /** When the e-mail is written. */
+  readonly now: string;
   /** What changed since the plan version this approver saw last, when they saw one. */
   readonly changes?: { readonly since: number; readonly lines: readonly string[] };
   /** Set when this approver is the role's backup: the primary, and the deadline they let pass. */
@@ -39,6 +46,29 @@ function backupNote(ask: ApprovalAsk): string {
   const deadline = new Date(ask.backupFor.deadline);
   const role = ROLE_LABEL[ask.role];
   return `You are asked as ${role}'s backup: ${withoutBidiControls(ask.backupFor.primary.name)} (${ask.backupFor.primary.email}) had not decided by ${humanInstant(deadline, deadline)}. Whichever of you decides first decides for ${role}; the other's link then shows who did.`;
+}
+
+/**
+ * The decision deadline the severity gives and the incident's resolution deadline, in the same
+ * words on the page and in the e-mail: an approver asked after the resolution target passed is
+ * told so, not left to think there is time.
+ */
+export function deadlineLines(
+  incident: Pick<Incident, 'severity'>,
+  ask: Pick<ApprovalAsk, 'dueAt' | 'decisionMinutes' | 'resolution' | 'now'>,
+): string[] {
+  const now = new Date(ask.now);
+  const at = (instant: string) => humanInstant(new Date(instant), new Date(instant));
+  const resolution = ask.resolution;
+  const passed = !resolution.metAt && Date.parse(resolution.due) <= now.getTime();
+  return [
+    `Decision deadline: ${at(ask.dueAt)} (a ${incident.severity} incident's approvers have ${humanDuration(ask.decisionMinutes * 60_000)}).`,
+    resolution.metAt
+      ? `Resolution deadline: ${at(resolution.due)}; the incident was resolved at ${at(resolution.metAt)}.`
+      : passed
+        ? `Resolution deadline: ${at(resolution.due)} — it has already passed (${humanDuration(now.getTime() - Date.parse(resolution.due))} ago): the customers wait for this decision.`
+        : `Resolution deadline: ${at(resolution.due)}; Act starts only once the plan is approved.`,
+  ];
 }
 
 /**
@@ -56,6 +86,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const totals = shown.map((t) => `- ${describeTotal(t)}`);
   const dueAt = new Date(ask.dueAt);
   const due = humanInstant(dueAt, dueAt);
+  const when = deadlineLines(incident, ask);
   const changed = ask.changes
     ? ask.changes.lines.length > 0
       ? [
@@ -67,6 +98,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const text = plainTextBody([
     `${ask.to.name}, ${incident.id} (${incident.severity}, ${incident.world}) needs your decision as ${role} on its remediation plan, by ${due}.`,
     `Round ${ask.round}: ${describeRule(ask.rule)}.`,
+    ...when,
     ...(ask.backupFor ? ['', backupNote(ask)] : []),
     '',
     `Incident: ${withoutBidiControls(incident.title)}`,
@@ -81,6 +113,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p>${isolated(ask.to.name)}, <strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs your decision as <strong>${escapeHtml(role)}</strong> on its remediation plan, by ${escapeHtml(due)}.</p>
 <p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
+${when.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')}
 ${ask.backupFor ? `<p>${escapeHtml(backupNote(ask))}</p>\n` : ''}<p>Incident: ${isolated(incident.title)}</p>
 <p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
 <ul>${shown.map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>

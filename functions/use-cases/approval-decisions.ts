@@ -30,7 +30,13 @@ import {
 } from '../domain/approval.ts';
 import type { RoundState } from '../domain/approval-policy.ts';
 import { DECISION_VERB, describeVote, evaluateRound, VERDICT_LABEL } from '../domain/approval-policy.ts';
-import { type DeadlinePolicy, roundClock } from '../domain/deadlines.ts';
+import {
+  type Deadline,
+  type DeadlinePolicy,
+  decisionMinutes,
+  resolutionDeadline,
+  roundClock,
+} from '../domain/deadlines.ts';
 import type { EffectRecord } from '../domain/effects.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { humanInstant } from '../domain/human-time.ts';
@@ -63,7 +69,7 @@ export interface ApprovalDecisionDeps {
   readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'>;
   readonly clock: Clock;
   /** How long a round may take to be decided, and how long its backups have after its deadline. */
-  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>;
+  readonly policy: Pick<DeadlinePolicy, 'targets' | 'decisionMinutes' | 'escalationMinutes'>;
 }
 
 /** Everything the approval page shows. */
@@ -93,6 +99,10 @@ export interface ApprovalView {
    * asked then), its final timeout for the backup (the SRE lead is told then).
    */
   readonly dueAt: string;
+  /** How long the incident's severity gives its approvers (the deadline policy's decision target). */
+  readonly decisionMinutes: number;
+  /** The incident's resolution deadline: the page says when it has already passed. */
+  readonly resolution: Deadline;
 }
 
 async function authorize(
@@ -137,7 +147,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
   if (!incident) throw new NotFoundError('No such approval request');
   const over = approval.status === 'PENDING' ? roundOver(incident, approval) : undefined;
   const seen = approval.plan ?? (incident.plan ? planSnapshot(incident.plan) : undefined);
-  const clock = roundClock(incident.decideRoundAt ?? approval.requestedAt, deps.policy);
+  const clock = roundClock(incident.decideRoundAt ?? approval.requestedAt, deps.policy, incident.severity);
   return {
     approval,
     seat,
@@ -154,6 +164,8 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     sampleNotices: await sampleNotices(deps, incident),
     now: deps.clock.now(),
     dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
+    decisionMinutes: decisionMinutes(deps.policy, incident.severity),
+    resolution: resolutionDeadline(incident, deps.policy.targets),
   };
 }
 

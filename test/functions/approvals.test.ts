@@ -306,10 +306,13 @@ describe('the approval page', () => {
   it('says who the link is for and who decides the round, leads with the ask and ends with the decision', async () => {
     const { open, call, idOf } = await setup({ policy: ROSTER });
     const page = (await call('GET', await idOf('legal', (await open()).links))).body ?? '';
-    // The test clock reads 10:30 on 22 Nov; the round began at 10:00 and may take 72 hours.
+    // The test clock reads 10:30 on 22 Nov; the round began at 10:00, and a SEV2's approvers have 2 hours.
     expect(page).toMatch(
-      /Your decision is needed by <time datetime="2026-11-25T10:00:00\.000Z" title="[^"]+">25 Nov 10:00 UTC, in 2 d 23 h[^<]*<\/time>/,
+      /Your decision is needed by <time datetime="2026-11-22T12:00:00\.000Z" title="[^"]+">22 Nov 12:00 UTC, in 1 h (30|29) min<\/time>/,
     );
+    expect(page).toContain("a SEV2 incident's approvers have 2 h.");
+    // Detected at 09:00, a SEV2 is to be resolved within 8 hours.
+    expect(page).toMatch(/Resolution deadline <time datetime="2026-11-22T17:00:00\.000Z"/);
     expect(page).toContain('This link is for <bdi>Lee Legal</bdi> (lee@example.com) alone');
     expect(page).toContain('<h2>Who decides round 1</h2>');
     expect(page).toContain('Legal, Business and SRE; 3 of 3 must approve.');
