@@ -4,6 +4,8 @@ import { escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.
 import { humanDuration } from '../domain/human-time.ts';
 import {
   APPROVAL_STATUS_LABEL,
+  ASSET_LABEL,
+  CATEGORY_LABEL,
   KIND_LABEL,
   LEDGER_KIND_LABEL,
   LEDGER_LOG_LABEL,
@@ -141,16 +143,34 @@ function changesSection(view: ApprovalView): string {
     : `<h2>What changed since ${e(since)}</h2><ul>${changes.lines.map((l) => `<li>${t(l)}</li>`).join('')}</ul>`;
 }
 
-/** How far the incident reaches, as far as the case knows it. */
+/**
+ * How far the incident reaches as the responders assessed it (users, transactions, what is at
+ * risk, the window, their summary), then, apart, what the alert said: its own figures are a
+ * metric's, not the case's.
+ */
 function impact(view: ApprovalView): string {
-  const { incident } = view;
+  const { incident, now } = view;
   const customers = incident.customerList?.count ?? 0;
+  const assessed = incident.impact;
+  const size = incident.size;
+  const theirs = assessed
+    ? `<ul>
+<li>${e(counted(assessed.users, 'user'))}, ${e(counted(assessed.transactions, 'transaction'))}</li>
+<li>At risk: ${e(assessed.assets.map((a) => ASSET_LABEL[a]).join(', ') || 'nothing named')}</li>
+<li>From ${timeHtml(assessed.from, now)}${assessed.to ? ` until ${timeHtml(assessed.to, now)}` : ', still going on'}</li>
+${size ? `<li>Size ${e(SIZE_LABEL[size.size].toLowerCase())}: ${t(size.because)}${size.overriddenBy ? ` (set by ${e(size.overriddenBy)})` : ''}</li>` : ''}
+<li>${e(counted(customers, 'affected customer'))} listed</li>
+</ul>
+<p>${t(assessed.summary)}</p>
+<p class="meta">Assessed by ${e(assessed.by)} ${timeHtml(assessed.at, now)}.</p>`
+    : `<p>Not assessed by the responders yet. ${e(counted(customers, 'affected customer'))} listed.</p>`;
   return `<h2>Impact</h2>
+${theirs}
+<h3>What the alert said</h3>
 <p>${t(incident.description ?? incident.classificationReason)}</p>
 <ul>
-<li>Began ${timeHtml(incident.startedAt, view.now)}, as ${e(incident.source)} reports it</li>
-<li>${e(counted(customers, 'affected customer'))} listed</li>
-<li>${e(incident.severity)}, ${e(incident.world)}: ${e(incident.categories.join(', ') || 'no category')}${incident.productArea ? `, product area ${t(incident.productArea)}` : ''}</li>
+<li>Began ${timeHtml(incident.startedAt, now)}, as ${e(incident.source)} reports it</li>
+<li>${e(SEVERITY_LABEL[incident.severity])}, ${e(WORLD_LABEL[incident.world])}: ${e(incident.categories.map((c) => CATEGORY_LABEL[c]).join(', ') || 'no category')}${incident.productArea ? `, product area ${t(incident.productArea)}` : ''}</li>
 ${incident.description ? `<li>Why it is history-grade: ${t(incident.classificationReason)}</li>` : ''}
 </ul>`;
 }

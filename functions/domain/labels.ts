@@ -11,7 +11,7 @@ import type { DeadlineKind, IMPACT_ASSETS, ImpactSize } from './deadlines.ts';
 import type { AttentionReason, EffectProgress } from './effects.ts';
 import type { DecisionKind, EffectKind } from './ledger.ts';
 import type { NoticeTemplate, Obligation, PlanEffectKind } from './plan.ts';
-import type { ActionSafety, Phase, Severity, Status, World } from './vocabulary.ts';
+import type { ActionSafety, Phase, Rml3Category, Severity, Status, World } from './vocabulary.ts';
 import { ROLE_LABEL } from './vocabulary.ts';
 
 export { ROLE_LABEL, VERDICT_LABEL };
@@ -121,6 +121,13 @@ export const ASSET_LABEL: Readonly<Record<(typeof IMPACT_ASSETS)[number], string
   operational_integrity: 'Operational integrity',
 };
 
+export const CATEGORY_LABEL: Readonly<Record<Rml3Category, string>> = {
+  financial_discrepancy: 'Financial discrepancy',
+  external_misdelivery: 'External misdelivery',
+  regulatory_breach: 'Regulatory breach',
+  security_suspicion: 'Security suspicion',
+};
+
 export const SIZE_LABEL: Readonly<Record<ImpactSize, string>> = {
   small: 'Small',
   medium: 'Medium',
@@ -193,6 +200,7 @@ export const LABELS = {
   attention: ATTENTION_LABEL,
   asset: ASSET_LABEL,
   size: SIZE_LABEL,
+  category: CATEGORY_LABEL,
   ledgerKind: LEDGER_KIND_LABEL,
   ledgerLog: LEDGER_LOG_LABEL,
   role: ROLE_LABEL,
