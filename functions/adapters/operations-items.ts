@@ -63,6 +63,7 @@ const planSchema = z.object({
   version: z.number(),
   versionId: z.string().optional(),
   summary: z.string(),
+  notice: z.object({ subject: z.string(), body: z.string() }).optional(),
   proposedAt: z.string(),
   proposedBy: z.string(),
   effectCount: z.number(),
@@ -267,6 +268,7 @@ const customerSchema = z.object({
   amount: moneySchema.optional(),
   productArea: z.string().optional(),
   paymentRef: z.string().optional(),
+  paidAt: z.string().optional(),
 } satisfies FieldsOf<Customer>);
 
 const effectSchema = z.object({
@@ -282,6 +284,7 @@ const effectSchema = z.object({
   paymentRef: z.string().optional(),
   productArea: z.string().optional(),
   template: z.enum(NOTICE_TEMPLATES).optional(),
+  credit: moneySchema.optional(),
   contentHash: z.string().optional(),
   progress: z.enum(['planned', 'intent', 'executed', 'confirmed', 'attention', 'voided']),
   attempt: z.number().int().positive(),

@@ -16,7 +16,6 @@ import {
   SEVERITY_LABEL,
   SIZE_LABEL,
   STATUS_LABEL,
-  TEMPLATE_LABEL,
   VERDICT_LABEL,
   WORLD_LABEL,
 } from '../domain/labels.ts';
@@ -32,11 +31,11 @@ function noticePreview(view: ApprovalView): string {
   return view.sampleNotices
     .map(
       ({
-        template,
+        label,
         count,
         message,
-      }) => `<h2>What each customer receives: ${e(labelOf(TEMPLATE_LABEL, template))} (${e(counted(count, 'customer'))})</h2>
-<p class="meta">Shown as sent to ${t(message.to)}; every recipient gets the same words, with their own name and amount.</p>
+      }) => `<h2>What each customer receives: ${e(label)} (${e(counted(count, 'customer'))})</h2>
+<p class="meta">Shown as sent to ${t(message.to)}; every recipient gets the same words, with their own name, amounts and payment date.</p>
 <div class="box"><p><strong>Subject:</strong> ${t(message.subject)}</p><pre dir="auto" class="message"><bdi>${e(message.text)}</bdi></pre></div>`,
     )
     .join('\n');

@@ -13,8 +13,8 @@ import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
-import type { Customer, NoticeTemplate } from './plan.ts';
-import { describeTotal, shownTotals } from './plan.ts';
+import type { Customer, NoticePlaceholder, NoticeTemplate, NoticeText, PlannedEffect } from './plan.ts';
+import { describeTotal, formatMoney, PLACEHOLDER, shownTotals } from './plan.ts';
 import type { MailMessage } from './ports.ts';
 import { plainTextBody, subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
@@ -172,6 +172,113 @@ ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 <p>${escapeHtml(closing)}</p>
 </body></html>`;
   return { to, subject: subject as string, text, html };
+}
+
+/** The customer's payment date as a notice names it: "6 December 2026". */
+export function paymentDate(paidAt: string): string {
+  const at = new Date(paidAt);
+  if (Number.isNaN(at.getTime())) return paidAt;
+  return at.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/**
+ * The plan's notice text filled for one customer: `{{name}}` (or "there" for a customer the list
+ * names no name for), `{{amount_refunded}}` and `{{credit}}` (what this plan refunds and credits
+ * them), `{{incident}}`, `{{paid_at}}` (their own payment date from the list). A credit the text
+ * does not name is still told, in a paragraph of its own: nobody gets money they are not told of.
+ * Paragraphs are split at blank lines. What the approvers read and what Act sends are this, byte
+ * for byte.
+ */
+export function planNotice(
+  incidentId: string,
+  text: NoticeText,
+  customer: Pick<Customer, 'email' | 'name' | 'paidAt'>,
+  money: { readonly amount?: Money; readonly credit?: Money },
+): MailMessage {
+  const values: Readonly<Record<NoticePlaceholder, string | undefined>> = {
+    name: customer.name ? withoutBidiControls(customer.name) : 'there',
+    amount_refunded: money.amount ? formatMoney(money.amount) : undefined,
+    credit: money.credit ? formatMoney(money.credit) : undefined,
+    incident: incidentId,
+    paid_at: customer.paidAt ? paymentDate(customer.paidAt) : undefined,
+  };
+  const fill = (template: string) =>
+    template.replace(PLACEHOLDER, (_, name: string) => values[name as NoticePlaceholder] ?? '');
+  const names = (template: string, placeholder: NoticePlaceholder) =>
+    [...template.matchAll(PLACEHOLDER)].some(([, name]) => name === placeholder);
+  // Filled line by line, each line then kept one line: a value (a name) cannot start a line of its own.
+  const paragraphs = text.body
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t]*\n+/)
+    .map((p) =>
+      p
+        .split('\n')
+        .map((line) => subjectLine(fill(line)).trim())
+        .filter(Boolean),
+    )
+    .filter((lines) => lines.length > 0);
+  if (money.credit && !names(text.body, 'credit')) {
+    paragraphs.push([
+      `We have also added a goodwill credit of ${formatMoney(money.credit)} to your account: you do not need to do anything.`,
+    ]);
+  }
+  const subject = subjectLine(fill(text.subject));
+  const body = paragraphs.map((lines) => lines.join('\n')).join('\n\n');
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
+${paragraphs.map((lines) => `<p>${lines.map(escapeHtml).join('<br>')}</p>`).join('\n')}
+</body></html>`;
+  return { to: customer.email ?? '', subject, text: body, html };
+}
+
+/**
+ * The message a notice or correction effect sends its customer: the plan's own words for a notice
+ * when the plan has them, else the built-in template. Proposing (its content hash), the approval
+ * page, Act and the mail-log lookup all render it here.
+ */
+export function effectNotice(
+  incident: Pick<Incident, 'id' | 'customerSummary'>,
+  notice: NoticeText | undefined,
+  effect: Pick<PlannedEffect, 'kind' | 'template' | 'amount' | 'credit'>,
+  customer: Pick<Customer, 'email' | 'name' | 'paidAt'>,
+): MailMessage {
+  if (notice && effect.kind === 'notice') {
+    return planNotice(incident.id, notice, customer, {
+      ...(effect.amount ? { amount: effect.amount } : {}),
+      ...(effect.credit ? { credit: effect.credit } : {}),
+    });
+  }
+  return customerNotice(incident, effect.template ?? 'apology', customer, effect.amount);
+}
+
+/**
+ * The first draft of a plan's notice text, as the plan form offers it: the built-in template's
+ * words, with the alert's `customer_summary` as the reason — only a draft, which the responders
+ * edit (the date of a payment, what was wrong) before anyone approves it.
+ */
+export function draftNoticeText(
+  incident: Pick<Incident, 'customerSummary'>,
+  template: NoticeTemplate = 'refund_confirmation',
+): NoticeText {
+  const what = withoutBidiControls(
+    incident.customerSummary ??
+      'an error on our side affected your account, and we want you to hear it from us first.',
+  );
+  const closing = 'If you have questions, reply to this email and quote reference {{incident}}.';
+  const drafts: Readonly<Record<NoticeTemplate, NoticeText>> = {
+    apology: {
+      subject: 'About your account: we made a mistake (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe are writing because ${what}\n\nWe are sorry. We have stopped the cause and are correcting its effects.\n\n${closing}`,
+    },
+    refund_confirmation: {
+      subject: 'Your refund is on its way (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe are writing because ${what}\n\nWe have refunded {{amount_refunded}} to the card or account you paid with. Depending on your bank it can take 5–10 days to show.\n\n${closing}`,
+    },
+    correction: {
+      subject: 'A correction to our earlier message (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe wrote to you earlier about this: ${what}\n\nPart of that message was wrong, and we want the record to be right. Please rely on this message instead; nothing else changes for you.\n\n${closing}`,
+    },
+  };
+  return drafts[template];
 }
 
 /** SHA-256 of an email's recipient, subject and bodies. */

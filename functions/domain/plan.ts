@@ -42,6 +42,8 @@ export interface Customer {
   readonly productArea?: string;
   /** The charge or PaymentIntent a refund goes back to, whose customer a credit goes to. */
   readonly paymentRef?: string;
+  /** When the customer paid (the list's optional `paid_at`): a notice may name their own date. */
+  readonly paidAt?: string;
 }
 
 /** One effect of the plan, for one customer. Holds no e-mail address and no name. */
@@ -60,6 +62,11 @@ export interface PlannedEffect {
   readonly paymentRef?: string;
   readonly productArea?: string;
   readonly template?: NoticeTemplate;
+  /**
+   * A notice's mention of the customer's goodwill credit in the same plan (its `amount` is what
+   * the plan refunds them): the plan's notice names both, and Act renders it from them again.
+   */
+  readonly credit?: Money;
   /** SHA-256 of the message as rendered for approval: what the approvers read is what is sent. */
   readonly contentHash?: string;
 }
@@ -73,6 +80,24 @@ export interface PlanTotal {
   readonly minor: number;
 }
 
+/**
+ * The words of the plan's notices: a subject and a body with named placeholders
+ * (`functions/domain/messages.ts` NOTICE_PLACEHOLDERS), filled for each customer. Sealed in the
+ * plan's hash, and each notice's content hash covers it as filled.
+ */
+export interface NoticeText {
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** A notice text as the plan form and scripts send it; its placeholders are checked when the plan expands. */
+export const noticeTextSchema = z
+  .object({
+    subject: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+    body: z.string().trim().min(1, 'is required').max(10_000, 'must be at most 10000 characters'),
+  })
+  .strict();
+
 export interface RemediationPlan {
   readonly version: number;
   /**
@@ -81,6 +106,8 @@ export interface RemediationPlan {
    */
   readonly versionId?: string;
   readonly summary: string;
+  /** The words its notices send, when the plan has its own (plans without it send the built-in templates). */
+  readonly notice?: NoticeText;
   readonly proposedAt: string;
   readonly proposedBy: string;
   readonly effectCount: number;
@@ -118,6 +145,7 @@ export type ExplicitEffect = z.infer<typeof explicitEffectSchema>;
 
 export interface PlanInput {
   readonly summary: string;
+  readonly notice?: NoticeText;
   readonly apply: readonly PlanRule[];
   readonly effects: readonly ExplicitEffect[];
 }
@@ -162,7 +190,8 @@ export function expandPlan(
       throw new PlanRuleError(`effects[${e}].customerRef`, `${rule.customerRef} is not in the customer list`);
     requests.push({ rule, customer, field: `effects[${e}]` });
   });
-  return requests.map(({ rule, customer, field }, i) => {
+  const used = input.notice ? noticePlaceholders(input.notice) : undefined;
+  const planned = requests.map(({ rule, customer, field }, i) => {
     const amount = effectAmount(rule, customer, field);
     if ((rule.kind === 'refund' || rule.kind === 'credit') && !customer.paymentRef) {
       throw new PlanRuleError(
@@ -176,7 +205,7 @@ export function expandPlan(
     const template =
       rule.template ??
       (rule.kind === 'correction' ? 'correction' : rule.kind === 'notice' ? 'apology' : undefined);
-    const effect = {
+    const effect: Omit<PlannedEffect, 'contentHash'> = {
       effectId: `P${version}-E${i + 1}`,
       planVersion: version,
       kind: rule.kind,
@@ -191,8 +220,98 @@ export function expandPlan(
       ...(customer.productArea ? { productArea: customer.productArea } : {}),
       ...(template && (rule.kind === 'notice' || rule.kind === 'correction') ? { template } : {}),
     };
-    return template && effect.template ? { ...effect, contentHash: contentHash(effect, customer) } : effect;
+    return { effect, customer, field };
   });
+  const money = used ? customerMoney(planned) : undefined;
+  return planned.map(({ effect, customer, field }) => {
+    if (!effect.template) return effect;
+    const worded =
+      used && money && effect.kind === 'notice' ? planWorded(effect, customer, field, used, money) : effect;
+    return { ...worded, contentHash: contentHash(worded, customer) };
+  });
+}
+
+/** The placeholders a notice text may name, each filled per customer. */
+export const NOTICE_PLACEHOLDERS = ['name', 'amount_refunded', 'credit', 'incident', 'paid_at'] as const;
+export type NoticePlaceholder = (typeof NOTICE_PLACEHOLDERS)[number];
+
+/** `{{ name }}`: a placeholder in a notice text. */
+export const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * The placeholders a notice text names; an unknown one (or a stray `{{`) is refused, naming it and
+ * the field it is in, before anything is written.
+ */
+export function noticePlaceholders(text: NoticeText): ReadonlySet<NoticePlaceholder> {
+  const used = new Set<NoticePlaceholder>();
+  for (const part of ['subject', 'body'] as const) {
+    for (const [, name = ''] of text[part].matchAll(PLACEHOLDER)) {
+      if (!(NOTICE_PLACEHOLDERS as readonly string[]).includes(name)) {
+        throw new PlanRuleError(
+          `notice.${part}`,
+          `unknown placeholder {{${name}}}: use ${NOTICE_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+        );
+      }
+      used.add(name as NoticePlaceholder);
+    }
+    const stray = text[part].replace(PLACEHOLDER, '').match(/\{\{|\}\}/);
+    if (stray) {
+      throw new PlanRuleError(
+        `notice.${part}`,
+        `has "${stray[0]}" that is not part of a placeholder such as {{name}}`,
+      );
+    }
+  }
+  return used;
+}
+
+/** What the plan refunds and credits each customer: the amounts their notice names. */
+function customerMoney(
+  planned: readonly { effect: Omit<PlannedEffect, 'contentHash'>; field: string }[],
+): Map<string, { refund?: Money; credit?: Money }> {
+  const sums = new Map<string, { refund?: Money; credit?: Money }>();
+  for (const { effect, field } of planned) {
+    if ((effect.kind !== 'refund' && effect.kind !== 'credit') || !effect.amount) continue;
+    const mine = sums.get(effect.customerRef) ?? {};
+    const before = mine[effect.kind];
+    if (before && before.currency !== effect.amount.currency) {
+      throw new PlanRuleError(
+        field,
+        `${effect.customerRef} would get a ${effect.kind} in ${before.currency} and in ${effect.amount.currency}: one notice names one amount of each`,
+      );
+    }
+    sums.set(effect.customerRef, {
+      ...mine,
+      [effect.kind]: { currency: effect.amount.currency, minor: (before?.minor ?? 0) + effect.amount.minor },
+    });
+  }
+  return sums;
+}
+
+/**
+ * A notice worded by the plan's own text: it carries what the plan refunds the customer (its
+ * amount) and credits them, so Act fills the text with exactly what was approved. A placeholder
+ * that a customer has no value for is refused, naming the customer.
+ */
+function planWorded(
+  effect: Omit<PlannedEffect, 'contentHash'>,
+  customer: Customer,
+  field: string,
+  used: ReadonlySet<NoticePlaceholder>,
+  money: Map<string, { refund?: Money; credit?: Money }>,
+): Omit<PlannedEffect, 'contentHash'> {
+  const { refund, credit } = money.get(customer.customerRef) ?? {};
+  const missing = (placeholder: NoticePlaceholder, what: string) =>
+    new PlanRuleError(
+      'notice.body',
+      `{{${placeholder}}}: ${customer.customerRef} (${field}) ${what}; leave it out, or give every notified customer one`,
+    );
+  if (used.has('amount_refunded') && !refund) throw missing('amount_refunded', 'gets no refund in this plan');
+  if (used.has('credit') && !credit) throw missing('credit', 'gets no credit in this plan');
+  if (used.has('paid_at') && !customer.paidAt)
+    throw missing('paid_at', 'has no paid_at in the customer list');
+  const { amount: _wording, ...rest } = effect;
+  return { ...rest, ...(refund ? { amount: refund } : {}), ...(credit ? { credit } : {}) };
 }
 
 function effectAmount(rule: PlanRule, customer: Customer, field: string): Money | undefined {
@@ -319,6 +438,7 @@ const PLANNED_EFFECT_FIELDS = {
   paymentRef: true,
   productArea: true,
   template: true,
+  credit: true,
   contentHash: true,
 } as const satisfies Record<keyof PlannedEffect, true>;
 
@@ -355,7 +475,10 @@ export function versionIdOf(v: { readonly version: number; readonly versionId?: 
 
 /** Seals a plan's content with its hash. `effects` must be in effect id order. */
 export function sealPlan(
-  content: Pick<RemediationPlan, 'version' | 'versionId' | 'summary' | 'proposedAt' | 'proposedBy'>,
+  content: Pick<
+    RemediationPlan,
+    'version' | 'versionId' | 'summary' | 'notice' | 'proposedAt' | 'proposedBy'
+  >,
   effects: readonly PlannedEffect[],
 ): RemediationPlan {
   const hasher = effectsHasher();

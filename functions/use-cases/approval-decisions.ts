@@ -37,26 +37,24 @@ import {
   resolutionDeadline,
   roundClock,
 } from '../domain/deadlines.ts';
-import type { EffectRecord } from '../domain/effects.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { humanInstant } from '../domain/human-time.ts';
 import type { ApprovalRound, Incident, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { LIMITS } from '../domain/limits.ts';
-import { customerNotice } from '../domain/messages.ts';
-import { planChanges, planSnapshot, versionIdOf } from '../domain/plan.ts';
+import { planChanges, planSnapshot } from '../domain/plan.ts';
 import type {
   ApprovalStore,
   Clock,
   EffectStore,
   IncidentStore,
   Ledger,
-  MailMessage,
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { endWait, settledEnding } from './hold-for-people.ts';
+import { type NoticeSample, noticeSamples } from './notice-samples.ts';
 import { retryOnConflict } from './retry-on-conflict.ts';
 
 export interface ApprovalDecisionDeps {
@@ -90,8 +88,8 @@ export interface ApprovalView {
   readonly over?: string;
   readonly timeline: readonly TimelineEvent[];
   readonly ledger: readonly LedgerEntry[];
-  /** One message of each template the plan sends, as its first recipient would get it. */
-  readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
+  /** One message of each wording the plan sends, as its first recipient gets it. */
+  readonly sampleNotices: readonly NoticeSample[];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
   /**
@@ -161,46 +159,12 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ...(over ? { over } : {}),
     timeline,
     ledger,
-    sampleNotices: await sampleNotices(deps, incident),
+    sampleNotices: await noticeSamples(deps, incident),
     now: deps.clock.now(),
     dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
     decisionMinutes: decisionMinutes(deps.policy, incident.severity),
     resolution: resolutionDeadline(incident, deps.policy.targets),
   };
-}
-
-/** The first message of each template in the plan's effects, rendered for its customer. */
-async function sampleNotices(
-  deps: ApprovalDecisionDeps,
-  incident: Incident,
-): Promise<ApprovalView['sampleNotices']> {
-  const plan = incident.plan;
-  if (!plan) return [];
-  const first = new Map<string, { effect: EffectRecord; count: number }>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor);
-    for (const effect of page.items) {
-      if (!effect.template) continue;
-      const seen = first.get(effect.template);
-      first.set(effect.template, { effect: seen?.effect ?? effect, count: (seen?.count ?? 0) + 1 });
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  const samples = [];
-  const list = incident.customerList;
-  for (const [template, { effect, count }] of first) {
-    const customer = list
-      ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
-      : undefined;
-    if (customer)
-      samples.push({
-        template,
-        count,
-        message: customerNotice(incident, effect.template ?? 'apology', customer, effect.amount),
-      });
-  }
-  return samples;
 }
 
 export interface DecideResult {

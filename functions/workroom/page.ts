@@ -24,9 +24,11 @@ import {
   WORLD_LABEL,
 } from '../domain/labels.ts';
 import { LIMITS } from '../domain/limits.ts';
+import { draftNoticeText } from '../domain/messages.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import {
   moneyLines,
+  NOTICE_PLACEHOLDERS,
   NOTICE_TEMPLATES,
   PLAN_EFFECT_KINDS,
   type ShownTotal,
@@ -117,6 +119,8 @@ interface Controls {
 interface ControlOptions {
   readonly attrs?: string;
   readonly row?: string;
+  /** What a fresh form holds (a failed post shows what was posted instead). */
+  readonly value?: string;
 }
 
 function controls(
@@ -135,19 +139,21 @@ function controls(
   return {
     id,
     labels,
-    input: (name, label, { type = 'text', attrs, row } = {}) =>
+    input: (name, label, { type = 'text', attrs, row, value } = {}) => {
+      const shown = posted ? posted.get(name) : value;
+      return labelled(
+        name,
+        label,
+        row,
+        `<input type="${type}" ${common(name, attrs)}${shown ? ` value="${e(shown)}"` : ''}>`,
+      );
+    },
+    area: (name, label, { attrs, row, value } = {}) =>
       labelled(
         name,
         label,
         row,
-        `<input type="${type}" ${common(name, attrs)}${posted?.get(name) ? ` value="${e(posted.get(name) ?? '')}"` : ''}>`,
-      ),
-    area: (name, label, { attrs, row } = {}) =>
-      labelled(
-        name,
-        label,
-        row,
-        `<textarea ${common(name, attrs)} dir="auto">${e(posted?.get(name) ?? '')}</textarea>`,
+        `<textarea ${common(name, attrs)} dir="auto">${e((posted ? posted.get(name) : value) ?? '')}</textarea>`,
       ),
     select: (name, label, choices, { attrs, row, selected } = {}) => {
       const chosen = posted ? (posted.get(name) ?? '') : selected;
@@ -196,6 +202,37 @@ function linkState(p: NonNullable<WorkroomView['people']>[number]): string {
   if (!p.expiresAt) return 'no link yet';
   if (!p.emailedAt) return 'link not e-mailed';
   return `link until ${p.expiresAt.slice(0, 10)}`;
+}
+
+/**
+ * The plan's notice text: what every notified customer reads, with named placeholders. A fresh
+ * form holds the current plan's text, or a first draft from the alert's wording to edit.
+ */
+function noticeFields(view: WorkroomView, c: Controls): string {
+  const { incident } = view;
+  const current =
+    incident.plan?.notice ??
+    draftNoticeText(
+      incident,
+      (incident.customerList?.totals ?? []).length > 0 ? 'refund_confirmation' : 'apology',
+    );
+  return `<fieldset><legend>The customers’ notice (the plan’s own words)</legend>
+<p id="${c.id('placeholders')}" class="meta">Placeholders, filled for each customer: ${NOTICE_PLACEHOLDERS.map((p) => `<code>{{${p}}}</code>`).join(', ')} (<code>{{paid_at}}</code> needs the list’s <code>paid_at</code> column). A customer the plan credits is told of the credit even where the text does not name it. Leave both empty for each template’s built-in words.</p>
+${c.input('notice_subject', 'Subject', { value: current.subject, attrs: ` maxlength="200" aria-describedby="${c.id('placeholders')}"` })}
+${c.area('notice_body', 'Body (a blank line between paragraphs)', { value: current.body, attrs: ` maxlength="10000" rows="10" aria-describedby="${c.id('placeholders')}"` })}</fieldset>`;
+}
+
+/** The plan's notices as its first customers get them, as sent. */
+function noticePreviewSection(view: WorkroomView): string {
+  const notices = view.notices ?? [];
+  if (notices.length === 0) return '';
+  return `<h3>What the first customers receive</h3>
+${notices
+  .map(
+    (m) =>
+      `<div class="box"><p class="meta">To ${t(m.to)}</p><p><strong>Subject:</strong> ${t(m.subject)}</p><pre dir="auto" class="message"><bdi>${e(m.text)}</bdi></pre></div>`,
+  )
+  .join('\n')}`;
 }
 
 /** One form per action: its fields, as `functions/workroom/forms.ts` reads them. */
@@ -249,13 +286,13 @@ ${c.area('summary', 'Summary', { attrs: ' required' })}`,
     body: (
       _,
       c,
-    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
+    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at</code> (<code>paid_at</code>, the customer's payment date such as <code>2026-12-06</code>, is optional: a notice can name it). A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
 ${c.input('file', 'CSV file', { type: 'file', attrs: ' accept=".csv,text/csv" required' })}`,
   },
   plan: {
     title: 'Write the remediation plan',
-    recorded: 'The plan is written: check its totals below, then submit it.',
-    body: (_, c) => `${c.area('summary', 'Summary', { attrs: ' required' })}
+    recorded: 'The plan is written: check its totals and the customers’ notices below, then submit it.',
+    body: (v, c) => `${c.area('summary', 'Summary', { attrs: ' required' })}
 <p id="${c.id('amounts')}" class="meta">Each rule gives every customer on the list one effect. Amount: <code>affected</code> gives each customer their own amount from the list; a decimal such as <code>5.00</code> gives everyone that amount, in the currency beside it. Notices need no amount.</p>
 <datalist id="${c.id('amount-choices')}"><option value="affected">each customer's own amount</option></datalist>
 ${Array.from({ length: FORM_ROWS.planRules }, (_, n) => {
@@ -276,7 +313,8 @@ ${c.select(
   { row },
 )}
 ${c.select(`template_${i}`, 'Notice template (notices and corrections)', [['', 'the kind’s default'], ...NOTICE_TEMPLATES.map((t) => [t, TEMPLATE_LABEL[t]] as const)], { row })}</fieldset>`;
-}).join('')}`,
+}).join('')}
+${noticeFields(v, c)}`,
   },
   'submit-plan': {
     title: 'Submit the plan for approval',
@@ -483,7 +521,8 @@ ${
     ? `<p>v${e(plan.version)} by ${e(plan.proposedBy)}: ${t(plan.summary)}${incident.planSubmitted?.version === plan.version ? ' <strong>(submitted)</strong>' : ''}</p>
 ${table(TOTAL_COLUMNS, shownTotals(plan.totals))}
 <p>${lineTotals(plan.totals)}</p>
-<p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>`
+<p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>
+${noticePreviewSection(view)}`
     : '<p class="meta">No plan yet.</p>'
 }
 ${
