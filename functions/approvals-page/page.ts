@@ -239,7 +239,7 @@ ${changesSection(view)}
 ${impact(view)}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${t(plan?.summary ?? 'No plan.')}</p>
-<p class="meta">${e(counted(plan?.effectCount ?? 0, 'effect'))}, each RML3 and RISKY: one per customer and rule.</p>
+<p class="meta">${e(counted(plan?.effectCount ?? 0, 'effect'))}, each in RML3 (history) and risky: one per customer and rule.</p>
 ${totals}
 <p>${lines.length > 0 ? lines.map((l) => `<strong>${e(OBLIGATION_LABEL[l.obligation])}</strong> ${e(formatMoney(l.money))}`).join(' · ') : 'No money: the plan refunds and credits nothing.'}</p>
 <p class="meta">Plan hash <code>${e(approval.planHash)}</code>: the decision is recorded against exactly this plan.</p>
