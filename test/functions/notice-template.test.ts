@@ -170,6 +170,22 @@ describe("the plan form's notice text", () => {
     expect(JSON.parse(String(json.body)).issues).toEqual([
       { field: 'notice.subject', message: expect.stringContaining('unknown placeholder {{case}}') },
     ]);
+    // A subject too long for one line, and an empty body, are named too.
+    const long = await post(
+      JSON.stringify({
+        summary: 'x',
+        apply: [{ kind: 'notice', obligation: 'tos' }],
+        effects: [],
+        notice: { subject: 'x'.repeat(201), body: ' ' },
+      }),
+      'application/json',
+      'application/json',
+    );
+    expect(long.statusCode).toBe(400);
+    expect(JSON.parse(String(long.body)).issues).toEqual([
+      { field: 'notice.subject', message: 'must be at most 200 characters' },
+      { field: 'notice.body', message: 'is required' },
+    ]);
     expect(JSON.stringify(await store.getIncident(incidentId))).toBe(before);
   });
 
