@@ -46,9 +46,12 @@ const totalSchema = z.object({
   minor: z.number(),
 } satisfies FieldsOf<PlanTotal>);
 
+const noticeTextSchema = z.object({ subject: z.string(), body: z.string() });
+
 const planSnapshotSchema = z.object({
   version: z.number(),
   summary: z.string(),
+  notice: noticeTextSchema.optional(),
   effectCount: z.number(),
   totals: z.array(totalSchema),
 } satisfies FieldsOf<PlanSnapshot>);
@@ -63,7 +66,7 @@ const planSchema = z.object({
   version: z.number(),
   versionId: z.string().optional(),
   summary: z.string(),
-  notice: z.object({ subject: z.string(), body: z.string() }).optional(),
+  notice: noticeTextSchema.optional(),
   proposedAt: z.string(),
   proposedBy: z.string(),
   effectCount: z.number(),

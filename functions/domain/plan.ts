@@ -501,12 +501,20 @@ export function sealPlan(
 export interface PlanSnapshot {
   readonly version: number;
   readonly summary: string;
+  /** The notice text the approver read, so a later round can say the customers' words changed. */
+  readonly notice?: NoticeText;
   readonly effectCount: number;
   readonly totals: readonly PlanTotal[];
 }
 
 export function planSnapshot(plan: RemediationPlan): PlanSnapshot {
-  return { version: plan.version, summary: plan.summary, effectCount: plan.effectCount, totals: plan.totals };
+  return {
+    version: plan.version,
+    summary: plan.summary,
+    ...(plan.notice ? { notice: plan.notice } : {}),
+    effectCount: plan.effectCount,
+    totals: plan.totals,
+  };
 }
 
 /**
@@ -517,6 +525,13 @@ export function planSnapshot(plan: RemediationPlan): PlanSnapshot {
 export function planChanges(before: PlanSnapshot, after: PlanSnapshot): string[] {
   const lines: string[] = [];
   if (before.summary !== after.summary) lines.push(`Summary was: ${before.summary}`);
+  if (before.notice?.subject !== after.notice?.subject || before.notice?.body !== after.notice?.body) {
+    lines.push(
+      before.notice?.subject === after.notice?.subject
+        ? "The customers' notice changed: read it again below"
+        : `The customers' notice changed; its subject was: ${before.notice?.subject ?? "the template's own"}`,
+    );
+  }
   if (before.effectCount !== after.effectCount) {
     lines.push(`Effects: ${before.effectCount} → ${after.effectCount}`);
   }

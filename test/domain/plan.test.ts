@@ -269,6 +269,18 @@ describe('what changed between two plan versions', () => {
     ]);
   });
 
+  it("says when the customers' notice changed, and what its subject was", () => {
+    const notice = { subject: 'Your refund', body: 'Paid on 22 November' };
+    const v2: PlanSnapshot = { ...v1, version: 2, notice };
+    expect(
+      planChanges({ ...v1, notice }, { ...v2, notice: { ...notice, body: 'Paid on 6 December' } }),
+    ).toEqual(["The customers' notice changed: read it again below"]);
+    expect(planChanges(v1, v2)).toEqual([
+      "The customers' notice changed; its subject was: the template's own",
+    ]);
+    expect(planChanges({ ...v1, notice }, v2)).toEqual([]);
+  });
+
   it('finds nothing to say about a plan that is the same but for its version', () => {
     expect(planChanges(v1, { ...v1, version: 2 })).toEqual([]);
   });
