@@ -24,7 +24,7 @@ import {
   WORLD_LABEL,
 } from '../domain/labels.ts';
 import { LIMITS } from '../domain/limits.ts';
-import { draftNoticeText } from '../domain/messages.ts';
+import { draftNoticeText, paymentDate } from '../domain/messages.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import {
   moneyLines,
@@ -67,6 +67,7 @@ const CUSTOMER_COLUMNS: readonly Column<WorkroomView['customers']['items'][numbe
   { header: 'E-mail', cell: (c) => t(c.email ?? '') },
   { header: 'Amount', cell: (c) => (c.amount ? money(c.amount.minor, c.amount.currency) : '') },
   { header: 'Payment', cell: (c) => t(c.paymentRef ?? '') },
+  { header: 'Paid', cell: (c) => t(c.paidAt ? paymentDate(c.paidAt) : '') },
 ];
 
 const TOTAL_COLUMNS: readonly Column<ShownTotal>[] = [

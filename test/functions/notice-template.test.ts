@@ -194,6 +194,8 @@ describe("the plan form's notice text", () => {
     const fresh = await view();
     expect(fresh).toContain('a payment you made on 22 November was charged twice.');
     expect(fresh).toContain('value="Your refund is on its way (ref {{incident}})"');
+    // The list's payment dates are shown to the responders who word the notice.
+    expect(fresh).toContain('<td data-label="Paid"><bdi>6 December 2026</bdi></td>');
 
     const body =
       'Hello {{name}},\n\nYou paid on {{paid_at}} and were charged twice. We refunded {{amount_refunded}}.';
