@@ -71,7 +71,7 @@ function ifLate(view: ApprovalView): string {
 function deadlines(view: ApprovalView): string {
   const { resolution, now } = view;
   const passed = !resolution.metAt && Date.parse(resolution.due) <= now.getTime();
-  const decision = `<p>Decision deadline ${timeHtml(view.dueAt, now)}: a ${e(SEVERITY_LABEL[view.incident.severity])} incident's approvers have ${e(humanDuration(view.decisionMinutes * 60_000))}.</p>`;
+  const decision = `<p>Decision deadline ${timeHtml(view.decisionDue, now)}: a ${e(SEVERITY_LABEL[view.incident.severity])} incident's approvers have ${e(humanDuration(view.decisionMinutes * 60_000))}.</p>`;
   const resolved = resolution.metAt
     ? `<p>Resolution deadline ${timeHtml(resolution.due, now)}; resolved ${timeHtml(resolution.metAt, now)}.</p>`
     : passed

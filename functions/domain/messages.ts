@@ -30,6 +30,8 @@ export interface ApprovalAsk {
   readonly dueAt: string;
   /** How long the incident's severity gives its approvers: the deadline policy's decision target. */
   readonly decisionMinutes: number;
+  /** The round's decision deadline (a backup is asked to decide by the later final timeout). */
+  readonly decisionDue: string;
   /** The incident's resolution deadline: the approver is told when it has already passed. */
   readonly resolution: Pick<Deadline, 'due' | 'metAt'>;
   /** When the e-mail is written. */
@@ -55,14 +57,14 @@ function backupNote(ask: ApprovalAsk): string {
  */
 export function deadlineLines(
   incident: Pick<Incident, 'severity'>,
-  ask: Pick<ApprovalAsk, 'dueAt' | 'decisionMinutes' | 'resolution' | 'now'>,
+  ask: Pick<ApprovalAsk, 'decisionDue' | 'decisionMinutes' | 'resolution' | 'now'>,
 ): string[] {
   const now = new Date(ask.now);
   const at = (instant: string) => humanInstant(new Date(instant), new Date(instant));
   const resolution = ask.resolution;
   const passed = !resolution.metAt && Date.parse(resolution.due) <= now.getTime();
   return [
-    `Decision deadline: ${at(ask.dueAt)} (a ${incident.severity} incident's approvers have ${humanDuration(ask.decisionMinutes * 60_000)}).`,
+    `Decision deadline: ${at(ask.decisionDue)} (a ${incident.severity} incident's approvers have ${humanDuration(ask.decisionMinutes * 60_000)}).`,
     resolution.metAt
       ? `Resolution deadline: ${at(resolution.due)}; the incident was resolved at ${at(resolution.metAt)}.`
       : passed

@@ -99,6 +99,8 @@ export interface ApprovalView {
   readonly dueAt: string;
   /** How long the incident's severity gives its approvers (the deadline policy's decision target). */
   readonly decisionMinutes: number;
+  /** The round's decision deadline (a backup's own is the later final timeout, `dueAt`). */
+  readonly decisionDue: string;
   /** The incident's resolution deadline: the page says when it has already passed. */
   readonly resolution: Deadline;
 }
@@ -163,6 +165,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     now: deps.clock.now(),
     dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
     decisionMinutes: decisionMinutes(deps.policy, incident.severity),
+    decisionDue: clock.dueAt,
     resolution: resolutionDeadline(incident, deps.policy.targets),
   };
 }

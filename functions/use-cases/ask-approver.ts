@@ -63,6 +63,7 @@ export async function askApprover(
       round: round.round,
       dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
       decisionMinutes: decisionMinutes(deps.deadlines, incident.severity),
+      decisionDue: clock.dueAt,
       resolution: resolutionDeadline(incident, deps.deadlines.targets),
       now: deps.clock.now().toISOString(),
       ...(lastSeen

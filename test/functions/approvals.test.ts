@@ -742,6 +742,8 @@ describe('the deadlines of a round', () => {
     expect(backupPage).toContain('This link is for <bdi>Lou Legal</bdi> (lou@example.com) alone');
     expect(backupPage).toContain("You are asked as Legal's backup");
     expect(backupPage).toMatch(/Your decision is needed by <time datetime="2026-11-22T13:00:00\.000Z"/);
+    // The round's own decision deadline stays what it was: the backup has until the final timeout.
+    expect(backupPage).toMatch(/Decision deadline <time datetime="2026-11-22T12:00:00\.000Z"/);
     const primaryPage = (await call('GET', await idOf('legal', links))).body ?? '';
     expect(primaryPage).toContain('<bdi>Lou Legal</bdi> (lou@example.com) was asked too, as your backup');
 

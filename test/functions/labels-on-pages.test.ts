@@ -230,6 +230,7 @@ function approvalView(incident: Incident, status: ApprovalStatus, verdict?: Roun
     now: NOW,
     dueAt: '2026-12-06T10:30:00.000Z',
     decisionMinutes: 30,
+    decisionDue: '2026-12-06T10:30:00.000Z',
     resolution: { kind: 'resolution', due: '2026-12-06T11:00:00.000Z' },
   };
 }
@@ -342,6 +343,7 @@ describe('every page and e-mail people read', () => {
       round: 2,
       dueAt: '2026-12-06T10:30:00.000Z',
       decisionMinutes: 30,
+      decisionDue: '2026-12-06T10:30:00.000Z',
       resolution: { due: '2026-12-06T11:00:00.000Z' },
       now: NOW.toISOString(),
       changes: { since: 1, lines: ['Added Refund EUR (ToS line): 2, EUR 19.75'] },
