@@ -20,7 +20,7 @@ export interface NoticeSample {
   readonly message: MailMessage;
 }
 
-type Deps = { readonly effects: Pick<EffectStore, 'listEffects' | 'getCustomer'> };
+type Deps = { readonly effects: Pick<EffectStore, 'listEffects' | 'getEffect' | 'getCustomer'> };
 
 /** The wording an effect's message has: the plan's own text (with or without a credit) or a template. */
 function wordingOf(incident: Incident, effect: EffectRecord): string | undefined {
@@ -68,21 +68,31 @@ export async function noticeSamples(deps: Deps, incident: Incident): Promise<Not
   return samples;
 }
 
-/** The first `limit` customers' notices of the plan, each with its own values: the workroom's preview. */
+/** How many rules a plan may apply (the plan schema's bound): the blocks the preview looks at. */
+const MAX_RULES = 20;
+
+/**
+ * The first `limit` customers' notices of the plan, each with its own values: the workroom's
+ * preview while the plan is written and decided on (later the customers have them). A rule gives
+ * one effect per customer, in list order, so the effects of rule k start at `E(k·n + 1)`: the
+ * preview reads the first effect of each rule and the first few of a notice rule, never every
+ * effect of a large plan.
+ */
 export async function noticePreview(deps: Deps, incident: Incident, limit = 3): Promise<MailMessage[]> {
   const plan = incident.plan;
-  if (!plan) return [];
+  const n = incident.customerList?.count ?? 0;
+  if (!plan || n === 0 || (incident.phase !== 'Understand' && incident.phase !== 'Decide')) return [];
+  const effectAt = (i: number) =>
+    deps.effects.getEffect(incident.id, versionIdOf(plan), `P${plan.version}-E${i}`);
   const messages: MailMessage[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor, 100);
-    for (const effect of page.items) {
-      if (messages.length >= limit) return messages;
-      if (!effect.template) continue;
-      const message = await messageOf(deps, incident, effect);
+  for (let k = 0; k < MAX_RULES && k * n < plan.effectCount && messages.length < limit; k++) {
+    const first = await effectAt(k * n + 1);
+    if (!first?.template) continue;
+    for (let i = k * n + 1; i <= Math.min((k + 1) * n, plan.effectCount) && messages.length < limit; i++) {
+      const effect = i === k * n + 1 ? first : await effectAt(i);
+      const message = effect?.template ? await messageOf(deps, incident, effect) : undefined;
       if (message) messages.push(message);
     }
-    cursor = page.cursor;
-  } while (cursor);
+  }
   return messages;
 }
