@@ -199,7 +199,7 @@ export const respondersConfig = z
 
 const minutes = z.number().positive('must be a positive number of minutes');
 const targetOverride = z
-  .object({ response: minutes, resolution: minutes, postmortem: minutes })
+  .object({ response: minutes, resolution: minutes, postmortem: minutes, decision: minutes })
   .partial()
   .strict();
 
@@ -254,6 +254,7 @@ export const deadlineConfig = z
             response: target('response'),
             resolution: target('resolution'),
             postmortem: target('postmortem'),
+            decision: { minutes: given.decision ?? base.targets[severity].decision.minutes },
           },
         ];
       }),
@@ -261,7 +262,7 @@ export const deadlineConfig = z
     const policy: DeadlinePolicy = {
       targets,
       regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
-      decisionMinutes: o.decision ?? base.decisionMinutes,
+      ...(o.decision === undefined ? {} : { decisionMinutes: o.decision }),
       escalationMinutes: o.escalation ?? base.escalationMinutes,
       answersMinutes: o.answers ?? base.answersMinutes,
       floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,

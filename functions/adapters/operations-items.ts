@@ -46,9 +46,12 @@ const totalSchema = z.object({
   minor: z.number(),
 } satisfies FieldsOf<PlanTotal>);
 
+const noticeTextSchema = z.object({ subject: z.string(), body: z.string() });
+
 const planSnapshotSchema = z.object({
   version: z.number(),
   summary: z.string(),
+  notice: noticeTextSchema.optional(),
   effectCount: z.number(),
   totals: z.array(totalSchema),
 } satisfies FieldsOf<PlanSnapshot>);
@@ -63,6 +66,7 @@ const planSchema = z.object({
   version: z.number(),
   versionId: z.string().optional(),
   summary: z.string(),
+  notice: noticeTextSchema.optional(),
   proposedAt: z.string(),
   proposedBy: z.string(),
   effectCount: z.number(),
@@ -267,6 +271,7 @@ const customerSchema = z.object({
   amount: moneySchema.optional(),
   productArea: z.string().optional(),
   paymentRef: z.string().optional(),
+  paidAt: z.string().optional(),
 } satisfies FieldsOf<Customer>);
 
 const effectSchema = z.object({
@@ -282,6 +287,7 @@ const effectSchema = z.object({
   paymentRef: z.string().optional(),
   productArea: z.string().optional(),
   template: z.enum(NOTICE_TEMPLATES).optional(),
+  credit: moneySchema.optional(),
   contentHash: z.string().optional(),
   progress: z.enum(['planned', 'intent', 'executed', 'confirmed', 'attention', 'voided']),
   attempt: z.number().int().positive(),

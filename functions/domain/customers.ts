@@ -1,6 +1,6 @@
 /**
  * The affected customers a responder uploads, as CSV (header
- * `customer_ref,email,name,amount,currency,product_area,payment_ref`) or as JSON
+ * `customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at`, `paid_at` optional) or as JSON
  * (`{ customers: [...] }`). Amounts are decimals in the currency's major unit, converted exactly to
  * minor units by its ISO 4217 exponent. One bad row refuses the whole upload, every bad line named,
  * so a list is either all there or not there at all.
@@ -22,7 +22,11 @@ export const CUSTOMER_COLUMNS = [
   'currency',
   'product_area',
   'payment_ref',
+  'paid_at',
 ] as const;
+
+/** When the customer paid: a date (`2026-12-06`) or a UTC instant (`2026-12-06T10:23:00Z`). */
+const PAID_AT = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,3})?)?Z)?$/;
 
 /** The most customers one incident's list may hold. */
 export const MAX_CUSTOMERS = 50_000;
@@ -53,6 +57,10 @@ const rowSchema = z
     currency: optional(3),
     product_area: optional(200),
     payment_ref: optional(200),
+    paid_at: optional(32).refine(
+      (v) => v === undefined || (PAID_AT.test(v) && !Number.isNaN(Date.parse(v))),
+      'must be a date such as 2026-12-06, or a UTC time such as 2026-12-06T10:23:00Z',
+    ),
   })
   .strict();
 
@@ -88,6 +96,7 @@ function toCustomer(row: unknown): { customer?: Customer; problems: string[] } {
       ...(amount ? { amount } : {}),
       ...(r.product_area ? { productArea: r.product_area } : {}),
       ...(r.payment_ref ? { paymentRef: r.payment_ref } : {}),
+      ...(r.paid_at ? { paidAt: r.paid_at } : {}),
     },
   };
 }

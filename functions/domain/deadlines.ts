@@ -9,12 +9,17 @@ import type { Severity } from './vocabulary.ts';
 /** When a target falls: a fixed time after detection, or the next business day. */
 export type Target = { readonly minutes: number } | { readonly nextBusinessDay: true };
 
-/** Response, resolution and postmortem targets of one severity. */
+/** Response, resolution, postmortem and decision targets of one severity. */
 export interface SeverityTarget {
   readonly response: Target;
   readonly resolution: Target;
   /** From resolution to the postmortem filed. */
   readonly postmortem: Target;
+  /**
+   * From an approval round's start to its deadline: short enough to leave Act time before the
+   * resolution target (a SEV1 resolved in 2 h cannot wait 72 h for its approvers).
+   */
+  readonly decision: { readonly minutes: number };
 }
 
 export type SeverityTargets = Readonly<Record<Severity, SeverityTarget>>;
@@ -26,17 +31,29 @@ export type SeverityTargets = Readonly<Record<Severity, SeverityTarget>>;
  * SEV3 and SEV4 postmortems are due within two weeks.
  */
 export const SEVERITY_TARGETS: SeverityTargets = {
-  SEV1: { response: { minutes: 15 }, resolution: { minutes: 120 }, postmortem: { minutes: 48 * 60 } },
-  SEV2: { response: { minutes: 60 }, resolution: { minutes: 480 }, postmortem: { minutes: 7 * 24 * 60 } },
+  SEV1: {
+    response: { minutes: 15 },
+    resolution: { minutes: 120 },
+    postmortem: { minutes: 48 * 60 },
+    decision: { minutes: 30 },
+  },
+  SEV2: {
+    response: { minutes: 60 },
+    resolution: { minutes: 480 },
+    postmortem: { minutes: 7 * 24 * 60 },
+    decision: { minutes: 120 },
+  },
   SEV3: {
     response: { nextBusinessDay: true },
     resolution: { minutes: 48 * 60 },
     postmortem: { minutes: 14 * 24 * 60 },
+    decision: { minutes: 24 * 60 },
   },
   SEV4: {
     response: { minutes: 7 * 24 * 60 },
     resolution: { minutes: 14 * 24 * 60 },
     postmortem: { minutes: 14 * 24 * 60 },
+    decision: { minutes: 72 * 60 },
   },
 };
 
@@ -53,8 +70,12 @@ export interface DeadlinePolicy {
   readonly targets: SeverityTargets;
   /** From awareness that personal data is involved to the regulator told. */
   readonly regulatoryMinutes: number;
-  /** From a round's start to its deadline: its approvers are reminded halfway, backups asked at the end. */
-  readonly decisionMinutes: number;
+  /**
+   * One decision deadline for every severity, in place of each severity's own (`targets[s].decision`):
+   * a drill's setting. From a round's start to its deadline: its approvers are reminded halfway,
+   * backups asked at the end.
+   */
+  readonly decisionMinutes?: number;
   /** From a round's deadline to its final timeout, when the round is escalated (and waits on). */
   readonly escalationMinutes: number;
   readonly answersMinutes: number;
@@ -68,8 +89,6 @@ export type DeadlineRules = Pick<DeadlinePolicy, 'targets' | 'regulatoryMinutes'
 export const DEFAULT_DEADLINE_POLICY: DeadlinePolicy = {
   targets: SEVERITY_TARGETS,
   regulatoryMinutes: REGULATORY_CLOCK_HOURS * 60,
-  // Issue 11's default: an approval round lasts 72 hours.
-  decisionMinutes: 72 * 60,
   // The backups' day: a backup asked at the deadline has as long again as a working day and night.
   escalationMinutes: 24 * 60,
   answersMinutes: 4 * 60,
@@ -89,15 +108,24 @@ export interface RoundClock {
   readonly finalAt: string;
 }
 
-export function roundClock(
-  roundStartedAt: string,
-  policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>,
-): RoundClock {
+/** What a round's moments are computed with. */
+export type RoundRules = Pick<DeadlinePolicy, 'targets' | 'decisionMinutes' | 'escalationMinutes'>;
+
+/** How long the approvers of an incident of `severity` have to decide: the one value every wait, page and e-mail reads. */
+export function decisionMinutes(
+  policy: Pick<RoundRules, 'targets' | 'decisionMinutes'>,
+  severity: Severity,
+): number {
+  return policy.decisionMinutes ?? policy.targets[severity].decision.minutes;
+}
+
+export function roundClock(roundStartedAt: string, policy: RoundRules, severity: Severity): RoundClock {
   const at = (minutes: number) => new Date(Date.parse(roundStartedAt) + minutes * 60_000).toISOString();
+  const decision = decisionMinutes(policy, severity);
   return {
-    remindAt: at(policy.decisionMinutes / 2),
-    dueAt: at(policy.decisionMinutes),
-    finalAt: at(policy.decisionMinutes + policy.escalationMinutes),
+    remindAt: at(decision / 2),
+    dueAt: at(decision),
+    finalAt: at(decision + policy.escalationMinutes),
   };
 }
 
@@ -176,6 +204,21 @@ export function deadlines(facts: DeadlineFacts, rules: DeadlineRules = DEFAULT_D
     });
   }
   return out;
+}
+
+/**
+ * The incident's resolution deadline alone, as an approval request states it beside the decision
+ * deadline: an approver of a plan whose incident's resolution target passed is told so.
+ */
+export function resolutionDeadline(
+  facts: Pick<DeadlineFacts, 'severity' | 'detectedAt' | 'resolvedAt'>,
+  targets: SeverityTargets,
+): Deadline {
+  return {
+    kind: 'resolution',
+    due: targetTime(new Date(facts.detectedAt), targets[facts.severity].resolution).toISOString(),
+    ...(facts.resolvedAt ? { metAt: facts.resolvedAt } : {}),
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Classification, NormalizedAlert } from './alert.ts';
 import type { RoundRule, RoundVerdict } from './approval-policy.ts';
 import type { Impact, ImpactSize } from './deadlines.ts';
 import type { JsonObject } from './json.ts';
+import { STATUS_LABEL } from './labels.ts';
 import type { LedgerEntryDraft } from './ledger.ts';
 import { LIMITS } from './limits.ts';
 import type { RemediationPlan } from './plan.ts';
@@ -356,7 +357,7 @@ export function statusChanged(
     world: 'RML2',
     type: 'status_changed',
     phase: incident.phase,
-    summary: `Status ${incident.status} → ${to} by ${by}: ${why}`,
+    summary: `Status ${STATUS_LABEL[incident.status]} → ${STATUS_LABEL[to]} by ${by}: ${why}`,
     detail: { from: incident.status, to, by, why },
   };
 }

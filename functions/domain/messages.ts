@@ -5,15 +5,16 @@
  */
 import type { Approver, RoundRule } from './approval-policy.ts';
 import { describeRule } from './approval-policy.ts';
+import type { Deadline } from './deadlines.ts';
 import type { AttentionReason, EffectRecord } from './effects.ts';
 import { escapeHtml, isolated } from './html.ts';
-import { humanInstant } from './human-time.ts';
+import { humanDuration, humanInstant } from './human-time.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
-import type { Customer, NoticeTemplate } from './plan.ts';
-import { describeTotal } from './plan.ts';
+import type { Customer, NoticePlaceholder, NoticeTemplate, NoticeText, PlannedEffect } from './plan.ts';
+import { describeTotal, formatMoney, PLACEHOLDER, shownTotals } from './plan.ts';
 import type { MailMessage } from './ports.ts';
 import { plainTextBody, subjectLine, withoutBidiControls } from './text.ts';
 import type { ApproverRole } from './vocabulary.ts';
@@ -27,6 +28,14 @@ export interface ApprovalAsk {
   readonly rule: RoundRule;
   readonly round: number;
   readonly dueAt: string;
+  /** How long the incident's severity gives its approvers: the deadline policy's decision target. */
+  readonly decisionMinutes: number;
+  /** The round's decision deadline (a backup is asked to decide by the later final timeout). */
+  readonly decisionDue: string;
+  /** The incident's resolution deadline: the approver is told when it has already passed. */
+  readonly resolution: Pick<Deadline, 'due' | 'metAt'>;
+  /** When the e-mail is written. */
+  readonly now: string;
   /** What changed since the plan version this approver saw last, when they saw one. */
   readonly changes?: { readonly since: number; readonly lines: readonly string[] };
   /** Set when this approver is the role's backup: the primary, and the deadline they let pass. */
@@ -42,6 +51,29 @@ function backupNote(ask: ApprovalAsk): string {
 }
 
 /**
+ * The decision deadline the severity gives and the incident's resolution deadline, in the same
+ * words on the page and in the e-mail: an approver asked after the resolution target passed is
+ * told so, not left to think there is time.
+ */
+export function deadlineLines(
+  incident: Pick<Incident, 'severity'>,
+  ask: Pick<ApprovalAsk, 'decisionDue' | 'decisionMinutes' | 'resolution' | 'now'>,
+): string[] {
+  const now = new Date(ask.now);
+  const at = (instant: string) => humanInstant(new Date(instant), new Date(instant));
+  const resolution = ask.resolution;
+  const passed = !resolution.metAt && Date.parse(resolution.due) <= now.getTime();
+  return [
+    `Decision deadline: ${at(ask.decisionDue)} (a ${incident.severity} incident's approvers have ${humanDuration(ask.decisionMinutes * 60_000)}).`,
+    resolution.metAt
+      ? `Resolution deadline: ${at(resolution.due)}; the incident was resolved at ${at(resolution.metAt)}.`
+      : passed
+        ? `Resolution deadline: ${at(resolution.due)} — it has already passed (${humanDuration(now.getTime() - Date.parse(resolution.due))} ago): the customers wait for this decision.`
+        : `Resolution deadline: ${at(resolution.due)}; Act starts only once the plan is approved.`,
+  ];
+}
+
+/**
  * The email that asks one approver to decide on the plan. The alert's title comes from outside:
  * the subject and the plain text carry it without bidi controls (they cannot isolate it), the
  * HTML isolates it.
@@ -52,9 +84,11 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const subject = subjectLine(
     `[${incident.severity}] ${incident.id}: ${role} approval needed — ${incident.title}`,
   );
-  const totals = plan?.totals.map((t) => `- ${describeTotal(t)}`) ?? [];
+  const shown = shownTotals(plan?.totals ?? []);
+  const totals = shown.map((t) => `- ${describeTotal(t)}`);
   const dueAt = new Date(ask.dueAt);
   const due = humanInstant(dueAt, dueAt);
+  const when = deadlineLines(incident, ask);
   const changed = ask.changes
     ? ask.changes.lines.length > 0
       ? [
@@ -66,6 +100,7 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const text = plainTextBody([
     `${ask.to.name}, ${incident.id} (${incident.severity}, ${incident.world}) needs your decision as ${role} on its remediation plan, by ${due}.`,
     `Round ${ask.round}: ${describeRule(ask.rule)}.`,
+    ...when,
     ...(ask.backupFor ? ['', backupNote(ask)] : []),
     '',
     `Incident: ${withoutBidiControls(incident.title)}`,
@@ -80,9 +115,10 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
 <p>${isolated(ask.to.name)}, <strong>${escapeHtml(incident.id)}</strong> (${escapeHtml(incident.severity)}, ${escapeHtml(incident.world)}) needs your decision as <strong>${escapeHtml(role)}</strong> on its remediation plan, by ${escapeHtml(due)}.</p>
 <p>Round ${escapeHtml(ask.round)}: ${escapeHtml(describeRule(ask.rule))}.</p>
+${when.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')}
 ${ask.backupFor ? `<p>${escapeHtml(backupNote(ask))}</p>\n` : ''}<p>Incident: ${isolated(incident.title)}</p>
 <p>Plan v${escapeHtml(plan?.version ?? '?')}: ${isolated(plan?.summary ?? '(no plan)')}</p>
-<ul>${(plan?.totals ?? []).map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
+<ul>${shown.map((t) => `<li>${escapeHtml(describeTotal(t))}</li>`).join('')}</ul>
 ${
   changed.length > 0
     ? `<p>${escapeHtml(changed[0] ?? '')}</p><ul>${changed
@@ -138,6 +174,113 @@ ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 <p>${escapeHtml(closing)}</p>
 </body></html>`;
   return { to, subject: subject as string, text, html };
+}
+
+/** The customer's payment date as a notice names it: "6 December 2026". */
+export function paymentDate(paidAt: string): string {
+  const at = new Date(paidAt);
+  if (Number.isNaN(at.getTime())) return paidAt;
+  return at.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/**
+ * The plan's notice text filled for one customer: `{{name}}` (or "there" for a customer the list
+ * names no name for), `{{amount_refunded}}` and `{{credit}}` (what this plan refunds and credits
+ * them), `{{incident}}`, `{{paid_at}}` (their own payment date from the list). A credit the text
+ * does not name is still told, in a paragraph of its own: nobody gets money they are not told of.
+ * Paragraphs are split at blank lines. What the approvers read and what Act sends are this, byte
+ * for byte.
+ */
+export function planNotice(
+  incidentId: string,
+  text: NoticeText,
+  customer: Pick<Customer, 'email' | 'name' | 'paidAt'>,
+  money: { readonly amount?: Money; readonly credit?: Money },
+): MailMessage {
+  const values: Readonly<Record<NoticePlaceholder, string | undefined>> = {
+    name: customer.name ? withoutBidiControls(customer.name) : 'there',
+    amount_refunded: money.amount ? formatMoney(money.amount) : undefined,
+    credit: money.credit ? formatMoney(money.credit) : undefined,
+    incident: incidentId,
+    paid_at: customer.paidAt ? paymentDate(customer.paidAt) : undefined,
+  };
+  const fill = (template: string) =>
+    template.replace(PLACEHOLDER, (_, name: string) => values[name as NoticePlaceholder] ?? '');
+  const names = (template: string, placeholder: NoticePlaceholder) =>
+    [...template.matchAll(PLACEHOLDER)].some(([, name]) => name === placeholder);
+  // Filled line by line, each line then kept one line: a value (a name) cannot start a line of its own.
+  const paragraphs = text.body
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t]*\n+/)
+    .map((p) =>
+      p
+        .split('\n')
+        .map((line) => subjectLine(fill(line)).trim())
+        .filter(Boolean),
+    )
+    .filter((lines) => lines.length > 0);
+  if (money.credit && !names(text.body, 'credit')) {
+    paragraphs.push([
+      `We have also added a goodwill credit of ${formatMoney(money.credit)} to your account: you do not need to do anything.`,
+    ]);
+  }
+  const subject = subjectLine(fill(text.subject));
+  const body = paragraphs.map((lines) => lines.join('\n')).join('\n\n');
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif">
+${paragraphs.map((lines) => `<p>${lines.map(escapeHtml).join('<br>')}</p>`).join('\n')}
+</body></html>`;
+  return { to: customer.email ?? '', subject, text: body, html };
+}
+
+/**
+ * The message a notice or correction effect sends its customer: the plan's own words for a notice
+ * when the plan has them, else the built-in template. Proposing (its content hash), the approval
+ * page, Act and the mail-log lookup all render it here.
+ */
+export function effectNotice(
+  incident: Pick<Incident, 'id' | 'customerSummary'>,
+  notice: NoticeText | undefined,
+  effect: Pick<PlannedEffect, 'kind' | 'template' | 'amount' | 'credit'>,
+  customer: Pick<Customer, 'email' | 'name' | 'paidAt'>,
+): MailMessage {
+  if (notice && effect.kind === 'notice') {
+    return planNotice(incident.id, notice, customer, {
+      ...(effect.amount ? { amount: effect.amount } : {}),
+      ...(effect.credit ? { credit: effect.credit } : {}),
+    });
+  }
+  return customerNotice(incident, effect.template ?? 'apology', customer, effect.amount);
+}
+
+/**
+ * The first draft of a plan's notice text, as the plan form offers it: the built-in template's
+ * words, with the alert's `customer_summary` as the reason — only a draft, which the responders
+ * edit (the date of a payment, what was wrong) before anyone approves it.
+ */
+export function draftNoticeText(
+  incident: Pick<Incident, 'customerSummary'>,
+  template: NoticeTemplate = 'refund_confirmation',
+): NoticeText {
+  const what = withoutBidiControls(
+    incident.customerSummary ??
+      'an error on our side affected your account, and we want you to hear it from us first.',
+  );
+  const closing = 'If you have questions, reply to this email and quote reference {{incident}}.';
+  const drafts: Readonly<Record<NoticeTemplate, NoticeText>> = {
+    apology: {
+      subject: 'About your account: we made a mistake (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe are writing because ${what}\n\nWe are sorry. We have stopped the cause and are correcting its effects.\n\n${closing}`,
+    },
+    refund_confirmation: {
+      subject: 'Your refund is on its way (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe are writing because ${what}\n\nWe have refunded {{amount_refunded}} to the card or account you paid with. Depending on your bank it can take 5–10 days to show.\n\n${closing}`,
+    },
+    correction: {
+      subject: 'A correction to our earlier message (ref {{incident}})',
+      body: `Hello {{name}},\n\nWe wrote to you earlier about this: ${what}\n\nPart of that message was wrong, and we want the record to be right. Please rely on this message instead; nothing else changes for you.\n\n${closing}`,
+    },
+  };
+  return drafts[template];
 }
 
 /** SHA-256 of an email's recipient, subject and bodies. */

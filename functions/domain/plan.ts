@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { ulid } from 'ulid';
 import { z } from 'zod';
+import { KIND_LABEL, OBLIGATION_LABEL } from './labels.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount, parseMajorAmount, paymentAmountProblem } from './money.ts';
 import type { ActionSafety, World } from './vocabulary.ts';
@@ -41,6 +42,8 @@ export interface Customer {
   readonly productArea?: string;
   /** The charge or PaymentIntent a refund goes back to, whose customer a credit goes to. */
   readonly paymentRef?: string;
+  /** When the customer paid (the list's optional `paid_at`): a notice may name their own date. */
+  readonly paidAt?: string;
 }
 
 /** One effect of the plan, for one customer. Holds no e-mail address and no name. */
@@ -59,6 +62,11 @@ export interface PlannedEffect {
   readonly paymentRef?: string;
   readonly productArea?: string;
   readonly template?: NoticeTemplate;
+  /**
+   * A notice's mention of the customer's goodwill credit in the same plan (its `amount` is what
+   * the plan refunds them): the plan's notice names both, and Act renders it from them again.
+   */
+  readonly credit?: Money;
   /** SHA-256 of the message as rendered for approval: what the approvers read is what is sent. */
   readonly contentHash?: string;
 }
@@ -72,6 +80,24 @@ export interface PlanTotal {
   readonly minor: number;
 }
 
+/**
+ * The words of the plan's notices: a subject and a body with named placeholders
+ * (`functions/domain/messages.ts` NOTICE_PLACEHOLDERS), filled for each customer. Sealed in the
+ * plan's hash, and each notice's content hash covers it as filled.
+ */
+export interface NoticeText {
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** A notice text as the plan form and scripts send it; its placeholders are checked when the plan expands. */
+export const noticeTextSchema = z
+  .object({
+    subject: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+    body: z.string().trim().min(1, 'is required').max(10_000, 'must be at most 10000 characters'),
+  })
+  .strict();
+
 export interface RemediationPlan {
   readonly version: number;
   /**
@@ -80,6 +106,8 @@ export interface RemediationPlan {
    */
   readonly versionId?: string;
   readonly summary: string;
+  /** The words its notices send, when the plan has its own (plans without it send the built-in templates). */
+  readonly notice?: NoticeText;
   readonly proposedAt: string;
   readonly proposedBy: string;
   readonly effectCount: number;
@@ -117,6 +145,7 @@ export type ExplicitEffect = z.infer<typeof explicitEffectSchema>;
 
 export interface PlanInput {
   readonly summary: string;
+  readonly notice?: NoticeText;
   readonly apply: readonly PlanRule[];
   readonly effects: readonly ExplicitEffect[];
 }
@@ -161,7 +190,8 @@ export function expandPlan(
       throw new PlanRuleError(`effects[${e}].customerRef`, `${rule.customerRef} is not in the customer list`);
     requests.push({ rule, customer, field: `effects[${e}]` });
   });
-  return requests.map(({ rule, customer, field }, i) => {
+  const used = input.notice ? noticePlaceholders(input.notice) : undefined;
+  const planned = requests.map(({ rule, customer, field }, i) => {
     const amount = effectAmount(rule, customer, field);
     if ((rule.kind === 'refund' || rule.kind === 'credit') && !customer.paymentRef) {
       throw new PlanRuleError(
@@ -175,7 +205,7 @@ export function expandPlan(
     const template =
       rule.template ??
       (rule.kind === 'correction' ? 'correction' : rule.kind === 'notice' ? 'apology' : undefined);
-    const effect = {
+    const effect: Omit<PlannedEffect, 'contentHash'> = {
       effectId: `P${version}-E${i + 1}`,
       planVersion: version,
       kind: rule.kind,
@@ -190,8 +220,98 @@ export function expandPlan(
       ...(customer.productArea ? { productArea: customer.productArea } : {}),
       ...(template && (rule.kind === 'notice' || rule.kind === 'correction') ? { template } : {}),
     };
-    return template && effect.template ? { ...effect, contentHash: contentHash(effect, customer) } : effect;
+    return { effect, customer, field };
   });
+  const money = used ? customerMoney(planned) : undefined;
+  return planned.map(({ effect, customer, field }) => {
+    if (!effect.template) return effect;
+    const worded =
+      used && money && effect.kind === 'notice' ? planWorded(effect, customer, field, used, money) : effect;
+    return { ...worded, contentHash: contentHash(worded, customer) };
+  });
+}
+
+/** The placeholders a notice text may name, each filled per customer. */
+export const NOTICE_PLACEHOLDERS = ['name', 'amount_refunded', 'credit', 'incident', 'paid_at'] as const;
+export type NoticePlaceholder = (typeof NOTICE_PLACEHOLDERS)[number];
+
+/** `{{ name }}`: a placeholder in a notice text. */
+export const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * The placeholders a notice text names; an unknown one (or a stray `{{`) is refused, naming it and
+ * the field it is in, before anything is written.
+ */
+export function noticePlaceholders(text: NoticeText): ReadonlySet<NoticePlaceholder> {
+  const used = new Set<NoticePlaceholder>();
+  for (const part of ['subject', 'body'] as const) {
+    for (const [, name = ''] of text[part].matchAll(PLACEHOLDER)) {
+      if (!(NOTICE_PLACEHOLDERS as readonly string[]).includes(name)) {
+        throw new PlanRuleError(
+          `notice.${part}`,
+          `unknown placeholder {{${name}}}: use ${NOTICE_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+        );
+      }
+      used.add(name as NoticePlaceholder);
+    }
+    const stray = text[part].replace(PLACEHOLDER, '').match(/\{\{|\}\}/);
+    if (stray) {
+      throw new PlanRuleError(
+        `notice.${part}`,
+        `has "${stray[0]}" that is not part of a placeholder such as {{name}}`,
+      );
+    }
+  }
+  return used;
+}
+
+/** What the plan refunds and credits each customer: the amounts their notice names. */
+function customerMoney(
+  planned: readonly { effect: Omit<PlannedEffect, 'contentHash'>; field: string }[],
+): Map<string, { refund?: Money; credit?: Money }> {
+  const sums = new Map<string, { refund?: Money; credit?: Money }>();
+  for (const { effect, field } of planned) {
+    if ((effect.kind !== 'refund' && effect.kind !== 'credit') || !effect.amount) continue;
+    const mine = sums.get(effect.customerRef) ?? {};
+    const before = mine[effect.kind];
+    if (before && before.currency !== effect.amount.currency) {
+      throw new PlanRuleError(
+        field,
+        `${effect.customerRef} would get a ${effect.kind} in ${before.currency} and in ${effect.amount.currency}: one notice names one amount of each`,
+      );
+    }
+    sums.set(effect.customerRef, {
+      ...mine,
+      [effect.kind]: { currency: effect.amount.currency, minor: (before?.minor ?? 0) + effect.amount.minor },
+    });
+  }
+  return sums;
+}
+
+/**
+ * A notice worded by the plan's own text: it carries what the plan refunds the customer (its
+ * amount) and credits them, so Act fills the text with exactly what was approved. A placeholder
+ * that a customer has no value for is refused, naming the customer.
+ */
+function planWorded(
+  effect: Omit<PlannedEffect, 'contentHash'>,
+  customer: Customer,
+  field: string,
+  used: ReadonlySet<NoticePlaceholder>,
+  money: Map<string, { refund?: Money; credit?: Money }>,
+): Omit<PlannedEffect, 'contentHash'> {
+  const { refund, credit } = money.get(customer.customerRef) ?? {};
+  const missing = (placeholder: NoticePlaceholder, what: string) =>
+    new PlanRuleError(
+      'notice.body',
+      `{{${placeholder}}}: ${customer.customerRef} (${field}) ${what}; leave it out, or give every notified customer one`,
+    );
+  if (used.has('amount_refunded') && !refund) throw missing('amount_refunded', 'gets no refund in this plan');
+  if (used.has('credit') && !credit) throw missing('credit', 'gets no credit in this plan');
+  if (used.has('paid_at') && !customer.paidAt)
+    throw missing('paid_at', 'has no paid_at in the customer list');
+  const { amount: _wording, ...rest } = effect;
+  return { ...rest, ...(refund ? { amount: refund } : {}), ...(credit ? { credit } : {}) };
 }
 
 function effectAmount(rule: PlanRule, customer: Customer, field: string): Money | undefined {
@@ -234,12 +354,74 @@ export function planTotals(effects: Iterable<PlannedEffect>): PlanTotal[] {
   );
 }
 
-/** A total as people read it: "refund EUR 1,234.50 (tos, 3)". */
-export function describeTotal(total: PlanTotal): string {
-  const money = total.currency
-    ? ` ${total.currency} ${formatMajorAmount({ minor: total.minor, currency: total.currency })}`
-    : '';
-  return `${total.kind}${money} (${total.obligation}, ${total.count})`;
+/**
+ * The kinds that move money to a customer: the only ones whose sums are money on a page or in an
+ * e-mail, as the P&L counts them once confirmed. A notice carries its customer's amount for its
+ * wording, never as money of its own.
+ */
+export const MONEY_KINDS = ['refund', 'credit'] as const satisfies readonly PlanEffectKind[];
+
+const isMoney = (kind: PlanEffectKind) => (MONEY_KINDS as readonly string[]).includes(kind);
+
+/**
+ * A plan total as people read it: its money only for the kinds that move money (a notice's row
+ * counts its customers and holds no money), so every page and e-mail shows the same sums, equal to
+ * the P&L of the same effects once confirmed. The sealed totals stay as they were hashed.
+ */
+export interface ShownTotal {
+  readonly kind: PlanEffectKind;
+  readonly obligation: Obligation;
+  readonly count: number;
+  readonly money?: Money;
+}
+
+/** The one function every page and e-mail reads a plan's totals through (money = refunds and credits). */
+export function shownTotals(totals: readonly PlanTotal[]): ShownTotal[] {
+  const rows = new Map<
+    string,
+    { kind: PlanEffectKind; obligation: Obligation; count: number; money?: Money }
+  >();
+  for (const t of totals) {
+    const money = isMoney(t.kind) && t.currency ? { minor: t.minor, currency: t.currency } : undefined;
+    // A message's rows in several currencies are one row: its customers, without money.
+    const key = `${t.kind}|${money?.currency ?? ''}|${t.obligation}`;
+    const row = rows.get(key) ?? { kind: t.kind, obligation: t.obligation, count: 0 };
+    rows.set(key, {
+      ...row,
+      count: row.count + t.count,
+      ...(money ? { money: { currency: money.currency, minor: (row.money?.minor ?? 0) + money.minor } } : {}),
+    });
+  }
+  return [...rows.values()];
+}
+
+/** The plan's money per P&L line and currency: refunds and credits only. */
+export function moneyLines(
+  totals: readonly PlanTotal[],
+): { readonly obligation: Obligation; readonly money: Money }[] {
+  const sums = new Map<string, { obligation: Obligation; money: Money }>();
+  for (const t of shownTotals(totals)) {
+    if (!t.money) continue;
+    const key = `${t.obligation}|${t.money.currency}`;
+    const minor = (sums.get(key)?.money.minor ?? 0) + t.money.minor;
+    sums.set(key, { obligation: t.obligation, money: { currency: t.money.currency, minor } });
+  }
+  return [...sums.values()].sort(
+    (a, b) =>
+      (a.obligation === b.obligation ? 0 : a.obligation === 'tos' ? -1 : 1) ||
+      a.money.currency.localeCompare(b.money.currency),
+  );
+}
+
+/** Money as people read it: "EUR 1,234.50". */
+export function formatMoney(money: Money): string {
+  return `${money.currency} ${formatMajorAmount(money)}`;
+}
+
+/** A total as people read it: "Refund EUR 1,234.50 (ToS line, 3 customers)". */
+export function describeTotal(total: ShownTotal): string {
+  const money = total.money ? ` ${formatMoney(total.money)}` : '';
+  return `${KIND_LABEL[total.kind]}${money} (${OBLIGATION_LABEL[total.obligation]}, ${total.count} ${total.count === 1 ? 'customer' : 'customers'})`;
 }
 
 /** Every field of a planned effect: what the plan's hash covers, and nothing Act adds. */
@@ -256,6 +438,7 @@ const PLANNED_EFFECT_FIELDS = {
   paymentRef: true,
   productArea: true,
   template: true,
+  credit: true,
   contentHash: true,
 } as const satisfies Record<keyof PlannedEffect, true>;
 
@@ -292,7 +475,10 @@ export function versionIdOf(v: { readonly version: number; readonly versionId?: 
 
 /** Seals a plan's content with its hash. `effects` must be in effect id order. */
 export function sealPlan(
-  content: Pick<RemediationPlan, 'version' | 'versionId' | 'summary' | 'proposedAt' | 'proposedBy'>,
+  content: Pick<
+    RemediationPlan,
+    'version' | 'versionId' | 'summary' | 'notice' | 'proposedAt' | 'proposedBy'
+  >,
   effects: readonly PlannedEffect[],
 ): RemediationPlan {
   const hasher = effectsHasher();
@@ -315,12 +501,20 @@ export function sealPlan(
 export interface PlanSnapshot {
   readonly version: number;
   readonly summary: string;
+  /** The notice text the approver read, so a later round can say the customers' words changed. */
+  readonly notice?: NoticeText;
   readonly effectCount: number;
   readonly totals: readonly PlanTotal[];
 }
 
 export function planSnapshot(plan: RemediationPlan): PlanSnapshot {
-  return { version: plan.version, summary: plan.summary, effectCount: plan.effectCount, totals: plan.totals };
+  return {
+    version: plan.version,
+    summary: plan.summary,
+    ...(plan.notice ? { notice: plan.notice } : {}),
+    effectCount: plan.effectCount,
+    totals: plan.totals,
+  };
 }
 
 /**
@@ -331,20 +525,26 @@ export function planSnapshot(plan: RemediationPlan): PlanSnapshot {
 export function planChanges(before: PlanSnapshot, after: PlanSnapshot): string[] {
   const lines: string[] = [];
   if (before.summary !== after.summary) lines.push(`Summary was: ${before.summary}`);
+  if (before.notice?.subject !== after.notice?.subject || before.notice?.body !== after.notice?.body) {
+    lines.push(
+      before.notice?.subject === after.notice?.subject
+        ? "The customers' notice changed: read it again below"
+        : `The customers' notice changed; its subject was: ${before.notice?.subject ?? "the template's own"}`,
+    );
+  }
   if (before.effectCount !== after.effectCount) {
     lines.push(`Effects: ${before.effectCount} → ${after.effectCount}`);
   }
-  const key = (t: PlanTotal) => `${t.kind}|${t.currency}|${t.obligation}`;
-  const label = (t: PlanTotal) =>
-    `${t.kind}${t.currency ? ` ${t.currency}` : ''} (${t.obligation === 'tos' ? 'ToS line' : 'brand line'})`;
-  const amount = (t: PlanTotal) =>
-    `${t.count}${t.currency ? `, ${t.currency} ${formatMajorAmount({ minor: t.minor, currency: t.currency })}` : ''}`;
-  const was = new Map(before.totals.map((t) => [key(t), t]));
-  const now = new Map(after.totals.map((t) => [key(t), t]));
+  const key = (t: ShownTotal) => `${t.kind}|${t.money?.currency ?? ''}|${t.obligation}`;
+  const label = (t: ShownTotal) =>
+    `${KIND_LABEL[t.kind]}${t.money ? ` ${t.money.currency}` : ''} (${OBLIGATION_LABEL[t.obligation]})`;
+  const amount = (t: ShownTotal) => `${t.count}${t.money ? `, ${formatMoney(t.money)}` : ''}`;
+  const was = new Map(shownTotals(before.totals).map((t) => [key(t), t]));
+  const now = new Map(shownTotals(after.totals).map((t) => [key(t), t]));
   for (const [k, t] of now) {
     const old = was.get(k);
     if (!old) lines.push(`Added ${label(t)}: ${amount(t)}`);
-    else if (old.count !== t.count || old.minor !== t.minor)
+    else if (old.count !== t.count || old.money?.minor !== t.money?.minor)
       lines.push(`${label(t)}: ${amount(old)} → ${amount(t)}`);
   }
   for (const [k, t] of was) if (!now.has(k)) lines.push(`Removed ${label(t)}: was ${amount(t)}`);

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { IMPACT_ASSETS, IMPACT_SIZES } from './deadlines.ts';
 import { emailAddress } from './email-address.ts';
-import { explicitEffectSchema, planRuleSchema } from './plan.ts';
+import { explicitEffectSchema, noticeTextSchema, planRuleSchema } from './plan.ts';
 import { parseRfc3339 } from './time.ts';
 import type { Phase } from './vocabulary.ts';
 import { ACTION_SAFETY, PHASES, SEVERITIES, WORLDS } from './vocabulary.ts';
@@ -115,6 +115,7 @@ export const WORK_ACTIONS = {
         summary: text(2000),
         apply: z.array(planRuleSchema).max(20),
         effects: z.array(explicitEffectSchema).max(50_000),
+        notice: noticeTextSchema.optional(),
       })
       .strict()
       .refine((p) => p.apply.length + p.effects.length > 0, 'must apply a rule or name an effect'),

@@ -1,5 +1,6 @@
 /** The page behind a question about an effect: what Act knows, and the form for the answer. */
 import { escapeHtml as e, timeHtml } from '../domain/html.ts';
+import { ATTENTION_LABEL, KIND_LABEL, labelOf, OBLIGATION_LABEL, SEVERITY_LABEL } from '../domain/labels.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
@@ -23,7 +24,7 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
     ...(notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code> ${e(i.message)}</p>`),
   ];
   const body = answered
-    ? `<div class="box ok"><strong>Answered "${e(answered.answer)}"</strong> by ${e(answered.by)} at ${timeHtml(answered.at, view.now)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>`
+    ? `<div class="box ok"><strong>Answered "${e(labelOf(ANSWER_LABEL, answered.answer))}"</strong> by ${e(answered.by)} at ${timeHtml(answered.at, view.now)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>`
     : `<form method="post" class="box">
 <p>Asked of <strong>${e(view.askedOf)}</strong>. Opening this page changed nothing.</p>
 <fieldset><legend>Your answer</legend>
@@ -33,13 +34,15 @@ ${view.answers.includes('done-by-hand') ? `<label for="reference">Provider refer
 <label for="note">Note: on what basis (required for "sent", "not-sent" and "void")</label><textarea id="note" name="note" maxlength="2000">${e(form.note ?? '')}</textarea>
 <button type="submit">Record my answer</button>
 </form>`;
-  const subject = effect ? `${effect.kind} ${effect.effectId}` : `plan v${question.effectId.slice(1)}`;
+  const subject = effect
+    ? `${KIND_LABEL[effect.kind]} ${effect.effectId}`
+    : `plan v${question.effectId.slice(1)}`;
   return layout(
     `${incident.id}: ${effect?.effectId ?? subject} needs you`,
     `<h1>${e(incident.id)} — ${e(subject)}</h1>
-<p class="meta">${e(incident.title)} · ${e(incident.severity)}${effect ? ` · plan v${e(effect.planVersion)}` : ''} · attempt ${e(question.attempt)}</p>
+<p class="meta">${e(incident.title)} · ${e(SEVERITY_LABEL[incident.severity])}${effect ? ` · plan v${e(effect.planVersion)}` : ''} · attempt ${e(question.attempt)}</p>
 ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}</div>` : ''}
-<div class="box"><strong>Why you are asked (${e(question.reason)}):</strong> ${e(question.detail)}</div>
+<div class="box"><strong>Why you are asked (${e(ATTENTION_LABEL[question.reason])}):</strong> ${e(question.detail)}</div>
 ${effect ? effectTable(view, effect) : ''}
 ${body}`,
   );
@@ -49,7 +52,7 @@ function effectTable(view: QuestionView, effect: NonNullable<QuestionView['effec
   const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
   return `<table>
 <tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` &lt;${e(view.customerEmail)}&gt;` : ''} (${e(effect.counterparty)} in the ledger)</td></tr>
-<tr><th>Amount</th><td>${e(money)} (${e(effect.obligation === 'tos' ? 'ToS line' : 'brand line')})</td></tr>
+<tr><th>Amount</th><td>${e(money)} (${e(OBLIGATION_LABEL[effect.obligation])})</td></tr>
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
 <tr><th>Intent recorded</th><td>${effect.intentAt ? timeHtml(effect.intentAt, view.now) : '—'}</td></tr>
@@ -64,7 +67,7 @@ ${view.question.reason === 'in-doubt' ? `<tr><th>What the mail log says</th><td>
  */
 function mailLogLine(view: QuestionView, effect: NonNullable<QuestionView['effect']>): string {
   const check =
-    'Check the customer’s mailbox (ask the customer) or the mail provider’s log (SES sending events, the mail server’s log) before you answer; answer "not-sent" only if one of them shows it was not sent.';
+    'Check the customer’s mailbox (ask the customer) or the mail provider’s log (SES sending events, the mail server’s log) before you answer; answer that it was not sent only if one of them shows so.';
   const log = view.mailLog;
   if (!log) return `Casebook cannot read the mail service’s log here. ${check}`;
   const since = `since the mail emulator started at ${timeHtml(log.since, view.now)}`;

@@ -30,27 +30,31 @@ import {
 } from '../domain/approval.ts';
 import type { RoundState } from '../domain/approval-policy.ts';
 import { DECISION_VERB, describeVote, evaluateRound, VERDICT_LABEL } from '../domain/approval-policy.ts';
-import { type DeadlinePolicy, roundClock } from '../domain/deadlines.ts';
-import type { EffectRecord } from '../domain/effects.ts';
+import {
+  type Deadline,
+  type DeadlinePolicy,
+  decisionMinutes,
+  resolutionDeadline,
+  roundClock,
+} from '../domain/deadlines.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { humanInstant } from '../domain/human-time.ts';
 import type { ApprovalRound, Incident, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { LIMITS } from '../domain/limits.ts';
-import { customerNotice } from '../domain/messages.ts';
-import { planChanges, planSnapshot, versionIdOf } from '../domain/plan.ts';
+import { planChanges, planSnapshot } from '../domain/plan.ts';
 import type {
   ApprovalStore,
   Clock,
   EffectStore,
   IncidentStore,
   Ledger,
-  MailMessage,
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { endWait, settledEnding } from './hold-for-people.ts';
+import { type NoticeSample, noticeSamples } from './notice-samples.ts';
 import { retryOnConflict } from './retry-on-conflict.ts';
 
 export interface ApprovalDecisionDeps {
@@ -63,7 +67,7 @@ export interface ApprovalDecisionDeps {
   readonly workflow: Pick<Workflow, 'completeTask' | 'failTask'>;
   readonly clock: Clock;
   /** How long a round may take to be decided, and how long its backups have after its deadline. */
-  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>;
+  readonly policy: Pick<DeadlinePolicy, 'targets' | 'decisionMinutes' | 'escalationMinutes'>;
 }
 
 /** Everything the approval page shows. */
@@ -84,8 +88,8 @@ export interface ApprovalView {
   readonly over?: string;
   readonly timeline: readonly TimelineEvent[];
   readonly ledger: readonly LedgerEntry[];
-  /** One message of each template the plan sends, as its first recipient would get it. */
-  readonly sampleNotices: readonly { template: string; count: number; message: MailMessage }[];
+  /** One message of each wording the plan sends, as its first recipient gets it. */
+  readonly sampleNotices: readonly NoticeSample[];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
   /**
@@ -93,6 +97,12 @@ export interface ApprovalView {
    * asked then), its final timeout for the backup (the SRE lead is told then).
    */
   readonly dueAt: string;
+  /** How long the incident's severity gives its approvers (the deadline policy's decision target). */
+  readonly decisionMinutes: number;
+  /** The round's decision deadline (a backup's own is the later final timeout, `dueAt`). */
+  readonly decisionDue: string;
+  /** The incident's resolution deadline: the page says when it has already passed. */
+  readonly resolution: Deadline;
 }
 
 async function authorize(
@@ -137,7 +147,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
   if (!incident) throw new NotFoundError('No such approval request');
   const over = approval.status === 'PENDING' ? roundOver(incident, approval) : undefined;
   const seen = approval.plan ?? (incident.plan ? planSnapshot(incident.plan) : undefined);
-  const clock = roundClock(incident.decideRoundAt ?? approval.requestedAt, deps.policy);
+  const clock = roundClock(incident.decideRoundAt ?? approval.requestedAt, deps.policy, incident.severity);
   return {
     approval,
     seat,
@@ -151,44 +161,13 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ...(over ? { over } : {}),
     timeline,
     ledger,
-    sampleNotices: await sampleNotices(deps, incident),
+    sampleNotices: await noticeSamples(deps, incident),
     now: deps.clock.now(),
     dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
+    decisionMinutes: decisionMinutes(deps.policy, incident.severity),
+    decisionDue: clock.dueAt,
+    resolution: resolutionDeadline(incident, deps.policy.targets),
   };
-}
-
-/** The first message of each template in the plan's effects, rendered for its customer. */
-async function sampleNotices(
-  deps: ApprovalDecisionDeps,
-  incident: Incident,
-): Promise<ApprovalView['sampleNotices']> {
-  const plan = incident.plan;
-  if (!plan) return [];
-  const first = new Map<string, { effect: EffectRecord; count: number }>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor);
-    for (const effect of page.items) {
-      if (!effect.template) continue;
-      const seen = first.get(effect.template);
-      first.set(effect.template, { effect: seen?.effect ?? effect, count: (seen?.count ?? 0) + 1 });
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  const samples = [];
-  const list = incident.customerList;
-  for (const [template, { effect, count }] of first) {
-    const customer = list
-      ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
-      : undefined;
-    if (customer)
-      samples.push({
-        template,
-        count,
-        message: customerNotice(incident, effect.template ?? 'apology', customer, effect.amount),
-      });
-  }
-  return samples;
 }
 
 export interface DecideResult {

@@ -14,8 +14,8 @@
  */
 import type { Approval, SeatName } from '../domain/approval.ts';
 import { approverAt, formatApprovalId, hashLinkSecret, newLinkSecret } from '../domain/approval.ts';
-import type { DeadlinePolicy } from '../domain/deadlines.ts';
-import { roundClock } from '../domain/deadlines.ts';
+import type { RoundRules } from '../domain/deadlines.ts';
+import { decisionMinutes, resolutionDeadline, roundClock } from '../domain/deadlines.ts';
 import type { ApprovalRound, Incident } from '../domain/incident.ts';
 import { approvalRequestEmail } from '../domain/messages.ts';
 import type { RemediationPlan } from '../domain/plan.ts';
@@ -31,7 +31,7 @@ export interface AskApproverDeps {
   /** Base URL of the public API, without a trailing slash. */
   readonly publicBaseUrl: string;
   /** The round's moments: the e-mail says by when. */
-  readonly deadlines: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>;
+  readonly deadlines: RoundRules;
 }
 
 /** When the round of `incident` began: its entry into Decide, else the round's opening. */
@@ -52,7 +52,7 @@ export async function askApprover(
   const secret = newLinkSecret();
   const key = { incidentId: approval.incidentId, round: approval.round, role: approval.role };
   const to = approverAt(approval, seat);
-  const clock = roundClock(roundStart(incident, round), deps.deadlines);
+  const clock = roundClock(roundStart(incident, round), deps.deadlines, incident.severity);
   const lastSeen = seat === 'primary' ? approval.lastSeen : undefined;
   await deps.mailer.send(
     approvalRequestEmail(incident, {
@@ -62,6 +62,10 @@ export async function askApprover(
       rule: round.rule,
       round: round.round,
       dueAt: seat === 'primary' ? clock.dueAt : clock.finalAt,
+      decisionMinutes: decisionMinutes(deps.deadlines, incident.severity),
+      decisionDue: clock.dueAt,
+      resolution: resolutionDeadline(incident, deps.deadlines.targets),
+      now: deps.clock.now().toISOString(),
       ...(lastSeen
         ? { changes: { since: lastSeen.version, lines: planChanges(lastSeen, planSnapshot(plan)) } }
         : {}),

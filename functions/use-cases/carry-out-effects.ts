@@ -31,7 +31,7 @@ import { CasebookError, DeliveryRejectedError, ERROR_NAMES, PaymentRefusedError 
 import type { Incident } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntryDraft } from '../domain/ledger.ts';
-import { customerNotice, messageHash } from '../domain/messages.ts';
+import { effectNotice, messageHash } from '../domain/messages.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
 import { effectsHasher, plannedEffectOf, versionIdOf } from '../domain/plan.ts';
 import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
@@ -386,12 +386,8 @@ function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
     const customer = list
       ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
       : undefined;
-    const message = customerNotice(
-      incident,
-      effect.template ?? 'apology',
-      customer ?? { email: '' },
-      effect.amount,
-    );
+    // The plan's own words as approved (sealed in its hash), filled with this customer's values.
+    const message = effectNotice(incident, incident.plan?.notice, effect, customer ?? { email: '' });
     const sentHash = messageHash(message);
     if (!customer?.email || sentHash !== effect.contentHash) {
       // The wording, the address or the customer changed after approval: send nothing unapproved.

@@ -42,7 +42,7 @@ import {
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
-import { customerNotice, effectQuestionEmail, planMismatchEmail } from '../domain/messages.ts';
+import { effectNotice, effectQuestionEmail, planMismatchEmail } from '../domain/messages.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type {
   Clock,
@@ -338,7 +338,7 @@ async function authorize(
     question.reason === 'in-doubt' && effect && customer?.email && deps.sentMail
       ? await deps.sentMail.find(
           customer.email,
-          customerNotice(incident, effect.template ?? 'apology', customer, effect.amount).subject,
+          effectNotice(incident, incident.plan?.notice, effect, customer).subject,
         )
       : undefined;
   return {

@@ -18,7 +18,7 @@
  *     incident; approvals then refer to that hash.
  */
 import type { Incident } from '../domain/incident.ts';
-import { customerNotice, messageHash } from '../domain/messages.ts';
+import { effectNotice, messageHash } from '../domain/messages.ts';
 import type { Customer, PlanInput, RemediationPlan } from '../domain/plan.ts';
 import { expandPlan, newVersionId, sealPlan, versionIdOf } from '../domain/plan.ts';
 import type { Clock, EffectStore, IncidentStore } from '../domain/ports.ts';
@@ -96,13 +96,19 @@ export async function proposePlan(
     input,
     customers,
     (ref) => pseudonyms.get(ref) ?? '',
-    (effect, customer) =>
-      messageHash(customerNotice(incident, effect.template ?? 'apology', customer, effect.amount)),
+    (effect, customer) => messageHash(effectNotice(incident, input.notice, effect, customer)),
   );
   // 3.
   await deps.effects.putEffects(incident.id, versionId, effects);
   return sealPlan(
-    { version, versionId, summary: input.summary, proposedAt: deps.clock.now().toISOString(), proposedBy },
+    {
+      version,
+      versionId,
+      summary: input.summary,
+      ...(input.notice ? { notice: input.notice } : {}),
+      proposedAt: deps.clock.now().toISOString(),
+      proposedBy,
+    },
     effects,
   );
 }

@@ -14,7 +14,7 @@
 import type { Approval } from '../domain/approval.ts';
 import { approverAt, hashLinkSecret, newLinkSecret } from '../domain/approval.ts';
 import type { ApprovalPolicy } from '../domain/approval-policy.ts';
-import type { Deadline, DeadlinePolicy } from '../domain/deadlines.ts';
+import type { Deadline, RoundRules } from '../domain/deadlines.ts';
 import { roundClock } from '../domain/deadlines.ts';
 import { humanInstant } from '../domain/human-time.ts';
 import type { ApprovalRound, Incident } from '../domain/incident.ts';
@@ -28,7 +28,7 @@ export interface WatchRoundDeps extends Omit<AskApproverDeps, 'deadlines'> {
   readonly approvals: Pick<ApprovalStore, 'listApprovals' | 'askBackup' | 'markEmailed'>;
   /** The roster as configured now: whom each role's backup is. */
   readonly roster: ApprovalPolicy['roster'];
-  readonly policy: Pick<DeadlinePolicy, 'decisionMinutes' | 'escalationMinutes'>;
+  readonly policy: RoundRules;
 }
 
 export interface RoundWatch {
@@ -50,7 +50,7 @@ export async function watchRound(
   // 1.
   const round = incident.approvalRound;
   if (round?.round !== incident.decideRound) return undefined;
-  const clock = roundClock(roundStart(incident, round), deps.policy);
+  const clock = roundClock(roundStart(incident, round), deps.policy, incident.severity);
   const deadline: Deadline = {
     kind: 'decision',
     due: clock.finalAt,

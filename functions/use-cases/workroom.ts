@@ -52,6 +52,7 @@ import type {
   IncidentStore,
   Ledger,
   Mailer,
+  MailMessage,
   PostmortemStore,
   QuestionStore,
   WaitStore,
@@ -67,6 +68,7 @@ import { withdrawPending } from './enter-phase.ts';
 import { endWait, isSettled, settledEnding } from './hold-for-people.ts';
 import type { People } from './invite-people.ts';
 import { roster } from './invite-people.ts';
+import { noticePreview } from './notice-samples.ts';
 import { planProposedEvent, proposePlan, writeCustomerList } from './propose-plan.ts';
 import { retryOnConflict } from './retry-on-conflict.ts';
 
@@ -120,6 +122,8 @@ export interface WorkroomView {
   readonly actions: readonly WorkAction[];
   /** The incident's people and the state of their links: the SRE lead's to reissue or revoke. */
   readonly people?: readonly PersonLink[];
+  /** The plan's notices as its first customers get them, exactly as Act would send them. */
+  readonly notices?: readonly MailMessage[];
   readonly now: string;
 }
 
@@ -182,7 +186,7 @@ export async function viewWorkroom(
   const incident = await deps.incidents.getIncident(link.incidentId);
   if (!incident) throw new NotFoundError('No such workroom link');
   const list = incident.customerList;
-  const [timeline, entries, customers, approvals, postmortem, people] = await Promise.all([
+  const [timeline, entries, customers, approvals, postmortem, people, notices] = await Promise.all([
     deps.incidents.listTimeline(incident.id),
     deps.ledger.read(incident.id),
     list
@@ -198,6 +202,7 @@ export async function viewWorkroom(
       : Promise.resolve([]),
     incident.postmortemAt ? deps.postmortems.getPostmortem(incident.id) : Promise.resolve(undefined),
     person.role === 'sre_lead' ? linksOfPeople(deps, incident.id) : Promise.resolve(undefined),
+    noticePreview(deps, incident),
   ]);
   const now = deps.clock.now();
   const all = incidentDeadlines(incident, deps.policy);
@@ -221,6 +226,7 @@ export async function viewWorkroom(
     ...(postmortem ? { postmortem } : {}),
     actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
     ...(people ? { people } : {}),
+    ...(notices.length > 0 ? { notices } : {}),
     now: now.toISOString(),
   };
 }

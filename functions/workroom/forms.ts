@@ -29,6 +29,7 @@ export function controlOf(action: WorkAction, field: string): { name: string; de
   if (rowed && head === rowed.list) {
     return { name: `${rest ?? rowed.first}_${Number(index ?? 0) + 1}` };
   }
+  if (head === 'notice') return { name: `notice_${rest ?? 'body'}` };
   if (head === 'lessons') {
     const part = rest ?? 'technical';
     return { name: `lessons${part[0]?.toUpperCase()}${part.slice(1)}` };
@@ -102,6 +103,10 @@ export const FROM_FORM: { readonly [A in Exclude<WorkAction, 'customers'>]: (f: 
         };
       }),
     effects: [],
+    // The notices' own words; both left empty, a notice sends its template's built-in words.
+    ...(text(f, 'notice_subject').trim() || text(f, 'notice_body').trim()
+      ? { notice: { subject: text(f, 'notice_subject'), body: text(f, 'notice_body') } }
+      : {}),
   }),
   'submit-plan': () => ({}),
   severity: (f) => ({ severity: text(f, 'severity'), reason: text(f, 'reason') }),

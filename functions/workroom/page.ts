@@ -7,9 +7,33 @@ import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { type Column, escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
 import { humanDuration } from '../domain/human-time.ts';
+import {
+  APPROVAL_STATUS_LABEL,
+  ASSET_LABEL,
+  DEADLINE_LABEL,
+  KIND_LABEL,
+  LEDGER_KIND_LABEL,
+  labelOf,
+  OBLIGATION_LABEL,
+  PHASE_LABEL,
+  RESULT_LABEL,
+  SEVERITY_LABEL,
+  SIZE_LABEL,
+  STATUS_LABEL,
+  TEMPLATE_LABEL,
+  WORLD_LABEL,
+} from '../domain/labels.ts';
 import { LIMITS } from '../domain/limits.ts';
+import { draftNoticeText, paymentDate } from '../domain/messages.ts';
 import { formatMajorAmount } from '../domain/money.ts';
-import { NOTICE_TEMPLATES, PLAN_EFFECT_KINDS } from '../domain/plan.ts';
+import {
+  moneyLines,
+  NOTICE_PLACEHOLDERS,
+  NOTICE_TEMPLATES,
+  PLAN_EFFECT_KINDS,
+  type ShownTotal,
+  shownTotals,
+} from '../domain/plan.ts';
 import { ACTION_SAFETY, ROLE_LABEL, SEVERITIES, WORLDS } from '../domain/vocabulary.ts';
 import { isWorkAction, type WorkAction } from '../domain/workroom.ts';
 import { layout } from '../pages/layout.ts';
@@ -27,13 +51,6 @@ export interface WorkroomNotes {
   readonly recorded?: WorkAction;
 }
 
-const DEADLINE_LABEL: Readonly<Record<string, string>> = {
-  response: 'Response (acknowledged)',
-  resolution: 'Resolution (Act done)',
-  regulatory: 'Regulator notified (GDPR Art. 33)',
-  postmortem: 'Postmortem filed',
-};
-
 const money = (minor: number, currency: string | null) =>
   currency ? `${e(currency)} ${e(formatMajorAmount({ minor, currency }))}` : '—';
 
@@ -50,25 +67,26 @@ const CUSTOMER_COLUMNS: readonly Column<WorkroomView['customers']['items'][numbe
   { header: 'E-mail', cell: (c) => t(c.email ?? '') },
   { header: 'Amount', cell: (c) => (c.amount ? money(c.amount.minor, c.amount.currency) : '') },
   { header: 'Payment', cell: (c) => t(c.paymentRef ?? '') },
+  { header: 'Paid', cell: (c) => t(c.paidAt ? paymentDate(c.paidAt) : '') },
 ];
 
-const TOTAL_COLUMNS: readonly Column<NonNullable<WorkroomView['incident']['plan']>['totals'][number]>[] = [
-  { header: 'Kind', cell: (x) => e(x.kind) },
-  { header: 'Total', cell: (x) => money(x.minor, x.currency) },
-  { header: 'Line', cell: (x) => (x.obligation === 'tos' ? 'ToS line' : 'brand line') },
+const TOTAL_COLUMNS: readonly Column<ShownTotal>[] = [
+  { header: 'Kind', cell: (x) => e(KIND_LABEL[x.kind]) },
+  { header: 'Total', cell: (x) => (x.money ? money(x.money.minor, x.money.currency) : '—') },
+  { header: 'Line', cell: (x) => e(OBLIGATION_LABEL[x.obligation]) },
   { header: 'Effects', cell: (x) => e(x.count) },
 ];
 
-/** The plan's money per P&L line and currency (seed 001 §7.2): what the contract owes, what was chosen. */
+/** The plan's money per P&L line and currency (seed 001 §7.2): refunds and credits, what the contract owes, what was chosen. */
 function lineTotals(totals: NonNullable<WorkroomView['incident']['plan']>['totals']): string {
+  const lines = moneyLines(totals);
   return (['tos', 'brand'] as const)
     .map((line) => {
-      const sums = new Map<string, number>();
-      for (const x of totals) {
-        if (x.obligation === line && x.currency) sums.set(x.currency, (sums.get(x.currency) ?? 0) + x.minor);
-      }
-      const amounts = [...sums].map(([currency, minor]) => money(minor, currency)).join(', ');
-      return `<strong>${line === 'tos' ? 'ToS line' : 'brand line'}</strong> ${amounts || 'no money'}`;
+      const amounts = lines
+        .filter((l) => l.obligation === line)
+        .map((l) => money(l.money.minor, l.money.currency))
+        .join(', ');
+      return `<strong>${OBLIGATION_LABEL[line]}</strong> ${amounts || 'no money'}`;
     })
     .join(' · ');
 }
@@ -102,6 +120,8 @@ interface Controls {
 interface ControlOptions {
   readonly attrs?: string;
   readonly row?: string;
+  /** What a fresh form holds (a failed post shows what was posted instead). */
+  readonly value?: string;
 }
 
 function controls(
@@ -120,19 +140,21 @@ function controls(
   return {
     id,
     labels,
-    input: (name, label, { type = 'text', attrs, row } = {}) =>
+    input: (name, label, { type = 'text', attrs, row, value } = {}) => {
+      const shown = posted ? posted.get(name) : value;
+      return labelled(
+        name,
+        label,
+        row,
+        `<input type="${type}" ${common(name, attrs)}${shown ? ` value="${e(shown)}"` : ''}>`,
+      );
+    },
+    area: (name, label, { attrs, row, value } = {}) =>
       labelled(
         name,
         label,
         row,
-        `<input type="${type}" ${common(name, attrs)}${posted?.get(name) ? ` value="${e(posted.get(name) ?? '')}"` : ''}>`,
-      ),
-    area: (name, label, { attrs, row } = {}) =>
-      labelled(
-        name,
-        label,
-        row,
-        `<textarea ${common(name, attrs)} dir="auto">${e(posted?.get(name) ?? '')}</textarea>`,
+        `<textarea ${common(name, attrs)} dir="auto">${e((posted ? posted.get(name) : value) ?? '')}</textarea>`,
       ),
     select: (name, label, choices, { attrs, row, selected } = {}) => {
       const chosen = posted ? (posted.get(name) ?? '') : selected;
@@ -183,6 +205,37 @@ function linkState(p: NonNullable<WorkroomView['people']>[number]): string {
   return `link until ${p.expiresAt.slice(0, 10)}`;
 }
 
+/**
+ * The plan's notice text: what every notified customer reads, with named placeholders. A fresh
+ * form holds the current plan's text, or a first draft from the alert's wording to edit.
+ */
+function noticeFields(view: WorkroomView, c: Controls): string {
+  const { incident } = view;
+  const current =
+    incident.plan?.notice ??
+    draftNoticeText(
+      incident,
+      (incident.customerList?.totals ?? []).length > 0 ? 'refund_confirmation' : 'apology',
+    );
+  return `<fieldset><legend>The customers’ notice (the plan’s own words)</legend>
+<p id="${c.id('placeholders')}" class="meta">Placeholders, filled for each customer: ${NOTICE_PLACEHOLDERS.map((p) => `<code>{{${p}}}</code>`).join(', ')} (<code>{{paid_at}}</code> needs the list’s <code>paid_at</code> column). A customer the plan credits is told of the credit even where the text does not name it. Leave both empty for each template’s built-in words.</p>
+${c.input('notice_subject', 'Subject', { value: current.subject, attrs: ` maxlength="200" aria-describedby="${c.id('placeholders')}"` })}
+${c.area('notice_body', 'Body (a blank line between paragraphs)', { value: current.body, attrs: ` maxlength="10000" rows="10" aria-describedby="${c.id('placeholders')}"` })}</fieldset>`;
+}
+
+/** The plan's notices as its first customers get them, as sent. */
+function noticePreviewSection(view: WorkroomView): string {
+  const notices = view.notices ?? [];
+  if (notices.length === 0) return '';
+  return `<h3>What the first customers receive</h3>
+${notices
+  .map(
+    (m) =>
+      `<div class="box"><p class="meta">To ${t(m.to)}</p><p><strong>Subject:</strong> ${t(m.subject)}</p><pre dir="auto" class="message"><bdi>${e(m.text)}</bdi></pre></div>`,
+  )
+  .join('\n')}`;
+}
+
 /** One form per action: its fields, as `functions/workroom/forms.ts` reads them. */
 const FORMS: {
   readonly [A in WorkAction]: {
@@ -208,7 +261,12 @@ const FORMS: {
         return `<fieldset><legend>${row}${i > 1 ? ' (optional)' : ''}</legend>
 ${c.input(`description_${i}`, 'What was done', { row, ...(i === 1 ? { attrs: ' required' } : {}) })}
 ${c.select(`safety_${i}`, 'Safety', SAFETY_CHOICES, { row })}
-${c.select(`world_${i}`, 'World', WORLDS, { row, selected: 'RML2' })}</fieldset>`;
+${c.select(
+  `world_${i}`,
+  'World',
+  WORLDS.map((v) => [v, WORLD_LABEL[v]] as const),
+  { row, selected: 'RML2' },
+)}</fieldset>`;
       }).join('')}
 <p>${c.check('contained', 'yes', 'The incident is contained: no new history is being written')}</p>`,
   },
@@ -217,7 +275,7 @@ ${c.select(`world_${i}`, 'World', WORLDS, { row, selected: 'RML2' })}</fieldset>
     recorded: 'The impact is recorded.',
     body: (_, c) => `${c.input('users', 'Users affected', { type: 'number', attrs: ' min="0" required' })}
 ${c.input('transactions', 'Transactions affected', { type: 'number', attrs: ' min="0" required' })}
-<fieldset><legend>At risk</legend>${IMPACT_ASSETS.map((a) => c.check('assets', a, a.replace('_', ' '), { group: 'At risk' })).join('')}</fieldset>
+<fieldset><legend>At risk</legend>${IMPACT_ASSETS.map((a) => c.check('assets', a, ASSET_LABEL[a], { group: 'At risk' })).join('')}</fieldset>
 ${c.input('from', 'Since (UTC)', { type: 'datetime-local', attrs: ' required' })}
 ${c.input('to', 'Until (UTC, empty if ongoing)', { type: 'datetime-local' })}
 ${c.area('summary', 'Summary', { attrs: ' required' })}`,
@@ -229,13 +287,13 @@ ${c.area('summary', 'Summary', { attrs: ' required' })}`,
     body: (
       _,
       c,
-    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref</code>. A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
+    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at</code> (<code>paid_at</code>, the customer's payment date such as <code>2026-12-06</code>, is optional: a notice can name it). A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
 ${c.input('file', 'CSV file', { type: 'file', attrs: ' accept=".csv,text/csv" required' })}`,
   },
   plan: {
     title: 'Write the remediation plan',
-    recorded: 'The plan is written: check its totals below, then submit it.',
-    body: (_, c) => `${c.area('summary', 'Summary', { attrs: ' required' })}
+    recorded: 'The plan is written: check its totals and the customers’ notices below, then submit it.',
+    body: (v, c) => `${c.area('summary', 'Summary', { attrs: ' required' })}
 <p id="${c.id('amounts')}" class="meta">Each rule gives every customer on the list one effect. Amount: <code>affected</code> gives each customer their own amount from the list; a decimal such as <code>5.00</code> gives everyone that amount, in the currency beside it. Notices need no amount.</p>
 <datalist id="${c.id('amount-choices')}"><option value="affected">each customer's own amount</option></datalist>
 ${Array.from({ length: FORM_ROWS.planRules }, (_, n) => {
@@ -243,7 +301,7 @@ ${Array.from({ length: FORM_ROWS.planRules }, (_, n) => {
   const row = `Rule ${i}`;
   const amountAttrs = ` list="${c.id('amount-choices')}" placeholder="affected or 5.00" aria-describedby="${c.id('amounts')}" autocomplete="off"`;
   return `<fieldset><legend>${row}${i > 1 ? ' (optional)' : ''}</legend>
-${c.select(`kind_${i}`, 'Kind', [NO_CHOICE, ...PLAN_EFFECT_KINDS], { row })}
+${c.select(`kind_${i}`, 'Kind', [NO_CHOICE, ...PLAN_EFFECT_KINDS.map((k) => [k, KIND_LABEL[k]] as const)], { row })}
 ${c.input(`amount_${i}`, 'Amount per customer', { row, attrs: amountAttrs })}
 ${c.input(`currency_${i}`, 'Currency of a decimal amount', { row, attrs: ' maxlength="3" placeholder="EUR" autocapitalize="characters" autocomplete="off"' })}
 ${c.select(
@@ -255,29 +313,37 @@ ${c.select(
   ],
   { row },
 )}
-${c.select(`template_${i}`, 'Notice template (notices and corrections)', [['', 'the kind’s default'], ...NOTICE_TEMPLATES.map((t) => [t, t.replace('_', ' ')] as const)], { row })}</fieldset>`;
-}).join('')}`,
+${c.select(`template_${i}`, 'Notice template (notices and corrections)', [['', 'the kind’s default'], ...NOTICE_TEMPLATES.map((t) => [t, TEMPLATE_LABEL[t]] as const)], { row })}</fieldset>`;
+}).join('')}
+${noticeFields(v, c)}`,
   },
   'submit-plan': {
     title: 'Submit the plan for approval',
     recorded: 'The plan is submitted for approval.',
     // The money is here too, by the button: on a phone the plan's section is screens away.
     body: ({ incident: { plan, size, severity } }) =>
-      `<p>Plan v${e(plan?.version ?? '?')} goes, exactly as shown under <a href="#plan-section">Remediation plan</a>, to the approvers the approval policy names for a ${e(size?.size ?? 'large')} ${e(severity)} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large): ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
+      `<p>Plan v${e(plan?.version ?? '?')} goes, exactly as shown under <a href="#plan-section">Remediation plan</a>, to the approvers the approval policy names for a ${e(SIZE_LABEL[size?.size ?? 'large'].toLowerCase())} ${e(SEVERITY_LABEL[severity])} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large): ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
   },
   severity: {
     title: 'Change the severity',
     recorded: 'The severity is changed; the deadlines moved with it.',
-    body: (v, c) => `${c.select('severity', 'Severity', SEVERITIES, { selected: v.incident.severity })}
+    body: (v, c) => `${c.select(
+      'severity',
+      'Severity',
+      SEVERITIES.map((v) => [v, SEVERITY_LABEL[v]] as const),
+      { selected: v.incident.severity },
+    )}
 ${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   size: {
     title: 'Override the size',
     recorded: 'The size is set.',
-    body: (
-      v,
-      c,
-    ) => `${c.select('size', 'Size', IMPACT_SIZES, { ...(v.incident.size ? { selected: v.incident.size.size } : {}) })}
+    body: (v, c) => `${c.select(
+      'size',
+      'Size',
+      IMPACT_SIZES.map((v) => [v, SIZE_LABEL[v]] as const),
+      { ...(v.incident.size ? { selected: v.incident.size.size } : {}) },
+    )}
 ${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   regulator: {
@@ -293,7 +359,12 @@ ${c.input('notifiedAt', 'Notified at (UTC)', { type: 'datetime-local', attrs: ' 
       ['false_alarm', 'false alarm'],
       ['downscoped', 'downscoped'],
     ])}
-${c.select('world', 'World it belongs to', WORLDS, { selected: 'RML2' })}
+${c.select(
+  'world',
+  'World it belongs to',
+  WORLDS.map((v) => [v, WORLD_LABEL[v]] as const),
+  { selected: 'RML2' },
+)}
 ${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}`,
   },
   note: {
@@ -413,7 +484,7 @@ export function workroomPage(view: WorkroomView, linkId: string, notes: Workroom
   return layout(
     `${incident.id}: workroom`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
-<p class="meta">${e(incident.severity)} · ${e(incident.world)} · status <strong>${e(incident.status)}</strong> · phase ${e(incident.phase)} · you: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})${incident.commander ? ` · led by ${e(incident.commander)}` : ''}</p>
+<p class="meta">${e(SEVERITY_LABEL[incident.severity])} · ${e(WORLD_LABEL[incident.world])} · status <strong>${e(STATUS_LABEL[incident.status])}</strong> · phase ${e(PHASE_LABEL[incident.phase])} · you: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})${incident.commander ? ` · led by ${e(incident.commander)}` : ''}</p>
 <div class="box" id="asked"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due)}.</strong>` : ''}</div>
 ${notes.recorded ? `<p class="box ok" role="status"><strong>Recorded.</strong> ${e(FORMS[notes.recorded].recorded)}</p>` : ''}
 ${problems.length > 0 ? `<div class="box errors" role="alert"><strong>Nothing was recorded${failed ? ` (${e(FORMS[failed].title)})` : ''}:</strong>${problems.join('')}</div>` : ''}
@@ -421,7 +492,7 @@ ${lead ? (forms.get(lead)?.html ?? '') : ''}
 <h2>Deadlines</h2>
 ${table<WorkroomView['deadlines'][number]>(
   [
-    { header: 'Deadline', cell: (d) => e(DEADLINE_LABEL[d.kind] ?? d.kind) },
+    { header: 'Deadline', cell: (d) => e(labelOf(DEADLINE_LABEL, d.kind)) },
     { header: 'Due', cell: (d) => when(d.due) },
     {
       header: 'State',
@@ -434,8 +505,8 @@ ${metrics.length > 0 ? `<p class="meta">${metrics.join(' · ')}</p>` : ''}
 <h2>Impact</h2>
 ${
   incident.impact
-    ? `<p>${e(incident.impact.users)} users, ${e(incident.impact.transactions)} transactions; at risk: ${e(incident.impact.assets.join(', '))}; since ${when(incident.impact.from)}${incident.impact.to ? ` until ${when(incident.impact.to)}` : ''}.</p><p>${t(incident.impact.summary)}</p>
-<p>Size <strong>${e(incident.size?.size ?? '?')}</strong>: ${t(incident.size?.because ?? '')}${incident.size?.overriddenBy ? ` (set by ${e(incident.size.overriddenBy)})` : ''}</p>`
+    ? `<p>${e(incident.impact.users)} users, ${e(incident.impact.transactions)} transactions; at risk: ${e(incident.impact.assets.map((a) => ASSET_LABEL[a]).join(', ') || 'nothing named')}; since ${when(incident.impact.from)}${incident.impact.to ? ` until ${when(incident.impact.to)}` : ''}.</p><p>${t(incident.impact.summary)}</p>
+<p>Size <strong>${e(incident.size ? SIZE_LABEL[incident.size.size] : '?')}</strong>: ${t(incident.size?.because ?? '')}${incident.size?.overriddenBy ? ` (set by ${e(incident.size.overriddenBy)})` : ''}</p>`
     : '<p class="meta">Not assessed yet.</p>'
 }
 <h2>Affected customers</h2>
@@ -449,9 +520,10 @@ ${table(CUSTOMER_COLUMNS, view.customers.items)}${view.customers.cursor ? `<p><a
 ${
   plan
     ? `<p>v${e(plan.version)} by ${e(plan.proposedBy)}: ${t(plan.summary)}${incident.planSubmitted?.version === plan.version ? ' <strong>(submitted)</strong>' : ''}</p>
-${table(TOTAL_COLUMNS, plan.totals)}
+${table(TOTAL_COLUMNS, shownTotals(plan.totals))}
 <p>${lineTotals(plan.totals)}</p>
-<p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>`
+<p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>
+${noticePreviewSection(view)}`
     : '<p class="meta">No plan yet.</p>'
 }
 ${
@@ -464,7 +536,7 @@ ${
             cell: (a) =>
               `${t(a.approverName)} (${e(a.approverEmail)})${a.backup ? `; backup ${t(a.backup.name)} (${e(a.backup.email)})` : ''}`,
           },
-          { header: 'Status', cell: (a) => e(a.status) },
+          { header: 'Status', cell: (a) => e(APPROVAL_STATUS_LABEL[a.status]) },
           {
             header: 'Decided',
             cell: (a) => (a.decision ? `${t(a.decision.name)}, ${when(a.decision.at)}` : ''),
@@ -479,8 +551,8 @@ ${others.length > 0 ? `<h2>What else you can do</h2>${others.map((a) => forms.ge
 ${table<WorkroomView['timeline'][number]>(
   [
     { header: 'When', cell: (ev) => when(ev.at) },
-    { header: 'World', cell: (ev) => e(ev.world) },
-    { header: 'Phase', cell: (ev) => e(ev.phase) },
+    { header: 'World', cell: (ev) => e(WORLD_LABEL[ev.world]) },
+    { header: 'Phase', cell: (ev) => e(PHASE_LABEL[ev.phase]) },
     { header: 'Event', cell: (ev) => t(ev.summary) },
   ],
   view.timeline,
@@ -490,8 +562,8 @@ ${table<WorkroomView['ledger']['newest'][number]>(
   [
     { header: '#', cell: (l) => e(l.seq) },
     { header: 'When', cell: (l) => when(l.at) },
-    { header: 'Kind', cell: (l) => e(l.kind) },
-    { header: 'State', cell: (l) => e(('state' in l ? l.state : undefined) ?? '') },
+    { header: 'Kind', cell: (l) => e(labelOf(LEDGER_KIND_LABEL, l.kind)) },
+    { header: 'State', cell: (l) => e(labelOf(RESULT_LABEL, ('state' in l ? l.state : undefined) ?? '')) },
     { header: 'Entry', cell: (l) => t(l.summary) },
   ],
   view.ledger.newest,

@@ -114,7 +114,7 @@ describe('deciding from the SES inbox in a browser', () => {
       await expect
         .poll(() => casePage.getByRole('heading', { name: /^What changed since plan v1/ }).textContent())
         .toBe('What changed since plan v1, which you saw in round 1');
-      expect(await casePage.getByText('Added notice (ToS line): 2').count()).toBe(1);
+      expect(await casePage.getByText('Added Notice (ToS line): 2').count()).toBe(1);
       if (role === 'Business') {
         await casePage.screenshot({ path: join(ARTIFACTS, 'approval-round-2-changes.png'), fullPage: true });
       }

@@ -63,7 +63,7 @@ async function checkOnPhone(page: Page, step: string): Promise<string> {
   return text;
 }
 
-/** The page's status line: "SEV1 · RML3 · status OPEN · phase Contain · …". */
+/** The page's status line: "SEV1 · RML3 (history) · status Open · phase Contain · …". */
 const statusLine = (page: Page) => page.locator('h1 + p.meta').innerText();
 
 /** Reloads the workroom until its status line says `phase`: the state machine moves on its own. */
@@ -117,7 +117,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     page.on('request', (request) => requested.push(request.url()));
     expect((await page.goto(sentTo))?.status()).toBe(200);
     let text = await checkOnPhone(page, '1-opened');
-    expect(await statusLine(page)).toContain('status OPEN · phase Contain');
+    expect(await statusLine(page)).toContain('status Open · phase Contain');
     expect(await page.locator('#asked').innerText()).toMatch(
       /^Asked of you: Acknowledge the incident: .+ By \d{1,2} [A-Z][a-z]{2} \d{2}:\d{2} UTC, in 1\d min\.$/,
     );
@@ -126,7 +126,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     // Acknowledge.
     await page.locator('#acknowledge').getByRole('button', { name: 'Acknowledge' }).click();
     text = await checkOnPhone(page, '2-acknowledged');
-    expect(await statusLine(page)).toContain(`status INVESTIGATING · phase Contain`);
+    expect(await statusLine(page)).toContain(`status Investigating · phase Contain`);
     expect(await statusLine(page)).toContain(`led by ${RESPONDER}`);
     expect(text).toContain('Recorded. You acknowledged the incident.');
     expect(await page.locator('#asked').innerText()).toMatch(
@@ -144,7 +144,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     await contain.getByLabel('The incident is contained').check();
     await contain.getByRole('button', { name: 'Report containment' }).click();
     text = await checkOnPhone(page, '3-contained');
-    expect(await statusLine(page)).toContain('status MITIGATED');
+    expect(await statusLine(page)).toContain('status Mitigated');
     expect(text).toContain('Recorded. Your containment report is recorded.');
     // What comes next is asked at once, though the state machine may still be leaving Contain.
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: Assess the impact/);
@@ -163,9 +163,9 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     text = await checkOnPhone(page, '4-impact');
     expect(text).toContain('Recorded. The impact is recorded.');
     expect(text).toMatch(
-      /3 users, 3 transactions; at risk: money; since 22 Nov( 2026)? 10:23 UTC, .+ until 22 Nov( 2026)? 11:05 UTC/,
+      /3 users, 3 transactions; at risk: Money; since 22 Nov( 2026)? 10:23 UTC, .+ until 22 Nov( 2026)? 11:05 UTC/,
     );
-    expect(text).toMatch(/Size small: /);
+    expect(text).toMatch(/Size Small: /);
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: List the affected customers/);
 
     // The customers, as a CSV file: three in two currencies, each charged at the Stripe stand-in, so
@@ -194,7 +194,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
       .locator('td')
       .evaluateAll((cells) => cells.map((td) => td.getBoundingClientRect().top));
     expect(adaTops).toEqual([...adaTops].sort((a, b) => a - b));
-    expect(new Set(adaTops).size).toBe(5);
+    expect(new Set(adaTops).size).toBe(6);
 
     // The plan, first with a comma for a decimal point: the page names the field, nothing is written.
     const plan = page.locator('form#plan');
@@ -242,16 +242,16 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
         trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent).join(' | ')),
       );
     expect(rows).toEqual([
-      'credit | EUR 15.00 | brand line | 3',
-      'notice | — | brand line | 3',
-      'refund | EUR 19.75 | ToS line | 2',
-      'refund | JPY 1200 | ToS line | 1',
+      'Goodwill credit | EUR 15.00 | Brand line | 3',
+      'Notice | — | Brand line | 3',
+      'Refund | EUR 19.75 | ToS line | 2',
+      'Refund | JPY 1200 | ToS line | 1',
     ]);
-    expect(text).toContain('ToS line EUR 19.75, JPY 1200 · brand line EUR 15.00');
+    expect(text).toContain('ToS line EUR 19.75, JPY 1200 · Brand line EUR 15.00');
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: Submit plan v1 for approval/);
     // …and by the submit button, which comes next, so a phone need not scroll down to check them.
     expect(await page.locator('form#submit-plan').innerText()).toContain(
-      '9 effects; ToS line EUR 19.75, JPY 1200 · brand line EUR 15.00.',
+      '9 effects; ToS line EUR 19.75, JPY 1200 · Brand line EUR 15.00.',
     );
 
     // Submit it: the incident goes to the approvers.

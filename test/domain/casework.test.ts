@@ -64,13 +64,30 @@ describe('deadlines from severity targets (seed 003)', () => {
 
 describe("an approval round's moments (issue 11)", () => {
   it('reminds at half the deadline, asks the backups at the deadline, escalates at the deadline plus the escalation time', () => {
-    expect(roundClock('2026-11-27T16:00:00.000Z', DEFAULT_DEADLINE_POLICY)).toEqual({
+    expect(roundClock('2026-11-27T16:00:00.000Z', DEFAULT_DEADLINE_POLICY, 'SEV4')).toEqual({
       remindAt: '2026-11-29T04:00:00.000Z',
       dueAt: '2026-11-30T16:00:00.000Z',
       finalAt: '2026-12-01T16:00:00.000Z',
     });
+    // The decision deadline fits the severity: a SEV1 round is due in 30 minutes, well before its 2 h resolution.
+    expect(roundClock('2026-11-27T16:00:00.000Z', DEFAULT_DEADLINE_POLICY, 'SEV1')).toEqual({
+      remindAt: '2026-11-27T16:15:00.000Z',
+      dueAt: '2026-11-27T16:30:00.000Z',
+      finalAt: '2026-11-28T16:30:00.000Z',
+    });
+    expect(
+      Object.fromEntries(
+        Object.entries(DEFAULT_DEADLINE_POLICY.targets).map(([s, t]) => [s, t.decision.minutes]),
+      ),
+    ).toEqual({ SEV1: 30, SEV2: 120, SEV3: 24 * 60, SEV4: 72 * 60 });
     // Minutes may be fractions, as a drill sets them.
-    expect(roundClock('2026-11-27T16:00:00.000Z', { decisionMinutes: 0.4, escalationMinutes: 0.2 })).toEqual({
+    expect(
+      roundClock(
+        '2026-11-27T16:00:00.000Z',
+        { ...DEFAULT_DEADLINE_POLICY, decisionMinutes: 0.4, escalationMinutes: 0.2 },
+        'SEV1',
+      ),
+    ).toEqual({
       remindAt: '2026-11-27T16:00:12.000Z',
       dueAt: '2026-11-27T16:00:24.000Z',
       finalAt: '2026-11-27T16:00:36.000Z',

@@ -51,6 +51,10 @@ const ASK: ApprovalAsk = {
   rule: DEFAULT_ROUND_RULES.large,
   round: 1,
   dueAt: '2026-11-25T09:00:00.000Z',
+  decisionMinutes: 72 * 60,
+  decisionDue: '2026-11-25T09:00:00.000Z',
+  resolution: { due: '2026-11-23T09:00:00.000Z' },
+  now: '2026-11-22T09:05:00.000Z',
 };
 
 describe('text from outside in e-mails', () => {

@@ -8,11 +8,13 @@ import {
   describeTotal,
   effectsHasher,
   expandPlan,
+  moneyLines,
   newVersionId,
   PlanRuleError,
   planChanges,
   plannedEffectOf,
   sealPlan,
+  shownTotals,
 } from '../../functions/domain/plan.ts';
 
 const KEY = Buffer.alloc(32, 9);
@@ -117,14 +119,19 @@ describe('a remediation plan', () => {
       expand(input),
     );
     expect(plan.effectCount).toBe(7);
-    expect(plan.totals.map(describeTotal)).toEqual([
-      'credit EUR 5.00 (brand, 1)',
-      'notice BHD 1.250 (brand, 1)',
-      'notice EUR 12.99 (brand, 1)',
-      'notice JPY 500 (brand, 1)',
-      'refund BHD 1.250 (tos, 1)',
-      'refund EUR 12.99 (tos, 1)',
-      'refund JPY 500 (tos, 1)',
+    // A notice carries its customer's amount for its wording: counted, never shown as money.
+    expect(shownTotals(plan.totals).map(describeTotal)).toEqual([
+      'Goodwill credit EUR 5.00 (Brand line, 1 customer)',
+      'Notice (Brand line, 3 customers)',
+      'Refund BHD 1.250 (ToS line, 1 customer)',
+      'Refund EUR 12.99 (ToS line, 1 customer)',
+      'Refund JPY 500 (ToS line, 1 customer)',
+    ]);
+    expect(moneyLines(plan.totals)).toEqual([
+      { obligation: 'tos', money: { currency: 'BHD', minor: 1250 } },
+      { obligation: 'tos', money: { currency: 'EUR', minor: 1299 } },
+      { obligation: 'tos', money: { currency: 'JPY', minor: 500 } },
+      { obligation: 'brand', money: { currency: 'EUR', minor: 500 } },
     ]);
   });
 
@@ -247,7 +254,7 @@ describe('what changed between two plan versions', () => {
     expect(planChanges(v1, v2)).toEqual([
       'Summary was: Apologise.',
       'Effects: 2 → 4',
-      'Added refund EUR (ToS line): 2, EUR 19.75',
+      'Added Refund EUR (ToS line): 2, EUR 19.75',
     ]);
     const v3: PlanSnapshot = {
       ...v2,
@@ -257,9 +264,21 @@ describe('what changed between two plan versions', () => {
     };
     expect(planChanges(v2, v3)).toEqual([
       'Effects: 4 → 3',
-      'refund EUR (ToS line): 2, EUR 19.75 → 3, EUR 25.00',
-      'Removed notice (brand line): was 2',
+      'Refund EUR (ToS line): 2, EUR 19.75 → 3, EUR 25.00',
+      'Removed Notice (Brand line): was 2',
     ]);
+  });
+
+  it("says when the customers' notice changed, and what its subject was", () => {
+    const notice = { subject: 'Your refund', body: 'Paid on 22 November' };
+    const v2: PlanSnapshot = { ...v1, version: 2, notice };
+    expect(
+      planChanges({ ...v1, notice }, { ...v2, notice: { ...notice, body: 'Paid on 6 December' } }),
+    ).toEqual(["The customers' notice changed: read it again below"]);
+    expect(planChanges(v1, v2)).toEqual([
+      "The customers' notice changed; its subject was: the template's own",
+    ]);
+    expect(planChanges({ ...v1, notice }, v2)).toEqual([]);
   });
 
   it('finds nothing to say about a plan that is the same but for its version', () => {

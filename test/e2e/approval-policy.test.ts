@@ -221,7 +221,7 @@ describe('Decide by the approval policy on the local stack', () => {
     );
     expect(mail?.body.text).toContain('What changed since plan v1, which you saw:');
     expect(mail?.body.text).toContain('- Effects: 2 → 4');
-    expect(mail?.body.text).toContain('- Added notice (ToS line): 2');
+    expect(mail?.body.text).toContain('- Added Notice (ToS line): 2');
     const page = await (await fetch(link(second, 'business'))).text();
     expect(page).toContain('<h2>What changed since plan v1, which you saw in round 1</h2>');
     // The first round's links are over.

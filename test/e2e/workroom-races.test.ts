@@ -98,6 +98,7 @@ const PLANNED_FIELDS = [
   'paymentRef',
   'productArea',
   'template',
+  'credit',
   'contentHash',
 ] as const satisfies readonly (keyof PlannedEffect)[];
 

@@ -306,10 +306,13 @@ describe('the approval page', () => {
   it('says who the link is for and who decides the round, leads with the ask and ends with the decision', async () => {
     const { open, call, idOf } = await setup({ policy: ROSTER });
     const page = (await call('GET', await idOf('legal', (await open()).links))).body ?? '';
-    // The test clock reads 10:30 on 22 Nov; the round began at 10:00 and may take 72 hours.
+    // The test clock reads 10:30 on 22 Nov; the round began at 10:00, and a SEV2's approvers have 2 hours.
     expect(page).toMatch(
-      /Your decision is needed by <time datetime="2026-11-25T10:00:00\.000Z" title="[^"]+">25 Nov 10:00 UTC, in 2 d 23 h[^<]*<\/time>/,
+      /Your decision is needed by <time datetime="2026-11-22T12:00:00\.000Z" title="[^"]+">22 Nov 12:00 UTC, in 1 h (30|29) min<\/time>/,
     );
+    expect(page).toContain("a SEV2 incident's approvers have 2 h.");
+    // Detected at 09:00, a SEV2 is to be resolved within 8 hours.
+    expect(page).toMatch(/Resolution deadline <time datetime="2026-11-22T17:00:00\.000Z"/);
     expect(page).toContain('This link is for <bdi>Lee Legal</bdi> (lee@example.com) alone');
     expect(page).toContain('<h2>Who decides round 1</h2>');
     expect(page).toContain('Legal, Business and SRE; 3 of 3 must approve.');
@@ -641,7 +644,7 @@ describe('deciding', () => {
     const second = await open(2);
     const mail = second.links.get('business')?.text ?? '';
     expect(mail).toContain('What changed since plan v1, which you saw:');
-    expect(mail).toContain('- Added refund EUR (ToS line): 1, EUR 12.50');
+    expect(mail).toContain('- Added Refund EUR (ToS line): 1, EUR 12.50');
     const page = (await call('GET', await idOf('business', second.links))).body ?? '';
     expect(page).toContain('<h2>What changed since plan v1, which you saw in round 1</h2>');
     expect(page).toContain('<li><bdi>Summary was: Tell the customer</bdi></li>');
@@ -739,6 +742,8 @@ describe('the deadlines of a round', () => {
     expect(backupPage).toContain('This link is for <bdi>Lou Legal</bdi> (lou@example.com) alone');
     expect(backupPage).toContain("You are asked as Legal's backup");
     expect(backupPage).toMatch(/Your decision is needed by <time datetime="2026-11-22T13:00:00\.000Z"/);
+    // The round's own decision deadline stays what it was: the backup has until the final timeout.
+    expect(backupPage).toMatch(/Decision deadline <time datetime="2026-11-22T12:00:00\.000Z"/);
     const primaryPage = (await call('GET', await idOf('legal', links))).body ?? '';
     expect(primaryPage).toContain('<bdi>Lou Legal</bdi> (lou@example.com) was asked too, as your backup');
 

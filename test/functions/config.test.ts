@@ -146,7 +146,7 @@ describe('configuration parsed at cold start', () => {
   it('shortens deadlines for a drill: any target, the regulatory clock, and how often waits look', () => {
     const { deadlines } = loadConfig([deadlineConfig], {
       CASEBOOK_DEADLINES: JSON.stringify({
-        SEV2: { response: 0.05, resolution: 0.25 },
+        SEV2: { response: 0.05, resolution: 0.25, decision: 0.2 },
         regulatory: 0.1,
         escalation: 0.5,
         checkFloorSeconds: 1,
@@ -157,11 +157,13 @@ describe('configuration parsed at cold start', () => {
       response: { minutes: 0.05 },
       resolution: { minutes: 0.25 },
       postmortem: DEFAULT_DEADLINE_POLICY.targets.SEV2.postmortem,
+      decision: { minutes: 0.2 },
     });
     expect(deadlines.targets.SEV1).toEqual(DEFAULT_DEADLINE_POLICY.targets.SEV1);
+    // Without a drill's `decision`, each severity's own decision deadline counts.
+    expect(deadlines.decisionMinutes).toBeUndefined();
     expect(deadlines).toMatchObject({
       regulatoryMinutes: 0.1,
-      decisionMinutes: DEFAULT_DEADLINE_POLICY.decisionMinutes,
       escalationMinutes: 0.5,
       floorSeconds: 1,
       ceilingSeconds: 2,

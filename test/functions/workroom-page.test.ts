@@ -134,7 +134,7 @@ describe('the workroom page', () => {
     expect(html).toMatch(
       /<select id="plan-obligation_2" name="obligation_2">[\s\S]*?<option value="brand" selected>/,
     );
-    expect(html).toMatch(/<option value="credit" selected>credit<\/option>/);
+    expect(html).toMatch(/<option value="credit" selected>Goodwill credit<\/option>/);
     // Other forms start empty.
     expect(html).toContain('<textarea id="impact-summary" name="summary" required dir="auto"></textarea>');
   });
@@ -174,9 +174,9 @@ describe('the workroom page', () => {
       hash: 'h'.repeat(64),
     };
     const html = workroomPage(view({ ...understanding, plan }, ['submit-plan'], askedForPlan), LINK);
-    expect(html).toContain('<td data-label="Total">EUR 15.00</td><td data-label="Line">brand line</td>');
+    expect(html).toContain('<td data-label="Total">EUR 15.00</td><td data-label="Line">Brand line</td>');
     expect(html).toContain(
-      '<strong>ToS line</strong> EUR 19.75, JPY 1200 · <strong>brand line</strong> EUR 15.00',
+      '<strong>ToS line</strong> EUR 19.75, JPY 1200 · <strong>Brand line</strong> EUR 15.00',
     );
   });
 });
