@@ -169,18 +169,22 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
             field: 'csrf',
             message: 'does not match this session; reload the page',
           });
-        const after = `${base}/auth/logout`;
-        const issuerLogout = await deps.identity.logoutUrl(after);
-        return redirect(issuerLogout ?? '/auth/logout', [clearSession], 303);
+        // Casebook's own session ends here; the issuer's is offered on the signed-out page, as a
+        // link (a form's redirect to another origin is refused by the pages' form-action policy).
+        return redirect('/auth/logout', [clearSession], 303);
       }
 
       if (route === 'GET /auth/logout') {
+        const issuerLogout = await deps.identity.logoutUrl(`${base}/auth/logout`);
+        const issuerLink = issuerLogout
+          ? `<p><a href="${e(issuerLogout)}">Also sign out at your organisation’s sign-in page</a></p>`
+          : '';
         return {
           ...html(
             200,
             layout(
               'Signed out — Casebook',
-              '<h1>You are signed out</h1><p><a href="/auth/login">Sign in</a></p>',
+              `<h1>You are signed out</h1><p><a href="/auth/login">Sign in again</a></p>${issuerLink}`,
             ),
           ),
           cookies: [clearSession],
