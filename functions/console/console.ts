@@ -163,11 +163,15 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
       }
 
       if (route === 'POST /auth/logout') {
-        // Only the session's own form may sign it out: a page elsewhere cannot sign a person out.
-        if (session && !csrfMatches(key, session, formBody(event).csrf))
+        // Only the session's own form may sign it out: a page elsewhere cannot sign a person out,
+        // and a session already over has nothing to end (the page says to sign in).
+        const form = formBody(event);
+        if (!session || !csrfMatches(key, session, form.csrf))
           throw new InvalidInputError({
             field: 'csrf',
-            message: 'does not match this session; reload the page',
+            message: session
+              ? 'does not match this session; reload the page'
+              : 'belongs to no session: this browser is signed out already',
           });
         // Casebook's own session ends here; the issuer's is offered on the signed-out page, as a
         // link (a form's redirect to another origin is refused by the pages' form-action policy).
@@ -203,7 +207,7 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
           400,
           layout(
             'Bad request — Casebook',
-            `<h1>Bad request</h1><ul>${error.issues.map((i) => `<li><strong>${e(i.field)}</strong> ${e(i.message)}</li>`).join('')}</ul>`,
+            `<h1>Bad request</h1><ul>${error.issues.map((i) => `<li><strong>${e(i.field)}</strong> ${e(i.message)}</li>`).join('')}</ul><p><a href="/">Back to the console</a></p>`,
           ),
         );
       const { statusCode, headers } = failureStatus(error, 'Console request failed');

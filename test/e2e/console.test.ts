@@ -105,6 +105,15 @@ describe('signing in to the console', () => {
     const out = await post(csrf as string);
     expect(out.status).toBe(303);
     expect(setCookies(out).get('casebook_session')).toBe('');
+    // Without a session there is nothing to sign out of: refused, naming the token.
+    const none = await fetch(`${stack.endpoints.api}/auth/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: csrf as string }).toString(),
+    });
+    expect(none.status).toBe(400);
+    expect(await none.text()).toContain('<strong>csrf</strong>');
   });
 });
 
