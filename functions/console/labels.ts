@@ -30,6 +30,11 @@ const SPECIAL: Readonly<Record<string, string>> = {
   pii: 'Personal data',
   sre: 'SRE',
   sre_lead: 'SRE lead',
+  // An approver's decision, as the approvals table reads it.
+  approve: 'Approved',
+  reject: 'Rejected',
+  'request-changes': 'Changes requested',
+  unreachable: 'Quorum out of reach',
 };
 
 /** Any other stored word as a person reads it: `CHANGES_REQUESTED` → "Changes requested". */
