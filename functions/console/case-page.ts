@@ -182,20 +182,29 @@ function timelineSection(c: ConsoleCase, now: Date): string {
   }`;
 }
 
-/** The Effect Ledger by kind and state: "Refund: 5 confirmed, 0 failed". */
+/**
+ * The Effect Ledger by kind and state, each effect counted once at its latest state ("Refund: 3
+ * confirmed"), not once per entry it wrote on its way (intent, executed, confirmed).
+ */
 function ledgerSection(entries: readonly LedgerEntry[]): string {
-  const byKind = new Map<string, Map<string, number>>();
+  const latest = new Map<string, { readonly kind: string; readonly state: string }>();
   for (const entry of entries) {
-    const states = byKind.get(entry.kind) ?? new Map<string, number>();
-    const state = effectState(entry) ?? 'recorded';
+    // Whatever the entry's format, an effect's entries share its id.
+    const effectId = (entry as { readonly effectId?: string }).effectId;
+    const key = effectId ? `${entry.kind}:${effectId}` : `entry:${entry.seq}`;
+    latest.set(key, { kind: entry.kind, state: effectState(entry) ?? 'recorded' });
+  }
+  const byKind = new Map<string, Map<string, number>>();
+  for (const { kind, state } of latest.values()) {
+    const states = byKind.get(kind) ?? new Map<string, number>();
     states.set(state, (states.get(state) ?? 0) + 1);
-    byKind.set(entry.kind, states);
+    byKind.set(kind, states);
   }
   return table<[string, Map<string, number>]>(
     [
       { header: 'Kind', cell: ([kind]) => e(label(kind)) },
       {
-        header: 'Entries by state',
+        header: 'By latest state',
         cell: ([, states]) =>
           e([...states].map(([state, n]) => `${n} ${label(state).toLowerCase()}`).join(', ')),
       },
