@@ -19,11 +19,12 @@ export interface Viewer {
 }
 
 /*
- * Headers stay whole words at 1000 px (the shared layout lets cells break anywhere, which suits
- * hashes, not "Severity"); the incident number never wraps.
+ * Headers and cells keep their words whole at 1000 px (the shared layout lets cells break
+ * anywhere, which suits hashes, not "Contain"): a cell breaks inside a word only when the word is
+ * wider than the whole column. The incident number never wraps.
  */
 const CONSOLE_STYLE = `<style>.console th{overflow-wrap:normal;word-break:normal;hyphens:none}
-.console td:first-child a{white-space:nowrap}.bar{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;justify-content:space-between}
+.console td{overflow-wrap:break-word}.console td:first-child a{white-space:nowrap}.bar{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;justify-content:space-between}
 .bar form{margin:0}.bar button{margin-top:0}.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}
 .filters div{min-width:9rem}.pager{display:flex;gap:1rem;flex-wrap:wrap}.late{color:#b3261e;font-weight:600}</style>`;
 

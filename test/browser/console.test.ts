@@ -11,6 +11,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { SERVER_MS, stackWithBrowser } from '../support/browser.ts';
+import {
+  approveRound,
+  chargedCustomers,
+  closeCase,
+  openedToDecide,
+  REFUND_CREDIT_NOTICE,
+  THREE_CUSTOMERS,
+} from '../support/casework.ts';
 import { getCase, postAlert, waitFor } from '../support/local-stack.ts';
 
 const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
@@ -28,15 +36,19 @@ async function checkPage(page: Page, step: string): Promise<string> {
     const document = root.ownerDocument;
     const width = document.documentElement.clientWidth;
     const shown = [...document.body.querySelectorAll('*')].filter((el) => !el.closest('table.stack thead'));
-    // A header is broken mid-word when one of its words is wider than the room the header has.
-    const brokenHeaders = [...document.querySelectorAll('th')]
+    // A cell is broken mid-word when one of its words is wider than the room the cell has; a
+    // word past 24 characters (an address, a hash) may break where it must.
+    const brokenWords = [...document.querySelectorAll('th, td')]
       .filter((th) => th.getBoundingClientRect().width > 1)
       .filter((th) => {
         const style = document.defaultView?.getComputedStyle(th);
         if (!style) return false;
         const room =
           th.clientWidth - Number.parseFloat(style.paddingLeft) - Number.parseFloat(style.paddingRight);
-        return (th.textContent ?? '').split(/\s+/).some((word: string) => {
+        const words = (th as unknown as { innerText: string }).innerText
+          .split(/\s+/)
+          .filter((w: string) => w.length <= 24);
+        return words.some((word: string) => {
           const probe = document.createElement('span');
           probe.textContent = word;
           probe.style.cssText = 'position:absolute;visibility:hidden;white-space:nowrap';
@@ -54,7 +66,7 @@ async function checkPage(page: Page, step: string): Promise<string> {
         .map((el) => ({ el, box: el.getBoundingClientRect() }))
         .filter(({ box }) => box.width > 0 && (box.left < -0.5 || box.right > width + 0.5))
         .map(({ el, box }) => `${el.tagName.toLowerCase()} [${box.left}, ${box.right}]`),
-      brokenHeaders,
+      brokenWords,
       scripts: document.scripts.length,
       unlabelled: [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
         .filter((c) => ((c as unknown as { labels: { length: number } | null }).labels?.length ?? 0) === 0)
@@ -62,7 +74,7 @@ async function checkPage(page: Page, step: string): Promise<string> {
     };
   });
   await page.screenshot({ path: join(SHOTS, `console-${step}.png`), fullPage: true });
-  expect(seen, step).toMatchObject({ outside: [], brokenHeaders: [], scripts: 0, unlabelled: [] });
+  expect(seen, step).toMatchObject({ outside: [], brokenWords: [], scripts: 0, unlabelled: [] });
   expect(seen.scrollWidth, step).toBeLessThanOrEqual(seen.width);
   return page.locator('body').innerText();
 }
@@ -140,4 +152,36 @@ describe('the incident console in a browser', () => {
     await waitFor('the incident', () => getCase(local.stack, incidentId));
     for (const screen of SCREENS) await walk(local.browser, screen, incidentId);
   }, 180_000);
+
+  it('shows a closed case with its plan, approvals, ledger and money, at 1000 px and on a phone', async () => {
+    const { stack } = local;
+    const customers = await chargedCustomers(stack, THREE_CUSTOMERS);
+    const { incidentId } = await openedToDecide(
+      stack,
+      // Another alert group: its own incident, not folded into the first test's.
+      JSON.stringify({ ...JSON.parse(alert), groupKey: '{}:{alertname="PaymentDoubleCharge",closed="yes"}' }),
+      customers,
+      REFUND_CREDIT_NOTICE,
+    );
+    await approveRound(stack, incidentId);
+    await closeCase(stack, incidentId, { timeoutMs: 120_000 });
+    for (const screen of SCREENS) {
+      const context = await local.browser.newContext({ viewport: screen.viewport, javaScriptEnabled: false });
+      try {
+        const page = await context.newPage();
+        await page.goto(
+          `${stack.endpoints.api}/auth/login?login_hint=lawyer@example.com&returnTo=${encodeURIComponent(`/console/incidents/${incidentId}`)}`,
+          { timeout: SERVER_MS },
+        );
+        expect(new URL(page.url()).pathname).toBe(`/console/incidents/${incidentId}`);
+        const text = await checkPage(page, `${screen.name}-closed-case`);
+        expect(text).toContain(incidentId);
+        expect(text).toContain('Closed');
+        expect(text).toContain('ToS line');
+        expect(text).toContain('19.75 EUR');
+      } finally {
+        await context.close();
+      }
+    }
+  }, 240_000);
 });
