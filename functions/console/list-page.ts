@@ -80,7 +80,7 @@ export function consoleListPage(list: ConsoleList, viewer: Viewer, now: Date): s
       {
         header: 'Status',
         cell: (r) =>
-          `${e(STATUS_LABEL[r.incident.status])}<br><span class="meta">${e(r.incident.phase)}</span>`,
+          `${e(STATUS_LABEL[r.incident.status])}<br><span class="meta">${e(r.incident.phase)} phase</span>`,
       },
       { header: 'Lead', cell: (r) => (r.incident.commander ? isolated(r.incident.commander) : 'Nobody yet') },
       {
