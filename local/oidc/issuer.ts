@@ -69,7 +69,9 @@ export async function startLocalIssuer(options: {
     if (claims.sub) response.body = { sub: claims.sub, email: claims.sub, email_verified: true };
   });
   await server.start(options.port, '127.0.0.1');
-  const url = server.issuer.url;
-  if (!url) throw new Error('The local OpenID Connect issuer started without a URL');
+  // The library names itself `localhost`; everything else local is 127.0.0.1, and `iss` must be
+  // exactly the address the console is configured with.
+  const url = `http://127.0.0.1:${server.address().port}`;
+  server.issuer.url = url;
   return { url, close: () => server.stop() };
 }

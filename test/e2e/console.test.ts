@@ -41,6 +41,7 @@ describe('signing in to the console', () => {
     const steps = await signIn(stack, 'grace@example.com', '/?severity=SEV2');
     const q = steps.authorize.searchParams;
     expect(steps.authorize.origin).toBe(stack.endpoints.oidc);
+    expect(stack.endpoints.oidc).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(q.get('code_challenge_method')).toBe('S256');
     expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(q.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
