@@ -119,7 +119,13 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
             field: 'login_hint',
             message: `must be 1 to ${MAX_LOGIN_HINT} characters`,
           });
-        const login = newLogin(safeReturnTo(query.returnTo), now);
+        // Only a path on this site: a sign-in must not end on a page elsewhere (an open redirect).
+        if (query.returnTo !== undefined && safeReturnTo(query.returnTo) !== query.returnTo)
+          throw new InvalidInputError({
+            field: 'returnTo',
+            message: 'must be a path on this site, such as /',
+          });
+        const login = newLogin(query.returnTo ?? '/', now);
         const location = await deps.identity.authorizationUrl({
           redirectUri: `${base}/auth/callback`,
           state: login.state,

@@ -59,6 +59,19 @@ describe('signing in to the console', () => {
     expect(await page.text()).toContain('grace@example.com');
   });
 
+  it('refuses to start a sign-in that would end elsewhere or with a hint no one has, naming the field', async () => {
+    for (const [query, field] of [
+      ['returnTo=https%3A%2F%2Fevil.example%2F', 'returnTo'],
+      ['returnTo=%2F%2Fevil.example', 'returnTo'],
+      [`login_hint=${'a'.repeat(300)}`, 'login_hint'],
+    ] as const) {
+      const res = await get(`/auth/login?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(await res.text()).toContain(`<strong>${field}</strong>`);
+      expect(setCookies(res).get('casebook_login')).toBeUndefined();
+    }
+  });
+
   it('refuses a callback whose state is not the sign-in’s, and makes no session', async () => {
     const login = await get('/auth/login');
     const loginCookie = setCookies(login).get('casebook_login');
