@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/env-names.ts';
 import { buildCasebookApp, synthCasebookApp } from './casebook-app.ts';
 
@@ -14,9 +14,19 @@ function consoleEnvironment(template: ReturnType<typeof synthCasebookApp>['state
   return fn?.Properties.Environment.Variables ?? {};
 }
 
+// Synthesized once per configuration, before the tests, as the other infra tests do.
+let pooled: ReturnType<typeof synthCasebookApp>;
+let ownIssuer: ReturnType<typeof synthCasebookApp>;
+beforeAll(() => {
+  pooled = synthCasebookApp();
+  ownIssuer = synthCasebookApp({
+    'casebook:oidc': JSON.stringify({ issuerUrl: 'https://login.example.com/oauth2', clientId: 'casebook' }),
+  });
+});
+
 describe('console sign-in on AWS', () => {
   it('creates a Cognito user pool and a PKCE client whose callback is the API’s when no issuer is configured', () => {
-    const { statelessTemplate: t } = synthCasebookApp();
+    const t = pooled.statelessTemplate;
     t.resourceCountIs('AWS::Cognito::UserPool', 1);
     t.hasResourceProperties('AWS::Cognito::UserPool', {
       MfaConfiguration: 'ON',
@@ -39,12 +49,7 @@ describe('console sign-in on AWS', () => {
   });
 
   it('uses the deployer’s issuer and creates no pool when one is configured', () => {
-    const { statelessTemplate: t } = synthCasebookApp({
-      'casebook:oidc': JSON.stringify({
-        issuerUrl: 'https://login.example.com/oauth2',
-        clientId: 'casebook',
-      }),
-    });
+    const t = ownIssuer.statelessTemplate;
     t.resourceCountIs('AWS::Cognito::UserPool', 0);
     const env = consoleEnvironment(t);
     expect(env[ENV.oidcIssuerUrl]).toBe('https://login.example.com/oauth2');
