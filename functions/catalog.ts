@@ -35,6 +35,8 @@ export interface FunctionNeeds {
   readonly pseudonyms?: boolean;
   /** Writes anchored digests of the chain heads (the anchor bucket; sealing with the ledger key). */
   readonly anchors?: boolean;
+  /** Signs people in to the console: the OpenID Connect issuer and client, and the session key secret. */
+  readonly signIn?: boolean;
 }
 
 /** One Lambda function of Casebook. */
@@ -201,6 +203,14 @@ export const FUNCTIONS = {
     description:
       'POST /incidents/{incidentId}/ledger: a manual operation, a cost, or money moved outside Casebook, on the Effect Ledger',
     needs: { operations: 'RO', ledger: 'APPEND', pseudonyms: true },
+    timeoutSeconds: 15,
+  },
+  console: {
+    name: 'console',
+    entry: 'functions/console/handler.ts',
+    description:
+      'GET / and /console/…: the incident console and read-only case pages for people signed in with OpenID Connect (/auth/…)',
+    needs: { operations: 'RO', ledger: 'RO', signIn: true },
     timeoutSeconds: 15,
   },
 } as const satisfies Record<string, FunctionSpec>;

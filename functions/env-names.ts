@@ -63,4 +63,14 @@ export const ENV = {
   mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
   /** Calls per second Act may make to the payments provider. */
   paymentsRatePerSecond: 'CASEBOOK_PAYMENTS_RATE_PER_SECOND',
+  /** The OpenID Connect issuer the console signs people in with (its `iss`, exactly). */
+  oidcIssuerUrl: 'CASEBOOK_OIDC_ISSUER_URL',
+  /** The console's client id at that issuer. */
+  oidcClientId: 'CASEBOOK_OIDC_CLIENT_ID',
+  /** Optional: the client secret, for an issuer that registered the console as a confidential client. */
+  oidcClientSecret: 'CASEBOOK_OIDC_CLIENT_SECRET',
+  /** Locally: the file holding the key console session cookies are signed with (mode 600). */
+  sessionKeyFile: 'CASEBOOK_SESSION_KEY_FILE',
+  /** On AWS: the Secrets Manager secret that holds that key. */
+  sessionKeySecretArn: 'CASEBOOK_SESSION_KEY_SECRET_ARN',
 } as const;

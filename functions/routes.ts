@@ -38,6 +38,15 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
   { method: 'HEAD', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
   { method: 'POST', path: '/effects/{questionId}', fn: 'effectQuestionsPage', auth: 'handler' },
+  // The console is for the organisation's people in a browser: the handler checks the session
+  // cookie (no authorizer can read a cookie and redirect) and sends anyone without one to sign in.
+  { method: 'GET', path: '/', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/console/incidents/{incidentId}', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/console/incidents/{incidentId}/case-file.txt', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/auth/login', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/auth/callback', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/auth/logout', fn: 'console', auth: 'handler' },
+  { method: 'POST', path: '/auth/logout', fn: 'console', auth: 'handler' },
 ];
 
 /**

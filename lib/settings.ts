@@ -35,6 +35,13 @@ export const CONTEXT_KEYS = {
    * and severity, quorum, vetoes, the roster; roles it names nobody for fall back to `casebook:approvers`.
    */
   approvalPolicy: 'casebook:approvalPolicy',
+  /**
+   * Optional: the OpenID Connect issuer the console signs people in with, `{"issuerUrl": "https://…",
+   * "clientId": "…"}`; without it the stack creates a Cognito user pool and its app client.
+   */
+  oidc: 'casebook:oidc',
+  /** Optional: the Cognito hosted sign-in domain prefix of that pool (default `casebook-<account id>`). */
+  cognitoDomainPrefix: 'casebook:cognitoDomainPrefix',
 } as const;
 
 /**

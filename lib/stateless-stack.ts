@@ -17,6 +17,7 @@ import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { CasebookApi } from './constructs/casebook-api.ts';
 import { CasebookFunction } from './constructs/casebook-function.ts';
+import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -35,6 +36,8 @@ const ROUTE_AUTHENTICATION: Readonly<Partial<Record<FunctionKey, string>>> = {
     'Responders arrive from emailed links without AWS credentials; the 256-bit random secret in the link (only its hash is stored) is the credential, and GET/HEAD never answer.',
   workroom:
     'Responders and the SRE lead arrive from their e-mailed workroom links without AWS credentials; the 256-bit random secret in the link (only its hash is stored, bound to person, role and incident, expiring) is the credential, and GET/HEAD never act.',
+  console:
+    'People open the console in a browser, which cannot sign AWS requests; a JWT authorizer cannot read a cookie and a Lambda authorizer cannot redirect to sign-in, so the function checks its HMAC-signed session cookie (made after an OpenID Connect sign-in with PKCE, state and nonce) and sends anyone without a good one to sign in.',
 };
 
 /** Properties of the {@link CasebookStatelessStack}: the stateful resources it works on, and settings. */
@@ -92,8 +95,10 @@ export class CasebookStatelessStack extends Stack {
       approvalPolicy: this.node.tryGetContext(CONTEXT_KEYS.approvalPolicy),
     });
     const operations = parseOperationsSettings((key) => this.node.tryGetContext(key));
+    const consoleIssuer = parseConsoleIssuer(this.node.tryGetContext(CONTEXT_KEYS.oidc), CONTEXT_KEYS.oidc);
     const problems = [
       ...(parsed.ok ? [] : parsed.problems),
+      ...consoleIssuer.problems,
       ...(operations.ok ? [] : operations.problems),
       ...catalogProblems(specs),
     ];
@@ -203,6 +208,18 @@ export class CasebookStatelessStack extends Stack {
     });
     for (const [key, spec] of specs) {
       if (spec.needs.publicBaseUrl) built.get(key)?.addEnvironment(ENV.publicBaseUrl, api.url);
+    }
+
+    // The console's issuer and client: the pool's client names the API's callback URL, and the
+    // console function names the client (the API's own resource does not depend on any function).
+    const domainPrefix = this.node.tryGetContext(CONTEXT_KEYS.cognitoDomainPrefix) as string | undefined;
+    const signIn = new ConsoleSignIn(this, 'ConsoleSignIn', {
+      apiUrl: api.url,
+      ...(consoleIssuer.issuer ? { issuer: consoleIssuer.issuer } : {}),
+      ...(domainPrefix ? { domainPrefix } : {}),
+    });
+    for (const [key, spec] of specs) {
+      if (spec.needs.signIn) signIn.bind(built.get(key) as CasebookFunction);
     }
 
     // The ledger is anchored on a schedule as well as when an incident closes.

@@ -38,6 +38,9 @@ if (response.ok) {
   if (incidentId) {
     console.log(`\nThe case:        ${api}/incidents/${incidentId}`);
     console.log(
+      `In the console:  ${api}/console/incidents/${incidentId} (sign in as anyone: ${api}/auth/login?login_hint=you@example.com)`,
+    );
+    console.log(
       `Invitations:     http://127.0.0.1:${process.env.CASEBOOK_SES_PORT ?? 8005} (open the responder's workroom link: acknowledge, contain, assess, plan)`,
     );
   }

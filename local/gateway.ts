@@ -284,7 +284,10 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const server: Server = createServer(async (req, res) => {
     const started = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The request target is a path; `//x` alone would read as a host, so it is never resolved as one.
+    const url = new URL(
+      `http://localhost${(req.url ?? '/').startsWith('/') ? (req.url ?? '/') : `/${req.url}`}`,
+    );
     try {
       let found: { compiled: CompiledRoute; match: RegExpExecArray } | undefined;
       for (const c of compiled) {

@@ -13,6 +13,8 @@ export interface LocalPorts {
   readonly stepFunctions: number;
   readonly s3: number;
   readonly stripe: number;
+  /** The local OpenID Connect issuer the console signs in with; absent: any free port. */
+  readonly oidc?: number;
 }
 
 /** The variable that moves each port, and its default. */
@@ -24,6 +26,7 @@ export const PORTS: Readonly<Record<keyof LocalPorts, { readonly variable: strin
     stepFunctions: { variable: 'CASEBOOK_SFN_PORT', port: 8083 },
     s3: { variable: 'CASEBOOK_S3_PORT', port: 4569 },
     stripe: { variable: 'CASEBOOK_STRIPE_PORT', port: 12111 },
+    oidc: { variable: 'CASEBOOK_OIDC_PORT', port: 8484 },
   };
 
 /** The ports of `npm start`, each overridable by the environment variable README names. */
@@ -65,6 +68,16 @@ export function ledgerKeyFile(dataDir: string): string {
 /** The P-256 private key that signs the ledger's tree heads; its public key is beside it (`.pub.pem`). */
 export function ledgerSigningKeyFile(dataDir: string): string {
   return join(dataDir, 'keys', 'ledger-signing.pem');
+}
+
+/** The key the local OpenID Connect issuer signs ID tokens with (mode 600), under the data directory. */
+export function oidcIssuerKeyFile(dataDir: string): string {
+  return join(dataDir, 'keys', 'oidc-issuer.json');
+}
+
+/** The key console session cookies are signed with locally (mode 600), under the data directory. */
+export function sessionKeyFile(dataDir: string): string {
+  return join(dataDir, 'keys', 'console-session.key');
 }
 
 /**

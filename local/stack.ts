@@ -27,9 +27,12 @@ import {
   LOCAL_TABLES,
   ledgerKeyFile,
   ledgerSigningKeyFile,
+  oidcIssuerKeyFile,
   PORTS,
   portsFromEnvironment,
+  sessionKeyFile,
 } from './names.ts';
+import { LOCAL_CLIENT_ID, startLocalIssuer } from './oidc/issuer.ts';
 import { startLocalS3 } from './s3.ts';
 import { closeServer, listen } from './servers.ts';
 import { startSesServer } from './ses.ts';
@@ -77,6 +80,8 @@ export interface LocalStack {
     readonly stepFunctions: string;
     readonly s3: string;
     readonly stripe: string;
+    /** The OpenID Connect issuer the console signs in with. */
+    readonly oidc: string;
   };
   readonly tables: { readonly operations: string; readonly ledger: string };
   /** Ledger exports. */
@@ -171,6 +176,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     closers.push(() => stripe.close());
 
+    // The console's OpenID Connect issuer, with its signing key kept beside the ledger's.
+    const issuer = await startLocalIssuer({
+      port: options.ports.oidc ?? 0,
+      keyFile: oidcIssuerKeyFile(options.dataDir),
+    });
+    closers.push(() => issuer.close());
+
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
@@ -210,7 +222,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.stripeApiBase]: via.stripe ?? stripe.url,
       [ENV.mailRatePerSecond]: process.env[ENV.mailRatePerSecond] ?? '200',
       [ENV.paymentsRatePerSecond]: process.env[ENV.paymentsRatePerSecond] ?? '100',
+      [ENV.oidcIssuerUrl]: issuer.url,
+      [ENV.oidcClientId]: LOCAL_CLIENT_ID,
+      [ENV.sessionKeyFile]: sessionKeyFile(options.dataDir),
     });
+    localSecret(sessionKeyFile(options.dataDir));
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
     for (const onlyOnAws of [
@@ -218,6 +234,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ENV.pseudonymKeySecretArn,
       ENV.stripeApiKeySecretArn,
       ENV.ledgerKmsKeyId,
+      ENV.sessionKeySecretArn,
+      ENV.oidcClientSecret,
     ])
       delete process.env[onlyOnAws];
 
@@ -286,6 +304,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         stepFunctions: sfn.url,
         s3: s3Url,
         stripe: stripe.url,
+        oidc: issuer.url,
       },
       tables: { ...LOCAL_TABLES },
       bucket: LOCAL_BUCKET,

@@ -37,6 +37,8 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
   Step Functions   ${endpoints.stepFunctions}    ${stack.stateMachineArn}
   S3               ${endpoints.s3}    buckets ${Object.values(LOCAL_BUCKETS).join(', ')} (key pair S3RVER/S3RVER)
   Stripe           ${endpoints.stripe}    (Stripe API stand-in; any sk_test_… key)
+  Console          ${endpoints.api}/    (sign in as anyone: ${endpoints.api}/auth/login?login_hint=you@example.com)
+  OpenID issuer    ${endpoints.oidc}    (oauth2-mock-server, see local/oidc/README.md)
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)

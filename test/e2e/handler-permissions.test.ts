@@ -22,6 +22,7 @@ import { CDK_JSON_CONTEXT, synthCasebookApp } from '../infra/casebook-app.ts';
 import { type Statement, statementsOf } from '../infra/iam.ts';
 import { ACCOUNT, REGION, resolveIn, type Templates } from '../infra/template-values.ts';
 import { approveRound, closeCase, openedToDecide } from '../support/casework.ts';
+import { signIn } from '../support/console.ts';
 import { complaint } from '../support/declarations.ts';
 import { freePorts, getCase, ROOT, start, tempDataDir, waitFor } from '../support/local-stack.ts';
 import { legalFee } from '../support/manual-entries.ts';
@@ -200,6 +201,14 @@ describe('every AWS call of every handler, against its deployed role', () => {
     expect(entry.status).toBe(201);
     expect((await fetch(`${stack.endpoints.api}/incidents`)).status).toBe(200);
     expect((await fetch(`${stack.endpoints.api}/incidents/${incidentId}/case-file.yaml`)).status).toBe(200);
+    // The console's reads, signed in: the list (the byCreation index), a case page, its case file.
+    const { cookie } = await signIn(stack, 'auditor@example.com');
+    for (const path of [
+      '/',
+      `/console/incidents/${incidentId}`,
+      `/console/incidents/${incidentId}/case-file.txt`,
+    ])
+      expect((await fetch(`${stack.endpoints.api}${path}`, { headers: { cookie } })).status, path).toBe(200);
     // The declared incident's lifecycle reaches its wait for people before the stack closes.
     const { incidentId: declaredId } = (await declared.json()) as { incidentId: string };
     await waitFor(`${declaredId} to wait for people`, async () =>

@@ -88,6 +88,12 @@ describe('local API gateway (payload format 2.0)', () => {
     expect(res.status).toBe(400);
   });
 
+  it('answers a path that starts with two slashes (no host to resolve against) with a 404, at once', async () => {
+    const res = await fetch(`${gateway.url}//`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(404);
+    expect((await fetch(`${gateway.url}//incidents/INC-2026-0001`)).status).toBe(404);
+  });
+
   it('passes parameters and headers named like Object.prototype members through as plain names', async () => {
     await fetch(`${gateway.url}/webhooks/x?toString=a&__proto__=b&constructor=c&constructor=d`, {
       method: 'POST',

@@ -31,6 +31,7 @@ export async function freePorts(): Promise<LocalPorts> {
     stepFunctions: await one(),
     s3: await one(),
     stripe: await one(),
+    oidc: await one(),
   };
 }
 

@@ -1,0 +1,117 @@
+/**
+ * The console's read of every incident: the byCreation index, projected to the few attributes
+ * the list shows, so a page of the console costs a few kilobytes an incident whatever its plan,
+ * timeline or ledger hold.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { IncidentSummaries, IncidentSummary } from '../domain/console.ts';
+import { ALL_INCIDENTS } from './operations-keys.ts';
+
+/** The attribute paths read; every name goes through a placeholder (many are reserved words). */
+const PROJECTED = [
+  'id',
+  'title',
+  'severity',
+  'status',
+  'phase',
+  'commander',
+  'detectedAt',
+  'acknowledgedAt',
+  'mitigatedAt',
+  'resolvedAt',
+  'piiAwareAt',
+  'postmortemAt',
+  'closedAt',
+  'decideRound',
+  'regulatorNotified.at',
+  'impact.at',
+  'plan.version',
+  'planSubmitted.version',
+  'approvalRound.round',
+  'approvalRound.rule.roles',
+  'approvalRound.decided.verdict',
+  'halted.reason',
+];
+const NAMES = [...new Set(PROJECTED.flatMap((p) => p.split('.')))];
+const PLACEHOLDER = new Map(NAMES.map((n, i) => [n, `#a${i}`]));
+const PROJECTION = PROJECTED.map((p) =>
+  p
+    .split('.')
+    .map((n) => PLACEHOLDER.get(n))
+    .join('.'),
+).join(', ');
+const ATTRIBUTE_NAMES = Object.fromEntries(NAMES.map((n) => [PLACEHOLDER.get(n), n]));
+
+type Item = Record<string, unknown>;
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+const sub = (item: Item, name: string) => (item[name] ?? {}) as Item;
+
+function summaryOf(item: Item): IncidentSummary {
+  const round = item.approvalRound as Item | undefined;
+  const optional: Record<string, unknown> = {
+    commander: str(item.commander),
+    acknowledgedAt: str(item.acknowledgedAt),
+    mitigatedAt: str(item.mitigatedAt),
+    resolvedAt: str(item.resolvedAt),
+    piiAwareAt: str(item.piiAwareAt),
+    postmortemAt: str(item.postmortemAt),
+    closedAt: str(item.closedAt),
+    regulatorNotifiedAt: str(sub(item, 'regulatorNotified').at),
+    impactAt: str(sub(item, 'impact').at),
+    planVersion: num(sub(item, 'plan').version),
+    planSubmittedVersion: num(sub(item, 'planSubmitted').version),
+    approvalRound: round
+      ? {
+          round: num(round.round) ?? 0,
+          roles: ((round.rule as Item | undefined)?.roles as string[] | undefined) ?? [],
+          decided: round.decided !== undefined,
+        }
+      : undefined,
+    halted: item.halted !== undefined ? true : undefined,
+  };
+  return {
+    id: String(item.id),
+    title: String(item.title ?? ''),
+    severity: item.severity as IncidentSummary['severity'],
+    status: item.status as IncidentSummary['status'],
+    phase: item.phase as IncidentSummary['phase'],
+    detectedAt: String(item.detectedAt),
+    decideRound: num(item.decideRound) ?? 0,
+    ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as object),
+  };
+}
+
+export class DynamoDbIncidentSummaries implements IncidentSummaries {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  async listSummaries(): Promise<IncidentSummary[]> {
+    const out: IncidentSummary[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byCreation',
+          KeyConditionExpression: 'gsi1pk = :all',
+          ExpressionAttributeValues: { ':all': ALL_INCIDENTS },
+          ProjectionExpression: PROJECTION,
+          ExpressionAttributeNames: ATTRIBUTE_NAMES,
+          ScanIndexForward: false,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(summaryOf(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}

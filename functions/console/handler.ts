@@ -1,0 +1,4 @@
+import { consoleDepsFromEnvironment, makeConsoleHandler } from './console.ts';
+
+/** Lambda entry point for the incident console and its sign-in. */
+export const handler = makeConsoleHandler(consoleDepsFromEnvironment());
