@@ -317,3 +317,51 @@ function leavesUpTo(id: string, entries: readonly Record<string, unknown>[], hea
 export function renderProofFile(file: ProofFile): string {
   return `${JSON.stringify(file, null, 2)}\n`;
 }
+
+/** What proofs are made from: an incident's log as its table holds it. */
+export interface ProvableLog {
+  readonly incidentId: string;
+  /** Every entry as stored (its leaf is its RFC 8785 JSON), in log order. */
+  readonly entries: readonly Record<string, unknown>[];
+  /** Its signed heads, in log order: one after each batch. */
+  readonly heads: readonly SignedHead[];
+}
+
+/** The log's signed head of `size`; refuses a size no head has, or two heads of it that disagree. */
+export function headOfSize(log: ProvableLog, size: number): SignedHead {
+  const found = log.heads.filter((h) => h.size === size);
+  const [head] = found;
+  if (!head) {
+    const sizes = [...new Set(log.heads.map((h) => h.size))];
+    const shown = sizes.length > 12 ? [...sizes.slice(0, 6), '…', ...sizes.slice(-5)] : sizes;
+    throw new Error(
+      sizes.length === 0
+        ? `${log.incidentId} has no signed head yet`
+        : `${log.incidentId} has no signed head of size ${size}; its heads are of sizes ${shown.join(', ')}`,
+    );
+  }
+  if (found.some((h) => h.root !== head.root)) {
+    throw new Error(
+      `${log.incidentId} has two signed heads of size ${size} with different roots: a forked log (casebook ledger verify names it)`,
+    );
+  }
+  return head;
+}
+
+/** The newest signed head of the log. */
+export function latestHead(log: ProvableLog): SignedHead {
+  const head = log.heads.at(-1);
+  if (!head) throw new Error(`${log.incidentId} has no signed head yet`);
+  return head;
+}
+
+/** The inclusion proof of the entry at `seq` against the log's newest signed head. */
+export function proveInclusion(log: ProvableLog, seq: number): InclusionProofFile {
+  return makeInclusionProof(log.incidentId, log.entries, seq, latestHead(log));
+}
+
+/** The consistency proof between the log's signed heads of `fromSize` and `toSize` (default: the newest). */
+export function proveConsistency(log: ProvableLog, fromSize: number, toSize?: number): ConsistencyProofFile {
+  const to = toSize === undefined ? latestHead(log) : headOfSize(log, toSize);
+  return makeConsistencyProof(log.incidentId, log.entries, headOfSize(log, fromSize), to);
+}
