@@ -106,7 +106,7 @@ function readProofFile(path: string): ProofFile {
 }
 
 /** The ledger signing key's public key, PEM: the local stack's key file, or KMS `GetPublicKey`. */
-async function publicKeyPem(options: {
+export async function publicKeyPem(options: {
   signingKmsKeyId?: string;
   signingKeyFile?: string;
   dataDir?: string;
