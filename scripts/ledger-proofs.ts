@@ -12,9 +12,11 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { kmsClient } from '../functions/adapters/aws.ts';
 import { KmsHeadSigner, publicKeyFileOf } from '../functions/adapters/head-signer.ts';
 import { readProvableLog } from '../functions/adapters/provable-log.ts';
+import type { SignedHead } from '../functions/domain/checkpoint.ts';
 import { ledgerPublicKey } from '../functions/domain/checkpoint.ts';
 import type { ProofFile } from '../functions/domain/proof-file.ts';
 import {
@@ -24,6 +26,7 @@ import {
   proveConsistency,
   proveInclusion,
   renderProofFile,
+  signedHeadIn,
 } from '../functions/domain/proof-file.ts';
 import { ENV } from '../functions/env-names.ts';
 import { defaultDataDir, ledgerSigningKeyFile } from '../local/names.ts';
@@ -63,6 +66,32 @@ function wholeNumber(name: string, min: number): (value: string) => number {
       throw new ProofInputError(`${name} must be a whole number of at least ${min}, not "${value}"`);
     }
     return Number(value);
+  };
+}
+
+/** A head named by its size, or read from a file that holds one (YAML or JSON). */
+function sizeOrHead(name: string): (value: string) => number | SignedHead {
+  return (value) => {
+    if (/^\d+$/.test(value)) return wholeNumber(name, 0)(value);
+    let text: string;
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (error) {
+      throw new ProofInputError(
+        `${name} is neither a size nor a readable file (${value}: ${unreadable(error)})`,
+      );
+    }
+    let document: unknown;
+    try {
+      document = parse(text);
+    } catch {
+      throw new ProofInputError(`${name} ${value} is neither YAML nor JSON`);
+    }
+    try {
+      return signedHeadIn(document);
+    } catch (error) {
+      throw new ProofInputError(`${name} ${value} holds ${(error as Error).message}`);
+    }
   };
 }
 
@@ -176,23 +205,30 @@ export function addProofCommands(ledger: Command, context: ProofCommandContext):
         )
         .requiredOption('--incident <id>', 'the incident, e.g. INC-2026-0001')
         .option('--seq <n>', 'the log place (1-based) of the entry to prove', wholeNumber('--seq', 1))
-        .option('--from <size>', 'the size of the earlier signed head', wholeNumber('--from', 0))
         .option(
-          '--to <size>',
-          'the size of the later signed head (default: the newest)',
-          wholeNumber('--to', 0),
+          '--from <size|file>',
+          'the earlier signed head: its size, or a file holding it (a case file, a proof file)',
+          sizeOrHead('--from'),
+        )
+        .option(
+          '--to <size|file>',
+          'the later signed head, as --from (default: the newest)',
+          sizeOrHead('--to'),
         )
         .option('--out <file>', 'write the proof file there instead of to stdout'),
     ),
   ).action(
     async (
-      options: { incident: string; seq?: number; from?: number; to?: number; out?: string } & Record<
-        string,
-        unknown
-      >,
+      options: {
+        incident: string;
+        seq?: number;
+        from?: number | SignedHead;
+        to?: number | SignedHead;
+        out?: string;
+      } & Record<string, unknown>,
     ) => {
       if ((options.seq === undefined) === (options.from === undefined)) {
-        throw new ProofInputError('prove needs either --seq N (inclusion) or --from SIZE (consistency)');
+        throw new ProofInputError('prove needs either --seq N (inclusion) or --from SIZE|FILE (consistency)');
       }
       if (options.seq !== undefined && options.to !== undefined) {
         throw new ProofInputError(
@@ -204,7 +240,7 @@ export function addProofCommands(ledger: Command, context: ProofCommandContext):
       const proof =
         options.seq !== undefined
           ? proveInclusion(log, options.seq)
-          : proveConsistency(log, options.from as number, options.to);
+          : proveConsistency(log, options.from as number | SignedHead, options.to);
       if (options.out) {
         writeFileSync(options.out, renderProofFile(proof));
         console.error(`Wrote the ${proof.kind} proof to ${options.out}.`);

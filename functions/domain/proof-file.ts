@@ -100,6 +100,14 @@ function isOriginOf(origin: string, id: string): boolean {
   return origin.endsWith(`/ledger/${id}`);
 }
 
+/** What a schema issue says, in the words of the messages above. */
+function issueText(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'is wrong';
+  if (issue.code === 'unrecognized_keys') return `has a field it should not: ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return 'is missing';
+  return issue.message;
+}
+
 /** Reads a proof file's text, or says in one line what is wrong with it. */
 export function parseProofFile(text: string): ProofFile {
   let raw: unknown;
@@ -128,13 +136,7 @@ export function parseProofFile(text: string): ProofFile {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? issue.path.join('.') : '(top level)';
-    const message =
-      issue?.code === 'unrecognized_keys'
-        ? `has a field it should not: ${issue.keys.join(', ')}`
-        : issue?.code === 'invalid_type' && issue.message.endsWith('received undefined')
-          ? 'is missing'
-          : issue?.message;
-    throw new ProofInputError(`the proof file's ${where} ${message ?? 'is wrong'}`);
+    throw new ProofInputError(`the proof file's ${where} ${issueText(issue)}`);
   }
   const file = parsed.data as ProofFile;
   sameIncident(file);
@@ -360,8 +362,51 @@ export function proveInclusion(log: ProvableLog, seq: number): InclusionProofFil
   return makeInclusionProof(log.incidentId, log.entries, seq, latestHead(log));
 }
 
-/** The consistency proof between the log's signed heads of `fromSize` and `toSize` (default: the newest). */
-export function proveConsistency(log: ProvableLog, fromSize: number, toSize?: number): ConsistencyProofFile {
-  const to = toSize === undefined ? latestHead(log) : headOfSize(log, toSize);
-  return makeConsistencyProof(log.incidentId, log.entries, headOfSize(log, fromSize), to);
+/**
+ * A signed head from a document that holds one: a case file's `ledger_head`, a proof file's head
+ * (an inclusion proof's, or the later one of a consistency proof), or a head by itself.
+ */
+export function signedHeadIn(document: unknown): SignedHead {
+  const doc = (document ?? {}) as Record<string, unknown>;
+  const found = (doc.ledger_head ?? (doc.kind === 'consistency' ? doc.to : doc.head) ?? doc) as Record<
+    string,
+    unknown
+  >;
+  const { key_id: keyIdSnake, ...rest } = found;
+  const parsed = signedHeadSchema.safeParse(keyIdSnake === undefined ? rest : { ...rest, keyId: keyIdSnake });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProofInputError(
+      `no signed head there: its ${issue?.path.join('.') || 'content'} ${issueText(issue)}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The log's head a size names, or the log's own head of a head someone kept — refused if the log's differs. */
+function headFor(log: ProvableLog, wanted: number | SignedHead): SignedHead {
+  if (typeof wanted === 'number') return headOfSize(log, wanted);
+  if (!isOriginOf(wanted.origin, log.incidentId)) {
+    throw new ProofInputError(`the head given is of the log ${wanted.origin}, not of ${log.incidentId}`);
+  }
+  const ours = headOfSize(log, wanted.size);
+  if (ours.root !== wanted.root) {
+    throw new Error(
+      `${log.incidentId}'s signed head of size ${wanted.size} has root ${ours.root}, but the head given has root ${wanted.root}: the log was rewritten since (casebook ledger verify names where)`,
+    );
+  }
+  return ours;
+}
+
+/**
+ * The consistency proof between two of the log's signed heads, each named by its size or given as a
+ * head someone kept (a case file's, an earlier proof's); the later one is the newest by default.
+ */
+export function proveConsistency(
+  log: ProvableLog,
+  from: number | SignedHead,
+  to?: number | SignedHead,
+): ConsistencyProofFile {
+  const later = to === undefined ? latestHead(log) : headFor(log, to);
+  return makeConsistencyProof(log.incidentId, log.entries, headFor(log, from), later);
 }

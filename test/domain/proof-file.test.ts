@@ -12,7 +12,9 @@ import {
   makeInclusionProof,
   PROOF_FORMAT,
   parseProofFile,
+  proveConsistency,
   renderProofFile,
+  signedHeadIn,
 } from '../../functions/domain/proof-file.ts';
 
 const INCIDENT = 'INC-2026-0007';
@@ -241,5 +243,44 @@ describe('bad input: one line saying what is wrong', () => {
     });
     expect(() => ledgerPublicKey(rsa)).toThrow('a RSA key, not an ECDSA P-256 key');
     expect(() => ledgerPublicKey(p384)).toThrow('a EC secp384r1 key, not an ECDSA P-256 key');
+  });
+});
+
+describe('a consistency proof from a head someone kept', () => {
+  const log = () => ({ incidentId: INCIDENT, entries, heads: [head5, head13] });
+  const caseFileHead = () => ({
+    origin: head5.origin,
+    size: head5.size,
+    root: head5.root,
+    key_id: head5.keyId,
+    signature: head5.signature,
+  });
+
+  it('finds the head in a case file, a proof file, or by itself', () => {
+    expect(signedHeadIn({ incident_id: INCIDENT, ledger_head: caseFileHead() })).toEqual(head5);
+    expect(signedHeadIn(makeInclusionProof(INCIDENT, entries, 2, head13))).toEqual(head13);
+    expect(signedHeadIn(makeConsistencyProof(INCIDENT, entries, head5, head13))).toEqual(head13);
+    expect(signedHeadIn(head5)).toEqual(head5);
+    expect(() => signedHeadIn({ incident_id: INCIDENT })).toThrow(
+      /^no signed head there: its origin is missing$/,
+    );
+  });
+
+  it('proves from it when the log still has it, and says the log was rewritten when not', async () => {
+    const proof = proveConsistency(log(), signedHeadIn({ ledger_head: caseFileHead() }));
+    expect(checkProofFile(proof, ledger.publicKey)).toMatchObject({ ok: true });
+    const rewritten = entries.map((e, i) => (i === 0 ? { ...e, summary: 'rewritten' } : e));
+    const reSigned = await signHead(ledger.signer, {
+      origin: ledgerOrigin(INCIDENT),
+      size: 5,
+      root: rootOf(rewritten.slice(0, 5).map(entryLeaf)).toString('hex'),
+    });
+    expect(() => proveConsistency({ ...log(), heads: [reSigned, head13] }, head5)).toThrow(
+      `${INCIDENT}'s signed head of size 5 has root ${reSigned.root}, but the head given has root ${head5.root}: the log was rewritten since (casebook ledger verify names where)`,
+    );
+    const elsewhere = await headAt(5, ledger.signer, 'INC-2026-0008');
+    expect(() => proveConsistency(log(), elsewhere)).toThrow(
+      `the head given is of the log casebook/ledger/INC-2026-0008, not of ${INCIDENT}`,
+    );
   });
 });

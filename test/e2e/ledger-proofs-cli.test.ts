@@ -132,8 +132,10 @@ describe('a proof made on the local stack, checked with only the proof file and 
       root: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(head.size).toBeGreaterThanOrEqual(4);
+    // The auditor hands back the case file itself: the proof starts from the head it holds.
+    writeFileSync(join(outbox, 'case-file.yaml'), ran('caseFile').stdout);
     const since = await casebook(
-      ['ledger', 'prove', '--incident', incidentId, '--from', String(head.size)],
+      ['ledger', 'prove', '--incident', incidentId, '--from', join(outbox, 'case-file.yaml')],
       operator,
     );
     expect(since).toMatchObject({ code: 0, stderr: '' });
@@ -166,7 +168,7 @@ describe('a proof made on the local stack, checked with only the proof file and 
     expect(neither).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'casebook: prove needs either --seq N (inclusion) or --from SIZE (consistency)\n',
+      stderr: 'casebook: prove needs either --seq N (inclusion) or --from SIZE|FILE (consistency)\n',
     });
     expect(unknown).toEqual({
       code: 2,
