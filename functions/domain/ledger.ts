@@ -377,7 +377,9 @@ export function itemHash(item: Omit<ChainItemV3, 'hash' | 'head'> & Partial<Chai
 
 /** The log place after an item: its last entry's seq. */
 export function itemEnd(item: ChainItem): number {
-  return item.format === 3 ? item.seq + item.entries.length - 1 : item.seq;
+  return item.format === 3 && Array.isArray(item.entries)
+    ? item.seq + Math.max(item.entries.length, 1) - 1
+    : item.seq;
 }
 
 /** Where the next batch of an incident's log starts: the last item's hash, the tree after it. */
