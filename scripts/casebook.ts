@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  *   casebook ledger anchor [--reason TEXT]            writes a digest of every chain head now
  *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
  *   casebook ledger public-key                        the PEM public key that verifies signed heads
- *   casebook ledger prove --incident ID --seq N       an inclusion proof (or --from SIZE [--to SIZE]:
+ *   casebook ledger prove --incident ID --seq N       an inclusion proof (or --from SIZE|FILE [--to …]:
  *                                                     a consistency proof), as a proof file
  *   casebook ledger check-proof FILE --public-key PEM checks a proof file offline
  *   casebook case-file ID                             the incident's case file (seed 000 §4 YAML)

@@ -201,7 +201,7 @@ export function addProofCommands(ledger: Command, context: ProofCommandContext):
       ledger
         .command('prove')
         .description(
-          "print a proof file: --seq N, the entry at log place N is in the incident's log at its newest signed head; --from SIZE [--to SIZE], the log at one signed head extends the log at an earlier one",
+          "print a proof file: --seq N, the entry at log place N is in the incident's log at its newest signed head; --from SIZE|FILE [--to SIZE|FILE], the log at one signed head (by size, or as a case file or proof file holds it) extends the log at an earlier one",
         )
         .requiredOption('--incident <id>', 'the incident, e.g. INC-2026-0001')
         .option('--seq <n>', 'the log place (1-based) of the entry to prove', wholeNumber('--seq', 1))
