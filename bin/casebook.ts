@@ -15,6 +15,7 @@ new CasebookStatelessStack(app, 'CasebookStateless', {
   operationsTable: stateful.operationsTable,
   alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
   ledgerSealKey: stateful.ledgerSealKey,
+  ledgerSigningKey: stateful.ledgerSigningKey,
   anchorBucket: stateful.anchorBucket,
   pseudonymKeySecret: stateful.pseudonymKeySecret,
   stripeApiKeySecret: stateful.stripeApiKeySecret,

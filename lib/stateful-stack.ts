@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import {
@@ -47,6 +47,8 @@ export class CasebookStatefulStack extends Stack {
   public readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
   public readonly ledgerSealKey: IKey;
+  /** The P-256 key that signs each incident's tree heads; nobody can read it, anyone may have its public key. */
+  public readonly ledgerSigningKey: IKey;
   /** Digests of every chain head, under Object Lock: what shows a chain cut short. */
   public readonly anchorBucket: IBucket;
   /** The key customers' pseudonyms are made with. */
@@ -68,6 +70,16 @@ export class CasebookStatefulStack extends Stack {
         'Casebook: seals ledger entries and anchored digests (HMAC); appenders may GenerateMac, auditors VerifyMac',
       keySpec: KeySpec.HMAC_256,
       keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Asymmetric keys do not rotate in KMS (and KMS5 asks rotation of symmetric keys only): a new
+    // signing key is a new key, and heads signed with the old one still verify with its public key.
+    this.ledgerSigningKey = new Key(this, 'LedgerSigningKey', {
+      description:
+        "Casebook: signs each incident's ledger tree heads (ECDSA P-256); appenders may Sign, anyone with the public key verifies",
+      keySpec: KeySpec.ECC_NIST_P256,
+      keyUsage: KeyUsage.SIGN_VERIFY,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -125,6 +137,16 @@ export class CasebookStatefulStack extends Stack {
 
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
     new CfnOutput(this, 'LedgerSealKeyArn', { value: this.ledgerSealKey.keyArn });
+    new CfnOutput(this, 'LedgerSigningKeyArn', { value: this.ledgerSigningKey.keyArn });
+    // The key itself, not a copy: a custom resource's answer passes KMS's DER bytes through UTF-8 text
+    // (AwsCustomResource decodes every binary field so), which would break the key it prints.
+    new CfnOutput(this, 'LedgerPublicKeyCommand', {
+      description: 'Prints the PEM public key that verifies every ledger head and proof; give it to auditors',
+      value: Fn.join('', [
+        'npx casebook ledger public-key --signing-kms-key-id ',
+        this.ledgerSigningKey.keyArn,
+      ]),
+    });
     new CfnOutput(this, 'AnchorBucketName', { value: this.anchorBucket.bucketName });
     // Operators put Stripe's secret key here when the payments provider is stripe.
     new CfnOutput(this, 'StripeApiKeySecretArn', { value: this.stripeApiKeySecret.secretArn });

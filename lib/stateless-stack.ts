@@ -50,6 +50,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals ledger entries. */
   readonly ledgerSealKey: IKey;
+  /** The asymmetric key that signs tree heads. */
+  readonly ledgerSigningKey: IKey;
   /** Where anchored digests of the chain heads go. */
   readonly anchorBucket: IBucket;
   /** The key customers' pseudonyms are made with. */
@@ -124,6 +126,11 @@ export class CasebookStatelessStack extends Stack {
           key: props.ledgerSealKey,
           envName: ENV.ledgerKmsKeyId,
           seal: needs.ledger === 'APPEND' || Boolean(needs.anchors),
+        });
+        fn.bindHeadSigningKey({
+          key: props.ledgerSigningKey,
+          envName: ENV.ledgerSigningKmsKeyId,
+          sign: needs.ledger === 'APPEND' || Boolean(needs.anchors),
         });
       }
       if (needs.anchors) {

@@ -203,6 +203,21 @@ export class CasebookFunction extends Construct {
   }
 
   /**
+   * Names the key that signs tree heads in `envName`. Every function bound to it may read its public
+   * key (`kms:GetPublicKey`: a head names its key by it, and a head read back is checked with it);
+   * only one that appends may sign (`kms:Sign`), so no reader can make a head the log never had.
+   */
+  public bindHeadSigningKey(options: {
+    readonly key: IKey;
+    readonly envName: string;
+    readonly sign: boolean;
+  }): this {
+    this.function.addEnvironment(options.envName, options.key.keyArn);
+    options.key.grant(this.role, ...(options.sign ? ['kms:Sign', 'kms:GetPublicKey'] : ['kms:GetPublicKey']));
+    return this;
+  }
+
+  /**
    * Names the bucket in `envName` and grants `actions` on its objects under `prefix` (and listing
    * them, with `list`), nothing more: no delete. Object keys are made at run time (a content hash,
    * a time), so the grant ends in a wildcard; the cdk-nag finding for it names the bucket's ARN as

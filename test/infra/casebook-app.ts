@@ -37,6 +37,7 @@ export function buildCasebookApp(
     operationsTable: stateful.operationsTable,
     alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
     ledgerSealKey: stateful.ledgerSealKey,
+    ledgerSigningKey: stateful.ledgerSigningKey,
     anchorBucket: stateful.anchorBucket,
     pseudonymKeySecret: stateful.pseudonymKeySecret,
     stripeApiKeySecret: stateful.stripeApiKeySecret,

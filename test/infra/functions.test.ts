@@ -82,8 +82,12 @@ describe('every catalog function', () => {
     expect(variables[ENV.ledgerKmsKeyId]).toEqual(
       needs.ledger ? stateless.resolve(stateful.ledgerSealKey.keyArn) : undefined,
     );
-    // The local key file never reaches AWS.
+    expect(variables[ENV.ledgerSigningKmsKeyId]).toEqual(
+      needs.ledger ? stateless.resolve(stateful.ledgerSigningKey.keyArn) : undefined,
+    );
+    // The local key files never reach AWS.
     expect(variables[ENV.ledgerKeyFile]).toBeUndefined();
+    expect(variables[ENV.ledgerSigningKeyFile]).toBeUndefined();
     expect(variables[ENV.stateMachineArn]).toEqual(
       needs.startExecution ? stateless.resolve(stateless.stateMachine.stateMachineArn) : undefined,
     );
@@ -319,5 +323,46 @@ describe('the ledger seal key', () => {
 
   it.each(specs.filter(([, spec]) => !seals(spec)))('%s may not use it at all', (key) => {
     expect(kmsActions(key)).toEqual([]);
+  });
+});
+
+describe('the ledger signing key', () => {
+  const keyArn = stateless.resolve(stateful.ledgerSigningKey.keyArn);
+  const kmsActions = (key: FunctionKey) =>
+    statementsFor(key)
+      .filter((s) => s.Effect === 'Allow' && mentions(s, keyArn))
+      .flatMap(actionsOf)
+      .sort();
+  const appends = (spec: FunctionSpec) => spec.needs.ledger === 'APPEND' || Boolean(spec.needs.anchors);
+
+  it.each(specs.filter(([, spec]) => appends(spec)))(
+    '%s appends: it may sign heads and read the public key, nothing else',
+    (key) => {
+      expect(kmsActions(key)).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    },
+  );
+
+  it.each(specs.filter(([, spec]) => spec.needs.ledger && !appends(spec)))(
+    '%s reads the ledger: it may read the public key and never sign',
+    (key) => {
+      expect(kmsActions(key)).toEqual(['kms:GetPublicKey']);
+    },
+  );
+
+  it.each(specs.filter(([, spec]) => !spec.needs.ledger))('%s may not use it at all', (key) => {
+    expect(kmsActions(key)).toEqual([]);
+  });
+
+  it("is granted kms:Sign by no statement but the appenders' own", () => {
+    const signers = specs
+      .filter(([key]) => allows(statementsFor(key), 'kms:Sign', keyArn))
+      .map(([key]) => key)
+      .sort();
+    expect(signers).toEqual(keysWhere((needs) => needs.ledger === 'APPEND' || needs.anchors).sort());
+    expect(signers).not.toContain('incidentsApi');
+    const everySigner = allStatements(template).filter(
+      (s) => s.Effect === 'Allow' && mentions(s, keyArn) && allows([s], 'kms:Sign'),
+    );
+    expect(everySigner).toHaveLength(signers.length);
   });
 });

@@ -215,3 +215,21 @@ describe('the stateful stack', () => {
     });
   });
 });
+
+describe('the ledger signing key', () => {
+  it('is an asymmetric P-256 signing key, kept when the stack goes', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('is an output, with the command that prints its public key', () => {
+    const arn = stateful.resolve(stateful.ledgerSigningKey.keyArn);
+    template.hasOutput('LedgerSigningKeyArn', { Value: arn });
+    template.hasOutput('LedgerPublicKeyCommand', {
+      Value: { 'Fn::Join': ['', ['npx casebook ledger public-key --signing-kms-key-id ', arn]] },
+    });
+  });
+});
