@@ -87,28 +87,36 @@ function event(
 }
 
 /**
- * The first person to act on an OPEN incident acknowledges it (seed 004: responder assigned and
- * aware) and becomes its commander; afterwards this changes nothing.
+ * Any first action meets the response deadline (seed 004: someone is aware and on it), but only
+ * Acknowledge (`leads`) makes its person the incident's lead: an SRE lead changing the severity of
+ * a declared incident is not taking it on. Afterwards this changes nothing.
  */
-export function acknowledgement(incident: Incident, person: Person, now: string): ActionOutcome {
-  if (incident.acknowledgedAt) return NOTHING;
+export function acknowledgement(
+  incident: Incident,
+  person: Person,
+  now: string,
+  leads = false,
+): ActionOutcome {
+  const first = !incident.acknowledgedAt;
+  const takesLead = leads && !incident.commander;
+  if (!first && !takesLead) return NOTHING;
   const status: Status = incident.status === 'OPEN' ? 'INVESTIGATING' : incident.status;
   return {
     change: {
-      acknowledgedAt: now,
-      commander: incident.commander ?? person.email,
+      ...(first ? { acknowledgedAt: now } : {}),
+      ...(takesLead ? { commander: person.email } : {}),
       ...(status !== incident.status ? { status } : {}),
     },
     events: [
       event(
         incident,
         'acknowledged',
-        'acknowledged',
+        first ? 'acknowledged' : `leads:${now}`,
         now,
-        `${person.email} acknowledged and leads the incident`,
-        {
-          by: person.email,
-        },
+        takesLead
+          ? `${person.email} acknowledged and leads the incident`
+          : `${person.email} acted first (the response deadline is met); nobody leads until someone acknowledges`,
+        { by: person.email, leads: takesLead },
       ),
       ...(status !== incident.status
         ? [statusChanged(incident, status, person.email, 'acknowledged', now, 'acknowledged')]
@@ -521,7 +529,9 @@ export function takeAction<A extends RuleAction>(
   now: string,
   people: readonly string[],
 ): ActionOutcome {
-  const ack = isLinkAction(action) ? NOTHING : acknowledgement(incident, person, now);
+  const ack = isLinkAction(action)
+    ? NOTHING
+    : acknowledgement(incident, person, now, action === 'acknowledge');
   return combine(ack, (RULES[action] as Rule<A>)(applied(incident, ack), person, fields, now, people));
 }
 
@@ -607,7 +617,7 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
   if (incident.status === 'CANCELLED') {
     return { summary: `The incident was cancelled: ${incident.cancelled?.reason ?? ''}` };
   }
-  if (!incident.acknowledgedAt) {
+  if (!incident.commander) {
     return {
       summary: 'Acknowledge the incident: the first to do so leads it.',
       action: 'acknowledge',

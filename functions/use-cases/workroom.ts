@@ -219,7 +219,10 @@ export async function viewWorkroom(
     ledger: { count: effects.length, newest: effects.slice(-LEDGER_SHOWN).reverse() },
     decisions: entries.filter((e) => e.log === 'decision'),
     ...(postmortem ? { postmortem } : {}),
-    actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
+    // Acknowledge is offered until someone leads; posting it again changes nothing.
+    actions: isFinal(incident)
+      ? []
+      : allowedActions(person.role, incident.phase).filter((a) => a !== 'acknowledge' || !incident.commander),
     ...(people ? { people } : {}),
     now: now.toISOString(),
   };
