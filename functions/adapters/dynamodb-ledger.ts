@@ -18,7 +18,7 @@ import { PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../domain/json.ts';
 import type { ChainHead, LedgerEntry, LedgerEntryDraft, Sealer } from '../domain/ledger.ts';
 import { sealEntry } from '../domain/ledger.ts';
-import type { Ledger } from '../domain/ports.ts';
+import type { Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
 import { kmsClient } from './aws.ts';
 import { dependencyError, isConditionalCheckFailed } from './aws-errors.ts';
 import type { LedgerKeySource } from './config.ts';
@@ -138,6 +138,36 @@ export class DynamoDbLedger implements Ledger {
     const last = entries.at(-1);
     if (last) this.remember(incidentId, last);
     return entries;
+  }
+
+  /**
+   * Newest entries first, one Query of at most `limit` items; the cursor is the last seq it gave.
+   * Kept apart from `read` so the storage format can change under it.
+   */
+  async readPage(incidentId: string, { limit, cursor }: LedgerPageRequest): Promise<Page<LedgerEntry>> {
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before))
+      throw new Error(`Not a ledger cursor: ${cursor}`);
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression:
+            before === undefined ? 'incidentId = :id' : 'incidentId = :id AND seq < :before',
+          ExpressionAttributeValues: {
+            ':id': incidentId,
+            ...(before === undefined ? {} : { ':before': before }),
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      const items = (out.Items ?? []) as LedgerEntry[];
+      const last = items.at(-1);
+      return out.LastEvaluatedKey && last ? { items, cursor: String(last.seq) } : { items };
+    } catch (error) {
+      throw dependencyError('Reading a page of the ledger failed', error);
+    }
   }
 
   /** The chain's last entry as its seq and hash, read consistently; undefined for an empty chain. */

@@ -249,6 +249,17 @@ export interface Ledger {
   read(incidentId: string): Promise<LedgerEntry[]>;
   /** The seq and hash of the incident's last entry; undefined when it has none. */
   readHead(incidentId: string): Promise<ChainHead | undefined>;
+  /**
+   * One page of the incident's entries, newest first (both logs), and the cursor of the next
+   * (older) page: what a page shows without reading the whole ledger.
+   */
+  readPage(incidentId: string, page: LedgerPageRequest): Promise<Page<LedgerEntry>>;
+}
+
+/** Which page of a ledger to read: at most `limit` entries, older than the `cursor` a page gave. */
+export interface LedgerPageRequest {
+  readonly limit: number;
+  readonly cursor?: string;
 }
 
 /** Where anchored digests of the chain heads are kept, out of reach of the table's writers. */

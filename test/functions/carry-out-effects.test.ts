@@ -506,6 +506,7 @@ describe('Act carries out the approved effects', () => {
     const failing = {
       read: (incidentId: string) => answerDeps.ledger.read(incidentId),
       readHead: (incidentId: string) => answerDeps.ledger.readHead(incidentId),
+      readPage: answerDeps.ledger.readPage.bind(answerDeps.ledger),
       append: async (incidentId: string, draft: Parameters<typeof answerDeps.ledger.append>[1]) => {
         if (draft.log === 'effect') throw new Error('InternalServerError: the table did not answer');
         return answerDeps.ledger.append(incidentId, draft);
