@@ -413,26 +413,34 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
     ],
   }),
 
-  'submit-plan': (incident, person, _fields, now) => {
+  'submit-plan': (incident, person, { reply }, now) => {
     const plan = incident.plan;
     if (!plan) throw new ConflictError('There is no plan to submit: write one with the plan form first');
     if (!incident.impact) throw new ConflictError('Record the impact before submitting the plan');
     if (incident.planSubmitted?.version === plan.version) return { ...NOTHING, wake: 'settled' };
-    if (incident.planRejected?.version === plan.version) {
+    const sentBack = incident.planRejected;
+    if (sentBack?.version === plan.version) {
       throw new ConflictError(
-        `Plan v${plan.version} was rejected (${incident.planRejected.reason}); write a revised plan`,
+        `Plan v${plan.version} was rejected (${sentBack.reason}); write a revised plan`,
+      );
+    }
+    if (!reply && isUnchanged(incident)) {
+      throw new ConflictError(
+        `Plan v${plan.version} is unchanged from v${sentBack?.version}, which the approvers sent back (${sentBack?.reason}): change it, or reply to their request`,
       );
     }
     return {
-      change: { planSubmitted: { version: plan.version, at: now, by: person.email } },
+      change: {
+        planSubmitted: { version: plan.version, at: now, by: person.email, ...(reply ? { reply } : {}) },
+      },
       events: [
         event(
           incident,
           'plan_submitted',
           `plan-submitted:${plan.version}`,
           now,
-          `${person.email} submitted plan v${plan.version} for approval`,
-          { by: person.email, planVersion: plan.version, planHash: plan.hash },
+          `${person.email} submitted plan v${plan.version} for approval${reply ? `, replying to the change request: ${reply}` : ''}`,
+          { by: person.email, planVersion: plan.version, planHash: plan.hash, ...(reply ? { reply } : {}) },
         ),
       ],
       wake: 'settled',
@@ -464,6 +472,21 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
     };
   },
 };
+
+/**
+ * Whether the current plan version does what the version the approvers sent back did: the same
+ * rules, template and effects, apart from effect ids and version numbers.
+ */
+export function isUnchanged(incident: Incident): boolean {
+  const sentBack = incident.planRejected?.substance;
+  const input = incident.planInput;
+  return (
+    sentBack !== undefined &&
+    input !== undefined &&
+    input.version === incident.plan?.version &&
+    input.substance === sentBack
+  );
+}
 
 /**
  * A reissue or revoke of one person's link, for the Decision Log and the timeline; the link itself

@@ -222,7 +222,7 @@ export function planMismatchEmail(
  * an optional link, as plain text and as HTML. The incident's title comes from outside: isolated in
  * HTML, bidi controls stripped in text.
  */
-function staffEmail(
+export function staffEmail(
   incident: Pick<Incident, 'id' | 'title' | 'severity'>,
   to: string,
   subject: string,

@@ -41,7 +41,7 @@ import {
   InvalidInputError,
   NotFoundError,
 } from '../domain/errors.ts';
-import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
+import type { Incident, PendingRecords, PlanInputRecord, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import type { Customer, RemediationPlan } from '../domain/plan.ts';
 import { PlanRuleError, versionIdOf } from '../domain/plan.ts';
@@ -67,7 +67,7 @@ import { withdrawPending } from './enter-phase.ts';
 import { endWait, isSettled, settledEnding } from './hold-for-people.ts';
 import type { People } from './invite-people.ts';
 import { roster } from './invite-people.ts';
-import { planProposedEvent, proposePlan, writeCustomerList } from './propose-plan.ts';
+import { planProposedEvent, proposePlanVersion, writeCustomerList } from './propose-plan.ts';
 import { retryOnConflict } from './retry-on-conflict.ts';
 
 export interface WorkroomDeps {
@@ -344,9 +344,9 @@ async function carryOut(
   const fields = parseFields(action, 'json' in body ? body.json : undefined);
   if (action === 'plan') {
     const ack = acknowledgement(incident, person, now);
-    const plan = await writePlan(deps, applied(incident, ack), fields as PlanFields, person.email);
+    const { plan, input } = await writePlan(deps, applied(incident, ack), fields as PlanFields, person.email);
     return combine(ack, {
-      change: { plan, planSubmitted: undefined },
+      change: { plan, planInput: input, planSubmitted: undefined },
       events: [planProposedEvent(plan)],
     });
   }
@@ -383,9 +383,9 @@ async function writePlan(
   incident: Incident,
   fields: PlanFields,
   by: string,
-): Promise<RemediationPlan> {
+): Promise<{ readonly plan: RemediationPlan; readonly input: PlanInputRecord }> {
   try {
-    return await proposePlan(deps, incident, fields, by);
+    return await proposePlanVersion(deps, incident, fields, by);
   } catch (error) {
     if (error instanceof PlanRuleError)
       throw new InvalidInputError({

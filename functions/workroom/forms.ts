@@ -103,7 +103,7 @@ export const FROM_FORM: { readonly [A in Exclude<WorkAction, 'customers'>]: (f: 
       }),
     effects: [],
   }),
-  'submit-plan': () => ({}),
+  'submit-plan': (f) => (optional(text(f, 'reply')) ? { reply: text(f, 'reply') } : {}),
   severity: (f) => ({ severity: text(f, 'severity'), reason: text(f, 'reason') }),
   size: (f) => ({ size: text(f, 'size'), reason: text(f, 'reason') }),
   regulator: (f) => ({ reference: text(f, 'reference'), notifiedAt: utc(f, 'notifiedAt') }),
