@@ -121,3 +121,13 @@ export function closedEmail(incident: Case, to: string, closedAt: string): MailM
     footer: 'You get this because you took part in this incident.',
   });
 }
+
+/** The responder's reply to the approvers' change request, when plan v`version` went to them with one. */
+export function replyToChangeRequest(
+  incident: Pick<Incident, 'planSubmitted' | 'planRejected'>,
+  version: number,
+): { readonly request: string; readonly reply: string; readonly by: string } | undefined {
+  const submitted = incident.planSubmitted;
+  if (submitted?.version !== version || !submitted.reply) return undefined;
+  return { request: incident.planRejected?.reason ?? '', reply: submitted.reply, by: submitted.by };
+}
