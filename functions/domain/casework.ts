@@ -674,8 +674,17 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
           ...due('resolution'),
         };
       }
+      if (incident.planRejected?.version === incident.plan.version) {
+        return {
+          summary: `Revise plan v${incident.plan.version}: the approvers sent it back (${incident.planRejected.reason}). The plan form opens with it filled in.`,
+          action: 'plan',
+          ...due('resolution'),
+        };
+      }
       return {
-        summary: `Submit plan v${incident.plan.version} for approval, or revise it.`,
+        summary: isUnchanged(incident)
+          ? `Plan v${incident.plan.version} is unchanged from the version the approvers sent back: reply to their request when you submit it, or revise it.`
+          : `Submit plan v${incident.plan.version} for approval, or revise it.`,
         action: 'submit-plan',
         ...due('resolution'),
       };

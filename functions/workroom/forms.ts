@@ -44,9 +44,11 @@ const whole = (f: Fields, name: string) => {
   const v = text(f, name).trim();
   return /^\d{1,15}$/.test(v) ? Number(v) : v;
 };
-/** `datetime-local` inputs give `2026-11-29T08:59`; the form says they are UTC. */
+/** Times are typed in UTC as `2026-12-06 10:23` (or with a `T`, seconds, a `Z`); the form says they are UTC. */
 const utc = (f: Fields, name: string) => {
-  const v = text(f, name).trim();
+  const v = text(f, name)
+    .trim()
+    .replace(/^(\d{4}-\d\d-\d\d) +/, '$1T');
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v)) return `${v}:00Z`;
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(v)) return `${v}Z`;
   return v;
