@@ -22,6 +22,7 @@ import {
   closedEmail,
   planApprovedEmail,
   postmortemDueEmail,
+  utcMinute,
 } from '../domain/progress-mail.ts';
 import type { People } from './invite-people.ts';
 import { roster } from './invite-people.ts';
@@ -106,7 +107,7 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
       const due = incidentDeadlines(incident, deps.policy).find((d) => d.kind === 'postmortem')?.due;
       return {
         key: kind,
-        summary: `the postmortem is due${due ? ` by ${due}` : ''}`,
+        summary: `the postmortem is due${due ? ` by ${utcMinute(due)}` : ''}`,
         to: workingPeople(deps, incident),
         message: (to) => postmortemDueEmail(incident, to, due),
       };
