@@ -20,7 +20,7 @@ fieldset{min-width:0}input,select,textarea{font:inherit;max-width:100%;box-sizin
 input[type=text],input[type=email],textarea{width:100%}select,input:not([type=checkbox]):not([type=radio]):not([type=file]),textarea{padding:.4rem;min-height:2.6rem}
 textarea{min-height:6rem}[aria-invalid=true]{border:2px solid #b3261e}
 button{font:inherit;padding:.5rem 1.2rem;margin-top:.8rem}code{font-size:.85em;overflow-wrap:anywhere}
-.message{white-space:pre-wrap;font:inherit}dl.summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;margin:.5rem 0}
+.message{white-space:pre-wrap;font:inherit}dl.summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:.4rem 1rem;margin:.5rem 0}
 dl.summary dt{font-size:.8rem;color:#555}dl.summary dd{margin:0}summary{cursor:pointer;font-weight:600;margin:.5rem 0}
 @media (max-width:600px){body{margin:1rem auto}
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
