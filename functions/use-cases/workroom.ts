@@ -97,7 +97,7 @@ export interface WorkroomDeps {
 /** Customers shown per page of the workroom. */
 export const CUSTOMERS_PER_PAGE = 50;
 /** Ledger entries per page of the workroom (newest first); the whole ledger is on the case API. */
-export const LEDGER_PER_PAGE = 50;
+export const LEDGER_PER_PAGE = 20;
 
 /** Where the effects of one kind stand, as the workroom sums them up. */
 export interface EffectSummary {
