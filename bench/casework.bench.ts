@@ -15,6 +15,7 @@ import {
   runIncident,
 } from './casework-incident.ts';
 import type { BenchReport } from './run.ts';
+import { type WorkroomViewTimes, workroomViewTimes } from './workroom-view.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_CASEWORK_CUSTOMERS ?? 10_000);
 /** The local stand-ins take far more than SES's or Stripe's production rates; Act is not held back. */
@@ -42,7 +43,9 @@ export default async function run(): Promise<BenchReport> {
     log(
       `large incident worked in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(done)}`,
     );
-    return report(small, large, done, chargesSeconds);
+    const view = await workroomViewTimes(stack, small.incidentId, large.incidentId);
+    log(`workroom view: ${view.smallMs.toFixed(1)} ms (3) vs ${view.largeMs.toFixed(1)} ms (${CUSTOMERS})`);
+    return withWorkroomView(report(small, large, done, chargesSeconds), view);
   } finally {
     await stack.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -101,3 +104,15 @@ function report(
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The workroom's render time for the large incident after Act over the 3-customer one's. */
+function withWorkroomView(base: BenchReport, view: WorkroomViewTimes): BenchReport {
+  const k = CUSTOMERS === 10_000 ? '10k' : `${CUSTOMERS}`;
+  const key = `casework.workroom_view_${k}_vs_3`;
+  return {
+    ...base,
+    results: { ...base.results, [key]: round(view.ratio) },
+    targets: { ...base.targets, [key]: '≤ 2' },
+    markdown: `${base.markdown}\n\nThe workroom (a responder's page, HTML, median of 15 loads after one to warm up) renders in ${view.largeMs.toFixed(1)} ms for the ${CUSTOMERS.toLocaleString('en-US')}-customer incident after Act and in ${view.smallMs.toFixed(1)} ms for the 3-customer one (\`${key}\`): a view reads one page of the ledger, newest first, and the effects' summary Act keeps, never the whole ledger.`,
+  };
+}

@@ -125,14 +125,34 @@ const incidentSchema = z.object({
     .optional(),
   plan: planSchema.optional(),
   planSubmitted: z
-    .object({ version: z.number(), at: z.string(), by: z.string() } satisfies FieldsOf<
-      Incident['planSubmitted']
-    >)
+    .object({
+      version: z.number(),
+      at: z.string(),
+      by: z.string(),
+      reply: z.string().optional(),
+    } satisfies FieldsOf<Incident['planSubmitted']>)
     .optional(),
   planRejected: z
-    .object({ version: z.number(), reason: z.string(), at: z.string() } satisfies FieldsOf<
-      Incident['planRejected']
-    >)
+    .object({
+      version: z.number(),
+      reason: z.string(),
+      at: z.string(),
+      substance: z.string().optional(),
+    } satisfies FieldsOf<Incident['planRejected']>)
+    .optional(),
+  planInput: z
+    .object({
+      version: z.number(),
+      fields: z.record(z.string(), z.json()) as z.ZodType<JsonObject>,
+      substance: z.string(),
+    } satisfies FieldsOf<Incident['planInput']>)
+    .optional(),
+  effectProgress: z
+    .object({
+      planVersion: z.number(),
+      at: z.string(),
+      rows: z.array(z.object({ kind: z.string(), progress: z.string(), count: z.number() })),
+    } satisfies FieldsOf<Incident['effectProgress']>)
     .optional(),
   decideRound: z.number(),
   decideEntry: z.string().optional(),

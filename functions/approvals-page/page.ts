@@ -236,6 +236,7 @@ export function approvalPage(view: ApprovalView, notes: PageNotes = {}): string 
 ${ask(view)}
 ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</strong>${errors.join('')}${view.canDecide ? '<p><a href="#decide">Back to the form</a></p>' : ''}</div>` : ''}
 ${changesSection(view)}
+${view.reply ? `<div class="box" id="reply"><h2>The responders' reply to the change request</h2><p>Changes were requested: ${t(view.reply.request)}</p><p>${e(view.reply.by)} replied: ${t(view.reply.reply)}</p></div>` : ''}
 ${impact(view)}
 <h2>Remediation plan v${e(plan?.version ?? '?')}</h2>
 <p>${t(plan?.summary ?? 'No plan.')}</p>

@@ -87,28 +87,36 @@ function event(
 }
 
 /**
- * The first person to act on an OPEN incident acknowledges it (seed 004: responder assigned and
- * aware) and becomes its commander; afterwards this changes nothing.
+ * Any first action meets the response deadline (seed 004: someone is aware and on it), but only
+ * Acknowledge (`leads`) makes its person the incident's lead: an SRE lead changing the severity of
+ * a declared incident is not taking it on. Afterwards this changes nothing.
  */
-export function acknowledgement(incident: Incident, person: Person, now: string): ActionOutcome {
-  if (incident.acknowledgedAt) return NOTHING;
+export function acknowledgement(
+  incident: Incident,
+  person: Person,
+  now: string,
+  leads = false,
+): ActionOutcome {
+  const first = !incident.acknowledgedAt;
+  const takesLead = leads && !incident.commander;
+  if (!first && !takesLead) return NOTHING;
   const status: Status = incident.status === 'OPEN' ? 'INVESTIGATING' : incident.status;
   return {
     change: {
-      acknowledgedAt: now,
-      commander: incident.commander ?? person.email,
+      ...(first ? { acknowledgedAt: now } : {}),
+      ...(takesLead ? { commander: person.email } : {}),
       ...(status !== incident.status ? { status } : {}),
     },
     events: [
       event(
         incident,
         'acknowledged',
-        'acknowledged',
+        first ? 'acknowledged' : `leads:${now}`,
         now,
-        `${person.email} acknowledged and leads the incident`,
-        {
-          by: person.email,
-        },
+        takesLead
+          ? `${person.email} acknowledged and leads the incident`
+          : `${person.email} acted first (the response deadline is met); nobody leads until someone acknowledges`,
+        { by: person.email, leads: takesLead },
       ),
       ...(status !== incident.status
         ? [statusChanged(incident, status, person.email, 'acknowledged', now, 'acknowledged')]
@@ -405,26 +413,34 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
     ],
   }),
 
-  'submit-plan': (incident, person, _fields, now) => {
+  'submit-plan': (incident, person, { reply }, now) => {
     const plan = incident.plan;
     if (!plan) throw new ConflictError('There is no plan to submit: write one with the plan form first');
     if (!incident.impact) throw new ConflictError('Record the impact before submitting the plan');
     if (incident.planSubmitted?.version === plan.version) return { ...NOTHING, wake: 'settled' };
-    if (incident.planRejected?.version === plan.version) {
+    const sentBack = incident.planRejected;
+    if (sentBack?.version === plan.version) {
       throw new ConflictError(
-        `Plan v${plan.version} was rejected (${incident.planRejected.reason}); write a revised plan`,
+        `Plan v${plan.version} was rejected (${sentBack.reason}); write a revised plan`,
+      );
+    }
+    if (!reply && isUnchanged(incident)) {
+      throw new ConflictError(
+        `Plan v${plan.version} is unchanged from v${sentBack?.version}, which the approvers sent back (${sentBack?.reason}): change it, or reply to their request`,
       );
     }
     return {
-      change: { planSubmitted: { version: plan.version, at: now, by: person.email } },
+      change: {
+        planSubmitted: { version: plan.version, at: now, by: person.email, ...(reply ? { reply } : {}) },
+      },
       events: [
         event(
           incident,
           'plan_submitted',
           `plan-submitted:${plan.version}`,
           now,
-          `${person.email} submitted plan v${plan.version} for approval`,
-          { by: person.email, planVersion: plan.version, planHash: plan.hash },
+          `${person.email} submitted plan v${plan.version} for approval${reply ? `, replying to the change request: ${reply}` : ''}`,
+          { by: person.email, planVersion: plan.version, planHash: plan.hash, ...(reply ? { reply } : {}) },
         ),
       ],
       wake: 'settled',
@@ -456,6 +472,21 @@ const RULES: { readonly [A in RuleAction]: Rule<A> } = {
     };
   },
 };
+
+/**
+ * Whether the current plan version does what the version the approvers sent back did: the same
+ * rules, template and effects, apart from effect ids and version numbers.
+ */
+export function isUnchanged(incident: Incident): boolean {
+  const sentBack = incident.planRejected?.substance;
+  const input = incident.planInput;
+  return (
+    sentBack !== undefined &&
+    input !== undefined &&
+    input.version === incident.plan?.version &&
+    input.substance === sentBack
+  );
+}
 
 /**
  * A reissue or revoke of one person's link, for the Decision Log and the timeline; the link itself
@@ -521,7 +552,9 @@ export function takeAction<A extends RuleAction>(
   now: string,
   people: readonly string[],
 ): ActionOutcome {
-  const ack = isLinkAction(action) ? NOTHING : acknowledgement(incident, person, now);
+  const ack = isLinkAction(action)
+    ? NOTHING
+    : acknowledgement(incident, person, now, action === 'acknowledge');
   return combine(ack, (RULES[action] as Rule<A>)(applied(incident, ack), person, fields, now, people));
 }
 
@@ -607,7 +640,7 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
   if (incident.status === 'CANCELLED') {
     return { summary: `The incident was cancelled: ${incident.cancelled?.reason ?? ''}` };
   }
-  if (!incident.acknowledgedAt) {
+  if (!incident.commander) {
     return {
       summary: 'Acknowledge the incident: the first to do so leads it.',
       action: 'acknowledge',
@@ -641,8 +674,17 @@ export function whatIsAsked(incident: Incident, role: WorkRole, all: readonly De
           ...due('resolution'),
         };
       }
+      if (incident.planRejected?.version === incident.plan.version) {
+        return {
+          summary: `Revise plan v${incident.plan.version}: the approvers sent it back (${incident.planRejected.reason}). The plan form opens with it filled in.`,
+          action: 'plan',
+          ...due('resolution'),
+        };
+      }
       return {
-        summary: `Submit plan v${incident.plan.version} for approval, or revise it.`,
+        summary: isUnchanged(incident)
+          ? `Plan v${incident.plan.version} is unchanged from the version the approvers sent back: reply to their request when you submit it, or revise it.`
+          : `Submit plan v${incident.plan.version} for approval, or revise it.`,
         action: 'submit-plan',
         ...due('resolution'),
       };

@@ -96,9 +96,29 @@ export interface Incident {
   };
   readonly plan?: RemediationPlan;
   /** The plan version a responder submitted for approval, when and by whom. */
-  readonly planSubmitted?: { readonly version: number; readonly at: string; readonly by: string };
+  readonly planSubmitted?: {
+    readonly version: number;
+    readonly at: string;
+    readonly by: string;
+    /** The responder's answer to the change request, when the plan goes back to the approvers unchanged. */
+    readonly reply?: string;
+  };
+  /**
+   * The current plan version's own words (its rules and template, never its explicit effects) and
+   * the hash of what it does apart from ids and version numbers: the form opens with them, and a
+   * version whose `substance` is the one sent back is unchanged.
+   */
+  readonly planInput?: PlanInputRecord;
+  /** Where the effects of the current plan stand, per kind: Act writes it after each run. */
+  readonly effectProgress?: EffectProgressRecord;
   /** The last plan version a round rejected, and why: a revised plan is needed. */
-  readonly planRejected?: { readonly version: number; readonly reason: string; readonly at: string };
+  readonly planRejected?: {
+    readonly version: number;
+    readonly reason: string;
+    readonly at: string;
+    /** The sent-back version's {@link PlanInputRecord.substance}: the same again is unchanged. */
+    readonly substance?: string;
+  };
   /** Approval rounds opened so far; each entry into Decide opens one. */
   readonly decideRound: number;
   /** The state entry that opened the current round, so a retried step does not open another. */
@@ -148,6 +168,21 @@ export interface Incident {
   readonly executionName: string;
 }
 
+/** What a plan version was written from (see `Incident.planInput`). */
+export interface PlanInputRecord {
+  readonly version: number;
+  /** The plan form's fields but its explicit effects: summary, rules, and whatever else it carries. */
+  readonly fields: JsonObject;
+  readonly substance: string;
+}
+
+/** How many effects of a plan version stand where, per kind (see `Incident.effectProgress`). */
+export interface EffectProgressRecord {
+  readonly planVersion: number;
+  readonly at: string;
+  readonly rows: readonly { readonly kind: string; readonly progress: string; readonly count: number }[];
+}
+
 /** The records an action owes the Decision Log, the Effect Ledger and the timeline. */
 export interface PendingRecords {
   readonly decision?: LedgerEntryDraft;
@@ -193,6 +228,7 @@ export const TIMELINE_TYPES = [
   'closed',
   'link_reissued',
   'link_revoked',
+  'people_told',
 ] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];
 

@@ -40,6 +40,8 @@ export interface ApprovalAsk {
   readonly changes?: { readonly since: number; readonly lines: readonly string[] };
   /** Set when this approver is the role's backup: the primary, and the deadline they let pass. */
   readonly backupFor?: { readonly primary: Approver; readonly deadline: string };
+  /** The responder's reply to the change request this plan answers. */
+  readonly reply?: { readonly request: string; readonly reply: string; readonly by: string };
 }
 
 /** Why a backup is asked, and that the role still decides once: the same words in text and HTML. */
@@ -107,6 +109,13 @@ export function approvalRequestEmail(incident: Incident, ask: ApprovalAsk): Mail
     `Plan v${plan?.version ?? '?'}: ${withoutBidiControls(plan?.summary ?? '(no plan)')}`,
     ...totals,
     ...(changed.length > 0 ? ['', ...changed.map(withoutBidiControls)] : []),
+    ...(ask.reply
+      ? [
+          '',
+          withoutBidiControls(`Changes were requested: ${ask.reply.request}`),
+          withoutBidiControls(`${ask.reply.by} replied: ${ask.reply.reply}`),
+        ]
+      : []),
     '',
     `Open the case to approve, reject or ask for changes: ${ask.link}`,
     '',
@@ -127,7 +136,7 @@ ${
         .join('')}</ul>`
     : ''
 }
-<p><a href="${escapeHtml(ask.link)}" target="_blank" rel="noopener noreferrer">Open the case to approve, reject or ask for changes</a></p>
+${ask.reply ? `<p>Changes were requested: ${isolated(ask.reply.request)}</p>\n<p>${escapeHtml(ask.reply.by)} replied: ${isolated(ask.reply.reply)}</p>\n` : ''}<p><a href="${escapeHtml(ask.link)}" target="_blank" rel="noopener noreferrer">Open the case to approve, reject or ask for changes</a></p>
 <p style="color:#555">This link is for you (${escapeHtml(ask.to.email)}) alone, for this round: do not forward it. Opening it changes nothing; only the form on the page records a decision.</p>
 </body></html>`;
   return { to: ask.to.email, subject, text, html };
@@ -365,7 +374,7 @@ export function planMismatchEmail(
  * an optional link, as plain text and as HTML. The incident's title comes from outside: isolated in
  * HTML, bidi controls stripped in text.
  */
-function staffEmail(
+export function staffEmail(
   incident: Pick<Incident, 'id' | 'title' | 'severity'>,
   to: string,
   subject: string,

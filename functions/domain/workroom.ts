@@ -123,7 +123,8 @@ export const WORK_ACTIONS = {
     phases: ['Understand'] as readonly Phase[],
   },
   'submit-plan': {
-    schema: z.object({}).strict(),
+    // A reply to the approvers' change request: what lets a plan they sent back go to them unchanged.
+    schema: z.object({ reply: text(2000).optional() }).strict(),
     roles: WORK_ROLES,
     phases: ['Understand'] as readonly Phase[],
   },

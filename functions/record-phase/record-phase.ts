@@ -18,6 +18,8 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import { DynamoDbWorkroom } from '../adapters/dynamodb-workroom.ts';
 import { logger } from '../adapters/logger.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
+import type { ProgressKind } from '../domain/progress-mail.ts';
+import type { Phase } from '../domain/vocabulary.ts';
 import { PHASES } from '../domain/vocabulary.ts';
 import { closeIncident } from '../use-cases/close-incident.ts';
 import type { LifecycleDeps } from '../use-cases/enter-phase.ts';
@@ -28,6 +30,7 @@ import type { InviteDeps } from '../use-cases/invite-people.ts';
 import { invitePeople } from '../use-cases/invite-people.ts';
 import { rejectPlan } from '../use-cases/reject-plan.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
+import { tellProgress } from '../use-cases/tell-progress.ts';
 
 const base = { incidentId: z.string().min(1), execution: z.string().min(1) };
 const failure = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional();
@@ -45,6 +48,12 @@ export type LifecycleStep = z.infer<typeof lifecycleStepSchema>;
 
 export type RecordPhaseDeps = LifecycleDeps & InviteDeps;
 
+/** What the incident's people are told when it enters a phase: Act follows approval; Learn follows Act. */
+const NEWS_ON_ENTRY: Partial<Record<Phase, readonly ProgressKind[]>> = {
+  Act: ['plan-approved'],
+  Learn: ['act-finished', 'postmortem-due'],
+};
+
 /** Each kind of step, and the use case that records it. */
 const STEPS: {
   readonly [K in LifecycleStep['kind']]: (
@@ -53,10 +62,22 @@ const STEPS: {
   ) => Promise<object>;
 } = {
   // The state entry: the same on a retried step, new on every entry into the state.
-  'enter-phase': (deps, s) => enterPhase(deps, { ...s, entry: `${s.execution}@${s.entered}` }),
+  'enter-phase': async (deps, s) => {
+    const entered = await enterPhase(deps, { ...s, entry: `${s.execution}@${s.entered}` });
+    for (const kind of NEWS_ON_ENTRY[s.phase] ?? []) await tellProgress(deps, s.incidentId, kind);
+    return entered;
+  },
   invite: invitePeople,
-  'plan-rejected': rejectPlan,
-  close: closeIncident,
+  'plan-rejected': async (deps, s) => {
+    const rejected = await rejectPlan(deps, s);
+    await tellProgress(deps, s.incidentId, 'changes-requested');
+    return rejected;
+  },
+  close: async (deps, s) => {
+    const closed = await closeIncident(deps, s);
+    await tellProgress(deps, s.incidentId, 'closed');
+    return closed;
+  },
   halt: haltLifecycle,
   'anchor-failed': escalateAnchorFailure,
 };

@@ -52,6 +52,7 @@ import type {
   WaitStore,
   Workflow,
 } from '../domain/ports.ts';
+import { replyToChangeRequest } from '../domain/progress-mail.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { endWait, settledEnding } from './hold-for-people.ts';
 import { type NoticeSample, noticeSamples } from './notice-samples.ts';
@@ -70,6 +71,12 @@ export interface ApprovalDecisionDeps {
   readonly policy: Pick<DeadlinePolicy, 'targets' | 'decisionMinutes' | 'escalationMinutes'>;
 }
 
+/** The reply to the change request that plan v`version` answers, for the view. */
+function withReply(incident: Incident, version: number) {
+  const reply = replyToChangeRequest(incident, version);
+  return reply ? { reply } : {};
+}
+
 /** Everything the approval page shows. */
 export interface ApprovalView {
   readonly approval: Approval;
@@ -82,6 +89,8 @@ export interface ApprovalView {
   readonly round?: ApprovalRound;
   /** What changed since the plan this approver saw in an earlier round. */
   readonly changes?: { readonly since: number; readonly lines: readonly string[] };
+  /** The responder's reply to the change request this plan version answers. */
+  readonly reply?: { readonly request: string; readonly reply: string; readonly by: string };
   /** The request can be decided now: it waits, in its incident's open round. */
   readonly canDecide: boolean;
   /** Why it cannot, when it waits but its round is over. */
@@ -157,6 +166,7 @@ export async function viewApproval(deps: ApprovalDecisionDeps, approvalId: strin
     ...(approval.lastSeen && seen
       ? { changes: { since: approval.lastSeen.version, lines: planChanges(approval.lastSeen, seen) } }
       : {}),
+    ...withReply(incident, approval.planVersion),
     canDecide: approval.status === 'PENDING' && over === undefined,
     ...(over ? { over } : {}),
     timeline,

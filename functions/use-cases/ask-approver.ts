@@ -21,7 +21,14 @@ import { approvalRequestEmail } from '../domain/messages.ts';
 import type { RemediationPlan } from '../domain/plan.ts';
 import { planChanges, planSnapshot } from '../domain/plan.ts';
 import type { ApprovalStore, Clock, IncidentStore, Mailer } from '../domain/ports.ts';
+import { replyToChangeRequest } from '../domain/progress-mail.ts';
 import { ROLE_LABEL } from '../domain/vocabulary.ts';
+
+/** The responder's reply to the last change request, when this version went back with one. */
+function withReply(incident: Incident, version: number) {
+  const reply = replyToChangeRequest(incident, version);
+  return reply ? { reply } : {};
+}
 
 export interface AskApproverDeps {
   readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
@@ -72,6 +79,7 @@ export async function askApprover(
       ...(seat === 'backup'
         ? { backupFor: { primary: approverAt(approval, 'primary'), deadline: clock.dueAt } }
         : {}),
+      ...withReply(incident, plan.version),
     }),
   );
 

@@ -27,7 +27,13 @@ import { votesOf } from '../domain/approval.ts';
 import { describeRule, evaluateRound } from '../domain/approval-policy.ts';
 import type { ActProgress, AttentionReason, EffectProgress, EffectRecord } from '../domain/effects.ts';
 import { actCanProceed, effectKey } from '../domain/effects.ts';
-import { CasebookError, DeliveryRejectedError, ERROR_NAMES, PaymentRefusedError } from '../domain/errors.ts';
+import {
+  CasebookError,
+  ConcurrentChangeError,
+  DeliveryRejectedError,
+  ERROR_NAMES,
+  PaymentRefusedError,
+} from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntryDraft } from '../domain/ledger.ts';
@@ -42,7 +48,7 @@ export interface RateLimiter {
 }
 
 export interface CarryOutEffectsDeps {
-  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent'>;
+  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent' | 'updateIncident'>;
   readonly approvals: Pick<ApprovalStore, 'listApprovals'>;
   readonly effects: EffectStore;
   readonly ledger: Ledger;
@@ -121,6 +127,8 @@ export async function carryOutEffects(
   }
 
   // 2.
+  /** Where the effects stand per kind and progress: what the workroom and the e-mails summarise. */
+  const byKind = new Map<string, number>();
   let outOfTime = false;
   /** When the providers are due the next look at an effect that waits on them (epoch ms). */
   let nextLook = Number.POSITIVE_INFINITY;
@@ -144,12 +152,14 @@ export async function carryOutEffects(
       if (now.progress === 'attention' && now.attention)
         now = (await deps.ask(incident, now, now.attention.reason, now.attention.detail)) ?? now;
       counts[now.progress]++;
+      byKind.set(`${now.kind}:${now.progress}`, (byKind.get(`${now.kind}:${now.progress}`) ?? 0) + 1);
       if (actCanProceed(now)) nextLook = Math.min(nextLook, nextLookAt(effect, now, deps.clock.now()));
     });
     cursor = page.cursor;
   } while (cursor);
 
   // 3.
+  await keepProgress(deps, incident, byKind);
   if (outOfTime) return { outcome: 'more', counts, retryAfterSeconds: 0 };
   if (counts.planned + counts.intent + counts.executed > 0) {
     const wait = Math.ceil((nextLook - deps.clock.now().getTime()) / 1000);
@@ -168,6 +178,32 @@ export async function carryOutEffects(
     detail: { confirmed: counts.confirmed, voided: counts.voided },
   });
   return { outcome: 'done', counts, retryAfterSeconds: 0 };
+}
+
+/**
+ * Keeps where the effects stand on the incident, so a page or an e-mail tells it without reading
+ * every effect. A run that stopped early counted the effects it did not reach where they were.
+ */
+async function keepProgress(
+  deps: Pick<CarryOutEffectsDeps, 'incidents' | 'clock'>,
+  incident: Incident,
+  byKind: ReadonlyMap<string, number>,
+): Promise<void> {
+  const plan = incident.plan as NonNullable<Incident['plan']>;
+  const rows = [...byKind]
+    .map(([key, count]) => {
+      const [kind = '', progress = ''] = key.split(':');
+      return { kind, progress, count };
+    })
+    .sort((a, b) => a.kind.localeCompare(b.kind) || a.progress.localeCompare(b.progress));
+  await deps.incidents
+    .updateIncident(incident, {
+      effectProgress: { planVersion: plan.version, at: deps.clock.now().toISOString(), rows },
+    })
+    .catch((error: unknown) => {
+      // Another run wrote it meanwhile: its count is as good as this one's.
+      if (!(error instanceof ConcurrentChangeError)) throw error;
+    });
 }
 
 /**

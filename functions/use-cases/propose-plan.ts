@@ -17,9 +17,11 @@
  *     brand line, per kind and currency) and a hash over every effect. The caller saves it on the
  *     incident; approvals then refer to that hash.
  */
-import type { Incident } from '../domain/incident.ts';
+import type { Incident, PlanInputRecord } from '../domain/incident.ts';
+import type { JsonObject } from '../domain/json.ts';
+import { canonicalJson, sha256Hex } from '../domain/json.ts';
 import { effectNotice, messageHash } from '../domain/messages.ts';
-import type { Customer, PlanInput, RemediationPlan } from '../domain/plan.ts';
+import type { Customer, PlanInput, PlannedEffect, RemediationPlan } from '../domain/plan.ts';
 import { expandPlan, newVersionId, sealPlan, versionIdOf } from '../domain/plan.ts';
 import type { Clock, EffectStore, IncidentStore } from '../domain/ports.ts';
 
@@ -75,6 +77,36 @@ export async function proposePlan(
   input: PlanInput,
   proposedBy: string,
 ): Promise<RemediationPlan> {
+  return (await proposePlanVersion(deps, incident, input, proposedBy)).plan;
+}
+
+/**
+ * What a plan version was written from: its fields but the explicit effects (the form opens with
+ * them), and the hash of its rules, template and effects apart from their ids and version numbers.
+ */
+export function planInputRecord(
+  version: number,
+  input: PlanInput,
+  effects: readonly PlannedEffect[],
+): PlanInputRecord {
+  const { effects: _, ...fields } = input;
+  const { summary: __, ...rules } = fields;
+  const substance = sha256Hex(
+    canonicalJson({
+      rules,
+      effects: effects.map(({ effectId: _id, planVersion: _v, ...effect }) => effect),
+    }),
+  );
+  return { version, fields: JSON.parse(JSON.stringify(fields)) as JsonObject, substance };
+}
+
+/** {@link proposePlan}, with what the version was written from. */
+export async function proposePlanVersion(
+  deps: PlanDeps,
+  incident: Incident,
+  input: PlanInput,
+  proposedBy: string,
+): Promise<{ readonly plan: RemediationPlan; readonly input: PlanInputRecord }> {
   // 1.
   const customers: Customer[] = [];
   const list = incident.customerList;
@@ -100,17 +132,20 @@ export async function proposePlan(
   );
   // 3.
   await deps.effects.putEffects(incident.id, versionId, effects);
-  return sealPlan(
-    {
-      version,
-      versionId,
-      summary: input.summary,
-      ...(input.notice ? { notice: input.notice } : {}),
-      proposedAt: deps.clock.now().toISOString(),
-      proposedBy,
-    },
-    effects,
-  );
+  return {
+    plan: sealPlan(
+      {
+        version,
+        versionId,
+        summary: input.summary,
+        ...(input.notice ? { notice: input.notice } : {}),
+        proposedAt: deps.clock.now().toISOString(),
+        proposedBy,
+      },
+      effects,
+    ),
+    input: planInputRecord(version, input, effects),
+  };
 }
 
 /**

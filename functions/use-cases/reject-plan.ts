@@ -33,7 +33,13 @@ export async function rejectPlan(
   const reason = (
     decided ? `${VERDICT_LABEL[decided.verdict]}: ${decided.reason}` : (step.failure?.Cause ?? 'rejected')
   ).slice(0, 2000);
-  await sendPlanBack(deps, incident, { version, reason, at });
+  const input = incident.planInput;
+  await sendPlanBack(deps, incident, {
+    version,
+    reason,
+    at,
+    ...(input?.version === version ? { substance: input.substance } : {}),
+  });
   await withdrawPending(deps, incident, `The round ended: ${reason}`);
 
   // 2.

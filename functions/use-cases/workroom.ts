@@ -41,7 +41,7 @@ import {
   InvalidInputError,
   NotFoundError,
 } from '../domain/errors.ts';
-import type { Incident, PendingRecords, TimelineEvent } from '../domain/incident.ts';
+import type { Incident, PendingRecords, PlanInputRecord, TimelineEvent } from '../domain/incident.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import type { Customer, RemediationPlan } from '../domain/plan.ts';
 import { PlanRuleError, versionIdOf } from '../domain/plan.ts';
@@ -69,7 +69,7 @@ import { endWait, isSettled, settledEnding } from './hold-for-people.ts';
 import type { People } from './invite-people.ts';
 import { roster } from './invite-people.ts';
 import { noticePreview } from './notice-samples.ts';
-import { planProposedEvent, proposePlan, writeCustomerList } from './propose-plan.ts';
+import { planProposedEvent, proposePlanVersion, writeCustomerList } from './propose-plan.ts';
 import { retryOnConflict } from './retry-on-conflict.ts';
 
 export interface WorkroomDeps {
@@ -98,8 +98,23 @@ export interface WorkroomDeps {
 
 /** Customers shown per page of the workroom. */
 export const CUSTOMERS_PER_PAGE = 50;
-/** Ledger entries the workroom shows (the newest); the whole ledger is on the case API. */
-export const LEDGER_SHOWN = 50;
+/** Ledger entries per page of the workroom (newest first); the whole ledger is on the case API. */
+export const LEDGER_PER_PAGE = 20;
+
+/** Where the effects of one kind stand, as the workroom sums them up. */
+export interface EffectSummary {
+  readonly kind: string;
+  readonly total: number;
+  readonly confirmed: number;
+  /** Planned, or on their way (intent recorded, a refund pending). */
+  readonly pending: number;
+  /** Waiting for a person: in doubt, refused, or to be done by hand. */
+  readonly attention: number;
+  readonly voided: number;
+}
+
+/** One ledger entry as the workroom lists it: with its customer's reference when it names one. */
+export type LedgerRow = LedgerEntry & { readonly customerRef?: string };
 
 /** Everything the workroom shows one person. */
 export interface WorkroomView {
@@ -108,15 +123,24 @@ export interface WorkroomView {
   readonly asked: Ask;
   readonly deadlines: readonly (Deadline & { readonly missed: boolean })[];
   readonly metrics: CaseMetrics;
+  /** Newest first. */
   readonly timeline: readonly TimelineEvent[];
   /** A page of the current customer list, and the cursor of the next. */
   readonly customers: { readonly items: readonly Customer[]; readonly cursor?: string };
   readonly approvals: readonly (Omit<Approval, 'linkSecretHash' | 'backup'> & {
     readonly backup?: Omit<NonNullable<Approval['backup']>, 'linkSecretHash'>;
   })[];
-  /** The newest Effect Ledger entries, and how many there are. */
-  readonly ledger: { readonly count: number; readonly newest: readonly LedgerEntry[] };
-  readonly decisions: readonly LedgerEntry[];
+  /**
+   * The ledger: how many entries, the effects summed up per kind from their progress (as Act last
+   * counted them; before Act, the approved plan's), and one page of entries, newest first.
+   */
+  readonly ledger: {
+    readonly count: number;
+    readonly summary: readonly EffectSummary[];
+    readonly summaryAt?: string;
+    readonly page: readonly LedgerRow[];
+    readonly cursor?: string;
+  };
   readonly postmortem?: SubmittedPostmortem;
   /** What this person may do now. */
   readonly actions: readonly WorkAction[];
@@ -176,19 +200,23 @@ async function linksOfPeople(deps: WorkroomDeps, incidentId: string): Promise<Pe
   );
 }
 
-/** The workroom as one person sees it. Reads only. */
+/** The workroom as one person sees it. Reads only, and as much whatever the incident's size. */
 export async function viewWorkroom(
   deps: WorkroomDeps,
   linkId: string,
-  options: { readonly customersCursor?: string } = {},
+  options: { readonly customersCursor?: string; readonly ledgerCursor?: string } = {},
 ): Promise<WorkroomView> {
   const { link, person } = await authorize(deps, linkId);
   const incident = await deps.incidents.getIncident(link.incidentId);
   if (!incident) throw new NotFoundError('No such workroom link');
   const list = incident.customerList;
-  const [timeline, entries, customers, approvals, postmortem, people, notices] = await Promise.all([
+  const [timeline, head, page, customers, approvals, postmortem, people, notices] = await Promise.all([
     deps.incidents.listTimeline(incident.id),
-    deps.ledger.read(incident.id),
+    deps.ledger.readHead(incident.id),
+    deps.ledger.readPage(incident.id, {
+      limit: LEDGER_PER_PAGE,
+      ...(options.ledgerCursor ? { cursor: options.ledgerCursor } : {}),
+    }),
     list
       ? deps.effects.listCustomers(
           incident.id,
@@ -206,14 +234,15 @@ export async function viewWorkroom(
   ]);
   const now = deps.clock.now();
   const all = incidentDeadlines(incident, deps.policy);
-  const effects = entries.filter((e) => e.log === 'effect');
+  const progress =
+    incident.effectProgress?.planVersion === incident.plan?.version ? incident.effectProgress : undefined;
   return {
     person,
     incident,
     asked: whatIsAsked(incident, person.role, all),
     deadlines: all.map((d) => ({ ...d, missed: !d.metAt && Date.parse(d.due) <= now.getTime() })),
     metrics: caseMetrics(incident),
-    timeline,
+    timeline: [...timeline].reverse(),
     customers,
     // Neither the link's hash nor the approver's client address is the responders' business.
     approvals: approvals.map(({ linkSecretHash: _, backup, decision, ...a }) => ({
@@ -221,14 +250,69 @@ export async function viewWorkroom(
       ...(backup ? { backup: withoutSecretHash(backup) } : {}),
       ...(decision ? { decision: withoutClient(decision) } : {}),
     })),
-    ledger: { count: effects.length, newest: effects.slice(-LEDGER_SHOWN).reverse() },
-    decisions: entries.filter((e) => e.log === 'decision'),
+    ledger: {
+      count: head?.size ?? 0,
+      summary: effectSummary(incident, progress),
+      ...(progress ? { summaryAt: progress.at } : {}),
+      page: await withCustomerRefs(deps, incident, page.items),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    },
     ...(postmortem ? { postmortem } : {}),
-    actions: isFinal(incident) ? [] : allowedActions(person.role, incident.phase),
+    // Acknowledge is offered until someone leads; posting it again changes nothing.
+    actions: isFinal(incident)
+      ? []
+      : allowedActions(person.role, incident.phase).filter((a) => a !== 'acknowledge' || !incident.commander),
     ...(people ? { people } : {}),
     ...(notices.length > 0 ? { notices } : {}),
     now: now.toISOString(),
   };
+}
+
+/**
+ * The effects per kind: as Act last counted them, or, before Act has run, every effect of the
+ * approved plan still planned. Notices and other effects without money count like the rest.
+ */
+function effectSummary(incident: Incident, progress: Incident['effectProgress']): EffectSummary[] {
+  const rows = new Map<string, { -readonly [K in keyof EffectSummary]: EffectSummary[K] }>();
+  const row = (kind: string) => {
+    const found = rows.get(kind) ?? { kind, total: 0, confirmed: 0, pending: 0, attention: 0, voided: 0 };
+    rows.set(kind, found);
+    return found;
+  };
+  if (progress) {
+    for (const { kind, progress: where, count } of progress.rows) {
+      const r = row(kind);
+      r.total += count;
+      if (where === 'confirmed') r.confirmed += count;
+      else if (where === 'attention') r.attention += count;
+      else if (where === 'voided') r.voided += count;
+      else r.pending += count;
+    }
+  } else if (incident.plan && ['Act', 'Learn'].includes(incident.phase)) {
+    for (const total of incident.plan.totals) {
+      const r = row(total.kind);
+      r.total += total.count;
+      r.pending += total.count;
+    }
+  }
+  return [...rows.values()];
+}
+
+/** Names the customer of each entry of the current plan (entries name the pseudonym alone). */
+async function withCustomerRefs(
+  deps: Pick<WorkroomDeps, 'effects'>,
+  incident: Incident,
+  entries: readonly LedgerEntry[],
+): Promise<LedgerRow[]> {
+  const plan = incident.plan;
+  return Promise.all(
+    entries.map(async (entry) => {
+      const effectId = 'effectId' in entry ? entry.effectId : undefined;
+      if (!plan || !effectId?.startsWith(`P${plan.version}-`)) return entry;
+      const effect = await deps.effects.getEffect(incident.id, versionIdOf(plan), effectId);
+      return effect ? { ...entry, customerRef: effect.customerRef } : entry;
+    }),
+  );
 }
 
 function withoutSecretHash({
@@ -347,9 +431,9 @@ async function carryOut(
   const fields = parseFields(action, 'json' in body ? body.json : undefined);
   if (action === 'plan') {
     const ack = acknowledgement(incident, person, now);
-    const plan = await writePlan(deps, applied(incident, ack), fields as PlanFields, person.email);
+    const { plan, input } = await writePlan(deps, applied(incident, ack), fields as PlanFields, person.email);
     return combine(ack, {
-      change: { plan, planSubmitted: undefined },
+      change: { plan, planInput: input, planSubmitted: undefined },
       events: [planProposedEvent(plan)],
     });
   }
@@ -386,9 +470,9 @@ async function writePlan(
   incident: Incident,
   fields: PlanFields,
   by: string,
-): Promise<RemediationPlan> {
+): Promise<{ readonly plan: RemediationPlan; readonly input: PlanInputRecord }> {
   try {
-    return await proposePlan(deps, incident, fields, by);
+    return await proposePlanVersion(deps, incident, fields, by);
   } catch (error) {
     if (error instanceof PlanRuleError)
       throw new InvalidInputError({

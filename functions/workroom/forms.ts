@@ -45,9 +45,11 @@ const whole = (f: Fields, name: string) => {
   const v = text(f, name).trim();
   return /^\d{1,15}$/.test(v) ? Number(v) : v;
 };
-/** `datetime-local` inputs give `2026-11-29T08:59`; the form says they are UTC. */
+/** Times are typed in UTC as `2026-12-06 10:23` (or with a `T`, seconds, a `Z`); the form says they are UTC. */
 const utc = (f: Fields, name: string) => {
-  const v = text(f, name).trim();
+  const v = text(f, name)
+    .trim()
+    .replace(/^(\d{4}-\d\d-\d\d) +/, '$1T');
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v)) return `${v}:00Z`;
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(v)) return `${v}Z`;
   return v;
@@ -108,7 +110,7 @@ export const FROM_FORM: { readonly [A in Exclude<WorkAction, 'customers'>]: (f: 
       ? { notice: { subject: text(f, 'notice_subject'), body: text(f, 'notice_body') } }
       : {}),
   }),
-  'submit-plan': () => ({}),
+  'submit-plan': (f) => (optional(text(f, 'reply')) ? { reply: text(f, 'reply') } : {}),
   severity: (f) => ({ severity: text(f, 'severity'), reason: text(f, 'reason') }),
   size: (f) => ({ size: text(f, 'size'), reason: text(f, 'reason') }),
   regulator: (f) => ({ reference: text(f, 'reference'), notifiedAt: utc(f, 'notifiedAt') }),

@@ -3,6 +3,8 @@
  * phase and their role allow, then the case (deadlines, impact, customers, plan, approvals,
  * timeline, ledger). Server-rendered, no scripts; every control labelled.
  */
+
+import { isUnchanged } from '../domain/casework.ts';
 import { IMPACT_ASSETS, IMPACT_SIZES } from '../domain/deadlines.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { type Column, escapeHtml as e, isolated as t, table, timeHtml } from '../domain/html.ts';
@@ -13,6 +15,7 @@ import {
   DEADLINE_LABEL,
   KIND_LABEL,
   LEDGER_KIND_LABEL,
+  LEDGER_LOG_LABEL,
   labelOf,
   OBLIGATION_LABEL,
   PHASE_LABEL,
@@ -49,6 +52,8 @@ export interface WorkroomNotes {
   readonly posted?: URLSearchParams;
   /** The action the post before this page recorded. */
   readonly recorded?: WorkAction;
+  /** The page was asked for an older page of the ledger: its entries are shown open. */
+  readonly ledgerPage?: boolean;
 }
 
 const money = (minor: number, currency: string | null) =>
@@ -176,18 +181,20 @@ function controls(
 
 const NO_CHOICE = ['', '—'] as const;
 
-/** Seed 004's action safety classes, as the form offers them. */
-const SAFETY_CHOICES = ACTION_SAFETY.map(
-  (s) =>
-    [
-      s,
-      {
-        SAFE_REVERSIBLE: 'safe and reversible',
-        RISKY: 'risky (goes to the Decision Log)',
-        INFO_ONLY: 'information only',
-      }[s],
-    ] as const,
-);
+/**
+ * Times are typed as text in UTC, 24-hour (`2026-12-06 10:23`): a browser's date-time picker shows
+ * the reader's own locale (an AM/PM clock under a "UTC" label).
+ */
+const UTC_TIME_ATTRS =
+  ' inputmode="numeric" placeholder="2026-12-06 10:23" pattern="\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2})?Z?" autocomplete="off"';
+
+/** Seed 004's action safety classes, as people read them. */
+const SAFETY_LABEL: Readonly<Record<string, string>> = {
+  SAFE_REVERSIBLE: 'safe and reversible',
+  RISKY: 'risky (goes to the Decision Log)',
+  INFO_ONLY: 'information only',
+};
+const SAFETY_CHOICES = ACTION_SAFETY.map((s) => [s, SAFETY_LABEL[s] ?? s] as const);
 
 /** The incident's people as the link forms offer them, with the state of each one's link. */
 function peopleChoices(view: WorkroomView): [string, string][] {
@@ -276,8 +283,8 @@ ${c.select(
     body: (_, c) => `${c.input('users', 'Users affected', { type: 'number', attrs: ' min="0" required' })}
 ${c.input('transactions', 'Transactions affected', { type: 'number', attrs: ' min="0" required' })}
 <fieldset><legend>At risk</legend>${IMPACT_ASSETS.map((a) => c.check('assets', a, ASSET_LABEL[a], { group: 'At risk' })).join('')}</fieldset>
-${c.input('from', 'Since (UTC)', { type: 'datetime-local', attrs: ' required' })}
-${c.input('to', 'Until (UTC, empty if ongoing)', { type: 'datetime-local' })}
+${c.input('from', 'Since (UTC, as 2026-12-06 10:23)', { attrs: `${UTC_TIME_ATTRS} required` })}
+${c.input('to', 'Until (UTC, as 2026-12-06 10:23; empty if ongoing)', { attrs: UTC_TIME_ATTRS })}
 ${c.area('summary', 'Summary', { attrs: ' required' })}`,
   },
   customers: {
@@ -321,8 +328,17 @@ ${noticeFields(v, c)}`,
     title: 'Submit the plan for approval',
     recorded: 'The plan is submitted for approval.',
     // The money is here too, by the button: on a phone the plan's section is screens away.
-    body: ({ incident: { plan, size, severity } }) =>
-      `<p>Plan v${e(plan?.version ?? '?')} goes, exactly as shown under <a href="#plan-section">Remediation plan</a>, to the approvers the approval policy names for a ${e(SIZE_LABEL[size?.size ?? 'large'].toLowerCase())} ${e(SEVERITY_LABEL[severity])} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large): ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>`,
+    body: (v, c) => {
+      const { plan, size, severity, planRejected } = v.incident;
+      const unchanged = isUnchanged(v.incident);
+      return `<p>Plan v${e(plan?.version ?? '?')} goes, exactly as shown under <a href="#plan-section">Remediation plan</a>, to the approvers the approval policy names for a ${e(SIZE_LABEL[size?.size ?? 'large'].toLowerCase())} ${e(SEVERITY_LABEL[severity])} incident (by default: SRE and Business when small, all three when medium, all three with Legal's veto when large): ${e(plan?.effectCount ?? 0)} effects; ${plan ? lineTotals(plan.totals) : ''}.</p>
+${
+  planRejected
+    ? `<p${unchanged ? ' class="box no"' : ''}>${unchanged ? `<strong>This version is unchanged from v${e(planRejected.version)}, which the approvers sent back.</strong> It goes to them again only with your reply to their request.` : `The approvers sent v${e(planRejected.version)} back: you may tell them what you changed.`} They asked: ${t(planRejected.reason)}</p>
+${c.area('reply', unchanged ? 'Your reply to their request (required for an unchanged plan)' : 'Your reply to their request (optional)', unchanged ? { attrs: ' required' } : {})}`
+    : ''
+}`;
+    },
   },
   severity: {
     title: 'Change the severity',
@@ -350,7 +366,7 @@ ${c.area('reason', 'Reason (goes to the Decision Log)', { attrs: ' required' })}
     title: 'Record that the regulator was notified',
     recorded: 'The regulator notification is recorded.',
     body: (_, c) => `${c.input('reference', 'Reference', { attrs: ' required' })}
-${c.input('notifiedAt', 'Notified at (UTC)', { type: 'datetime-local', attrs: ' required' })}`,
+${c.input('notifiedAt', 'Notified at (UTC, as 2026-12-06 10:23)', { attrs: `${UTC_TIME_ATTRS} required` })}`,
   },
   cancel: {
     title: 'Cancel or downscope',
@@ -423,6 +439,37 @@ ${c.area('actionItems', 'Action items (one per line: item | owner | YYYY-MM-DD)'
   },
 };
 
+/**
+ * What a fresh form opens with: the plan form, the current plan version's own fields (its summary,
+ * its rules as rows, and any other text field of the plan under its own name, so a field the form
+ * adds is filled in once the plan carries it).
+ */
+function prefilled(view: WorkroomView, action: WorkAction): URLSearchParams | undefined {
+  const input = view.incident.planInput;
+  if (action !== 'plan' || !input || input.version !== view.incident.plan?.version) return undefined;
+  const values = new URLSearchParams();
+  for (const [name, value] of Object.entries(input.fields)) {
+    if (name === 'apply' && Array.isArray(value)) {
+      value.forEach((rule, i) => {
+        if (!rule || typeof rule !== 'object' || Array.isArray(rule)) return;
+        for (const [field, v] of Object.entries(rule)) {
+          if (typeof v === 'string') values.set(`${field}_${i + 1}`, v);
+        }
+      });
+    } else if (typeof value === 'string') values.set(name, value);
+    else if (value && typeof value === 'object' && !Array.isArray(value)) {
+      // A group of fields (a template: subject and body) fills controls named `group.field` or `group_field`.
+      for (const [field, v] of Object.entries(value)) {
+        if (typeof v === 'string') {
+          values.set(`${name}.${field}`, v);
+          values.set(`${name}_${field}`, v);
+        }
+      }
+    }
+  }
+  return values;
+}
+
 /** A form, and what its issues are called: each issue's label (linked to its control) and message. */
 function form(
   view: WorkroomView,
@@ -432,7 +479,7 @@ function form(
 ): { html: string; problems: string[] } {
   const spec = FORMS[action];
   const located = (failed?.issues ?? []).map((issue) => ({ issue, ...controlOf(action, issue.field) }));
-  const c = controls(action, failed?.posted, new Set(located.map((l) => l.name)));
+  const c = controls(action, failed?.posted ?? prefilled(view, action), new Set(located.map((l) => l.name)));
   const html = `<form method="post" action="${e(`${base}/${action}`)}" class="box" id="${e(action)}"${spec.multipart ? ' enctype="multipart/form-data"' : ''}>
 <h3>${e(spec.title)}</h3>${spec.body(view, c)}<button type="submit">${e(spec.title)}</button></form>`;
   const problems = located.map(({ issue, name, detail }) => {
@@ -443,6 +490,82 @@ function form(
     return `<p>${named}: ${e(issue.message)}</p>`;
   });
   return { html, problems };
+}
+
+/** Timeline events shown before the rest are folded away. */
+const TIMELINE_SHOWN = 10;
+
+/** Annotations of an alert that link to where people look next. */
+const LINK_ANNOTATIONS: readonly (readonly [string, string])[] = [
+  ['runbook_url', 'Runbook'],
+  ['dashboard', 'Dashboard'],
+  ['dashboard_url', 'Dashboard'],
+  ['grafana_url', 'Dashboard'],
+];
+
+const isWebUrl = (value: string | undefined): value is string => !!value && /^https?:\/\/\S+$/i.test(value);
+
+/** The alert's runbook and dashboards, and where it came from: links only when they are web addresses. */
+function alertLinks(incident: WorkroomView['incident']): string {
+  const links = LINK_ANNOTATIONS.flatMap(([key, label]) => {
+    const url = incident.annotations[key];
+    return isWebUrl(url) ? [`<a href="${e(url)}" rel="noopener noreferrer">${e(label)}</a>`] : [];
+  });
+  if (isWebUrl(incident.externalUrl))
+    links.push(`<a href="${e(incident.externalUrl)}" rel="noopener noreferrer">Alert source</a>`);
+  return links.length > 0 ? `<p>${links.join(' · ')}</p>` : '';
+}
+
+/** Who the incident waits on now, in a few words. */
+function waitingOn(view: WorkroomView): string {
+  const { incident } = view;
+  if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') return 'nobody: it is over';
+  if (!incident.commander) return 'a responder to acknowledge and lead it';
+  switch (incident.phase) {
+    case 'Detect':
+    case 'Contain':
+    case 'Understand':
+      return incident.planRejected?.version === incident.plan?.version && incident.planRejected
+        ? 'the responders: a revised plan'
+        : 'the responders';
+    case 'Decide': {
+      const pending = view.approvals.filter((a) => a.status === 'PENDING');
+      return pending.length > 0
+        ? `approvers: ${pending.map((a) => `${a.approverName} (${ROLE_LABEL[a.role]})`).join(', ')}`
+        : 'the approvers';
+    }
+    case 'Act': {
+      const attention = view.ledger.summary.reduce((n, r) => n + r.attention, 0);
+      return attention > 0
+        ? `the responders: ${attention} question${attention === 1 ? '' : 's'} about effects`
+        : 'Casebook, carrying out the approved plan';
+    }
+    case 'Learn':
+      return 'the responders: the postmortem';
+  }
+}
+
+/** "refunds: 5 confirmed, 0 pending, 0 waiting for a person" for each kind of effect. */
+function effectSummaryLine(row: WorkroomView['ledger']['summary'][number]): string {
+  const kind = `${labelOf(KIND_LABEL, row.kind)}s`;
+  return `<li><strong>${e(kind)}</strong>: ${e(row.confirmed)} confirmed, ${e(row.pending)} pending, ${e(row.attention)} waiting for a person${row.voided ? `, ${e(row.voided)} voided` : ''} (of ${e(row.total)})</li>`;
+}
+
+interface ContainmentReport {
+  readonly at: string;
+  readonly by: string;
+  readonly contained: boolean;
+  readonly actions: readonly { description: string; safety: string; world: string }[];
+}
+
+/** The containment reports, as the timeline recorded them (newest first, as the timeline is). */
+function containmentReports(view: WorkroomView): ContainmentReport[] {
+  return view.timeline.flatMap((ev) => {
+    const d = ev.detail as Partial<ContainmentReport> | undefined;
+    return ev.type === 'containment_reported' && d && Array.isArray(d.actions)
+      ? [{ at: ev.at, by: String(d.by ?? ''), contained: d.contained === true, actions: d.actions }]
+      : [];
+  });
 }
 
 /** The page at `/work/{linkId}`; its forms post to `/work/{linkId}/{action}`. */
@@ -481,14 +604,54 @@ export function workroomPage(view: WorkroomView, linkId: string, notes: Workroom
   });
   const plan = incident.plan;
   const list = incident.customerList;
+  const next = view.deadlines.find((d) => !d.metAt);
+  const sentBack = incident.planRejected;
+  const backNow = sentBack && incident.phase === 'Understand' && !incident.planSubmitted;
+  const containment = containmentReports(view);
+  const shown = view.timeline.slice(0, TIMELINE_SHOWN);
+  const folded = view.timeline.slice(TIMELINE_SHOWN);
+  const timelineTable = (events: readonly WorkroomView['timeline'][number][]) =>
+    table<WorkroomView['timeline'][number]>(
+      [
+        { header: 'When', cell: (ev) => when(ev.at) },
+        { header: 'Phase', cell: (ev) => e(PHASE_LABEL[ev.phase]) },
+        { header: 'Event', cell: (ev) => t(ev.summary) },
+      ],
+      events,
+    );
   return layout(
     `${incident.id}: workroom`,
     `<h1>${e(incident.id)} — ${t(incident.title)}</h1>
-<p class="meta">${e(SEVERITY_LABEL[incident.severity])} · ${e(WORLD_LABEL[incident.world])} · status <strong>${e(STATUS_LABEL[incident.status])}</strong> · phase ${e(PHASE_LABEL[incident.phase])} · you: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})${incident.commander ? ` · led by ${e(incident.commander)}` : ''}</p>
+<dl class="summary" id="summary">
+<div><dt>Status</dt><dd><strong>${e(STATUS_LABEL[incident.status])}</strong></dd></div>
+<div><dt>Severity</dt><dd>${e(SEVERITY_LABEL[incident.severity])} · ${e(WORLD_LABEL[incident.world])}</dd></div>
+<div><dt>Phase</dt><dd>${e(PHASE_LABEL[incident.phase])}</dd></div>
+<div><dt>Lead</dt><dd>${incident.commander ? e(incident.commander) : 'nobody yet'}</dd></div>
+<div><dt>Waiting on</dt><dd>${e(waitingOn(view))}</dd></div>
+<div><dt>Next deadline</dt><dd>${next ? `${e(labelOf(DEADLINE_LABEL, next.kind))}: ${when(next.due)}${next.missed ? ' <strong>(missed)</strong>' : ''}` : 'none open'}</dd></div>
+</dl>
+<p class="meta">You: ${e(person.email)} (${person.role === 'sre_lead' ? 'SRE lead' : 'responder'})</p>
+${
+  backNow && sentBack
+    ? `<div class="box no" id="change-request" role="note"><strong>Plan v${e(sentBack.version)} came back from the approvers</strong> ${when(sentBack.at)}: ${t(sentBack.reason)}</div>`
+    : ''
+}
+${
+  view.postmortem
+    ? `<div class="box ok" id="postmortem"><h2>Postmortem: ${t(view.postmortem.title)}</h2><p>${t(view.postmortem.summary)}</p><h3>Root cause</h3><p>${t(view.postmortem.rootCause)}</p><p class="meta">By ${e(view.postmortem.by)}, ${when(view.postmortem.at)}.</p></div>`
+    : ''
+}
 <div class="box" id="asked"><strong>Asked of you:</strong> ${e(asked.summary)}${asked.due ? ` <strong>By ${when(asked.due)}.</strong>` : ''}</div>
 ${notes.recorded ? `<p class="box ok" role="status"><strong>Recorded.</strong> ${e(FORMS[notes.recorded].recorded)}</p>` : ''}
 ${problems.length > 0 ? `<div class="box errors" role="alert"><strong>Nothing was recorded${failed ? ` (${e(FORMS[failed].title)})` : ''}:</strong>${problems.join('')}</div>` : ''}
 ${lead ? (forms.get(lead)?.html ?? '') : ''}
+${
+  others.length > 0
+    ? `<h2>What else you can do</h2>\n${others.map((a) => `<details id="more-${e(a)}"><summary>${e(FORMS[a].title)}</summary>${forms.get(a)?.html ?? ''}</details>`).join('\n')}`
+    : ''
+}
+${incident.description ? `<h2>Description</h2><p class="message">${t(incident.description)}</p>` : ''}
+${alertLinks(incident)}
 <h2>Deadlines</h2>
 ${table<WorkroomView['deadlines'][number]>(
   [
@@ -502,6 +665,18 @@ ${table<WorkroomView['deadlines'][number]>(
   view.deadlines,
 )}
 ${metrics.length > 0 ? `<p class="meta">${metrics.join(' · ')}</p>` : ''}
+<h2>Containment</h2>
+${
+  containment.length > 0
+    ? containment
+        .map(
+          (r) =>
+            `<p>${when(r.at)}, ${e(r.by)}: ${r.contained ? '<strong>contained</strong>' : 'not contained yet'}</p>
+<ul>${r.actions.map((a) => `<li>${t(a.description)} <span class="meta">(${e(SAFETY_LABEL[a.safety] ?? a.safety)}, ${e(labelOf(WORLD_LABEL, a.world))})</span></li>`).join('')}</ul>`,
+        )
+        .join('\n')
+    : '<p class="meta">No containment reported yet.</p>'
+}
 <h2>Impact</h2>
 ${
   incident.impact
@@ -520,6 +695,7 @@ ${table(CUSTOMER_COLUMNS, view.customers.items)}${view.customers.cursor ? `<p><a
 ${
   plan
     ? `<p>v${e(plan.version)} by ${e(plan.proposedBy)}: ${t(plan.summary)}${incident.planSubmitted?.version === plan.version ? ' <strong>(submitted)</strong>' : ''}</p>
+${incident.planSubmitted?.version === plan.version && incident.planSubmitted.reply ? `<p>Reply to the change request: ${t(incident.planSubmitted.reply)}</p>` : ''}
 ${table(TOTAL_COLUMNS, shownTotals(plan.totals))}
 <p>${lineTotals(plan.totals)}</p>
 <p class="meta">Plan hash <code>${e(plan.hash)}</code>.</p>
@@ -539,50 +715,39 @@ ${
           { header: 'Status', cell: (a) => e(APPROVAL_STATUS_LABEL[a.status]) },
           {
             header: 'Decided',
-            cell: (a) => (a.decision ? `${t(a.decision.name)}, ${when(a.decision.at)}` : ''),
+            cell: (a) =>
+              a.decision
+                ? `${t(a.decision.name)}, ${when(a.decision.at)}${a.decision.comment ? `: ${t(a.decision.comment)}` : ''}`
+                : '',
           },
         ],
         view.approvals,
       )}`
     : ''
 }
-${others.length > 0 ? `<h2>What else you can do</h2>${others.map((a) => forms.get(a)?.html ?? '').join('\n')}` : ''}
-<h2>Timeline</h2>
-${table<WorkroomView['timeline'][number]>(
-  [
-    { header: 'When', cell: (ev) => when(ev.at) },
-    { header: 'World', cell: (ev) => e(WORLD_LABEL[ev.world]) },
-    { header: 'Phase', cell: (ev) => e(PHASE_LABEL[ev.phase]) },
-    { header: 'Event', cell: (ev) => t(ev.summary) },
-  ],
-  view.timeline,
-)}
-<h2>Effect Ledger (${e(view.ledger.count)} entries; the newest)</h2>
-${table<WorkroomView['ledger']['newest'][number]>(
+<h2 id="ledger">Effects and ledger</h2>
+${
+  view.ledger.summary.length > 0
+    ? `<ul>${view.ledger.summary.map(effectSummaryLine).join('')}</ul>${view.ledger.summaryAt ? `<p class="meta">As Act counted them ${when(view.ledger.summaryAt)}.</p>` : ''}`
+    : '<p class="meta">No effect carried out yet.</p>'
+}
+<details${notes.ledgerPage ? ' open' : ''}><summary>Ledger entries (${e(view.ledger.count)}), newest first</summary>
+${table<WorkroomView['ledger']['page'][number]>(
   [
     { header: '#', cell: (l) => e(l.seq) },
     { header: 'When', cell: (l) => when(l.at) },
+    { header: 'Log', cell: (l) => e(LEDGER_LOG_LABEL[l.log]) },
     { header: 'Kind', cell: (l) => e(labelOf(LEDGER_KIND_LABEL, l.kind)) },
     { header: 'State', cell: (l) => e(labelOf(RESULT_LABEL, ('state' in l ? l.state : undefined) ?? '')) },
+    { header: 'Customer', cell: (l) => t(l.customerRef ?? '') },
     { header: 'Entry', cell: (l) => t(l.summary) },
   ],
-  view.ledger.newest,
-)}
-<h2>Decision Log</h2>
-${table<WorkroomView['decisions'][number]>(
-  [
-    { header: '#', cell: (l) => e(l.seq) },
-    { header: 'When', cell: (l) => when(l.at) },
-    { header: 'Who', cell: (l) => t(l.actor) },
-    { header: 'Decision', cell: (l) => t(l.summary) },
-  ],
-  view.decisions,
-)}
-${
-  view.postmortem
-    ? `<h2>Postmortem: ${t(view.postmortem.title)}</h2><p>${t(view.postmortem.summary)}</p><h3>Root cause</h3><p>${t(view.postmortem.rootCause)}</p>`
-    : ''
-}`,
+  view.ledger.page,
+)}${view.ledger.cursor ? `<p><a href="${e(`${base}?ledger=${encodeURIComponent(view.ledger.cursor)}#ledger`)}">Older entries</a></p>` : ''}
+</details>
+<h2>Timeline, newest first</h2>
+${timelineTable(shown)}
+${folded.length > 0 ? `<details><summary>${e(folded.length)} earlier event${folded.length === 1 ? '' : 's'}</summary>${timelineTable(folded)}</details>` : ''}`,
   );
 }
 

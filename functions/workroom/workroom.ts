@@ -42,6 +42,8 @@ import { goneWorkroomPage, notFoundWorkroomPage, workroomPage } from './page.ts'
 
 /** A customer reference as the list holds it: what a page cursor of the customer list may be. */
 const CURSOR = /^[^#\s]{1,200}$/;
+/** A ledger page's cursor: the seq of the last entry the page before showed. */
+const LEDGER_CURSOR = /^[1-9]\d{0,14}$/;
 
 export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => Promise<HttpResult> {
   return async (event) => {
@@ -60,11 +62,24 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
         if (cursor !== undefined && !CURSOR.test(cursor)) {
           throw new InvalidInputError({ field: 'customers', message: 'is not a cursor this page gave' });
         }
-        const view = await viewWorkroom(deps, linkId, cursor ? { customersCursor: cursor } : {});
+        const ledger = event.queryStringParameters?.ledger;
+        if (ledger !== undefined && !LEDGER_CURSOR.test(ledger)) {
+          throw new InvalidInputError({ field: 'ledger', message: 'is not a cursor this page gave' });
+        }
+        const view = await viewWorkroom(deps, linkId, {
+          ...(cursor ? { customersCursor: cursor } : {}),
+          ...(ledger ? { ledgerCursor: ledger } : {}),
+        });
         if (wantsJson) return json(200, view);
         // Set by the redirect after a form post: which action the page confirms.
         const done = event.queryStringParameters?.done;
-        return page(200, workroomPage(view, linkId, done && isWorkAction(done) ? { recorded: done } : {}));
+        return page(
+          200,
+          workroomPage(view, linkId, {
+            ...(done && isWorkAction(done) ? { recorded: done } : {}),
+            ...(ledger ? { ledgerPage: true } : {}),
+          }),
+        );
       }
       const request = await actionBody(event, action ?? '', type);
       posted = request.form;

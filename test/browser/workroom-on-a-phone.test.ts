@@ -43,8 +43,11 @@ async function checkOnPhone(page: Page, step: string): Promise<string> {
         .filter((c) => ((c as unknown as { labels: { length: number } | null }).labels?.length ?? 0) === 0)
         .map((c) => c.outerHTML),
       duplicateIds: ids.filter((id, i) => ids.indexOf(id) !== i),
-      // What is asked of this person comes straight after the title and the incident's status.
-      third: document.body.children[2]?.id,
+      // What is asked of this person comes before any section: after the title, the summary and
+      // what came back to them (a change request, the postmortem).
+      askedFirst:
+        [...document.body.children].findIndex((el) => el.id === 'asked') <
+        [...document.body.children].findIndex((el) => el.tagName === 'H2'),
     };
   });
   await page.screenshot({ path: join(SHOTS, `workroom-390x844-${step}.png`), fullPage: true });
@@ -54,7 +57,7 @@ async function checkOnPhone(page: Page, step: string): Promise<string> {
     scripts: 0,
     unlabelled: [],
     duplicateIds: [],
-    third: 'asked',
+    askedFirst: true,
   });
   expect(seen.scrollWidth, step).toBeLessThanOrEqual(PHONE.width);
   const text = await page.locator('body').innerText();
@@ -63,8 +66,11 @@ async function checkOnPhone(page: Page, step: string): Promise<string> {
   return text;
 }
 
-/** The page's status line: "SEV1 · RML3 (history) · status Open · phase Contain · …". */
-const statusLine = (page: Page) => page.locator('h1 + p.meta').innerText();
+/** The page's summary as one line: "status Open · phase Contain · led by …". */
+const statusLine = async (page: Page) => {
+  const value = (term: string) => page.locator(`#summary dt:text-is("${term}") + dd`).innerText();
+  return `status ${await value('Status')} · phase ${await value('Phase')} · led by ${await value('Lead')}`;
+};
 
 /** Reloads the workroom until its status line says `phase`: the state machine moves on its own. */
 async function reloadUntil(page: Page, phase: string): Promise<void> {
@@ -148,7 +154,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     expect(text).toContain('Recorded. Your containment report is recorded.');
     // What comes next is asked at once, though the state machine may still be leaving Contain.
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: Assess the impact/);
-    expect(text).toContain('Took 1 risky containment action: Settlement batch 2026-11-22 held back');
+    expect(text).toContain('Settlement batch 2026-11-22 held back (risky (goes to the Decision Log), RML3)');
     await reloadUntil(page, 'Understand');
 
     // Impact.
@@ -156,8 +162,8 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     await impact.getByLabel('Users affected').fill('3');
     await impact.getByLabel('Transactions affected').fill('3');
     await impact.getByRole('group', { name: 'At risk' }).getByLabel('money').check();
-    await impact.getByLabel('Since (UTC)').fill('2026-11-22T10:23');
-    await impact.getByLabel('Until (UTC, empty if ongoing)').fill('2026-11-22T11:05');
+    await impact.getByLabel('Since (UTC').fill('2026-11-22 10:23');
+    await impact.getByLabel('Until (UTC').fill('2026-11-22 11:05');
     await impact.getByLabel('Summary').fill('Three settled payments were charged twice.');
     await impact.getByRole('button', { name: 'Assess the impact' }).click();
     text = await checkOnPhone(page, '4-impact');

@@ -244,12 +244,29 @@ describe('workroom actions', () => {
     expect(isWorkAction('contain')).toBe(true);
   });
 
+  it('makes only Acknowledge make a lead; any earlier action still meets the response deadline', () => {
+    const declared = { ...plainIncident(2), phase: 'Contain' as const };
+    const lead = { email: 'sre-lead@casebook.local', role: 'sre_lead' as const };
+    const responder = { email: 'responder@casebook.local', role: 'responder' as const };
+    const at = '2026-11-22T09:04:00.000Z';
+    const severity = takeAction(declared, lead, 'severity', { severity: 'SEV1', reason: 'worse' }, at, []);
+    expect(severity.change).toMatchObject({ acknowledgedAt: at, status: 'INVESTIGATING' });
+    expect(severity.change).not.toHaveProperty('commander');
+    const after = applied(declared, severity);
+    expect(whatIsAsked(after, 'responder', [])).toMatchObject({ action: 'acknowledge' });
+    const ack = takeAction(after, responder, 'acknowledge', {}, '2026-11-22T09:06:00.000Z', []);
+    expect(ack.change).toEqual({ commander: responder.email });
+    expect(ack.events.map((e) => e.type)).toEqual(['acknowledged']);
+    expect(applied(after, ack).acknowledgedAt).toBe(at);
+  });
+
   it('asks for the impact once the incident is contained, before the state machine leaves Contain', () => {
     const acknowledged = {
       ...plainIncident(1),
       phase: 'Contain' as const,
       status: 'INVESTIGATING' as const,
       acknowledgedAt: '2026-11-22T09:05:00.000Z',
+      commander: 'responder@casebook.local',
     };
     expect(whatIsAsked(acknowledged, 'responder', [])).toMatchObject({ action: 'contain' });
     const contained = {

@@ -26,9 +26,9 @@ describe('Act killed where it hurts', () => {
     const dataDir = tempDataDir();
     const aws = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
 
-    // 1. Refund #1 held before Stripe is called; notice #1 (the 4th e-mail, after three approval
-    //    requests) held after SES took it. Everything else goes on meanwhile.
-    stack = await spawnStack(dataDir, ports, 'provider:refund:before:1,provider:send:after:4');
+    // 1. Refund #1 held before Stripe is called; notice #1 (the 6th e-mail, after three approval
+    //    requests and the two "plan approved") held after SES took it. Everything else goes on meanwhile.
+    stack = await spawnStack(dataDir, ports, 'provider:refund:before:1,provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_crash', { apiBase: stack.endpoints.stripe });
     const customers: Customer[] = [];
     for (const [ref, name] of [
@@ -68,7 +68,7 @@ describe('Act killed where it hurts', () => {
       effects: [],
     });
     await stack.line('HELD refund 1');
-    await stack.line('HELD send 4');
+    await stack.line('HELD send 6');
     const sentInRun1 = (await inbox(stack)).filter(isNotice);
     await stack.kill();
 

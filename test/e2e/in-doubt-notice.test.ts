@@ -22,8 +22,9 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
   it('says since when the emulator knows, never that the mail service took no message, and names what to check', async () => {
     const ports = await freePorts();
     const dataDir = tempDataDir();
-    // The first notice (the 4th e-mail, after three approval requests) is held after SES took it.
-    stack = await spawnStack(dataDir, ports, 'provider:send:after:4');
+    // The first notice (the 6th e-mail, after three approval requests and the two "plan approved")
+    // is held after SES took it.
+    stack = await spawnStack(dataDir, ports, 'provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
     const customers: Customer[] = [];
     for (const [ref, name] of [
@@ -66,7 +67,7 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
         effects: [],
       },
     );
-    await stack.line('HELD send 4');
+    await stack.line('HELD send 6');
     const sent = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
     expect(sent).toHaveLength(1);
     const customer = sent[0]?.destination.to[0] as string;

@@ -189,8 +189,18 @@ function workroomView(incident: Incident, approvals: readonly Approval[]): Workr
     timeline,
     customers: { items: [] },
     approvals,
-    ledger: { count: ledger.length, newest: ledger },
-    decisions: [],
+    ledger: {
+      count: ledger.length,
+      summary: PLAN_EFFECT_KINDS.map((kind) => ({
+        kind,
+        total: 4,
+        confirmed: 1,
+        pending: 1,
+        attention: 1,
+        voided: 1,
+      })),
+      page: ledger,
+    },
     actions: Object.keys(WORK_ACTIONS) as WorkAction[],
     notices: [
       planNotice('INC-2026-0003', { subject: 'Hi', body: 'Hello {{name}}' }, { email: 'a@x.io' }, {}),

@@ -244,12 +244,18 @@ describe('lifecycle steps (record-phase)', () => {
     };
     expect(await step(failed)).toEqual({ escalated: true });
     expect(await step(failed)).toEqual({ escalated: false });
+    // Closing told everyone once; the escalation goes to the SRE lead and the responders.
     const sent = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
-    expect(sent.map((m) => m.Destination?.ToAddresses?.[0]).sort()).toEqual([
+    const closed = sent.filter((m) => m.Message?.Subject?.Data?.includes('closed —'));
+    expect(closed.map((m) => m.Destination?.ToAddresses?.[0]).sort()).toEqual([
       'ana@example.com',
       'lead@example.com',
     ]);
-    expect(sent[0]?.Message?.Subject?.Data).toContain('could not be anchored');
+    const escalations = sent.filter((m) => m.Message?.Subject?.Data?.includes('could not be anchored'));
+    expect(escalations.map((m) => m.Destination?.ToAddresses?.[0]).sort()).toEqual([
+      'ana@example.com',
+      'lead@example.com',
+    ]);
     const escalated = (await store.listTimeline(ID)).filter((e) => e.type === 'escalated');
     expect(escalated.map((e) => e.detail?.kind)).toEqual(['anchor']);
   });

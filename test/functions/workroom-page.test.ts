@@ -32,8 +32,7 @@ function view(
     timeline: [],
     customers: { items: [] },
     approvals: [],
-    ledger: { count: 0, newest: [] },
-    decisions: [],
+    ledger: { count: 0, summary: [], page: [] },
     actions,
     now: '2026-11-22T10:00:00.000Z',
   };
