@@ -10,6 +10,7 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import type { LedgerVerification } from '../../functions/adapters/ledger-verification.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
@@ -70,6 +71,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'casebook-verify-'));
   s3 = await startLocalS3({ port: 0, directory: join(dir, 's3'), buckets: [BUCKET] });
   const keyFile = join(dir, 'ledger.json');
+  const signingKeyFile = join(dir, 'ledger-signing.pem');
+  FileHeadSigner.fromFile(signingKeyFile, { create: true });
   const keys = newKeyFile('k1');
   writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
   ledger = new DynamoDbLedger(db.doc, tables.ledger, { sealer: new FileKeySealer(keys) });
@@ -84,6 +87,7 @@ beforeAll(async () => {
     CASEBOOK_OPERATIONS_TABLE: tables.operations,
     CASEBOOK_ANCHOR_BUCKET: BUCKET,
     CASEBOOK_LEDGER_KEY_FILE: keyFile,
+    CASEBOOK_LEDGER_SIGNING_KEY_FILE: signingKeyFile,
   };
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   for (let n = 1; n <= 10; n++) {
@@ -102,10 +106,10 @@ describe('casebook ledger verify (the auditor’s check)', () => {
   it('verifies an untouched ledger against a fresh digest, and names the incident whose chain never began', async () => {
     const anchored = await casebook('ledger', 'anchor', '--reason', 'test');
     expect(anchored.stderr).toBe('');
-    expect(anchored.stdout).toMatch(/Anchored 9 chain head\(s\) in anchors\//);
+    expect(anchored.stdout).toBe('Anchored 9 incident head(s) in signed-anchors/000000000001.json.\n');
     const { code, stdout } = await casebook('ledger', 'verify', '--json');
     const report = JSON.parse(stdout) as LedgerVerification;
-    expect(report.anchor?.genuine).toBe(true);
+    expect(report.anchors).toMatchObject({ anchors: 1, last: { number: 1 }, problems: [] });
     expect(report.incidents.filter((i) => i.problems.length > 0)).toEqual([
       {
         incidentId: id(10),
