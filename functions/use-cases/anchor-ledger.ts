@@ -9,13 +9,21 @@
  *  2. Find what changed: the change marks of each window from the one before the last anchor's
  *     last window to now (a commit that began in one window may end in the next); with no signed
  *     anchor yet, every incident once (the operational table's, and the digest's).
- *  3. Read each changed incident's head; drop the heads the last anchor already holds as they are.
+ *  3. Read each changed incident's head; drop the heads the anchors that read those windows already
+ *     hold as they are.
  *  4. Sign the anchor (number, windows, heads, the last anchor's key and hash) and put it; when
  *     another run took that number meanwhile, start again from 1. Nothing new and an anchor
  *     already there: nothing is written.
  */
 import type { AnchorDigest, AnchoredIncidentHead, AnchorWindows, SignedAnchor } from '../domain/anchor.ts';
-import { anchorDefect, CHANGE_WINDOW_SECONDS, makeAnchor, windowOf } from '../domain/anchor.ts';
+import {
+  ANCHOR_PREFIX,
+  anchorDefect,
+  anchorHash,
+  CHANGE_WINDOW_SECONDS,
+  makeAnchor,
+  windowOf,
+} from '../domain/anchor.ts';
 import type { HeadSigner, SignedHead } from '../domain/checkpoint.ts';
 import { ledgerPublicKey } from '../domain/checkpoint.ts';
 import { ConcurrentChangeError } from '../domain/errors.ts';
@@ -80,7 +88,7 @@ async function anchorOnce(deps: AnchorLedgerDeps, reason: string): Promise<Ancho
   }
 
   // 3.
-  const held = new Map(last?.anchor.heads.map((h) => [h.incidentId, h]) ?? []);
+  const held = last ? await headsHeldSince(deps.anchors, last, windows.from) : new Map();
   const fromDigest = new Map(digest?.digest.heads.map((h) => [h.incidentId, h]) ?? []);
   const heads: AnchoredIncidentHead[] = [];
   await inParallel([...ids], HEAD_READS_IN_FLIGHT, async (incidentId) => {
@@ -107,6 +115,31 @@ async function anchorOnce(deps: AnchorLedgerDeps, reason: string): Promise<Ancho
   );
   const { key } = await deps.anchors.put(anchor);
   return { key, chains: heads.length, number: anchor.number, written: true };
+}
+
+/** How many anchors back an anchor looks for the heads it need not write again. */
+const LOOK_BACK = 50;
+
+/**
+ * The newest head each incident has in the anchors that read any of the windows from `from` on:
+ * the anchors an incident marked in those windows was anchored by, if it was. They are followed
+ * by their links (and each link's hash), from the last anchor back.
+ */
+async function headsHeldSince(
+  anchors: AnchorStore,
+  last: { readonly key: string; readonly anchor: SignedAnchor },
+  from: number,
+): Promise<Map<string, AnchoredIncidentHead>> {
+  const held = new Map<string, AnchoredIncidentHead>();
+  let anchor: SignedAnchor | undefined = last.anchor;
+  for (let n = 0; anchor && anchor.windows.to >= from && n < LOOK_BACK; n++) {
+    for (const h of anchor.heads) if (!held.has(h.incidentId)) held.set(h.incidentId, h);
+    const link: SignedAnchor['previous'] = anchor.previous;
+    if (link === undefined || !link.key.startsWith(ANCHOR_PREFIX)) break;
+    const stored = await anchors.get(link.key);
+    anchor = 'anchor' in stored && anchorHash(stored.anchor) === link.hash ? stored.anchor : undefined;
+  }
+  return held;
 }
 
 /** The newest anchor signed with the signer's key, walking down from the highest key. */
