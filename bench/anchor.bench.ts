@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbChangeMarks } from '../functions/adapters/change-marks.ts';
+import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
-import { FileHeadSigner } from '../functions/adapters/head-signer.ts';
 import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
 import { CHANGE_WINDOW_SECONDS, makeAnchor } from '../functions/domain/anchor.ts';
 import type { LedgerEntryDraft, LedgerEntryV2 } from '../functions/domain/ledger.ts';
@@ -83,13 +83,18 @@ async function setUp(db: TestDatabase, s3: S3Client, bucket: string, count: numb
       }),
     );
   }
-  const ledger = db.ledger(tables.ledger);
+  // Appends mark their incident changed, as every appending function's ledger does.
+  const ledger = new DynamoDbLedger(db.doc, tables.ledger, {
+    sealer: db.sealer,
+    headSigner: db.headSigner,
+    changes: marks,
+  });
   const deps = {
     incidents: new DynamoDbOperationsStore(db.doc, tables.operations),
     ledger,
     anchors: new S3AnchorStore(s3, bucket),
     changes: marks,
-    signer: FileHeadSigner.fromFile(join(keysDir, 'ledger-signing.pem'), { create: true }),
+    signer: db.headSigner,
     clock,
   };
   // The anchor before the rounds holds every incident's head as an anchor run would have written
@@ -105,14 +110,11 @@ async function setUp(db: TestDatabase, s3: S3Client, bucket: string, count: numb
       deps.signer,
     ),
   );
-  return { deps, clock, marks, ledger };
+  return { deps, clock, ledger };
 }
-
-let keysDir = '';
 
 export default async function run(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'casebook-anchor-bench-'));
-  keysDir = join(dir, 'keys');
   const db = await startTestDatabase();
   const local = await startLocalS3({ port: 0, directory: join(dir, 's3'), buckets: ['small', 'big'] });
   const s3 = new S3Client({
@@ -137,10 +139,8 @@ export default async function run(): Promise<BenchReport> {
         ['big', big],
       ] as const) {
         side.clock.at(window);
-        for (let n = 1; n <= CHANGED; n++) {
-          await side.marks.markChanged(incidentId(n));
+        for (let n = 1; n <= CHANGED; n++)
           await side.ledger.append(incidentId(n), draft(n, `r${round}-${n}`));
-        }
         const started = process.hrtime.bigint();
         const result = await anchorLedger(side.deps, 'bench');
         times[name].push(Number(process.hrtime.bigint() - started) / 1e6);

@@ -6,11 +6,10 @@
  * ledger's HMAC key), and it holds the heads of chains no signed anchor holds yet.
  */
 import type { KeyObject } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import type { AnchoredHistory, AnchorProblem, TableLog } from '../domain/anchor.ts';
 import { anchoredHistory, anchorHash, digestIsGenuine, walkAnchors } from '../domain/anchor.ts';
-import type { AnchoredHead, LedgerEntry, Sealer } from '../domain/ledger.ts';
-import { leafHash } from '../domain/merkle.ts';
+import type { AnchoredHead, ChainItem, Sealer } from '../domain/ledger.ts';
+import { entriesOf, entryLeaf } from '../domain/ledger.ts';
 import type { AnchorStore } from '../domain/ports.ts';
 
 /** What the walk over the anchors found. */
@@ -76,11 +75,24 @@ export async function verifyAnchorLog(
 }
 
 /**
- * The table's side of an incident for {@link checkAnchoredHeads}: each entry's leaf (RFC 6962 leaf
- * hash of its RFC 8785 JSON as stored) in log order, and the signed heads its items carry.
+ * The table's side of an incident for {@link checkAnchoredHeads}: each entry's leaf in log order
+ * (format 3 items flattened, format 1 and 2 entries as they are stored), and the signed head each
+ * format 3 item carries. Items are taken in seq order; what is wrong with their order or content
+ * the chain check names.
  */
-export function tableLogOf(entries: readonly LedgerEntry[]): TableLog {
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
-  const leaves = sorted.map((e) => leafHash(Buffer.from(canonicalize(e) ?? '', 'utf8')));
-  return { leaves, heads: [] };
+export function tableLogOf(items: readonly ChainItem[]): TableLog {
+  const sorted = [...items].sort((a, b) => a.seq - b.seq);
+  const leaves: Buffer[] = [];
+  for (const entry of entriesOf(sorted)) {
+    try {
+      leaves.push(entryLeaf(entry));
+    } catch {
+      // An entry that is not JSON: the chain check names it; the tree stops short of it.
+      break;
+    }
+  }
+  const heads = sorted.flatMap((item) =>
+    item.format === 3 && item.head ? [{ seq: item.seq, head: item.head }] : [],
+  );
+  return { leaves, heads };
 }

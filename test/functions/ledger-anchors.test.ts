@@ -3,7 +3,8 @@
  * user runs them (a process of their own, AWS mode over dynalite and s3rver), against an anchor
  * bucket an attacker changed with the SDK as they could — deleting, swapping, editing an anchor,
  * re-signing one with the ledger signing key, writing one with another key, writing one that skips
- * windows — each named by verify.
+ * windows — and against a ledger table a writer holding the signing key rewrote and re-signed, or
+ * gave a second head: each named by verify.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbChangeMarks } from '../../functions/adapters/change-marks.ts';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
@@ -21,8 +22,10 @@ import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-seale
 import type { LedgerVerification } from '../../functions/adapters/ledger-verification.ts';
 import type { SignedAnchor } from '../../functions/domain/anchor.ts';
 import { anchorKey, makeAnchor, windowOf } from '../../functions/domain/anchor.ts';
+import { signHead } from '../../functions/domain/checkpoint.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
-import type { LedgerEntryDraft } from '../../functions/domain/ledger.ts';
+import type { ChainItemV3, LedgerEntryDraft, StoredEntryV3 } from '../../functions/domain/ledger.ts';
+import { batchItem, genesisTip } from '../../functions/domain/ledger.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalS3 } from '../../local/s3.ts';
 import { startLocalS3 } from '../../local/s3.ts';
@@ -63,7 +66,6 @@ const draft = (n: number, key: string): LedgerEntryDraft => ({
 let appended = 0;
 async function change(incident: string): Promise<void> {
   appended++;
-  await marks.markChanged(incident);
   await ledger.append(incident, draft(appended, `k${appended}`));
 }
 
@@ -99,8 +101,13 @@ beforeAll(async () => {
   const signingKeyFile = join(dir, 'ledger-signing.pem');
   signer = FileHeadSigner.fromFile(signingKeyFile, { create: true });
   stranger = FileHeadSigner.fromFile(join(dir, 'stranger.pem'), { create: true });
-  ledger = new DynamoDbLedger(db.doc, tables.ledger, { sealer: new FileKeySealer(keys) });
   marks = new DynamoDbChangeMarks(db.doc, tables.operations);
+  // As every appending function's ledger: heads signed with the ledger key, each commit marked.
+  ledger = new DynamoDbLedger(db.doc, tables.ledger, {
+    sealer: new FileKeySealer(keys),
+    headSigner: signer,
+    changes: marks,
+  });
   env = {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -286,5 +293,93 @@ describe('casebook ledger verify against a changed anchor bucket', () => {
     );
     expect(code).toBe(1);
     await restore([5]);
+  });
+});
+
+describe('casebook ledger verify against a chain rewritten by a writer holding the signing key', () => {
+  const items = async (incident: string): Promise<ChainItemV3[]> => {
+    const out = await db.doc.send(
+      new QueryCommand({
+        TableName: tables.ledger,
+        KeyConditionExpression: 'incidentId = :id',
+        ExpressionAttributeValues: { ':id': incident },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []) as ChainItemV3[];
+  };
+  const draftOf = ({
+    format: _f,
+    id: _i,
+    incidentId: _n,
+    seq: _s,
+    ...draft
+  }: StoredEntryV3): LedgerEntryDraft => draft;
+
+  beforeAll(async () => {
+    const store = new DynamoDbOperationsStore(db.doc, tables.operations);
+    for (const n of [4, 5]) {
+      await store.createIncident(plainIncident(n));
+      for (let e = 0; e < 3; e++) await change(id(n));
+    }
+    expect((await casebook('ledger', 'anchor')).stdout).toMatch(/^Anchored 2 incident head\(s\)/);
+    expect((await verify()).code).toBe(0);
+  });
+
+  it('names a chain rewritten and re-signed: whole on its own, it no longer holds the anchored head', async () => {
+    // The writer takes the chain out and puts it back as one batch, the first credit made larger and
+    // one more entry after it, every head signed with the ledger's own key.
+    const before = (await items(id(4))).sort((a, b) => a.seq - b.seq);
+    const entries = before.flatMap((i) => i.entries);
+    for (const item of before)
+      await db.doc.send(
+        new DeleteCommand({ TableName: tables.ledger, Key: { incidentId: id(4), seq: item.seq } }),
+      );
+    const drafts = entries.map((e, i) => ({
+      id: e.id,
+      draft: i === 0 ? { ...draftOf(e), amount: { minor: 99_999, currency: 'USD' } } : draftOf(e),
+    }));
+    drafts.push({ id: '01JFAKEENTRY0000000000000Z', draft: draft(99, 'k-extra') });
+    await db.doc.send(
+      new PutCommand({
+        TableName: tables.ledger,
+        Item: await batchItem(id(4), genesisTip(), drafts, signer),
+      }),
+    );
+    const { code, report } = await verify();
+    const four = report.incidents.find((i) => i.incidentId === id(4));
+    expect(four?.problems).toEqual([
+      {
+        seq: 3,
+        problem: 'rewritten',
+        detail: expect.stringMatching(
+          /^the table's first 3 entries no longer hash to the root anchor \d+ holds for them; the table’s heads are signed with the ledger key: the log was rewritten and re-signed$/,
+        ),
+      },
+    ]);
+    expect(code).toBe(1);
+    const text = await casebook('ledger', 'verify', '--incident', id(4));
+    expect(text.stdout).toContain(`${id(4)}: 4 entries, 1 problem(s)`);
+    expect(text.stdout).toMatch(/seq 3: rewritten — the table's first 3 entries no longer hash/);
+  });
+
+  it('names a forked head: a second head of an anchored size, signed with the ledger key, in the table', async () => {
+    const last = (await items(id(5))).sort((a, b) => a.seq - b.seq).at(-1) as ChainItemV3;
+    const other = await signHead(signer, {
+      origin: last.head.origin,
+      size: last.head.size,
+      root: 'f'.repeat(64),
+    });
+    await db.doc.send(new PutCommand({ TableName: tables.ledger, Item: { ...last, head: other } }));
+    const { code, report } = await verify();
+    const five = report.incidents.find((i) => i.incidentId === id(5));
+    expect(five?.problems).toContainEqual({
+      seq: 3,
+      problem: 'forked-head',
+      detail: expect.stringMatching(
+        /^two heads of size 3 signed with the ledger key, with different roots: [0-9a-f]{12}… in anchor \d+, ffffffffffff… in the table's item at seq 3$/,
+      ),
+    });
+    expect(code).toBe(1);
   });
 });
