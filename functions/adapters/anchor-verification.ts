@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AnchoredHistory, AnchorProblem, TableLog } from '../domain/anchor.ts';
 import { anchoredHistory, anchorHash, digestIsGenuine, walkAnchors } from '../domain/anchor.ts';
 import type { AnchoredHead, ChainItem, Sealer } from '../domain/ledger.ts';
-import { entriesOf, entryLeaf } from '../domain/ledger.ts';
+import { entryLeaf } from '../domain/ledger.ts';
 import type { AnchorStore } from '../domain/ports.ts';
 
 /** What the walk over the anchors found. */
@@ -83,13 +83,14 @@ export async function verifyAnchorLog(
 export function tableLogOf(items: readonly ChainItem[]): TableLog {
   const sorted = [...items].sort((a, b) => a.seq - b.seq);
   const leaves: Buffer[] = [];
-  for (const entry of entriesOf(sorted)) {
-    try {
-      leaves.push(entryLeaf(entry));
-    } catch {
-      // An entry that is not JSON: the chain check names it; the tree stops short of it.
-      break;
+  try {
+    // The stored entries themselves, so the leaves the chain check hashed are found again.
+    for (const item of sorted) {
+      if (item.format !== 3) leaves.push(entryLeaf(item));
+      else for (const e of Array.isArray(item.entries) ? item.entries : []) leaves.push(entryLeaf(e));
     }
+  } catch {
+    // An entry that is not JSON: the chain check names it; the tree stops short of it.
   }
   const heads = sorted.flatMap((item) =>
     item.format === 3 && item.head ? [{ seq: item.seq, head: item.head }] : [],
