@@ -455,11 +455,6 @@ function pause(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
-/** The signer a configuration names; KMS signing comes with the KMS head signer. */
-function headSignerOf(source: HeadSignerSource | undefined): HeadSigner | undefined {
-  return source ? headSignerFor(source, kmsClient) : undefined;
-}
-
 /** The ledger a configuration names, over a client built once per cold start. */
 export function ledgerFromConfig(
   db: DynamoDBDocumentClient,
@@ -473,7 +468,7 @@ export function ledgerFromConfig(
 ): DynamoDbLedger {
   return new DynamoDbLedger(db, config.ledgerTable, {
     sealer: sealerFor(config.ledgerKey, kmsClient),
-    headSigner: headSignerOf(config.headSigner),
+    ...(config.headSigner ? { headSigner: headSignerFor(config.headSigner, kmsClient) } : {}),
     ...(config.operationsTable ? { changes: new DynamoDbChangeMarks(db, config.operationsTable) } : {}),
   });
 }
