@@ -224,7 +224,7 @@ export class CasebookStatelessStack extends Stack {
 
     // The ledger is anchored on a schedule as well as when an incident closes.
     new Rule(this, 'AnchorSchedule', {
-      description: 'Casebook: anchors a sealed digest of every ledger chain head in S3',
+      description: 'Casebook: anchors the ledger heads that changed since the last anchor in S3',
       schedule: Schedule.rate(Duration.minutes(settings.anchorIntervalMinutes)),
       targets: [new LambdaFunction(lambdas.anchorLedger, { retryAttempts: 2 })],
     });
