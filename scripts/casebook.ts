@@ -7,6 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  *   casebook ledger verify [--incident ID] [--json]   every chain and every anchor, each chain against its anchored heads
  *   casebook ledger anchor [--reason TEXT]            writes a signed anchor of the heads changed since the last one
  *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
+ *   casebook ledger public-key                        the PEM public key that verifies signed heads
+ *   casebook ledger prove --incident ID --seq N       an inclusion proof (or --from SIZE|FILE [--to …]:
+ *                                                     a consistency proof), as a proof file
+ *   casebook ledger check-proof FILE --public-key PEM checks a proof file offline
  *   casebook case-file ID                             the incident's case file (seed 000 §4 YAML)
  *
  * Without `--table` (or CASEBOOK_LEDGER_TABLE) it reads the local stack (`npm start`: its ports,
@@ -43,6 +47,7 @@ import {
   PORTS,
   portsFromEnvironment,
 } from '../local/names.ts';
+import { addProofCommands } from './ledger-proofs.ts';
 
 interface TargetOptions {
   table?: string;
@@ -65,8 +70,8 @@ const VARIABLES = [
   '',
   'Local mode (the stack of npm start on this machine) reads only:',
   row('CASEBOOK_DATA_DIR', "the stack's data directory (default .casebook/ in the repository);"),
-  row('', 'the sealing key is <data dir>/keys/ledger.json, the heads’ public key'),
-  row('', '<data dir>/keys/ledger-signing.pub.pem'),
+  row('', 'the sealing key is <data dir>/keys/ledger.json, the signing key'),
+  row('', '<data dir>/keys/ledger-signing.pem (its public key beside it, .pub.pem)'),
   row(PORTS.dynamodb.variable, `DynamoDB's port (default ${PORTS.dynamodb.port}), as npm start was given it`),
   row(PORTS.s3.variable, `S3's port (default ${PORTS.s3.port}), as npm start was given it`),
   "  It signs with the emulators' throwaway key pair and ignores every AWS_* variable: real",
@@ -78,14 +83,14 @@ const VARIABLES = [
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
-  row(
-    ENV.ledgerSigningKmsKeyId,
-    'the KMS key that signs tree heads and anchors (its public key checks them)',
-  ),
-  row(ENV.ledgerSigningKeyFile, 'a signing key file instead of KMS (its .pub.pem beside it)'),
+  row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),
+  row(ENV.ledgerSigningKeyFile, 'a signing key file; its .pub.pem verifies heads (--signing-key-file;'),
+  row('', 'verify and check-proof take --public-key instead)'),
   "  and the AWS SDK's own: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,",
   '  AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3,',
   '  AWS_ENDPOINT_URL_KMS (and the rest of its chain: ~/.aws/config and credentials, SSO, roles).',
+  '',
+  'ledger check-proof reads no variable at all, in either mode: only the proof file and the key.',
 ].join('\n');
 
 /** Where the records are, and the clients and keys to read them with. */
@@ -308,6 +313,8 @@ addTargetOptions(
     );
   console.log(`New sealing key ${rotateKeyFile(keyFile)} in ${keyFile}. Restart npm start to seal with it.`);
 });
+
+addProofCommands(ledger, { target, addTargetOptions });
 
 addTargetOptions(
   program

@@ -7,10 +7,15 @@
  * A case file travels further than the operational store (to auditors, to a postmortem), so it
  * holds no e-mail address at all: customers appear as counts, approvers by role and name, and an
  * address inside free text (a title, a summary) is withheld.
+ *
+ * It carries the signed head of the incident's log it was made at (`ledger_head`, beside the seed's
+ * fields), so whoever holds it can later ask for a consistency proof from that head and see that
+ * the log it summarised was never rewritten.
  */
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { VERDICT_LABEL } from './approval-policy.ts';
+import type { SignedHead } from './checkpoint.ts';
 import { withoutEmailAddresses } from './email-address.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { LedgerEntry } from './ledger.ts';
@@ -95,6 +100,16 @@ export const caseFileSchema = z.strictObject({
     process: z.array(words),
     governance: z.array(words),
   }),
+  /** Not in the seed: the signed head of the incident's log the case file was made at. */
+  ledger_head: z
+    .strictObject({
+      origin: words,
+      size: count,
+      root: z.string().regex(/^[0-9a-f]{64}$/),
+      key_id: z.string().regex(/^[0-9a-f]{8}$/),
+      signature: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/),
+    })
+    .optional(),
 });
 export type CaseFile = z.infer<typeof caseFileSchema>;
 
@@ -108,6 +123,8 @@ export interface CaseRecords {
   readonly decisions: readonly LedgerEntry[];
   /** The postmortem, once it is in: the lessons come from it. */
   readonly postmortem?: Postmortem;
+  /** The signed head of the log the entries above end at; none for a log that has no signed head yet. */
+  readonly head?: SignedHead;
 }
 
 const STATUS: Readonly<Record<Status, CaseFile['status']>> = {
@@ -170,7 +187,22 @@ export function buildCaseFile(records: CaseRecords): CaseFile {
         }
       : { technical: [], process: [], governance: [] },
   };
-  return caseFileSchema.parse(withheld(caseFile));
+  const { head } = records;
+  // Outside the withholding: a signature is bytes that must stay as they were signed.
+  return caseFileSchema.parse({
+    ...withheld(caseFile),
+    ...(head
+      ? {
+          ledger_head: {
+            origin: head.origin,
+            size: head.size,
+            root: head.root,
+            key_id: head.keyId,
+            signature: head.signature,
+          },
+        }
+      : {}),
+  });
 }
 
 /** What detected it: the CS ticket a person declared it from, or the alert source (and alert name). */

@@ -100,9 +100,25 @@ async function readCase(deps: ReadIncidentsDeps, incidentId: string): Promise<Ca
   };
 }
 
-/** The incident's case file, as YAML. */
+/**
+ * The incident's case file, as YAML, made at the log's signed head: the head is read first and the
+ * entries appended after it are left out, so the case file summarises exactly the log its head
+ * signs (a log with no signed head yet gives a case file without one).
+ */
 export async function getCaseFile(deps: ReadIncidentsDeps, incidentId: string): Promise<string> {
-  return renderCaseFile(buildCaseFile(await readCase(deps, incidentId)));
+  if (!isIncidentId(incidentId)) throw new NotFoundError(`No incident ${incidentId}`);
+  const head = (await deps.ledger.readHead(incidentId))?.head;
+  const records = await readCase(deps, incidentId);
+  if (!head) return renderCaseFile(buildCaseFile(records));
+  const atHead = (entries: readonly LedgerEntry[]) => entries.filter((e) => e.seq <= head.size);
+  return renderCaseFile(
+    buildCaseFile({
+      ...records,
+      ledger: atHead(records.ledger),
+      decisions: atHead(records.decisions),
+      head,
+    }),
+  );
 }
 
 export async function listIncidents(

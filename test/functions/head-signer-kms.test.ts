@@ -25,6 +25,7 @@ import {
 } from '../../functions/domain/checkpoint.ts';
 import { ERROR_NAMES } from '../../functions/domain/errors.ts';
 import { leafHash, rootOf } from '../../functions/domain/merkle.ts';
+import { publicKeyPem } from '../../scripts/ledger-proofs.ts';
 
 const KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/0e6c5f3a-6b0e-4e3e-9a43-2f9f1d4b7c11';
 const kms = mockClient(KMSClient);
@@ -155,5 +156,12 @@ describe('the KMS head signer', () => {
     expect(() =>
       headSignerFor({ kind: 'file', path: '/nonexistent/ledger-signing.pem' }, () => new KMSClient({})),
     ).toThrow('No ledger signing key at /nonexistent/ledger-signing.pem');
+  });
+
+  it('gives casebook ledger public-key the PEM of the key KMS answers with, on AWS', async () => {
+    kmsHoldsThePair();
+    const pem = await publicKeyPem({ signingKmsKeyId: KEY_ID });
+    expect(pem).toBe(pair.publicKey.export({ format: 'pem', type: 'spki' }));
+    expect(kms.commandCalls(GetPublicKeyCommand)[0]?.args[0].input).toEqual({ KeyId: KEY_ID });
   });
 });
