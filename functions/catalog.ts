@@ -33,7 +33,7 @@ export interface FunctionNeeds {
   readonly approvalPolicy?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
   readonly pseudonyms?: boolean;
-  /** Writes anchored digests of the chain heads (the anchor bucket; sealing with the ledger key). */
+  /** Writes signed anchors of the changed incident heads (the anchor bucket; signing with the ledger signing key). */
   readonly anchors?: boolean;
   /** Signs people in to the console: the OpenID Connect issuer and client, and the session key secret. */
   readonly signIn?: boolean;
@@ -184,7 +184,7 @@ export const FUNCTIONS = {
     name: 'anchor-ledger',
     entry: 'functions/anchor-ledger/handler.ts',
     description:
-      'Writes a sealed digest of every chain head to the anchor bucket (on close and on a schedule)',
+      'Writes a signed anchor of the incident heads changed since the last one to the anchor bucket (on close and on a schedule)',
     substitution: 'AnchorLedgerFunctionArn',
     needs: { operations: 'RO', ledger: 'APPEND', anchors: true },
     timeoutSeconds: 300,

@@ -121,8 +121,18 @@ export function parseOperationsSettings(
   };
 }
 
-/** How long anchored digests are locked in S3, read by the stateful stack. */
-export function parseAnchorRetention(raw: unknown): OperationsSettings[typeof CONTEXT_KEYS.anchorRetention] {
+/** How anchors are locked in S3: the mode and for how many days. */
+export type AnchorRetention = OperationsSettings[typeof CONTEXT_KEYS.anchorRetention];
+
+/**
+ * The production default: COMPLIANCE, so nobody — the account's root user included — can delete or
+ * overwrite an anchor before its time; seven years, as financial records are kept.
+ */
+export const DEFAULT_ANCHOR_RETENTION: AnchorRetention = { mode: 'COMPLIANCE', days: 2555 };
+
+/** How long anchors are locked in S3, read by the stateful stack; unset, {@link DEFAULT_ANCHOR_RETENTION}. */
+export function parseAnchorRetention(raw: unknown): AnchorRetention {
+  if (raw === undefined) return DEFAULT_ANCHOR_RETENTION;
   const parsed = operationsSchema.shape[CONTEXT_KEYS.anchorRetention].safeParse(
     typeof raw === 'string' ? JSON.parse(raw) : raw,
   );

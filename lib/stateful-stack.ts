@@ -1,4 +1,13 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import {
@@ -14,6 +23,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+import type { AnchorRetention } from './settings.ts';
 import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
 
 /** Every Casebook bucket: private, encrypted, TLS-only, retained; incomplete uploads are only cost. */
@@ -28,7 +38,14 @@ const PRIVATE_BUCKET: BucketProps = {
 };
 
 /** Properties of the {@link CasebookStatefulStack}. */
-export interface CasebookStatefulStackProps extends StackProps {}
+export interface CasebookStatefulStackProps extends StackProps {
+  /**
+   * How anchors are locked. GOVERNANCE lets a principal with `s3:BypassGovernanceRetention` delete
+   * or overwrite an anchor, so it is for development stacks only, and synth warns about it.
+   * @default the `casebook:anchorRetention` context, else COMPLIANCE for 2,555 days
+   */
+  readonly anchorRetention?: AnchorRetention;
+}
 
 /**
  * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
@@ -99,7 +116,8 @@ export class CasebookStatefulStack extends Stack {
         'Objects are only ever put by the ingest function, named by their SHA-256 and referenced from the incident; who read one is an audit question for CloudTrail S3 data events.',
     });
 
-    const retention = parseAnchorRetention(this.node.tryGetContext(CONTEXT_KEYS.anchorRetention));
+    const retention =
+      props.anchorRetention ?? parseAnchorRetention(this.node.tryGetContext(CONTEXT_KEYS.anchorRetention));
     this.anchorBucket = new Bucket(this, 'AnchorBucket', {
       ...PRIVATE_BUCKET,
       versioned: true,
@@ -109,10 +127,16 @@ export class CasebookStatefulStack extends Stack {
           ? ObjectLockRetention.compliance(Duration.days(retention.days))
           : ObjectLockRetention.governance(Duration.days(retention.days)),
     });
+    if (retention.mode === 'GOVERNANCE') {
+      Annotations.of(this.anchorBucket).addWarningV2(
+        'Casebook:AnchorRetentionGovernance',
+        `Anchors are locked in GOVERNANCE mode (${retention.days} days): anyone allowed s3:BypassGovernanceRetention can delete or overwrite an anchor, and with it the proof that a ledger was not rewritten. Use COMPLIANCE in production (${CONTEXT_KEYS.anchorRetention}).`,
+      );
+    }
     Validations.of(this.anchorBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'Every digest is retained under Object Lock and sealed with the ledger key; who wrote one is an audit question for CloudTrail S3 data events, which are complete where access logs are best-effort.',
+        'Every anchor is retained under Object Lock and signed with the ledger signing key; who wrote one is an audit question for CloudTrail S3 data events, which are complete where access logs are best-effort.',
     });
 
     // Each secret is set outside AWS or must stay as it is, so none rotates on a schedule (SMG4).

@@ -13,6 +13,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { FUNCTIONS, type FunctionKey, type FunctionSpec, STATE_MACHINE } from '../functions/catalog.ts';
+import { ANCHOR_PREFIX } from '../functions/domain/anchor.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { CasebookApi } from './constructs/casebook-api.ts';
@@ -138,11 +139,20 @@ export class CasebookStatelessStack extends Stack {
           bucket: props.anchorBucket,
           envName: ENV.anchorBucket,
           actions: ['s3:PutObject', 's3:GetObject'],
-          prefix: 'anchors/',
+          prefix: ANCHOR_PREFIX,
           list: true,
-          why: 'Put and get under anchors/ only: each digest is named by the time it was written, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.',
+          why: `Put and get under ${ANCHOR_PREFIX} only: each anchor is named by its number, which only the anchor run knows, so no fixed key can be granted; nothing can be deleted, and Object Lock keeps every version.`,
+        });
+        fn.bindBucketObjects({
+          bucket: props.anchorBucket,
+          envName: ENV.anchorBucket,
+          actions: ['s3:GetObject'],
+          prefix: 'anchors/',
+          why: 'Get only under anchors/: the digests an older Casebook wrote there, the first signed anchor links to the newest of them.',
         });
       }
+      // Every append marks its incident changed, for the anchor; RW functions may put there anyway.
+      if (needs.ledger === 'APPEND' && needs.operations !== 'RW') fn.allowChangeMarks(props.operationsTable);
       if (needs.pseudonyms) {
         fn.bindSecret({ secret: props.pseudonymKeySecret, envName: ENV.pseudonymKeySecretArn });
       }
@@ -231,7 +241,7 @@ export class CasebookStatelessStack extends Stack {
 
     // The ledger is anchored on a schedule as well as when an incident closes.
     new Rule(this, 'AnchorSchedule', {
-      description: 'Casebook: anchors a sealed digest of every ledger chain head in S3',
+      description: 'Casebook: anchors the ledger heads that changed since the last anchor in S3',
       schedule: Schedule.rate(Duration.minutes(settings.anchorIntervalMinutes)),
       targets: [new LambdaFunction(lambdas.anchorLedger, { retryAttempts: 2 })],
     });

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 /**
  * `casebook`: the operator's and the auditor's command line, against the local stack or AWS.
  *
- *   casebook ledger verify [--incident ID] [--json]   every chain, checked against the latest digest
- *   casebook ledger anchor [--reason TEXT]            writes a digest of every chain head now
+ *   casebook ledger verify [--incident ID] [--json]   every chain and every anchor, each chain against its anchored heads
+ *   casebook ledger anchor [--reason TEXT]            writes a signed anchor of the heads changed since the last one
  *   casebook ledger rotate-key                        a new local sealing key (old ones kept)
  *   casebook ledger public-key                        the PEM public key that verifies signed heads
  *   casebook ledger prove --incident ID --seq N       an inclusion proof (or --from SIZE|FILE [--to …]:
@@ -21,14 +21,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, Option } from 'commander';
 import { kmsClient, s3Client, systemClock } from '../functions/adapters/aws.ts';
+import { DynamoDbChangeMarks } from '../functions/adapters/change-marks.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWorkroom } from '../functions/adapters/dynamodb-workroom.ts';
-import { publicKeyFileOf } from '../functions/adapters/head-signer.ts';
+import { headSignerFor, publicKeyFileOf } from '../functions/adapters/head-signer.ts';
 import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/ledger-sealer.ts';
 import type { LedgerVerification } from '../functions/adapters/ledger-verification.ts';
 import { verifyLedger } from '../functions/adapters/ledger-verification.ts';
 import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
+import type { HeadSigner } from '../functions/domain/checkpoint.ts';
 import { ledgerPublicKey } from '../functions/domain/checkpoint.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../functions/domain/deadlines.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
@@ -81,7 +83,7 @@ const VARIABLES = [
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
-  row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads (--signing-kms-key-id)'),
+  row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),
   row(ENV.ledgerSigningKeyFile, 'a signing key file; its .pub.pem verifies heads (--signing-key-file;'),
   row('', 'verify and check-proof take --public-key instead)'),
   "  and the AWS SDK's own: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,",
@@ -131,12 +133,36 @@ function target(options: TargetOptions) {
     options.operationsTable ?? (local ? LOCAL_TABLES.operations : env[ENV.operationsTable]);
   const anchorBucket = options.anchorBucket ?? (local ? LOCAL_BUCKETS.anchors : env[ENV.anchorBucket]);
   const s3 = s3Client();
+  const signingKeyFile = local ? ledgerSigningKeyFile(dataDir) : env[ENV.ledgerSigningKeyFile];
+  const signingKmsKeyId = local ? undefined : env[ENV.ledgerSigningKmsKeyId];
+  // The signer, for anchoring; its public key, for verifying (a file beside a key file, or KMS's).
+  const headSigner = (): HeadSigner => {
+    if (signingKeyFile) return headSignerFor({ kind: 'file', path: signingKeyFile }, kmsClient);
+    if (signingKmsKeyId) return headSignerFor({ kind: 'kms', keyId: signingKmsKeyId }, kmsClient);
+    throw new Error(`no ledger signing key: set ${ENV.ledgerSigningKmsKeyId} or ${ENV.ledgerSigningKeyFile}`);
+  };
+  const publicKey = async (file?: string) => {
+    if (file) return ledgerPublicKey(readFileSync(file, 'utf8'));
+    if (signingKeyFile) {
+      const beside = publicKeyFileOf(signingKeyFile);
+      try {
+        return ledgerPublicKey(readFileSync(beside, 'utf8'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    }
+    return signingKmsKeyId ? ledgerPublicKey(await headSigner().publicKey()) : undefined;
+  };
   return {
+    headSigner,
+    publicKey,
     db,
     sealer,
     keyFile,
     kmsKeyId,
     ledgerTable: table ?? LOCAL_TABLES.ledger,
+    operationsTable,
     operations: operationsTable ? new DynamoDbOperationsStore(db, operationsTable) : undefined,
     workroom: operationsTable ? new DynamoDbWorkroom(db, operationsTable) : undefined,
     anchors: anchorBucket ? new S3AnchorStore(s3, anchorBucket) : undefined,
@@ -166,12 +192,15 @@ function addTargetOptions(command: Command): Command {
     .addHelpText('after', VARIABLES);
 }
 
-function progressBar(): ((done: number, total: number) => void) | undefined {
+/** A bar on stderr while anchors and then incidents are checked, only when stderr is a terminal. */
+function progressBar(): ((done: number, total: number, what: string) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
-  return (done, total) => {
+  return (done, total, what) => {
     const width = 30;
     const filled = Math.round((done / Math.max(total, 1)) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} incidents`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${what}\u001b[K`,
+    );
     if (done === total) process.stderr.write('\n');
   };
 }
@@ -184,15 +213,23 @@ function printVerification(report: LedgerVerification): void {
     for (const p of incident.problems) console.log(`  seq ${p.seq}: ${p.problem} — ${p.detail}`);
   }
   if (report.incidents.length === 0) console.log('No incidents and no ledger entries.');
-  if (!report.anchor) console.log('No anchored digest yet: a chain cut short since it began would not show.');
-  else
+  const { anchors } = report;
+  for (const p of anchors.problems) console.log(`anchor ${p.key}: ${p.problem} — ${p.detail}`);
+  if (anchors.digest && !anchors.digest.genuine)
     console.log(
-      report.anchor.genuine
-        ? `Checked against the digest ${report.anchor.key} of ${report.anchor.createdAt}.`
-        : `The latest digest ${report.anchor.key} is NOT genuine (its hash or seal is wrong): someone wrote it without the key.`,
+      `The digest ${anchors.digest.key} is NOT genuine (its hash or seal is wrong): someone wrote it without the key.`,
     );
+  if (anchors.last)
+    console.log(
+      `Walked ${anchors.anchors} anchor(s); checked against anchor ${anchors.last.number} (${anchors.last.key}) of ${anchors.last.createdAt}.`,
+    );
+  else if (anchors.digest?.genuine)
+    console.log(`Checked against the digest ${anchors.digest.key} of ${anchors.digest.createdAt}.`);
+  else console.log('No anchor yet: a chain cut short or rewritten since it began would not show.');
   console.log(
-    report.ok ? 'Ledger verified: nothing edited, inserted, reordered or removed.' : 'Ledger NOT verified.',
+    report.ok
+      ? 'Ledger verified: nothing edited, inserted, reordered, removed or rewritten; every anchor in place.'
+      : 'Ledger NOT verified.',
   );
 }
 
@@ -205,22 +242,17 @@ addTargetOptions(
   ledger
     .command('verify')
     .description(
-      'recompute every chain (hashes, seals, links) and check it against the latest anchored digest',
+      'recompute every chain (hashes, seals, links, signed heads), walk every anchor, and prove each chain extends its anchored head',
     )
     .option('--incident <id>', 'verify one incident only')
-    .option('--public-key <pem>', 'the public key (SPKI PEM) that signs the tree heads')
+    .option(
+      '--public-key <pem>',
+      'the ledger signing key’s public key (default: beside the signing key file, or KMS GetPublicKey)',
+    )
     .addOption(new Option('--json', 'print the report as JSON')),
 ).action(async (options: TargetOptions & { incident?: string; json?: boolean; publicKey?: string }) => {
-  const local = !(options.table ?? process.env[ENV.ledgerTable]);
-  const signingKey = local
-    ? ledgerSigningKeyFile(options.dataDir ?? defaultDataDir())
-    : process.env[ENV.ledgerSigningKeyFile];
-  const publicKeyFile = options.publicKey ?? (signingKey ? publicKeyFileOf(signingKey) : undefined);
-  const publicKey =
-    publicKeyFile && (options.publicKey || existsSync(publicKeyFile))
-      ? ledgerPublicKey(readFileSync(publicKeyFile, 'utf8'))
-      : undefined;
   const t = target(options);
+  const publicKey = await t.publicKey(options.publicKey);
   const report = await verifyLedger(
     {
       db: t.db,
@@ -245,24 +277,28 @@ addTargetOptions(
 addTargetOptions(
   ledger
     .command('anchor')
-    .description('write a sealed digest of every chain head to the anchor bucket now')
+    .description('write a signed anchor of the incident heads changed since the last anchor, now')
     .option('--reason <text>', 'why (recorded in the digest)', 'manual'),
 ).action(async (options: TargetOptions & { reason: string }) => {
   const t = target(options);
   if (!t.anchors || !t.operations)
     throw new Error('anchor needs --anchor-bucket and --operations-table on AWS');
-  if (!t.keyFile && !t.kmsKeyId) throw new Error('anchor needs --kms-key-id on AWS: the digest is sealed');
   const result = await anchorLedger(
     {
       incidents: t.operations,
       ledger: new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer }),
       anchors: t.anchors,
-      sealer: t.sealer,
+      changes: new DynamoDbChangeMarks(t.db, t.operationsTable as string),
+      signer: t.headSigner(),
       clock: systemClock,
     },
     options.reason,
   );
-  console.log(`Anchored ${result.chains} chain head(s) in ${result.key}.`);
+  console.log(
+    result.written
+      ? `Anchored ${result.chains} incident head(s) in ${result.key}.`
+      : `Nothing changed since anchor ${result.number} (${result.key}): no new anchor.`,
+  );
 });
 
 addTargetOptions(

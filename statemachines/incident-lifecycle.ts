@@ -380,7 +380,7 @@ export function incidentLifecycle(): State {
       }),
       'Anchor the ledger': lambda({
         comment:
-          'A sealed digest of every chain head goes where no table writer reaches, so the closed case cannot be cut short unseen. Tried again on any failure; one that persists is escalated, not passed over.',
+          'A signed anchor of the heads that changed goes where no table writer reaches, so the closed case cannot be cut short or rewritten unseen. Tried again on any failure; one that persists is escalated, not passed over.',
         fn: 'AnchorLedgerFunctionArn',
         payload: { 'reason.$': "States.Format('closed {}', $.incidentId)" },
         retryAny: true,

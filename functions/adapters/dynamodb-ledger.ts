@@ -35,9 +35,10 @@ import {
   readEntry,
   tipAfter,
 } from '../domain/ledger.ts';
-import type { Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
+import type { ChangeMarks, Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
 import { kmsClient } from './aws.ts';
 import { dependencyError, isConditionalCheckFailed } from './aws-errors.ts';
+import { DynamoDbChangeMarks } from './change-marks.ts';
 import type { HeadSignerSource, LedgerKeySource } from './config.ts';
 import { headSignerFor } from './head-signer.ts';
 import { sealerFor } from './ledger-sealer.ts';
@@ -47,6 +48,11 @@ export interface DynamoDbLedgerOptions {
   readonly sealer?: Sealer;
   /** Signs each batch's tree head; appending needs it, reading does not. */
   readonly headSigner?: HeadSigner;
+  /**
+   * Where each commit marks its incident changed (before the put, so no commit goes unmarked),
+   * so the anchor reads only the incidents that changed; once per window per instance.
+   */
+  readonly changes?: Pick<ChangeMarks, 'markChanged'>;
   /** How long one batch may keep losing races before its appends give up (ms). @default 20000 */
   readonly appendDeadlineMs?: number;
   /**
@@ -91,6 +97,7 @@ export class DynamoDbLedger implements Ledger {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly headSigner: HeadSigner | undefined;
+  private readonly changes: Pick<ChangeMarks, 'markChanged'> | undefined;
   private readonly deadlineMs: number;
   private readonly maxItemBytes: number;
   private readonly logs = new Map<string, KnownLog>();
@@ -100,6 +107,7 @@ export class DynamoDbLedger implements Ledger {
     this.client = client;
     this.tableName = tableName;
     this.headSigner = options.headSigner;
+    this.changes = options.changes;
     this.deadlineMs = options.appendDeadlineMs ?? 20_000;
     this.maxItemBytes = options.maxItemBytes ?? 350_000;
   }
@@ -172,6 +180,7 @@ export class DynamoDbLedger implements Ledger {
         const writing = [...leaders.values()];
         const item = await batchItem(incidentId, log.tip, writing, this.headSigner as HeadSigner);
         if (Date.now() > deadline) throw lostRace(incidentId, attempt);
+        await this.changes?.markChanged(incidentId);
         try {
           await this.client.send(
             new PutCommand({
@@ -453,10 +462,13 @@ export function ledgerFromConfig(
     readonly ledgerTable: string;
     readonly ledgerKey: LedgerKeySource;
     readonly headSigner?: HeadSignerSource;
+    /** Where appends put their change marks (the operational table). */
+    readonly operationsTable?: string;
   },
 ): DynamoDbLedger {
   return new DynamoDbLedger(db, config.ledgerTable, {
     sealer: sealerFor(config.ledgerKey, kmsClient),
     ...(config.headSigner ? { headSigner: headSignerFor(config.headSigner, kmsClient) } : {}),
+    ...(config.operationsTable ? { changes: new DynamoDbChangeMarks(db, config.operationsTable) } : {}),
   });
 }

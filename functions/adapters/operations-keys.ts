@@ -15,6 +15,7 @@
  * | the postmortem               | `INCIDENT#<id>`       | `POSTMORTEM`                        |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
  * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
+ * | a log changed in a window    | `CHANGED#<window>`    | `<incident id>`                     |
  *
  * Only incidents carry the byCreation index keys (`gsi1pk` `INCIDENTS`, `gsi1sk`
  * `<detectedAt>#<id>`), which list them newest first. The numbers counter holds the highest
@@ -85,7 +86,13 @@ export const keys = {
   postmortem: (incidentId: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: 'POSTMORTEM' }),
   correlation: (key: string) => ({ pk: `CORRELATION#${key}`, sk: META }),
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
+  /** The mark that an incident's log changed in a change window (functions/domain/anchor.ts). */
+  changed: (window: number, incidentId: string) => ({ pk: `${CHANGED}${window}`, sk: incidentId }),
+  changedPartition: (window: number) => `${CHANGED}${window}`,
 } as const;
+
+/** Partitions of the change marks: the one key prefix the ledger's appenders may put to. */
+export const CHANGED = 'CHANGED#';
 
 /** The four keys of an incident in the byCreation index: where a page of the listing stops. */
 export function listingKey(id: string, detectedAt: string): Record<string, string> {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { documentClient, kmsClient, s3Client, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
+import { DynamoDbChangeMarks } from '../adapters/change-marks.ts';
 import {
   anchorBucketConfig,
   ledgerTableConfig,
@@ -10,7 +11,7 @@ import {
 } from '../adapters/config.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
-import { sealerFor } from '../adapters/ledger-sealer.ts';
+import { headSignerFor } from '../adapters/head-signer.ts';
 import { logger } from '../adapters/logger.ts';
 import { S3AnchorStore } from '../adapters/s3-anchor-store.ts';
 import type { AnchorLedgerDeps, AnchorResult } from '../use-cases/anchor-ledger.ts';
@@ -37,12 +38,14 @@ export function makeAnchorLedgerHandler(deps: AnchorLedgerDeps): (event: unknown
 
 export function anchorLedgerDepsFromEnvironment(): AnchorLedgerDeps {
   const config = loadConfig([operationsTableConfig, ledgerTableConfig, anchorBucketConfig]);
+  if (!config.headSigner) throw new Error('The anchor is signed: configure the ledger signing key');
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
     anchors: new S3AnchorStore(s3Client(), config.anchorBucket),
-    sealer: sealerFor(config.ledgerKey, kmsClient),
+    changes: new DynamoDbChangeMarks(db, config.operationsTable),
+    signer: headSignerFor(config.headSigner, kmsClient),
     clock: systemClock,
   };
 }

@@ -340,9 +340,20 @@ function canonicalText(value: unknown): string {
  * adds on read), a format 1 or 2 entry as its whole item.
  */
 export function entryLeaf(entry: LedgerEntry | StoredEntryV3): Buffer {
+  const known = leaves.get(entry);
+  if (known) return known;
   const stored = entry.format === 3 ? storedEntry(entry) : entry;
-  return leafHash(Buffer.from(canonicalText(stored), 'utf8'));
+  const leaf = leafHash(Buffer.from(canonicalText(stored), 'utf8'));
+  leaves.set(entry, leaf);
+  return leaf;
 }
+
+/**
+ * Leaves already hashed, by the entry object read from the table: the chain check and the check
+ * against the anchors both need every leaf of 100,000 entries, and hashing is most of the work.
+ * Entries as read are never changed in place, so a leaf stays right for its object.
+ */
+const leaves = new WeakMap<object, Buffer>();
 
 function storedEntry(entry: LedgerEntryV3 | StoredEntryV3): StoredEntryV3 {
   if (!('hash' in entry)) return entry;

@@ -6,7 +6,7 @@
  * replaced, by a test clock.
  */
 
-import type { AnchorDigest } from './anchor.ts';
+import type { AnchorDigest, SignedAnchor, StoredAnchor } from './anchor.ts';
 import type { Approval, ApprovalStatus, BackupRequest, SeatName } from './approval.ts';
 import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
@@ -268,11 +268,32 @@ export interface LedgerPageRequest {
   readonly cursor?: string;
 }
 
-/** Where anchored digests of the chain heads are kept, out of reach of the table's writers. */
+/**
+ * Where anchors are kept, out of reach of the table's writers (S3 with Object Lock): the signed
+ * anchors, and the format 1 digests older tables have.
+ */
 export interface AnchorStore {
-  put(key: string, digest: AnchorDigest): Promise<void>;
-  /** The newest digest, by key. */
-  latest(): Promise<{ readonly key: string; readonly digest: AnchorDigest } | undefined>;
+  /** Puts anchor `anchor.number` under its key; throws AnchorTakenError if one is there. */
+  put(anchor: SignedAnchor): Promise<{ readonly key: string }>;
+  /** The keys of the signed anchors, in order. */
+  keys(): Promise<string[]>;
+  /** The object at `key`, read as an anchor (or named unreadable). */
+  get(key: string): Promise<StoredAnchor>;
+  /** Every object under the anchors' prefix, in key order, read as anchors. */
+  all(onProgress?: (done: number, total: number) => void): Promise<StoredAnchor[]>;
+  /** Every format 1 digest (older tables), by key, in key order. */
+  digests(): Promise<ReadonlyMap<string, AnchorDigest>>;
+}
+
+/**
+ * Marks of which incidents' logs changed in which window: a commit marks its incident (once per
+ * window per writer), an anchor reads the windows since the one before it.
+ */
+export interface ChangeMarks {
+  /** Records that `incidentId`'s log changes now (before the commit, so no commit goes unmarked). */
+  markChanged(incidentId: string): Promise<void>;
+  /** The incidents marked in `window`. */
+  changedIn(window: number): Promise<string[]>;
 }
 
 /** Where a whole original payload was kept, outside the tables. */

@@ -17,6 +17,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CHANGED } from '../../functions/adapters/operations-keys.ts';
 import type { FunctionSpec } from '../../functions/catalog.ts';
 import { REPO_ROOT } from '../paths.ts';
 import {
@@ -185,6 +186,22 @@ export class CasebookFunction extends Construct {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Lets a function that appends to the ledger put the change marks the anchor reads
+   * (`CHANGED#<window>` partitions of the operational table) and nothing else there: the
+   * condition on the partition key keeps a read-only function read-only everywhere else.
+   */
+  public allowChangeMarks(table: ITable): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CHANGED}*`] } },
+      }),
+    );
     return this;
   }
 

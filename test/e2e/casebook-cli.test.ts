@@ -28,15 +28,19 @@ beforeAll(async () => {
 afterAll(() => stack?.kill());
 
 describe('casebook against a running npm start', () => {
-  it('anchors the ledger and verifies it against that digest, in local mode', async () => {
+  it('anchors the ledger and verifies it against that anchor, in local mode', async () => {
     const anchored = await casebook(['ledger', 'anchor', '--reason', 'auditor'], user);
     expect(anchored.stderr).toBe('');
     expect(anchored.code).toBe(0);
-    expect(anchored.stdout).toMatch(/^Anchored 0 chain head\(s\) in anchors\//);
+    expect(anchored.stdout).toBe('Anchored 0 incident head(s) in signed-anchors/000000000001.json.\n');
     const verified = await casebook(['ledger', 'verify', '--json'], user);
     expect(verified.stderr).toBe('');
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, anchor: { genuine: true }, incidents: [] });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      ok: true,
+      anchors: { anchors: 1, last: { number: 1 }, problems: [] },
+      incidents: [],
+    });
   });
 
   it('ignores the AWS credentials and endpoints of the shell it runs in', async () => {
@@ -52,7 +56,10 @@ describe('casebook against a running npm start', () => {
     };
     const verified = await casebook(['ledger', 'verify', '--json'], shell);
     expect(verified.stderr).toBe('');
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, anchor: { genuine: true } });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      ok: true,
+      anchors: { last: { number: 1 }, problems: [] },
+    });
   });
 
   it('names the incident it cannot find, from the local tables', async () => {

@@ -162,10 +162,10 @@ describe('casebook ledger verify (the auditor’s check)', () => {
   it('verifies an untouched ledger against a fresh digest, and names the incident whose chain never began', async () => {
     const anchored = await casebook('ledger', 'anchor', '--reason', 'test');
     expect(anchored.stderr).toBe('');
-    expect(anchored.stdout).toMatch(/Anchored 17 chain head\(s\) in anchors\//);
+    expect(anchored.stdout).toBe('Anchored 17 incident head(s) in signed-anchors/000000000001.json.\n');
     const { code, stdout } = await casebook('ledger', 'verify', '--json');
     const report = JSON.parse(stdout) as LedgerVerification;
-    expect(report.anchor?.genuine).toBe(true);
+    expect(report.anchors).toMatchObject({ anchors: 1, last: { number: 1 }, problems: [] });
     expect(report.incidents.filter((i) => i.problems.length > 0)).toEqual([
       {
         incidentId: id(10),

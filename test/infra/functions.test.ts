@@ -158,13 +158,30 @@ describe('the ledger stays append-only in IAM', () => {
 });
 
 describe('the operations table', () => {
+  it.each(specs.filter(([, spec]) => spec.needs.ledger === 'APPEND' && spec.needs.operations !== 'RW'))(
+    '%s may put change marks (CHANGED#… partitions) and nothing else there',
+    (key) => {
+      const puts = statementsFor(key).filter(
+        (s) =>
+          s.Effect === 'Allow' && mentions(s, operationsArn) && actionsOf(s).includes('dynamodb:PutItem'),
+      );
+      expect(puts).toEqual([
+        expect.objectContaining({
+          Action: 'dynamodb:PutItem',
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CHANGED#*'] } },
+        }),
+      ]);
+    },
+  );
+
   it.each(specs)(
     '%s gets read or read-write access as its needs say, and Query on named indexes only',
     (key, spec) => {
       const statements = statementsFor(key);
       expect(allows(statements, 'dynamodb:Query', operationsArn)).toBe(true);
       expect(allows(statements, 'dynamodb:UpdateItem', operationsArn)).toBe(spec.needs.operations === 'RW');
-      expect(allows(statements, 'dynamodb:PutItem', operationsArn)).toBe(spec.needs.operations === 'RW');
+      const unconditional = statements.filter((s) => !s.Condition);
+      expect(allows(unconditional, 'dynamodb:PutItem', operationsArn)).toBe(spec.needs.operations === 'RW');
       for (const index of OPERATIONS_TABLE.globalSecondaryIndexes) {
         expect(
           statements.some(

@@ -54,10 +54,12 @@ describe('cdk-nag AwsSolutions checks', () => {
     // Some acknowledgements are recorded during synth, once cross-stack references exist.
     app.synth();
     // The ingest function puts alert payloads into <payload bucket>/*: one bucket, put only; the
-    // anchoring function puts and gets digests under <anchor bucket>/anchors/*.
+    // anchoring function puts and gets anchors under <anchor bucket>/signed-anchors/*, and gets the
+    // older digests under anchors/*.
     const accepted = new Set([
       ...ACCEPTED_RULES,
       bucketObjectsFinding(stateless, stateful.payloadBucket),
+      bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),
     ]);
     const acknowledgements = acknowledgementsUnder(app);

@@ -1,7 +1,9 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_TABLE, OPERATIONS_TABLE, type TableSchema } from '../../functions/adapters/tables.ts';
 import { MUTATING_ACTIONS } from '../../lib/constructs/table-access.ts';
+import { CasebookStatefulStack } from '../../lib/stateful-stack.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
 const { stateful, statefulTemplate: template } = synthCasebookApp();
@@ -154,21 +156,42 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('locks every anchored digest with Object Lock, in the mode and for the time cdk.json says', () => {
+  it('locks every anchor with Object Lock in COMPLIANCE mode unless the deployer asks for GOVERNANCE, which synth warns about', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: {
-        ObjectLockEnabled: 'Enabled',
-        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
-      },
-    });
-    const compliance = synthCasebookApp({ 'casebook:anchorRetention': { mode: 'COMPLIANCE', days: 2555 } });
-    compliance.statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockConfiguration: {
         ObjectLockEnabled: 'Enabled',
         Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
       },
     });
+    const warnings = (stack: Stack) =>
+      Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('GOVERNANCE'));
+    expect(warnings(stateful)).toEqual([]);
+    // Without the setting at all, production's mode still.
+    const unset = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Template.fromStack(new CasebookStatefulStack(unset, 'Unset')).hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } } },
+    });
+
+    const governance = synthCasebookApp({ 'casebook:anchorRetention': { mode: 'GOVERNANCE', days: 30 } });
+    governance.statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } },
+      },
+    });
+    const [warning] = warnings(governance.stateful);
+    expect(warning?.id).toBe('/CasebookStateful/AnchorBucket');
+    expect(String(warning?.entry.data)).toMatch(
+      /GOVERNANCE mode \(30 days\): anyone allowed s3:BypassGovernanceRetention can delete or overwrite an anchor.*Use COMPLIANCE in production/,
+    );
+    // The same through the stack's own property.
+    const byProp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const dev = new CasebookStatefulStack(byProp, 'Dev', {
+      anchorRetention: { mode: 'GOVERNANCE', days: 7 },
+    });
+    expect(warnings(dev)).toHaveLength(1);
+
     expect(() => synthCasebookApp({ 'casebook:anchorRetention': { mode: 'FOREVER', days: 1 } })).toThrow(
       /casebook:anchorRetention must be/,
     );
