@@ -56,6 +56,8 @@ export interface IncidentRun {
   readonly actSeconds: number;
   /** Carry-out runs Act took. */
   readonly actRuns: number;
+  /** How long each carry-out run took, from the history. */
+  readonly actRunSeconds: readonly number[];
   /** Every event of the closed incident's execution history. */
   readonly history: HistoryEvent[];
 }
@@ -181,13 +183,14 @@ export async function finishIncident(
   const started = performance.now();
   await watchPhase(stack, incidentId, 'Learn', options.actTimeoutMs);
   log(`${incidentId}: Act finished after ${seconds(started).toFixed(1)} s (wall)`);
+  const closing = performance.now();
   await done(link, 'postmortem', POSTMORTEM);
   const executionArn = executionArnOf(stack, incidentId);
   await waitFor(`${incidentId}'s execution to succeed`, async () =>
     (await describe(stack, executionArn)) === 'SUCCEEDED' ? true : undefined,
   );
-
   const history = await executionHistory(stack, incidentId);
+  log(`${incidentId}: closed and its history read in ${seconds(closing).toFixed(1)} s`);
   const actStart = entered(history, CARRY_OUT)[0]?.timestamp;
   const actEnd = entered(history, 'Learn')[0]?.timestamp;
   if (!actStart || !actEnd) throw new Error(`${incidentId}'s history shows no Act`);
@@ -197,6 +200,10 @@ export async function finishIncident(
     planSeconds: prepared.planSeconds,
     actSeconds: (actEnd.getTime() - actStart.getTime()) / 1000,
     actRuns: entered(history, CARRY_OUT).length,
+    actRunSeconds: entered(history, CARRY_OUT).map((run, i) => {
+      const end = history.filter((e) => e.stateExitedEventDetails?.name === CARRY_OUT)[i]?.timestamp;
+      return end && run.timestamp ? (end.getTime() - run.timestamp.getTime()) / 1000 : Number.NaN;
+    }),
     history,
   };
 }

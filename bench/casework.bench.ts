@@ -65,15 +65,9 @@ export default async function run(): Promise<BenchReport> {
     log(`${CUSTOMERS} charges made in ${chargesSeconds.toFixed(1)} s`);
     started = performance.now();
     const large = await runIncident(stack, 'large', csv, { actTimeoutMs: ACT_TIMEOUT_MS, log });
-    const fast: Large = {
-      run: large,
-      record: await actRecord(stack, large.incidentId),
-      done: await effectsDone(stack, large.incidentId, 'large'),
-      chargesSeconds,
-    };
-    log(
-      `large incident worked in ${seconds(started)} s: ${JSON.stringify({ ...fast.done, ...fast.record })}`,
-    );
+    const fast = await counted(stack, large, 'large', chargesSeconds);
+    log(`large incident worked in ${seconds(started)} s`);
+    assertAllDone(`at ${RATE_PER_SECOND} a second`, fast);
 
     // The second incident is worked up to its approvers at the same rates (the plan's refund check
     // asks the provider about each payment, and is not Act), then the stack restarts on its data
@@ -90,21 +84,34 @@ export default async function run(): Promise<BenchReport> {
     log(`stack restarted at production-like rates in ${seconds(started)} s`);
     started = performance.now();
     const pacedRun = await finishIncident(stack, prepared, { actTimeoutMs: ACT_TIMEOUT_MS, log });
-    const paced: Large = {
-      run: pacedRun,
-      record: await actRecord(stack, pacedRun.incidentId),
-      done: await effectsDone(stack, pacedRun.incidentId, 'paced'),
-      chargesSeconds: 0,
-    };
-    log(
-      `paced incident worked in ${seconds(started)} s: ${JSON.stringify({ ...paced.done, ...paced.record })}`,
-    );
+    const paced = await counted(stack, pacedRun, 'paced', 0);
+    log(`paced incident worked in ${seconds(started)} s`);
     assertAllDone('at production-like rates', paced);
     return report(small, fast, paced);
   } finally {
     await stack?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What the incident's records and the providers say Act did. */
+async function counted(
+  stack: LocalStack,
+  run: IncidentRun,
+  tag: string,
+  chargesSeconds: number,
+): Promise<Large> {
+  const started = performance.now();
+  const large = {
+    run,
+    record: await actRecord(stack, run.incidentId),
+    done: await effectsDone(stack, run.incidentId, tag),
+    chargesSeconds,
+  };
+  log(
+    `${run.incidentId}: effects counted in ${seconds(started)} s: ${JSON.stringify({ ...large.done, ...large.record })}`,
+  );
+  return large;
 }
 
 /**
