@@ -94,7 +94,8 @@ export default async function run(): Promise<BenchReport> {
     const distinct = new Set(keys);
     const lost = writers * perWriter - distinct.size;
     const duplicated = keys.length - distinct.size;
-    const contestedProblems = (await verifyChain(contested, written, db.sealer)).length;
+    const contestedProblems = (await verifyChain(contested, await ledger.readChain(contested), db.chainKeys))
+      .length;
 
     // Verification of 100,000 entries, read once from the table.
     const verifyIncident = 'bench-verify';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 /**
  * `casebook`: the operator's and the auditor's command line, against the local stack or AWS.
@@ -19,10 +20,12 @@ import { kmsClient, s3Client, systemClock } from '../functions/adapters/aws.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbWorkroom } from '../functions/adapters/dynamodb-workroom.ts';
+import { publicKeyFileOf } from '../functions/adapters/head-signer.ts';
 import { FileKeySealer, KmsSealer, rotateKeyFile } from '../functions/adapters/ledger-sealer.ts';
 import type { LedgerVerification } from '../functions/adapters/ledger-verification.ts';
 import { verifyLedger } from '../functions/adapters/ledger-verification.ts';
 import { S3AnchorStore } from '../functions/adapters/s3-anchor-store.ts';
+import { ledgerPublicKey } from '../functions/domain/checkpoint.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../functions/domain/deadlines.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -34,6 +37,7 @@ import {
   LOCAL_CREDENTIALS,
   LOCAL_TABLES,
   ledgerKeyFile,
+  ledgerSigningKeyFile,
   PORTS,
   portsFromEnvironment,
 } from '../local/names.ts';
@@ -59,7 +63,8 @@ const VARIABLES = [
   '',
   'Local mode (the stack of npm start on this machine) reads only:',
   row('CASEBOOK_DATA_DIR', "the stack's data directory (default .casebook/ in the repository);"),
-  row('', 'the sealing key is <data dir>/keys/ledger.json'),
+  row('', 'the sealing key is <data dir>/keys/ledger.json, the heads’ public key'),
+  row('', '<data dir>/keys/ledger-signing.pub.pem'),
   row(PORTS.dynamodb.variable, `DynamoDB's port (default ${PORTS.dynamodb.port}), as npm start was given it`),
   row(PORTS.s3.variable, `S3's port (default ${PORTS.s3.port}), as npm start was given it`),
   "  It signs with the emulators' throwaway key pair and ignores every AWS_* variable: real",
@@ -71,6 +76,7 @@ const VARIABLES = [
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
+  row(ENV.ledgerSigningKeyFile, 'a signing key file whose .pub.pem verifies heads (--public-key)'),
   "  and the AWS SDK's own: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,",
   '  AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3,',
   '  AWS_ENDPOINT_URL_KMS (and the rest of its chain: ~/.aws/config and credentials, SSO, roles).',
@@ -193,14 +199,25 @@ addTargetOptions(
       'recompute every chain (hashes, seals, links) and check it against the latest anchored digest',
     )
     .option('--incident <id>', 'verify one incident only')
+    .option('--public-key <pem>', 'the public key (SPKI PEM) that signs the tree heads')
     .addOption(new Option('--json', 'print the report as JSON')),
-).action(async (options: TargetOptions & { incident?: string; json?: boolean }) => {
+).action(async (options: TargetOptions & { incident?: string; json?: boolean; publicKey?: string }) => {
+  const local = !(options.table ?? process.env[ENV.ledgerTable]);
+  const signingKey = local
+    ? ledgerSigningKeyFile(options.dataDir ?? defaultDataDir())
+    : process.env[ENV.ledgerSigningKeyFile];
+  const publicKeyFile = options.publicKey ?? (signingKey ? publicKeyFileOf(signingKey) : undefined);
+  const publicKey =
+    publicKeyFile && (options.publicKey || existsSync(publicKeyFile))
+      ? ledgerPublicKey(readFileSync(publicKeyFile, 'utf8'))
+      : undefined;
   const t = target(options);
   const report = await verifyLedger(
     {
       db: t.db,
       ledgerTable: t.ledgerTable,
       sealer: t.sealer,
+      ...(publicKey ? { publicKey } : {}),
       ...(t.anchors ? { anchors: t.anchors } : {}),
       ...(t.operations
         ? { incidentIds: () => everyIncidentId(t.operations as DynamoDbOperationsStore) }

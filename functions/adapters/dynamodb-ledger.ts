@@ -1,60 +1,88 @@
 /**
- * The Effect Ledger and Decision Log over DynamoDB. Exposes only `append` and `read`; every write
- * is an insert (`attribute_not_exists`), nothing here updates or deletes (and IAM denies both).
+ * The Effect Ledger and Decision Log over DynamoDB. Exposes only `append` and reads; every write is
+ * an insert (`attribute_not_exists`), nothing here updates or deletes (and IAM denies both).
  *
- * An append costs two puts, whatever the chain's length:
- *  1. a claim of the entry's idempotency key (put-if-absent), so a retried append of the same
- *     effect finds the claim and returns the entry instead of writing a second one;
- *  2. the entry at head + 1 (put-if-absent on `seq`), the head being the one this instance last
- *     wrote or read; a writer that lost the race reads the new head (one consistent Query,
- *     descending, Limit 1) and tries again after a jittered pause, until a deadline.
- * dynalite has no transactions, so the two puts are not atomic: a writer that died between them
- * leaves a claim without an entry. Its claim has a lease longer than an append may last (no entry
- * is put past an append's deadline); once the lease is over a retry takes the key over with a
- * claim of the next generation.
+ * Appends are committed in batches (format 3): one conditional put of one chain item per batch of
+ * 1–25 entries, at the log place after the head this instance knows. Concurrent `append` calls for
+ * one incident on one instance queue up, and while a put is in flight the next ones gather into the
+ * next batch, so a caller appending from many workers gets batches without asking for them.
+ *
+ * Idempotency needs no claim item: a batch is committed only at the true head + 1, and before
+ * committing the writer has read every item up to that head. So it keeps, per incident, the hashes
+ * of every committed idempotency key (each item's `keys`) and the head they are complete up to; a
+ * key among them gets the committed entry back; a put that loses the race reads the items written
+ * since, drops the keys they committed and tries again at the new head.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { sha256Hex } from '../domain/json.ts';
-import type { ChainHead, LedgerEntry, LedgerEntryDraft, Sealer } from '../domain/ledger.ts';
-import { sealEntry } from '../domain/ledger.ts';
-import type { Ledger } from '../domain/ports.ts';
+import type { HeadSigner } from '../domain/checkpoint.ts';
+import type {
+  ChainItem,
+  ChainTip,
+  LedgerEntry,
+  LedgerEntryDraft,
+  LedgerHead,
+  Sealer,
+} from '../domain/ledger.ts';
+import {
+  batchItem,
+  entriesOf,
+  genesisTip,
+  keyHash,
+  ledgerDraftSchema,
+  MAX_BATCH_ENTRIES,
+  newEntryId,
+  readEntry,
+  tipAfter,
+} from '../domain/ledger.ts';
+import type { Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
 import { kmsClient } from './aws.ts';
 import { dependencyError, isConditionalCheckFailed } from './aws-errors.ts';
-import type { LedgerKeySource } from './config.ts';
+import type { HeadSignerSource, LedgerKeySource } from './config.ts';
+import { FileHeadSigner } from './head-signer.ts';
 import { sealerFor } from './ledger-sealer.ts';
 
 export interface DynamoDbLedgerOptions {
-  readonly sealer: Sealer;
-  /** How long one append may keep losing races before it gives up (ms). @default 20000 */
+  /** Checks the seals of format 2 entries; nothing is sealed any more. */
+  readonly sealer?: Sealer;
+  /** Signs each batch's tree head; appending needs it, reading does not. */
+  readonly headSigner?: HeadSigner;
+  /** How long one batch may keep losing races before its appends give up (ms). @default 20000 */
   readonly appendDeadlineMs?: number;
   /**
-   * How long a claim without its entry blocks the key before a retry may take it over (ms): longer
-   * than an append may last (its deadline), since no entry is put once that has passed.
-   * @default appendDeadlineMs + 10000
+   * The most bytes of entries (as JSON) one item holds: DynamoDB's item limit is 400 KB, and the
+   * rest of the item (keys, right edge, head) stays under 10 KB. @default 350000
    */
-  readonly claimLeaseMs?: number;
+  readonly maxItemBytes?: number;
 }
 
-/** An idempotency claim as stored: its own partition, one item per generation. */
-interface ClaimItem {
-  readonly incidentId: string;
-  readonly seq: number;
-  readonly claimOf: string;
-  readonly idempotencyKey: string;
-  /** The chain's head when the claim was made: the entry, once written, comes after it. */
-  readonly afterSeq: number;
-  readonly claimedAt: number;
+/** What this instance knows of an incident's log: its head and every key committed up to it. */
+interface KnownLog {
+  /** The last item's seq (0: none). */
+  seq: number;
+  tip: ChainTip;
+  /** Hash of each committed idempotency key → the seq of the item that holds it. */
+  readonly keys: Map<string, number>;
 }
 
-const HEAD_CACHE_LIMIT = 1000;
+/** One `append` call waiting for its batch. */
+interface Waiting {
+  readonly draft: LedgerEntryDraft;
+  readonly keyHash: string;
+  readonly id: string;
+  readonly bytes: number;
+  readonly resolve: (result: { created: boolean; entry: LedgerEntry }) => void;
+  readonly reject: (error: unknown) => void;
+}
 
-/** Partition of the claims of one idempotency key; never an incident id (those have no `#`). */
+const LOG_CACHE_LIMIT = 1000;
+
+/** Partition of the claims format 2 writers made; never an incident id (those have no `#`). */
 export function claimPartition(incidentId: string, idempotencyKey: string): string {
-  return `${incidentId}#claim#${sha256Hex(idempotencyKey)}`;
+  return `${incidentId}#claim#${keyHash(idempotencyKey)}`;
 }
 
-/** Whether a ledger table item is an idempotency claim rather than an entry. */
+/** Whether a ledger table item is an idempotency claim (written by format 2 writers) rather than a chain item. */
 export function isClaimItem(item: Record<string, unknown>): boolean {
   return typeof item.claimOf === 'string';
 }
@@ -62,212 +90,352 @@ export function isClaimItem(item: Record<string, unknown>): boolean {
 export class DynamoDbLedger implements Ledger {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
-  private readonly sealer: Sealer;
+  private readonly headSigner: HeadSigner | undefined;
   private readonly deadlineMs: number;
-  private readonly leaseMs: number;
-  /** The last head this instance wrote or read, per incident: usually the true head. */
-  private readonly heads = new Map<string, ChainHead>();
-  /**
-   * This instance's appends to each incident, one after the other: its own concurrent callers
-   * then never race each other for the next seq (other writers still may, and are retried).
-   */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly maxItemBytes: number;
+  private readonly logs = new Map<string, KnownLog>();
+  private readonly queues = new Map<string, Waiting[]>();
 
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoDbLedgerOptions) {
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoDbLedgerOptions = {}) {
     this.client = client;
     this.tableName = tableName;
-    this.sealer = options.sealer;
+    this.headSigner = options.headSigner;
     this.deadlineMs = options.appendDeadlineMs ?? 20_000;
-    this.leaseMs = options.claimLeaseMs ?? this.deadlineMs + 10_000;
+    this.maxItemBytes = options.maxItemBytes ?? 350_000;
   }
 
   append(incidentId: string, draft: LedgerEntryDraft): Promise<{ created: boolean; entry: LedgerEntry }> {
-    const before = this.queues.get(incidentId) ?? Promise.resolve();
-    const appended = before.catch(() => undefined).then(() => this.appendNow(incidentId, draft));
-    this.queues.set(incidentId, appended);
-    const forget = () => {
-      if (this.queues.get(incidentId) === appended) this.queues.delete(incidentId);
-    };
-    appended.then(forget, forget);
-    return appended;
+    return new Promise((resolve, reject) => {
+      if (!this.headSigner) {
+        reject(new Error('Appending to the ledger needs a head signer (a signing key file or KMS key)'));
+        return;
+      }
+      let parsed: LedgerEntryDraft;
+      try {
+        parsed = ledgerDraftSchema.parse(draft);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const waiting: Waiting = {
+        draft: parsed,
+        keyHash: keyHash(parsed.idempotencyKey),
+        id: newEntryId(parsed),
+        bytes: Buffer.byteLength(JSON.stringify(parsed)) + 200,
+        resolve,
+        reject,
+      };
+      const queue = this.queues.get(incidentId);
+      if (queue) {
+        queue.push(waiting);
+        return;
+      }
+      this.queues.set(incidentId, [waiting]);
+      void this.drain(incidentId);
+    });
   }
 
-  private async appendNow(
-    incidentId: string,
-    draft: LedgerEntryDraft,
-  ): Promise<{ created: boolean; entry: LedgerEntry }> {
-    const deadline = Date.now() + this.deadlineMs;
-    const claimed = await this.claim(incidentId, draft.idempotencyKey, deadline);
-    if (claimed.existing) return { created: false, entry: claimed.existing };
-
-    let head = this.heads.get(incidentId) ?? (await this.readHead(incidentId));
-    for (let attempt = 1; ; attempt++) {
-      const entry = await sealEntry(incidentId, head, draft, this.sealer);
-      // Past its deadline an append puts nothing more: a retry may then take the claim over.
-      if (Date.now() > deadline) throw lostRace(draft.idempotencyKey, attempt);
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: entry,
-            ConditionExpression: 'attribute_not_exists(seq)',
-          }),
-        );
-        this.remember(incidentId, entry);
-        return { created: true, entry };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw dependencyError('Appending to the ledger failed', error);
+  /** Commits the incident's queue batch by batch until it is empty. */
+  private async drain(incidentId: string): Promise<void> {
+    const queue = this.queues.get(incidentId) as Waiting[];
+    // One turn of the event loop lets the appends of the same moment join the first batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (queue.length > 0) {
+      let bytes = 0;
+      let count = 0;
+      while (count < queue.length && count < MAX_BATCH_ENTRIES) {
+        bytes += (queue[count] as Waiting).bytes;
+        if (count > 0 && bytes > this.maxItemBytes) break;
+        count++;
       }
-      await pause(attempt);
-      head = await this.readHead(incidentId);
+      await this.commit(incidentId, queue.splice(0, count));
+    }
+    this.queues.delete(incidentId);
+  }
+
+  /** Commits one batch: settles every waiting append, never throws. */
+  private async commit(incidentId: string, batch: readonly Waiting[]): Promise<void> {
+    const deadline = Date.now() + this.deadlineMs;
+    let todo = batch;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const log = attempt === 1 ? await this.known(incidentId) : await this.catchUp(incidentId);
+        todo = await this.settleCommitted(incidentId, log, todo);
+        if (todo.length === 0) return;
+        // The same key twice in one batch: the first is written, the others get it back.
+        const leaders = new Map<string, Waiting>();
+        const followers: Waiting[] = [];
+        for (const w of todo) {
+          if (leaders.has(w.keyHash)) followers.push(w);
+          else leaders.set(w.keyHash, w);
+        }
+        const writing = [...leaders.values()];
+        const item = await batchItem(incidentId, log.tip, writing, this.headSigner as HeadSigner);
+        if (Date.now() > deadline) throw lostRace(incidentId, attempt);
+        try {
+          await this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(seq)',
+            }),
+          );
+        } catch (error) {
+          if (!isConditionalCheckFailed(error))
+            throw dependencyError('Appending to the ledger failed', error);
+          todo = [...writing, ...followers];
+          await pause(attempt);
+          continue;
+        }
+        this.absorb(log, item);
+        const byKey = new Map(item.entries.map((e) => [keyHash(e.idempotencyKey), readEntry(e)]));
+        for (const w of writing) w.resolve({ created: true, entry: byKey.get(w.keyHash) as LedgerEntry });
+        for (const w of followers) w.resolve({ created: false, entry: byKey.get(w.keyHash) as LedgerEntry });
+        return;
+      } catch (error) {
+        for (const w of todo) w.reject(error);
+        return;
+      }
     }
   }
 
-  async read(incidentId: string): Promise<LedgerEntry[]> {
-    const entries: LedgerEntry[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'incidentId = :id',
-        ExpressionAttributeValues: { ':id': incidentId },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) entries.push(...((page.Items ?? []) as LedgerEntry[]));
-    const last = entries.at(-1);
-    if (last) this.remember(incidentId, last);
-    return entries;
+  /** Answers the appends whose keys are committed already with the committed entries; returns the rest. */
+  private async settleCommitted(
+    incidentId: string,
+    log: KnownLog,
+    todo: readonly Waiting[],
+  ): Promise<Waiting[]> {
+    const rest: Waiting[] = [];
+    const items = new Map<number, ChainItem | undefined>();
+    for (const w of todo) {
+      const seq = log.keys.get(w.keyHash);
+      if (seq === undefined) {
+        rest.push(w);
+        continue;
+      }
+      if (!items.has(seq)) items.set(seq, await this.item(incidentId, seq));
+      const entry = entriesOf(items.get(seq) ? [items.get(seq) as ChainItem] : []).find(
+        (e) => e.idempotencyKey === w.draft.idempotencyKey,
+      );
+      if (entry) w.resolve({ created: false, entry });
+      else
+        w.reject(dependencyError('Appending to the ledger failed', new Error(`item ${seq} lost its entry`)));
+    }
+    return rest;
   }
 
-  /** The chain's last entry as its seq and hash, read consistently; undefined for an empty chain. */
-  async readHead(incidentId: string): Promise<ChainHead | undefined> {
+  private async item(incidentId: string, seq: number): Promise<ChainItem | undefined> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'incidentId = :id AND seq = :seq',
+        ExpressionAttributeValues: { ':id': incidentId, ':seq': seq },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Items?.[0] as ChainItem | undefined;
+  }
+
+  /** What this instance knows of the log, read once on first use: the last item, then every key. */
+  private async known(incidentId: string): Promise<KnownLog> {
+    const cached = this.logs.get(incidentId);
+    if (cached) {
+      this.logs.delete(incidentId);
+      this.logs.set(incidentId, cached);
+      return cached;
+    }
     try {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'incidentId = :id',
-          ExpressionAttributeValues: { ':id': incidentId },
-          ProjectionExpression: 'seq, #hash',
-          ExpressionAttributeNames: { '#hash': 'hash' },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: true,
-        }),
-      );
-      const item = out.Items?.[0] as ChainHead | undefined;
-      if (item) this.remember(incidentId, item);
-      return item ? { seq: item.seq, hash: item.hash } : undefined;
+      const last = (await this.lastItems(incidentId, 1))[0];
+      let log: KnownLog;
+      if (!last) {
+        log = { seq: 0, tip: genesisTip(), keys: new Map() };
+      } else if (last.format === 3) {
+        // The right edge of the tree is in the last item; of the others only their keys are read.
+        log = { seq: last.seq, tip: tipAfter(last, undefined), keys: new Map() };
+        const pages = paginateQuery(
+          { client: this.client },
+          {
+            TableName: this.tableName,
+            KeyConditionExpression: 'incidentId = :id AND seq <= :last',
+            ExpressionAttributeValues: { ':id': incidentId, ':last': last.seq },
+            ProjectionExpression: 'seq, #keys, idempotencyKey',
+            ExpressionAttributeNames: { '#keys': 'keys' },
+            ConsistentRead: true,
+          },
+        );
+        for await (const page of pages) {
+          for (const item of page.Items ?? []) rememberKeys(log.keys, item as KeysOnly);
+        }
+      } else {
+        // A log still all in format 2: its leaves are the entries, read once to build the tree.
+        log = { seq: 0, tip: genesisTip(), keys: new Map() };
+        for (const item of await this.items(incidentId, 0, last.seq)) this.absorb(log, item);
+      }
+      this.cache(incidentId, log);
+      return log;
     } catch (error) {
       throw dependencyError('Reading the ledger head failed', error);
     }
   }
 
-  /**
-   * Claims the key for this append, or finds the entry an earlier append with the same key wrote.
-   * A claim whose entry is not there yet is waited for while its lease runs, then taken over.
-   */
-  private async claim(
-    incidentId: string,
-    key: string,
-    deadline: number,
-  ): Promise<{ readonly existing?: LedgerEntry }> {
-    const partition = claimPartition(incidentId, key);
-    let generation = 1;
-    for (let attempt = 1; ; attempt++) {
-      const afterSeq =
-        (this.heads.get(incidentId) ?? (generation > 1 ? await this.readHead(incidentId) : undefined))?.seq ??
-        0;
-      const item: ClaimItem = {
-        incidentId: partition,
-        seq: generation,
-        claimOf: incidentId,
-        idempotencyKey: key,
-        afterSeq,
-        claimedAt: Date.now(),
-      };
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(seq)',
-          }),
-        );
-        return {};
-      } catch (error) {
-        if (!isConditionalCheckFailed(error))
-          throw dependencyError('Claiming a ledger idempotency key failed', error);
-      }
-      const latest = await this.latestClaim(partition);
-      if (!latest) continue;
-      const existing = await this.findEntry(incidentId, key, latest.afterSeq);
-      if (existing) return { existing };
-      if (Date.now() - latest.claimedAt > this.leaseMs) {
-        generation = latest.seq + 1; // the claimant died between its two puts: take the key over
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw dependencyError(
-          'Appending to the ledger failed',
-          new Error(`an append of ${key} to ${incidentId} is under way elsewhere`),
-        );
-      }
-      await pause(attempt);
-      generation = latest.seq;
+  /** Brings what this instance knows up to the table's head: reads only the items after it. */
+  private async catchUp(incidentId: string): Promise<KnownLog> {
+    const log = await this.known(incidentId);
+    try {
+      for (const item of await this.items(incidentId, log.seq)) this.absorb(log, item);
+    } catch (error) {
+      throw dependencyError('Reading the ledger head failed', error);
     }
+    return log;
   }
 
-  private async latestClaim(partition: string): Promise<ClaimItem | undefined> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'incidentId = :p',
-        ExpressionAttributeValues: { ':p': partition },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-    return out.Items?.[0] as ClaimItem | undefined;
+  private absorb(log: KnownLog, item: ChainItem): void {
+    if (item.seq <= log.seq) return;
+    log.tip = tipAfter(item, log.tip);
+    log.seq = item.seq;
+    rememberKeys(log.keys, item);
   }
 
-  /** The entry with `key`, searched among the entries after `afterSeq` (where its claim put it). */
-  private async findEntry(
-    incidentId: string,
-    key: string,
-    afterSeq: number,
-  ): Promise<LedgerEntry | undefined> {
+  private cache(incidentId: string, log: KnownLog): void {
+    this.logs.set(incidentId, log);
+    if (this.logs.size > LOG_CACHE_LIMIT) this.logs.delete(this.logs.keys().next().value as string);
+  }
+
+  /** Items after seq `after` (up to `upTo`), read consistently in log order. */
+  private async items(incidentId: string, after: number, upTo?: number): Promise<ChainItem[]> {
+    const items: ChainItem[] = [];
     const pages = paginateQuery(
-      { client: this.client, pageSize: 100 },
+      { client: this.client },
       {
         TableName: this.tableName,
-        KeyConditionExpression: 'incidentId = :id AND seq > :after',
-        ExpressionAttributeValues: { ':id': incidentId, ':after': afterSeq },
+        KeyConditionExpression:
+          upTo === undefined
+            ? 'incidentId = :id AND seq > :after'
+            : 'incidentId = :id AND seq BETWEEN :from AND :to',
+        ExpressionAttributeValues:
+          upTo === undefined
+            ? { ':id': incidentId, ':after': after }
+            : { ':id': incidentId, ':from': after + 1, ':to': upTo },
         ConsistentRead: true,
       },
     );
-    for await (const page of pages) {
-      const found = (page.Items as LedgerEntry[] | undefined)?.find((e) => e.idempotencyKey === key);
-      if (found) return found;
-    }
-    return undefined;
+    for await (const page of pages) items.push(...((page.Items ?? []) as ChainItem[]));
+    return items;
   }
 
-  private remember(incidentId: string, head: ChainHead): void {
-    const known = this.heads.get(incidentId);
-    if (known && known.seq >= head.seq) return;
-    this.heads.delete(incidentId);
-    this.heads.set(incidentId, { seq: head.seq, hash: head.hash });
-    if (this.heads.size > HEAD_CACHE_LIMIT) this.heads.delete(this.heads.keys().next().value as string);
+  private async lastItems(incidentId: string, limit: number, projection?: string): Promise<ChainItem[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'incidentId = :id',
+        ExpressionAttributeValues: { ':id': incidentId },
+        ...(projection
+          ? {
+              ProjectionExpression: projection,
+              ExpressionAttributeNames: { '#hash': 'hash', '#size': 'size' },
+            }
+          : {}),
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []) as ChainItem[];
+  }
+
+  /** The chain items of an incident as stored, in log order: what an auditor verifies. */
+  async readChain(incidentId: string): Promise<ChainItem[]> {
+    try {
+      return await this.items(incidentId, 0);
+    } catch (error) {
+      throw dependencyError('Reading the ledger failed', error);
+    }
+  }
+
+  async read(incidentId: string): Promise<LedgerEntry[]> {
+    return entriesOf(await this.readChain(incidentId));
+  }
+
+  /**
+   * Newest entries first, at most `limit` of them; the cursor is the seq of the last entry given
+   * (the next page holds the entries before it). An item is read whole, so a page may read up to 24
+   * entries more than it gives.
+   */
+  async readPage(incidentId: string, { limit, cursor }: LedgerPageRequest): Promise<Page<LedgerEntry>> {
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before))
+      throw new Error(`Not a ledger cursor: ${cursor}`);
+    const entries: LedgerEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression:
+              before === undefined ? 'incidentId = :id' : 'incidentId = :id AND seq < :before',
+            ExpressionAttributeValues: {
+              ':id': incidentId,
+              ...(before === undefined ? {} : { ':before': before }),
+            },
+            ScanIndexForward: false,
+            Limit: Math.max(1, limit - entries.length),
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const item of (out.Items ?? []) as ChainItem[]) {
+          const newest = entriesOf([item]).reverse();
+          entries.push(...newest.filter((e) => before === undefined || e.seq < before));
+        }
+        startKey = out.LastEvaluatedKey;
+      } while (startKey && entries.length < limit);
+    } catch (error) {
+      throw dependencyError('Reading a page of the ledger failed', error);
+    }
+    const items = entries.slice(0, limit);
+    const last = items.at(-1);
+    return last && last.seq > 1 ? { items, cursor: String(last.seq) } : { items };
+  }
+
+  /**
+   * The log's head, read consistently: the last item's seq and hash, the tree's size and, for a
+   * format 3 item, its signed head; undefined for an empty log.
+   */
+  async readHead(incidentId: string): Promise<LedgerHead | undefined> {
+    try {
+      const [item] = (await this.lastItems(incidentId, 1, 'seq, #hash, #size, head')) as (ChainItem & {
+        size?: number;
+        head?: LedgerHead['head'];
+      })[];
+      if (!item) return undefined;
+      return {
+        seq: item.seq,
+        hash: item.hash,
+        size: item.size ?? item.seq,
+        ...(item.head ? { head: item.head } : {}),
+      };
+    } catch (error) {
+      throw dependencyError('Reading the ledger head failed', error);
+    }
   }
 }
 
-function lostRace(key: string, attempts: number) {
+interface KeysOnly {
+  readonly seq: number;
+  readonly keys?: readonly string[];
+  readonly idempotencyKey?: string;
+}
+
+function rememberKeys(keys: Map<string, number>, item: KeysOnly): void {
+  if (item.keys) for (const key of item.keys) keys.set(key, item.seq);
+  else if (typeof item.idempotencyKey === 'string') keys.set(keyHash(item.idempotencyKey), item.seq);
+}
+
+function lostRace(incidentId: string, attempts: number) {
   return dependencyError(
     'Appending to the ledger failed',
     new Error(
-      `still losing the race for the next seq after ${attempts} attempts; the claim of ${key} stands for a retry`,
+      `still losing the race for the head of ${incidentId} after ${attempts} attempts; nothing was written`,
     ),
   );
 }
@@ -278,10 +446,24 @@ function pause(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
+/** The signer a configuration names; KMS signing comes with the KMS head signer. */
+function headSignerOf(source: HeadSignerSource | undefined): HeadSigner | undefined {
+  if (!source) return undefined;
+  if (source.kind === 'file') return FileHeadSigner.fromFile(source.path);
+  throw new Error('A KMS head signer is not available in this build');
+}
+
 /** The ledger a configuration names, over a client built once per cold start. */
 export function ledgerFromConfig(
   db: DynamoDBDocumentClient,
-  config: { readonly ledgerTable: string; readonly ledgerKey: LedgerKeySource },
+  config: {
+    readonly ledgerTable: string;
+    readonly ledgerKey: LedgerKeySource;
+    readonly headSigner?: HeadSignerSource;
+  },
 ): DynamoDbLedger {
-  return new DynamoDbLedger(db, config.ledgerTable, { sealer: sealerFor(config.ledgerKey, kmsClient) });
+  return new DynamoDbLedger(db, config.ledgerTable, {
+    sealer: sealerFor(config.ledgerKey, kmsClient),
+    headSigner: headSignerOf(config.headSigner),
+  });
 }

@@ -1,18 +1,21 @@
 /**
- * The auditor's check: reads every entry of a ledger table and verifies each incident's chain —
- * hashes, seals, links and order — against the latest anchored digest, which shows chains cut
- * short; incidents the operational table or the digest knows but the ledger does not are named.
+ * The auditor's check: reads every chain item of a ledger table and verifies each incident's chain —
+ * hashes, seals (format 2), Merkle roots and head signatures (format 3), links and order — against
+ * the latest anchored digest, which shows chains cut short; incidents the operational table or the
+ * digest knows but the ledger does not are named.
  */
+import type { KeyObject } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { digestIsGenuine } from '../domain/anchor.ts';
-import type { ChainProblem, LedgerEntry, Sealer } from '../domain/ledger.ts';
+import type { ChainItem, ChainProblem, Sealer } from '../domain/ledger.ts';
 import { verifyChain } from '../domain/ledger.ts';
 import type { AnchorStore } from '../domain/ports.ts';
 import { isClaimItem } from './dynamodb-ledger.ts';
 
 export interface IncidentVerification {
   readonly incidentId: string;
+  /** How many entries its chain holds (a format 3 item holds up to 25). */
   readonly entries: number;
   readonly problems: readonly ChainProblem[];
 }
@@ -28,6 +31,8 @@ export interface VerifyLedgerSources {
   readonly db: DynamoDBDocumentClient;
   readonly ledgerTable: string;
   readonly sealer: Pick<Sealer, 'verify'>;
+  /** The public key that signs format 3 heads (ECDSA P-256): needed once a chain has format 3 items. */
+  readonly publicKey?: KeyObject;
   readonly anchors?: AnchorStore;
   /** Every incident id the operational table holds. */
   readonly incidentIds?: () => Promise<readonly string[]>;
@@ -39,7 +44,7 @@ export async function verifyLedger(
   options: { readonly incidentId?: string; readonly onProgress?: (done: number, total: number) => void } = {},
 ): Promise<LedgerVerification> {
   const { incidentId } = options;
-  const byIncident = new Map<string, LedgerEntry[]>();
+  const byIncident = new Map<string, ChainItem[]>();
   const pages = incidentId
     ? paginateQuery(
         { client: sources.db },
@@ -54,10 +59,10 @@ export async function verifyLedger(
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
       if (isClaimItem(item)) continue;
-      const entry = item as LedgerEntry;
-      const list = byIncident.get(entry.incidentId) ?? [];
-      list.push(entry);
-      byIncident.set(entry.incidentId, list);
+      const chainItem = item as ChainItem;
+      const list = byIncident.get(chainItem.incidentId) ?? [];
+      list.push(chainItem);
+      byIncident.set(chainItem.incidentId, list);
     }
   }
 
@@ -75,9 +80,9 @@ export async function verifyLedger(
 
   const incidents: IncidentVerification[] = [];
   for (const [i, id] of ids.entries()) {
-    const entries = byIncident.get(id) ?? [];
+    const items = byIncident.get(id) ?? [];
     const problems =
-      entries.length === 0 && !anchoredHeads.has(id)
+      items.length === 0 && !anchoredHeads.has(id)
         ? [
             {
               seq: 0,
@@ -85,8 +90,14 @@ export async function verifyLedger(
               detail: 'the incident exists but has no ledger entries',
             },
           ]
-        : await verifyChain(id, entries, sources.sealer, anchoredHeads.get(id));
-    incidents.push({ incidentId: id, entries: entries.length, problems });
+        : await verifyChain(
+            id,
+            items,
+            { sealer: sources.sealer, ...(sources.publicKey ? { publicKey: sources.publicKey } : {}) },
+            anchoredHeads.get(id),
+          );
+    const entries = items.reduce((n, item) => n + entryCount(item), 0);
+    incidents.push({ incidentId: id, entries, problems });
     options.onProgress?.(i + 1, ids.length);
   }
   return {
@@ -94,4 +105,8 @@ export async function verifyLedger(
     ...(latest ? { anchor: { key: latest.key, createdAt: latest.digest.createdAt, genuine } } : {}),
     ok: incidents.every((r) => r.problems.length === 0) && (!latest || genuine),
   };
+}
+
+function entryCount(item: ChainItem): number {
+  return item.format === 3 && Array.isArray(item.entries) ? item.entries.length : 1;
 }

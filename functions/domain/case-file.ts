@@ -14,7 +14,7 @@ import { VERDICT_LABEL } from './approval-policy.ts';
 import { withoutEmailAddresses } from './email-address.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { LedgerEntry } from './ledger.ts';
-import { effectState } from './ledger.ts';
+import { effectState, isCurrentEntry } from './ledger.ts';
 import { isManualEntry } from './manual-entry.ts';
 import { standingEntries } from './profit-and-loss.ts';
 import { DECLARATION_SOURCE } from './sources/declaration.ts';
@@ -191,7 +191,7 @@ function transactionsEstimate(incident: Incident): number | null {
 function timelineOf(records: CaseRecords): CaseFile['timeline'] {
   const events = records.timeline.map((e) => ({ at: e.at, world: e.world, type: e.type, detail: e.summary }));
   const byHand = records.ledger.filter(isManualEntry).map((e) => ({
-    at: (e.format === 2 ? e.effectiveAt : undefined) ?? e.at,
+    at: (isCurrentEntry(e) ? e.effectiveAt : undefined) ?? e.at,
     world: e.world,
     type: e.kind,
     detail: e.summary,
@@ -208,11 +208,11 @@ function decisionsOf(records: CaseRecords): CaseFile['decisions'] {
   const plan = records.incident.plan;
   if (!plan) return { summary: 'No remediation plan yet.', decided_by: [] };
   const onThisPlan = records.decisions.filter(
-    (d) => d.kind === 'approval' && d.format === 2 && d.basis?.planHash === plan.hash,
+    (d) => d.kind === 'approval' && isCurrentEntry(d) && d.basis?.planHash === plan.hash,
   );
-  const approved = onThisPlan.filter((d) => d.format === 2 && d.decision === 'approve');
+  const approved = onThisPlan.filter((d) => isCurrentEntry(d) && d.decision === 'approve');
   const decided_by = approved.map((d) => ({
-    role: (d.format === 2 ? d.role : undefined) ?? 'approver',
+    role: (isCurrentEntry(d) ? d.role : undefined) ?? 'approver',
     name: text(d.detail.name) ?? d.actor,
   }));
   const round = records.incident.approvalRound;

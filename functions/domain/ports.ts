@@ -10,7 +10,7 @@ import type { AnchorDigest } from './anchor.ts';
 import type { Approval, ApprovalStatus, BackupRequest, SeatName } from './approval.ts';
 import type { EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
-import type { ChainHead, LedgerEntry, LedgerEntryDraft } from './ledger.ts';
+import type { LedgerEntry, LedgerEntryDraft, LedgerHead } from './ledger.ts';
 import type { Customer, PlannedEffect } from './plan.ts';
 import type { LinkRevocation, WorkLink } from './work-link.ts';
 import type { SubmittedPostmortem } from './workroom.ts';
@@ -240,15 +240,32 @@ export interface PostmortemStore {
 
 /** The Effect Ledger and Decision Log: append and read, nothing else. */
 export interface Ledger {
-  /** Appends once per idempotency key; `created` is false when the key was already there. */
+  /**
+   * Appends once per idempotency key; `created` is false when the key was already there. Concurrent
+   * calls for one incident may share one commit (one batch item).
+   */
   append(
     incidentId: string,
     draft: LedgerEntryDraft,
   ): Promise<{ readonly created: boolean; readonly entry: LedgerEntry }>;
-  /** Every entry of the incident, in seq order. */
+  /** Every entry of the incident, both formats, in log order (`seq` = its 1-based place). */
   read(incidentId: string): Promise<LedgerEntry[]>;
-  /** The seq and hash of the incident's last entry; undefined when it has none. */
-  readHead(incidentId: string): Promise<ChainHead | undefined>;
+  /**
+   * The seq and hash of the incident's last chain item, the log's size and, once it is in format 3,
+   * its signed head; undefined when it has none.
+   */
+  readHead(incidentId: string): Promise<LedgerHead | undefined>;
+  /**
+   * One page of the incident's entries, newest first (both logs), and the cursor of the next
+   * (older) page: what a page shows without reading the whole ledger.
+   */
+  readPage(incidentId: string, page: LedgerPageRequest): Promise<Page<LedgerEntry>>;
+}
+
+/** Which page of a ledger to read: at most `limit` entries, older than the `cursor` a page gave. */
+export interface LedgerPageRequest {
+  readonly limit: number;
+  readonly cursor?: string;
 }
 
 /** Where anchored digests of the chain heads are kept, out of reach of the table's writers. */

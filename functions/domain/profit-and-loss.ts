@@ -8,7 +8,7 @@
  * ultimately corrects), a correction without one voids it — and never edits anything.
  */
 import type { LedgerEntry } from './ledger.ts';
-import { effectState } from './ledger.ts';
+import { effectState, isCurrentEntry } from './ledger.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
 import type { Obligation } from './plan.ts';
@@ -64,14 +64,14 @@ export interface StandingEntry {
   readonly root: LedgerEntry;
 }
 
-/** How an entry is named by the entries that correct it: its id (format 2) or its seq (format 1). */
+/** How an entry is named by the entries that correct it: its id (formats 2 and 3) or its seq (format 1). */
 function nameOf(entry: LedgerEntry): string {
-  return entry.format === 2 ? `id:${entry.id}` : `seq:${entry.seq}`;
+  return isCurrentEntry(entry) ? `id:${entry.id}` : `seq:${entry.seq}`;
 }
 
 /** The entry `entry` corrects, named as {@link nameOf} names it. */
 function correctedName(entry: LedgerEntry): string | undefined {
-  if (entry.format === 2) return entry.corrects ? `id:${entry.corrects.id}` : undefined;
+  if (isCurrentEntry(entry)) return entry.corrects ? `id:${entry.corrects.id}` : undefined;
   return typeof entry.corrects === 'number' ? `seq:${entry.corrects}` : undefined;
 }
 
@@ -107,7 +107,7 @@ export function standingEntries(entries: readonly LedgerEntry[]): StandingEntry[
 }
 
 function obligationOf(entry: LedgerEntry): Obligation | undefined {
-  return entry.format === 2 ? entry.obligation : entry.costLine;
+  return isCurrentEntry(entry) ? entry.obligation : entry.costLine;
 }
 
 const isPnlKind = (kind: string): kind is PnlKind => (PNL_KINDS as readonly string[]).includes(kind);

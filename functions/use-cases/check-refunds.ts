@@ -19,7 +19,9 @@
  * Idempotent: the Decision Log entry, the timeline event and the change on the incident are each
  * keyed by the plan version, and the first record decides the answer.
  */
+
 import { PaymentRefusedError } from '../domain/errors.ts';
+import { isCurrentEntry } from '../domain/ledger.ts';
 import type { PaymentLookup, PaymentRef } from '../domain/payments.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type { Clock, EffectStore, IncidentStore, Ledger } from '../domain/ports.ts';
@@ -142,7 +144,7 @@ export async function checkPlanRefunds(
       })),
     },
   });
-  const passed = (entry.format === 2 ? entry.decision : undefined) === 'passed';
+  const passed = (isCurrentEntry(entry) ? entry.decision : undefined) === 'passed';
   const first = entry.detail as { readonly problems?: unknown; readonly listed?: unknown };
   const count = passed ? 0 : typeof first.problems === 'number' ? first.problems : problems.length;
   // What the first run found, should this run (a retry) have found otherwise.

@@ -42,6 +42,7 @@ import {
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
+import { isCurrentEntry } from '../domain/ledger.ts';
 import { customerNotice, effectQuestionEmail, planMismatchEmail } from '../domain/messages.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type {
@@ -545,7 +546,7 @@ async function settleEffect(
       kind: 'correction',
       idempotencyKey: `effect:${effect.effectId}:${question.attempt}:void`,
       summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty} will not be carried out: ${answer.note}`,
-      ...(intent && intent.format === 2 ? { corrects: { id: intent.id, seq: intent.seq } } : {}),
+      ...(intent && isCurrentEntry(intent) ? { corrects: { id: intent.id, seq: intent.seq } } : {}),
       detail: { attempt: question.attempt, voids: effect.effectId, note: answer.note },
     });
     await deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {

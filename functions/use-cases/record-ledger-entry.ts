@@ -16,7 +16,8 @@ import canonicalize from 'canonicalize';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import { isIncidentId } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
-import type { LedgerEntry, LedgerEntryDraft, LedgerEntryV2 } from '../domain/ledger.ts';
+import type { LedgerEntry, LedgerEntryDraft, LedgerEntryV2, LedgerEntryV3 } from '../domain/ledger.ts';
+import { isCurrentEntry } from '../domain/ledger.ts';
 import type { ManualEntry } from '../domain/manual-entry.ts';
 import { manualIdempotencyKey } from '../domain/manual-entry.ts';
 import { formatMajorAmount } from '../domain/money.ts';
@@ -122,7 +123,9 @@ function correctable(
   chain: readonly LedgerEntry[],
   manual: ManualEntry,
 ): NonNullable<LedgerEntryDraft['corrects']> {
-  const target = chain.find((e): e is LedgerEntryV2 => e.format === 2 && e.id === manual.corrects);
+  const target = chain.find(
+    (e): e is LedgerEntryV2 | LedgerEntryV3 => isCurrentEntry(e) && e.id === manual.corrects,
+  );
   if (!target) {
     throw new InvalidInputError({
       field: 'corrects',
@@ -135,7 +138,9 @@ function correctable(
       message: `entry ${target.id} is on the Decision Log; only Effect Ledger entries are corrected here`,
     });
   }
-  const correction = chain.find((e): e is LedgerEntryV2 => e.format === 2 && e.corrects?.id === target.id);
+  const correction = chain.find(
+    (e): e is LedgerEntryV2 | LedgerEntryV3 => isCurrentEntry(e) && e.corrects?.id === target.id,
+  );
   if (correction) {
     throw new ConflictError(
       `Entry ${target.id} (seq ${target.seq}) was already corrected by ${correction.id} (seq ${correction.seq}); correct that one instead`,

@@ -54,11 +54,19 @@ describe('the local stack through the AWS CLI', () => {
     );
     expect(await executionStatuses()).toEqual({ [incidentId]: 'SUCCEEDED' });
 
-    const { Items } = await awsCliJson<{ Items: Record<string, { S?: string }>[] }>(
+    interface Attribute {
+      readonly S?: string;
+      readonly L?: readonly { readonly M?: Record<string, Attribute> }[];
+      readonly M?: Record<string, Attribute>;
+    }
+    const { Items } = await awsCliJson<{ Items: Record<string, Attribute>[] }>(
       ['dynamodb', 'scan', '--table-name', stack.tables.ledger],
       stack.endpoints.dynamodb,
     );
-    const kinds = Items.filter((i) => i.incidentId?.S === incidentId).map((i) => i.kind?.S);
+    // Format 3: each item a batch of entries under a signed head.
+    const items = Items.filter((i) => i.incidentId?.S === incidentId);
+    expect(items.every((i) => i.head?.M?.signature?.S && i.entries?.L?.length)).toBe(true);
+    const kinds = items.flatMap((i) => i.entries?.L?.map((e) => e.M?.kind?.S) ?? []);
     expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
   });
 });

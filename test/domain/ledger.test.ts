@@ -4,7 +4,13 @@ import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import { sha256Hex } from '../../functions/domain/json.ts';
-import type { LedgerEntry, LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
+import type {
+  ChainItem,
+  LedgerEntry,
+  LedgerEntryDraft,
+  LedgerEntryV1,
+  LedgerEntryV2,
+} from '../../functions/domain/ledger.ts';
 import {
   effectState,
   entryHash,
@@ -45,7 +51,7 @@ function rehashed(entry: LedgerEntryV2, change: Partial<LedgerEntryV2>): LedgerE
   return { ...next, hash: entryHash(next) };
 }
 
-const problems = async (entries: readonly LedgerEntry[], anchored?: Parameters<typeof verifyChain>[3]) =>
+const problems = async (entries: readonly ChainItem[], anchored?: Parameters<typeof verifyChain>[3]) =>
   (await verifyChain(INC, entries, sealer, anchored)).map((p) => [p.seq, p.problem]);
 
 describe('the format 2 ledger entry', () => {
@@ -159,20 +165,20 @@ describe('verifying a chain', () => {
   it('keeps verifying entries written in format 1, and refuses a format 1 entry after sealed ones', async () => {
     const legacy = JSON.parse(
       readFileSync(join(import.meta.dirname, '../fixtures/ledger/format1-chain.json'), 'utf8'),
-    ) as LedgerEntry[];
+    ) as LedgerEntryV1[];
     expect(await verifyChain(INC, legacy, sealer)).toEqual([]);
     expect(legacy.map(effectState)).toEqual([undefined, undefined, 'intent', 'confirmed']);
     const edited = legacy.map((e) => (e.seq === 3 ? { ...e, summary: 'Customer notice: never mind' } : e));
     expect(await problems(edited)).toEqual([[3, 'edited']]);
-    const head = legacy.at(-1) as LedgerEntry;
+    const head = legacy.at(-1) as LedgerEntryV1;
     const sealed = await sealEntry(INC, head, draft(5), sealer);
     expect(await verifyChain(INC, [...legacy, sealed], sealer)).toEqual([]);
-    const { hash: _h, ...v1Body } = legacy[0] as LedgerEntry;
-    const downgrade = { ...v1Body, seq: 6, prevHash: sealed.hash } as LedgerEntry;
+    const { hash: _h, ...v1Body } = legacy[0] as LedgerEntryV1;
+    const downgrade = { ...v1Body, seq: 6, prevHash: sealed.hash } as LedgerEntryV1;
     const downgraded = {
       ...downgrade,
       hash: entryHash({ ...downgrade, hash: '' } as LedgerEntry),
-    } as LedgerEntry;
+    } as LedgerEntryV1;
     expect(await problems([...legacy, sealed, downgraded])).toEqual([[6, 'unsealed']]);
   });
 

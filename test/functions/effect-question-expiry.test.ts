@@ -46,7 +46,12 @@ function deps(status: Incident['status']): { deps: AnswerDeps; writes: string[] 
         getCustomer: async () => undefined,
         advanceEffect: write('advanceEffect'),
       } as unknown as AnswerDeps['effects'],
-      ledger: { append: write('append'), read: async () => [], readHead: async () => undefined },
+      ledger: {
+        append: write('append'),
+        read: async () => [],
+        readHead: async () => undefined,
+        readPage: async () => ({ items: [] }),
+      },
       workflow: {} as AnswerDeps['workflow'],
       clock: { now: () => new Date('2026-11-23T10:00:00.000Z') },
     },

@@ -1,7 +1,8 @@
 /**
  * The auditor's check, as the auditor runs it: `casebook ledger verify` against a ledger that was
  * tampered with directly in dynalite, in every way a writer of the table could, after a digest of
- * the chain heads was anchored in S3 (s3rver).
+ * the chain heads was anchored in S3 (s3rver) — chains written in format 2 (one sealed entry an
+ * item) and in format 3 (batches under signed tree heads).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,27 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import type { LedgerVerification } from '../../functions/adapters/ledger-verification.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
-import type { LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
-import { entryHash, sealEntry } from '../../functions/domain/ledger.ts';
+import type {
+  ChainItemV3,
+  ChainTip,
+  LedgerEntryDraft,
+  LedgerEntryV2,
+} from '../../functions/domain/ledger.ts';
+import {
+  batchItem,
+  entryHash,
+  entryLeaf,
+  genesisTip,
+  itemHash,
+  newEntryId,
+  sealEntry,
+  tipAfter,
+} from '../../functions/domain/ledger.ts';
+import { rootOf } from '../../functions/domain/merkle.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalS3 } from '../../local/s3.ts';
 import { startLocalS3 } from '../../local/s3.ts';
@@ -60,6 +77,31 @@ async function entries(incident: string): Promise<LedgerEntryV2[]> {
   return (out.Items ?? []) as LedgerEntryV2[];
 }
 
+async function items(incident: string): Promise<ChainItemV3[]> {
+  return (await entries(incident)) as unknown as ChainItemV3[];
+}
+
+/** A format 3 item moved to another place, its entries' places with it. */
+const movedTo = (item: ChainItemV3, seq: number): ChainItemV3 => ({
+  ...item,
+  seq,
+  entries: item.entries.map((e, i) => ({ ...e, seq: seq + i })),
+});
+
+/** What a writer of the table without the signing key can do: rebuild an item's hashes around a change. */
+function rebuilt(item: ChainItemV3, before: ChainTip): ChainItemV3 {
+  const leaves = item.entries.map((e) => entryLeaf(e));
+  const frontier = before.frontier.clone();
+  for (const leaf of leaves) frontier.append(leaf);
+  const body = {
+    ...item,
+    batchRoot: rootOf(leaves).toString('hex'),
+    frontier: frontier.toJSON(),
+    root: frontier.root().toString('hex'),
+  };
+  return { ...body, hash: itemHash(body) };
+}
+
 const put = (item: object) => db.doc.send(new PutCommand({ TableName: tables.ledger, Item: item }));
 const remove = (incident: string, seq: number) =>
   db.doc.send(new DeleteCommand({ TableName: tables.ledger, Key: { incidentId: incident, seq } }));
@@ -72,7 +114,12 @@ beforeAll(async () => {
   const keyFile = join(dir, 'ledger.json');
   const keys = newKeyFile('k1');
   writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
-  ledger = new DynamoDbLedger(db.doc, tables.ledger, { sealer: new FileKeySealer(keys) });
+  const signingKeyFile = join(dir, 'ledger-signing.pem');
+  const sealer = new FileKeySealer(keys);
+  ledger = new DynamoDbLedger(db.doc, tables.ledger, {
+    sealer,
+    headSigner: FileHeadSigner.fromFile(signingKeyFile, { create: true }),
+  });
   // What a person pointing the CLI at AWS sets: a region, credentials, endpoints, the names.
   env = {
     AWS_REGION: 'us-east-1',
@@ -84,12 +131,25 @@ beforeAll(async () => {
     CASEBOOK_OPERATIONS_TABLE: tables.operations,
     CASEBOOK_ANCHOR_BUCKET: BUCKET,
     CASEBOOK_LEDGER_KEY_FILE: keyFile,
+    CASEBOOK_LEDGER_SIGNING_KEY_FILE: signingKeyFile,
   };
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  for (let n = 1; n <= 10; n++) {
+  for (let n = 1; n <= 18; n++) {
     await store.createIncident(plainIncident(n));
-    // Incident 10 opened, but its chain never began.
-    if (n < 10) for (let e = 1; e <= 4; e++) await ledger.append(id(n), draft(e));
+    if (n < 10) {
+      // Chains written in format 2, as the ledger wrote them before batches.
+      const chain: LedgerEntryV2[] = [];
+      for (let e = 1; e <= 4; e++) chain.push(await sealEntry(id(n), chain.at(-1), draft(e), sealer));
+      for (const entry of chain) await put(entry);
+    }
+    // Incident 9's chain goes on in format 3; incident 10 opened, but its chain never began.
+    // Incidents 11–18 are format 3 from the start: batches of 3, 2, 3 and 1 entries.
+    if (n === 9 || n > 10) {
+      let e = n === 9 ? 4 : 0;
+      for (const size of n === 9 ? [2] : [3, 2, 3, 1]) {
+        await Promise.all(Array.from({ length: size }, () => ledger.append(id(n), draft(++e))));
+      }
+    }
   }
 });
 
@@ -102,7 +162,7 @@ describe('casebook ledger verify (the auditor’s check)', () => {
   it('verifies an untouched ledger against a fresh digest, and names the incident whose chain never began', async () => {
     const anchored = await casebook('ledger', 'anchor', '--reason', 'test');
     expect(anchored.stderr).toBe('');
-    expect(anchored.stdout).toMatch(/Anchored 9 chain head\(s\) in anchors\//);
+    expect(anchored.stdout).toMatch(/Anchored 17 chain head\(s\) in anchors\//);
     const { code, stdout } = await casebook('ledger', 'verify', '--json');
     const report = JSON.parse(stdout) as LedgerVerification;
     expect(report.anchor?.genuine).toBe(true);
@@ -162,6 +222,62 @@ describe('casebook ledger verify (the auditor’s check)', () => {
     // 8: a whole incident's entries deleted.
     for (let s = 1; s <= 4; s++) await remove(id(8), s);
 
+    // Format 3, items at seq 1, 4, 6 and 9. 11: an entry edited in place.
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: tables.ledger,
+        Key: { incidentId: id(11), seq: 4 },
+        UpdateExpression: 'SET entries[1].amount = :a',
+        ExpressionAttributeValues: { ':a': { minor: 1, currency: 'USD' } },
+      }),
+    );
+    // 12: an item deleted from the middle; 13: the last item deleted.
+    await remove(id(12), 4);
+    await remove(id(13), 9);
+    // 14: an item inserted at seq 4, signed with another key, the rest moved one place up.
+    const fourteen = await items(id(14));
+    for (const item of [...fourteen.slice(1)].reverse()) await put(movedTo(item, item.seq + 1));
+    for (const seq of [6, 9]) await remove(id(14), seq);
+    const otherKey = FileHeadSigner.fromFile(join(mkdtempSync(join(tmpdir(), 'other-')), 'k.pem'), {
+      create: true,
+    });
+    await put(
+      await batchItem(
+        id(14),
+        tipAfter(fourteen[0] as ChainItemV3, genesisTip()),
+        [{ draft: draft(9), id: newEntryId(draft(9)) }],
+        otherKey,
+      ),
+    );
+    // 15: two items swapped.
+    const fifteen = await items(id(15));
+    await put(movedTo(fifteen[2] as ChainItemV3, 4));
+    await put(movedTo(fifteen[1] as ChainItemV3, 7));
+    await remove(id(15), 6);
+    // 16: a forged item appended, its hashes and tree right, its head signed with another key.
+    const sixteen = await items(id(16));
+    let tip = genesisTip();
+    for (const item of sixteen) tip = tipAfter(item, tip);
+    await put(await batchItem(id(16), tip, [{ draft: draft(10), id: newEntryId(draft(10)) }], otherKey));
+    // 17: a middle item rewritten, every later one rebuilt and linked again, without the signing key.
+    const seventeen = await items(id(17));
+    let before = tipAfter(seventeen[0] as ChainItemV3, genesisTip());
+    for (const item of seventeen.slice(1)) {
+      const changed = rebuilt(
+        {
+          ...item,
+          prevHash: before.hash,
+          entries:
+            item.seq === 4
+              ? item.entries.map((e) => ({ ...e, amount: { minor: 0, currency: 'USD' } }))
+              : item.entries,
+        },
+        before,
+      );
+      await put(changed);
+      before = tipAfter(changed, before);
+    }
+
     const { code, stdout } = await casebook('ledger', 'verify', '--json');
     expect(code).toBe(1);
     const report = JSON.parse(stdout) as LedgerVerification;
@@ -179,6 +295,14 @@ describe('casebook ledger verify (the auditor’s check)', () => {
       [id(8)]: ['0:missing-chain'],
       [id(9)]: [],
       [id(10)]: ['0:missing-chain'],
+      [id(11)]: ['4:edited'],
+      [id(12)]: ['4:deleted'],
+      [id(13)]: ['9:truncated'],
+      [id(14)]: ['4:inserted', '5:reordered', '7:reordered', '10:reordered'],
+      [id(15)]: ['4:reordered', '7:reordered', '9:broken-link'],
+      [id(16)]: ['10:forged'],
+      [id(17)]: ['4:forged', '6:forged', '9:forged', '9:edited'],
+      [id(18)]: [],
     });
 
     const text = await casebook('ledger', 'verify', '--incident', id(3));

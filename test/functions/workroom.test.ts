@@ -56,6 +56,7 @@ async function setup(linkIssuedAt?: string) {
     },
     read: (incidentId) => realLedger.read(incidentId),
     readHead: (incidentId) => realLedger.readHead(incidentId),
+    readPage: (incidentId, page) => realLedger.readPage(incidentId, page),
   };
   const incident = { ...plainIncident(1), phase: 'Contain' as const, status: 'INVESTIGATING' as const };
   await store.createIncident(incident);

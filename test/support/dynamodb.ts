@@ -1,10 +1,12 @@
 /** An in-memory dynalite per test file, with Casebook's tables created from the shared schemas. */
-import { randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import { createTables } from '../../local/tables.ts';
 
@@ -15,10 +17,15 @@ export interface TestDatabase {
   /** Fresh table names per call, so tests in one file do not see each other's items. */
   tables(): Promise<{ operations: string; ledger: string }>;
   count(table: string): Promise<number>;
-  /** A ledger on `table`, sealed with this database's test key ({@link TestDatabase.sealer}). */
+  /** A ledger on `table`, its heads signed with this database's test key ({@link TestDatabase.headSigner}). */
   ledger(table: string): DynamoDbLedger;
-  /** A fresh ledger key per database, as `npm start` makes one per data directory. */
+  /** A fresh ledger key per database, as `npm start` makes one per data directory (format 2 seals). */
   readonly sealer: FileKeySealer;
+  /** A fresh P-256 key pair per database that signs tree heads, and its public key. */
+  readonly headSigner: FileHeadSigner;
+  readonly publicKey: KeyObject;
+  /** The keys a chain of this database verifies with. */
+  readonly chainKeys: { readonly sealer: FileKeySealer; readonly publicKey: KeyObject };
   close(): Promise<void>;
 }
 
@@ -33,12 +40,17 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   });
   const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const sealer = new FileKeySealer(newKeyFile('test'));
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const headSigner = new FileHeadSigner(pair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
   return {
     endpoint,
     doc,
     raw,
     sealer,
-    ledger: (table) => new DynamoDbLedger(doc, table, { sealer }),
+    headSigner,
+    publicKey: pair.publicKey,
+    chainKeys: { sealer, publicKey: pair.publicKey },
+    ledger: (table) => new DynamoDbLedger(doc, table, { sealer, headSigner }),
     async tables() {
       const suffix = randomUUID().slice(0, 8);
       const names = { operations: `ops-${suffix}`, ledger: `ledger-${suffix}` };
