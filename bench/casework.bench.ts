@@ -109,7 +109,7 @@ async function counted(
     chargesSeconds,
   };
   log(
-    `${run.incidentId}: effects counted in ${seconds(started)} s: ${JSON.stringify({ ...large.done, ...large.record })}`,
+    `${run.incidentId}: carry-out runs ${run.actRunSeconds.map((t) => `${t.toFixed(1)} s`).join(', ')}; effects counted in ${seconds(started)} s: ${JSON.stringify({ ...large.done, ...large.record })}`,
   );
   return large;
 }
