@@ -58,6 +58,11 @@ export interface IncidentRun {
   readonly actRuns: number;
   /** How long each carry-out run took, from the history. */
   readonly actRunSeconds: readonly number[];
+  /**
+   * CPU time this process (every emulator and handler of the local stack, and the bench) used
+   * while Act ran, over the wall time: near 1 when Act is bound by one core.
+   */
+  readonly actCpuShare: number;
   /** Every event of the closed incident's execution history. */
   readonly history: HistoryEvent[];
 }
@@ -181,8 +186,13 @@ export async function finishIncident(
   const { incidentId, link } = prepared;
   await approveRound(stack, incidentId);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await watchPhase(stack, incidentId, 'Learn', options.actTimeoutMs);
-  log(`${incidentId}: Act finished after ${seconds(started).toFixed(1)} s (wall)`);
+  const used = process.cpuUsage(cpu);
+  const actCpuShare = (used.user + used.system) / 1e6 / seconds(started);
+  log(
+    `${incidentId}: Act finished after ${seconds(started).toFixed(1)} s (wall), the process busy ${(100 * actCpuShare).toFixed(0)} % of it`,
+  );
   const closing = performance.now();
   await done(link, 'postmortem', POSTMORTEM);
   const executionArn = executionArnOf(stack, incidentId);
@@ -199,6 +209,7 @@ export async function finishIncident(
     uploadSeconds: prepared.uploadSeconds,
     planSeconds: prepared.planSeconds,
     actSeconds: (actEnd.getTime() - actStart.getTime()) / 1000,
+    actCpuShare,
     actRuns: entered(history, CARRY_OUT).length,
     actRunSeconds: entered(history, CARRY_OUT).map((run, i) => {
       const end = history.filter((e) => e.stateExitedEventDetails?.name === CARRY_OUT)[i]?.timestamp;
