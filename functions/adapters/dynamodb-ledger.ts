@@ -39,7 +39,7 @@ import type { Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
 import { kmsClient } from './aws.ts';
 import { dependencyError, isConditionalCheckFailed } from './aws-errors.ts';
 import type { HeadSignerSource, LedgerKeySource } from './config.ts';
-import { FileHeadSigner } from './head-signer.ts';
+import { headSignerFor } from './head-signer.ts';
 import { sealerFor } from './ledger-sealer.ts';
 
 export interface DynamoDbLedgerOptions {
@@ -446,13 +446,6 @@ function pause(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
-/** The signer a configuration names; KMS signing comes with the KMS head signer. */
-function headSignerOf(source: HeadSignerSource | undefined): HeadSigner | undefined {
-  if (!source) return undefined;
-  if (source.kind === 'file') return FileHeadSigner.fromFile(source.path);
-  throw new Error('A KMS head signer is not available in this build');
-}
-
 /** The ledger a configuration names, over a client built once per cold start. */
 export function ledgerFromConfig(
   db: DynamoDBDocumentClient,
@@ -464,6 +457,6 @@ export function ledgerFromConfig(
 ): DynamoDbLedger {
   return new DynamoDbLedger(db, config.ledgerTable, {
     sealer: sealerFor(config.ledgerKey, kmsClient),
-    headSigner: headSignerOf(config.headSigner),
+    ...(config.headSigner ? { headSigner: headSignerFor(config.headSigner, kmsClient) } : {}),
   });
 }

@@ -239,7 +239,7 @@ export interface ChainItemV3 {
   readonly prevHash: string;
   /** SHA-256 (hex) of the entries' idempotency keys, in entry order: what a retry is found by. */
   readonly keys: readonly string[];
-  /** SHA-256 (hex) of the RFC 8785 JSON of every field but `hash` and `head`. */
+  /** SHA-256 (hex) of the RFC 8785 JSON of every field but `entries` (see `batchRoot`), `hash` and `head`. */
   readonly hash: string;
   /** The signed checkpoint of the tree after this batch. */
   readonly head: SignedHead;
@@ -365,15 +365,21 @@ export function keyHash(idempotencyKey: string): string {
   return sha256Hex(idempotencyKey);
 }
 
-/** A format 3 item's hash: SHA-256 of the RFC 8785 JSON of every field but `hash` and `head`. */
+/**
+ * A format 3 item's hash: SHA-256 of the RFC 8785 JSON of every field but `entries`, `hash` and
+ * `head` — the entries are in it through `batchRoot`, the Merkle root over their leaves, so they
+ * are serialized once (for their leaves), not twice.
+ */
 export function itemHash(item: Omit<ChainItemV3, 'hash' | 'head'> & Partial<ChainItemV3>): string {
-  const { hash: _hash, head: _head, ...body } = item;
+  const { hash: _hash, head: _head, entries: _entries, ...body } = item;
   return sha256Hex(canonicalText(body));
 }
 
 /** The log place after an item: its last entry's seq. */
 export function itemEnd(item: ChainItem): number {
-  return item.format === 3 ? item.seq + item.entries.length - 1 : item.seq;
+  return item.format === 3 && Array.isArray(item.entries)
+    ? item.seq + Math.max(item.entries.length, 1) - 1
+    : item.seq;
 }
 
 /** Where the next batch of an incident's log starts: the last item's hash, the tree after it. */
@@ -649,13 +655,6 @@ async function checkBatchItem(
         item.keys[i] === keyHash(e.idempotencyKey),
     ) &&
     item.size === item.seq + entries.length - 1;
-  let leaves: Buffer[] = [];
-  try {
-    leaves = entries.map(entryLeaf);
-  } catch {
-    at('edited', 'an entry is not JSON');
-    return undefined;
-  }
   if (itemHash(item) !== item.hash) {
     const moved = originalItemSeq(item, depthOf);
     if (moved !== undefined) {
@@ -667,6 +666,13 @@ async function checkBatchItem(
   }
   if (!shapeOk) {
     at('edited', 'its entries do not match its places, its size or its idempotency keys');
+    return undefined;
+  }
+  let leaves: Buffer[] = [];
+  try {
+    leaves = entries.map(entryLeaf);
+  } catch {
+    at('edited', 'an entry is not JSON');
     return undefined;
   }
   if (rootOf(leaves).toString('hex') !== item.batchRoot) {
@@ -712,16 +718,12 @@ function originalItemSeq(
   depthOf: (hash: string) => number | undefined,
 ): number | undefined {
   const depth = depthOf(item.prevHash);
-  if (depth === undefined || depth + 1 === item.seq || !Array.isArray(item.entries)) return undefined;
-  const shift = depth + 1 - item.seq;
-  const back = {
-    ...item,
-    seq: depth + 1,
-    entries: item.entries.map((e) => ({ ...e, seq: e.seq + shift })),
-  };
+  if (depth === undefined || depth + 1 === item.seq) return undefined;
+  const back = { ...item, seq: depth + 1 };
   if (itemHash(back) === item.hash) return depth + 1;
-  // Moved as a whole, its entries' places left as written:
-  return itemHash({ ...item, seq: depth + 1 }) === item.hash ? depth + 1 : undefined;
+  // Moved with its size rewritten to the new place too:
+  const size = depth + (Array.isArray(item.entries) ? item.entries.length : 0);
+  return itemHash({ ...back, size }) === item.hash ? depth + 1 : undefined;
 }
 
 /**

@@ -195,6 +195,14 @@ describe('verifying format 3: each kind of tampering named', () => {
     ]);
   });
 
+  it('the entries taken out of an item, or emptied', async () => {
+    const items = await batches([3, 2]);
+    const last = items[1] as ChainItemV3;
+    const { entries: _taken, ...without } = last;
+    expect(await problems([items[0] as ChainItem, without as ChainItemV3])).toEqual([[4, 'edited']]);
+    expect(await problems([items[0] as ChainItem, { ...last, entries: [] }])).toEqual([[4, 'edited']]);
+  });
+
   it('an item deleted from the middle, and the last one deleted', async () => {
     const items = await batches([3, 2, 4, 1]);
     expect(await problems([items[0], items[2], items[3]] as ChainItem[])).toEqual([[4, 'deleted']]);

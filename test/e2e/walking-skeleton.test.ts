@@ -173,9 +173,13 @@ describe('walking skeleton on the local stack', () => {
 
   it('is visible through the AWS APIs: the execution SUCCEEDED and the ledger table holds its entries', async () => {
     expect((await executionStatuses())[incidentId]).toBe('SUCCEEDED');
-    const kinds = (await scan(stack.tables.ledger))
-      .filter((i) => i.incidentId === incidentId)
-      .map((i) => i.kind);
+    // Format 3: each item a batch of entries under a signed tree head.
+    const items = (await scan(stack.tables.ledger)).filter((i) => i.incidentId === incidentId) as {
+      entries?: { kind: string }[];
+      head?: { signature?: string };
+    }[];
+    expect(items.every((i) => i.head?.signature && i.entries?.length)).toBe(true);
+    const kinds = items.flatMap((i) => i.entries?.map((e) => e.kind) ?? []);
     expect(kinds).toEqual(expect.arrayContaining(['detection', 'notice', 'approval']));
   });
 
