@@ -14,10 +14,14 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { stripeClient } from '../functions/adapters/stripe-payments.ts';
+import { carryOutEffectsDepsFromEnvironment } from '../functions/carry-out-effects/carry-out-effects.ts';
+import { effectState } from '../functions/domain/ledger.ts';
+import { versionIdOf } from '../functions/domain/plan.ts';
 import { LOCAL_CREDENTIALS } from '../local/names.ts';
 import { approveRound, done, inPhase, POSTMORTEM, RESPONDER, workLinks } from '../test/support/casework.ts';
 import type { StackEndpoints } from '../test/support/local-stack.ts';
 import {
+  approvalLinks,
   executionArnOf,
   executionHistory,
   inbox,
@@ -52,8 +56,13 @@ export interface IncidentRun {
   readonly actSeconds: number;
   /** Carry-out runs Act took. */
   readonly actRuns: number;
-  /** Entries Act appended to the incident's Effect Ledger (intent, executed, confirmed, …). */
-  readonly actEntries: number;
+  /** How long each carry-out run took, from the history. */
+  readonly actRunSeconds: readonly number[];
+  /**
+   * CPU time this process (every emulator and handler of the local stack, and the bench) used
+   * while Act ran, over the wall time: near 1 when Act is bound by one core.
+   */
+  readonly actCpuShare: number;
   /** Every event of the closed incident's execution history. */
   readonly history: HistoryEvent[];
 }
@@ -106,16 +115,26 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 const entered = (history: readonly HistoryEvent[], name: string) =>
   history.filter((e) => e.stateEnteredEventDetails?.name === name);
 
+/** An incident worked up to its approvers' e-mails: the plan checked, the approvers asked. */
+export interface PreparedIncident {
+  readonly incidentId: string;
+  /** The responder's workroom link. */
+  readonly link: string;
+  readonly uploadSeconds: number;
+  readonly planSeconds: number;
+}
+
 /**
- * Opens an incident with an alert of its own (`tag` makes its fingerprint) and works it to CLOSED
- * through the links people are sent, with `customersCsv` as the affected customers.
+ * Opens an incident with an alert of its own (`tag` makes its fingerprint) and works it until its
+ * approvers are asked (the plan checked against the provider), with `customersCsv` as the
+ * affected customers.
  */
-export async function runIncident(
+export async function prepareIncident(
   stack: StackEndpoints,
   tag: string,
   customersCsv: string,
-  options: { readonly actTimeoutMs: number; readonly log?: (line: string) => void },
-): Promise<IncidentRun> {
+  options: { readonly log?: (line: string) => void } = {},
+): Promise<PreparedIncident> {
   const log = options.log ?? (() => undefined);
   const alert = readFileSync(join(ROOT, 'test/fixtures/alertmanager/double-charge.json'), 'utf8')
     .replaceAll('5f1a4c2e9b7d3a80', `bench-${tag}`)
@@ -153,29 +172,61 @@ export async function runIncident(
   log(`${incidentId}: plan of ${2 * rows} effects written and submitted in ${planSeconds.toFixed(2)} s`);
 
   await inPhase(link, 'Decide', 60_000);
+  await approvalLinks(stack, incidentId, 1);
+  return { incidentId, link, uploadSeconds, planSeconds };
+}
+
+/** Approves a prepared incident from the approvers' e-mails, waits for Act, and closes it. */
+export async function finishIncident(
+  stack: StackEndpoints,
+  prepared: PreparedIncident,
+  options: { readonly actTimeoutMs: number; readonly log?: (line: string) => void },
+): Promise<IncidentRun> {
+  const log = options.log ?? (() => undefined);
+  const { incidentId, link } = prepared;
   await approveRound(stack, incidentId);
-  started = performance.now();
+  const started = performance.now();
+  const cpu = process.cpuUsage();
   await watchPhase(stack, incidentId, 'Learn', options.actTimeoutMs);
-  log(`${incidentId}: Act finished after ${seconds(started).toFixed(1)} s (wall)`);
+  const used = process.cpuUsage(cpu);
+  const actCpuShare = (used.user + used.system) / 1e6 / seconds(started);
+  log(
+    `${incidentId}: Act finished after ${seconds(started).toFixed(1)} s (wall), the process busy ${(100 * actCpuShare).toFixed(0)} % of it`,
+  );
+  const closing = performance.now();
   await done(link, 'postmortem', POSTMORTEM);
   const executionArn = executionArnOf(stack, incidentId);
   await waitFor(`${incidentId}'s execution to succeed`, async () =>
     (await describe(stack, executionArn)) === 'SUCCEEDED' ? true : undefined,
   );
-
   const history = await executionHistory(stack, incidentId);
+  log(`${incidentId}: closed and its history read in ${seconds(closing).toFixed(1)} s`);
   const actStart = entered(history, CARRY_OUT)[0]?.timestamp;
   const actEnd = entered(history, 'Learn')[0]?.timestamp;
   if (!actStart || !actEnd) throw new Error(`${incidentId}'s history shows no Act`);
   return {
     incidentId,
-    actEntries: await actEntries(stack, incidentId),
-    uploadSeconds,
-    planSeconds,
+    uploadSeconds: prepared.uploadSeconds,
+    planSeconds: prepared.planSeconds,
     actSeconds: (actEnd.getTime() - actStart.getTime()) / 1000,
+    actCpuShare,
     actRuns: entered(history, CARRY_OUT).length,
+    actRunSeconds: entered(history, CARRY_OUT).map((run, i) => {
+      const end = history.filter((e) => e.stateExitedEventDetails?.name === CARRY_OUT)[i]?.timestamp;
+      return end && run.timestamp ? (end.getTime() - run.timestamp.getTime()) / 1000 : Number.NaN;
+    }),
     history,
   };
+}
+
+/** Works an incident from its alert to CLOSED through the links people are sent. */
+export async function runIncident(
+  stack: StackEndpoints,
+  tag: string,
+  customersCsv: string,
+  options: { readonly actTimeoutMs: number; readonly log?: (line: string) => void },
+): Promise<IncidentRun> {
+  return finishIncident(stack, await prepareIncident(stack, tag, customersCsv, options), options);
 }
 
 /**
@@ -197,8 +248,62 @@ async function watchPhase(stack: StackEndpoints, incidentId: string, phase: stri
   }
 }
 
-/** How many entries Act appended to the incident's chain, counted by the table (nothing is read out). */
-async function actEntries(stack: StackEndpoints, incidentId: string): Promise<number> {
+/**
+ * What the incident's own records say Act did, read the way Casebook reads them (the Effect Ledger
+ * through its port, the effects from the operations table), with the handlers' configuration this
+ * process's stack set.
+ */
+export interface ActRecord {
+  /** Effect entries Act appended to the incident's ledger (intent, executed, confirmed, …). */
+  readonly entries: number;
+  /** Items the incident's log takes in the ledger table: one per commit. */
+  readonly commits: number;
+  /** Effects with a confirmed entry on the ledger, by kind. */
+  readonly confirmedOnLedger: Readonly<Record<string, number>>;
+  /** Entries that answer a payments call: executed (taken, pending) and confirmed, of refunds and credits. */
+  readonly paymentAnswers: number;
+  /** Effects the operations table holds as confirmed, and all of the plan's effects. */
+  readonly confirmedInStore: number;
+  readonly planned: number;
+}
+
+export async function actRecord(stack: StackEndpoints, incidentId: string): Promise<ActRecord> {
+  const { ledger, effects, incidents } = carryOutEffectsDepsFromEnvironment();
+  const entries = (await ledger.read(incidentId)).filter((e) => e.log === 'effect' && e.phase === 'Act');
+  const confirmed = new Map<string, Set<string>>();
+  let paymentAnswers = 0;
+  for (const entry of entries) {
+    const state = effectState(entry);
+    const paid = entry.kind === 'refund' || entry.kind === 'credit';
+    if (paid && (state === 'executed' || state === 'confirmed')) paymentAnswers++;
+    const effectId = 'effectId' in entry ? entry.effectId : undefined;
+    if (state !== 'confirmed' || !effectId) continue;
+    const ids = confirmed.get(entry.kind) ?? new Set<string>();
+    confirmed.set(entry.kind, ids.add(effectId));
+  }
+  const plan = (await incidents.getIncident(incidentId))?.plan;
+  if (!plan) throw new Error(`${incidentId} has no plan`);
+  let confirmedInStore = 0;
+  let planned = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await effects.listEffects(incidentId, versionIdOf(plan), cursor, 1000);
+    planned += page.items.length;
+    confirmedInStore += page.items.filter((e) => e.progress === 'confirmed').length;
+    cursor = page.cursor;
+  } while (cursor);
+  return {
+    entries: entries.length,
+    commits: await ledgerItems(stack, incidentId),
+    confirmedOnLedger: Object.fromEntries([...confirmed].map(([kind, ids]) => [kind, ids.size])),
+    paymentAnswers,
+    confirmedInStore,
+    planned,
+  };
+}
+
+/** How many items the incident's log takes in the ledger table, counted by the table. */
+async function ledgerItems(stack: StackEndpoints, incidentId: string): Promise<number> {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }));
   try {
     let count = 0;
@@ -207,9 +312,7 @@ async function actEntries(stack: StackEndpoints, incidentId: string): Promise<nu
       {
         TableName: stack.tables.ledger,
         KeyConditionExpression: 'incidentId = :id',
-        FilterExpression: '#log = :effect AND phase = :act',
-        ExpressionAttributeNames: { '#log': 'log' },
-        ExpressionAttributeValues: { ':id': incidentId, ':effect': 'effect', ':act': 'Act' },
+        ExpressionAttributeValues: { ':id': incidentId },
         Select: 'COUNT',
       },
     );

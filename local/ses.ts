@@ -34,5 +34,9 @@ export async function startSesServer(options: { host: string; port: number }): P
     if (request.method === 'POST' && path === '/clear-store') since = new Date().toISOString();
     for (const listener of emulator) listener(request, response);
   });
+  // Clients close idle connections before the server does (they read its Keep-Alive hint), so a
+  // message is never sent on a connection the server is closing: under load that was a reset,
+  // which leaves a notice in doubt (SES has no idempotency key, so a person is asked).
+  server.keepAliveTimeout = 65_000;
   return server;
 }

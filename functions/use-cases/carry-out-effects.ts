@@ -45,6 +45,8 @@ import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer }
 /** Waits so that calls to a provider stay within its rate. */
 export interface RateLimiter {
   take(): Promise<void>;
+  /** How long a call asking now would wait for its turn, in milliseconds (0 when unknown). */
+  delayMs?(): number;
 }
 
 export interface CarryOutEffectsDeps {
@@ -78,29 +80,78 @@ export interface CarryOutEffectsDeps {
 const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
 /**
  * Stop starting new effects when less than this is left of the run: more than the worst one
- * effect can take (two payment calls with all their retries).
+ * effect can take (two payment calls with all their retries). The wait for the provider's rate is
+ * added to it (see {@link startsInTime}).
  */
 export const RESERVE_MS = 30_000;
-const PAGE = 200;
+/** Effects read per page while carrying them out; the next page is read while this one is worked. */
+const PAGE = 500;
 /** Effects read per page while checking them against the plan (every run reads them all once). */
 const CHECK_PAGE = 1000;
 /**
- * Effects carried out at the same time: each waits mostly on a provider or the tables, and the
- * providers' rate limiters, not this number, keep Act within their rates.
+ * Effects under way at once on each provider. Each waits mostly on its provider's rate, the
+ * provider or the tables; the rate limiters, not this number, keep Act within the rates, and this
+ * number keeps enough under way that they are the pace: at 100 payment calls a second an effect
+ * may take up to 300 ms before its provider waits on Casebook. The ledger commits the entries the
+ * effects under way have ready together, so more at once means fewer, larger commits.
  */
-const CONCURRENCY = 8;
+export const CONCURRENCY = 32;
 
-/** Runs `work` on every item, at most `limit` at a time. */
-async function inParallel<T>(
-  items: readonly T[],
+/** Each provider's effects go through a lane of their own: refunds and credits, and the messages. */
+const paidOut = (effect: EffectRecord) => effect.kind === 'refund' || effect.kind === 'credit';
+const LANES = [
+  { rate: 'payments', takes: paidOut },
+  { rate: 'mail', takes: (effect: EffectRecord) => !paidOut(effect) },
+] as const;
+
+/**
+ * Runs `work` on every effect of the plan whose kind `wanted` takes, in the plan's order, at most
+ * `limit` at a time, reading the next page while this one is worked: no worker waits for a page,
+ * nor for the slowest effect of the one before.
+ */
+async function eachEffect(
+  deps: Pick<CarryOutEffectsDeps, 'effects'>,
+  incidentId: string,
+  planVersionId: string,
+  wanted: (effect: EffectRecord) => boolean,
   limit: number,
-  work: (item: T) => Promise<void>,
+  work: (effect: EffectRecord) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
+  const read = (cursor?: string) => {
+    const page = deps.effects.listEffects(incidentId, planVersionId, cursor, PAGE);
+    // Awaited below; a run that fails first must not leave it an unhandled rejection.
+    page.catch(() => undefined);
+    return page;
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  let items: EffectRecord[] = [];
+  let next: ReturnType<typeof read> | undefined = read();
+  /** The next effect to work on, reading pages as they are used up; undefined at the end. */
+  const take = async (): Promise<EffectRecord | undefined> => {
+    for (;;) {
+      const item = items.shift();
+      if (item) return item;
+      if (!next) return undefined;
+      const reading = next;
+      const page = await reading;
+      // Another worker may have taken this page while this one waited for it.
+      if (next !== reading) continue;
+      next = page.cursor ? read(page.cursor) : undefined;
+      items = page.items.filter(wanted);
+    }
+  };
+  const worker = async () => {
+    for (let effect = await take(); effect; effect = await take()) await work(effect);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/**
+ * Whether an effect started now ends before the run does: the reserve, plus the wait for the
+ * provider's rate that the effects already under way have queued (an effect waiting on its turn
+ * when the run ends would leave a notice in doubt).
+ */
+function startsInTime(deps: Pick<CarryOutEffectsDeps, 'timeLeft'>, rate: RateLimiter): boolean {
+  return deps.timeLeft() >= RESERVE_MS + (rate.delayMs?.() ?? 0);
 }
 
 export async function carryOutEffects(
@@ -129,38 +180,41 @@ export async function carryOutEffects(
   // 2.
   /** Where the effects stand per kind and progress: what the workroom and the e-mails summarise. */
   const byKind = new Map<string, number>();
-  let outOfTime = false;
+  /** The lanes that stopped starting effects because the run's time, or their rate's, ran out. */
+  const outOfTime = new Set<string>();
   /** When the providers are due the next look at an effect that waits on them (epoch ms). */
   let nextLook = Number.POSITIVE_INFINITY;
-  let cursor: string | undefined;
-  do {
-    const page = await deps.effects.listEffects(incident.id, versionIdOf(plan), cursor, PAGE);
-    await inParallel(page.items, CONCURRENCY, async (effect) => {
-      let now = effect;
-      if (!outOfTime && actCanProceed(effect)) {
-        if (deps.timeLeft() < RESERVE_MS) outOfTime = true;
-        else
-          now = await carryOutOne(deps, incident, effect).catch((error: unknown) => {
-            // A table or provider that did not answer holds up this effect only: it is where it
-            // was, the others go on, and the next run (the providers' wait) takes it up again.
-            if (error instanceof CasebookError && error.name === ERROR_NAMES.dependencyUnavailable)
-              return effect;
-            throw error;
-          });
-      }
-      // Asked again on every run: a run that stopped between the two leaves no one unasked.
-      if (now.progress === 'attention' && now.attention)
-        now = (await deps.ask(incident, now, now.attention.reason, now.attention.detail)) ?? now;
-      counts[now.progress]++;
-      byKind.set(`${now.kind}:${now.progress}`, (byKind.get(`${now.kind}:${now.progress}`) ?? 0) + 1);
-      if (actCanProceed(now)) nextLook = Math.min(nextLook, nextLookAt(effect, now, deps.clock.now()));
-    });
-    cursor = page.cursor;
-  } while (cursor);
+  // Each provider's effects go on in a lane of their own, so that neither provider waits while the
+  // other's rate holds Act up (a plan lists every refund before any notice), and a lane whose
+  // rate's queue outlasts the run stops alone.
+  await Promise.all(
+    LANES.map((lane) =>
+      eachEffect(deps, incident.id, versionIdOf(plan), lane.takes, CONCURRENCY, async (effect) => {
+        let now = effect;
+        if (!outOfTime.has(lane.rate) && actCanProceed(effect)) {
+          if (!startsInTime(deps, deps.rates[lane.rate])) outOfTime.add(lane.rate);
+          else
+            now = await carryOutOne(deps, incident, effect).catch((error: unknown) => {
+              // A table or provider that did not answer holds up this effect only: it is where it
+              // was, the others go on, and the next run (the providers' wait) takes it up again.
+              if (error instanceof CasebookError && error.name === ERROR_NAMES.dependencyUnavailable)
+                return effect;
+              throw error;
+            });
+        }
+        // Asked again on every run: a run that stopped between the two leaves no one unasked.
+        if (now.progress === 'attention' && now.attention)
+          now = (await deps.ask(incident, now, now.attention.reason, now.attention.detail)) ?? now;
+        counts[now.progress]++;
+        byKind.set(`${now.kind}:${now.progress}`, (byKind.get(`${now.kind}:${now.progress}`) ?? 0) + 1);
+        if (actCanProceed(now)) nextLook = Math.min(nextLook, nextLookAt(effect, now, deps.clock.now()));
+      }),
+    ),
+  );
 
   // 3.
   await keepProgress(deps, incident, byKind);
-  if (outOfTime) return { outcome: 'more', counts, retryAfterSeconds: 0 };
+  if (outOfTime.size > 0) return { outcome: 'more', counts, retryAfterSeconds: 0 };
   if (counts.planned + counts.intent + counts.executed > 0) {
     const wait = Math.ceil((nextLook - deps.clock.now().getTime()) / 1000);
     // A long run ends with its first refunds already due a look: run again at once.

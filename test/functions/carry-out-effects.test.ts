@@ -25,7 +25,7 @@ import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { Workflow } from '../../functions/domain/ports.ts';
 import { questionPage } from '../../functions/effect-questions-page/page.ts';
 import type { CarryOutEffectsDeps } from '../../functions/use-cases/carry-out-effects.ts';
-import { carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
+import { CONCURRENCY, carryOutEffects } from '../../functions/use-cases/carry-out-effects.ts';
 import {
   answerQuestion,
   askAboutEffect,
@@ -226,6 +226,23 @@ const refundCreditNotice: PlanInput = {
   ],
   effects: [],
 };
+
+const refundAndNotice: PlanInput = {
+  summary: 'Refund what was charged twice, and tell each customer.',
+  apply: [
+    { kind: 'refund', amount: 'affected', obligation: 'tos' },
+    { kind: 'notice', obligation: 'brand', template: 'apology' },
+  ],
+  effects: [],
+};
+
+async function waitUntil(done: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('waited in vain');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('Act carries out the approved effects', () => {
   it('refunds, credits and tells each customer exactly once, recording intent, executed and confirmed', async () => {
@@ -784,6 +801,53 @@ describe('Act carries out the approved effects', () => {
       /plan v1 lacks approval in round 1 \(Legal, Business and SRE; 3 of 3 must approve\)/,
     );
     expect(sentTo()).toEqual([]);
+  });
+
+  it('keeps each provider busy at its own pace: notices are not held behind refunds waiting for the payments rate', async () => {
+    // One more refund than Act has under way on a provider at once, all listed before the notices.
+    const customers = await Promise.all(
+      Array.from({ length: CONCURRENCY + 1 }, (_, i) =>
+        paidCustomer(`cus_${i}`, `p${i}@example.com`, 100, 'EUR'),
+      ),
+    );
+    const { deps, id } = await setup({ customers, input: refundAndNotice });
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let paymentTurns = 0;
+    const payments = {
+      take: async () => {
+        paymentTurns++;
+        await gate;
+      },
+    };
+    const running = carryOutEffects({ ...deps, rates: { ...deps.rates, payments } }, { incidentId: id });
+    await waitUntil(() => sentTo().length === customers.length);
+    expect(paymentTurns).toBe(CONCURRENCY);
+    expect(await stripe.refunds.list({ charge: customers[0]?.paymentRef as string })).toMatchObject({
+      data: [],
+    });
+    open();
+    expect(await running).toMatchObject({
+      counts: { executed: customers.length, confirmed: customers.length },
+    });
+  });
+
+  it('starts no effect whose turn at its provider would come after the run ends: the others go on', async () => {
+    const customers = [await paidCustomer('cus_late', 'late@example.com', 100, 'EUR')];
+    const { deps, id } = await setup({ customers, input: refundAndNotice });
+    // 60 s left, 30 s kept back, and the payments queue already 40 s long.
+    const payments = { take: async () => undefined, delayMs: () => 40_000 };
+    const run = await carryOutEffects(
+      { ...deps, rates: { ...deps.rates, payments }, timeLeft: () => 60_000 },
+      { incidentId: id },
+    );
+    expect(run).toMatchObject({ outcome: 'more', counts: { planned: 1, confirmed: 1 } });
+    expect(sentTo()).toEqual(['late@example.com']);
+    expect(await stripe.refunds.list({ charge: customers[0]?.paymentRef as string })).toMatchObject({
+      data: [],
+    });
   });
 
   it('keeps the question link to the responder it was sent to; a link that was not sent finds nothing', async () => {
