@@ -41,6 +41,13 @@ describe('reissuing a link from the SRE lead’s workroom, without JavaScript', 
       .evaluate((root) => root.ownerDocument.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     const form = page.locator('#reissue-link');
+    // Actions other than the next step are folded: the SRE lead opens this one first.
+    const unfold = async () => {
+      const fold = page.locator('details#more-reissue-link');
+      if ((await fold.count()) > 0 && (await fold.getAttribute('open')) === null)
+        await fold.locator('summary').click();
+    };
+    await unfold();
     await form.getByLabel('Whose link').selectOption(RESPONDER);
 
     // The reason is required: a browser that submits it empty anyway hears which field is wrong.
@@ -55,6 +62,7 @@ describe('reissuing a link from the SRE lead’s workroom, without JavaScript', 
       [],
     );
 
+    await unfold();
     await form.getByLabel('Whose link').selectOption(RESPONDER);
     await form.getByLabel('Reason (goes to the Decision Log)').fill('Lost their phone');
     await form.getByRole('button', { name: 'Reissue a link' }).click();

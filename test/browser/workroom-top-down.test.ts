@@ -119,7 +119,7 @@ describe('the workroom, read top-down at 1000 px and on a phone', () => {
       expect(seen.order.slice(0, 4)).toEqual(['h1', 'summary', 'p', 'asked']);
 
       // The facts at a glance.
-      expect(await summary(page, 'Status')).toBe('RESOLVED');
+      expect(await summary(page, 'Status')).toBe('Resolved');
       expect(await summary(page, 'Phase')).toBe('Learn');
       expect(await summary(page, 'Lead')).toBe(RESPONDER);
       expect(await summary(page, 'Waiting on')).toBe('the responders: the postmortem');
@@ -169,7 +169,7 @@ describe('the workroom, read top-down at 1000 px and on a phone', () => {
       expect(seen, screen.name).toMatchObject({ outside: [], pickers: 0 });
       if (screen.wholeWords) expect(seen.broken).toEqual([]);
       expect(seen.order.slice(0, 5)).toEqual(['h1', 'summary', 'p', 'postmortem', 'asked']);
-      expect(await summary(page, 'Status')).toBe('CLOSED');
+      expect(await summary(page, 'Status')).toBe('Closed');
       expect(await summary(page, 'Next deadline')).toBe('none open');
       expect(await page.locator('#postmortem h2').innerText()).toBe(`Postmortem: ${POSTMORTEM.title}`);
       await context.close();

@@ -22,8 +22,8 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
   it('says since when the emulator knows, never that the mail service took no message, and names what to check', async () => {
     const ports = await freePorts();
     const dataDir = tempDataDir();
-    // The first notice (the 6th e-mail, after three approval requests and the two "plan approved")
-    // is held after SES took it.
+    // The 6th e-mail is held after SES took it: a notice (after three approval requests and the two
+    // "plan approved"), or the second one when Act's messages lane sent two before those.
     stack = await spawnStack(dataDir, ports, 'provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
     const customers: Customer[] = [];
@@ -69,8 +69,9 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
     );
     await stack.line('HELD send 6');
     const sent = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
-    expect(sent).toHaveLength(1);
-    const customer = sent[0]?.destination.to[0] as string;
+    // Act sends several notices at once: the one held, and any sent beside it before the hold.
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    const tookIt = new Set(sent.map((e) => e.destination.to[0] as string));
     await stack.kill();
 
     // The restarted stack: the emulator's store is empty, and the notice is in doubt.
@@ -83,7 +84,7 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
         for (const mail of (await inbox(target)).filter((e) => e.subject.includes('needs you (in-doubt)'))) {
           const link = /(http:\/\/\S+\/effects\/\S+)/.exec(mail.body.text ?? '')?.[1];
           const html = link ? await (await fetch(link)).text() : '';
-          if (html.includes(`&lt;${customer}&gt;`)) return { html, mail };
+          if ([...tookIt].some((customer) => html.includes(`&lt;${customer}&gt;`))) return { html, mail };
         }
         return undefined;
       },
