@@ -76,6 +76,18 @@ export function keyIdOf(spki: Uint8Array): string {
   return createHash('sha256').update(spki).digest().subarray(0, 4).toString('hex');
 }
 
+const keyIds = new WeakMap<KeyObject, string>();
+
+/** A public key's id, worked out once per key object: verify checks one head per chain item. */
+function keyIdOfKey(publicKey: KeyObject): string {
+  let id = keyIds.get(publicKey);
+  if (!id) {
+    id = keyIdOf(publicKey.export({ format: 'der', type: 'spki' }));
+    keyIds.set(publicKey, id);
+  }
+  return id;
+}
+
 /** Signs a checkpoint. */
 export async function signHead(signer: HeadSigner, checkpoint: Checkpoint): Promise<SignedHead> {
   const [signature, spki] = await Promise.all([
@@ -118,8 +130,7 @@ export function verifyHeadSignature(head: SignedHead, publicKey: KeyObject): boo
   }
   const signature = Buffer.from(head.signature, 'base64');
   if (signature.length === 0) return false;
-  const spki = publicKey.export({ format: 'der', type: 'spki' });
-  if (head.keyId !== keyIdOf(spki)) return false;
+  if (head.keyId !== keyIdOfKey(publicKey)) return false;
   return verify('sha256', Buffer.from(text, 'utf8'), { key: publicKey, dsaEncoding: 'der' }, signature);
 }
 
