@@ -7,15 +7,30 @@
 import type { Approval } from '../domain/approval.ts';
 import { escapeHtml as e, isolated, table, timeHtml } from '../domain/html.ts';
 import type { TimelineEvent } from '../domain/incident.ts';
+import {
+  APPROVAL_STATUS_LABEL,
+  ASSET_LABEL,
+  CANCEL_OUTCOME_LABEL,
+  DEADLINE_LABEL,
+  HALT_LABEL,
+  LEDGER_KIND_LABEL,
+  labelOf,
+  OBLIGATION_LABEL,
+  PHASE_LABEL,
+  RESULT_LABEL,
+  ROLE_LABEL,
+  SEVERITY_LABEL,
+  SIZE_LABEL,
+  STATUS_LABEL,
+  VERDICT_LABEL,
+} from '../domain/labels.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { effectState } from '../domain/ledger.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import type { PlanTotal } from '../domain/plan.ts';
 import type { PnlLine, PnlTotal } from '../domain/profit-and-loss.ts';
-import { ROLE_LABEL } from '../domain/vocabulary.ts';
 import { layout } from '../pages/layout.ts';
 import type { CaseView } from '../use-cases/read-incidents.ts';
-import { DEADLINE_LABEL, label, STATUS_LABEL } from './labels.ts';
 import type { Viewer } from './list-page.ts';
 import { consoleHeader } from './list-page.ts';
 
@@ -53,8 +68,11 @@ function summary(c: ConsoleCase, now: Date): string {
   ];
   if (i.description) rows.push(['Description', isolated(i.description)]);
   if (i.cancelled)
-    rows.push(['Cancelled', `${e(label(i.cancelled.outcome))}: ${isolated(i.cancelled.reason)}`]);
-  if (i.halted) rows.push(['Halted', `${e(label(i.halted.reason))} at ${timeHtml(i.halted.at, now)}`]);
+    rows.push([
+      'Cancelled',
+      `${e(CANCEL_OUTCOME_LABEL[i.cancelled.outcome])}: ${isolated(i.cancelled.reason)}`,
+    ]);
+  if (i.halted) rows.push(['Halted', `${e(HALT_LABEL[i.halted.reason])} at ${timeHtml(i.halted.at, now)}`]);
   if (i.closedAt) rows.push(['Closed', timeHtml(i.closedAt, now)]);
   return facts(rows);
 }
@@ -84,14 +102,14 @@ function impactSection(c: ConsoleCase, now: Date): string {
   return facts([
     ['Users', e(impact.users)],
     ['Transactions', e(impact.transactions)],
-    ['At risk', e(impact.assets.map(label).join(', '))],
+    ['At risk', e(impact.assets.map((a) => ASSET_LABEL[a]).join(', '))],
     ['Since', timeHtml(impact.from, now)],
     ...(impact.to ? [['Until', timeHtml(impact.to, now)] as [string, string]] : []),
     ['Summary', isolated(impact.summary)],
     ['Assessed by', `${isolated(impact.by)}, ${timeHtml(impact.at, now)}`],
     ...(c.incident.size
       ? [
-          ['Size', `${e(label(c.incident.size.size))}: ${isolated(c.incident.size.because)}`] as [
+          ['Size', `${e(SIZE_LABEL[c.incident.size.size])}: ${isolated(c.incident.size.because)}`] as [
             string,
             string,
           ],
@@ -103,8 +121,8 @@ function impactSection(c: ConsoleCase, now: Date): string {
 function planMoney(totals: readonly PlanTotal[]): string {
   return table<PlanTotal>(
     [
-      { header: 'Kind', cell: (t) => e(label(t.kind)) },
-      { header: 'Line', cell: (t) => e(label(t.obligation)) },
+      { header: 'Kind', cell: (t) => e(labelOf(LEDGER_KIND_LABEL, t.kind)) },
+      { header: 'Line', cell: (t) => e(OBLIGATION_LABEL[t.obligation]) },
       { header: 'Effects', cell: (t) => e(t.count) },
       {
         header: 'Amount',
@@ -146,7 +164,7 @@ function approvalsSection(c: ConsoleCase, now: Date): string {
   const rule = round
     ? `<p>Round ${e(round.round)} on plan v${e(round.planVersion)}${
         round.decided
-          ? `: ${e(label(round.decided.verdict))} — ${isolated(round.decided.reason)}`
+          ? `: ${e(VERDICT_LABEL[round.decided.verdict])} — ${isolated(round.decided.reason)}`
           : ': waiting for the approvers'
       }.</p>`
     : '';
@@ -155,7 +173,7 @@ function approvalsSection(c: ConsoleCase, now: Date): string {
       { header: 'Round', cell: (a) => e(a.round) },
       { header: 'Role', cell: (a) => e(ROLE_LABEL[a.role]) },
       { header: 'Approver', cell: (a) => isolated(a.decision?.name ?? a.approverName) },
-      { header: 'Decision', cell: (a) => e(a.decision ? label(a.decision.decision) : label(a.status)) },
+      { header: 'Decision', cell: (a) => e(APPROVAL_STATUS_LABEL[a.status]) },
       { header: 'Comment', cell: (a) => (a.decision?.comment ? isolated(a.decision.comment) : '—') },
       {
         header: 'When',
@@ -202,11 +220,11 @@ function ledgerSection(entries: readonly LedgerEntry[]): string {
   }
   return table<[string, Map<string, number>]>(
     [
-      { header: 'Kind', cell: ([kind]) => e(label(kind)) },
+      { header: 'Kind', cell: ([kind]) => e(labelOf(LEDGER_KIND_LABEL, kind)) },
       {
         header: 'By latest state',
         cell: ([, states]) =>
-          e([...states].map(([state, n]) => `${n} ${label(state).toLowerCase()}`).join(', ')),
+          e([...states].map(([state, n]) => `${n} ${labelOf(RESULT_LABEL, state).toLowerCase()}`).join(', ')),
       },
     ],
     [...byKind].sort(([a], [b]) => a.localeCompare(b)),
@@ -218,7 +236,7 @@ function decisionsSection(c: ConsoleCase, now: Date): string {
   return table<LedgerEntry>(
     [
       { header: 'When', cell: (d) => timeHtml(d.at, now) },
-      { header: 'Decision', cell: (d) => e(label(d.kind)) },
+      { header: 'Decision', cell: (d) => e(labelOf(LEDGER_KIND_LABEL, d.kind)) },
       { header: 'By', cell: (d) => isolated(d.actor) },
       { header: 'What', cell: (d) => isolated(d.summary) },
     ],
@@ -230,8 +248,8 @@ function decisionsSection(c: ConsoleCase, now: Date): string {
 function pnlSection(c: ConsoleCase): string {
   const totals = table<PnlTotal>(
     [
-      { header: 'Kind', cell: (t) => e(label(t.kind)) },
-      { header: 'Line', cell: (t) => e(label(t.obligation)) },
+      { header: 'Kind', cell: (t) => e(labelOf(LEDGER_KIND_LABEL, t.kind)) },
+      { header: 'Line', cell: (t) => (t.obligation ? e(OBLIGATION_LABEL[t.obligation]) : '—') },
       { header: 'Entries', cell: (t) => e(t.count) },
       { header: 'Amount', cell: (t) => `${e(t.amount)} ${e(t.currency)}` },
     ],
@@ -240,7 +258,7 @@ function pnlSection(c: ConsoleCase): string {
   );
   const lines = table<PnlLine>(
     [
-      { header: 'Line', cell: (l) => e(label(l.obligation)) },
+      { header: 'Line', cell: (l) => (l.obligation ? e(OBLIGATION_LABEL[l.obligation]) : '—') },
       { header: 'Amount', cell: (l) => `${e(l.amount)} ${e(l.currency)}` },
     ],
     c.pnl.lines,
@@ -255,7 +273,7 @@ export function consoleCasePage(c: ConsoleCase, viewer: Viewer, now: Date): stri
   return layout(
     `${i.id} ${i.title} — Casebook`,
     `${consoleHeader(viewer)}<div class="console"><h1>${id}: ${isolated(i.title)}</h1>
-<p class="meta">${e(i.severity)} · ${e(STATUS_LABEL[i.status])} · ${e(i.phase)} · <a href="/console/incidents/${id}/case-file.txt">Case file (text)</a></p>
+<p class="meta">${e(SEVERITY_LABEL[i.severity])} · ${e(STATUS_LABEL[i.status])} · ${e(PHASE_LABEL[i.phase])} · <a href="/console/incidents/${id}/case-file.txt">Case file (text)</a></p>
 <h2>Summary</h2>${summary(c, now)}
 <h2>Deadlines</h2>${deadlinesSection(c, now)}
 ${

@@ -8,9 +8,9 @@ import { STATUS_FILTERS } from '../domain/console.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { escapeHtml as e, isolated, table, timeHtml } from '../domain/html.ts';
 import { humanDuration } from '../domain/human-time.ts';
+import { DEADLINE_LABEL, STATUS_LABEL } from '../domain/labels.ts';
 import { SEVERITIES } from '../domain/vocabulary.ts';
 import { layout } from '../pages/layout.ts';
-import { DEADLINE_LABEL, STATUS_LABEL } from './labels.ts';
 
 /** Who is signed in and the token their sign-out form carries. */
 export interface Viewer {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { emailAddress, isEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
+import { CATEGORY_LABEL } from './labels.ts';
 import { LIMITS } from './limits.ts';
 import type { Truncation } from './text.ts';
 import { utf8Bytes } from './text.ts';
@@ -214,7 +215,8 @@ export function classify(labels: Readonly<Record<string, string>>): Classificati
       categories,
       severity,
       isIncident: true,
-      reason: `Default-to-RML3 category: ${categories.join(', ')}.${sevNote}`,
+      // The reason is read on the timeline: the categories by their labels, not their stored values.
+      reason: `Default-to-RML3 category: ${categories.map((c) => CATEGORY_LABEL[c]).join(', ')}.${sevNote}`,
     };
   }
   if (labelled === 'RML3') {

@@ -9,6 +9,7 @@ import type { Decision } from './approval-policy.ts';
 import { VERDICT_LABEL } from './approval-policy.ts';
 import type { DeadlineKind, IMPACT_ASSETS, ImpactSize } from './deadlines.ts';
 import type { AttentionReason, EffectProgress } from './effects.ts';
+import type { HaltReason, Incident } from './incident.ts';
 import type { DecisionKind, EffectKind } from './ledger.ts';
 import type { NoticeTemplate, Obligation, PlanEffectKind } from './plan.ts';
 import type { ActionSafety, Phase, Rml3Category, Severity, Status, World } from './vocabulary.ts';
@@ -171,6 +172,18 @@ export const RESULT_LABEL: Readonly<Record<'intent' | 'executed' | 'confirmed' |
   failed: 'Failed',
 };
 
+/** Why an incident was cancelled. */
+export const CANCEL_OUTCOME_LABEL: Readonly<Record<NonNullable<Incident['cancelled']>['outcome'], string>> = {
+  false_alarm: 'False alarm',
+  downscoped: 'Downscoped',
+};
+
+/** Why the lifecycle stopped and waits for the SRE lead. */
+export const HALT_LABEL: Readonly<Record<HaltReason, string>> = {
+  'rounds-exhausted': 'Approval rounds exhausted',
+  failed: 'A step failed',
+};
+
 /**
  * A value's label from `labels`, or — for a value the table does not know (a kind recorded by a
  * newer version) — the value in words: `refund_confirmation` reads "Refund confirmation".
@@ -204,4 +217,7 @@ export const LABELS = {
   ledgerKind: LEDGER_KIND_LABEL,
   ledgerLog: LEDGER_LOG_LABEL,
   role: ROLE_LABEL,
+  cancelOutcome: CANCEL_OUTCOME_LABEL,
+  halt: HALT_LABEL,
+  result: RESULT_LABEL,
 } as const;
