@@ -62,7 +62,6 @@ async function runChild(file: string): Promise<{ file: string; report: BenchRepo
   return { file, report: JSON.parse(line.slice(MARKER.length)) as BenchReport };
 }
 
-
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const files = readdirSync(dir)

@@ -154,7 +154,9 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     expect(text).toContain('Recorded. Your containment report is recorded.');
     // What comes next is asked at once, though the state machine may still be leaving Contain.
     expect(await page.locator('#asked').innerText()).toMatch(/^Asked of you: Assess the impact/);
-    expect(text).toContain('Settlement batch 2026-11-22 held back (risky (goes to the Decision Log), RML3 (history))');
+    expect(text).toContain(
+      'Settlement batch 2026-11-22 held back (risky (goes to the Decision Log), RML3 (history))',
+    );
     await reloadUntil(page, 'Understand');
 
     // Impact.

@@ -132,7 +132,7 @@ describe('the workroom, read top-down at 1000 px and on a phone', () => {
 
       // The effects from their progress, and the entries folded behind them.
       expect(await page.locator('h2#ledger + ul').innerText()).toBe(
-        'notices: 2 confirmed, 0 pending, 0 waiting for a person (of 2)',
+        'Notices: 2 confirmed, 0 pending, 0 waiting for a person (of 2)',
       );
       // The timeline: newest first, ten shown, the rest folded.
       const times = await page
