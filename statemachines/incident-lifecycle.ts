@@ -36,10 +36,12 @@ const RETRY = [
       'Lambda.SdkClientException',
       'Lambda.TooManyRequestsException',
     ],
-    // Lambda throttles and service errors come in bursts; six tries with backoff ride out about a
-    // minute of them before an incident halts (a halted incident waits for an operator).
+    // Lambda throttles and service errors come in bursts, and several of a step's invocations may
+    // meet one; ten tries with backoff, never more than 20 s apart, ride out about two minutes of
+    // them before an incident halts (a halted incident waits for an operator).
     IntervalSeconds: 1,
-    MaxAttempts: 6,
+    MaxAttempts: 10,
+    MaxDelaySeconds: 20,
     BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
