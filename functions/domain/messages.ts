@@ -11,6 +11,7 @@ import { escapeHtml, isolated } from './html.ts';
 import { humanDuration, humanInstant } from './human-time.ts';
 import type { Incident } from './incident.ts';
 import { canonicalJson, sha256Hex } from './json.ts';
+import { ATTENTION_LABEL, KIND_LABEL, labelOf } from './labels.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount } from './money.ts';
 import type { Customer, NoticePlaceholder, NoticeTemplate, NoticeText, PlannedEffect } from './plan.ts';
@@ -315,8 +316,9 @@ export function effectQuestionEmail(
   to: string,
   link: string,
 ): MailMessage {
-  const what = `${effect.kind} ${effect.effectId}${effect.amount ? ` of ${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : ''}`;
-  const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (${reason})`;
+  const kind = labelOf(KIND_LABEL, effect.kind);
+  const what = `${kind.toLowerCase()} ${effect.effectId}${effect.amount ? ` of ${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : ''}`;
+  const subject = `[${incident.severity}] ${incident.id}: ${kind}${what.slice(kind.length)} needs you (${labelOf(ATTENTION_LABEL, reason)})`;
   const text = plainTextBody([
     `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',
@@ -347,7 +349,7 @@ export function planMismatchEmail(
   link: string,
 ): MailMessage {
   const what = `plan v${planVersion}`;
-  const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (plan-mismatch)`;
+  const subject = `[${incident.severity}] ${incident.id}: ${what} needs you (${ATTENTION_LABEL['plan-mismatch']})`;
   const text = [
     `${incident.id} — ${withoutBidiControls(incident.title)}`,
     '',

@@ -9,6 +9,7 @@ import {
   customerNotice,
   effectQuestionEmail,
   escalationEmail,
+  planMismatchEmail,
   regulatoryClockEmail,
   workroomInvitation,
 } from '../../functions/domain/messages.ts';
@@ -120,6 +121,36 @@ describe('the approval request e-mail', () => {
       'What changed since plan v1, which you saw:\n- Effects: 2 → 4\n- Added refund EUR (ToS line): 2, EUR 19.75',
     );
     expect(mail.html).toContain('<li><bdi>Effects: 2 → 4</bdi></li>');
+  });
+});
+
+describe('the question about an effect', () => {
+  it('names the effect and why a person is needed in words, never the raw values', () => {
+    const incident = hostileIncident();
+    const asked = effectQuestionEmail(
+      incident,
+      { effectId: 'P1-E2', kind: 'credit', counterparty: 'cp_x', amount: { currency: 'EUR', minor: 500 } },
+      'in-doubt',
+      'sending ended',
+      'oncall@example.com',
+      'https://x/effects/y',
+    );
+    expect(asked.subject).toBe(
+      `[${incident.severity}] ${incident.id}: Goodwill credit P1-E2 of EUR 5.00 needs you (in doubt)`,
+    );
+    expect(asked.text).toContain('Act could not settle goodwill credit P1-E2 of EUR 5.00 (customer cp_x)');
+    const mismatch = planMismatchEmail(
+      incident,
+      2,
+      'effects differ',
+      'lead@example.com',
+      'https://x/effects/z',
+    );
+    expect(mismatch.subject).toBe(`[${incident.severity}] ${incident.id}: plan v2 needs you (plan mismatch)`);
+    for (const raw of ['in-doubt', 'plan-mismatch']) {
+      expect(`${asked.subject}\n${asked.text}\n${mismatch.subject}`).not.toContain(raw);
+    }
+    expect(asked.subject).not.toMatch(/: credit /);
   });
 });
 

@@ -95,7 +95,7 @@ describe('Act killed where it hurts', () => {
         : undefined;
     });
     const questions = await waitFor('a question e-mailed about each notice in doubt', async () => {
-      const mails = (await inbox(target)).filter((e) => e.subject.includes('needs you (in-doubt)'));
+      const mails = (await inbox(target)).filter((e) => e.subject.includes('needs you (in doubt)'));
       return mails.length === inDoubt.length
         ? mails.map((m) => /\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string)
         : undefined;
@@ -103,7 +103,7 @@ describe('Act killed where it hurts', () => {
     // SES does not die with the stack on AWS; the local one does, so take its mail before the kill.
     const run2Mail = await inbox(stack);
     const sentInRun2 = run2Mail.filter(isNotice);
-    for (const m of run2Mail.filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+    for (const m of run2Mail.filter((e) => e.subject.includes('needs you (in doubt)'))) {
       questions.push(/\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string);
     }
     await stack.kill();
@@ -119,7 +119,7 @@ describe('Act killed where it hurts', () => {
       'the incident to close, every question answered',
       async () => {
         const mailLog = [...sentInRun1, ...sentInRun2, ...(await inbox(final)).filter(isNotice)];
-        for (const m of (await inbox(final)).filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+        for (const m of (await inbox(final)).filter((e) => e.subject.includes('needs you (in doubt)'))) {
           asked.add(/\/effects\/(\S+)/.exec(m.body.text ?? '')?.[1] as string);
         }
         for (const question of asked) {

@@ -75,7 +75,7 @@ describe("the deadline of Act's questions on the local stack, with a target of s
 
     // The refund is a question to the responder, which nobody answers.
     await waitFor('the question about the refund', async () => {
-      const mails = await mailsAbout(incidentId, 'needs you (manual)');
+      const mails = await mailsAbout(incidentId, 'needs you (by hand)');
       return mails.length > 0 ? mails : undefined;
     });
     const escalations = await waitFor(

@@ -81,7 +81,7 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
     const page = await waitFor(
       'the question about the notice in doubt',
       async () => {
-        for (const mail of (await inbox(target)).filter((e) => e.subject.includes('needs you (in-doubt)'))) {
+        for (const mail of (await inbox(target)).filter((e) => e.subject.includes('needs you (in doubt)'))) {
           const link = /(http:\/\/\S+\/effects\/\S+)/.exec(mail.body.text ?? '')?.[1];
           const html = link ? await (await fetch(link)).text() : '';
           if ([...tookIt].some((customer) => html.includes(`&lt;${customer}&gt;`))) return { html, mail };

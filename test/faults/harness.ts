@@ -997,8 +997,8 @@ async function checkInvariants(
   // The customers whose notice a person was asked about, in doubt (the question names the effect).
   const inDoubtEffects = new Set(
     mails
-      .filter((m) => m.subject.includes(`${incidentId}:`) && m.subject.includes('needs you (in-doubt)'))
-      .map((m) => /: notice (\S+) needs you/.exec(m.subject)?.[1]),
+      .filter((m) => m.subject.includes(`${incidentId}:`) && m.subject.includes('needs you (in doubt)'))
+      .map((m) => /: Notice (\S+) needs you/.exec(m.subject)?.[1]),
   );
   const askedAbout = new Set(
     effects.filter((e) => inDoubtEffects.has(e.effectId)).map((e) => `${e.customerRef}@customers.example`),

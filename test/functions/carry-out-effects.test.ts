@@ -718,7 +718,7 @@ describe('Act carries out the approved effects', () => {
     // The SRE lead is asked, with a link of their own; no one else, and no customer, hears of it.
     expect(sentTo()).toEqual(['lead@example.com']);
     const subject = ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Message?.Subject?.Data;
-    expect(subject).toMatch(/plan v1 needs you \(plan-mismatch\)/);
+    expect(subject).toMatch(/plan v1 needs you \(plan mismatch\)/);
     // A run before anyone answered changes nothing and asks no one again.
     expect((await act()).outcome).toBe('waiting-people');
     expect(sentTo()).toHaveLength(1);
