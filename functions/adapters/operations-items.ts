@@ -353,6 +353,7 @@ const workLinkSchema = z.object({
   expiresAt: z.string(),
   emailedAt: z.string().optional(),
   revoked: z.object({ at: z.string(), by: z.string(), reason: z.string() }).optional(),
+  moreSecrets: z.array(z.string()).optional(),
   retired: z.array(z.object({ secretHash: z.string(), at: z.string() })).optional(),
 } satisfies FieldsOf<WorkLink>);
 

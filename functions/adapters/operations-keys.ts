@@ -13,6 +13,7 @@
  * | an effect's question         | `INCIDENT#<id>`       | `QUESTION#<effect id>#<n, 4>`       |
  * | a person's workroom link     | `INCIDENT#<id>`       | `WORKLINK#<person key>`             |
  * | the postmortem               | `INCIDENT#<id>`       | `POSTMORTEM`                        |
+ * | a person told a piece of news| `INCIDENT#<id>`       | `TOLD#<news>#<person key>`          |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
  * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
  * | a log changed in a window    | `CHANGED#<window>`    | `<incident id>`                     |
@@ -84,6 +85,11 @@ export const keys = {
     sk: `WORKLINK#${person}`,
   }),
   postmortem: (incidentId: string) => ({ pk: `${INCIDENT}${incidentId}`, sk: 'POSTMORTEM' }),
+  told: (incidentId: string, news: string, person: string) => ({
+    pk: `${INCIDENT}${incidentId}`,
+    sk: `TOLD#${news}#${person}`,
+  }),
+  toldPrefix: (news: string) => `TOLD#${news}#`,
   correlation: (key: string) => ({ pk: `CORRELATION#${key}`, sk: META }),
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
   /** The mark that an incident's log changed in a change window (functions/domain/anchor.ts). */

@@ -215,13 +215,20 @@ export interface WaitStore {
 
 /** People's links to incidents' workrooms (the operational table; only the secrets' hashes). */
 export interface WorkLinkStore {
-  /**
-   * Writes the link, unless its e-mail went out already (then the link on record stays and
-   * false is returned); a link whose e-mail never went out is replaced, with its fresh secret.
-   */
+  /** Writes the link unless the person has one; false when they have (it stays as it is). */
   putWorkLink(link: WorkLink): Promise<boolean>;
   getWorkLink(incidentId: string, person: string): Promise<WorkLink | undefined>;
   markWorkLinkEmailed(incidentId: string, person: string, at: string): Promise<void>;
+  /**
+   * Adds a further secret's hash to `link` as it was read; false when the link changed since
+   * (reissued, revoked, another secret added), expired by `now`, or holds as many as it may
+   * (`MORE_SECRETS_KEPT`).
+   */
+  addWorkLinkSecret(
+    link: Pick<WorkLink, 'incidentId' | 'person' | 'secretHash' | 'moreSecrets'>,
+    secretHash: string,
+    now: string,
+  ): Promise<boolean>;
   /**
    * Writes a reissued link over the one whose secret hash is `previousHash`; false when the link
    * changed meanwhile (another reissue won).
@@ -229,6 +236,16 @@ export interface WorkLinkStore {
   replaceWorkLink(link: WorkLink, previousHash: string): Promise<boolean>;
   /** Marks the link revoked; false when there is no such link. */
   revokeWorkLink(incidentId: string, person: string, revocation: LinkRevocation): Promise<boolean>;
+}
+
+/**
+ * Who was told a piece of news about an incident (by person key, see `personKey`): each mark
+ * written once their e-mail was accepted, so a retried step tells only the others.
+ */
+export interface ToldMarks {
+  /** The person keys marked for the news `news` of the incident. */
+  toldOf(incidentId: string, news: string): Promise<string[]>;
+  markTold(incidentId: string, news: string, person: string, at: string): Promise<void>;
 }
 
 /** Postmortems, one per incident, kept beside it (they are long: not on the incident's item). */

@@ -23,6 +23,12 @@ export interface WorkLink {
   readonly emailedAt?: string;
   /** Set when the SRE lead revoked the link: it answers 410 until they reissue it. */
   readonly revoked?: LinkRevocation;
+  /**
+   * Hashes of further secrets that open the same link, one added each time an e-mail carries the
+   * person's link (only a hash is kept, so a link once sent cannot be written again): the same
+   * expiry, revoked and retired with the link. At most {@link MORE_SECRETS_KEPT}.
+   */
+  readonly moreSecrets?: readonly string[];
   /** The hashes of the secrets a reissue replaced, so an old link says it was replaced (410), not unknown. */
   readonly retired?: readonly { readonly secretHash: string; readonly at: string }[];
 }
@@ -75,8 +81,31 @@ export function workLinkExpiry(issuedAt: Date): string {
   return new Date(issuedAt.getTime() + WORK_LINK_DAYS * 86_400_000).toISOString();
 }
 
-/** How many replaced secrets a link remembers; older ones answer 404 like any unknown link. */
-export const RETIRED_SECRETS_KEPT = 20;
+/**
+ * How many further secrets a link holds: enough for every e-mail an incident sends a person (its
+ * rounds' news, a retried invitation); past it, an e-mail points at the person's earlier link.
+ */
+export const MORE_SECRETS_KEPT = 24;
+
+/** How many replaced secrets a link remembers (a reissue retires all of a link's secrets); older ones answer 404. */
+export const RETIRED_SECRETS_KEPT = 2 * (MORE_SECRETS_KEPT + 1);
+
+/** Whether `secret` is one of the link's: its first secret or a further one. */
+function opens(link: WorkLink, secret: string): boolean {
+  return (
+    linkSecretMatches(secret, link.secretHash) ||
+    (link.moreSecrets ?? []).some((hash) => linkSecretMatches(secret, hash))
+  );
+}
+
+/** Whether an e-mail may carry this link with a further secret: it still opens, and has room. */
+export function canAddSecret(link: WorkLink, now: Date): boolean {
+  return (
+    !link.revoked &&
+    Date.parse(link.expiresAt) > now.getTime() &&
+    (link.moreSecrets?.length ?? 0) < MORE_SECRETS_KEPT
+  );
+}
 
 /** What a presented secret opens: the link (200), a link that is over (410, saying why), or nothing (404). */
 export type LinkStanding =
@@ -85,7 +114,7 @@ export type LinkStanding =
 
 export function linkStanding(link: WorkLink | undefined, secret: string, now: Date): LinkStanding {
   if (!link) return { status: 404, message: 'No such workroom link' };
-  if (!linkSecretMatches(secret, link.secretHash)) {
+  if (!opens(link, secret)) {
     const retired = (link.retired ?? []).find((r) => linkSecretMatches(secret, r.secretHash));
     return retired
       ? {
@@ -107,19 +136,21 @@ export function linkStanding(link: WorkLink | undefined, secret: string, now: Da
 }
 
 /**
- * The link with a new secret and a new lifetime: the old secret is retired, a revoke is lifted,
- * and it waits to be e-mailed again.
+ * The link with a new secret and a new lifetime: every old secret (the first and the further
+ * ones) is retired, a revoke is lifted, and it waits to be e-mailed again.
  */
 export function reissuedLink(link: WorkLink, secretHash: string, now: Date): WorkLink {
-  const { emailedAt: _, revoked: __, retired = [], ...rest } = link;
+  const { emailedAt: _, revoked: __, moreSecrets = [], retired = [], ...rest } = link;
+  const at = now.toISOString();
   return {
     ...rest,
     secretHash,
-    issuedAt: now.toISOString(),
+    issuedAt: at,
     expiresAt: workLinkExpiry(now),
-    retired: [...retired, { secretHash: link.secretHash, at: now.toISOString() }].slice(
-      -RETIRED_SECRETS_KEPT,
-    ),
+    retired: [
+      ...retired,
+      ...[link.secretHash, ...moreSecrets].map((hash) => ({ secretHash: hash, at })),
+    ].slice(-RETIRED_SECRETS_KEPT),
   };
 }
 

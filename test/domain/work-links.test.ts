@@ -4,7 +4,9 @@ import { takeAction } from '../../functions/domain/casework.ts';
 import { InvalidInputError } from '../../functions/domain/errors.ts';
 import type { WorkLink } from '../../functions/domain/work-link.ts';
 import {
+  canAddSecret,
   linkStanding,
+  MORE_SECRETS_KEPT,
   newWorkLinkSecret,
   personKey,
   reissuedLink,
@@ -150,5 +152,42 @@ describe('what a presented link secret stands for', () => {
     expect(linkStanding(again, first, later).status).toBe(410);
     expect(linkStanding(again, second, later).status).toBe(410);
     expect(JSON.stringify(again)).not.toContain(second);
+  });
+
+  it('a further secret opens the same link, is revoked with it, and a reissue retires every one', () => {
+    const first = newWorkLinkSecret();
+    const more = [newWorkLinkSecret(), newWorkLinkSecret()];
+    const held = { ...link(first), moreSecrets: more.map(hashLinkSecret) };
+    for (const secret of [first, ...more]) expect(linkStanding(held, secret, now)).toEqual({ status: 200 });
+    expect(linkStanding(held, newWorkLinkSecret(), now).status).toBe(404);
+
+    const revoked = revokedLink(held, { at: NOW, by: LEAD, reason: 'Left the team' });
+    for (const secret of [first, ...more])
+      expect(linkStanding(revoked, secret, now)).toMatchObject({
+        status: 410,
+        message: expect.stringMatching(/revoked/),
+      });
+    expect(canAddSecret(revoked, now)).toBe(false);
+
+    const fresh = newWorkLinkSecret();
+    const next = reissuedLink(revoked, hashLinkSecret(fresh), now);
+    expect(next.moreSecrets).toBeUndefined();
+    expect(linkStanding(next, fresh, now)).toEqual({ status: 200 });
+    for (const secret of [first, ...more])
+      expect(linkStanding(next, secret, now)).toMatchObject({
+        status: 410,
+        message: expect.stringMatching(/replaced/),
+      });
+  });
+
+  it('holds a bounded number of further secrets, and none once expired', () => {
+    const full = {
+      ...link(newWorkLinkSecret()),
+      moreSecrets: Array.from({ length: MORE_SECRETS_KEPT }, () => 'h'),
+    };
+    expect(canAddSecret(link(newWorkLinkSecret()), now)).toBe(true);
+    expect(canAddSecret({ ...full, moreSecrets: full.moreSecrets.slice(1) }, now)).toBe(true);
+    expect(canAddSecret(full, now)).toBe(false);
+    expect(canAddSecret(link(newWorkLinkSecret(), '2026-01-02T10:30:00.000Z'), now)).toBe(false);
   });
 });

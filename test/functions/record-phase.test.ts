@@ -10,8 +10,9 @@ import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { pseudonym } from '../../functions/domain/ledger.ts';
 import type { ApproverRole } from '../../functions/domain/vocabulary.ts';
-import { parseWorkLinkId, personKey } from '../../functions/domain/work-link.ts';
+import { linkStanding, parseWorkLinkId, personKey } from '../../functions/domain/work-link.ts';
 import { makeRecordPhaseHandler } from '../../functions/record-phase/record-phase.ts';
+import { invitePeople } from '../../functions/use-cases/invite-people.ts';
 import { submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
@@ -116,6 +117,42 @@ describe('lifecycle steps (record-phase)', () => {
       expect(JSON.stringify(link)).not.toContain(ref?.secret);
     }
     expect((await store.listTimeline(ID)).filter((e) => e.type === 'invited')).toHaveLength(2);
+  });
+
+  it('keeps the link already e-mailed working when the process dies before marking it e-mailed', async () => {
+    const { ID, links, store } = await setup();
+    const clock = testClock();
+    const deps = {
+      incidents: store,
+      links,
+      mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
+      people: { responders: ['ana@example.com'], sreLead: 'lead@example.com' },
+      policy: DEFAULT_DEADLINE_POLICY,
+      publicBaseUrl: 'https://casebook.example.com',
+      clock,
+    };
+    // The e-mail was accepted; the process died before it was marked sent.
+    const dying = Object.create(links) as DynamoDbWorkroom;
+    dying.markWorkLinkEmailed = async () => {
+      throw new Error('kill -9');
+    };
+    await expect(invitePeople({ ...deps, links: dying }, { incidentId: ID })).rejects.toThrow('kill -9');
+    // The retried step invites again: the link in the inbox and the new one both open the workroom.
+    expect(await invitePeople(deps, { incidentId: ID })).toEqual({ invited: 2 });
+    const secrets = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => c.args[0].input.Destination?.ToAddresses?.[0] === 'lead@example.com')
+      .map((c) =>
+        parseWorkLinkId(/\/work\/(\S+)/.exec(c.args[0].input.Message?.Body?.Text?.Data ?? '')?.[1] ?? ''),
+      );
+    expect(secrets).toHaveLength(2);
+    const link = await links.getWorkLink(ID, personKey(ID, 'lead@example.com'));
+    expect(link?.emailedAt).toBeDefined();
+    for (const ref of secrets)
+      expect(linkStanding(link, ref?.secret ?? '', clock.now())).toEqual({ status: 200 });
+    // Invited again once marked: nobody gets a third e-mail.
+    await invitePeople(deps, { incidentId: ID });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(3);
   });
 
   it('moves through the phases: Decide needs a submitted plan and opens one round per entry', async () => {
