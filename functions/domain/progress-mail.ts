@@ -1,8 +1,8 @@
 /**
  * The e-mails that tell the incident's people how it goes: the plan sent back (with the approvers'
  * reason), the plan approved, Act finished (what was done), the postmortem due, the incident closed.
- * Workroom links carry a secret only their invitation held, so these point at it rather than
- * carry a link of their own.
+ * Each carries its recipient's own workroom link (a further secret of their link, see
+ * `WorkLink.moreSecrets`) when they have one; without one it points at their invitation.
  */
 import type { EffectProgressRecord, Incident } from './incident.ts';
 import { staffEmail } from './messages.ts';
@@ -24,6 +24,16 @@ export function utcMinute(at: string): string {
 }
 
 const WORKROOM = 'Open the workroom with the personal link in your invitation e-mail for this incident.';
+
+/** The recipient's own link, or the words that point at their invitation when they hold none here. */
+function workroom(link: string | undefined): {
+  paragraphs: string[];
+  link?: { href: string; label: string };
+} {
+  return link
+    ? { paragraphs: [], link: { href: link, label: 'Open the workroom (your personal link)' } }
+    : { paragraphs: [WORKROOM] };
+}
 
 /** What each kind of effect came to: "5 of 5 refunds confirmed, 5 notices sent, 0 questions open". */
 export function actOutcome(progress: EffectProgressRecord | undefined): string {
@@ -65,14 +75,17 @@ export function changesRequestedEmail(
   incident: Case,
   to: string,
   sentBack: { readonly version: number; readonly reason: string; readonly round: number },
+  link?: string,
 ): MailMessage {
+  const room = workroom(link);
   return staffEmail(incident, to, `plan v${sentBack.version} came back — ${incident.title}`, {
     paragraphs: [
       `The approvers did not approve plan v${sentBack.version} in round ${sentBack.round}. Their reason:`,
       sentBack.reason,
       'Write a revised plan in the workroom (the form opens with this version filled in) and submit it. To send the same plan back to them, reply to their request in the submit form: they will read your reply.',
-      WORKROOM,
+      ...room.paragraphs,
     ],
+    link: room.link,
     footer: 'You get this because you are a responder or the lead of this incident.',
   });
 }
@@ -81,13 +94,16 @@ export function planApprovedEmail(
   incident: Case,
   to: string,
   plan: { readonly version: number; readonly round: number },
+  link?: string,
 ): MailMessage {
+  const room = workroom(link);
   return staffEmail(incident, to, `plan v${plan.version} approved — ${incident.title}`, {
     paragraphs: [
       `Plan v${plan.version} was approved in round ${plan.round}. Casebook is carrying it out now: refunds, credits and notices, each exactly once.`,
       'Nothing is asked of you unless Casebook e-mails you a question about an effect.',
-      WORKROOM,
+      ...room.paragraphs,
     ],
+    link: room.link,
     footer: 'You get this because you are a responder or the lead of this incident.',
   });
 }
@@ -96,28 +112,43 @@ export function actFinishedEmail(
   incident: Case,
   to: string,
   plan: { readonly version: number; readonly outcome: string },
+  link?: string,
 ): MailMessage {
+  const room = workroom(link);
   return staffEmail(incident, to, `remediation done — ${incident.title}`, {
-    paragraphs: [`Casebook finished carrying out plan v${plan.version}: ${plan.outcome}.`, WORKROOM],
+    paragraphs: [
+      `Casebook finished carrying out plan v${plan.version}: ${plan.outcome}.`,
+      ...room.paragraphs,
+    ],
+    link: room.link,
     footer: 'You get this because you are a responder or the lead of this incident.',
   });
 }
 
-export function postmortemDueEmail(incident: Case, to: string, due: string | undefined): MailMessage {
+export function postmortemDueEmail(
+  incident: Case,
+  to: string,
+  due: string | undefined,
+  link?: string,
+): MailMessage {
+  const room = workroom(link);
   return staffEmail(incident, to, `postmortem due${due ? ` by ${utcMinute(due)}` : ''} — ${incident.title}`, {
     paragraphs: [
       `The incident is resolved. Write its postmortem in the workroom${due ? ` by ${utcMinute(due)}` : ''}: submitting it closes the incident.`,
-      WORKROOM,
+      ...room.paragraphs,
     ],
+    link: room.link,
     footer: 'You get this because you are a responder or the lead of this incident.',
   });
 }
 
-export function closedEmail(incident: Case, to: string, closedAt: string): MailMessage {
+/** To everyone who took part; only those who hold a workroom link get one (approvers hold none). */
+export function closedEmail(incident: Case, to: string, closedAt: string, link?: string): MailMessage {
   return staffEmail(incident, to, `closed — ${incident.title}`, {
     paragraphs: [
       `${incident.id} was closed at ${utcMinute(closedAt)}: the postmortem is in. Its ledger, decisions and timeline stay as they are; the case file holds them.`,
     ],
+    link: link ? { href: link, label: 'Open the workroom (your personal link)' } : undefined,
     footer: 'You get this because you took part in this incident.',
   });
 }

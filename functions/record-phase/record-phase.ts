@@ -30,6 +30,7 @@ import type { InviteDeps } from '../use-cases/invite-people.ts';
 import { invitePeople } from '../use-cases/invite-people.ts';
 import { rejectPlan } from '../use-cases/reject-plan.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
+import type { TellDeps } from '../use-cases/tell-progress.ts';
 import { tellProgress } from '../use-cases/tell-progress.ts';
 
 const base = { incidentId: z.string().min(1), execution: z.string().min(1) };
@@ -46,7 +47,7 @@ export const lifecycleStepSchema = z.discriminatedUnion('kind', [
 ]);
 export type LifecycleStep = z.infer<typeof lifecycleStepSchema>;
 
-export type RecordPhaseDeps = LifecycleDeps & InviteDeps;
+export type RecordPhaseDeps = LifecycleDeps & InviteDeps & TellDeps;
 
 /** What the incident's people are told when it enters a phase: Act follows approval; Learn follows Act. */
 const NEWS_ON_ENTRY: Partial<Record<Phase, readonly ProgressKind[]>> = {
@@ -104,10 +105,12 @@ export function recordPhaseDepsFromEnvironment(): RecordPhaseDeps {
   ]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
+  const workroom = new DynamoDbWorkroom(db, config.operationsTable);
   return {
     incidents: store,
     approvals: store,
-    links: new DynamoDbWorkroom(db, config.operationsTable),
+    links: workroom,
+    told: workroom,
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
     policy: config.deadlines,

@@ -3,17 +3,29 @@
  * finished, the postmortem due, the incident closed.
  *
  * Primary course, per piece of news:
- *  1. Claim its key in the operational table (a timeline event written only if absent); a retried
- *     step or a restarted execution finds it claimed and sends nothing.
- *  2. E-mail each person it is for, once each.
+ *  1. Unless the timeline says it was told, for each person it is for who has no mark of it yet:
+ *     add a further secret to their workroom link (when they hold one), e-mail them, and once the
+ *     e-mail was accepted, mark them told.
+ *  2. Once everyone was told, put it on the timeline (`people_told`).
  *
- * A crash between the claim and the last e-mail leaves the rest unsent rather than anyone told
- * twice: the timeline says who was to be told.
+ * A failed send leaves that person unmarked and fails the step after the others were tried: its
+ * retry e-mails only those without a mark. A provider that refuses an address (nothing sent) is
+ * final for that person and said on the timeline. A crash between a send and its mark sends that
+ * one e-mail again: one person told twice rather than never.
  */
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { DeadlineRules } from '../domain/deadlines.ts';
+import { DeliveryRejectedError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
-import type { ApprovalStore, Clock, IncidentStore, Mailer, MailMessage } from '../domain/ports.ts';
+import type {
+  ApprovalStore,
+  Clock,
+  IncidentStore,
+  Mailer,
+  MailMessage,
+  ToldMarks,
+  WorkLinkStore,
+} from '../domain/ports.ts';
 import type { ProgressKind } from '../domain/progress-mail.ts';
 import {
   actFinishedEmail,
@@ -24,15 +36,20 @@ import {
   postmortemDueEmail,
   utcMinute,
 } from '../domain/progress-mail.ts';
+import { personKey } from '../domain/work-link.ts';
 import type { People } from './invite-people.ts';
-import { roster } from './invite-people.ts';
+import { furtherLinkUrl, roster } from './invite-people.ts';
 
 export interface TellDeps {
-  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent'>;
+  readonly incidents: Pick<IncidentStore, 'getIncident' | 'addTimelineEvent' | 'listTimeline'>;
   readonly approvals: Pick<ApprovalStore, 'listApprovals'>;
+  readonly links: WorkLinkStore;
+  readonly told: ToldMarks;
   readonly mailer: Mailer;
   readonly people: People;
   readonly policy: DeadlineRules;
+  /** Where links point: the public API's base URL. */
+  readonly publicBaseUrl: string;
   readonly clock: Clock;
 }
 
@@ -66,7 +83,8 @@ interface News {
   readonly key: string;
   readonly summary: string;
   readonly to: readonly string[];
-  readonly message: (to: string) => MailMessage;
+  /** The message for `to`, with their own workroom link when they hold one. */
+  readonly message: (to: string, link: string | undefined) => MailMessage;
 }
 
 async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Promise<News | undefined> {
@@ -79,7 +97,8 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
         key: `${kind}:${incident.decideRound}`,
         summary: `plan v${back.version} came back`,
         to: workingPeople(deps, incident),
-        message: (to) => changesRequestedEmail(incident, to, { ...back, round: incident.decideRound }),
+        message: (to, link) =>
+          changesRequestedEmail(incident, to, { ...back, round: incident.decideRound }, link),
       };
     }
     case 'plan-approved':
@@ -88,8 +107,8 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
         key: `${kind}:${incident.decideRound}`,
         summary: `plan v${plan.version} approved`,
         to: workingPeople(deps, incident),
-        message: (to) =>
-          planApprovedEmail(incident, to, { version: plan.version, round: incident.decideRound }),
+        message: (to, link) =>
+          planApprovedEmail(incident, to, { version: plan.version, round: incident.decideRound }, link),
       };
     case 'act-finished': {
       if (!plan) return undefined;
@@ -100,7 +119,7 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
         key: `${kind}:${plan.version}`,
         summary: `Act finished plan v${plan.version}: ${outcome}`,
         to: workingPeople(deps, incident),
-        message: (to) => actFinishedEmail(incident, to, { version: plan.version, outcome }),
+        message: (to, link) => actFinishedEmail(incident, to, { version: plan.version, outcome }, link),
       };
     }
     case 'postmortem-due': {
@@ -109,7 +128,7 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
         key: kind,
         summary: `the postmortem is due${due ? ` by ${utcMinute(due)}` : ''}`,
         to: workingPeople(deps, incident),
-        message: (to) => postmortemDueEmail(incident, to, due),
+        message: (to, link) => postmortemDueEmail(incident, to, due, link),
       };
     }
     case 'closed':
@@ -117,9 +136,16 @@ async function news(deps: TellDeps, incident: Incident, kind: ProgressKind): Pro
         key: kind,
         summary: 'the incident is closed',
         to: await everyone(deps, incident),
-        message: (to) => closedEmail(incident, to, incident.closedAt ?? deps.clock.now().toISOString()),
+        message: (to, link) =>
+          closedEmail(incident, to, incident.closedAt ?? deps.clock.now().toISOString(), link),
       };
   }
+}
+
+/** The person's own workroom link with a further secret, when they hold a link that still opens. */
+async function ownLink(deps: TellDeps, incidentId: string, person: string): Promise<string | undefined> {
+  const link = await deps.links.getWorkLink(incidentId, person);
+  return link ? furtherLinkUrl(deps, link) : undefined;
 }
 
 /** Tells `kind` about the incident to the people it concerns, once however often it is called. */
@@ -128,18 +154,38 @@ export async function tellProgress(deps: TellDeps, incidentId: string, kind: Pro
   if (!incident) return false;
   const told = await news(deps, incident, kind);
   if (!told) return false;
+  const event = `told:${told.key}`;
+  if ((await deps.incidents.listTimeline(incident.id)).some((e) => e.key === event)) return false;
   // 1.
-  const claimed = await deps.incidents.addTimelineEvent(incident.id, {
-    key: `told:${told.key}`,
+  const marked = new Set(await deps.told.toldOf(incident.id, told.key));
+  const refused: string[] = [];
+  let failed: unknown;
+  for (const to of told.to) {
+    const person = personKey(incident.id, to);
+    if (marked.has(person)) continue;
+    try {
+      await deps.mailer.send(told.message(to, await ownLink(deps, incident.id, person)));
+    } catch (error) {
+      if (error instanceof DeliveryRejectedError) refused.push(to);
+      else failed ??= error;
+      continue;
+    }
+    await deps.told.markTold(incident.id, told.key, person, deps.clock.now().toISOString());
+  }
+  if (failed) throw failed;
+  // 2.
+  const sent = told.to.filter((to) => !refused.includes(to));
+  return deps.incidents.addTimelineEvent(incident.id, {
+    key: event,
     at: deps.clock.now().toISOString(),
     world: 'RML2',
     type: 'people_told',
     phase: incident.phase,
-    summary: `E-mailed ${told.to.join(', ')}: ${told.summary}`.slice(0, 2000),
-    detail: { news: kind, to: [...told.to] },
+    summary:
+      `E-mailed ${sent.join(', ')}${refused.length ? ` (the mail provider refused ${refused.join(', ')})` : ''}: ${told.summary}`.slice(
+        0,
+        2000,
+      ),
+    detail: { news: kind, to: sent, ...(refused.length ? { refused } : {}) },
   });
-  if (!claimed) return false;
-  // 2.
-  for (const to of told.to) await deps.mailer.send(told.message(to));
-  return true;
 }

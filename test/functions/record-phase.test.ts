@@ -44,6 +44,7 @@ async function setup() {
     incidents: store,
     approvals: store,
     links,
+    told: links,
     mailer: new SesMailer(new SESClient({ region: 'us-east-1' }), 'casebook@example.com'),
     people: { responders: ['ana@example.com', 'lead@example.com'], sreLead: 'lead@example.com' },
     policy: DEFAULT_DEADLINE_POLICY,

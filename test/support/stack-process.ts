@@ -13,6 +13,9 @@
  * or after the provider took it (before Act records the outcome); the process prints
  * `HELD <refund|credit|send> <n>` and waits to be killed.
  *
+ * CASEBOOK_TEST_HOLD=mail:<n>:<subject text> holds the n-th e-mail whose subject contains the text
+ * before the provider is called; the process prints `HELD mail <n>` and waits to be killed.
+ *
  * CASEBOOK_TEST_HEAP=1: at each SIGUSR2 the process collects its garbage fully and prints
  * `HEAP <n> <bytes>`, its heap in use the n-th time it was asked.
  */
@@ -44,6 +47,17 @@ function holdProvider(call: string, when: string, nth: number): void {
   };
 }
 
+/** Holds the n-th e-mail whose subject contains `text`, before SES is called (see above). */
+function holdMail(nth: number, text: string): void {
+  const send = SesMailer.prototype.send;
+  let seen = 0;
+  SesMailer.prototype.send = async function (this: SesMailer, message) {
+    if (!message.subject.includes(text) || ++seen !== nth) return send.call(this, message);
+    process.stdout.write(`HELD mail ${seen}\n`);
+    return new Promise<never>(() => {});
+  };
+}
+
 /** Holds the n-th invocation of the function `name` after it ran (see above). */
 function holdFunction(name: string, nth: number): void {
   const invoke = LocalLambdaRuntime.prototype.invoke;
@@ -65,6 +79,7 @@ function holdFunction(name: string, nth: number): void {
 for (const spec of process.env.CASEBOOK_TEST_HOLD?.split(',').filter(Boolean) ?? []) {
   const parts = spec.split(':');
   if (parts[0] === 'provider') holdProvider(parts[1] ?? '', parts[2] ?? '', Number(parts[3]));
+  else if (parts[0] === 'mail') holdMail(Number(parts[1]), parts.slice(2).join(':'));
   else holdFunction(parts[0] ?? '', Number(parts[1]));
 }
 
