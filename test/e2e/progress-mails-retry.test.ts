@@ -38,7 +38,7 @@ describe('progress e-mails across a crash in the middle of telling', () => {
     const ports = await freePorts();
     const dataDir = tempDataDir();
     // The second "plan v1 approved" e-mail is held before SES is called; the process is killed there.
-    stack = await spawnStack(dataDir, ports, `mail:2:${APPROVED}`);
+    stack = await spawnStack(dataDir, ports, `mail:before:2:${APPROVED}`);
     const incident = {
       ...plainIncident(8),
       id: 'INC-2026-8800',

@@ -13,8 +13,9 @@
  * or after the provider took it (before Act records the outcome); the process prints
  * `HELD <refund|credit|send> <n>` and waits to be killed.
  *
- * CASEBOOK_TEST_HOLD=mail:<n>:<subject text> holds the n-th e-mail whose subject contains the text
- * before the provider is called; the process prints `HELD mail <n>` and waits to be killed.
+ * CASEBOOK_TEST_HOLD=mail:<before|after>:<n>:<subject text> holds the n-th e-mail whose subject
+ * contains the text before SES is called, or after SES took it (before the caller learns it was
+ * sent); the process prints `HELD mail <n>` and waits to be killed.
  *
  * CASEBOOK_TEST_HEAP=1: at each SIGUSR2 the process collects its garbage fully and prints
  * `HEAP <n> <bytes>`, its heap in use the n-th time it was asked.
@@ -47,12 +48,13 @@ function holdProvider(call: string, when: string, nth: number): void {
   };
 }
 
-/** Holds the n-th e-mail whose subject contains `text`, before SES is called (see above). */
-function holdMail(nth: number, text: string): void {
+/** Holds the n-th e-mail whose subject contains `text`, before or after SES took it (see above). */
+function holdMail(when: string, nth: number, text: string): void {
   const send = SesMailer.prototype.send;
   let seen = 0;
   SesMailer.prototype.send = async function (this: SesMailer, message) {
     if (!message.subject.includes(text) || ++seen !== nth) return send.call(this, message);
+    if (when === 'after') await send.call(this, message);
     process.stdout.write(`HELD mail ${seen}\n`);
     return new Promise<never>(() => {});
   };
@@ -79,7 +81,7 @@ function holdFunction(name: string, nth: number): void {
 for (const spec of process.env.CASEBOOK_TEST_HOLD?.split(',').filter(Boolean) ?? []) {
   const parts = spec.split(':');
   if (parts[0] === 'provider') holdProvider(parts[1] ?? '', parts[2] ?? '', Number(parts[3]));
-  else if (parts[0] === 'mail') holdMail(Number(parts[1]), parts.slice(2).join(':'));
+  else if (parts[0] === 'mail') holdMail(parts[1] ?? '', Number(parts[2]), parts.slice(3).join(':'));
   else holdFunction(parts[0] ?? '', Number(parts[1]));
 }
 
