@@ -17,15 +17,9 @@ import type { Incident } from '../domain/incident.ts';
 import { workroomLinkReissued } from '../domain/messages.ts';
 import type { Clock, Mailer, WorkLinkStore } from '../domain/ports.ts';
 import type { WorkLink } from '../domain/work-link.ts';
-import {
-  formatWorkLinkId,
-  newWorkLinkSecret,
-  personKey,
-  reissuedLink,
-  workLinkExpiry,
-} from '../domain/work-link.ts';
+import { newWorkLinkSecret, personKey, reissuedLink, workLinkExpiry } from '../domain/work-link.ts';
 import type { People } from './invite-people.ts';
-import { roster } from './invite-people.ts';
+import { roster, workLinkUrl } from './invite-people.ts';
 
 export interface ChangeWorkLinkDeps {
   readonly links: WorkLinkStore;
@@ -80,7 +74,7 @@ export async function changeWorkLink(
     );
 
   // 2.
-  const url = `${deps.publicBaseUrl.replace(/\/+$/, '')}/work/${formatWorkLinkId({ ...next, secret })}`;
+  const url = workLinkUrl(deps.publicBaseUrl, next, secret);
   await deps.mailer.send(
     workroomLinkReissued(incident, next.role, next.email, url, by.email, next.expiresAt),
   );

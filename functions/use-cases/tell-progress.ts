@@ -182,7 +182,7 @@ export async function tellProgress(deps: TellDeps, incidentId: string, kind: Pro
     type: 'people_told',
     phase: incident.phase,
     summary:
-      `E-mailed ${sent.join(', ')}${refused.length ? ` (the mail provider refused ${refused.join(', ')})` : ''}: ${told.summary}`.slice(
+      `E-mailed ${sent.join(', ') || 'nobody'}${refused.length ? ` (the mail provider refused ${refused.join(', ')})` : ''}: ${told.summary}`.slice(
         0,
         2000,
       ),
