@@ -564,14 +564,19 @@ export async function runSchedule(
   scope = incidentId;
   log(`incident ${incidentId}`);
   const api = () => world.stack.endpoints.api;
-  // The newest invitation: one whose e-mail's fate was in doubt is replaced by a new link, re-sent.
+  // The first workroom link the responder was e-mailed, kept for the whole incident: an invitation
+  // sent again (its first e-mail's fate in doubt, or a kill before it was marked sent) and every
+  // progress e-mail carry further secrets of the same link, and the first must keep working.
+  let first: string | undefined;
   const invitation = () => {
-    let newest: string | undefined;
-    for (const m of world.mails()) {
+    for (const m of first ? [] : world.mails()) {
       const found = new RegExp(`/work/(${incidentId}\\.[0-9a-f]{16}\\.[A-Za-z0-9_-]{43})`).exec(m.text);
-      if (found && m.to === 'responder@casebook.local') newest = found[1];
+      if (found && m.to === 'responder@casebook.local') {
+        first = found[1];
+        break;
+      }
     }
-    return newest;
+    return first;
   };
   await waitUntil('the responder invitation', async () => invitation(), 90_000);
   const link = () => invitation() ?? '';
