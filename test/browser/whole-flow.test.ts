@@ -208,14 +208,21 @@ describe('the whole flow, from the inbox to the closed case, in a browser', () =
         );
       }
 
-      // The request comes back by e-mail, with its reason, and at the top of the workroom.
-      await waitFor('the change request e-mail', async () =>
+      // The request comes back by e-mail, with its reason and the responder's own workroom link,
+      // which opens the workroom with the request at the top (the invitation's link works as well).
+      const cameBack = await waitFor('the change request e-mail', async () =>
         (await inbox(stack)).find(
-          (m) => m.subject.includes(`${incidentId}: plan v1 came back`) && m.body.text?.includes(REASON),
+          (m) =>
+            m.destination.to.includes(RESPONDER) &&
+            m.subject.includes(`${incidentId}: plan v1 came back`) &&
+            m.body.text?.includes(REASON),
         ),
       );
-      await inPhase(workroom, 'Understand', 60_000);
-      const understand = await look('workroom-changes-requested', workroom);
+      const fromMail = /(http:\/\/\S+\/work\/\S+)/.exec(cameBack.body.text ?? '')?.[1] ?? '';
+      expect(fromMail.split('.').slice(0, -1)).toEqual(workroom.split('.').slice(0, -1));
+      expect(fromMail).not.toBe(workroom);
+      await inPhase(fromMail, 'Understand', 60_000);
+      const understand = await look('workroom-changes-requested', fromMail);
       expect(understand.indexOf(REASON)).toBeGreaterThan(-1);
       expect(understand.indexOf(REASON)).toBeLessThan(understand.indexOf('Timeline'));
 
