@@ -14,6 +14,7 @@ import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts'
 import { hashLinkSecret } from '../../functions/domain/approval.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 import { CasebookError, ERROR_NAMES } from '../../functions/domain/errors.ts';
+import type { Incident } from '../../functions/domain/incident.ts';
 import type { Ledger, MailMessage } from '../../functions/domain/ports.ts';
 import {
   formatWorkLinkId,
@@ -38,7 +39,7 @@ afterAll(() => db.close());
 const LEAD = 'lead@example.com';
 const RESPONDER = 'responder@example.com';
 
-async function setup(linkIssuedAt?: string) {
+async function setup(linkIssuedAt?: string, start: Partial<Pick<Incident, 'phase' | 'status'>> = {}) {
   const tables = await db.tables();
   const store = new DynamoDbOperationsStore(db.doc, tables.operations);
   const waits = new DynamoDbWaits(db.doc, tables.operations);
@@ -58,7 +59,12 @@ async function setup(linkIssuedAt?: string) {
     readHead: (incidentId) => realLedger.readHead(incidentId),
     readPage: (incidentId, page) => realLedger.readPage(incidentId, page),
   };
-  const incident = { ...plainIncident(1), phase: 'Contain' as const, status: 'INVESTIGATING' as const };
+  const incident = {
+    ...plainIncident(1),
+    phase: 'Contain' as const,
+    status: 'INVESTIGATING' as const,
+    ...start,
+  };
   await store.createIncident(incident);
   const clock = testClock();
   const issued = linkIssuedAt ? new Date(linkIssuedAt) : clock.now();
@@ -108,6 +114,38 @@ async function setup(linkIssuedAt?: string) {
     },
   };
 }
+
+describe('a postmortem whose incident write failed', () => {
+  it('is recorded when it is sent again, so the wait for it can end', async () => {
+    const { deps, store, incidentId, linkId } = await setup(undefined, {
+      phase: 'Learn',
+      status: 'RESOLVED',
+    });
+    const POSTMORTEM = {
+      title: 'Double charge',
+      summary: 'Payments were settled twice.',
+      rootCause: 'Retries carried no idempotency key.',
+      contributingFactors: ['No alert on duplicates'],
+      whatWentWell: ['The kill switch'],
+      lessons: { technical: ['Idempotency keys'], process: ['Reconcile hourly'], governance: ['Sign-off'] },
+      actionItems: [{ item: 'Add idempotency keys', owner: 'payments team', due: '2026-12-15' }],
+    };
+    // The postmortem is written; the incident's write that says it is in fails (a throttle, a kill).
+    const failing = Object.create(store) as DynamoDbOperationsStore;
+    failing.updateIncident = async () => {
+      throw new CasebookError(ERROR_NAMES.dependencyUnavailable, 'DynamoDB throttled the incident');
+    };
+    await expect(
+      act({ ...deps, incidents: failing }, linkId, 'postmortem', { json: POSTMORTEM }),
+    ).rejects.toThrow(/throttled/);
+    expect((await store.getIncident(incidentId))?.postmortemAt).toBeUndefined();
+    // Sent again: recorded, not refused as in already, so Learn's wait sees it.
+    await act(deps, linkId, 'postmortem', { json: POSTMORTEM });
+    expect((await store.getIncident(incidentId))?.postmortemAt).toBeDefined();
+    // Once the incident says it is in, another is refused.
+    await expect(act(deps, linkId, 'postmortem', { json: POSTMORTEM })).rejects.toThrow(/in already/);
+  });
+});
 
 describe('a workroom action whose records fail to reach the ledger', () => {
   it('keeps them on the incident and delivers them, once, with the next action', async () => {
