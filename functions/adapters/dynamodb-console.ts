@@ -51,6 +51,7 @@ const sub = (item: Item, name: string) => (item[name] ?? {}) as Item;
 
 function summaryOf(item: Item): IncidentSummary {
   const round = item.approvalRound as Item | undefined;
+  const notifiedAt = str(sub(item, 'regulatorNotified').at);
   const optional: Record<string, unknown> = {
     commander: str(item.commander),
     acknowledgedAt: str(item.acknowledgedAt),
@@ -59,7 +60,7 @@ function summaryOf(item: Item): IncidentSummary {
     piiAwareAt: str(item.piiAwareAt),
     postmortemAt: str(item.postmortemAt),
     closedAt: str(item.closedAt),
-    regulatorNotifiedAt: str(sub(item, 'regulatorNotified').at),
+    regulatorNotified: notifiedAt ? { at: notifiedAt } : undefined,
     impactAt: str(sub(item, 'impact').at),
     planVersion: num(sub(item, 'plan').version),
     planSubmittedVersion: num(sub(item, 'planSubmitted').version),

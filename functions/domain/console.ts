@@ -4,8 +4,10 @@
  * is built from each incident's own item only (never its ledger or timeline), so a thousand
  * incidents are one read.
  */
+
+import { incidentDeadlines } from './casework.ts';
 import type { Deadline, DeadlineRules } from './deadlines.ts';
-import { DEFAULT_DEADLINE_POLICY, deadlines } from './deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from './deadlines.ts';
 import { InvalidInputError } from './errors.ts';
 import type { Incident } from './incident.ts';
 import type { Severity, Status } from './vocabulary.ts';
@@ -29,7 +31,7 @@ export type IncidentSummary = Pick<
   | 'closedAt'
   | 'decideRound'
 > & {
-  readonly regulatorNotifiedAt?: string;
+  readonly regulatorNotified?: { readonly at: string };
   readonly impactAt?: string;
   readonly planVersion?: number;
   readonly planSubmittedVersion?: number;
@@ -119,26 +121,10 @@ export function waitingOn(incident: IncidentSummary): string {
   }
 }
 
-/** The incident's deadlines now (from its severity and the policy), as the workroom computes them. */
-export function summaryDeadlines(incident: IncidentSummary, rules: DeadlineRules): Deadline[] {
-  return deadlines(
-    {
-      severity: incident.severity,
-      detectedAt: incident.detectedAt,
-      ...(incident.acknowledgedAt ? { acknowledgedAt: incident.acknowledgedAt } : {}),
-      ...(incident.resolvedAt ? { resolvedAt: incident.resolvedAt } : {}),
-      ...(incident.piiAwareAt ? { piiAwareAt: incident.piiAwareAt } : {}),
-      ...(incident.regulatorNotifiedAt ? { regulatorNotifiedAt: incident.regulatorNotifiedAt } : {}),
-      ...(incident.postmortemAt ? { postmortemAt: incident.postmortemAt } : {}),
-    },
-    rules,
-  );
-}
-
 /** The earliest deadline not yet met; none once the incident is closed or cancelled. */
 export function nextDeadline(incident: IncidentSummary, rules: DeadlineRules): Deadline | undefined {
   if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') return undefined;
-  return summaryDeadlines(incident, rules)
+  return incidentDeadlines(incident, rules)
     .filter((d) => !d.metAt)
     .sort((a, b) => a.due.localeCompare(b.due))[0];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { incidentDeadlines } from '../../functions/domain/casework.ts';
 import type { IncidentSummary } from '../../functions/domain/console.ts';
 import {
   CONSOLE_PAGE_SIZE,
@@ -102,5 +103,18 @@ describe('the console list', () => {
     expect(consoleList([open], { page: 1 }, NOW).rows[0]?.next?.missed).toBe(true);
     expect(nextDeadline(summary(1), DEFAULT_DEADLINE_POLICY)?.kind).toBe('resolution');
     expect(nextDeadline(summary(1, { status: 'CLOSED' }), DEFAULT_DEADLINE_POLICY)).toBeUndefined();
+  });
+
+  it('reads a summary’s deadlines as the workroom reads the incident’s: the regulator told meets the regulatory clock', () => {
+    const aware = summary(1, {
+      piiAwareAt: '2026-12-01T00:10:00.000Z',
+      resolvedAt: '2026-12-01T00:20:00.000Z',
+    });
+    expect(nextDeadline(aware, DEFAULT_DEADLINE_POLICY)?.kind).toBe('regulatory');
+    const told = { ...aware, regulatorNotified: { at: '2026-12-01T01:00:00.000Z' } };
+    expect(nextDeadline(told, DEFAULT_DEADLINE_POLICY)?.kind).not.toBe('regulatory');
+    expect(incidentDeadlines(told, DEFAULT_DEADLINE_POLICY).find((d) => d.kind === 'regulatory')?.metAt).toBe(
+      '2026-12-01T01:00:00.000Z',
+    );
   });
 });
