@@ -1,6 +1,6 @@
 /**
- * The incident console and its sign-in: `GET /`, `GET /console/incidents/{incidentId}` (and its
- * case file as text), `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout` and
+ * The incident console and its sign-in: `GET /`, `GET /console/incidents/{incidentId}` (its cost
+ * and its case file as text), `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout` and
  * `GET /auth/logout`. An HTTP API route has one authorizer, a JWT authorizer cannot read cookies
  * and a Lambda authorizer cannot redirect, so this handler checks the session cookie itself: a
  * request without a good one (missing, expired, forged) is sent to sign in, never answered 5xx.
@@ -48,8 +48,8 @@ import {
 } from '../domain/session.ts';
 import { layout } from '../pages/layout.ts';
 import type { ConsoleDeps } from '../use-cases/console.ts';
-import { caseFileForConsole, caseForConsole, listForConsole } from '../use-cases/console.ts';
-import { consoleCasePage, consoleNotFoundPage } from './case-page.ts';
+import { caseFileForConsole, caseForConsole, costForConsole, listForConsole } from '../use-cases/console.ts';
+import { consoleCasePage, consoleCostPage, consoleNotFoundPage } from './case-page.ts';
 import type { SessionKeySource } from './config.ts';
 import { oidcConfig, sessionKeyConfig } from './config.ts';
 import type { Viewer } from './list-page.ts';
@@ -239,8 +239,13 @@ async function consoleView(
   try {
     if (event.routeKey === 'GET /console/incidents/{incidentId}/case-file.txt')
       return textResult(200, await caseFileForConsole(deps, id));
-    if (event.routeKey === 'GET /console/incidents/{incidentId}')
-      return html(200, consoleCasePage(await caseForConsole(deps, id), viewer, now));
+    if (event.routeKey === 'GET /console/incidents/{incidentId}') {
+      const ledger = event.queryStringParameters?.ledger;
+      const c = await caseForConsole(deps, id, ledger !== undefined ? { ledgerCursor: ledger } : {});
+      return html(200, consoleCasePage(c, viewer, now));
+    }
+    if (event.routeKey === 'GET /console/incidents/{incidentId}/cost')
+      return html(200, consoleCostPage(await costForConsole(deps, id), viewer));
     const raw = event.queryStringParameters ?? {};
     let query: ReturnType<typeof parseConsoleQuery>;
     try {

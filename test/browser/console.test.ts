@@ -178,7 +178,7 @@ describe('the incident console in a browser', () => {
         expect(text).toContain(incidentId);
         expect(text).toContain('Closed');
         expect(text).toContain('ToS line');
-        expect(text).toContain('19.75 EUR');
+        expect(text).toContain('EUR 19.75');
       } finally {
         await context.close();
       }

@@ -158,8 +158,11 @@ describe('the console', () => {
     for (const [query, field] of [
       ['severity=SEV9', 'severity'],
       ['status=DONE', 'status'],
-      ['page=0', 'page'],
-      ['page=x', 'page'],
+      ['cursor=x', 'cursor'],
+      [
+        `cursor=${Buffer.from('{"p":"final","d":"yesterday","i":"INC-2026-0001"}').toString('base64url')}`,
+        'cursor',
+      ],
     ] as const) {
       const res = await get(`/?${query}`, { cookie });
       expect(res.status).toBe(400);
@@ -178,6 +181,13 @@ describe('the console', () => {
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await file.text()).toContain(incidentId);
+    const badPage = await get(`/console/incidents/${incidentId}?ledger=x`, { cookie });
+    expect(badPage.status).toBe(400);
+    expect(await badPage.text()).toContain('<strong>ledger</strong>');
+    const cost = await get(`/console/incidents/${incidentId}/cost`, { cookie });
+    expect(cost.status).toBe(200);
+    expect(await cost.text()).toContain(`What ${incidentId} cost`);
+    expect((await get('/console/incidents/INC-2026-9999/cost', { cookie })).status).toBe(404);
     expect((await get('/console/incidents/INC-2026-9999', { cookie })).status).toBe(404);
     expect((await get('/console/incidents/nonsense', { cookie })).status).toBe(404);
   });
