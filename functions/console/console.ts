@@ -100,6 +100,17 @@ function signInAgainPage(message: string): string {
   );
 }
 
+/** Casebook's session is over; the page moves on at once to end the issuer's too. */
+function signingOutPage(issuerLogout: string): string {
+  return layout(
+    'Signing out — Casebook',
+    `<h1>Signing you out</h1><p>Your Casebook session is over. Ending your session at your organisation’s sign-in page too…</p><p><a href="${e(issuerLogout)}">Continue</a></p>`,
+  ).replace(
+    '<meta charset="utf-8">',
+    `<meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${e(issuerLogout)}">`,
+  );
+}
+
 export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent) => Promise<HttpResult> {
   return async (event) => {
     try {
@@ -179,22 +190,24 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
               ? 'does not match this session; reload the page'
               : 'belongs to no session: this browser is signed out already',
           });
-        // Casebook's own session ends here; the issuer's is offered on the signed-out page, as a
-        // link (a form's redirect to another origin is refused by the pages' form-action policy).
-        return redirect('/auth/logout', [clearSession], 303);
+        // Casebook's own session ends here, then the issuer's, which sends the browser back to the
+        // signed-out page. A form's redirect to another origin is refused by the pages'
+        // form-action policy, so the issuer is reached by a page that refreshes to it (no script).
+        const issuerLogout = await deps.identity.logoutUrl(`${base}/auth/logout`);
+        if (!issuerLogout) return redirect('/auth/logout', [clearSession], 303);
+        return {
+          ...html(200, signingOutPage(issuerLogout), { 'cache-control': 'no-store' }),
+          cookies: [clearSession],
+        };
       }
 
       if (route === 'GET /auth/logout') {
-        const issuerLogout = await deps.identity.logoutUrl(`${base}/auth/logout`);
-        const issuerLink = issuerLogout
-          ? `<p><a href="${e(issuerLogout)}">Also sign out at your organisation’s sign-in page</a></p>`
-          : '';
         return {
           ...html(
             200,
             layout(
               'Signed out — Casebook',
-              `<h1>You are signed out</h1><p><a href="/auth/login">Sign in again</a></p>${issuerLink}`,
+              '<h1>You are signed out</h1><p><a href="/auth/login">Sign in again</a></p>',
             ),
           ),
           cookies: [clearSession],

@@ -136,7 +136,9 @@ async function walk(browser: Browser, screen: (typeof SCREENS)[number], incident
 
     // Signing out ends the session: the console sends the browser to sign in again.
     await page.goto(`${stack.endpoints.api}/`);
+    // Casebook's session ends, then the issuer's: its end-session page sends the browser back.
     await page.click('button:has-text("Sign out")');
+    await page.waitForURL(`${stack.endpoints.api}/auth/logout`, { timeout: SERVER_MS });
     expect(await page.locator('h1').innerText()).toBe('You are signed out');
     const again = await page.request.get(`${stack.endpoints.api}/`, { maxRedirects: 0 });
     expect(again.status()).toBe(302);

@@ -117,8 +117,21 @@ describe('signing in to the console', () => {
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('csrf');
     const out = await post(csrf as string);
-    expect(out.status).toBe(303);
     expect(setCookies(out).get('casebook_session')).toBe('');
+    // Then the issuer's session: the page refreshes to its end-session endpoint, which comes back.
+    expect(out.status).toBe(200);
+    const refresh = /<meta http-equiv="refresh" content="0; url=([^"]+)">/
+      .exec(await out.text())?.[1]
+      ?.replaceAll('&amp;', '&');
+    const endSession = new URL(refresh ?? '');
+    expect(endSession.origin).toBe(stack.endpoints.oidc);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
+      `${stack.endpoints.api}/auth/logout`,
+    );
+    const back = await fetch(endSession, { redirect: 'manual' });
+    expect(back.headers.get('location')).toBe(`${stack.endpoints.api}/auth/logout`);
+    const signedOut = await get('/auth/logout');
+    expect(await signedOut.text()).toContain('You are signed out');
     // Without a session there is nothing to sign out of: refused, naming the token.
     const none = await fetch(`${stack.endpoints.api}/auth/logout`, {
       method: 'POST',
