@@ -211,11 +211,18 @@ function ledgerSection(c: ConsoleCase, now: Date): string {
     [
       { header: '#', cell: (l) => e(l.seq) },
       { header: 'When', cell: (l) => timeHtml(l.at, now) },
-      { header: 'Log', cell: (l) => e(LEDGER_LOG_LABEL[l.log]) },
-      { header: 'Kind', cell: (l) => e(labelOf(LEDGER_KIND_LABEL, l.kind)) },
+      {
+        header: 'Kind',
+        cell: (l) =>
+          `${e(labelOf(LEDGER_KIND_LABEL, l.kind))}<br><span class="meta">${e(LEDGER_LOG_LABEL[l.log])}</span>`,
+      },
       { header: 'State', cell: (l) => e(labelOf(RESULT_LABEL, effectState(l) ?? '')) || '—' },
-      { header: 'By', cell: (l) => isolated(l.actor) },
-      { header: 'What', cell: (l) => isolated(l.summary) },
+      // Summaries carry pseudonyms and references no column is wide enough for: they may break.
+      {
+        header: 'What',
+        cell: (l) =>
+          `<span class="long">${isolated(l.summary)}</span><br><span class="meta long">By ${isolated(l.actor)}</span>`,
+      },
     ],
     c.ledger.page,
     'Nothing on the ledger yet.',

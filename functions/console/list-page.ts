@@ -26,7 +26,8 @@ export interface Viewer {
 const CONSOLE_STYLE = `<style>.console th{overflow-wrap:normal;word-break:normal;hyphens:none}
 .console td{overflow-wrap:break-word}.console td:first-child a{white-space:nowrap}.bar{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;justify-content:space-between}
 .bar form{margin:0}.bar button{margin-top:0}.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}
-.filters div{min-width:9rem}.pager{display:flex;gap:1rem;flex-wrap:wrap}.late{color:#b3261e;font-weight:600}</style>`;
+.filters div{min-width:9rem}.pager{display:flex;gap:1rem;flex-wrap:wrap}.late{color:#b3261e;font-weight:600}
+.console .long{overflow-wrap:anywhere}</style>`;
 
 /** The header every console page shares: where you are, who you are, and signing out. */
 export function consoleHeader(viewer: Viewer): string {
