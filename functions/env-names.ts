@@ -69,6 +69,11 @@ export const ENV = {
   oidcClientId: 'CASEBOOK_OIDC_CLIENT_ID',
   /** Optional: the client secret, for an issuer that registered the console as a confidential client. */
   oidcClientSecret: 'CASEBOOK_OIDC_CLIENT_SECRET',
+  /**
+   * Optional: the issuer's sign-out endpoint when its discovery document names none (a Cognito
+   * user pool's hosted UI: `https://<domain>/logout`, called with `client_id` and `logout_uri`).
+   */
+  oidcLogoutUrl: 'CASEBOOK_OIDC_LOGOUT_URL',
   /** Locally: the file holding the key console session cookies are signed with (mode 600). */
   sessionKeyFile: 'CASEBOOK_SESSION_KEY_FILE',
   /** On AWS: the Secrets Manager secret that holds that key. */

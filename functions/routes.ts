@@ -42,6 +42,7 @@ export const ROUTES: readonly Route[] = [
   // cookie (no authorizer can read a cookie and redirect) and sends anyone without one to sign in.
   { method: 'GET', path: '/', fn: 'console', auth: 'handler' },
   { method: 'GET', path: '/console/incidents/{incidentId}', fn: 'console', auth: 'handler' },
+  { method: 'GET', path: '/console/incidents/{incidentId}/cost', fn: 'console', auth: 'handler' },
   { method: 'GET', path: '/console/incidents/{incidentId}/case-file.txt', fn: 'console', auth: 'handler' },
   { method: 'GET', path: '/auth/login', fn: 'console', auth: 'handler' },
   { method: 'GET', path: '/auth/callback', fn: 'console', auth: 'handler' },

@@ -236,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ENV.ledgerKmsKeyId,
       ENV.sessionKeySecretArn,
       ENV.oidcClientSecret,
+      ENV.oidcLogoutUrl,
     ])
       delete process.env[onlyOnAws];
 

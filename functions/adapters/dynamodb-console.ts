@@ -1,12 +1,13 @@
 /**
- * The console's read of every incident: the byCreation index, projected to the few attributes
- * the list shows, so a page of the console costs a few kilobytes an incident whatever its plan,
- * timeline or ledger hold.
+ * The console's read of the incidents: the byCreation index, projected to the few attributes the
+ * list shows, so a row of the console costs a few hundred bytes whatever the incident's plan,
+ * timeline or ledger hold, and a page reads as far down the index as its rows.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { IncidentSummaries, IncidentSummary } from '../domain/console.ts';
-import { ALL_INCIDENTS } from './operations-keys.ts';
+import type { IncidentSummaries, IncidentSummary, SummaryRequest } from '../domain/console.ts';
+import { FINAL_STATUSES } from '../domain/vocabulary.ts';
+import { ALL_INCIDENTS, listingKey } from './operations-keys.ts';
 
 /** The attribute paths read; every name goes through a placeholder (many are reserved words). */
 const PROJECTED = [
@@ -51,6 +52,7 @@ const sub = (item: Item, name: string) => (item[name] ?? {}) as Item;
 
 function summaryOf(item: Item): IncidentSummary {
   const round = item.approvalRound as Item | undefined;
+  const notifiedAt = str(sub(item, 'regulatorNotified').at);
   const optional: Record<string, unknown> = {
     commander: str(item.commander),
     acknowledgedAt: str(item.acknowledgedAt),
@@ -59,7 +61,7 @@ function summaryOf(item: Item): IncidentSummary {
     piiAwareAt: str(item.piiAwareAt),
     postmortemAt: str(item.postmortemAt),
     closedAt: str(item.closedAt),
-    regulatorNotifiedAt: str(sub(item, 'regulatorNotified').at),
+    regulatorNotified: notifiedAt ? { at: notifiedAt } : undefined,
     impactAt: str(sub(item, 'impact').at),
     planVersion: num(sub(item, 'plan').version),
     planSubmittedVersion: num(sub(item, 'planSubmitted').version),
@@ -84,6 +86,9 @@ function summaryOf(item: Item): IncidentSummary {
   };
 }
 
+/** Evaluated items a Query reads per call: a page of rows, and room for the filters to pass some by. */
+const READ_AHEAD = 100;
+
 export class DynamoDbIncidentSummaries implements IncidentSummaries {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -93,25 +98,52 @@ export class DynamoDbIncidentSummaries implements IncidentSummaries {
     this.tableName = tableName;
   }
 
-  async listSummaries(): Promise<IncidentSummary[]> {
+  /**
+   * The byCreation index, newest first, from just after the incident the request names, the part
+   * and the filters applied by DynamoDB (a filter reads past what it drops: a page over a part with
+   * few matches reads further down the index, up to 1 MB of projected items a call).
+   */
+  async pageSummaries(request: SummaryRequest): Promise<IncidentSummary[]> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':all': ALL_INCIDENTS };
+    names['#fstatus'] = 'status';
+    FINAL_STATUSES.forEach((s, n) => {
+      values[`:final${n}`] = s;
+    });
+    const finals = FINAL_STATUSES.map((_, n) => `:final${n}`).join(', ');
+    filters.push(request.part === 'open' ? `NOT #fstatus IN (${finals})` : `#fstatus IN (${finals})`);
+    if (request.status) {
+      filters.push('#fstatus = :status');
+      values[':status'] = request.status;
+    }
+    if (request.severity) {
+      names['#fseverity'] = 'severity';
+      filters.push('#fseverity = :severity');
+      values[':severity'] = request.severity;
+    }
     const out: IncidentSummary[] = [];
-    let start: Record<string, unknown> | undefined;
+    let start: Record<string, unknown> | undefined = request.after
+      ? listingKey(request.after.id, request.after.detectedAt)
+      : undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: 'byCreation',
           KeyConditionExpression: 'gsi1pk = :all',
-          ExpressionAttributeValues: { ':all': ALL_INCIDENTS },
+          FilterExpression: filters.join(' AND '),
+          ExpressionAttributeValues: values,
           ProjectionExpression: PROJECTION,
-          ExpressionAttributeNames: ATTRIBUTE_NAMES,
+          ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, ...names },
           ScanIndexForward: false,
+          Limit: Math.max(READ_AHEAD, request.limit),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
       for (const item of page.Items ?? []) out.push(summaryOf(item));
       start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    } while (start && out.length < request.limit);
+    return out.slice(0, request.limit);
   }
 }

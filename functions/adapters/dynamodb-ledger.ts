@@ -368,7 +368,7 @@ export class DynamoDbLedger implements Ledger {
   /**
    * Newest entries first, at most `limit` of them; the cursor is the seq of the last entry given
    * (the next page holds the entries before it). An item is read whole, so a page may read up to 24
-   * entries more than it gives.
+   * entries more than it gives, and never 25 whole batches for a page of 25 entries.
    */
   async readPage(incidentId: string, { limit, cursor }: LedgerPageRequest): Promise<Page<LedgerEntry>> {
     const before = cursor === undefined ? undefined : Number(cursor);
@@ -376,8 +376,12 @@ export class DynamoDbLedger implements Ledger {
       throw new Error(`Not a ledger cursor: ${cursor}`);
     const entries: LedgerEntry[] = [];
     let startKey: Record<string, unknown> | undefined;
+    let itemsRead = 0;
     try {
       do {
+        // An item holds 1 entry (formats 1 and 2) to 25 (a format 3 batch): the first call reads
+        // one item, the next as many as the entries seen so far say the rest of the page needs.
+        const perItem = itemsRead === 0 ? undefined : Math.max(1, entries.length / itemsRead);
         const out = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -388,11 +392,12 @@ export class DynamoDbLedger implements Ledger {
               ...(before === undefined ? {} : { ':before': before }),
             },
             ScanIndexForward: false,
-            Limit: Math.max(1, limit - entries.length),
+            Limit: perItem === undefined ? 1 : Math.max(1, Math.ceil((limit - entries.length) / perItem)),
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
         );
         for (const item of (out.Items ?? []) as ChainItem[]) {
+          itemsRead++;
           const newest = entriesOf([item]).reverse();
           entries.push(...newest.filter((e) => before === undefined || e.seq < before));
         }

@@ -15,6 +15,12 @@ export interface OidcSettings {
   readonly clientId: string;
   /** For a confidential client; a public client proves itself with PKCE alone. */
   readonly clientSecret?: string;
+  /**
+   * Where to end the issuer's own session when its discovery document names no
+   * `end_session_endpoint`: a Cognito user pool's hosted UI `/logout`, which takes `client_id`
+   * and `logout_uri` (one of the app client's sign-out URLs).
+   */
+  readonly logoutEndpoint?: string;
 }
 
 const discoverySchema = z.object({
@@ -116,11 +122,15 @@ export class OidcIdentityProvider implements IdentityProvider {
 
   async logoutUrl(postLogoutRedirectUri: string): Promise<string | undefined> {
     const doc = await this.discovery().catch(() => undefined);
-    if (!doc?.end_session_endpoint) return undefined;
-    const url = new URL(doc.end_session_endpoint);
+    if (doc?.end_session_endpoint) {
+      const url = new URL(doc.end_session_endpoint);
+      url.searchParams.set('client_id', this.settings.clientId);
+      url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
+      return url.href;
+    }
+    if (!this.settings.logoutEndpoint) return undefined;
+    const url = new URL(this.settings.logoutEndpoint);
     url.searchParams.set('client_id', this.settings.clientId);
-    url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
-    // Cognito's logout endpoint takes `logout_uri`; standard issuers ignore it.
     url.searchParams.set('logout_uri', postLogoutRedirectUri);
     return url.href;
   }

@@ -1,7 +1,8 @@
 /**
  * `GET /console/incidents/{id}`: one incident's case, read-only, top-down — the summary, its
- * deadlines, the impact, the plan, the approvals, the timeline newest first, the Effect Ledger
- * summarised by kind and state, the Decision Log, and what it cost. Acting on it stays in the
+ * deadlines, the impact, the plan, the approvals, the timeline newest first, the effects summed
+ * up by kind and where they stand, and the ledger's entries a page at a time. What it cost is a
+ * page of its own (`/cost`): the P&L reads every entry. Acting on the case stays in the
  * workroom, whose links are capabilities bound to one person.
  */
 import type { Approval } from '../domain/approval.ts';
@@ -13,7 +14,9 @@ import {
   CANCEL_OUTCOME_LABEL,
   DEADLINE_LABEL,
   HALT_LABEL,
+  KIND_LABEL,
   LEDGER_KIND_LABEL,
+  LEDGER_LOG_LABEL,
   labelOf,
   OBLIGATION_LABEL,
   PHASE_LABEL,
@@ -26,24 +29,16 @@ import {
 } from '../domain/labels.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { effectState } from '../domain/ledger.ts';
-import { formatMajorAmount } from '../domain/money.ts';
-import type { PlanTotal } from '../domain/plan.ts';
+import type { PlanTotal, ShownTotal } from '../domain/plan.ts';
+import { formatMoney, shownTotals } from '../domain/plan.ts';
 import type { PnlLine, PnlTotal } from '../domain/profit-and-loss.ts';
 import { layout } from '../pages/layout.ts';
-import type { CaseView } from '../use-cases/read-incidents.ts';
+import type { ConsoleCase, ConsoleCost } from '../use-cases/console.ts';
 import type { Viewer } from './list-page.ts';
 import { consoleHeader } from './list-page.ts';
 
-/** The case as the console shows it: the case, and every approval round's requests. */
-export interface ConsoleCase extends CaseView {
-  readonly approvals: readonly Approval[];
-}
-
 /** Timeline events shown before the rest is folded away. */
 const TIMELINE_SHOWN = 10;
-
-/** The money kinds people count as what the incident paid out to customers. */
-const MONEY_KINDS = new Set(['refund', 'credit']);
 
 function facts(rows: readonly (readonly [string, string])[]): string {
   return table<readonly [string, string]>(
@@ -118,21 +113,16 @@ function impactSection(c: ConsoleCase, now: Date): string {
   ]);
 }
 
+/** The plan's money: refunds and credits per kind, line and currency, as every page shows it. */
 function planMoney(totals: readonly PlanTotal[]): string {
-  return table<PlanTotal>(
+  return table<ShownTotal>(
     [
-      { header: 'Kind', cell: (t) => e(labelOf(LEDGER_KIND_LABEL, t.kind)) },
+      { header: 'Kind', cell: (t) => e(labelOf(KIND_LABEL, t.kind)) },
       { header: 'Line', cell: (t) => e(OBLIGATION_LABEL[t.obligation]) },
       { header: 'Effects', cell: (t) => e(t.count) },
-      {
-        header: 'Amount',
-        cell: (t) =>
-          t.currency
-            ? `${e(formatMajorAmount({ minor: t.minor, currency: t.currency }))} ${e(t.currency)}`
-            : '—',
-      },
+      { header: 'Amount', cell: (t) => (t.money ? e(formatMoney(t.money)) : '—') },
     ],
-    totals.filter((t) => MONEY_KINDS.has(t.kind)),
+    shownTotals(totals).filter((t) => t.money),
     'No money in this plan.',
   );
 }
@@ -200,58 +190,61 @@ function timelineSection(c: ConsoleCase, now: Date): string {
   }`;
 }
 
-/**
- * The Effect Ledger by kind and state, each effect counted once at its latest state ("Refund: 3
- * confirmed"), not once per entry it wrote on its way (intent, executed, confirmed).
- */
-function ledgerSection(entries: readonly LedgerEntry[]): string {
-  const latest = new Map<string, { readonly kind: string; readonly state: string }>();
-  for (const entry of entries) {
-    // Whatever the entry's format, an effect's entries share its id.
-    const effectId = (entry as { readonly effectId?: string }).effectId;
-    const key = effectId ? `${entry.kind}:${effectId}` : `entry:${entry.seq}`;
-    latest.set(key, { kind: entry.kind, state: effectState(entry) ?? 'recorded' });
-  }
-  const byKind = new Map<string, Map<string, number>>();
-  for (const { kind, state } of latest.values()) {
-    const states = byKind.get(kind) ?? new Map<string, number>();
-    states.set(state, (states.get(state) ?? 0) + 1);
-    byKind.set(kind, states);
-  }
-  return table<[string, Map<string, number>]>(
+/** The effects per kind as Act last counted them: "Refunds: 3 confirmed, 0 pending, …". */
+function effectsSection(c: ConsoleCase, now: Date): string {
+  const { summary, summaryAt } = c.ledger;
+  if (summary.length === 0) return '<p class="meta">No effect carried out yet.</p>';
+  return `<ul>${summary
+    .map(
+      (r) =>
+        `<li><strong>${e(`${labelOf(KIND_LABEL, r.kind)}s`)}</strong>: ${e(r.confirmed)} confirmed, ${e(r.pending)} pending, ${e(r.attention)} waiting for a person${r.voided ? `, ${e(r.voided)} voided` : ''} (of ${e(r.total)})</li>`,
+    )
+    .join(
+      '',
+    )}</ul>${summaryAt ? `<p class="meta">As Act counted them ${timeHtml(summaryAt, now)}.</p>` : ''}`;
+}
+
+/** One page of the ledger, both logs, newest first, with links to the older and the newest page. */
+function ledgerSection(c: ConsoleCase, now: Date): string {
+  const base = `/console/incidents/${encodeURIComponent(c.incident.id)}`;
+  const rows = table<LedgerEntry>(
     [
-      { header: 'Kind', cell: ([kind]) => e(labelOf(LEDGER_KIND_LABEL, kind)) },
+      { header: '#', cell: (l) => e(l.seq) },
+      { header: 'When', cell: (l) => timeHtml(l.at, now) },
       {
-        header: 'By latest state',
-        cell: ([, states]) =>
-          e([...states].map(([state, n]) => `${n} ${labelOf(RESULT_LABEL, state).toLowerCase()}`).join(', ')),
+        header: 'Kind',
+        cell: (l) =>
+          `${e(labelOf(LEDGER_KIND_LABEL, l.kind))}<br><span class="meta">${e(LEDGER_LOG_LABEL[l.log])}</span>`,
+      },
+      { header: 'State', cell: (l) => e(labelOf(RESULT_LABEL, effectState(l) ?? '')) || '—' },
+      // Summaries carry pseudonyms and references no column is wide enough for: they may break.
+      {
+        header: 'What',
+        cell: (l) =>
+          `<span class="long">${isolated(l.summary)}</span><br><span class="meta long">By ${isolated(l.actor)}</span>`,
       },
     ],
-    [...byKind].sort(([a], [b]) => a.localeCompare(b)),
-    'Nothing on the Effect Ledger yet.',
+    c.ledger.page,
+    'Nothing on the ledger yet.',
   );
+  const links = [
+    c.ledger.older ? `<a href="${e(base)}#ledger">Newest entries</a>` : '',
+    c.ledger.cursor
+      ? `<a href="${e(`${base}?ledger=${encodeURIComponent(c.ledger.cursor)}`)}#ledger">Older entries</a>`
+      : '',
+  ].filter(Boolean);
+  return `<p class="meta">${e(c.ledger.count)} entries in all, newest first.</p>${rows}${
+    links.length > 0 ? `<nav class="pager" aria-label="Ledger pages">${links.join('')}</nav>` : ''
+  }`;
 }
 
-function decisionsSection(c: ConsoleCase, now: Date): string {
-  return table<LedgerEntry>(
-    [
-      { header: 'When', cell: (d) => timeHtml(d.at, now) },
-      { header: 'Decision', cell: (d) => e(labelOf(LEDGER_KIND_LABEL, d.kind)) },
-      { header: 'By', cell: (d) => isolated(d.actor) },
-      { header: 'What', cell: (d) => isolated(d.summary) },
-    ],
-    [...c.decisions].reverse(),
-    'No decision recorded yet.',
-  );
-}
-
-function pnlSection(c: ConsoleCase): string {
+function pnlSection(c: ConsoleCost): string {
   const totals = table<PnlTotal>(
     [
       { header: 'Kind', cell: (t) => e(labelOf(LEDGER_KIND_LABEL, t.kind)) },
       { header: 'Line', cell: (t) => (t.obligation ? e(OBLIGATION_LABEL[t.obligation]) : '—') },
       { header: 'Entries', cell: (t) => e(t.count) },
-      { header: 'Amount', cell: (t) => `${e(t.amount)} ${e(t.currency)}` },
+      { header: 'Amount', cell: (t) => e(formatMoney({ minor: t.minor, currency: t.currency })) },
     ],
     c.pnl.totals,
     'Nothing paid or spent yet.',
@@ -259,7 +252,7 @@ function pnlSection(c: ConsoleCase): string {
   const lines = table<PnlLine>(
     [
       { header: 'Line', cell: (l) => (l.obligation ? e(OBLIGATION_LABEL[l.obligation]) : '—') },
-      { header: 'Amount', cell: (l) => `${e(l.amount)} ${e(l.currency)}` },
+      { header: 'Amount', cell: (l) => e(formatMoney({ minor: l.minor, currency: l.currency })) },
     ],
     c.pnl.lines,
     '',
@@ -289,9 +282,9 @@ ${
 <h2>Plan</h2>${planSection(c, now)}
 <h2>Approvals</h2>${approvalsSection(c, now)}
 <h2>Timeline, newest first</h2>${timelineSection(c, now)}
-<h2>Effect Ledger</h2><p class="meta">${e(c.ledgerCount)} entries in all.</p>${ledgerSection(c.ledger)}
-<h2>Decision Log, newest first</h2>${decisionsSection(c, now)}
-<h2>What it cost</h2>${pnlSection(c)}</div>`,
+<h2>Effects</h2>${effectsSection(c, now)}
+<h2 id="ledger">Ledger entries</h2>${ledgerSection(c, now)}
+<h2>What it cost</h2><p><a href="/console/incidents/${id}/cost">What it cost</a>: the P&amp;L of every entry of the Effect Ledger, corrections netted out.</p></div>`,
   );
 }
 
@@ -299,5 +292,17 @@ export function consoleNotFoundPage(id: string, viewer: Viewer): string {
   return layout(
     'No such incident — Casebook',
     `${consoleHeader(viewer)}<h1>No such incident</h1><p>Casebook has no incident ${isolated(id)}.</p>`,
+  );
+}
+
+/** `GET /console/incidents/{id}/cost`: the P&L of the whole Effect Ledger, corrections netted out. */
+export function consoleCostPage(c: ConsoleCost, viewer: Viewer): string {
+  const id = e(c.incident.id);
+  return layout(
+    `What ${c.incident.id} cost — Casebook`,
+    `${consoleHeader(viewer)}<div class="console"><h1>What ${id} cost</h1>
+<p class="meta"><a href="/console/incidents/${id}">${id}: ${isolated(c.incident.title)}</a></p>
+<p>Money paid out or spent, from every confirmed entry of the Effect Ledger that stands: a correction replaces the amount it corrects, or voids it when it has none, and is counted under the kind of the entry it corrects. ${e(c.entries)} entries read; ${e(c.corrected)} replaced or voided by a later correction.</p>
+<h2>By kind</h2>${pnlSection(c)}</div>`,
   );
 }

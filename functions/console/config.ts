@@ -13,12 +13,17 @@ export const oidcConfig = z
     [ENV.oidcIssuerUrl]: z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL'),
     [ENV.oidcClientId]: required,
     [ENV.oidcClientSecret]: z.string().min(1).optional(),
+    [ENV.oidcLogoutUrl]: z
+      .url('must be an http(s) URL')
+      .regex(/^https?:\/\//, 'must be an http(s) URL')
+      .optional(),
   })
   .transform((env) => ({
     oidc: {
       issuer: env[ENV.oidcIssuerUrl],
       clientId: env[ENV.oidcClientId],
       ...(env[ENV.oidcClientSecret] ? { clientSecret: env[ENV.oidcClientSecret] } : {}),
+      ...(env[ENV.oidcLogoutUrl] ? { logoutEndpoint: env[ENV.oidcLogoutUrl] } : {}),
     },
   }));
 

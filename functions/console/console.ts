@@ -1,6 +1,6 @@
 /**
- * The incident console and its sign-in: `GET /`, `GET /console/incidents/{incidentId}` (and its
- * case file as text), `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout` and
+ * The incident console and its sign-in: `GET /`, `GET /console/incidents/{incidentId}` (its cost
+ * and its case file as text), `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout` and
  * `GET /auth/logout`. An HTTP API route has one authorizer, a JWT authorizer cannot read cookies
  * and a Lambda authorizer cannot redirect, so this handler checks the session cookie itself: a
  * request without a good one (missing, expired, forged) is sent to sign in, never answered 5xx.
@@ -48,8 +48,8 @@ import {
 } from '../domain/session.ts';
 import { layout } from '../pages/layout.ts';
 import type { ConsoleDeps } from '../use-cases/console.ts';
-import { caseFileForConsole, caseForConsole, listForConsole } from '../use-cases/console.ts';
-import { consoleCasePage, consoleNotFoundPage } from './case-page.ts';
+import { caseFileForConsole, caseForConsole, costForConsole, listForConsole } from '../use-cases/console.ts';
+import { consoleCasePage, consoleCostPage, consoleNotFoundPage } from './case-page.ts';
 import type { SessionKeySource } from './config.ts';
 import { oidcConfig, sessionKeyConfig } from './config.ts';
 import type { Viewer } from './list-page.ts';
@@ -97,6 +97,17 @@ function signInAgainPage(message: string): string {
   return layout(
     'Sign-in failed — Casebook',
     `<h1>Sign-in did not finish</h1><p>${e(message)}.</p><p><a href="/auth/login">Sign in again</a></p>`,
+  );
+}
+
+/** Casebook's session is over; the page moves on at once to end the issuer's too. */
+function signingOutPage(issuerLogout: string): string {
+  return layout(
+    'Signing out — Casebook',
+    `<h1>Signing you out</h1><p>Your Casebook session is over. Ending your session at your organisation’s sign-in page too…</p><p><a href="${e(issuerLogout)}">Continue</a></p>`,
+  ).replace(
+    '<meta charset="utf-8">',
+    `<meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${e(issuerLogout)}">`,
   );
 }
 
@@ -179,22 +190,24 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
               ? 'does not match this session; reload the page'
               : 'belongs to no session: this browser is signed out already',
           });
-        // Casebook's own session ends here; the issuer's is offered on the signed-out page, as a
-        // link (a form's redirect to another origin is refused by the pages' form-action policy).
-        return redirect('/auth/logout', [clearSession], 303);
+        // Casebook's own session ends here, then the issuer's, which sends the browser back to the
+        // signed-out page. A form's redirect to another origin is refused by the pages'
+        // form-action policy, so the issuer is reached by a page that refreshes to it (no script).
+        const issuerLogout = await deps.identity.logoutUrl(`${base}/auth/logout`);
+        if (!issuerLogout) return redirect('/auth/logout', [clearSession], 303);
+        return {
+          ...html(200, signingOutPage(issuerLogout), { 'cache-control': 'no-store' }),
+          cookies: [clearSession],
+        };
       }
 
       if (route === 'GET /auth/logout') {
-        const issuerLogout = await deps.identity.logoutUrl(`${base}/auth/logout`);
-        const issuerLink = issuerLogout
-          ? `<p><a href="${e(issuerLogout)}">Also sign out at your organisation’s sign-in page</a></p>`
-          : '';
         return {
           ...html(
             200,
             layout(
               'Signed out — Casebook',
-              `<h1>You are signed out</h1><p><a href="/auth/login">Sign in again</a></p>${issuerLink}`,
+              '<h1>You are signed out</h1><p><a href="/auth/login">Sign in again</a></p>',
             ),
           ),
           cookies: [clearSession],
@@ -239,8 +252,13 @@ async function consoleView(
   try {
     if (event.routeKey === 'GET /console/incidents/{incidentId}/case-file.txt')
       return textResult(200, await caseFileForConsole(deps, id));
-    if (event.routeKey === 'GET /console/incidents/{incidentId}')
-      return html(200, consoleCasePage(await caseForConsole(deps, id), viewer, now));
+    if (event.routeKey === 'GET /console/incidents/{incidentId}') {
+      const ledger = event.queryStringParameters?.ledger;
+      const c = await caseForConsole(deps, id, ledger !== undefined ? { ledgerCursor: ledger } : {});
+      return html(200, consoleCasePage(c, viewer, now));
+    }
+    if (event.routeKey === 'GET /console/incidents/{incidentId}/cost')
+      return html(200, consoleCostPage(await costForConsole(deps, id), viewer));
     const raw = event.queryStringParameters ?? {};
     let query: ReturnType<typeof parseConsoleQuery>;
     try {

@@ -3,8 +3,8 @@
  * GET form to filter by status and severity, and pages. No script: it works with JavaScript off
  * and folds into stacked rows on a phone.
  */
-import type { ConsoleList, ConsoleQuery, ConsoleRow } from '../domain/console.ts';
-import { STATUS_FILTERS } from '../domain/console.ts';
+import type { ConsoleCursor, ConsoleList, ConsoleQuery, ConsoleRow } from '../domain/console.ts';
+import { encodeConsoleCursor, STATUS_FILTERS } from '../domain/console.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { escapeHtml as e, isolated, table, timeHtml } from '../domain/html.ts';
 import { humanDuration } from '../domain/human-time.ts';
@@ -26,7 +26,8 @@ export interface Viewer {
 const CONSOLE_STYLE = `<style>.console th{overflow-wrap:normal;word-break:normal;hyphens:none}
 .console td{overflow-wrap:break-word}.console td:first-child a{white-space:nowrap}.bar{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;justify-content:space-between}
 .bar form{margin:0}.bar button{margin-top:0}.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}
-.filters div{min-width:9rem}.pager{display:flex;gap:1rem;flex-wrap:wrap}.late{color:#b3261e;font-weight:600}</style>`;
+.filters div{min-width:9rem}.pager{display:flex;gap:1rem;flex-wrap:wrap}.late{color:#b3261e;font-weight:600}
+.console .long{overflow-wrap:anywhere}</style>`;
 
 /** The header every console page shares: where you are, who you are, and signing out. */
 export function consoleHeader(viewer: Viewer): string {
@@ -58,11 +59,11 @@ function deadlineCell(row: ConsoleRow, now: Date): string {
   return row.next.missed ? `<span class="late">${text} (missed)</span>` : text;
 }
 
-function pageHref(query: ConsoleQuery, page: number): string {
+function pageHref(query: ConsoleQuery, cursor?: ConsoleCursor): string {
   const params = new URLSearchParams();
   if (query.status) params.set('status', query.status);
   if (query.severity) params.set('severity', query.severity);
-  if (page > 1) params.set('page', String(page));
+  if (cursor) params.set('cursor', encodeConsoleCursor(cursor));
   const text = params.toString();
   return text ? `/?${text}` : '/';
 }
@@ -92,20 +93,17 @@ export function consoleListPage(list: ConsoleList, viewer: Viewer, now: Date): s
       { header: 'Waiting on', cell: (r) => isolated(r.waitingOn) },
     ],
     list.rows,
-    list.matching === 0 ? 'No incident matches these filters.' : 'No incidents on this page.',
+    query.cursor ? 'No more incidents match these filters.' : 'No incident matches these filters.',
   );
-  const pager =
-    list.pages > 1
-      ? `<nav class="pager" aria-label="Pages">${
-          query.page > 1 ? `<a href="${e(pageHref(query, query.page - 1))}">Previous page</a>` : ''
-        }<span>Page ${query.page} of ${list.pages}</span>${
-          query.page < list.pages ? `<a href="${e(pageHref(query, query.page + 1))}">Next page</a>` : ''
-        }</nav>`
-      : '';
+  const links = [
+    query.cursor ? `<a href="${e(pageHref(query))}">First page</a>` : '',
+    list.next ? `<a href="${e(pageHref(query, list.next))}">Next page</a>` : '',
+  ].filter(Boolean);
+  const pager = links.length > 0 ? `<nav class="pager" aria-label="Pages">${links.join('')}</nav>` : '';
   return layout(
     'Incidents — Casebook',
     `${consoleHeader(viewer)}<h1>Incidents</h1>
-<p class="meta">${list.open} open · ${list.matching} shown by these filters · open incidents first, then newest</p>
+<p class="meta">Open incidents first, then the others; newest first in each${query.cursor ? ' (a later page)' : ''}.</p>
 ${filterForm(query, {})}<div class="console">${rows}</div>${pager}`,
   );
 }

@@ -558,9 +558,15 @@ export function takeAction<A extends RuleAction>(
   return combine(ack, (RULES[action] as Rule<A>)(applied(incident, ack), person, fields, now, people));
 }
 
+/** The facts of an incident its deadlines follow: the whole incident, or the console's summary of it. */
+export type DeadlineSource = Pick<
+  Incident,
+  'severity' | 'detectedAt' | 'acknowledgedAt' | 'resolvedAt' | 'piiAwareAt' | 'postmortemAt'
+> & { readonly regulatorNotified?: { readonly at: string } };
+
 /** The incident's deadlines now (they follow its severity; none is stored). */
 export function incidentDeadlines(
-  incident: Incident,
+  incident: DeadlineSource,
   rules: DeadlineRules = DEFAULT_DEADLINE_POLICY,
 ): Deadline[] {
   return deadlines(

@@ -1,13 +1,17 @@
 /**
- * The incident console's list: every incident at a glance — open ones first, then newest — with
- * who it waits on and its next deadline, filtered by status and severity and cut into pages. It
- * is built from each incident's own item only (never its ledger or timeline), so a thousand
- * incidents are one read.
+ * The incident console's list: the incidents at a glance — open ones first, then newest — with
+ * who each waits on and its next deadline, filtered by status and severity, a page at a time.
+ * It is built from each incident's own item only (never its ledger or timeline), and a page reads
+ * only as far down the byCreation index as its rows (and one more, to know a next page is there).
  */
+
+import { incidentDeadlines } from './casework.ts';
 import type { Deadline, DeadlineRules } from './deadlines.ts';
-import { DEFAULT_DEADLINE_POLICY, deadlines } from './deadlines.ts';
+import { DEFAULT_DEADLINE_POLICY } from './deadlines.ts';
 import { InvalidInputError } from './errors.ts';
 import type { Incident } from './incident.ts';
+import { isIncidentId } from './incident.ts';
+import { isUtcInstant } from './time.ts';
 import type { Severity, Status } from './vocabulary.ts';
 import { FINAL_STATUSES, ROLE_LABEL, SEVERITIES, STATUSES } from './vocabulary.ts';
 
@@ -29,7 +33,7 @@ export type IncidentSummary = Pick<
   | 'closedAt'
   | 'decideRound'
 > & {
-  readonly regulatorNotifiedAt?: string;
+  readonly regulatorNotified?: { readonly at: string };
   readonly impactAt?: string;
   readonly planVersion?: number;
   readonly planSubmittedVersion?: number;
@@ -41,9 +45,35 @@ export type IncidentSummary = Pick<
   readonly halted?: boolean;
 };
 
-/** Reads every incident's summary (a port: the operational table on AWS and locally). */
+/**
+ * The two parts of the list, read one after the other: the open incidents (not yet resolved,
+ * cancelled or closed), then the others. Each part is newest first.
+ */
+export const LIST_PARTS = ['open', 'final'] as const;
+export type ListPart = (typeof LIST_PARTS)[number];
+
+/** Where a page of the list starts: in a part, after an incident (none: the part's newest). */
+export interface ConsoleCursor {
+  readonly part: ListPart;
+  readonly after?: { readonly detectedAt: string; readonly id: string };
+}
+
+/** One read of a part of the list. */
+export interface SummaryRequest {
+  readonly part: ListPart;
+  readonly status?: Status;
+  readonly severity?: Severity;
+  /** Only incidents listed after this one (older, or as old with a smaller id). */
+  readonly after?: ConsoleCursor['after'];
+  readonly limit: number;
+}
+
+/**
+ * Reads incidents' summaries (a port: the operational table's byCreation index on AWS and
+ * locally): the part's incidents that match, newest first, at most `limit` of them.
+ */
 export interface IncidentSummaries {
-  listSummaries(): Promise<IncidentSummary[]>;
+  pageSummaries(request: SummaryRequest): Promise<IncidentSummary[]>;
 }
 
 /** The status filter: one status, or every open (not yet final) incident. */
@@ -53,16 +83,45 @@ export type StatusFilter = (typeof STATUS_FILTERS)[number];
 export interface ConsoleQuery {
   readonly status?: StatusFilter;
   readonly severity?: Severity;
-  /** 1-based. */
-  readonly page: number;
+  /** Where the page starts; none for the first page. */
+  readonly cursor?: ConsoleCursor;
 }
 
 /** Incidents a page shows: enough to scan on a phone, few enough to read at a glance. */
 export const CONSOLE_PAGE_SIZE = 25;
 
+/** A cursor as the page's links carry it: base64url of a small JSON object. */
+export function encodeConsoleCursor(cursor: ConsoleCursor): string {
+  const json = cursor.after
+    ? { p: cursor.part, d: cursor.after.detectedAt, i: cursor.after.id }
+    : { p: cursor.part };
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
+}
+
+/** A cursor this console wrote, or undefined for anything else (only its own links are read). */
+export function decodeConsoleCursor(text: string): ConsoleCursor | undefined {
+  if (text.length > 200 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (json === null || typeof json !== 'object') return undefined;
+  const { p, d, i } = json as Record<string, unknown>;
+  if (!(LIST_PARTS as readonly unknown[]).includes(p)) return undefined;
+  const part = p as ListPart;
+  let cursor: ConsoleCursor | undefined;
+  if (d === undefined && i === undefined) cursor = { part };
+  else if (typeof d === 'string' && typeof i === 'string' && isUtcInstant(d) && isIncidentId(i))
+    cursor = { part, after: { detectedAt: d, id: i } };
+  // One cursor, one text: anything not written by encodeConsoleCursor is refused.
+  return cursor && encodeConsoleCursor(cursor) === text ? cursor : undefined;
+}
+
 /**
- * The console's query string, checked: an unknown status or severity, or a page that is not a
- * whole number from 1, is a 400 naming the field. Empty values mean "any" (the form's default).
+ * The console's query string, checked: an unknown status or severity, or a cursor this console
+ * did not write, is a 400 naming the field. Empty values mean "any" (the form's default).
  */
 export function parseConsoleQuery(query: Readonly<Record<string, string | undefined>>): ConsoleQuery {
   const issues: { field: string; message: string }[] = [];
@@ -72,14 +131,18 @@ export function parseConsoleQuery(query: Readonly<Record<string, string | undefi
     issues.push({ field: 'status', message: `must be one of ${STATUS_FILTERS.join(', ')}` });
   if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity))
     issues.push({ field: 'severity', message: `must be one of ${SEVERITIES.join(', ')}` });
-  const rawPage = query.page || undefined;
-  const page = rawPage === undefined ? 1 : /^[1-9]\d{0,5}$/.test(rawPage) ? Number(rawPage) : Number.NaN;
-  if (Number.isNaN(page)) issues.push({ field: 'page', message: 'must be a whole number from 1' });
+  const rawCursor = query.cursor || undefined;
+  const cursor = rawCursor === undefined ? undefined : decodeConsoleCursor(rawCursor);
+  if (rawCursor !== undefined && !cursor)
+    issues.push({
+      field: 'cursor',
+      message: 'is not a page this console linked to; start from the first page',
+    });
   if (issues.length > 0) throw new InvalidInputError(issues);
   return {
     ...(status ? { status: status as StatusFilter } : {}),
     ...(severity ? { severity: severity as Severity } : {}),
-    page,
+    ...(cursor ? { cursor } : {}),
   };
 }
 
@@ -119,26 +182,10 @@ export function waitingOn(incident: IncidentSummary): string {
   }
 }
 
-/** The incident's deadlines now (from its severity and the policy), as the workroom computes them. */
-export function summaryDeadlines(incident: IncidentSummary, rules: DeadlineRules): Deadline[] {
-  return deadlines(
-    {
-      severity: incident.severity,
-      detectedAt: incident.detectedAt,
-      ...(incident.acknowledgedAt ? { acknowledgedAt: incident.acknowledgedAt } : {}),
-      ...(incident.resolvedAt ? { resolvedAt: incident.resolvedAt } : {}),
-      ...(incident.piiAwareAt ? { piiAwareAt: incident.piiAwareAt } : {}),
-      ...(incident.regulatorNotifiedAt ? { regulatorNotifiedAt: incident.regulatorNotifiedAt } : {}),
-      ...(incident.postmortemAt ? { postmortemAt: incident.postmortemAt } : {}),
-    },
-    rules,
-  );
-}
-
 /** The earliest deadline not yet met; none once the incident is closed or cancelled. */
 export function nextDeadline(incident: IncidentSummary, rules: DeadlineRules): Deadline | undefined {
   if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') return undefined;
-  return summaryDeadlines(incident, rules)
+  return incidentDeadlines(incident, rules)
     .filter((d) => !d.metAt)
     .sort((a, b) => a.due.localeCompare(b.due))[0];
 }
@@ -153,33 +200,49 @@ export interface ConsoleRow {
 export interface ConsoleList {
   readonly rows: readonly ConsoleRow[];
   readonly query: ConsoleQuery;
-  /** How many incidents match the filters, over every page. */
-  readonly matching: number;
-  readonly pages: number;
-  /** How many incidents are open, whatever the filters. */
-  readonly open: number;
+  /** Where the next page starts, when there is one. */
+  readonly next?: ConsoleCursor;
 }
 
-/** Open incidents first, then newest first; the filters applied; one page of rows. */
-export function consoleList(
-  all: readonly IncidentSummary[],
+/** The parts a query reads, in order: a status is in one part; no status or "open" as named. */
+export function partsOf(query: Pick<ConsoleQuery, 'status'>): ListPart[] {
+  if (query.status === undefined) return ['open', 'final'];
+  if (query.status === 'open') return ['open'];
+  return [isOpen(query.status) ? 'open' : 'final'];
+}
+
+/**
+ * One page of the console's list: open incidents first, then the others, each part newest first,
+ * the filters applied by the reads. Open-first holds across pages because the parts are read in
+ * turn: a cursor names its part, and the final part is read only once the open one is used up.
+ * A page reads its rows and one more (to know whether a next page is there), never the rest.
+ */
+export async function consoleList(
+  summaries: IncidentSummaries,
   query: ConsoleQuery,
   now: Date,
   rules: DeadlineRules = DEFAULT_DEADLINE_POLICY,
-): ConsoleList {
-  const matching = all.filter(
-    (i) =>
-      (query.status === undefined ||
-        (query.status === 'open' ? isOpen(i.status) : i.status === query.status)) &&
-      (query.severity === undefined || i.severity === query.severity),
-  );
-  const sorted = [...matching].sort((a, b) => {
-    const open = Number(isOpen(b.status)) - Number(isOpen(a.status));
-    return open !== 0 ? open : b.detectedAt.localeCompare(a.detectedAt) || b.id.localeCompare(a.id);
-  });
-  const pages = Math.max(1, Math.ceil(sorted.length / CONSOLE_PAGE_SIZE));
-  const start = (query.page - 1) * CONSOLE_PAGE_SIZE;
-  const rows = sorted.slice(start, start + CONSOLE_PAGE_SIZE).map((incident): ConsoleRow => {
+): Promise<ConsoleList> {
+  const parts = partsOf(query);
+  const first = query.cursor ? parts.indexOf(query.cursor.part) : 0;
+  const want = CONSOLE_PAGE_SIZE + 1;
+  const found: { readonly incident: IncidentSummary; readonly part: ListPart }[] = [];
+  for (const part of first < 0 ? [] : parts.slice(first)) {
+    if (found.length >= want) break;
+    const after = part === query.cursor?.part ? query.cursor.after : undefined;
+    const status = query.status === 'open' ? undefined : query.status;
+    const read = await summaries.pageSummaries({
+      part,
+      ...(status ? { status } : {}),
+      ...(query.severity ? { severity: query.severity } : {}),
+      ...(after ? { after } : {}),
+      limit: want - found.length,
+    });
+    for (const incident of read.slice(0, want - found.length)) found.push({ incident, part });
+  }
+  const shown = found.slice(0, CONSOLE_PAGE_SIZE);
+  const last = shown.at(-1);
+  const rows = shown.map(({ incident }): ConsoleRow => {
     const next = nextDeadline(incident, rules);
     return {
       incident,
@@ -187,5 +250,16 @@ export function consoleList(
       ...(next ? { next: { ...next, missed: Date.parse(next.due) <= now.getTime() } } : {}),
     };
   });
-  return { rows, query, matching: sorted.length, pages, open: all.filter((i) => isOpen(i.status)).length };
+  return {
+    rows,
+    query,
+    ...(found.length > CONSOLE_PAGE_SIZE && last
+      ? {
+          next: {
+            part: last.part,
+            after: { detectedAt: last.incident.detectedAt, id: last.incident.id },
+          },
+        }
+      : {}),
+  };
 }

@@ -272,7 +272,7 @@ export async function viewWorkroom(
  * The effects per kind: as Act last counted them, or, before Act has run, every effect of the
  * approved plan still planned. Notices and other effects without money count like the rest.
  */
-function effectSummary(incident: Incident, progress: Incident['effectProgress']): EffectSummary[] {
+export function effectSummary(incident: Incident, progress: Incident['effectProgress']): EffectSummary[] {
   const rows = new Map<string, { -readonly [K in keyof EffectSummary]: EffectSummary[K] }>();
   const row = (kind: string) => {
     const found = rows.get(kind) ?? { kind, total: 0, confirmed: 0, pending: 0, attention: 0, voided: 0 };

@@ -22,12 +22,21 @@ export interface ConsoleIssuer {
   readonly issuerUrl: string;
   /** The console's client id there: a public client with PKCE, redirect URI `<ApiUrl>/auth/callback`. */
   readonly clientId: string;
+  /**
+   * The issuer's sign-out endpoint, when its discovery document names no `end_session_endpoint`
+   * (a Cognito pool's hosted UI: `https://<domain>/logout`, sign-out URL `<ApiUrl>/auth/logout`).
+   */
+  readonly logoutUrl?: string;
 }
 
 const issuerSchema = z
   .object({
     issuerUrl: z.url().regex(/^https:\/\//, 'must be an https URL'),
     clientId: z.string().trim().min(1, 'is required'),
+    logoutUrl: z
+      .url()
+      .regex(/^https:\/\//, 'must be an https URL')
+      .optional(),
   })
   .strict();
 
@@ -78,6 +87,11 @@ export class ConsoleSignIn extends Construct {
   /** The issuer identifier the console checks ID tokens against. */
   public readonly issuerUrl: string;
   public readonly clientId: string;
+  /**
+   * Where sign-out ends the issuer's session when its discovery document names no end-session
+   * endpoint: the Cognito hosted UI's `/logout` (Cognito publishes none).
+   */
+  public readonly logoutUrl?: string;
   /** The user pool, when this construct created it. */
   public readonly userPool?: IUserPool;
   /** The key session cookies are signed with; replacing it signs everyone out. */
@@ -98,6 +112,7 @@ export class ConsoleSignIn extends Construct {
     if (props.issuer) {
       this.issuerUrl = props.issuer.issuerUrl;
       this.clientId = props.issuer.clientId;
+      if (props.issuer.logoutUrl) this.logoutUrl = props.issuer.logoutUrl;
       return;
     }
     const pool = new UserPool(this, 'People', {
@@ -119,7 +134,7 @@ export class ConsoleSignIn extends Construct {
       featurePlan: FeaturePlan.PLUS,
       standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
     });
-    new UserPoolDomain(this, 'Domain', {
+    const domain = new UserPoolDomain(this, 'Domain', {
       userPool: pool,
       cognitoDomain: { domainPrefix: props.domainPrefix ?? `casebook-${Aws.ACCOUNT_ID}` },
     });
@@ -136,6 +151,9 @@ export class ConsoleSignIn extends Construct {
       },
     });
     this.userPool = pool;
+    // Cognito's discovery document names no end_session_endpoint: sign-out goes to the hosted
+    // UI's /logout with the client id and one of the client's sign-out URLs.
+    this.logoutUrl = `${domain.baseUrl()}/logout`;
     this.issuerUrl = `https://cognito-idp.${Stack.of(this).region}.${Aws.URL_SUFFIX}/${pool.userPoolId}`;
     this.clientId = client.userPoolClientId;
     new CfnOutput(this, 'UserPoolId', {
@@ -147,6 +165,7 @@ export class ConsoleSignIn extends Construct {
   /** Gives a function the issuer, the client and read access to the session key. */
   public bind(fn: CasebookFunction): void {
     fn.addEnvironment(ENV.oidcIssuerUrl, this.issuerUrl).addEnvironment(ENV.oidcClientId, this.clientId);
+    if (this.logoutUrl) fn.addEnvironment(ENV.oidcLogoutUrl, this.logoutUrl);
     fn.bindSecret({ secret: this.sessionKeySecret, envName: ENV.sessionKeySecretArn });
   }
 }

@@ -15,53 +15,24 @@ import { describe, expect, it } from 'vitest';
 import { followToNewTab, SERVER_MS, stackWithBrowser } from '../support/browser.ts';
 import { chargedCustomers, inPhase, RESPONDER, THREE_CUSTOMERS, workLinks } from '../support/casework.ts';
 import { getCase, postAlert } from '../support/local-stack.ts';
+import { checkPageLayout, SHOTS, watchRequests } from '../support/page-checks.ts';
 
 const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 const PHONE = { width: 390, height: 844 };
-const SHOTS = join(import.meta.dirname, '../../test-results');
 
 const local = stackWithBrowser();
 
-/** What every state of the workroom must be on a phone; answers the page's text. */
-async function checkOnPhone(page: Page, step: string): Promise<string> {
-  const seen = await page.locator('html').evaluate((root) => {
-    const document = root.ownerDocument;
-    const width = document.documentElement.clientWidth;
-    // A stacked table's header row stays for screen readers only, clipped to 1 px: not seen.
-    const shown = [...document.body.querySelectorAll('*')].filter((el) => !el.closest('table.stack thead'));
-    const ids = [...document.querySelectorAll('[id]')].map((el) => el.id);
-    return {
-      width,
-      scrollWidth: document.documentElement.scrollWidth,
-      outside: shown
-        .map((el) => ({ el, box: el.getBoundingClientRect() }))
-        .filter(({ box }) => box.width > 0 && (box.left < -0.5 || box.right > width + 0.5))
-        .map(({ el, box }) => `${el.tagName.toLowerCase()}#${el.id} [${box.left}, ${box.right}]`),
-      scripts: document.scripts.length,
-      // `labels` holds only the labels that really name the control (a duplicate id breaks it).
-      unlabelled: [...document.querySelectorAll('input, select, textarea')]
-        .filter((c) => ((c as unknown as { labels: { length: number } | null }).labels?.length ?? 0) === 0)
-        .map((c) => c.outerHTML),
-      duplicateIds: ids.filter((id, i) => ids.indexOf(id) !== i),
-      // What is asked of this person comes before any section: after the title, the summary and
-      // what came back to them (a change request, the postmortem).
-      askedFirst:
-        [...document.body.children].findIndex((el) => el.id === 'asked') <
-        [...document.body.children].findIndex((el) => el.tagName === 'H2'),
-    };
-  });
-  await page.screenshot({ path: join(SHOTS, `workroom-390x844-${step}.png`), fullPage: true });
-  expect(seen, step).toMatchObject({
-    width: PHONE.width,
-    outside: [],
-    scripts: 0,
-    unlabelled: [],
-    duplicateIds: [],
-    askedFirst: true,
-  });
-  expect(seen.scrollWidth, step).toBeLessThanOrEqual(PHONE.width);
-  const text = await page.locator('body').innerText();
-  // Times in words, never raw.
+/**
+ * What every state of the workroom must be on a phone: what every page must be, and the phone's
+ * own width, each id once, no date-time picker, what is asked of this person before any section
+ * (after the title, the summary and what came back to them), times in words. Answers the text.
+ */
+async function checkOnPhone(page: Page, step: string, requested: string[]): Promise<string> {
+  const { text, seen } = await checkPageLayout(page, `workroom-390x844-${step}`, requested);
+  expect(seen.width, step).toBe(PHONE.width);
+  expect(seen.duplicateIds, step).toEqual([]);
+  expect(seen.pickers, step).toBe(0);
+  expect(seen.order.indexOf('asked'), step).toBeLessThan(seen.tags.indexOf('h2'));
   expect(text, step).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   return text;
 }
@@ -119,10 +90,11 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     // A form's POST and the page it leads to wait on the stack, which a loaded machine makes slow.
     phone.setDefaultNavigationTimeout(SERVER_MS);
     const page = await phone.newPage();
-    const requested: string[] = [];
-    page.on('request', (request) => requested.push(request.url()));
+    // Each check looks at what its page fetched; `everything` keeps it all for the end.
+    const requested = watchRequests(page);
+    const everything = watchRequests(page);
     expect((await page.goto(sentTo))?.status()).toBe(200);
-    let text = await checkOnPhone(page, '1-opened');
+    let text = await checkOnPhone(page, '1-opened', requested);
     expect(await statusLine(page)).toContain('status Open · phase Contain');
     expect(await page.locator('#asked').innerText()).toMatch(
       /^Asked of you: Acknowledge the incident: .+ By \d{1,2} [A-Z][a-z]{2} \d{2}:\d{2} UTC, in 1\d min\.$/,
@@ -131,7 +103,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
 
     // Acknowledge.
     await page.locator('#acknowledge').getByRole('button', { name: 'Acknowledge' }).click();
-    text = await checkOnPhone(page, '2-acknowledged');
+    text = await checkOnPhone(page, '2-acknowledged', requested);
     expect(await statusLine(page)).toContain(`status Investigating · phase Contain`);
     expect(await statusLine(page)).toContain(`led by ${RESPONDER}`);
     expect(text).toContain('Recorded. You acknowledged the incident.');
@@ -149,7 +121,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     await action(2).getByLabel('World').selectOption('RML3');
     await contain.getByLabel('The incident is contained').check();
     await contain.getByRole('button', { name: 'Report containment' }).click();
-    text = await checkOnPhone(page, '3-contained');
+    text = await checkOnPhone(page, '3-contained', requested);
     expect(await statusLine(page)).toContain('status Mitigated');
     expect(text).toContain('Recorded. Your containment report is recorded.');
     // What comes next is asked at once, though the state machine may still be leaving Contain.
@@ -168,7 +140,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     await impact.getByLabel('Until (UTC').fill('2026-11-22 11:05');
     await impact.getByLabel('Summary').fill('Three settled payments were charged twice.');
     await impact.getByRole('button', { name: 'Assess the impact' }).click();
-    text = await checkOnPhone(page, '4-impact');
+    text = await checkOnPhone(page, '4-impact', requested);
     expect(text).toContain('Recorded. The impact is recorded.');
     expect(text).toMatch(
       /3 users, 3 transactions; at risk: Money; since 22 Nov( 2026)? 10:23 UTC, .+ until 22 Nov( 2026)? 11:05 UTC/,
@@ -186,7 +158,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
       buffer: Buffer.from(await chargedCustomers(stack, THREE_CUSTOMERS)),
     });
     await customers.getByRole('button', { name: 'Upload the affected customers' }).click();
-    text = await checkOnPhone(page, '5-customers');
+    text = await checkOnPhone(page, '5-customers', requested);
     expect(text).toContain('Recorded. The customer list is uploaded.');
     expect(text).toContain('3 customers (list v1); EUR 19.75 over 2; JPY 1200 over 1.');
     const customerTable = page.locator('h2:has-text("Affected customers") + p + table');
@@ -225,7 +197,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     ]);
     expect(refused.status()).toBe(400);
     await page.waitForLoadState();
-    text = await checkOnPhone(page, '6-plan-refused');
+    text = await checkOnPhone(page, '6-plan-refused', requested);
     await page.screenshot({ path: join(SHOTS, 'workroom-390x844-6-plan-refused-first-screen.png') });
     expect((await page.getByRole('alert').innerText()).replace(/\n+/g, '\n')).toBe(
       'Nothing was recorded (Write the remediation plan):\nRule 2: Amount per customer: must be a decimal such as 12.50',
@@ -239,7 +211,7 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
     expect(await amount.getAttribute('aria-invalid')).toBe('true');
     await amount.fill('5.00');
     await plan.getByRole('button', { name: 'Write the remediation plan' }).click();
-    text = await checkOnPhone(page, '7-plan');
+    text = await checkOnPhone(page, '7-plan', requested);
     expect(text).toContain('Recorded. The plan is written');
 
     // The totals per kind, currency and P&L line, and per line.
@@ -267,11 +239,11 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
       .locator('form#submit-plan')
       .getByRole('button', { name: 'Submit the plan for approval' })
       .click();
-    text = await checkOnPhone(page, '8-submitted');
+    text = await checkOnPhone(page, '8-submitted', requested);
     expect(text).toContain('Recorded. The plan is submitted for approval.');
     expect(text).toMatch(/v1 by responder@casebook\.local: Refund the double charge.+\(submitted\)/);
     await reloadUntil(page, 'Decide');
-    text = await checkOnPhone(page, '9-decide');
+    text = await checkOnPhone(page, '9-decide', requested);
     // Three users and money: a small incident, which the default policy gives to SRE and Business.
     expect(await page.locator('#asked').innerText()).toMatch(
       /(Business and SRE|SRE and Business); 2 of 2 must approve — on plan v1/,
@@ -279,8 +251,8 @@ describe('the workroom on a 390-px phone, from the invitation e-mail', () => {
 
     // Nothing was fetched from another origin, on any page.
     const origin = new URL(sentTo).origin;
-    expect(requested.length).toBeGreaterThan(10);
-    expect(requested.filter((url) => !url.startsWith(origin))).toEqual([]);
+    expect(everything.length).toBeGreaterThan(10);
+    expect(everything.filter((url) => !url.startsWith(origin))).toEqual([]);
     await page.locator('h1').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'workroom-390x844-first-screen.png') });
     await phone.close();

@@ -24,6 +24,7 @@ import {
   workToDecide,
 } from '../support/casework.ts';
 import { getCase, postAlert, waitFor } from '../support/local-stack.ts';
+import { checkPageLayout, watchRequests } from '../support/page-checks.ts';
 
 const alert = readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8');
 /** On a phone a long address may wrap where it must; at 1000 px no word breaks. */
@@ -31,49 +32,8 @@ const SCREENS = [
   { name: '1000px', viewport: { width: 1000, height: 900 }, isMobile: false, wholeWords: true },
   { name: '390x844', viewport: { width: 390, height: 844 }, isMobile: true, wholeWords: false },
 ] as const;
-const SHOTS = join(import.meta.dirname, '../../test-results');
 
 const local = stackWithBrowser();
-
-/** How the page lays out: what sticks out, which words break, in what order it reads. */
-async function layoutOf(page: Page) {
-  return page.locator('html').evaluate((root) => {
-    const document = root.ownerDocument;
-    const width = document.documentElement.clientWidth;
-    const shown = [...document.body.querySelectorAll('*')].filter((el) => !el.closest('table.stack thead'));
-    // A word set on more than one line box is broken mid-word.
-    const broken: string[] = [];
-    for (const cell of document.querySelectorAll('table:not(.stack) th, th, td')) {
-      if (cell.closest('table.stack thead') && width < 600) continue;
-      const walker = document.createTreeWalker(cell, 4 /* NodeFilter.SHOW_TEXT */);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        if (node.parentElement?.closest('code')) continue;
-        const text = node.textContent ?? '';
-        for (const m of text.matchAll(/\S+/g)) {
-          const range = document.createRange();
-          range.setStart(node, m.index);
-          range.setEnd(node, m.index + m[0].length);
-          const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-          if (tops.size > 1) broken.push(m[0]);
-        }
-      }
-    }
-    const order = [...document.body.children].map((el) => el.id || el.tagName.toLowerCase());
-    return {
-      width,
-      scrollWidth: document.documentElement.scrollWidth,
-      outside: shown
-        .map((el) => ({ el, box: el.getBoundingClientRect() }))
-        .filter(({ box }) => box.width > 0 && (box.left < -0.5 || box.right > width + 0.5))
-        .map(({ el }) => el.outerHTML.slice(0, 80)),
-      broken,
-      order,
-      pickers: document.querySelectorAll('input[type=datetime-local], input[type=time], input[type=date]')
-        .length,
-      scripts: document.scripts.length,
-    };
-  });
-}
 
 /** The summary's value for `term` ("Status", "Lead", …). */
 const summary = (page: Page, term: string) => page.locator(`#summary dt:text-is("${term}") + dd`).innerText();
@@ -106,15 +66,12 @@ describe('the workroom, read top-down at 1000 px and on a phone', () => {
       });
       context.setDefaultNavigationTimeout(SERVER_MS);
       const page = await context.newPage();
+      const requested = watchRequests(page);
       expect((await page.goto(link))?.status()).toBe(200);
-      const seen = await layoutOf(page);
-      await page.screenshot({
-        path: join(SHOTS, `workroom-top-down-${screen.name}-learn.png`),
-        fullPage: true,
+      const { seen } = await checkPageLayout(page, `workroom-top-down-${screen.name}-learn`, requested, {
+        wholeCellWords: screen.wholeWords,
       });
-      expect(seen, screen.name).toMatchObject({ outside: [], pickers: 0, scripts: 0 });
-      if (screen.wholeWords) expect(seen.broken).toEqual([]);
-      expect(seen.scrollWidth).toBeLessThanOrEqual(screen.viewport.width);
+      expect(seen.pickers, screen.name).toBe(0);
       // Title, summary, who you are, what is asked — then the sections.
       expect(seen.order.slice(0, 4)).toEqual(['h1', 'summary', 'p', 'asked']);
 
@@ -160,14 +117,12 @@ describe('the workroom, read top-down at 1000 px and on a phone', () => {
       });
       context.setDefaultNavigationTimeout(SERVER_MS);
       const page = await context.newPage();
+      const requested = watchRequests(page);
       await page.goto(link);
-      const seen = await layoutOf(page);
-      await page.screenshot({
-        path: join(SHOTS, `workroom-top-down-${screen.name}-closed.png`),
-        fullPage: true,
+      const { seen } = await checkPageLayout(page, `workroom-top-down-${screen.name}-closed`, requested, {
+        wholeCellWords: screen.wholeWords,
       });
-      expect(seen, screen.name).toMatchObject({ outside: [], pickers: 0 });
-      if (screen.wholeWords) expect(seen.broken).toEqual([]);
+      expect(seen.pickers, screen.name).toBe(0);
       expect(seen.order.slice(0, 5)).toEqual(['h1', 'summary', 'p', 'postmortem', 'asked']);
       expect(await summary(page, 'Status')).toBe('Closed');
       expect(await summary(page, 'Next deadline')).toBe('none open');

@@ -37,8 +37,12 @@ const page = async (path: string) => {
 
 /** The HTML between two headings of the case page, as text. */
 function section(html: string, from: string, to?: string): string {
-  const start = html.indexOf(`<h2>${from}`);
-  const end = to ? html.indexOf(`<h2>${to}`, start) : html.length;
+  const heading = (text: string, after = 0) => {
+    const at = html.slice(after).search(new RegExp(`<h2[^>]*>${text}`));
+    return at < 0 ? -1 : after + at;
+  };
+  const start = heading(from);
+  const end = to ? heading(to, start) : html.length;
   expect(start, from).toBeGreaterThan(0);
   return html
     .slice(start, end)
@@ -56,12 +60,12 @@ describe('a closed case in the console', () => {
     expect(await page('/?status=open')).not.toContain(`/console/incidents/${incidentId}"`);
   });
 
-  it('shows the plan’s refunds and credits and the same money in what it cost, every value in words', async () => {
+  it('shows the plan’s refunds and credits, where the effects stand, and the same money on what it cost, every value in words', async () => {
     const html = await page(`/console/incidents/${incidentId}`);
     const plan = section(html, 'Plan', 'Approvals');
-    const cost = section(html, 'What it cost');
+    const cost = section(await page(`/console/incidents/${incidentId}/cost`), 'By kind');
     // Refunds: 12.50 + 7.25 EUR and 1200 JPY (ToS line); a 5.00 EUR credit each for three (brand line).
-    for (const money of ['19.75 EUR', '1200 JPY', '15.00 EUR']) {
+    for (const money of ['EUR 19.75', 'JPY 1200', 'EUR 15.00']) {
       expect(plan, money).toContain(money);
       expect(cost, money).toContain(money);
     }
@@ -70,9 +74,10 @@ describe('a closed case in the console', () => {
     expect(plan).not.toMatch(/notice/i);
     const approvals = section(html, 'Approvals', 'Timeline');
     expect(approvals).toContain('Approved');
-    const ledger = section(html, 'Effect Ledger', 'Decision Log');
-    expect(ledger).toMatch(/Refund 3 confirmed/);
-    const read = [section(html, 'Summary', 'Timeline'), ledger, cost].join(' ');
+    const effects = section(html, 'Effects', 'Ledger entries');
+    expect(effects).toMatch(/Refunds : 3 confirmed, 0 pending, 0 waiting for a person \(of 3\)/);
+    expect(section(html, 'Ledger entries', 'What it cost')).toMatch(/\d+ entries in all, newest first/);
+    const read = [section(html, 'Summary', 'Timeline'), effects, cost].join(' ');
     expect(read).not.toMatch(/\b(tos|brand|CLOSED|RESOLVED|approve|request-changes|refund_confirmation)\b/);
     expect(read).not.toMatch(/\b[a-z]+_[a-z]+\b/);
   });

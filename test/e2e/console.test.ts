@@ -117,8 +117,21 @@ describe('signing in to the console', () => {
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('csrf');
     const out = await post(csrf as string);
-    expect(out.status).toBe(303);
     expect(setCookies(out).get('casebook_session')).toBe('');
+    // Then the issuer's session: the page refreshes to its end-session endpoint, which comes back.
+    expect(out.status).toBe(200);
+    const refresh = /<meta http-equiv="refresh" content="0; url=([^"]+)">/
+      .exec(await out.text())?.[1]
+      ?.replaceAll('&amp;', '&');
+    const endSession = new URL(refresh ?? '');
+    expect(endSession.origin).toBe(stack.endpoints.oidc);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
+      `${stack.endpoints.api}/auth/logout`,
+    );
+    const back = await fetch(endSession, { redirect: 'manual' });
+    expect(back.headers.get('location')).toBe(`${stack.endpoints.api}/auth/logout`);
+    const signedOut = await get('/auth/logout');
+    expect(await signedOut.text()).toContain('You are signed out');
     // Without a session there is nothing to sign out of: refused, naming the token.
     const none = await fetch(`${stack.endpoints.api}/auth/logout`, {
       method: 'POST',
@@ -158,8 +171,11 @@ describe('the console', () => {
     for (const [query, field] of [
       ['severity=SEV9', 'severity'],
       ['status=DONE', 'status'],
-      ['page=0', 'page'],
-      ['page=x', 'page'],
+      ['cursor=x', 'cursor'],
+      [
+        `cursor=${Buffer.from('{"p":"final","d":"yesterday","i":"INC-2026-0001"}').toString('base64url')}`,
+        'cursor',
+      ],
     ] as const) {
       const res = await get(`/?${query}`, { cookie });
       expect(res.status).toBe(400);
@@ -178,6 +194,13 @@ describe('the console', () => {
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await file.text()).toContain(incidentId);
+    const badPage = await get(`/console/incidents/${incidentId}?ledger=x`, { cookie });
+    expect(badPage.status).toBe(400);
+    expect(await badPage.text()).toContain('<strong>ledger</strong>');
+    const cost = await get(`/console/incidents/${incidentId}/cost`, { cookie });
+    expect(cost.status).toBe(200);
+    expect(await cost.text()).toContain(`What ${incidentId} cost`);
+    expect((await get('/console/incidents/INC-2026-9999/cost', { cookie })).status).toBe(404);
     expect((await get('/console/incidents/INC-2026-9999', { cookie })).status).toBe(404);
     expect((await get('/console/incidents/nonsense', { cookie })).status).toBe(404);
   });

@@ -201,11 +201,12 @@ describe('every AWS call of every handler, against its deployed role', () => {
     expect(entry.status).toBe(201);
     expect((await fetch(`${stack.endpoints.api}/incidents`)).status).toBe(200);
     expect((await fetch(`${stack.endpoints.api}/incidents/${incidentId}/case-file.yaml`)).status).toBe(200);
-    // The console's reads, signed in: the list (the byCreation index), a case page, its case file.
+    // The console's reads, signed in: the list (the byCreation index), a case page, its cost, its case file.
     const { cookie } = await signIn(stack, 'auditor@example.com');
     for (const path of [
       '/',
       `/console/incidents/${incidentId}`,
+      `/console/incidents/${incidentId}/cost`,
       `/console/incidents/${incidentId}/case-file.txt`,
     ])
       expect((await fetch(`${stack.endpoints.api}${path}`, { headers: { cookie } })).status, path).toBe(200);

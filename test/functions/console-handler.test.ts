@@ -4,6 +4,7 @@ import type { HttpEvent } from '../../functions/adapters/http.ts';
 import type { ConsoleHandlerDeps } from '../../functions/console/console.ts';
 import { makeConsoleHandler } from '../../functions/console/console.ts';
 import type { IdentityProvider } from '../../functions/domain/session.ts';
+import { csrfToken, newSession, SESSION_COOKIE, sealSession } from '../../functions/domain/session.ts';
 
 const KEY = randomBytes(32);
 const NOW = new Date('2026-12-06T10:00:00Z');
@@ -60,5 +61,52 @@ describe('the console handler’s cookies', () => {
     const res = await handler()(event('GET /', '/'));
     expect(res.statusCode).toBe(302);
     expect(res.headers?.location).toBe('/auth/login?returnTo=%2F');
+  });
+});
+
+describe('signing out of the console', () => {
+  const COGNITO_LOGOUT =
+    'https://casebook-123.auth.eu-west-1.amazoncognito.com/logout?client_id=abc&logout_uri=https%3A%2F%2Fapi.example.com%2Fauth%2Flogout';
+  const signOut = (logoutUrl: string | undefined) => {
+    const session = newSession({ sub: 'ada', email: 'ada@example.com' }, NOW);
+    const asked: string[] = [];
+    const handle = makeConsoleHandler({
+      identity: {
+        ...issuer,
+        logoutUrl: async (back: string) => {
+          asked.push(back);
+          return logoutUrl;
+        },
+      },
+      sessionKey: async () => KEY,
+      clock: { now: () => NOW },
+      publicBaseUrl: 'https://api.example.com',
+    } as unknown as ConsoleHandlerDeps);
+    const res = handle({
+      ...event('POST /auth/logout', '/auth/logout'),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      cookies: [`${SESSION_COOKIE}=${sealSession(KEY, session)}`],
+      body: new URLSearchParams({ csrf: csrfToken(KEY, session) }).toString(),
+      isBase64Encoded: false,
+    } as unknown as HttpEvent);
+    return { res, asked };
+  };
+
+  it('ends Casebook’s session and then the issuer’s (Cognito’s /logout), with no script', async () => {
+    const { res, asked } = signOut(COGNITO_LOGOUT);
+    const out = await res;
+    expect(asked).toEqual(['https://api.example.com/auth/logout']);
+    expect(out.statusCode).toBe(200);
+    expect(out.cookies?.[0]).toMatch(/^casebook_session=; .*Max-Age=0/);
+    const refresh = /<meta http-equiv="refresh" content="0; url=([^"]+)">/.exec(out.body ?? '')?.[1];
+    expect(refresh?.replaceAll('&amp;', '&')).toBe(COGNITO_LOGOUT);
+    expect(out.body).not.toContain('<script');
+  });
+
+  it('goes straight to the signed-out page when the issuer has no sign-out endpoint', async () => {
+    const out = await signOut(undefined).res;
+    expect(out.statusCode).toBe(303);
+    expect(out.headers?.location).toBe('/auth/logout');
+    expect(out.cookies?.[0]).toMatch(/^casebook_session=; .*Max-Age=0/);
   });
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { MutableToken } from 'oauth2-mock-server';
 import { Events, OAuth2Server } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,5 +86,46 @@ describe('the OpenID Connect issuer adapter', () => {
     await expect(provider.redeem({ code, verifier: pkceVerifier(), redirectUri: REDIRECT })).rejects.toThrow(
       SignInError,
     );
+  });
+});
+
+describe('signing out at the issuer', () => {
+  it('uses the end_session_endpoint the issuer publishes, with the post-logout redirect', async () => {
+    const url = new URL((await provider.logoutUrl('http://127.0.0.1:9/auth/logout')) ?? '');
+    expect(`${url.origin}${url.pathname}`).toBe(`${server.issuer.url}/endsession`);
+    expect(url.searchParams.get('client_id')).toBe(CLIENT);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe('http://127.0.0.1:9/auth/logout');
+  });
+
+  it('uses the configured endpoint with client_id and logout_uri when the issuer publishes none (Cognito)', async () => {
+    // Cognito's discovery document: no end_session_endpoint.
+    const cognito = createServer((_req, res) => {
+      const issuer = `http://127.0.0.1:${(cognito.address() as AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/oauth2/authorize`,
+          token_endpoint: `${issuer}/oauth2/token`,
+          jwks_uri: `${issuer}/.well-known/jwks.json`,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => cognito.listen(0, '127.0.0.1', resolve));
+    try {
+      const issuer = `http://127.0.0.1:${(cognito.address() as AddressInfo).port}`;
+      const logoutEndpoint = 'https://casebook-123.auth.eu-west-1.amazoncognito.com/logout';
+      const withEndpoint = new OidcIdentityProvider({ issuer, clientId: 'abc', logoutEndpoint });
+      const url = new URL((await withEndpoint.logoutUrl('https://api.example.com/auth/logout')) ?? '');
+      expect(`${url.origin}${url.pathname}`).toBe(logoutEndpoint);
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        client_id: 'abc',
+        logout_uri: 'https://api.example.com/auth/logout',
+      });
+      const without = new OidcIdentityProvider({ issuer, clientId: 'abc' });
+      expect(await without.logoutUrl('https://api.example.com/auth/logout')).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => cognito.close(resolve));
+    }
   });
 });

@@ -48,6 +48,18 @@ describe('console sign-in on AWS', () => {
     expect(env[ENV.sessionKeyFile]).toBeUndefined();
   });
 
+  it('ends the Cognito session on sign-out: the hosted UI’s /logout, back to the API’s /auth/logout', () => {
+    const t = pooled.statelessTemplate;
+    t.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      LogoutURLs: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/auth/logout'])]) })],
+    });
+    const logout = JSON.stringify(consoleEnvironment(t)[ENV.oidcLogoutUrl]);
+    expect(logout).toContain('.auth.');
+    expect(logout).toContain('amazoncognito.com/logout');
+    // The deployer's own issuer publishes its end-session endpoint, or names one.
+    expect(consoleEnvironment(ownIssuer.statelessTemplate)[ENV.oidcLogoutUrl]).toBeUndefined();
+  });
+
   it('uses the deployer’s issuer and creates no pool when one is configured', () => {
     const t = ownIssuer.statelessTemplate;
     t.resourceCountIs('AWS::Cognito::UserPool', 0);
