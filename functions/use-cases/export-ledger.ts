@@ -89,7 +89,8 @@ export async function exportLedger(
     let current: { index: number; builder: LedgerRowBuilder } | undefined;
     for await (const { index, page } of readAhead(pagesOf(deps.source, incidents), 2)) {
       if (current?.index !== index) {
-        if (current) deps.onProgress?.(current.index + 1, incidents.length, rows);
+        // Every incident before this one is done (one without entries has no page of its own).
+        if (current) deps.onProgress?.(index, incidents.length, rows);
         current = { index, builder: new LedgerRowBuilder(incidents[index] as ExportedIncident) };
       }
       for (const entry of page) {
@@ -102,7 +103,7 @@ export async function exportLedger(
         rows++;
       }
     }
-    if (current) deps.onProgress?.(current.index + 1, incidents.length, rows);
+    deps.onProgress?.(incidents.length, incidents.length, rows);
     const written = new Map<LedgerRowWriter, WrittenFile>();
     for (const writer of distinct) written.set(writer, await writer.finish());
     const reported = new Set<LedgerRowWriter>();
