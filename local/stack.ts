@@ -208,6 +208,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.ledgerSigningKeyFile]: signingKey,
       [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
       [ENV.payloadBucket]: LOCAL_BUCKETS.payloads,
+      [ENV.exportBucket]: LOCAL_BUCKETS.exports,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
@@ -297,6 +298,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }, anchorEvery);
     anchoring.unref();
     closers.push(async () => clearInterval(anchoring));
+    // The open month's ledger export, on a schedule, as EventBridge runs it daily on AWS.
+    const exportEvery = Number(process.env.CASEBOOK_EXPORT_INTERVAL_SECONDS ?? 86_400) * 1000;
+    const exporting = setInterval(() => {
+      runtime
+        .invoke('exportLedger', { source: 'aws.events', 'detail-type': 'Scheduled Event' })
+        .catch((error: Error) => log(`scheduled ledger export failed: ${error.message}`));
+    }, exportEvery);
+    exporting.unref();
+    closers.push(async () => clearInterval(exporting));
     return {
       endpoints: {
         api: gateway.url,

@@ -67,7 +67,14 @@ const DOCUMENT_ACTIONS: Record<string, string> = {
   TransactGet: 'TransactGetItems',
   TransactWrite: 'TransactWriteItems',
 };
-const S3_ACTIONS: Record<string, string> = { ListObjectsV2: 'ListBucket', HeadObject: 'GetObject' };
+const S3_ACTIONS: Record<string, string> = {
+  ListObjectsV2: 'ListBucket',
+  HeadObject: 'GetObject',
+  // A multipart upload is authorized as the PutObject it makes (Abort has an action of its own).
+  CreateMultipartUpload: 'PutObject',
+  UploadPart: 'PutObject',
+  CompleteMultipartUpload: 'PutObject',
+};
 
 /** Every table (and index) an input names, as deployed ARNs. */
 function tableArns(input: Record<string, unknown>): string[] {
@@ -174,6 +181,8 @@ function allowed(statements: readonly Statement[], action: string, resource: str
 let stack: LocalStack;
 beforeAll(async () => {
   recordSdkCalls();
+  // The scheduled ledger export runs every few seconds here instead of daily.
+  process.env.CASEBOOK_EXPORT_INTERVAL_SECONDS = '10';
   stack = await start(tempDataDir(), await freePorts());
 }, 120_000);
 afterAll(() => stack?.close());
@@ -216,6 +225,10 @@ describe('every AWS call of every handler, against its deployed role', () => {
       (await getCase(stack, declaredId)).timeline.length > 1 ? true : undefined,
     );
     await new Promise((r) => setTimeout(r, 2000));
+    // The scheduled export of the open month has written its object.
+    await waitFor('a scheduled ledger export', async () =>
+      calls.some((c) => c.fn === 'exportLedger' && c.action === 's3:PutObject') ? true : undefined,
+    );
 
     const byFunction = new Map<FunctionKey, Call[]>();
     for (const call of calls) byFunction.set(call.fn, [...(byFunction.get(call.fn) ?? []), call]);
@@ -267,6 +280,7 @@ describe('every AWS call of every handler, against its deployed role', () => {
         'carryOutEffects',
         'recordPhase',
         'holdForPeople',
+        'exportLedger',
       ]),
     );
   }, 300_000);
