@@ -9,6 +9,7 @@ import { PNL_CATEGORIES } from '../domain/finance-sql.ts';
 import type { Column } from '../domain/html.ts';
 import { escapeHtml as e, isolated, table } from '../domain/html.ts';
 import { RESULT_LABEL } from '../domain/labels.ts';
+import { periodsBetween } from '../domain/ledger-export.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import type { PnlReport, ReportRow } from '../domain/pnl-report.ts';
 import { CATEGORY_LABEL, DIMENSION_HEADER, groupValueLabel, minutesText } from '../domain/pnl-report.ts';
@@ -24,20 +25,30 @@ const COLOUR: Readonly<Record<PnlCategory, string>> = {
   other_costs: '#8a8a8a',
 };
 
-const STYLE = `.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-figure{margin:1rem 0}svg{display:block;width:100%;height:auto;max-width:44rem}
+const STYLE = `.num{display:block;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.3rem}svg{display:block;max-width:100%;height:auto}
 ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:.3rem 0 1rem}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.05rem}
-@media (max-width:600px){.num{text-align:left}}
+@media (max-width:600px){.num{display:inline;text-align:left}}
 @media print{body{max-width:none;margin:0;font-size:10pt}figure,tr{break-inside:avoid}h2{break-after:avoid}}`;
 
-const CHART = { width: 640, height: 260, left: 8, right: 8, top: 24, bottom: 28 };
+/**
+ * The chart's own size, in CSS pixels at full scale: about 80 px a month, so its labels read at
+ * the page's type size where it fits and it shrinks with the screen where it does not.
+ */
+const chartSize = (months: number) => ({
+  width: Math.max(360, months * 80 + 16),
+  height: 240,
+  left: 8,
+  right: 8,
+  top: 24,
+  bottom: 28,
+});
 
-/** One currency's months as stacked bars, one segment per category. */
+/** One currency's months (every month of the range) as stacked bars, one segment per category. */
 function chart(report: PnlReport, currency: string): string {
-  const months = [
-    ...new Set(report.byMonth.filter((m) => m.currency === currency).map((m) => m.period)),
-  ].sort();
+  const months = periodsBetween(report.from, report.to);
+  const CHART = chartSize(months.length);
   const cells = report.byMonth.filter((m) => m.currency === currency);
   const totalOf = (period: string) =>
     cells.filter((c) => c.period === period).reduce((sum, c) => sum + Math.max(c.amountMinor, 0), 0);
@@ -59,11 +70,11 @@ function chart(report: PnlReport, currency: string): string {
     }).join('');
     const total = formatMajorAmount({ minor: totalOf(period), currency });
     const middle = (x + barWidth / 2).toFixed(1);
-    return `${segments}<text x="${middle}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="11">${e(total)}</text><text x="${middle}" y="${CHART.height - 8}" text-anchor="middle" font-size="12">${e(period)}</text>`;
+    return `${segments}<text x="${middle}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="12">${e(total)}</text><text x="${middle}" y="${CHART.height - 8}" text-anchor="middle" font-size="13">${e(period)}</text>`;
   });
   const axis = `<line x1="${CHART.left}" x2="${CHART.width - CHART.right}" y1="${CHART.top + plotHeight}" y2="${CHART.top + plotHeight}" stroke="#555"/>`;
   const title = `Cost by category per month, ${currency}`;
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CHART.width} ${CHART.height}" role="img" aria-labelledby="chart-${currency}"><title id="chart-${currency}">${e(title)}</title>${axis}${bars.join('')}</svg><figcaption>${e(title)}</figcaption></figure>`;
+  return `<figure><figcaption>${e(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${CHART.width}" height="${CHART.height}" viewBox="0 0 ${CHART.width} ${CHART.height}" role="img" aria-labelledby="chart-${currency}"><title id="chart-${currency}">${e(title)}</title>${axis}${bars.join('')}</svg></figure>`;
 }
 
 function legend(report: PnlReport): string {
@@ -152,7 +163,11 @@ export function pnlHtml(report: PnlReport): string {
   const body = `<h1>P&amp;L ${e(range)}</h1>
 <p class="meta">Costs that stand (corrections netted, failed effects left out), by the month the money moved.</p>
 <h2>Cost by category per month</h2>${currencies.map((c) => chart(report, c)).join('')}${legend(report)}
-<h2>Totals</h2>${rates}${totalsTable}<p><strong>Total: ${e(totals)}</strong></p>
+<h2>Totals</h2>${rates}${totalsTable}<p><strong>Total: ${e(totals)}</strong>${
+    report.unassigned.items.length > 0
+      ? `, and ${e(minutesText(report.unassigned.minutes))} of labour unpriced (the unassigned line below)`
+      : ''
+  }</p>
 <h2>Top incidents by cost</h2>${top}
 <h2>Not yet settled</h2><p class="meta">Effects still in flight (intent or executed): not counted above.</p>${unsettled}
 <h2>Labour without a rate (unassigned)</h2><p class="meta">${
