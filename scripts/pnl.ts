@@ -31,6 +31,7 @@ import {
   pnlJson,
   pnlTable,
   ReportInputError,
+  rollUp,
 } from '../functions/domain/pnl-report.ts';
 import { pnlHtml } from '../functions/pages/pnl-report.ts';
 import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS, portsFromEnvironment } from '../local/names.ts';
@@ -61,7 +62,7 @@ interface PnlOptions {
 }
 
 /** What was asked, checked: every problem is a {@link ReportInputError}, one line, exit 2. */
-interface PnlRequest {
+export interface PnlRequest {
   readonly from: string;
   readonly to: string;
   readonly groupBy: readonly PnlDimension[];
@@ -204,12 +205,14 @@ export async function pnlReport(files: readonly string[], req: PnlRequest): Prom
   const db = await openLedgerDb(files, req.labourRates);
   try {
     const range = { from: req.from, to: req.to };
+    // One pass for every grouping the report shows: the finest, summed up in memory.
+    const fine = await db.query(pnlSql({ ...range, groupBy: PNL_DIMENSIONS }));
     return buildPnlReport({
       ...range,
       groupBy: req.groupBy,
-      rows: await db.query(pnlSql({ ...range, groupBy: req.groupBy })),
-      byMonth: await db.query(pnlSql({ ...range, groupBy: ['period', 'category'] })),
-      byIncident: await db.query(pnlSql({ ...range, groupBy: ['incident'] })),
+      rows: rollUp(fine, req.groupBy),
+      byMonth: rollUp(fine, ['period', 'category']),
+      byIncident: rollUp(fine, ['incident']),
       unsettled: await db.query(unsettledSql(range)),
       unpriced: await db.query(unpricedLabourSql(range)),
       incidents: await db.query(incidentsSql(range)),
