@@ -21,7 +21,7 @@ import { formatIncidentId, openIncident } from '../../functions/domain/incident.
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { profitAndLoss } from '../../functions/domain/profit-and-loss.ts';
 import { exportLedger } from '../../functions/use-cases/export-ledger.ts';
-import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS } from '../../local/names.ts';
 import { casebook } from '../support/cli.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import {
@@ -253,12 +253,40 @@ describe('casebook pnl over the fixture ledger', () => {
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
-      CASEBOOK_EXPORTS_BUCKET: bucket.bucket,
+      CASEBOOK_EXPORT_BUCKET: bucket.bucket,
     };
     const fromBucket = await pnl(['--format', 'csv'], env);
     const fromDir = await pnl(['--format', 'csv', '--in', exports]);
     expect(fromBucket.stderr).toBe('');
     expect(fromBucket.stdout).toBe(fromDir.stdout);
+  });
+
+  it("reads the local stack's exports bucket when no bucket is named (CASEBOOK_S3_PORT, its own credentials)", async () => {
+    const local = await startTestBucket(LOCAL_BUCKETS.exports);
+    try {
+      for (const file of files) {
+        await local.client.send(
+          new PutObjectCommand({
+            Bucket: local.bucket,
+            Key: relative(exports, file),
+            Body: readFileSync(file),
+          }),
+        );
+      }
+      const endpoint = await local.client.config.endpoint?.();
+      const result = await pnl(['--format', 'csv'], {
+        ...labour,
+        [PORTS.s3.variable]: String(endpoint?.port),
+        // Real credentials in the shell never reach the emulator.
+        AWS_ACCESS_KEY_ID: 'AKIAREALKEY',
+        AWS_SECRET_ACCESS_KEY: 'real-secret',
+      });
+      const fromDir = await pnl(['--format', 'csv', '--in', exports]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(fromDir.stdout);
+    } finally {
+      await local.close();
+    }
   });
 
   it('writes the HTML report to --out: one file, the chart inline, no script', async () => {
