@@ -54,7 +54,12 @@ export function parseExchangeRates(reporting: string, value: unknown): Conversio
       z
         .string({ error: 'must be a decimal string, e.g. "0.92"' })
         .regex(RATE, 'must be a decimal, e.g. "0.92"'),
-      { error: 'must be an object of currency → rate, e.g. {"USD": "0.92"}' },
+      {
+        error: (issue) =>
+          issue.code === 'invalid_key'
+            ? 'is not an ISO 4217 currency code (upper case, e.g. EUR)'
+            : 'must be an object of currency → rate, e.g. {"USD": "0.92"}',
+      },
     )
     .safeParse(value);
   if (!parsed.success) {
