@@ -38,9 +38,6 @@ import { pnlHtml } from '../functions/pages/pnl-report.ts';
 import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS, portsFromEnvironment } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 
-/** JSON `{"SRE": {"amount": "120.00", "currency": "EUR"}, …}`: each role's hourly rate. */
-export const LABOUR_RATES_VARIABLE = 'CASEBOOK_LABOUR_RATES';
-
 const FORMATS = ['table', 'csv', 'json', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -114,13 +111,13 @@ function request(options: PnlOptions, env: NodeJS.ProcessEnv): PnlRequest {
     conversion = parseExchangeRates(options.currency, rates);
   }
   let labourRates: LabourRate[] = [];
-  const configured = env[LABOUR_RATES_VARIABLE];
+  const configured = env[ENV.labourRates];
   if (configured !== undefined && configured.trim() !== '') {
     try {
       labourRates = parseLabourRates(configured);
     } catch (error) {
       if (error instanceof LabourRatesError)
-        throw new ReportInputError(`${LABOUR_RATES_VARIABLE}: ${error.message}`);
+        throw new ReportInputError(`${ENV.labourRates}: ${error.message}`);
       throw error;
     }
   }
@@ -248,7 +245,7 @@ export function addPnlCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nLabour is priced from ${LABOUR_RATES_VARIABLE} (JSON {"SRE": {"amount": "120.00", "currency": "EUR"}}):\nround half up of minutes ÷ 60 × rate, once per incident, role and month; roles without a rate are listed, not priced.`,
+      `\nLabour is priced from ${ENV.labourRates} (JSON {"SRE": {"amount": "120.00", "currency": "EUR"}}):\nround half up of minutes ÷ 60 × rate, once per incident, role and month; roles without a rate are listed, not priced.`,
     )
     .action(async (options: PnlOptions) => {
       const env = process.env;
