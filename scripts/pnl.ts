@@ -264,8 +264,15 @@ export function addPnlCommand(program: Command): void {
         const text = render(report, req.format);
         if (options.out) {
           const partial = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.partial`);
-          writeFileSync(partial, text);
-          renameSync(partial, options.out);
+          try {
+            writeFileSync(partial, text);
+            renameSync(partial, options.out);
+          } catch (error) {
+            rmSync(partial, { force: true });
+            throw new ReportInputError(
+              `--out ${options.out} cannot be written (${(error as NodeJS.ErrnoException).code})`,
+            );
+          }
           process.stderr.write(`Wrote ${options.out}.\n`);
         } else process.stdout.write(text);
       } catch (error) {
