@@ -23,6 +23,7 @@ import {
 } from '../functions/domain/finance-sql.ts';
 import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
+import { isPeriod } from '../functions/domain/ledger-export.ts';
 import type { Conversion, PnlReport } from '../functions/domain/pnl-report.ts';
 import {
   buildPnlReport,
@@ -41,7 +42,6 @@ import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 const FORMATS = ['table', 'csv', 'json', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const PREFIX = 'ledger/v1/';
 const KEY = /^ledger\/v1\/period=(\d{4}-\d{2})\/ledger\.parquet$/;
 
@@ -70,7 +70,7 @@ export interface PnlRequest {
 function request(options: PnlOptions, env: NodeJS.ProcessEnv): PnlRequest {
   const month = (flag: string, value: string | undefined): string => {
     if (value === undefined) throw new ReportInputError(`${flag} YYYY-MM is required`);
-    if (!MONTH.test(value))
+    if (!isPeriod(value))
       throw new ReportInputError(`${flag} "${value}" is not a month (YYYY-MM, e.g. 2026-11)`);
     return value;
   };
