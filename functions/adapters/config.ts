@@ -60,6 +60,15 @@ export const payloadBucketConfig = z
   .object({ [ENV.payloadBucket]: required })
   .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
 
+/** The ledger table's name alone, for a function that only reads it and checks no seal. */
+export const ledgerTableNameConfig = z
+  .object({ [ENV.ledgerTable]: required })
+  .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
+
+export const exportBucketConfig = z
+  .object({ [ENV.exportBucket]: required })
+  .transform((env) => ({ exportBucket: env[ENV.exportBucket] }));
+
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })
   .transform((env) => ({ stateMachineArn: env[ENV.stateMachineArn] }));
