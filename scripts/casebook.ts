@@ -51,6 +51,7 @@ import {
 } from '../local/names.ts';
 import { addExportCommand } from './ledger-export.ts';
 import { addProofCommands } from './ledger-proofs.ts';
+import { addPnlCommand } from './pnl.ts';
 
 interface TargetOptions {
   table?: string;
@@ -321,6 +322,7 @@ addTargetOptions(
 
 addProofCommands(ledger, { target, addTargetOptions });
 addExportCommand(ledger, { target, addTargetOptions, progressBar });
+addPnlCommand(program);
 
 addTargetOptions(
   program
