@@ -23,6 +23,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+import { Finance } from './constructs/finance.ts';
 import type { AnchorRetention } from './settings.ts';
 import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
 
@@ -60,6 +61,10 @@ export class CasebookStatefulStack extends Stack {
   public readonly exportBucket: IBucket;
   /** Whole alert payloads whose values were cut to fit the tables (they may name customers). */
   public readonly payloadBucket: IBucket;
+  /** Finance's SQL over the exports: the Glue table, the Athena workgroup and its named queries. */
+  public readonly finance: Finance;
+  /** Athena's query results for the finance workgroup. */
+  public readonly queryResultsBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
@@ -106,6 +111,26 @@ export class CasebookStatefulStack extends Stack {
       id: 'AwsSolutions-S1',
       reason:
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
+    });
+
+    // Results are copies of what the exports already hold, and Athena lists recent queries for 45
+    // days at most: a month is enough, and older ones only keep figures that may have been corrected.
+    this.queryResultsBucket = new Bucket(this, 'QueryResultsBucket', {
+      ...PRIVATE_BUCKET,
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(7), expiration: Duration.days(30) },
+      ],
+    });
+    Validations.of(this.queryResultsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the finance Athena workgroup writes here (its configuration is enforced); who ran which query is in CloudTrail and the workgroup history, which access logs would only repeat.',
+    });
+    this.finance = new Finance(this, 'Finance', {
+      exportBucket: this.exportBucket,
+      resultsBucket: this.queryResultsBucket,
+      databaseName: this.node.tryGetContext(CONTEXT_KEYS.financeDatabase),
+      workGroupName: this.node.tryGetContext(CONTEXT_KEYS.financeWorkGroup),
     });
 
     // Not versioned: a payload can name customers, and erasing one must not leave old versions.

@@ -1,0 +1,237 @@
+import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { throwIfInvalid } from './validation.ts';
+
+/** A column of a Glue table, in Hive's type names (what Athena reads Parquet and JSON as). */
+export interface GlueColumn {
+  readonly name: string;
+  readonly type: 'string' | 'bigint' | 'timestamp';
+  readonly comment: string;
+}
+
+/**
+ * The export's Parquet schema `ledger/v1`, column by column and in order; `period` is the
+ * partition (the object's key), not a column in the file.
+ */
+export const LEDGER_V1_COLUMNS: readonly GlueColumn[] = [
+  { name: 'incident_id', type: 'string', comment: 'INC-YYYY-N' },
+  { name: 'incident_number', type: 'bigint', comment: "the incident's number, for people" },
+  { name: 'incident_title', type: 'string', comment: "the incident's title at export" },
+  { name: 'seq', type: 'bigint', comment: "the entry's place in the incident's log (1-based)" },
+  { name: 'entry_id', type: 'string', comment: 'the ULID; seq:<n> for a format 1 entry' },
+  { name: 'entry_hash', type: 'string', comment: 'hex SHA-256 the chain records for the entry' },
+  { name: 'kind', type: 'string', comment: "the entry's kind" },
+  { name: 'root_kind', type: 'string', comment: 'the kind of the first entry of its correction chain' },
+  {
+    name: 'corrects_id',
+    type: 'string',
+    comment: 'entry_id this entry supersedes; an entry stands when no row of its incident corrects it',
+  },
+  { name: 'state', type: 'string', comment: 'intent / executed / confirmed / failed' },
+  { name: 'amount_minor', type: 'bigint', comment: 'minor units of currency' },
+  { name: 'currency', type: 'string', comment: 'ISO 4217 of amount_minor' },
+  { name: 'fee_minor', type: 'bigint', comment: "the provider's fee, minor units of fee_currency" },
+  { name: 'fee_currency', type: 'string', comment: 'ISO 4217 of fee_minor' },
+  { name: 'obligation', type: 'string', comment: "tos / brand: the entry's, else its root's" },
+  { name: 'product_area', type: 'string', comment: "the entry's, else the incident's" },
+  { name: 'gl_code', type: 'string', comment: 'general ledger code' },
+  { name: 'world', type: 'string', comment: 'RML1 / RML2 / RML3' },
+  { name: 'phase', type: 'string', comment: 'the phase the entry was recorded in' },
+  { name: 'at', type: 'timestamp', comment: 'when recorded (UTC); decides the period' },
+  {
+    name: 'effective_at',
+    type: 'timestamp',
+    comment: 'when the money moved (UTC); reports group by it, else at',
+  },
+  { name: 'counterparty', type: 'string', comment: 'pseudonym cp_… only' },
+  { name: 'effect_id', type: 'string', comment: "the plan's effect" },
+  { name: 'provider_ref', type: 'string', comment: "the payments provider's reference" },
+  { name: 'labour_role', type: 'string', comment: "an ops_labour entry's role" },
+  { name: 'labour_minutes', type: 'bigint', comment: "an ops_labour entry's minutes" },
+];
+
+/** Where the export writes period `YYYY-MM`, under the exports bucket: the layout Glue projects. */
+export const LEDGER_V1_PREFIX = 'ledger/v1/';
+
+/** A query finance runs by name in the Athena console: the P&L views. */
+export interface FinanceQuery {
+  /** What the console lists, e.g. "Casebook P&L by category". */
+  readonly name: string;
+  readonly description: string;
+  /** Athena SQL over the tables of this construct's database. */
+  readonly sql: string;
+}
+
+/** Properties of {@link Finance}. */
+export interface FinanceProps {
+  /** The exports bucket: the ledger under `ledger/v1/period=YYYY-MM/`. */
+  readonly exportBucket: IBucket;
+  /** Where Athena writes query results; the workgroup encrypts them and nobody may choose otherwise. */
+  readonly resultsBucket: IBucket;
+  /**
+   * The Glue database finance queries, as they type it (`casebook.ledger`).
+   * @default 'casebook'
+   */
+  readonly databaseName?: string;
+  /**
+   * The Athena workgroup finance picks in the console.
+   * @default 'casebook-finance'
+   */
+  readonly workGroupName?: string;
+  /**
+   * The first month the ledger table projects; months before it are never read.
+   * @default '2020-01'
+   */
+  readonly firstPeriod?: string;
+  /**
+   * The named queries of the workgroup.
+   * @default none
+   */
+  readonly queries?: readonly FinanceQuery[];
+}
+
+/** Athena and Glue allow lower-case letters, digits and underscores in database names. */
+const DATABASE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
+/** Athena workgroup names. */
+const WORKGROUP_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
+/** How Athena's partition projection names the partition in a location template. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder, filled in by Athena
+const PROJECTED_PERIOD = '${period}';
+const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/**
+ * Finance's door on AWS: a Glue database with the ledger exports as a table (one partition per
+ * month, projected, so a new month needs no crawler and no `MSCK REPAIR`), an Athena workgroup
+ * whose results are encrypted whatever the client asks, and the P&L as named queries.
+ */
+export class Finance extends Construct {
+  /** The Glue database's name, as queries name it. */
+  public readonly databaseName: string;
+  /** The Athena workgroup's name. */
+  public readonly workGroupName: string;
+  /** The Glue table over `ledger/v1/`. */
+  public readonly ledgerTable: CfnTable;
+  public readonly workGroup: CfnWorkGroup;
+  /** The named queries, in the order given. */
+  public readonly namedQueries: readonly CfnNamedQuery[];
+
+  public constructor(scope: Construct, id: string, props: FinanceProps) {
+    super(scope, id);
+    const databaseName = props.databaseName ?? 'casebook';
+    const workGroupName = props.workGroupName ?? 'casebook-finance';
+    const firstPeriod = props.firstPeriod ?? '2020-01';
+    const queries = props.queries ?? [];
+    throwIfInvalid(this, [
+      ...(DATABASE_NAME.test(databaseName)
+        ? []
+        : [`databaseName ${JSON.stringify(databaseName)} must be lower-case letters, digits and _`]),
+      ...(WORKGROUP_NAME.test(workGroupName)
+        ? []
+        : [`workGroupName ${JSON.stringify(workGroupName)} must be letters, digits, '.', '_' or '-'`]),
+      ...(PERIOD.test(firstPeriod) ? [] : [`firstPeriod ${JSON.stringify(firstPeriod)} must be YYYY-MM`]),
+      ...duplicates(queries.map((q) => q.name)).map((name) => `two named queries are called ${name}`),
+    ]);
+    this.databaseName = databaseName;
+    this.workGroupName = workGroupName;
+    const account = Stack.of(this).account;
+
+    const database = new CfnDatabase(this, 'Database', {
+      catalogId: account,
+      databaseInput: {
+        name: databaseName,
+        description: 'Casebook: the Effect Ledger as exported for finance, by period',
+      },
+    });
+
+    const ledgerLocation = s3Url(props.exportBucket, LEDGER_V1_PREFIX);
+    this.ledgerTable = new CfnTable(this, 'LedgerTable', {
+      catalogId: account,
+      // By reference, so CloudFormation creates the database first.
+      databaseName: database.ref,
+      tableInput: {
+        name: 'ledger',
+        description:
+          'One row per Effect Ledger entry, in the month it was recorded (Parquet, schema ledger/v1)',
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [{ name: 'period', type: 'string', comment: 'YYYY-MM: the month of at' }],
+        parameters: {
+          classification: 'parquet',
+          'casebook.schema': 'ledger/v1',
+          // Months are projected from the key layout, not registered: the export of a new month is
+          // queryable the moment its object exists, and a month without one reads as empty.
+          'projection.enabled': 'true',
+          'projection.period.type': 'date',
+          'projection.period.format': 'yyyy-MM',
+          'projection.period.range': `${firstPeriod},NOW`,
+          'projection.period.interval': '1',
+          'projection.period.interval.unit': 'MONTHS',
+          'storage.location.template': Fn.join('', [ledgerLocation, `period=${PROJECTED_PERIOD}/`]),
+        },
+        storageDescriptor: {
+          location: ledgerLocation,
+          columns: LEDGER_V1_COLUMNS.map(({ name, type, comment }) => ({ name, type, comment })),
+          inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+            parameters: { 'serialization.format': '1' },
+          },
+        },
+      },
+    });
+
+    this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
+      name: workGroupName,
+      description: 'Casebook finance: the P&L over the ledger exports; results encrypted, kept 30 days',
+      state: 'ENABLED',
+      workGroupConfiguration: {
+        // Enforced, so no client can send results elsewhere or unencrypted.
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        // The named queries are written for engine 3's SQL; an automatic upgrade could change it.
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        // The whole ledger of years is far smaller; a query that scans more is a mistake, not a report.
+        bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        resultConfiguration: {
+          outputLocation: s3Url(props.resultsBucket, 'results/'),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          expectedBucketOwner: account,
+        },
+      },
+    });
+
+    this.namedQueries = queries.map(
+      (query, i) =>
+        new CfnNamedQuery(this, `Query${i + 1}`, {
+          name: query.name,
+          description: query.description,
+          database: database.ref,
+          workGroup: this.workGroup.ref,
+          queryString: query.sql,
+        }),
+    );
+
+    const stack = Stack.of(this);
+    new CfnOutput(stack, 'FinanceDatabaseName', {
+      value: databaseName,
+      description: 'The Glue database finance queries in Athena (tables: ledger)',
+    });
+    new CfnOutput(stack, 'FinanceWorkGroupName', {
+      value: this.workGroup.ref,
+      description: 'The Athena workgroup with the P&L named queries',
+    });
+    new CfnOutput(stack, 'FinanceResultsBucketName', { value: props.resultsBucket.bucketName });
+  }
+}
+
+/** `s3://<bucket>/<prefix>`, as Glue and Athena name locations. */
+function s3Url(bucket: IBucket, prefix: string): string {
+  return Fn.join('', ['s3://', bucket.bucketName, '/', prefix]);
+}
+
+function duplicates(names: readonly string[]): string[] {
+  return [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+}
