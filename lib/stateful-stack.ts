@@ -22,6 +22,7 @@ import {
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
+import { NAMED_FINANCE_QUERIES } from '../functions/domain/finance-sql.ts';
 import { DurableTable } from './constructs/durable-table.ts';
 import { Finance } from './constructs/finance.ts';
 import type { AnchorRetention } from './settings.ts';
@@ -131,6 +132,7 @@ export class CasebookStatefulStack extends Stack {
       resultsBucket: this.queryResultsBucket,
       databaseName: this.node.tryGetContext(CONTEXT_KEYS.financeDatabase),
       workGroupName: this.node.tryGetContext(CONTEXT_KEYS.financeWorkGroup),
+      queries: NAMED_FINANCE_QUERIES,
     });
 
     // Not versioned: a payload can name customers, and erasing one must not leave old versions.

@@ -3,57 +3,74 @@ import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import {
+  LABOUR_RATES_COLUMNS,
+  LABOUR_RATES_RELATION,
+  LEDGER_RELATION,
+} from '../../functions/domain/finance-sql.ts';
+import { LABOUR_RATES_PREFIX } from '../../functions/domain/labour-rates-object.ts';
+import {
+  LEDGER_COLUMNS,
+  type LedgerColumn,
+  type LedgerColumnType,
+} from '../../functions/domain/ledger-export.ts';
 import { throwIfInvalid } from './validation.ts';
 
 /** A column of a Glue table, in Hive's type names (what Athena reads Parquet and JSON as). */
 export interface GlueColumn {
   readonly name: string;
   readonly type: 'string' | 'bigint' | 'timestamp';
-  readonly comment: string;
+  readonly comment?: string;
 }
 
-/**
- * The export's Parquet schema `ledger/v1`, column by column and in order; `period` is the
- * partition (the object's key), not a column in the file.
- */
-export const LEDGER_V1_COLUMNS: readonly GlueColumn[] = [
-  { name: 'incident_id', type: 'string', comment: 'INC-YYYY-N' },
-  { name: 'incident_number', type: 'bigint', comment: "the incident's number, for people" },
-  { name: 'incident_title', type: 'string', comment: "the incident's title at export" },
-  { name: 'seq', type: 'bigint', comment: "the entry's place in the incident's log (1-based)" },
-  { name: 'entry_id', type: 'string', comment: 'the ULID; seq:<n> for a format 1 entry' },
-  { name: 'entry_hash', type: 'string', comment: 'hex SHA-256 the chain records for the entry' },
-  { name: 'kind', type: 'string', comment: "the entry's kind" },
-  { name: 'root_kind', type: 'string', comment: 'the kind of the first entry of its correction chain' },
-  {
-    name: 'corrects_id',
-    type: 'string',
-    comment: 'entry_id this entry supersedes; an entry stands when no row of its incident corrects it',
-  },
-  { name: 'state', type: 'string', comment: 'intent / executed / confirmed / failed' },
-  { name: 'amount_minor', type: 'bigint', comment: 'minor units of currency' },
-  { name: 'currency', type: 'string', comment: 'ISO 4217 of amount_minor' },
-  { name: 'fee_minor', type: 'bigint', comment: "the provider's fee, minor units of fee_currency" },
-  { name: 'fee_currency', type: 'string', comment: 'ISO 4217 of fee_minor' },
-  { name: 'obligation', type: 'string', comment: "tos / brand: the entry's, else its root's" },
-  { name: 'product_area', type: 'string', comment: "the entry's, else the incident's" },
-  { name: 'gl_code', type: 'string', comment: 'general ledger code' },
-  { name: 'world', type: 'string', comment: 'RML1 / RML2 / RML3' },
-  { name: 'phase', type: 'string', comment: 'the phase the entry was recorded in' },
-  { name: 'at', type: 'timestamp', comment: 'when recorded (UTC); decides the period' },
-  {
-    name: 'effective_at',
-    type: 'timestamp',
-    comment: 'when the money moved (UTC); reports group by it, else at',
-  },
-  { name: 'counterparty', type: 'string', comment: 'pseudonym cp_… only' },
-  { name: 'effect_id', type: 'string', comment: "the plan's effect" },
-  { name: 'provider_ref', type: 'string', comment: "the payments provider's reference" },
-  { name: 'labour_role', type: 'string', comment: "an ops_labour entry's role" },
-  { name: 'labour_minutes', type: 'bigint', comment: "an ops_labour entry's minutes" },
-];
+/** Parquet's types in the export as Athena's Hive reader names them. */
+const HIVE_TYPE: Readonly<Record<LedgerColumnType, GlueColumn['type']>> = {
+  STRING: 'string',
+  INT64: 'bigint',
+  TIMESTAMP: 'timestamp',
+};
 
-/** Where the export writes period `YYYY-MM`, under the exports bucket: the layout Glue projects. */
+/** What each column of `ledger/v1` holds, for whoever browses the table in the Athena console. */
+const LEDGER_COMMENTS: Readonly<Record<LedgerColumn['name'], string>> = {
+  incident_id: 'INC-YYYY-N',
+  incident_number: "the incident's number, for people",
+  incident_title: "the incident's title at export",
+  seq: "the entry's place in the incident's log (1-based)",
+  entry_id: 'the ULID; seq:<n> for a format 1 entry',
+  entry_hash: 'hex SHA-256 the chain records for the entry',
+  kind: "the entry's kind",
+  root_kind: 'the kind of the first entry of its correction chain',
+  corrects_id: 'entry_id this entry supersedes; an entry stands when no row of its incident names it here',
+  state: 'intent / executed / confirmed / failed',
+  amount_minor: 'minor units of currency',
+  currency: 'ISO 4217 of amount_minor',
+  fee_minor: "the provider's fee, minor units of fee_currency",
+  fee_currency: 'ISO 4217 of fee_minor',
+  obligation: "tos / brand: the entry's, else its root's",
+  product_area: "the entry's, else the incident's",
+  gl_code: 'general ledger code',
+  world: 'RML1 / RML2 / RML3',
+  phase: 'the phase the entry was recorded in',
+  at: 'when recorded (UTC); decides the period',
+  effective_at: 'when the money moved (UTC); reports group by it, else by at',
+  counterparty: 'pseudonym cp_… only',
+  effect_id: "the plan's effect",
+  provider_ref: "the payments provider's reference",
+  labour_role: "an ops_labour entry's role (free text)",
+  labour_minutes: "an ops_labour entry's minutes",
+};
+
+/**
+ * The export's Parquet schema `ledger/v1` as the Glue table declares it, column by column and in
+ * the writer's order; `period` is the partition (the object's key), not a column in the file.
+ */
+export const LEDGER_V1_COLUMNS: readonly GlueColumn[] = LEDGER_COLUMNS.map(({ name, type }) => ({
+  name,
+  type: HIVE_TYPE[type],
+  comment: LEDGER_COMMENTS[name],
+}));
+
+/** Where the export writes period `YYYY-MM` (`ledgerObjectKey`), under the exports bucket: the layout Glue projects. */
 export const LEDGER_V1_PREFIX = 'ledger/v1/';
 
 /** A query finance runs by name in the Athena console: the P&L views. */
@@ -114,6 +131,8 @@ export class Finance extends Construct {
   public readonly workGroupName: string;
   /** The Glue table over `ledger/v1/`. */
   public readonly ledgerTable: CfnTable;
+  /** The Glue table over the labour rates the export writes. */
+  public readonly labourRatesTable: CfnTable;
   public readonly workGroup: CfnWorkGroup;
   /** The named queries, in the order given. */
   public readonly namedQueries: readonly CfnNamedQuery[];
@@ -152,7 +171,7 @@ export class Finance extends Construct {
       // By reference, so CloudFormation creates the database first.
       databaseName: database.ref,
       tableInput: {
-        name: 'ledger',
+        name: LEDGER_RELATION,
         description:
           'One row per Effect Ledger entry, in the month it was recorded (Parquet, schema ledger/v1)',
         tableType: 'EXTERNAL_TABLE',
@@ -172,13 +191,33 @@ export class Finance extends Construct {
         },
         storageDescriptor: {
           location: ledgerLocation,
-          columns: LEDGER_V1_COLUMNS.map(({ name, type, comment }) => ({ name, type, comment })),
+          columns: LEDGER_V1_COLUMNS.map((c) => ({ ...c })),
           inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
           serdeInfo: {
             serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
             parameters: { 'serialization.format': '1' },
           },
+        },
+      },
+    });
+
+    // Rates are configuration, not ledger: the export writes the configured ones as JSON lines
+    // each time it runs, so labour is priced in SQL at query time with the rates in force.
+    this.labourRatesTable = new CfnTable(this, 'LabourRatesTable', {
+      catalogId: account,
+      databaseName: database.ref,
+      tableInput: {
+        name: LABOUR_RATES_RELATION,
+        description: "Each labour role's hourly rate (casebook:labourRates), as the export last wrote it",
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'json' },
+        storageDescriptor: {
+          location: s3Url(props.exportBucket, LABOUR_RATES_PREFIX),
+          columns: LABOUR_RATES_COLUMNS.map(({ name, type }) => ({ name, type })),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
         },
       },
     });
@@ -217,7 +256,7 @@ export class Finance extends Construct {
     const stack = Stack.of(this);
     new CfnOutput(stack, 'FinanceDatabaseName', {
       value: databaseName,
-      description: 'The Glue database finance queries in Athena (tables: ledger)',
+      description: `The Glue database finance queries in Athena (tables: ${LEDGER_RELATION}, ${LABOUR_RATES_RELATION})`,
     });
     new CfnOutput(stack, 'FinanceWorkGroupName', {
       value: this.workGroup.ref,
