@@ -120,8 +120,9 @@ in_range AS (
 /**
  * Cost rows: the money entries that count, and labour time priced at its role's rate — summed per
  * incident, role, line, product area and month, then rounded half up once:
- * floor((minutes × rate_minor + 30) / 60). Time whose role has no rate is not here (see
- * {@link unpricedLabourSql}); never a zero.
+ * floor((minutes × rate_minor + 30) / 60), divided as a DOUBLE: Athena reads `60.0` as a
+ * DECIMAL(3,1) and would round the quotient to one decimal before floor() sees it. Time whose role
+ * has no rate is not here (see {@link unpricedLabourSql}); never a zero.
  */
 function costCtes(range: ReportRange): string {
   return `${baseCtes(range)},
@@ -144,7 +145,7 @@ labour_time AS (
 labour AS (
   SELECT t.incident_id, t.incident_number, t.incident_title, 'ops_labour' AS category,
     t.product_area, t.obligation, t.period, r.currency,
-    CAST(floor((t.minutes * r.rate_minor + 30) / 60.0) AS BIGINT) AS amount_minor, t.entries
+    CAST(floor((t.minutes * r.rate_minor + 30) / CAST(60 AS DOUBLE)) AS BIGINT) AS amount_minor, t.entries
   FROM labour_time t
   JOIN ${LABOUR_RATES_RELATION} r ON lower(trim(r.role)) = t.role_key
 ),
