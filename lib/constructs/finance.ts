@@ -1,6 +1,7 @@
-import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Fn, Stack, Validations } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { type IManagedPolicy, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
@@ -114,6 +115,9 @@ export interface FinanceProps {
 const DATABASE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
 /** Athena workgroup names. */
 const WORKGROUP_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
+/** Where the workgroup writes query results, in the results bucket. */
+const RESULTS_PREFIX = 'results/';
+
 /** How Athena's partition projection names the partition in a location template. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder, filled in by Athena
 const PROJECTED_PERIOD = '${period}';
@@ -136,6 +140,8 @@ export class Finance extends Construct {
   public readonly workGroup: CfnWorkGroup;
   /** The named queries, in the order given. */
   public readonly namedQueries: readonly CfnNamedQuery[];
+  /** What a finance user or role needs to run the queries, and nothing that could change the ledger. */
+  public readonly queryPolicy: IManagedPolicy;
 
   public constructor(scope: Construct, id: string, props: FinanceProps) {
     super(scope, id);
@@ -235,7 +241,7 @@ export class Finance extends Construct {
         // The whole ledger of years is far smaller; a query that scans more is a mistake, not a report.
         bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
         resultConfiguration: {
-          outputLocation: s3Url(props.resultsBucket, 'results/'),
+          outputLocation: s3Url(props.resultsBucket, RESULTS_PREFIX),
           encryptionConfiguration: { encryptionOption: 'SSE_S3' },
           expectedBucketOwner: account,
         },
@@ -253,6 +259,8 @@ export class Finance extends Construct {
         }),
     );
 
+    this.queryPolicy = this.queryPolicyFor(props, databaseName);
+
     const stack = Stack.of(this);
     new CfnOutput(stack, 'FinanceDatabaseName', {
       value: databaseName,
@@ -263,7 +271,114 @@ export class Finance extends Construct {
       description: 'The Athena workgroup with the P&L named queries',
     });
     new CfnOutput(stack, 'FinanceResultsBucketName', { value: props.resultsBucket.bucketName });
+    new CfnOutput(stack, 'FinanceQueryPolicyArn', {
+      value: this.queryPolicy.managedPolicyArn,
+      description: "Attach to finance's users or roles: run the workgroup's queries, read the exports",
+    });
   }
+
+  /**
+   * Runs queries in this workgroup only (so results always go where it puts them, encrypted),
+   * reads the two tables' definitions and objects, and reads and writes its own results: nothing
+   * else in the exports bucket, and no write there at all.
+   */
+  private queryPolicyFor(props: FinanceProps, databaseName: string): ManagedPolicy {
+    const stack = Stack.of(this);
+    const glue = (resource: string, resourceName?: string) =>
+      stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+    const exportPrefixes = [LEDGER_V1_PREFIX, LABOUR_RATES_PREFIX];
+    const policy = new ManagedPolicy(this, 'QueryPolicy', {
+      description: "Casebook finance: run the P&L's Athena queries over the ledger exports",
+      statements: [
+        new PolicyStatement({
+          sid: 'QueryInTheFinanceWorkGroup',
+          actions: [
+            'athena:StartQueryExecution',
+            'athena:StopQueryExecution',
+            'athena:GetQueryExecution',
+            'athena:GetQueryResults',
+            'athena:ListQueryExecutions',
+            'athena:BatchGetQueryExecution',
+            'athena:GetWorkGroup',
+            'athena:ListNamedQueries',
+            'athena:GetNamedQuery',
+            'athena:BatchGetNamedQuery',
+          ],
+          resources: [
+            stack.formatArn({
+              service: 'athena',
+              resource: 'workgroup',
+              resourceName: this.workGroup.ref,
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
+          ],
+        }),
+        new PolicyStatement({
+          sid: 'ReadTheFinanceTables',
+          actions: ['glue:GetDatabase', 'glue:GetDatabases', 'glue:GetTable', 'glue:GetTables'],
+          resources: [
+            glue('catalog'),
+            glue('database', databaseName),
+            glue('table', `${databaseName}/${LEDGER_RELATION}`),
+            glue('table', `${databaseName}/${LABOUR_RATES_RELATION}`),
+          ],
+        }),
+        new PolicyStatement({
+          sid: 'ReadTheExports',
+          actions: ['s3:GetObject'],
+          resources: exportPrefixes.map((prefix) => props.exportBucket.arnForObjects(`${prefix}*`)),
+        }),
+        new PolicyStatement({
+          sid: 'ListTheExports',
+          actions: ['s3:ListBucket'],
+          resources: [props.exportBucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': exportPrefixes.map((prefix) => `${prefix}*`) } },
+        }),
+        new PolicyStatement({
+          sid: 'LocateTheBuckets',
+          actions: ['s3:GetBucketLocation'],
+          resources: [props.exportBucket.bucketArn, props.resultsBucket.bucketArn],
+        }),
+        new PolicyStatement({
+          sid: 'KeepTheResults',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+          resources: [props.resultsBucket.arnForObjects(`${RESULTS_PREFIX}*`)],
+        }),
+        new PolicyStatement({
+          sid: 'FindTheResults',
+          actions: ['s3:ListBucket'],
+          resources: [props.resultsBucket.bucketArn],
+        }),
+      ],
+    });
+    // The acknowledgements name the ARNs as cdk-nag writes them once references are resolved.
+    this.node.addValidation({
+      validate: () => {
+        for (const prefix of exportPrefixes)
+          Validations.of(policy).acknowledge({
+            id: sameStackObjectsFinding(stack, props.exportBucket, prefix),
+            reason: `Get only, under ${prefix}: one object per exported month (or the one rates object), named by the export as months go by, so no fixed key can be granted; nothing else in the exports bucket, and no write.`,
+          });
+        Validations.of(policy).acknowledge({
+          id: sameStackObjectsFinding(stack, props.resultsBucket, RESULTS_PREFIX),
+          reason: `Athena writes each query's result under ${RESULTS_PREFIX} with a name of its own (the query id) and the user reads it back there; the bucket holds nothing else, and the workgroup encrypts every result.`,
+        });
+        return [];
+      },
+    });
+    return policy;
+  }
+}
+
+/**
+ * The cdk-nag finding for a grant on every object under `prefix` of a bucket in `stack` itself
+ * (cdk-nag writes its ARN `<LogicalId.Arn>`; an imported one is JSON, see `bucketObjectsFinding`).
+ */
+export function sameStackObjectsFinding(stack: Stack, bucket: IBucket, prefix: string): string {
+  const arn = stack.resolve(bucket.bucketArn) as { 'Fn::GetAtt'?: [string, string] };
+  const [logicalId, attribute] = arn['Fn::GetAtt'] ?? [];
+  if (!logicalId) throw new Error(`${bucket.node.path} is not a bucket of ${stack.stackName}`);
+  return `AwsSolutions-IAM5[Resource::<${logicalId}.${attribute}>/${prefix}*]`;
 }
 
 /** `s3://<bucket>/<prefix>`, as Glue and Athena name locations. */

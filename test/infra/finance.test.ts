@@ -14,6 +14,13 @@ interface TableInput {
   readonly PartitionKeys: unknown[];
   readonly StorageDescriptor: { readonly Columns: { Name: string; Type: string }[] };
 }
+interface Statement {
+  readonly Sid: string;
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
 interface WorkGroupConfiguration {
   readonly EnforceWorkGroupConfiguration: boolean;
   readonly EngineVersion: unknown;
@@ -159,6 +166,80 @@ describe('finance on AWS', () => {
 
     it('caps what one query may scan', () => {
       expect(configuration.BytesScannedCutoffPerQuery).toBe(10 * 1024 ** 3);
+    });
+  });
+
+  describe("finance's query policy", () => {
+    const policies = ofType('AWS::IAM::ManagedPolicy');
+    const document = policies[0]?.Properties.PolicyDocument as { Statement: Statement[] } | undefined;
+    const statements = document?.Statement ?? [];
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid) as Statement;
+    const exportArn = stateful.resolve(stateful.exportBucket.bucketArn);
+    const resultsArn = stateful.resolve(stateful.queryResultsBucket.bucketArn);
+    const objects = (arn: unknown, prefix: string) => ({ 'Fn::Join': ['', [arn, `/${prefix}*`]] });
+    const list = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+    it('is one managed policy, in the outputs', () => {
+      expect(policies).toHaveLength(1);
+      template.hasOutput('FinanceQueryPolicyArn', {
+        Value: { Ref: Match.stringLikeRegexp('^FinanceQueryPolicy') },
+      });
+    });
+
+    it('runs queries in the finance workgroup only, so results always go where it encrypts them', () => {
+      const athena = statements.filter((s) => list(s.Action).some((a) => a.startsWith('athena:')));
+      expect(athena.map((s) => s.Sid)).toEqual(['QueryInTheFinanceWorkGroup']);
+      expect(JSON.stringify(bySid('QueryInTheFinanceWorkGroup').Resource)).toMatch(
+        /":workgroup\/",\{"Ref":"FinanceWorkGroup[0-9A-F]+"\}\]\]\}$/,
+      );
+      expect(list(bySid('QueryInTheFinanceWorkGroup').Action)).toContain('athena:StartQueryExecution');
+    });
+
+    it('reads the two tables of the finance database, and only reads', () => {
+      const glue = bySid('ReadTheFinanceTables');
+      expect(list(glue.Action).every((a) => /^glue:Get/.test(a))).toBe(true);
+      const arns = list(glue.Resource).map((r) => JSON.stringify(r));
+      expect(arns.map((a) => /:(catalog|database\/\w+|table\/\w+\/\w+)"/.exec(a)?.[1])).toEqual([
+        'catalog',
+        'database/casebook',
+        'table/casebook/labour_rates',
+        'table/casebook/ledger',
+      ]);
+    });
+
+    it('gets exported months and the rates, lists only their prefixes, and writes nothing in the exports bucket', () => {
+      expect(bySid('ReadTheExports')).toMatchObject({
+        Action: 's3:GetObject',
+        Resource: [objects(exportArn, 'labour-rates/v1/'), objects(exportArn, 'ledger/v1/')],
+      });
+      expect(bySid('ListTheExports')).toMatchObject({
+        Action: 's3:ListBucket',
+        Resource: exportArn,
+        Condition: { StringLike: { 's3:prefix': ['ledger/v1/*', 'labour-rates/v1/*'] } },
+      });
+      const onExports = statements.filter((s) =>
+        JSON.stringify(s.Resource).includes(JSON.stringify(exportArn)),
+      );
+      const actions = onExports.flatMap((s) => list(s.Action));
+      expect(new Set(actions)).toEqual(new Set(['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation']));
+    });
+
+    it("reads and writes Athena's results under results/ of their own bucket", () => {
+      expect(bySid('KeepTheResults')).toMatchObject({
+        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Resource: objects(resultsArn, 'results/'),
+      });
+      expect(bySid('LocateTheBuckets')).toMatchObject({
+        Action: 's3:GetBucketLocation',
+        Resource: [exportArn, resultsArn],
+      });
+    });
+
+    it('allows, never denies, and grants no wildcard action', () => {
+      for (const s of statements) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of list(s.Action)) expect(action).not.toMatch(/\*/);
+      }
     });
   });
 

@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
+import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
 import { buildCasebookApp } from './casebook-app.ts';
 
 /**
@@ -61,6 +62,10 @@ describe('cdk-nag AwsSolutions checks', () => {
       bucketObjectsFinding(stateless, stateful.payloadBucket),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),
+      // Finance's query policy gets the exported months and the rates, and keeps Athena's results.
+      sameStackObjectsFinding(stateful, stateful.exportBucket, 'ledger/v1/'),
+      sameStackObjectsFinding(stateful, stateful.exportBucket, 'labour-rates/v1/'),
+      sameStackObjectsFinding(stateful, stateful.queryResultsBucket, 'results/'),
     ]);
     const acknowledgements = acknowledgementsUnder(app);
     expect(acknowledgements.length).toBeGreaterThan(0);
