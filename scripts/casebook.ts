@@ -48,6 +48,7 @@ import {
   portsFromEnvironment,
 } from '../local/names.ts';
 import { addProofCommands } from './ledger-proofs.ts';
+import { addPnlCommand } from './pnl.ts';
 
 interface TargetOptions {
   table?: string;
@@ -315,6 +316,7 @@ addTargetOptions(
 });
 
 addProofCommands(ledger, { target, addTargetOptions });
+addPnlCommand(program);
 
 addTargetOptions(
   program

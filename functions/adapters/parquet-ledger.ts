@@ -5,8 +5,14 @@
  * most, whatever the size of the ledger.
  */
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import type { LedgerColumn, LedgerRow } from '../domain/ledger-export.ts';
-import { LEDGER_COLUMNS, LEDGER_SCHEMA, LEDGER_SCHEMA_KEY } from '../domain/ledger-export.ts';
+import type { LedgerColumn, LedgerRow, LedgerRowWriter, WrittenFile } from '../domain/ledger-export.ts';
+import {
+  LEDGER_COLUMNS,
+  LEDGER_SCHEMA,
+  LEDGER_SCHEMA_KEY,
+  ledgerCsvHeader,
+  ledgerCsvLine,
+} from '../domain/ledger-export.ts';
 
 /** Where a Parquet file's bytes go, in order: an S3 multipart upload, a local file. */
 export interface ByteSink {
@@ -24,12 +30,6 @@ export interface ParquetLedgerOptions {
    * and DuckDB read a group in parallel with the others). @default 20000
    */
   readonly rowGroupRows?: number;
-}
-
-/** What was written. */
-export interface ParquetLedgerResult {
-  readonly rows: number;
-  readonly bytes: number;
 }
 
 /** A Parquet schema element, as hyparquet-writer takes it (its reader's type, not a dependency of ours). */
@@ -81,6 +81,76 @@ function sinkWriter(sink: ByteSink): ByteWriter {
 }
 
 /**
+ * One `ledger/v1` Parquet file, written row group by row group into a sink: rows are gathered
+ * into columns until a group is full, then encoded and handed on, so memory holds one group.
+ */
+export class ParquetLedgerWriter implements LedgerRowWriter {
+  private readonly sink: ByteSink;
+  private readonly groupRows: number;
+  private readonly writer: ByteWriter;
+  private readonly parquet: ParquetWriter;
+  private columns: Cell[][] = LEDGER_COLUMNS.map(() => []);
+  private inGroup = 0;
+  private count = 0;
+
+  constructor(sink: ByteSink, options: ParquetLedgerOptions = {}) {
+    this.sink = sink;
+    this.groupRows = options.rowGroupRows ?? 20_000;
+    this.writer = sinkWriter(sink);
+    this.parquet = new ParquetWriter({
+      writer: this.writer,
+      schema: [...LEDGER_PARQUET_SCHEMA],
+      codec: 'SNAPPY',
+      kvMetadata: [{ key: LEDGER_SCHEMA_KEY, value: LEDGER_SCHEMA }],
+      createdBy: 'casebook ledger export',
+    });
+  }
+
+  async add(row: LedgerRow): Promise<void> {
+    for (let i = 0; i < LEDGER_COLUMNS.length; i++) {
+      const c = LEDGER_COLUMNS[i] as LedgerColumn;
+      (this.columns[i] as Cell[]).push(cell(c.type, row[c.name]));
+    }
+    this.inGroup++;
+    this.count++;
+    if (this.inGroup >= this.groupRows) await this.failing(() => this.writeGroup());
+  }
+
+  async finish(): Promise<WrittenFile> {
+    await this.failing(async () => {
+      if (this.inGroup > 0) await this.writeGroup();
+      await this.parquet.finish();
+    });
+    return { rows: this.count, bytes: this.writer.offset };
+  }
+
+  abort(): Promise<void> {
+    return this.sink.abort();
+  }
+
+  private async failing(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      await this.sink.abort();
+      throw error;
+    }
+  }
+
+  private async writeGroup(): Promise<void> {
+    const columnData = LEDGER_COLUMNS.map((c, i) => ({
+      name: c.name,
+      data: this.columns[i] as Cell[],
+      nullable: c.nullable,
+    }));
+    const rows = this.inGroup;
+    this.columns = LEDGER_COLUMNS.map(() => []);
+    this.inGroup = 0;
+    await this.parquet.write({ columnData, rowGroupSize: rows });
+  }
+}
+
+/**
  * Writes the rows (in the order given) as one `ledger/v1` Parquet file into `sink`, row group by
  * row group, and finishes the sink; on any failure aborts it and throws.
  */
@@ -88,41 +158,61 @@ export async function writeLedgerParquet(
   rows: Iterable<LedgerRow> | AsyncIterable<LedgerRow>,
   sink: ByteSink,
   options: ParquetLedgerOptions = {},
-): Promise<ParquetLedgerResult> {
-  const groupRows = options.rowGroupRows ?? 20_000;
-  const writer = sinkWriter(sink);
-  let count = 0;
+): Promise<WrittenFile> {
+  const writer = new ParquetLedgerWriter(sink, options);
   try {
-    const parquet = new ParquetWriter({
-      writer,
-      schema: [...LEDGER_PARQUET_SCHEMA],
-      codec: 'SNAPPY',
-      kvMetadata: [{ key: LEDGER_SCHEMA_KEY, value: LEDGER_SCHEMA }],
-      createdBy: 'casebook ledger export',
-    });
-    let columns = LEDGER_COLUMNS.map((): Cell[] => []);
-    let inGroup = 0;
-    const writeGroup = async () => {
-      const columnData = LEDGER_COLUMNS.map((c, i) => ({
-        name: c.name,
-        data: columns[i] as Cell[],
-        nullable: c.nullable,
-      }));
-      await parquet.write({ columnData, rowGroupSize: inGroup });
-      columns = LEDGER_COLUMNS.map((): Cell[] => []);
-      inGroup = 0;
-    };
-    for await (const row of rows) {
-      for (const [i, c] of LEDGER_COLUMNS.entries()) (columns[i] as Cell[]).push(cell(c.type, row[c.name]));
-      inGroup++;
-      count++;
-      if (inGroup >= groupRows) await writeGroup();
-    }
-    if (inGroup > 0 || count === 0) await writeGroup();
-    await parquet.finish();
+    for await (const row of rows) await writer.add(row);
   } catch (error) {
-    await sink.abort();
+    await writer.abort();
     throw error;
   }
-  return { rows: count, bytes: writer.offset };
+  return writer.finish();
+}
+
+/**
+ * `ledger/v1` as CSV (RFC 4180, a header line, UTF-8), handed to the sink in chunks of about
+ * 1 MiB: for a spreadsheet, or a pipe.
+ */
+export class CsvLedgerWriter implements LedgerRowWriter {
+  private readonly sink: ByteSink;
+  private lines: string[] = [ledgerCsvHeader()];
+  private chars = 0;
+  private count = 0;
+  private bytes = 0;
+
+  constructor(sink: ByteSink) {
+    this.sink = sink;
+  }
+
+  async add(row: LedgerRow): Promise<void> {
+    const line = ledgerCsvLine(row);
+    this.lines.push(line);
+    this.chars += line.length + 2;
+    this.count++;
+    if (this.chars >= 1 << 20) await this.flush();
+  }
+
+  async finish(): Promise<WrittenFile> {
+    try {
+      await this.flush();
+      await this.sink.finish();
+    } catch (error) {
+      await this.sink.abort();
+      throw error;
+    }
+    return { rows: this.count, bytes: this.bytes };
+  }
+
+  abort(): Promise<void> {
+    return this.sink.abort();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.lines.length === 0) return;
+    const chunk = Buffer.from(`${this.lines.join('\r\n')}\r\n`, 'utf8');
+    this.lines = [];
+    this.chars = 0;
+    this.bytes += chunk.byteLength;
+    await this.sink.write(chunk);
+  }
 }

@@ -10,10 +10,11 @@
  * counts when it stands, its state is `confirmed`, it has an amount and its root kind is one of
  * {@link PNL_KINDS}; the export resolves `corrects_id` and `root_kind`, so standing is one join.
  */
+import { LEDGER_SCHEMA } from './ledger-export.ts';
 import { PNL_KINDS } from './profit-and-loss.ts';
 
 /** The Parquet schema this SQL reads: the `casebook.schema` key-value metadata of every object. */
-export const LEDGER_SCHEMA = 'ledger/v1';
+export { LEDGER_SCHEMA };
 
 /** The relation holding the exported rows (a Glue table on AWS, a view over the files in DuckDB). */
 export const LEDGER_RELATION = 'ledger';

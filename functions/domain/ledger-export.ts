@@ -6,8 +6,8 @@
  *
  * Corrections are resolved here, once, so that SQL can net them without recursion: every row says
  * which row it supersedes (`corrects_id`) and the kind its correction chain began with
- * (`root_kind`), by the same rule as {@link standingEntries} — an entry stands when no row of its
- * incident names it in `corrects_id`.
+ * (`root_kind`), by the same rule as `standingEntries` in profit-and-loss.ts — an entry stands when
+ * no row of its incident names it in `corrects_id`.
  */
 import type { LedgerEntry } from './ledger.ts';
 import { effectState, isCurrentEntry } from './ledger.ts';
@@ -103,6 +103,29 @@ export interface ExportedIncident {
   readonly productArea?: string;
 }
 
+/** Where an export reads: the incidents (by-creation index) and their chains (consistent Queries). */
+export interface LedgerExportSource {
+  /** Every incident detected before `before` (an ISO instant), oldest first: no Scan. */
+  incidentsDetectedBefore(before: string): Promise<ExportedIncident[]>;
+  /** The incident's entries in log order, a page at a time, read consistently. */
+  entryPages(incidentId: string): AsyncIterable<readonly LedgerEntry[]>;
+}
+
+/** What was written to one file. */
+export interface WrittenFile {
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** Takes rows one by one and writes them as one file (Parquet, CSV); nothing shows before `finish`. */
+export interface LedgerRowWriter {
+  add(row: LedgerRow): Promise<void>;
+  /** Writes what is left and makes the file whole; on failure leaves nothing and throws. */
+  finish(): Promise<WrittenFile>;
+  /** Gives up: nothing written is left behind. */
+  abort(): Promise<void>;
+}
+
 /** A month, `YYYY-MM`: what an export covers. */
 export type Period = string;
 
@@ -157,6 +180,10 @@ function namedCorrection(entry: LedgerEntry): string | undefined {
   return typeof entry.corrects === 'number' ? `seq:${entry.corrects}` : undefined;
 }
 
+function obligationOf(entry: LedgerEntry): string | undefined {
+  return isCurrentEntry(entry) ? entry.obligation : entry.costLine;
+}
+
 function incidentNumber(id: string): number | null {
   const m = /^INC-\d{4}-(\d+)$/.exec(id);
   return m ? Number(m[1]) : null;
@@ -166,34 +193,60 @@ function incidentNumber(id: string): number | null {
  * The rows of one incident's Effect Ledger, in seq order (every period: the caller keeps the
  * period it exports). `entries` is the whole log, both logs, in any order: a correction may name
  * an entry of an earlier period, and the chain is resolved over all of it.
- *
- * `corrects_id` is the row a correction supersedes: the entry it names — or, when a correction of
- * the same chain came before it, that correction (the chain's last word so far), so each chain
- * has exactly one row standing, as {@link standingEntries} counts it.
  */
 export function ledgerRows(incident: ExportedIncident, entries: readonly LedgerEntry[]): LedgerRow[] {
-  const effects = entries.filter((e) => e.log === 'effect').sort((a, b) => a.seq - b.seq);
-  const byId = new Map<string, LedgerEntry>();
-  const rootOf = new Map<LedgerEntry, LedgerEntry>();
-  const lastWord = new Map<LedgerEntry, LedgerEntry>();
-  const number = incidentNumber(incident.id);
+  const builder = new LedgerRowBuilder(incident);
   const rows: LedgerRow[] = [];
-  for (const entry of effects) {
-    const named = namedCorrection(entry);
-    const target = named === undefined ? undefined : byId.get(named);
-    const corrects = target !== undefined && target.seq < entry.seq;
-    const root = corrects ? (rootOf.get(target) ?? target) : entry;
-    let supersedes: LedgerEntry | undefined;
-    if (corrects) {
-      supersedes = lastWord.get(root) ?? target;
-      lastWord.set(root, entry);
-    }
-    rootOf.set(entry, root);
-    const id = exportedEntryId(entry);
-    byId.set(id, entry);
-    rows.push(rowOf(incident, number, entry, id, root, supersedes));
+  for (const entry of [...entries].sort((a, b) => a.seq - b.seq)) {
+    const row = builder.add(entry);
+    if (row) rows.push(row);
   }
   return rows;
+}
+
+/** A correction chain: its first entry, and the entry that has the last word on it so far. */
+interface Chain {
+  readonly rootKind: string;
+  readonly rootObligation: string | undefined;
+  lastWord?: string;
+}
+
+/**
+ * Builds an incident's rows from its entries given in seq order, a page at a time: it keeps, per
+ * effect entry, only its id, seq and chain — not the entries — so a long log is read in pages.
+ *
+ * `corrects_id` is the row a correction supersedes: the entry it names — or, when a correction of
+ * the same chain came before it, that correction (the chain's last word so far), so each chain has
+ * exactly one row standing, as `standingEntries` (profit-and-loss.ts) counts it.
+ */
+export class LedgerRowBuilder {
+  private readonly incident: ExportedIncident;
+  private readonly number: number | null;
+  private readonly known = new Map<string, { readonly seq: number; readonly chain: Chain }>();
+
+  constructor(incident: ExportedIncident) {
+    this.incident = incident;
+    this.number = incidentNumber(incident.id);
+  }
+
+  /** The entry's row, or undefined for a Decision Log entry. */
+  add(entry: LedgerEntry): LedgerRow | undefined {
+    if (entry.log !== 'effect') return undefined;
+    const named = namedCorrection(entry);
+    const target = named === undefined ? undefined : this.known.get(named);
+    const corrects = target !== undefined && target.seq < entry.seq;
+    const chain: Chain = corrects
+      ? target.chain
+      : { rootKind: entry.kind, rootObligation: obligationOf(entry) };
+    const id = exportedEntryId(entry);
+    let supersedes: string | undefined;
+    if (corrects) {
+      supersedes = chain.lastWord ?? (named as string);
+      chain.lastWord = id;
+    }
+    this.known.set(id, { seq: entry.seq, chain });
+    return rowOf(this.incident, this.number, entry, id, chain, supersedes);
+  }
 }
 
 function rowOf(
@@ -201,11 +254,10 @@ function rowOf(
   number: number | null,
   entry: LedgerEntry,
   id: string,
-  root: LedgerEntry,
-  supersedes: LedgerEntry | undefined,
+  chain: Chain,
+  supersedes: string | undefined,
 ): LedgerRow {
   const current = isCurrentEntry(entry) ? entry : undefined;
-  const obligationOf = (e: LedgerEntry) => (isCurrentEntry(e) ? e.obligation : e.costLine);
   const labour = entry.kind === 'ops_labour' ? entry.detail : undefined;
   const role = labour?.role;
   const minutes = labour?.minutes;
@@ -217,14 +269,14 @@ function rowOf(
     entry_id: id,
     entry_hash: entry.hash,
     kind: entry.kind,
-    root_kind: root.kind,
-    corrects_id: supersedes ? exportedEntryId(supersedes) : null,
+    root_kind: chain.rootKind,
+    corrects_id: supersedes ?? null,
     state: effectState(entry) ?? null,
     amount_minor: entry.amount?.minor ?? null,
     currency: entry.amount?.currency ?? null,
     fee_minor: current?.fee?.minor ?? null,
     fee_currency: current?.fee?.currency ?? null,
-    obligation: obligationOf(entry) ?? obligationOf(root) ?? null,
+    obligation: obligationOf(entry) ?? chain.rootObligation ?? null,
     product_area: current?.productArea ?? incident.productArea ?? null,
     gl_code: current?.glCode ?? null,
     world: entry.world,

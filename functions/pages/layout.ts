@@ -28,8 +28,11 @@ table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
 table.stack tr{border-bottom:1px solid #ddd;padding:.4rem 0}table.stack td{border:0;padding:.1rem 0}
 table.stack td::before{content:attr(data-label) ": ";font-weight:600}}`;
 
-/** A whole page: `body` is HTML, `title` text (which cannot hold markup, so it loses its bidi controls). */
-export function layout(title: string, body: string): string {
+/**
+ * A whole page: `body` is HTML, `title` text (which cannot hold markup, so it loses its bidi
+ * controls), `style` CSS of this page's own after the common rules.
+ */
+export function layout(title: string, body: string, style = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>${e(withoutBidiControls(title))}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+<meta name="robots" content="noindex"><title>${e(withoutBidiControls(title))}</title><style>${STYLE}${style}</style></head><body>${body}</body></html>`;
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   incidentsSql,
@@ -12,14 +13,13 @@ import {
 import { parseLabourRates } from '../../functions/domain/labour-rates.ts';
 import type { LedgerDb } from '../../scripts/duckdb-ledger.ts';
 import { LedgerSchemaError, openLedgerDb } from '../../scripts/duckdb-ledger.ts';
-import { FIXTURE_LABOUR_RATES, FIXTURE_ROWS } from '../support/finance-fixture.ts';
-import { writeLedgerRows } from '../support/finance-rows.ts';
+import { exportToDir, FIXTURE_LABOUR_RATES, fixtureLedger } from '../support/finance-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finance-sql-'));
 let db: LedgerDb;
 
 beforeAll(async () => {
-  const files = writeLedgerRows(dir, FIXTURE_ROWS);
+  const files = await exportToDir(dir, await fixtureLedger());
   db = await openLedgerDb(files, parseLabourRates(FIXTURE_LABOUR_RATES));
 });
 afterAll(() => {
@@ -93,7 +93,7 @@ describe('the P&L SQL, run by DuckDB over exported Parquet', () => {
         incident_number: 1,
         incident_title: 'Double charge',
         seq: 10,
-        entry_id: 'A10',
+        entry_id: expect.stringMatching(/^[0-9A-Z]{26}$/),
         kind: 'refund',
         category: 'refunds',
         state: 'intent',
@@ -132,7 +132,13 @@ describe('the P&L SQL, run by DuckDB over exported Parquet', () => {
   it('refuses a Parquet object of another schema version', async () => {
     const other = mkdtempSync(join(tmpdir(), 'finance-sql-v2-'));
     try {
-      const files = writeLedgerRows(other, FIXTURE_ROWS.slice(0, 1), { schema: 'ledger/v2' });
+      const file = join(other, 'ledger.parquet');
+      parquetWriteFile({
+        filename: file,
+        kvMetadata: [{ key: 'casebook.schema', value: 'ledger/v2' }],
+        columnData: [{ name: 'incident_id', data: ['INC-2026-1'], type: 'STRING' }],
+      });
+      const files = [file];
       await expect(openLedgerDb(files, [])).rejects.toThrow(LedgerSchemaError);
       await expect(openLedgerDb(files, [])).rejects.toThrow(
         /is a ledger\/v2 export; this casebook reads ledger\/v1/,

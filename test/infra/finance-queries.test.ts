@@ -1,28 +1,21 @@
 /**
  * The P&L on AWS is the CLI's SQL: each named query in the template is the text of
- * `functions/domain/finance-sql.ts`, and that very text runs in DuckDB here, over Parquet written
- * by the export's own writer and labour rates read from the object the export writes for Athena.
+ * `functions/domain/finance-sql.ts`, and that very text runs in DuckDB here, over the fixture
+ * ledger as the export's row builder and Parquet writer export it, with labour rates read from the
+ * object Athena's `labour_rates` table reads.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSink } from '../../functions/adapters/byte-sinks.ts';
-import { writeLedgerParquet } from '../../functions/adapters/parquet-ledger.ts';
 import { LABOUR_RATES_COLUMNS, NAMED_FINANCE_QUERIES } from '../../functions/domain/finance-sql.ts';
 import { type LabourRate, parseLabourRates } from '../../functions/domain/labour-rates.ts';
 import { LABOUR_RATES_KEY, labourRatesObject } from '../../functions/domain/labour-rates-object.ts';
-import {
-  LEDGER_COLUMNS,
-  type LedgerRow,
-  ledgerObjectKey,
-  periodOf,
-} from '../../functions/domain/ledger-export.ts';
 import { LEDGER_V1_COLUMNS, LEDGER_V1_PREFIX } from '../../lib/constructs/finance.ts';
 import { REPO_ROOT } from '../../lib/paths.ts';
 import { type LedgerDb, openLedgerDb, type SqlRow } from '../../scripts/duckdb-ledger.ts';
-import { FIXTURE_LABOUR_RATES, FIXTURE_ROWS } from '../support/finance-fixture.ts';
-import type { LedgerV1Row } from '../support/finance-rows.ts';
+import { exportToDir, FIXTURE_LABOUR_RATES, fixtureLedger } from '../support/finance-fixture.ts';
+import { writeLedgerRows } from '../support/finance-rows.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
 const { stateful, statefulTemplate } = synthCasebookApp();
@@ -38,37 +31,12 @@ const deployed = ofType('AWS::Athena::NamedQuery').map(
   ([, r]) => r.Properties as { Name: string; Description: string; QueryString: string; Database: unknown },
 );
 
-/** A fixture row as the export writes it: every column, nulls where the entry has nothing. */
-function exportRow(row: LedgerV1Row): LedgerRow {
-  const full: Record<string, unknown> = {
-    entry_hash: '0'.repeat(64),
-    root_kind: row.kind,
-    world: 'RML3',
-    phase: 'Act',
-    ...row,
-  };
-  return Object.fromEntries(
-    LEDGER_COLUMNS.map((c) => [c.name, full[c.name] ?? null]),
-  ) as unknown as LedgerRow;
-}
-
-/**
- * Writes `rows` as the export lays them out under `dir` (the exports bucket's keys as paths), with
- * the export's Parquet writer, and the rates object beside them; answers the Parquet files.
- */
-async function exportTo(dir: string, rows: readonly LedgerV1Row[], rates: readonly LabourRate[]) {
-  const byPeriod = Map.groupBy(rows, (row) => periodOf(row.at));
-  const files: string[] = [];
-  for (const [period, periodRows] of byPeriod) {
-    const file = join(dir, ledgerObjectKey(period));
-    mkdirSync(dirname(file), { recursive: true });
-    await writeLedgerParquet(periodRows.map(exportRow), new FileSink(file));
-    files.push(file);
-  }
-  const ratesFile = join(dir, LABOUR_RATES_KEY);
-  mkdirSync(dirname(ratesFile), { recursive: true });
-  writeFileSync(ratesFile, labourRatesObject(rates));
-  return { files, ratesFile };
+/** Writes the rates object as the export lays it out under `dir` (the exports bucket's keys as paths). */
+function writeRatesObject(dir: string, rates: readonly LabourRate[]): string {
+  const file = join(dir, LABOUR_RATES_KEY);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, labourRatesObject(rates));
+  return file;
 }
 
 /** DuckDB over the files, with `labour_rates` read from the rates object as Athena reads it. */
@@ -91,7 +59,8 @@ let exportedFiles: string[] = [];
 
 beforeAll(async () => {
   const rates = parseLabourRates(FIXTURE_LABOUR_RATES);
-  const { files, ratesFile } = await exportTo(dir, FIXTURE_ROWS, rates);
+  const files = await exportToDir(dir, await fixtureLedger());
+  const ratesFile = writeRatesObject(dir, rates);
   exportedFiles = files;
   fromConfig = await openLedgerDb(files, rates);
   fromObject = await openWithRatesObject(files, ratesFile);
@@ -166,22 +135,19 @@ describe('the named queries of the finance workgroup', () => {
     const one = mkdtempSync(join(tmpdir(), 'finance-rounding-'));
     try {
       const rates = parseLabourRates({ Analyst: { amount: '33.33', currency: 'EUR' } });
-      const { files, ratesFile } = await exportTo(
-        one,
-        [
-          {
-            incident_id: 'INC-2026-9',
-            incident_number: 9,
-            seq: 1,
-            entry_id: 'T1',
-            kind: 'ops_labour',
-            labour_role: 'analyst',
-            labour_minutes: 19,
-            at: '2026-11-03T09:00:00.000Z',
-          },
-        ],
-        rates,
-      );
+      const ratesFile = writeRatesObject(one, rates);
+      const files = await writeLedgerRows(one, [
+        {
+          incident_id: 'INC-2026-9',
+          incident_number: 9,
+          seq: 1,
+          entry_id: 'T1',
+          kind: 'ops_labour',
+          labour_role: 'analyst',
+          labour_minutes: 19,
+          at: '2026-11-03T09:00:00.000Z',
+        },
+      ]);
       const db = await openWithRatesObject(files, ratesFile);
       try {
         const [byCategory] = deployed.filter((q) => q.Name === 'pnl-by-category');

@@ -1,233 +1,136 @@
 /**
- * A ledger with known totals, as exported rows: a refund and its void, a refund replaced by a
- * smaller one, goodwill credits, labour in two roles (one without a rate) and a manual labour entry
- * with its amount, a legal fee, three currencies, ToS and brand lines, an entry recorded in
- * December for November, an in-flight refund, a failed one, and an incident with no time.
+ * A ledger with known totals: a refund and its void, a refund replaced by a smaller one, goodwill
+ * credits, labour in two roles (one without a rate) and a manual labour entry with its amount, a
+ * legal fee, three currencies, ToS and brand lines, an entry recorded in December for November,
+ * an in-flight refund, a failed one, and an incident with no time. Sealed entries as the ledger
+ * writes them, exported by the export's own row builder and Parquet writer.
  */
-import type { LedgerV1Row } from './finance-rows.ts';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FileSink } from '../../functions/adapters/byte-sinks.ts';
+import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
+import { writeLedgerParquet } from '../../functions/adapters/parquet-ledger.ts';
+import type { LedgerEntry, LedgerEntryDraft } from '../../functions/domain/ledger.ts';
+import type { ExportedIncident, LedgerRow } from '../../functions/domain/ledger-export.ts';
+import { ledgerObjectKey, ledgerRows, periodOf } from '../../functions/domain/ledger-export.ts';
+import type { EntrySpec } from './ledger-chains.ts';
+import { sealedChain } from './ledger-chains.ts';
 
-const inc1 = {
-  incident_id: 'INC-2026-1',
-  incident_number: 1,
-  incident_title: 'Double charge',
-  product_area: 'payments',
-};
-const inc2 = {
-  incident_id: 'INC-2026-2',
-  incident_number: 2,
-  incident_title: 'Wrong notice',
-  product_area: 'notices',
-};
-const inc3 = {
-  incident_id: 'INC-2026-3',
-  incident_number: 3,
-  incident_title: 'Courier fee',
-  product_area: 'shipping',
-};
+const sealer = new FileKeySealer(newKeyFile('finance-fixture'));
 
-export const FIXTURE_ROWS: readonly LedgerV1Row[] = [
-  // INC-2026-1, November, EUR and USD.
-  {
-    ...inc1,
-    seq: 1,
-    entry_id: 'A1',
+const base =
+  (day: string) =>
+  (n: number): LedgerEntryDraft => ({
+    log: 'effect',
     kind: 'refund',
-    state: 'intent',
-    amount_minor: 2500,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'e1',
-    at: '2026-11-10T10:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 2,
-    entry_id: 'A2',
-    kind: 'refund',
-    state: 'confirmed',
-    amount_minor: 2500,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'e1',
-    at: '2026-11-10T10:01:00.000Z',
-    effective_at: '2026-11-10T10:01:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 3,
-    entry_id: 'A3',
-    kind: 'refund',
-    state: 'confirmed',
-    amount_minor: 4000,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'e2',
-    at: '2026-11-10T10:02:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 4,
-    entry_id: 'A4',
-    kind: 'correction',
-    root_kind: 'refund',
-    corrects_id: 'A3',
-    state: 'confirmed',
-    at: '2026-11-11T09:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 5,
-    entry_id: 'A5',
-    kind: 'credit',
-    state: 'confirmed',
-    amount_minor: 1500,
-    currency: 'EUR',
-    obligation: 'brand',
-    effect_id: 'e3',
-    at: '2026-11-11T10:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 6,
-    entry_id: 'A6',
-    kind: 'ops_labour',
-    labour_role: 'SRE',
-    labour_minutes: 90,
-    phase: 'Contain',
-    world: 'RML2',
-    at: '2026-11-11T11:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 7,
-    entry_id: 'A7',
-    kind: 'ops_labour',
-    labour_role: ' sre',
-    labour_minutes: 45,
-    phase: 'Contain',
-    world: 'RML2',
-    at: '2026-11-12T11:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 8,
-    entry_id: 'A8',
-    kind: 'ops_labour',
-    labour_role: 'Comms',
-    labour_minutes: 30,
-    phase: 'Contain',
-    world: 'RML2',
-    at: '2026-11-12T12:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 9,
-    entry_id: 'A9',
-    kind: 'legal_fee',
-    state: 'confirmed',
-    amount_minor: 50000,
-    currency: 'EUR',
-    at: '2026-11-13T09:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 10,
-    entry_id: 'A10',
-    kind: 'refund',
-    state: 'intent',
-    amount_minor: 3000,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'e4',
-    at: '2026-11-14T09:00:00.000Z',
-  },
-  {
-    ...inc1,
-    seq: 11,
-    entry_id: 'A11',
-    kind: 'refund',
-    state: 'confirmed',
-    amount_minor: 1999,
-    currency: 'USD',
-    obligation: 'tos',
-    effect_id: 'e5',
-    at: '2026-11-14T09:30:00.000Z',
-  },
-  // INC-2026-2: a credit recorded in December that moved money in November.
-  {
-    ...inc2,
-    seq: 1,
-    entry_id: 'B1',
-    kind: 'credit',
-    state: 'confirmed',
-    amount_minor: 700,
-    currency: 'USD',
-    obligation: 'brand',
-    effect_id: 'f1',
-    at: '2026-12-02T09:00:00.000Z',
-    effective_at: '2026-11-28T15:00:00.000Z',
-  },
-  {
-    ...inc2,
-    seq: 2,
-    entry_id: 'B2',
-    kind: 'refund',
-    state: 'confirmed',
-    amount_minor: 1000,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'f2',
-    at: '2026-12-03T09:00:00.000Z',
-  },
-  {
-    ...inc2,
-    seq: 3,
-    entry_id: 'B3',
-    kind: 'correction',
-    root_kind: 'refund',
-    corrects_id: 'B2',
-    state: 'confirmed',
-    amount_minor: 800,
-    currency: 'EUR',
-    at: '2026-12-03T10:00:00.000Z',
-    obligation: 'tos',
-  },
-  {
-    ...inc2,
-    seq: 4,
-    entry_id: 'B4',
-    kind: 'ops_labour',
-    state: 'confirmed',
-    amount_minor: 6000,
-    currency: 'EUR',
-    labour_role: 'SRE',
-    at: '2026-12-03T11:00:00.000Z',
-  },
-  {
-    ...inc2,
-    seq: 5,
-    entry_id: 'B5',
-    kind: 'refund',
-    state: 'failed',
-    amount_minor: 999,
-    currency: 'EUR',
-    obligation: 'tos',
-    effect_id: 'f3',
-    at: '2026-12-03T12:00:00.000Z',
-  },
-  // INC-2026-3: a cost in pounds and no time recorded.
-  {
-    ...inc3,
-    seq: 1,
-    entry_id: 'C1',
-    kind: 'other_cost',
-    state: 'confirmed',
-    amount_minor: 2000,
-    currency: 'GBP',
-    obligation: 'brand',
-    at: '2026-12-05T09:00:00.000Z',
-  },
-];
+    world: 'RML3',
+    phase: 'Act',
+    at: new Date(Date.parse(`${day}T09:00:00.000Z`) + n * 60_000).toISOString(),
+    actor: 'casebook (Act)',
+    idempotencyKey: `k${n}`,
+    summary: `entry ${n}`,
+    detail: {},
+  });
+
+const time = (role: string, minutes: number, at: string): EntrySpec => ({
+  kind: 'ops_labour',
+  world: 'RML2',
+  phase: 'Contain',
+  at,
+  summary: `${minutes} min of ${role} work`,
+  detail: { minutes, role, by: 'sre@example.com' },
+});
+
+const eur = (minor: number) => ({ minor, currency: 'EUR' });
+
+/** The incidents of the fixture and their whole logs. */
+export async function fixtureLedger(): Promise<{ incident: ExportedIncident; entries: LedgerEntry[] }[]> {
+  const one = await sealedChain(
+    'INC-2026-1',
+    [
+      { state: 'intent', amount: eur(2500), obligation: 'tos', effectId: 'e1' },
+      {
+        state: 'confirmed',
+        amount: eur(2500),
+        obligation: 'tos',
+        effectId: 'e1',
+        effectiveAt: '2026-11-10T09:01:00.000Z',
+      },
+      { state: 'confirmed', amount: eur(4000), obligation: 'tos', effectId: 'e2' },
+      { kind: 'correction', state: 'confirmed', correctsIndex: 2, summary: 'refund e2 voided: sent twice' },
+      { kind: 'credit', state: 'confirmed', amount: eur(1500), obligation: 'brand', effectId: 'e3' },
+      time('SRE', 90, '2026-11-11T11:00:00.000Z'),
+      time('sre', 45, '2026-11-12T11:00:00.000Z'),
+      time('Comms', 30, '2026-11-12T12:00:00.000Z'),
+      { kind: 'legal_fee', state: 'confirmed', amount: eur(50000), phase: 'Learn', glCode: '6420' },
+      { state: 'intent', amount: eur(3000), obligation: 'tos', effectId: 'e4' },
+      { state: 'confirmed', amount: { minor: 1999, currency: 'USD' }, obligation: 'tos', effectId: 'e5' },
+    ],
+    sealer,
+    base('2026-11-10'),
+  );
+  const two = await sealedChain(
+    'INC-2026-2',
+    [
+      {
+        kind: 'credit',
+        state: 'confirmed',
+        amount: { minor: 700, currency: 'USD' },
+        obligation: 'brand',
+        effectId: 'f1',
+        effectiveAt: '2026-11-28T15:00:00.000Z',
+      },
+      { state: 'confirmed', amount: eur(1000), obligation: 'tos', effectId: 'f2' },
+      { kind: 'correction', state: 'confirmed', amount: eur(800), correctsIndex: 1, summary: 'f2 was 8.00' },
+      { kind: 'ops_labour', state: 'confirmed', amount: eur(6000), phase: 'Learn', detail: { hours: '0.5' } },
+      { state: 'failed', amount: eur(999), obligation: 'tos', effectId: 'f3' },
+    ],
+    sealer,
+    base('2026-12-02'),
+  );
+  const three = await sealedChain(
+    'INC-2026-3',
+    [
+      {
+        kind: 'other_cost',
+        state: 'confirmed',
+        amount: { minor: 2000, currency: 'GBP' },
+        obligation: 'brand',
+      },
+    ],
+    sealer,
+    base('2026-12-05'),
+  );
+  return [
+    { incident: { id: 'INC-2026-1', title: 'Double charge', productArea: 'payments' }, entries: one },
+    { incident: { id: 'INC-2026-2', title: 'Wrong notice', productArea: 'notices' }, entries: two },
+    { incident: { id: 'INC-2026-3', title: 'Courier fee', productArea: 'shipping' }, entries: three },
+  ];
+}
 
 /** `CASEBOOK_LABOUR_RATES` for the fixture: SRE has a rate, Comms has none. */
 export const FIXTURE_LABOUR_RATES = { SRE: { amount: '120.00', currency: 'EUR' } };
+
+/**
+ * Writes the incidents' rows under `dir` as the exports bucket lays them out, one object per month
+ * of `at` (`ledger/v1/period=YYYY-MM/ledger.parquet`); answers the files.
+ */
+export async function exportToDir(
+  dir: string,
+  ledger: readonly { incident: ExportedIncident; entries: readonly LedgerEntry[] }[],
+): Promise<string[]> {
+  const byPeriod = new Map<string, LedgerRow[]>();
+  for (const { incident, entries } of ledger)
+    for (const row of ledgerRows(incident, entries)) {
+      const period = periodOf(row.at);
+      byPeriod.set(period, [...(byPeriod.get(period) ?? []), row]);
+    }
+  const files: string[] = [];
+  for (const [period, rows] of [...byPeriod].sort(([a], [b]) => a.localeCompare(b))) {
+    const file = join(dir, ledgerObjectKey(period));
+    mkdirSync(dirname(file), { recursive: true });
+    await writeLedgerParquet(rows, new FileSink(file));
+    files.push(file);
+  }
+  return files;
+}
