@@ -50,8 +50,9 @@ export interface CasebookStatefulStackProps extends StackProps {
 }
 
 /**
- * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
- * archive of alert payloads and the webhook secret. Kept apart from the functions so redeploying code can never replace data.
+ * Everything Casebook must never lose: the ledger, the operational table, ledger exports (and
+ * finance's tables and workgroup over them), the archive of alert payloads and the webhook secret.
+ * Kept apart from the functions so redeploying code can never replace data.
  */
 export class CasebookStatefulStack extends Stack {
   /** Effect Ledger and Decision Log, append-only. */

@@ -2,7 +2,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
-import { Finance, LEDGER_V1_COLUMNS } from '../../lib/constructs/finance.ts';
+import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
+import { Finance, LEDGER_V1_COLUMNS, LEDGER_V1_PREFIX } from '../../lib/constructs/finance.ts';
 import { synthCasebookApp } from './casebook-app.ts';
 
 const { stateful, statefulTemplate: template } = synthCasebookApp();
@@ -81,6 +82,16 @@ describe('finance on AWS', () => {
           ['s3://', stateful.resolve(stateful.exportBucket.bucketName), '/ledger/v1/period=${period}/'],
         ],
       });
+    });
+
+    it("projects exactly the keys the export writes a period's object under", () => {
+      const location = input.Parameters['storage.location.template'] as { 'Fn::Join': [string, unknown[]] };
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder, verbatim
+      const placeholder = '${period}';
+      const template = String(location['Fn::Join'][1].at(-1)).slice(1);
+      expect(template).toBe(`${LEDGER_V1_PREFIX}period=${placeholder}/`);
+      for (const period of ['2020-01', '2026-11', '2031-12'])
+        expect(ledgerObjectKey(period)).toBe(`${template.replace(placeholder, period)}ledger.parquet`);
     });
 
     it('has the columns of ledger/v1 in order, typed as Athena reads the Parquet types', () => {
