@@ -12,6 +12,8 @@ import {
 import { LABOUR_RATES_PREFIX } from '../../functions/domain/labour-rates-object.ts';
 import {
   LEDGER_COLUMNS,
+  LEDGER_SCHEMA,
+  LEDGER_SCHEMA_KEY,
   type LedgerColumn,
   type LedgerColumnType,
 } from '../../functions/domain/ledger-export.ts';
@@ -184,7 +186,7 @@ export class Finance extends Construct {
         partitionKeys: [{ name: 'period', type: 'string', comment: 'YYYY-MM: the month of at' }],
         parameters: {
           classification: 'parquet',
-          'casebook.schema': 'ledger/v1',
+          [LEDGER_SCHEMA_KEY]: LEDGER_SCHEMA,
           // Months are projected from the key layout, not registered: the export of a new month is
           // queryable the moment its object exists, and a month without one reads as empty.
           'projection.enabled': 'true',
