@@ -16,6 +16,8 @@ export const ENV = {
   ledgerSigningKmsKeyId: 'CASEBOOK_LEDGER_SIGNING_KMS_KEY_ID',
   /** The S3 bucket anchored digests of the chain heads go to. */
   anchorBucket: 'CASEBOOK_ANCHOR_BUCKET',
+  /** The bucket ledger exports for finance go to (`ledger/v1/period=YYYY-MM/ledger.parquet`). */
+  exportBucket: 'CASEBOOK_EXPORT_BUCKET',
   /** Bucket that keeps whole alert payloads whose values had to be cut. */
   payloadBucket: 'CASEBOOK_PAYLOAD_BUCKET',
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',

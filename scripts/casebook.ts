@@ -11,6 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  *   casebook ledger prove --incident ID --seq N       an inclusion proof (or --from SIZE|FILE [--to …]:
  *                                                     a consistency proof), as a proof file
  *   casebook ledger check-proof FILE --public-key PEM checks a proof file offline
+ *   casebook ledger export --period YYYY-MM [--to YYYY-MM] [--format parquet|csv] [--out PATH]
+ *                                                     the ledger for finance (ledger/v1), by month
  *   casebook case-file ID                             the incident's case file (seed 000 §4 YAML)
  *
  * Without `--table` (or CASEBOOK_LEDGER_TABLE) it reads the local stack (`npm start`: its ports,
@@ -47,6 +49,7 @@ import {
   PORTS,
   portsFromEnvironment,
 } from '../local/names.ts';
+import { addExportCommand } from './ledger-export.ts';
 import { addProofCommands } from './ledger-proofs.ts';
 import { addPnlCommand } from './pnl.ts';
 
@@ -82,6 +85,7 @@ const VARIABLES = [
   row(ENV.ledgerTable, 'the ledger table (--table)'),
   row(ENV.operationsTable, 'the operational table (--operations-table)'),
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
+  row(ENV.exportBucket, 'the bucket ledger exports go to (ledger export --export-bucket)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
   row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),
@@ -167,6 +171,7 @@ function target(options: TargetOptions) {
     operations: operationsTable ? new DynamoDbOperationsStore(db, operationsTable) : undefined,
     workroom: operationsTable ? new DynamoDbWorkroom(db, operationsTable) : undefined,
     anchors: anchorBucket ? new S3AnchorStore(s3, anchorBucket) : undefined,
+    exportBucket: local ? LOCAL_BUCKETS.exports : env[ENV.exportBucket],
   };
 }
 
@@ -316,6 +321,7 @@ addTargetOptions(
 });
 
 addProofCommands(ledger, { target, addTargetOptions });
+addExportCommand(ledger, { target, addTargetOptions, progressBar });
 addPnlCommand(program);
 
 addTargetOptions(

@@ -31,13 +31,13 @@ import {
   pnlJson,
   pnlTable,
   ReportInputError,
+  rollUp,
 } from '../functions/domain/pnl-report.ts';
+import { ENV } from '../functions/env-names.ts';
 import { pnlHtml } from '../functions/pages/pnl-report.ts';
 import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS, portsFromEnvironment } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 
-/** The exports bucket on AWS (the export function writes there). */
-export const EXPORTS_BUCKET_VARIABLE = 'CASEBOOK_EXPORTS_BUCKET';
 /** JSON `{"SRE": {"amount": "120.00", "currency": "EUR"}, …}`: each role's hourly rate. */
 export const LABOUR_RATES_VARIABLE = 'CASEBOOK_LABOUR_RATES';
 
@@ -57,11 +57,11 @@ interface PnlOptions {
   format: string;
   out?: string;
   in?: string;
-  bucket?: string;
+  exportBucket?: string;
 }
 
 /** What was asked, checked: every problem is a {@link ReportInputError}, one line, exit 2. */
-interface PnlRequest {
+export interface PnlRequest {
   readonly from: string;
   readonly to: string;
   readonly groupBy: readonly PnlDimension[];
@@ -185,7 +185,7 @@ async function fetchExports(s3: S3Client, bucket: string, from: string, into: st
 /** Where the exports are: `--in`, the bucket on AWS, or the local stack's bucket. */
 function exportSource(options: PnlOptions, env: NodeJS.ProcessEnv) {
   if (options.in) return { kind: 'dir' as const, dir: options.in };
-  const bucket = options.bucket ?? env[EXPORTS_BUCKET_VARIABLE];
+  const bucket = options.exportBucket ?? env[ENV.exportBucket];
   if (bucket) return { kind: 's3' as const, bucket, client: s3Client() };
   // The local stack's emulator, whatever else this shell points at (see `target` in casebook.ts).
   const ports = portsFromEnvironment({ [PORTS.s3.variable]: env[PORTS.s3.variable] });
@@ -204,12 +204,14 @@ export async function pnlReport(files: readonly string[], req: PnlRequest): Prom
   const db = await openLedgerDb(files, req.labourRates);
   try {
     const range = { from: req.from, to: req.to };
+    // One pass for every grouping the report shows: the finest, summed up in memory.
+    const fine = await db.query(pnlSql({ ...range, groupBy: PNL_DIMENSIONS }));
     return buildPnlReport({
       ...range,
       groupBy: req.groupBy,
-      rows: await db.query(pnlSql({ ...range, groupBy: req.groupBy })),
-      byMonth: await db.query(pnlSql({ ...range, groupBy: ['period', 'category'] })),
-      byIncident: await db.query(pnlSql({ ...range, groupBy: ['incident'] })),
+      rows: rollUp(fine, req.groupBy),
+      byMonth: rollUp(fine, ['period', 'category']),
+      byIncident: rollUp(fine, ['incident']),
       unsettled: await db.query(unsettledSql(range)),
       unpriced: await db.query(unpricedLabourSql(range)),
       incidents: await db.query(incidentsSql(range)),
@@ -242,7 +244,7 @@ export function addPnlCommand(program: Command): void {
     .option('--in <dir>', 'read the exports from a local copy of the bucket (ledger/v1/period=…/)')
     .option(
       '--bucket <name>',
-      `the exports bucket on AWS (default: ${EXPORTS_BUCKET_VARIABLE}, else the local stack)`,
+      `the exports bucket on AWS (default: ${ENV.exportBucket}, else the local stack)`,
     )
     .addHelpText(
       'after',

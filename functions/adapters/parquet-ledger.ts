@@ -27,7 +27,7 @@ export interface ByteSink {
 export interface ParquetLedgerOptions {
   /**
    * Rows per row group: the unit of memory while writing and of reading for the engines (Athena
-   * and DuckDB read a group in parallel with the others). @default 20000
+   * and DuckDB read a group in parallel with the others). @default 10000
    */
   readonly rowGroupRows?: number;
 }
@@ -95,7 +95,7 @@ export class ParquetLedgerWriter implements LedgerRowWriter {
 
   constructor(sink: ByteSink, options: ParquetLedgerOptions = {}) {
     this.sink = sink;
-    this.groupRows = options.rowGroupRows ?? 20_000;
+    this.groupRows = options.rowGroupRows ?? 10_000;
     this.writer = sinkWriter(sink);
     this.parquet = new ParquetWriter({
       writer: this.writer,

@@ -213,7 +213,7 @@ interface Chain {
 
 /**
  * Builds an incident's rows from its entries given in seq order, a page at a time: it keeps, per
- * effect entry, only its id, seq and chain — not the entries — so a long log is read in pages.
+ * effect entry, only its id and its chain — not the entries — so a long log is read in pages.
  *
  * `corrects_id` is the row a correction supersedes: the entry it names — or, when a correction of
  * the same chain came before it, that correction (the chain's last word so far), so each chain has
@@ -222,29 +222,42 @@ interface Chain {
 export class LedgerRowBuilder {
   private readonly incident: ExportedIncident;
   private readonly number: number | null;
-  private readonly known = new Map<string, { readonly seq: number; readonly chain: Chain }>();
+  /** Each effect entry's chain, by id; entries nothing corrects yet share one chain per kind and line. */
+  private readonly chains = new Map<string, Chain>();
+  private readonly fresh = new Map<string, Chain>();
+  private readonly corrected = new Set<Chain>();
 
   constructor(incident: ExportedIncident) {
     this.incident = incident;
     this.number = incidentNumber(incident.id);
   }
 
-  /** The entry's row, or undefined for a Decision Log entry. */
+  /** The entry's row, or undefined for a Decision Log entry. Entries come in seq order. */
   add(entry: LedgerEntry): LedgerRow | undefined {
     if (entry.log !== 'effect') return undefined;
     const named = namedCorrection(entry);
-    const target = named === undefined ? undefined : this.known.get(named);
-    const corrects = target !== undefined && target.seq < entry.seq;
-    const chain: Chain = corrects
-      ? target.chain
-      : { rootKind: entry.kind, rootObligation: obligationOf(entry) };
+    // Entries come in seq order, so a chain found by name is one written before this entry.
+    let chain = named === undefined ? undefined : this.chains.get(named);
     const id = exportedEntryId(entry);
     let supersedes: string | undefined;
-    if (corrects) {
+    if (chain) {
+      if (!this.corrected.has(chain)) {
+        chain = { rootKind: chain.rootKind, rootObligation: chain.rootObligation };
+        this.corrected.add(chain);
+      }
       supersedes = chain.lastWord ?? (named as string);
       chain.lastWord = id;
+      this.chains.set(named as string, chain);
+    } else {
+      const obligation = obligationOf(entry);
+      const key = `${entry.kind}|${obligation ?? ''}`;
+      chain = this.fresh.get(key);
+      if (!chain) {
+        chain = { rootKind: entry.kind, rootObligation: obligation };
+        this.fresh.set(key, chain);
+      }
     }
-    this.known.set(id, { seq: entry.seq, chain });
+    this.chains.set(id, chain);
     return rowOf(this.incident, this.number, entry, id, chain, supersedes);
   }
 }

@@ -54,7 +54,12 @@ export function parseExchangeRates(reporting: string, value: unknown): Conversio
       z
         .string({ error: 'must be a decimal string, e.g. "0.92"' })
         .regex(RATE, 'must be a decimal, e.g. "0.92"'),
-      { error: 'must be an object of currency → rate, e.g. {"USD": "0.92"}' },
+      {
+        error: (issue) =>
+          issue.code === 'invalid_key'
+            ? 'is not an ISO 4217 currency code (upper case, e.g. EUR)'
+            : 'must be an object of currency → rate, e.g. {"USD": "0.92"}',
+      },
     )
     .safeParse(value);
   if (!parsed.success) {
@@ -90,6 +95,41 @@ export function convertMinor(minor: number, from: string, conversion: Conversion
   const result = Number(negative ? -rounded : rounded);
   if (!Number.isSafeInteger(result)) throw new RangeError('a converted amount is too large');
   return result === 0 ? 0 : result;
+}
+
+/** The column of `pnlSql`'s answer that each dimension groups by. */
+const SQL_COLUMNS: Readonly<Record<PnlDimension, readonly string[]>> = {
+  category: ['category'],
+  productArea: ['product_area'],
+  obligation: ['obligation'],
+  period: ['period'],
+  incident: ['incident_id', 'incident_number', 'incident_title'],
+};
+
+/**
+ * Rows of `pnlSql` grouped by every dimension, summed up to `dims` (and currency): what
+ * `pnlSql({groupBy: dims})` answers, without another pass over the ledger. Sums are exact (integer
+ * minor units) and labour is rounded before any grouping, so the figures are the same.
+ */
+export function rollUp(rows: readonly SqlRow[], dims: readonly PnlDimension[]): SqlRow[] {
+  const columns = dims.flatMap((d) => SQL_COLUMNS[d]);
+  const out = new Map<string, Record<string, SqlValue>>();
+  for (const r of rows) {
+    const key = JSON.stringify([...columns.map((c) => r[c] ?? null), r.currency]);
+    const before = out.get(key);
+    if (before) {
+      before.amount_minor = num(before.amount_minor) + num(r.amount_minor);
+      before.entries = num(before.entries) + num(r.entries);
+    } else {
+      out.set(key, {
+        ...Object.fromEntries(columns.map((c) => [c, r[c] ?? null])),
+        currency: r.currency,
+        amount_minor: num(r.amount_minor),
+        entries: num(r.entries),
+      });
+    }
+  }
+  return [...out.values()];
 }
 
 /** One line of the report: its group's values, then the money. */

@@ -3,12 +3,13 @@
  * export, the on-demand one and the CLI alike.
  *
  * 1. List the incidents detected before the last period ends (the by-creation index: no Scan).
- * 2. Read each incident's chain a page at a time with consistent Queries, the next page read while
- *    the current one is written.
+ * 2. Read each incident's chain a page at a time with consistent Queries, the next pages (of this
+ *    incident or the next) read while the current one is written.
  * 3. Build its rows (corrections resolved over the whole chain: a correction may name an entry of
  *    an earlier period) and hand each row to the writer of the period its `at` falls in.
  * 4. Finish every period's file; if anything fails, abort them all, so no partial file is left.
  */
+import type { LedgerEntry } from '../domain/ledger.ts';
 import type {
   ExportedIncident,
   LedgerExportSource,
@@ -85,10 +86,23 @@ export async function exportLedger(
   const counts = new Map(periods.map((p) => [p, 0]));
   let rows = 0;
   try {
-    for (const [index, incident] of incidents.entries()) {
-      rows += await exportIncident(deps.source, incident, start, end, writers, counts);
-      deps.onProgress?.(index + 1, incidents.length, rows);
+    let current: { index: number; builder: LedgerRowBuilder } | undefined;
+    for await (const { index, page } of readAhead(pagesOf(deps.source, incidents), 2)) {
+      if (current?.index !== index) {
+        if (current) deps.onProgress?.(current.index + 1, incidents.length, rows);
+        current = { index, builder: new LedgerRowBuilder(incidents[index] as ExportedIncident) };
+      }
+      for (const entry of page) {
+        const row = current.builder.add(entry);
+        // ISO instants in UTC with milliseconds compare as text.
+        if (!row || row.at < start || row.at >= end) continue;
+        const period = row.at.slice(0, 7);
+        await (writers.get(period) as LedgerRowWriter).add(row);
+        counts.set(period, (counts.get(period) ?? 0) + 1);
+        rows++;
+      }
     }
+    if (current) deps.onProgress?.(current.index + 1, incidents.length, rows);
     const written = new Map<LedgerRowWriter, WrittenFile>();
     for (const writer of distinct) written.set(writer, await writer.finish());
     const reported = new Set<LedgerRowWriter>();
@@ -108,40 +122,34 @@ export async function exportLedger(
   }
 }
 
-async function exportIncident(
+/** Every page of every incident's chain, in order, each with its incident's place in the list. */
+async function* pagesOf(
   source: LedgerExportSource,
-  incident: ExportedIncident,
-  start: string,
-  end: string,
-  writers: ReadonlyMap<Period, LedgerRowWriter>,
-  counts: Map<Period, number>,
-): Promise<number> {
-  const builder = new LedgerRowBuilder(incident);
-  let rows = 0;
-  for await (const page of readAhead(source.entryPages(incident.id))) {
-    for (const entry of page) {
-      const row = builder.add(entry);
-      // ISO instants in UTC with milliseconds compare as text.
-      if (!row || row.at < start || row.at >= end) continue;
-      const period = row.at.slice(0, 7);
-      await (writers.get(period) as LedgerRowWriter).add(row);
-      counts.set(period, (counts.get(period) ?? 0) + 1);
-      rows++;
-    }
+  incidents: readonly ExportedIncident[],
+): AsyncGenerator<{ readonly index: number; readonly page: readonly LedgerEntry[] }> {
+  for (const [index, incident] of incidents.entries()) {
+    for await (const page of source.entryPages(incident.id)) yield { index, page };
   }
-  return rows;
 }
 
-/** Asks for the next page before the current one is handed on, so reading and writing overlap. */
-async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+/**
+ * Keeps `depth` pages asked for ahead of the one being written, across incidents, so the table
+ * reads while the rows are built and encoded; memory holds at most `depth` pages more.
+ */
+async function* readAhead<T>(pages: AsyncIterable<T>, depth: number): AsyncGenerator<T> {
   const iterator = pages[Symbol.asyncIterator]();
-  let next = iterator.next();
-  for (;;) {
-    const current = await next;
-    if (current.done) return;
-    next = iterator.next();
+  const ahead: Promise<IteratorResult<T>>[] = [];
+  const ask = () => {
+    const next = iterator.next();
     // A rejected read-ahead is seen when it is awaited; until then it must not go unhandled.
     next.catch(() => {});
+    ahead.push(next);
+  };
+  for (let i = 0; i < depth; i++) ask();
+  for (;;) {
+    const current = await (ahead.shift() as Promise<IteratorResult<T>>);
+    if (current.done) return;
+    ask();
     yield current.value;
   }
 }

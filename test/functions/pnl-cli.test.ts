@@ -11,11 +11,27 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSink } from '../../functions/adapters/byte-sinks.ts';
+import { DynamoDbLedgerExportSource } from '../../functions/adapters/dynamodb-ledger-export.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { ParquetLedgerWriter } from '../../functions/adapters/parquet-ledger.ts';
+import { classify } from '../../functions/domain/alert.ts';
 import { CATEGORY_OF_KIND } from '../../functions/domain/finance-sql.ts';
+import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
+import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { profitAndLoss } from '../../functions/domain/profit-and-loss.ts';
-import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { exportLedger } from '../../functions/use-cases/export-ledger.ts';
+import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS } from '../../local/names.ts';
 import { casebook } from '../support/cli.ts';
-import { exportToDir, FIXTURE_LABOUR_RATES, fixtureLedger } from '../support/finance-fixture.ts';
+import { startTestDatabase } from '../support/dynamodb.ts';
+import {
+  exportToDir,
+  FIXTURE,
+  FIXTURE_LABOUR_RATES,
+  fixtureDraft,
+  fixtureLedger,
+} from '../support/finance-fixture.ts';
+import { plainAlert } from '../support/incidents.ts';
 import type { TestBucket } from '../support/s3.ts';
 import { startTestBucket } from '../support/s3.ts';
 
@@ -170,6 +186,56 @@ describe('casebook pnl over the fixture ledger', () => {
     expect({ ...reported, 'ops_labour EUR': reported['ops_labour EUR'] - 27000 }).toEqual(own);
   });
 
+  it('reads the real export the same: the fixture appended to a ledger (dynalite), exported by exportLedger', async () => {
+    const database = await startTestDatabase();
+    try {
+      const tables = await database.tables();
+      const store = new DynamoDbOperationsStore(database.doc, tables.operations);
+      const ledgerTable = database.ledger(tables.ledger);
+      for (const [i, { incident, day, specs }] of FIXTURE.entries()) {
+        const id = formatIncidentId(2026, i + 1);
+        await store.createIncident({
+          ...openIncident(id, plainAlert(i + 1), classify({}), `${day}T08:00:00.000Z`),
+          ...(incident.productArea ? { productArea: incident.productArea } : {}),
+        });
+        const written: { id: string; seq: number }[] = [];
+        for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
+          const target = correctsIndex === undefined ? undefined : written[correctsIndex];
+          const { entry } = await ledgerTable.append(id, {
+            ...fixtureDraft(day, n, spec),
+            ...(target ? { corrects: target } : {}),
+          });
+          written.push({ id: (entry as { id: string }).id, seq: entry.seq });
+        }
+      }
+      const real = join(dir, 'real');
+      const source = new DynamoDbLedgerExportSource(database.doc, {
+        operationsTable: tables.operations,
+        ledgerTable: tables.ledger,
+      });
+      const result = await exportLedger(
+        {
+          source,
+          writerFor: (period) => {
+            const file = join(real, ledgerObjectKey(period));
+            mkdirSync(join(file, '..'), { recursive: true });
+            return new ParquetLedgerWriter(new FileSink(file));
+          },
+        },
+        { from: '2026-11', to: '2026-12' },
+      );
+      expect(result).toMatchObject({ incidents: 3, rows: 17 });
+      const args = ['--format', 'csv', '--group-by', 'category,productArea'];
+      const fromReal = await pnl([...args, '--in', real]);
+      const fromFixture = await pnl([...args, '--in', exports]);
+      expect(fromReal.stderr).toBe('');
+      expect(fromReal.stdout).toBe(fromFixture.stdout);
+      expect(fromReal.stdout).toContain('ops_labour,payments,EUR,270.00,27000,2,');
+    } finally {
+      await database.close();
+    }
+  });
+
   it('fetches the objects from the exports bucket with the S3 SDK when no --in is given', async () => {
     for (const file of files) {
       await bucket.client.send(
@@ -187,12 +253,40 @@ describe('casebook pnl over the fixture ledger', () => {
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
-      CASEBOOK_EXPORTS_BUCKET: bucket.bucket,
+      CASEBOOK_EXPORT_BUCKET: bucket.bucket,
     };
     const fromBucket = await pnl(['--format', 'csv'], env);
     const fromDir = await pnl(['--format', 'csv', '--in', exports]);
     expect(fromBucket.stderr).toBe('');
     expect(fromBucket.stdout).toBe(fromDir.stdout);
+  });
+
+  it("reads the local stack's exports bucket when no bucket is named (CASEBOOK_S3_PORT, its own credentials)", async () => {
+    const local = await startTestBucket(LOCAL_BUCKETS.exports);
+    try {
+      for (const file of files) {
+        await local.client.send(
+          new PutObjectCommand({
+            Bucket: local.bucket,
+            Key: relative(exports, file),
+            Body: readFileSync(file),
+          }),
+        );
+      }
+      const endpoint = await local.client.config.endpoint?.();
+      const result = await pnl(['--format', 'csv'], {
+        ...labour,
+        [PORTS.s3.variable]: String(endpoint?.port),
+        // Real credentials in the shell never reach the emulator.
+        AWS_ACCESS_KEY_ID: 'AKIAREALKEY',
+        AWS_SECRET_ACCESS_KEY: 'real-secret',
+      });
+      const fromDir = await pnl(['--format', 'csv', '--in', exports]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(fromDir.stdout);
+    } finally {
+      await local.close();
+    }
   });
 
   it('writes the HTML report to --out: one file, the chart inline, no script', async () => {

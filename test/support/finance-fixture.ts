@@ -43,11 +43,19 @@ const time = (role: string, minutes: number, at: string): EntrySpec => ({
 
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 
-/** The incidents of the fixture and their whole logs. */
-export async function fixtureLedger(): Promise<{ incident: ExportedIncident; entries: LedgerEntry[] }[]> {
-  const one = await sealedChain(
-    'INC-2026-1',
-    [
+/** One incident of the fixture: what the export reads of it, the day its entries start, its entries. */
+export interface FixtureIncident {
+  readonly incident: ExportedIncident;
+  readonly day: string;
+  readonly specs: readonly EntrySpec[];
+}
+
+/** The fixture's incidents and their entries, by position (a correction names an earlier one by index). */
+export const FIXTURE: readonly FixtureIncident[] = [
+  {
+    incident: { id: 'INC-2026-1', title: 'Double charge', productArea: 'payments' },
+    day: '2026-11-10',
+    specs: [
       { state: 'intent', amount: eur(2500), obligation: 'tos', effectId: 'e1' },
       {
         state: 'confirmed',
@@ -66,12 +74,11 @@ export async function fixtureLedger(): Promise<{ incident: ExportedIncident; ent
       { state: 'intent', amount: eur(3000), obligation: 'tos', effectId: 'e4' },
       { state: 'confirmed', amount: { minor: 1999, currency: 'USD' }, obligation: 'tos', effectId: 'e5' },
     ],
-    sealer,
-    base('2026-11-10'),
-  );
-  const two = await sealedChain(
-    'INC-2026-2',
-    [
+  },
+  {
+    incident: { id: 'INC-2026-2', title: 'Wrong notice', productArea: 'notices' },
+    day: '2026-12-02',
+    specs: [
       {
         kind: 'credit',
         state: 'confirmed',
@@ -85,12 +92,11 @@ export async function fixtureLedger(): Promise<{ incident: ExportedIncident; ent
       { kind: 'ops_labour', state: 'confirmed', amount: eur(6000), phase: 'Learn', detail: { hours: '0.5' } },
       { state: 'failed', amount: eur(999), obligation: 'tos', effectId: 'f3' },
     ],
-    sealer,
-    base('2026-12-02'),
-  );
-  const three = await sealedChain(
-    'INC-2026-3',
-    [
+  },
+  {
+    incident: { id: 'INC-2026-3', title: 'Courier fee', productArea: 'shipping' },
+    day: '2026-12-05',
+    specs: [
       {
         kind: 'other_cost',
         state: 'confirmed',
@@ -98,14 +104,24 @@ export async function fixtureLedger(): Promise<{ incident: ExportedIncident; ent
         obligation: 'brand',
       },
     ],
-    sealer,
-    base('2026-12-05'),
-  );
-  return [
-    { incident: { id: 'INC-2026-1', title: 'Double charge', productArea: 'payments' }, entries: one },
-    { incident: { id: 'INC-2026-2', title: 'Wrong notice', productArea: 'notices' }, entries: two },
-    { incident: { id: 'INC-2026-3', title: 'Courier fee', productArea: 'shipping' }, entries: three },
-  ];
+  },
+];
+
+/** The n-th entry of an incident's fixture, whole, as a use case would draft it. */
+export function fixtureDraft(
+  day: string,
+  n: number,
+  spec: Omit<EntrySpec, 'correctsIndex'>,
+): LedgerEntryDraft {
+  return { ...base(day)(n), ...spec };
+}
+
+/** The incidents of the fixture and their whole logs, sealed as the ledger seals them. */
+export async function fixtureLedger(): Promise<{ incident: ExportedIncident; entries: LedgerEntry[] }[]> {
+  const out: { incident: ExportedIncident; entries: LedgerEntry[] }[] = [];
+  for (const { incident, day, specs } of FIXTURE)
+    out.push({ incident, entries: await sealedChain(incident.id, specs, sealer, base(day)) });
+  return out;
 }
 
 /** `CASEBOOK_LABOUR_RATES` for the fixture: SRE has a rate, Comms has none. */
