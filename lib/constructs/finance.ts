@@ -353,20 +353,14 @@ export class Finance extends Construct {
         }),
       ],
     });
-    // The acknowledgements name the ARNs as cdk-nag writes them once references are resolved.
-    this.node.addValidation({
-      validate: () => {
-        for (const prefix of exportPrefixes)
-          Validations.of(policy).acknowledge({
-            id: sameStackObjectsFinding(stack, props.exportBucket, prefix),
-            reason: `Get only, under ${prefix}: one object per exported month (or the one rates object), named by the export as months go by, so no fixed key can be granted; nothing else in the exports bucket, and no write.`,
-          });
-        Validations.of(policy).acknowledge({
-          id: sameStackObjectsFinding(stack, props.resultsBucket, RESULTS_PREFIX),
-          reason: `Athena writes each query's result under ${RESULTS_PREFIX} with a name of its own (the query id) and the user reads it back there; the bucket holds nothing else, and the workgroup encrypts every result.`,
-        });
-        return [];
-      },
+    for (const prefix of exportPrefixes)
+      Validations.of(policy).acknowledge({
+        id: sameStackObjectsFinding(stack, props.exportBucket, prefix),
+        reason: `Get only, under ${prefix}: one object per exported month (or the one rates object), named by the export as months go by, so no fixed key can be granted; nothing else in the exports bucket, and no write.`,
+      });
+    Validations.of(policy).acknowledge({
+      id: sameStackObjectsFinding(stack, props.resultsBucket, RESULTS_PREFIX),
+      reason: `Athena writes each query's result under ${RESULTS_PREFIX} with a name of its own (the query id) and the user reads it back there; the bucket holds nothing else, and the workgroup encrypts every result.`,
     });
     return policy;
   }
