@@ -160,6 +160,7 @@ export class Finance extends Construct {
         : [`workGroupName ${JSON.stringify(workGroupName)} must be letters, digits, '.', '_' or '-'`]),
       ...(PERIOD.test(firstPeriod) ? [] : [`firstPeriod ${JSON.stringify(firstPeriod)} must be YYYY-MM`]),
       ...duplicates(queries.map((q) => q.name)).map((name) => `two named queries are called ${name}`),
+      ...queries.flatMap(namedQueryProblems),
     ]);
     this.databaseName = databaseName;
     this.workGroupName = workGroupName;
@@ -380,6 +381,21 @@ export function sameStackObjectsFinding(stack: Stack, bucket: IBucket, prefix: s
 /** `s3://<bucket>/<prefix>`, as Glue and Athena name locations. */
 function s3Url(bucket: IBucket, prefix: string): string {
   return Fn.join('', ['s3://', bucket.bucketName, '/', prefix]);
+}
+
+/** What Athena refuses in a named query (CreateNamedQuery's limits), said before a deployment fails on it. */
+function namedQueryProblems({ name, description, sql }: FinanceQuery): string[] {
+  return [
+    ...(name.length >= 1 && name.length <= 128
+      ? []
+      : [`named query ${JSON.stringify(name)}: a name is 1 to 128 characters`]),
+    ...(description.length >= 1 && description.length <= 1024
+      ? []
+      : [`named query ${name}: a description is 1 to 1024 characters`]),
+    ...(sql.length >= 1 && sql.length <= 262_144
+      ? []
+      : [`named query ${name}: its SQL is 1 to 262144 characters`]),
+  ];
 }
 
 function duplicates(names: readonly string[]): string[] {

@@ -277,12 +277,12 @@ describe('finance on AWS', () => {
           workGroupName: 'casebook finance',
           firstPeriod: '2026-13',
           queries: [
-            { name: 'P&L', description: '', sql: 'SELECT 1' },
-            { name: 'P&L', description: '', sql: 'SELECT 2' },
+            { name: 'P&L', description: 'by category', sql: 'SELECT 1' },
+            { name: 'P&L', description: '', sql: 'x'.repeat(262_145) },
           ],
         }),
     ).toThrow(
-      /Bad\/Finance: invalid configuration:\n {2}- databaseName "Case-Book" must be.*\n {2}- workGroupName "casebook finance" must be.*\n {2}- firstPeriod "2026-13" must be YYYY-MM\n {2}- two named queries are called P&L$/,
+      /Bad\/Finance: invalid configuration:\n {2}- databaseName "Case-Book" must be.*\n {2}- workGroupName "casebook finance" must be.*\n {2}- firstPeriod "2026-13" must be YYYY-MM\n {2}- two named queries are called P&L\n {2}- named query P&L: a description is 1 to 1024 characters\n {2}- named query P&L: its SQL is 1 to 262144 characters$/,
     );
   });
 });
