@@ -1,8 +1,8 @@
 /**
  * The ledger export at scale: 100,000 Effect Ledger entries (10 incidents of 10,000) exported as
  * one period's Parquet object, streamed to s3rver by a multipart upload, against a plain
- * consistent paged Query of the same items in the same run (the floor: an export cannot read
- * faster than that); and the heap while exporting 100,000 entries against 10,000 (10 incidents of
+ * consistent paged Query of the same items in the same run (the two take turns, twice; the faster
+ * of each counts); and the heap while exporting 100,000 entries against 10,000 (10 incidents of
  * 1,000), sampled after a full GC ten times in each (every 10,000 and every 1,000 rows; the ten
  * collections are inside the timed export): memory must not grow with the ledger.
  * dynalite and s3rver run in processes of their own, so their memory is not in the figure.
@@ -125,9 +125,9 @@ export default async function run(): Promise<BenchReport> {
       return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
     };
 
-    // The floor: every item of every incident by consistent paged Queries, nothing done with them;
-    // measured just before and just after the export, and averaged, so the load on a shared machine
-    // weighs on both alike.
+    // The floor: every item of every incident by consistent paged Queries, nothing done with them.
+    // Query and export take turns, twice, and the faster of each counts: on a shared machine a
+    // neighbour's burst would otherwise decide the ratio.
     const query = async () => {
       const started = process.hrtime.bigint();
       let queried = 0;
@@ -155,29 +155,36 @@ export default async function run(): Promise<BenchReport> {
     const smallPeak = { bytes: baseline };
     const smallRun = await exportTo(small, 'heap/10k.parquet', smallPeak, ENTRIES / 100);
     const largePeak = { bytes: baseline };
-    const queryBefore = await query();
-    const timed = await exportTo(large, ledgerObjectKey('2026-11'), largePeak, ENTRIES / 10);
-    const queryAfter = await query();
-    const querySeconds = (queryBefore + queryAfter) / 2;
+    const queries: number[] = [];
+    const exports: number[] = [];
+    let timed: Awaited<ReturnType<typeof exportTo>> | undefined;
+    for (let round = 0; round < 2; round++) {
+      queries.push(await query());
+      timed = await exportTo(large, ledgerObjectKey('2026-11'), largePeak, ENTRIES / 10);
+      exports.push(timed.seconds);
+    }
+    if (!timed) throw new Error('no export ran');
+    const querySeconds = Math.min(...queries);
+    const exportSeconds = Math.min(...exports);
     if (smallRun.result.rows !== ENTRIES / 10 || timed.result.rows !== ENTRIES)
       throw new Error(`the exports wrote ${smallRun.result.rows} and ${timed.result.rows} rows`);
     const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: ledgerObjectKey('2026-11') }));
     const bytes = Number(object.ContentLength ?? 0);
     await object.Body?.transformToByteArray();
 
-    const ratio = querySeconds / timed.seconds;
+    const ratio = querySeconds / exportSeconds;
     const heapRatio = largePeak.bytes / smallPeak.bytes;
     const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
     const markdown = [
       '## Exporting 100,000 ledger entries (`bench/finance-export.bench.ts`)',
       '',
-      `\`exportLedger\` (what \`casebook ledger export\` and the export function run) over ${ENTRIES.toLocaleString('en')} Effect Ledger entries — ${INCIDENTS} incidents of ${per.toLocaleString('en')}, in format 3 items of 25 on dynalite — into one period's Parquet object (${mb(bytes)}, Snappy, row groups of 10,000) streamed to s3rver by a multipart upload: ${timed.seconds.toFixed(2)} s. A plain consistent paged Query of the same items, nothing done with them, took ${querySeconds.toFixed(2)} s (${queryBefore.toFixed(2)} s just before the export, ${queryAfter.toFixed(2)} s just after): the export runs at ${ratio.toFixed(2)} of that rate (every entry's leaf hash computed for \`entry_hash\`, corrections resolved, rows encoded and uploaded).`,
+      `\`exportLedger\` (what \`casebook ledger export\` and the export function run) over ${ENTRIES.toLocaleString('en')} Effect Ledger entries — ${INCIDENTS} incidents of ${per.toLocaleString('en')}, in format 3 items of 25 on dynalite — into one period's Parquet object (${mb(bytes)}, Snappy, row groups of 10,000) streamed to s3rver by a multipart upload: ${exportSeconds.toFixed(2)} s (the faster of ${exports.map((x) => x.toFixed(2)).join(' s and ')} s). A plain consistent paged Query of the same items, nothing done with them, taking turns with the export: ${querySeconds.toFixed(2)} s (of ${queries.map((x) => x.toFixed(2)).join(' s and ')} s): the export runs at ${ratio.toFixed(2)} of that rate (every entry's leaf hash computed for \`entry_hash\`, corrections resolved, rows encoded and uploaded).`,
       '',
-      `Heap after a full GC, sampled ten times during each export (every 10,000 and every 1,000 rows), highest: ${mb(largePeak.bytes)} exporting ${ENTRIES.toLocaleString('en')} entries against ${mb(smallPeak.bytes)} exporting ${(ENTRIES / 10).toLocaleString('en')} (10 incidents of ${(per / 10).toLocaleString('en')}); ${mb(baseline)} before either. dynalite and s3rver ran in processes of their own. Seeding (pre-sealed items, batch writes) took ${seedSeconds.toFixed(1)} s, untimed.`,
+      `Heap after a full GC, sampled ten times during each export (every 10,000 and every 1,000 rows; both timed exports of 100,000 sampled), highest: ${mb(largePeak.bytes)} exporting ${ENTRIES.toLocaleString('en')} entries against ${mb(smallPeak.bytes)} exporting ${(ENTRIES / 10).toLocaleString('en')} (10 incidents of ${(per / 10).toLocaleString('en')}); ${mb(baseline)} before either. dynalite and s3rver ran in processes of their own. Seeding (pre-sealed items, batch writes) took ${seedSeconds.toFixed(1)} s, untimed.`,
     ].join('\n');
     return {
       results: {
-        'finance.export_100k_s': Math.round(timed.seconds * 1000) / 1000,
+        'finance.export_100k_s': Math.round(exportSeconds * 1000) / 1000,
         'finance.export_vs_query': Math.round(ratio * 1000) / 1000,
         'finance.export_heap_ratio_100k_vs_10k': Math.round(heapRatio * 1000) / 1000,
       },

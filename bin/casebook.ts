@@ -20,4 +20,5 @@ new CasebookStatelessStack(app, 'CasebookStateless', {
   pseudonymKeySecret: stateful.pseudonymKeySecret,
   stripeApiKeySecret: stateful.stripeApiKeySecret,
   payloadBucket: stateful.payloadBucket,
+  exportBucket: stateful.exportBucket,
 });

@@ -37,6 +37,8 @@ export interface FunctionNeeds {
   readonly anchors?: boolean;
   /** Signs people in to the console: the OpenID Connect issuer and client, and the session key secret. */
   readonly signIn?: boolean;
+  /** Writes ledger exports for finance under `ledger/v1/` in the exports bucket (multipart uploads). */
+  readonly exports?: boolean;
 }
 
 /** One Lambda function of Casebook. */
@@ -188,6 +190,14 @@ export const FUNCTIONS = {
     substitution: 'AnchorLedgerFunctionArn',
     needs: { operations: 'RO', ledger: 'APPEND', anchors: true },
     timeoutSeconds: 300,
+  },
+  exportLedger: {
+    name: 'export-ledger',
+    entry: 'functions/export-ledger/handler.ts',
+    description:
+      'Exports the Effect Ledger for finance (ledger/v1 Parquet, one object per month of recording) to the exports bucket: daily for the open month, and on demand ({"period": "YYYY-MM", "to": "YYYY-MM"})',
+    needs: { operations: 'RO', ledger: 'RO', exports: true },
+    timeoutSeconds: 900,
   },
   incidentsApi: {
     name: 'incidents-api',

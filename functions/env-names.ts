@@ -61,6 +61,11 @@ export const ENV = {
    * and tests that need short targets.
    */
   deadlines: 'CASEBOOK_DEADLINES',
+  /**
+   * JSON: each role's hourly rate, `{"SRE": {"amount": "120.00", "currency": "EUR"}}`
+   * (`functions/domain/labour-rates.ts`); labour time is priced from it at report time. Optional.
+   */
+  labourRates: 'CASEBOOK_LABOUR_RATES',
   /** Messages per second Act may send through SES. */
   mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
   /** Calls per second Act may make to the payments provider. */

@@ -5,7 +5,7 @@
  * function that refuses its configuration at cold start.
  */
 import { z } from 'zod';
-import { deadlineConfig } from '../functions/adapters/config.ts';
+import { deadlineConfig, labourRatesConfig } from '../functions/adapters/config.ts';
 import { parseApprovalPolicy } from '../functions/domain/approval-policy.ts';
 import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -46,6 +46,11 @@ export const CONTEXT_KEYS = {
   financeDatabase: 'casebook:financeDatabase',
   /** Optional: the Athena workgroup of the finance queries (default `casebook-finance`). */
   financeWorkGroup: 'casebook:financeWorkGroup',
+  /**
+   * Optional: each role's hourly rate for labour on the P&L, the shape of `CASEBOOK_LABOUR_RATES`:
+   * `{"SRE": {"amount": "120.00", "currency": "EUR"}}`.
+   */
+  labourRates: 'casebook:labourRates',
 } as const;
 
 /**
@@ -64,6 +69,16 @@ const operationsSchema = z.object({
     if (value === undefined) return undefined;
     const text = JSON.stringify(value);
     const parsed = deadlineConfig.safeParse({ [ENV.deadlines]: text });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    }
+    return text;
+  }),
+  [CONTEXT_KEYS.labourRates]: z.unknown().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const text = JSON.stringify(value);
+    const parsed = labourRatesConfig.safeParse({ [ENV.labourRates]: text });
     if (!parsed.success) {
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
       return z.NEVER;
@@ -98,6 +113,8 @@ export interface OperationsSettingsOut {
   readonly anchorIntervalMinutes: number;
   /** `CASEBOOK_DEADLINES` for the functions that read the clock, when targets are overridden. */
   readonly deadlines?: string;
+  /** `CASEBOOK_LABOUR_RATES` (JSON text), when rates are configured. */
+  readonly labourRates?: string;
 }
 
 /** Parses the operational settings from CDK context by key, collecting every problem. */
@@ -121,6 +138,7 @@ export function parseOperationsSettings(
       rates: { mail: o[CONTEXT_KEYS.mailRatePerSecond], payments: o[CONTEXT_KEYS.paymentsRatePerSecond] },
       anchorIntervalMinutes: o[CONTEXT_KEYS.anchorIntervalMinutes],
       ...(o[CONTEXT_KEYS.deadlines] ? { deadlines: o[CONTEXT_KEYS.deadlines] } : {}),
+      ...(o[CONTEXT_KEYS.labourRates] ? { labourRates: o[CONTEXT_KEYS.labourRates] } : {}),
     },
   };
 }

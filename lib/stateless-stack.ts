@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import { OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { FUNCTIONS, type FunctionKey, type FunctionSpec, STATE_MACHINE } from '../functions/catalog.ts';
 import { ANCHOR_PREFIX } from '../functions/domain/anchor.ts';
+import { LEDGER_EXPORT_PREFIX } from '../functions/domain/ledger-export.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { CasebookApi } from './constructs/casebook-api.ts';
@@ -61,6 +62,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly stripeApiKeySecret: ISecret;
   /** Where whole alert payloads are kept when a value in them was cut; functions may only put. */
   readonly payloadBucket: IBucket;
+  /** Ledger exports for finance; the export function may only put (and abort uploads) under `ledger/v1/`. */
+  readonly exportBucket: IBucket;
   /**
    * Address Casebook sends approval requests and customer notices from.
    * @default - CDK context `casebook:mailFrom`
@@ -182,6 +185,15 @@ export class CasebookStatelessStack extends Stack {
           why: 'Put-only on the payload bucket: objects are named by the SHA-256 of the payload they hold, so no fixed key can be granted; nothing can be read, listed or deleted.',
         });
       }
+      if (needs.exports) {
+        fn.bindBucketObjects({
+          bucket: props.exportBucket,
+          envName: ENV.exportBucket,
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          prefix: LEDGER_EXPORT_PREFIX,
+          why: `Put (and abort its own multipart uploads) under ${LEDGER_EXPORT_PREFIX} only: one object per month, ${LEDGER_EXPORT_PREFIX}period=YYYY-MM/ledger.parquet, whose month is known only when it runs; nothing can be read or deleted, and versioning keeps every export it replaces.`,
+        });
+      }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
       }
@@ -244,6 +256,13 @@ export class CasebookStatelessStack extends Stack {
       description: 'Casebook: anchors the ledger heads that changed since the last anchor in S3',
       schedule: Schedule.rate(Duration.minutes(settings.anchorIntervalMinutes)),
       targets: [new LambdaFunction(lambdas.anchorLedger, { retryAttempts: 2 })],
+    });
+
+    // The open month is exported daily (and the month just closed, on the first), as well as on demand.
+    new Rule(this, 'LedgerExportSchedule', {
+      description: 'Casebook: exports the Effect Ledger of the open month for finance (ledger/v1 Parquet)',
+      schedule: Schedule.cron({ hour: '1', minute: '15' }),
+      targets: [new LambdaFunction(lambdas.exportLedger, { retryAttempts: 2 })],
     });
 
     this.functions = lambdas;

@@ -208,6 +208,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.ledgerSigningKeyFile]: signingKey,
       [ENV.anchorBucket]: LOCAL_BUCKETS.anchors,
       [ENV.payloadBucket]: LOCAL_BUCKETS.payloads,
+      [ENV.exportBucket]: LOCAL_BUCKETS.exports,
       [ENV.mailFrom]: process.env[ENV.mailFrom] ?? 'casebook@casebook.local',
       [ENV.approverLegal]: process.env[ENV.approverLegal] ?? 'legal@casebook.local',
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',

@@ -23,6 +23,7 @@ import {
 } from '../functions/domain/finance-sql.ts';
 import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
+import { isPeriod } from '../functions/domain/ledger-export.ts';
 import type { Conversion, PnlReport } from '../functions/domain/pnl-report.ts';
 import {
   buildPnlReport,
@@ -38,13 +39,9 @@ import { pnlHtml } from '../functions/pages/pnl-report.ts';
 import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS, portsFromEnvironment } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 
-/** JSON `{"SRE": {"amount": "120.00", "currency": "EUR"}, …}`: each role's hourly rate. */
-export const LABOUR_RATES_VARIABLE = 'CASEBOOK_LABOUR_RATES';
-
 const FORMATS = ['table', 'csv', 'json', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const PREFIX = 'ledger/v1/';
 const KEY = /^ledger\/v1\/period=(\d{4}-\d{2})\/ledger\.parquet$/;
 
@@ -73,7 +70,7 @@ export interface PnlRequest {
 function request(options: PnlOptions, env: NodeJS.ProcessEnv): PnlRequest {
   const month = (flag: string, value: string | undefined): string => {
     if (value === undefined) throw new ReportInputError(`${flag} YYYY-MM is required`);
-    if (!MONTH.test(value))
+    if (!isPeriod(value))
       throw new ReportInputError(`${flag} "${value}" is not a month (YYYY-MM, e.g. 2026-11)`);
     return value;
   };
@@ -114,13 +111,13 @@ function request(options: PnlOptions, env: NodeJS.ProcessEnv): PnlRequest {
     conversion = parseExchangeRates(options.currency, rates);
   }
   let labourRates: LabourRate[] = [];
-  const configured = env[LABOUR_RATES_VARIABLE];
+  const configured = env[ENV.labourRates];
   if (configured !== undefined && configured.trim() !== '') {
     try {
       labourRates = parseLabourRates(configured);
     } catch (error) {
       if (error instanceof LabourRatesError)
-        throw new ReportInputError(`${LABOUR_RATES_VARIABLE}: ${error.message}`);
+        throw new ReportInputError(`${ENV.labourRates}: ${error.message}`);
       throw error;
     }
   }
@@ -248,7 +245,7 @@ export function addPnlCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nLabour is priced from ${LABOUR_RATES_VARIABLE} (JSON {"SRE": {"amount": "120.00", "currency": "EUR"}}):\nround half up of minutes ÷ 60 × rate, once per incident, role and month; roles without a rate are listed, not priced.`,
+      `\nLabour is priced from ${ENV.labourRates} (JSON {"SRE": {"amount": "120.00", "currency": "EUR"}}):\nround half up of minutes ÷ 60 × rate, once per incident, role and month; roles without a rate are listed, not priced.`,
     )
     .action(async (options: PnlOptions) => {
       const env = process.env;
@@ -267,8 +264,15 @@ export function addPnlCommand(program: Command): void {
         const text = render(report, req.format);
         if (options.out) {
           const partial = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.partial`);
-          writeFileSync(partial, text);
-          renameSync(partial, options.out);
+          try {
+            writeFileSync(partial, text);
+            renameSync(partial, options.out);
+          } catch (error) {
+            rmSync(partial, { force: true });
+            throw new ReportInputError(
+              `--out ${options.out} cannot be written (${(error as NodeJS.ErrnoException).code})`,
+            );
+          }
           process.stderr.write(`Wrote ${options.out}.\n`);
         } else process.stdout.write(text);
       } catch (error) {

@@ -96,7 +96,8 @@ export class S3MultipartSink implements ByteSink {
       );
     } catch {
       // Nothing was completed, so no object exists under the key from this upload: an upload
-      // left unaborted costs only its parts, which the bucket's lifecycle rule removes on AWS.
+      // left unaborted costs only its parts, which the exports bucket's lifecycle rule removes on AWS
+      // after seven days.
     }
   }
 

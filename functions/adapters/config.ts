@@ -7,6 +7,8 @@ import { parseApprovalPolicy } from '../domain/approval-policy.ts';
 import type { DeadlinePolicy } from '../domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
 import { emailAddress as email } from '../domain/email-address.ts';
+import type { LabourRate } from '../domain/labour-rates.ts';
+import { LabourRatesError, parseLabourRates } from '../domain/labour-rates.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { APPROVER_ROLES, SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
@@ -57,6 +59,15 @@ export const ledgerTableConfig = z
 export const payloadBucketConfig = z
   .object({ [ENV.payloadBucket]: required })
   .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
+
+/** The ledger table's name alone, for a function that only reads it and checks no seal. */
+export const ledgerTableNameConfig = z
+  .object({ [ENV.ledgerTable]: required })
+  .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
+
+export const exportBucketConfig = z
+  .object({ [ENV.exportBucket]: required })
+  .transform((env) => ({ exportBucket: env[ENV.exportBucket] }));
 
 export const stateMachineConfig = z
   .object({ [ENV.stateMachineArn]: required })
@@ -202,6 +213,25 @@ const targetOverride = z
   .object({ response: minutes, resolution: minutes, postmortem: minutes, decision: minutes })
   .partial()
   .strict();
+
+/**
+ * Labour rates (`CASEBOOK_LABOUR_RATES`), each problem an issue of its own; none when unset, so
+ * every role's time is listed as unpriced rather than priced at zero.
+ */
+export const labourRatesConfig = z
+  .object({ [ENV.labourRates]: z.string().optional() })
+  .transform((env, ctx): { labourRates: readonly LabourRate[] } => {
+    const text = env[ENV.labourRates];
+    if (text === undefined || text.trim() === '') return { labourRates: [] };
+    try {
+      return { labourRates: parseLabourRates(text) };
+    } catch (error) {
+      if (!(error instanceof LabourRatesError)) throw error;
+      for (const message of error.problems)
+        ctx.addIssue({ code: 'custom', message, path: [ENV.labourRates] });
+      return z.NEVER;
+    }
+  });
 
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
 export const deadlineConfig = z

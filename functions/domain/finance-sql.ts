@@ -10,7 +10,7 @@
  * counts when it stands, its state is `confirmed`, it has an amount and its root kind is one of
  * {@link PNL_KINDS}; the export resolves `corrects_id` and `root_kind`, so standing is one join.
  */
-import { LEDGER_SCHEMA } from './ledger-export.ts';
+import { isPeriod, LEDGER_SCHEMA } from './ledger-export.ts';
 import { PNL_KINDS } from './profit-and-loss.ts';
 
 /** The Parquet schema this SQL reads: the `casebook.schema` key-value metadata of every object. */
@@ -68,17 +68,15 @@ const DIMENSION_COLUMN: Readonly<Record<PnlDimension, string>> = {
   incident: 'incident_id',
 };
 
-/** A month, YYYY-MM: the only kind of value this module puts into SQL text. */
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
-
 /** Which months a report covers, by `coalesce(effective_at, at)`; both ends included. */
 export interface ReportRange {
   readonly from?: string;
   readonly to?: string;
 }
 
+/** A month as an SQL literal: the only kind of value this module puts into SQL text. */
 function month(value: string): string {
-  if (!MONTH.test(value)) throw new RangeError(`"${value}" is not a month (YYYY-MM)`);
+  if (!isPeriod(value)) throw new RangeError(`"${value}" is not a month (YYYY-MM)`);
   return `'${value}'`;
 }
 

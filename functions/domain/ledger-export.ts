@@ -164,9 +164,12 @@ export function periodsBetween(from: Period, to: Period): Period[] {
   return out;
 }
 
+/** Where every `ledger/v1` object lives in the exports bucket. */
+export const LEDGER_EXPORT_PREFIX = 'ledger/v1/';
+
 /** Where a period's Parquet object lives in the exports bucket (hive-style: `period` is the partition). */
 export function ledgerObjectKey(period: Period): string {
-  return `ledger/v1/period=${period}/ledger.parquet`;
+  return `${LEDGER_EXPORT_PREFIX}period=${period}/ledger.parquet`;
 }
 
 /** How rows name an entry: its ULID (formats 2 and 3) or `seq:<n>` (format 1, which had no id). */

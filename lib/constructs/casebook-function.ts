@@ -244,7 +244,7 @@ export class CasebookFunction extends Construct {
   public bindBucketObjects(options: {
     readonly bucket: IBucket;
     readonly envName: string;
-    readonly actions: readonly ('s3:PutObject' | 's3:GetObject')[];
+    readonly actions: readonly ('s3:PutObject' | 's3:GetObject' | 's3:AbortMultipartUpload')[];
     readonly prefix?: string;
     readonly list?: boolean;
     readonly why: string;

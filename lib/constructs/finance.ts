@@ -12,6 +12,7 @@ import {
 import { LABOUR_RATES_PREFIX } from '../../functions/domain/labour-rates-object.ts';
 import {
   LEDGER_COLUMNS,
+  LEDGER_EXPORT_PREFIX,
   LEDGER_SCHEMA,
   LEDGER_SCHEMA_KEY,
   type LedgerColumn,
@@ -74,7 +75,7 @@ export const LEDGER_V1_COLUMNS: readonly GlueColumn[] = LEDGER_COLUMNS.map(({ na
 }));
 
 /** Where the export writes period `YYYY-MM` (`ledgerObjectKey`), under the exports bucket: the layout Glue projects. */
-export const LEDGER_V1_PREFIX = 'ledger/v1/';
+export const LEDGER_V1_PREFIX = LEDGER_EXPORT_PREFIX;
 
 /** A query finance runs by name in the Athena console: the P&L views. */
 export interface FinanceQuery {

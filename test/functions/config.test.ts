@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   approvalPolicyConfig,
   deadlineConfig,
+  labourRatesConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -182,5 +183,24 @@ describe('configuration parsed at cold start', () => {
       /checkFloorSeconds must not exceed checkCeilingSeconds/,
     );
     expect(load('{"checkFloorSeconds":7200}')).toThrow(/must not exceed/);
+  });
+});
+
+describe('labour rates (CASEBOOK_LABOUR_RATES)', () => {
+  it('reads each role’s rate, none when unset, and names every problem on the variable', () => {
+    expect(
+      loadConfig([labourRatesConfig], {
+        CASEBOOK_LABOUR_RATES: '{"SRE": {"amount": "120.00", "currency": "EUR"}}',
+      }),
+    ).toEqual({ labourRates: [{ role: 'SRE', rate: { minor: 12000, currency: 'EUR' } }] });
+    expect(loadConfig([labourRatesConfig], {})).toEqual({ labourRates: [] });
+    expect(() =>
+      loadConfig([labourRatesConfig], {
+        CASEBOOK_LABOUR_RATES:
+          '{"SRE": {"amount": "1.001", "currency": "EUR"}, "Ops": {"amount": "0", "currency": "EUR"}}',
+      }),
+    ).toThrow(
+      'Casebook configuration is invalid: CASEBOOK_LABOUR_RATES SRE.amount EUR has 2 decimal places, "1.001" has more; CASEBOOK_LABOUR_RATES Ops.amount must be more than 0',
+    );
   });
 });

@@ -3,16 +3,18 @@
  * named by the variables the CLI reads): Parquet to the exports bucket, CSV to standard output or
  * a file, Parquet to a directory; and bad input answered in one line with exit status 2.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { ENV } from '../../functions/env-names.ts';
-import { type CliResult, casebook as run } from '../support/cli.ts';
+import { CLI, type CliResult, casebook as run, userEnvironment } from '../support/cli.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
@@ -81,6 +83,29 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('casebook ledger export', () => {
+  it.skipIf(!existsSync('/usr/bin/script'))('shows a progress bar when stderr is a terminal', async () => {
+    const file = join(dir, 'tty.csv');
+    // script(1) gives the CLI a pseudo-terminal, as a person's shell does.
+    const command = [
+      process.execPath,
+      CLI,
+      'ledger',
+      'export',
+      '--period',
+      '2026-11',
+      '--format',
+      'csv',
+      '--out',
+      file,
+    ].join(' ');
+    const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], {
+      env: userEnvironment(env),
+    });
+    expect(stdout).toContain(`[${'#'.repeat(30)}] 2/2 incidents, 2 rows`);
+    expect(stdout).toContain('Exported 2 ledger entries of 2 incident(s).');
+    expect(readFileSync(file, 'utf8').split('\r\n')[0]).toMatch(/^incident_id,/);
+  });
+
   it('writes the month to the exports bucket as the scheduled export does, and says where', async () => {
     const { code, stderr, stdout } = await casebook('--period', '2026-11');
     expect(stderr).toContain(`2026-11: 2 rows → s3://${s3.bucket}/${ledgerObjectKey('2026-11')}`);

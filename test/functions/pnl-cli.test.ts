@@ -367,6 +367,11 @@ describe('casebook pnl refuses bad input with one line and exit status 2', () =>
       /--format xlsx is not one of table, csv, json, html/,
     ],
     [
+      'an --out that cannot be written',
+      () => ['pnl', '--from', '2026-11', '--in', exports, '--out', join(dir, 'no-such-folder', 'r.csv')],
+      /--out .*r\.csv cannot be written \(ENOENT\)/,
+    ],
+    [
       'labour rates that are wrong',
       () => ['pnl', '--from', '2026-11', '--in', exports],
       /CASEBOOK_LABOUR_RATES: labour rates: SRE.amount EUR has 2 decimal places/,

@@ -42,6 +42,7 @@ export function buildCasebookApp(
     pseudonymKeySecret: stateful.pseudonymKeySecret,
     stripeApiKeySecret: stateful.stripeApiKeySecret,
     payloadBucket: stateful.payloadBucket,
+    exportBucket: stateful.exportBucket,
   });
   return { app, stateful, stateless };
 }

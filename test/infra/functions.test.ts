@@ -306,6 +306,29 @@ describe('other grants', () => {
     }
   });
 
+  it('only the export function may write to the exports bucket, under ledger/v1/ only, and it can neither read nor delete', () => {
+    const bucketArn = stateless.resolve(stateful.exportBucket.bucketArn);
+    const writers = specs
+      .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
+      .map(([k]) => k);
+    expect(writers).toEqual(keysWhere((n) => n.exports));
+    expect(writers).toEqual(['exportLedger']);
+    const grant = statementsFor('exportLedger').find((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(grant && actionsOf(grant).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(JSON.stringify(grant?.Resource)).toContain('/ledger/v1/*');
+    for (const [key] of specs) {
+      for (const action of ['s3:GetObject', 's3:ListBucket', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
+        expect(allows(statementsFor(key), action, bucketArn), `${key} ${action}`).toBe(false);
+      }
+    }
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(15 1 * * ? *)',
+      Targets: Match.arrayWith([
+        Match.objectLike({ Arn: stateless.resolve(stateless.functions.exportLedger.functionArn) }),
+      ]),
+    });
+  });
+
   it('uses Resource "*" for X-Ray and log delivery only', () => {
     const wildcard = allStatements(template).filter((s) => s.Effect === 'Allow' && s.Resource === '*');
     expect(wildcard.length).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { LEDGER_EXPORT_PREFIX } from '../../functions/domain/ledger-export.ts';
 import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
 import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
 import { buildCasebookApp } from './casebook-app.ts';
@@ -56,7 +57,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     app.synth();
     // The ingest function puts alert payloads into <payload bucket>/*: one bucket, put only; the
     // anchoring function puts and gets anchors under <anchor bucket>/signed-anchors/*, and gets the
-    // older digests under anchors/*.
+    // older digests under anchors/*; the export function puts ledger exports under
+    // <exports bucket>/ledger/v1/*.
     const accepted = new Set([
       ...ACCEPTED_RULES,
       // Finance's query policy gets the exported months and the rates, and keeps Athena's results.
@@ -67,6 +69,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       bucketObjectsFinding(stateless, stateful.payloadBucket),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),
+      bucketObjectsFinding(stateless, stateful.exportBucket, LEDGER_EXPORT_PREFIX),
     ]);
     const acknowledgements = acknowledgementsUnder(app);
     expect(acknowledgements.length).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ import type { Route } from '../../functions/routes.ts';
 import { CasebookApi } from '../../lib/constructs/casebook-api.ts';
 import { DurableTable } from '../../lib/constructs/durable-table.ts';
 import { IncidentWorkflow } from '../../lib/constructs/incident-workflow.ts';
-import { parseSettings } from '../../lib/settings.ts';
+import { parseOperationsSettings, parseSettings } from '../../lib/settings.ts';
 import { buildCasebookApp, CDK_JSON_CONTEXT } from './casebook-app.ts';
 
 /** The message of what `build` throws; fails the test if it does not throw. */
@@ -190,5 +190,21 @@ describe('construct props are validated at synth time, all problems at once', ()
     );
     expect(message).toContain('index bySeq is defined twice');
     expect(message).toContain('attribute seq is both N and S');
+  });
+});
+
+describe('casebook:labourRates in CDK context', () => {
+  const context = (labourRates: unknown) => (key: string) =>
+    key === 'casebook:labourRates' ? labourRates : CDK_JSON_CONTEXT[key];
+
+  it('passes the rates on as CASEBOOK_LABOUR_RATES text, and refuses bad ones at synth', () => {
+    const rates = { SRE: { amount: '120.00', currency: 'EUR' } };
+    const ok = parseOperationsSettings(context(rates));
+    expect(ok.ok && JSON.parse(ok.settings.labourRates ?? '')).toEqual(rates);
+    expect(parseOperationsSettings(context(undefined))).toMatchObject({ ok: true, settings: {} });
+    const bad = parseOperationsSettings(context({ SRE: { amount: '120', currency: 'EURO' } }));
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'casebook:labourRates SRE.currency must be an ISO 4217 currency code (upper case, e.g. EUR)',
+    ]);
   });
 });

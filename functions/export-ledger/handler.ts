@@ -1,0 +1,4 @@
+import { exportLedgerDepsFromEnvironment, makeExportLedgerHandler } from './export-ledger.ts';
+
+/** Lambda entry point that exports the Effect Ledger for finance (ledger/v1 Parquet) to the exports bucket. */
+export const handler = makeExportLedgerHandler(exportLedgerDepsFromEnvironment());
