@@ -2,9 +2,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
+import { LABOUR_RATES_KEY } from '../../functions/domain/labour-rates-object.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { Finance, LEDGER_V1_COLUMNS, LEDGER_V1_PREFIX } from '../../lib/constructs/finance.ts';
 import { synthCasebookApp } from './casebook-app.ts';
+import { statementsOf } from './iam.ts';
 
 const { stateful, statefulTemplate: template } = synthCasebookApp();
 
@@ -252,6 +254,40 @@ describe('finance on AWS', () => {
         for (const action of list(s.Action)) expect(action).not.toMatch(/\*/);
       }
     });
+  });
+
+  it("lets the export function put the configured labour rates at the rates table's one key, and nothing more there", () => {
+    const configured = synthCasebookApp({
+      'casebook:labourRates': { SRE: { amount: '120.00', currency: 'EUR' } },
+    });
+    const { stateless: stack, statelessTemplate } = configured;
+    const exporter = stack.functions.exportLedger;
+    const id = (stack.resolve(exporter.functionArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const environment = (
+      statelessTemplate.toJSON().Resources[id] as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }
+    ).Properties.Environment.Variables;
+    expect(JSON.parse(String(environment.CASEBOOK_LABOUR_RATES))).toEqual({
+      SRE: { amount: '120.00', currency: 'EUR' },
+    });
+    const rateKey = {
+      'Fn::Join': ['', [stack.resolve(configured.stateful.exportBucket.bucketArn), `/${LABOUR_RATES_KEY}`]],
+    };
+    const statements = statementsOf(statelessTemplate, stack, exporter.role);
+    const onRates = statements.filter((s) => JSON.stringify(s.Resource).includes(LABOUR_RATES_KEY));
+    expect(onRates).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 's3:PutObject', Resource: rateKey }),
+    ]);
+    // Without rates configured the function still writes the (empty) object: the rates are what is configured.
+    const unconfigured = Object.keys(
+      (
+        synthCasebookApp().statelessTemplate.toJSON().Resources[id] as {
+          Properties: { Environment: { Variables: Record<string, unknown> } };
+        }
+      ).Properties.Environment.Variables,
+    );
+    expect(unconfigured).not.toContain('CASEBOOK_LABOUR_RATES');
   });
 
   it('names the database and workgroup as the deployer says, in the outputs', () => {
