@@ -101,6 +101,22 @@ describe('the named queries of the finance workgroup', () => {
     }
   });
 
+  // DuckDB accepts these and Athena (Trino) refuses them or reads them otherwise; the shared text
+  // must run in both, and only DuckDB runs here.
+  it('use none of the DuckDB-only syntax Athena would refuse', () => {
+    const duckDbOnly: [RegExp, string][] = [
+      [/::/, 'a :: cast'],
+      [/\bGROUP BY ALL\b|\bORDER BY ALL\b/i, 'BY ALL'],
+      [/\bQUALIFY\b|\bEXCLUDE\b|\bREPLACE\s*\(/i, 'QUALIFY, EXCLUDE or * REPLACE'],
+      [/\bILIKE\b|\bstrftime\b|\blist_\w+|\bepoch_ms\b|\bstruct_pack\b/i, 'a DuckDB function'],
+      [/\/\//, 'integer division //'],
+    ];
+    for (const { QueryString, Name } of deployed) {
+      const code = QueryString.replace(/'(?:[^']|'')*'/g, "''");
+      for (const [pattern, what] of duckDbOnly) expect(pattern.test(code), `${Name}: ${what}`).toBe(false);
+    }
+  });
+
   it('give in DuckDB over the real export the figures of the fixture ledger', async () => {
     const [byCategory] = deployed.filter((q) => q.Name === 'pnl-by-category');
     const rows = await fromObject.query(byCategory?.QueryString ?? '');
