@@ -42,6 +42,10 @@ export const CONTEXT_KEYS = {
   oidc: 'casebook:oidc',
   /** Optional: the Cognito hosted sign-in domain prefix of that pool (default `casebook-<account id>`). */
   cognitoDomainPrefix: 'casebook:cognitoDomainPrefix',
+  /** Optional: the Glue database finance queries (default `casebook`; one per account and region). */
+  financeDatabase: 'casebook:financeDatabase',
+  /** Optional: the Athena workgroup of the finance queries (default `casebook-finance`). */
+  financeWorkGroup: 'casebook:financeWorkGroup',
   /**
    * Optional: each role's hourly rate for labour on the P&L, the shape of `CASEBOOK_LABOUR_RATES`:
    * `{"SRE": {"amount": "120.00", "currency": "EUR"}}`.

@@ -22,7 +22,9 @@ import {
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE, OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
+import { NAMED_FINANCE_QUERIES } from '../functions/domain/finance-sql.ts';
 import { DurableTable } from './constructs/durable-table.ts';
+import { Finance } from './constructs/finance.ts';
 import type { AnchorRetention } from './settings.ts';
 import { CONTEXT_KEYS, parseAnchorRetention } from './settings.ts';
 
@@ -48,8 +50,9 @@ export interface CasebookStatefulStackProps extends StackProps {
 }
 
 /**
- * Everything Casebook must never lose: the ledger, the operational table, ledger exports, the
- * archive of alert payloads and the webhook secret. Kept apart from the functions so redeploying code can never replace data.
+ * Everything Casebook must never lose: the ledger, the operational table, ledger exports (and
+ * finance's tables and workgroup over them), the archive of alert payloads and the webhook secret.
+ * Kept apart from the functions so redeploying code can never replace data.
  */
 export class CasebookStatefulStack extends Stack {
   /** Effect Ledger and Decision Log, append-only. */
@@ -60,6 +63,10 @@ export class CasebookStatefulStack extends Stack {
   public readonly exportBucket: IBucket;
   /** Whole alert payloads whose values were cut to fit the tables (they may name customers). */
   public readonly payloadBucket: IBucket;
+  /** Finance's SQL over the exports: the Glue table, the Athena workgroup and its named queries. */
+  public readonly finance: Finance;
+  /** Athena's query results for the finance workgroup. */
+  public readonly queryResultsBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
@@ -106,6 +113,27 @@ export class CasebookStatefulStack extends Stack {
       id: 'AwsSolutions-S1',
       reason:
         'Who read or wrote an export is an audit question for CloudTrail S3 data events (complete, tamper-evident); server access logs are best-effort and would need a log bucket of their own.',
+    });
+
+    // Results are copies of what the exports already hold, and Athena lists recent queries for 45
+    // days at most: a month is enough, and older ones only keep figures that may have been corrected.
+    this.queryResultsBucket = new Bucket(this, 'QueryResultsBucket', {
+      ...PRIVATE_BUCKET,
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(7), expiration: Duration.days(30) },
+      ],
+    });
+    Validations.of(this.queryResultsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the finance Athena workgroup writes here (its configuration is enforced); who ran which query is in CloudTrail and the workgroup history, which access logs would only repeat.',
+    });
+    this.finance = new Finance(this, 'Finance', {
+      exportBucket: this.exportBucket,
+      resultsBucket: this.queryResultsBucket,
+      databaseName: this.node.tryGetContext(CONTEXT_KEYS.financeDatabase),
+      workGroupName: this.node.tryGetContext(CONTEXT_KEYS.financeWorkGroup),
+      queries: NAMED_FINANCE_QUERIES,
     });
 
     // Not versioned: a payload can name customers, and erasing one must not leave old versions.

@@ -5,6 +5,7 @@ import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -14,6 +15,7 @@ import type { Construct } from 'constructs';
 import { OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { FUNCTIONS, type FunctionKey, type FunctionSpec, STATE_MACHINE } from '../functions/catalog.ts';
 import { ANCHOR_PREFIX } from '../functions/domain/anchor.ts';
+import { LABOUR_RATES_KEY } from '../functions/domain/labour-rates-object.ts';
 import { LEDGER_EXPORT_PREFIX } from '../functions/domain/ledger-export.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
@@ -193,6 +195,14 @@ export class CasebookStatelessStack extends Stack {
           prefix: LEDGER_EXPORT_PREFIX,
           why: `Put (and abort its own multipart uploads) under ${LEDGER_EXPORT_PREFIX} only: one object per month, ${LEDGER_EXPORT_PREFIX}period=YYYY-MM/ledger.parquet, whose month is known only when it runs; nothing can be read or deleted, and versioning keeps every export it replaces.`,
         });
+        // The configured rates go where Athena's labour_rates table reads them: that one key, put only.
+        if (settings.labourRates) fn.addEnvironment(ENV.labourRates, settings.labourRates);
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: ['s3:PutObject'],
+            resources: [props.exportBucket.arnForObjects(LABOUR_RATES_KEY)],
+          }),
+        );
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });

@@ -9,6 +9,7 @@ import { asDependencyError } from '../adapters/aws-errors.ts';
 import { S3MultipartSink } from '../adapters/byte-sinks.ts';
 import {
   exportBucketConfig,
+  labourRatesConfig,
   ledgerTableNameConfig,
   loadConfig,
   operationsTableConfig,
@@ -16,6 +17,7 @@ import {
 import { DynamoDbLedgerExportSource } from '../adapters/dynamodb-ledger-export.ts';
 import { logger } from '../adapters/logger.ts';
 import { ParquetLedgerWriter } from '../adapters/parquet-ledger.ts';
+import { putLabourRates } from '../adapters/s3-labour-rates.ts';
 import { ledgerObjectKey, periodOf } from '../domain/ledger-export.ts';
 import type { Clock } from '../domain/ports.ts';
 import type {
@@ -37,8 +39,15 @@ export const exportLedgerSchema = z.union([
 /** What a run exported; `skipped` says why nothing was (no incident reaches the months yet). */
 export type ExportLedgerOutput = ExportLedgerResult | { readonly skipped: string };
 
+/** What the export function works with besides the use case's ports. */
+export interface ExportFunctionDeps extends Omit<ExportLedgerDeps, 'onProgress'> {
+  readonly clock: Clock;
+  /** Puts the configured labour rates where Athena's `labour_rates` table reads them; each run, first. */
+  readonly publishLabourRates?: () => Promise<void>;
+}
+
 export function makeExportLedgerHandler(
-  deps: Omit<ExportLedgerDeps, 'onProgress'> & { readonly clock: Clock },
+  deps: ExportFunctionDeps,
 ): (event: unknown) => Promise<ExportLedgerOutput> {
   return async (event) => {
     const parsed = exportLedgerSchema.parse(event);
@@ -54,6 +63,7 @@ export function makeExportLedgerHandler(
       request = { from: parsed.period, ...(parsed.to ? { to: parsed.to } : {}) };
     }
     try {
+      await deps.publishLabourRates?.();
       const result = await exportLedger(deps, request);
       logger.info('Ledger exported', { ...request, incidents: result.incidents, rows: result.rows });
       return result;
@@ -69,8 +79,13 @@ export function makeExportLedgerHandler(
   };
 }
 
-export function exportLedgerDepsFromEnvironment(): Omit<ExportLedgerDeps, 'onProgress'> & { clock: Clock } {
-  const config = loadConfig([operationsTableConfig, ledgerTableNameConfig, exportBucketConfig]);
+export function exportLedgerDepsFromEnvironment(): ExportFunctionDeps {
+  const config = loadConfig([
+    operationsTableConfig,
+    ledgerTableNameConfig,
+    exportBucketConfig,
+    labourRatesConfig,
+  ]);
   const s3 = s3Client();
   return {
     source: new DynamoDbLedgerExportSource(documentClient(), {
@@ -80,5 +95,6 @@ export function exportLedgerDepsFromEnvironment(): Omit<ExportLedgerDeps, 'onPro
     writerFor: (period) =>
       new ParquetLedgerWriter(new S3MultipartSink(s3, config.exportBucket, ledgerObjectKey(period))),
     clock: systemClock,
+    publishLabourRates: () => putLabourRates(s3, config.exportBucket, config.labourRates),
   };
 }

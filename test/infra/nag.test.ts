@@ -5,6 +5,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_EXPORT_PREFIX } from '../../functions/domain/ledger-export.ts';
 import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
+import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
 import { buildCasebookApp } from './casebook-app.ts';
 
 /**
@@ -60,6 +61,11 @@ describe('cdk-nag AwsSolutions checks', () => {
     // <exports bucket>/ledger/v1/*.
     const accepted = new Set([
       ...ACCEPTED_RULES,
+      // Finance's query policy gets the exported months and the rates, and keeps Athena's results.
+      ...['ledger/v1/', 'labour-rates/v1/'].map((p) =>
+        sameStackObjectsFinding(stateful, stateful.exportBucket, p),
+      ),
+      sameStackObjectsFinding(stateful, stateful.queryResultsBucket, 'results/'),
       bucketObjectsFinding(stateless, stateful.payloadBucket),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),

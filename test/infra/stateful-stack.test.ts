@@ -123,12 +123,15 @@ describe('the stateful stack', () => {
     expect(tableWithSchema(OPERATIONS_TABLE).Properties.ResourcePolicy).toBeUndefined();
   });
 
-  it('holds exactly three buckets: ledger exports, the alert payload archive and the anchors', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 3);
-    const ids = [stateful.exportBucket, stateful.payloadBucket, stateful.anchorBucket].map((b) =>
-      bucketResource(b),
-    );
-    expect(new Set(ids).size).toBe(3);
+  it("holds exactly four buckets: ledger exports, the alert payload archive, the anchors and Athena's results", () => {
+    template.resourceCountIs('AWS::S3::Bucket', 4);
+    const ids = [
+      stateful.exportBucket,
+      stateful.payloadBucket,
+      stateful.anchorBucket,
+      stateful.queryResultsBucket,
+    ].map((b) => bucketResource(b));
+    expect(new Set(ids).size).toBe(4);
   });
 
   it('keeps ledger exports and anchors in private, versioned, encrypted, TLS-only, retained buckets', () => {
