@@ -3,6 +3,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { DeliveryRejectedError } from '../domain/errors.ts';
 import type { Mailer, MailMessage } from '../domain/ports.ts';
+import { isDependencyOutage } from './aws-errors.ts';
 
 export class SesMailer implements Mailer {
   private readonly client: SESClient;
@@ -21,6 +22,7 @@ export class SesMailer implements Mailer {
       if (status !== undefined && status >= 400 && status < 500) {
         throw new DeliveryRejectedError(`SES refused the email: ${(error as Error).message}`, {
           cause: error,
+          busy: isDependencyOutage(error),
         });
       }
       throw error;

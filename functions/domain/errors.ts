@@ -104,10 +104,22 @@ export class ConcurrentChangeError extends ConflictError {
 
 /** The provider answered and refused the message: nothing was sent, so sending again is safe. */
 export class DeliveryRejectedError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The provider refused for now (it throttled) rather than for good (a rejected address): the
+   * same message may well be taken later, so it is to be retried, not reported as refused.
+   */
+  readonly busy: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; busy?: boolean }) {
     super(message, options);
     this.name = 'DeliveryRejectedError';
+    this.busy = options?.busy ?? false;
   }
+}
+
+/** A refusal for now, as the error the lifecycle's steps retry. */
+export function retryLater(error: DeliveryRejectedError): CasebookError {
+  return new CasebookError(ERROR_NAMES.dependencyUnavailable, error.message, { cause: error });
 }
 
 /**

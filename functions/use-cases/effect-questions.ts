@@ -31,13 +31,12 @@ import {
   planQuestionId,
 } from '../domain/effects.ts';
 import {
-  CasebookError,
   ConflictError,
   DeliveryRejectedError,
-  ERROR_NAMES,
   GoneError,
   InvalidInputError,
   NotFoundError,
+  retryLater,
 } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
@@ -201,9 +200,7 @@ export async function askAboutEffect(
  */
 function refusal(error: unknown): string {
   if (!(error instanceof DeliveryRejectedError)) throw error;
-  if ((error.cause as { name?: string } | undefined)?.name === 'Throttling') {
-    throw new CasebookError(ERROR_NAMES.dependencyUnavailable, error.message, { cause: error });
-  }
+  if (error.busy) throw retryLater(error);
   return error.message;
 }
 

@@ -15,7 +15,7 @@
  */
 import { incidentDeadlines } from '../domain/casework.ts';
 import type { DeadlineRules } from '../domain/deadlines.ts';
-import { DeliveryRejectedError } from '../domain/errors.ts';
+import { DeliveryRejectedError, retryLater } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import type {
   ApprovalStore,
@@ -166,8 +166,8 @@ export async function tellProgress(deps: TellDeps, incidentId: string, kind: Pro
     try {
       await deps.mailer.send(told.message(to, await ownLink(deps, incident.id, person)));
     } catch (error) {
-      if (error instanceof DeliveryRejectedError) refused.push(to);
-      else failed ??= error;
+      if (error instanceof DeliveryRejectedError && !error.busy) refused.push(to);
+      else failed ??= error instanceof DeliveryRejectedError ? retryLater(error) : error;
       continue;
     }
     await deps.told.markTold(incident.id, told.key, person, deps.clock.now().toISOString());

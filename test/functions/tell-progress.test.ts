@@ -107,6 +107,27 @@ describe('telling the people how the incident goes', () => {
     expect(told?.summary).toContain(`the mail provider refused ${ANA}`);
   });
 
+  it('SES throttling is not a refusal: the step is retried and the throttled person told on the retry', async () => {
+    const { ID, deps, toldOnTimeline } = await setup();
+    ses.on(SendEmailCommand, { Destination: { ToAddresses: [ANA] } }).rejects(
+      Object.assign(new Error('Maximum sending rate exceeded.'), {
+        name: 'Throttling',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(tellProgress(deps, ID, 'postmortem-due')).rejects.toMatchObject({
+      name: 'Casebook.DependencyUnavailable',
+    });
+    expect(await toldOnTimeline()).toEqual([]);
+
+    ses.reset();
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+    expect(await tellProgress(deps, ID, 'postmortem-due')).toBe(true);
+    expect(sentTo('postmortem due')).toEqual([ANA]);
+    const [told] = await toldOnTimeline();
+    expect(told?.detail).toEqual({ news: 'postmortem-due', to: [LEAD, ANA, COMMANDER] });
+  });
+
   it("carries each person's own workroom link, a further secret of it; none for whoever holds no link", async () => {
     const { ID, deps, links, clock } = await setup();
     await invitePeople(deps, { incidentId: ID });
