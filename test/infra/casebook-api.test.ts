@@ -76,12 +76,14 @@ describe('the HTTP API', () => {
         }),
       });
     }
-    // One more: EventBridge's schedule invokes the function that anchors the ledger.
-    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 1);
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Principal: 'events.amazonaws.com',
-      FunctionName: functionArn('anchorLedger'),
-    });
+    // Two more: EventBridge's schedules invoke the functions that anchor and export the ledger.
+    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 2);
+    for (const fn of ['anchorLedger', 'exportLedger'] as const) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: functionArn(fn),
+      });
+    }
   });
 
   it('serves a throttled $default stage with JSON access logs', () => {
