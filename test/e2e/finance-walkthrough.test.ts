@@ -17,7 +17,7 @@ import { formatIncidentId, openIncident } from '../../functions/domain/incident.
 import { LOCAL_CREDENTIALS, LOCAL_TABLES, ledgerKeyFile, ledgerSigningKeyFile } from '../../local/names.ts';
 import type { LocalPorts } from '../../local/stack.ts';
 import { casebook } from '../support/cli.ts';
-import { FIXTURE, FIXTURE_LABOUR_RATES, fixtureDraft } from '../support/finance-fixture.ts';
+import { FIXTURE, FIXTURE_LABOUR_RATES, FIXTURE_PNL_CSV, fixtureDraft } from '../support/finance-fixture.ts';
 import { plainAlert } from '../support/incidents.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, spawnStack, tempDataDir } from '../support/local-stack.ts';
@@ -78,19 +78,6 @@ describe('the finance walk-through against a running npm start', () => {
     });
     expect(pnl.stderr).toBe('');
     expect(pnl.code).toBe(0);
-    expect(pnl.stdout).toBe(
-      [
-        'category,currency,amount,amount_minor,entries,minutes',
-        'refunds,EUR,33.00,3300,2,',
-        'refunds,USD,19.99,1999,1,',
-        'goodwill_credits,EUR,15.00,1500,1,',
-        'goodwill_credits,USD,7.00,700,1,',
-        'ops_labour,EUR,330.00,33000,3,',
-        'legal_fees,EUR,500.00,50000,1,',
-        'other_costs,GBP,20.00,2000,1,',
-        'unassigned,,unpriced,,1,30',
-        '',
-      ].join('\n'),
-    );
+    expect(pnl.stdout).toBe(FIXTURE_PNL_CSV);
   });
 });

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSink, S3MultipartSink } from '../../functions/adapters/byte-sinks.ts';
 import { DynamoDbLedgerExportSource } from '../../functions/adapters/dynamodb-ledger-export.ts';
@@ -15,6 +14,7 @@ import type { LedgerEntryDraft } from '../../functions/domain/ledger.ts';
 import type { LedgerExportSource } from '../../functions/domain/ledger-export.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { exportLedger } from '../../functions/use-cases/export-ledger.ts';
+import { duckQuery } from '../support/duckdb.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainAlert } from '../support/incidents.ts';
@@ -118,17 +118,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 async function download(key: string, name: string): Promise<string> {
   const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
   const path = join(dir, name);
@@ -163,14 +152,14 @@ describe('exportLedger (dynalite, s3rver, DuckDB)', () => {
     ]);
     const october = await download(ledgerObjectKey('2026-10'), 'oct.parquet');
     const november = await download(ledgerObjectKey('2026-11'), 'nov.parquet');
-    expect(await query(`SELECT incident_id, seq, kind, product_area FROM '${october}' ORDER BY seq`)).toEqual(
-      [
-        { incident_id: 'INC-2026-0001', seq: '1', kind: 'detection', product_area: 'billing' },
-        { incident_id: 'INC-2026-0001', seq: '2', kind: 'refund', product_area: 'billing' },
-      ],
-    );
     expect(
-      await query(
+      await duckQuery(`SELECT incident_id, seq, kind, product_area FROM '${october}' ORDER BY seq`),
+    ).toEqual([
+      { incident_id: 'INC-2026-0001', seq: '1', kind: 'detection', product_area: 'billing' },
+      { incident_id: 'INC-2026-0001', seq: '2', kind: 'refund', product_area: 'billing' },
+    ]);
+    expect(
+      await duckQuery(
         `SELECT incident_id, kind, root_kind, corrects_id, obligation, state, labour_role, labour_minutes
          FROM '${november}' ORDER BY incident_id, seq`,
       ),
@@ -207,7 +196,7 @@ describe('exportLedger (dynalite, s3rver, DuckDB)', () => {
       },
     ]);
     // Across both months, the refund no longer stands: the void (amount-less) has the last word.
-    const standing = await query(
+    const standing = await duckQuery(
       `WITH l AS (SELECT * FROM read_parquet(['${october}', '${november}']))
        SELECT incident_id, kind FROM l WHERE NOT EXISTS
          (SELECT 1 FROM l c WHERE c.incident_id = l.incident_id AND c.corrects_id = l.entry_id)
@@ -220,7 +209,7 @@ describe('exportLedger (dynalite, s3rver, DuckDB)', () => {
     const result = await exportLedger({ source, writerFor: toBucket }, { from: '2027-01' });
     expect(result).toMatchObject({ incidents: 3, rows: 0, periods: [{ period: '2027-01', rows: 0 }] });
     const path = await download(ledgerObjectKey('2027-01'), 'jan.parquet');
-    expect(await query(`SELECT count(*) AS n FROM '${path}'`)).toEqual([{ n: '0' }]);
+    expect(await duckQuery(`SELECT count(*) AS n FROM '${path}'`)).toEqual([{ n: '0' }]);
 
     const before = await s3.keys();
     await expect(

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { ENV } from '../../functions/env-names.ts';
 import { CLI, type CliResult, casebook as run, userEnvironment } from '../support/cli.ts';
+import { duckQuery } from '../support/duckdb.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
@@ -71,17 +71,6 @@ afterAll(async () => {
 
 const casebook = (...args: string[]): Promise<CliResult> => run(['ledger', 'export', ...args], env);
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 describe('casebook ledger export', () => {
   it.skipIf(!existsSync('/usr/bin/script'))('shows a progress bar when stderr is a terminal', async () => {
     const file = join(dir, 'tty.csv');
@@ -122,7 +111,7 @@ describe('casebook ledger export', () => {
       path,
       await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
     );
-    expect(await query(`SELECT incident_id, amount_minor FROM '${path}' ORDER BY incident_id`)).toEqual([
+    expect(await duckQuery(`SELECT incident_id, amount_minor FROM '${path}' ORDER BY incident_id`)).toEqual([
       { incident_id: 'INC-2026-0001', amount_minor: '1000' },
       { incident_id: 'INC-2026-0002', amount_minor: '2000' },
     ]);
@@ -149,7 +138,7 @@ describe('casebook ledger export', () => {
     expect(parquet.code).toBe(0);
     expect(parquet.stderr).toContain(`2026-10: 0 rows → ${join(tree, 'period=2026-10', 'ledger.parquet')}`);
     expect(
-      await query(
+      await duckQuery(
         `SELECT period, count(*) AS n FROM read_parquet('${tree}/*/ledger.parquet', hive_partitioning = true) GROUP BY period`,
       ),
     ).toEqual([{ period: '2026-11', n: '2' }]);

@@ -3,13 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Sender } from '../../functions/adapters/byte-sinks.ts';
 import { FileSink, MIN_PART_BYTES, S3MultipartSink } from '../../functions/adapters/byte-sinks.ts';
 import { writeLedgerParquet } from '../../functions/adapters/parquet-ledger.ts';
 import type { LedgerRow } from '../../functions/domain/ledger-export.ts';
 import { LEDGER_COLUMNS, ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
+import { duckQuery } from '../support/duckdb.ts';
 import type { TestBucket } from '../support/s3.ts';
 import { startTestBucket } from '../support/s3.ts';
 
@@ -63,17 +63,6 @@ async function* failingAfter(rows: Iterable<LedgerRow>, count: number): AsyncGen
   }
 }
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'casebook-parquet-'));
@@ -107,14 +96,14 @@ describe('writeLedgerParquet', () => {
     expect(result.rows).toBe(2);
     expect(readFileSync(path).byteLength).toBe(result.bytes);
 
-    const described = await query(`DESCRIBE SELECT * FROM '${path}'`);
+    const described = await duckQuery(`DESCRIBE SELECT * FROM '${path}'`);
     expect(described.map((c) => [c.column_name, c.column_type])).toEqual(
       LEDGER_COLUMNS.map((c) => [
         c.name,
         c.type === 'STRING' ? 'VARCHAR' : c.type === 'INT64' ? 'BIGINT' : 'TIMESTAMP',
       ]),
     );
-    const read = await query(
+    const read = await duckQuery(
       `SELECT seq, amount_minor, labour_minutes, strftime("at", '%Y-%m-%dT%H:%M:%S.%g') AS at_text,
               effective_at, incident_number, state, labour_role FROM '${path}' ORDER BY seq`,
     );
@@ -140,9 +129,11 @@ describe('writeLedgerParquet', () => {
         labour_role: 'SRE',
       },
     ]);
-    const groups = await query(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${path}')`);
+    const groups = await duckQuery(
+      `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${path}')`,
+    );
     expect(groups).toEqual([{ n: '2' }]);
-    const meta = await query(
+    const meta = await duckQuery(
       `SELECT key::VARCHAR AS k, value::VARCHAR AS v FROM parquet_kv_metadata('${path}')`,
     );
     expect(meta).toEqual([{ k: 'casebook.schema', v: 'ledger/v1' }]);
@@ -151,7 +142,7 @@ describe('writeLedgerParquet', () => {
   it('writes an empty period as a file with the schema and no rows', async () => {
     const path = join(dir, 'empty.parquet');
     expect(await writeLedgerParquet([], new FileSink(path))).toMatchObject({ rows: 0 });
-    expect(await query(`SELECT count(*) AS n FROM '${path}'`)).toEqual([{ n: '0' }]);
+    expect(await duckQuery(`SELECT count(*) AS n FROM '${path}'`)).toEqual([{ n: '0' }]);
   });
 
   it('leaves neither a partial file nor a changed old one when the rows fail midway', async () => {
@@ -207,7 +198,7 @@ describe('the S3 multipart sink (s3rver)', () => {
       path,
       await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
     );
-    expect(await query(`SELECT count(*) AS n, sum(amount_minor) AS total FROM '${path}'`)).toEqual([
+    expect(await duckQuery(`SELECT count(*) AS n, sum(amount_minor) AS total FROM '${path}'`)).toEqual([
       { n: '60000', total: String((60_000 * 60_001) / 2) },
     ]);
   }, 60_000);

@@ -28,6 +28,7 @@ import {
   exportToDir,
   FIXTURE,
   FIXTURE_LABOUR_RATES,
+  FIXTURE_PNL_CSV,
   fixtureDraft,
   fixtureLedger,
 } from '../support/finance-fixture.ts';
@@ -62,20 +63,7 @@ describe('casebook pnl over the fixture ledger', () => {
     const result = await pnl(['--format', 'csv', '--in', exports]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(
-      [
-        'category,currency,amount,amount_minor,entries,minutes',
-        'refunds,EUR,33.00,3300,2,',
-        'refunds,USD,19.99,1999,1,',
-        'goodwill_credits,EUR,15.00,1500,1,',
-        'goodwill_credits,USD,7.00,700,1,',
-        'ops_labour,EUR,330.00,33000,3,',
-        'legal_fees,EUR,500.00,50000,1,',
-        'other_costs,GBP,20.00,2000,1,',
-        'unassigned,,unpriced,,1,30',
-        '',
-      ].join('\n'),
-    );
+    expect(result.stdout).toBe(FIXTURE_PNL_CSV);
   });
 
   it('gives exact figures by month and category as JSON in one currency, naming every rate used', async () => {

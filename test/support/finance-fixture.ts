@@ -150,3 +150,17 @@ export async function exportToDir(
   }
   return files;
 }
+
+/** The fixture's known P&L by category, as `casebook pnl --format csv` prints it. */
+export const FIXTURE_PNL_CSV = [
+  'category,currency,amount,amount_minor,entries,minutes',
+  'refunds,EUR,33.00,3300,2,',
+  'refunds,USD,19.99,1999,1,',
+  'goodwill_credits,EUR,15.00,1500,1,',
+  'goodwill_credits,USD,7.00,700,1,',
+  'ops_labour,EUR,330.00,33000,3,',
+  'legal_fees,EUR,500.00,50000,1,',
+  'other_costs,GBP,20.00,2000,1,',
+  'unassigned,,unpriced,,1,30',
+  '',
+].join('\n');
