@@ -1080,23 +1080,40 @@ export async function verifyLedger(world: FaultWorld): Promise<{ ok: boolean; de
     CASEBOOK_DYNAMODB_PORT: String(world.ports.dynamodb),
     CASEBOOK_S3_PORT: String(world.ports.s3),
   };
+  // Exit 1 is the CLI's "verification found a difference": its report is on stdout all the same.
+  const { stdout, failure } = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'scripts/casebook.ts'), 'ledger', 'verify', '--json'],
+    { env, maxBuffer: 64 * 1024 * 1024 },
+  ).then(
+    ({ stdout }) => ({ stdout, failure: undefined }),
+    (error: { code?: number; stderr?: string; stdout?: string; message: string }) => ({
+      stdout: error.code === 1 ? (error.stdout ?? '') : '',
+      failure: error,
+    }),
+  );
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [join(ROOT, 'scripts/casebook.ts'), 'ledger', 'verify', '--json'],
-      { env, maxBuffer: 64 * 1024 * 1024 },
-    );
-    const report = JSON.parse(stdout) as {
-      ok: boolean;
-      incidents: { incidentId: string; problems: unknown[] }[];
-    };
-    const problems = report.incidents.filter((i) => i.problems.length > 0);
-    return { ok: report.ok, detail: report.ok ? 'ok' : JSON.stringify(problems).slice(0, 400) };
-  } catch (error) {
-    const e = error as { code?: number; stderr?: string; stdout?: string; message: string };
+    return { ok: failure === undefined, detail: differences(JSON.parse(stdout) as VerifyReport) };
+  } catch {
+    const e = failure ?? { message: stdout };
     return {
       ok: false,
       detail: `exit ${e.code}: ${(e.stderr || e.stdout || e.message).trim().slice(0, 400)}`,
     };
   }
+}
+
+/** `casebook ledger verify --json` as the harness reads it: the chains and, beside them, the anchors. */
+interface VerifyReport {
+  readonly ok: boolean;
+  readonly incidents: readonly { readonly incidentId: string; readonly problems: readonly unknown[] }[];
+  readonly [part: string]: unknown;
+}
+
+/** What the report found, leaving out every incident that verified. */
+function differences(report: VerifyReport): string {
+  if (report.ok) return 'ok';
+  const { incidents, ok: _, ...rest } = report;
+  const problems = incidents.filter((i) => i.problems.length > 0);
+  return JSON.stringify({ incidents: problems, ...rest }).slice(0, 1000);
 }
