@@ -26,8 +26,22 @@ declare module 's3rver' {
     vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
   }
+  /** The part of Koa's context a middleware in front of s3rver's routes uses. */
+  export interface S3rverContext {
+    readonly method: string;
+    readonly path: string;
+    readonly query: Record<string, string | string[] | undefined>;
+    get(header: string): string;
+    status: number;
+    type: string;
+    body: unknown;
+  }
+  export type S3rverMiddleware = (ctx: S3rverContext, next: () => Promise<void>) => Promise<void>;
   export default class S3rver {
     constructor(options?: S3rverOptions);
+    /** Koa's middleware list, composed when the server starts. */
+    readonly middleware: S3rverMiddleware[];
+    readonly store: { existsObject(bucket: string, key: string): Promise<boolean> };
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }

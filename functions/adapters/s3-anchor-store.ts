@@ -1,7 +1,8 @@
 /**
  * Anchors in S3. On AWS the bucket has Object Lock on (versioned, every object retained for the
  * configured period, COMPLIANCE in production), so not even a writer of the bucket can remove or
- * replace one. s3rver, locally, does not enforce Object Lock (nor `If-None-Match` on a put).
+ * replace one. s3rver, locally, does not enforce Object Lock; the local stack's S3 does refuse a
+ * second `If-None-Match: *` put of a key, as S3 does (local/s3.ts).
  * Signed anchors are under `signed-anchors/`, named by number; format 1 digests, which older
  * tables have, stay under `anchors/` and are still read.
  */

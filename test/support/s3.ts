@@ -1,9 +1,9 @@
-/** An s3rver per test file, with one bucket, for adapters and handlers that keep objects in S3. */
+/** An s3rver per test file (as the local stack runs it), with one bucket, for adapters and handlers that keep objects in S3. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { startLocalS3 } from '../../local/s3.ts';
 
 export interface TestBucket {
   readonly client: S3Client;
@@ -16,16 +16,9 @@ export interface TestBucket {
 
 export async function startTestBucket(bucket = 'test-payloads'): Promise<TestBucket> {
   const directory = mkdtempSync(join(tmpdir(), 'casebook-s3-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
+  const server = await startLocalS3({ port: 0, directory, buckets: [bucket] });
   const client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     forcePathStyle: true,
