@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParam, noSuch, refused, StripeApiError } from './errors.ts';
 import type { Params } from './form.ts';
 import {
+  createdFilter,
   currency,
   metadata,
   missingParam,
@@ -685,10 +686,11 @@ export class StripeApi {
     const limit = optionalInteger(params, 'limit', 1) ?? 10;
     if (limit > 100)
       throw refused('parameter_invalid_integer', 'This value must be less than or equal to 100.', 'limit');
+    const inPeriod = createdFilter(params);
     // Newest first, like Stripe; the map keeps creation order.
     const all = [...this.entities.values()]
       .map((e) => e.object)
-      .filter(keep)
+      .filter((o) => keep(o) && inPeriod(o.created))
       .reverse();
     const after = optionalString(params, 'starting_after');
     const before = optionalString(params, 'ending_before');

@@ -225,6 +225,49 @@ describe('Stripe stand-in: refunds', () => {
   });
 });
 
+describe('Stripe stand-in: created filters', () => {
+  /** Waits until the clock is in a later second than `created`, so two objects differ in `created`. */
+  async function nextSecond(created: number): Promise<void> {
+    await waitFor('the next second', async () => (Date.now() / 1000 >= created + 1 ? true : undefined));
+  }
+
+  it('filters refunds by created[gte|gt|lte|lt] and created=<ts>, as Stripe documents', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 5000);
+    const early = await stripe.refunds.create({ charge: charge.id, amount: 1000 });
+    await nextSecond(early.created);
+    const late = await stripe.refunds.create({ charge: charge.id, amount: 2000 });
+    expect(late.created).toBeGreaterThan(early.created);
+    const ids = async (created: Stripe.RangeQueryParam | number): Promise<string[]> =>
+      (await stripe.refunds.list({ created })).data.map((r) => r.id);
+
+    expect(await ids({ gte: late.created })).toEqual([late.id]);
+    expect(await ids({ gt: early.created })).toEqual([late.id]);
+    expect(await ids({ lt: late.created })).toEqual([early.id]);
+    expect(await ids({ lte: early.created })).toEqual([early.id]);
+    expect(await ids({ gte: early.created, lte: late.created })).toEqual([late.id, early.id]);
+    expect(await ids({ gt: late.created })).toEqual([]);
+    expect(await ids(early.created)).toEqual([early.id]);
+    // The filter composes with paging: the SDK walks every page of the period.
+    const paged = await stripe.refunds.list({ created: { gte: early.created }, limit: 1 }).autoPagingToArray({
+      limit: 10,
+    });
+    expect(paged.map((r) => r.id)).toEqual([late.id, early.id]);
+  });
+
+  it('refuses an unknown created bound and a created that is not an integer', async () => {
+    const stripe = sdk(await standIn());
+    const unknown = await failure(
+      stripe.refunds.list({ created: { after: 5 } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(unknown).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'created[after]' });
+    const notInteger = await failure(
+      stripe.refunds.list({ created: { gte: 'soon' } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(notInteger).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer' });
+  });
+});
+
 describe('Stripe stand-in: customer balance', () => {
   it('credits a customer with a negative balance transaction and lists them newest first', async () => {
     const stripe = sdk(await standIn());
