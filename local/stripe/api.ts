@@ -33,6 +33,17 @@ const TEST_CARDS: Readonly<Record<string, { brand: string; last4: string; declin
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
+/** Why Stripe says a refund failed (the refund object's `failure_reason`). */
+const FAILURE_REASONS = [
+  'charge_for_pending_refund_disputed',
+  'declined',
+  'expired_or_canceled_card',
+  'insufficient_funds',
+  'lost_or_stolen_card',
+  'merchant_request',
+  'unknown',
+];
+
 /** Stripe takes amounts of up to eight digits of minor units (99,999,999: $999,999.99). */
 const MAX_CHARGE = 99_999_999;
 
@@ -91,6 +102,8 @@ export interface RefundTransition {
 export class StripeApi {
   private readonly entities = new Map<string, Entity>();
   private readonly staged = new Map<string, Entity>();
+  /** Refund status changes of the current request or settlement, for the webhooks. */
+  private transitions: RefundTransition[] = [];
   private readonly options: ApiOptions;
 
   constructor(options: ApiOptions) {
@@ -107,6 +120,13 @@ export class StripeApi {
     const changed = [...this.staged.values()];
     this.staged.clear();
     return changed;
+  }
+
+  /** The refund status changes staged with them; the server tells of them once they are kept. */
+  takeTransitions(): RefundTransition[] {
+    const taken = this.transitions;
+    this.transitions = [];
+    return taken;
   }
 
   /** Refunds still waiting to settle, for the server's timers. */
@@ -455,7 +475,42 @@ export class StripeApi {
       const charge = this.entities.get(refund.charge as string);
       if (charge) this.adjustRefunded(charge, -(refund.amount as number));
     }
-    return { refund, previousStatus };
+    const transition = { refund, previousStatus };
+    this.transitions.push(transition);
+    return transition;
+  }
+
+  /**
+   * Test-only: fails a refund now, as a card refund can fail at Stripe days after it succeeded
+   * (`failure_reason` one of Stripe's reasons). Not part of Stripe's API; Stripe's test mode can
+   * only do this through `pm_card_refundFail`, at a moment the test does not choose.
+   */
+  failRefund(id: string, params: Params): StripeObject {
+    onlyKnown(params, ['failure_reason']);
+    const reason = optionalString(params, 'failure_reason') ?? 'expired_or_canceled_card';
+    if (!FAILURE_REASONS.includes(reason))
+      throw invalidParam(
+        'failure_reason',
+        `Invalid failure_reason: must be one of ${FAILURE_REASONS.join(', ')}`,
+      );
+    const entity = this.find(id, 'refund', 'refund', 'id');
+    const previousStatus = entity.object.status as string;
+    if (previousStatus !== 'pending' && previousStatus !== 'succeeded')
+      throw refused(
+        'refund_unexpected_state',
+        `Refund ${id} is ${previousStatus}; only a pending or succeeded refund can fail.`,
+      );
+    const refund: StripeObject = {
+      ...entity.object,
+      status: 'failed',
+      ...this.failure(entity.object, reason),
+    };
+    // Replacing the entity drops any settlement still due: the refund has ended.
+    this.stage({ object: refund });
+    const charge = this.entities.get(refund.charge as string);
+    if (charge) this.adjustRefunded(charge, -(refund.amount as number));
+    this.transitions.push({ refund, previousStatus });
+    return refund;
   }
 
   // Balance transactions --------------------------------------------------------------------
@@ -487,7 +542,7 @@ export class StripeApi {
    * A refund's failure: Stripe gives the money back to the balance with a `refund_failure`
    * balance transaction, which the refund names as `failure_balance_transaction`.
    */
-  private failure(refund: StripeObject): Record<string, unknown> {
+  private failure(refund: StripeObject, reason = 'expired_or_canceled_card'): Record<string, unknown> {
     const id = newId('txn');
     this.balanceTransaction(id, {
       amount: refund.amount as number,
@@ -497,7 +552,7 @@ export class StripeApi {
       source: refund.id,
       description: 'REFUND FAILURE',
     });
-    return { failure_reason: 'expired_or_canceled_card', failure_balance_transaction: id };
+    return { failure_reason: reason, failure_balance_transaction: id };
   }
 
   /**

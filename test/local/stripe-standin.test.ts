@@ -357,6 +357,87 @@ describe('Stripe stand-in: balance transactions', () => {
   });
 });
 
+describe('Stripe stand-in: failing a confirmed refund later', () => {
+  /** The test-only control route, reached through the SDK's raw request as any other call. */
+  function failLater(
+    stripe: Stripe,
+    refundId: string,
+    params: Record<string, string> = {},
+  ): Promise<Stripe.Refund> {
+    return stripe.rawRequest('POST', `/_casebook/refunds/${refundId}/fail`, params) as Promise<Stripe.Refund>;
+  }
+
+  it('fails a succeeded refund with the given failure_reason, gives its amount back and credits the balance', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 4000);
+    const refund = await stripe.refunds.create({ charge: charge.id, amount: 1500 });
+    expect(refund.status).toBe('succeeded');
+    expect((await stripe.charges.retrieve(charge.id)).amount_refunded).toBe(1500);
+
+    const failed = await failLater(stripe, refund.id, { failure_reason: 'lost_or_stolen_card' });
+    expect(failed).toMatchObject({ id: refund.id, status: 'failed', failure_reason: 'lost_or_stolen_card' });
+    expect(await stripe.refunds.retrieve(refund.id)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'lost_or_stolen_card',
+      balance_transaction: refund.balance_transaction,
+    });
+    expect((await stripe.charges.retrieve(charge.id)).amount_refunded).toBe(0);
+    const back = await stripe.balanceTransactions.retrieve(failed.failure_balance_transaction as string);
+    expect(back).toMatchObject({ amount: 1500, type: 'refund_failure', source: refund.id });
+
+    const again = await failure(failLater(stripe, refund.id));
+    expect(again).toMatchObject({ statusCode: 400, code: 'refund_unexpected_state' });
+    const badReason = await failure(failLater(stripe, refund.id, { failure_reason: 'bored' }));
+    expect(badReason).toMatchObject({ statusCode: 400, param: 'failure_reason' });
+    expect((await failure(failLater(stripe, 're_nope'))).statusCode).toBe(404);
+  });
+
+  it('fails a pending refund before it settles, and the settlement no longer happens', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 200 }));
+    const refund = await stripe.refunds.create({ charge: (await paidCharge(stripe)).id });
+    expect(refund.status).toBe('pending');
+    expect((await failLater(stripe, refund.id)).failure_reason).toBe('expired_or_canceled_card');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await stripe.refunds.retrieve(refund.id)).status).toBe('failed');
+  });
+
+  it('sends refund.updated, charge.refund.updated and refund.failed for the failure', async () => {
+    const secret = 'whsec_casebook_test';
+    const received: { body: string; signature: string }[] = [];
+    const receiver = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      req.on('end', () => {
+        received.push({ body, signature: String(req.headers['stripe-signature']) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/stripe`;
+      const stripe = sdk(await standIn({ refundSettleMs: 0, webhook: { url, secret } }));
+      const refund = await stripe.refunds.create({ charge: (await paidCharge(stripe)).id });
+      await failLater(stripe, refund.id);
+      await waitFor('three webhook deliveries', async () => (received.length >= 3 ? true : undefined));
+      const events = received.map((r) => stripe.webhooks.constructEvent(r.body, r.signature, secret));
+      expect(events.map((e) => e.type).sort()).toEqual([
+        'charge.refund.updated',
+        'refund.failed',
+        'refund.updated',
+      ]);
+      for (const event of events) {
+        expect(event.data.object).toMatchObject({ id: refund.id, status: 'failed' });
+        expect(event.data.previous_attributes).toEqual({ status: 'succeeded' });
+      }
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
 describe('Stripe stand-in: customer balance', () => {
   it('credits a customer with a negative balance transaction and lists them newest first', async () => {
     const stripe = sdk(await standIn());
