@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParam, noSuch, refused, StripeApiError } from './errors.ts';
 import type { Params } from './form.ts';
 import {
+  createdFilter,
   currency,
   metadata,
   missingParam,
@@ -31,6 +32,17 @@ const TEST_CARDS: Readonly<Record<string, { brand: string; last4: string; declin
 };
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
+
+/** Why Stripe says a refund failed (the refund object's `failure_reason`). */
+const FAILURE_REASONS = [
+  'charge_for_pending_refund_disputed',
+  'declined',
+  'expired_or_canceled_card',
+  'insufficient_funds',
+  'lost_or_stolen_card',
+  'merchant_request',
+  'unknown',
+];
 
 /** Stripe takes amounts of up to eight digits of minor units (99,999,999: $999,999.99). */
 const MAX_CHARGE = 99_999_999;
@@ -90,6 +102,8 @@ export interface RefundTransition {
 export class StripeApi {
   private readonly entities = new Map<string, Entity>();
   private readonly staged = new Map<string, Entity>();
+  /** Refund status changes of the current request or settlement, for the webhooks. */
+  private transitions: RefundTransition[] = [];
   private readonly options: ApiOptions;
 
   constructor(options: ApiOptions) {
@@ -106,6 +120,13 @@ export class StripeApi {
     const changed = [...this.staged.values()];
     this.staged.clear();
     return changed;
+  }
+
+  /** The refund status changes staged with them; the server tells of them once they are kept. */
+  takeTransitions(): RefundTransition[] {
+    const taken = this.transitions;
+    this.transitions = [];
+    return taken;
   }
 
   /** Refunds still waiting to settle, for the server's timers. */
@@ -403,8 +424,16 @@ export class StripeApi {
       source_transfer_reversal: null,
       status: initial,
       transfer_reversal: null,
-      ...(initial === 'failed' ? failure() : {}),
     });
+    this.balanceTransaction(refund.balance_transaction as string, {
+      amount: -amount,
+      fee: 0,
+      currency: charge.currency as string,
+      type: 'refund',
+      source: refund.id,
+      description: null,
+    });
+    if (initial === 'failed') Object.assign(refund, this.failure(refund));
     const settle: Hidden['settle'] =
       settleMs === 0 ? undefined : { at: this.options.now() + settleMs, to: fails ? 'failed' : 'succeeded' };
     this.stage({ object: refund, ...(settle ? { hidden: { settle } } : {}) });
@@ -439,17 +468,148 @@ export class StripeApi {
     const refund: StripeObject = {
       ...entity.object,
       status: settle.to,
-      ...(settle.to === 'failed' ? failure() : {}),
+      ...(settle.to === 'failed' ? this.failure(entity.object) : {}),
     };
     this.stage({ object: refund });
     if (settle.to === 'failed') {
       const charge = this.entities.get(refund.charge as string);
       if (charge) this.adjustRefunded(charge, -(refund.amount as number));
     }
-    return { refund, previousStatus };
+    const transition = { refund, previousStatus };
+    this.transitions.push(transition);
+    return transition;
+  }
+
+  /**
+   * Test-only: fails a refund now, as a card refund can fail at Stripe days after it succeeded
+   * (`failure_reason` one of Stripe's reasons). Not part of Stripe's API; Stripe's test mode can
+   * only do this through `pm_card_refundFail`, at a moment the test does not choose.
+   */
+  failRefund(id: string, params: Params): StripeObject {
+    onlyKnown(params, ['failure_reason']);
+    const reason = optionalString(params, 'failure_reason') ?? 'expired_or_canceled_card';
+    if (!FAILURE_REASONS.includes(reason))
+      throw invalidParam(
+        'failure_reason',
+        `Invalid failure_reason: must be one of ${FAILURE_REASONS.join(', ')}`,
+      );
+    const entity = this.find(id, 'refund', 'refund', 'id');
+    const previousStatus = entity.object.status as string;
+    if (previousStatus !== 'pending' && previousStatus !== 'succeeded')
+      throw refused(
+        'refund_unexpected_state',
+        `Refund ${id} is ${previousStatus}; only a pending or succeeded refund can fail.`,
+      );
+    const refund: StripeObject = {
+      ...entity.object,
+      status: 'failed',
+      ...this.failure(entity.object, reason),
+    };
+    // Replacing the entity drops any settlement still due: the refund has ended.
+    this.stage({ object: refund });
+    const charge = this.entities.get(refund.charge as string);
+    if (charge) this.adjustRefunded(charge, -(refund.amount as number));
+    this.transitions.push({ refund, previousStatus });
+    return refund;
+  }
+
+  // Balance transactions --------------------------------------------------------------------
+
+  retrieveAccountBalanceTransaction(id: string): StripeObject {
+    return this.shown(this.find(id, 'balance_transaction', 'balance transaction', 'id').object);
+  }
+
+  listAccountBalanceTransactions(params: Params): StripeList {
+    onlyKnown(params, ['type', 'source', 'currency', 'created', 'limit', 'starting_after', 'ending_before']);
+    const type = optionalString(params, 'type');
+    const source = optionalString(params, 'source');
+    const cur = optionalString(params, 'currency')?.toLowerCase();
+    const list = this.list(
+      '/v1/balance_transactions',
+      params,
+      (o) =>
+        o.object === 'balance_transaction' &&
+        (type === undefined || o.type === type) &&
+        (source === undefined || o.source === source) &&
+        (cur === undefined || o.currency === cur),
+    );
+    return { ...list, data: list.data.map((o) => this.shown(o)) };
   }
 
   // Internals -------------------------------------------------------------------------------
+
+  /**
+   * A refund's failure: Stripe gives the money back to the balance with a `refund_failure`
+   * balance transaction, which the refund names as `failure_balance_transaction`.
+   */
+  private failure(refund: StripeObject, reason = 'expired_or_canceled_card'): Record<string, unknown> {
+    const id = newId('txn');
+    this.balanceTransaction(id, {
+      amount: refund.amount as number,
+      fee: 0,
+      currency: refund.currency as string,
+      type: 'refund_failure',
+      source: refund.id,
+      description: 'REFUND FAILURE',
+    });
+    return { failure_reason: reason, failure_balance_transaction: id };
+  }
+
+  /**
+   * A movement of the account's balance (`txn_…`). A charge's funds become available two days
+   * after it (Stripe's standard US payout delay); a refund or its failure moves the available
+   * balance at once.
+   */
+  private balanceTransaction(
+    id: string,
+    input: {
+      amount: number;
+      fee: number;
+      currency: string;
+      type: 'charge' | 'refund' | 'refund_failure';
+      source: string;
+      description: string | null;
+    },
+  ): void {
+    const created = Math.floor(this.options.now() / 1000);
+    const availableOn = input.type === 'charge' ? startOfDay(created) + 2 * DAY_SECONDS : created;
+    this.stage({
+      object: {
+        id,
+        object: 'balance_transaction',
+        amount: input.amount,
+        available_on: availableOn,
+        created,
+        currency: input.currency,
+        description: input.description,
+        exchange_rate: null,
+        fee: input.fee,
+        fee_details:
+          input.fee === 0
+            ? []
+            : [
+                {
+                  amount: input.fee,
+                  application: null,
+                  currency: input.currency,
+                  description: 'Stripe processing fees',
+                  type: 'stripe_fee',
+                },
+              ],
+        net: input.amount - input.fee,
+        reporting_category: input.type,
+        source: input.source,
+        status: 'pending',
+        type: input.type,
+      },
+    });
+  }
+
+  /** A balance transaction as it stands now: `available` once its `available_on` has come. */
+  private shown(transaction: StripeObject): StripeObject {
+    const available = (transaction.available_on as number) * 1000 <= this.options.now();
+    return { ...transaction, status: available ? 'available' : 'pending' };
+  }
 
   private confirm(intent: StripeObject, paymentMethod: Entity | undefined): StripeObject {
     if (intent.status === 'succeeded')
@@ -583,6 +743,15 @@ export class StripeApi {
       transfer_group: null,
     });
     this.stage({ object: charge, hidden: { card: input.card } });
+    if (ok)
+      this.balanceTransaction(charge.balance_transaction as string, {
+        amount: input.amount,
+        fee: stripeFee(input.amount),
+        currency: input.currency,
+        type: 'charge',
+        source: charge.id,
+        description: input.description,
+      });
     return charge;
   }
 
@@ -685,10 +854,11 @@ export class StripeApi {
     const limit = optionalInteger(params, 'limit', 1) ?? 10;
     if (limit > 100)
       throw refused('parameter_invalid_integer', 'This value must be less than or equal to 100.', 'limit');
+    const inPeriod = createdFilter(params);
     // Newest first, like Stripe; the map keeps creation order.
     const all = [...this.entities.values()]
       .map((e) => e.object)
-      .filter(keep)
+      .filter((o) => keep(o) && inPeriod(o.created))
       .reverse();
     const after = optionalString(params, 'starting_after');
     const before = optionalString(params, 'ending_before');
@@ -738,8 +908,18 @@ function missingParamOneOf(names: string[]): StripeApiError {
   return invalidParam(names.join(' or '), message, 'parameter_missing');
 }
 
-function failure(): Record<string, unknown> {
-  return { failure_reason: 'expired_or_canceled_card', failure_balance_transaction: newId('txn') };
+const DAY_SECONDS = 24 * 60 * 60;
+
+function startOfDay(unix: number): number {
+  return unix - (unix % DAY_SECONDS);
+}
+
+/**
+ * Stripe's standard fee on a card charge as its test mode shows it: 2.9% plus 30 minor units,
+ * rounded to the minor unit. The stand-in applies it to every currency.
+ */
+export function stripeFee(amount: number): number {
+  return Math.round(amount * 0.029) + 30;
 }
 
 function indexOrThrow(list: StripeObject[], id: string, param: string): number {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { closeServer, listen } from '../servers.ts';
-import type { StripeList } from './api.ts';
+import type { RefundTransition, StripeList } from './api.ts';
 import { StripeApi } from './api.ts';
 import { StripeApiError } from './errors.ts';
 import type { Params } from './form.ts';
@@ -110,6 +110,14 @@ const ROUTES: readonly Route[] = [
     '/v1/refunds/:id',
     retrieve((api, [id]) => api.retrieveRefund(id as string)),
   ),
+  route('GET', '/v1/balance_transactions', (api, p) => api.listAccountBalanceTransactions(p)),
+  // Test-only control, outside Stripe's `/v1`: fail a refund now, as Stripe may days later.
+  route('POST', '/_casebook/refunds/:id/fail', (api, p, [id]) => api.failRefund(id as string, p)),
+  route(
+    'GET',
+    '/v1/balance_transactions/:id',
+    retrieve((api, [id]) => api.retrieveAccountBalanceTransaction(id as string)),
+  ),
 ];
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -160,6 +168,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     timers.delete(id);
     const transition = api.settleRefund(id);
     const changed = api.takeStaged();
+    const transitions = api.takeTransitions();
     if (!transition) return;
     try {
       commit(changed);
@@ -168,15 +177,22 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       schedule(id, Date.now() + 1000);
       return;
     }
-    const previous = { status: transition.previousStatus };
+    announce(transitions);
+  };
+
+  /** Tells the webhook of refund status changes once the journal holds them. */
+  const announce = (transitions: readonly RefundTransition[]): void => {
+    if (transitions.length === 0) return;
     journal.durable().then(
       () => {
-        webhooks?.send('refund.updated', transition.refund, previous, Date.now());
-        webhooks?.send('charge.refund.updated', transition.refund, previous, Date.now());
-        if (transition.refund.status === 'failed')
-          webhooks?.send('refund.failed', transition.refund, previous, Date.now());
+        for (const { refund, previousStatus } of transitions) {
+          const previous = { status: previousStatus };
+          webhooks?.send('refund.updated', refund, previous, Date.now());
+          webhooks?.send('charge.refund.updated', refund, previous, Date.now());
+          if (refund.status === 'failed') webhooks?.send('refund.failed', refund, previous, Date.now());
+        }
       },
-      (error: Error) => log(`stripe: settling ${id} was not kept: ${error.message}`),
+      (error: Error) => log(`stripe: refund changes were not kept: ${error.message}`),
     );
   };
 
@@ -229,7 +245,9 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
             at: Date.now(),
           }
         : undefined;
+    const transitions = api.takeTransitions();
     commit(api.takeStaged(), record);
+    announce(transitions);
     return result;
   };
 
@@ -248,6 +266,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
           : answer(req, body, requestId);
     } catch (thrown) {
       api.takeStaged();
+      api.takeTransitions();
       log(`stripe: ${req.method} ${req.url} failed: ${(thrown as Error).stack ?? thrown}`);
       result = error(500, {
         type: 'api_error',

@@ -225,6 +225,219 @@ describe('Stripe stand-in: refunds', () => {
   });
 });
 
+describe('Stripe stand-in: created filters', () => {
+  /** Waits until the clock is in a later second than `created`, so two objects differ in `created`. */
+  async function nextSecond(created: number): Promise<void> {
+    await waitFor('the next second', async () => (Date.now() / 1000 >= created + 1 ? true : undefined));
+  }
+
+  it('filters refunds by created[gte|gt|lte|lt] and created=<ts>, as Stripe documents', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 5000);
+    const early = await stripe.refunds.create({ charge: charge.id, amount: 1000 });
+    await nextSecond(early.created);
+    const late = await stripe.refunds.create({ charge: charge.id, amount: 2000 });
+    expect(late.created).toBeGreaterThan(early.created);
+    const ids = async (created: Stripe.RangeQueryParam | number): Promise<string[]> =>
+      (await stripe.refunds.list({ created })).data.map((r) => r.id);
+
+    expect(await ids({ gte: late.created })).toEqual([late.id]);
+    expect(await ids({ gt: early.created })).toEqual([late.id]);
+    expect(await ids({ lt: late.created })).toEqual([early.id]);
+    expect(await ids({ lte: early.created })).toEqual([early.id]);
+    expect(await ids({ gte: early.created, lte: late.created })).toEqual([late.id, early.id]);
+    expect(await ids({ gt: late.created })).toEqual([]);
+    expect(await ids(early.created)).toEqual([early.id]);
+    // The filter composes with paging: the SDK walks every page of the period.
+    const paged = await stripe.refunds.list({ created: { gte: early.created }, limit: 1 }).autoPagingToArray({
+      limit: 10,
+    });
+    expect(paged.map((r) => r.id)).toEqual([late.id, early.id]);
+  });
+
+  it('refuses an unknown created bound and a created that is not an integer', async () => {
+    const stripe = sdk(await standIn());
+    const unknown = await failure(
+      stripe.refunds.list({ created: { after: 5 } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(unknown).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'created[after]' });
+    const notInteger = await failure(
+      stripe.refunds.list({ created: { gte: 'soon' } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(notInteger).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer' });
+  });
+});
+
+describe('Stripe stand-in: balance transactions', () => {
+  it("records a charge's fee (2.9% + 30) and a refund's debit as balance transactions, listed by type and source", async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 5000);
+    const refund = await stripe.refunds.create({ charge: charge.id, amount: 2000, metadata: { k: 'v' } });
+    expect(charge.balance_transaction).toMatch(/^txn_/);
+    expect(refund.balance_transaction).toMatch(/^txn_/);
+
+    const paid = await stripe.balanceTransactions.retrieve(charge.balance_transaction as string);
+    expect(paid).toMatchObject({
+      object: 'balance_transaction',
+      amount: 5000,
+      fee: 175,
+      net: 4825,
+      currency: 'usd',
+      type: 'charge',
+      reporting_category: 'charge',
+      source: charge.id,
+      status: 'pending',
+      created: charge.created,
+      fee_details: [
+        { amount: 175, currency: 'usd', type: 'stripe_fee', description: 'Stripe processing fees' },
+      ],
+    });
+    // Funds from a charge become available two days after the day it was made.
+    expect(paid.available_on).toBe(charge.created - (charge.created % 86400) + 2 * 86400);
+
+    const back = await stripe.balanceTransactions.retrieve(refund.balance_transaction as string);
+    expect(back).toMatchObject({
+      amount: -2000,
+      fee: 0,
+      net: -2000,
+      fee_details: [],
+      currency: 'usd',
+      type: 'refund',
+      source: refund.id,
+      status: 'available',
+    });
+
+    const all = await stripe.balanceTransactions.list();
+    expect(all).toMatchObject({ object: 'list', url: '/v1/balance_transactions', has_more: false });
+    expect(all.data.map((t) => t.id)).toEqual([back.id, paid.id]);
+    const refunds = await stripe.balanceTransactions.list({ type: 'refund' });
+    expect(refunds.data.map((t) => t.id)).toEqual([back.id]);
+    const bySource = await stripe.balanceTransactions.list({ source: charge.id });
+    expect(bySource.data.map((t) => t.id)).toEqual([paid.id]);
+    const page = await stripe.balanceTransactions.list({ limit: 1, starting_after: back.id });
+    expect(page.data.map((t) => t.id)).toEqual([paid.id]);
+    expect(
+      (await stripe.balanceTransactions.list({ created: { lt: paid.created } })).data.map((t) => t.id),
+    ).toEqual([]);
+    expect(
+      (await stripe.balanceTransactions.list({ created: { gte: paid.created }, type: 'charge' })).data,
+    ).toHaveLength(1);
+  });
+
+  it('gives a failed refund its refund_failure balance transaction, crediting the amount back', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const refund = await stripe.refunds.create({
+      charge: (await paidCharge(stripe, 900, 'tok_refundFail')).id,
+    });
+    expect(refund.status).toBe('failed');
+    const undone = await stripe.balanceTransactions.retrieve(refund.failure_balance_transaction as string);
+    expect(undone).toMatchObject({
+      amount: 900,
+      fee: 0,
+      net: 900,
+      type: 'refund_failure',
+      source: refund.id,
+    });
+    const debit = await stripe.balanceTransactions.retrieve(refund.balance_transaction as string);
+    expect(debit).toMatchObject({ amount: -900, type: 'refund', source: refund.id });
+  });
+
+  it('answers resource_missing for an unknown balance transaction and refuses unknown list parameters', async () => {
+    const stripe = sdk(await standIn());
+    expect(await failure(stripe.balanceTransactions.retrieve('txn_nope'))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      message: "No such balance transaction: 'txn_nope'",
+    });
+    expect(
+      await failure(
+        stripe.balanceTransactions.list({ payout: 'po_1' } as Stripe.BalanceTransactionListParams),
+      ),
+    ).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'payout' });
+  });
+});
+
+describe('Stripe stand-in: failing a confirmed refund later', () => {
+  /** The test-only control route, reached through the SDK's raw request as any other call. */
+  function failLater(
+    stripe: Stripe,
+    refundId: string,
+    params: Record<string, string> = {},
+  ): Promise<Stripe.Refund> {
+    return stripe.rawRequest('POST', `/_casebook/refunds/${refundId}/fail`, params) as Promise<Stripe.Refund>;
+  }
+
+  it('fails a succeeded refund with the given failure_reason, gives its amount back and credits the balance', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 4000);
+    const refund = await stripe.refunds.create({ charge: charge.id, amount: 1500 });
+    expect(refund.status).toBe('succeeded');
+    expect((await stripe.charges.retrieve(charge.id)).amount_refunded).toBe(1500);
+
+    const failed = await failLater(stripe, refund.id, { failure_reason: 'lost_or_stolen_card' });
+    expect(failed).toMatchObject({ id: refund.id, status: 'failed', failure_reason: 'lost_or_stolen_card' });
+    expect(await stripe.refunds.retrieve(refund.id)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'lost_or_stolen_card',
+      balance_transaction: refund.balance_transaction,
+    });
+    expect((await stripe.charges.retrieve(charge.id)).amount_refunded).toBe(0);
+    const back = await stripe.balanceTransactions.retrieve(failed.failure_balance_transaction as string);
+    expect(back).toMatchObject({ amount: 1500, type: 'refund_failure', source: refund.id });
+
+    const again = await failure(failLater(stripe, refund.id));
+    expect(again).toMatchObject({ statusCode: 400, code: 'refund_unexpected_state' });
+    const badReason = await failure(failLater(stripe, refund.id, { failure_reason: 'bored' }));
+    expect(badReason).toMatchObject({ statusCode: 400, param: 'failure_reason' });
+    expect((await failure(failLater(stripe, 're_nope'))).statusCode).toBe(404);
+  });
+
+  it('fails a pending refund before it settles, and the settlement no longer happens', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 200 }));
+    const refund = await stripe.refunds.create({ charge: (await paidCharge(stripe)).id });
+    expect(refund.status).toBe('pending');
+    expect((await failLater(stripe, refund.id)).failure_reason).toBe('expired_or_canceled_card');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await stripe.refunds.retrieve(refund.id)).status).toBe('failed');
+  });
+
+  it('sends refund.updated, charge.refund.updated and refund.failed for the failure', async () => {
+    const secret = 'whsec_casebook_test';
+    const received: { body: string; signature: string }[] = [];
+    const receiver = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      req.on('end', () => {
+        received.push({ body, signature: String(req.headers['stripe-signature']) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/stripe`;
+      const stripe = sdk(await standIn({ refundSettleMs: 0, webhook: { url, secret } }));
+      const refund = await stripe.refunds.create({ charge: (await paidCharge(stripe)).id });
+      await failLater(stripe, refund.id);
+      await waitFor('three webhook deliveries', async () => (received.length >= 3 ? true : undefined));
+      const events = received.map((r) => stripe.webhooks.constructEvent(r.body, r.signature, secret));
+      expect(events.map((e) => e.type).sort()).toEqual([
+        'charge.refund.updated',
+        'refund.failed',
+        'refund.updated',
+      ]);
+      for (const event of events) {
+        expect(event.data.object).toMatchObject({ id: refund.id, status: 'failed' });
+        expect(event.data.previous_attributes).toEqual({ status: 'succeeded' });
+      }
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
 describe('Stripe stand-in: customer balance', () => {
   it('credits a customer with a negative balance transaction and lists them newest first', async () => {
     const stripe = sdk(await standIn());
