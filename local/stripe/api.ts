@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParam, noSuch, refused, StripeApiError } from './errors.ts';
 import type { Params } from './form.ts';
 import {
+  createdFilter,
   currency,
   metadata,
   missingParam,
@@ -403,8 +404,16 @@ export class StripeApi {
       source_transfer_reversal: null,
       status: initial,
       transfer_reversal: null,
-      ...(initial === 'failed' ? failure() : {}),
     });
+    this.balanceTransaction(refund.balance_transaction as string, {
+      amount: -amount,
+      fee: 0,
+      currency: charge.currency as string,
+      type: 'refund',
+      source: refund.id,
+      description: null,
+    });
+    if (initial === 'failed') Object.assign(refund, this.failure(refund));
     const settle: Hidden['settle'] =
       settleMs === 0 ? undefined : { at: this.options.now() + settleMs, to: fails ? 'failed' : 'succeeded' };
     this.stage({ object: refund, ...(settle ? { hidden: { settle } } : {}) });
@@ -439,7 +448,7 @@ export class StripeApi {
     const refund: StripeObject = {
       ...entity.object,
       status: settle.to,
-      ...(settle.to === 'failed' ? failure() : {}),
+      ...(settle.to === 'failed' ? this.failure(entity.object) : {}),
     };
     this.stage({ object: refund });
     if (settle.to === 'failed') {
@@ -449,7 +458,103 @@ export class StripeApi {
     return { refund, previousStatus };
   }
 
+  // Balance transactions --------------------------------------------------------------------
+
+  retrieveAccountBalanceTransaction(id: string): StripeObject {
+    return this.shown(this.find(id, 'balance_transaction', 'balance transaction', 'id').object);
+  }
+
+  listAccountBalanceTransactions(params: Params): StripeList {
+    onlyKnown(params, ['type', 'source', 'currency', 'created', 'limit', 'starting_after', 'ending_before']);
+    const type = optionalString(params, 'type');
+    const source = optionalString(params, 'source');
+    const cur = optionalString(params, 'currency')?.toLowerCase();
+    const list = this.list(
+      '/v1/balance_transactions',
+      params,
+      (o) =>
+        o.object === 'balance_transaction' &&
+        (type === undefined || o.type === type) &&
+        (source === undefined || o.source === source) &&
+        (cur === undefined || o.currency === cur),
+    );
+    return { ...list, data: list.data.map((o) => this.shown(o)) };
+  }
+
   // Internals -------------------------------------------------------------------------------
+
+  /**
+   * A refund's failure: Stripe gives the money back to the balance with a `refund_failure`
+   * balance transaction, which the refund names as `failure_balance_transaction`.
+   */
+  private failure(refund: StripeObject): Record<string, unknown> {
+    const id = newId('txn');
+    this.balanceTransaction(id, {
+      amount: refund.amount as number,
+      fee: 0,
+      currency: refund.currency as string,
+      type: 'refund_failure',
+      source: refund.id,
+      description: 'REFUND FAILURE',
+    });
+    return { failure_reason: 'expired_or_canceled_card', failure_balance_transaction: id };
+  }
+
+  /**
+   * A movement of the account's balance (`txn_…`). A charge's funds become available two days
+   * after it (Stripe's standard US payout delay); a refund or its failure moves the available
+   * balance at once.
+   */
+  private balanceTransaction(
+    id: string,
+    input: {
+      amount: number;
+      fee: number;
+      currency: string;
+      type: 'charge' | 'refund' | 'refund_failure';
+      source: string;
+      description: string | null;
+    },
+  ): void {
+    const created = Math.floor(this.options.now() / 1000);
+    const availableOn = input.type === 'charge' ? startOfDay(created) + 2 * DAY_SECONDS : created;
+    this.stage({
+      object: {
+        id,
+        object: 'balance_transaction',
+        amount: input.amount,
+        available_on: availableOn,
+        created,
+        currency: input.currency,
+        description: input.description,
+        exchange_rate: null,
+        fee: input.fee,
+        fee_details:
+          input.fee === 0
+            ? []
+            : [
+                {
+                  amount: input.fee,
+                  application: null,
+                  currency: input.currency,
+                  description: 'Stripe processing fees',
+                  type: 'stripe_fee',
+                },
+              ],
+        net: input.amount - input.fee,
+        reporting_category: input.type,
+        source: input.source,
+        status: 'pending',
+        type: input.type,
+      },
+    });
+  }
+
+  /** A balance transaction as it stands now: `available` once its `available_on` has come. */
+  private shown(transaction: StripeObject): StripeObject {
+    const available = (transaction.available_on as number) * 1000 <= this.options.now();
+    return { ...transaction, status: available ? 'available' : 'pending' };
+  }
 
   private confirm(intent: StripeObject, paymentMethod: Entity | undefined): StripeObject {
     if (intent.status === 'succeeded')
@@ -583,6 +688,15 @@ export class StripeApi {
       transfer_group: null,
     });
     this.stage({ object: charge, hidden: { card: input.card } });
+    if (ok)
+      this.balanceTransaction(charge.balance_transaction as string, {
+        amount: input.amount,
+        fee: stripeFee(input.amount),
+        currency: input.currency,
+        type: 'charge',
+        source: charge.id,
+        description: input.description,
+      });
     return charge;
   }
 
@@ -685,10 +799,11 @@ export class StripeApi {
     const limit = optionalInteger(params, 'limit', 1) ?? 10;
     if (limit > 100)
       throw refused('parameter_invalid_integer', 'This value must be less than or equal to 100.', 'limit');
+    const inPeriod = createdFilter(params);
     // Newest first, like Stripe; the map keeps creation order.
     const all = [...this.entities.values()]
       .map((e) => e.object)
-      .filter(keep)
+      .filter((o) => keep(o) && inPeriod(o.created))
       .reverse();
     const after = optionalString(params, 'starting_after');
     const before = optionalString(params, 'ending_before');
@@ -738,8 +853,18 @@ function missingParamOneOf(names: string[]): StripeApiError {
   return invalidParam(names.join(' or '), message, 'parameter_missing');
 }
 
-function failure(): Record<string, unknown> {
-  return { failure_reason: 'expired_or_canceled_card', failure_balance_transaction: newId('txn') };
+const DAY_SECONDS = 24 * 60 * 60;
+
+function startOfDay(unix: number): number {
+  return unix - (unix % DAY_SECONDS);
+}
+
+/**
+ * Stripe's standard fee on a card charge as its test mode shows it: 2.9% plus 30 minor units,
+ * rounded to the minor unit. The stand-in applies it to every currency.
+ */
+export function stripeFee(amount: number): number {
+  return Math.round(amount * 0.029) + 30;
 }
 
 function indexOrThrow(list: StripeObject[], id: string, param: string): number {

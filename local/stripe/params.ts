@@ -89,3 +89,42 @@ export function metadata(params: Params): Record<string, string> {
   }
   return out;
 }
+
+const CREATED_BOUNDS = ['gt', 'gte', 'lt', 'lte'] as const;
+
+/**
+ * Stripe's `created` list filter: `created=<unix>` for one second, or any of `created[gt]`,
+ * `created[gte]`, `created[lt]`, `created[lte]`; an unknown bound is refused as Stripe does.
+ */
+export function createdFilter(params: Params): (created: number) => boolean {
+  const raw = params.created;
+  if (raw === undefined || raw === '') return () => true;
+  if (typeof raw === 'string') {
+    const at = requiredInteger(params, 'created', undefined);
+    return (created) => created === at;
+  }
+  if (Array.isArray(raw)) throw invalidParam('created', 'Invalid timestamp');
+  const bounds: Partial<Record<(typeof CREATED_BOUNDS)[number], number>> = {};
+  for (const name of Object.keys(raw)) {
+    if (!(CREATED_BOUNDS as readonly string[]).includes(name))
+      throw invalidParam(
+        `created[${name}]`,
+        `Received unknown parameter: created[${name}]`,
+        'parameter_unknown',
+      );
+    const value = raw[name];
+    if (typeof value !== 'string' || !/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+      throw invalidParam(
+        `created[${name}]`,
+        `Invalid integer: ${String(value)}`,
+        'parameter_invalid_integer',
+      );
+    bounds[name as (typeof CREATED_BOUNDS)[number]] = Number(value);
+  }
+  const { gt, gte, lt, lte } = bounds;
+  return (created) =>
+    (gt === undefined || created > gt) &&
+    (gte === undefined || created >= gte) &&
+    (lt === undefined || created < lt) &&
+    (lte === undefined || created <= lte);
+}

@@ -110,6 +110,12 @@ const ROUTES: readonly Route[] = [
     '/v1/refunds/:id',
     retrieve((api, [id]) => api.retrieveRefund(id as string)),
   ),
+  route('GET', '/v1/balance_transactions', (api, p) => api.listAccountBalanceTransactions(p)),
+  route(
+    'GET',
+    '/v1/balance_transactions/:id',
+    retrieve((api, [id]) => api.retrieveAccountBalanceTransaction(id as string)),
+  ),
 ];
 
 const MAX_BODY_BYTES = 1024 * 1024;

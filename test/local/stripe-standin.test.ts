@@ -225,6 +225,138 @@ describe('Stripe stand-in: refunds', () => {
   });
 });
 
+describe('Stripe stand-in: created filters', () => {
+  /** Waits until the clock is in a later second than `created`, so two objects differ in `created`. */
+  async function nextSecond(created: number): Promise<void> {
+    await waitFor('the next second', async () => (Date.now() / 1000 >= created + 1 ? true : undefined));
+  }
+
+  it('filters refunds by created[gte|gt|lte|lt] and created=<ts>, as Stripe documents', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 5000);
+    const early = await stripe.refunds.create({ charge: charge.id, amount: 1000 });
+    await nextSecond(early.created);
+    const late = await stripe.refunds.create({ charge: charge.id, amount: 2000 });
+    expect(late.created).toBeGreaterThan(early.created);
+    const ids = async (created: Stripe.RangeQueryParam | number): Promise<string[]> =>
+      (await stripe.refunds.list({ created })).data.map((r) => r.id);
+
+    expect(await ids({ gte: late.created })).toEqual([late.id]);
+    expect(await ids({ gt: early.created })).toEqual([late.id]);
+    expect(await ids({ lt: late.created })).toEqual([early.id]);
+    expect(await ids({ lte: early.created })).toEqual([early.id]);
+    expect(await ids({ gte: early.created, lte: late.created })).toEqual([late.id, early.id]);
+    expect(await ids({ gt: late.created })).toEqual([]);
+    expect(await ids(early.created)).toEqual([early.id]);
+    // The filter composes with paging: the SDK walks every page of the period.
+    const paged = await stripe.refunds.list({ created: { gte: early.created }, limit: 1 }).autoPagingToArray({
+      limit: 10,
+    });
+    expect(paged.map((r) => r.id)).toEqual([late.id, early.id]);
+  });
+
+  it('refuses an unknown created bound and a created that is not an integer', async () => {
+    const stripe = sdk(await standIn());
+    const unknown = await failure(
+      stripe.refunds.list({ created: { after: 5 } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(unknown).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'created[after]' });
+    const notInteger = await failure(
+      stripe.refunds.list({ created: { gte: 'soon' } as unknown as Stripe.RangeQueryParam }),
+    );
+    expect(notInteger).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer' });
+  });
+});
+
+describe('Stripe stand-in: balance transactions', () => {
+  it("records a charge's fee (2.9% + 30) and a refund's debit as balance transactions, listed by type and source", async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const charge = await paidCharge(stripe, 5000);
+    const refund = await stripe.refunds.create({ charge: charge.id, amount: 2000, metadata: { k: 'v' } });
+    expect(charge.balance_transaction).toMatch(/^txn_/);
+    expect(refund.balance_transaction).toMatch(/^txn_/);
+
+    const paid = await stripe.balanceTransactions.retrieve(charge.balance_transaction as string);
+    expect(paid).toMatchObject({
+      object: 'balance_transaction',
+      amount: 5000,
+      fee: 175,
+      net: 4825,
+      currency: 'usd',
+      type: 'charge',
+      reporting_category: 'charge',
+      source: charge.id,
+      status: 'pending',
+      created: charge.created,
+      fee_details: [
+        { amount: 175, currency: 'usd', type: 'stripe_fee', description: 'Stripe processing fees' },
+      ],
+    });
+    // Funds from a charge become available two days after the day it was made.
+    expect(paid.available_on).toBe(charge.created - (charge.created % 86400) + 2 * 86400);
+
+    const back = await stripe.balanceTransactions.retrieve(refund.balance_transaction as string);
+    expect(back).toMatchObject({
+      amount: -2000,
+      fee: 0,
+      net: -2000,
+      fee_details: [],
+      currency: 'usd',
+      type: 'refund',
+      source: refund.id,
+      status: 'available',
+    });
+
+    const all = await stripe.balanceTransactions.list();
+    expect(all).toMatchObject({ object: 'list', url: '/v1/balance_transactions', has_more: false });
+    expect(all.data.map((t) => t.id)).toEqual([back.id, paid.id]);
+    const refunds = await stripe.balanceTransactions.list({ type: 'refund' });
+    expect(refunds.data.map((t) => t.id)).toEqual([back.id]);
+    const bySource = await stripe.balanceTransactions.list({ source: charge.id });
+    expect(bySource.data.map((t) => t.id)).toEqual([paid.id]);
+    const page = await stripe.balanceTransactions.list({ limit: 1, starting_after: back.id });
+    expect(page.data.map((t) => t.id)).toEqual([paid.id]);
+    expect(
+      (await stripe.balanceTransactions.list({ created: { lt: paid.created } })).data.map((t) => t.id),
+    ).toEqual([]);
+    expect(
+      (await stripe.balanceTransactions.list({ created: { gte: paid.created }, type: 'charge' })).data,
+    ).toHaveLength(1);
+  });
+
+  it('gives a failed refund its refund_failure balance transaction, crediting the amount back', async () => {
+    const stripe = sdk(await standIn({ refundSettleMs: 0 }));
+    const refund = await stripe.refunds.create({
+      charge: (await paidCharge(stripe, 900, 'tok_refundFail')).id,
+    });
+    expect(refund.status).toBe('failed');
+    const undone = await stripe.balanceTransactions.retrieve(refund.failure_balance_transaction as string);
+    expect(undone).toMatchObject({
+      amount: 900,
+      fee: 0,
+      net: 900,
+      type: 'refund_failure',
+      source: refund.id,
+    });
+    const debit = await stripe.balanceTransactions.retrieve(refund.balance_transaction as string);
+    expect(debit).toMatchObject({ amount: -900, type: 'refund', source: refund.id });
+  });
+
+  it('answers resource_missing for an unknown balance transaction and refuses unknown list parameters', async () => {
+    const stripe = sdk(await standIn());
+    expect(await failure(stripe.balanceTransactions.retrieve('txn_nope'))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      message: "No such balance transaction: 'txn_nope'",
+    });
+    expect(
+      await failure(
+        stripe.balanceTransactions.list({ payout: 'po_1' } as Stripe.BalanceTransactionListParams),
+      ),
+    ).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'payout' });
+  });
+});
+
 describe('Stripe stand-in: customer balance', () => {
   it('credits a customer with a negative balance transaction and lists them newest first', async () => {
     const stripe = sdk(await standIn());
