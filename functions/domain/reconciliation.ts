@@ -138,6 +138,7 @@ export function reconcile(
   const differences: Difference[] = [];
   let matched = 0;
   const effects = ledgerEffects(rows).filter((e) => kinds.includes(e.kind));
+  const knownEffects = new Set(effects.map((e) => `${e.row.incident_id}|${e.row.effect_id ?? ''}`));
   const knownRefs = new Set(effects.flatMap((e) => (e.row.provider_ref ? [e.row.provider_ref] : [])));
   for (const { row } of effects) {
     const byRef = row.provider_ref ? byId.get(row.provider_ref) : undefined;
@@ -215,6 +216,9 @@ export function reconcile(
   for (const p of provider) {
     if (used.has(p.id)) continue;
     const key = p.effectKey ? parseEffectKey(p.effectKey) : undefined;
+    // An earlier attempt of an effect the ledger has, failed at the provider: it moved no money,
+    // and the ledger's retry explains it. One that did not fail moved money a second time.
+    if (key && p.state === 'failed' && knownEffects.has(`${key.incidentId}|${key.effectId}`)) continue;
     if (key && kinds.includes(p.kind)) {
       differences.push({
         kind: 'missing-from-ledger',

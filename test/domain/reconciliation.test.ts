@@ -150,6 +150,21 @@ describe('reconciling the ledger with the provider', () => {
     expect(kinds([credit], [])).toEqual(['unknown-to-provider']);
   });
 
+  it('of several attempts at the provider, matches the latest; an earlier one that failed is explained, one that did not is named', () => {
+    const first = (state: ProviderMovement['state']) =>
+      refund({ id: 're_first', state, effectKey: `${INC}:P1-E1:1` });
+    const second = refund({ id: 're_second', effectKey: `${INC}:P1-E1:2` });
+    const ledger = [row({ provider_ref: null })];
+    expect(reconcile(ledger, [first('failed'), second])).toEqual({
+      matched: 1,
+      unrelated: 0,
+      differences: [],
+    });
+    expect(
+      reconcile(ledger, [first('succeeded'), second]).differences.map((d) => [d.kind, d.providerId]),
+    ).toEqual([['missing-from-ledger', 're_first']]);
+  });
+
   it('reads effect keys as Act writes them', () => {
     expect(parseEffectKey(`${INC}:P1-E3:2`)).toEqual({ incidentId: INC, effectId: 'P1-E3', attempt: 2 });
     expect(parseEffectKey('order-1234')).toBeUndefined();
