@@ -52,6 +52,7 @@ import {
 import { addExportCommand } from './ledger-export.ts';
 import { addProofCommands } from './ledger-proofs.ts';
 import { addPnlCommand } from './pnl.ts';
+import { addReconcileCommand } from './reconcile.ts';
 
 interface TargetOptions {
   table?: string;
@@ -323,6 +324,7 @@ addTargetOptions(
 addProofCommands(ledger, { target, addTargetOptions });
 addExportCommand(ledger, { target, addTargetOptions, progressBar });
 addPnlCommand(program);
+addReconcileCommand(program, { target, addTargetOptions });
 
 addTargetOptions(
   program
