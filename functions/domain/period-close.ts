@@ -242,3 +242,23 @@ export function verifyCloses(
   }
   return problems;
 }
+
+/** Closes as the anchors bucket keeps them. */
+export interface CloseStore {
+  get(period: Period): Promise<PeriodClose | undefined>;
+  /** Every close kept, in month order, as stored (the verifier judges them). */
+  list(): Promise<StoredClose[]>;
+  put(close: PeriodClose): Promise<void>;
+}
+
+/** The claims of the operational table: one conditional put of `close#YYYY-MM` per month. */
+export interface CloseClaims {
+  /** Claims the month for `close`; when already claimed, answers the close that claimed it. */
+  claim(
+    close: PeriodClose,
+  ): Promise<{ readonly won: true } | { readonly won: false; readonly close: PeriodClose }>;
+  /** The latest claimed close, or undefined before the first. */
+  latest(): Promise<PeriodClose | undefined>;
+  /** Every claimed month, in order. */
+  periods(): Promise<Period[]>;
+}
