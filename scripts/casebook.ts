@@ -51,6 +51,7 @@ import {
 } from '../local/names.ts';
 import { addExportCommand } from './ledger-export.ts';
 import { addProofCommands } from './ledger-proofs.ts';
+import { addPeriodCommands } from './period.ts';
 import { addPnlCommand } from './pnl.ts';
 
 interface TargetOptions {
@@ -323,6 +324,7 @@ addTargetOptions(
 addProofCommands(ledger, { target, addTargetOptions });
 addExportCommand(ledger, { target, addTargetOptions, progressBar });
 addPnlCommand(program);
+addPeriodCommands(program, { target, addTargetOptions });
 
 addTargetOptions(
   program

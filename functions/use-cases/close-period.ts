@@ -36,6 +36,8 @@ export interface ClosedPeriod {
 
 export async function closePeriod(deps: ClosePeriodDeps, period: string): Promise<ClosedPeriod> {
   const now = deps.now();
+  // Bad input is refused before anything is read.
+  checkClosable(period, now, deps.lagDays, undefined);
   const latest = await deps.claims.latest();
   checkClosable(period, now, deps.lagDays, latest);
   const figures = await deps.figures(period);
