@@ -18,7 +18,8 @@ import { pnlSql } from '../functions/domain/finance-sql.ts';
 import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
-import type { CloseHead } from '../functions/domain/period-close.ts';
+import { isPeriod } from '../functions/domain/ledger-export.ts';
+import type { CloseHead, CloseTotal } from '../functions/domain/period-close.ts';
 import { CloseInputError, verifyCloses } from '../functions/domain/period-close.ts';
 import { ReportInputError } from '../functions/domain/pnl-report.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -151,10 +152,7 @@ export function addPeriodCommands(
             ? `Closed ${close.period}: ${close.hash}`
             : `${close.period} was already closed at ${close.closedAt}: ${close.hash}`,
         );
-        for (const total of close.totals)
-          console.log(
-            `  ${total.category.padEnd(18)} ${(total.obligation ?? '-').padEnd(14)} ${total.currency} ${total.amountMinor} (minor units, ${total.entries} entries)`,
-          );
+        for (const total of close.totals) console.log(totalLine(total));
       } catch (error) {
         if (
           error instanceof CloseInputError ||
@@ -208,4 +206,42 @@ export function addPeriodCommands(
       if (problems.length === 0) console.log(`${stored.length} closes verified`);
       process.exitCode = problems.length === 0 ? 0 : 1;
     });
+
+  tools
+    .addTargetOptions(
+      period
+        .command('report')
+        .description(
+          "a closed month's totals, read from its close record: what no later entry or rate changes",
+        )
+        .argument('<YYYY-MM>', 'the closed month'),
+    )
+    .action(async (month: string, options: CloseOptions) => {
+      const env = process.env;
+      if (options.table ?? env[ENV.ledgerTable]) {
+        console.error('casebook period report: runs on the local stack only for now');
+        process.exitCode = 2;
+        return;
+      }
+      if (!isPeriod(month)) {
+        console.error(`casebook period report: "${month}" is not a month (YYYY-MM)`);
+        process.exitCode = 2;
+        return;
+      }
+      tools.target(options as never);
+      const close = await new S3CloseStore(s3Client(), options.anchorBucket ?? LOCAL_BUCKETS.anchors).get(
+        month,
+      );
+      if (!close) {
+        console.error(`casebook period report: ${month} is not closed (casebook pnl reports an open month)`);
+        process.exitCode = 2;
+        return;
+      }
+      console.log(`${close.period}, closed at ${close.closedAt} (${close.hash})`);
+      for (const total of close.totals) console.log(totalLine(total));
+    });
+}
+
+function totalLine(total: CloseTotal): string {
+  return `  ${total.category.padEnd(18)} ${(total.obligation ?? '-').padEnd(14)} ${total.currency} ${total.amountMinor} (minor units, ${total.entries} entries)`;
 }
