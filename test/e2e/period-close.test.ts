@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
@@ -33,6 +33,7 @@ let ports: LocalPorts;
 let user: Record<string, string>;
 let s3: S3Client;
 let ledger: DynamoDbLedger;
+let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   ports = await freePorts();
@@ -43,7 +44,7 @@ beforeAll(async () => {
     CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
     CASEBOOK_S3_PORT: String(ports.s3),
   };
-  const doc = DynamoDBDocumentClient.from(
+  doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: `http://127.0.0.1:${ports.dynamodb}`,
       region: 'us-east-1',
@@ -170,6 +171,24 @@ describe('closing months on a running npm start', () => {
     expect(afterDelete.code).toBe(1);
     expect(afterDelete.stdout).toMatch(
       /^2026-10 deleted: the close of 2026-10 was claimed but its record is gone/m,
+    );
+
+    // And rewrites the ledger under the closed month: the second incident's head item.
+    const second = formatIncidentId(2026, 2);
+    const sealed = stored.heads[second] as { seq: number; hash: string };
+    await doc.send(
+      new UpdateCommand({
+        TableName: LOCAL_TABLES.ledger,
+        Key: { incidentId: second, seq: sealed.seq },
+        UpdateExpression: 'SET #hash = :forged',
+        ExpressionAttributeNames: { '#hash': 'hash' },
+        ExpressionAttributeValues: { ':forged': 'f'.repeat(64) },
+      }),
+    );
+    const afterForgery = await casebook(['period', 'verify'], user);
+    expect(afterForgery.code).toBe(1);
+    expect(afterForgery.stdout).toContain(
+      `2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq} no longer hashes as the close of 2026-11 sealed it`,
     );
   }, 240_000);
 });
