@@ -19,7 +19,7 @@ import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
 import type { Sealer } from '../functions/domain/ledger.ts';
 import { isPeriod } from '../functions/domain/ledger-export.ts';
-import type { CloseHead, CloseTotal } from '../functions/domain/period-close.ts';
+import type { CloseHead, CloseProblem, CloseTotal } from '../functions/domain/period-close.ts';
 import { CloseInputError, verifyCloses } from '../functions/domain/period-close.ts';
 import { ReportInputError } from '../functions/domain/pnl-report.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -182,28 +182,11 @@ export function addPeriodCommands(
         process.exitCode = 2;
         return;
       }
-      const t = tools.target(options as never);
-      const s3 = s3Client();
-      const closes = new S3CloseStore(s3, options.anchorBucket ?? LOCAL_BUCKETS.anchors);
-      const claims = new DynamoDbCloseClaims(t.db, t.operationsTable as string);
-      const stored = await closes.list();
-      const ledger = new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer });
-      const chains = new Map<string, Map<number, string>>();
-      for (const s of stored) {
-        const heads = (s.body as { heads?: Record<string, unknown> } | null)?.heads;
-        for (const id of Object.keys(heads && typeof heads === 'object' ? heads : {})) {
-          if (chains.has(id)) continue;
-          const items = await ledger.readChain(id);
-          chains.set(id, new Map(items.map((i) => [i.seq, i.hash])));
-        }
-      }
-      const problems = verifyCloses(
-        stored,
-        { hashAt: (id, seq) => chains.get(id)?.get(seq) },
-        await claims.periods(),
+      const { closes, problems } = await closeProblems(
+        tools.target(options as never),
+        options.anchorBucket ?? LOCAL_BUCKETS.anchors,
       );
-      for (const p of problems) console.log(`${p.period} ${p.kind}: ${p.message}`);
-      if (problems.length === 0) console.log(`${stored.length} closes verified`);
+      printCloseProblems({ closes, problems });
       process.exitCode = problems.length === 0 ? 0 : 1;
     });
 
@@ -244,4 +227,39 @@ export function addPeriodCommands(
 
 function totalLine(total: CloseTotal): string {
   return `  ${total.category.padEnd(18)} ${(total.obligation ?? '-').padEnd(14)} ${total.currency} ${total.amountMinor} (minor units, ${total.entries} entries)`;
+}
+
+/**
+ * The chain of closes checked against the ledger as it is now: what `period verify` and
+ * `ledger verify` print. Only the chains the closes name are read.
+ */
+export async function closeProblems(
+  t: Pick<PeriodTarget, 'db' | 'ledgerTable' | 'sealer' | 'operationsTable'>,
+  bucket: string,
+): Promise<{ readonly closes: number; readonly problems: CloseProblem[] }> {
+  const stored = await new S3CloseStore(s3Client(), bucket).list();
+  const ledger = new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer });
+  const chains = new Map<string, Map<number, string>>();
+  for (const s of stored) {
+    const heads = (s.body as { heads?: Record<string, unknown> } | null)?.heads;
+    for (const id of Object.keys(heads && typeof heads === 'object' ? heads : {})) {
+      if (chains.has(id)) continue;
+      const items = await ledger.readChain(id);
+      chains.set(id, new Map(items.map((i) => [i.seq, i.hash])));
+    }
+  }
+  const claimed = t.operationsTable ? await new DynamoDbCloseClaims(t.db, t.operationsTable).periods() : [];
+  return {
+    closes: stored.length,
+    problems: verifyCloses(stored, { hashAt: (id, seq) => chains.get(id)?.get(seq) }, claimed),
+  };
+}
+
+/** One line per problem, or how many closes verified. */
+export function printCloseProblems(result: {
+  readonly closes: number;
+  readonly problems: readonly CloseProblem[];
+}): void {
+  for (const p of result.problems) console.log(`${p.period} ${p.kind}: ${p.message}`);
+  if (result.problems.length === 0) console.log(`${result.closes} closes verified`);
 }

@@ -190,5 +190,12 @@ describe('closing months on a running npm start', () => {
     expect(afterForgery.stdout).toContain(
       `2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq} no longer hashes as the close of 2026-11 sealed it`,
     );
+
+    // `ledger verify` walks the closes too.
+    const whole = await casebook(['ledger', 'verify'], user);
+    expect(whole.code).toBe(1);
+    expect(whole.stdout).toMatch(/^2026-10 deleted: /m);
+    expect(whole.stdout).toMatch(/^2026-11 edited: /m);
+    expect(whole.stdout).toContain(`2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq}`);
   }, 240_000);
 });
