@@ -58,6 +58,10 @@ export class DynamoDbCloseClaims implements CloseClaims {
     return (await this.query()).map((i) => String(i.period)).reverse();
   }
 
+  get(period: Period): Promise<PeriodClose | undefined> {
+    return this.read(period);
+  }
+
   private async read(period: Period): Promise<PeriodClose | undefined> {
     try {
       const out = await this.db.send(

@@ -261,4 +261,6 @@ export interface CloseClaims {
   latest(): Promise<PeriodClose | undefined>;
   /** Every claimed month, in order. */
   periods(): Promise<Period[]>;
+  /** The close that claimed `period`, or undefined. */
+  get(period: Period): Promise<PeriodClose | undefined>;
 }

@@ -7,7 +7,13 @@
 
 import type { LabourRate } from '../domain/labour-rates.ts';
 import type { CloseClaims, CloseHead, CloseStore, PeriodClose } from '../domain/period-close.ts';
-import { checkClosable, closeRates, closeTotals, makeClose } from '../domain/period-close.ts';
+import {
+  CloseInputError,
+  checkClosable,
+  closeRates,
+  closeTotals,
+  makeClose,
+} from '../domain/period-close.ts';
 import type { Conversion, SqlRow } from '../domain/pnl-report.ts';
 
 /** What the month's close is made of, read when it is closed. */
@@ -40,6 +46,10 @@ export async function closePeriod(deps: ClosePeriodDeps, period: string): Promis
   checkClosable(period, now, deps.lagDays, undefined);
   const latest = await deps.claims.latest();
   checkClosable(period, now, deps.lagDays, latest);
+  // Before the last close: only a month already closed may be asked for again (it answers itself);
+  // any other would start a second chain the verifier could only call broken.
+  if (latest && period < latest.period && !(await deps.claims.get(period)))
+    throw new CloseInputError(`${period} was never closed and comes before the last close, ${latest.period}`);
   const figures = await deps.figures(period);
   const close = makeClose({
     period,

@@ -26,6 +26,9 @@ function world() {
     async periods() {
       return [...claimed.keys()].sort();
     },
+    async get(period) {
+      return claimed.get(period);
+    },
   };
   const closes: CloseStore = {
     async get(period) {
@@ -93,6 +96,15 @@ describe('closing a month', () => {
     await closePeriod(w.deps, '2026-01');
     await expect(closePeriod(w.deps, '2026-03')).rejects.toThrow(/close 2026-02 first/);
     await expect(closePeriod(w.deps, '2026-03')).rejects.toBeInstanceOf(CloseInputError);
+  });
+
+  it('refuses a month before the first close instead of starting a second chain', async () => {
+    const w = world();
+    await closePeriod(w.deps, '2026-02');
+    await expect(closePeriod(w.deps, '2026-01')).rejects.toThrow(
+      '2026-01 was never closed and comes before the last close, 2026-02',
+    );
+    expect([...w.kept.keys()]).toEqual(['2026-02']);
   });
 
   it('refuses a month still open for appends within the lag', async () => {
