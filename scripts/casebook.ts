@@ -51,6 +51,7 @@ import {
 } from '../local/names.ts';
 import { addExportCommand } from './ledger-export.ts';
 import { addProofCommands } from './ledger-proofs.ts';
+import { addPeriodCommands, closeProblems, printCloseProblems } from './period.ts';
 import { addPnlCommand } from './pnl.ts';
 import { addReconcileCommand } from './reconcile.ts';
 
@@ -172,6 +173,7 @@ function target(options: TargetOptions) {
     operations: operationsTable ? new DynamoDbOperationsStore(db, operationsTable) : undefined,
     workroom: operationsTable ? new DynamoDbWorkroom(db, operationsTable) : undefined,
     anchors: anchorBucket ? new S3AnchorStore(s3, anchorBucket) : undefined,
+    anchorBucket,
     exportBucket: local ? LOCAL_BUCKETS.exports : env[ENV.exportBucket],
   };
 }
@@ -276,9 +278,15 @@ addTargetOptions(
       ...(options.json ? {} : { onProgress: progressBar() }),
     },
   );
-  if (options.json) console.log(JSON.stringify(report, null, 2));
-  else printVerification(report);
-  process.exitCode = report.ok ? 0 : 1;
+  // The chain of closes too, when there is one: a month's close seals heads this ledger must keep.
+  const found = !options.incident && t.anchorBucket ? await closeProblems(t, t.anchorBucket) : undefined;
+  const closes = found && (found.closes > 0 || found.problems.length > 0) ? found : undefined;
+  if (options.json) console.log(JSON.stringify(closes ? { ...report, closes } : report, null, 2));
+  else {
+    printVerification(report);
+    if (closes) printCloseProblems(closes);
+  }
+  process.exitCode = report.ok && (closes?.problems.length ?? 0) === 0 ? 0 : 1;
 });
 
 addTargetOptions(
@@ -325,6 +333,7 @@ addProofCommands(ledger, { target, addTargetOptions });
 addExportCommand(ledger, { target, addTargetOptions, progressBar });
 addPnlCommand(program);
 addReconcileCommand(program, { target, addTargetOptions });
+addPeriodCommands(program, { target, addTargetOptions });
 
 addTargetOptions(
   program

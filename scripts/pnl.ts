@@ -152,7 +152,12 @@ async function localExports(dir: string, from: string): Promise<string[]> {
  * The export objects of `from` onwards, downloaded into `into` under their keys. Later months
  * come too: an entry recorded late for a month in range is in a later month's object.
  */
-async function fetchExports(s3: S3Client, bucket: string, from: string, into: string): Promise<string[]> {
+export async function fetchExports(
+  s3: S3Client,
+  bucket: string,
+  from: string,
+  into: string,
+): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {

@@ -16,6 +16,7 @@
  * | a person told a piece of news| `INCIDENT#<id>`       | `TOLD#<news>#<person key>`          |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
  * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
+ * | a month's close (the claim)  | `CLOSES`              | `close#<YYYY-MM>`                   |
  * | a log changed in a window    | `CHANGED#<window>`    | `<incident id>`                     |
  *
  * Only incidents carry the byCreation index keys (`gsi1pk` `INCIDENTS`, `gsi1sk`
@@ -92,6 +93,8 @@ export const keys = {
   toldPrefix: (news: string) => `TOLD#${news}#`,
   correlation: (key: string) => ({ pk: `CORRELATION#${key}`, sk: META }),
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
+  closesPartition: 'CLOSES',
+  close: (period: string) => ({ pk: 'CLOSES', sk: `close#${period}` }),
   /** The mark that an incident's log changed in a change window (functions/domain/anchor.ts). */
   changed: (window: number, incidentId: string) => ({ pk: `${CHANGED}${window}`, sk: incidentId }),
   changedPartition: (window: number) => `${CHANGED}${window}`,
