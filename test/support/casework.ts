@@ -255,7 +255,12 @@ export async function closeCase(
     `${incidentId} to close`,
     async () => {
       const c = await getCase(stack, incidentId);
-      if (c.incident.status === 'CLOSED') return c;
+      // The close step ends by telling everyone; until that is on the timeline the case still moves.
+      if (
+        c.incident.status === 'CLOSED' &&
+        c.timeline.some((e) => e.type === 'people_told' && e.summary.endsWith('the incident is closed'))
+      )
+        return c;
       if (!written && c.incident.phase === 'Learn') {
         written = (await work(link, 'postmortem', POSTMORTEM)).status === 200;
       }
