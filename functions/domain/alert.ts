@@ -48,6 +48,14 @@ export interface NormalizedAlert {
   /** Customer-safe wording of what happened (annotation `customer_summary`), used in notices. */
   readonly customerSummary?: string;
   readonly productArea?: string;
+  /** Where the trouble is, as the source names it: each bounded like a label value. */
+  readonly service?: string;
+  readonly environment?: string;
+  readonly tenant?: string;
+  readonly region?: string;
+  /** Ids a responder can look up in the traces and request logs the source points at. */
+  readonly traceId?: string;
+  readonly requestId?: string;
   /** The values that were cut to their bounds, with the size and SHA-256 of each whole value. */
   readonly truncated?: readonly Truncation[];
   /** Set when a person declared the incident by hand rather than a tool alerting (`POST /incidents`). */
@@ -107,6 +115,12 @@ export const normalizedAlertSchema: z.ZodType<NormalizedAlert> = z.object({
     .max(LIMITS.customerContacts),
   customerSummary: text(LIMITS.annotationValueBytes).optional(),
   productArea: text(LIMITS.labelValueBytes).optional(),
+  service: text(LIMITS.labelValueBytes).optional(),
+  environment: text(LIMITS.labelValueBytes).optional(),
+  tenant: text(LIMITS.labelValueBytes).optional(),
+  region: text(LIMITS.labelValueBytes).optional(),
+  traceId: text(LIMITS.labelValueBytes).optional(),
+  requestId: text(LIMITS.labelValueBytes).optional(),
   truncated: z.array(
     z.object({
       field: z.string().max(LIMITS.nameBytes + 64),
