@@ -15,6 +15,11 @@ declare module 'dynalite' {
   export default function dynalite(options?: DynaliteOptions): Server;
 }
 
+declare module 's3rver/lib/models/object.js' {
+  /** s3rver's object model: only the metadata names it keeps with an object. */
+  const S3Object: { readonly ALLOWED_METADATA: readonly string[] };
+  export default S3Object;
+}
 declare module 's3rver' {
   interface S3rverOptions {
     address?: string;
@@ -37,11 +42,24 @@ declare module 's3rver' {
     body: unknown;
   }
   export type S3rverMiddleware = (ctx: S3rverContext, next: () => Promise<void>) => Promise<void>;
+  /** An object as s3rver's routes hand it to the store. */
+  export interface S3rverObject {
+    readonly bucket: string;
+    readonly key: string;
+    readonly content: Buffer | NodeJS.ReadableStream;
+    readonly metadata: Readonly<Record<string, string>>;
+  }
+  /** The part of s3rver's file store Casebook's local S3 uses or replaces. */
+  export interface S3rverStore {
+    existsObject(bucket: string, key: string): Promise<boolean>;
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+  }
   export default class S3rver {
     constructor(options?: S3rverOptions);
     /** Koa's middleware list, composed when the server starts. */
     readonly middleware: S3rverMiddleware[];
-    readonly store: { existsObject(bucket: string, key: string): Promise<boolean> };
+    readonly store: S3rverStore;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }

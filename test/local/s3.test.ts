@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalS3 } from '../../local/s3.ts';
 import { startLocalS3 } from '../../local/s3.ts';
+import { runScript } from '../support/child-process.ts';
 
+const ROOT = join(import.meta.dirname, '../..');
 const BUCKET = 'conditional-writes';
 let dir: string;
 let s3: LocalS3;
@@ -59,4 +61,65 @@ describe('the local S3 honours conditional writes as S3 does', () => {
     await put('plain.json', 'two');
     expect(await read('plain.json')).toBe('two');
   });
+});
+
+describe('the local S3 keeps a put whole or not at all, as S3 does', () => {
+  it('after kill -9 in the middle of puts, restarted on the same files, holds every acknowledged put and lists and reads each object whole', async () => {
+    const killed = mkdtempSync(join(tmpdir(), 'casebook-local-s3-killed-'));
+    const bodyOf = (key: string) => `${key}\n`.repeat(4096);
+    const acknowledged: string[] = [];
+    try {
+      for (let round = 0; round < 4; round += 1) {
+        const server = runScript(join(ROOT, 'test/support/s3-process.ts'), [killed, BUCKET]);
+        const writer = new S3Client({
+          endpoint: (await server.line('READY ')).slice('READY '.length),
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials: LOCAL_CREDENTIALS,
+          maxAttempts: 1,
+        });
+        // The kill comes as the second put of the round is acknowledged, with the others in flight.
+        let acknowledgedTwice: () => void = () => undefined;
+        const twice = new Promise<void>((resolve) => {
+          acknowledgedTwice = resolve;
+        });
+        const before = acknowledged.length;
+        const putting = Array.from({ length: 32 }, (_, i) => `r${round}/${i}.json`).map((key) =>
+          writer
+            .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bodyOf(key) }))
+            .then(() => {
+              if (acknowledged.push(key) === before + 2) acknowledgedTwice();
+            })
+            .catch(() => undefined),
+        );
+        await twice;
+        await server.kill();
+        await Promise.all(putting);
+        writer.destroy();
+      }
+      const again = runScript(join(ROOT, 'test/support/s3-process.ts'), [killed, BUCKET]);
+      try {
+        const reader = new S3Client({
+          endpoint: (await again.line('READY ')).slice('READY '.length),
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials: LOCAL_CREDENTIALS,
+        });
+        const listed = await reader.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+        const keys = (listed.Contents ?? []).map((o) => o.Key as string);
+        expect(keys).toEqual(expect.arrayContaining(acknowledged));
+        for (const key of keys) {
+          const body = await (
+            await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
+          ).Body?.transformToString();
+          expect(body, key).toBe(bodyOf(key));
+        }
+        reader.destroy();
+      } finally {
+        await again.kill();
+      }
+    } finally {
+      rmSync(killed, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
