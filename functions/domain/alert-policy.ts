@@ -351,7 +351,7 @@ function categoriesFromLabel(raw: string | undefined): Rml3Category[] {
   return RML3_CATEGORIES.filter((c) => words.includes(c));
 }
 
-/** The fields a matcher may name where the alert has no label of that name. */
+/** The alert's own fields a matcher names before any label of that name. */
 const FIELDS = ['service', 'environment', 'tenant', 'region'] as const;
 
 /** Each matcher's regex, compiled once: a policy lives as long as the function that parsed it. */
@@ -399,11 +399,11 @@ export function classifyWithPolicy(policy: AlertPolicy, alert: PolicyInput): Pol
     tenant: alert.tenant,
     region: alert.region,
   };
-  // A label the alert lacks reads as empty, as in Alertmanager: `team=""` matches its absence.
+  // Where the trouble is reads from the alert's own fields first, so a rule sees our service name
+  // whatever the source called it; a label the alert lacks reads as empty, as in Alertmanager.
   const labelValue = (name: string) =>
-    Object.hasOwn(alert.labels, name)
-      ? (alert.labels[name] as string)
-      : (((FIELDS as readonly string[]).includes(name) ? fields[name] : undefined) ?? '');
+    ((FIELDS as readonly string[]).includes(name) ? fields[name] : undefined) ??
+    (Object.hasOwn(alert.labels, name) ? (alert.labels[name] as string) : '');
   const rule = policy.rules.find(
     (r) =>
       (r.source === undefined || r.source === alert.source) &&

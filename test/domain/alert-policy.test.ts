@@ -237,6 +237,13 @@ describe('the classification policy', () => {
     expect(classifyWithPolicy(p, { source: 'pagerduty', labels: {}, service: 'payments-api' }).rule).toBe(
       'payments',
     );
+    // The alert's own service, mapped, is what a rule sees, before a label of that name.
+    const labelled = classifyWithPolicy(p, {
+      source: 'pagerduty',
+      labels: { service: 'x' },
+      service: 'PX7Q2ZK',
+    });
+    expect(labelled.rule).toBe('payments');
   });
 
   it('reads the labels and severity words it is told to', () => {
