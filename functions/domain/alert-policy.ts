@@ -103,7 +103,8 @@ const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\
 export function parseMatcher(text: string): Matcher | { readonly problem: string } {
   const m = MATCHER.exec(text);
   if (!m) return { problem: `is not a matcher (name="value", name!="value", name=~"regex", name!~"regex")` };
-  const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? '');
+  // Only a quote and a backslash are escaped in a quoted value: `\d` stays the regex's own escape.
+  const value = m[3] !== undefined ? m[3].replace(/\\(["\\])/g, '$1') : (m[4] ?? '');
   const matcher = { name: m[1] as string, op: m[2] as Matcher['op'], value };
   if (matcher.op === '=~' || matcher.op === '!~') {
     try {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classify, classifyAlert } from '../../functions/domain/alert.ts';
 import type { AlertPolicy } from '../../functions/domain/alert-policy.ts';
-import { classifyWithPolicy, parseAlertPolicy } from '../../functions/domain/alert-policy.ts';
+import { classifyWithPolicy, parseAlertPolicy, parseMatcher } from '../../functions/domain/alert-policy.ts';
 import { CATEGORY_LABEL } from '../../functions/domain/labels.ts';
 import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
 import type { Rml3Category, Severity, World } from '../../functions/domain/vocabulary.ts';
@@ -149,6 +149,23 @@ describe('the classification policy', () => {
     fc.assert(
       fc.property(labels, (l) => sameAsBefore(l)),
       { numRuns: 5000 },
+    );
+  });
+
+  it('reads matchers as Alertmanager writes them, quoted or not, a regex keeping its own escapes', () => {
+    expect(parseMatcher('team = payments')).toEqual({ name: 'team', op: '=', value: 'payments' });
+    expect(parseMatcher('summary!="say \\"hi\\""')).toEqual({ name: 'summary', op: '!=', value: 'say "hi"' });
+    const p = policy({
+      rules: [{ name: 'five-hundreds', match: ['code=~"5\\d{2}"', 'path!~"/health.*"'], world: 'RML2' }],
+    });
+    expect(classifyWithPolicy(p, { source: 'x', labels: { code: '503', path: '/pay' } }).rule).toBe(
+      'five-hundreds',
+    );
+    expect(classifyWithPolicy(p, { source: 'x', labels: { code: '5003', path: '/pay' } }).rule).toBe(
+      'gray-case',
+    );
+    expect(classifyWithPolicy(p, { source: 'x', labels: { code: '503', path: '/healthz' } }).rule).toBe(
+      'gray-case',
     );
   });
 
