@@ -3,7 +3,7 @@
  * complaint — open an incident for it, or fold it into the one it belongs to.
  *
  * Primary course:
- *  1. Triage the alert (world, categories, severity).
+ *  1. Triage the alert by the classification policy (world, categories, severity, the deciding rule).
  *  2. If its correlation key points at this alert group's incident and that incident is open —
  *     or closed but already holding every occurrence this notification reports (a repeat or a
  *     redelivery) — fold it in.
@@ -24,7 +24,8 @@
  * partial failure completes what is missing and duplicates nothing.
  */
 import type { Classification, NormalizedAlert } from '../domain/alert.ts';
-import { classify } from '../domain/alert.ts';
+import { classifyAlert } from '../domain/alert.ts';
+import type { AlertPolicy } from '../domain/alert-policy.ts';
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import {
@@ -51,6 +52,8 @@ export interface OpenIncidentDeps {
   /** Where a payload with cut values is kept; callers whose input is never cut (a declaration) have none. */
   readonly payloads?: PayloadArchive;
   readonly clock: Clock;
+  /** How alerts are triaged; without one, the default policy (triage as it has always been). */
+  readonly alertPolicy?: AlertPolicy;
 }
 
 export type OpenIncidentResult =
@@ -77,7 +80,7 @@ export async function openIncident(
   const now = deps.clock.now();
   const at = now.toISOString();
   // 1.
-  const classification = classify(alert.labels);
+  const classification = classifyAlert(alert, deps.alertPolicy);
   let correlation = await deps.incidents.findCorrelation(alert.correlationKey);
   let archived: ArchivedPayload | undefined;
   // Numbers seen taken by other alert groups' incidents while trying.
@@ -193,6 +196,7 @@ async function recordDetection(
       source: alert.source,
       deliveryKey: alert.deliveryKey,
       alertCount: alert.alerts.length,
+      ...classificationDetail(classification),
       ...detail,
     },
   });
@@ -223,6 +227,18 @@ async function recordDetection(
       ...(incident.originalPayload ? { originalPayload: { ...incident.originalPayload } } : {}),
     },
   });
+}
+
+/** The rule that decided, and what the policy added, for the detection event. */
+function classificationDetail(c: Classification): JsonObject {
+  return {
+    rule: c.rule,
+    ...(c.matchedRule && c.matchedRule !== c.rule ? { matchedRule: c.matchedRule } : {}),
+    policyVersion: c.policyVersion,
+    ...(c.service !== undefined ? { service: c.service } : {}),
+    ...(c.assets.length > 0 ? { assets: [...c.assets] } : {}),
+    ...(c.productArea !== undefined ? { productArea: c.productArea } : {}),
+  };
 }
 
 async function fold(
@@ -256,6 +272,6 @@ async function fold(
   });
   // A redelivery after a failed first attempt still gets its detection recorded and its lifecycle
   // started; a closed incident's lifecycle is over and stays over.
-  await recordDetection(deps, incident, alert, classify(alert.labels));
+  await recordDetection(deps, incident, alert, classifyAlert(alert, deps.alertPolicy));
   if (isOpen(incident)) await deps.workflow.start(incident.executionName, { incidentId: incident.id });
 }
