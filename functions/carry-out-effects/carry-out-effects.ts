@@ -1,6 +1,6 @@
 /** Act, invoked by the state machine: carries out the approved plan's effects, as far as they go in one run. */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {

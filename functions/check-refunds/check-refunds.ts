@@ -1,6 +1,6 @@
 /** The check before approval, invoked by the state machine: each refund of the submitted plan against the payments provider. */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
