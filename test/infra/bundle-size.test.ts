@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionKey } from '../../functions/catalog.ts';
+import { REPO_ROOT } from '../../lib/paths.ts';
 import { type Bundles, bundleFunctions, bytesByPackage } from '../support/bundles.ts';
 
 const KIB = 1024;
@@ -18,6 +20,14 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the biggest function bundle', () => {
+  it('is not pulled back up by a named zod import in any function', () => {
+    const grep = spawnSync('git', ['grep', '--untracked', '-l', '-F', 'import { z } from', '--', 'functions'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(grep.stdout.trim().split('\n').filter(Boolean)).toEqual([]);
+  });
+
   it('stays within 1024 KiB', () => {
     expect(bundles.sizes[BIGGEST] / KIB).toBeLessThanOrEqual(1024);
   });
