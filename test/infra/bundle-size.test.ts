@@ -21,10 +21,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the biggest function bundle', () => {
   it('is not pulled back up by a named zod import in any function', () => {
-    const grep = spawnSync('git', ['grep', '--untracked', '-l', '-F', 'import { z } from', '--', 'functions'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+    const grep = spawnSync(
+      'git',
+      ['grep', '--untracked', '-l', '-F', 'import { z } from', '--', 'functions'],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      },
+    );
     expect(grep.stdout.trim().split('\n').filter(Boolean)).toEqual([]);
   });
 
