@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { ENV } from '../functions/env-names.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { freePorts, start, tempDataDir } from '../test/support/local-stack.ts';
+import { incidentCosts, transitionsOf } from './aws-costs.ts';
 import {
   type ActRecord,
   actRecord,
@@ -22,6 +23,7 @@ import {
   runIncident,
 } from './casework-incident.ts';
 import type { BenchReport } from './run.ts';
+import { installUsageMeter, snapshot, usageBetween } from './usage-meter.ts';
 import { type WorkroomViewTimes, workroomViewTimes } from './workroom-view.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_CASEWORK_CUSTOMERS ?? 10_000);
@@ -50,22 +52,25 @@ interface Large {
 }
 
 export default async function run(): Promise<BenchReport> {
+  installUsageMeter();
   const dataDir = tempDataDir();
   const ports = await freePorts();
   let stack: LocalStack | undefined = await start(dataDir, ports, {
     environment: rates(RATE_PER_SECOND, RATE_PER_SECOND),
   });
   try {
-    const small = await runIncident(stack, 'three', await chargedCustomersCsv(stack, 'three', 3), {
-      actTimeoutMs: 120_000,
-      log,
-    });
+    const smallCsv = await chargedCustomersCsv(stack, 'three', 3);
+    let metered = snapshot();
+    const small = await runIncident(stack, 'three', smallCsv, { actTimeoutMs: 120_000, log });
+    const smallUsage = usageBetween(metered, snapshot(), transitionsOf(small.history));
     let started = performance.now();
     const csv = await chargedCustomersCsv(stack, 'large', CUSTOMERS);
     const chargesSeconds = (performance.now() - started) / 1000;
     log(`${CUSTOMERS} charges made in ${chargesSeconds.toFixed(1)} s`);
     started = performance.now();
+    metered = snapshot();
     const large = await runIncident(stack, 'large', csv, { actTimeoutMs: ACT_TIMEOUT_MS, log });
+    const largeUsage = usageBetween(metered, snapshot(), transitionsOf(large.history));
     const fast = await counted(stack, large, 'large', chargesSeconds);
     log(`large incident worked in ${seconds(started)} s`);
     assertAllDone(`at ${RATE_PER_SECOND} a second`, fast);
@@ -90,7 +95,21 @@ export default async function run(): Promise<BenchReport> {
     const paced = await counted(stack, pacedRun, 'paced', 0);
     log(`paced incident worked in ${seconds(started)} s`);
     assertAllDone('at production-like rates', paced);
-    return withWorkroomView(report(small, fast, paced), view);
+    const k = CUSTOMERS === 10_000 ? '10k' : `${CUSTOMERS}`;
+    const costs = incidentCosts([
+      { key: '3', label: '3 customers', usage: smallUsage },
+      { key: k, label: `${CUSTOMERS.toLocaleString('en-US')} customers`, usage: largeUsage },
+    ]);
+    const base = withWorkroomView(report(small, fast, paced), view);
+    return {
+      results: { ...base.results, ...costs.results },
+      targets: {
+        ...base.targets,
+        'cost.usd_per_incident_3': '≤ 0.01',
+        'cost.usd_per_incident_10k': '≤ 2.00',
+      },
+      markdown: `${base.markdown}\n\n${costs.markdown}`,
+    };
   } finally {
     await stack?.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * Configuration, parsed once per cold start with zod. Resource names have no defaults: a function
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseAlertPolicy } from '../domain/alert-policy.ts';
 import { parseApprovalPolicy } from '../domain/approval-policy.ts';
 import type { DeadlinePolicy } from '../domain/deadlines.ts';

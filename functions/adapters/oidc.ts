@@ -5,7 +5,7 @@
  */
 import type { JWTVerifyGetKey } from 'jose';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IdentityProvider, IdTokenClaims } from '../domain/session.ts';
 import { SignInError } from '../domain/session.ts';
 

@@ -4,7 +4,7 @@
  * domain type (checked when compiling), and leaves behind what the type does not hold: the keys,
  * an incident's revision.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Approval, BackupRequest, DecisionClient } from '../domain/approval.ts';
 import type { RoundRule } from '../domain/approval-policy.ts';
 import { DECISIONS } from '../domain/approval-policy.ts';

@@ -5,7 +5,7 @@
  * restart of the emulator counts as no reading. On AWS there is no such log unless SES event
  * publishing is set up, so nothing is configured there.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SentMailLog, SentMailRecord } from '../domain/ports.ts';
 
 const storeSchema = z.object({

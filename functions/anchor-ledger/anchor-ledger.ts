@@ -1,5 +1,5 @@
 /** Anchors the ledger: invoked when an incident closes (with a reason) and on a schedule (EventBridge). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, kmsClient, s3Client, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { DynamoDbChangeMarks } from '../adapters/change-marks.ts';

@@ -1,6 +1,6 @@
 /** Act, invoked by the state machine: carries out the approved plan's effects, as far as they go in one run. */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
@@ -17,10 +17,10 @@ import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
+import { LazyStripePayments } from '../adapters/lazy-stripe-payments.ts';
 import { logger } from '../adapters/logger.ts';
 import { tokenBucket } from '../adapters/rate-limiter.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
-import { configuredStripeClient, StripePayments } from '../adapters/stripe-payments.ts';
 import type { ActProgress } from '../domain/effects.ts';
 import type { CarryOutEffectsDeps } from '../use-cases/carry-out-effects.ts';
 import { carryOutEffects } from '../use-cases/carry-out-effects.ts';
@@ -79,10 +79,7 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
     effects,
     ledger,
     mailer,
-    payments:
-      config.payments.provider === 'manual'
-        ? 'manual'
-        : new StripePayments(configuredStripeClient(config.payments)),
+    payments: config.payments.provider === 'manual' ? 'manual' : new LazyStripePayments(config.payments),
     ask: (incident, effect, reason, detail) => askAboutEffect(askDeps, incident, effect, reason, detail),
     askAboutPlan: (incident, planVersion, detail) =>
       askAboutPlan({ ...askDeps, responders: [config.sreLead] }, incident, planVersion, detail),

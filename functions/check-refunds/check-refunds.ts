@@ -1,6 +1,6 @@
 /** The check before approval, invoked by the state machine: each refund of the submitted plan against the payments provider. */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
@@ -13,9 +13,9 @@ import {
 import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { LazyStripePayments } from '../adapters/lazy-stripe-payments.ts';
 import { logger } from '../adapters/logger.ts';
 import { tokenBucket } from '../adapters/rate-limiter.ts';
-import { configuredStripeClient, StripePayments } from '../adapters/stripe-payments.ts';
 import type { CheckRefundsDeps, CheckRefundsResult } from '../use-cases/check-refunds.ts';
 import { checkPlanRefunds } from '../use-cases/check-refunds.ts';
 
@@ -43,10 +43,7 @@ export function checkRefundsDepsFromEnvironment(): Omit<CheckRefundsDeps, 'timeL
     incidents: store,
     effects: new DynamoDbEffectStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
-    payments:
-      config.payments.provider === 'manual'
-        ? 'manual'
-        : new StripePayments(configuredStripeClient(config.payments)),
+    payments: config.payments.provider === 'manual' ? 'manual' : new LazyStripePayments(config.payments),
     rate: tokenBucket(config.rates.payments),
     ratePerSecond: config.rates.payments,
     clock: systemClock,

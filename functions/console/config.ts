@@ -2,7 +2,7 @@
  * The console's configuration, parsed once with zod: the OpenID Connect issuer and client, and
  * where the key that signs session cookies is (a file locally, a Secrets Manager secret on AWS).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SecretSource } from '../adapters/secret-source.ts';
 import { ENV } from '../env-names.ts';
 

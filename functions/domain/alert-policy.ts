@@ -9,7 +9,7 @@
  * configured it decides exactly as triage always has, and every decision names the rule that made it.
  */
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NormalizedAlert } from './alert.ts';
 import { sha256Hex } from './json.ts';
 import { CATEGORY_LABEL } from './labels.ts';

@@ -2,7 +2,7 @@
  * An alert as Casebook understands it, whatever tool sent it, and the rules that decide whether
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlertPolicy, PolicyClassification } from './alert-policy.ts';
 import { classifyWithPolicy, DEFAULT_ALERT_POLICY, severityWithPolicy } from './alert-policy.ts';
 import { emailAddress, isEmailAddress } from './email-address.ts';

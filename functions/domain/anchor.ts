@@ -14,7 +14,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HeadSigner, SignedHead } from './checkpoint.ts';
 import { signHead, verifyHeadSignature } from './checkpoint.ts';
 import { sha256Hex } from './json.ts';

@@ -9,7 +9,7 @@
  * decision is evaluated against that rule here, without a store.
  */
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImpactSize } from './deadlines.ts';
 import { IMPACT_SIZES } from './deadlines.ts';
 import { emailAddress } from './email-address.ts';

@@ -13,7 +13,7 @@
  * the log it summarised was never rewritten.
  */
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERDICT_LABEL } from './approval-policy.ts';
 import type { SignedHead } from './checkpoint.ts';
 import { withoutEmailAddresses } from './email-address.ts';

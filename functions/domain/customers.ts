@@ -6,7 +6,7 @@
  * so a list is either all there or not there at all.
  */
 import { parse } from 'csv-parse/sync';
-import { z } from 'zod';
+import * as z from 'zod';
 import { emailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';

@@ -5,7 +5,7 @@
  * function's first start. A plain address: a display name (`Casebook <casebook@example.com>`) is
  * refused, as SES permissions are scoped to the address and its domain.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS } from './limits.ts';
 import { utf8Bytes } from './text.ts';
 

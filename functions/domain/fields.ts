@@ -3,7 +3,7 @@
  * same message for a missing field, and the same strict reading of a date-time, wherever one is
  * asked for.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRfc3339 } from './time.ts';
 
 /** A field's error: "is required" when absent, "must be <what>" when present but wrong. */

@@ -4,7 +4,7 @@
  * Labour cost is derived from them at report time and never stored, so a changed rate reprices
  * every open period the next time a report runs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Money } from './money.ts';
 import { currencySchema, parseMajorAmount } from './money.ts';
 

@@ -14,7 +14,7 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { monotonicFactory } from 'ulid';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HeadSigner, SignedHead } from './checkpoint.ts';
 import { ledgerOrigin, signHead, verifyHeadSignature } from './checkpoint.ts';
 import type { JsonObject } from './json.ts';

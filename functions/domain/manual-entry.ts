@@ -7,7 +7,7 @@
  * A customer is named by the company's reference for them (`customerRef`), which the use case
  * turns into the pseudonym the ledger records: no e-mail address or name reaches the entry.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { zodIssues } from './alert.ts';
 import { containsEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';

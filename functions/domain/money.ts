@@ -3,7 +3,7 @@
  * exponent of each currency — how many minor units make a major one — comes from ISO 4217 itself,
  * not from the platform's locale data, so a conversion gives the same answer on every machine.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Integer minor units (cents for USD, yen for JPY, fils for BHD) of an ISO 4217 currency. */
 export interface Money {

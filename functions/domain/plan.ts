@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { ulid } from 'ulid';
-import { z } from 'zod';
+import * as z from 'zod';
 import { KIND_LABEL, OBLIGATION_LABEL } from './labels.ts';
 import type { Money } from './money.ts';
 import { formatMajorAmount, parseMajorAmount, paymentAmountProblem } from './money.ts';

@@ -4,7 +4,7 @@
  * used — what is not yet settled, labour that has no rate, and incidents with no time recorded.
  * Pure: the CLI runs the SQL (DuckDB) and renders this as a table, CSV, JSON or HTML.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PnlCategory, PnlDimension } from './finance-sql.ts';
 import { PNL_CATEGORIES } from './finance-sql.ts';
 import { OBLIGATION_LABEL } from './labels.ts';

@@ -16,7 +16,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SignedHead } from './checkpoint.ts';
 import { keyIdOf, verifyHeadSignature } from './checkpoint.ts';
 import {

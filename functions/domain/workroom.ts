@@ -5,7 +5,7 @@
  * that names it, an action the phase does not allow a 409 that says which phase does, and an
  * action the role may not take a 403 — and in none of these is anything written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IMPACT_ASSETS, IMPACT_SIZES } from './deadlines.ts';
 import { emailAddress } from './email-address.ts';
 import { explicitEffectSchema, noticeTextSchema, planRuleSchema } from './plan.ts';

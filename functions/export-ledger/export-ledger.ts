@@ -3,7 +3,7 @@
  * first day of a month, the month just closed as well, so its last hours are in its file — and on
  * demand with `{ "period": "YYYY-MM", "to"?: "YYYY-MM" }`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, s3Client, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { S3MultipartSink } from '../adapters/byte-sinks.ts';

@@ -1,5 +1,5 @@
 /** A wait for people, invoked by the state machine with .waitForTaskToken: keeps the token server-side. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { loadConfig, operationsTableConfig } from '../adapters/config.ts';

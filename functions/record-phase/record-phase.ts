@@ -3,7 +3,7 @@
  * phase, invite the incident's people, record a rejected plan, close, halt, or escalate a ledger
  * that could not be anchored on closing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {

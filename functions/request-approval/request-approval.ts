@@ -2,7 +2,7 @@
  * Decide's first step: opens the approval round under the approval policy and e-mails each
  * approver it names a link. Plain invoke: the round's one wait is held by hold-for-people.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {

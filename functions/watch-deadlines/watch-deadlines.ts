@@ -2,7 +2,7 @@
  * Invoked by the state machine before each wait for people, and when a wait's time runs out: an
  * approval round's reminders and backups are sent from here too.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {

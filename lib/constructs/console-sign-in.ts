@@ -156,10 +156,11 @@ export class ConsoleSignIn extends Construct {
     this.logoutUrl = `${domain.baseUrl()}/logout`;
     this.issuerUrl = `https://cognito-idp.${Stack.of(this).region}.${Aws.URL_SUFFIX}/${pool.userPoolId}`;
     this.clientId = client.userPoolClientId;
+    // Named as the deploy guide names it, not after the construct's path.
     new CfnOutput(this, 'UserPoolId', {
       value: pool.userPoolId,
       description: 'The console’s Cognito user pool: add the organisation’s people here',
-    });
+    }).overrideLogicalId('UserPoolId');
   }
 
   /** Gives a function the issuer, the client and read access to the session key. */

@@ -1,9 +1,9 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_EXPORT_PREFIX } from '../../functions/domain/ledger-export.ts';
+import { addCasebookChecks } from '../../lib/checks.ts';
 import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
 import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
 import { buildCasebookApp } from './casebook-app.ts';
@@ -39,7 +39,7 @@ function acknowledgementsUnder(root: IConstruct): { path: string; ack: Acknowled
 describe('cdk-nag AwsSolutions checks', () => {
   it('report nothing unacknowledged for the whole app', () => {
     const { app } = buildCasebookApp();
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    addCasebookChecks(app);
     expect(() => app.synth()).not.toThrow();
   });
 
@@ -47,7 +47,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Control');
     new Bucket(stack, 'Careless');
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    addCasebookChecks(app);
     expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
   });
 

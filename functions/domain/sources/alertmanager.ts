@@ -4,7 +4,7 @@
  * `repeat_interval`; both must fold into the incident the group opened.
  * https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlertInstance, NormalizedAlert } from '../alert.ts';
 import { parseAddressList, zodIssues } from '../alert.ts';
 import type { InputIssue } from '../errors.ts';

@@ -10,7 +10,7 @@
  * e-mail address is refused in the title and description: those reach the timeline and the Effect
  * Ledger, which cannot be erased; the ticket holds the customer's details.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NormalizedAlert } from '../alert.ts';
 import { zodIssues } from '../alert.ts';
 import { containsEmailAddress, emailAddress } from '../email-address.ts';
