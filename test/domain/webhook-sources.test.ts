@@ -16,6 +16,13 @@ describe('each parser fills where the trouble is, as its payload says it', () =>
     const alert = parseAlertmanagerWebhook(fixture('alertmanager/double-charge.json'));
     expect(alert).toMatchObject({ service: 'payments-api' });
     expect(alert.environment).toBeUndefined();
+    const resolved = parseAlertmanagerWebhook(fixture('alertmanager/double-charge-resolved.json'));
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      correlationKey: alert.correlationKey,
+      service: 'payments-api',
+    });
+    expect(resolved.alerts[0]?.endsAt).toBe('2026-11-22T11:02:15.000Z');
   });
 
   it('Grafana: from the labels, the trace id from an annotation', () => {

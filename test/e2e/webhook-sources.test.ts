@@ -87,9 +87,11 @@ async function send(source: Source, path: string, headers?: Record<string, strin
 }
 
 describe('every fixture of every source, signed, over HTTP', () => {
-  it('alertmanager: a group opens an incident, with Basic auth', async () => {
+  it('alertmanager: a group opens an incident and its resolved notification folds into it, with Basic auth', async () => {
     const res = await send('alertmanager', 'alertmanager/double-charge.json');
     expect(res).toMatchObject({ status: 201, outcome: 'opened', world: 'RML3' });
+    const resolved = await send('alertmanager', 'alertmanager/double-charge-resolved.json');
+    expect(resolved).toMatchObject({ status: 200, incidentId: res.incidentId });
   });
 
   it('grafana: firing opens, a redelivery and the resolved notification fold into it, RML2 opens none', async () => {
