@@ -127,14 +127,17 @@ function webhookToken(options: LocalStackOptions): { token: string; file?: strin
 
 export type SigningSource = keyof typeof SIGNING_SECRET_ENV;
 
-/** Each signing secret as given, or kept in `<dataDir>/<source>-secret`, made the first time. */
-function signingSecrets(options: LocalStackOptions): LocalStack['signingSecrets'] {
+/** Each signing secret as given, or kept in `<dataDir>/<source>-secret` (mode 600), made the first time. */
+export function localSigningSecrets(
+  dataDir: string,
+  given: LocalStackOptions['signingSecrets'] = {},
+): LocalStack['signingSecrets'] {
   const out: Partial<Record<SigningSource, { secret: string; file?: string }>> = {};
   for (const source of Object.keys(SIGNING_SECRET_ENV) as SigningSource[]) {
-    const given = options.signingSecrets?.[source];
-    if (given) out[source] = { secret: given };
+    const secret = given[source];
+    if (secret) out[source] = { secret };
     else {
-      const file = join(options.dataDir, `${source}-secret`);
+      const file = join(dataDir, `${source}-secret`);
       out[source] = { secret: localSecret(file), file };
     }
   }
@@ -211,7 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
-    const signing = signingSecrets(options);
+    const signing = localSigningSecrets(options.dataDir, options.signingSecrets);
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
     const ledgerKeys = ledgerKeyFile(options.dataDir);
     FileKeySealer.fromFile(ledgerKeys, { create: true });
