@@ -16,6 +16,7 @@ new CasebookStatelessStack(app, 'CasebookStateless', {
   ledgerTable: stateful.ledgerTable,
   operationsTable: stateful.operationsTable,
   alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+  webhookSigningSecrets: stateful.webhookSigningSecrets,
   ledgerSealKey: stateful.ledgerSealKey,
   ledgerSigningKey: stateful.ledgerSigningKey,
   anchorBucket: stateful.anchorBucket,

@@ -42,6 +42,17 @@ export const ENV = {
   alertmanagerToken: 'CASEBOOK_ALERTMANAGER_TOKEN',
   /** On AWS: the Secrets Manager secret that holds the webhook bearer token. */
   alertmanagerTokenSecretArn: 'CASEBOOK_ALERTMANAGER_TOKEN_SECRET_ARN',
+  /**
+   * Locally: the signing secrets of Grafana's, PagerDuty's and the generic webhook, each the
+   * secret itself (or, while rotating, the new and the old separated by a space).
+   */
+  grafanaSecret: 'CASEBOOK_GRAFANA_SECRET',
+  pagerdutySecret: 'CASEBOOK_PAGERDUTY_SECRET',
+  genericSecret: 'CASEBOOK_GENERIC_SECRET',
+  /** On AWS: the Secrets Manager secrets that hold them. */
+  grafanaSecretArn: 'CASEBOOK_GRAFANA_SECRET_ARN',
+  pagerdutySecretArn: 'CASEBOOK_PAGERDUTY_SECRET_ARN',
+  genericSecretArn: 'CASEBOOK_GENERIC_SECRET_ARN',
   /** Who carries out refunds and credits: `stripe`, or `manual` (a person, in the company's own system). */
   paymentsProvider: 'CASEBOOK_PAYMENTS_PROVIDER',
   /** Locally: the Stripe secret key itself (any `sk_test_…` for the stand-in). */

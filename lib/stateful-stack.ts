@@ -69,6 +69,8 @@ export class CasebookStatefulStack extends Stack {
   public readonly queryResultsBucket: IBucket;
   /** Bearer token Alertmanager presents on `POST /webhooks/alertmanager`. */
   public readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC secrets Grafana, PagerDuty and the generic webhook sign their deliveries with. */
+  public readonly webhookSigningSecrets: Readonly<Record<'grafana' | 'pagerduty' | 'generic', ISecret>>;
   /** The HMAC key that seals every ledger entry; nobody can read it, only MAC with it. */
   public readonly ledgerSealKey: IKey;
   /** The P-256 key that signs each incident's tree heads; nobody can read it, anyone may have its public key. */
@@ -186,6 +188,26 @@ export class CasebookStatefulStack extends Stack {
       48,
       "The same token lives in Alertmanager's webhook configuration, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand together with Alertmanager.",
     );
+    this.webhookSigningSecrets = {
+      grafana: this.secret(
+        'GrafanaSigningSecret',
+        "Casebook: HMAC secret of Grafana's webhook contact point (X-Grafana-Alerting-Signature)",
+        48,
+        "The same secret lives in Grafana's contact point, outside AWS: a scheduled rotation would silently break alert intake, so it is rotated by hand (the new and the old, space-separated, while Grafana changes over).",
+      ),
+      pagerduty: this.secret(
+        'PagerDutySigningSecret',
+        "Casebook: signing secret of the PagerDuty v3 webhook subscription (put it in from PagerDuty's answer)",
+        48,
+        'PagerDuty generates the signing secret when the subscription is created, outside AWS: it is put here by hand; a Secrets Manager rotation could not make PagerDuty sign with a new one.',
+      ),
+      generic: this.secret(
+        'GenericWebhookSigningSecret',
+        'Casebook: HMAC secret the generic webhook (X-Casebook-Signature) is signed with',
+        48,
+        "The same secret lives in each sending tool's configuration, outside AWS: it is rotated by hand together with them (the new and the old, space-separated, meanwhile).",
+      ),
+    };
 
     new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucketName });
     new CfnOutput(this, 'LedgerSealKeyArn', { value: this.ledgerSealKey.keyArn });
@@ -205,6 +227,14 @@ export class CasebookStatefulStack extends Stack {
     new CfnOutput(this, 'PayloadBucketName', { value: this.payloadBucket.bucketName });
     // Operators read the token from here to configure Alertmanager's webhook.
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', { value: this.alertmanagerTokenSecret.secretArn });
+    // Grafana's and the generic sender's secrets are read from here; PagerDuty's is put here.
+    new CfnOutput(this, 'GrafanaSigningSecretArn', { value: this.webhookSigningSecrets.grafana.secretArn });
+    new CfnOutput(this, 'PagerDutySigningSecretArn', {
+      value: this.webhookSigningSecrets.pagerduty.secretArn,
+    });
+    new CfnOutput(this, 'GenericWebhookSigningSecretArn', {
+      value: this.webhookSigningSecrets.generic.secretArn,
+    });
   }
 
   /** A generated secret, kept when the stack goes, that is rotated by hand for `whyNotRotated`. */

@@ -12,6 +12,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { SIGNING_SECRET_ENV } from '../functions/adapters/config.ts';
 import { OPERATIONS_TABLE } from '../functions/adapters/tables.ts';
 import { FUNCTIONS, type FunctionKey, type FunctionSpec, STATE_MACHINE } from '../functions/catalog.ts';
 import { ANCHOR_PREFIX } from '../functions/domain/anchor.ts';
@@ -58,6 +59,8 @@ export interface CasebookStatelessStackProps extends StackProps {
   readonly operationsTable: ITable;
   /** Bearer token the Alertmanager webhook presents. */
   readonly alertmanagerTokenSecret: ISecret;
+  /** The HMAC secrets Grafana, PagerDuty and the generic webhook sign with. */
+  readonly webhookSigningSecrets: Readonly<Record<'grafana' | 'pagerduty' | 'generic', ISecret>>;
   /** The HMAC key that seals ledger entries. */
   readonly ledgerSealKey: IKey;
   /** The asymmetric key that signs tree heads. */
@@ -214,6 +217,12 @@ export class CasebookStatelessStack extends Stack {
       }
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
+        for (const [source, { arn }] of Object.entries(SIGNING_SECRET_ENV)) {
+          fn.bindSecret({
+            secret: props.webhookSigningSecrets[source as keyof typeof SIGNING_SECRET_ENV],
+            envName: arn,
+          });
+        }
       }
       if (needs.sendEmail) {
         fn.allowSendEmailFrom(mailFrom).addEnvironment(ENV.mailFrom, mailFrom);

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
+import { SIGNING_SECRET_ENV } from '../functions/adapters/config.ts';
 import { FileHeadSigner } from '../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
 import { STATE_MACHINE } from '../functions/catalog.ts';
@@ -48,6 +49,11 @@ export interface LocalStackOptions {
   readonly ports: LocalPorts;
   /** Webhook bearer token; generated into `<dataDir>/alertmanager-token` when not given. */
   readonly alertmanagerToken?: string;
+  /**
+   * Webhook signing secrets of Grafana, PagerDuty and the generic webhook; each one not given is
+   * generated into `<dataDir>/<source>-secret` (mode 600).
+   */
+  readonly signingSecrets?: Partial<Readonly<Record<SigningSource, string>>>;
   readonly log?: (line: string) => void;
   /** Base URL approvers' links point at (default: the local API's URL). */
   readonly publicBaseUrl?: string;
@@ -92,6 +98,10 @@ export interface LocalStack {
   readonly alertmanagerToken: string;
   /** Where the generated webhook token is kept, when it was not given. */
   readonly alertmanagerTokenFile?: string;
+  /** Each webhook signing secret, and the file it is kept in when it was generated. */
+  readonly signingSecrets: Readonly<
+    Record<SigningSource, { readonly secret: string; readonly file?: string }>
+  >;
   /** Stops every emulator; running executions stay RUNNING and continue at the next start. */
   close(): Promise<void>;
 }
@@ -113,6 +123,25 @@ function webhookToken(options: LocalStackOptions): { token: string; file?: strin
   if (options.alertmanagerToken) return { token: options.alertmanagerToken };
   const file = join(options.dataDir, 'alertmanager-token');
   return { token: localSecret(file), file };
+}
+
+export type SigningSource = keyof typeof SIGNING_SECRET_ENV;
+
+/** Each signing secret as given, or kept in `<dataDir>/<source>-secret` (mode 600), made the first time. */
+export function localSigningSecrets(
+  dataDir: string,
+  given: LocalStackOptions['signingSecrets'] = {},
+): LocalStack['signingSecrets'] {
+  const out: Partial<Record<SigningSource, { secret: string; file?: string }>> = {};
+  for (const source of Object.keys(SIGNING_SECRET_ENV) as SigningSource[]) {
+    const secret = given[source];
+    if (secret) out[source] = { secret };
+    else {
+      const file = join(dataDir, `${source}-secret`);
+      out[source] = { secret: localSecret(file), file };
+    }
+  }
+  return out as LocalStack['signingSecrets'];
 }
 
 /** Fails before anything starts if a fixed port is taken, naming the variable that moves it. */
@@ -185,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The handlers' environment: endpoints, throwaway credentials (never real AWS), configuration.
     const { token, file } = webhookToken(options);
+    const signing = localSigningSecrets(options.dataDir, options.signingSecrets);
     // The key that seals ledger entries: made once per data directory, kept with it (mode 600).
     const ledgerKeys = ledgerKeyFile(options.dataDir);
     FileKeySealer.fromFile(ledgerKeys, { create: true });
@@ -214,6 +244,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.approverBusiness]: process.env[ENV.approverBusiness] ?? 'business@casebook.local',
       [ENV.approverSre]: process.env[ENV.approverSre] ?? 'sre-lead@casebook.local',
       [ENV.alertmanagerToken]: token,
+      ...Object.fromEntries(
+        Object.entries(SIGNING_SECRET_ENV).map(([source, { value }]) => [
+          value,
+          signing[source as SigningSource].secret,
+        ]),
+      ),
       [ENV.pseudonymKey]: localSecret(join(options.dataDir, 'keys', 'pseudonym.key')),
       [ENV.sesStoreUrl]: `${sesUrl}/store`,
       [ENV.responders]: process.env[ENV.responders] ?? 'responder@casebook.local',
@@ -232,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     delete process.env.AWS_PROFILE;
     for (const onlyOnAws of [
       ENV.alertmanagerTokenSecretArn,
+      ...Object.values(SIGNING_SECRET_ENV).map(({ arn }) => arn),
       ENV.pseudonymKeySecretArn,
       ENV.stripeApiKeySecretArn,
       ENV.ledgerKmsKeyId,
@@ -323,6 +360,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachineArn,
       alertmanagerToken: token,
       ...(file ? { alertmanagerTokenFile: file } : {}),
+      signingSecrets: signing,
       close: closeAll,
     };
   } catch (error) {

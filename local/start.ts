@@ -18,6 +18,11 @@ const stack = await startLocalStack({
   ...(process.env.CASEBOOK_ALERTMANAGER_TOKEN
     ? { alertmanagerToken: process.env.CASEBOOK_ALERTMANAGER_TOKEN }
     : {}),
+  signingSecrets: {
+    ...(process.env.CASEBOOK_GRAFANA_SECRET ? { grafana: process.env.CASEBOOK_GRAFANA_SECRET } : {}),
+    ...(process.env.CASEBOOK_PAGERDUTY_SECRET ? { pagerduty: process.env.CASEBOOK_PAGERDUTY_SECRET } : {}),
+    ...(process.env.CASEBOOK_GENERIC_SECRET ? { generic: process.env.CASEBOOK_GENERIC_SECRET } : {}),
+  },
   ...(process.env.CASEBOOK_PUBLIC_BASE_URL ? { publicBaseUrl: process.env.CASEBOOK_PUBLIC_BASE_URL } : {}),
   handlerLogLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   log: quiet ? undefined : (line) => console.log(`  ${line}`),
@@ -41,6 +46,12 @@ ${ROUTES.map((r) => `                     ${r.method.padEnd(4)} ${r.path}`).join
   OpenID issuer    ${endpoints.oidc}    (oauth2-mock-server, see local/oidc/README.md)
 
   Webhook token    ${stack.alertmanagerTokenFile ? `in ${stack.alertmanagerTokenFile}` : 'from CASEBOOK_ALERTMANAGER_TOKEN'}
+${Object.entries(stack.signingSecrets)
+  .map(
+    ([source, { file }]) =>
+      `  ${`${source[0]?.toUpperCase()}${source.slice(1)} secret`.padEnd(17)}${file ? `in ${file}` : `from CASEBOOK_${source.toUpperCase()}_SECRET`}`,
+  )
+  .join('\n')}
   Try it           npm run demo   (sends test/fixtures/alertmanager/double-charge.json)
 `);
 

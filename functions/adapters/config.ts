@@ -207,6 +207,46 @@ export const webhookTokenConfig = secretConfig(
   z.string().min(16, 'must be at least 16 characters'),
 );
 
+/** Which variables hold each webhook signing secret: the value locally, the secret's ARN on AWS. */
+export const SIGNING_SECRET_ENV = {
+  grafana: { value: ENV.grafanaSecret, arn: ENV.grafanaSecretArn },
+  pagerduty: { value: ENV.pagerdutySecret, arn: ENV.pagerdutySecretArn },
+  generic: { value: ENV.genericSecret, arn: ENV.genericSecretArn },
+} as const;
+
+/**
+ * The signing secrets of Grafana's, PagerDuty's and the generic webhook, each set one way or the
+ * other; every problem is named under its variable.
+ */
+export const signingSecretsConfig = z
+  .object(
+    Object.fromEntries(
+      Object.values(SIGNING_SECRET_ENV).flatMap(({ value, arn }) => [
+        [value, z.string().min(16, 'must be at least 16 characters').optional()],
+        [arn, z.string().min(1).optional()],
+      ]),
+    ) as Record<string, z.ZodOptional<z.ZodString>>,
+  )
+  .superRefine((env, ctx) => {
+    for (const { value, arn } of Object.values(SIGNING_SECRET_ENV)) {
+      if (Boolean(env[value]) === Boolean(env[arn])) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [value],
+          message: `set exactly one of ${value} (local) and ${arn} (AWS)`,
+        });
+      }
+    }
+  })
+  .transform((env) => ({
+    signingSecrets: Object.fromEntries(
+      Object.entries(SIGNING_SECRET_ENV).map(([name, { value, arn }]) => [
+        name,
+        secretSourceOf(env[value], env[arn]),
+      ]),
+    ) as Record<keyof typeof SIGNING_SECRET_ENV, SecretSource>,
+  }));
+
 /** The key customers' pseudonyms are made with (a keyed HMAC): stable, secret, and never rotated casually. */
 export const pseudonymKeyConfig = secretConfig(
   'pseudonymKey',

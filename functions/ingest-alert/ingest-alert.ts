@@ -7,68 +7,70 @@ import {
   loadConfig,
   operationsTableConfig,
   payloadBucketConfig,
+  signingSecretsConfig,
   stateMachineConfig,
   webhookTokenConfig,
 } from '../adapters/config.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
-import { bodyText, errorToJson, header, jsonBody, problem } from '../adapters/http.ts';
+import { bodyBytes, bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
 import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
-import { bearerToken, webhookTokenVerifier } from '../adapters/webhook-token.ts';
-import type { NormalizedAlert } from '../domain/alert.ts';
+import { signingSecrets } from '../adapters/signing-secrets.ts';
+import { webhookTokenVerifier } from '../adapters/webhook-token.ts';
 import { checkNormalizedAlert } from '../domain/alert.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
 import type { PayloadArchive } from '../domain/ports.ts';
-import { parseAlertmanagerWebhook } from '../domain/sources/alertmanager.ts';
+import { isIgnored } from '../domain/sources/ignored.ts';
 import type { OpenIncidentDeps } from '../use-cases/open-incident.ts';
 import { openIncident } from '../use-cases/open-incident.ts';
+import type { SourceAuth } from './sources.ts';
+import { alertSources } from './sources.ts';
 
-export interface IngestDeps extends OpenIncidentDeps {
+export interface IngestDeps extends OpenIncidentDeps, SourceAuth {
   readonly payloads: PayloadArchive;
-  readonly verifyToken: (presented: string | undefined) => Promise<boolean>;
 }
 
-/**
- * Sources this version accepts, each with its payload parser. A Map, not an object literal: the
- * source comes from the path, and `/webhooks/constructor` must not find Object.prototype's members.
- */
-const SOURCES: ReadonlyMap<string, (body: unknown) => NormalizedAlert> = new Map([
-  ['alertmanager', parseAlertmanagerWebhook],
-]);
-
 export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promise<HttpResult> {
+  const sources = alertSources(deps);
   return async (event) => {
+    const name = event.pathParameters?.source ?? '';
+    const source = sources.get(name);
     try {
-      const source = event.pathParameters?.source ?? '';
-      const parse = SOURCES.get(source);
-      if (!parse) {
+      if (!source) {
         return problem(
           404,
           'unknown_source',
-          `Unknown alert source; supported: ${[...SOURCES.keys()].join(', ')}`,
+          `Unknown alert source; supported: ${[...sources.keys()].join(', ')}`,
         );
       }
-      if (!(await deps.verifyToken(bearerToken(header(event, 'authorization'))))) {
-        throw new UnauthorizedError('Missing or wrong bearer token');
+      // Signatures cover the bytes as sent, so the sender is checked before the body is read as JSON.
+      const verdict = await source.verify({
+        body: bodyBytes(event),
+        header: (headerName) => header(event, headerName),
+        now: deps.clock.now(),
+      });
+      if (!verdict.ok) throw new UnauthorizedError(verdict.problem);
+      const parsed = source.parse(jsonBody(event));
+      if (isIgnored(parsed)) {
+        logger.info('Alert notification ignored', { source: name, reason: parsed.reason });
+        return json(202, { incidentId: null, outcome: 'ignored', reason: parsed.reason });
       }
-      const alert = checkNormalizedAlert(parse(jsonBody(event)));
+      const alert = checkNormalizedAlert(parsed);
       const result = await openIncident(deps, alert, bodyText(event));
       logger.info('Alert ingested', {
-        source,
+        source: name,
         ...outcomeSummary(result),
         incidentId: 'incidentId' in result ? result.incidentId : null,
       });
       return openIncidentResponse(result);
     } catch (error) {
-      if (error instanceof UnauthorizedError) {
-        return {
-          ...errorToJson(error),
-          headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },
-        };
+      if (error instanceof UnauthorizedError && source?.challenge) {
+        const res = errorToJson(error);
+        return { ...res, headers: { ...res.headers, 'www-authenticate': source.challenge } };
       }
       return errorToJson(error);
     }
@@ -84,6 +86,7 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     webhookTokenConfig,
     payloadBucketConfig,
     alertPolicyConfig,
+    signingSecretsConfig,
   ]);
   const db = documentClient();
   return {
@@ -94,5 +97,6 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     clock: systemClock,
     alertPolicy: config.alertPolicy,
     verifyToken: webhookTokenVerifier(config.webhookToken),
+    secrets: signingSecrets(config.signingSecrets),
   };
 }

@@ -8,6 +8,7 @@ import {
   operationsTableConfig,
   paymentsConfig,
   publicBaseUrlConfig,
+  signingSecretsConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
@@ -75,6 +76,37 @@ describe('configuration parsed at cold start', () => {
     expect(message).toContain(
       'CASEBOOK_APPROVAL_POLICY approvers.sre is required: sizes.medium, sizes.large ask sre (or set CASEBOOK_APPROVER_SRE)',
     );
+  });
+
+  it('takes each webhook signing secret from exactly one place, naming every one that is not', () => {
+    expect(
+      loadConfig([signingSecretsConfig], {
+        CASEBOOK_GRAFANA_SECRET: 'g'.repeat(16),
+        CASEBOOK_PAGERDUTY_SECRET_ARN: 'arn:aws:secretsmanager:pd',
+        CASEBOOK_GENERIC_SECRET: 'n'.repeat(16),
+      }),
+    ).toEqual({
+      signingSecrets: {
+        grafana: { kind: 'value', value: 'g'.repeat(16) },
+        pagerduty: { kind: 'secret', secretId: 'arn:aws:secretsmanager:pd' },
+        generic: { kind: 'value', value: 'n'.repeat(16) },
+      },
+    });
+    let message = '';
+    try {
+      loadConfig([signingSecretsConfig], {
+        CASEBOOK_GRAFANA_SECRET: 'short',
+        CASEBOOK_PAGERDUTY_SECRET: 'p'.repeat(16),
+        CASEBOOK_PAGERDUTY_SECRET_ARN: 'arn',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('CASEBOOK_GRAFANA_SECRET must be at least 16 characters');
+    expect(message).toContain(
+      'CASEBOOK_PAGERDUTY_SECRET set exactly one of CASEBOOK_PAGERDUTY_SECRET (local) and CASEBOOK_PAGERDUTY_SECRET_ARN (AWS)',
+    );
+    expect(message).toContain('CASEBOOK_GENERIC_SECRET set exactly one of');
   });
 
   it('takes the webhook token from exactly one place', () => {

@@ -36,6 +36,7 @@ export function buildCasebookApp(
     ledgerTable: stateful.ledgerTable,
     operationsTable: stateful.operationsTable,
     alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
+    webhookSigningSecrets: stateful.webhookSigningSecrets,
     ledgerSealKey: stateful.ledgerSealKey,
     ledgerSigningKey: stateful.ledgerSigningKey,
     anchorBucket: stateful.anchorBucket,

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { SIGNING_SECRET_ENV } from '../../functions/adapters/config.ts';
 import { OPERATIONS_TABLE } from '../../functions/adapters/tables.ts';
 import {
   FUNCTIONS,
@@ -94,6 +95,13 @@ describe('every catalog function', () => {
     expect(variables[ENV.alertmanagerTokenSecretArn]).toEqual(
       needs.webhookSecret ? stateless.resolve(stateful.alertmanagerTokenSecret.secretArn) : undefined,
     );
+    for (const [source, { value, arn }] of Object.entries(SIGNING_SECRET_ENV)) {
+      const secret = stateful.webhookSigningSecrets[source as keyof typeof SIGNING_SECRET_ENV];
+      expect(variables[arn], arn).toEqual(
+        needs.webhookSecret ? stateless.resolve(secret.secretArn) : undefined,
+      );
+      expect(variables[value], value).toBeUndefined();
+    }
     expect(variables[ENV.mailFrom]).toEqual(needs.sendEmail ? mailFrom : undefined);
     expect(variables[ENV.payloadBucket]).toEqual(
       needs.payloadArchive ? stateless.resolve(stateful.payloadBucket.bucketName) : undefined,
@@ -274,6 +282,9 @@ describe('other grants', () => {
         )
         .map(([k]) => k);
     expect(readers(stateful.alertmanagerTokenSecret)).toEqual(keysWhere((n) => n.webhookSecret));
+    for (const secret of Object.values(stateful.webhookSigningSecrets)) {
+      expect(readers(secret)).toEqual(keysWhere((n) => n.webhookSecret));
+    }
     expect(readers(stateful.pseudonymKeySecret)).toEqual(keysWhere((n) => n.pseudonyms));
     // The payments provider in cdk.json is manual: nothing reads Stripe's key.
     expect(readers(stateful.stripeApiKeySecret)).toEqual([]);

@@ -12,6 +12,12 @@ import { runScript, type ScriptProcess } from './child-process.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const WEBHOOK_TOKEN = 'e2e-webhook-token-0123456789';
+/** The webhook signing secrets a test stack is given, so a test can sign what it sends. */
+export const SIGNING_SECRETS = {
+  grafana: 'e2e-grafana-secret-0123456789',
+  pagerduty: 'e2e-pagerduty-secret-0123456789',
+  generic: 'e2e-generic-secret-0123456789',
+} as const;
 
 /** Ports that were free a moment ago; fixed so a restarted stack comes back where it was. */
 export async function freePorts(): Promise<LocalPorts> {
@@ -56,6 +62,7 @@ export function start(dataDir: string, ports: LocalPorts, options: StartOptions 
     dataDir,
     ports,
     alertmanagerToken: WEBHOOK_TOKEN,
+    signingSecrets: SIGNING_SECRETS,
     handlerLogLevel: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
     ...(options.log ? { log: options.log } : {}),
     ...(options.environment ? { environment: options.environment } : {}),

@@ -14,6 +14,7 @@ import { LIMITS } from '../limits.ts';
 import type { Truncation } from '../text.ts';
 import { boundText, utf8Bytes } from '../text.ts';
 import { looksLikeRfc3339, parseRfc3339 } from '../time.ts';
+import { placeFrom } from './place.ts';
 
 // Go's RFC 3339 with optional fractional seconds (Alertmanager sends nanoseconds) and offset.
 const timestamp = z
@@ -38,9 +39,11 @@ const alertSchema = z.object({
     ),
 });
 
-/** The webhook body as Alertmanager sends it; unknown members are ignored, as Alertmanager may add some. */
-export const alertmanagerWebhookSchema = z.object({
-  version: z.literal('4'),
+/**
+ * The members Alertmanager's webhook and Grafana's (whose alerting is Alertmanager inside) share;
+ * unknown members are ignored, as either tool may add some.
+ */
+export const alertGroupShape = {
   groupKey: z.string().min(1),
   truncatedAlerts: z.number().int().nonnegative().default(0),
   status: z.enum(['firing', 'resolved']),
@@ -50,6 +53,15 @@ export const alertmanagerWebhookSchema = z.object({
   commonAnnotations: stringMap.default({}),
   externalURL: z.string().default(''),
   alerts: z.array(alertSchema).min(1, 'must hold at least one alert'),
+};
+
+/** An alert group as both tools send it, once checked. */
+export type AlertGroup = z.infer<z.ZodObject<typeof alertGroupShape>>;
+
+/** The webhook body as Alertmanager sends it. */
+export const alertmanagerWebhookSchema = z.object({
+  version: z.literal('4'),
+  ...alertGroupShape,
 });
 
 export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhookSchema>;
@@ -105,6 +117,19 @@ export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
   const parsed = alertmanagerWebhookSchema.safeParse(body);
   if (!parsed.success) throw new InvalidInputError(zodIssues(parsed.error));
   const hook = parsed.data;
+  // The receiver is part of the key: one Alertmanager may route the same group to two receivers.
+  const correlationKey = `alertmanager:${sha256Hex(`${hook.receiver}\n${hook.groupKey}`).slice(0, 32)}`;
+  return normalizeAlertGroup(hook, { source: 'alertmanager', correlationKey });
+}
+
+/**
+ * An Alertmanager-shaped alert group normalized for `source`, under `correlationKey`; throws
+ * {@link InvalidInputError} naming every field over its bound.
+ */
+export function normalizeAlertGroup(
+  hook: AlertGroup,
+  identity: { readonly source: string; readonly correlationKey: string },
+): NormalizedAlert {
   const issues: InputIssue[] = [];
   const truncated: Truncation[] = [];
 
@@ -184,10 +209,17 @@ export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
   const productArea = labels.product_area ?? labels.service;
   const occurrences = [...new Set(alerts.map((a) => `${a.fingerprint}@${a.startsAt}`))].sort();
 
+  const place = placeFrom(
+    [
+      ['commonLabels', labels],
+      ['commonAnnotations', annotations],
+    ],
+    truncated,
+  );
+
   return {
-    source: 'alertmanager',
-    // The receiver is part of the key: one Alertmanager may route the same group to two receivers.
-    correlationKey: `alertmanager:${sha256Hex(`${hook.receiver}\n${hook.groupKey}`).slice(0, 32)}`,
+    source: identity.source,
+    correlationKey: identity.correlationKey,
     deliveryKey: sha256Hex(
       canonicalJson({
         groupKey: hook.groupKey,
@@ -207,6 +239,7 @@ export function parseAlertmanagerWebhook(body: unknown): NormalizedAlert {
     customerContacts: [...contacts],
     ...(customerSummary ? { customerSummary } : {}),
     ...(productArea ? { productArea } : {}),
+    ...place,
     // The same value can be cut twice (description is an annotation too): record it once.
     truncated: [...new Map(truncated.map((t) => [t.field, t])).values()],
   };
