@@ -5,44 +5,11 @@
  * annotation on its trace, so one incident's work can be found across functions.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { METRIC, METRICS_NAMESPACE } from '../metric-names.ts';
 import { logger } from './logger.ts';
 
-/** The CloudWatch namespace every Casebook metric is published in; the dashboard and alarms read it. */
-export const METRICS_NAMESPACE = 'Casebook';
-
-/**
- * Every metric Casebook publishes, with the dimensions each is published under. A metric is found
- * in CloudWatch only by its exact dimension set, so the alarms' totals are published without
- * dimensions beside the broken-down ones.
- */
-export const METRIC = {
-  /** An alert or declaration opened a new incident; by `source`, `world`, `severity`, and a total. */
-  incidentsOpened: 'IncidentsOpened',
-  /** A signal folded into an incident already open; by `source`, and a total. */
-  signalsFolded: 'SignalsFolded',
-  /** From the incident's opening to the first person acting on it, in seconds. */
-  timeToAcknowledge: 'TimeToAcknowledgeSeconds',
-  /** From an approval round's opening to one approver's decision, in seconds; by `role`. */
-  approvalLatency: 'ApprovalLatencySeconds',
-  /** An effect reached a state (done, failed, in question…); by `kind` and `state`. */
-  effects: 'Effects',
-  /** A customer notice SES accepted: the denominator of the bounce and complaint rates. */
-  noticesSent: 'NoticesSent',
-  /** SES's delivery events for customer notices, one metric each, without dimensions. */
-  noticesDelivered: 'NoticesDelivered',
-  noticesBounced: 'NoticesBounced',
-  noticesComplained: 'NoticesComplained',
-  /** A question about an effect was opened (+1) or settled (−1): their sum over time is how many are open. */
-  questionsOpened: 'EffectQuestionsOpened',
-  questionsSettled: 'EffectQuestionsSettled',
-  /** A question about an effect still unanswered past its deadline, each time the clock is read. */
-  questionsOverdue: 'EffectQuestionsOverdue',
-  /** One run of Act, in milliseconds. */
-  actDuration: 'ActDurationMs',
-  /** How old the newest anchor of the ledger heads was when the anchor ran, in seconds. */
-  anchorAge: 'AnchorAgeSeconds',
-} as const;
+export { functionDimension, METRIC, METRICS_NAMESPACE } from '../metric-names.ts';
 
 /** The units the metrics above are published in. */
 export type MetricUnitName = 'Count' | 'Seconds' | 'Milliseconds';
@@ -52,8 +19,13 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
 // metric per function and leave the dashboard and alarms nothing to read as one series.
 metrics.clearDefaultDimensions();
 
-/** Traces the handler and, through {@link traced}, the SDK clients; off outside Lambda. */
-export const tracer = new Tracer();
+/**
+ * Traces the handler and, through {@link traced}, the SDK clients. Loaded only inside Lambda: the
+ * X-Ray SDK under it takes a noticeable time to load, which every CLI command and test would pay.
+ */
+export const tracer: Tracer | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME
+  ? new (await import('@aws-lambda-powertools/tracer')).Tracer()
+  : undefined;
 
 /** Invocations running now; metrics outside one (a test calling a use case directly) are dropped. */
 let running = 0;
@@ -88,7 +60,7 @@ export function countMetric(name: string, dimensions: Readonly<Record<string, st
 export function correlate(incidentId: string | undefined): void {
   if (!incidentId) return;
   logger.setCorrelationId(incidentId);
-  if (tracer.isTracingEnabled()) tracer.putAnnotation('incidentId', incidentId);
+  if (tracer?.isTracingEnabled()) tracer.putAnnotation('incidentId', incidentId);
 }
 
 /** The incident id an event names: the state machine's `{incidentId}`, or a path's `{incidentId}`. */
@@ -101,7 +73,7 @@ export function incidentIdOf(event: unknown): string | undefined {
 
 /** SDK clients traced as subsegments of the invocation; unchanged where tracing is off. */
 export function traced<T>(client: T): T {
-  return tracer.isTracingEnabled() ? (tracer.captureAWSv3Client(client) ?? client) : client;
+  return tracer?.isTracingEnabled() ? (tracer.captureAWSv3Client(client) ?? client) : client;
 }
 
 /**
@@ -114,28 +86,39 @@ export function observed<E, C, R>(
 ): (event: E, context: C) => Promise<R> {
   return async (event, context) => {
     running += 1;
-    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    const parent = tracer?.isTracingEnabled() ? tracer.getSegment() : undefined;
     const segment = parent?.addNewSubsegment(`## ${process.env._HANDLER ?? 'handler'}`);
-    if (segment) {
+    if (tracer && segment) {
       tracer.setSegment(segment);
       tracer.annotateColdStart();
       tracer.addServiceNameAnnotation();
     }
+    const failed = () =>
+      countMetric(METRIC.functionErrors, { function: process.env.POWERTOOLS_SERVICE_NAME ?? 'unknown' });
     try {
       logger.removeKeys(['correlation_id']);
       correlate(incidentIdOf(event));
       metrics.captureColdStartMetric(process.env.AWS_LAMBDA_FUNCTION_NAME);
-      return await handler(event, context);
+      const result = await handler(event, context);
+      // An HTTP handler maps an unexpected failure to a 5xx answer; Lambda counts no error for it.
+      if (serverError(result)) failed();
+      return result;
     } catch (error) {
-      if (segment) tracer.addErrorAsMetadata(error as Error);
+      failed();
+      if (tracer && segment) tracer.addErrorAsMetadata(error as Error);
       throw error;
     } finally {
       running -= 1;
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      if (segment && parent) {
+      if (tracer && segment && parent) {
         segment.close();
         tracer.setSegment(parent);
       }
     }
   };
+}
+
+function serverError(result: unknown): boolean {
+  const status = (result as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 500;
 }

@@ -1,6 +1,7 @@
 /** POST /webhooks/{source}: verify the sender, normalize the payload, open or fold an incident. */
 
 import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
+import { countIncidentOutcome } from '../adapters/casebook-metrics.ts';
 import {
   ledgerTableConfig,
   loadConfig,
@@ -56,6 +57,7 @@ export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promi
       }
       const alert = checkNormalizedAlert(parse(jsonBody(event)));
       const result = await openIncident(deps, alert, bodyText(event));
+      countIncidentOutcome(source, result);
       logger.info('Alert ingested', {
         source,
         ...outcomeSummary(result),
