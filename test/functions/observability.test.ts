@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HttpEvent } from '../../functions/adapters/http.ts';
 import { logger } from '../../functions/adapters/logger.ts';
 import {
   correlate,
@@ -9,6 +10,7 @@ import {
   observed,
   recordMetric,
 } from '../../functions/adapters/observability.ts';
+import { makePageHandler } from '../../functions/pages/page-handler.ts';
 
 interface Emf {
   readonly _aws: {
@@ -96,6 +98,31 @@ describe('observed', () => {
       ['first', undefined],
       ['second', 'inc-found-later'],
     ]);
+  });
+
+  it("correlates a page's post with the incident its answer names, though the link names none", async () => {
+    logger.setLogLevel('INFO');
+    const handler = observed(
+      makePageHandler({
+        param: 'linkId',
+        posted: 'Answered',
+        what: 'Test page',
+        view: async () => ({}),
+        render: () => '',
+        post: async () => ({ incidentId: 'inc-behind-the-link' }),
+        notFound: () => '',
+      }),
+    );
+    const event = {
+      requestContext: { http: { method: 'POST', sourceIp: '192.0.2.1', userAgent: 'test' } },
+      pathParameters: { linkId: 'opaque-link' },
+      rawPath: '/pages/opaque-link',
+      headers: {},
+      isBase64Encoded: false,
+    } as unknown as HttpEvent;
+    expect((await handler(event, {})).statusCode).toBe(303);
+    const logged = lines.map((l) => JSON.parse(l) as { message?: string; correlation_id?: string });
+    expect(logged.find((l) => l.message === 'Answered')?.correlation_id).toBe('inc-behind-the-link');
   });
 
   it('finds the incident id in a state machine input and in an API path', () => {
