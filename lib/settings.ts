@@ -54,6 +54,8 @@ export const CONTEXT_KEYS = {
    * `{"SRE": {"amount": "120.00", "currency": "EUR"}}`.
    */
   labourRates: 'casebook:labourRates',
+  /** Optional: addresses the alarms e-mail besides the SRE lead's (a list, or one comma-separated string). */
+  alarmAddresses: 'casebook:alarmAddresses',
 } as const;
 
 /**

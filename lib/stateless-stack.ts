@@ -24,6 +24,7 @@ import { CasebookApi } from './constructs/casebook-api.ts';
 import { CasebookFunction } from './constructs/casebook-function.ts';
 import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
+import { alarmAddressesFromContext, CasebookObservability } from './constructs/observability.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
 import {
@@ -293,6 +294,17 @@ export class CasebookStatelessStack extends Stack {
       targets: [new LambdaFunction(lambdas.exportLedger, { retryAttempts: 2 })],
     });
 
+    const observability = new CasebookObservability(this, 'Observability', {
+      alarmAddresses: [
+        settings.sreLead,
+        ...alarmAddressesFromContext(this.node.tryGetContext(CONTEXT_KEYS.alarmAddresses)),
+      ],
+      ingestFunction: lambdas.ingestAlert,
+      workflowAlarms: workflow.alarms,
+      tables: { Operations: props.operationsTable, Ledger: props.ledgerTable },
+      anchorIntervalMinutes: settings.anchorIntervalMinutes,
+    });
+
     this.functions = lambdas;
     this.stateMachine = workflow.stateMachine;
     this.workflowAlarms = workflow.alarms;
@@ -300,6 +312,14 @@ export class CasebookStatelessStack extends Stack {
     this.apiUrl = api.url;
 
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the Casebook HTTP API' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: observability.alarmTopic.topicArn,
+      description: 'SNS topic every Casebook alarm notifies (each address must confirm its subscription)',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: observability.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the Casebook metrics',
+    });
     new CfnOutput(this, 'StateMachineArn', {
       value: workflow.stateMachine.stateMachineArn,
       description: 'The incident lifecycle state machine',

@@ -232,6 +232,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SES: via.ses ?? sesUrl,
       AWS_ENDPOINT_URL_S3: via.s3 ?? s3Url,
       POWERTOOLS_LOG_LEVEL: options.handlerLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+      // No CloudWatch reads EMF here; `POWERTOOLS_METRICS_DISABLED=false` prints it to stdout.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       [ENV.operationsTable]: LOCAL_TABLES.operations,
       [ENV.ledgerTable]: LOCAL_TABLES.ledger,
       [ENV.ledgerKeyFile]: ledgerKeys,

@@ -10,9 +10,10 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/ports.ts';
+import { traced } from './observability.ts';
 
 export function documentClient(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  return DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
@@ -22,11 +23,11 @@ export function documentClient(): DynamoDBDocumentClient {
  * already have taken; Casebook's effect ledger decides what is safe to send again.
  */
 export function sesClient(options: { maxAttempts?: number } = {}): SESClient {
-  return new SESClient(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {});
+  return traced(new SESClient(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}));
 }
 
 export function sfnClient(): SFNClient {
-  return new SFNClient({});
+  return traced(new SFNClient({}));
 }
 
 /**
@@ -35,14 +36,16 @@ export function sfnClient(): SFNClient {
  * SDK's default streamed checksum trailers).
  */
 export function s3Client(): S3Client {
-  return new S3Client({
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  return traced(
+    new S3Client({
+      forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    }),
+  );
 }
 
 export function kmsClient(): KMSClient {
-  return new KMSClient({});
+  return traced(new KMSClient({}));
 }
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -8,6 +8,7 @@ import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EffectRecord } from '../domain/effects.ts';
 import type { Customer, PlannedEffect } from '../domain/plan.ts';
 import type { EffectStore, Page } from '../domain/ports.ts';
+import { countEffect } from './casebook-metrics.ts';
 import { getItem, updateIf } from './dynamo-items.ts';
 import { fromItem } from './operations-items.ts';
 import { keys } from './operations-keys.ts';
@@ -15,9 +16,14 @@ import { keys } from './operations-keys.ts';
 /** DynamoDB takes at most 25 puts per BatchWriteItem. */
 const BATCH = 25;
 
+/** Effects whose kind is remembered for their metrics; a bound, since a warm function serves many incidents. */
+const KINDS_KEPT = 20_000;
+
 export class DynamoDbEffectStore implements EffectStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
+  /** The kind of each effect read through this store, by incident, plan version and effect id. */
+  private readonly kinds = new Map<string, string>();
 
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     this.client = client;
@@ -84,7 +90,9 @@ export class DynamoDbEffectStore implements EffectStore {
     limit = 500,
   ): Promise<Page<EffectRecord>> {
     const page = await this.page(incidentId, keys.effectPrefix(planVersionId), cursor, limit);
-    return { ...page, items: page.items.map(fromItem.effect) };
+    const items = page.items.map(fromItem.effect);
+    for (const effect of items) this.rememberKind(incidentId, planVersionId, effect);
+    return { ...page, items };
   }
 
   async getEffect(
@@ -93,7 +101,9 @@ export class DynamoDbEffectStore implements EffectStore {
     effectId: string,
   ): Promise<EffectRecord | undefined> {
     const item = await getItem(this.client, this.tableName, keys.effect(incidentId, planVersionId, effectId));
-    return item ? fromItem.effect(item) : undefined;
+    const effect = item ? fromItem.effect(item) : undefined;
+    if (effect) this.rememberKind(incidentId, planVersionId, effect);
+    return effect;
   }
 
   async advanceEffect(
@@ -103,11 +113,26 @@ export class DynamoDbEffectStore implements EffectStore {
     from: Pick<EffectRecord, 'progress' | 'attempt'>,
     change: Partial<Omit<EffectRecord, keyof PlannedEffect>>,
   ): Promise<boolean> {
-    return updateIf(this.client, this.tableName, keys.effect(incidentId, planVersionId, effectId), change, {
-      expression: '#c_progress = :c_progress AND #c_attempt = :c_attempt',
-      names: { '#c_progress': 'progress', '#c_attempt': 'attempt' },
-      values: { ':c_progress': from.progress, ':c_attempt': from.attempt },
-    });
+    const moved = await updateIf(
+      this.client,
+      this.tableName,
+      keys.effect(incidentId, planVersionId, effectId),
+      change,
+      {
+        expression: '#c_progress = :c_progress AND #c_attempt = :c_attempt',
+        names: { '#c_progress': 'progress', '#c_attempt': 'attempt' },
+        values: { ':c_progress': from.progress, ':c_attempt': from.attempt },
+      },
+    );
+    if (moved && change.progress && change.progress !== from.progress) {
+      countEffect(this.kinds.get(kindKey(incidentId, planVersionId, effectId)) ?? 'unknown', change.progress);
+    }
+    return moved;
+  }
+
+  private rememberKind(incidentId: string, planVersionId: string, effect: EffectRecord): void {
+    if (this.kinds.size >= KINDS_KEPT) this.kinds.clear();
+    this.kinds.set(kindKey(incidentId, planVersionId, effect.effectId), effect.kind);
   }
 
   /** Puts items of a version nobody has acted on yet, 25 at a time, retrying what DynamoDB left unprocessed. */
@@ -146,4 +171,8 @@ export class DynamoDbEffectStore implements EffectStore {
     const last = out.LastEvaluatedKey?.sk as string | undefined;
     return { items: out.Items ?? [], ...(last ? { cursor: last.slice(prefix.length) } : {}) };
   }
+}
+
+function kindKey(incidentId: string, planVersionId: string, effectId: string): string {
+  return `${incidentId}/${planVersionId}/${effectId}`;
 }

@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { documentClient, kmsClient, s3Client, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
+import { recordAnchorRun } from '../adapters/casebook-metrics.ts';
 import { DynamoDbChangeMarks } from '../adapters/change-marks.ts';
 import {
   anchorBucketConfig,
@@ -31,6 +32,7 @@ export function makeAnchorLedgerHandler(deps: AnchorLedgerDeps): (event: unknown
     const result = await anchorLedger(deps, reason).catch((error: unknown) => {
       throw asDependencyError(error);
     });
+    recordAnchorRun(result, deps.clock.now());
     logger.info('Ledger anchored', { reason, ...result });
     return result;
   };

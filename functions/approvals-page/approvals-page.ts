@@ -3,7 +3,9 @@
  * links); POST records a decision and answers 303 to the page, so a refresh never re-posts; a
  * second POST 409, a POST after the round 410, an unknown or forged link 404.
  */
+
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { recordApprovalDecision } from '../adapters/casebook-metrics.ts';
 import { deadlineConfig, ledgerTableConfig, loadConfig, operationsTableConfig } from '../adapters/config.ts';
 import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
@@ -27,6 +29,7 @@ export function makeApprovalsPageHandler(
     render: approvalPage,
     post: async (id, form, client) => {
       const result = await decideApproval(deps, id, form, decisionClient(client.sourceIp, client.userAgent));
+      recordApprovalDecision(result.approval);
       // Neither the link nor the client's address is logged: the secret stays out of logs.
       return {
         incidentId: result.approval.incidentId,

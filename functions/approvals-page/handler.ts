@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { approvalsPageDepsFromEnvironment, makeApprovalsPageHandler } from './approvals-page.ts';
 
 /** Lambda entry point for GET/HEAD/POST /approvals/{approvalId}. */
-export const handler = makeApprovalsPageHandler(approvalsPageDepsFromEnvironment());
+export const handler = observed(makeApprovalsPageHandler(approvalsPageDepsFromEnvironment()));

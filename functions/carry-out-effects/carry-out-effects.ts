@@ -1,8 +1,10 @@
 /** Act, invoked by the state machine: carries out the approved plan's effects, as far as they go in one run. */
+
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
+import { recordActRun } from '../adapters/casebook-metrics.ts';
 import {
   actRatesConfig,
   ledgerTableConfig,
@@ -34,9 +36,12 @@ export function makeCarryOutEffectsHandler(
   return async (event, context) => {
     const input = carryOutEffectsSchema.parse(event);
     const timeLeft = () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
-    const result = await carryOutEffects({ ...deps, timeLeft }, input).catch((error: unknown) => {
-      throw asDependencyError(error);
-    });
+    const started = Date.now();
+    const result = await carryOutEffects({ ...deps, timeLeft }, input)
+      .catch((error: unknown) => {
+        throw asDependencyError(error);
+      })
+      .finally(() => recordActRun(Date.now() - started));
     logger.info('Act ran', { incidentId: input.incidentId, outcome: result.outcome, ...result.counts });
     return result;
   };

@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { carryOutEffectsDepsFromEnvironment, makeCarryOutEffectsHandler } from './carry-out-effects.ts';
 
 /** Lambda entry point for the Act phase's effects. */
-export const handler = makeCarryOutEffectsHandler(carryOutEffectsDepsFromEnvironment());
+export const handler = observed(makeCarryOutEffectsHandler(carryOutEffectsDepsFromEnvironment()));

@@ -5,7 +5,9 @@
  * opened, 202 when the declaration names a world that is not an incident here; 400 naming every
  * bad field, with nothing written.
  */
+
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { countIncidentOutcome } from '../adapters/casebook-metrics.ts';
 import {
   alertPolicyConfig,
   ledgerTableConfig,
@@ -36,6 +38,7 @@ export function makeDeclareIncidentHandler(
         ...(principal ? { principal } : {}),
       });
       const result = await openIncident(deps, checkNormalizedAlert(declared));
+      countIncidentOutcome(declared.source, result);
       logger.info('Incident declared', {
         ...outcomeSummary(result),
         incidentId: 'incidentId' in result ? result.incidentId : null,

@@ -1,7 +1,8 @@
+import { observed } from '../adapters/observability.ts';
 import {
   effectQuestionsPageDepsFromEnvironment,
   makeEffectQuestionsPageHandler,
 } from './effect-questions-page.ts';
 
 /** Lambda entry point for the pages behind questions about effects. */
-export const handler = makeEffectQuestionsPageHandler(effectQuestionsPageDepsFromEnvironment());
+export const handler = observed(makeEffectQuestionsPageHandler(effectQuestionsPageDepsFromEnvironment()));

@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { holdForPeopleDepsFromEnvironment, makeHoldForPeopleHandler } from './hold-for-people.ts';
 
 /** Lambda entry point for every wait for people in the lifecycle. */
-export const handler = makeHoldForPeopleHandler(holdForPeopleDepsFromEnvironment());
+export const handler = observed(makeHoldForPeopleHandler(holdForPeopleDepsFromEnvironment()));

@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { ingestDepsFromEnvironment, makeIngestHandler } from './ingest-alert.ts';
 
 /** Lambda entry point for POST /webhooks/{source}. */
-export const handler = makeIngestHandler(ingestDepsFromEnvironment());
+export const handler = observed(makeIngestHandler(ingestDepsFromEnvironment()));

@@ -1,6 +1,7 @@
 /** POST /webhooks/{source}: verify the sender, normalize the payload, open or fold an incident. */
 
 import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
+import { countIncidentOutcome } from '../adapters/casebook-metrics.ts';
 import {
   alertPolicyConfig,
   ledgerTableConfig,
@@ -61,6 +62,7 @@ export function makeIngestHandler(deps: IngestDeps): (event: HttpEvent) => Promi
       }
       const alert = checkNormalizedAlert(parsed);
       const result = await openIncident(deps, alert, bodyText(event));
+      countIncidentOutcome(name, result);
       logger.info('Alert ingested', {
         source: name,
         ...outcomeSummary(result),

@@ -6,9 +6,11 @@
  * forged links), an outage 503. The form is read when the route asks for it, so a route may
  * answer 409 or 410 whatever was posted.
  */
+
 import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { failureStatus, formBody, html } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
+import { correlate } from '../adapters/observability.ts';
 import type { InputIssue } from '../domain/errors.ts';
 import { ConflictError, GoneError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import { escapeHtml } from '../domain/html.ts';
@@ -63,7 +65,10 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
         userAgent: event.requestContext.http.userAgent,
       };
       try {
-        logger.info(route.posted, await route.post(id, form, client));
+        const posted = await route.post(id, form, client);
+        // The link names no incident; the answer does, and the log line says it as its correlation id.
+        if (typeof posted.incidentId === 'string') correlate(posted.incidentId);
+        logger.info(route.posted, posted);
         return {
           statusCode: 303,
           headers: { location: event.rawPath, 'cache-control': 'no-store' },

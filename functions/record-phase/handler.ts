@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { makeRecordPhaseHandler, recordPhaseDepsFromEnvironment } from './record-phase.ts';
 
 /** Lambda entry point for the lifecycle's phase, close and halt steps. */
-export const handler = makeRecordPhaseHandler(recordPhaseDepsFromEnvironment());
+export const handler = observed(makeRecordPhaseHandler(recordPhaseDepsFromEnvironment()));

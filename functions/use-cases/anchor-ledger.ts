@@ -49,6 +49,8 @@ export interface AnchorResult {
   readonly number?: number;
   /** False when nothing changed since the last anchor, so none was written. */
   readonly written?: boolean;
+  /** When the anchor that holds the current heads was made: the one written, or the last one. */
+  readonly anchoredAt?: string;
 }
 
 const ATTEMPTS = 3;
@@ -100,7 +102,13 @@ async function anchorOnce(deps: AnchorLedgerDeps, reason: string): Promise<Ancho
     if (head && !(before && before.seq === head.seq && before.hash === head.hash)) heads.push(head);
   });
   if (last && heads.length === 0)
-    return { key: last.key, chains: 0, number: last.anchor.number, written: false };
+    return {
+      key: last.key,
+      chains: 0,
+      number: last.anchor.number,
+      written: false,
+      anchoredAt: last.anchor.createdAt,
+    };
 
   // 4.
   const anchor = await makeAnchor(
@@ -114,7 +122,7 @@ async function anchorOnce(deps: AnchorLedgerDeps, reason: string): Promise<Ancho
     deps.signer,
   );
   const { key } = await deps.anchors.put(anchor);
-  return { key, chains: heads.length, number: anchor.number, written: true };
+  return { key, chains: heads.length, number: anchor.number, written: true, anchoredAt: anchor.createdAt };
 }
 
 /** How many anchors back an anchor looks for the heads it need not write again. */

@@ -1,4 +1,5 @@
+import { observed } from '../adapters/observability.ts';
 import { makeWatchDeadlinesHandler, watchDeadlinesDepsFromEnvironment } from './watch-deadlines.ts';
 
 /** Lambda entry point that reads an incident's clock before and between its waits for people. */
-export const handler = makeWatchDeadlinesHandler(watchDeadlinesDepsFromEnvironment());
+export const handler = observed(makeWatchDeadlinesHandler(watchDeadlinesDepsFromEnvironment()));

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
+import { countingOpenQuestions } from '../adapters/casebook-metrics.ts';
 import {
   approvalPolicyConfig,
   deadlineConfig,
@@ -60,7 +61,7 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     // A round's backups are whoever the roster names when its deadline passes.
     roster: config.approvalPolicy.roster,
     publicBaseUrl: config.publicBaseUrl,
-    questions: waits,
+    questions: countingOpenQuestions(waits, config.deadlines.answersMinutes, systemClock),
     mailer: new SesMailer(sesClient(), config.mailFrom),
     people: { responders: config.responders, sreLead: config.sreLead },
     // Legal watches the regulatory clock: the Legal approver on the roster (the SRE lead when the

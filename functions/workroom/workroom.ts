@@ -3,7 +3,9 @@
  * show (mail scanners open links); each action is a POST — a form (answered 303 back to the page,
  * or the page again with what is wrong) or JSON and CSV from scripts (answered with JSON).
  */
+
 import { documentClient, sesClient, sfnClient, systemClock } from '../adapters/aws.ts';
+import { recordAcknowledgement } from '../adapters/casebook-metrics.ts';
 import {
   deadlineConfig,
   ledgerTableConfig,
@@ -85,7 +87,9 @@ export function makeWorkroomHandler(deps: WorkroomDeps): (event: HttpEvent) => P
       posted = request.form;
       // On AWS the domain is API Gateway's (the API's own or its custom domain), never a header a client picks.
       const base = deps.publicBaseUrl ?? `https://${event.requestContext.domainName}`;
+      const since = deps.clock.now();
       const result = await act({ ...deps, publicBaseUrl: base }, linkId, action ?? '', request.body);
+      recordAcknowledgement(result.incident, since);
       logger.info('Workroom action', {
         incidentId: result.incident.id,
         action: result.action,

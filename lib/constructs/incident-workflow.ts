@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IAlarm,
-  type Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -42,7 +36,7 @@ export class IncidentWorkflow extends Construct {
   /** The lifecycle state machine. */
   public readonly stateMachine: IStateMachine;
   /** Alarms on failed, throttled, aborted and timed-out executions. */
-  public readonly alarms: readonly IAlarm[];
+  public readonly alarms: readonly Alarm[];
   /**
    * The state machine's ARN as a pattern built from its logical ID (CloudFormation names it
    * `<logical id>-<random>`), for the functions it invokes that must also answer its task tokens:
