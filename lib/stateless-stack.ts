@@ -22,6 +22,7 @@ import { ROUTES } from '../functions/routes.ts';
 import { CasebookApi } from './constructs/casebook-api.ts';
 import { CasebookFunction } from './constructs/casebook-function.ts';
 import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.ts';
+import { DeliveryEvidence } from './constructs/delivery-evidence.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -116,7 +117,7 @@ export class CasebookStatelessStack extends Stack {
 
     const built = new Map<FunctionKey, CasebookFunction>();
 
-    // Resources that exist before the functions: tables, keys, secrets, buckets, SES identities.
+    // Resources that exist before the functions: tables, keys, secrets, buckets.
     for (const [key, spec] of specs) {
       const fn = new CasebookFunction(this, constructId(key), { spec });
       const { needs } = spec;
@@ -219,6 +220,12 @@ export class CasebookStatelessStack extends Stack {
       }
       built.set(key, fn);
     }
+    const fnOf = (key: FunctionKey) => built.get(key) as CasebookFunction;
+    new DeliveryEvidence(this, 'DeliveryEvidence', {
+      mailFrom,
+      sender: fnOf('carryOutEffects'),
+      recorder: fnOf('sesEvents'),
+    });
     const lambdas = {} as Record<FunctionKey, IFunction>;
     for (const [key, fn] of built) lambdas[key] = fn.function;
 

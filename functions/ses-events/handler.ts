@@ -1,0 +1,4 @@
+import { makeSesEventsHandler, sesEventsDepsFromEnvironment } from './ses-events.ts';
+
+/** Lambda entry point for SES's events about notices, from the queue. */
+export const handler = makeSesEventsHandler(sesEventsDepsFromEnvironment());
