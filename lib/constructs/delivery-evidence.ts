@@ -135,6 +135,7 @@ export class DeliveryEvidence extends Construct {
       new PolicyStatement({
         actions: ['ses:SendEmail', 'ses:SendRawEmail'],
         resources: [this.configurationSetArn()],
+        conditions: { StringEquals: { 'ses:FromAddress': props.mailFrom } },
       }),
     );
 

@@ -83,6 +83,14 @@ describe('delivery evidence on AWS', () => {
     const onSet = statementsOf(template, stateless, stateless.functions.carryOutEffects.role).filter((s) =>
       JSON.stringify(s.Resource).includes('configuration-set'),
     );
-    expect(onSet.map((s) => s.Action)).toContainEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    expect(onSet).toHaveLength(1);
+    expect(onSet[0]?.Action).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    expect(onSet[0]?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'casebook@example.com' } });
+    // Nothing else may send under it.
+    expect(
+      statementsOf(template, stateless, stateless.functions.sesEvents.role).filter((s) =>
+        JSON.stringify(s.Resource).includes('configuration-set'),
+      ),
+    ).toEqual([]);
   });
 });
