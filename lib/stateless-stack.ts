@@ -94,6 +94,8 @@ export class CasebookStatelessStack extends Stack {
   public readonly httpApi: IHttpApi;
   /** Base URL of the HTTP API; approval links start with it. */
   public readonly apiUrl: string;
+  /** The notices' SES identity, configuration set and the queue their events go through. */
+  public readonly deliveryEvidence: DeliveryEvidence;
 
   public constructor(scope: Construct, id: string, props: CasebookStatelessStackProps) {
     super(scope, id, props);
@@ -221,7 +223,7 @@ export class CasebookStatelessStack extends Stack {
       built.set(key, fn);
     }
     const fnOf = (key: FunctionKey) => built.get(key) as CasebookFunction;
-    new DeliveryEvidence(this, 'DeliveryEvidence', {
+    this.deliveryEvidence = new DeliveryEvidence(this, 'DeliveryEvidence', {
       mailFrom,
       sender: fnOf('carryOutEffects'),
       recorder: fnOf('sesEvents'),
