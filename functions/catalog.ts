@@ -226,6 +226,14 @@ export const FUNCTIONS = {
     needs: { operations: 'RO', ledger: 'RO', signIn: true },
     timeoutSeconds: 15,
   },
+  sesEvents: {
+    name: 'ses-events',
+    entry: 'functions/ses-events/handler.ts',
+    description:
+      "SES's events about notices (delivered, bounced, complained, rejected, delayed), from the queue: each on the Effect Ledger against its notice; a bounced or rejected one asked about",
+    needs: { operations: 'RW', ledger: 'APPEND', sendEmail: true, publicBaseUrl: true, people: true },
+    timeoutSeconds: 60,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionKey = keyof typeof FUNCTIONS;

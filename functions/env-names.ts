@@ -23,6 +23,8 @@ export const ENV = {
   stateMachineArn: 'CASEBOOK_STATE_MACHINE_ARN',
   publicBaseUrl: 'CASEBOOK_PUBLIC_BASE_URL',
   mailFrom: 'CASEBOOK_MAIL_FROM',
+  /** On AWS: the SES configuration set notices go out under, whose event destination reports what became of them. */
+  sesConfigurationSet: 'CASEBOOK_SES_CONFIGURATION_SET',
   approverLegal: 'CASEBOOK_APPROVER_LEGAL',
   approverBusiness: 'CASEBOOK_APPROVER_BUSINESS',
   approverSre: 'CASEBOOK_APPROVER_SRE',

@@ -23,6 +23,7 @@ import { ROUTES } from '../functions/routes.ts';
 import { CasebookApi } from './constructs/casebook-api.ts';
 import { CasebookFunction } from './constructs/casebook-function.ts';
 import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.ts';
+import { DeliveryEvidence } from './constructs/delivery-evidence.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { alarmAddressesFromContext, CasebookObservability } from './constructs/observability.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
@@ -103,6 +104,8 @@ export class CasebookStatelessStack extends Stack {
   public readonly httpApi: IHttpApi;
   /** Base URL of the HTTP API; approval links start with it. */
   public readonly apiUrl: string;
+  /** The notices' SES identity, configuration set and the queue their events go through. */
+  public readonly deliveryEvidence: DeliveryEvidence;
 
   public constructor(scope: Construct, id: string, props: CasebookStatelessStackProps) {
     super(scope, id, props);
@@ -128,7 +131,7 @@ export class CasebookStatelessStack extends Stack {
 
     const built = new Map<FunctionKey, CasebookFunction>();
 
-    // Resources that exist before the functions: tables, keys, secrets, buckets, SES identities.
+    // Resources that exist before the functions: tables, keys, secrets, buckets.
     for (const [key, spec] of specs) {
       const fn = new CasebookFunction(this, constructId(key), { spec });
       const { needs } = spec;
@@ -238,6 +241,12 @@ export class CasebookStatelessStack extends Stack {
       if (needs.alertPolicy && alertPolicy.json) fn.addEnvironment(ENV.alertPolicy, alertPolicy.json);
       built.set(key, fn);
     }
+    const fnOf = (key: FunctionKey) => built.get(key) as CasebookFunction;
+    this.deliveryEvidence = new DeliveryEvidence(this, 'DeliveryEvidence', {
+      mailFrom,
+      sender: fnOf('carryOutEffects'),
+      recorder: fnOf('sesEvents'),
+    });
     const lambdas = {} as Record<FunctionKey, IFunction>;
     for (const [key, fn] of built) lambdas[key] = fn.function;
 

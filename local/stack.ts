@@ -37,6 +37,7 @@ import { LOCAL_CLIENT_ID, startLocalIssuer } from './oidc/issuer.ts';
 import { startLocalS3 } from './s3.ts';
 import { closeServer, listen } from './servers.ts';
 import { startSesServer } from './ses.ts';
+import { startSesEventsPoller } from './ses-events/poller.ts';
 import { startStepFunctionsServer } from './sfn/server.ts';
 import { startStripeStandIn } from './stripe/server.ts';
 import { createTables } from './tables.ts';
@@ -327,6 +328,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     await runtime.warm();
     handlersReady.resolve();
+
+    // SES's events about notices, as its event destination (SNS → SQS) delivers them on AWS.
+    const sesEvents = startSesEventsPoller({
+      sesUrl,
+      invoke: (event) => runtime.invoke('sesEvents', event),
+      log,
+    });
+    closers.push(() => sesEvents.close());
 
     // The ledger is anchored on a schedule, as EventBridge does on AWS.
     const anchorEvery = Number(process.env.CASEBOOK_ANCHOR_INTERVAL_SECONDS ?? 900) * 1000;

@@ -78,6 +78,16 @@ export const mailFromConfig = z
   .object({ [ENV.mailFrom]: email })
   .transform((env) => ({ mailFrom: env[ENV.mailFrom] }));
 
+/** The SES configuration set notices are sent under (on AWS; locally there is none, and a poller stands in). */
+export const sesConfigurationSetConfig = z
+  .object({
+    [ENV.sesConfigurationSet]: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name')
+      .optional(),
+  })
+  .transform((env) => ({ sesConfigurationSet: env[ENV.sesConfigurationSet] }));
+
 /** JSON text in an environment variable, parsed; anything else is an issue on that variable. */
 const jsonText = z.string().transform((text, ctx) => {
   try {

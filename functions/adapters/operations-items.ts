@@ -36,7 +36,7 @@ import { WORK_ROLES } from '../domain/workroom.ts';
 type FieldsOf<T> = { readonly [K in keyof Required<NonNullable<T>>]: z.ZodType };
 
 const obligation = z.enum(['tos', 'brand']);
-const attentionReason = z.enum(['in-doubt', 'refused', 'manual', 'plan-mismatch']);
+const attentionReason = z.enum(['in-doubt', 'refused', 'manual', 'plan-mismatch', 'bounced']);
 
 const totalSchema = z.object({
   kind: z.enum(PLAN_EFFECT_KINDS),

@@ -15,6 +15,7 @@
  * | the postmortem               | `INCIDENT#<id>`       | `POSTMORTEM`                        |
  * | a person told a piece of news| `INCIDENT#<id>`       | `TOLD#<news>#<person key>`          |
  * | correlation key              | `CORRELATION#<key>`   | `META`                              |
+ * | a notice SES took            | `SESMESSAGE#<id>`     | `META`                              |
  * | incident numbers of a year   | `COUNTER`             | `incident#<year>`                   |
  * | a month's close (the claim)  | `CLOSES`              | `close#<YYYY-MM>`                   |
  * | a log changed in a window    | `CHANGED#<window>`    | `<incident id>`                     |
@@ -92,6 +93,7 @@ export const keys = {
   }),
   toldPrefix: (news: string) => `TOLD#${news}#`,
   correlation: (key: string) => ({ pk: `CORRELATION#${key}`, sk: META }),
+  sentNotice: (messageId: string) => ({ pk: `SESMESSAGE#${messageId}`, sk: META }),
   counter: (year: number) => ({ pk: 'COUNTER', sk: `incident#${year}` }),
   closesPartition: 'CLOSES',
   close: (period: string) => ({ pk: 'CLOSES', sk: `close#${period}` }),

@@ -8,10 +8,13 @@ import { isDependencyOutage } from './aws-errors.ts';
 export class SesMailer implements Mailer {
   private readonly client: SESClient;
   private readonly from: string;
+  private readonly configurationSet: string | undefined;
 
-  constructor(client: SESClient, from: string) {
+  /** `configurationSet`: SES publishes what became of each message to its event destination. */
+  constructor(client: SESClient, from: string, configurationSet?: string) {
     this.client = client;
     this.from = from;
+    this.configurationSet = configurationSet;
   }
 
   async send(message: MailMessage): Promise<{ messageId: string }> {
@@ -34,6 +37,7 @@ export class SesMailer implements Mailer {
   private command(message: MailMessage): SendEmailCommand {
     return new SendEmailCommand({
       Source: this.from,
+      ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
       Destination: { ToAddresses: [message.to] },
       Message: {
         Subject: { Data: message.subject, Charset: 'UTF-8' },

@@ -14,10 +14,12 @@ import {
   paymentsConfig,
   publicBaseUrlConfig,
   respondersConfig,
+  sesConfigurationSetConfig,
 } from '../adapters/config.ts';
 import { DynamoDbEffectStore } from '../adapters/dynamodb-effect-store.ts';
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
+import { DynamoDbSentNotices } from '../adapters/dynamodb-sent-notices.ts';
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { LazyStripePayments } from '../adapters/lazy-stripe-payments.ts';
 import { logger } from '../adapters/logger.ts';
@@ -56,11 +58,14 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
     respondersConfig,
     actRatesConfig,
     publicBaseUrlConfig,
+    sesConfigurationSetConfig,
   ]);
   const db = documentClient();
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
   // One attempt per notice: the SDK's own retry could send one SES already took.
-  const mailer = new SesMailer(sesClient({ maxAttempts: 1 }), config.mailFrom);
+  const ses = sesClient({ maxAttempts: 1 });
+  // Only notices go out under the configuration set, whose events say whether customers were told.
+  const mailer = new SesMailer(ses, config.mailFrom, config.sesConfigurationSet);
   const questions = new DynamoDbWaits(db, config.operationsTable);
   // Questions go through the notices' SES client and sending rate: one budget for SES.
   const mailRate = tokenBucket(config.rates.mail);
@@ -71,7 +76,7 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
     incidents: store,
     effects,
     ledger,
-    mailer,
+    mailer: new SesMailer(ses, config.mailFrom),
     rate: mailRate,
     responders: config.responders,
     sreLead: config.sreLead,
@@ -84,6 +89,7 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
     effects,
     ledger,
     mailer,
+    sentNotices: new DynamoDbSentNotices(db, config.operationsTable),
     payments: config.payments.provider === 'manual' ? 'manual' : new LazyStripePayments(config.payments),
     ask: (incident, effect, reason, detail) => askAboutEffect(askDeps, incident, effect, reason, detail),
     askAboutPlan: (incident, planVersion, detail) =>

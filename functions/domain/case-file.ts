@@ -177,7 +177,7 @@ export function buildCaseFile(records: CaseRecords): CaseFile {
     },
     timeline: timelineOf(records),
     decisions: decisionsOf(records),
-    actions: actionsOf(standing),
+    actions: withNoticeOutcomes(actionsOf(standing), records.ledger),
     // Lessons come from the postmortem (seed 003's form); until it is written they are empty.
     lessons_learned: records.postmortem
       ? {
@@ -296,6 +296,42 @@ function actionsOf(standing: readonly LedgerEntry[]): CaseFile['actions'] {
     }
   }
   return { technical: [...technical.values(), ...manual], communication: [...communication.values()] };
+}
+
+/** What SES said became of the notices, counted per outcome as communications (`user_email_bounced`…). */
+const NOTICE_OUTCOMES = ['delivered', 'bounced', 'complained', 'rejected'] as const;
+
+/**
+ * Says how many customers were told (SES delivered their notice), and how many were not (it
+ * bounced or SES rejected it) or complained: each notice counted once per outcome, whatever SES
+ * sent twice. Which customers they were, by pseudonym, is on the timeline.
+ */
+function withNoticeOutcomes(
+  actions: CaseFile['actions'],
+  ledger: readonly LedgerEntry[],
+): CaseFile['actions'] {
+  const seen = new Map<string, Set<string>>();
+  for (const entry of ledger) {
+    const outcome = entry.kind === 'notice_event' ? text(entry.detail.outcome) : undefined;
+    const effectId = 'effectId' in entry ? entry.effectId : undefined;
+    if (!outcome || !effectId) continue;
+    const key = `${outcome}|${entry.world}`;
+    seen.set(key, (seen.get(key) ?? new Set()).add(effectId));
+  }
+  const communication = [...actions.communication];
+  for (const outcome of NOTICE_OUTCOMES) {
+    for (const [key, notices] of seen) {
+      const [what, world] = key.split('|');
+      if (what !== outcome) continue;
+      communication.push({
+        type: `user_email_${outcome}`,
+        world: world as CaseFile['rml_world'],
+        channel: 'email',
+        count: notices.size,
+      });
+    }
+  }
+  return { ...actions, communication };
 }
 
 /** Every string with the e-mail addresses in it withheld. */

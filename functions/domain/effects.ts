@@ -22,13 +22,15 @@ export type EffectProgress = 'planned' | 'intent' | 'executed' | 'confirmed' | '
  * a whole: its stored effects are not the ones approved, and Act carries out none of them; the
  * SRE lead answers `retry` once the stored effects are restored, and Act checks them again.
  */
-export type AttentionReason = 'in-doubt' | 'refused' | 'manual' | 'plan-mismatch';
+export type AttentionReason = 'in-doubt' | 'refused' | 'manual' | 'plan-mismatch' | 'bounced';
 
 export const ATTENTION_ANSWERS: Readonly<Record<AttentionReason, readonly EffectAnswer['answer'][]>> = {
   'in-doubt': ['sent', 'not-sent'],
   refused: ['retry', 'done-by-hand', 'void'],
   manual: ['done-by-hand', 'void'],
   'plan-mismatch': ['retry'],
+  // SES took the notice but the address bounced it or SES rejected it: the customer was not told.
+  bounced: ['done-by-hand', 'void'],
 };
 
 /** The id a question about a whole plan version goes by, where one about an effect has the effect's. */

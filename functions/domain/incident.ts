@@ -216,6 +216,7 @@ export const TIMELINE_TYPES = [
   'effect_carried_out',
   'effect_needs_person',
   'effect_settled_by_person',
+  'notice_event',
   'note',
   'handoff',
   'time_logged',

@@ -113,6 +113,7 @@ export const ATTENTION_LABEL: Readonly<Record<AttentionReason, string>> = {
   refused: 'refused',
   manual: 'by hand',
   'plan-mismatch': 'plan mismatch',
+  bounced: 'bounced',
 };
 
 export const ASSET_LABEL: Readonly<Record<(typeof IMPACT_ASSETS)[number], string>> = {
@@ -145,6 +146,7 @@ export const LEDGER_KIND_LABEL: Readonly<Record<EffectKind | DecisionKind, strin
   legal_fee: 'Legal fee',
   other_cost: 'Other cost',
   detection: 'Detection',
+  notice_event: 'What became of a notice',
   approval: 'Approval',
   approval_round: 'Approval round',
   approval_round_decided: 'Approval round decided',

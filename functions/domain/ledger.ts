@@ -49,6 +49,8 @@ export const EFFECT_KINDS = [
   'legal_fee',
   'other_cost',
   'detection',
+  // What SES said became of a notice after it took it (delivered, bounced, complained…).
+  'notice_event',
 ] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 

@@ -38,6 +38,7 @@ import type { Incident } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
 import type { LedgerEntryDraft } from '../domain/ledger.ts';
 import { effectNotice, messageHash } from '../domain/messages.ts';
+import type { SentNotices } from '../domain/notice-events.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
 import { effectsHasher, plannedEffectOf, versionIdOf } from '../domain/plan.ts';
 import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
@@ -55,6 +56,8 @@ export interface CarryOutEffectsDeps {
   readonly effects: EffectStore;
   readonly ledger: Ledger;
   readonly mailer: Mailer;
+  /** Where a notice SES took is found again by its MessageId, when SES's events about it come back. */
+  readonly sentNotices?: Pick<SentNotices, 'remember'>;
   /** `manual`: a person carries out refunds and credits in the company's own system. */
   readonly payments: PaymentsPort | 'manual';
   /**
@@ -496,7 +499,24 @@ function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
         effectiveAt: deps.clock.now().toISOString(),
         detail: { provider: 'ses', template: effect.template ?? 'apology', templateVersion: 1, sentHash },
       });
-      return (await move(effect, { progress: 'confirmed', providerRef: messageId })) ?? effect;
+      const moved = (await move(effect, { progress: 'confirmed', providerRef: messageId })) ?? effect;
+      // Outside the send's doubt: a failure here is a table's, and the notice stands confirmed.
+      await deps.sentNotices
+        ?.remember({
+          messageId,
+          incidentId: incident.id,
+          planVersionId: versionIdOf(plan),
+          effectId: effect.effectId,
+          attempt: effect.attempt,
+        })
+        .catch((error: unknown) => {
+          throw new CasebookError(
+            ERROR_NAMES.dependencyUnavailable,
+            `${effect.effectId} was sent (${messageId}) but where to find it by its MessageId was not written: ${(error as Error).message}`,
+            { cause: error },
+          );
+        });
+      return moved;
     } catch (error) {
       if (error instanceof DeliveryRejectedError) {
         // SES answered and took nothing: the same attempt may be sent on the next run.

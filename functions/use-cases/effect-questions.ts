@@ -321,8 +321,10 @@ async function authorize(
   // One answer for malformed, unknown and forged links: the page reveals nothing either way.
   if (!question || !askedOf || !incident || !(effect || aboutPlan))
     throw new NotFoundError('No such question');
-  // A question's links end with its incident: once it is closed or cancelled nothing more is recorded on it.
-  if (incident.status === 'CLOSED' || incident.status === 'CANCELLED') {
+  // A question's links end with its incident: once it is closed or cancelled nothing more is recorded
+  // on it — except how a customer whose notice bounced after the close was reached after all.
+  const afterClose = question.reason === 'bounced' && incident.status === 'CLOSED';
+  if ((incident.status === 'CLOSED' || incident.status === 'CANCELLED') && !afterClose) {
     throw new GoneError(
       `${incident.id} is ${incident.status === 'CLOSED' ? 'closed' : 'cancelled'}; this question's link no longer works`,
     );
@@ -519,7 +521,9 @@ async function settleEffect(
       answer.answer === 'done-by-hand' ? answer.reference : (effect.providerRef ?? 'confirmed by a person');
     await deps.ledger.append(incident.id, {
       ...base,
-      idempotencyKey: `effect:${effect.effectId}:${question.attempt}:confirmed`,
+      // A bounced notice's attempt is on the ledger confirmed already (SES took it): how the
+      // customer was reached is an entry of its own.
+      idempotencyKey: `effect:${effect.effectId}:${question.attempt}:${question.reason === 'bounced' ? 'reached' : 'confirmed'}`,
       summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: confirmed by ${by}`,
       state: 'confirmed',
       providerRef,

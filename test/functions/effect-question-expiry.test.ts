@@ -83,3 +83,60 @@ describe('a question link once its incident has ended', () => {
     await expect(viewQuestion(d, id(SECRET))).resolves.toMatchObject({ askedOf: 'responder@example.com' });
   });
 });
+
+describe('a question about a notice that bounced after the incident closed', () => {
+  it('stays answerable: how the customer was reached goes on the ledger beside the notice SES took, and the effect is confirmed again', async () => {
+    const { deps: d } = deps('CLOSED');
+    const bounced: EffectQuestion = {
+      incidentId: plainIncident(1).id,
+      effectId: 'P1-E1',
+      attempt: 1,
+      reason: 'bounced',
+      detail: 'The address bounced the notice',
+      askedAt: '2026-11-23T09:00:00.000Z',
+      links: { [sha256Hex(SECRET)]: 'responder@example.com' },
+    };
+    const appended: { idempotencyKey: string; state?: string; providerRef?: string }[] = [];
+    const moved: unknown[] = [];
+    const answering: AnswerDeps = {
+      ...d,
+      questions: { ...d.questions, getQuestion: async () => bounced, answerQuestion: async () => true },
+      waits: { waitingToken: async () => undefined } as unknown as AnswerDeps['waits'],
+      effects: {
+        ...d.effects,
+        getEffect: async () => ({
+          effectId: 'P1-E1',
+          kind: 'notice',
+          world: 'RML3',
+          customerRef: 'cus_1',
+          progress: 'attention',
+          attempt: 1,
+          providerRef: 'ses-1',
+        }),
+        advanceEffect: async (...args: unknown[]) => {
+          moved.push(args[4]);
+          return true;
+        },
+      } as unknown as AnswerDeps['effects'],
+      incidents: { ...d.incidents, addTimelineEvent: async () => true },
+      ledger: {
+        ...d.ledger,
+        append: async (_: string, draft: (typeof appended)[number]) => {
+          appended.push(draft);
+          return { created: true, entry: { ...draft, seq: appended.length } } as never;
+        },
+      } as unknown as AnswerDeps['ledger'],
+    };
+    const { view } = await answerQuestion(answering, id(SECRET), {
+      answer: 'done-by-hand',
+      reference: 'ticket-4711',
+      note: 'Reached by phone and told',
+    });
+    expect(view.incident.status).toBe('CLOSED');
+    // The Decision Log's answer, then an Effect Ledger entry of its own: the notice's own
+    // `confirmed` (SES took it) is already there under attempt 1's confirmed key.
+    expect(appended.map((e) => e.idempotencyKey)).toEqual(['question:P1-E1:1', 'effect:P1-E1:1:reached']);
+    expect(appended[1]).toMatchObject({ state: 'confirmed', providerRef: 'ticket-4711' });
+    expect(moved).toEqual([expect.objectContaining({ progress: 'confirmed' })]);
+  });
+});
