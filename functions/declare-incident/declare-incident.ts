@@ -9,7 +9,6 @@
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import { countIncidentOutcome } from '../adapters/casebook-metrics.ts';
 import {
-  alertPolicyConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -21,6 +20,7 @@ import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, iamPrincipal, jsonBody } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
+import { alertPolicyConfig } from '../adapters/policy-config.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { checkNormalizedAlert } from '../domain/alert.ts';
 import { parseDeclaration } from '../domain/sources/declaration.ts';

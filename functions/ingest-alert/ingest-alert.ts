@@ -3,7 +3,6 @@
 import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
 import { countIncidentOutcome } from '../adapters/casebook-metrics.ts';
 import {
-  alertPolicyConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -18,6 +17,7 @@ import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { bodyBytes, bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
+import { alertPolicyConfig } from '../adapters/policy-config.ts';
 import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { signingSecrets } from '../adapters/signing-secrets.ts';

@@ -6,7 +6,6 @@ import * as z from 'zod';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
-  approvalPolicyConfig,
   deadlineConfig,
   ledgerTableConfig,
   loadConfig,
@@ -17,6 +16,7 @@ import {
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
+import { approvalPolicyConfig } from '../adapters/policy-config.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import type { RequestApprovalDeps, RequestApprovalResult } from '../use-cases/request-approval.ts';
 import { requestApproval } from '../use-cases/request-approval.ts';

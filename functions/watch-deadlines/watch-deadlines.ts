@@ -7,7 +7,6 @@ import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { countingOpenQuestions } from '../adapters/casebook-metrics.ts';
 import {
-  approvalPolicyConfig,
   deadlineConfig,
   loadConfig,
   mailFromConfig,
@@ -18,6 +17,7 @@ import {
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
+import { approvalPolicyConfig } from '../adapters/policy-config.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { WAIT_STEPS } from '../domain/waits.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  approvalPolicyConfig,
   deadlineConfig,
   labourRatesConfig,
   ledgerTableConfig,
@@ -11,6 +10,7 @@ import {
   signingSecretsConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
+import { approvalPolicyConfig } from '../../functions/adapters/policy-config.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 
 describe('configuration parsed at cold start', () => {

@@ -3,7 +3,8 @@
  * settings accept is one every function's configuration accepts, and the other way round.
  */
 import { describe, expect, it } from 'vitest';
-import { approvalPolicyConfig, loadConfig, mailFromConfig } from '../../functions/adapters/config.ts';
+import { loadConfig, mailFromConfig } from '../../functions/adapters/config.ts';
+import { approvalPolicyConfig } from '../../functions/adapters/policy-config.ts';
 import { ENV } from '../../functions/env-names.ts';
 import { parseSettings } from '../../lib/settings.ts';
 
