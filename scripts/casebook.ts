@@ -279,7 +279,8 @@ addTargetOptions(
     },
   );
   // The chain of closes too, when there is one: a month's close seals heads this ledger must keep.
-  const found = !options.incident && t.anchorBucket ? await closeProblems(t, t.anchorBucket) : undefined;
+  const found =
+    !options.incident && t.anchorBucket ? await closeProblems(t, t.anchorBucket, publicKey) : undefined;
   const closes = found && (found.closes > 0 || found.problems.length > 0) ? found : undefined;
   if (options.json) console.log(JSON.stringify(closes ? { ...report, closes } : report, null, 2));
   else {

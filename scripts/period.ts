@@ -4,6 +4,7 @@
  * now, the labour rates that priced it, linked to the previous close — claimed in the operational
  * table and kept under `closes/` in the anchors bucket.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { s3Client } from '../functions/adapters/aws.ts';
+import { closeConfig, DEFAULT_CLOSE_LAG_DAYS } from '../functions/adapters/config.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import type { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbCloseClaims, S3CloseStore } from '../functions/adapters/period-closes.ts';
+import type { HeadSigner } from '../functions/domain/checkpoint.ts';
 import { pnlSql } from '../functions/domain/finance-sql.ts';
 import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
@@ -30,13 +33,13 @@ import { LOCAL_BUCKETS } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 import { fetchExports } from './pnl.ts';
 
-/** Days after a month ends before it may be closed: entries may still be appended to it. */
-const LAG_VARIABLE = 'CASEBOOK_CLOSE_LAG_DAYS';
-const DEFAULT_LAG_DAYS = 5;
-
 interface PeriodTarget {
   readonly db: DynamoDBDocumentClient;
   readonly sealer: Sealer;
+  /** The ledger's head signer: it signs closes as it signs tree heads. */
+  readonly headSigner: () => HeadSigner;
+  /** The head signing key's public key, which verifies closes; undefined when none is known. */
+  readonly publicKey: (file?: string) => Promise<KeyObject | undefined>;
   readonly ledgerTable: string;
   readonly operationsTable?: string;
   readonly operations?: DynamoDbOperationsStore;
@@ -49,13 +52,21 @@ interface CloseOptions {
   anchorBucket?: string;
 }
 
-function lagDays(options: CloseOptions, env: NodeJS.ProcessEnv): number {
-  const raw = options.lagDays ?? env[LAG_VARIABLE];
-  if (raw === undefined || raw === '') return DEFAULT_LAG_DAYS;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 0 || days > 366)
-    throw new CloseInputError(`the lag must be a whole number of days from 0 to 366, not "${raw}"`);
-  return days;
+/** The lag (`--lag-days` over `CASEBOOK_CLOSE_LAG_DAYS`) and the exchange rates, or one line saying what is wrong. */
+function closeSettings(options: CloseOptions, env: NodeJS.ProcessEnv) {
+  const parsed = closeConfig.safeParse({
+    [ENV.closeLagDays]: options.lagDays ?? env[ENV.closeLagDays],
+    [ENV.exchangeRates]: env[ENV.exchangeRates],
+  });
+  if (parsed.success) return parsed.data;
+  throw new CloseInputError(
+    parsed.error.issues
+      .map((i) => {
+        const where = String(i.path[0] ?? '');
+        return `${where === ENV.closeLagDays && options.lagDays !== undefined ? '--lag-days' : where} ${i.message}`;
+      })
+      .join('; '),
+  );
 }
 
 function labourRates(env: NodeJS.ProcessEnv): LabourRate[] {
@@ -116,7 +127,7 @@ export function addPeriodCommands(
         .argument('<YYYY-MM>', 'the month to close')
         .option(
           '--lag-days <n>',
-          `days after the month before it may be closed (default: ${LAG_VARIABLE}, else ${DEFAULT_LAG_DAYS})`,
+          `days after the month before it may be closed (default: ${ENV.closeLagDays}, else ${DEFAULT_CLOSE_LAG_DAYS})`,
         ),
     )
     .action(async (month: string, options: CloseOptions) => {
@@ -126,7 +137,7 @@ export function addPeriodCommands(
           throw new CloseInputError(
             'period close runs on the local stack only for now: on AWS a close function will seal it',
           );
-        const lag = lagDays(options, env);
+        const settings = closeSettings(options, env);
         const rates = labourRates(env);
         const t = tools.target(options as never);
         const s3 = s3Client();
@@ -141,8 +152,10 @@ export function addPeriodCommands(
             closes: new S3CloseStore(s3, bucket),
             figures: (p) => readFigures(t, s3, rates, p),
             now: () => new Date(),
-            lagDays: lag,
+            lagDays: settings.closeLagDays,
             labourRates: rates,
+            ...(settings.exchangeRates ? { exchangeRates: settings.exchangeRates } : {}),
+            signer: t.headSigner(),
           },
           month,
         );
@@ -182,9 +195,11 @@ export function addPeriodCommands(
         process.exitCode = 2;
         return;
       }
+      const t = tools.target(options as never);
       const { closes, problems } = await closeProblems(
-        tools.target(options as never),
+        t,
         options.anchorBucket ?? LOCAL_BUCKETS.anchors,
+        await t.publicKey(),
       );
       printCloseProblems({ closes, problems });
       process.exitCode = problems.length === 0 ? 0 : 1;
@@ -236,6 +251,7 @@ function totalLine(total: CloseTotal): string {
 export async function closeProblems(
   t: Pick<PeriodTarget, 'db' | 'ledgerTable' | 'sealer' | 'operationsTable'>,
   bucket: string,
+  publicKey: KeyObject | undefined,
 ): Promise<{ readonly closes: number; readonly problems: CloseProblem[] }> {
   const stored = await new S3CloseStore(s3Client(), bucket).list();
   const ledger = new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer });
@@ -251,7 +267,7 @@ export async function closeProblems(
   const claimed = t.operationsTable ? await new DynamoDbCloseClaims(t.db, t.operationsTable).periods() : [];
   return {
     closes: stored.length,
-    problems: verifyCloses(stored, { hashAt: (id, seq) => chains.get(id)?.get(seq) }, claimed),
+    problems: verifyCloses(stored, { hashAt: (id, seq) => chains.get(id)?.get(seq) }, claimed, publicKey),
   };
 }
 

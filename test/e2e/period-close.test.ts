@@ -14,6 +14,7 @@ import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
 import { classify } from '../../functions/domain/alert.ts';
 import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
+import { closeHash } from '../../functions/domain/period-close.ts';
 import {
   LOCAL_BUCKETS,
   LOCAL_CREDENTIALS,
@@ -99,6 +100,25 @@ describe('closing months on a running npm start', () => {
       expect(bad.stderr).toBe(`casebook period close: ${message}\n`);
     }
 
+    // November ended on 2026-12-01: a lag reaching past today keeps it open for appends.
+    const pastToday = Math.ceil((Date.now() - Date.parse('2026-12-01T00:00:00Z')) / 86_400_000) + 10;
+    const withinLag = await casebook(
+      ['period', 'close', '2026-10', '--lag-days', String(pastToday + 31)],
+      labour(),
+    );
+    expect(withinLag.code).toBe(2);
+    expect(withinLag.stderr).toMatch(
+      /^casebook period close: 2026-10 is still open for appends until \S+ \(a lag of \d+ days\)\n$/,
+    );
+    const badLag = await casebook(['period', 'close', '2026-10'], {
+      ...labour(),
+      CASEBOOK_CLOSE_LAG_DAYS: 'soon',
+    });
+    expect(badLag.code).toBe(2);
+    expect(badLag.stderr).toBe(
+      'casebook period close: CASEBOOK_CLOSE_LAG_DAYS must be a whole number of days from 0 to 366, not "soon"\n',
+    );
+
     const october = await close('2026-10');
     expect(october.code, october.stderr).toBe(0);
     expect(october.stdout).toMatch(/^Closed 2026-10: [0-9a-f]{64}\n$/);
@@ -117,6 +137,10 @@ describe('closing months on a running npm start', () => {
       (await (await s3.send(new GetObjectCommand(key('2026-11')))).Body?.transformToString()) ?? '',
     );
     expect(stored.hash).toBe(first);
+    expect(stored.signature).toEqual({
+      keyId: expect.stringMatching(/^[0-9a-f]{8}$/),
+      value: expect.any(String),
+    });
     expect(stored.previous).toBe(/Closed 2026-10: ([0-9a-f]{64})/.exec(october.stdout)?.[1]);
     expect(Object.keys(stored.heads)).toHaveLength(FIXTURE.length);
 
@@ -166,6 +190,15 @@ describe('closing months on a running npm start', () => {
     expect(afterEdit.code).toBe(1);
     expect(afterEdit.stdout).toMatch(/^2026-11 edited: the close of 2026-11 was edited/m);
 
+    // Then rehashes it, so the hash agrees again: only the signature, which needs the key, tells.
+    const rehashed = { ...edited, hash: closeHash(edited) };
+    await s3.send(new PutObjectCommand({ ...key('2026-11'), Body: JSON.stringify(rehashed) }));
+    const afterRehash = await casebook(['period', 'verify'], user);
+    expect(afterRehash.code).toBe(1);
+    expect(afterRehash.stdout).toBe(
+      '2026-11 bad-signature: the close of 2026-11 is not signed by the ledger signing key: someone wrote it without the key\n',
+    );
+
     await s3.send(new DeleteObjectCommand(key('2026-10')));
     const afterDelete = await casebook(['period', 'verify'], user);
     expect(afterDelete.code).toBe(1);
@@ -195,7 +228,7 @@ describe('closing months on a running npm start', () => {
     const whole = await casebook(['ledger', 'verify'], user);
     expect(whole.code).toBe(1);
     expect(whole.stdout).toMatch(/^2026-10 deleted: /m);
-    expect(whole.stdout).toMatch(/^2026-11 edited: /m);
+    expect(whole.stdout).toMatch(/^2026-11 bad-signature: /m);
     expect(whole.stdout).toContain(`2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq}`);
   }, 240_000);
 });

@@ -1,13 +1,18 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import type {
   CloseClaims,
   CloseStore,
   PeriodClose,
   StoredClose,
 } from '../../functions/domain/period-close.ts';
-import { CloseInputError } from '../../functions/domain/period-close.ts';
+import { CloseInputError, closeSignatureValid } from '../../functions/domain/period-close.ts';
 import type { CloseFigures, ClosePeriodDeps } from '../../functions/use-cases/close-period.ts';
 import { closePeriod } from '../../functions/use-cases/close-period.ts';
+
+const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const signer = new FileHeadSigner(pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
 
 /** The table's conditional put and the bucket, in memory: the claim is the only lock. */
 function world() {
@@ -53,6 +58,7 @@ function world() {
     now: () => now,
     lagDays: 5,
     labourRates: [{ role: 'SRE', rate: { minor: 12000, currency: 'EUR' } }],
+    signer,
   };
   return {
     deps,
@@ -79,6 +85,17 @@ describe('closing a month', () => {
     const mar = await closePeriod(w.deps, '2026-03');
     expect(mar.close.previous).toBe(feb.close.hash);
     expect([...w.kept.keys()]).toEqual(['2026-02', '2026-03']);
+  });
+
+  it('signs the close with the head signer and keeps the exchange rates it was given', async () => {
+    const w = world();
+    const rates = { currency: 'EUR', rates: { USD: '0.92', EUR: '1' } };
+    const { close } = await closePeriod({ ...w.deps, exchangeRates: rates }, '2026-02');
+    expect(close.exchangeRates).toEqual(rates);
+    expect(closeSignatureValid(close, close.signature, pair.publicKey)).toBe(true);
+    expect(w.kept.get('2026-02')?.signature).toEqual(close.signature);
+    const plain = await closePeriod(world().deps, '2026-02');
+    expect(plain.close.exchangeRates).toBeNull();
   });
 
   it('answers the first close when closed twice, whatever changed since', async () => {
