@@ -279,41 +279,37 @@ export const closeConfig = z
         }
         return Number(text);
       }),
-    [ENV.exchangeRates]: z.string().optional(),
+    [ENV.exchangeRates]: z
+      .string()
+      .optional()
+      .transform((text, ctx): Conversion | undefined => {
+        if (text === undefined || text.trim() === '') return undefined;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          value = undefined;
+        }
+        const shape = z.object({ currency: z.string(), rates: z.unknown() }).strict().safeParse(value);
+        if (!shape.success) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be JSON {"currency": "EUR", "rates": {"USD": "0.92"}}',
+          });
+          return z.NEVER;
+        }
+        try {
+          return parseExchangeRates(shape.data.currency, shape.data.rates);
+        } catch (error) {
+          if (!(error instanceof ReportInputError)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.message });
+          return z.NEVER;
+        }
+      }),
   })
-  .transform((env, ctx): { closeLagDays: number; exchangeRates?: Conversion } => {
-    const text = env[ENV.exchangeRates];
-    if (text === undefined || text.trim() === '') return { closeLagDays: env[ENV.closeLagDays] };
-    const shape = z
-      .object({ currency: z.string(), rates: z.unknown() })
-      .strict()
-      .safeParse(
-        (() => {
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            return undefined;
-          }
-        })(),
-      );
-    if (!shape.success) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be JSON {"currency": "EUR", "rates": {"USD": "0.92"}}',
-        path: [ENV.exchangeRates],
-      });
-      return z.NEVER;
-    }
-    try {
-      return {
-        closeLagDays: env[ENV.closeLagDays],
-        exchangeRates: parseExchangeRates(shape.data.currency, shape.data.rates),
-      };
-    } catch (error) {
-      if (!(error instanceof ReportInputError)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.message, path: [ENV.exchangeRates] });
-      return z.NEVER;
-    }
+  .transform((env): { closeLagDays: number; exchangeRates?: Conversion } => {
+    const rates = env[ENV.exchangeRates];
+    return { closeLagDays: env[ENV.closeLagDays], ...(rates ? { exchangeRates: rates } : {}) };
   });
 
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
