@@ -76,6 +76,8 @@ export const ENV = {
    * `{"currency": "EUR", "rates": {"USD": "0.92"}}` (as `casebook pnl --currency --rates`). Optional.
    */
   exchangeRates: 'CASEBOOK_EXCHANGE_RATES',
+  /** The close function's name or ARN, which `casebook period close` invokes on AWS (the stack's CloseFunctionName output). */
+  closeFunction: 'CASEBOOK_CLOSE_FUNCTION',
   /** Messages per second Act may send through SES. */
   mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
   /** Calls per second Act may make to the payments provider. */

@@ -88,6 +88,7 @@ const VARIABLES = [
   row(ENV.operationsTable, 'the operational table (--operations-table)'),
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
   row(ENV.exportBucket, 'the bucket ledger exports go to (ledger export --export-bucket)'),
+  row(ENV.closeFunction, 'the close function period close invokes (--close-function)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
   row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),

@@ -1,13 +1,16 @@
 /**
- * `casebook period close YYYY-MM`: closes a month for good on the local stack — its P&L totals
- * from the ledger exports (the same SQL as `casebook pnl`, in DuckDB), every incident's chain head
- * now, the labour rates that priced it, linked to the previous close — claimed in the operational
- * table and kept under `closes/` in the anchors bucket.
+ * `casebook period close YYYY-MM`: closes a month for good. On the local stack the CLI closes it
+ * itself — its P&L totals from the ledger exports (the same SQL as `casebook pnl`, in DuckDB),
+ * every incident's chain head now, the labour and exchange rates that priced it, linked to the
+ * previous close, signed with the local head signing key — claimed in the operational table and
+ * kept under `closes/` in the anchors bucket. On AWS it invokes the close function, which does
+ * the same with the KMS key.
  */
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
@@ -27,7 +30,7 @@ import { CloseInputError, verifyCloses } from '../functions/domain/period-close.
 import { ReportInputError } from '../functions/domain/pnl-report.ts';
 import { ENV } from '../functions/env-names.ts';
 import { everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
-import type { CloseFigures } from '../functions/use-cases/close-period.ts';
+import type { ClosedPeriod, CloseFigures } from '../functions/use-cases/close-period.ts';
 import { closePeriod } from '../functions/use-cases/close-period.ts';
 import { LOCAL_BUCKETS } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
@@ -50,6 +53,35 @@ interface CloseOptions {
   table?: string;
   lagDays?: string;
   anchorBucket?: string;
+  closeFunction?: string;
+}
+
+/**
+ * On AWS the close function closes the month: it alone may sign closes, and the CLI user holds no
+ * signing key. Its answer is printed as a local close's; its refusal of bad input (a
+ * CloseInputError, by name) is one line and exit 2, as locally.
+ */
+async function invokeClose(functionName: string, month: string): Promise<ClosedPeriod> {
+  const out = await new LambdaClient({}).send(
+    new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify({ period: month }) }),
+  );
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `the close function ${functionName} answered something that is not JSON: ${text.slice(0, 200)}`,
+    );
+  }
+  if (out.FunctionError) {
+    const { errorType, errorMessage } = (payload ?? {}) as { errorType?: string; errorMessage?: string };
+    if (errorType === 'CloseInputError') throw new CloseInputError(String(errorMessage));
+    throw new Error(
+      `the close function ${functionName} failed: ${errorType ?? 'error'}: ${errorMessage ?? text}`,
+    );
+  }
+  return payload as ClosedPeriod;
 }
 
 /** The lag (`--lag-days` over `CASEBOOK_CLOSE_LAG_DAYS`) and the exchange rates, or one line saying what is wrong. */
@@ -126,6 +158,10 @@ export function addPeriodCommands(
         )
         .argument('<YYYY-MM>', 'the month to close')
         .option(
+          '--close-function <name>',
+          `on AWS, the close function to invoke (default: ${ENV.closeFunction})`,
+        )
+        .option(
           '--lag-days <n>',
           `days after the month before it may be closed (default: ${ENV.closeLagDays}, else ${DEFAULT_CLOSE_LAG_DAYS})`,
         ),
@@ -133,10 +169,20 @@ export function addPeriodCommands(
     .action(async (month: string, options: CloseOptions) => {
       const env = process.env;
       try {
-        if (options.table ?? env[ENV.ledgerTable])
-          throw new CloseInputError(
-            'period close runs on the local stack only for now: on AWS a close function will seal it',
-          );
+        if (options.table ?? env[ENV.ledgerTable]) {
+          if (!isPeriod(month)) throw new CloseInputError(`"${month}" is not a month (YYYY-MM)`);
+          if (options.lagDays !== undefined)
+            throw new CloseInputError(
+              `on AWS the lag is the close function's ${ENV.closeLagDays} (CDK context casebook:closeLagDays), not --lag-days`,
+            );
+          const name = options.closeFunction ?? env[ENV.closeFunction];
+          if (!name)
+            throw new CloseInputError(
+              `on AWS the close function closes the month: set ${ENV.closeFunction} (the stack's CloseFunctionName output) or --close-function`,
+            );
+          printClosed(await invokeClose(name, month));
+          return;
+        }
         const settings = closeSettings(options, env);
         const rates = labourRates(env);
         const t = tools.target(options as never);
@@ -155,17 +201,15 @@ export function addPeriodCommands(
             lagDays: settings.closeLagDays,
             labourRates: rates,
             ...(settings.exchangeRates ? { exchangeRates: settings.exchangeRates } : {}),
-            signer: t.headSigner(),
+            // Loaded when the close is signed: a refused month needs no key.
+            signer: {
+              sign: (message) => t.headSigner().sign(message),
+              publicKey: () => t.headSigner().publicKey(),
+            },
           },
           month,
         );
-        const { close } = result;
-        console.log(
-          result.closedNow
-            ? `Closed ${close.period}: ${close.hash}`
-            : `${close.period} was already closed at ${close.closedAt}: ${close.hash}`,
-        );
-        for (const total of close.totals) console.log(totalLine(total));
+        printClosed(result);
       } catch (error) {
         if (
           error instanceof CloseInputError ||
@@ -238,6 +282,16 @@ export function addPeriodCommands(
       console.log(`${close.period}, closed at ${close.closedAt} (${close.hash})`);
       for (const total of close.totals) console.log(totalLine(total));
     });
+}
+
+function printClosed(result: ClosedPeriod): void {
+  const { close } = result;
+  console.log(
+    result.closedNow
+      ? `Closed ${close.period}: ${close.hash}`
+      : `${close.period} was already closed at ${close.closedAt}: ${close.hash}`,
+  );
+  for (const total of close.totals) console.log(totalLine(total));
 }
 
 function totalLine(total: CloseTotal): string {
