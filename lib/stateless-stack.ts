@@ -23,6 +23,7 @@ import { CasebookApi } from './constructs/casebook-api.ts';
 import { CasebookFunction } from './constructs/casebook-function.ts';
 import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
+import { PeriodClose } from './constructs/period-close.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
 import { type Approvers, CONTEXT_KEYS, parseOperationsSettings, parseSettings } from './settings.ts';
@@ -136,7 +137,7 @@ export class CasebookStatelessStack extends Stack {
         fn.bindHeadSigningKey({
           key: props.ledgerSigningKey,
           envName: ENV.ledgerSigningKmsKeyId,
-          sign: needs.ledger === 'APPEND' || Boolean(needs.anchors),
+          sign: needs.ledger === 'APPEND' || Boolean(needs.anchors) || Boolean(needs.closes),
         });
       }
       if (needs.anchors) {
@@ -204,6 +205,7 @@ export class CasebookStatelessStack extends Stack {
           }),
         );
       }
+      if (needs.closes) new PeriodClose(this, 'PeriodClose', { fn, anchorBucket: props.anchorBucket });
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
       }

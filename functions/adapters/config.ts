@@ -9,6 +9,8 @@ import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
 import { emailAddress as email } from '../domain/email-address.ts';
 import type { LabourRate } from '../domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../domain/labour-rates.ts';
+import type { Conversion } from '../domain/pnl-report.ts';
+import { parseExchangeRates, ReportInputError } from '../domain/pnl-report.ts';
 import type { ApproverRole } from '../domain/vocabulary.ts';
 import { APPROVER_ROLES, SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
@@ -54,6 +56,25 @@ export const ledgerTableConfig = z
       env[ENV.ledgerSigningKmsKeyId],
     );
     return { ledgerTable: env[ENV.ledgerTable], ledgerKey, ...(headSigner ? { headSigner } : {}) };
+  });
+
+/** The head signing key alone, for a function that signs but neither seals nor appends (the close). */
+export const headSignerConfig = z
+  .object({
+    [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
+    [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
+  })
+  .refine((env) => Boolean(env[ENV.ledgerSigningKeyFile]) !== Boolean(env[ENV.ledgerSigningKmsKeyId]), {
+    message: `set exactly one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
+    path: [ENV.ledgerSigningKmsKeyId],
+  })
+  .transform((env): { headSigner: HeadSignerSource } => {
+    const file = env[ENV.ledgerSigningKeyFile];
+    return {
+      headSigner: file
+        ? { kind: 'file', path: file }
+        : { kind: 'kms', keyId: env[ENV.ledgerSigningKmsKeyId] as string },
+    };
   });
 
 export const payloadBucketConfig = z
@@ -231,6 +252,64 @@ export const labourRatesConfig = z
         ctx.addIssue({ code: 'custom', message, path: [ENV.labourRates] });
       return z.NEVER;
     }
+  });
+
+/** Days after a month before it may be closed, when nobody says otherwise. */
+export const DEFAULT_CLOSE_LAG_DAYS = 5;
+
+/**
+ * What a month's close needs beyond the ledger: the lag (`CASEBOOK_CLOSE_LAG_DAYS`) and the
+ * exchange rates it keeps (`CASEBOOK_EXCHANGE_RATES`, optional: a close without them converts
+ * nothing and says so with `null`).
+ */
+export const closeConfig = z
+  .object({
+    [ENV.closeLagDays]: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        const text = raw?.trim() ?? '';
+        if (text === '') return DEFAULT_CLOSE_LAG_DAYS;
+        if (!/^\d{1,3}$/.test(text) || Number(text) > 366) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be a whole number of days from 0 to 366, not "${raw}"`,
+          });
+          return z.NEVER;
+        }
+        return Number(text);
+      }),
+    [ENV.exchangeRates]: z
+      .string()
+      .optional()
+      .transform((text, ctx): Conversion | undefined => {
+        if (text === undefined || text.trim() === '') return undefined;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          value = undefined;
+        }
+        const shape = z.object({ currency: z.string(), rates: z.unknown() }).strict().safeParse(value);
+        if (!shape.success) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be JSON {"currency": "EUR", "rates": {"USD": "0.92"}}',
+          });
+          return z.NEVER;
+        }
+        try {
+          return parseExchangeRates(shape.data.currency, shape.data.rates);
+        } catch (error) {
+          if (!(error instanceof ReportInputError)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.message });
+          return z.NEVER;
+        }
+      }),
+  })
+  .transform((env): { closeLagDays: number; exchangeRates?: Conversion } => {
+    const rates = env[ENV.exchangeRates];
+    return { closeLagDays: env[ENV.closeLagDays], ...(rates ? { exchangeRates: rates } : {}) };
   });
 
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */

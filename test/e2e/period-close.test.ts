@@ -13,6 +13,7 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
+import { closeHash } from '../../functions/domain/period-close.ts';
 import {
   LOCAL_BUCKETS,
   LOCAL_CREDENTIALS,
@@ -105,6 +106,10 @@ describe('closing months on a running npm start', () => {
       (await (await s3.send(new GetObjectCommand(key('2026-11')))).Body?.transformToString()) ?? '',
     );
     expect(stored.hash).toBe(first);
+    expect(stored.signature).toEqual({
+      keyId: expect.stringMatching(/^[0-9a-f]{8}$/),
+      value: expect.any(String),
+    });
     expect(stored.previous).toBe(/Closed 2026-10: ([0-9a-f]{64})/.exec(october.stdout)?.[1]);
     expect(Object.keys(stored.heads)).toHaveLength(FIXTURE.length);
 
@@ -153,6 +158,15 @@ describe('closing months on a running npm start', () => {
     expect(afterEdit.code).toBe(1);
     expect(afterEdit.stdout).toMatch(/^2026-11 edited: the close of 2026-11 was edited/m);
 
+    // Then rehashes it, so the hash agrees again: only the signature, which needs the key, tells.
+    const rehashed = { ...edited, hash: closeHash(edited) };
+    await s3.send(new PutObjectCommand({ ...key('2026-11'), Body: JSON.stringify(rehashed) }));
+    const afterRehash = await casebook(['period', 'verify'], user);
+    expect(afterRehash.code).toBe(1);
+    expect(afterRehash.stdout).toBe(
+      '2026-11 bad-signature: the close of 2026-11 is not signed by the ledger signing key: someone wrote it without the key\n',
+    );
+
     await s3.send(new DeleteObjectCommand(key('2026-10')));
     const afterDelete = await casebook(['period', 'verify'], user);
     expect(afterDelete.code).toBe(1);
@@ -182,7 +196,7 @@ describe('closing months on a running npm start', () => {
     const whole = await casebook(['ledger', 'verify'], user);
     expect(whole.code).toBe(1);
     expect(whole.stdout).toMatch(/^2026-10 deleted: /m);
-    expect(whole.stdout).toMatch(/^2026-11 edited: /m);
+    expect(whole.stdout).toMatch(/^2026-11 bad-signature: /m);
     expect(whole.stdout).toContain(`2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq}`);
   }, 240_000);
 });
