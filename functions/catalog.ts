@@ -41,6 +41,11 @@ export interface FunctionNeeds {
   readonly signIn?: boolean;
   /** Writes ledger exports for finance under `ledger/v1/` in the exports bucket (multipart uploads). */
   readonly exports?: boolean;
+  /**
+   * Closes months: signs each close with the ledger signing key and puts it under `closes/` in the
+   * anchor bucket (no other function may put there), on a daily schedule and when the CLI invokes it.
+   */
+  readonly closes?: boolean;
 }
 
 /** One Lambda function of Casebook. */
@@ -200,6 +205,14 @@ export const FUNCTIONS = {
     description:
       'Exports the Effect Ledger for finance (ledger/v1 Parquet, one object per month of recording) to the exports bucket: daily for the open month, and on demand ({"period": "YYYY-MM", "to": "YYYY-MM"})',
     needs: { operations: 'RO', ledger: 'RO', exports: true },
+    timeoutSeconds: 900,
+  },
+  closePeriod: {
+    name: 'close-period',
+    entry: 'functions/close-period/handler.ts',
+    description:
+      'Closes a month for good (its totals, chain heads and rates, signed, under closes/ in the anchor bucket): daily for last month once its lag has passed, and on demand from the CLI ({"period": "YYYY-MM"})',
+    needs: { operations: 'RW', ledger: 'RO', closes: true },
     timeoutSeconds: 900,
   },
   incidentsApi: {

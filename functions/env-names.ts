@@ -85,6 +85,18 @@ export const ENV = {
    * (`functions/domain/labour-rates.ts`); labour time is priced from it at report time. Optional.
    */
   labourRates: 'CASEBOOK_LABOUR_RATES',
+  /**
+   * Whole days after a month ends before it may be closed (0–366, default 5): entries may still
+   * be appended to it until then.
+   */
+  closeLagDays: 'CASEBOOK_CLOSE_LAG_DAYS',
+  /**
+   * JSON: the reporting currency and the rates into it that a close keeps,
+   * `{"currency": "EUR", "rates": {"USD": "0.92"}}` (as `casebook pnl --currency --rates`). Optional.
+   */
+  exchangeRates: 'CASEBOOK_EXCHANGE_RATES',
+  /** The close function's name or ARN, which `casebook period close` invokes on AWS (the stack's CloseFunctionName output). */
+  closeFunction: 'CASEBOOK_CLOSE_FUNCTION',
   /** Messages per second Act may send through SES. */
   mailRatePerSecond: 'CASEBOOK_MAIL_RATE_PER_SECOND',
   /** Calls per second Act may make to the payments provider. */

@@ -5,7 +5,8 @@
  * function that refuses its configuration at cold start.
  */
 import { z } from 'zod';
-import { deadlineConfig, labourRatesConfig } from '../functions/adapters/config.ts';
+import { deadlineConfig } from '../functions/adapters/config.ts';
+import { labourRatesConfig } from '../functions/adapters/rules-config.ts';
 import { parseAlertPolicy } from '../functions/domain/alert-policy.ts';
 import { parseApprovalPolicy } from '../functions/domain/approval-policy.ts';
 import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';

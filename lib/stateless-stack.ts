@@ -26,6 +26,7 @@ import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.
 import { DeliveryEvidence } from './constructs/delivery-evidence.ts';
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { alarmAddressesFromContext, CasebookObservability } from './constructs/observability.ts';
+import { PeriodClose } from './constructs/period-close.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
 import {
@@ -151,7 +152,7 @@ export class CasebookStatelessStack extends Stack {
         fn.bindHeadSigningKey({
           key: props.ledgerSigningKey,
           envName: ENV.ledgerSigningKmsKeyId,
-          sign: needs.ledger === 'APPEND' || Boolean(needs.anchors),
+          sign: needs.ledger === 'APPEND' || Boolean(needs.anchors) || Boolean(needs.closes),
         });
       }
       if (needs.anchors) {
@@ -219,6 +220,7 @@ export class CasebookStatelessStack extends Stack {
           }),
         );
       }
+      if (needs.closes) new PeriodClose(this, 'PeriodClose', { fn, anchorBucket: props.anchorBucket });
       if (needs.webhookSecret) {
         fn.bindSecret({ secret: props.alertmanagerTokenSecret, envName: ENV.alertmanagerTokenSecretArn });
         for (const [source, { arn }] of Object.entries(SIGNING_SECRET_ENV)) {

@@ -88,6 +88,7 @@ const VARIABLES = [
   row(ENV.operationsTable, 'the operational table (--operations-table)'),
   row(ENV.anchorBucket, 'the bucket of anchored digests (--anchor-bucket)'),
   row(ENV.exportBucket, 'the bucket ledger exports go to (ledger export --export-bucket)'),
+  row(ENV.closeFunction, 'the close function period close invokes (--close-function)'),
   row(ENV.ledgerKmsKeyId, 'the KMS HMAC key that seals entries (--kms-key-id)'),
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
   row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),
@@ -279,7 +280,8 @@ addTargetOptions(
     },
   );
   // The chain of closes too, when there is one: a month's close seals heads this ledger must keep.
-  const found = !options.incident && t.anchorBucket ? await closeProblems(t, t.anchorBucket) : undefined;
+  const found =
+    !options.incident && t.anchorBucket ? await closeProblems(t, t.anchorBucket, publicKey) : undefined;
   const closes = found && (found.closes > 0 || found.problems.length > 0) ? found : undefined;
   if (options.json) console.log(JSON.stringify(closes ? { ...report, closes } : report, null, 2));
   else {

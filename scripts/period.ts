@@ -1,12 +1,16 @@
 /**
- * `casebook period close YYYY-MM`: closes a month for good on the local stack — its P&L totals
- * from the ledger exports (the same SQL as `casebook pnl`, in DuckDB), every incident's chain head
- * now, the labour rates that priced it, linked to the previous close — claimed in the operational
- * table and kept under `closes/` in the anchors bucket.
+ * `casebook period close YYYY-MM`: closes a month for good. On the local stack the CLI closes it
+ * itself — its P&L totals from the ledger exports (the same SQL as `casebook pnl`, in DuckDB),
+ * every incident's chain head now, the labour and exchange rates that priced it, linked to the
+ * previous close, signed with the local head signing key — claimed in the operational table and
+ * kept under `closes/` in the anchors bucket. On AWS it invokes the close function, which does
+ * the same with the KMS key.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
@@ -14,6 +18,8 @@ import { s3Client } from '../functions/adapters/aws.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
 import type { DynamoDbOperationsStore } from '../functions/adapters/dynamodb-operations-store.ts';
 import { DynamoDbCloseClaims, S3CloseStore } from '../functions/adapters/period-closes.ts';
+import { closeConfig, DEFAULT_CLOSE_LAG_DAYS } from '../functions/adapters/rules-config.ts';
+import type { HeadSigner } from '../functions/domain/checkpoint.ts';
 import { pnlSql } from '../functions/domain/finance-sql.ts';
 import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
@@ -24,19 +30,19 @@ import { CloseInputError, verifyCloses } from '../functions/domain/period-close.
 import { ReportInputError } from '../functions/domain/pnl-report.ts';
 import { ENV } from '../functions/env-names.ts';
 import { everyIncidentId } from '../functions/use-cases/anchor-ledger.ts';
-import type { CloseFigures } from '../functions/use-cases/close-period.ts';
+import type { ClosedPeriod, CloseFigures } from '../functions/use-cases/close-period.ts';
 import { closePeriod } from '../functions/use-cases/close-period.ts';
 import { LOCAL_BUCKETS } from '../local/names.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 import { fetchExports } from './pnl.ts';
 
-/** Days after a month ends before it may be closed: entries may still be appended to it. */
-const LAG_VARIABLE = 'CASEBOOK_CLOSE_LAG_DAYS';
-const DEFAULT_LAG_DAYS = 5;
-
 interface PeriodTarget {
   readonly db: DynamoDBDocumentClient;
   readonly sealer: Sealer;
+  /** The ledger's head signer: it signs closes as it signs tree heads. */
+  readonly headSigner: () => HeadSigner;
+  /** The head signing key's public key, which verifies closes; undefined when none is known. */
+  readonly publicKey: (file?: string) => Promise<KeyObject | undefined>;
   readonly ledgerTable: string;
   readonly operationsTable?: string;
   readonly operations?: DynamoDbOperationsStore;
@@ -47,15 +53,52 @@ interface CloseOptions {
   table?: string;
   lagDays?: string;
   anchorBucket?: string;
+  closeFunction?: string;
 }
 
-function lagDays(options: CloseOptions, env: NodeJS.ProcessEnv): number {
-  const raw = options.lagDays ?? env[LAG_VARIABLE];
-  if (raw === undefined || raw === '') return DEFAULT_LAG_DAYS;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 0 || days > 366)
-    throw new CloseInputError(`the lag must be a whole number of days from 0 to 366, not "${raw}"`);
-  return days;
+/**
+ * On AWS the close function closes the month: it alone may sign closes, and the CLI user holds no
+ * signing key. Its answer is printed as a local close's; its refusal of bad input (a
+ * CloseInputError, by name) is one line and exit 2, as locally.
+ */
+async function invokeClose(functionName: string, month: string): Promise<ClosedPeriod> {
+  const out = await new LambdaClient({}).send(
+    new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify({ period: month }) }),
+  );
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `the close function ${functionName} answered something that is not JSON: ${text.slice(0, 200)}`,
+    );
+  }
+  if (out.FunctionError) {
+    const { errorType, errorMessage } = (payload ?? {}) as { errorType?: string; errorMessage?: string };
+    if (errorType === 'CloseInputError') throw new CloseInputError(String(errorMessage));
+    throw new Error(
+      `the close function ${functionName} failed: ${errorType ?? 'error'}: ${errorMessage ?? text}`,
+    );
+  }
+  return payload as ClosedPeriod;
+}
+
+/** The lag (`--lag-days` over `CASEBOOK_CLOSE_LAG_DAYS`) and the exchange rates, or one line saying what is wrong. */
+function closeSettings(options: CloseOptions, env: NodeJS.ProcessEnv) {
+  const parsed = closeConfig.safeParse({
+    [ENV.closeLagDays]: options.lagDays ?? env[ENV.closeLagDays],
+    [ENV.exchangeRates]: env[ENV.exchangeRates],
+  });
+  if (parsed.success) return parsed.data;
+  throw new CloseInputError(
+    parsed.error.issues
+      .map((i) => {
+        const where = String(i.path[0] ?? '');
+        return `${where === ENV.closeLagDays && options.lagDays !== undefined ? '--lag-days' : where} ${i.message}`;
+      })
+      .join('; '),
+  );
 }
 
 function labourRates(env: NodeJS.ProcessEnv): LabourRate[] {
@@ -115,18 +158,32 @@ export function addPeriodCommands(
         )
         .argument('<YYYY-MM>', 'the month to close')
         .option(
+          '--close-function <name>',
+          `on AWS, the close function to invoke (default: ${ENV.closeFunction})`,
+        )
+        .option(
           '--lag-days <n>',
-          `days after the month before it may be closed (default: ${LAG_VARIABLE}, else ${DEFAULT_LAG_DAYS})`,
+          `days after the month before it may be closed (default: ${ENV.closeLagDays}, else ${DEFAULT_CLOSE_LAG_DAYS})`,
         ),
     )
     .action(async (month: string, options: CloseOptions) => {
       const env = process.env;
       try {
-        if (options.table ?? env[ENV.ledgerTable])
-          throw new CloseInputError(
-            'period close runs on the local stack only for now: on AWS a close function will seal it',
-          );
-        const lag = lagDays(options, env);
+        if (options.table ?? env[ENV.ledgerTable]) {
+          if (!isPeriod(month)) throw new CloseInputError(`"${month}" is not a month (YYYY-MM)`);
+          if (options.lagDays !== undefined)
+            throw new CloseInputError(
+              `on AWS the lag is the close function's ${ENV.closeLagDays} (CDK context casebook:closeLagDays), not --lag-days`,
+            );
+          const name = options.closeFunction ?? env[ENV.closeFunction];
+          if (!name)
+            throw new CloseInputError(
+              `on AWS the close function closes the month: set ${ENV.closeFunction} (the stack's CloseFunctionName output) or --close-function`,
+            );
+          printClosed(await invokeClose(name, month));
+          return;
+        }
+        const settings = closeSettings(options, env);
         const rates = labourRates(env);
         const t = tools.target(options as never);
         const s3 = s3Client();
@@ -141,18 +198,18 @@ export function addPeriodCommands(
             closes: new S3CloseStore(s3, bucket),
             figures: (p) => readFigures(t, s3, rates, p),
             now: () => new Date(),
-            lagDays: lag,
+            lagDays: settings.closeLagDays,
             labourRates: rates,
+            ...(settings.exchangeRates ? { exchangeRates: settings.exchangeRates } : {}),
+            // Loaded when the close is signed: a refused month needs no key.
+            signer: {
+              sign: (message) => t.headSigner().sign(message),
+              publicKey: () => t.headSigner().publicKey(),
+            },
           },
           month,
         );
-        const { close } = result;
-        console.log(
-          result.closedNow
-            ? `Closed ${close.period}: ${close.hash}`
-            : `${close.period} was already closed at ${close.closedAt}: ${close.hash}`,
-        );
-        for (const total of close.totals) console.log(totalLine(total));
+        printClosed(result);
       } catch (error) {
         if (
           error instanceof CloseInputError ||
@@ -182,9 +239,11 @@ export function addPeriodCommands(
         process.exitCode = 2;
         return;
       }
+      const t = tools.target(options as never);
       const { closes, problems } = await closeProblems(
-        tools.target(options as never),
+        t,
         options.anchorBucket ?? LOCAL_BUCKETS.anchors,
+        await t.publicKey(),
       );
       printCloseProblems({ closes, problems });
       process.exitCode = problems.length === 0 ? 0 : 1;
@@ -225,6 +284,16 @@ export function addPeriodCommands(
     });
 }
 
+function printClosed(result: ClosedPeriod): void {
+  const { close } = result;
+  console.log(
+    result.closedNow
+      ? `Closed ${close.period}: ${close.hash}`
+      : `${close.period} was already closed at ${close.closedAt}: ${close.hash}`,
+  );
+  for (const total of close.totals) console.log(totalLine(total));
+}
+
 function totalLine(total: CloseTotal): string {
   return `  ${total.category.padEnd(18)} ${(total.obligation ?? '-').padEnd(14)} ${total.currency} ${total.amountMinor} (minor units, ${total.entries} entries)`;
 }
@@ -236,6 +305,7 @@ function totalLine(total: CloseTotal): string {
 export async function closeProblems(
   t: Pick<PeriodTarget, 'db' | 'ledgerTable' | 'sealer' | 'operationsTable'>,
   bucket: string,
+  publicKey: KeyObject | undefined,
 ): Promise<{ readonly closes: number; readonly problems: CloseProblem[] }> {
   const stored = await new S3CloseStore(s3Client(), bucket).list();
   const ledger = new DynamoDbLedger(t.db, t.ledgerTable, { sealer: t.sealer });
@@ -251,7 +321,7 @@ export async function closeProblems(
   const claimed = t.operationsTable ? await new DynamoDbCloseClaims(t.db, t.operationsTable).periods() : [];
   return {
     closes: stored.length,
-    problems: verifyCloses(stored, { hashAt: (id, seq) => chains.get(id)?.get(seq) }, claimed),
+    problems: verifyCloses(stored, { hashAt: (id, seq) => chains.get(id)?.get(seq) }, claimed, publicKey),
   };
 }
 

@@ -141,6 +141,34 @@ export async function providerRefunds(stripe: Stripe, period: Period): Promise<P
   return movements;
 }
 
+/**
+ * Stripe's goodwill credits created in the month: customer balance transactions with a negative
+ * amount (a credit to the customer), listed per customer — Stripe has no account-wide list of them.
+ * Each is named as Casebook names it, `cus_…/cbtxn_…`; a credit is applied at once and carries no
+ * fee of its own.
+ */
+export async function providerCredits(stripe: Stripe, period: Period): Promise<ProviderMovement[]> {
+  const { start, end } = periodBounds(period);
+  const created = { gte: Date.parse(start) / 1000, lt: Date.parse(end) / 1000 };
+  const movements: ProviderMovement[] = [];
+  // A customer made after the month cannot have been credited in it.
+  for await (const customer of stripe.customers.list({ created: { lt: created.lt }, limit: 100 })) {
+    for await (const bt of stripe.customers.listBalanceTransactions(customer.id, { created, limit: 100 })) {
+      if (bt.amount >= 0) continue;
+      const key = bt.metadata?.[EFFECT_KEY_METADATA];
+      movements.push({
+        id: `${customer.id}/${bt.id}`,
+        kind: 'credit',
+        amountMinor: -bt.amount,
+        currency: bt.currency,
+        state: 'succeeded',
+        ...(key ? { effectKey: key } : {}),
+      });
+    }
+  }
+  return movements;
+}
+
 /** Adds `reconcile` to the program. */
 export function addReconcileCommand(
   program: Command,
@@ -166,14 +194,17 @@ export function addReconcileCommand(
       const client = providerClient(local, { ...env });
       const t = tools.target(options as never);
       const rows = await ledgerRowsOf(t, period);
-      const provider = await providerRefunds(await client(), period);
-      // Credits are customer balance transactions at Stripe, listed per customer: not read here.
-      const result = reconcile(rows, provider, ['refund']);
+      const stripe = await client();
+      const provider = [
+        ...(await providerRefunds(stripe, period)),
+        ...(await providerCredits(stripe, period)),
+      ];
+      const result = reconcile(rows, provider, ['refund', 'credit']);
       if (options.json) console.log(JSON.stringify({ period, ...result }, null, 2));
       else {
         for (const d of result.differences) console.log(differenceLine(d));
         console.log(
-          `${period}: ${result.matched} refund(s) matched, ${result.differences.length} difference(s), ${result.unrelated} unrelated provider refund(s) not Casebook's.`,
+          `${period}: ${result.matched} refund(s) and credit(s) matched, ${result.differences.length} difference(s), ${result.unrelated} unrelated provider refund(s) and credit(s) not Casebook's.`,
         );
       }
       process.exitCode = result.differences.length === 0 ? 0 : 1;

@@ -6,8 +6,6 @@ import * as z from 'zod';
 import type { DeadlinePolicy } from '../domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
 import { emailAddress as email } from '../domain/email-address.ts';
-import type { LabourRate } from '../domain/labour-rates.ts';
-import { LabourRatesError, parseLabourRates } from '../domain/labour-rates.ts';
 import { SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
@@ -52,6 +50,25 @@ export const ledgerTableConfig = z
       env[ENV.ledgerSigningKmsKeyId],
     );
     return { ledgerTable: env[ENV.ledgerTable], ledgerKey, ...(headSigner ? { headSigner } : {}) };
+  });
+
+/** The head signing key alone, for a function that signs but neither seals nor appends (the close). */
+export const headSignerConfig = z
+  .object({
+    [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
+    [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
+  })
+  .refine((env) => Boolean(env[ENV.ledgerSigningKeyFile]) !== Boolean(env[ENV.ledgerSigningKmsKeyId]), {
+    message: `set exactly one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
+    path: [ENV.ledgerSigningKmsKeyId],
+  })
+  .transform((env): { headSigner: HeadSignerSource } => {
+    const file = env[ENV.ledgerSigningKeyFile];
+    return {
+      headSigner: file
+        ? { kind: 'file', path: file }
+        : { kind: 'kms', keyId: env[ENV.ledgerSigningKmsKeyId] as string },
+    };
   });
 
 export const payloadBucketConfig = z
@@ -212,25 +229,6 @@ const targetOverride = z
   .object({ response: minutes, resolution: minutes, postmortem: minutes, decision: minutes })
   .partial()
   .strict();
-
-/**
- * Labour rates (`CASEBOOK_LABOUR_RATES`), each problem an issue of its own; none when unset, so
- * every role's time is listed as unpriced rather than priced at zero.
- */
-export const labourRatesConfig = z
-  .object({ [ENV.labourRates]: z.string().optional() })
-  .transform((env, ctx): { labourRates: readonly LabourRate[] } => {
-    const text = env[ENV.labourRates];
-    if (text === undefined || text.trim() === '') return { labourRates: [] };
-    try {
-      return { labourRates: parseLabourRates(text) };
-    } catch (error) {
-      if (!(error instanceof LabourRatesError)) throw error;
-      for (const message of error.problems)
-        ctx.addIssue({ code: 'custom', message, path: [ENV.labourRates] });
-      return z.NEVER;
-    }
-  });
 
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
 export const deadlineConfig = z

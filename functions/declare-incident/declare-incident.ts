@@ -20,7 +20,7 @@ import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { errorToJson, iamPrincipal, jsonBody } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
-import { alertPolicyConfig } from '../adapters/policy-config.ts';
+import { alertPolicyConfig } from '../adapters/rules-config.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { checkNormalizedAlert } from '../domain/alert.ts';
 import { parseDeclaration } from '../domain/sources/declaration.ts';

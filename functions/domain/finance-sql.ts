@@ -72,6 +72,20 @@ const DIMENSION_COLUMN: Readonly<Record<PnlDimension, string>> = {
 export interface ReportRange {
   readonly from?: string;
   readonly to?: string;
+  /**
+   * Only rows recorded before this instant (ISO 8601, UTC): the ledger as it stood then, corrections
+   * included — what a closed month's adjustments are the difference of.
+   */
+  readonly recordedBefore?: string;
+}
+
+const INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?)Z$/;
+
+/** An instant as an SQL timestamp literal both engines read (the session is in UTC). */
+function instant(value: string): string {
+  const m = INSTANT.exec(value);
+  if (!m) throw new RangeError(`"${value}" is not an instant (YYYY-MM-DDTHH:MM:SS.sssZ)`);
+  return `TIMESTAMP '${m[1]} ${m[2]}'`;
 }
 
 /** A month as an SQL literal: the only kind of value this module puts into SQL text. */
@@ -89,7 +103,11 @@ const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join('
  * is always recorded after what it corrects, so every correction of a row in range is read too.
  */
 function baseCtes(range: ReportRange): string {
-  const partition = range.from ? `\n  WHERE l.period >= ${month(range.from)}` : '';
+  const where = [
+    range.from ? `l.period >= ${month(range.from)}` : undefined,
+    range.recordedBefore ? `l."at" < ${instant(range.recordedBefore)}` : undefined,
+  ].filter(Boolean);
+  const partition = where.length > 0 ? `\n  WHERE ${where.join(' AND ')}` : '';
   const inRange = [
     range.from ? `report_period >= ${month(range.from)}` : undefined,
     range.to ? `report_period <= ${month(range.to)}` : undefined,
@@ -226,6 +244,18 @@ SELECT incident_id, max(incident_number) AS incident_number, max(incident_title)
 FROM in_range
 GROUP BY incident_id
 ORDER BY incident_id`;
+}
+
+/**
+ * The entries recorded in `recorded` after `closedAt` whose report month is `closed`: what makes
+ * an adjustment to a closed month, each with when it was recorded.
+ */
+export function lateEntriesSql(closed: string, closedAt: string, recorded: string): string {
+  return `SELECT incident_id, seq, CAST("at" AS VARCHAR) AS recorded_at
+FROM ${LEDGER_RELATION}
+WHERE period = ${month(recorded)} AND "at" > ${instant(closedAt)}
+  AND substr(CAST(date_trunc('month', coalesce(effective_at, "at")) AS VARCHAR), 1, 7) = ${month(closed)}
+ORDER BY "at", incident_id, seq`;
 }
 
 /** A query finance runs by name (an Athena named query), and what it answers. */

@@ -2,10 +2,16 @@
  * A month closed for good: its P&L totals as they stood (from `pnlSql` grouped by category and
  * obligation), every incident's chain head at that moment, the labour and exchange rates that
  * priced it, and the previous close's hash — hashed over its canonical (RFC 8785) JSON, so the
- * closes form a chain of their own. A closed month's report reads this record, never the ledger
- * again, so later entries, corrections and rate changes cannot move it.
+ * closes form a chain of their own — and that hash signed with the ledger's head signing key, so
+ * whoever can write the bucket still cannot make a close the verifier accepts: a chain of hashes
+ * alone could be recomputed end to end by anyone. A closed month's report reads this record,
+ * never the ledger again, so later entries, corrections and rate changes cannot move it.
  */
+import type { KeyObject } from 'node:crypto';
+import { verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { HeadSigner } from './checkpoint.ts';
+import { keyIdOf } from './checkpoint.ts';
 import { sha256Hex } from './json.ts';
 import type { LabourRate } from './labour-rates.ts';
 import type { Period } from './ledger-export.ts';
@@ -63,8 +69,21 @@ export interface CloseBody {
   readonly previous: string | null;
 }
 
-export interface PeriodClose extends CloseBody {
+/** The head signing key's signature over {@link closeSignedText}. */
+export interface CloseSignature {
+  /** The signing key's id: the first four bytes of SHA-256 over its DER SPKI, hex. */
+  readonly keyId: string;
+  /** DER ECDSA P-256 signature (SHA-256), base64. */
+  readonly value: string;
+}
+
+/** A close before it is signed. */
+export interface UnsignedClose extends CloseBody {
   readonly hash: string;
+}
+
+export interface PeriodClose extends UnsignedClose {
+  readonly signature: CloseSignature;
 }
 
 /** A close that cannot be made as asked: the CLI prints it on one line and exits 2. */
@@ -113,6 +132,12 @@ export function nextPeriod(period: Period): Period {
   return periodBounds(period).end.slice(0, 7);
 }
 
+/** The month before `period`. */
+export function previousPeriod(period: Period): Period {
+  const start = Date.parse(periodBounds(period).start);
+  return new Date(start - 1).toISOString().slice(0, 7);
+}
+
 /**
  * Refuses what cannot be closed: not a month, a month not yet over, or one whose lag has not
  * passed (entries may still be appended to it), or a month that does not follow the last close.
@@ -140,15 +165,65 @@ export function checkClosable(
   }
 }
 
-export function makeClose(body: Omit<CloseBody, 'schema'>): PeriodClose {
+export function makeClose(body: Omit<CloseBody, 'schema'>): UnsignedClose {
   const full: CloseBody = { schema: CLOSE_SCHEMA, ...body };
   return { ...full, hash: closeHash(full) };
+}
+
+/**
+ * The bytes a close's signature covers: its schema, month and hash, one a line. Short, so KMS can
+ * sign them raw (it signs at most 4 KiB), and naming what they are, so a close's signature can
+ * never pass for a tree head's (a checkpoint's first line is an origin, never this schema).
+ */
+export function closeSignedText(close: Pick<UnsignedClose, 'period' | 'hash'>): string {
+  return `${CLOSE_SCHEMA}\n${close.period}\n${close.hash}\n`;
+}
+
+/** Signs a close with the ledger's head signer (the local key file, or KMS on AWS). */
+export async function signClose(signer: HeadSigner, close: UnsignedClose): Promise<PeriodClose> {
+  const [signature, spki] = await Promise.all([
+    signer.sign(Buffer.from(closeSignedText(close), 'utf8')),
+    signer.publicKey(),
+  ]);
+  return { ...close, signature: { keyId: keyIdOf(spki), value: signature.toString('base64') } };
+}
+
+/** Whether `close` carries the key's signature over its own month and hash. */
+export function closeSignatureValid(
+  close: Pick<PeriodClose, 'period' | 'hash'>,
+  signature: unknown,
+  publicKey: KeyObject,
+): boolean {
+  if (signature === null || typeof signature !== 'object') return false;
+  const { keyId, value } = signature as Partial<CloseSignature>;
+  if (typeof keyId !== 'string' || typeof value !== 'string') return false;
+  if (keyId !== keyIdOf(publicKey.export({ format: 'der', type: 'spki' }))) return false;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length === 0) return false;
+  try {
+    return verify(
+      'sha256',
+      Buffer.from(closeSignedText(close), 'utf8'),
+      { key: publicKey, dsaEncoding: 'der' },
+      bytes,
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** What the verifier found wrong with the chain of closes, one per finding. */
 export interface CloseProblem {
   readonly period: Period;
-  readonly kind: 'gap' | 'deleted' | 'edited' | 'broken-link' | 'head-mismatch' | 'unreadable';
+  readonly kind:
+    | 'gap'
+    | 'deleted'
+    | 'edited'
+    | 'unsigned'
+    | 'bad-signature'
+    | 'broken-link'
+    | 'head-mismatch'
+    | 'unreadable';
   readonly message: string;
 }
 
@@ -174,15 +249,17 @@ function asClose(body: unknown): PeriodClose | undefined {
 }
 
 /**
- * Walks the closes in month order: each must hash to what it says, name the one before it, follow
- * it without a gap, and its heads must still be in the ledger. `claimed` are the months the
- * operational table says were closed: a claimed month with no object is a deleted close, even the
- * last one, which no later link would reveal.
+ * Walks the closes in month order: each must hash to what it says, carry the signing key's
+ * signature over that hash (when the key is known), name the one before it, follow it without a
+ * gap, and its heads must still be in the ledger. `claimed` are the months the operational table
+ * says were closed: a claimed month with no object is a deleted close, even the last one, which no
+ * later link would reveal.
  */
 export function verifyCloses(
   stored: readonly StoredClose[],
   ledger: LedgerNow,
   claimed: readonly Period[] = [],
+  publicKey?: KeyObject,
 ): CloseProblem[] {
   const problems: CloseProblem[] = [];
   const byPeriod = new Map(stored.map((s) => [s.period, s]));
@@ -215,6 +292,16 @@ export function verifyCloses(
         period: p,
         kind: 'edited',
         message: `the close of ${p} was edited: it hashes to ${actual.slice(0, 12)}…, not ${close.hash.slice(0, 12)}…`,
+      });
+    }
+    const signature = (s.body as { signature?: unknown }).signature;
+    if (signature === undefined) {
+      problems.push({ period: p, kind: 'unsigned', message: `the close of ${p} carries no signature` });
+    } else if (publicKey && !closeSignatureValid({ period: p, hash: close.hash }, signature, publicKey)) {
+      problems.push({
+        period: p,
+        kind: 'bad-signature',
+        message: `the close of ${p} is not signed by the ledger signing key: someone wrote it without the key`,
       });
     }
     const expected = p === first ? null : previousHash;

@@ -216,6 +216,68 @@ export interface PnlReport {
   readonly unassigned: { readonly minutes: number; readonly items: readonly UnpricedLabour[] };
   /** Incidents in range with no labour at all. */
   readonly noTimeRecorded: readonly { readonly incident: string; readonly incidentTitle: string | null }[];
+  /** The months in range read from their close records, not the ledger: frozen. */
+  readonly closed: readonly ClosedMonth[];
+  /** Money recorded after a month closed, effective in it: counted in the month it was recorded. */
+  readonly adjustments: readonly Adjustment[];
+}
+
+/** A month in the report that was closed: its figures are its close record's. */
+export interface ClosedMonth {
+  readonly period: string;
+  readonly closedAt: string;
+  readonly hash: string;
+}
+
+/**
+ * What entries recorded after a month's close changed in it, per category, line and currency: the
+ * ledger as it stood at the end of the month they were recorded in, less as it stood at its start
+ * (or at the close), both priced alike — so a changed rate alone adjusts nothing.
+ */
+export interface Adjustment {
+  /** The closed month the entries are effective in. */
+  readonly adjusts: string;
+  /** The month they were recorded in, where the adjustment counts. */
+  readonly recorded: string;
+  /** The day the latest of them was recorded (YYYY-MM-DD). */
+  readonly recordedOn: string;
+  readonly category: PnlCategory;
+  readonly obligation: string | null;
+  readonly currency: string;
+  readonly amountMinor: number;
+  readonly amount: string;
+}
+
+/** An adjustment as people read it: "adjustment to 2026-11, recorded 2026-12-07". */
+export function adjustmentLabel(a: Pick<Adjustment, 'adjusts' | 'recordedOn'>): string {
+  return `adjustment to ${a.adjusts}, recorded ${a.recordedOn}`;
+}
+
+/**
+ * The adjustment rows between two readings of closed months (`pnlSql` grouped by period,
+ * category and obligation): `after` less `before`, per key, leaving out what did not move.
+ */
+export function adjustmentRows(before: readonly SqlRow[], after: readonly SqlRow[]): SqlRow[] {
+  const key = (r: SqlRow) => JSON.stringify([r.period, r.category, r.obligation ?? null, r.currency]);
+  const out = new Map<string, Record<string, SqlValue>>();
+  for (const [sign, rows] of [
+    [-1, before],
+    [1, after],
+  ] as const) {
+    for (const r of rows) {
+      const k = key(r);
+      const row = out.get(k) ?? {
+        period: r.period,
+        category: r.category,
+        obligation: r.obligation ?? null,
+        currency: r.currency,
+        amount_minor: 0,
+      };
+      row.amount_minor = num(row.amount_minor) + sign * num(r.amount_minor);
+      out.set(k, row);
+    }
+  }
+  return [...out.values()].filter((r) => num(r.amount_minor) !== 0);
 }
 
 /** What the queries answered, for {@link buildPnlReport}. */
@@ -233,6 +295,13 @@ export interface PnlQueryResults {
   readonly unpriced: readonly SqlRow[];
   readonly incidents: readonly SqlRow[];
   readonly conversion?: Conversion;
+  /** Closed months in range, whose rows in `rows`, `byMonth` and `byIncident` came from their close. */
+  readonly closed?: readonly ClosedMonth[];
+  /**
+   * Rows of {@link adjustmentRows} (`period`: the closed month) with `recorded` (the month recorded
+   * in) and `recorded_on` (the latest day of its entries), already in the currency they count in.
+   */
+  readonly adjustments?: readonly SqlRow[];
 }
 
 const str = (v: SqlValue): string | null => (v === null || v === undefined ? null : String(v));
@@ -255,13 +324,14 @@ const DIMENSION_ORDER: Readonly<Record<PnlDimension, (row: ReportRow) => string>
  */
 export function buildPnlReport(results: PnlQueryResults): PnlReport {
   const { conversion } = results;
-  if (results.incidents.length === 0) {
+  if (results.incidents.length === 0 && (results.closed ?? []).length === 0) {
     throw new ReportInputError(
       `the export has no incidents with entries in ${results.from === results.to ? results.from : `${results.from} to ${results.to}`}`,
     );
   }
   const inUse = new Set<string>();
-  for (const r of [...results.rows, ...results.unsettled]) if (r.currency) inUse.add(String(r.currency));
+  for (const r of [...results.rows, ...results.unsettled, ...(results.adjustments ?? [])])
+    if (r.currency) inUse.add(String(r.currency));
   if (conversion) {
     const missing = [...inUse].filter((c) => conversion.rates[c] === undefined).sort();
     if (missing.length > 0)
@@ -378,6 +448,38 @@ export function buildPnlReport(results: PnlQueryResults): PnlReport {
     role: String(r.role),
     minutes: num(r.minutes),
   }));
+  const adjustments: Adjustment[] = (results.adjustments ?? []).map((r) => {
+    const m = convert(num(r.amount_minor), String(r.currency));
+    return {
+      adjusts: String(r.period),
+      recorded: String(r.recorded),
+      recordedOn: String(r.recorded_on),
+      category: String(r.category) as PnlCategory,
+      obligation: str(r.obligation),
+      currency: m.currency,
+      amountMinor: m.minor,
+      amount: money(m.minor, m.currency),
+    };
+  });
+  adjustments.sort(
+    (a, b) =>
+      a.recorded.localeCompare(b.recorded) ||
+      a.adjusts.localeCompare(b.adjusts) ||
+      PNL_CATEGORIES.indexOf(a.category) - PNL_CATEGORIES.indexOf(b.category) ||
+      (a.obligation ?? '\uffff').localeCompare(b.obligation ?? '\uffff') ||
+      a.currency.localeCompare(b.currency),
+  );
+  for (const a of adjustments) {
+    totals.set(a.currency, (totals.get(a.currency) ?? 0) + a.amountMinor);
+    const key = `${a.recorded}|${a.category}|${a.currency}`;
+    const before = byMonth.get(key);
+    byMonth.set(key, {
+      period: a.recorded,
+      category: a.category,
+      currency: a.currency,
+      amountMinor: (before?.amountMinor ?? 0) + a.amountMinor,
+    });
+  }
   const usedRates = conversion
     ? [...inUse].sort().map((currency) => ({ currency, rate: conversion.rates[currency] as string }))
     : [];
@@ -403,6 +505,8 @@ export function buildPnlReport(results: PnlQueryResults): PnlReport {
     noTimeRecorded: results.incidents
       .filter((r) => num(r.labour_entries) === 0)
       .map((r) => ({ incident: String(r.incident_id), incidentTitle: str(r.incident_title) })),
+    closed: [...(results.closed ?? [])].sort((a, b) => a.period.localeCompare(b.period)),
+    adjustments,
   };
 }
 
@@ -436,7 +540,9 @@ export const DIMENSION_HEADER: Readonly<Record<PnlDimension, string>> = {
 const CSV_FIELD = (value: string | number | null | undefined): string => {
   if (value === null || value === undefined) return '';
   const text = String(value);
-  const safe = /^[=+\-@\t\r]/.test(text) && typeof value === 'string' ? `'${text}` : text;
+  // A negative amount (an adjustment that voided something) is a number, not a formula.
+  const formula = /^[=+\-@\t\r]/.test(text) && !/^-\d+(\.\d+)?$/.test(text);
+  const safe = formula && typeof value === 'string' ? `'${text}` : text;
   return /[",\r\n]/.test(safe) || safe !== text ? `"${safe.replaceAll('"', '""')}"` : safe;
 };
 
@@ -448,7 +554,20 @@ const CSV_FIELD = (value: string | number | null | undefined): string => {
 export function pnlCsv(report: PnlReport): string {
   const dims = report.groupBy;
   const column = (d: PnlDimension) => (d === 'productArea' ? 'product_area' : d);
-  const lines = [[...dims.map(column), 'currency', 'amount', 'amount_minor', 'entries', 'minutes'].join(',')];
+  // Only a report with adjustments has their columns: every other stays as it was.
+  const adjusted = report.adjustments.length > 0;
+  const more = adjusted ? ['', ''] : [];
+  const lines = [
+    [
+      ...dims.map(column),
+      'currency',
+      'amount',
+      'amount_minor',
+      'entries',
+      'minutes',
+      ...(adjusted ? ['adjusts', 'recorded_on'] : []),
+    ].join(','),
+  ];
   for (const row of report.rows) {
     const values = dims.map((d) => {
       if (d === 'category') return row.category;
@@ -458,13 +577,28 @@ export function pnlCsv(report: PnlReport): string {
       return row.incident;
     });
     lines.push(
-      [...values, row.currency, row.amount, row.amountMinor, row.entries, ''].map(CSV_FIELD).join(','),
+      [...values, row.currency, row.amount, row.amountMinor, row.entries, '', ...more]
+        .map(CSV_FIELD)
+        .join(','),
+    );
+  }
+  for (const a of report.adjustments) {
+    const values = dims.map((d) => {
+      if (d === 'category') return a.category;
+      if (d === 'obligation') return a.obligation;
+      if (d === 'period') return a.recorded;
+      return '';
+    });
+    lines.push(
+      [...values, a.currency, a.amount, a.amountMinor, '', '', a.adjusts, a.recordedOn]
+        .map(CSV_FIELD)
+        .join(','),
     );
   }
   if (report.unassigned.items.length > 0) {
     const values = dims.map((d) => (d === 'category' ? 'unassigned' : ''));
     lines.push(
-      [...values, '', 'unpriced', '', report.unassigned.items.length, report.unassigned.minutes]
+      [...values, '', 'unpriced', '', report.unassigned.items.length, report.unassigned.minutes, ...more]
         .map(CSV_FIELD)
         .join(','),
     );
@@ -484,6 +618,21 @@ export function minutesText(minutes: number): string {
   return h > 0 ? (m > 0 ? `${h} h ${m} min` : `${h} h`) : `${m} min`;
 }
 
+/**
+ * An adjustment's cells under the report's grouping: its category, line and the month it was
+ * recorded in, and where it says what it adjusts (the category's cell, else the first).
+ */
+export function adjustmentCells(groupBy: readonly PnlDimension[], a: Adjustment): string[] {
+  const cells = groupBy.map((d) => {
+    if (d === 'category') return `${CATEGORY_LABEL[a.category]}, ${adjustmentLabel(a)}`;
+    if (d === 'obligation') return groupValueLabel('obligation', { ...a, entries: 0 });
+    if (d === 'period') return a.recorded;
+    return '';
+  });
+  if (!groupBy.includes('category')) cells[0] = `${cells[0] ? `${cells[0]}, ` : ''}${adjustmentLabel(a)}`;
+  return cells;
+}
+
 /** The report as a plain-text table for a terminal. */
 export function pnlTable(report: PnlReport): string {
   const headers = [...report.groupBy.map((d) => DIMENSION_HEADER[d]), 'Amount', 'Entries'];
@@ -492,6 +641,8 @@ export function pnlTable(report: PnlReport): string {
     `${row.amount} ${row.currency}`,
     String(row.entries),
   ]);
+  for (const a of report.adjustments)
+    body.push([...adjustmentCells(report.groupBy, a), `${a.amount} ${a.currency}`, '']);
   if (report.unassigned.items.length > 0) {
     body.push([
       ...report.groupBy.map((d) => (d === 'category' ? 'Ops labour, unassigned' : '')),
@@ -517,6 +668,10 @@ export function pnlTable(report: PnlReport): string {
     '',
     `Total: ${report.totals.map((t) => `${t.amount} ${t.currency}`).join(', ') || 'nothing'}`,
   ];
+  for (const c of report.closed)
+    out.push(
+      `${c.period} is closed (at ${c.closedAt}): its figures are its close record's, ${c.hash.slice(0, 12)}…`,
+    );
   if (report.rates.length > 0)
     out.push(
       `Rates used (${report.reportingCurrency} per unit): ${report.rates.map((r) => `${r.currency} ${r.rate}`).join(', ')}`,

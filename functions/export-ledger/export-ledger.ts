@@ -9,7 +9,6 @@ import { asDependencyError } from '../adapters/aws-errors.ts';
 import { S3MultipartSink } from '../adapters/byte-sinks.ts';
 import {
   exportBucketConfig,
-  labourRatesConfig,
   ledgerTableNameConfig,
   loadConfig,
   operationsTableConfig,
@@ -17,6 +16,7 @@ import {
 import { DynamoDbLedgerExportSource } from '../adapters/dynamodb-ledger-export.ts';
 import { logger } from '../adapters/logger.ts';
 import { ParquetLedgerWriter } from '../adapters/parquet-ledger.ts';
+import { labourRatesConfig } from '../adapters/rules-config.ts';
 import { putLabourRates } from '../adapters/s3-labour-rates.ts';
 import { ledgerObjectKey, periodOf } from '../domain/ledger-export.ts';
 import type { Clock } from '../domain/ports.ts';

@@ -17,7 +17,7 @@ import type { HttpEvent, HttpResult } from '../adapters/http.ts';
 import { bodyBytes, bodyText, errorToJson, header, json, jsonBody, problem } from '../adapters/http.ts';
 import { logger } from '../adapters/logger.ts';
 import { openIncidentResponse, outcomeSummary } from '../adapters/open-incident-response.ts';
-import { alertPolicyConfig } from '../adapters/policy-config.ts';
+import { alertPolicyConfig } from '../adapters/rules-config.ts';
 import { S3PayloadArchive } from '../adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { signingSecrets } from '../adapters/signing-secrets.ts';

@@ -12,7 +12,13 @@ import { RESULT_LABEL } from '../domain/labels.ts';
 import { periodsBetween } from '../domain/ledger-export.ts';
 import { formatMajorAmount } from '../domain/money.ts';
 import type { PnlReport, ReportRow } from '../domain/pnl-report.ts';
-import { CATEGORY_LABEL, DIMENSION_HEADER, groupValueLabel, minutesText } from '../domain/pnl-report.ts';
+import {
+  adjustmentLabel,
+  CATEGORY_LABEL,
+  DIMENSION_HEADER,
+  groupValueLabel,
+  minutesText,
+} from '../domain/pnl-report.ts';
 import { layout } from './layout.ts';
 
 /** A colour per category, told apart in grey print too (their lightness differs). */
@@ -151,6 +157,32 @@ export function pnlHtml(report: PnlReport): string {
     report.topIncidents,
     'No incident cost anything in this range.',
   );
+  const closed =
+    report.closed.length === 0
+      ? ''
+      : `<p>${report.closed
+          .map(
+            (c) =>
+              `${e(c.period)} is closed (at ${e(c.closedAt)}): its figures are its close record's (${e(c.hash.slice(0, 12))}…), whatever was recorded or repriced since.`,
+          )
+          .join('<br>')}</p>`;
+  const adjustments =
+    report.adjustments.length === 0
+      ? ''
+      : `<h2>Adjustments to closed months</h2><p class="meta">Money recorded after a month closed, effective in it: counted in the month it was recorded (in the total above), never in the closed month.</p>${table(
+          [
+            { header: 'Adjustment', cell: (a: PnlReport['adjustments'][number]) => e(adjustmentLabel(a)) },
+            { header: 'Category', cell: (a) => e(CATEGORY_LABEL[a.category]) },
+            {
+              header: 'Line',
+              cell: (a) => isolated(groupValueLabel('obligation', { ...a, entries: 0 })),
+            },
+            { header: 'Currency', cell: (a) => e(a.currency) },
+            { header: 'Amount', cell: (a) => amountCell(a.amount) },
+          ],
+          report.adjustments,
+          '',
+        )}`;
   const noTime =
     report.noTimeRecorded.length === 0
       ? '<p class="meta">Every incident in range has time recorded.</p>'
@@ -163,11 +195,13 @@ export function pnlHtml(report: PnlReport): string {
   const body = `<h1>P&amp;L ${e(range)}</h1>
 <p class="meta">Costs that stand (corrections netted, failed effects left out), by the month the money moved.</p>
 <h2>Cost by category per month</h2>${currencies.map((c) => chart(report, c)).join('')}${legend(report)}
-<h2>Totals</h2>${rates}${totalsTable}<p><strong>Total: ${e(totals)}</strong>${
+<h2>Totals</h2>${closed}${rates}${totalsTable}<p><strong>Total: ${e(totals)}</strong>${
+    report.adjustments.length > 0 ? ', adjustments to closed months included (below)' : ''
+  }${
     report.unassigned.items.length > 0
       ? `, and ${e(minutesText(report.unassigned.minutes))} of labour unpriced (the unassigned line below)`
       : ''
-  }</p>
+  }</p>${adjustments}
 <h2>Top incidents by cost</h2>${top}
 <h2>Not yet settled</h2><p class="meta">Effects still in flight (intent or executed): not counted above.</p>${unsettled}
 <h2>Labour without a rate (unassigned)</h2><p class="meta">${

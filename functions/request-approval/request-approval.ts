@@ -16,7 +16,7 @@ import {
 import { ledgerFromConfig } from '../adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { logger } from '../adapters/logger.ts';
-import { approvalPolicyConfig } from '../adapters/policy-config.ts';
+import { approvalPolicyConfig } from '../adapters/rules-config.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import type { RequestApprovalDeps, RequestApprovalResult } from '../use-cases/request-approval.ts';
 import { requestApproval } from '../use-cases/request-approval.ts';

@@ -210,6 +210,17 @@ export class StripeApi {
     return transaction;
   }
 
+  /** `GET /v1/customers`: Stripe's list, newest first, filtered by `email` and `created`. */
+  listCustomers(params: Params): StripeList {
+    onlyKnown(params, ['email', 'created', 'limit', 'starting_after', 'ending_before', 'test_clock']);
+    const email = optionalString(params, 'email');
+    return this.list(
+      '/v1/customers',
+      params,
+      (o) => o.object === 'customer' && (email === undefined || o.email === email),
+    );
+  }
+
   retrieveBalanceTransaction(customerId: string, id: string): StripeObject {
     this.find(customerId, 'customer', 'customer', 'customer');
     const entity = this.find(id, 'customer_balance_transaction', 'customer balance transaction', 'id');

@@ -72,6 +72,7 @@ const retrieve =
 
 const ROUTES: readonly Route[] = [
   route('POST', '/v1/customers', (api, p) => api.createCustomer(p)),
+  route('GET', '/v1/customers', (api, p) => api.listCustomers(p)),
   route(
     'GET',
     '/v1/customers/:id',

@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SqlRow } from '../../functions/domain/pnl-report.ts';
 import {
+  adjustmentRows,
   buildPnlReport,
   convertMinor,
   parseExchangeRates,
   pnlCsv,
+  pnlTable,
   ReportInputError,
   rollUp,
 } from '../../functions/domain/pnl-report.ts';
@@ -91,5 +93,85 @@ describe('the report', () => {
     expect(pnlCsv(report)).toBe(
       'product_area,currency,amount,amount_minor,entries,minutes\n"\'=HYPERLINK(""x"")",EUR,1.00,100,1,\n',
     );
+  });
+});
+
+describe('adjustments to closed months', () => {
+  const before: SqlRow[] = [
+    { period: '2026-11', category: 'refunds', obligation: 'tos', currency: 'EUR', amount_minor: 2500 },
+    {
+      period: '2026-11',
+      category: 'goodwill_credits',
+      obligation: 'brand',
+      currency: 'EUR',
+      amount_minor: 1500,
+    },
+    { period: '2026-11', category: 'ops_labour', obligation: null, currency: 'EUR', amount_minor: 270 },
+  ];
+  const after: SqlRow[] = [
+    { period: '2026-11', category: 'refunds', obligation: 'tos', currency: 'EUR', amount_minor: 3277 },
+    { period: '2026-11', category: 'ops_labour', obligation: null, currency: 'EUR', amount_minor: 270 },
+  ];
+
+  it('are what moved between two readings: a late refund, a voided credit, nothing for what stayed', () => {
+    expect(adjustmentRows(before, after)).toEqual([
+      { period: '2026-11', category: 'refunds', obligation: 'tos', currency: 'EUR', amount_minor: 777 },
+      {
+        period: '2026-11',
+        category: 'goodwill_credits',
+        obligation: 'brand',
+        currency: 'EUR',
+        amount_minor: -1500,
+      },
+    ]);
+  });
+
+  it('count in the month recorded, named after the closed month, in every format', () => {
+    const report = buildPnlReport({
+      from: '2026-12',
+      to: '2026-12',
+      groupBy: ['category'],
+      rows: [{ category: 'refunds', currency: 'EUR', amount_minor: 1000, entries: 1 }],
+      byMonth: [],
+      byIncident: [],
+      unsettled: [],
+      unpriced: [],
+      incidents: [{ incident_id: 'INC-2026-2', labour_entries: 1 }],
+      adjustments: adjustmentRows(before, after).map((r) => ({
+        ...r,
+        recorded: '2026-12',
+        recorded_on: '2026-12-07',
+      })),
+    });
+    expect(report.totals).toEqual([{ currency: 'EUR', amountMinor: 277, amount: '2.77' }]);
+    expect(pnlTable(report)).toMatch(/^Refunds, adjustment to 2026-11, recorded 2026-12-07 +7\.77 EUR$/m);
+    expect(pnlTable(report)).toMatch(
+      /^Goodwill credits, adjustment to 2026-11, recorded 2026-12-07 +-15\.00 EUR$/m,
+    );
+    expect(pnlCsv(report)).toBe(
+      [
+        'category,currency,amount,amount_minor,entries,minutes,adjusts,recorded_on',
+        'refunds,EUR,10.00,1000,1,,,',
+        'refunds,EUR,7.77,777,,,2026-11,2026-12-07',
+        'goodwill_credits,EUR,-15.00,-1500,,,2026-11,2026-12-07',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('leave a closed month with no incidents of its own to report', () => {
+    const report = buildPnlReport({
+      from: '2026-11',
+      to: '2026-11',
+      groupBy: ['category'],
+      rows: [{ category: 'refunds', currency: 'EUR', amount_minor: 2500, entries: 1 }],
+      byMonth: [],
+      byIncident: [],
+      unsettled: [],
+      unpriced: [],
+      incidents: [],
+      closed: [{ period: '2026-11', closedAt: '2026-12-06T00:00:00.000Z', hash: 'a'.repeat(64) }],
+    });
+    expect(pnlTable(report)).toContain('2026-11 is closed (at 2026-12-06T00:00:00.000Z)');
   });
 });

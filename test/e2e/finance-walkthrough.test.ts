@@ -12,13 +12,10 @@ import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
-import { classify } from '../../functions/domain/alert.ts';
-import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
 import { LOCAL_CREDENTIALS, LOCAL_TABLES, ledgerKeyFile, ledgerSigningKeyFile } from '../../local/names.ts';
 import type { LocalPorts } from '../../local/stack.ts';
 import { casebook } from '../support/cli.ts';
-import { FIXTURE, FIXTURE_LABOUR_RATES, FIXTURE_PNL_CSV, fixtureDraft } from '../support/finance-fixture.ts';
-import { plainAlert } from '../support/incidents.ts';
+import { FIXTURE_LABOUR_RATES, FIXTURE_PNL_CSV, seedFixtureLedger } from '../support/finance-fixture.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, spawnStack, tempDataDir } from '../support/local-stack.ts';
 
@@ -47,22 +44,7 @@ beforeAll(async () => {
     sealer: FileKeySealer.fromFile(ledgerKeyFile(dataDir)),
     headSigner: FileHeadSigner.fromFile(ledgerSigningKeyFile(dataDir)),
   });
-  for (const [i, { incident, day, specs }] of FIXTURE.entries()) {
-    const id = formatIncidentId(2026, i + 1);
-    await store.createIncident({
-      ...openIncident(id, plainAlert(i + 1), classify({}), `${day}T08:00:00.000Z`),
-      ...(incident.productArea ? { productArea: incident.productArea } : {}),
-    });
-    const written: { id: string; seq: number }[] = [];
-    for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
-      const target = correctsIndex === undefined ? undefined : written[correctsIndex];
-      const { entry } = await ledger.append(id, {
-        ...fixtureDraft(day, n, spec),
-        ...(target ? { corrects: target } : {}),
-      });
-      written.push({ id: (entry as { id: string }).id, seq: entry.seq });
-    }
-  }
+  await seedFixtureLedger(store, ledger);
 }, 180_000);
 afterAll(() => stack?.kill());
 

@@ -12,8 +12,8 @@ import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
-import { classify } from '../../functions/domain/alert.ts';
-import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
+import { formatIncidentId } from '../../functions/domain/incident.ts';
+import { closeHash } from '../../functions/domain/period-close.ts';
 import {
   LOCAL_BUCKETS,
   LOCAL_CREDENTIALS,
@@ -23,8 +23,12 @@ import {
 } from '../../local/names.ts';
 import type { LocalPorts } from '../../local/stack.ts';
 import { casebook } from '../support/cli.ts';
-import { FIXTURE, FIXTURE_LABOUR_RATES, fixtureDraft } from '../support/finance-fixture.ts';
-import { plainAlert } from '../support/incidents.ts';
+import {
+  FIXTURE,
+  FIXTURE_LABOUR_RATES,
+  fixtureDraft,
+  seedFixtureLedger,
+} from '../support/finance-fixture.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, spawnStack, tempDataDir } from '../support/local-stack.ts';
 
@@ -62,22 +66,7 @@ beforeAll(async () => {
     sealer: FileKeySealer.fromFile(ledgerKeyFile(dataDir)),
     headSigner: FileHeadSigner.fromFile(ledgerSigningKeyFile(dataDir)),
   });
-  for (const [i, { incident, day, specs }] of FIXTURE.entries()) {
-    const id = formatIncidentId(2026, i + 1);
-    await store.createIncident({
-      ...openIncident(id, plainAlert(i + 1), classify({}), `${day}T08:00:00.000Z`),
-      ...(incident.productArea ? { productArea: incident.productArea } : {}),
-    });
-    const written: { id: string; seq: number }[] = [];
-    for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
-      const target = correctsIndex === undefined ? undefined : written[correctsIndex];
-      const { entry } = await ledger.append(id, {
-        ...fixtureDraft(day, n, spec),
-        ...(target ? { corrects: target } : {}),
-      });
-      written.push({ id: (entry as { id: string }).id, seq: entry.seq });
-    }
-  }
+  await seedFixtureLedger(store, ledger);
 }, 180_000);
 afterAll(() => stack?.kill());
 
@@ -117,6 +106,10 @@ describe('closing months on a running npm start', () => {
       (await (await s3.send(new GetObjectCommand(key('2026-11')))).Body?.transformToString()) ?? '',
     );
     expect(stored.hash).toBe(first);
+    expect(stored.signature).toEqual({
+      keyId: expect.stringMatching(/^[0-9a-f]{8}$/),
+      value: expect.any(String),
+    });
     expect(stored.previous).toBe(/Closed 2026-10: ([0-9a-f]{64})/.exec(october.stdout)?.[1]);
     expect(Object.keys(stored.heads)).toHaveLength(FIXTURE.length);
 
@@ -148,12 +141,11 @@ describe('closing months on a running npm start', () => {
     expect(later.stdout).toBe(report.stdout);
     const recomputed = await casebook(['pnl', '--from', '2026-11', '--format', 'csv'], dearer);
     expect(recomputed.code, recomputed.stderr).toBe(0);
-    // Recomputing November now counts the late refund; the close does not.
+    // The P&L reads November from its close too: the late refund is December's adjustment.
     const closedRefunds = (stored.totals as { category: string; currency: string; amountMinor: number }[])
       .filter((t) => t.category === 'refunds' && t.currency === 'EUR')
       .reduce((sum, t) => sum + t.amountMinor, 0);
-    const now = closedRefunds + 777;
-    expect(recomputed.stdout).toContain(`refunds,EUR,${(now / 100).toFixed(2)},${now},`);
+    expect(recomputed.stdout).toContain(`refunds,EUR,${(closedRefunds / 100).toFixed(2)},${closedRefunds},`);
 
     const verified = await casebook(['period', 'verify'], user);
     expect(verified.stdout).toBe('2 closes verified\n');
@@ -165,6 +157,15 @@ describe('closing months on a running npm start', () => {
     const afterEdit = await casebook(['period', 'verify'], user);
     expect(afterEdit.code).toBe(1);
     expect(afterEdit.stdout).toMatch(/^2026-11 edited: the close of 2026-11 was edited/m);
+
+    // Then rehashes it, so the hash agrees again: only the signature, which needs the key, tells.
+    const rehashed = { ...edited, hash: closeHash(edited) };
+    await s3.send(new PutObjectCommand({ ...key('2026-11'), Body: JSON.stringify(rehashed) }));
+    const afterRehash = await casebook(['period', 'verify'], user);
+    expect(afterRehash.code).toBe(1);
+    expect(afterRehash.stdout).toBe(
+      '2026-11 bad-signature: the close of 2026-11 is not signed by the ledger signing key: someone wrote it without the key\n',
+    );
 
     await s3.send(new DeleteObjectCommand(key('2026-10')));
     const afterDelete = await casebook(['period', 'verify'], user);
@@ -195,7 +196,7 @@ describe('closing months on a running npm start', () => {
     const whole = await casebook(['ledger', 'verify'], user);
     expect(whole.code).toBe(1);
     expect(whole.stdout).toMatch(/^2026-10 deleted: /m);
-    expect(whole.stdout).toMatch(/^2026-11 edited: /m);
+    expect(whole.stdout).toMatch(/^2026-11 bad-signature: /m);
     expect(whole.stdout).toContain(`2026-11 head-mismatch: incident ${second}'s entry ${sealed.seq}`);
   }, 240_000);
 });

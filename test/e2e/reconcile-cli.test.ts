@@ -22,13 +22,18 @@ let stripe: Stripe;
 let incidentId: string;
 const period = new Date().toISOString().slice(0, 7);
 
-async function recordRefund(providerRef: string, amount: string, key: string): Promise<void> {
+async function recordRefund(
+  providerRef: string,
+  amount: string,
+  key: string,
+  kind: 'refund' | 'credit' = 'refund',
+): Promise<void> {
   const res = await fetch(`${stack.endpoints.api}/incidents/${incidentId}/ledger`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify({
       ...legalFee,
-      kind: 'refund',
+      kind,
       amount,
       currency: 'EUR',
       providerRef,
@@ -50,6 +55,9 @@ let settled: Stripe.Refund;
 let failing: Stripe.Refund;
 let ghost: Stripe.Refund;
 let support: Stripe.Refund;
+/** Goodwill credits: customer balance transactions, named `cus_…/cbtxn_…` as Casebook names them. */
+let creditRef: string;
+let ghostCreditRef: string;
 
 beforeAll(async () => {
   ports = await freePorts();
@@ -77,6 +85,22 @@ beforeAll(async () => {
     metadata: { casebook_effect_key: `${incidentId}:P9-E9:1` },
   });
   support = await stripe.refunds.create({ charge: paid.id, amount: 100, metadata: { ticket: 'T-1' } });
+  // Credits: one recorded by hand for less than was given, one with Casebook's key the ledger
+  // lacks, and a support agent's own.
+  const customer = await stripe.customers.create({ email: 'reconcile@example.com' });
+  const given = await stripe.customers.createBalanceTransaction(customer.id, {
+    amount: -450,
+    currency: 'eur',
+  });
+  const ghostCredit = await stripe.customers.createBalanceTransaction(customer.id, {
+    amount: -250,
+    currency: 'eur',
+    metadata: { casebook_effect_key: `${incidentId}:P9-E8:1` },
+  });
+  await stripe.customers.createBalanceTransaction(customer.id, { amount: -99, currency: 'eur' });
+  creditRef = `${customer.id}/${given.id}`;
+  ghostCreditRef = `${customer.id}/${ghostCredit.id}`;
+  await recordRefund(creditRef, '5.00', 'credit-by-hand', 'credit');
   await recordRefund(settled.id, '12.00', 'refund-settled');
   await recordRefund(failing.id, '8.00', 'refund-failing');
   await waitFor('the closed card’s refund to fail', async () =>
@@ -96,18 +120,31 @@ describe('casebook reconcile against a running npm start', () => {
     expect(stderr).toBe('');
     const result = JSON.parse(stdout) as Reconciliation & { period: string };
     expect(result.period).toBe(period);
-    expect(result.matched).toBe(2);
-    expect(result.unrelated).toBe(1);
+    expect(result.matched).toBe(3);
+    expect(result.unrelated).toBe(2);
     expect(result.differences.map((d) => [d.kind, d.providerId])).toEqual([
+      ['amount-differs', creditRef],
       ['failed-after-confirmed', failing.id],
       ['missing-from-ledger', ghost.id],
+      ['missing-from-ledger', ghostCreditRef],
     ]);
     expect(result.differences[0]).toMatchObject({
+      incidentId,
+      ledger: { state: 'confirmed', amountMinor: 500, currency: 'EUR' },
+      provider: { state: 'succeeded', amountMinor: 450, currency: 'EUR' },
+    });
+    expect(result.differences[3]).toMatchObject({
+      incidentId,
+      effectId: 'P9-E8',
+      provider: { amountMinor: 250 },
+      detail: expect.stringContaining('no such credit this month'),
+    });
+    expect(result.differences[1]).toMatchObject({
       incidentId,
       ledger: { state: 'confirmed', amountMinor: 800, currency: 'EUR' },
       provider: { state: 'failed', amountMinor: 800, currency: 'EUR' },
     });
-    expect(result.differences[1]).toMatchObject({
+    expect(result.differences[2]).toMatchObject({
       incidentId,
       effectId: 'P9-E9',
       provider: { amountMinor: 300 },
@@ -119,9 +156,11 @@ describe('casebook reconcile against a running npm start', () => {
   it('prints one line per difference and a summary', async () => {
     const { code, stdout } = await casebook(['reconcile', '--period', period], user());
     expect(stdout.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(new RegExp(`^amount-differs: ${incidentId} .*${creditRef}`)),
       expect.stringMatching(new RegExp(`^failed-after-confirmed: ${incidentId} .*${failing.id}`)),
       expect.stringMatching(new RegExp(`^missing-from-ledger: ${incidentId} P9-E9 ${ghost.id}`)),
-      `${period}: 2 refund(s) matched, 2 difference(s), 1 unrelated provider refund(s) not Casebook's.`,
+      expect.stringMatching(new RegExp(`^missing-from-ledger: ${incidentId} P9-E8 ${ghostCreditRef}`)),
+      `${period}: 3 refund(s) and credit(s) matched, 4 difference(s), 2 unrelated provider refund(s) and credit(s) not Casebook's.`,
     ]);
     expect(code).toBe(1);
   });
@@ -129,7 +168,7 @@ describe('casebook reconcile against a running npm start', () => {
   it('a month with nothing to explain reconciles: exit 0', async () => {
     const { code, stdout } = await casebook(['reconcile', '--period', '2026-01'], user());
     expect(stdout).toBe(
-      "2026-01: 0 refund(s) matched, 0 difference(s), 0 unrelated provider refund(s) not Casebook's.\n",
+      "2026-01: 0 refund(s) and credit(s) matched, 0 difference(s), 0 unrelated provider refund(s) and credit(s) not Casebook's.\n",
     );
     expect(code).toBe(0);
   });

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { alertPolicyConfig } from '../../functions/adapters/policy-config.ts';
+import { alertPolicyConfig } from '../../functions/adapters/rules-config.ts';
 import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   deadlineConfig,
-  labourRatesConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -10,7 +9,11 @@ import {
   signingSecretsConfig,
   webhookTokenConfig,
 } from '../../functions/adapters/config.ts';
-import { approvalPolicyConfig } from '../../functions/adapters/policy-config.ts';
+import {
+  approvalPolicyConfig,
+  closeConfig,
+  labourRatesConfig,
+} from '../../functions/adapters/rules-config.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../../functions/domain/deadlines.ts';
 
 describe('configuration parsed at cold start', () => {
@@ -233,6 +236,33 @@ describe('labour rates (CASEBOOK_LABOUR_RATES)', () => {
       }),
     ).toThrow(
       'Casebook configuration is invalid: CASEBOOK_LABOUR_RATES SRE.amount EUR has 2 decimal places, "1.001" has more; CASEBOOK_LABOUR_RATES Ops.amount must be more than 0',
+    );
+  });
+});
+
+describe("the close's lag and exchange rates (CASEBOOK_CLOSE_LAG_DAYS, CASEBOOK_EXCHANGE_RATES)", () => {
+  it('default to 5 days and no rates, and name every problem on its variable', () => {
+    expect(loadConfig([closeConfig], {})).toEqual({ closeLagDays: 5 });
+    expect(
+      loadConfig([closeConfig], {
+        CASEBOOK_CLOSE_LAG_DAYS: '0',
+        CASEBOOK_EXCHANGE_RATES: '{"currency": "EUR", "rates": {"USD": "0.92"}}',
+      }),
+    ).toEqual({ closeLagDays: 0, exchangeRates: { currency: 'EUR', rates: { USD: '0.92', EUR: '1' } } });
+    expect(() =>
+      loadConfig([closeConfig], {
+        CASEBOOK_CLOSE_LAG_DAYS: '367',
+        CASEBOOK_EXCHANGE_RATES: '{"currency": "EUR", "rates": {"USD": 0.92}}',
+      }),
+    ).toThrow(
+      'Casebook configuration is invalid: CASEBOOK_CLOSE_LAG_DAYS must be a whole number of days from 0 to 366, not "367"; CASEBOOK_EXCHANGE_RATES rates: USD must be a decimal string, e.g. "0.92"',
+    );
+    for (const bad of ['-1', '2.5', 'soon'])
+      expect(() => loadConfig([closeConfig], { CASEBOOK_CLOSE_LAG_DAYS: bad })).toThrow(
+        /CASEBOOK_CLOSE_LAG_DAYS/,
+      );
+    expect(() => loadConfig([closeConfig], { CASEBOOK_EXCHANGE_RATES: '{"USD": "0.92"}' })).toThrow(
+      'CASEBOOK_EXCHANGE_RATES must be JSON {"currency": "EUR", "rates": {"USD": "0.92"}}',
     );
   });
 });

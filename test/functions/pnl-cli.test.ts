@@ -15,9 +15,7 @@ import { FileSink } from '../../functions/adapters/byte-sinks.ts';
 import { DynamoDbLedgerExportSource } from '../../functions/adapters/dynamodb-ledger-export.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { ParquetLedgerWriter } from '../../functions/adapters/parquet-ledger.ts';
-import { classify } from '../../functions/domain/alert.ts';
 import { CATEGORY_OF_KIND } from '../../functions/domain/finance-sql.ts';
-import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
 import { profitAndLoss } from '../../functions/domain/profit-and-loss.ts';
 import { exportLedger } from '../../functions/use-cases/export-ledger.ts';
@@ -26,13 +24,11 @@ import { casebook } from '../support/cli.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import {
   exportToDir,
-  FIXTURE,
   FIXTURE_LABOUR_RATES,
   FIXTURE_PNL_CSV,
-  fixtureDraft,
   fixtureLedger,
+  seedFixtureLedger,
 } from '../support/finance-fixture.ts';
-import { plainAlert } from '../support/incidents.ts';
 import type { TestBucket } from '../support/s3.ts';
 import { startTestBucket } from '../support/s3.ts';
 
@@ -180,22 +176,7 @@ describe('casebook pnl over the fixture ledger', () => {
       const tables = await database.tables();
       const store = new DynamoDbOperationsStore(database.doc, tables.operations);
       const ledgerTable = database.ledger(tables.ledger);
-      for (const [i, { incident, day, specs }] of FIXTURE.entries()) {
-        const id = formatIncidentId(2026, i + 1);
-        await store.createIncident({
-          ...openIncident(id, plainAlert(i + 1), classify({}), `${day}T08:00:00.000Z`),
-          ...(incident.productArea ? { productArea: incident.productArea } : {}),
-        });
-        const written: { id: string; seq: number }[] = [];
-        for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
-          const target = correctsIndex === undefined ? undefined : written[correctsIndex];
-          const { entry } = await ledgerTable.append(id, {
-            ...fixtureDraft(day, n, spec),
-            ...(target ? { corrects: target } : {}),
-          });
-          written.push({ id: (entry as { id: string }).id, seq: entry.seq });
-        }
-      }
+      await seedFixtureLedger(store, ledgerTable);
       const real = join(dir, 'real');
       const source = new DynamoDbLedgerExportSource(database.doc, {
         operationsTable: tables.operations,
@@ -242,6 +223,8 @@ describe('casebook pnl over the fixture ledger', () => {
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
       CASEBOOK_EXPORT_BUCKET: bucket.bucket,
+      // No closes under closes/ there: every month is open.
+      CASEBOOK_ANCHOR_BUCKET: bucket.bucket,
     };
     const fromBucket = await pnl(['--format', 'csv'], env);
     const fromDir = await pnl(['--format', 'csv', '--in', exports]);

@@ -76,9 +76,9 @@ describe('the HTTP API', () => {
         }),
       });
     }
-    // Two more: EventBridge's schedules invoke the functions that anchor and export the ledger.
-    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 2);
-    for (const fn of ['anchorLedger', 'exportLedger'] as const) {
+    // Three more: EventBridge's schedules invoke the functions that anchor, export and close the ledger.
+    template.resourceCountIs('AWS::Lambda::Permission', ROUTES.length + 3);
+    for (const fn of ['anchorLedger', 'exportLedger', 'closePeriod'] as const) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Principal: 'events.amazonaws.com',
         FunctionName: functionArn(fn),

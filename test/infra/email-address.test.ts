@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig, mailFromConfig } from '../../functions/adapters/config.ts';
-import { approvalPolicyConfig } from '../../functions/adapters/policy-config.ts';
+import { approvalPolicyConfig } from '../../functions/adapters/rules-config.ts';
 import { ENV } from '../../functions/env-names.ts';
 import { parseSettings } from '../../lib/settings.ts';
 

@@ -290,17 +290,48 @@ describe('other grants', () => {
     expect(readers(stateful.stripeApiKeySecret)).toEqual([]);
   });
 
-  it('only the function that anchors may write to the anchor bucket, and it cannot delete', () => {
+  it('only the functions that anchor and close may write to the anchor bucket, each under its own prefix, and neither can delete', () => {
     const bucketArn = stateless.resolve(stateful.anchorBucket.bucketArn);
     const writers = specs
       .filter(([key]) => allows(statementsFor(key), 's3:PutObject', bucketArn))
       .map(([k]) => k);
-    expect(writers).toEqual(keysWhere((n) => n.anchors));
-    expect(writers).toEqual(['anchorLedger']);
+    expect(writers).toEqual(keysWhere((n) => n.anchors || n.closes));
+    expect(writers.sort()).toEqual(['anchorLedger', 'closePeriod']);
     for (const key of writers) {
       expect(allows(statementsFor(key), 's3:DeleteObject')).toBe(false);
       expect(allows(statementsFor(key), 's3:DeleteObjectVersion')).toBe(false);
     }
+    const puts = (key: FunctionKey) =>
+      statementsFor(key)
+        .filter((s) => actionsOf(s).includes('s3:PutObject') && mentions(s, bucketArn))
+        .map((s) => JSON.stringify(s.Resource));
+    // Only the close function may put a close; it may put nothing else there, nor read or list.
+    expect(puts('closePeriod')).toHaveLength(1);
+    expect(puts('closePeriod')[0]).toContain('/closes/*');
+    expect(puts('anchorLedger').length).toBeGreaterThan(0);
+    for (const resource of puts('anchorLedger')) expect(resource).toContain('/signed-anchors/*');
+    const close = statementsFor('closePeriod').filter((s) => mentions(s, bucketArn));
+    expect(close.flatMap(actionsOf)).toEqual(['s3:PutObject']);
+  });
+
+  it('the close function claims closes in the operational table, reads the ledger, and runs daily', () => {
+    expect(FUNCTIONS.closePeriod.needs).toEqual({ operations: 'RW', ledger: 'RO', closes: true });
+    expect(allows(statementsFor('closePeriod'), 'dynamodb:PutItem', operationsArn)).toBe(true);
+    expect(allows(statementsFor('closePeriod'), 'dynamodb:PutItem', ledgerArn)).toBe(false);
+    expect(allows(statementsFor('closePeriod'), 'dynamodb:Query', ledgerArn)).toBe(true);
+    // The CLI invokes it by this name on AWS.
+    template.hasOutput('CloseFunctionName', {
+      Value: stateless.resolve(stateless.functions.closePeriod.functionName),
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(30 2 * * ? *)',
+      Targets: Match.arrayWith([
+        Match.objectLike({
+          Arn: stateless.resolve(stateless.functions.closePeriod.functionArn),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }),
+        }),
+      ]),
+    });
   });
 
   it('only functions that need the payload archive may put into it, and none may read, list or delete', () => {
@@ -384,10 +415,11 @@ describe('the ledger signing key', () => {
       .filter((s) => s.Effect === 'Allow' && mentions(s, keyArn))
       .flatMap(actionsOf)
       .sort();
-  const appends = (spec: FunctionSpec) => spec.needs.ledger === 'APPEND' || Boolean(spec.needs.anchors);
+  const appends = (spec: FunctionSpec) =>
+    spec.needs.ledger === 'APPEND' || Boolean(spec.needs.anchors) || Boolean(spec.needs.closes);
 
   it.each(specs.filter(([, spec]) => appends(spec)))(
-    '%s appends: it may sign heads and read the public key, nothing else',
+    '%s appends or closes: it may sign heads (or closes) and read the public key, nothing else',
     (key) => {
       expect(kmsActions(key)).toEqual(['kms:GetPublicKey', 'kms:Sign']);
     },
@@ -409,7 +441,10 @@ describe('the ledger signing key', () => {
       .filter(([key]) => allows(statementsFor(key), 'kms:Sign', keyArn))
       .map(([key]) => key)
       .sort();
-    expect(signers).toEqual(keysWhere((needs) => needs.ledger === 'APPEND' || needs.anchors).sort());
+    expect(signers).toEqual(
+      keysWhere((needs) => needs.ledger === 'APPEND' || needs.anchors || needs.closes).sort(),
+    );
+    expect(signers).toContain('closePeriod');
     expect(signers).not.toContain('incidentsApi');
     const everySigner = allStatements(template).filter(
       (s) => s.Effect === 'Allow' && mentions(s, keyArn) && allows([s], 'kms:Sign'),

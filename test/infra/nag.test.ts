@@ -3,6 +3,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_EXPORT_PREFIX } from '../../functions/domain/ledger-export.ts';
+import { CLOSE_PREFIX } from '../../functions/domain/period-close.ts';
 import { addCasebookChecks } from '../../lib/checks.ts';
 import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
 import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
@@ -69,6 +70,8 @@ describe('cdk-nag AwsSolutions checks', () => {
       bucketObjectsFinding(stateless, stateful.payloadBucket),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),
+      // The close function puts each month's close under <anchor bucket>/closes/*.
+      bucketObjectsFinding(stateless, stateful.anchorBucket, CLOSE_PREFIX),
       bucketObjectsFinding(stateless, stateful.exportBucket, LEDGER_EXPORT_PREFIX),
     ]);
     const acknowledgements = acknowledgementsUnder(app);

@@ -8,11 +8,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FileSink } from '../../functions/adapters/byte-sinks.ts';
+import type { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import type { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
 import { writeLedgerParquet } from '../../functions/adapters/parquet-ledger.ts';
+import { classify } from '../../functions/domain/alert.ts';
+import { formatIncidentId, openIncident } from '../../functions/domain/incident.ts';
 import type { LedgerEntry, LedgerEntryDraft } from '../../functions/domain/ledger.ts';
 import type { ExportedIncident, LedgerRow } from '../../functions/domain/ledger-export.ts';
 import { ledgerObjectKey, ledgerRows, periodOf } from '../../functions/domain/ledger-export.ts';
+import { plainAlert } from './incidents.ts';
 import type { EntrySpec } from './ledger-chains.ts';
 import { sealedChain } from './ledger-chains.ts';
 
@@ -164,3 +169,36 @@ export const FIXTURE_PNL_CSV = [
   'unassigned,,unpriced,,1,30',
   '',
 ].join('\n');
+
+/** What {@link seedFixtureLedger} appended: per incident id, each entry's id and seq by position. */
+export type SeededFixture = ReadonlyMap<string, readonly { readonly id: string; readonly seq: number }[]>;
+
+/**
+ * The fixture in a real operational table and ledger (a running stack's, or dynalite's): each
+ * incident opened as `INC-2026-<n>`, its entries appended in order, a correction naming the entry
+ * its index points at.
+ */
+export async function seedFixtureLedger(
+  store: Pick<DynamoDbOperationsStore, 'createIncident'>,
+  ledger: Pick<DynamoDbLedger, 'append'>,
+): Promise<SeededFixture> {
+  const seeded = new Map<string, { id: string; seq: number }[]>();
+  for (const [i, { incident, day, specs }] of FIXTURE.entries()) {
+    const id = formatIncidentId(2026, i + 1);
+    await store.createIncident({
+      ...openIncident(id, plainAlert(i + 1), classify({}), `${day}T08:00:00.000Z`),
+      ...(incident.productArea ? { productArea: incident.productArea } : {}),
+    });
+    const written: { id: string; seq: number }[] = [];
+    for (const [n, { correctsIndex, ...spec }] of specs.entries()) {
+      const target = correctsIndex === undefined ? undefined : written[correctsIndex];
+      const { entry } = await ledger.append(id, {
+        ...fixtureDraft(day, n, spec),
+        ...(target ? { corrects: target } : {}),
+      });
+      written.push({ id: (entry as { id: string }).id, seq: entry.seq });
+    }
+    seeded.set(id, written);
+  }
+  return seeded;
+}
