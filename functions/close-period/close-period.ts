@@ -4,7 +4,7 @@
  * EventBridge, which closes last month once its lag has passed. It reads the ledger itself — its
  * rows for the totals, every chain's head — so what it signs is never what a caller says.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, kmsClient, s3Client, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
