@@ -30,8 +30,10 @@ import type {
   ApprovalKey,
   ApprovalStore,
   Correlation,
+  CorrelationSignal,
   IncidentChange,
   IncidentStore,
+  SignalNoted,
 } from '../domain/ports.ts';
 import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
@@ -74,8 +76,17 @@ function correlationFields(correlation: Correlation): Record<string, unknown> {
     incidentId: correlation.incidentId,
     // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
     occurrences: correlation.occurrences.length > 0 ? new Set(correlation.occurrences) : undefined,
+    open: correlation.open,
+    resolved: correlation.resolved?.length ? new Set(correlation.resolved) : undefined,
+    repeats: correlation.repeats,
+    status: correlation.status,
+    claimedAt: correlation.claimedAt,
+    started: correlation.started,
   };
 }
+
+/** Statuses after which an incident's correlation keys no longer take its repeats the short way. */
+const ENDED = new Set(['CLOSED', 'CANCELLED']);
 
 /** Equal as stored: the same JSON whatever the key order. */
 function sameValue(a: unknown, b: unknown): boolean {
@@ -126,6 +137,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     incidentId: string,
     replacing: string | undefined,
     occurrences: readonly string[],
+    at?: string,
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
     const claimed = await putIfAbsent(
       this.client,
@@ -133,7 +145,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       {
         ...keys.correlation(correlationKey),
         entity: 'correlation',
-        ...correlationFields({ incidentId, occurrences }),
+        ...correlationFields({ incidentId, occurrences, open: true, ...(at ? { claimedAt: at } : {}) }),
       },
       replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
     );
@@ -189,8 +201,97 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     );
   }
 
-  async createIncident(incident: Incident): Promise<void> {
-    await putIfAbsent(this.client, this.tableName, {
+  async noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined> {
+    const names: Record<string, string> = {
+      '#open': 'open',
+      '#status': 'status',
+      '#repeats': 'repeats',
+      '#occ': 'occurrences',
+    };
+    const values: Record<string, unknown> = {
+      ':true': true,
+      ':status': signal.status,
+      ':one': 1,
+      ':max': LIMITS.occurrencesKept,
+    };
+    const sets = ['#status = :status'];
+    const adds = ['#repeats :one'];
+    if (signal.occurrences.length > 0) {
+      adds.push('#occ :occ');
+      values[':occ'] = new Set(signal.occurrences);
+    }
+    if (signal.resolved.length > 0) {
+      names['#resolved'] = 'resolved';
+      adds.push('#resolved :resolved');
+      values[':resolved'] = new Set(signal.resolved);
+    }
+    const openAndBounded = '(#open = :true AND (attribute_not_exists(#occ) OR size(#occ) < :max))';
+    let condition = `attribute_exists(pk) AND ${openAndBounded}`;
+    if (signal.proposed) {
+      // A free key becomes this delivery's claim in the same write: nobody reads before claiming.
+      names['#incidentId'] = 'incidentId';
+      names['#claimedAt'] = 'claimedAt';
+      names['#entity'] = 'entity';
+      values[':proposed'] = signal.proposed;
+      values[':at'] = signal.at;
+      values[':entity'] = 'correlation';
+      sets.push(
+        '#incidentId = if_not_exists(#incidentId, :proposed)',
+        '#open = if_not_exists(#open, :true)',
+        '#claimedAt = if_not_exists(#claimedAt, :at)',
+        '#entity = if_not_exists(#entity, :entity)',
+      );
+      condition = `attribute_not_exists(pk) OR ${openAndBounded}`;
+    }
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.correlation(signal.correlationKey),
+          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      if (!out.Attributes?.incidentId) return { claimed: true };
+      return { claimed: false, before: fromItem.correlation(out.Attributes) };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async moveClaim(correlationKey: string, from: string, to: string): Promise<boolean> {
+    return updateIf(
+      this.client,
+      this.tableName,
+      keys.correlation(correlationKey),
+      { incidentId: to },
+      { expression: 'incidentId = :c_from', values: { ':c_from': from } },
+    );
+  }
+
+  async markCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    mark: 'started' | 'start-failed' | 'ended' | 'adopted',
+  ): Promise<void> {
+    const fields = {
+      started: { started: true },
+      'start-failed': { claimedAt: undefined },
+      ended: { open: false },
+      adopted: { open: true, started: true },
+    }[mark];
+    await updateIf(this.client, this.tableName, keys.correlation(correlationKey), fields, {
+      expression: 'incidentId = :c_mine',
+      values: { ':c_mine': incidentId },
+    });
+  }
+
+  async createIncident(incident: Incident): Promise<boolean> {
+    return putIfAbsent(this.client, this.tableName, {
       ...keys.incident(incident.id),
       ...keys.byCreation(incident.detectedAt, incident.id),
       entity: 'incident',
@@ -235,7 +336,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
               values: { ':c_revision': revision },
             },
       );
-      if (written) return applied(read, change);
+      if (written) {
+        // Repeats of an ended incident's alerts take the long way, which checks the occurrences.
+        if (change.status && ENDED.has(change.status) && !ENDED.has(current.status)) {
+          await this.markCorrelation(read.correlationKey, read.id, 'ended');
+        }
+        return applied(read, change);
+      }
     }
     throw new ConcurrentChangeError(`${read.id} kept changing while this change was written; retry`);
   }

@@ -278,10 +278,20 @@ const approvalSchema = z.object({
 
 /** Occurrences are a String Set, absent when empty (DynamoDB stores no empty set). */
 const correlationSchema = z
-  .object({ incidentId: z.string(), occurrences: z.set(z.string()).optional() })
-  .transform(({ incidentId, occurrences }) => ({
-    incidentId,
+  .object({
+    incidentId: z.string(),
+    occurrences: z.set(z.string()).optional(),
+    open: z.boolean().optional(),
+    resolved: z.set(z.string()).optional(),
+    repeats: z.number().optional(),
+    status: z.enum(['firing', 'resolved']).optional(),
+    claimedAt: z.string().optional(),
+    started: z.boolean().optional(),
+  })
+  .transform(({ occurrences, resolved, ...rest }) => ({
+    ...rest,
     occurrences: occurrences ? [...occurrences].sort() : [],
+    ...(resolved ? { resolved: [...resolved].sort() } : {}),
   }));
 
 const customerSchema = z.object({
