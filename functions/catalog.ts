@@ -31,6 +31,8 @@ export interface FunctionNeeds {
    * at its deadline); Legal watches the regulatory clock.
    */
   readonly approvalPolicy?: boolean;
+  /** Triages alerts by the classification policy (`casebook:alertPolicy`), when one is configured. */
+  readonly alertPolicy?: boolean;
   /** Makes customers' pseudonyms (the pseudonym key). */
   readonly pseudonyms?: boolean;
   /** Writes signed anchors of the changed incident heads (the anchor bucket; signing with the ledger signing key). */
@@ -78,6 +80,7 @@ export const FUNCTIONS = {
       startExecution: true,
       webhookSecret: true,
       payloadArchive: true,
+      alertPolicy: true,
     },
     timeoutSeconds: 15,
   },
@@ -86,7 +89,7 @@ export const FUNCTIONS = {
     entry: 'functions/declare-incident/handler.ts',
     description:
       'POST /incidents: customer support or sales declares an incident from a complaint; it opens like an alert and starts its lifecycle',
-    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true },
+    needs: { operations: 'RW', ledger: 'APPEND', startExecution: true, alertPolicy: true },
     timeoutSeconds: 15,
   },
   recordPhase: {

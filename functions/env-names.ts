@@ -32,6 +32,12 @@ export const ENV = {
    * without it seed 001's rules ask the three `CASEBOOK_APPROVER_*` addresses.
    */
   approvalPolicy: 'CASEBOOK_APPROVAL_POLICY',
+  /**
+   * JSON: the classification policy — which labels carry world, severity and categories, rules of
+   * label matchers, each source's service names mapped to ours (`functions/domain/alert-policy.ts`).
+   * Optional: without it alerts are triaged by the default policy.
+   */
+  alertPolicy: 'CASEBOOK_ALERT_POLICY',
   /** Locally: the webhook bearer token itself. */
   alertmanagerToken: 'CASEBOOK_ALERTMANAGER_TOKEN',
   /** On AWS: the Secrets Manager secret that holds the webhook bearer token. */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { deadlineConfig, labourRatesConfig } from '../functions/adapters/config.ts';
+import { parseAlertPolicy } from '../functions/domain/alert-policy.ts';
 import { parseApprovalPolicy } from '../functions/domain/approval-policy.ts';
 import { emailAddress, isEmailAddress } from '../functions/domain/email-address.ts';
 import { ENV } from '../functions/env-names.ts';
@@ -35,6 +36,8 @@ export const CONTEXT_KEYS = {
    * and severity, quorum, vetoes, the roster; roles it names nobody for fall back to `casebook:approvers`.
    */
   approvalPolicy: 'casebook:approvalPolicy',
+  /** Optional: the classification policy (the shape of `CASEBOOK_ALERT_POLICY`); without it, the default. */
+  alertPolicy: 'casebook:alertPolicy',
   /**
    * Optional: the OpenID Connect issuer the console signs people in with, `{"issuerUrl": "https://…",
    * "clientId": "…"}`; without it the stack creates a Cognito user pool and its app client.
@@ -238,6 +241,33 @@ export function parseSettings(raw: {
       ...(policy === undefined ? {} : { approvalPolicy: JSON.stringify(policy) }),
     },
   };
+}
+
+/**
+ * Lambda holds 4 KB of environment in all per function; the policy must leave room for the rest
+ * (table names, ARNs), so a larger one fails at synth, not at deploy.
+ */
+export const ALERT_POLICY_MAX_BYTES = 2048;
+
+/** The classification policy from context, checked by the functions' own rule: its JSON, or every problem. */
+export function parseAlertPolicySetting(value: unknown): {
+  readonly json?: string;
+  readonly problems: string[];
+} {
+  if (value === undefined) return { problems: [] };
+  const policy = fromContext(value);
+  const parsed = parseAlertPolicy(policy);
+  if (!parsed.ok) return { problems: parsed.problems.map((p) => `${CONTEXT_KEYS.alertPolicy} ${p}`) };
+  const json = JSON.stringify(policy);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > ALERT_POLICY_MAX_BYTES) {
+    return {
+      problems: [
+        `${CONTEXT_KEYS.alertPolicy} is ${bytes} bytes as JSON, over the ${ALERT_POLICY_MAX_BYTES} a function's environment leaves for it`,
+      ],
+    };
+  }
+  return { json, problems: [] };
 }
 
 /** `cdk -c key=value` passes strings: a value that reads as JSON is taken as JSON. */

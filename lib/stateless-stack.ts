@@ -25,7 +25,13 @@ import { ConsoleSignIn, parseConsoleIssuer } from './constructs/console-sign-in.
 import { IncidentWorkflow } from './constructs/incident-workflow.ts';
 import { invalidConfiguration } from './constructs/validation.ts';
 import { REPO_ROOT } from './paths.ts';
-import { type Approvers, CONTEXT_KEYS, parseOperationsSettings, parseSettings } from './settings.ts';
+import {
+  type Approvers,
+  CONTEXT_KEYS,
+  parseAlertPolicySetting,
+  parseOperationsSettings,
+  parseSettings,
+} from './settings.ts';
 
 /**
  * How the callers of each routed function are authenticated, since no route has an API Gateway
@@ -103,10 +109,12 @@ export class CasebookStatelessStack extends Stack {
       approvalPolicy: this.node.tryGetContext(CONTEXT_KEYS.approvalPolicy),
     });
     const operations = parseOperationsSettings((key) => this.node.tryGetContext(key));
+    const alertPolicy = parseAlertPolicySetting(this.node.tryGetContext(CONTEXT_KEYS.alertPolicy));
     const consoleIssuer = parseConsoleIssuer(this.node.tryGetContext(CONTEXT_KEYS.oidc), CONTEXT_KEYS.oidc);
     const problems = [
       ...(parsed.ok ? [] : parsed.problems),
       ...consoleIssuer.problems,
+      ...alertPolicy.problems,
       ...(operations.ok ? [] : operations.problems),
       ...catalogProblems(specs),
     ];
@@ -217,6 +225,7 @@ export class CasebookStatelessStack extends Stack {
           .addEnvironment(ENV.approverSre, approvers.sre);
         if (approvalPolicy) fn.addEnvironment(ENV.approvalPolicy, approvalPolicy);
       }
+      if (needs.alertPolicy && alertPolicy.json) fn.addEnvironment(ENV.alertPolicy, alertPolicy.json);
       built.set(key, fn);
     }
     const lambdas = {} as Record<FunctionKey, IFunction>;

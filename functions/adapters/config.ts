@@ -3,6 +3,7 @@
  * deployed without one fails at init, naming every missing variable, not on its third request.
  */
 import { z } from 'zod';
+import { parseAlertPolicy } from '../domain/alert-policy.ts';
 import { parseApprovalPolicy } from '../domain/approval-policy.ts';
 import type { DeadlinePolicy } from '../domain/deadlines.ts';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines.ts';
@@ -134,6 +135,28 @@ export const approvalPolicyConfig = z
       return z.NEVER;
     }
     return { approvalPolicy: result.policy };
+  });
+
+/**
+ * The classification policy (`CASEBOOK_ALERT_POLICY`, optional: the default policy), every problem
+ * listed under the variable.
+ */
+export const alertPolicyConfig = z
+  .object({ [ENV.alertPolicy]: z.string().optional() })
+  .transform((env, ctx) => {
+    const text = env[ENV.alertPolicy];
+    const raw = text === undefined ? undefined : jsonText.safeParse(text);
+    if (raw && !raw.success) {
+      ctx.addIssue({ code: 'custom', path: [ENV.alertPolicy], message: 'must be JSON' });
+      return z.NEVER;
+    }
+    const result = parseAlertPolicy(raw?.data);
+    if (!result.ok) {
+      for (const message of result.problems)
+        ctx.addIssue({ code: 'custom', path: [ENV.alertPolicy], message });
+      return z.NEVER;
+    }
+    return { alertPolicy: result.policy };
   });
 
 export const anchorBucketConfig = z

@@ -103,6 +103,7 @@ const incidentSchema = z.object({
   alertNamedCustomers: z.number().optional(),
   customerSummary: z.string().optional(),
   productArea: z.string().optional(),
+  assets: z.array(z.string()).optional(),
   truncated: z
     .array(
       z.object({ field: z.string(), bytes: z.number(), sha256: z.string() } satisfies FieldsOf<Truncation>),

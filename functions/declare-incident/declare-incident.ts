@@ -7,6 +7,7 @@
  */
 import { documentClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
+  alertPolicyConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -48,12 +49,18 @@ export function makeDeclareIncidentHandler(
 
 /** Dependencies from the environment, built once per cold start. */
 export function declareIncidentDepsFromEnvironment(): OpenIncidentDeps {
-  const config = loadConfig([operationsTableConfig, ledgerTableConfig, stateMachineConfig]);
+  const config = loadConfig([
+    operationsTableConfig,
+    ledgerTableConfig,
+    stateMachineConfig,
+    alertPolicyConfig,
+  ]);
   const db = documentClient();
   return {
     incidents: new DynamoDbOperationsStore(db, config.operationsTable),
     ledger: ledgerFromConfig(db, config),
     workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
     clock: systemClock,
+    alertPolicy: config.alertPolicy,
   };
 }

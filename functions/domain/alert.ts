@@ -3,16 +3,16 @@
  * it is a History World incident (seed 001 §3.2, §4) and how severe it is (seed 003).
  */
 import { z } from 'zod';
+import type { AlertPolicy, PolicyClassification } from './alert-policy.ts';
+import { classifyWithPolicy, DEFAULT_ALERT_POLICY, severityWithPolicy } from './alert-policy.ts';
 import { emailAddress, isEmailAddress } from './email-address.ts';
 import type { InputIssue } from './errors.ts';
 import { InvalidInputError } from './errors.ts';
-import { CATEGORY_LABEL } from './labels.ts';
 import { LIMITS } from './limits.ts';
 import type { Truncation } from './text.ts';
 import { utf8Bytes } from './text.ts';
 import { isUtcInstant } from './time.ts';
-import type { Rml3Category, Severity, World } from './vocabulary.ts';
-import { RML3_CATEGORIES } from './vocabulary.ts';
+import type { Severity } from './vocabulary.ts';
 
 /** One alert instance inside a notification: only what identifies it is kept. */
 export interface AlertInstance {
@@ -168,96 +168,31 @@ export function checkNormalizedAlert(candidate: unknown): NormalizedAlert {
   return parsed.data;
 }
 
-/** The outcome of triage: is this a History World incident, and how heavy. */
-export interface Classification {
-  readonly world: World;
-  readonly categories: readonly Rml3Category[];
-  readonly severity: Severity;
-  readonly isIncident: boolean;
-  /** Why, in a sentence, for the timeline and the decision record. */
-  readonly reason: string;
-}
-
-const SEVERITY_WORDS: ReadonlyArray<[RegExp, Severity]> = [
-  [/^(critical|crit|page|p1|emergency|fatal)$/, 'SEV1'],
-  [/^(high|error|major|p2)$/, 'SEV2'],
-  [/^(warning|warn|medium|minor|p3)$/, 'SEV3'],
-  [/^(info|informational|low|none|p4)$/, 'SEV4'],
-];
+/** The outcome of triage: is this a History World incident, how heavy, and which rule said so. */
+export type Classification = PolicyClassification;
 
 /** Reads `severity` (or `priority`) labels; a missing or unknown one errs on the serious side. */
 export function severityFromLabels(labels: Readonly<Record<string, string>>): {
   severity: Severity;
   fromLabel: boolean;
 } {
-  const raw = (labels.severity ?? labels.priority ?? '').trim().toLowerCase();
-  const sev = /^sev-?([1-4])$/.exec(raw);
-  if (sev) return { severity: `SEV${sev[1]}` as Severity, fromLabel: true };
-  for (const [pattern, severity] of SEVERITY_WORDS) {
-    if (pattern.test(raw)) return { severity, fromLabel: true };
-  }
-  return { severity: 'SEV2', fromLabel: false };
-}
-
-function worldFromLabel(raw: string | undefined): World | undefined {
-  const m = /^rml-?([123])$/.exec((raw ?? '').trim().toLowerCase());
-  return m ? (`RML${m[1]}` as World) : undefined;
-}
-
-function categoriesFromLabel(raw: string | undefined): Rml3Category[] {
-  const words = (raw ?? '')
-    .toLowerCase()
-    .split(/[\s,;|]+/)
-    .map((w) => w.replaceAll('-', '_'))
-    .filter(Boolean);
-  return RML3_CATEGORIES.filter((c) => words.includes(c));
+  return severityWithPolicy(DEFAULT_ALERT_POLICY, labels);
 }
 
 /**
- * Triage (seed 001 §3.2, §4.1): a default-to-RML3 category makes it RML3 whatever else is said;
- * an explicit RML1/RML2 `world` label keeps it out of the History World; anything unlabelled is a
- * gray case and is treated as RML3 until someone downscopes it (a logged decision).
+ * Triage by labels alone under the default policy (seed 001 §3.2, §4.1): what a source-less
+ * caller (a test, a seeded incident) means by "classified as Casebook always has".
  */
 export function classify(labels: Readonly<Record<string, string>>): Classification {
-  const { severity, fromLabel } = severityFromLabels(labels);
-  const sevNote = fromLabel ? '' : ' Severity defaulted to SEV2: no recognised severity given.';
-  const categories = categoriesFromLabel(labels.category ?? labels.rml3_category);
-  const labelled = worldFromLabel(labels.world ?? labels.rml_world);
-  if (categories.length > 0) {
-    return {
-      world: 'RML3',
-      categories,
-      severity,
-      isIncident: true,
-      // The reason is read on the timeline: the categories by their labels, not their stored values.
-      reason: `Default-to-RML3 category: ${categories.map((c) => CATEGORY_LABEL[c]).join(', ')}.${sevNote}`,
-    };
-  }
-  if (labelled === 'RML3') {
-    return {
-      world: 'RML3',
-      categories,
-      severity,
-      isIncident: true,
-      reason: `Labelled world=RML3.${sevNote}`,
-    };
-  }
-  if (labelled) {
-    return {
-      world: labelled,
-      categories,
-      severity,
-      isIncident: false,
-      reason: `Labelled world=${labelled} with no default-to-RML3 category: not a History World incident.`,
-    };
-  }
-  return {
-    world: 'RML3',
-    categories,
-    severity,
-    isIncident: true,
-    reason: `Gray case (no world label): treated as RML3 until downscoped.${sevNote}`,
-  };
+  return classifyWithPolicy(DEFAULT_ALERT_POLICY, { source: '', labels });
+}
+
+/** Triage of a whole alert under `policy` (none configured: the default, today's triage). */
+export function classifyAlert(
+  alert: NormalizedAlert,
+  policy: AlertPolicy = DEFAULT_ALERT_POLICY,
+): Classification {
+  return classifyWithPolicy(policy, alert);
 }
 
 /** Splits a comma/semicolon/space separated list of addresses; returns the ones that are not addresses too. */

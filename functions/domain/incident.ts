@@ -72,6 +72,8 @@ export interface Incident {
   readonly alertNamedCustomers?: number;
   readonly customerSummary?: string;
   readonly productArea?: string;
+  /** What the classification policy says the trouble touches (its rule's `assets`). */
+  readonly assets?: readonly string[];
   /** Values from the alert that were cut to their bounds: where, how large, and their SHA-256. */
   readonly truncated?: readonly Truncation[];
   /** The whole alert as it arrived, when something in it had to be cut. */
@@ -293,7 +295,8 @@ export function openIncident(
     ...(alert.externalUrl ? { externalUrl: alert.externalUrl } : {}),
     ...(alert.customerContacts.length > 0 ? { alertNamedCustomers: alert.customerContacts.length } : {}),
     ...(alert.customerSummary ? { customerSummary: alert.customerSummary } : {}),
-    ...(alert.productArea ? { productArea: alert.productArea } : {}),
+    ...(classification.productArea ? { productArea: classification.productArea } : {}),
+    ...(classification.assets.length > 0 ? { assets: classification.assets } : {}),
     ...(alert.truncated?.length ? { truncated: alert.truncated } : {}),
     ...(originalPayload ? { originalPayload } : {}),
     startedAt: alert.startedAt,

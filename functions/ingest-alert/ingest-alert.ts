@@ -2,6 +2,7 @@
 
 import { documentClient, s3Client, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
+  alertPolicyConfig,
   ledgerTableConfig,
   loadConfig,
   operationsTableConfig,
@@ -82,6 +83,7 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     stateMachineConfig,
     webhookTokenConfig,
     payloadBucketConfig,
+    alertPolicyConfig,
   ]);
   const db = documentClient();
   return {
@@ -90,6 +92,7 @@ export function ingestDepsFromEnvironment(): IngestDeps {
     workflow: new StepFunctionsWorkflow(sfnClient(), config.stateMachineArn),
     payloads: new S3PayloadArchive(s3Client(), config.payloadBucket),
     clock: systemClock,
+    alertPolicy: config.alertPolicy,
     verifyToken: webhookTokenVerifier(config.webhookToken),
   };
 }

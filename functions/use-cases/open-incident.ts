@@ -3,7 +3,7 @@
  * complaint — open an incident for it, or fold it into the one it belongs to.
  *
  * Primary course:
- *  1. Triage the alert (world, categories, severity).
+ *  1. Triage the alert by the classification policy (world, categories, severity, the deciding rule).
  *  2. Note the notification on its correlation key in one write: a repeat of an open incident's
  *     alert is counted there, its new occurrences and resolutions added, and the write answers
  *     what the key held before. A key nobody holds is claimed in the same write, for the number
@@ -31,7 +31,8 @@
  * partial failure completes what is missing and duplicates nothing.
  */
 import type { Classification, NormalizedAlert } from '../domain/alert.ts';
-import { classify } from '../domain/alert.ts';
+import { classifyAlert } from '../domain/alert.ts';
+import type { AlertPolicy } from '../domain/alert-policy.ts';
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import {
@@ -60,6 +61,8 @@ export interface OpenIncidentDeps {
   /** Where a payload with cut values is kept; callers whose input is never cut (a declaration) have none. */
   readonly payloads?: PayloadArchive;
   readonly clock: Clock;
+  /** How alerts are triaged; without one, the default policy (triage as it has always been). */
+  readonly alertPolicy?: AlertPolicy;
 }
 
 export type OpenIncidentResult =
@@ -121,7 +124,7 @@ export async function openIncident(
   const now = deps.clock.now();
   const at = now.toISOString();
   // 1.
-  const classification = classify(alert.labels);
+  const classification = classifyAlert(alert, deps.alertPolicy);
   const mayOpen = classification.isIncident && alert.status === 'firing';
   // 2.
   const year = now.getUTCFullYear();
@@ -258,7 +261,7 @@ async function foldNoted(
     if (incident?.correlationKey !== alert.correlationKey) return undefined;
     if (!opening) {
       // The landed repair path: the opener wrote the incident but its start did not complete.
-      await recordDetection(deps, incident, alert, classify(alert.labels));
+      await recordDetection(deps, incident, alert, classifyAlert(alert, deps.alertPolicy));
       await startLifecycle(deps, incident);
     }
   }
@@ -430,6 +433,7 @@ async function recordDetection(
       source: alert.source,
       deliveryKey: alert.deliveryKey,
       alertCount: alert.alerts.length,
+      ...classificationDetail(classification),
       ...detail,
     },
   });
@@ -466,6 +470,18 @@ async function recordDetection(
   );
 }
 
+/** The rule that decided, and what the policy added, for the detection event. */
+function classificationDetail(c: Classification): JsonObject {
+  return {
+    rule: c.rule,
+    ...(c.matchedRule && c.matchedRule !== c.rule ? { matchedRule: c.matchedRule } : {}),
+    policyVersion: c.policyVersion,
+    ...(c.service !== undefined ? { service: c.service } : {}),
+    ...(c.assets.length > 0 ? { assets: [...c.assets] } : {}),
+    ...(c.productArea !== undefined ? { productArea: c.productArea } : {}),
+  };
+}
+
 async function fold(
   deps: OpenIncidentDeps,
   incident: Incident,
@@ -486,7 +502,7 @@ async function fold(
   if (correlation?.open && correlation.started) return;
   // A redelivery after a failed first attempt still gets its detection recorded and its lifecycle
   // started; a closed incident's lifecycle is over and stays over.
-  await recordDetection(deps, incident, alert, classify(alert.labels));
+  await recordDetection(deps, incident, alert, classifyAlert(alert, deps.alertPolicy));
   if (isOpen(incident)) {
     await startLifecycle(deps, incident);
     if (!correlation?.open)
