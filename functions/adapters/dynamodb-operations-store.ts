@@ -82,6 +82,10 @@ function correlationFields(correlation: Correlation): Record<string, unknown> {
     status: correlation.status,
     claimedAt: correlation.claimedAt,
     started: correlation.started,
+    cross: correlation.cross,
+    owner: correlation.owner,
+    joined: correlation.joined?.length ? new Set(correlation.joined) : undefined,
+    via: correlation.via,
   };
 }
 
@@ -138,6 +142,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     replacing: string | undefined,
     occurrences: readonly string[],
     at?: string,
+    links: Pick<Correlation, 'cross' | 'owner'> = {},
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
     const claimed = await putIfAbsent(
       this.client,
@@ -145,7 +150,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       {
         ...keys.correlation(correlationKey),
         entity: 'correlation',
-        ...correlationFields({ incidentId, occurrences, open: true, ...(at ? { claimedAt: at } : {}) }),
+        ...correlationFields({
+          incidentId,
+          occurrences,
+          open: true,
+          ...(at ? { claimedAt: at } : {}),
+          ...links,
+        }),
       },
       replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
     );
@@ -241,6 +252,12 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         '#claimedAt = if_not_exists(#claimedAt, :at)',
         '#entity = if_not_exists(#entity, :entity)',
       );
+      for (const [field, value] of Object.entries(signal.claim ?? {})) {
+        if (value === undefined) continue;
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
+      }
       condition = `attribute_not_exists(pk) OR ${openAndBounded}`;
     }
     try {
@@ -263,14 +280,39 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     }
   }
 
-  async moveClaim(correlationKey: string, from: string, to: string): Promise<boolean> {
-    return updateIf(
+  async moveClaim(correlationKey: string, from: string, to: string, via?: string): Promise<boolean> {
+    const moved = await updateIf(
       this.client,
       this.tableName,
       keys.correlation(correlationKey),
-      { incidentId: to },
+      // A joined key's repeats fold the short way: the incident's own source starts its lifecycle.
+      via ? { incidentId: to, via, started: true } : { incidentId: to },
       { expression: 'incidentId = :c_from', values: { ':c_from': from } },
     );
+    if (moved && via) {
+      // The cross-source key lists who joined, so that closing the incident ends their keys too.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.correlation(via),
+          UpdateExpression: 'ADD joined :joined',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':joined': new Set([correlationKey]) },
+        }),
+      );
+    }
+    return moved;
+  }
+
+  /** Ends every key of an incident: its own, its cross-source key and the keys that joined it. */
+  private async endCorrelation(incident: Incident): Promise<void> {
+    const own = await this.findCorrelation(incident.correlationKey);
+    await this.markCorrelation(incident.correlationKey, incident.id, 'ended');
+    if (!own?.cross) return;
+    const cross = await this.findCorrelation(own.cross);
+    if (cross?.incidentId !== incident.id) return;
+    await this.markCorrelation(own.cross, incident.id, 'ended');
+    for (const joined of cross.joined ?? []) await this.markCorrelation(joined, incident.id, 'ended');
   }
 
   async markCorrelation(
@@ -339,7 +381,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       if (written) {
         // Repeats of an ended incident's alerts take the long way, which checks the occurrences.
         if (change.status && ENDED.has(change.status) && !ENDED.has(current.status)) {
-          await this.markCorrelation(read.correlationKey, read.id, 'ended');
+          await this.endCorrelation(current);
         }
         return applied(read, change);
       }

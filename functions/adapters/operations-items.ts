@@ -288,11 +288,16 @@ const correlationSchema = z
     status: z.enum(['firing', 'resolved']).optional(),
     claimedAt: z.string().optional(),
     started: z.boolean().optional(),
+    cross: z.string().optional(),
+    owner: z.string().optional(),
+    joined: z.set(z.string()).optional(),
+    via: z.string().optional(),
   })
-  .transform(({ occurrences, resolved, ...rest }) => ({
+  .transform(({ occurrences, resolved, joined, ...rest }) => ({
     ...rest,
     occurrences: occurrences ? [...occurrences].sort() : [],
     ...(resolved ? { resolved: [...resolved].sort() } : {}),
+    ...(joined ? { joined: [...joined].sort() } : {}),
   }));
 
 const customerSchema = z.object({

@@ -37,6 +37,7 @@ export interface IncidentStore {
     replacing: string | undefined,
     occurrences: readonly string[],
     at?: string,
+    links?: Pick<Correlation, 'cross' | 'owner'>,
   ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly incidentId: string }>;
   /**
    * Gives a claim back after the incident it named could not be written: points the key at
@@ -59,8 +60,12 @@ export interface IncidentStore {
    * the long way.
    */
   noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined>;
-  /** Points a key this delivery claimed at another incident id, only while it still names `from`. */
-  moveClaim(correlationKey: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Points a key this delivery claimed at another incident id, only while it still names `from`;
+   * with `via`, the key joins another source's incident through that cross-source key (and is
+   * added to the cross-source key's joined keys).
+   */
+  moveClaim(correlationKey: string, from: string, to: string, via?: string): Promise<boolean>;
   /**
    * Marks, on a key held by `incidentId`, that its lifecycle was started (Detect ran), that the
    * delivery opening it gave up starting it (so the next delivery starts it at once, not after
@@ -114,6 +119,14 @@ export interface Correlation {
   readonly claimedAt?: string;
   /** Set by the lifecycle's Detect step: the incident's execution is running. */
   readonly started?: boolean;
+  /** On a source's own key: the cross-source key claimed with it. */
+  readonly cross?: string;
+  /** On a cross-source key: the own key of the delivery that claimed it (whose incident it names). */
+  readonly owner?: string;
+  /** On a cross-source key: the other sources' own keys that joined its incident. */
+  readonly joined?: readonly string[];
+  /** On a source's own key that joined another source's incident: the cross-source key it joined by. */
+  readonly via?: string;
 }
 
 /** A notification as {@link IncidentStore.noteSignal} records it on its correlation key. */
@@ -126,6 +139,8 @@ export interface CorrelationSignal {
   readonly at: string;
   /** The incident id to claim a free key for; absent when this notification may not open one. */
   readonly proposed?: string;
+  /** Recorded on a key this write claims: `cross` on a source's own key, `owner` on a cross-source key. */
+  readonly claim?: { readonly cross?: string; readonly owner?: string };
 }
 
 export type SignalNoted =

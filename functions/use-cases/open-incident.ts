@@ -33,6 +33,7 @@
 import type { Classification, NormalizedAlert } from '../domain/alert.ts';
 import { classifyAlert } from '../domain/alert.ts';
 import type { AlertPolicy } from '../domain/alert-policy.ts';
+import { crossSourceKey } from '../domain/correlation.ts';
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import {
@@ -130,6 +131,7 @@ export async function openIncident(
   const year = now.getUTCFullYear();
   const proposed = mayOpen ? formatIncidentId(year, (await lastNumber(deps.incidents, year)) + 1) : undefined;
   const resolved = resolvedOccurrences(alert);
+  const cross = mayOpen ? crossSourceKey(alert, classification) : undefined;
   const noted = await deps.incidents.noteSignal({
     correlationKey: alert.correlationKey,
     occurrences: alert.occurrences,
@@ -137,10 +139,15 @@ export async function openIncident(
     status: alert.status,
     at,
     ...(proposed ? { proposed } : {}),
+    ...(cross ? { claim: { cross } } : {}),
   });
   // 4.
   if (noted?.claimed && proposed) {
-    return openClaimed(deps, alert, classification, proposed, now, original);
+    if (cross) {
+      const joined = await joinAcrossSources(deps, alert, classification, cross, proposed, resolved, now);
+      if (joined) return joined;
+    }
+    return openClaimed(deps, alert, classification, proposed, now, original, cross);
   }
   // 3.
   if (noted && !noted.claimed) {
@@ -160,6 +167,82 @@ function resolvedOccurrences(alert: NormalizedAlert): string[] {
     .filter((o) => reported.has(o));
 }
 
+/**
+ * A new group whose cross-source key is held by an open incident — the same trouble reported by
+ * another source — joins that incident: its own key is pointed there. Undefined when this delivery
+ * claimed the cross-source key too (or it is held by an ended incident): open a new incident.
+ */
+async function joinAcrossSources(
+  deps: OpenIncidentDeps,
+  alert: NormalizedAlert,
+  classification: Classification,
+  cross: string,
+  proposed: string,
+  resolved: readonly string[],
+  now: Date,
+): Promise<OpenIncidentResult | undefined> {
+  const at = now.toISOString();
+  const noted = await deps.incidents.noteSignal({
+    correlationKey: cross,
+    occurrences: alert.occurrences,
+    resolved,
+    status: alert.status,
+    at,
+    proposed,
+    claim: { owner: alert.correlationKey },
+  });
+  if (!noted) {
+    await takeOverCross(deps, alert, cross, proposed, at);
+    return undefined;
+  }
+  if (noted.claimed) return undefined;
+  // The incident is joined once it is written under its final number: started, or written by the
+  // delivery that claimed the cross-source key.
+  let holder: Correlation | undefined = noted.before;
+  let target: string | undefined;
+  for (let look = 1; holder?.open && look <= OPENING_LOOKS; look++) {
+    if (holder.started) target = holder.incidentId;
+    else if ((await deps.incidents.getIncident(holder.incidentId))?.correlationKey === holder.owner) {
+      target = holder.incidentId;
+    }
+    if (target) break;
+    await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
+    holder = await deps.incidents.findCorrelation(cross);
+  }
+  if (!holder?.open) return undefined;
+  if (!target) {
+    await deps.incidents.releaseCorrelation(alert.correlationKey, proposed, undefined).catch(() => {});
+    throw new CasebookError(
+      ERROR_NAMES.dependencyUnavailable,
+      `${holder.incidentId}, which ${alert.correlationKey} joins across sources, is still being opened; retry`,
+    );
+  }
+  await deps.incidents.moveClaim(alert.correlationKey, proposed, target, cross);
+  await deps.incidents.addTimelineEvent(target, {
+    ...foldEvent(target, alert, at),
+    summary: `${alert.source} reports the same trouble (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); joined to ${target} across sources`,
+  });
+  return { outcome: 'folded', incidentId: target, classification };
+}
+
+/**
+ * Claims a cross-source key its ended incident still holds, for the incident this delivery opens
+ * (best effort: should another delivery take it first, this incident opens without it).
+ */
+async function takeOverCross(
+  deps: OpenIncidentDeps,
+  alert: NormalizedAlert,
+  cross: string,
+  incidentId: string,
+  at: string,
+): Promise<void> {
+  const held = await deps.incidents.findCorrelation(cross);
+  if (held?.open) return;
+  await deps.incidents.claimCorrelation(cross, incidentId, held?.incidentId, alert.occurrences, at, {
+    owner: alert.correlationKey,
+  });
+}
+
 /** Step 4: this delivery claimed the key for `proposed`; write the incident under it (or the next free number). */
 async function openClaimed(
   deps: OpenIncidentDeps,
@@ -168,6 +251,7 @@ async function openClaimed(
   proposed: string,
   now: Date,
   original: string | undefined,
+  cross: string | undefined,
 ): Promise<OpenIncidentResult> {
   const at = now.toISOString();
   const year = now.getUTCFullYear();
@@ -196,20 +280,32 @@ async function openClaimed(
       if (!(await deps.incidents.moveClaim(alert.correlationKey, incidentId, next))) {
         throw new Error(`The claim on ${alert.correlationKey} moved while ${incidentId} was taken`);
       }
+      if (cross) await deps.incidents.moveClaim(cross, incidentId, next);
       incidentId = next;
     }
   } catch (error) {
     // Unless its incident is written, the key is given back: no key points at a missing incident.
     if (!(await deps.incidents.getIncident(incidentId).catch(() => undefined))) {
-      await deps.incidents.releaseCorrelation(alert.correlationKey, incidentId, undefined).catch(() => {});
+      await release(deps, [alert.correlationKey, cross], incidentId);
     }
     throw error;
   }
-  await deps.incidents.releaseCorrelation(alert.correlationKey, incidentId, undefined).catch(() => {});
+  await release(deps, [alert.correlationKey, cross], incidentId);
   throw new CasebookError(
     ERROR_NAMES.dependencyUnavailable,
     `No incident number for ${alert.correlationKey} after ${MAX_ATTEMPTS} attempts: concurrent deliveries kept taking them`,
   );
+}
+
+/** Gives back the keys this delivery claimed for `incidentId`, as far as it can. */
+async function release(
+  deps: OpenIncidentDeps,
+  keys: readonly (string | undefined)[],
+  incidentId: string,
+): Promise<void> {
+  for (const key of keys) {
+    if (key) await deps.incidents.releaseCorrelation(key, incidentId, undefined).catch(() => {});
+  }
 }
 
 /**
@@ -256,6 +352,11 @@ async function foldNoted(
       const now = await deps.incidents.findCorrelation(alert.correlationKey);
       if (!now?.open) return undefined;
       incidentId = now.incidentId;
+      // Started, or joined to another source's incident: the key's incident is settled.
+      if (now.started || now.via) {
+        await recordSignal(deps, incidentId, alert, before, resolved, at);
+        return { outcome: 'folded', incidentId, classification };
+      }
       incident = await deps.incidents.getIncident(incidentId);
     }
     if (incident?.correlationKey !== alert.correlationKey) return undefined;
@@ -318,6 +419,7 @@ async function theLongWay(
   original: string | undefined,
 ): Promise<OpenIncidentResult> {
   const at = now.toISOString();
+  const cross = crossSourceKey(alert, classification);
   let correlation = await deps.incidents.findCorrelation(alert.correlationKey);
   let archived: ArchivedPayload | undefined;
   // Numbers seen taken by other alert groups' incidents while trying.
@@ -325,7 +427,8 @@ async function theLongWay(
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const holder = correlation ? await deps.incidents.getIncident(correlation.incidentId) : undefined;
-    const ours = holder?.correlationKey === alert.correlationKey ? holder : undefined;
+    // A key that joined another source's incident names an incident opened under another key.
+    const ours = holder?.correlationKey === alert.correlationKey || correlation?.via ? holder : undefined;
     const known =
       alert.occurrences.length > 0 && alert.occurrences.every((o) => correlation?.occurrences.includes(o));
     if (ours && (isOpen(ours) || known)) {
@@ -353,10 +456,23 @@ async function theLongWay(
         correlation?.incidentId,
         alert.occurrences,
         at,
+        cross ? { cross } : {},
       );
       if (!claim.claimed) {
         correlation = await deps.incidents.findCorrelation(alert.correlationKey);
         continue;
+      }
+      if (cross) {
+        const joined = await joinAcrossSources(
+          deps,
+          alert,
+          classification,
+          cross,
+          incidentId,
+          resolvedOccurrences(alert),
+          now,
+        );
+        if (joined) return joined;
       }
     }
     const claimedNow = !unfinished;
@@ -373,18 +489,22 @@ async function theLongWay(
         await deps.incidents
           .releaseCorrelation(alert.correlationKey, incidentId, correlation)
           .catch(() => {});
+        await release(deps, [cross], incidentId);
       }
       throw error;
     }
     const number = parseIncidentId(incidentId);
     if (!stored || stored.correlationKey !== alert.correlationKey || !number) {
-      // Another alert group's incident holds this number: give the key back, try the next one.
+      // Another alert group's incident holds this number: give the keys back, try the next one.
       if (claimedNow) await deps.incidents.releaseCorrelation(alert.correlationKey, incidentId, correlation);
+      if (claimedNow && cross) await release(deps, [cross], incidentId);
       if (number?.year === now.getUTCFullYear()) taken = Math.max(taken, number.sequence);
       correlation = await deps.incidents.findCorrelation(alert.correlationKey);
       continue;
     }
 
+    // Written under its final number: the trouble's cross-source key may name it now.
+    if (cross) await takeOverCross(deps, alert, cross, incidentId, at);
     await deps.incidents.recordIncidentNumber(number.year, number.sequence);
     remember(deps.incidents, number.year, number.sequence);
     await recordDetection(deps, stored, alert, classification);

@@ -17,9 +17,11 @@ import { keys } from '../../functions/adapters/operations-keys.ts';
 import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
 import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
+import { sha256Hex } from '../../functions/domain/json.ts';
 import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
 import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
 import { enterPhase } from '../../functions/use-cases/enter-phase.ts';
+import { openIncident } from '../../functions/use-cases/open-incident.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase, testClock } from '../support/dynamodb.ts';
 import { apiEvent } from '../support/http.ts';
@@ -269,5 +271,63 @@ describe('a key claimed before keys carried the open flag', () => {
     const second = await counted(() => post(payload));
     expect(second.result.statusCode).toBe(200);
     expect(second.requests).toEqual(['UpdateItemCommand']);
+  });
+});
+
+describe('the same trouble from two sources', () => {
+  /** The fixture's alert as another tool would report it: its own key, the same service. */
+  function fromSource(source: string, service: string | undefined, labels: Record<string, string> = {}) {
+    const alert = parseAlertmanagerWebhook(JSON.parse(payload));
+    return {
+      ...alert,
+      source,
+      correlationKey: `${source}:${sha256Hex(`${source}-group`).slice(0, 32)}`,
+      labels: { ...alert.labels, ...labels },
+      ...(service ? { service, environment: 'production', tenant: 'acme' } : {}),
+    };
+  }
+
+  it('folds into one incident through the cross-source key, and closing ends every key', async () => {
+    const { store, ledger, starts } = await setup();
+    const deps = {
+      incidents: store,
+      ledger,
+      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+      clock: testClock(),
+    };
+    const first = await openIncident(deps, fromSource('alertmanager', 'payments'));
+    expect(first).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0001' });
+    const second = await openIncident(deps, fromSource('pagerduty', 'payments'));
+    expect(second).toMatchObject({ outcome: 'folded', incidentId: 'INC-2026-0001' });
+    // Its repeat takes the short way into the same incident.
+    expect(await openIncident(deps, fromSource('pagerduty', 'payments'))).toMatchObject({
+      outcome: 'folded',
+      incidentId: 'INC-2026-0001',
+    });
+    // Another service, or a label naming another key, is another incident.
+    expect(await openIncident(deps, fromSource('grafana', 'ledger'))).toMatchObject({
+      outcome: 'opened',
+      incidentId: 'INC-2026-0002',
+    });
+    expect(
+      await openIncident(deps, fromSource('generic', 'payments', { casebook_correlation: 'elsewhere' })),
+    ).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0003' });
+    expect(starts()).toBe(3);
+    const timeline = await store.listTimeline('INC-2026-0001');
+    expect(timeline.filter((e) => e.type === 'alert_folded').map((e) => e.summary)).toEqual([
+      'pagerduty reports the same trouble (1 alert); joined to INC-2026-0001 across sources',
+    ]);
+
+    const incident = await store.getIncident('INC-2026-0001');
+    if (!incident) throw new Error('not opened');
+    await store.updateIncident(incident, { status: 'CLOSED' });
+    const pagerduty = fromSource('pagerduty', 'payments');
+    expect((await store.findCorrelation(pagerduty.correlationKey))?.open).toBe(false);
+    // The same trouble firing anew after the close is a new incident, whichever source says so.
+    const anew = { ...pagerduty, occurrences: ['new@2026-11-23T08:00:00Z'] };
+    expect(await openIncident(deps, anew)).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0004' });
+    // …and the other source's report of it joins that new incident.
+    const again = { ...fromSource('alertmanager', 'payments'), occurrences: ['new@2026-11-23T08:00:01Z'] };
+    expect(await openIncident(deps, again)).toMatchObject({ outcome: 'folded', incidentId: 'INC-2026-0004' });
   });
 });
