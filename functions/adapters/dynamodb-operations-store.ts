@@ -246,11 +246,12 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       values[':proposed'] = signal.proposed;
       values[':at'] = signal.at;
       values[':entity'] = 'correlation';
+      // The condition leaves the key absent or open, so the open flag and entity are set as they are.
       sets.push(
         '#incidentId = if_not_exists(#incidentId, :proposed)',
-        '#open = if_not_exists(#open, :true)',
+        '#open = :true',
         '#claimedAt = if_not_exists(#claimedAt, :at)',
-        '#entity = if_not_exists(#entity, :entity)',
+        '#entity = :entity',
       );
       for (const [field, value] of Object.entries(signal.claim ?? {})) {
         if (value === undefined) continue;
