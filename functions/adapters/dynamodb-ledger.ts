@@ -35,7 +35,7 @@ import {
   readEntry,
   tipAfter,
 } from '../domain/ledger.ts';
-import type { ChangeMarks, Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
+import type { AppendOptions, ChangeMarks, Ledger, LedgerPageRequest, Page } from '../domain/ports.ts';
 import { kmsClient } from './aws.ts';
 import { dependencyError, isConditionalCheckFailed } from './aws-errors.ts';
 import { DynamoDbChangeMarks } from './change-marks.ts';
@@ -112,7 +112,14 @@ export class DynamoDbLedger implements Ledger {
     this.maxItemBytes = options.maxItemBytes ?? 350_000;
   }
 
-  append(incidentId: string, draft: LedgerEntryDraft): Promise<{ created: boolean; entry: LedgerEntry }> {
+  append(
+    incidentId: string,
+    draft: LedgerEntryDraft,
+    options: AppendOptions = {},
+  ): Promise<{ created: boolean; entry: LedgerEntry }> {
+    if (options.newLog && !this.logs.has(incidentId)) {
+      this.cache(incidentId, { seq: 0, tip: genesisTip(), keys: new Map() });
+    }
     return new Promise((resolve, reject) => {
       if (!this.headSigner) {
         reject(new Error('Appending to the ledger needs a head signer (a signing key file or KMS key)'));

@@ -30,8 +30,10 @@ import type {
   ApprovalKey,
   ApprovalStore,
   Correlation,
+  CorrelationSignal,
   IncidentChange,
   IncidentStore,
+  SignalNoted,
 } from '../domain/ports.ts';
 import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
@@ -74,8 +76,21 @@ function correlationFields(correlation: Correlation): Record<string, unknown> {
     incidentId: correlation.incidentId,
     // A String Set: DynamoDB rejects an empty one, so an alert without occurrences stores none.
     occurrences: correlation.occurrences.length > 0 ? new Set(correlation.occurrences) : undefined,
+    open: correlation.open,
+    resolved: correlation.resolved?.length ? new Set(correlation.resolved) : undefined,
+    repeats: correlation.repeats,
+    status: correlation.status,
+    claimedAt: correlation.claimedAt,
+    started: correlation.started,
+    cross: correlation.cross,
+    owner: correlation.owner,
+    joined: correlation.joined?.length ? new Set(correlation.joined) : undefined,
+    via: correlation.via,
   };
 }
+
+/** Statuses after which an incident's correlation keys no longer take its repeats the short way. */
+const ENDED = new Set(['CLOSED', 'CANCELLED']);
 
 /** Equal as stored: the same JSON whatever the key order. */
 function sameValue(a: unknown, b: unknown): boolean {
@@ -126,6 +141,8 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     incidentId: string,
     replacing: string | undefined,
     occurrences: readonly string[],
+    at?: string,
+    links: Pick<Correlation, 'cross' | 'owner'> = {},
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
     const claimed = await putIfAbsent(
       this.client,
@@ -133,7 +150,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       {
         ...keys.correlation(correlationKey),
         entity: 'correlation',
-        ...correlationFields({ incidentId, occurrences }),
+        ...correlationFields({
+          incidentId,
+          occurrences,
+          open: true,
+          ...(at ? { claimedAt: at } : {}),
+          ...links,
+        }),
       },
       replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
     );
@@ -189,8 +212,129 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     );
   }
 
-  async createIncident(incident: Incident): Promise<void> {
-    await putIfAbsent(this.client, this.tableName, {
+  async noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined> {
+    const names: Record<string, string> = {
+      '#open': 'open',
+      '#status': 'status',
+      '#repeats': 'repeats',
+      '#occ': 'occurrences',
+    };
+    const values: Record<string, unknown> = {
+      ':true': true,
+      ':status': signal.status,
+      ':one': 1,
+      ':max': LIMITS.occurrencesKept,
+    };
+    const sets = ['#status = :status'];
+    const adds = ['#repeats :one'];
+    if (signal.occurrences.length > 0) {
+      adds.push('#occ :occ');
+      values[':occ'] = new Set(signal.occurrences);
+    }
+    if (signal.resolved.length > 0) {
+      names['#resolved'] = 'resolved';
+      adds.push('#resolved :resolved');
+      values[':resolved'] = new Set(signal.resolved);
+    }
+    const openAndBounded = '(#open = :true AND (attribute_not_exists(#occ) OR size(#occ) < :max))';
+    let condition = `attribute_exists(pk) AND ${openAndBounded}`;
+    if (signal.proposed) {
+      // A free key becomes this delivery's claim in the same write: nobody reads before claiming.
+      names['#incidentId'] = 'incidentId';
+      names['#claimedAt'] = 'claimedAt';
+      names['#entity'] = 'entity';
+      values[':proposed'] = signal.proposed;
+      values[':at'] = signal.at;
+      values[':entity'] = 'correlation';
+      // The condition leaves the key absent or open, so the open flag and entity are set as they are.
+      sets.push(
+        '#incidentId = if_not_exists(#incidentId, :proposed)',
+        '#open = :true',
+        '#claimedAt = if_not_exists(#claimedAt, :at)',
+        '#entity = :entity',
+      );
+      for (const [field, value] of Object.entries(signal.claim ?? {})) {
+        if (value === undefined) continue;
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
+      }
+      condition = `attribute_not_exists(pk) OR ${openAndBounded}`;
+    }
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.correlation(signal.correlationKey),
+          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      if (!out.Attributes?.incidentId) return { claimed: true };
+      return { claimed: false, before: fromItem.correlation(out.Attributes) };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async moveClaim(correlationKey: string, from: string, to: string, via?: string): Promise<boolean> {
+    const moved = await updateIf(
+      this.client,
+      this.tableName,
+      keys.correlation(correlationKey),
+      // A joined key's repeats fold the short way: the incident's own source starts its lifecycle.
+      via ? { incidentId: to, via, started: true } : { incidentId: to },
+      { expression: 'incidentId = :c_from', values: { ':c_from': from } },
+    );
+    if (moved && via) {
+      // The cross-source key lists who joined, so that closing the incident ends their keys too.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.correlation(via),
+          UpdateExpression: 'ADD joined :joined',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':joined': new Set([correlationKey]) },
+        }),
+      );
+    }
+    return moved;
+  }
+
+  /** Ends every key of an incident: its own, its cross-source key and the keys that joined it. */
+  private async endCorrelation(incident: Incident): Promise<void> {
+    const own = await this.findCorrelation(incident.correlationKey);
+    await this.markCorrelation(incident.correlationKey, incident.id, 'ended');
+    if (!own?.cross) return;
+    const cross = await this.findCorrelation(own.cross);
+    if (cross?.incidentId !== incident.id) return;
+    await this.markCorrelation(own.cross, incident.id, 'ended');
+    for (const joined of cross.joined ?? []) await this.markCorrelation(joined, incident.id, 'ended');
+  }
+
+  async markCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    mark: 'started' | 'start-failed' | 'ended' | 'adopted',
+  ): Promise<void> {
+    const fields = {
+      started: { started: true },
+      'start-failed': { claimedAt: undefined },
+      ended: { open: false },
+      adopted: { open: true, started: true },
+    }[mark];
+    await updateIf(this.client, this.tableName, keys.correlation(correlationKey), fields, {
+      expression: 'incidentId = :c_mine',
+      values: { ':c_mine': incidentId },
+    });
+  }
+
+  async createIncident(incident: Incident): Promise<boolean> {
+    return putIfAbsent(this.client, this.tableName, {
       ...keys.incident(incident.id),
       ...keys.byCreation(incident.detectedAt, incident.id),
       entity: 'incident',
@@ -235,7 +379,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
               values: { ':c_revision': revision },
             },
       );
-      if (written) return applied(read, change);
+      if (written) {
+        // Repeats of an ended incident's alerts take the long way, which checks the occurrences.
+        if (change.status && ENDED.has(change.status) && !ENDED.has(current.status)) {
+          await this.endCorrelation(current);
+        }
+        return applied(read, change);
+      }
     }
     throw new ConcurrentChangeError(`${read.id} kept changing while this change was written; retry`);
   }

@@ -279,10 +279,25 @@ const approvalSchema = z.object({
 
 /** Occurrences are a String Set, absent when empty (DynamoDB stores no empty set). */
 const correlationSchema = z
-  .object({ incidentId: z.string(), occurrences: z.set(z.string()).optional() })
-  .transform(({ incidentId, occurrences }) => ({
-    incidentId,
+  .object({
+    incidentId: z.string(),
+    occurrences: z.set(z.string()).optional(),
+    open: z.boolean().optional(),
+    resolved: z.set(z.string()).optional(),
+    repeats: z.number().optional(),
+    status: z.enum(['firing', 'resolved']).optional(),
+    claimedAt: z.string().optional(),
+    started: z.boolean().optional(),
+    cross: z.string().optional(),
+    owner: z.string().optional(),
+    joined: z.set(z.string()).optional(),
+    via: z.string().optional(),
+  })
+  .transform(({ occurrences, resolved, joined, ...rest }) => ({
+    ...rest,
     occurrences: occurrences ? [...occurrences].sort() : [],
+    ...(resolved ? { resolved: [...resolved].sort() } : {}),
+    ...(joined ? { joined: [...joined].sort() } : {}),
   }));
 
 const customerSchema = z.object({

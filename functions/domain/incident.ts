@@ -196,6 +196,7 @@ export interface PendingRecords {
 export const TIMELINE_TYPES = [
   'detection',
   'alert_folded',
+  'signals_resolved',
   'invited',
   'acknowledged',
   'status_changed',

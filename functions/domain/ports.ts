@@ -36,6 +36,8 @@ export interface IncidentStore {
     incidentId: string,
     replacing: string | undefined,
     occurrences: readonly string[],
+    at?: string,
+    links?: Pick<Correlation, 'cross' | 'owner'>,
   ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly incidentId: string }>;
   /**
    * Gives a claim back after the incident it named could not be written: points the key at
@@ -48,8 +50,35 @@ export interface IncidentStore {
   ): Promise<void>;
   /** Adds alert occurrences to the set a correlation key has seen (up to `LIMITS.occurrencesKept`). */
   addOccurrences(correlationKey: string, occurrences: readonly string[]): Promise<void>;
-  /** Writes a new incident; does nothing if it already exists. */
-  createIncident(incident: Incident): Promise<void>;
+  /**
+   * One write for a notification about a correlation key: counts it as a repeat, adds its
+   * occurrences (and those it reports resolved), and answers what the key held before — only while
+   * the key's incident is open and the key remembers fewer than `LIMITS.occurrencesKept`
+   * occurrences. With `proposed`, a key nobody holds is claimed for that incident id (the answer
+   * is then `{ claimed: true }`). Undefined when the key is held but not open (its incident is
+   * closed, or it was claimed before keys carried the flag) or over its bound: the caller takes
+   * the long way.
+   */
+  noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined>;
+  /**
+   * Points a key this delivery claimed at another incident id, only while it still names `from`;
+   * with `via`, the key joins another source's incident through that cross-source key (and is
+   * added to the cross-source key's joined keys).
+   */
+  moveClaim(correlationKey: string, from: string, to: string, via?: string): Promise<boolean>;
+  /**
+   * Marks, on a key held by `incidentId`, that its lifecycle was started (Detect ran), that the
+   * delivery opening it gave up starting it (so the next delivery starts it at once, not after
+   * the opener's grace), that its incident ended (closed or cancelled: no longer open), or that a
+   * key claimed before keys carried these marks belongs to an open, started incident.
+   */
+  markCorrelation(
+    correlationKey: string,
+    incidentId: string,
+    mark: 'started' | 'start-failed' | 'ended' | 'adopted',
+  ): Promise<void>;
+  /** Writes a new incident unless one with its id exists; true when this call wrote it. */
+  createIncident(incident: Incident): Promise<boolean>;
   getIncident(id: string): Promise<Incident | undefined>;
   /**
    * Sets the fields of `change` (`undefined` removes one) on the incident the caller read as
@@ -78,7 +107,45 @@ export type IncidentChange = Partial<Omit<Incident, 'id' | 'detectedAt'>>;
 export interface Correlation {
   readonly incidentId: string;
   readonly occurrences: readonly string[];
+  /** Set while its incident is open; keys claimed before the flag existed have none. */
+  readonly open?: boolean;
+  /** The occurrences a source has reported resolved. */
+  readonly resolved?: readonly string[];
+  /** Notifications noted on the key by the short way, the one that claimed it included. */
+  readonly repeats?: number;
+  /** The status the last notification reported. */
+  readonly status?: 'firing' | 'resolved';
+  /** When the key was claimed for its incident; removed when the opener gave up starting it. */
+  readonly claimedAt?: string;
+  /** Set by the lifecycle's Detect step: the incident's execution is running. */
+  readonly started?: boolean;
+  /** On a source's own key: the cross-source key claimed with it. */
+  readonly cross?: string;
+  /** On a cross-source key: the own key of the delivery that claimed it (whose incident it names). */
+  readonly owner?: string;
+  /** On a cross-source key: the other sources' own keys that joined its incident. */
+  readonly joined?: readonly string[];
+  /** On a source's own key that joined another source's incident: the cross-source key it joined by. */
+  readonly via?: string;
 }
+
+/** A notification as {@link IncidentStore.noteSignal} records it on its correlation key. */
+export interface CorrelationSignal {
+  readonly correlationKey: string;
+  readonly occurrences: readonly string[];
+  /** Occurrences the notification reports resolved (a subset of `occurrences`). */
+  readonly resolved: readonly string[];
+  readonly status: 'firing' | 'resolved';
+  readonly at: string;
+  /** The incident id to claim a free key for; absent when this notification may not open one. */
+  readonly proposed?: string;
+  /** Recorded on a key this write claims: `cross` on a source's own key, `owner` on a cross-source key. */
+  readonly claim?: { readonly cross?: string; readonly owner?: string };
+}
+
+export type SignalNoted =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly before: Correlation };
 
 /**
  * Requests to approve a plan (the operational table). They hold no task token: the round's one
@@ -264,6 +331,7 @@ export interface Ledger {
   append(
     incidentId: string,
     draft: LedgerEntryDraft,
+    options?: AppendOptions,
   ): Promise<{ readonly created: boolean; readonly entry: LedgerEntry }>;
   /** Every entry of the incident, both formats, in log order (`seq` = its 1-based place). */
   read(incidentId: string): Promise<LedgerEntry[]>;
@@ -277,6 +345,14 @@ export interface Ledger {
    * (older) page: what a page shows without reading the whole ledger.
    */
   readPage(incidentId: string, page: LedgerPageRequest): Promise<Page<LedgerEntry>>;
+}
+
+export interface AppendOptions {
+  /**
+   * The caller just created the incident, so its log is most likely empty: append at the genesis
+   * head without reading it first (a wrong guess costs a failed write and a read, never an entry).
+   */
+  readonly newLog?: boolean;
 }
 
 /** Which page of a ledger to read: at most `limit` entries, older than the `cursor` a page gave. */

@@ -6,7 +6,8 @@
  *     enters nothing.
  *  2. Apply the phase's rules: Decide opens an approval round on the plan submitted (once per entry
  *     into the state, so a retried step opens no second round); Learn resolves.
- *  3. Write what changed and record the phase (and any status change) on the timeline.
+ *  3. Write what changed and record the phase (and any status change) on the timeline; on
+ *     Detect, mark the incident's correlation key started.
  *
  * Idempotent: invoked again for the same state entry it answers the same and changes nothing.
  */
@@ -85,6 +86,9 @@ export async function enterPhase(
   // 3.
   const next = await deps.incidents.updateIncident(incident, change);
   for (const event of entry.events) await deps.incidents.addTimelineEvent(incident.id, event);
+  // The lifecycle runs: repeats of the incident's alert need not start it again.
+  if (step.phase === 'Detect')
+    await deps.incidents.markCorrelation(incident.correlationKey, incident.id, 'started');
   return {
     incidentId: incident.id,
     status: next.status,

@@ -371,7 +371,7 @@ describe('write order: a failure leaves nothing claimed', () => {
   /** The operational store with one injected outage of the incident write. */
   class IncidentWriteFailsOnce extends DynamoDbOperationsStore {
     failures = 1;
-    override async createIncident(incident: Incident): Promise<void> {
+    override async createIncident(incident: Incident): Promise<boolean> {
       if (this.failures-- > 0) {
         throw Object.assign(new Error('Service unavailable'), {
           name: 'ServiceUnavailable',

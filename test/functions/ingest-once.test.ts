@@ -1,0 +1,333 @@
+/**
+ * Ingest's exactly-once and round-trip promises, over dynalite with every request counted by SDK
+ * middleware (the DynamoDB commands sent, and the StartExecution calls the mocked Step Functions
+ * client receives).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbChangeMarks } from '../../functions/adapters/change-marks.ts';
+import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
+import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { keys } from '../../functions/adapters/operations-keys.ts';
+import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
+import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
+import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
+import { sha256Hex } from '../../functions/domain/json.ts';
+import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
+import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
+import { enterPhase } from '../../functions/use-cases/enter-phase.ts';
+import { openIncident } from '../../functions/use-cases/open-incident.ts';
+import type { TestDatabase } from '../support/dynamodb.ts';
+import { startTestDatabase, testClock } from '../support/dynamodb.ts';
+import { apiEvent } from '../support/http.ts';
+import type { TestBucket } from '../support/s3.ts';
+import { startTestBucket } from '../support/s3.ts';
+
+const TOKEN = 'a-test-token-that-is-long-enough';
+const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
+const payload = readFileSync(
+  join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'),
+  'utf8',
+);
+const sfn = mockClient(SFNClient);
+
+let db: TestDatabase;
+let s3: TestBucket;
+beforeAll(async () => {
+  db = await startTestDatabase();
+  s3 = await startTestBucket();
+});
+afterAll(async () => {
+  await db.close();
+  await s3.close();
+});
+beforeEach(() => {
+  sfn.reset();
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+});
+
+/** A handler over a DynamoDB client whose every request is counted by command name. */
+async function setup() {
+  const tables = await db.tables();
+  const sent: string[] = [];
+  const raw = new DynamoDBClient({
+    endpoint: db.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  raw.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRoundTrips' },
+  );
+  const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const store = new DynamoDbOperationsStore(doc, tables.operations);
+  const clock = testClock();
+  const ledger = new DynamoDbLedger(doc, tables.ledger, {
+    sealer: db.sealer,
+    headSigner: db.headSigner,
+    changes: new DynamoDbChangeMarks(doc, tables.operations, { clock }),
+  });
+  const handler = makeIngestHandler({
+    incidents: store,
+    ledger,
+    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+    payloads: new S3PayloadArchive(s3.client, s3.bucket),
+    clock,
+    verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
+  });
+  const post = (body: string) =>
+    handler(
+      apiEvent({
+        method: 'POST',
+        path: '/webhooks/alertmanager',
+        routeKey: 'POST /webhooks/{source}',
+        pathParameters: { source: 'alertmanager' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body,
+      }),
+    );
+  /** The requests `act` sends. */
+  const counted = async <T>(act: () => Promise<T>): Promise<{ result: T; requests: string[] }> => {
+    sent.length = 0;
+    const result = await act();
+    return { result, requests: [...sent] };
+  };
+  const starts = () => sfn.commandCalls(StartExecutionCommand).length;
+  const detect = (incidentId: string) =>
+    enterPhase(
+      { incidents: store, approvals: store, clock },
+      { incidentId, phase: 'Detect', entry: 'entry-1' },
+    );
+  return { tables, store, ledger, post, counted, starts, detect, clock, raw };
+}
+
+function firing(startsAt: string): string {
+  const body = JSON.parse(payload);
+  body.alerts[0].startsAt = startsAt;
+  return JSON.stringify(body);
+}
+
+describe('a new alert', () => {
+  it('opens its incident in at most 7 DynamoDB requests and one StartExecution', async () => {
+    const { post, counted, starts } = await setup();
+    const { result, requests } = await counted(() => post(payload));
+    expect(result.statusCode).toBe(201);
+    expect(requests.length, requests.join(', ')).toBeLessThanOrEqual(7);
+    expect(requests).not.toContain('QueryCommand');
+    expect(starts()).toBe(1);
+  });
+
+  it('answers 201 exactly once to 50 concurrent deliveries, 200 to the others, and starts one execution', async () => {
+    const { post, store, starts } = await setup();
+    const results = await Promise.all(Array.from({ length: 50 }, () => post(payload)));
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c === 200)).toHaveLength(49);
+    expect(new Set(results.map((r) => JSON.parse(r.body ?? '{}').incidentId))).toEqual(
+      new Set(['INC-2026-0001']),
+    );
+    expect((await store.listIncidents(10)).items).toHaveLength(1);
+    expect(starts()).toBe(1);
+  });
+
+  it('answers 201 once per group when 5 groups arrive 10 times each at once, under numbers without gaps', async () => {
+    const { post, store, starts } = await setup();
+    const groups = Array.from({ length: 5 }, (_, g) => {
+      const body = JSON.parse(payload);
+      body.groupKey = `{}/{world="RML3"}:{alertname="Group${g}"}`;
+      return JSON.stringify(body);
+    });
+    const results = await Promise.all(groups.flatMap((g) => Array.from({ length: 10 }, () => post(g))));
+    expect(results.filter((r) => r.statusCode === 201)).toHaveLength(5);
+    expect(results.filter((r) => r.statusCode === 200)).toHaveLength(45);
+    const ids = (await store.listIncidents(10)).items.map((i) => i.id).sort();
+    expect(ids).toEqual([
+      'INC-2026-0001',
+      'INC-2026-0002',
+      'INC-2026-0003',
+      'INC-2026-0004',
+      'INC-2026-0005',
+    ]);
+    // Every delivery of a group names its group's incident.
+    for (const [g, body] of groups.entries()) {
+      const mine = results.slice(g * 10, g * 10 + 10).map((r) => JSON.parse(r.body ?? '{}').incidentId);
+      const key = parseAlertmanagerWebhook(JSON.parse(body)).correlationKey;
+      const holder = (await store.listIncidents(10)).items.find((i) => i.correlationKey === key);
+      expect(new Set(mine)).toEqual(new Set([holder?.id]));
+    }
+    expect(starts()).toBe(5);
+  });
+});
+
+describe('a repeat of an open incident', () => {
+  it('is one UpdateItem and no StartExecution once Detect ran; a new occurrence adds one timeline put', async () => {
+    const { post, counted, starts, detect, store } = await setup();
+    await post(payload);
+    await detect('INC-2026-0001');
+    const before = (await store.listTimeline('INC-2026-0001')).length;
+
+    const repeat = await counted(() => post(payload));
+    expect(repeat.result.statusCode).toBe(200);
+    expect(repeat.requests).toEqual(['UpdateItemCommand']);
+    expect((await store.listTimeline('INC-2026-0001')).length).toBe(before);
+
+    const fresh = await counted(() => post(firing('2026-11-22T10:25:00Z')));
+    expect(fresh.result.statusCode).toBe(200);
+    expect(fresh.requests).toEqual(['UpdateItemCommand', 'PutItemCommand']);
+    expect(starts()).toBe(1);
+    const correlation = await store.findCorrelation(
+      parseAlertmanagerWebhook(JSON.parse(payload)).correlationKey,
+    );
+    expect(correlation?.repeats).toBe(3);
+    expect(correlation?.occurrences).toHaveLength(2);
+  });
+
+  it('starts the execution again when its start never completed, once the opener has had its time', async () => {
+    const { post, starts, clock } = await setup();
+    await post(payload);
+    // Within the opener's grace the repeat only counts itself.
+    expect((await post(payload)).statusCode).toBe(200);
+    expect(starts()).toBe(1);
+    clock.advance(60_000);
+    expect((await post(payload)).statusCode).toBe(200);
+    expect(starts()).toBe(2);
+  });
+
+  it('records the resolution, then "all signals resolved" once every occurrence is resolved', async () => {
+    const { post, store, detect } = await setup();
+    await post(payload);
+    await detect('INC-2026-0001');
+    const resolved = JSON.parse(payload);
+    resolved.status = 'resolved';
+    for (const a of resolved.alerts) {
+      a.status = 'resolved';
+      a.endsAt = '2026-11-22T10:40:00Z';
+    }
+    const res = await post(JSON.stringify(resolved));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body ?? '{}')).toMatchObject({ incidentId: 'INC-2026-0001', outcome: 'folded' });
+    const timeline = await store.listTimeline('INC-2026-0001');
+    expect(timeline.filter((e) => e.type === 'alert_folded').map((e) => e.detail?.status)).toEqual([
+      'resolved',
+    ]);
+    const all = timeline.filter((e) => e.type === 'signals_resolved');
+    expect(all).toHaveLength(1);
+    expect(all[0]?.summary).toMatch(/^All signals resolved/);
+    // The incident's status is a person's to change.
+    expect((await store.getIncident('INC-2026-0001'))?.status).toBe('OPEN');
+    // The same resolution again is a repeat: nothing more on the timeline.
+    await post(JSON.stringify(resolved));
+    expect((await store.listTimeline('INC-2026-0001')).length).toBe(timeline.length);
+  });
+});
+
+describe('closing or cancelling an incident', () => {
+  it('clears the open flag of its key; a repeat then folds the long way, a new occurrence opens anew', async () => {
+    const { post, store } = await setup();
+    await post(payload);
+    const key = parseAlertmanagerWebhook(JSON.parse(payload)).correlationKey;
+    expect((await store.findCorrelation(key))?.open).toBe(true);
+    const opened = await store.getIncident('INC-2026-0001');
+    if (!opened) throw new Error('not opened');
+    await store.updateIncident(opened, { status: 'CANCELLED' });
+    expect((await store.findCorrelation(key))?.open).toBe(false);
+    const repeat = await post(payload);
+    expect(repeat.statusCode).toBe(200);
+    expect(JSON.parse(repeat.body ?? '{}').incidentId).toBe('INC-2026-0001');
+    const anew = await post(firing('2026-11-23T08:00:00Z'));
+    expect(anew.statusCode).toBe(201);
+    expect(JSON.parse(anew.body ?? '{}').incidentId).toBe('INC-2026-0002');
+    expect((await store.findCorrelation(key))?.open).toBe(true);
+  });
+});
+
+describe('a key claimed before keys carried the open flag', () => {
+  it('takes the long way once, is adopted, and then takes the short way', async () => {
+    const { post, store, counted, raw, tables } = await setup();
+    await post(payload);
+    const key = parseAlertmanagerWebhook(JSON.parse(payload)).correlationKey;
+    // As an older version wrote it: the incident id and occurrences only.
+    const k = keys.correlation(key);
+    await raw.send(
+      new UpdateItemCommand({
+        TableName: tables.operations,
+        Key: { pk: { S: k.pk }, sk: { S: k.sk } },
+        UpdateExpression: 'REMOVE #open, claimedAt, repeats, #status',
+        ExpressionAttributeNames: { '#open': 'open', '#status': 'status' },
+      }),
+    );
+    const first = await counted(() => post(payload));
+    expect(first.result.statusCode).toBe(200);
+    expect(first.requests.length).toBeGreaterThan(1);
+    expect(await store.findCorrelation(key)).toMatchObject({ open: true, started: true });
+    const second = await counted(() => post(payload));
+    expect(second.result.statusCode).toBe(200);
+    expect(second.requests).toEqual(['UpdateItemCommand']);
+  });
+});
+
+describe('the same trouble from two sources', () => {
+  /** The fixture's alert as another tool would report it: its own key, the same service. */
+  function fromSource(source: string, service: string | undefined, labels: Record<string, string> = {}) {
+    const alert = parseAlertmanagerWebhook(JSON.parse(payload));
+    return {
+      ...alert,
+      source,
+      correlationKey: `${source}:${sha256Hex(`${source}-group`).slice(0, 32)}`,
+      labels: { ...alert.labels, ...labels },
+      ...(service ? { service, environment: 'production', tenant: 'acme' } : {}),
+    };
+  }
+
+  it('folds into one incident through the cross-source key, and closing ends every key', async () => {
+    const { store, ledger, starts } = await setup();
+    const deps = {
+      incidents: store,
+      ledger,
+      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+      clock: testClock(),
+    };
+    const first = await openIncident(deps, fromSource('alertmanager', 'payments'));
+    expect(first).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0001' });
+    const second = await openIncident(deps, fromSource('pagerduty', 'payments'));
+    expect(second).toMatchObject({ outcome: 'folded', incidentId: 'INC-2026-0001' });
+    // Its repeat takes the short way into the same incident.
+    expect(await openIncident(deps, fromSource('pagerduty', 'payments'))).toMatchObject({
+      outcome: 'folded',
+      incidentId: 'INC-2026-0001',
+    });
+    // Another service, or a label naming another key, is another incident.
+    expect(await openIncident(deps, fromSource('grafana', 'ledger'))).toMatchObject({
+      outcome: 'opened',
+      incidentId: 'INC-2026-0002',
+    });
+    expect(
+      await openIncident(deps, fromSource('generic', 'payments', { casebook_correlation: 'elsewhere' })),
+    ).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0003' });
+    expect(starts()).toBe(3);
+    const timeline = await store.listTimeline('INC-2026-0001');
+    expect(timeline.filter((e) => e.type === 'alert_folded').map((e) => e.summary)).toEqual([
+      'pagerduty reports the same trouble (1 alert); joined to INC-2026-0001 across sources',
+    ]);
+
+    const incident = await store.getIncident('INC-2026-0001');
+    if (!incident) throw new Error('not opened');
+    await store.updateIncident(incident, { status: 'CLOSED' });
+    const pagerduty = fromSource('pagerduty', 'payments');
+    expect((await store.findCorrelation(pagerduty.correlationKey))?.open).toBe(false);
+    // The same trouble firing anew after the close is a new incident, whichever source says so.
+    const anew = { ...pagerduty, occurrences: ['new@2026-11-23T08:00:00Z'] };
+    expect(await openIncident(deps, anew)).toMatchObject({ outcome: 'opened', incidentId: 'INC-2026-0004' });
+    // …and the other source's report of it joins that new incident.
+    const again = { ...fromSource('alertmanager', 'payments'), occurrences: ['new@2026-11-23T08:00:01Z'] };
+    expect(await openIncident(deps, again)).toMatchObject({ outcome: 'folded', incidentId: 'INC-2026-0004' });
+  });
+});
