@@ -260,6 +260,13 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
       }
       condition = `attribute_not_exists(pk) OR ${openAndBounded}`;
+      const owner = signal.claim?.owner;
+      if (owner) {
+        // A cross-source key joins another source's report of the trouble; two groups from one
+        // source are two troubles by that source's own grouping.
+        values[':ownSource'] = `${owner.slice(0, owner.indexOf(':') + 1)}`;
+        condition = `attribute_not_exists(pk) OR (${openAndBounded} AND NOT begins_with(#owner, :ownSource))`;
+      }
     }
     try {
       const out = await this.client.send(

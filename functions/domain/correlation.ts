@@ -3,7 +3,8 @@
  * same problem reported by two tools — Alertmanager and PagerDuty, say — folds into one incident.
  * It is an additional key: each source's own key (Alertmanager's receiver + groupKey, a
  * declaration's CS ticket) still decides repeats, so no incident open before this key existed
- * gets a twin.
+ * gets a twin; and it joins only another source's report, since two groups from one source are two
+ * troubles by that source's own grouping.
  */
 import type { Classification, NormalizedAlert } from './alert.ts';
 import { sha256Hex } from './json.ts';

@@ -118,11 +118,32 @@ function firing(startsAt: string): string {
 describe('a new alert', () => {
   it('opens its incident in at most 7 DynamoDB requests and one StartExecution', async () => {
     const { post, counted, starts } = await setup();
-    const { result, requests } = await counted(() => post(payload));
+    const body = JSON.parse(payload);
+    for (const labels of [body.commonLabels, ...body.alerts.map((a: { labels: object }) => a.labels)])
+      delete labels.service;
+    const { result, requests } = await counted(() => post(JSON.stringify(body)));
     expect(result.statusCode).toBe(201);
     expect(requests.length, requests.join(', ')).toBeLessThanOrEqual(7);
     expect(requests).not.toContain('QueryCommand');
     expect(starts()).toBe(1);
+  });
+
+  it('claims its cross-source key too when it names a service: one request more', async () => {
+    const { post, counted, starts } = await setup();
+    const { result, requests } = await counted(() => post(payload));
+    expect(result.statusCode).toBe(201);
+    expect(requests.length, requests.join(', ')).toBeLessThanOrEqual(8);
+    expect(requests).not.toContain('QueryCommand');
+    expect(starts()).toBe(1);
+  });
+
+  it('opens one incident per group of one source, though the groups name the same service', async () => {
+    const { post } = await setup();
+    const group = (name: string) => payload.replaceAll('PaymentDoubleCharge', name);
+    const answers = await Promise.all([post(group('One')), post(group('Two'))]);
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201]);
+    const ids = answers.map((a) => JSON.parse(a.body ?? '{}').incidentId);
+    expect(ids[0]).not.toBe(ids[1]);
   });
 
   it('answers 201 exactly once to 50 concurrent deliveries, 200 to the others, and starts one execution', async () => {

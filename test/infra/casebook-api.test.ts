@@ -109,7 +109,13 @@ describe('the HTTP API', () => {
     const linkBuilders = (Object.keys(FUNCTIONS) as FunctionKey[]).filter(
       (key) => (FUNCTIONS[key].needs as { publicBaseUrl?: boolean }).publicBaseUrl,
     );
-    expect(linkBuilders).toEqual(['recordPhase', 'requestApproval', 'carryOutEffects', 'watchDeadlines']);
+    expect(linkBuilders).toEqual([
+      'recordPhase',
+      'requestApproval',
+      'carryOutEffects',
+      'watchDeadlines',
+      'sesEvents',
+    ]);
     const endpoint = stateless.resolve(stateless.apiUrl);
     expect(endpoint).toEqual({ 'Fn::GetAtt': [expect.any(String), 'ApiEndpoint'] });
     for (const key of linkBuilders) {

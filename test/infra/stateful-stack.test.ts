@@ -220,8 +220,8 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('generates its secrets (webhook token, pseudonym key, Stripe key placeholder) in Secrets Manager and keeps them', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  it('generates its secrets (webhook token, the three sources’ signing secrets, pseudonym key, Stripe key placeholder) in Secrets Manager and keeps them', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 6);
     template.allResources('AWS::SecretsManager::Secret', {
       Properties: Match.objectLike({
         GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
