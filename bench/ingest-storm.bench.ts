@@ -10,11 +10,8 @@
  * DynamoDB client. The handler's logging is off.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { systemClock } from '../functions/adapters/aws.ts';
 import { DynamoDbChangeMarks } from '../functions/adapters/change-marks.ts';
 import { DynamoDbLedger } from '../functions/adapters/dynamodb-ledger.ts';
@@ -26,19 +23,21 @@ import { webhookTokenVerifier } from '../functions/adapters/webhook-token.ts';
 import { makeIngestHandler } from '../functions/ingest-alert/ingest-alert.ts';
 import { enterPhase } from '../functions/use-cases/enter-phase.ts';
 import { startTestDatabase } from '../test/support/dynamodb.ts';
-import { apiEvent } from '../test/support/http.ts';
 import { startTestBucket } from '../test/support/s3.ts';
+import {
+  ALERTMANAGER_PAYLOAD,
+  countedDocumentClient,
+  postWebhook,
+  STATE_MACHINE_ARN,
+  WEBHOOK_TOKEN,
+} from '../test/support/webhooks.ts';
 import type { BenchReport } from './run.ts';
 
 const NOTIFICATIONS = Number(process.env.BENCH_STORM_NOTIFICATIONS ?? 10_000);
 const GROUPS = 10;
 const CONCURRENCY = 16;
 const NEW_OCCURRENCE_EVERY = 100;
-const TOKEN = 'a-bench-token-that-is-long-enough';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
-const sample = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../test/fixtures/alertmanager/double-charge.json'), 'utf8'),
-);
+const sample = JSON.parse(ALERTMANAGER_PAYLOAD);
 
 /** Runs `count` ops, `concurrency` at a time; returns the seconds it took. */
 async function pool(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
@@ -70,26 +69,8 @@ export default async function run(): Promise<BenchReport> {
   const bucket = await startTestBucket();
   try {
     const tables = await db.tables();
-    const sent: string[] = [];
-    const raw = new DynamoDBClient({
-      endpoint: db.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    });
-    raw.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize', name: 'countRoundTrips' },
-    );
-    const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+    const { doc, sent } = countedDocumentClient(db.endpoint);
     const store = new DynamoDbOperationsStore(doc, tables.operations);
-    const ledger = new DynamoDbLedger(doc, tables.ledger, {
-      sealer: db.sealer,
-      headSigner: db.headSigner,
-      changes: new DynamoDbChangeMarks(doc, tables.operations),
-    });
 
     const starts: string[] = [];
     const detects: Promise<unknown>[] = [];
@@ -118,25 +99,22 @@ export default async function run(): Promise<BenchReport> {
       },
       { step: 'initialize', name: 'answerStartExecution' },
     );
-    const handler = makeIngestHandler({
-      incidents: store,
-      ledger,
-      workflow: new StepFunctionsWorkflow(sfn, STATE_MACHINE),
-      payloads: new S3PayloadArchive(bucket.client, bucket.bucket),
-      clock: systemClock,
-      verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-    });
-    const post = (body: string) =>
-      handler(
-        apiEvent({
-          method: 'POST',
-          path: '/webhooks/alertmanager',
-          routeKey: 'POST /webhooks/{source}',
-          pathParameters: { source: 'alertmanager' },
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body,
+    /** The handler over `doc`, with a store and a ledger as a new function instance has them. */
+    const handlerOver = (incidents: DynamoDbOperationsStore) =>
+      makeIngestHandler({
+        incidents,
+        ledger: new DynamoDbLedger(doc, tables.ledger, {
+          sealer: db.sealer,
+          headSigner: db.headSigner,
+          changes: new DynamoDbChangeMarks(doc, tables.operations),
         }),
-      );
+        workflow: new StepFunctionsWorkflow(sfn, STATE_MACHINE_ARN),
+        payloads: new S3PayloadArchive(bucket.client, bucket.bucket),
+        clock: systemClock,
+        verifyToken: webhookTokenVerifier({ kind: 'value', value: WEBHOOK_TOKEN }),
+      });
+    const handler = handlerOver(store);
+    const post = (body: string) => postWebhook(handler, body);
 
     // The baseline: conditional puts of new items at the same concurrency, on the same table.
     const putItem = { entity: 'bench', detail: JSON.stringify(sample).slice(0, 400) };
@@ -182,29 +160,9 @@ export default async function run(): Promise<BenchReport> {
     const repeatRequests = [...sent];
 
     // One new incident, from a handler as fresh as a cold start (its first claim reads the counter).
-    const cold = makeIngestHandler({
-      incidents: new DynamoDbOperationsStore(doc, tables.operations),
-      ledger: new DynamoDbLedger(doc, tables.ledger, {
-        sealer: db.sealer,
-        headSigner: db.headSigner,
-        changes: new DynamoDbChangeMarks(doc, tables.operations),
-      }),
-      workflow: new StepFunctionsWorkflow(sfn, STATE_MACHINE),
-      payloads: new S3PayloadArchive(bucket.client, bucket.bucket),
-      clock: systemClock,
-      verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-    });
+    const cold = handlerOver(new DynamoDbOperationsStore(doc, tables.operations));
     sent.length = 0;
-    const fresh = await cold(
-      apiEvent({
-        method: 'POST',
-        path: '/webhooks/alertmanager',
-        routeKey: 'POST /webhooks/{source}',
-        pathParameters: { source: 'alertmanager' },
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: notification(GROUPS, 0),
-      }),
-    );
+    const fresh = await postWebhook(cold, notification(GROUPS, 0));
     const newRoundTrips = sent.length;
     const newRequests = [...sent];
     await Promise.all(detects);

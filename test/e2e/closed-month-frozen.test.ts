@@ -1,54 +1,20 @@
-/**
- * A closed month stays as it closed, against `npm start` and the CLI in processes of their own: a
- * refund recorded late with an `effectiveAt` in the closed month, a late correction of one of its
- * credits and a dearer labour rate leave `casebook pnl --period` and `casebook period report` of
- * that month as they were, and show as adjustments in the month they were recorded; closing again
- * answers the first close, and closing out of order is refused naming the month to close first.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
-import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
-import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
+import type { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
 import { periodOf } from '../../functions/domain/ledger-export.ts';
-import { LOCAL_CREDENTIALS, LOCAL_TABLES, ledgerKeyFile, ledgerSigningKeyFile } from '../../local/names.ts';
-import type { LocalPorts } from '../../local/stack.ts';
 import { casebook } from '../support/cli.ts';
 import type { SeededFixture } from '../support/finance-fixture.ts';
-import { FIXTURE_LABOUR_RATES, fixtureDraft, seedFixtureLedger } from '../support/finance-fixture.ts';
+import { FIXTURE_LABOUR_RATES, fixtureDraft } from '../support/finance-fixture.ts';
+import { seededFinanceStack } from '../support/finance-stack.ts';
 import type { StackProcess } from '../support/local-stack.ts';
-import { freePorts, spawnStack, tempDataDir } from '../support/local-stack.ts';
 
 let stack: StackProcess;
-let ports: LocalPorts;
 let user: Record<string, string>;
 let ledger: DynamoDbLedger;
 let seeded: SeededFixture;
 
 beforeAll(async () => {
-  ports = await freePorts();
-  const dataDir = tempDataDir();
-  stack = await spawnStack(dataDir, ports);
-  user = {
-    CASEBOOK_DATA_DIR: dataDir,
-    CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
-    CASEBOOK_S3_PORT: String(ports.s3),
-  };
-  const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${ports.dynamodb}`,
-      region: 'us-east-1',
-      credentials: LOCAL_CREDENTIALS,
-    }),
-  );
-  ledger = new DynamoDbLedger(doc, LOCAL_TABLES.ledger, {
-    sealer: FileKeySealer.fromFile(ledgerKeyFile(dataDir)),
-    headSigner: FileHeadSigner.fromFile(ledgerSigningKeyFile(dataDir)),
-  });
-  seeded = await seedFixtureLedger(new DynamoDbOperationsStore(doc, LOCAL_TABLES.operations), ledger);
+  ({ stack, user, ledger, seeded } = await seededFinanceStack());
 }, 180_000);
 afterAll(() => stack?.kill());
 

@@ -1,36 +1,15 @@
-/**
- * Closing months against `npm start`, as a person runs it: the fixture ledger in the stack's own
- * tables, exported, then `casebook period close` in a process of its own — consecutive months,
- * closing twice answers the first close, bad input is one line and exit 2 — and
- * `casebook period verify` naming a close edited or deleted in the bucket with the S3 SDK.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
-import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
-import { FileKeySealer } from '../../functions/adapters/ledger-sealer.ts';
+import type { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
 import { closeHash } from '../../functions/domain/period-close.ts';
-import {
-  LOCAL_BUCKETS,
-  LOCAL_CREDENTIALS,
-  LOCAL_TABLES,
-  ledgerKeyFile,
-  ledgerSigningKeyFile,
-} from '../../local/names.ts';
+import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, LOCAL_TABLES } from '../../local/names.ts';
 import type { LocalPorts } from '../../local/stack.ts';
 import { casebook } from '../support/cli.ts';
-import {
-  FIXTURE,
-  FIXTURE_LABOUR_RATES,
-  fixtureDraft,
-  seedFixtureLedger,
-} from '../support/finance-fixture.ts';
+import { FIXTURE, FIXTURE_LABOUR_RATES, fixtureDraft } from '../support/finance-fixture.ts';
+import { seededFinanceStack } from '../support/finance-stack.ts';
 import type { StackProcess } from '../support/local-stack.ts';
-import { freePorts, spawnStack, tempDataDir } from '../support/local-stack.ts';
 
 let stack: StackProcess;
 let ports: LocalPorts;
@@ -40,33 +19,13 @@ let ledger: DynamoDbLedger;
 let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  ports = await freePorts();
-  const dataDir = tempDataDir();
-  stack = await spawnStack(dataDir, ports);
-  user = {
-    CASEBOOK_DATA_DIR: dataDir,
-    CASEBOOK_DYNAMODB_PORT: String(ports.dynamodb),
-    CASEBOOK_S3_PORT: String(ports.s3),
-  };
-  doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${ports.dynamodb}`,
-      region: 'us-east-1',
-      credentials: LOCAL_CREDENTIALS,
-    }),
-  );
+  ({ stack, ports, user, ledger, doc } = await seededFinanceStack());
   s3 = new S3Client({
     endpoint: `http://127.0.0.1:${ports.s3}`,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: LOCAL_CREDENTIALS,
   });
-  const store = new DynamoDbOperationsStore(doc, LOCAL_TABLES.operations);
-  ledger = new DynamoDbLedger(doc, LOCAL_TABLES.ledger, {
-    sealer: FileKeySealer.fromFile(ledgerKeyFile(dataDir)),
-    headSigner: FileHeadSigner.fromFile(ledgerSigningKeyFile(dataDir)),
-  });
-  await seedFixtureLedger(store, ledger);
 }, 180_000);
 afterAll(() => stack?.kill());
 

@@ -1,32 +1,17 @@
-/**
- * The classification policy as the ingest function is configured with it: parsed once from
- * CASEBOOK_ALERT_POLICY (every problem in one error), and the rule that decided on the timeline.
- */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.ts';
-import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { alertPolicyConfig } from '../../functions/adapters/rules-config.ts';
-import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
-import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
-import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
 import type { AlertPolicy } from '../../functions/domain/alert-policy.ts';
-import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
-import type { TestDatabase } from '../support/dynamodb.ts';
-import { startTestDatabase, testClock } from '../support/dynamodb.ts';
-import { apiEvent } from '../support/http.ts';
-import type { TestBucket } from '../support/s3.ts';
-import { startTestBucket } from '../support/s3.ts';
+import { ingestHandler, ingestWorld } from '../support/ingest.ts';
+import { ALERTMANAGER_PAYLOAD, postWebhook } from '../support/webhooks.ts';
 
-const TOKEN = 'a-test-token-that-is-long-enough';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
-const sample = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'), 'utf8'),
-) as { alerts: { labels: Record<string, string> }[]; commonLabels: Record<string, string> };
-const sfn = mockClient(SFNClient);
+const sample = JSON.parse(ALERTMANAGER_PAYLOAD) as {
+  alerts: { labels: Record<string, string> }[];
+  commonLabels: Record<string, string>;
+};
+const world = ingestWorld();
+const { sfn } = world;
 
 /** The sample with its category and world labels replaced: the labels alone would make it a gray case. */
 function alertWith(labels: Record<string, string>): string {
@@ -52,49 +37,9 @@ const POLICY = {
   ],
 };
 
-let db: TestDatabase;
-let s3: TestBucket;
-beforeAll(async () => {
-  db = await startTestDatabase();
-  s3 = await startTestBucket();
-});
-afterAll(async () => {
-  await db.close();
-  await s3.close();
-});
-beforeEach(() => {
-  sfn.reset();
-  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
-});
-
 async function setup(alertPolicy?: AlertPolicy) {
-  const tables = await db.tables();
-  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const handler = makeIngestHandler({
-    incidents: store,
-    ledger: db.ledger(tables.ledger),
-    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
-    payloads: new S3PayloadArchive(s3.client, s3.bucket),
-    clock: testClock(),
-    verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-    ...(alertPolicy ? { alertPolicy } : {}),
-  });
-  const post = (body: string) =>
-    handler(
-      apiEvent({
-        method: 'POST',
-        path: '/webhooks/alertmanager',
-        routeKey: 'POST /webhooks/{source}',
-        pathParameters: { source: 'alertmanager' },
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body,
-      }),
-    );
-  return {
-    store,
-    post,
-    written: async () => (await db.count(tables.operations)) + (await db.count(tables.ledger)),
-  };
+  const { handler, store, written } = await ingestHandler(world, alertPolicy ? { alertPolicy } : {});
+  return { store, post: (body: string) => postWebhook(handler, body), written };
 }
 
 const configured = () =>

@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
-import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
-import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
 import { classify } from '../../functions/domain/alert.ts';
 import type { Incident } from '../../functions/domain/incident.ts';
 import { openIncident } from '../../functions/domain/incident.ts';
@@ -14,64 +10,20 @@ import { sha256Hex } from '../../functions/domain/json.ts';
 import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
 import { expandPlan, sealPlan } from '../../functions/domain/plan.ts';
 import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
-import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
-import type { TestDatabase } from '../support/dynamodb.ts';
-import { startTestDatabase, testClock } from '../support/dynamodb.ts';
-import { apiEvent } from '../support/http.ts';
-import type { TestBucket } from '../support/s3.ts';
-import { startTestBucket } from '../support/s3.ts';
+import { ingestHandler, ingestWorld } from '../support/ingest.ts';
+import { ALERTMANAGER_PAYLOAD, postWebhook, STATE_MACHINE_ARN, WEBHOOK_TOKEN } from '../support/webhooks.ts';
 
-const TOKEN = 'a-test-token-that-is-long-enough';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
-const payload = readFileSync(
-  join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'),
-  'utf8',
-);
-const sfn = mockClient(SFNClient);
-
-let db: TestDatabase;
-let s3: TestBucket;
-beforeAll(async () => {
-  db = await startTestDatabase();
-  s3 = await startTestBucket();
-});
-afterAll(async () => {
-  await db.close();
-  await s3.close();
-});
-beforeEach(() => {
-  sfn.reset();
-  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
-});
+const TOKEN = WEBHOOK_TOKEN;
+const payload = ALERTMANAGER_PAYLOAD;
+const world = ingestWorld();
+const { sfn } = world;
 
 async function setup() {
-  const tables = await db.tables();
-  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const ledger = db.ledger(tables.ledger);
-  const handler = makeIngestHandler({
-    incidents: store,
-    ledger,
-    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
-    payloads: new S3PayloadArchive(s3.client, s3.bucket),
-    clock: testClock(),
-    verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-  });
-  const post = (
-    body: string,
-    headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
-    source = 'alertmanager',
-  ) =>
-    handler(
-      apiEvent({
-        method: 'POST',
-        path: `/webhooks/${source}`,
-        routeKey: 'POST /webhooks/{source}',
-        pathParameters: { source },
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      }),
-    );
-  const written = async () => (await db.count(tables.operations)) + (await db.count(tables.ledger));
+  const tables = await world.db.tables();
+  const ledger = world.db.ledger(tables.ledger);
+  const { handler, store, written } = await ingestHandler(world, { tables, ledger });
+  const post = (body: string, headers?: Record<string, string>, source?: string) =>
+    postWebhook(handler, body, headers, source);
   return { tables, store, ledger, post, written };
 }
 
@@ -99,7 +51,7 @@ describe('POST /webhooks/alertmanager', () => {
     const starts = sfn.commandCalls(StartExecutionCommand);
     expect(starts).toHaveLength(1);
     expect(starts[0]?.args[0].input).toMatchObject({
-      stateMachineArn: STATE_MACHINE,
+      stateMachineArn: STATE_MACHINE_ARN,
       name: 'INC-2026-0001',
       input: JSON.stringify({ incidentId: 'INC-2026-0001' }),
     });
@@ -254,7 +206,7 @@ describe("the probe's poison-pill alerts: too large for one item, under the body
     ]);
     const key = `alertmanager/${sha256Hex(raw)}.json`;
     expect(incident?.originalPayload).toEqual({ key, sha256: sha256Hex(raw), bytes: raw.length });
-    expect(await s3.read(key)).toBe(raw);
+    expect(await world.s3.read(key)).toBe(raw);
     const [detect] = await ledger.read('INC-2026-0001');
     expect(detect?.detail).toMatchObject({ truncated: incident?.truncated, originalPayload: { key } });
     // The key points at the incident that exists.
@@ -363,7 +315,7 @@ describe("the probe's poison-pill alerts: too large for one item, under the body
     expect(full?.plan?.effectCount).toBe(LIMITS.customerContacts);
     // Well within DynamoDB's 400 KB item (dynalite refuses larger ones too).
     expect(Buffer.byteLength(JSON.stringify(full))).toBeLessThan(400_000);
-    expect(await db.ledger(tables.ledger).read('INC-2026-0001')).toHaveLength(1);
+    expect(await world.db.ledger(tables.ledger).read('INC-2026-0001')).toHaveLength(1);
   });
 });
 
@@ -384,28 +336,10 @@ describe('write order: a failure leaves nothing claimed', () => {
   }
 
   async function failingSetup() {
-    const tables = await db.tables();
-    const store = new IncidentWriteFailsOnce(db.doc, tables.operations);
-    const handler = makeIngestHandler({
-      incidents: store,
-      ledger: db.ledger(tables.ledger),
-      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
-      payloads: new S3PayloadArchive(s3.client, s3.bucket),
-      clock: testClock(),
-      verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-    });
-    const post = (body: string) =>
-      handler(
-        apiEvent({
-          method: 'POST',
-          path: '/webhooks/alertmanager',
-          routeKey: 'POST /webhooks/{source}',
-          pathParameters: { source: 'alertmanager' },
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body,
-        }),
-      );
-    return { store, post, tables };
+    const tables = await world.db.tables();
+    const store = new IncidentWriteFailsOnce(world.db.doc, tables.operations);
+    const { handler } = await ingestHandler(world, { tables, incidents: store });
+    return { store, post: (body: string) => postWebhook(handler, body), tables };
   }
 
   it('gives the correlation key and the number back when the incident cannot be written, so the retry opens INC-0001', async () => {
@@ -416,7 +350,7 @@ describe('write order: a failure leaves nothing claimed', () => {
     expect(failed.headers?.['retry-after']).toBe('5');
     expect(await store.findCorrelation(correlationKey)).toBeUndefined();
     expect(await store.lastIncidentNumber(2026)).toBe(0);
-    expect(await db.count(tables.operations)).toBe(0);
+    expect(await world.db.count(tables.operations)).toBe(0);
     const retried = await post(payload);
     expect(retried.statusCode).toBe(201);
     expect(JSON.parse(retried.body ?? '{}').incidentId).toBe('INC-2026-0001');

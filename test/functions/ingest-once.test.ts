@@ -1,99 +1,41 @@
-/**
- * Ingest's exactly-once and round-trip promises, over dynalite with every request counted by SDK
- * middleware (the DynamoDB commands sent, and the StartExecution calls the mocked Step Functions
- * client receives).
- */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbChangeMarks } from '../../functions/adapters/change-marks.ts';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { keys } from '../../functions/adapters/operations-keys.ts';
-import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
 import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
-import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
 import { sha256Hex } from '../../functions/domain/json.ts';
 import { parseAlertmanagerWebhook } from '../../functions/domain/sources/alertmanager.ts';
-import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
 import { enterPhase } from '../../functions/use-cases/enter-phase.ts';
 import { openIncident } from '../../functions/use-cases/open-incident.ts';
-import type { TestDatabase } from '../support/dynamodb.ts';
-import { startTestDatabase, testClock } from '../support/dynamodb.ts';
-import { apiEvent } from '../support/http.ts';
-import type { TestBucket } from '../support/s3.ts';
-import { startTestBucket } from '../support/s3.ts';
+import { testClock } from '../support/dynamodb.ts';
+import { ingestHandler, ingestWorld } from '../support/ingest.ts';
+import {
+  ALERTMANAGER_PAYLOAD,
+  countedDocumentClient,
+  postWebhook,
+  STATE_MACHINE_ARN,
+} from '../support/webhooks.ts';
 
-const TOKEN = 'a-test-token-that-is-long-enough';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
-const payload = readFileSync(
-  join(import.meta.dirname, '../fixtures/alertmanager/double-charge.json'),
-  'utf8',
-);
-const sfn = mockClient(SFNClient);
-
-let db: TestDatabase;
-let s3: TestBucket;
-beforeAll(async () => {
-  db = await startTestDatabase();
-  s3 = await startTestBucket();
-});
-afterAll(async () => {
-  await db.close();
-  await s3.close();
-});
-beforeEach(() => {
-  sfn.reset();
-  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
-});
+const payload = ALERTMANAGER_PAYLOAD;
+const world = ingestWorld();
+const { sfn } = world;
 
 /** A handler over a DynamoDB client whose every request is counted by command name. */
 async function setup() {
-  const tables = await db.tables();
-  const sent: string[] = [];
-  const raw = new DynamoDBClient({
-    endpoint: db.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRoundTrips' },
-  );
-  const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const tables = await world.db.tables();
+  const { doc, raw, sent } = countedDocumentClient(world.db.endpoint);
   const store = new DynamoDbOperationsStore(doc, tables.operations);
   const clock = testClock();
   const ledger = new DynamoDbLedger(doc, tables.ledger, {
-    sealer: db.sealer,
-    headSigner: db.headSigner,
+    sealer: world.db.sealer,
+    headSigner: world.db.headSigner,
     changes: new DynamoDbChangeMarks(doc, tables.operations, { clock }),
   });
-  const handler = makeIngestHandler({
-    incidents: store,
-    ledger,
-    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
-    payloads: new S3PayloadArchive(s3.client, s3.bucket),
-    clock,
-    verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
-  });
-  const post = (body: string) =>
-    handler(
-      apiEvent({
-        method: 'POST',
-        path: '/webhooks/alertmanager',
-        routeKey: 'POST /webhooks/{source}',
-        pathParameters: { source: 'alertmanager' },
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body,
-      }),
-    );
+  const { handler } = await ingestHandler(world, { tables, incidents: store, ledger, clock });
+  const post = (body: string) => postWebhook(handler, body);
   /** The requests `act` sends. */
   const counted = async <T>(act: () => Promise<T>): Promise<{ result: T; requests: string[] }> => {
     sent.length = 0;
@@ -313,7 +255,7 @@ describe('the same trouble from two sources', () => {
     const deps = {
       incidents: store,
       ledger,
-      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
+      workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE_ARN),
       clock: testClock(),
     };
     const first = await openIncident(deps, fromSource('alertmanager', 'payments'));

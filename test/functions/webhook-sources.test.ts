@@ -1,41 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MiddlewareStack } from '@smithy/types';
-import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
-import { S3PayloadArchive } from '../../functions/adapters/s3-payload-archive.ts';
-import { StepFunctionsWorkflow } from '../../functions/adapters/sfn-workflow.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signingSecrets } from '../../functions/adapters/signing-secrets.ts';
-import { webhookTokenVerifier } from '../../functions/adapters/webhook-token.ts';
 import { genericSignature } from '../../functions/domain/sources/generic.ts';
 import { hmacSha256Hex } from '../../functions/domain/sources/signature.ts';
-import { makeIngestHandler } from '../../functions/ingest-alert/ingest-alert.ts';
-import type { TestDatabase } from '../support/dynamodb.ts';
-import { startTestDatabase, testClock } from '../support/dynamodb.ts';
-import { apiEvent } from '../support/http.ts';
-import type { TestBucket } from '../support/s3.ts';
-import { startTestBucket } from '../support/s3.ts';
+import { testClock } from '../support/dynamodb.ts';
+import { ingestHandler, ingestWorld } from '../support/ingest.ts';
+import { postWebhook, WEBHOOK_TOKEN } from '../support/webhooks.ts';
 
-const TOKEN = 'a-test-token-that-is-long-enough';
+const TOKEN = WEBHOOK_TOKEN;
 const SECRETS = {
   grafana: 'grafana-secret-0123456789abcdef',
   pagerduty: 'pagerduty-secret-0123456789abcdef',
   generic: 'generic-secret-0123456789abcdef',
 };
 const OLD_SECRET = 'the-secret-being-rotated-out-0123';
-const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:casebook-incident-lifecycle';
 const NOW = '2026-12-06T10:00:00.000Z';
 const NOW_SECONDS = String(Date.parse(NOW) / 1000);
 const fixture = (path: string) => readFileSync(join(import.meta.dirname, '../fixtures', path), 'utf8');
-const sfn = mockClient(SFNClient);
+const world = ingestWorld();
+const { sfn } = world;
 
-let db: TestDatabase;
-let s3: TestBucket;
 /** Writes sent to DynamoDB and S3 so far: counted as they are sent, not by scanning the tables. */
 let writes = 0;
 const WRITE =
@@ -50,19 +40,9 @@ function countWrites(client: DynamoDBDocumentClient | S3Client) {
   );
 }
 
-beforeAll(async () => {
-  db = await startTestDatabase();
-  s3 = await startTestBucket();
-  countWrites(db.doc);
-  countWrites(s3.client);
-});
-afterAll(async () => {
-  await db.close();
-  await s3.close();
-});
-beforeEach(() => {
-  sfn.reset();
-  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+beforeAll(() => {
+  countWrites(world.db.doc);
+  countWrites(world.s3.client);
 });
 
 type Source = 'alertmanager' | 'grafana' | 'pagerduty' | 'generic';
@@ -88,15 +68,8 @@ function signed(source: Source, body: string, secret?: string): Record<string, s
 }
 
 async function setup(configured: Partial<typeof SECRETS> = SECRETS) {
-  const tables = await db.tables();
-  const store = new DynamoDbOperationsStore(db.doc, tables.operations);
-  const handler = makeIngestHandler({
-    incidents: store,
-    ledger: db.ledger(tables.ledger),
-    workflow: new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE),
-    payloads: new S3PayloadArchive(s3.client, s3.bucket),
+  const { handler, store, written } = await ingestHandler(world, {
     clock: testClock(NOW),
-    verifyToken: webhookTokenVerifier({ kind: 'value', value: TOKEN }),
     secrets: signingSecrets(
       Object.fromEntries(
         Object.entries(configured).map(([k, v]) => [k, { kind: 'value', value: v }]),
@@ -104,19 +77,9 @@ async function setup(configured: Partial<typeof SECRETS> = SECRETS) {
     ),
   });
   const post = async (source: string, body: string, headers: Record<string, string>) => {
-    const res = await handler(
-      apiEvent({
-        method: 'POST',
-        path: `/webhooks/${source}`,
-        routeKey: 'POST /webhooks/{source}',
-        pathParameters: { source },
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      }),
-    );
+    const res = await postWebhook(handler, body, headers, source);
     return { status: res.statusCode as number, body: JSON.parse(res.body ?? '{}') };
   };
-  const written = async () => (await db.count(tables.operations)) + (await db.count(tables.ledger));
   return { post, written, store };
 }
 
