@@ -264,12 +264,17 @@ async function openClaimed(
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const incident = newIncident(incidentId, alert, classification, at, archived);
       if (await deps.incidents.createIncident(incident)) {
-        const number = parseIncidentId(incidentId);
-        if (number) {
-          await deps.incidents.recordIncidentNumber(number.year, number.sequence);
-          remember(deps.incidents, number.year, number.sequence);
+        try {
+          const number = parseIncidentId(incidentId);
+          if (number) {
+            await deps.incidents.recordIncidentNumber(number.year, number.sequence);
+            remember(deps.incidents, number.year, number.sequence);
+          }
+          await recordDetection(deps, incident, alert, classification, true);
+        } catch (error) {
+          await startFailed(deps, incident);
+          throw error;
         }
-        await recordDetection(deps, incident, alert, classification, true);
         await startLifecycle(deps, incident);
         return { outcome: 'opened', incidentId, classification };
       }
@@ -308,19 +313,23 @@ async function release(
   }
 }
 
-/**
- * Starts the incident's lifecycle; when that fails, says so on its key, so that the redelivery
- * starts it at once rather than waiting out the opener's grace.
- */
+/** Starts the incident's lifecycle; when that fails, says so on its key ({@link startFailed}). */
 async function startLifecycle(deps: OpenIncidentDeps, incident: Incident): Promise<void> {
   try {
     await deps.workflow.start(incident.executionName, { incidentId: incident.id });
   } catch (error) {
-    await deps.incidents
-      .markCorrelation(incident.correlationKey, incident.id, 'start-failed')
-      .catch(() => {});
+    await startFailed(deps, incident);
     throw error;
   }
+}
+
+/**
+ * Says on the incident's key that its opening did not complete (its detection or its start), so
+ * that the redelivery the failure asks for finishes it at once rather than waiting out the
+ * opener's grace: a sender answered 200 within the grace would not deliver again.
+ */
+async function startFailed(deps: OpenIncidentDeps, incident: Incident): Promise<void> {
+  await deps.incidents.markCorrelation(incident.correlationKey, incident.id, 'start-failed').catch(() => {});
 }
 
 /**

@@ -164,6 +164,33 @@ describe('a repeat of an open incident', () => {
     expect(starts()).toBe(2);
   });
 
+  it('finishes an opening at once on the redelivery when the opener could not write its detection', async () => {
+    const { post, starts, raw, tables, ledger } = await setup();
+    let failed = false;
+    raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { TableName?: string };
+        if (
+          !failed &&
+          input.TableName === tables.ledger &&
+          /Put|Update|Transact/.test(String(context.commandName))
+        ) {
+          failed = true;
+          throw Object.assign(new Error('injected'), { name: 'InternalServerError', $fault: 'server' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failTheDetectEntryOnce' },
+    );
+    expect((await post(payload)).statusCode).toBeGreaterThanOrEqual(500);
+    expect(failed).toBe(true);
+    expect(starts()).toBe(0);
+    // At once, within the opener's grace: the redelivery writes what the opener left and starts it.
+    expect((await post(payload)).statusCode).toBe(200);
+    expect(starts()).toBe(1);
+    expect((await ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
+  });
+
   it('records the resolution, then "all signals resolved" once every occurrence is resolved', async () => {
     const { post, store, detect } = await setup();
     await post(payload);
