@@ -369,7 +369,7 @@ async function foldNoted(
       incident = await deps.incidents.getIncident(incidentId);
     }
     if (incident?.correlationKey !== alert.correlationKey) return undefined;
-    if (!opening) {
+    if (!opening || !(await detectionWritten(deps, incident.id))) {
       // The landed repair path: the opener wrote the incident but its start did not complete.
       await recordDetection(deps, incident, alert, classifyAlert(alert, deps.alertPolicy));
       await startLifecycle(deps, incident);
@@ -377,6 +377,20 @@ async function foldNoted(
   }
   await recordSignal(deps, incidentId, alert, before, resolved, at);
   return { outcome: 'folded', incidentId, classification };
+}
+
+/**
+ * Whether the incident's opener has written its detection, looking again while it may still be
+ * writing it. An opener killed, or failing, before that is not coming back to it, and its key may
+ * not say so: the redelivery then finishes the opening, or the sender, answered 200, never asks
+ * again.
+ */
+async function detectionWritten(deps: OpenIncidentDeps, incidentId: string): Promise<boolean> {
+  for (let look = 0; look <= OPENING_LOOKS; look++) {
+    if (look > 0) await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
+    if (await deps.ledger.readHead(incidentId)) return true;
+  }
+  return false;
 }
 
 /** What a noted notification adds to the timeline: nothing for a pure repeat. */

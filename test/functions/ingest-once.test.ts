@@ -191,6 +191,30 @@ describe('a repeat of an open incident', () => {
     expect((await ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
   });
 
+  it('finishes an opening whose opener died before its detection, within the grace, with no mark on its key', async () => {
+    const { post, starts, raw, tables, ledger } = await setup();
+    // The opener is gone after writing the incident: nothing after that write reaches DynamoDB.
+    let incidentWritten = false;
+    raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (incidentWritten) throw Object.assign(new Error('killed'), { name: 'TimeoutError' });
+        const result = await next(args);
+        const input = args.input as { TableName?: string; Item?: { entity?: unknown } };
+        const entity = input.Item?.entity;
+        if (context.commandName === 'PutItemCommand' && input.TableName === tables.operations)
+          incidentWritten = entity === 'incident' || (entity as { S?: string })?.S === 'incident';
+        return result;
+      },
+      { step: 'initialize', name: 'dieAfterTheIncident' },
+    );
+    expect((await post(payload)).statusCode).toBeGreaterThanOrEqual(500);
+    expect(incidentWritten).toBe(true);
+    incidentWritten = false;
+    expect((await post(payload)).statusCode).toBe(200);
+    expect(starts()).toBe(1);
+    expect((await ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
+  });
+
   it('records the resolution, then "all signals resolved" once every occurrence is resolved', async () => {
     const { post, store, detect } = await setup();
     await post(payload);
