@@ -5,10 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
-import type { Customer } from '../../functions/domain/plan.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { approvedForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
 import { plainIncident } from '../support/incidents.ts';
 import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
@@ -30,27 +29,7 @@ describe('Act killed where it hurts', () => {
     //    requests and the two "plan approved") held after SES took it. Everything else goes on meanwhile.
     stack = await spawnStack(dataDir, ports, 'provider:refund:before:1,provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_crash', { apiBase: stack.endpoints.stripe });
-    const customers: Customer[] = [];
-    for (const [ref, name] of [
-      ['cus_ada', 'Ada'],
-      ['cus_bo', 'Bo'],
-      ['cus_cy', 'Cy'],
-    ] as const) {
-      const customer = await stripe.customers.create({ email: `${name.toLowerCase()}@example.com` });
-      const charge = await stripe.charges.create({
-        amount: 2000,
-        currency: 'eur',
-        source: 'tok_visa',
-        customer: customer.id,
-      });
-      customers.push({
-        customerRef: ref,
-        name,
-        email: `${name.toLowerCase()}@example.com`,
-        amount: { minor: 2000, currency: 'EUR' },
-        paymentRef: charge.id,
-      });
-    }
+    const customers = await paidCustomers(stripe, THREE_PAYING);
     // Detected now: no deadline has passed, so no escalation e-mail takes one of the held sends.
     const incident = {
       ...plainIncident(8),

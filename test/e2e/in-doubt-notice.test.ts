@@ -7,8 +7,7 @@
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
-import type { Customer } from '../../functions/domain/plan.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { approvedForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
 import { plainIncident } from '../support/incidents.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
@@ -26,27 +25,7 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
     // "plan approved"), or the second one when Act's messages lane sent two before those.
     stack = await spawnStack(dataDir, ports, 'provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
-    const customers: Customer[] = [];
-    for (const [ref, name] of [
-      ['cus_ada', 'Ada'],
-      ['cus_bo', 'Bo'],
-      ['cus_cy', 'Cy'],
-    ] as const) {
-      const customer = await stripe.customers.create({ email: `${name.toLowerCase()}@example.com` });
-      const charge = await stripe.charges.create({
-        amount: 2000,
-        currency: 'eur',
-        source: 'tok_visa',
-        customer: customer.id,
-      });
-      customers.push({
-        customerRef: ref,
-        name,
-        email: `${name.toLowerCase()}@example.com`,
-        amount: { minor: 2000, currency: 'EUR' },
-        paymentRef: charge.id,
-      });
-    }
+    const customers = await paidCustomers(stripe, THREE_PAYING);
     await approvedForAct(
       stack,
       dataDir,

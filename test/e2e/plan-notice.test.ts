@@ -8,8 +8,7 @@ import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import { escapeHtml } from '../../functions/domain/html.ts';
-import type { Customer } from '../../functions/domain/plan.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { approvedForAct, paidCustomers } from '../support/act-setup.ts';
 import { plainIncident } from '../support/incidents.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { approvalLinks, freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
@@ -29,28 +28,10 @@ describe("the customers' notice", () => {
     const dataDir = tempDataDir();
     stack = await spawnStack(dataDir, await freePorts());
     const stripe: Stripe = stripeClient('sk_test_notice', { apiBase: stack.endpoints.stripe });
-    const customers: Customer[] = [];
-    for (const [ref, name, minor, paidAt] of [
-      ['cus_ada', 'Ada', 9873, '2026-12-06'],
-      ['cus_lin', 'Lin', 1250, '2026-12-05T18:40:00Z'],
-    ] as const) {
-      const email = `${name.toLowerCase()}@example.com`;
-      const customer = await stripe.customers.create({ email });
-      const charge = await stripe.charges.create({
-        amount: minor,
-        currency: 'eur',
-        source: 'tok_visa',
-        customer: customer.id,
-      });
-      customers.push({
-        customerRef: ref,
-        name,
-        email,
-        amount: { minor, currency: 'EUR' },
-        paymentRef: charge.id,
-        paidAt,
-      });
-    }
+    const customers = await paidCustomers(stripe, [
+      { ref: 'cus_ada', name: 'Ada', minor: 9873, paidAt: '2026-12-06' },
+      { ref: 'cus_lin', name: 'Lin', minor: 1250, paidAt: '2026-12-05T18:40:00Z' },
+    ]);
     const incident = {
       ...plainIncident(8),
       id: 'INC-2026-8300',

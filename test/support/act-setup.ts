@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type Stripe from 'stripe';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
 import { pseudonymizer } from '../../functions/adapters/pseudonyms.ts';
@@ -59,3 +60,40 @@ export async function approvedForAct(
     if (res.status !== 303) throw new Error(`approving as ${role} answered ${res.status}`);
   }
 }
+
+/**
+ * Customers who each paid `minor` cents in euros by card through `stripe` (the local stand-in), as
+ * the plan's customer list names them: `<name>@example.com`, the charge as their payment.
+ */
+export async function paidCustomers(
+  stripe: Stripe,
+  who: readonly { ref: string; name: string; minor: number; paidAt?: string }[],
+): Promise<Customer[]> {
+  const customers: Customer[] = [];
+  for (const { ref, name, minor, paidAt } of who) {
+    const email = `${name.toLowerCase()}@example.com`;
+    const customer = await stripe.customers.create({ email });
+    const charge = await stripe.charges.create({
+      amount: minor,
+      currency: 'eur',
+      source: 'tok_visa',
+      customer: customer.id,
+    });
+    customers.push({
+      customerRef: ref,
+      name,
+      email,
+      amount: { minor, currency: 'EUR' },
+      paymentRef: charge.id,
+      ...(paidAt ? { paidAt } : {}),
+    });
+  }
+  return customers;
+}
+
+/** Ada, Bo and Cy, who each paid 20.00 EUR. */
+export const THREE_PAYING = [
+  { ref: 'cus_ada', name: 'Ada', minor: 2000 },
+  { ref: 'cus_bo', name: 'Bo', minor: 2000 },
+  { ref: 'cus_cy', name: 'Cy', minor: 2000 },
+] as const;
