@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { addCasebookStacks } from '../../lib/casebook-app.ts';
 import { REPO_ROOT } from '../../lib/paths.ts';
-import { CasebookStatefulStack } from '../../lib/stateful-stack.ts';
-import { CasebookStatelessStack } from '../../lib/stateless-stack.ts';
+import type { CasebookStatefulStack } from '../../lib/stateful-stack.ts';
+import type { CasebookStatelessStack } from '../../lib/stateless-stack.ts';
 
 /** The `context` block of cdk.json: feature flags and the example-domain settings. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -24,27 +25,14 @@ export interface CasebookApp {
   readonly statelessTemplate: Template;
 }
 
-/** Builds the app as bin/casebook.ts does, with cdk.json context plus `context` overrides. */
+/** Builds the stacks as bin/casebook.ts does (without its checks: the nag tests add them), with cdk.json context plus `context` overrides. */
 export function buildCasebookApp(
   context: Record<string, unknown> = {},
 ): Omit<CasebookApp, 'statefulTemplate' | 'statelessTemplate'> {
   const app = new App({
     context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
   });
-  const stateful = new CasebookStatefulStack(app, 'CasebookStateful');
-  const stateless = new CasebookStatelessStack(app, 'CasebookStateless', {
-    ledgerTable: stateful.ledgerTable,
-    operationsTable: stateful.operationsTable,
-    alertmanagerTokenSecret: stateful.alertmanagerTokenSecret,
-    webhookSigningSecrets: stateful.webhookSigningSecrets,
-    ledgerSealKey: stateful.ledgerSealKey,
-    ledgerSigningKey: stateful.ledgerSigningKey,
-    anchorBucket: stateful.anchorBucket,
-    pseudonymKeySecret: stateful.pseudonymKeySecret,
-    stripeApiKeySecret: stateful.stripeApiKeySecret,
-    payloadBucket: stateful.payloadBucket,
-    exportBucket: stateful.exportBucket,
-  });
+  const { stateful, stateless } = addCasebookStacks(app);
   return { app, stateful, stateless };
 }
 
