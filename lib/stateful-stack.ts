@@ -168,6 +168,7 @@ export class CasebookStatefulStack extends Stack {
       reason:
         'Every anchor is retained under Object Lock and signed with the ledger signing key; who wrote one is an audit question for CloudTrail S3 data events, which are complete where access logs are best-effort.',
     });
+    this.finance.readClosesFrom(this.anchorBucket, this.ledgerSigningKey);
 
     // Each secret is set outside AWS or must stay as it is, so none rotates on a schedule (SMG4).
     this.pseudonymKeySecret = this.secret(

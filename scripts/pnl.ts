@@ -5,6 +5,8 @@
  * The objects are fetched with the S3 SDK into a temporary directory (DuckDB's S3 extension is not
  * bundled and must not be downloaded), or read where `--in` says a copy of the bucket is.
  */
+
+import type { KeyObject } from 'node:crypto';
 import {
   existsSync,
   mkdtempSync,
@@ -20,8 +22,10 @@ import { basename, dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { s3Client } from '../functions/adapters/aws.ts';
+import { kmsClient, s3Client } from '../functions/adapters/aws.ts';
+import { KmsHeadSigner, publicKeyFileOf } from '../functions/adapters/head-signer.ts';
 import { S3CloseStore } from '../functions/adapters/period-closes.ts';
+import { ledgerPublicKey } from '../functions/domain/checkpoint.ts';
 import type { PnlDimension } from '../functions/domain/finance-sql.ts';
 import {
   incidentsSql,
@@ -35,7 +39,7 @@ import type { LabourRate } from '../functions/domain/labour-rates.ts';
 import { LabourRatesError, parseLabourRates } from '../functions/domain/labour-rates.ts';
 import { isPeriod, periodBounds, periodsBetween } from '../functions/domain/ledger-export.ts';
 import type { CloseRate, PeriodClose, StoredClose } from '../functions/domain/period-close.ts';
-import { CLOSE_SCHEMA, closeHash } from '../functions/domain/period-close.ts';
+import { CLOSE_SCHEMA, closeHash, closeSignatureValid } from '../functions/domain/period-close.ts';
 import type { Conversion, PnlReport, SqlRow } from '../functions/domain/pnl-report.ts';
 import {
   adjustmentRows,
@@ -50,7 +54,14 @@ import {
 } from '../functions/domain/pnl-report.ts';
 import { ENV } from '../functions/env-names.ts';
 import { pnlHtml } from '../functions/pages/pnl-report.ts';
-import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS, portsFromEnvironment } from '../local/names.ts';
+import {
+  defaultDataDir,
+  LOCAL_BUCKETS,
+  LOCAL_CREDENTIALS,
+  ledgerSigningKeyFile,
+  PORTS,
+  portsFromEnvironment,
+} from '../local/names.ts';
 import type { LedgerDb } from './duckdb-ledger.ts';
 import { LedgerSchemaError, openLedgerDb } from './duckdb-ledger.ts';
 
@@ -72,6 +83,7 @@ interface PnlOptions {
   in?: string;
   exportBucket?: string;
   anchorBucket?: string;
+  publicKey?: string;
 }
 
 /** What was asked, checked: every problem is a {@link ReportInputError}, one line, exit 2. */
@@ -266,10 +278,18 @@ function localCloses(dir: string): StoredClose[] {
 }
 
 /**
- * The closes a report may stand on: each must hash to what it says (an edited close is refused,
- * never reported from).
+ * The closes a report may stand on: each must hash to what it says and carry the ledger signing
+ * key's signature over that hash. An edited close, or one written by someone without the key (the
+ * hash alone anyone can recompute), is refused, never reported from.
  */
-export function trustedCloses(stored: readonly StoredClose[]): PeriodClose[] {
+export function trustedCloses(
+  stored: readonly StoredClose[],
+  publicKey: KeyObject | undefined,
+): PeriodClose[] {
+  if (stored.length > 0 && !publicKey)
+    throw new ReportInputError(
+      `closed months stand on signed closes and no key checks them: pass --public-key FILE (casebook ledger public-key prints it) or set ${ENV.ledgerSigningKmsKeyId}`,
+    );
   return stored.map((s) => {
     const c = s.body as Partial<PeriodClose> | null;
     if (
@@ -278,13 +298,45 @@ export function trustedCloses(stored: readonly StoredClose[]): PeriodClose[] {
       c.schema !== CLOSE_SCHEMA ||
       c.period !== s.period ||
       !Array.isArray(c.totals) ||
-      closeHash(c as PeriodClose) !== c.hash
+      closeHash(c as PeriodClose) !== c.hash ||
+      !closeSignatureValid({ period: s.period, hash: c.hash }, c.signature, publicKey as KeyObject)
     )
       throw new ReportInputError(
         `the close of ${s.period} does not verify: casebook period verify says what is wrong`,
       );
     return c as PeriodClose;
   });
+}
+
+/**
+ * The key that signed the closes: `--public-key`, else the local stack's signing key's public key
+ * beside it, else the KMS key's on AWS. Read only when there are closes to check.
+ */
+async function closesPublicKey(
+  options: PnlOptions,
+  env: NodeJS.ProcessEnv,
+  local: boolean,
+): Promise<KeyObject | undefined> {
+  const file =
+    options.publicKey ?? (local ? publicKeyFileOf(ledgerSigningKeyFile(defaultDataDir(env))) : undefined);
+  if (file) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      if (!options.publicKey && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ReportInputError(
+        `--public-key ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      );
+    }
+    try {
+      return ledgerPublicKey(pem);
+    } catch {
+      throw new ReportInputError(`--public-key ${file} is not a P-256 public key in PEM`);
+    }
+  }
+  const keyId = env[ENV.ledgerSigningKmsKeyId];
+  return keyId ? ledgerPublicKey(await new KmsHeadSigner(kmsClient(), keyId).publicKey()) : undefined;
 }
 
 const labourRatesOf = (rates: readonly CloseRate[]): LabourRate[] =>
@@ -491,6 +543,10 @@ export function addPnlCommand(program: Command): void {
       '--anchor-bucket <name>',
       `where the closes are (closes/YYYY-MM.json) on AWS (default: ${ENV.anchorBucket}); with --in, DIR/closes/`,
     )
+    .option(
+      '--public-key <file>',
+      `the ledger signing key's public key (PEM), which checks the closes (default: the local stack's, or ${ENV.ledgerSigningKmsKeyId}'s)`,
+    )
     .addHelpText(
       'after',
       `\nLabour is priced from ${ENV.labourRates} (JSON {"SRE": {"amount": "120.00", "currency": "EUR"}}):\nround half up of minutes ÷ 60 × rate, once per incident, role and month; roles without a rate are listed, not priced.`,
@@ -505,10 +561,18 @@ export function addPnlCommand(program: Command): void {
         let files: string[];
         let closes: PeriodClose[];
         if (source.kind === 'dir') {
-          closes = trustedCloses(localCloses(source.dir));
+          const stored = localCloses(source.dir);
+          closes = trustedCloses(
+            stored,
+            stored.length ? await closesPublicKey(options, env, false) : undefined,
+          );
           files = await localExports(source.dir, firstExportNeeded(req.from, req.to, closes));
         } else {
-          closes = trustedCloses(await storedCloses(source.client, source.anchors, source.local));
+          const stored = await storedCloses(source.client, source.anchors, source.local);
+          closes = trustedCloses(
+            stored,
+            stored.length ? await closesPublicKey(options, env, source.local) : undefined,
+          );
           temp = mkdtempSync(join(tmpdir(), 'casebook-pnl-'));
           files = await fetchExports(
             source.client,

@@ -2,6 +2,7 @@ import { ArnFormat, CfnOutput, Fn, Stack, Validations } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { type IManagedPolicy, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
@@ -18,6 +19,7 @@ import {
   type LedgerColumn,
   type LedgerColumnType,
 } from '../../functions/domain/ledger-export.ts';
+import { CLOSE_PREFIX } from '../../functions/domain/period-close.ts';
 import { throwIfInvalid } from './validation.ts';
 
 /** A column of a Glue table, in Hive's type names (what Athena reads Parquet and JSON as). */
@@ -145,6 +147,7 @@ export class Finance extends Construct {
   public readonly namedQueries: readonly CfnNamedQuery[];
   /** What a finance user or role needs to run the queries, and nothing that could change the ledger. */
   public readonly queryPolicy: IManagedPolicy;
+  private readonly policy: ManagedPolicy;
 
   public constructor(scope: Construct, id: string, props: FinanceProps) {
     super(scope, id);
@@ -263,7 +266,8 @@ export class Finance extends Construct {
         }),
     );
 
-    this.queryPolicy = this.queryPolicyFor(props, databaseName);
+    this.policy = this.queryPolicyFor(props, databaseName);
+    this.queryPolicy = this.policy;
 
     const stack = Stack.of(this);
     new CfnOutput(stack, 'FinanceDatabaseName', {
@@ -365,6 +369,37 @@ export class Finance extends Construct {
       reason: `Athena writes each query's result under ${RESULTS_PREFIX} with a name of its own (the query id) and the user reads it back there; the bucket holds nothing else, and the workgroup encrypts every result.`,
     });
     return policy;
+  }
+
+  /**
+   * Lets the query policy read the months' closes (`closes/` in `bucket`) and the public key that
+   * checks their signatures: `casebook pnl` on AWS reports a closed month from its close, and
+   * refuses one it cannot check.
+   */
+  public readClosesFrom(bucket: IBucket, signingKey: IKey): void {
+    const stack = Stack.of(this);
+    this.policy.addStatements(
+      new PolicyStatement({
+        sid: 'ReadTheCloses',
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(`${CLOSE_PREFIX}*`)],
+      }),
+      new PolicyStatement({
+        sid: 'ListTheCloses',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${CLOSE_PREFIX}*`] } },
+      }),
+      new PolicyStatement({
+        sid: 'CheckTheCloses',
+        actions: ['kms:GetPublicKey'],
+        resources: [signingKey.keyArn],
+      }),
+    );
+    Validations.of(this.policy).acknowledge({
+      id: sameStackObjectsFinding(stack, bucket, CLOSE_PREFIX),
+      reason: `Get only, under ${CLOSE_PREFIX}: one close per month (${CLOSE_PREFIX}YYYY-MM.json), written as months close; no anchor, and no write.`,
+    });
   }
 }
 

@@ -4,6 +4,7 @@
  * the incident's own P&L, the objects fetched from a bucket with the S3 SDK, and every bad input
  * answered with one line and exit status 2.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -14,9 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSink } from '../../functions/adapters/byte-sinks.ts';
 import { DynamoDbLedgerExportSource } from '../../functions/adapters/dynamodb-ledger-export.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { ParquetLedgerWriter } from '../../functions/adapters/parquet-ledger.ts';
 import { CATEGORY_OF_KIND } from '../../functions/domain/finance-sql.ts';
 import { ledgerObjectKey } from '../../functions/domain/ledger-export.ts';
+import { makeClose, signClose } from '../../functions/domain/period-close.ts';
 import { profitAndLoss } from '../../functions/domain/profit-and-loss.ts';
 import { exportLedger } from '../../functions/use-cases/export-ledger.ts';
 import { LOCAL_BUCKETS, LOCAL_CREDENTIALS, PORTS } from '../../local/names.ts';
@@ -356,5 +359,75 @@ describe('casebook pnl refuses bad input with one line and exit status 2', () =>
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^casebook pnl: /);
+  });
+});
+
+describe('casebook pnl over a copy of the buckets with a closed month', () => {
+  const copy = join(dir, 'with-closes');
+  const keyFile = join(dir, 'ledger-signing.pub.pem');
+  const owner = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signerOf = (pair: typeof owner) =>
+    new FileHeadSigner(pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  const november = (refundsMinor: number) =>
+    makeClose({
+      period: '2026-11',
+      // After every entry of the fixture, so none of them is an adjustment of the closed month.
+      closedAt: '2099-01-01T00:00:00.000Z',
+      totals: [
+        { category: 'refunds', obligation: 'tos', currency: 'EUR', amountMinor: refundsMinor, entries: 1 },
+      ],
+      heads: {},
+      labourRates: [],
+      exchangeRates: null,
+      previous: null,
+    });
+  const putClose = (close: unknown) => {
+    mkdirSync(join(copy, 'closes'), { recursive: true });
+    writeFileSync(join(copy, 'closes', '2026-11.json'), JSON.stringify(close));
+  };
+  const report = (...args: string[]) =>
+    casebook(['pnl', '--period', '2026-11', '--format', 'csv', '--in', copy, ...args], labour);
+
+  beforeAll(async () => {
+    await exportToDir(copy, ledger);
+    writeFileSync(keyFile, owner.publicKey.export({ format: 'pem', type: 'spki' }));
+  });
+
+  it("reports the month from its close when the ledger's signing key signed it", async () => {
+    putClose(await signClose(signerOf(owner), november(-4242)));
+    const result = await report('--public-key', keyFile);
+    expect(result.code, result.stderr).toBe(0);
+    expect(/^refunds,EUR,[-\d.]+,(-?\d+),/m.exec(result.stdout)?.[1]).toBe('-4242');
+  });
+
+  it('refuses a close nobody can check, one signed by another key, and an edited one', async () => {
+    const signed = await signClose(signerOf(owner), november(-4242));
+    putClose(signed);
+    const unchecked = await report();
+    expect(unchecked.code).toBe(2);
+    expect(unchecked.stderr).toBe(
+      'casebook pnl: closed months stand on signed closes and no key checks them: pass --public-key FILE (casebook ledger public-key prints it) or set CASEBOOK_LEDGER_SIGNING_KMS_KEY_ID\n',
+    );
+
+    // Whoever can write the bucket can recompute a close's hash, but not sign it with the key.
+    const forgeries = [
+      await signClose(signerOf(stranger), november(-1)),
+      { ...november(-1), signature: signed.signature },
+      (({ signature: _, ...unsigned }) => unsigned)(signed),
+    ];
+    for (const forged of forgeries) {
+      putClose(forged);
+      const refused = await report('--public-key', keyFile);
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toBe(
+        'casebook pnl: the close of 2026-11 does not verify: casebook period verify says what is wrong\n',
+      );
+    }
+
+    const missing = await report('--public-key', join(dir, 'no-such.pem'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^casebook pnl: --public-key .*no-such\.pem cannot be read \(ENOENT\)\n$/);
   });
 });

@@ -248,6 +248,29 @@ describe('finance on AWS', () => {
       });
     });
 
+    it("reads the months' closes and the public key that checks them, and nothing else of the anchors", () => {
+      const anchorArn = stateful.resolve(stateful.anchorBucket.bucketArn);
+      expect(bySid('ReadTheCloses')).toMatchObject({
+        Action: 's3:GetObject',
+        Resource: objects(anchorArn, 'closes/'),
+      });
+      expect(bySid('ListTheCloses')).toMatchObject({
+        Action: 's3:ListBucket',
+        Resource: anchorArn,
+        Condition: { StringLike: { 's3:prefix': ['closes/*'] } },
+      });
+      expect(bySid('CheckTheCloses')).toMatchObject({
+        Action: 'kms:GetPublicKey',
+        Resource: stateful.resolve(stateful.ledgerSigningKey.keyArn),
+      });
+      const onAnchors = statements.filter((s) =>
+        JSON.stringify(s.Resource).includes(JSON.stringify(anchorArn)),
+      );
+      expect(onAnchors.map((s) => s.Sid)).toEqual(['ReadTheCloses', 'ListTheCloses']);
+      const kms = statements.filter((s) => list(s.Action).some((a) => a.startsWith('kms:')));
+      expect(kms.map((s) => s.Sid)).toEqual(['CheckTheCloses']);
+    });
+
     it('allows, never denies, and grants no wildcard action', () => {
       for (const s of statements) {
         expect(s.Effect).toBe('Allow');

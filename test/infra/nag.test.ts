@@ -62,11 +62,13 @@ describe('cdk-nag AwsSolutions checks', () => {
     // <exports bucket>/ledger/v1/*.
     const accepted = new Set([
       ...ACCEPTED_RULES,
-      // Finance's query policy gets the exported months and the rates, and keeps Athena's results.
+      // Finance's query policy gets the exported months and the rates, and keeps Athena's results…
       ...['ledger/v1/', 'labour-rates/v1/'].map((p) =>
         sameStackObjectsFinding(stateful, stateful.exportBucket, p),
       ),
       sameStackObjectsFinding(stateful, stateful.queryResultsBucket, 'results/'),
+      // …and reads the months' closes, so that `casebook pnl` reports a closed month from its close.
+      sameStackObjectsFinding(stateful, stateful.anchorBucket, CLOSE_PREFIX),
       bucketObjectsFinding(stateless, stateful.payloadBucket),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'signed-anchors/'),
       bucketObjectsFinding(stateless, stateful.anchorBucket, 'anchors/'),
