@@ -93,7 +93,7 @@ const VARIABLES = [
   row(ENV.ledgerKeyFile, 'a key file instead of KMS (--key-file)'),
   row(ENV.ledgerSigningKmsKeyId, 'the KMS key that signs tree heads and anchors (--signing-kms-key-id)'),
   row(ENV.ledgerSigningKeyFile, 'a signing key file; its .pub.pem verifies heads (--signing-key-file;'),
-  row('', 'verify and check-proof take --public-key instead)'),
+  row('', 'verify, check-proof and pnl take --public-key instead)'),
   "  and the AWS SDK's own: AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,",
   '  AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3,',
   '  AWS_ENDPOINT_URL_KMS (and the rest of its chain: ~/.aws/config and credentials, SSO, roles).',
