@@ -47,7 +47,11 @@ interface PeriodTarget {
   readonly operationsTable?: string;
   readonly operations?: DynamoDbOperationsStore;
   readonly exportBucket?: string;
+  /** The anchors bucket, whose `closes/` holds the closes: the local stack's, or on AWS its variable's. */
+  readonly anchorBucket?: string;
 }
+
+const noCloses = `the closes are in the anchors bucket: set ${ENV.anchorBucket} or --anchor-bucket`;
 
 interface CloseOptions {
   table?: string;
@@ -232,19 +236,21 @@ export function addPeriodCommands(
           'walk the chain of closes: names a gap, an edited or deleted close, a broken link, and heads the ledger no longer matches',
         ),
     )
-    .action(async (options: CloseOptions) => {
-      const env = process.env;
-      if (options.table ?? env[ENV.ledgerTable]) {
-        console.error('casebook period verify: runs on the local stack only for now');
+    .option(
+      '--public-key <file>',
+      "the ledger signing key's public key (PEM), which checks the closes' signatures",
+    )
+    .action(async (options: CloseOptions & { publicKey?: string }) => {
+      const t = tools.target(options as never);
+      const bucket = options.anchorBucket ?? t.anchorBucket;
+      if (!bucket) {
+        console.error(
+          `casebook period verify: the closes are in the anchors bucket: set ${ENV.anchorBucket} or --anchor-bucket`,
+        );
         process.exitCode = 2;
         return;
       }
-      const t = tools.target(options as never);
-      const { closes, problems } = await closeProblems(
-        t,
-        options.anchorBucket ?? LOCAL_BUCKETS.anchors,
-        await t.publicKey(),
-      );
+      const { closes, problems } = await closeProblems(t, bucket, await t.publicKey(options.publicKey));
       printCloseProblems({ closes, problems });
       process.exitCode = problems.length === 0 ? 0 : 1;
     });
@@ -259,21 +265,19 @@ export function addPeriodCommands(
         .argument('<YYYY-MM>', 'the closed month'),
     )
     .action(async (month: string, options: CloseOptions) => {
-      const env = process.env;
-      if (options.table ?? env[ENV.ledgerTable]) {
-        console.error('casebook period report: runs on the local stack only for now');
-        process.exitCode = 2;
-        return;
-      }
       if (!isPeriod(month)) {
         console.error(`casebook period report: "${month}" is not a month (YYYY-MM)`);
         process.exitCode = 2;
         return;
       }
-      tools.target(options as never);
-      const close = await new S3CloseStore(s3Client(), options.anchorBucket ?? LOCAL_BUCKETS.anchors).get(
-        month,
-      );
+      const t = tools.target(options as never);
+      const bucket = options.anchorBucket ?? t.anchorBucket;
+      if (!bucket) {
+        console.error(`casebook period report: ${noCloses}`);
+        process.exitCode = 2;
+        return;
+      }
+      const close = await new S3CloseStore(s3Client(), bucket).get(month);
       if (!close) {
         console.error(`casebook period report: ${month} is not closed (casebook pnl reports an open month)`);
         process.exitCode = 2;

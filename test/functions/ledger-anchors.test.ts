@@ -26,6 +26,7 @@ import { signHead } from '../../functions/domain/checkpoint.ts';
 import { formatIncidentId } from '../../functions/domain/incident.ts';
 import type { ChainItemV3, LedgerEntryDraft, StoredEntryV3 } from '../../functions/domain/ledger.ts';
 import { batchItem, genesisTip } from '../../functions/domain/ledger.ts';
+import { closeObjectKey, makeClose, signClose } from '../../functions/domain/period-close.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import type { LocalS3 } from '../../local/s3.ts';
 import { startLocalS3 } from '../../local/s3.ts';
@@ -381,5 +382,36 @@ describe('casebook ledger verify against a chain rewritten by a writer holding t
       ),
     });
     expect(code).toBe(1);
+  });
+});
+
+describe('casebook period on AWS', () => {
+  it('reports a close from the anchors bucket and verifies it, naming one the signing key did not sign', async () => {
+    const november = makeClose({
+      period: '2026-11',
+      closedAt: '2026-12-05T02:30:00.000Z',
+      totals: [{ category: 'refunds', obligation: 'tos', currency: 'EUR', amountMinor: -4242, entries: 1 }],
+      heads: {},
+      labourRates: [],
+      exchangeRates: null,
+      previous: null,
+    });
+    const key = closeObjectKey('2026-11');
+    try {
+      await putObject(key, await signClose(signer, november));
+      const report = await casebook('period', 'report', '2026-11');
+      expect(report.code, report.stderr).toBe(0);
+      expect(report.stdout).toMatch(/^ {2}refunds +tos +EUR -4242 \(minor units, 1 entries\)$/m);
+      expect(await casebook('period', 'verify')).toMatchObject({ code: 0, stdout: '1 closes verified\n' });
+
+      await putObject(key, await signClose(stranger, november));
+      expect(await casebook('period', 'verify')).toMatchObject({
+        code: 1,
+        stdout:
+          '2026-11 bad-signature: the close of 2026-11 is not signed by the ledger signing key: someone wrote it without the key\n',
+      });
+    } finally {
+      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    }
   });
 });
