@@ -308,8 +308,8 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_OLD',
-          // A refused claim says who holds the key: its caller need not read it again.
-          ...(signal.proposed ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+          // A refused claim of a cross-source key says who holds it: its caller need not read it again.
+          ...(signal.claim?.owner ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
         }),
       );
       if (!out.Attributes?.incidentId) return { claimed: true };

@@ -65,8 +65,8 @@ export interface IncidentStore {
    * occurrences. With `proposed`, a key nobody holds is claimed for that incident id (the answer
    * is then `{ claimed: true }`). Refused when the key is held but not open (its incident is
    * closed, or it was claimed before keys carried the flag), over its bound, or (a cross-source
-   * key) held by the claimer's own source: the caller takes the long way. A refused claim answers
-   * who held the key, so that nobody reads it again to learn that.
+   * key) held by the claimer's own source: the caller takes the long way. A refused claim of a
+   * cross-source key answers who held it, so that nobody reads it again to learn that.
    */
   noteSignal(signal: CorrelationSignal): Promise<SignalNoted | SignalRefused>;
   /**
