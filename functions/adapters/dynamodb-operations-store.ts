@@ -20,7 +20,13 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchGetCommand, DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus, BackupRequest, SeatName } from '../domain/approval.ts';
 import { CasebookError, ConcurrentChangeError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
@@ -174,26 +180,36 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     at?: string,
     links: Pick<Correlation, 'cross' | 'owner'> = {},
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
-    const claimed = await putIfAbsent(
-      this.client,
-      this.tableName,
-      {
-        ...keys.correlation(correlationKey),
-        entity: 'correlation',
-        ...correlationFields({
-          incidentId,
-          occurrences,
-          open: true,
-          ...(at ? { claimedAt: at } : {}),
-          ...links,
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.correlation(correlationKey),
+            entity: 'correlation',
+            ...correlationFields({
+              incidentId,
+              occurrences,
+              open: true,
+              ...(at ? { claimedAt: at } : {}),
+              ...links,
+            }),
+          },
+          ConditionExpression: replacing
+            ? 'attribute_not_exists(pk) OR incidentId = :replacing'
+            : 'attribute_not_exists(pk)',
+          ...(replacing ? { ExpressionAttributeValues: { ':replacing': replacing } } : {}),
+          // The refusal names the holder: no read after it.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      },
-      replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
-    );
-    if (claimed) return { claimed: true };
-    const holder = await this.findCorrelation(correlationKey);
-    if (!holder) throw new Error(`Correlation ${correlationKey} is held but unreadable`);
-    return { claimed: false, incidentId: holder.incidentId };
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const held = heldBy(error).held ?? (await this.findCorrelation(correlationKey));
+      if (!held) throw new Error(`Correlation ${correlationKey} is held but unreadable`);
+      return { claimed: false, incidentId: held.incidentId };
+    }
   }
 
   async releaseCorrelation(
