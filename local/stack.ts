@@ -10,7 +10,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import dynalite from 'dynalite';
 import { SIGNING_SECRET_ENV } from '../functions/adapters/config.ts';
 import { FileHeadSigner } from '../functions/adapters/head-signer.ts';
 import { FileKeySealer } from '../functions/adapters/ledger-sealer.ts';
@@ -18,6 +17,7 @@ import { STATE_MACHINE } from '../functions/catalog.ts';
 import { ENV } from '../functions/env-names.ts';
 import { ROUTES } from '../functions/routes.ts';
 import { functionSubstitutions, loadDefinition } from './asl.ts';
+import { localDynamo } from './dynamodb.ts';
 import type { GatewayOptions } from './gateway.ts';
 import { startGateway } from './gateway.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalLambdaRuntime, localFunctionArn } from './lambda-runtime.ts';
@@ -173,12 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     // DynamoDB
-    const dynamo = dynalite({
-      path: join(options.dataDir, 'dynamodb'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    });
+    const dynamo = localDynamo({ path: join(options.dataDir, 'dynamodb') });
     const dynamoPort = await listen(dynamo, options.ports.dynamodb);
     closers.push(() => closeServer(dynamo));
     const dynamodbUrl = `http://127.0.0.1:${dynamoPort}`;

@@ -18,8 +18,15 @@
  * first changed without knowing it. The refused writer's request answers 409; a refused
  * lifecycle step fails, and the incident halts where a person can resume it.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Approval, ApprovalStatus, BackupRequest, SeatName } from '../domain/approval.ts';
 import { CasebookError, ConcurrentChangeError, ERROR_NAMES, InvalidInputError } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
@@ -34,6 +41,7 @@ import type {
   IncidentChange,
   IncidentStore,
   SignalNoted,
+  SignalRefused,
 } from '../domain/ports.ts';
 import { isUtcInstant } from '../domain/time.ts';
 import { isConditionalCheckFailed } from './aws-errors.ts';
@@ -89,6 +97,13 @@ function correlationFields(correlation: Correlation): Record<string, unknown> {
   };
 }
 
+/** Who held a key, from the item a refused write answered with (raw attribute values). */
+function heldBy(error: unknown): { held?: Pick<Correlation, 'incidentId' | 'open'> } {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  const incidentId = item?.incidentId?.S;
+  return incidentId === undefined ? {} : { held: { incidentId, open: item?.open?.BOOL === true } };
+}
+
 /** Statuses after which an incident's correlation keys no longer take its repeats the short way. */
 const ENDED = new Set(['CLOSED', 'CANCELLED']);
 
@@ -119,6 +134,27 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     return Number(counter?.n ?? 0);
   }
 
+  async lastIncidentNumberAndKey(
+    year: number,
+    correlationKey: string,
+  ): Promise<{ last: number; held?: Correlation }> {
+    const counter = keys.counter(year);
+    const key = keys.correlation(correlationKey);
+    const out = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: [counter, key], ConsistentRead: true } },
+      }),
+    );
+    // Keys DynamoDB left unread (throttled): the counter is read alone, the key is not known.
+    if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) {
+      return { last: await this.lastIncidentNumber(year) };
+    }
+    const items = out.Responses?.[this.tableName] ?? [];
+    const found = (k: { pk: string; sk: string }) => items.find((i) => i.pk === k.pk && i.sk === k.sk);
+    const held = found(key);
+    return { last: Number(found(counter)?.n ?? 0), ...(held ? { held: fromItem.correlation(held) } : {}) };
+  }
+
   async recordIncidentNumber(year: number, sequence: number): Promise<void> {
     // False when a higher number is recorded already: nothing to do.
     await updateIf(
@@ -144,26 +180,36 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     at?: string,
     links: Pick<Correlation, 'cross' | 'owner'> = {},
   ): Promise<{ claimed: true } | { claimed: false; incidentId: string }> {
-    const claimed = await putIfAbsent(
-      this.client,
-      this.tableName,
-      {
-        ...keys.correlation(correlationKey),
-        entity: 'correlation',
-        ...correlationFields({
-          incidentId,
-          occurrences,
-          open: true,
-          ...(at ? { claimedAt: at } : {}),
-          ...links,
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.correlation(correlationKey),
+            entity: 'correlation',
+            ...correlationFields({
+              incidentId,
+              occurrences,
+              open: true,
+              ...(at ? { claimedAt: at } : {}),
+              ...links,
+            }),
+          },
+          ConditionExpression: replacing
+            ? 'attribute_not_exists(pk) OR incidentId = :replacing'
+            : 'attribute_not_exists(pk)',
+          ...(replacing ? { ExpressionAttributeValues: { ':replacing': replacing } } : {}),
+          // The refusal names the holder: no read after it.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      },
-      replacing ? { expression: 'incidentId = :replacing', values: { ':replacing': replacing } } : undefined,
-    );
-    if (claimed) return { claimed: true };
-    const holder = await this.findCorrelation(correlationKey);
-    if (!holder) throw new Error(`Correlation ${correlationKey} is held but unreadable`);
-    return { claimed: false, incidentId: holder.incidentId };
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const held = heldBy(error).held ?? (await this.findCorrelation(correlationKey));
+      if (!held) throw new Error(`Correlation ${correlationKey} is held but unreadable`);
+      return { claimed: false, incidentId: held.incidentId };
+    }
   }
 
   async releaseCorrelation(
@@ -212,7 +258,7 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
     );
   }
 
-  async noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined> {
+  async noteSignal(signal: CorrelationSignal): Promise<SignalNoted | SignalRefused> {
     const names: Record<string, string> = {
       '#open': 'open',
       '#status': 'status',
@@ -278,12 +324,14 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_OLD',
+          // A refused claim of a cross-source key says who holds it: its caller need not read it again.
+          ...(signal.claim?.owner ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
         }),
       );
       if (!out.Attributes?.incidentId) return { claimed: true };
       return { claimed: false, before: fromItem.correlation(out.Attributes) };
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
+      if (isConditionalCheckFailed(error)) return { refused: true, ...heldBy(error) };
       throw error;
     }
   }

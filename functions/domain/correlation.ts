@@ -23,3 +23,9 @@ export function crossSourceKey(alert: NormalizedAlert, classification: Classific
   if (!service) return undefined;
   return `cross:${sha256Hex(`${service}\n${alert.environment ?? ''}\n${alert.tenant ?? ''}`).slice(0, 32)}`;
 }
+
+/** Whether two correlation keys are of one source: a key begins with its source's name and a colon. */
+export function sameSource(a: string, b: string): boolean {
+  const source = a.slice(0, a.indexOf(':') + 1);
+  return source.length > 0 && b.startsWith(source);
+}

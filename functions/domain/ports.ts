@@ -22,6 +22,14 @@ export interface IncidentStore {
    * writing its incident; this is a hint that can lag behind, never a reservation.
    */
   lastIncidentNumber(year: number): Promise<number>;
+  /**
+   * {@link IncidentStore.lastIncidentNumber} and what holds `correlationKey`, read in one request:
+   * an instance that must read the counter learns the key's holder at no extra cost.
+   */
+  lastIncidentNumberAndKey(
+    year: number,
+    correlationKey: string,
+  ): Promise<{ readonly last: number; readonly held?: Correlation }>;
   /** Records `sequence` as taken in `year`, unless a higher number already is. */
   recordIncidentNumber(year: number, sequence: number): Promise<void>;
   /** The incident currently holding a correlation key, and the alert occurrences it has seen. */
@@ -55,11 +63,12 @@ export interface IncidentStore {
    * occurrences (and those it reports resolved), and answers what the key held before — only while
    * the key's incident is open and the key remembers fewer than `LIMITS.occurrencesKept`
    * occurrences. With `proposed`, a key nobody holds is claimed for that incident id (the answer
-   * is then `{ claimed: true }`). Undefined when the key is held but not open (its incident is
-   * closed, or it was claimed before keys carried the flag) or over its bound: the caller takes
-   * the long way.
+   * is then `{ claimed: true }`). Refused when the key is held but not open (its incident is
+   * closed, or it was claimed before keys carried the flag), over its bound, or (a cross-source
+   * key) held by the claimer's own source: the caller takes the long way. A refused claim of a
+   * cross-source key answers who held it, so that nobody reads it again to learn that.
    */
-  noteSignal(signal: CorrelationSignal): Promise<SignalNoted | undefined>;
+  noteSignal(signal: CorrelationSignal): Promise<SignalNoted | SignalRefused>;
   /**
    * Points a key this delivery claimed at another incident id, only while it still names `from`;
    * with `via`, the key joins another source's incident through that cross-source key (and is
@@ -146,6 +155,15 @@ export interface CorrelationSignal {
 export type SignalNoted =
   | { readonly claimed: true }
   | { readonly claimed: false; readonly before: Correlation };
+
+/**
+ * A notification {@link IncidentStore.noteSignal} could not note. `held`, on a refused claim, is
+ * the key as it stood; undefined when the store could not say (read the key to know).
+ */
+export interface SignalRefused {
+  readonly refused: true;
+  readonly held?: Pick<Correlation, 'incidentId' | 'open'>;
+}
 
 /**
  * Requests to approve a plan (the operational table). They hold no task token: the round's one

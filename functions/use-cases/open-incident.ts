@@ -33,7 +33,7 @@
 import type { Classification, NormalizedAlert } from '../domain/alert.ts';
 import { classifyAlert } from '../domain/alert.ts';
 import type { AlertPolicy } from '../domain/alert-policy.ts';
-import { crossSourceKey } from '../domain/correlation.ts';
+import { crossSourceKey, sameSource } from '../domain/correlation.ts';
 import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
 import type { Incident, TimelineEvent } from '../domain/incident.ts';
 import {
@@ -96,12 +96,22 @@ const OPENING_LOOK_MS = 50;
  */
 const lastTaken = new WeakMap<IncidentStore, Map<number, number>>();
 
-async function lastNumber(incidents: IncidentStore, year: number): Promise<number> {
+/**
+ * The last number this instance knows taken in `year`, reading the counter when it knows none —
+ * and with it, in the same request, the cross-source key `cross` (its holder, when read).
+ */
+async function lastNumber(
+  incidents: IncidentStore,
+  year: number,
+  cross: string | undefined,
+): Promise<{ last: number; crossHeld?: Correlation }> {
   const known = lastTaken.get(incidents)?.get(year);
-  if (known !== undefined) return known;
-  const read = await incidents.lastIncidentNumber(year);
-  remember(incidents, year, read);
-  return read;
+  if (known !== undefined) return { last: known };
+  const read = cross
+    ? await incidents.lastIncidentNumberAndKey(year, cross)
+    : { last: await incidents.lastIncidentNumber(year) };
+  remember(incidents, year, read.last);
+  return { last: read.last, ...(read.held ? { crossHeld: read.held } : {}) };
 }
 
 function remember(incidents: IncidentStore, year: number, sequence: number): void {
@@ -129,10 +139,16 @@ export async function openIncident(
   const mayOpen = classification.isIncident && alert.status === 'firing';
   // 2.
   const year = now.getUTCFullYear();
-  const proposed = mayOpen ? formatIncidentId(year, (await lastNumber(deps.incidents, year)) + 1) : undefined;
-  const resolved = resolvedOccurrences(alert);
   const cross = mayOpen ? crossSourceKey(alert, classification) : undefined;
-  const noted = await deps.incidents.noteSignal({
+  const counted = mayOpen ? await lastNumber(deps.incidents, year, cross) : undefined;
+  const proposed = counted ? formatIncidentId(year, counted.last + 1) : undefined;
+  // Another group of this source holds the cross-source key, as read with the counter: a claim of
+  // it would be refused (a later close of that incident orders after this delivery), so none is sent.
+  const crossHeld = counted?.crossHeld;
+  const joinable =
+    crossHeld?.open && sameSource(alert.correlationKey, crossHeld.owner ?? '') ? undefined : cross;
+  const resolved = resolvedOccurrences(alert);
+  const answer = await deps.incidents.noteSignal({
     correlationKey: alert.correlationKey,
     occurrences: alert.occurrences,
     resolved,
@@ -141,13 +157,14 @@ export async function openIncident(
     ...(proposed ? { proposed } : {}),
     ...(cross ? { claim: { cross } } : {}),
   });
+  const noted = 'refused' in answer ? undefined : answer;
   // 4.
   if (noted?.claimed && proposed) {
-    if (cross) {
-      const joined = await joinAcrossSources(deps, alert, classification, cross, proposed, resolved, now);
+    if (joinable) {
+      const joined = await joinAcrossSources(deps, alert, classification, joinable, proposed, resolved, now);
       if (joined) return joined;
     }
-    return openClaimed(deps, alert, classification, proposed, now, original, cross);
+    return openClaimed(deps, alert, classification, proposed, now, original, joinable);
   }
   // 3.
   if (noted && !noted.claimed) {
@@ -191,8 +208,8 @@ async function joinAcrossSources(
     proposed,
     claim: { owner: alert.correlationKey },
   });
-  if (!noted) {
-    await takeOverCross(deps, alert, cross, proposed, at);
+  if ('refused' in noted) {
+    await takeOverCross(deps, alert, cross, proposed, at, noted.held);
     return undefined;
   }
   if (noted.claimed) return undefined;
@@ -227,7 +244,8 @@ async function joinAcrossSources(
 
 /**
  * Claims a cross-source key its ended incident still holds, for the incident this delivery opens
- * (best effort: should another delivery take it first, this incident opens without it).
+ * (best effort: should another delivery take it first, this incident opens without it). `known`
+ * is the key as a refused claim of it answered, when it did.
  */
 async function takeOverCross(
   deps: OpenIncidentDeps,
@@ -235,8 +253,9 @@ async function takeOverCross(
   cross: string,
   incidentId: string,
   at: string,
+  known?: Pick<Correlation, 'incidentId' | 'open'>,
 ): Promise<void> {
-  const held = await deps.incidents.findCorrelation(cross);
+  const held = known ?? (await deps.incidents.findCorrelation(cross));
   if (held?.open) return;
   await deps.incidents.claimCorrelation(cross, incidentId, held?.incidentId, alert.occurrences, at, {
     owner: alert.correlationKey,

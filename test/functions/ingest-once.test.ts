@@ -36,6 +36,20 @@ async function setup() {
   });
   const { handler } = await ingestHandler(world, { tables, incidents: store, ledger, clock });
   const post = (body: string) => postWebhook(handler, body);
+  /** Posts through a handler over the same tables as fresh as a cold start's (it knows no incident number). */
+  const postCold = async (body: string) => {
+    const cold = await ingestHandler(world, {
+      tables,
+      incidents: new DynamoDbOperationsStore(doc, tables.operations),
+      ledger: new DynamoDbLedger(doc, tables.ledger, {
+        sealer: world.db.sealer,
+        headSigner: world.db.headSigner,
+        changes: new DynamoDbChangeMarks(doc, tables.operations, { clock }),
+      }),
+      clock,
+    });
+    return postWebhook(cold.handler, body);
+  };
   /** The requests `act` sends. */
   const counted = async <T>(act: () => Promise<T>): Promise<{ result: T; requests: string[] }> => {
     sent.length = 0;
@@ -48,7 +62,7 @@ async function setup() {
       { incidents: store, approvals: store, clock },
       { incidentId, phase: 'Detect', entry: 'entry-1' },
     );
-  return { tables, store, ledger, post, counted, starts, detect, clock, raw };
+  return { tables, store, ledger, post, postCold, counted, starts, detect, clock, raw };
 }
 
 function firing(startsAt: string): string {
@@ -77,6 +91,27 @@ describe('a new alert', () => {
     expect(requests.length, requests.join(', ')).toBeLessThanOrEqual(8);
     expect(requests).not.toContain('QueryCommand');
     expect(starts()).toBe(1);
+  });
+
+  it('opens in at most 7 when another group of its source holds its cross-source key, warm or cold', async () => {
+    const { post, postCold, counted, starts, store } = await setup();
+    const group = (name: string) => payload.replaceAll('PaymentDoubleCharge', name);
+    expect((await post(group('One'))).statusCode).toBe(201);
+    // The instance that opened the first knows the last number: its claim of the cross key is refused.
+    const warm = await counted(() => post(group('Two')));
+    expect(warm.result.statusCode).toBe(201);
+    expect(warm.requests.length, warm.requests.join(', ')).toBeLessThanOrEqual(7);
+    // A fresh instance reads the counter, and the cross key with it.
+    const cold = await counted(() => postCold(group('Three')));
+    expect(cold.result.statusCode).toBe(201);
+    expect(cold.requests.length, cold.requests.join(', ')).toBeLessThanOrEqual(7);
+    expect(starts()).toBe(3);
+    const ids = [warm, cold].map((r) => JSON.parse(r.result.body ?? '{}').incidentId);
+    expect(ids).toEqual(['INC-2026-0002', 'INC-2026-0003']);
+    // The cross-source key stays with the group that claimed it.
+    const first = await store.getIncident('INC-2026-0001');
+    const own = first && (await store.findCorrelation(first.correlationKey));
+    expect(own?.cross && (await store.findCorrelation(own.cross))?.incidentId).toBe('INC-2026-0001');
   });
 
   it('opens one incident per group of one source, though the groups name the same service', async () => {

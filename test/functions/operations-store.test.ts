@@ -15,6 +15,7 @@ import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
+import { countedDocumentClient } from '../support/webhooks.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -251,5 +252,30 @@ describe('items of the operational table', () => {
     await store.recordIncidentNumber(2026, 2);
     expect(await store.lastIncidentNumber(2026)).toBe(3);
     expect(await store.lastIncidentNumber(2025)).toBe(0);
+  });
+});
+
+describe('a correlation key claimed twice', () => {
+  it('refuses the second claim and names the holder from the refused write alone', async () => {
+    const tables = await db.tables();
+    const { doc, sent } = countedDocumentClient(db.endpoint);
+    const store = new DynamoDbOperationsStore(doc, tables.operations);
+    expect(await store.claimCorrelation('k1', 'INC-2026-0001', undefined, ['f@1'])).toEqual({
+      claimed: true,
+    });
+    sent.length = 0;
+    expect(await store.claimCorrelation('k1', 'INC-2026-0002', undefined, ['f@1'])).toEqual({
+      claimed: false,
+      incidentId: 'INC-2026-0001',
+    });
+    expect(sent).toEqual(['PutItemCommand']);
+    // Replacing a holder it no longer has is refused the same way.
+    sent.length = 0;
+    expect(await store.claimCorrelation('k1', 'INC-2026-0003', 'INC-2026-0009', ['f@1'])).toEqual({
+      claimed: false,
+      incidentId: 'INC-2026-0001',
+    });
+    expect(sent).toEqual(['PutItemCommand']);
+    expect((await store.findCorrelation('k1'))?.incidentId).toBe('INC-2026-0001');
   });
 });

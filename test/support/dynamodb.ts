@@ -4,10 +4,10 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { DynamoDbLedger } from '../../functions/adapters/dynamodb-ledger.ts';
 import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
+import { localDynamo } from '../../local/dynamodb.ts';
 import { createTables } from '../../local/tables.ts';
 
 export interface TestDatabase {
@@ -30,7 +30,7 @@ export interface TestDatabase {
 }
 
 export async function startTestDatabase(): Promise<TestDatabase> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = localDynamo();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const raw = new DynamoDBClient({
