@@ -7,6 +7,7 @@ import {
   total,
   usageCost,
 } from '../../bench/aws-costs.ts';
+import { synthCasebookApp } from './casebook-app.ts';
 
 describe('the AWS cost model of the benchmarks', () => {
   it('counts how often a schedule fires in a 30-day month', () => {
@@ -104,6 +105,23 @@ describe('the AWS cost model of the benchmarks', () => {
     expect(metrics?.usd).toBeCloseTo(2 * 0.3 + (30 / 720) * 0.3, 6);
     // Five pollers, one request every 20 s each, 30 days: 648,000 requests at $0.40 a million.
     expect(idle.lines.find((l) => l.kind === 'polling')?.usd).toBeCloseTo(0.2592, 6);
+  });
+
+  it('finds in the synthesized stacks the two ledger keys, one key for both topics, seven secrets and the floor', () => {
+    const { statefulTemplate, statelessTemplate } = synthCasebookApp();
+    const idle = idleMonth({
+      stateful: statefulTemplate.toJSON() as never,
+      stateless: statelessTemplate.toJSON() as never,
+    });
+    const count = (kind: string) =>
+      idle.lines.filter((l) => l.kind === kind).reduce((a, l) => a + l.count, 0);
+    expect(count('ledger keys')).toBe(2);
+    expect(count('other keys')).toBe(1);
+    expect(count('secrets')).toBe(7);
+    expect(count('dashboards')).toBe(1);
+    expect(count('alarms')).toBe(11);
+    expect(idle.floor.total).toBeCloseTo(6.1, 6);
+    expect(idle.lines.find((l) => l.kind === 'metrics')?.what).toMatch(/AnchorRuns, AnchorAgeSeconds/);
   });
 
   it('prices SES as the issue states it: $1.00 for 10,000 notices', () => {
