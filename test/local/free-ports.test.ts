@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScriptProcess } from '../support/child-process.ts';
 import { runScript } from '../support/child-process.ts';
-import { freePorts, ROOT } from '../support/local-stack.ts';
+import { freePorts, ROOT, spawnStack, tempDataDir } from '../support/local-stack.ts';
 
 const running: ScriptProcess[] = [];
 afterEach(async () => {
@@ -41,4 +41,25 @@ describe('freePorts', () => {
     expect(b).toHaveLength(280);
     expect((a as number[]).filter((port) => (b as number[]).includes(port))).toEqual([]);
   }, 90_000);
+
+  it('lets two local stacks start at once, each on its own ports, each answering', async () => {
+    const stacks = await Promise.all(
+      [1, 2].map(async () => {
+        const stack = await spawnStack(tempDataDir(), await freePorts());
+        running.push(stack);
+        return stack;
+      }),
+    );
+    const ports = stacks.map((s) => Object.values(s.endpoints).map((url) => new URL(url).port));
+    expect((ports[0] as string[]).filter((port) => (ports[1] as string[]).includes(port))).toEqual([]);
+    for (const stack of stacks) {
+      // An unsigned alert is refused by the stack's own gateway and handler: it is up and it is this one.
+      const answer = await fetch(`${stack.endpoints.api}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(answer.status).toBe(401);
+    }
+  }, 120_000);
 });
