@@ -5,6 +5,8 @@
  * The free tiers are left out on purpose: an account that holds payments uses them up elsewhere.
  */
 
+import { METRIC } from '../functions/metric-names.ts';
+
 /** When the prices below were read, and from where. */
 export const PRICES_AS_OF = '2026-12-07';
 export const PRICES_SOURCE =
@@ -149,7 +151,7 @@ const SQS_POLLS_A_MONTH = SQS_POLLERS * ((MINUTES_A_MONTH * 60) / 20);
  * anchor alarm reads. CloudWatch bills a custom metric by the hours in which it is published.
  */
 export const IDLE_METRICS: Readonly<Record<string, readonly string[]>> = {
-  AnchorLedger: ['AnchorRuns', 'AnchorAgeSeconds'],
+  AnchorLedger: [METRIC.anchorRuns, METRIC.anchorAge],
 };
 
 /**
