@@ -17,7 +17,7 @@ import { FUNCTIONS, type FunctionKey } from '../functions/catalog.ts';
 import { synthCasebookApp } from '../test/infra/casebook-app.ts';
 import { type CfnResources, resolveIn } from '../test/infra/template-values.ts';
 import { bundleFunctions } from '../test/support/bundles.ts';
-import { idleMonth, PRICES_AS_OF, PRICES_SOURCE } from './aws-costs.ts';
+import { idleMonth, idleMonthMarkdown } from './aws-costs.ts';
 import type { BenchReport } from './run.ts';
 
 const RUNS = 20;
@@ -118,16 +118,7 @@ export default async function run(): Promise<BenchReport> {
       '|---|---:|',
       ...bySize.map(([k, b]) => `| \`${FUNCTIONS[k].name}\` | ${kib(b)} |`),
       '',
-      `### A month idle (\`cost.usd_idle_month\`)`,
-      '',
-      `What the deployed stacks cost in a month in which no incident happens: every resource of the synthesized templates that is billed by the month or by a schedule, at AWS's published prices for us-east-1 as of ${PRICES_AS_OF} (${PRICES_SOURCE}).`,
-      '',
-      '| resource | count | USD a month |',
-      '|---|---:|---:|',
-      ...idle.lines.map((l) => `| ${l.what} | ${l.count} | ${l.usd.toFixed(4)} |`),
-      `| **total** | | **${idle.total.toFixed(2)}** |`,
-      '',
-      ...idle.notes.map((n) => `- ${n}`),
+      idleMonthMarkdown(idle),
     ].join('\n');
     return {
       results,

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -244,7 +244,18 @@ export class CasebookStatelessStack extends Stack {
       built.set(key, fn);
     }
     const fnOf = (key: FunctionKey) => built.get(key) as CasebookFunction;
+    // Neither SNS topic can use the AWS-managed key (SES and CloudWatch could not publish), and a
+    // key is billed by the month whatever it encrypts: one serves both, each construct granting its
+    // own publisher. Who may publish to which topic is still each topic's own policy. It guards only
+    // messages in flight, so it goes with the stack instead of being billed after it.
+    const topicKey = new Key(this, 'TopicKey', {
+      description:
+        'Casebook: encrypts the alarm topic and the topic of SES events about notices; CloudWatch and SES may publish through it',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.deliveryEvidence = new DeliveryEvidence(this, 'DeliveryEvidence', {
+      topicKey,
       mailFrom,
       sender: fnOf('carryOutEffects'),
       recorder: fnOf('sesEvents'),
@@ -306,6 +317,7 @@ export class CasebookStatelessStack extends Stack {
     });
 
     const observability = new CasebookObservability(this, 'Observability', {
+      topicKey,
       alarmAddresses: [
         settings.sreLead,
         ...alarmAddressesFromContext(this.node.tryGetContext(CONTEXT_KEYS.alarmAddresses)),

@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
   ConfigurationSet,
@@ -41,6 +41,8 @@ export const MAX_RECEIVES = 5;
 
 /** Properties of {@link DeliveryEvidence}. */
 export interface DeliveryEvidenceProps {
+  /** The key the events topic is encrypted with; SES and SNS are allowed to use it here. */
+  readonly topicKey: IKey;
   /** The address notices are sent from; its domain is the identity created. */
   readonly mailFrom: string;
   /** The function that sends notices (Act): it sends them under the configuration set. */
@@ -85,10 +87,7 @@ export class DeliveryEvidence extends Construct {
     this.identity.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     // SES publishes to an encrypted topic only with a key whose policy lets it.
-    const topicKey = new Key(this, 'EventsKey', {
-      description: 'Casebook: encrypts the SES events about notices on their way to the queue',
-      enableKeyRotation: true,
-    });
+    const topicKey = props.topicKey;
     topicKey.addToResourcePolicy(
       new PolicyStatement({
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],

@@ -14,7 +14,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITable, Operation } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -46,6 +46,8 @@ export function alarmAddressesFromContext(value: unknown): string[] {
 
 /** Properties of {@link CasebookObservability}. */
 export interface CasebookObservabilityProps {
+  /** The key the alarm topic is encrypted with; CloudWatch is allowed to publish through it here. */
+  readonly topicKey: IKey;
   /** Who is told when an alarm goes off: the SRE lead first, then anyone configured besides. */
   readonly alarmAddresses: readonly string[];
   /** The ingest function, whose errors alarm. */
@@ -79,14 +81,14 @@ export class CasebookObservability extends Construct {
     throwIfInvalid(this, problems);
 
     // CloudWatch cannot publish to a topic under the AWS-managed SNS key: a key of our own, granted to it.
-    const key = new Key(this, 'AlarmTopicKey', {
-      description: 'Casebook: encrypts the alarm topic; CloudWatch alarms may publish through it',
-      enableKeyRotation: true,
-    });
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    props.topicKey.grant(
+      new ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'Casebook alarms',
-      masterKey: key,
+      masterKey: props.topicKey,
       enforceSSL: true,
     });
     for (const address of new Set(props.alarmAddresses)) {

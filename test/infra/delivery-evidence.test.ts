@@ -51,6 +51,28 @@ describe('delivery evidence on AWS', () => {
     });
   });
 
+  it("encrypts the events topic with the alarm topic's key, the stack's one, which SES and SNS may use", () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0] as string;
+    const topics = Object.values(template.findResources('AWS::SNS::Topic')).map(
+      (t) => (t.Properties as { DisplayName: string; KmsMasterKeyId: unknown }).KmsMasterKeyId,
+    );
+    expect(topics).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }, { 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    // CDK merges statements that differ only in their principal: one service or several.
+    const granted = (
+      template.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as {
+        Principal: { Service?: string | string[] };
+        Action: string[];
+      }[]
+    ).flatMap((s) => [s.Principal.Service ?? []].flat().map((service) => [service, [...s.Action].sort()]));
+    expect(Object.fromEntries(granted)).toEqual({
+      'cloudwatch.amazonaws.com': ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      'ses.amazonaws.com': ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      'sns.amazonaws.com': ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    });
+    expect(granted).toHaveLength(3);
+  });
+
   it('creates the sender domain as an identity with Easy DKIM, kept on delete, its records as outputs', () => {
     template.hasResource('AWS::SES::EmailIdentity', {
       Properties: {

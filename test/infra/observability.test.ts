@@ -59,7 +59,7 @@ describe('the alarm topic', () => {
       KeyPolicy: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Principal: { Service: Match.arrayWith(['cloudwatch.amazonaws.com']) },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           }),
         ]),

@@ -1,5 +1,6 @@
 /** Starting the local stack from a test: free ports, a temp data dir, and helpers to read its inbox. */
-import { mkdtempSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,25 +20,84 @@ export const SIGNING_SECRETS = {
   generic: 'e2e-generic-secret-0123456789',
 } as const;
 
-/** Ports that were free a moment ago; fixed so a restarted stack comes back where it was. */
+/**
+ * Where this machine's test processes reserve ports: one file per port, created only if absent,
+ * naming the process that holds it until it exits.
+ */
+const RESERVATIONS = join(tmpdir(), 'casebook-ports');
+/**
+ * Below the range the kernel takes outgoing connections' source ports from (Linux: 32768–60999),
+ * so no client socket, of this process or any other, is given one between the probe and the
+ * stack's listen; above the ports `npm start` uses by default.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+const held = new Set<string>();
+
+function reservedByLiveProcess(file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port no other test process holds and nothing listens on, held by this process until it exits. */
+async function reservePort(): Promise<number> {
+  mkdirSync(RESERVATIONS, { recursive: true });
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = randomInt(PORT_RANGE.from, PORT_RANGE.to);
+    const file = join(RESERVATIONS, String(port));
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Left by a process that died without cleaning up: free for the next draw to take.
+      if (!reservedByLiveProcess(file)) rmSync(file, { force: true });
+      continue;
+    }
+    if (await canListen(port)) {
+      held.add(file);
+      return port;
+    }
+    rmSync(file, { force: true });
+  }
+  throw new Error(`no free port between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
+}
+
+process.once('exit', () => {
+  for (const file of held) rmSync(file, { force: true });
+});
+
+/**
+ * Ports for a stack, fixed so a restarted stack comes back where it was. Each is reserved for this
+ * process (another test process starting a stack at once gets others) and outside the kernel's
+ * ephemeral range, so only a stack given it binds it.
+ */
 export async function freePorts(): Promise<LocalPorts> {
-  const one = () =>
-    new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
   return {
-    api: await one(),
-    ses: await one(),
-    dynamodb: await one(),
-    stepFunctions: await one(),
-    s3: await one(),
-    stripe: await one(),
-    oidc: await one(),
+    api: await reservePort(),
+    ses: await reservePort(),
+    dynamodb: await reservePort(),
+    stepFunctions: await reservePort(),
+    s3: await reservePort(),
+    stripe: await reservePort(),
+    oidc: await reservePort(),
   };
 }
 
