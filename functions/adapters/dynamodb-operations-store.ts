@@ -282,8 +282,15 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
       adds.push('#resolved :resolved');
       values[':resolved'] = new Set(signal.resolved);
     }
-    const openAndBounded = '(#open = :true AND (attribute_not_exists(#occ) OR size(#occ) < :max))';
-    let condition = `attribute_exists(pk) AND ${openAndBounded}`;
+    // Open, and remembering fewer occurrences than it may: as alternatives joined by OR, each a
+    // conjunction, written without parentheses (AND binds tighter than OR in DynamoDB's grammar).
+    // Nested parentheses cost dynalite's parser a backtrack per level, on every request: with
+    // them, parsing this condition took longer than all the rest of a repeat.
+    const openAndBounded = [
+      '#open = :true AND attribute_not_exists(#occ)',
+      '#open = :true AND size(#occ) < :max',
+    ];
+    let condition = openAndBounded.join(' OR ');
     if (signal.proposed) {
       // A free key becomes this delivery's claim in the same write: nobody reads before claiming.
       names['#incidentId'] = 'incidentId';
@@ -305,14 +312,14 @@ export class DynamoDbOperationsStore implements IncidentStore, ApprovalStore {
         values[`:${field}`] = value;
         sets.push(`#${field} = if_not_exists(#${field}, :${field})`);
       }
-      condition = `attribute_not_exists(pk) OR ${openAndBounded}`;
       const owner = signal.claim?.owner;
-      if (owner) {
-        // A cross-source key joins another source's report of the trouble; two groups from one
-        // source are two troubles by that source's own grouping.
-        values[':ownSource'] = `${owner.slice(0, owner.indexOf(':') + 1)}`;
-        condition = `attribute_not_exists(pk) OR (${openAndBounded} AND NOT begins_with(#owner, :ownSource))`;
-      }
+      // A cross-source key joins another source's report of the trouble; two groups from one
+      // source are two troubles by that source's own grouping.
+      if (owner) values[':ownSource'] = `${owner.slice(0, owner.indexOf(':') + 1)}`;
+      const otherSource = owner ? ' AND NOT begins_with(#owner, :ownSource)' : '';
+      condition = ['attribute_not_exists(pk)', ...openAndBounded.map((open) => `${open}${otherSource}`)].join(
+        ' OR ',
+      );
     }
     try {
       const out = await this.client.send(

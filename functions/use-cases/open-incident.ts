@@ -7,7 +7,8 @@
  *  2. Note the notification on its correlation key in one write: a repeat of an open incident's
  *     alert is counted there, its new occurrences and resolutions added, and the write answers
  *     what the key held before. A key nobody holds is claimed in the same write, for the number
- *     after the last one this instance knows to be taken (no read first).
+ *     after the last one this instance knows to be taken (no read first); a key this instance has
+ *     noted before is noted without a claim, a shorter write.
  *  3. A repeat: record on the timeline only what is new (an occurrence, a status, every signal
  *     resolved); start the lifecycle only if its start never completed.
  *  4. A claim: if a value of the alert had to be cut to its bound, keep the whole payload in the
@@ -124,6 +125,25 @@ function remember(incidents: IncidentStore, year: number, sequence: number): voi
 }
 
 /**
+ * Correlation keys each store's instance has noted a signal on: a repeat of one proposes no
+ * claim, so its write is the short one (no claim to set, no absent key to allow for), which
+ * dynalite and DynamoDB parse on every request. A hint like {@link lastTaken}: a key given back
+ * since (its incident could not be written) is not noted without a claim, and the long way
+ * claims it. Forgotten wholesale past {@link KEYS_REMEMBERED}, so a long-lived instance stays small.
+ */
+const notedKeys = new WeakMap<IncidentStore, Set<string>>();
+const KEYS_REMEMBERED = 10_000;
+
+function notedBefore(incidents: IncidentStore): Set<string> {
+  let noted = notedKeys.get(incidents);
+  if (!noted || noted.size >= KEYS_REMEMBERED) {
+    noted = new Set();
+    notedKeys.set(incidents, noted);
+  }
+  return noted;
+}
+
+/**
  * Opens or folds `alert`. `original` is the payload as it arrived, kept in the archive when one
  * of its values was cut.
  */
@@ -139,8 +159,10 @@ export async function openIncident(
   const mayOpen = classification.isIncident && alert.status === 'firing';
   // 2.
   const year = now.getUTCFullYear();
+  const known = notedBefore(deps.incidents);
   const cross = mayOpen ? crossSourceKey(alert, classification) : undefined;
-  const counted = mayOpen ? await lastNumber(deps.incidents, year, cross) : undefined;
+  const counted =
+    mayOpen && !known.has(alert.correlationKey) ? await lastNumber(deps.incidents, year, cross) : undefined;
   const proposed = counted ? formatIncidentId(year, counted.last + 1) : undefined;
   // Another group of this source holds the cross-source key, as read with the counter: a claim of
   // it would be refused (a later close of that incident orders after this delivery), so none is sent.
@@ -158,6 +180,7 @@ export async function openIncident(
     ...(cross ? { claim: { cross } } : {}),
   });
   const noted = 'refused' in answer ? undefined : answer;
+  if (noted) known.add(alert.correlationKey);
   // 4.
   if (noted?.claimed && proposed) {
     if (joinable) {

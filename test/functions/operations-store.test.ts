@@ -11,7 +11,9 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { keys } from '../../functions/adapters/operations-keys.ts';
 import type { Approval } from '../../functions/domain/approval.ts';
 import { ConflictError } from '../../functions/domain/errors.ts';
+import { LIMITS } from '../../functions/domain/limits.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
+import type { CorrelationSignal } from '../../functions/domain/ports.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
 import { startTestDatabase } from '../support/dynamodb.ts';
 import { plainIncident } from '../support/incidents.ts';
@@ -277,5 +279,107 @@ describe('a correlation key claimed twice', () => {
     });
     expect(sent).toEqual(['PutItemCommand']);
     expect((await store.findCorrelation('k1'))?.incidentId).toBe('INC-2026-0001');
+  });
+});
+
+describe('a signal noted on its correlation key', () => {
+  const signal = (
+    occurrences: readonly string[],
+    extra: Partial<CorrelationSignal> = {},
+  ): CorrelationSignal => ({
+    correlationKey: 'alertmanager:storm',
+    occurrences,
+    resolved: [],
+    status: 'firing',
+    at: '2026-11-22T10:00:00.000Z',
+    ...extra,
+  });
+  const repeats = async (store: DynamoDbOperationsStore, key = 'alertmanager:storm') =>
+    (await store.findCorrelation(key))?.repeats;
+
+  it('claims a free key for the proposed incident, then counts each repeat on it and answers what it held', async () => {
+    const { store } = await setup();
+    expect(await store.noteSignal(signal([], { correlationKey: 'alertmanager:other' }))).toMatchObject({
+      refused: true,
+    });
+    expect(await store.findCorrelation('alertmanager:other')).toBeUndefined();
+
+    expect(await store.noteSignal(signal(['a@1'], { proposed: 'INC-2026-0007' }))).toEqual({ claimed: true });
+    const again = await store.noteSignal(signal(['a@2'], { proposed: 'INC-2026-0008' }));
+    expect(again).toMatchObject({
+      claimed: false,
+      before: { incidentId: 'INC-2026-0007', occurrences: ['a@1'] },
+    });
+    expect(await store.noteSignal(signal(['a@2']))).toMatchObject({ claimed: false, before: { repeats: 2 } });
+    expect(await store.findCorrelation('alertmanager:storm')).toMatchObject({
+      incidentId: 'INC-2026-0007',
+      open: true,
+      repeats: 3,
+    });
+  });
+
+  it('notes nothing on a key whose incident ended, with or without a proposal', async () => {
+    const { store } = await setup();
+    await store.noteSignal(signal(['a@1'], { proposed: 'INC-2026-0007' }));
+    await store.markCorrelation('alertmanager:storm', 'INC-2026-0007', 'ended');
+    expect(await store.noteSignal(signal(['a@1']))).toMatchObject({ refused: true });
+    expect(await store.noteSignal(signal(['a@1'], { proposed: 'INC-2026-0008' }))).toMatchObject({
+      refused: true,
+    });
+    expect(await store.findCorrelation('alertmanager:storm')).toMatchObject({
+      incidentId: 'INC-2026-0007',
+      open: false,
+      repeats: 1,
+    });
+  });
+
+  it('notes nothing on a key that remembers all the occurrences it may, and notes on one that remembers one fewer or none', async () => {
+    const { store, tables } = await setup();
+    const remembering = async (key: string, count: number) => {
+      await store.noteSignal(signal([], { correlationKey: key, proposed: 'INC-2026-0007' }));
+      if (count === 0) return;
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: tables.operations,
+          Key: keys.correlation(key),
+          UpdateExpression: 'ADD occurrences :all',
+          ExpressionAttributeValues: { ':all': new Set(Array.from({ length: count }, (_, i) => `o@${i}`)) },
+        }),
+      );
+    };
+    await remembering('alertmanager:full', LIMITS.occurrencesKept);
+    await remembering('alertmanager:almost', LIMITS.occurrencesKept - 1);
+    await remembering('alertmanager:none', 0);
+    for (const extra of [{}, { proposed: 'INC-2026-0008' }]) {
+      expect(
+        await store.noteSignal(signal(['n@1'], { correlationKey: 'alertmanager:full', ...extra })),
+      ).toMatchObject({ refused: true });
+      expect(
+        await store.noteSignal(signal([], { correlationKey: 'alertmanager:almost', ...extra })),
+      ).toMatchObject({ claimed: false });
+      expect(
+        await store.noteSignal(signal([], { correlationKey: 'alertmanager:none', ...extra })),
+      ).toMatchObject({
+        claimed: false,
+        before: { incidentId: 'INC-2026-0007' },
+      });
+    }
+    expect(await repeats(store, 'alertmanager:full')).toBe(1);
+    expect(await repeats(store, 'alertmanager:almost')).toBe(3);
+    expect(await repeats(store, 'alertmanager:none')).toBe(3);
+  });
+
+  it("joins a cross-source key held by another source's group, never by a group of its own source", async () => {
+    const { store } = await setup();
+    const cross = (owner: string, proposed: string) =>
+      store.noteSignal(signal(['a@1'], { correlationKey: 'cross:trouble', proposed, claim: { owner } }));
+    expect(await cross('alertmanager:group-1', 'INC-2026-0007')).toEqual({ claimed: true });
+    expect(await cross('alertmanager:group-2', 'INC-2026-0008')).toMatchObject({ refused: true });
+    expect(await cross('pagerduty:P123', 'INC-2026-0009')).toMatchObject({
+      claimed: false,
+      before: { incidentId: 'INC-2026-0007', owner: 'alertmanager:group-1' },
+    });
+    await store.markCorrelation('cross:trouble', 'INC-2026-0007', 'ended');
+    expect(await cross('pagerduty:P123', 'INC-2026-0009')).toMatchObject({ refused: true });
   });
 });
