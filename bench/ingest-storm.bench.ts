@@ -80,6 +80,14 @@ export default async function run(): Promise<BenchReport> {
     });
     sfn.middlewareStack.add(
       (_next, context) => async (args) => {
+        if (context.commandName === 'DescribeExecutionCommand') {
+          const name = String((args.input as { executionArn: string }).executionArn)
+            .split(':')
+            .pop();
+          if (!starts.includes(String(name)))
+            throw Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' });
+          return { output: { status: 'RUNNING', $metadata: {} }, response: {} };
+        }
         if (context.commandName !== 'StartExecutionCommand')
           throw new Error(`unexpected ${context.commandName}`);
         const { incidentId } = JSON.parse(String((args.input as { input: string }).input));

@@ -415,6 +415,9 @@ async function foldNoted(
       // The landed repair path: the opener wrote the incident but its start did not complete.
       await recordDetection(deps, incident, alert, classifyAlert(alert, deps.alertPolicy));
       await startLifecycle(deps, incident);
+    } else if (!(await executionExists(deps, incident.executionName))) {
+      // The opener wrote its detection and has had the looks' time to start: it is gone.
+      await startLifecycle(deps, incident);
     }
   }
   await recordSignal(deps, incidentId, alert, before, resolved, at);
@@ -431,6 +434,19 @@ async function detectionWritten(deps: OpenIncidentDeps, incidentId: string): Pro
   for (let look = 0; look <= OPENING_LOOKS; look++) {
     if (look > 0) await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
     if (await deps.ledger.readHead(incidentId)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the incident's execution exists, looking again while its opener may still be starting
+ * it: one killed between its detection and its start is not coming back, and the sender, answered
+ * 200, would not ask again.
+ */
+async function executionExists(deps: OpenIncidentDeps, executionName: string): Promise<boolean> {
+  for (let look = 0; look <= OPENING_LOOKS; look++) {
+    if (look > 0) await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
+    if ((await deps.workflow.executionStatus(executionName)) !== undefined) return true;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -282,13 +282,22 @@ export class CasebookFunction extends Construct {
     return this;
   }
 
-  /** Names the state machine's ARN in `envName` and lets the function start executions of it. */
+  /**
+   * Names the state machine's ARN in `envName` and lets the function start executions of it, and
+   * describe them: a delivery that finds an opening unfinished asks whether its execution exists.
+   */
   public bindStateMachineStarter(options: {
     readonly stateMachine: IStateMachine;
     readonly envName: string;
   }): this {
     this.function.addEnvironment(options.envName, options.stateMachine.stateMachineArn);
     options.stateMachine.grantStartExecution(this.role);
+    options.stateMachine.grantExecution(this.role, 'states:DescribeExecution');
+    Validations.of(this.role).acknowledge({
+      id: executionsFinding(Stack.of(this), options.stateMachine),
+      reason:
+        "DescribeExecution on the lifecycle state machine's own executions, whose names are incident ids known only at run time: a delivery that finds an opening unfinished asks whether its execution exists before starting it.",
+    });
     return this;
   }
 
@@ -337,4 +346,13 @@ export class CasebookFunction extends Construct {
     );
     return this;
   }
+}
+
+/**
+ * The cdk-nag finding for a grant on every execution of `stateMachine`, which CDK writes as
+ * `…:execution:<the name split out of its ARN>:*`.
+ */
+export function executionsFinding(stack: Stack, stateMachine: IStateMachine): string {
+  const name = stack.resolve(Fn.select(6, Fn.split(':', stateMachine.stateMachineArn)));
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify(name)}:*]`;
 }

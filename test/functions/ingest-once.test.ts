@@ -250,6 +250,35 @@ describe('a repeat of an open incident', () => {
     expect((await ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
   });
 
+  it('starts an opening whose opener died after its detection, before its start, within the grace', async () => {
+    const { post, raw, tables, ledger } = await setup();
+    // The opener is gone once its detection is written: no DynamoDB request after it arrives, and
+    // its StartExecution never reaches Step Functions (the mock's first start fails).
+    let detectionWritten = false;
+    raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (detectionWritten) throw Object.assign(new Error('killed'), { name: 'TimeoutError' });
+        const result = await next(args);
+        const input = args.input as { TableName?: string; TransactItems?: unknown[] };
+        const onLedger =
+          input.TableName === tables.ledger ||
+          JSON.stringify(input.TransactItems ?? []).includes(tables.ledger);
+        if (onLedger && /Put|Transact/.test(String(context.commandName))) detectionWritten = true;
+        return result;
+      },
+      { step: 'initialize', name: 'dieAfterTheDetection' },
+    );
+    world.failStarts(1);
+    expect((await post(payload)).statusCode).toBeGreaterThanOrEqual(500);
+    expect(detectionWritten).toBe(true);
+    expect(world.started()).toEqual([]);
+    detectionWritten = false;
+    // Within the grace: the execution the detection promises does not exist, so the redelivery starts it.
+    expect((await post(payload)).statusCode).toBe(200);
+    expect(world.started()).toEqual(['INC-2026-0001']);
+    expect((await ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
+  });
+
   it('records the resolution, then "all signals resolved" once every occurrence is resolved', async () => {
     const { post, store, detect } = await setup();
     await post(payload);

@@ -237,6 +237,19 @@ describe('state machine permissions', () => {
     );
   });
 
+  it("only the functions that start the lifecycle may describe its executions, this machine's only", () => {
+    const describers = specs
+      .filter(([key]) => statementsFor(key).some((s) => actionsOf(s).includes('states:DescribeExecution')))
+      .map(([k]) => k);
+    expect(describers).toEqual(['ingestAlert', 'declareIncident']);
+    for (const key of describers) {
+      const statement = statementsFor(key).find((s) => actionsOf(s).includes('states:DescribeExecution'));
+      expect(actionsOf(statement as Statement)).toEqual(['states:DescribeExecution']);
+      expect(JSON.stringify(statement?.Resource)).toMatch(/:execution:/);
+      expect(JSON.stringify(statement?.Resource)).toContain(JSON.stringify(smArn));
+    }
+  });
+
   it('only functions that need taskResponse may complete waiting tasks, on this state machine only', () => {
     // A function the state machine invokes names it by pattern (its logical ID and a suffix).
     const pattern = JSON.stringify(

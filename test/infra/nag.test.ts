@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LEDGER_EXPORT_PREFIX } from '../../functions/domain/ledger-export.ts';
 import { CLOSE_PREFIX } from '../../functions/domain/period-close.ts';
 import { addCasebookChecks } from '../../lib/checks.ts';
-import { bucketObjectsFinding } from '../../lib/constructs/casebook-function.ts';
+import { bucketObjectsFinding, executionsFinding } from '../../lib/constructs/casebook-function.ts';
 import { sameStackObjectsFinding } from '../../lib/constructs/finance.ts';
 import { buildCasebookApp } from './casebook-app.ts';
 
@@ -75,6 +75,8 @@ describe('cdk-nag AwsSolutions checks', () => {
       // The close function puts each month's close under <anchor bucket>/closes/*.
       bucketObjectsFinding(stateless, stateful.anchorBucket, CLOSE_PREFIX),
       bucketObjectsFinding(stateless, stateful.exportBucket, LEDGER_EXPORT_PREFIX),
+      // The functions that start the lifecycle describe its executions, named by incident.
+      executionsFinding(stateless, stateless.stateMachine),
     ]);
     const acknowledgements = acknowledgementsUnder(app);
     expect(acknowledgements.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
  * What the ingest handler's tests share: per test file a database, a payload bucket and a Step
  * Functions client that answers StartExecution; per test the handler over fresh tables.
  */
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
@@ -22,9 +22,16 @@ export interface IngestWorld {
   readonly db: TestDatabase;
   readonly s3: TestBucket;
   readonly sfn: ReturnType<typeof mockClient>;
+  /** The names of the executions started since the test began, as DescribeExecution finds them. */
+  started(): string[];
+  /** Makes the next `n` StartExecution calls fail as a caller killed before its answer sees it. */
+  failStarts(n: number): void;
 }
 
-/** Starts the file's database and bucket before its tests, and answers every StartExecution. */
+/**
+ * Starts the file's database and bucket before its tests, and answers StartExecution and
+ * DescribeExecution as Step Functions does: an execution started by name exists afterwards.
+ */
 export function ingestWorld(): IngestWorld {
   let db: TestDatabase | undefined;
   let s3: TestBucket | undefined;
@@ -37,9 +44,27 @@ export function ingestWorld(): IngestWorld {
     await db?.close();
     await s3?.close();
   });
+  const executions = new Set<string>();
+  let failing = 0;
   beforeEach(() => {
     sfn.reset();
-    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+    executions.clear();
+    failing = 0;
+    sfn.on(StartExecutionCommand).callsFake((input: { name?: string }) => {
+      if (failing > 0) {
+        failing--;
+        throw Object.assign(new Error('killed'), { name: 'TimeoutError' });
+      }
+      executions.add(String(input.name));
+      return { executionArn: `arn:x:${input.name}`, startDate: new Date() };
+    });
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn?: string }) => {
+      const name = String(input.executionArn).split(':').pop() ?? '';
+      if (executions.has(name)) return { status: 'RUNNING' };
+      throw Object.assign(new Error(`Execution Does Not Exist: '${input.executionArn}'`), {
+        name: 'ExecutionDoesNotExist',
+      });
+    });
   });
   const started = <T>(value: T | undefined): T => {
     if (!value) throw new Error('ingestWorld() is used before its beforeAll ran');
@@ -53,6 +78,10 @@ export function ingestWorld(): IngestWorld {
       return started(s3);
     },
     sfn,
+    started: () => [...executions],
+    failStarts: (n) => {
+      failing = n;
+    },
   };
 }
 
