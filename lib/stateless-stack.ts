@@ -246,7 +246,7 @@ export class CasebookStatelessStack extends Stack {
     const fnOf = (key: FunctionKey) => built.get(key) as CasebookFunction;
     this.deliveryEvidence = new DeliveryEvidence(this, 'DeliveryEvidence', {
       mailFrom,
-      sender: fnOf('carryOutEffects'),
+      senders: [fnOf('carryOutEffects'), fnOf('effectQuestionsPage')],
       recorder: fnOf('sesEvents'),
     });
     const lambdas = {} as Record<FunctionKey, IFunction>;
