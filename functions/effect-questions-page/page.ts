@@ -50,11 +50,14 @@ ${body}`,
   );
 }
 
-/** The other addresses "resend" may go to, one radio each (no script: the form posts the choice). */
+/**
+ * The other addresses "resend" may go to, one radio each (no script: the form posts the choice).
+ * None is chosen beforehand, even when there is one: a notice goes only where a person said.
+ */
 function addressChoice(view: QuestionView, chosen: string | undefined): string {
   const addresses = view.otherAddresses ?? [];
   return `<fieldset class="addresses"><legend>Other address (for "send it again")</legend>
-${addresses.map((a, i) => `<label><input type="radio" name="address" value="${e(a)}"${chosen === a || (!chosen && i === 0 && addresses.length === 1) ? ' checked' : ''}> ${e(a)}</label>`).join('\n')}
+${addresses.map((a) => `<label><input type="radio" name="address" value="${e(a)}"${chosen === a ? ' checked' : ''}> ${e(a)}</label>`).join('\n')}
 </fieldset>`;
 }
 
@@ -73,7 +76,7 @@ function noOtherAddress(view: QuestionView): string {
 function effectTable(view: QuestionView, effect: NonNullable<QuestionView['effect']>): string {
   const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
   return `<table>
-<tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` &lt;${e(view.customerEmail)}&gt;` : ''} (${e(effect.counterparty)} in the ledger)</td></tr>
+<tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` <code>&lt;${e(view.customerEmail)}&gt;</code>` : ''} (<code>${e(effect.counterparty)}</code> in the ledger)</td></tr>
 <tr><th>Amount</th><td>${e(money)} (${e(OBLIGATION_LABEL[effect.obligation])})</td></tr>
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>
