@@ -1,4 +1,5 @@
 /** GET/HEAD/POST /effects/{questionId}: a question about an effect Act could not settle, and its answer. */
+import { askDepsFromConfig } from '../adapters/ask-people.ts';
 import { documentClient, sesClient, sfnClient, systemClock } from '../adapters/aws.ts';
 import {
   ledgerTableConfig,
@@ -85,21 +86,14 @@ export function effectQuestionsPageDepsFromEnvironment(): EffectQuestionsPageDep
   const ses = sesClient({ maxAttempts: 1 });
   const rate = tokenBucket(RESEND_RATE_PER_SECOND);
   const sentNotices = new DynamoDbSentNotices(db, config.operationsTable);
-  const askDeps = (publicBaseUrl: string) => ({
-    questions: waits,
-    incidents,
-    effects,
-    ledger,
-    mailer: new SesMailer(ses, config.mailFrom),
-    rate,
-    responders: config.responders,
-    sreLead: config.sreLead,
-    publicBaseUrl,
-    clock: systemClock,
-    sentNotices,
-  });
   // Only notices go out under the configuration set, whose events say whether customers were told.
   const noticeMailer = new SesMailer(ses, config.mailFrom, config.sesConfigurationSet);
+  const askDeps = (publicBaseUrl: string) =>
+    askDepsFromConfig(
+      { ...config, publicBaseUrl },
+      { questions: waits, incidents, effects, ledger, resend: { mailer: noticeMailer, sentNotices } },
+      { rate, ses },
+    );
   return {
     questions: waits,
     waits,

@@ -78,10 +78,11 @@ export interface AskDeps {
   readonly publicBaseUrl: string;
   readonly clock: Clock;
   /**
-   * Where a notice SES took is found again by its MessageId; with it, an answer "resend" that a
-   * failed request left undone is carried out when the effect is asked about again.
+   * How a bounced notice is sent to another address (the notices' mailer, under the configuration
+   * set, and where its MessageId is kept): with it, an answer "resend" that a failed request left
+   * undone is carried out when the effect is asked about again; without it, on the next post.
    */
-  readonly sentNotices?: Pick<SentNotices, 'remember'>;
+  readonly resend?: Pick<ResendDeps, 'mailer' | 'sentNotices'>;
 }
 
 /** What sending a bounced notice to another address takes. */
@@ -99,14 +100,12 @@ export interface ResendDeps {
   ) => Promise<unknown>;
 }
 
-/** The resend capacity an ask's dependencies hold, if they hold a way to find sent notices. */
+/** The resend an ask's dependencies can make, if they hold the notices' mailer. */
 function resendOf(deps: AskDeps): ResendDeps | undefined {
-  const { sentNotices } = deps;
-  return sentNotices
+  return deps.resend
     ? {
-        mailer: deps.mailer,
+        ...deps.resend,
         rate: deps.rate,
-        sentNotices,
         ask: (incident, effect, reason, detail) => askAboutEffect(deps, incident, effect, reason, detail),
       }
     : undefined;
