@@ -907,8 +907,27 @@ describe('a bounced notice sent to another address from the customer list', () =
   });
 
   /** Act sends the notice, SES bounces it, the responders are asked; the page's deps can resend. */
-  async function bounced(customer: Customer) {
+  async function bounced(customer: Customer, responders = ['oncall@example.com']) {
     const s = await setup({ customers: [customer], input: tellAda });
+    const ask: typeof s.deps.ask = (incident, effect, reason, detail) =>
+      askAboutEffect(
+        {
+          questions: s.waits,
+          incidents: s.store,
+          effects: s.effects,
+          ledger: s.ledger,
+          mailer: s.deps.mailer,
+          rate: { take: async () => undefined },
+          responders,
+          sreLead: 'lead@example.com',
+          publicBaseUrl: 'https://casebook.example.com',
+          clock: testClock(),
+        },
+        incident,
+        effect,
+        reason,
+        detail,
+      );
     const sentNotices = new DynamoDbSentNotices(db.doc, s.tables.operations);
     expect(
       await carryOutEffects({ ...s.deps, sentNotices, timeLeft: () => 60_000 }, { incidentId: s.id }),
@@ -921,7 +940,7 @@ describe('a bounced notice sent to another address from the customer list', () =
         incidents: s.store,
         effects: s.effects,
         ledger: s.ledger,
-        ask: s.deps.ask,
+        ask,
         clock: testClock(),
       },
       bounce('ses-1'),
@@ -929,7 +948,7 @@ describe('a bounced notice sent to another address from the customer list', () =
     expect(recorded).toMatchObject({ recorded: true, asked: true });
     const answerDeps = {
       ...s.answerDeps,
-      resend: { mailer: s.deps.mailer, rate: { take: async () => undefined }, sentNotices, ask: s.deps.ask },
+      resend: { mailer: s.deps.mailer, rate: { take: async () => undefined }, sentNotices, ask },
     };
     return { ...s, sentNotices, answerDeps };
   }
@@ -998,6 +1017,36 @@ describe('a bounced notice sent to another address from the customer list', () =
     );
     const second = await viewQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2));
     expect(second.otherAddresses).toEqual(['ada@home.example']);
+  });
+
+  it('two responders answering at once: one answer is recorded and sends, the other is a conflict', async () => {
+    const { answerDeps, id, entries } = await bounced(
+      { customerRef: 'cus_gil', email: 'gil@example.com', otherEmails: ['gil@work.example'] },
+      ['oncall@example.com', 'second@example.com'],
+    );
+    const linkOf = (to: string) =>
+      ses
+        .commandCalls(SendEmailCommand)
+        .map((c) => c.args[0].input)
+        .filter((m) => m.Destination?.ToAddresses?.[0] === to)
+        .map(
+          (m) =>
+            new RegExp(`/effects/(${id}\\.P1-E1\\.1\\.\\S+)`).exec(m.Message?.Body?.Text?.Data ?? '')?.[1],
+        )
+        .find(Boolean) as string;
+    const answers = await Promise.allSettled(
+      ['oncall@example.com', 'second@example.com'].map((to) =>
+        answerQuestion(answerDeps, linkOf(to), { answer: 'resend', address: 'gil@work.example' }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(answers.find((a) => a.status === 'rejected')).toMatchObject({ reason: { name: 'ConflictError' } });
+    expect(sentTo().filter((to) => to === 'gil@work.example')).toHaveLength(1);
+    const ledger = await entries();
+    expect(ledger.filter((e) => e.kind === 'effect_reconciled')).toHaveLength(1);
+    expect(
+      ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed').map((e) => e.detail.attempt),
+    ).toEqual([1, 2]);
   });
 
   it('where the list holds no other address, says so and offers only the other two answers', async () => {
