@@ -329,7 +329,10 @@ export interface QuestionView {
   readonly effect?: EffectRecord;
   /** The responder the link was sent to. */
   readonly askedOf: string;
-  /** The customer's address, for checking whether a notice went out (operational store only). */
+  /**
+   * The customer's address the attempt went to (the list's email, or the other address a person
+   * resent it to), for checking whether a notice went out (operational store only).
+   */
   readonly customerEmail?: string;
   /**
    * For a notice in doubt, what the mail service's log says about it: the messages it took to
@@ -385,17 +388,26 @@ async function authorize(
           effectNotice(incident, incident.plan?.notice, effect, customer).subject,
         )
       : undefined;
-  const others =
+  const resent =
     question.reason === 'bounced' && effect && customer
-      ? otherAddresses(customer, await resentTo(deps, incident.id, effect.effectId, question.attempt))
+      ? await resentTo(deps, incident.id, effect.effectId, question.attempt)
       : undefined;
+  const others =
+    resent && customer
+      ? otherAddresses(
+          customer,
+          resent.map((r) => r.address),
+        )
+      : undefined;
+  // The attempt asked about went where the answer that made it sent it; the first, to the list's email.
+  const sentTo = resent?.find((r) => r.attempt === question.attempt - 1)?.address ?? customer?.email;
   const canResend = others !== undefined && others.length > 0 && deps.resend !== undefined;
   return {
     question,
     incident,
     ...(effect ? { effect } : {}),
     askedOf,
-    ...(customer?.email ? { customerEmail: customer.email } : {}),
+    ...(sentTo ? { customerEmail: sentTo } : {}),
     ...(mailLog ? { mailLog } : {}),
     ...(others ? { otherAddresses: others } : {}),
     answers: ATTENTION_ANSWERS[question.reason].filter((a) => a !== 'resend' || canResend),
@@ -403,17 +415,22 @@ async function authorize(
   };
 }
 
-/** The addresses earlier attempts of the effect were resent to (each chosen in a question's answer). */
+/**
+ * The addresses earlier attempts of the effect were resent to, each chosen in the answer to the
+ * question about the attempt before it (`attempt`: that question's).
+ */
 async function resentTo(
   deps: Pick<AnswerDeps, 'questions'>,
   incidentId: string,
   effectId: string,
   attempt: number,
-): Promise<string[]> {
+): Promise<{ readonly attempt: number; readonly address: string }[]> {
   const earlier = await Promise.all(
     Array.from({ length: attempt - 1 }, (_, i) => deps.questions.getQuestion(incidentId, effectId, i + 1)),
   );
-  return earlier.flatMap((q) => (q?.answered?.address ? [q.answered.address] : []));
+  return earlier.flatMap((q) =>
+    q?.answered?.address ? [{ attempt: q.attempt, address: q.answered.address }] : [],
+  );
 }
 
 /** Loads what the question page shows. Reads only. */

@@ -1017,6 +1017,9 @@ describe('a bounced notice sent to another address from the customer list', () =
     );
     const second = await viewQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2));
     expect(second.otherAddresses).toEqual(['ada@home.example']);
+    // The page names the address that attempt bounced at.
+    expect(second.customerEmail).toBe('ada@work.example');
+    expect(view.customerEmail).toBe('ada@example.com');
   });
 
   it('two responders answering at once: one answer is recorded and sends, the other is a conflict', async () => {
