@@ -381,19 +381,12 @@ async function authorize(
     list && effect
       ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
       : undefined;
-  const mailLog =
-    question.reason === 'in-doubt' && effect && customer?.email && deps.sentMail
-      ? await deps.sentMail.find(
-          customer.email,
-          effectNotice(incident, incident.plan?.notice, effect, customer).subject,
-        )
-      : undefined;
   const resent =
-    question.reason === 'bounced' && effect && customer
+    (question.reason === 'bounced' || question.reason === 'in-doubt') && effect && customer
       ? await resentTo(deps, incident.id, effect.effectId, question.attempt)
       : undefined;
   const others =
-    resent && customer
+    question.reason === 'bounced' && resent && customer
       ? otherAddresses(
           customer,
           resent.map((r) => r.address),
@@ -401,6 +394,13 @@ async function authorize(
       : undefined;
   // The attempt asked about went where the answer that made it sent it; the first, to the list's email.
   const sentTo = resent?.find((r) => r.attempt === question.attempt - 1)?.address ?? customer?.email;
+  const mailLog =
+    question.reason === 'in-doubt' && effect && customer && sentTo && deps.sentMail
+      ? await deps.sentMail.find(
+          sentTo,
+          effectNotice(incident, incident.plan?.notice, effect, customer).subject,
+        )
+      : undefined;
   const canResend = others !== undefined && others.length > 0 && deps.resend !== undefined;
   return {
     question,
@@ -536,7 +536,7 @@ export async function answerQuestion(
  * request left undone — finishes what is missing and adds nothing twice.
  */
 async function carryOutAnswer(
-  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects' | 'clock'> & {
+  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects' | 'clock' | 'questions'> & {
     readonly resend?: ResendDeps | undefined;
   },
   incident: Incident,
@@ -579,10 +579,22 @@ async function carryOutAnswer(
   });
 
   // 3. (A question about the whole plan moves no effect: Act checks the plan again on its next run.)
-  if (effect && answer.answer === 'resend') {
+  // An attempt a person resent elsewhere and found not sent goes to that address again, from here:
+  // Act would send it to the list's email, and may be long done.
+  const resentAt =
+    effect && answer.answer === 'not-sent'
+      ? (await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt - 1))?.answered
+      : undefined;
+  const resend: Extract<EffectAnswer, { answer: 'resend' }> | undefined =
+    answer.answer === 'resend'
+      ? answer
+      : resentAt?.answer === 'resend' && resentAt.address
+        ? { answer: 'resend', address: resentAt.address, note: answer.note }
+        : undefined;
+  if (effect && resend) {
     // Without a way to send here (asked again by Act or the SES events), the person's page finishes it.
     if (deps.resend)
-      await resendNotice(deps, deps.resend, incident, effect, question, answer, decision, askedOf);
+      await resendNotice(deps, deps.resend, incident, effect, question, resend, decision, askedOf);
   } else if (effect) await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `answer:${subject}:${question.attempt}`,

@@ -1052,6 +1052,52 @@ describe('a bounced notice sent to another address from the customer list', () =
     ).toEqual([1, 2]);
   });
 
+  it('a resend that ends without an answer is asked about; found not sent, it goes to that address again', async () => {
+    const { answerDeps, id, questionLink, effects, plan, entries } = await bounced({
+      customerRef: 'cus_hal',
+      email: 'hal@example.com',
+      otherEmails: ['hal@work.example'],
+    });
+    let n = 1;
+    let hangUp = true;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'hal@work.example' && hangUp) {
+        hangUp = false;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      return { MessageId: `ses-${++n}` };
+    });
+    await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'resend',
+      address: 'hal@work.example',
+    });
+    expect(await effects.getEffect(id, versionIdOf(plan), 'P1-E1')).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    const doubt = questionLinkOf(id, 'P1-E1', 2);
+    const view = await viewQuestion(answerDeps, doubt);
+    expect(view.answers).toEqual(['sent', 'not-sent']);
+    expect(view.customerEmail).toBe('hal@work.example');
+    await answerQuestion(answerDeps, doubt, { answer: 'not-sent', note: 'not in the SES log' });
+    expect(sentTo().filter((to) => to === 'hal@work.example')).toHaveLength(2);
+    expect(sentTo().filter((to) => to === 'hal@example.com')).toHaveLength(1);
+    expect(await effects.getEffect(id, versionIdOf(plan), 'P1-E1')).toMatchObject({
+      progress: 'confirmed',
+      attempt: 3,
+    });
+    expect(
+      (await entries()).filter((e) => e.kind === 'notice').map((e) => [e.state, e.detail.attempt]),
+    ).toEqual([
+      ['intent', 1],
+      ['confirmed', 1],
+      ['intent', 2],
+      ['intent', 3],
+      ['confirmed', 3],
+    ]);
+  });
+
   it('where the list holds no other address, says so and offers only the other two answers', async () => {
     const { answerDeps, questionLink } = await bounced({
       customerRef: 'cus_bo',
