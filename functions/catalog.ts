@@ -186,8 +186,14 @@ export const FUNCTIONS = {
     name: 'effect-questions-page',
     entry: 'functions/effect-questions-page/handler.ts',
     description:
-      'GET/HEAD/POST /effects/{questionId}: a question about an effect, and the answer a person records',
-    needs: { operations: 'RW', ledger: 'APPEND', taskResponse: true },
+      'GET/HEAD/POST /effects/{questionId}: a question about an effect, and the answer a person records (a bounced notice sent to another address from the customer list)',
+    needs: {
+      operations: 'RW',
+      ledger: 'APPEND',
+      taskResponse: true,
+      sendEmail: true,
+      people: true,
+    },
     timeoutSeconds: 15,
   },
   anchorLedger: {

@@ -257,7 +257,7 @@ export class CasebookStatelessStack extends Stack {
     this.deliveryEvidence = new DeliveryEvidence(this, 'DeliveryEvidence', {
       topicKey,
       mailFrom,
-      sender: fnOf('carryOutEffects'),
+      senders: [fnOf('carryOutEffects'), fnOf('effectQuestionsPage')],
       recorder: fnOf('sesEvents'),
     });
     const lambdas = {} as Record<FunctionKey, IFunction>;

@@ -308,6 +308,7 @@ const customerSchema = z.object({
   productArea: z.string().optional(),
   paymentRef: z.string().optional(),
   paidAt: z.string().optional(),
+  otherEmails: z.array(z.string()).optional(),
 } satisfies FieldsOf<Customer>);
 
 const effectSchema = z.object({
@@ -350,11 +351,12 @@ const questionSchema = z.object({
   emailedAt: z.string().optional(),
   answered: z
     .object({
-      answer: z.enum(['sent', 'not-sent', 'retry', 'done-by-hand', 'void']),
+      answer: z.enum(['sent', 'not-sent', 'retry', 'done-by-hand', 'void', 'resend']),
       by: z.string(),
       at: z.string(),
       note: z.string(),
       reference: z.string().optional(),
+      address: z.string().optional(),
     } satisfies FieldsOf<EffectQuestion['answered']>)
     .optional(),
 } satisfies FieldsOf<EffectQuestion>);

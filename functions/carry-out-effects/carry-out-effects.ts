@@ -2,6 +2,7 @@
 
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { askDepsFromConfig } from '../adapters/ask-people.ts';
 import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { recordActRun } from '../adapters/casebook-metrics.ts';
@@ -71,18 +72,11 @@ export function carryOutEffectsDepsFromEnvironment(): Omit<CarryOutEffectsDeps, 
   const mailRate = tokenBucket(config.rates.mail);
   const effects = new DynamoDbEffectStore(db, config.operationsTable);
   const ledger = ledgerFromConfig(db, config);
-  const askDeps = {
-    questions,
-    incidents: store,
-    effects,
-    ledger,
-    mailer: new SesMailer(ses, config.mailFrom),
-    rate: mailRate,
-    responders: config.responders,
-    sreLead: config.sreLead,
-    publicBaseUrl: config.publicBaseUrl,
-    clock: systemClock,
-  };
+  const askDeps = askDepsFromConfig(
+    config,
+    { questions, incidents: store, effects, ledger },
+    { rate: mailRate, ses },
+  );
   return {
     incidents: store,
     approvals: store,

@@ -1,7 +1,9 @@
 /**
  * The affected customers a responder uploads, as CSV (header
- * `customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at`, `paid_at` optional) or as JSON
- * (`{ customers: [...] }`). Amounts are decimals in the currency's major unit, converted exactly to
+ * `customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at,other_emails`, `paid_at` and
+ * `other_emails` optional) or as JSON (`{ customers: [...] }`). `other_emails` holds the customer's
+ * other addresses, separated by `;` or spaces: where a notice to `email` bounces, a responder may
+ * send it to one of them. Amounts are decimals in the currency's major unit, converted exactly to
  * minor units by its ISO 4217 exponent. One bad row refuses the whole upload, every bad line named,
  * so a list is either all there or not there at all.
  */
@@ -23,7 +25,11 @@ export const CUSTOMER_COLUMNS = [
   'product_area',
   'payment_ref',
   'paid_at',
+  'other_emails',
 ] as const;
+
+/** The most other addresses one customer may have on the list. */
+export const MAX_OTHER_EMAILS = 5;
 
 /** When the customer paid: a date (`2026-12-06`) or a UTC instant (`2026-12-06T10:23:00Z`). */
 const PAID_AT = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,3})?)?Z)?$/;
@@ -57,6 +63,15 @@ const rowSchema = z
     currency: optional(3),
     product_area: optional(200),
     payment_ref: optional(200),
+    other_emails: z
+      .string()
+      .trim()
+      .transform((v) => (v === '' ? [] : v.split(/[\s;]+/)))
+      .pipe(
+        z
+          .array(emailAddress)
+          .max(MAX_OTHER_EMAILS, `must hold at most ${MAX_OTHER_EMAILS} addresses, separated by ;`),
+      ),
     paid_at: optional(32).refine(
       (v) => v === undefined || (PAID_AT.test(v) && !Number.isNaN(Date.parse(v))),
       'must be a date such as 2026-12-06, or a UTC time such as 2026-12-06T10:23:00Z',
@@ -97,8 +112,15 @@ function toCustomer(row: unknown): { customer?: Customer; problems: string[] } {
       ...(r.product_area ? { productArea: r.product_area } : {}),
       ...(r.payment_ref ? { paymentRef: r.payment_ref } : {}),
       ...(r.paid_at ? { paidAt: r.paid_at } : {}),
+      ...(others(r.email, r.other_emails).length > 0 ? { otherEmails: others(r.email, r.other_emails) } : {}),
     },
   };
+}
+
+/** The other addresses, each once and none the same as `email` (addresses compared without case). */
+function others(email: string | undefined, list: readonly string[]): string[] {
+  const seen = new Set(email ? [email.toLowerCase()] : []);
+  return list.filter((a) => !seen.has(a.toLowerCase()) && seen.add(a.toLowerCase()) !== undefined);
 }
 
 /**
@@ -277,7 +299,7 @@ export function parseCustomersJson(body: unknown): Customer[] {
         ? Object.fromEntries(
             Object.entries(row as Record<string, unknown>).map(([k, v]) => [
               k,
-              typeof v === 'number' ? String(v) : v,
+              typeof v === 'number' ? String(v) : Array.isArray(v) && k === 'other_emails' ? v.join(';') : v,
             ]),
           )
         : row,

@@ -30,8 +30,21 @@ export const ATTENTION_ANSWERS: Readonly<Record<AttentionReason, readonly Effect
   manual: ['done-by-hand', 'void'],
   'plan-mismatch': ['retry'],
   // SES took the notice but the address bounced it or SES rejected it: the customer was not told.
-  bounced: ['done-by-hand', 'void'],
+  // `resend` is offered only where the customer list holds another address (see otherAddresses).
+  bounced: ['resend', 'done-by-hand', 'void'],
 };
+
+/**
+ * The addresses a bounced notice may be sent to instead: the customer's other addresses on the
+ * list, less those it already went to (compared without case), in the list's order.
+ */
+export function otherAddresses(
+  customer: { readonly email?: string; readonly otherEmails?: readonly string[] },
+  tried: readonly string[],
+): string[] {
+  const used = new Set([customer.email, ...tried].filter((a) => a !== undefined).map((a) => a.toLowerCase()));
+  return (customer.otherEmails ?? []).filter((a) => !used.has(a.toLowerCase()));
+}
 
 /** The id a question about a whole plan version goes by, where one about an effect has the effect's. */
 export function planQuestionId(planVersion: number): string {
@@ -49,7 +62,9 @@ export type EffectAnswer =
   | { readonly answer: 'not-sent'; readonly note: string }
   | { readonly answer: 'retry'; readonly note: string }
   | { readonly answer: 'done-by-hand'; readonly reference: string; readonly note: string }
-  | { readonly answer: 'void'; readonly note: string };
+  | { readonly answer: 'void'; readonly note: string }
+  /** Send the approved notice again, word for word, to another of the customer's listed addresses. */
+  | { readonly answer: 'resend'; readonly address: string; readonly note: string };
 
 /** An effect of the approved plan and how far Act got with it. */
 export interface EffectRecord extends PlannedEffect {
@@ -113,6 +128,8 @@ export interface EffectQuestion {
     readonly at: string;
     readonly note: string;
     readonly reference?: string;
+    /** For `resend`: the address it went to (kept in the operational store only, never on the ledger). */
+    readonly address?: string;
   };
 }
 

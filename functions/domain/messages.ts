@@ -306,7 +306,7 @@ const QUESTION_ASKS: Readonly<Record<AttentionReason, string>> = {
   'plan-mismatch':
     "Nothing was paid or sent. Restore the plan's effects in the operational table (its point-in-time recovery) and answer retry to have Act check them again; until they match, Act carries out none of them.",
   bounced:
-    'The customer was not told: their address bounced the notice (or SES rejected it). Reach them another way (another address from the customer list, the phone, the support ticket) and record how on the page, or void it.',
+    'The customer was not told: their address bounced the notice (or SES rejected it). On the page, send it again to another of their addresses on the customer list, or reach them another way (the phone, the support ticket) and record how, or void it.',
 };
 
 /** The e-mail that asks a responder about an effect Act could not settle by itself. */

@@ -44,6 +44,11 @@ export interface Customer {
   readonly paymentRef?: string;
   /** When the customer paid (the list's optional `paid_at`): a notice may name their own date. */
   readonly paidAt?: string;
+  /**
+   * The customer's other addresses (the list's `other_emails`): where a notice to `email` bounced,
+   * a responder may send it to one of these, and to no other.
+   */
+  readonly otherEmails?: readonly string[];
 }
 
 /** One effect of the plan, for one customer. Holds no e-mail address and no name. */

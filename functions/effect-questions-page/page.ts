@@ -13,6 +13,7 @@ const ANSWER_LABEL: Readonly<Record<string, string>> = {
   'check-again': 'Check again: the stored effects are restored',
   'done-by-hand': 'Done by hand: record the provider reference',
   void: 'Void it: it will not be carried out (say why)',
+  resend: 'Send it again, word for word, to another address from the customer list:',
 };
 
 export function questionPage(view: QuestionView, notes: PageNotes = {}): string {
@@ -28,8 +29,9 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
     : `<form method="post" class="box">
 <p>Asked of <strong>${e(view.askedOf)}</strong>. Opening this page changed nothing.</p>
 <fieldset><legend>Your answer</legend>
-${view.answers.map((a) => `<label><input type="radio" name="answer" value="${e(a)}" required${form.answer === a ? ' checked' : ''}> ${e(ANSWER_LABEL[effect || a !== 'retry' ? a : 'check-again'] ?? a)}</label>`).join('\n')}
+${view.answers.map((a) => `<label><input type="radio" name="answer" value="${e(a)}" required${form.answer === a ? ' checked' : ''}> ${e(ANSWER_LABEL[effect || a !== 'retry' ? a : 'check-again'] ?? a)}</label>${a === 'resend' ? addressChoice(view, form.address) : ''}`).join('\n')}
 </fieldset>
+${noOtherAddress(view)}
 ${view.answers.includes('done-by-hand') ? `<label for="reference">Provider reference (for "done by hand")</label><input type="text" id="reference" name="reference" maxlength="200" value="${e(form.reference ?? '')}">` : ''}
 <label for="note">Note: on what basis (required for "sent", "not-sent" and "void")</label><textarea id="note" name="note" maxlength="2000">${e(form.note ?? '')}</textarea>
 <button type="submit">Record my answer</button>
@@ -48,10 +50,33 @@ ${body}`,
   );
 }
 
+/**
+ * The other addresses "resend" may go to, one radio each (no script: the form posts the choice).
+ * None is chosen beforehand, even when there is one: a notice goes only where a person said.
+ */
+function addressChoice(view: QuestionView, chosen: string | undefined): string {
+  const addresses = view.otherAddresses ?? [];
+  return `<fieldset class="addresses"><legend>Other address (for "send it again")</legend>
+${addresses.map((a) => `<label><input type="radio" name="address" value="${e(a)}"${chosen === a ? ' checked' : ''}> ${e(a)}</label>`).join('\n')}
+</fieldset>`;
+}
+
+/** Where a bounced notice cannot be sent anywhere else, the page says why before the other answers. */
+function noOtherAddress(view: QuestionView): string {
+  if (view.question.reason !== 'bounced' || view.answers.includes('resend')) return '';
+  const why =
+    view.otherAddresses && view.otherAddresses.length > 0
+      ? 'Casebook cannot send it again from here.'
+      : view.otherAddresses
+        ? 'The customer list holds no other address for this customer (its <code>other_emails</code> column).'
+        : 'The customer is not on the current customer list.';
+  return `<p class="note">${why} Reach them another way and record how (done by hand), or void it.</p>`;
+}
+
 function effectTable(view: QuestionView, effect: NonNullable<QuestionView['effect']>): string {
   const money = effect.amount ? `${effect.amount.currency} ${formatMajorAmount(effect.amount)}` : '—';
   return `<table>
-<tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` &lt;${e(view.customerEmail)}&gt;` : ''} (${e(effect.counterparty)} in the ledger)</td></tr>
+<tr><th>Customer</th><td>${e(effect.customerRef)}${view.customerEmail ? ` <code>&lt;${e(view.customerEmail)}&gt;</code>` : ''} (<code>${e(effect.counterparty)}</code> in the ledger)</td></tr>
 <tr><th>Amount</th><td>${e(money)} (${e(OBLIGATION_LABEL[effect.obligation])})</td></tr>
 <tr><th>Payment</th><td>${e(effect.paymentRef ?? '—')}</td></tr>
 <tr><th>Provider reference so far</th><td>${e(effect.providerRef ?? 'none')}</td></tr>

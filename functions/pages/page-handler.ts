@@ -20,6 +20,8 @@ import { layout } from './layout.ts';
 export interface PageClient {
   readonly sourceIp: string;
   readonly userAgent: string;
+  /** The domain API Gateway answered on (the API's own or its custom domain): links are built on it. */
+  readonly domainName: string;
 }
 
 /** What a page shows besides its view: why nothing was recorded, and what was typed. */
@@ -63,6 +65,7 @@ export function makePageHandler<V>(route: PageRoute<V>): (event: HttpEvent) => P
       const client = {
         sourceIp: event.requestContext.http.sourceIp,
         userAgent: event.requestContext.http.userAgent,
+        domainName: event.requestContext.domainName,
       };
       try {
         const posted = await route.post(id, form, client);

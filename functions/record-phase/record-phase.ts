@@ -4,7 +4,8 @@
  * that could not be anchored on closing.
  */
 import * as z from 'zod';
-import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { askPeopleFromConfig } from '../adapters/ask-people.ts';
+import { documentClient } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import {
   deadlineConfig,
@@ -17,7 +18,6 @@ import {
 import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.ts';
 import { DynamoDbWorkroom } from '../adapters/dynamodb-workroom.ts';
 import { logger } from '../adapters/logger.ts';
-import { SesMailer } from '../adapters/ses-mailer.ts';
 import type { ProgressKind } from '../domain/progress-mail.ts';
 import type { Phase } from '../domain/vocabulary.ts';
 import { PHASES } from '../domain/vocabulary.ts';
@@ -111,10 +111,7 @@ export function recordPhaseDepsFromEnvironment(): RecordPhaseDeps {
     approvals: store,
     links: workroom,
     told: workroom,
-    mailer: new SesMailer(sesClient(), config.mailFrom),
-    people: { responders: config.responders, sreLead: config.sreLead },
+    ...askPeopleFromConfig(config),
     policy: config.deadlines,
-    publicBaseUrl: config.publicBaseUrl,
-    clock: systemClock,
   };
 }

@@ -6,7 +6,8 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { askDepsFromConfig } from '../adapters/ask-people.ts';
+import { documentClient, systemClock } from '../adapters/aws.ts';
 import { countNoticeEvent } from '../adapters/casebook-metrics.ts';
 import {
   ledgerTableConfig,
@@ -24,7 +25,6 @@ import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { correlate } from '../adapters/observability.ts';
 import { tokenBucket } from '../adapters/rate-limiter.ts';
-import { SesMailer } from '../adapters/ses-mailer.ts';
 import { NotANoticeEventError, parseNoticeEvent, unwrapSnsMessage } from '../domain/notice-events.ts';
 import { askAboutEffect } from '../use-cases/effect-questions.ts';
 import type { RecordNoticeEventsDeps } from '../use-cases/record-notice-events.ts';
@@ -85,18 +85,11 @@ export function sesEventsDepsFromEnvironment(): RecordNoticeEventsDeps {
   const store = new DynamoDbOperationsStore(db, config.operationsTable);
   const effects = new DynamoDbEffectStore(db, config.operationsTable);
   const ledger = ledgerFromConfig(db, config);
-  const askDeps = {
-    questions: new DynamoDbWaits(db, config.operationsTable),
-    incidents: store,
-    effects,
-    ledger,
-    mailer: new SesMailer(sesClient(), config.mailFrom),
-    rate: tokenBucket(QUESTION_RATE_PER_SECOND),
-    responders: config.responders,
-    sreLead: config.sreLead,
-    publicBaseUrl: config.publicBaseUrl,
-    clock: systemClock,
-  };
+  const askDeps = askDepsFromConfig(
+    config,
+    { questions: new DynamoDbWaits(db, config.operationsTable), incidents: store, effects, ledger },
+    { rate: tokenBucket(QUESTION_RATE_PER_SECOND) },
+  );
   return {
     sentNotices: new DynamoDbSentNotices(db, config.operationsTable),
     incidents: store,

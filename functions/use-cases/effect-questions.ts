@@ -19,14 +19,17 @@
  *     who, what, and on what basis (their note, the reference they give).
  *  3. Move the effect: confirmed (sent, done by hand — an Effect Ledger entry says who and with what
  *     reference), a new attempt (not sent, retry), or voided (a correction entry names the intent).
+ *     A bounced notice answered "resend" is sent at once, as a new attempt, to the other address
+ *     from the customer list the person chose: the approved words, only the recipient changed.
  *  4. When no question of the incident is open any more, end the wait of Act in the state machine.
  */
 import { randomBytes } from 'node:crypto';
-import type { EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
+import type { AttentionReason, EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
 import {
   ATTENTION_ANSWERS,
   formatQuestionId,
   isPlanQuestion,
+  otherAddresses,
   parseQuestionId,
   planQuestionId,
 } from '../domain/effects.ts';
@@ -42,7 +45,9 @@ import type { Incident } from '../domain/incident.ts';
 import { sha256Hex } from '../domain/json.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { isCurrentEntry } from '../domain/ledger.ts';
-import { effectNotice, effectQuestionEmail, planMismatchEmail } from '../domain/messages.ts';
+import { effectNotice, effectQuestionEmail, messageHash, planMismatchEmail } from '../domain/messages.ts';
+import type { SentNotices } from '../domain/notice-events.ts';
+import type { Customer } from '../domain/plan.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type {
   Clock,
@@ -62,7 +67,7 @@ import { endWait } from './hold-for-people.ts';
 export interface AskDeps {
   readonly questions: QuestionStore;
   readonly incidents: Pick<IncidentStore, 'addTimelineEvent'>;
-  readonly effects: Pick<EffectStore, 'advanceEffect' | 'getEffect'>;
+  readonly effects: Pick<EffectStore, 'advanceEffect' | 'getEffect' | 'getCustomer'>;
   readonly ledger: Ledger;
   /** The mailer and rate limit Act's notices go through: questions share SES's sending rate. */
   readonly mailer: Mailer;
@@ -72,6 +77,38 @@ export interface AskDeps {
   readonly sreLead: string;
   readonly publicBaseUrl: string;
   readonly clock: Clock;
+  /**
+   * How a bounced notice is sent to another address (the notices' mailer, under the configuration
+   * set, and where its MessageId is kept): with it, an answer "resend" that a failed request left
+   * undone is carried out when the effect is asked about again; without it, on the next post.
+   */
+  readonly resend?: Pick<ResendDeps, 'mailer' | 'sentNotices'>;
+}
+
+/** What sending a bounced notice to another address takes. */
+export interface ResendDeps {
+  readonly mailer: Mailer;
+  /** SES's sending rate, shared with the questions' e-mails. */
+  readonly rate: RateLimiter;
+  readonly sentNotices: Pick<SentNotices, 'remember'>;
+  /** Asks about the new attempt when SES refused it or left it unknown whether it went out. */
+  readonly ask: (
+    incident: Incident,
+    effect: EffectRecord,
+    reason: AttentionReason,
+    detail: string,
+  ) => Promise<unknown>;
+}
+
+/** The resend an ask's dependencies can make, if they hold the notices' mailer. */
+function resendOf(deps: AskDeps): ResendDeps | undefined {
+  return deps.resend
+    ? {
+        ...deps.resend,
+        rate: deps.rate,
+        ask: (incident, effect, reason, detail) => askAboutEffect(deps, incident, effect, reason, detail),
+      }
+    : undefined;
 }
 
 export async function askAboutEffect(
@@ -84,7 +121,7 @@ export async function askAboutEffect(
   // 1.
   const existing = await deps.questions.getQuestion(incident.id, effect.effectId, effect.attempt);
   if (existing?.answered) {
-    await carryOutAnswer(deps, incident, effect, existing, existing.answered);
+    await carryOutAnswer({ ...deps, resend: resendOf(deps) }, incident, effect, existing, existing.answered);
     return deps.effects.getEffect(
       incident.id,
       versionIdOf(incident.plan ?? { version: effect.planVersion }),
@@ -280,6 +317,8 @@ export interface AnswerDeps {
   readonly clock: Clock;
   /** Where the mail service's own log can be read (the local SES emulator's store); absent on AWS. */
   readonly sentMail?: SentMailLog;
+  /** Without it, a bounced notice cannot be sent to another address from the page: "resend" is not offered. */
+  readonly resend?: ResendDeps;
 }
 
 /** What the question page shows. */
@@ -290,20 +329,28 @@ export interface QuestionView {
   readonly effect?: EffectRecord;
   /** The responder the link was sent to. */
   readonly askedOf: string;
-  /** The customer's address, for checking whether a notice went out (operational store only). */
+  /**
+   * The customer's address the attempt went to (the list's email, or the other address a person
+   * resent it to), for checking whether a notice went out (operational store only).
+   */
   readonly customerEmail?: string;
   /**
    * For a notice in doubt, what the mail service's log says about it: the messages it took to
    * this customer with this notice's subject since the log began; undefined where it cannot be read.
    */
   readonly mailLog?: SentMailRecord;
+  /**
+   * For a bounced notice: the customer's other addresses on the list it has not gone to yet, which
+   * "resend" may choose from (empty: the list holds no other, and "resend" is not offered).
+   */
+  readonly otherAddresses?: readonly string[];
   readonly answers: readonly EffectAnswer['answer'][];
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
 }
 
 async function authorize(
-  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects' | 'sentMail' | 'clock'>,
+  deps: Pick<AnswerDeps, 'questions' | 'incidents' | 'effects' | 'sentMail' | 'clock' | 'resend'>,
   questionId: string,
 ): Promise<QuestionView> {
   const ref = parseQuestionId(questionId);
@@ -334,23 +381,56 @@ async function authorize(
     list && effect
       ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
       : undefined;
+  const resent =
+    (question.reason === 'bounced' || question.reason === 'in-doubt') && effect && customer
+      ? await resentTo(deps, incident.id, effect.effectId, question.attempt)
+      : undefined;
+  const others =
+    question.reason === 'bounced' && resent && customer
+      ? otherAddresses(
+          customer,
+          resent.map((r) => r.address),
+        )
+      : undefined;
+  // The attempt asked about went where the answer that made it sent it; the first, to the list's email.
+  const sentTo = resent?.find((r) => r.attempt === question.attempt - 1)?.address ?? customer?.email;
   const mailLog =
-    question.reason === 'in-doubt' && effect && customer?.email && deps.sentMail
+    question.reason === 'in-doubt' && effect && customer && sentTo && deps.sentMail
       ? await deps.sentMail.find(
-          customer.email,
+          sentTo,
           effectNotice(incident, incident.plan?.notice, effect, customer).subject,
         )
       : undefined;
+  const canResend = others !== undefined && others.length > 0 && deps.resend !== undefined;
   return {
     question,
     incident,
     ...(effect ? { effect } : {}),
     askedOf,
-    ...(customer?.email ? { customerEmail: customer.email } : {}),
+    ...(sentTo ? { customerEmail: sentTo } : {}),
     ...(mailLog ? { mailLog } : {}),
-    answers: ATTENTION_ANSWERS[question.reason],
+    ...(others ? { otherAddresses: others } : {}),
+    answers: ATTENTION_ANSWERS[question.reason].filter((a) => a !== 'resend' || canResend),
     now: deps.clock.now(),
   };
+}
+
+/**
+ * The addresses earlier attempts of the effect were resent to, each chosen in the answer to the
+ * question about the attempt before it (`attempt`: that question's).
+ */
+async function resentTo(
+  deps: Pick<AnswerDeps, 'questions'>,
+  incidentId: string,
+  effectId: string,
+  attempt: number,
+): Promise<{ readonly attempt: number; readonly address: string }[]> {
+  const earlier = await Promise.all(
+    Array.from({ length: attempt - 1 }, (_, i) => deps.questions.getQuestion(incidentId, effectId, i + 1)),
+  );
+  return earlier.flatMap((q) =>
+    q?.answered?.address ? [{ attempt: q.attempt, address: q.answered.address }] : [],
+  );
 }
 
 /** Loads what the question page shows. Reads only. */
@@ -362,10 +442,13 @@ export function viewQuestion(deps: AnswerDeps, questionId: string): Promise<Ques
 export function parseAnswer(
   fields: Readonly<Record<string, string>>,
   allowed: readonly EffectAnswer['answer'][],
+  addresses: readonly string[] = [],
 ): EffectAnswer {
   const answer = fields.answer as EffectAnswer['answer'];
   const note = (fields.note ?? '').trim();
   const reference = (fields.reference ?? '').trim();
+  const wanted = (fields.address ?? '').trim().toLowerCase();
+  const address = addresses.find((a) => a.toLowerCase() === wanted);
   const issues = [];
   if (!allowed.includes(answer))
     issues.push({ field: 'answer', message: `must be one of ${allowed.join(', ')}` });
@@ -383,8 +466,14 @@ export function parseAnswer(
       message:
         'is required when answering "not-sent": say what showed it was not sent (the customer’s mailbox, the mail provider’s log)',
     });
+  if (answer === 'resend' && !address)
+    issues.push({
+      field: 'address',
+      message: `must be one of the customer's other addresses on the list: ${addresses.join(', ')}`,
+    });
   if (note.length > 2000) issues.push({ field: 'note', message: 'must be at most 2000 characters' });
   if (issues.length > 0) throw new InvalidInputError(issues);
+  if (answer === 'resend') return { answer, address: address as string, note };
   return answer === 'done-by-hand' ? { answer, reference, note } : { answer, note };
 }
 
@@ -396,7 +485,12 @@ export async function answerQuestion(
   // 1.
   const view = await authorize(deps, questionId);
   const { question, incident, effect, askedOf } = view;
-  const answer = parseAnswer(fields, view.answers);
+  const answer = parseAnswer(fields, view.answers, view.otherAddresses);
+  if (answer.answer === 'resend' && effect && !(await approvedNotice(deps, incident, effect))) {
+    throw new ConflictError(
+      'The notice would differ from the one the approvers read (its content hash changed): it cannot be sent again. Void it and propose a new plan.',
+    );
+  }
 
   // 2.
   let answered: NonNullable<EffectQuestion['answered']> = {
@@ -405,6 +499,7 @@ export async function answerQuestion(
     at: deps.clock.now().toISOString(),
     note: answer.note,
     ...('reference' in answer ? { reference: answer.reference } : {}),
+    ...(answer.answer === 'resend' ? { address: answer.address } : {}),
   };
   const subject = question.effectId;
   const recorded =
@@ -416,7 +511,12 @@ export async function answerQuestion(
     const earlier =
       question.answered ??
       (await deps.questions.getQuestion(incident.id, subject, question.attempt))?.answered;
-    if (!earlier || earlier.answer !== answer.answer || earlier.by !== askedOf) {
+    if (
+      !earlier ||
+      earlier.answer !== answer.answer ||
+      earlier.by !== askedOf ||
+      earlier.address !== answered.address
+    ) {
       throw new ConflictError(`Already answered "${earlier?.answer}" by ${earlier?.by} at ${earlier?.at}`);
     }
     answered = earlier;
@@ -436,7 +536,9 @@ export async function answerQuestion(
  * request left undone — finishes what is missing and adds nothing twice.
  */
 async function carryOutAnswer(
-  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects'>,
+  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects' | 'clock' | 'questions'> & {
+    readonly resend?: ResendDeps | undefined;
+  },
   incident: Incident,
   effect: EffectRecord | undefined,
   question: EffectQuestion,
@@ -447,7 +549,9 @@ async function carryOutAnswer(
   const answer: EffectAnswer =
     answered.answer === 'done-by-hand'
       ? { answer: 'done-by-hand', reference: answered.reference ?? '', note: answered.note }
-      : ({ answer: answered.answer, note: answered.note } as EffectAnswer);
+      : answered.answer === 'resend'
+        ? { answer: 'resend', address: answered.address ?? '', note: answered.note }
+        : ({ answer: answered.answer, note: answered.note } as EffectAnswer);
   const plan = incident.plan;
   const basis = {
     ...(plan ? { planVersion: plan.version, planHash: plan.hash } : {}),
@@ -475,7 +579,23 @@ async function carryOutAnswer(
   });
 
   // 3. (A question about the whole plan moves no effect: Act checks the plan again on its next run.)
-  if (effect) await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
+  // An attempt a person resent elsewhere and found not sent goes to that address again, from here:
+  // Act would send it to the list's email, and may be long done.
+  const resentAt =
+    effect && answer.answer === 'not-sent'
+      ? (await deps.questions.getQuestion(incident.id, effect.effectId, question.attempt - 1))?.answered
+      : undefined;
+  const resend: Extract<EffectAnswer, { answer: 'resend' }> | undefined =
+    answer.answer === 'resend'
+      ? answer
+      : resentAt?.answer === 'resend' && resentAt.address
+        ? { answer: 'resend', address: resentAt.address, note: answer.note }
+        : undefined;
+  if (effect && resend) {
+    // Without a way to send here (asked again by Act or the SES events), the person's page finishes it.
+    if (deps.resend)
+      await resendNotice(deps, deps.resend, incident, effect, question, resend, decision, askedOf);
+  } else if (effect) await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `answer:${subject}:${question.attempt}`,
     at,
@@ -565,5 +685,133 @@ async function settleEffect(
     providerRef: undefined,
     attention: undefined,
     updatedAt: at,
+  });
+}
+
+/**
+ * The notice as the approvers read it, rendered again for this customer; undefined when it no
+ * longer hashes to what they approved (the wording, the customer or their address changed since).
+ */
+async function approvedNotice(
+  deps: { readonly effects: Pick<EffectStore, 'getCustomer'> },
+  incident: Incident,
+  effect: EffectRecord,
+): Promise<{ readonly message: ReturnType<typeof effectNotice>; readonly customer: Customer } | undefined> {
+  const list = incident.customerList;
+  const customer = list
+    ? await deps.effects.getCustomer(incident.id, versionIdOf(list), effect.customerRef)
+    : undefined;
+  if (!customer?.email) return undefined;
+  const message = effectNotice(incident, incident.plan?.notice, effect, customer);
+  return messageHash(message) === effect.contentHash ? { message, customer } : undefined;
+}
+
+/**
+ * Sends a bounced notice again, as the next attempt, to the other address a person chose: the
+ * approved message with only its recipient changed. Intent first (keyed: once however often this
+ * runs), then one conditional move of the effect from the bounced attempt to the new one: of a
+ * double click, two racing answers or a redelivered event, only the run that makes that move sends.
+ * The new attempt has delivery evidence of its own: SES's events about its MessageId come back to it.
+ */
+async function resendNotice(
+  deps: Pick<AskDeps, 'incidents' | 'ledger' | 'effects' | 'clock'> & {
+    readonly effects: Pick<EffectStore, 'getCustomer'>;
+  },
+  resend: ResendDeps,
+  incident: Incident,
+  effect: EffectRecord,
+  question: EffectQuestion,
+  answer: Extract<EffectAnswer, { answer: 'resend' }>,
+  decision: LedgerEntry,
+  by: string,
+): Promise<void> {
+  const approved = await approvedNotice(deps, incident, effect);
+  if (!approved) return;
+  const planVersionId = versionIdOf(incident.plan ?? { version: effect.planVersion });
+  const next: EffectRecord = { ...effect, attempt: question.attempt + 1 };
+  const record = (state: 'intent' | 'confirmed' | 'failed', extra: Record<string, string> = {}) =>
+    deps.ledger.append(incident.id, {
+      log: 'effect',
+      kind: effect.kind,
+      world: effect.world,
+      phase: 'Act',
+      at: deps.clock.now().toISOString(),
+      actor: by,
+      idempotencyKey: `effect:${effect.effectId}:${next.attempt}:${state}`,
+      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: ${state} (attempt ${next.attempt}, to another address from the customer list)`,
+      effectId: effect.effectId,
+      state,
+      counterparty: effect.counterparty,
+      obligation: effect.obligation,
+      ...(effect.amount ? { amount: effect.amount } : {}),
+      ...(effect.productArea ? { productArea: effect.productArea } : {}),
+      ...(extra.providerRef
+        ? { providerRef: extra.providerRef, effectiveAt: deps.clock.now().toISOString() }
+        : {}),
+      basis: {
+        decisionSeq: decision.seq,
+        ...(incident.plan ? { planVersion: incident.plan.version, planHash: incident.plan.hash } : {}),
+      },
+      detail: {
+        attempt: next.attempt,
+        resendOf: question.attempt,
+        provider: 'ses',
+        sentHash: effect.contentHash ?? '',
+        ...(extra.reason ? { reason: extra.reason } : {}),
+      },
+    });
+  const move = async (from: Pick<EffectRecord, 'progress' | 'attempt'>, change: Partial<EffectRecord>) =>
+    deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {
+      ...change,
+      updatedAt: deps.clock.now().toISOString(),
+    });
+  const attention = async (reason: AttentionReason, detail: string) => {
+    const since = deps.clock.now().toISOString();
+    const change = { progress: 'attention' as const, attention: { reason, detail, since } };
+    if (await move({ progress: 'intent', attempt: next.attempt }, change))
+      await resend.ask(incident, { ...next, ...change }, reason, detail);
+  };
+
+  const intentAt = deps.clock.now().toISOString();
+  await record('intent');
+  const claimed = await move(
+    { progress: 'attention', attempt: question.attempt },
+    {
+      progress: 'intent',
+      attempt: next.attempt,
+      intentAt,
+      providerRef: undefined,
+      attention: undefined,
+    },
+  );
+  if (!claimed) return;
+  await resend.rate.take();
+  let messageId: string;
+  try {
+    ({ messageId } = await resend.mailer.send({ ...approved.message, to: answer.address }));
+  } catch (error) {
+    if (error instanceof DeliveryRejectedError && !error.busy) {
+      await record('failed', { reason: error.message });
+      return attention(
+        'bounced',
+        `SES refused the notice to the other address chosen (${error.message}): the customer was not told.`,
+      );
+    }
+    return attention(
+      'in-doubt',
+      `Sending to the other address ended without an answer (${(error as Error).message}); SES may have taken the message.`,
+    );
+  }
+  await record('confirmed', { providerRef: messageId });
+  await move(
+    { progress: 'intent', attempt: next.attempt },
+    { progress: 'confirmed', providerRef: messageId },
+  );
+  await resend.sentNotices.remember({
+    messageId,
+    incidentId: incident.id,
+    planVersionId,
+    effectId: effect.effectId,
+    attempt: next.attempt,
   });
 }

@@ -3,7 +3,8 @@
  * approval round's reminders and backups are sent from here too.
  */
 import * as z from 'zod';
-import { documentClient, sesClient, systemClock } from '../adapters/aws.ts';
+import { askPeopleFromConfig } from '../adapters/ask-people.ts';
+import { documentClient, systemClock } from '../adapters/aws.ts';
 import { asDependencyError } from '../adapters/aws-errors.ts';
 import { countingOpenQuestions } from '../adapters/casebook-metrics.ts';
 import {
@@ -18,7 +19,6 @@ import { DynamoDbOperationsStore } from '../adapters/dynamodb-operations-store.t
 import { DynamoDbWaits } from '../adapters/dynamodb-waits.ts';
 import { logger } from '../adapters/logger.ts';
 import { approvalPolicyConfig } from '../adapters/rules-config.ts';
-import { SesMailer } from '../adapters/ses-mailer.ts';
 import { WAIT_STEPS } from '../domain/waits.ts';
 import { retryOnConflict } from '../use-cases/retry-on-conflict.ts';
 import type { WatchDeadlinesDeps } from '../use-cases/watch-deadlines.ts';
@@ -60,14 +60,11 @@ export function watchDeadlinesDepsFromEnvironment(): WatchDeadlinesDeps {
     approvals: store,
     // A round's backups are whoever the roster names when its deadline passes.
     roster: config.approvalPolicy.roster,
-    publicBaseUrl: config.publicBaseUrl,
+    ...askPeopleFromConfig(config),
     questions: countingOpenQuestions(waits, config.deadlines.answersMinutes, systemClock),
-    mailer: new SesMailer(sesClient(), config.mailFrom),
-    people: { responders: config.responders, sreLead: config.sreLead },
     // Legal watches the regulatory clock: the Legal approver on the roster (the SRE lead when the
     // policy seats no Legal approver at all).
     legal: config.approvalPolicy.roster.legal?.primary.email ?? config.sreLead,
     policy: config.deadlines,
-    clock: systemClock,
   };
 }

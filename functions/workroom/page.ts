@@ -294,7 +294,7 @@ ${c.area('summary', 'Summary', { attrs: ' required' })}`,
     body: (
       _,
       c,
-    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at</code> (<code>paid_at</code>, the customer's payment date such as <code>2026-12-06</code>, is optional: a notice can name it). A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
+    ) => `<p>A CSV file with the header <code>customer_ref,email,name,amount,currency,product_area,payment_ref,paid_at,other_emails</code> (<code>paid_at</code>, the customer's payment date such as <code>2026-12-06</code>, is optional: a notice can name it; so is <code>other_emails</code>, the customer's other addresses separated by <code>;</code>, where a bounced notice may be sent instead). A re-upload replaces the list for the next plan. Up to ${LIMITS.customerListBytes / (1024 * 1024)} MB: about ${LIMITS.customerListRowsAbout.toLocaleString('en-US')} customers.</p>
 ${c.input('file', 'CSV file', { type: 'file', attrs: ' accept=".csv,text/csv" required' })}`,
   },
   plan: {

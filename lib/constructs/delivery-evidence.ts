@@ -45,8 +45,11 @@ export interface DeliveryEvidenceProps {
   readonly topicKey: IKey;
   /** The address notices are sent from; its domain is the identity created. */
   readonly mailFrom: string;
-  /** The function that sends notices (Act): it sends them under the configuration set. */
-  readonly sender: CasebookFunction;
+  /**
+   * The functions that send notices (Act, and the question page that sends a bounced one to
+   * another address): they send them under the configuration set.
+   */
+  readonly senders: readonly CasebookFunction[];
   /** The function that records the events (`ses-events`). */
   readonly recorder: CasebookFunction;
 }
@@ -128,15 +131,17 @@ export class DeliveryEvidence extends Construct {
       }),
     );
 
-    props.sender.addEnvironment(ENV.sesConfigurationSet, this.configurationSet.configurationSetName);
-    // Sending under a configuration set is authorized on the set as well as on the identity.
-    props.sender.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-        resources: [this.configurationSetArn()],
-        conditions: { StringEquals: { 'ses:FromAddress': props.mailFrom } },
-      }),
-    );
+    for (const sender of props.senders) {
+      sender.addEnvironment(ENV.sesConfigurationSet, this.configurationSet.configurationSetName);
+      // Sending under a configuration set is authorized on the set as well as on the identity.
+      sender.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+          resources: [this.configurationSetArn()],
+          conditions: { StringEquals: { 'ses:FromAddress': props.mailFrom } },
+        }),
+      );
+    }
 
     this.identity.dkimRecords.forEach((record, i) => {
       new CfnOutput(this, `DkimRecord${i + 1}`, {

@@ -12,6 +12,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbEffectStore } from '../../functions/adapters/dynamodb-effect-store.ts';
 import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-operations-store.ts';
+import { DynamoDbSentNotices } from '../../functions/adapters/dynamodb-sent-notices.ts';
 import { DynamoDbWaits } from '../../functions/adapters/dynamodb-waits.ts';
 import { keys } from '../../functions/adapters/operations-keys.ts';
 import { SesMailer } from '../../functions/adapters/ses-mailer.ts';
@@ -20,6 +21,7 @@ import { DEFAULT_ROUND_RULES } from '../../functions/domain/approval-policy.ts';
 import { formatQuestionId } from '../../functions/domain/effects.ts';
 import type { LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import { effectState, pseudonym, verifyChain } from '../../functions/domain/ledger.ts';
+import type { NoticeEvent } from '../../functions/domain/notice-events.ts';
 import type { Customer, PlanInput } from '../../functions/domain/plan.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
 import type { Workflow } from '../../functions/domain/ports.ts';
@@ -34,6 +36,7 @@ import {
 } from '../../functions/use-cases/effect-questions.ts';
 import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
+import { recordNoticeEvent } from '../../functions/use-cases/record-notice-events.ts';
 import type { StripeStandIn } from '../../local/stripe/server.ts';
 import { startStripeStandIn } from '../../local/stripe/server.ts';
 import type { TestDatabase } from '../support/dynamodb.ts';
@@ -885,3 +888,242 @@ describe('Act carries out the approved effects', () => {
     });
   });
 });
+
+describe('a bounced notice sent to another address from the customer list', () => {
+  const tellAda: PlanInput = {
+    summary: 'Tell Ada',
+    apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+    effects: [],
+  };
+  const bounce = (messageId: string): NoticeEvent => ({
+    type: 'Bounce',
+    outcome: 'bounced',
+    messageId,
+    at: new Date().toISOString(),
+    eventKey: `Bounce:fb-${messageId}`,
+    undeliverable: true,
+    recipients: [],
+    detail: { bounceType: 'Permanent', bounceSubType: 'General' },
+  });
+
+  /** Act sends the notice, SES bounces it, the responders are asked; the page's deps can resend. */
+  async function bounced(customer: Customer, responders = ['oncall@example.com']) {
+    const s = await setup({ customers: [customer], input: tellAda });
+    const ask: typeof s.deps.ask = (incident, effect, reason, detail) =>
+      askAboutEffect(
+        {
+          questions: s.waits,
+          incidents: s.store,
+          effects: s.effects,
+          ledger: s.ledger,
+          mailer: s.deps.mailer,
+          rate: { take: async () => undefined },
+          responders,
+          sreLead: 'lead@example.com',
+          publicBaseUrl: 'https://casebook.example.com',
+          clock: testClock(),
+        },
+        incident,
+        effect,
+        reason,
+        detail,
+      );
+    const sentNotices = new DynamoDbSentNotices(db.doc, s.tables.operations);
+    expect(
+      await carryOutEffects({ ...s.deps, sentNotices, timeLeft: () => 60_000 }, { incidentId: s.id }),
+    ).toMatchObject({
+      outcome: 'done',
+    });
+    const recorded = await recordNoticeEvent(
+      {
+        sentNotices,
+        incidents: s.store,
+        effects: s.effects,
+        ledger: s.ledger,
+        ask,
+        clock: testClock(),
+      },
+      bounce('ses-1'),
+    );
+    expect(recorded).toMatchObject({ recorded: true, asked: true });
+    const answerDeps = {
+      ...s.answerDeps,
+      resend: { mailer: s.deps.mailer, rate: { take: async () => undefined }, sentNotices, ask },
+    };
+    return { ...s, sentNotices, answerDeps };
+  }
+
+  it('offers the other addresses, sends the approved words to the one chosen once, as attempt 2 with its own evidence', async () => {
+    const ada: Customer = {
+      customerRef: 'cus_ada',
+      email: 'ada@example.com',
+      name: 'Ada',
+      otherEmails: ['ada@work.example', 'ada@home.example'],
+    };
+    const { id, answerDeps, questionLink, effects, plan, entries, sentNotices, ledger, store } =
+      await bounced(ada);
+    const link = questionLink('P1-E1');
+    const view = await viewQuestion(answerDeps, link);
+    expect(view.answers).toEqual(['resend', 'done-by-hand', 'void']);
+    expect(view.otherAddresses).toEqual(['ada@work.example', 'ada@home.example']);
+    const page = questionPage(view);
+    expect(page).toContain('<input type="radio" name="address" value="ada@work.example"');
+    expect(page).toContain('<input type="radio" name="address" value="ada@home.example"');
+
+    // An address that is not on the list is refused, naming the field; nothing is sent or recorded.
+    const before = ses.commandCalls(SendEmailCommand).length;
+    await expect(
+      answerQuestion(answerDeps, link, { answer: 'resend', address: 'mallory@example.com' }),
+    ).rejects.toMatchObject({ name: 'InvalidInputError', issues: [{ field: 'address' }] });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(before);
+
+    // A double click: both requests carry out the same answer; one sends.
+    await Promise.all([
+      answerQuestion(answerDeps, link, { answer: 'resend', address: 'ada@work.example' }),
+      answerQuestion(answerDeps, link, { answer: 'resend', address: 'ada@work.example' }),
+    ]);
+    // Another responder's different answer afterwards is a conflict with the one on record.
+    await expect(
+      answerQuestion(answerDeps, link, { answer: 'resend', address: 'ada@home.example' }),
+    ).rejects.toMatchObject({ name: 'ConflictError' });
+    const toAda = ses
+      .commandCalls(SendEmailCommand)
+      .map((c) => c.args[0].input)
+      .filter((m) => (m.Destination?.ToAddresses?.[0] ?? '').startsWith('ada@'));
+    expect(toAda.map((m) => m.Destination?.ToAddresses)).toEqual([['ada@example.com'], ['ada@work.example']]);
+    // The words the approvers saw, byte for byte: only the recipient differs.
+    expect(toAda[1]?.Message).toEqual(toAda[0]?.Message);
+
+    const effect = await effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(effect).toMatchObject({ progress: 'confirmed', attempt: 2 });
+    const resent = effect?.providerRef as string;
+    expect(await sentNotices.find(resent)).toMatchObject({ effectId: 'P1-E1', attempt: 2 });
+    const all = await entries();
+    expect(all.map((e) => [e.log, e.kind, e.state ?? e.decision, e.detail.attempt])).toEqual([
+      ['effect', 'notice', 'intent', 1],
+      ['effect', 'notice', 'confirmed', 1],
+      ['effect', 'notice_event', undefined, 1],
+      ['decision', 'effect_reconciled', 'resend', undefined],
+      ['effect', 'notice', 'intent', 2],
+      ['effect', 'notice', 'confirmed', 2],
+    ]);
+    expect(all.at(-1)).toMatchObject({ providerRef: resent, actor: 'oncall@example.com' });
+    expect(JSON.stringify(all)).not.toContain('ada@');
+
+    // The new attempt bounces too: a question about attempt 2, offering only the address not tried.
+    await recordNoticeEvent(
+      { sentNotices, incidents: store, effects, ledger, ask: answerDeps.resend.ask, clock: testClock() },
+      bounce(resent),
+    );
+    const second = await viewQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2));
+    expect(second.otherAddresses).toEqual(['ada@home.example']);
+    // The page names the address that attempt bounced at.
+    expect(second.customerEmail).toBe('ada@work.example');
+    expect(view.customerEmail).toBe('ada@example.com');
+  });
+
+  it('two responders answering at once: one answer is recorded and sends, the other is a conflict', async () => {
+    const { answerDeps, id, entries } = await bounced(
+      { customerRef: 'cus_gil', email: 'gil@example.com', otherEmails: ['gil@work.example'] },
+      ['oncall@example.com', 'second@example.com'],
+    );
+    const linkOf = (to: string) =>
+      ses
+        .commandCalls(SendEmailCommand)
+        .map((c) => c.args[0].input)
+        .filter((m) => m.Destination?.ToAddresses?.[0] === to)
+        .map(
+          (m) =>
+            new RegExp(`/effects/(${id}\\.P1-E1\\.1\\.\\S+)`).exec(m.Message?.Body?.Text?.Data ?? '')?.[1],
+        )
+        .find(Boolean) as string;
+    const answers = await Promise.allSettled(
+      ['oncall@example.com', 'second@example.com'].map((to) =>
+        answerQuestion(answerDeps, linkOf(to), { answer: 'resend', address: 'gil@work.example' }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(answers.find((a) => a.status === 'rejected')).toMatchObject({ reason: { name: 'ConflictError' } });
+    expect(sentTo().filter((to) => to === 'gil@work.example')).toHaveLength(1);
+    const ledger = await entries();
+    expect(ledger.filter((e) => e.kind === 'effect_reconciled')).toHaveLength(1);
+    expect(
+      ledger.filter((e) => e.kind === 'notice' && e.state === 'confirmed').map((e) => e.detail.attempt),
+    ).toEqual([1, 2]);
+  });
+
+  it('a resend that ends without an answer is asked about; found not sent, it goes to that address again', async () => {
+    const { answerDeps, id, questionLink, effects, plan, entries } = await bounced({
+      customerRef: 'cus_hal',
+      email: 'hal@example.com',
+      otherEmails: ['hal@work.example'],
+    });
+    let n = 1;
+    let hangUp = true;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'hal@work.example' && hangUp) {
+        hangUp = false;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      return { MessageId: `ses-${++n}` };
+    });
+    await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'resend',
+      address: 'hal@work.example',
+    });
+    expect(await effects.getEffect(id, versionIdOf(plan), 'P1-E1')).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    const doubt = questionLinkOf(id, 'P1-E1', 2);
+    const view = await viewQuestion(answerDeps, doubt);
+    expect(view.answers).toEqual(['sent', 'not-sent']);
+    expect(view.customerEmail).toBe('hal@work.example');
+    await answerQuestion(answerDeps, doubt, { answer: 'not-sent', note: 'not in the SES log' });
+    expect(sentTo().filter((to) => to === 'hal@work.example')).toHaveLength(2);
+    expect(sentTo().filter((to) => to === 'hal@example.com')).toHaveLength(1);
+    expect(await effects.getEffect(id, versionIdOf(plan), 'P1-E1')).toMatchObject({
+      progress: 'confirmed',
+      attempt: 3,
+    });
+    expect(
+      (await entries()).filter((e) => e.kind === 'notice').map((e) => [e.state, e.detail.attempt]),
+    ).toEqual([
+      ['intent', 1],
+      ['confirmed', 1],
+      ['intent', 2],
+      ['intent', 3],
+      ['confirmed', 3],
+    ]);
+  });
+
+  it('where the list holds no other address, says so and offers only the other two answers', async () => {
+    const { answerDeps, questionLink } = await bounced({
+      customerRef: 'cus_bo',
+      email: 'bo@example.com',
+      name: 'Bo',
+    });
+    const view = await viewQuestion(answerDeps, questionLink('P1-E1'));
+    expect(view.answers).toEqual(['done-by-hand', 'void']);
+    expect(questionPage(view)).toContain('The customer list holds no other address for this customer');
+    await expect(
+      answerQuestion(answerDeps, questionLink('P1-E1'), { answer: 'resend', address: 'bo@work.example' }),
+    ).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      issues: [{ field: 'answer' }, { field: 'address' }],
+    });
+  });
+});
+
+/** The link a responder got for a question about attempt `attempt`, from the mocked SES. */
+function questionLinkOf(id: string, effectId: string, attempt: number): string {
+  const texts = ses
+    .commandCalls(SendEmailCommand)
+    .map((c) => c.args[0].input.Message?.Body?.Text?.Data ?? '');
+  const m = texts
+    .map((text) => new RegExp(`/effects/(${id}\\.${effectId}\\.${attempt}\\.\\S+)`).exec(text))
+    .find(Boolean);
+  if (!m?.[1]) throw new Error(`no question e-mailed about ${effectId} attempt ${attempt}`);
+  return m[1];
+}

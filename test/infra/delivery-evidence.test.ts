@@ -12,7 +12,7 @@ import { synthCasebookApp } from './casebook-app.ts';
 import { statementsOf } from './iam.ts';
 
 const { stateless, statelessTemplate: template } = synthCasebookApp();
-const fn = (key: 'carryOutEffects' | 'sesEvents') =>
+const fn = (key: 'carryOutEffects' | 'sesEvents' | 'effectQuestionsPage') =>
   (stateless.resolve(stateless.functions[key].functionArn) as { 'Fn::GetAtt': [string, string] })[
     'Fn::GetAtt'
   ][0];
@@ -89,7 +89,7 @@ describe('delivery evidence on AWS', () => {
       expect(output.Description).toMatch(/publish this CNAME record in the DNS of example\.com/);
   });
 
-  it('has Act send under the configuration set, allowed on the set', () => {
+  it('has Act and the question page (a bounced notice resent) send under the configuration set, allowed on the set', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -97,9 +97,10 @@ describe('delivery evidence on AWS', () => {
         }),
       },
     });
-    const env = (key: 'carryOutEffects' | 'sesEvents') =>
+    const env = (key: 'carryOutEffects' | 'sesEvents' | 'effectQuestionsPage') =>
       template.toJSON().Resources[fn(key)].Properties.Environment.Variables as Record<string, unknown>;
     expect(env('carryOutEffects')[ENV.sesConfigurationSet]).toBeDefined();
+    expect(env('effectQuestionsPage')[ENV.sesConfigurationSet]).toBeDefined();
     // Questions go out without it: every event the set publishes is about a notice.
     expect(env('sesEvents')[ENV.sesConfigurationSet]).toBeUndefined();
     const onSet = statementsOf(template, stateless, stateless.functions.carryOutEffects.role).filter((s) =>
@@ -108,6 +109,12 @@ describe('delivery evidence on AWS', () => {
     expect(onSet).toHaveLength(1);
     expect(onSet[0]?.Action).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
     expect(onSet[0]?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'casebook@example.com' } });
+    const resendOnSet = statementsOf(
+      template,
+      stateless,
+      stateless.functions.effectQuestionsPage.role,
+    ).filter((s) => JSON.stringify(s.Resource).includes('configuration-set'));
+    expect(resendOnSet).toEqual(onSet);
     // Nothing else may send under it.
     expect(
       statementsOf(template, stateless, stateless.functions.sesEvents.role).filter((s) =>
