@@ -123,8 +123,6 @@ export class CasebookFunction extends Construct {
       environment: {
         // Matches the local stack's function names, so log lines read the same in both places.
         POWERTOOLS_SERVICE_NAME: `casebook-${spec.name}`,
-        // The bundle is minified; without this its stack traces point into one long line.
-        NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         format: OutputFormat.ESM,
