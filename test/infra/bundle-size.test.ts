@@ -67,3 +67,26 @@ describe('a bundle started without --enable-source-maps', () => {
     expect(run.stdout).not.toMatch(new RegExp(`${BIGGEST}\\.mjs`));
   });
 });
+
+describe('loading the bundle', () => {
+  it('does not load undici, which importing node:http as an ES module does', () => {
+    const bundle = pathToFileURL(path.join(dir, `${BIGGEST}.mjs`)).href;
+    // Without configuration the handler's cold start throws, after every import is linked and run;
+    // as in Lambda, the tracer loads, and node:http with it.
+    const run = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `import(${JSON.stringify(bundle)}).catch(() => {}).then(() => console.log(JSON.stringify(process.moduleLoadList)))`,
+      ],
+      {
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: 'casebook-test' },
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const loaded = JSON.parse(run.stdout) as string[];
+    expect(loaded).toContain('NativeModule http');
+    expect(loaded.filter((m) => m.includes('undici'))).toEqual([]);
+  });
+});
