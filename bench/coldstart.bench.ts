@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FUNCTIONS, type FunctionKey } from '../functions/catalog.ts';
-import { synthCasebookApp } from '../test/infra/casebook-app.ts';
-import { type CfnResources, resolveIn } from '../test/infra/template-values.ts';
 import { bundleFunctions } from '../test/support/bundles.ts';
+import { deployedEnvironments } from '../test/support/deployed-environment.ts';
 import { idleMonth, idleMonthMarkdown } from './aws-costs.ts';
 import type { BenchReport } from './run.ts';
 
@@ -40,14 +39,8 @@ const median = (xs: number[]) => {
 
 export default async function run(): Promise<BenchReport> {
   let started = performance.now();
-  const { stateless, statelessTemplate, statefulTemplate } = synthCasebookApp();
-  const templates = {
-    stateless: statelessTemplate.toJSON() as { Resources: CfnResources },
-    stateful: statefulTemplate.toJSON() as {
-      Resources: CfnResources;
-      Outputs: Record<string, { Value: unknown }>;
-    },
-  };
+  const deployed = deployedEnvironments();
+  const { templates } = deployed;
   log(`synthesized in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const dir = mkdtempSync(path.join(tmpdir(), 'casebook-coldstart-'));
@@ -60,26 +53,11 @@ export default async function run(): Promise<BenchReport> {
     const bySize = (Object.entries(sizes) as [FunctionKey, number][]).sort((a, b) => b[1] - a[1]);
     const [biggest, biggestBytes] = bySize[0] as [FunctionKey, number];
 
-    const logicalId = (
-      stateless.resolve(stateless.functions[biggest].functionArn) as { 'Fn::GetAtt': [string, string] }
-    )['Fn::GetAtt'][0];
-    const fn = templates.stateless.Resources[logicalId] as {
-      Properties: { MemorySize?: number; Environment?: { Variables?: Record<string, unknown> } };
-    };
+    const templateEnvironment = deployed.template(biggest);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
-      ...Object.fromEntries(
-        Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
-          k,
-          String(resolveIn(templates, v)),
-        ]),
-      ),
-      AWS_REGION: 'us-east-1',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_LAMBDA_FUNCTION_NAME: `casebook-${FUNCTIONS[biggest].name}`,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.Properties.MemorySize ?? 512),
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-      TZ: ':UTC',
+      ...templateEnvironment,
+      ...deployed.lambda(biggest),
     };
     // The same script shape for both, so only the import differs.
     const bare = path.join(dir, 'bare.mjs');
@@ -112,7 +90,7 @@ export default async function run(): Promise<BenchReport> {
     const markdown = [
       '## Bundles and cold start (`bench/coldstart.bench.ts`)',
       '',
-      `Every function bundled with CDK's options for it (esbuild, ESM, node24, minified, source map beside it), then the biggest, \`${FUNCTIONS[biggest].name}\`, imported in a fresh \`${process.version}\` process with the ${Object.keys(fn.Properties.Environment?.Variables ?? {}).length} environment variables its function has in the synthesized template (\`NODE_OPTIONS=--enable-source-maps\` among them) plus Lambda's own, against a bare start of the same Node running a script of the same shape, alternating, ${RUNS} of each: median ${median(loadMs).toFixed(0)} ms against ${median(bareMs).toFixed(0)} ms, so \`coldstart.max_init_ms\` = ${Math.round(initMs)} ms. The module load runs what a cold start runs before the first event: the imports and the configuration parsed once with zod.`,
+      `Every function bundled with CDK's options for it (esbuild, ESM, node24, minified, source map beside it), then the biggest, \`${FUNCTIONS[biggest].name}\`, imported in a fresh \`${process.version}\` process with the ${Object.keys(templateEnvironment).length} environment variables its function has in the synthesized template plus Lambda's own (no \`--enable-source-maps\`: the bundle maps its stacks itself, reading the map only when a stack is first formatted), against a bare start of the same Node running a script of the same shape, alternating, ${RUNS} of each: median ${median(loadMs).toFixed(0)} ms against ${median(bareMs).toFixed(0)} ms, so \`coldstart.max_init_ms\` = ${Math.round(initMs)} ms. The module load runs what a cold start runs before the first event: the imports and the configuration parsed once with zod.`,
       '',
       '| function | bundle (KiB) |',
       '|---|---:|',

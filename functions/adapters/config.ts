@@ -10,12 +10,17 @@ import { SEVERITIES } from '../domain/vocabulary.ts';
 import { ENV } from '../env-names.ts';
 import type { SecretSource } from './secret-source.ts';
 
-const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
-const httpUrl = z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
+// Each schema is built at its first parse (z.lazy): zod builds a schema eagerly and copies it at every
+// step of a chain, so building all of them cost every cold start tens of milliseconds, for the few
+// its function reads. Marked pure, so a bundle leaves out the ones its function never reads.
+const required = () => z.string({ error: 'is required' }).trim().min(1, 'is required');
+const httpUrl = () => z.url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL');
 
-export const operationsTableConfig = z
-  .object({ [ENV.operationsTable]: required })
-  .transform((env) => ({ operationsTable: env[ENV.operationsTable] }));
+export const operationsTableConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.operationsTable]: required() })
+    .transform((env) => ({ operationsTable: env[ENV.operationsTable] })),
+);
 
 /** Where the key that seals ledger entries is: a KMS key on AWS, a key file locally. */
 export type LedgerKeySource =
@@ -25,82 +30,92 @@ export type LedgerKeySource =
 /** Where the key that signs tree heads is: an asymmetric KMS key on AWS, a PEM file locally. */
 export type HeadSignerSource = LedgerKeySource;
 
-export const ledgerTableConfig = z
-  .object({
-    [ENV.ledgerTable]: required,
-    [ENV.ledgerKeyFile]: z.string().min(1).optional(),
-    [ENV.ledgerKmsKeyId]: z.string().min(1).optional(),
-    [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
-    [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
-  })
-  .refine((env) => Boolean(env[ENV.ledgerKeyFile]) !== Boolean(env[ENV.ledgerKmsKeyId]), {
-    message: `set exactly one of ${ENV.ledgerKeyFile} (local) and ${ENV.ledgerKmsKeyId} (AWS)`,
-    path: [ENV.ledgerKmsKeyId],
-  })
-  .refine((env) => !(env[ENV.ledgerSigningKeyFile] && env[ENV.ledgerSigningKmsKeyId]), {
-    message: `set at most one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
-    path: [ENV.ledgerSigningKmsKeyId],
-  })
-  .transform((env) => {
-    const source = (file: string | undefined, keyId: string | undefined): LedgerKeySource | undefined =>
-      file ? { kind: 'file', path: file } : keyId ? { kind: 'kms', keyId } : undefined;
-    const ledgerKey = source(env[ENV.ledgerKeyFile], env[ENV.ledgerKmsKeyId]) as LedgerKeySource;
-    const headSigner: HeadSignerSource | undefined = source(
-      env[ENV.ledgerSigningKeyFile],
-      env[ENV.ledgerSigningKmsKeyId],
-    );
-    return { ledgerTable: env[ENV.ledgerTable], ledgerKey, ...(headSigner ? { headSigner } : {}) };
-  });
+export const ledgerTableConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.ledgerTable]: required(),
+      [ENV.ledgerKeyFile]: z.string().min(1).optional(),
+      [ENV.ledgerKmsKeyId]: z.string().min(1).optional(),
+      [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
+      [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
+    })
+    .refine((env) => Boolean(env[ENV.ledgerKeyFile]) !== Boolean(env[ENV.ledgerKmsKeyId]), {
+      message: `set exactly one of ${ENV.ledgerKeyFile} (local) and ${ENV.ledgerKmsKeyId} (AWS)`,
+      path: [ENV.ledgerKmsKeyId],
+    })
+    .refine((env) => !(env[ENV.ledgerSigningKeyFile] && env[ENV.ledgerSigningKmsKeyId]), {
+      message: `set at most one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
+      path: [ENV.ledgerSigningKmsKeyId],
+    })
+    .transform((env) => {
+      const source = (file: string | undefined, keyId: string | undefined): LedgerKeySource | undefined =>
+        file ? { kind: 'file', path: file } : keyId ? { kind: 'kms', keyId } : undefined;
+      const ledgerKey = source(env[ENV.ledgerKeyFile], env[ENV.ledgerKmsKeyId]) as LedgerKeySource;
+      const headSigner: HeadSignerSource | undefined = source(
+        env[ENV.ledgerSigningKeyFile],
+        env[ENV.ledgerSigningKmsKeyId],
+      );
+      return { ledgerTable: env[ENV.ledgerTable], ledgerKey, ...(headSigner ? { headSigner } : {}) };
+    }),
+);
 
 /** The head signing key alone, for a function that signs but neither seals nor appends (the close). */
-export const headSignerConfig = z
-  .object({
-    [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
-    [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
-  })
-  .refine((env) => Boolean(env[ENV.ledgerSigningKeyFile]) !== Boolean(env[ENV.ledgerSigningKmsKeyId]), {
-    message: `set exactly one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
-    path: [ENV.ledgerSigningKmsKeyId],
-  })
-  .transform((env): { headSigner: HeadSignerSource } => {
-    const file = env[ENV.ledgerSigningKeyFile];
-    return {
-      headSigner: file
-        ? { kind: 'file', path: file }
-        : { kind: 'kms', keyId: env[ENV.ledgerSigningKmsKeyId] as string },
-    };
-  });
+export const headSignerConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.ledgerSigningKeyFile]: z.string().min(1).optional(),
+      [ENV.ledgerSigningKmsKeyId]: z.string().min(1).optional(),
+    })
+    .refine((env) => Boolean(env[ENV.ledgerSigningKeyFile]) !== Boolean(env[ENV.ledgerSigningKmsKeyId]), {
+      message: `set exactly one of ${ENV.ledgerSigningKeyFile} (local) and ${ENV.ledgerSigningKmsKeyId} (AWS)`,
+      path: [ENV.ledgerSigningKmsKeyId],
+    })
+    .transform((env): { headSigner: HeadSignerSource } => {
+      const file = env[ENV.ledgerSigningKeyFile];
+      return {
+        headSigner: file
+          ? { kind: 'file', path: file }
+          : { kind: 'kms', keyId: env[ENV.ledgerSigningKmsKeyId] as string },
+      };
+    }),
+);
 
-export const payloadBucketConfig = z
-  .object({ [ENV.payloadBucket]: required })
-  .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] }));
+export const payloadBucketConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.payloadBucket]: required() })
+    .transform((env) => ({ payloadBucket: env[ENV.payloadBucket] })),
+);
 
 /** The ledger table's name alone, for a function that only reads it and checks no seal. */
-export const ledgerTableNameConfig = z
-  .object({ [ENV.ledgerTable]: required })
-  .transform((env) => ({ ledgerTable: env[ENV.ledgerTable] }));
+export const ledgerTableNameConfig = /* @__PURE__ */ z.lazy(() =>
+  z.object({ [ENV.ledgerTable]: required() }).transform((env) => ({ ledgerTable: env[ENV.ledgerTable] })),
+);
 
-export const exportBucketConfig = z
-  .object({ [ENV.exportBucket]: required })
-  .transform((env) => ({ exportBucket: env[ENV.exportBucket] }));
+export const exportBucketConfig = /* @__PURE__ */ z.lazy(() =>
+  z.object({ [ENV.exportBucket]: required() }).transform((env) => ({ exportBucket: env[ENV.exportBucket] })),
+);
 
-export const stateMachineConfig = z
-  .object({ [ENV.stateMachineArn]: required })
-  .transform((env) => ({ stateMachineArn: env[ENV.stateMachineArn] }));
+export const stateMachineConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.stateMachineArn]: required() })
+    .transform((env) => ({ stateMachineArn: env[ENV.stateMachineArn] })),
+);
 
-export const mailFromConfig = z
-  .object({ [ENV.mailFrom]: email })
-  .transform((env) => ({ mailFrom: env[ENV.mailFrom] }));
+export const mailFromConfig = /* @__PURE__ */ z.lazy(() =>
+  z.object({ [ENV.mailFrom]: email }).transform((env) => ({ mailFrom: env[ENV.mailFrom] })),
+);
 
 /** The SES configuration set notices are sent under (on AWS; locally there is none, and a poller stands in). */
-export const sesConfigurationSetConfig = z
-  .object({
-    [ENV.sesConfigurationSet]: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name')
-      .optional(),
-  })
-  .transform((env) => ({ sesConfigurationSet: env[ENV.sesConfigurationSet] }));
+export const sesConfigurationSetConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.sesConfigurationSet]: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name')
+        .optional(),
+    })
+    .transform((env) => ({ sesConfigurationSet: env[ENV.sesConfigurationSet] })),
+);
 
 /** JSON text in an environment variable, parsed; anything else is an issue on that variable. */
 export const jsonText = z.string().transform((text, ctx) => {
@@ -112,27 +127,33 @@ export const jsonText = z.string().transform((text, ctx) => {
   }
 });
 
-export const anchorBucketConfig = z
-  .object({ [ENV.anchorBucket]: required })
-  .transform((env) => ({ anchorBucket: env[ENV.anchorBucket] }));
+export const anchorBucketConfig = /* @__PURE__ */ z.lazy(() =>
+  z.object({ [ENV.anchorBucket]: required() }).transform((env) => ({ anchorBucket: env[ENV.anchorBucket] })),
+);
 
 /** The base URL of the public API, where the links in e-mails point. */
-export const publicBaseUrlConfig = z
-  .object({ [ENV.publicBaseUrl]: httpUrl })
-  .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') }));
+export const publicBaseUrlConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.publicBaseUrl]: httpUrl() })
+    .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl].replace(/\/+$/, '') })),
+);
 
 /**
  * The same, for a function the API routes to: on AWS it cannot carry the API's URL (a dependency
  * cycle) and builds links from the domain API Gateway answered on; locally it is given.
  */
-export const optionalPublicBaseUrlConfig = z
-  .object({ [ENV.publicBaseUrl]: httpUrl.optional() })
-  .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl]?.replace(/\/+$/, '') }));
+export const optionalPublicBaseUrlConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.publicBaseUrl]: httpUrl().optional() })
+    .transform((env) => ({ publicBaseUrl: env[ENV.publicBaseUrl]?.replace(/\/+$/, '') })),
+);
 
 /** Locally, where the SES emulator keeps what it sent; on AWS nothing. */
-export const sesStoreConfig = z
-  .object({ [ENV.sesStoreUrl]: httpUrl.optional() })
-  .transform((env) => ({ sesStoreUrl: env[ENV.sesStoreUrl] }));
+export const sesStoreConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ [ENV.sesStoreUrl]: httpUrl().optional() })
+    .transform((env) => ({ sesStoreUrl: env[ENV.sesStoreUrl] })),
+);
 
 /** A secret given locally as the value itself, on AWS as the Secrets Manager secret that holds it. */
 function secretSourceOf(value: string | undefined, secretArn: string | undefined): SecretSource {
@@ -140,24 +161,26 @@ function secretSourceOf(value: string | undefined, secretArn: string | undefined
 }
 
 /** The schema of a secret that must come from exactly one of `valueVar` (local) and `arnVar` (AWS). */
-function secretConfig<K extends string>(key: K, valueVar: string, arnVar: string, value: z.ZodString) {
-  return z
-    .object({ [valueVar]: value.optional(), [arnVar]: z.string().min(1).optional() })
-    .refine((env) => Boolean(env[valueVar]) !== Boolean(env[arnVar]), {
-      message: `set exactly one of ${valueVar} (local) and ${arnVar} (AWS)`,
-      path: [valueVar],
-    })
-    .transform(
-      (env) => ({ [key]: secretSourceOf(env[valueVar], env[arnVar]) }) as { [P in K]: SecretSource },
-    );
+function secretConfig<K extends string>(key: K, valueVar: string, arnVar: string, value: () => z.ZodString) {
+  return /* @__PURE__ */ z.lazy(() =>
+    z
+      .object({ [valueVar]: value().optional(), [arnVar]: z.string().min(1).optional() })
+      .refine((env) => Boolean(env[valueVar]) !== Boolean(env[arnVar]), {
+        message: `set exactly one of ${valueVar} (local) and ${arnVar} (AWS)`,
+        path: [valueVar],
+      })
+      .transform(
+        (env) => ({ [key]: secretSourceOf(env[valueVar], env[arnVar]) }) as { [P in K]: SecretSource },
+      ),
+  );
 }
 
 /** The Alertmanager bearer token comes from the environment locally and from Secrets Manager on AWS. */
-export const webhookTokenConfig = secretConfig(
+export const webhookTokenConfig = /* @__PURE__ */ secretConfig(
   'webhookToken',
   ENV.alertmanagerToken,
   ENV.alertmanagerTokenSecretArn,
-  z.string().min(16, 'must be at least 16 characters'),
+  () => z.string().min(16, 'must be at least 16 characters'),
 );
 
 /** Which variables hold each webhook signing secret: the value locally, the secret's ARN on AWS. */
@@ -171,58 +194,62 @@ export const SIGNING_SECRET_ENV = {
  * The signing secrets of Grafana's, PagerDuty's and the generic webhook, each set one way or the
  * other; every problem is named under its variable.
  */
-export const signingSecretsConfig = z
-  .object(
-    Object.fromEntries(
-      Object.values(SIGNING_SECRET_ENV).flatMap(({ value, arn }) => [
-        [value, z.string().min(16, 'must be at least 16 characters').optional()],
-        [arn, z.string().min(1).optional()],
-      ]),
-    ) as Record<string, z.ZodOptional<z.ZodString>>,
-  )
-  .superRefine((env, ctx) => {
-    for (const { value, arn } of Object.values(SIGNING_SECRET_ENV)) {
-      if (Boolean(env[value]) === Boolean(env[arn])) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [value],
-          message: `set exactly one of ${value} (local) and ${arn} (AWS)`,
-        });
+export const signingSecretsConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object(
+      Object.fromEntries(
+        Object.values(SIGNING_SECRET_ENV).flatMap(({ value, arn }) => [
+          [value, z.string().min(16, 'must be at least 16 characters').optional()],
+          [arn, z.string().min(1).optional()],
+        ]),
+      ) as Record<string, z.ZodOptional<z.ZodString>>,
+    )
+    .superRefine((env, ctx) => {
+      for (const { value, arn } of Object.values(SIGNING_SECRET_ENV)) {
+        if (Boolean(env[value]) === Boolean(env[arn])) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [value],
+            message: `set exactly one of ${value} (local) and ${arn} (AWS)`,
+          });
+        }
       }
-    }
-  })
-  .transform((env) => ({
-    signingSecrets: Object.fromEntries(
-      Object.entries(SIGNING_SECRET_ENV).map(([name, { value, arn }]) => [
-        name,
-        secretSourceOf(env[value], env[arn]),
-      ]),
-    ) as Record<keyof typeof SIGNING_SECRET_ENV, SecretSource>,
-  }));
+    })
+    .transform((env) => ({
+      signingSecrets: Object.fromEntries(
+        Object.entries(SIGNING_SECRET_ENV).map(([name, { value, arn }]) => [
+          name,
+          secretSourceOf(env[value], env[arn]),
+        ]),
+      ) as Record<keyof typeof SIGNING_SECRET_ENV, SecretSource>,
+    })),
+);
 
 /** The key customers' pseudonyms are made with (a keyed HMAC): stable, secret, and never rotated casually. */
-export const pseudonymKeyConfig = secretConfig(
+export const pseudonymKeyConfig = /* @__PURE__ */ secretConfig(
   'pseudonymKey',
   ENV.pseudonymKey,
   ENV.pseudonymKeySecretArn,
-  z.string().min(32, 'must be at least 32 characters'),
+  () => z.string().min(32, 'must be at least 32 characters'),
 );
 
 /** Who works incidents: the responders (questions about effects go to them) and the SRE lead (escalations). */
-export const respondersConfig = z
-  .object({
-    [ENV.responders]: z
-      .string({ error: 'is required' })
-      .transform((v) =>
-        v
-          .split(',')
-          .map((a) => a.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(email).min(1, 'must name at least one responder')),
-    [ENV.sreLead]: email,
-  })
-  .transform((env) => ({ responders: env[ENV.responders], sreLead: env[ENV.sreLead] }));
+export const respondersConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.responders]: z
+        .string({ error: 'is required' })
+        .transform((v) =>
+          v
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
+        )
+        .pipe(z.array(email).min(1, 'must name at least one responder')),
+      [ENV.sreLead]: email,
+    })
+    .transform((env) => ({ responders: env[ENV.responders], sreLead: env[ENV.sreLead] })),
+);
 
 const minutes = z.number().positive('must be a positive number of minutes');
 const targetOverride = z
@@ -231,82 +258,86 @@ const targetOverride = z
   .strict();
 
 /** The deadline policy: Casebook's defaults, with what `CASEBOOK_DEADLINES` overrides. */
-export const deadlineConfig = z
-  .object({
-    [ENV.deadlines]: jsonText
-      .pipe(
-        z
-          .object({
-            ...Object.fromEntries(SEVERITIES.map((s) => [s, targetOverride.optional()])),
-            regulatory: minutes.optional(),
-            decision: minutes.optional(),
-            escalation: minutes.optional(),
-            answers: minutes.optional(),
-            checkFloorSeconds: z.number().positive().optional(),
-            checkCeilingSeconds: z.number().positive().optional(),
-          })
-          .strict()
-          .refine(
-            (o) =>
-              (o.checkFloorSeconds ?? DEFAULT_DEADLINE_POLICY.floorSeconds) <=
-              (o.checkCeilingSeconds ?? DEFAULT_DEADLINE_POLICY.ceilingSeconds),
+export const deadlineConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.deadlines]: jsonText
+        .pipe(
+          z
+            .object({
+              ...Object.fromEntries(SEVERITIES.map((s) => [s, targetOverride.optional()])),
+              regulatory: minutes.optional(),
+              decision: minutes.optional(),
+              escalation: minutes.optional(),
+              answers: minutes.optional(),
+              checkFloorSeconds: z.number().positive().optional(),
+              checkCeilingSeconds: z.number().positive().optional(),
+            })
+            .strict()
+            .refine(
+              (o) =>
+                (o.checkFloorSeconds ?? DEFAULT_DEADLINE_POLICY.floorSeconds) <=
+                (o.checkCeilingSeconds ?? DEFAULT_DEADLINE_POLICY.ceilingSeconds),
+              {
+                message: 'checkFloorSeconds must not exceed checkCeilingSeconds',
+                path: ['checkCeilingSeconds'],
+              },
+            ),
+        )
+        .optional(),
+    })
+    .transform((env) => {
+      const o = (env[ENV.deadlines] ?? {}) as Record<string, unknown> & {
+        regulatory?: number;
+        decision?: number;
+        escalation?: number;
+        answers?: number;
+        checkFloorSeconds?: number;
+        checkCeilingSeconds?: number;
+      };
+      const base = DEFAULT_DEADLINE_POLICY;
+      const targets = Object.fromEntries(
+        SEVERITIES.map((severity) => {
+          const given = (o[severity] ?? {}) as z.output<typeof targetOverride>;
+          const target = (name: keyof typeof given) => {
+            const value = given[name];
+            return value === undefined ? base.targets[severity][name] : { minutes: value };
+          };
+          return [
+            severity,
             {
-              message: 'checkFloorSeconds must not exceed checkCeilingSeconds',
-              path: ['checkCeilingSeconds'],
+              response: target('response'),
+              resolution: target('resolution'),
+              postmortem: target('postmortem'),
+              decision: { minutes: given.decision ?? base.targets[severity].decision.minutes },
             },
-          ),
-      )
-      .optional(),
-  })
-  .transform((env) => {
-    const o = (env[ENV.deadlines] ?? {}) as Record<string, unknown> & {
-      regulatory?: number;
-      decision?: number;
-      escalation?: number;
-      answers?: number;
-      checkFloorSeconds?: number;
-      checkCeilingSeconds?: number;
-    };
-    const base = DEFAULT_DEADLINE_POLICY;
-    const targets = Object.fromEntries(
-      SEVERITIES.map((severity) => {
-        const given = (o[severity] ?? {}) as z.output<typeof targetOverride>;
-        const target = (name: keyof typeof given) => {
-          const value = given[name];
-          return value === undefined ? base.targets[severity][name] : { minutes: value };
-        };
-        return [
-          severity,
-          {
-            response: target('response'),
-            resolution: target('resolution'),
-            postmortem: target('postmortem'),
-            decision: { minutes: given.decision ?? base.targets[severity].decision.minutes },
-          },
-        ];
-      }),
-    ) as DeadlinePolicy['targets'];
-    const policy: DeadlinePolicy = {
-      targets,
-      regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
-      ...(o.decision === undefined ? {} : { decisionMinutes: o.decision }),
-      escalationMinutes: o.escalation ?? base.escalationMinutes,
-      answersMinutes: o.answers ?? base.answersMinutes,
-      floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,
-      ceilingSeconds: o.checkCeilingSeconds ?? base.ceilingSeconds,
-    };
-    return { deadlines: policy };
-  });
+          ];
+        }),
+      ) as DeadlinePolicy['targets'];
+      const policy: DeadlinePolicy = {
+        targets,
+        regulatoryMinutes: o.regulatory ?? base.regulatoryMinutes,
+        ...(o.decision === undefined ? {} : { decisionMinutes: o.decision }),
+        escalationMinutes: o.escalation ?? base.escalationMinutes,
+        answersMinutes: o.answers ?? base.answersMinutes,
+        floorSeconds: o.checkFloorSeconds ?? base.floorSeconds,
+        ceilingSeconds: o.checkCeilingSeconds ?? base.ceilingSeconds,
+      };
+      return { deadlines: policy };
+    }),
+);
 
 /** How fast Act may call its providers (per second): SES's sending rate, the payments API's limit. */
-export const actRatesConfig = z
-  .object({
-    [ENV.mailRatePerSecond]: z.coerce.number().positive('must be a positive number'),
-    [ENV.paymentsRatePerSecond]: z.coerce.number().positive('must be a positive number'),
-  })
-  .transform((env) => ({
-    rates: { mail: env[ENV.mailRatePerSecond], payments: env[ENV.paymentsRatePerSecond] },
-  }));
+export const actRatesConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.mailRatePerSecond]: z.coerce.number().positive('must be a positive number'),
+      [ENV.paymentsRatePerSecond]: z.coerce.number().positive('must be a positive number'),
+    })
+    .transform((env) => ({
+      rates: { mail: env[ENV.mailRatePerSecond], payments: env[ENV.paymentsRatePerSecond] },
+    })),
+);
 
 /** Who carries out refunds and credits, and how Casebook reaches Stripe when it is Stripe. */
 export type PaymentsConfig =
@@ -319,37 +350,39 @@ export type PaymentsConfig =
       readonly apiBase?: string;
     };
 
-export const paymentsConfig = z
-  .object({
-    [ENV.paymentsProvider]: z.enum(['stripe', 'manual'], { error: "must be 'stripe' or 'manual'" }),
-    [ENV.stripeApiKey]: z
-      .string()
-      .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_… or rk_…)')
-      .optional(),
-    [ENV.stripeApiKeySecretArn]: z.string().min(1).optional(),
-    [ENV.stripeApiBase]: httpUrl.optional(),
-  })
-  .refine(
-    (env) =>
-      env[ENV.paymentsProvider] !== 'stripe' ||
-      Boolean(env[ENV.stripeApiKey]) !== Boolean(env[ENV.stripeApiKeySecretArn]),
-    {
-      message: `set exactly one of ${ENV.stripeApiKey} (local) and ${ENV.stripeApiKeySecretArn} (AWS) when the provider is stripe`,
-      path: [ENV.stripeApiKey],
-    },
-  )
-  .transform((env): { payments: PaymentsConfig } => {
-    if (env[ENV.paymentsProvider] === 'manual') return { payments: { provider: 'manual' } };
-    const key = env[ENV.stripeApiKey];
-    const apiBase = env[ENV.stripeApiBase];
-    return {
-      payments: {
-        provider: 'stripe',
-        apiKey: secretSourceOf(key, env[ENV.stripeApiKeySecretArn]),
-        ...(apiBase ? { apiBase } : {}),
+export const paymentsConfig = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      [ENV.paymentsProvider]: z.enum(['stripe', 'manual'], { error: "must be 'stripe' or 'manual'" }),
+      [ENV.stripeApiKey]: z
+        .string()
+        .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_… or rk_…)')
+        .optional(),
+      [ENV.stripeApiKeySecretArn]: z.string().min(1).optional(),
+      [ENV.stripeApiBase]: httpUrl().optional(),
+    })
+    .refine(
+      (env) =>
+        env[ENV.paymentsProvider] !== 'stripe' ||
+        Boolean(env[ENV.stripeApiKey]) !== Boolean(env[ENV.stripeApiKeySecretArn]),
+      {
+        message: `set exactly one of ${ENV.stripeApiKey} (local) and ${ENV.stripeApiKeySecretArn} (AWS) when the provider is stripe`,
+        path: [ENV.stripeApiKey],
       },
-    };
-  });
+    )
+    .transform((env): { payments: PaymentsConfig } => {
+      if (env[ENV.paymentsProvider] === 'manual') return { payments: { provider: 'manual' } };
+      const key = env[ENV.stripeApiKey];
+      const apiBase = env[ENV.stripeApiBase];
+      return {
+        payments: {
+          provider: 'stripe',
+          apiKey: secretSourceOf(key, env[ENV.stripeApiKeySecretArn]),
+          ...(apiBase ? { apiBase } : {}),
+        },
+      };
+    }),
+);
 
 type Merge<T extends readonly z.ZodType[]> = T extends readonly [
   infer H extends z.ZodType,

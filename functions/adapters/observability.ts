@@ -8,8 +8,12 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRIC, METRICS_NAMESPACE } from '../metric-names.ts';
 import { logger } from './logger.ts';
+import { mapStackTracesOf } from './stack-traces.ts';
 
 export { functionDimension, METRIC, METRICS_NAMESPACE } from '../metric-names.ts';
+
+// Every handler module imports this one: its stacks name the sources wherever it is bundled.
+mapStackTracesOf(import.meta.url);
 
 /** The units the metrics above are published in. */
 export type MetricUnitName = 'Count' | 'Seconds' | 'Milliseconds';

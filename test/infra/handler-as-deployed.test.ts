@@ -7,46 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionKey } from '../../functions/catalog.ts';
 import { REPO_ROOT } from '../../lib/paths.ts';
-import { synthCasebookApp } from './casebook-app.ts';
-import { type CfnResources, resolveIn } from './template-values.ts';
+import { deployedEnvironments } from '../support/deployed-environment.ts';
 
-const { stateless, statelessTemplate, statefulTemplate } = synthCasebookApp();
-const templates = {
-  stateless: statelessTemplate.toJSON() as { Resources: CfnResources },
-  stateful: statefulTemplate.toJSON() as {
-    Resources: CfnResources;
-    Outputs: Record<string, { Value: unknown }>;
-  },
-};
+const deployed = deployedEnvironments();
 const keys = Object.keys(FUNCTIONS) as FunctionKey[];
-
-/** The function's environment variables in the template, resolved. */
-function deployedEnvironment(key: FunctionKey): Record<string, string> {
-  const logicalId = (
-    stateless.resolve(stateless.functions[key].functionArn) as { 'Fn::GetAtt': [string, string] }
-  )['Fn::GetAtt'][0];
-  const fn = templates.stateless.Resources[logicalId] as {
-    Properties: { Environment?: { Variables?: Record<string, unknown> } };
-  };
-  const variables = fn.Properties.Environment?.Variables ?? {};
-  return Object.fromEntries(
-    Object.entries(variables).map(([name, value]) => [name, String(resolveIn(templates, value))]),
-  );
-}
-
-/** What the Lambda runtime sets in every function's environment besides the template's. */
-function lambdaEnvironment(key: FunctionKey): Record<string, string> {
-  return {
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_LAMBDA_FUNCTION_NAME: `casebook-${FUNCTIONS[key].name}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-    LAMBDA_TASK_ROOT: '/var/task',
-    TZ: ':UTC',
-  };
-}
+const deployedEnvironment = deployed.template;
+const lambdaEnvironment = deployed.lambda;
 
 const saved = { ...process.env };
 afterEach(() => {

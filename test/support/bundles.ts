@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { FUNCTIONS, type FunctionKey } from '../../functions/catalog.ts';
+import { BUNDLE_ALIASES } from '../../lib/constructs/casebook-function.ts';
 import { REPO_ROOT } from '../../lib/paths.ts';
 
 export interface Bundles {
@@ -29,6 +30,8 @@ export async function bundleFunctions(
     format: 'esm',
     target: 'node24',
     mainFields: ['module', 'main'],
+    alias: { ...BUNDLE_ALIASES },
+    absWorkingDir: REPO_ROOT,
     minify: true,
     sourcemap: true,
     sourcesContent: false,
