@@ -45,6 +45,7 @@ export function bucketObjectsFinding(stack: Stack, bucket: IBucket, prefix = '')
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   http: './functions/adapters/node-http.ts',
   'node:http': './functions/adapters/node-http.ts',
+  semver: './functions/adapters/semver-gte.ts',
 };
 
 /** The newest Node.js runtime aws-cdk-lib offers; the local stack runs on the same major. */
