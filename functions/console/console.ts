@@ -215,7 +215,9 @@ export function makeConsoleHandler(deps: ConsoleHandlerDeps): (event: HttpEvent)
       }
 
       if (!session) {
-        const to = `/auth/login?returnTo=${encodeURIComponent(requestedPath(event))}`;
+        // A path sign-in would not come back to (too long, or not this site's) returns to the list,
+        // so the redirect stays a header any client reads and the login route does not refuse it.
+        const to = `/auth/login?returnTo=${encodeURIComponent(safeReturnTo(requestedPath(event)))}`;
         // A cookie that was there but is no good is cleared, so the browser stops sending it.
         return redirect(to, cookieValue(event.cookies, SESSION_COOKIE) ? [clearSession] : []);
       }

@@ -62,6 +62,33 @@ describe('the console handler’s cookies', () => {
     expect(res.statusCode).toBe(302);
     expect(res.headers?.location).toBe('/auth/login?returnTo=%2F');
   });
+
+  it('send a request with no session to sign in and back to the page asked for, when that page can be come back to', async () => {
+    const asked = {
+      ...event('GET /console/incidents/{incidentId}', '/console/incidents/INC-2026-0001'),
+      rawQueryString: 'view=ledger',
+    };
+    const res = await handler()(asked);
+    expect(res.headers?.location).toBe(
+      `/auth/login?returnTo=${encodeURIComponent('/console/incidents/INC-2026-0001?view=ledger')}`,
+    );
+  });
+
+  it('send a request with no session whose address is too long to come back to (a fuzzed 9,750 characters) to sign in and back to the list, in a header any client reads', async () => {
+    const asked = {
+      ...event('GET /console/incidents/{incidentId}/cost', `/console/incidents/${'%C3%A9'.repeat(625)}/cost`),
+      rawQueryString: `cursor=${'%E2%80%AE'.repeat(666)}`,
+    };
+    const res = await handler()(asked);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers?.location).toBe('/auth/login?returnTo=%2F');
+    // The sign-in it is sent to takes that return address, where a long one was refused with a 400.
+    const login = await handler()({
+      ...event('GET /auth/login', '/auth/login'),
+      queryStringParameters: { returnTo: '/' },
+    } as HttpEvent);
+    expect(login.statusCode).toBe(302);
+  });
 });
 
 describe('signing out of the console', () => {
