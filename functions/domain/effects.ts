@@ -4,6 +4,9 @@
  * an index of it that Act reads to know what to do next, and every change of progress follows a
  * ledger entry, never precedes it.
  */
+import type { JsonObject } from './json.ts';
+import type { EffectState, LedgerEntryDraft } from './ledger.ts';
+import type { PaymentOutcome } from './payments.ts';
 import type { PlannedEffect } from './plan.ts';
 
 /**
@@ -153,4 +156,48 @@ export function parseQuestionId(value: string): QuestionRef | undefined {
   const m = QUESTION_ID.exec(value);
   if (!m?.[1] || !m[2] || !m[3] || !m[4]) return undefined;
   return { incidentId: m[1], effectId: m[2], attempt: Number(m[3]), secret: m[4] };
+}
+
+/**
+ * The ledger entry that records an effect reaching `state` in its attempt — one shape for Act and
+ * for anyone else who moves an effect (a resend a person chose), so what an auditor reads of an
+ * effect, its key and its money lines, cannot differ by who moved it.
+ */
+export function effectStateEntry(
+  effect: EffectRecord,
+  state: EffectState,
+  entry: {
+    readonly at: string;
+    readonly actor: string;
+    readonly basis: NonNullable<LedgerEntryDraft['basis']>;
+    /** Said after the state in the summary, in parentheses. */
+    readonly note?: string;
+    readonly providerRef?: string;
+    readonly effectiveAt?: string;
+    readonly fee?: PaymentOutcome['fee'];
+    /** Beside the attempt, in the entry's detail. */
+    readonly detail?: JsonObject;
+  },
+): LedgerEntryDraft {
+  return {
+    log: 'effect',
+    kind: effect.kind,
+    world: effect.world,
+    phase: 'Act',
+    at: entry.at,
+    actor: entry.actor,
+    idempotencyKey: `effect:${effect.effectId}:${effect.attempt}:${state}`,
+    summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: ${state}${entry.note ? ` (${entry.note})` : ''}`,
+    effectId: effect.effectId,
+    state,
+    counterparty: effect.counterparty,
+    obligation: effect.obligation,
+    ...(effect.amount ? { amount: effect.amount } : {}),
+    ...(effect.productArea ? { productArea: effect.productArea } : {}),
+    ...(entry.providerRef ? { providerRef: entry.providerRef } : {}),
+    ...(entry.effectiveAt ? { effectiveAt: entry.effectiveAt } : {}),
+    ...(entry.fee ? { fee: entry.fee } : {}),
+    basis: entry.basis,
+    detail: { attempt: effect.attempt, ...(entry.detail ?? {}) },
+  };
 }

@@ -26,7 +26,7 @@
 import { votesOf } from '../domain/approval.ts';
 import { describeRule, evaluateRound } from '../domain/approval-policy.ts';
 import type { ActProgress, AttentionReason, EffectProgress, EffectRecord } from '../domain/effects.ts';
-import { actCanProceed, effectKey } from '../domain/effects.ts';
+import { actCanProceed, effectKey, effectStateEntry } from '../domain/effects.ts';
 import {
   CasebookError,
   ConcurrentChangeError,
@@ -36,7 +36,7 @@ import {
 } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import type { JsonObject } from '../domain/json.ts';
-import type { LedgerEntryDraft } from '../domain/ledger.ts';
+import type { EffectState } from '../domain/ledger.ts';
 import { effectNotice, messageHash } from '../domain/messages.ts';
 import type { SentNotices } from '../domain/notice-events.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
@@ -350,32 +350,18 @@ function effectSteps(deps: CarryOutEffectsDeps, incident: Incident) {
   /** Appends the effect's entry for `state` (once per attempt and state). */
   const record = (
     effect: EffectRecord,
-    state: 'intent' | 'executed' | 'confirmed' | 'failed',
+    state: EffectState,
     extra: { providerRef?: string; effectiveAt?: string; fee?: PaymentOutcome['fee']; detail?: JsonObject },
-  ) => {
-    const draft: LedgerEntryDraft = {
-      log: 'effect',
-      kind: effect.kind,
-      world: effect.world,
-      phase: 'Act',
-      at: deps.clock.now().toISOString(),
-      actor: 'casebook (Act)',
-      idempotencyKey: `effect:${effect.effectId}:${effect.attempt}:${state}`,
-      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: ${state}`,
-      effectId: effect.effectId,
-      state,
-      counterparty: effect.counterparty,
-      obligation: effect.obligation,
-      ...(effect.amount ? { amount: effect.amount } : {}),
-      ...(effect.productArea ? { productArea: effect.productArea } : {}),
-      ...(extra.providerRef ? { providerRef: extra.providerRef } : {}),
-      ...(extra.effectiveAt ? { effectiveAt: extra.effectiveAt } : {}),
-      ...(extra.fee ? { fee: extra.fee } : {}),
-      basis: { planVersion: plan.version, planHash: plan.hash },
-      detail: { attempt: effect.attempt, ...(extra.detail ?? {}) },
-    };
-    return deps.ledger.append(incident.id, draft);
-  };
+  ) =>
+    deps.ledger.append(
+      incident.id,
+      effectStateEntry(effect, state, {
+        ...extra,
+        at: deps.clock.now().toISOString(),
+        actor: 'casebook (Act)',
+        basis: { planVersion: plan.version, planHash: plan.hash },
+      }),
+    );
 
   /** Moves the effect's progress on from where it stands; undefined when another run moved it first. */
   const move = async (

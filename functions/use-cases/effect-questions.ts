@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import type { AttentionReason, EffectAnswer, EffectQuestion, EffectRecord } from '../domain/effects.ts';
 import {
   ATTENTION_ANSWERS,
+  effectStateEntry,
   formatQuestionId,
   isPlanQuestion,
   otherAddresses,
@@ -729,37 +730,31 @@ async function resendNotice(
   if (!approved) return;
   const planVersionId = versionIdOf(incident.plan ?? { version: effect.planVersion });
   const next: EffectRecord = { ...effect, attempt: question.attempt + 1 };
-  const record = (state: 'intent' | 'confirmed' | 'failed', extra: Record<string, string> = {}) =>
-    deps.ledger.append(incident.id, {
-      log: 'effect',
-      kind: effect.kind,
-      world: effect.world,
-      phase: 'Act',
-      at: deps.clock.now().toISOString(),
-      actor: by,
-      idempotencyKey: `effect:${effect.effectId}:${next.attempt}:${state}`,
-      summary: `${effect.kind} ${effect.effectId} for ${effect.counterparty}: ${state} (attempt ${next.attempt}, to another address from the customer list)`,
-      effectId: effect.effectId,
-      state,
-      counterparty: effect.counterparty,
-      obligation: effect.obligation,
-      ...(effect.amount ? { amount: effect.amount } : {}),
-      ...(effect.productArea ? { productArea: effect.productArea } : {}),
-      ...(extra.providerRef
-        ? { providerRef: extra.providerRef, effectiveAt: deps.clock.now().toISOString() }
-        : {}),
-      basis: {
-        decisionSeq: decision.seq,
-        ...(incident.plan ? { planVersion: incident.plan.version, planHash: incident.plan.hash } : {}),
-      },
-      detail: {
-        attempt: next.attempt,
-        resendOf: question.attempt,
-        provider: 'ses',
-        sentHash: effect.contentHash ?? '',
-        ...(extra.reason ? { reason: extra.reason } : {}),
-      },
-    });
+  const record = (
+    state: 'intent' | 'confirmed' | 'failed',
+    extra: { providerRef?: string; reason?: string } = {},
+  ) =>
+    deps.ledger.append(
+      incident.id,
+      effectStateEntry(next, state, {
+        at: deps.clock.now().toISOString(),
+        actor: by,
+        note: `attempt ${next.attempt}, to another address from the customer list`,
+        ...(extra.providerRef
+          ? { providerRef: extra.providerRef, effectiveAt: deps.clock.now().toISOString() }
+          : {}),
+        basis: {
+          decisionSeq: decision.seq,
+          ...(incident.plan ? { planVersion: incident.plan.version, planHash: incident.plan.hash } : {}),
+        },
+        detail: {
+          resendOf: question.attempt,
+          provider: 'ses',
+          sentHash: effect.contentHash ?? '',
+          ...(extra.reason ? { reason: extra.reason } : {}),
+        },
+      }),
+    );
   const move = async (from: Pick<EffectRecord, 'progress' | 'attempt'>, change: Partial<EffectRecord>) =>
     deps.effects.advanceEffect(incident.id, planVersionId, effect.effectId, from, {
       ...change,
