@@ -8,7 +8,7 @@
 
 import type { AnchorDigest, SignedAnchor, StoredAnchor } from './anchor.ts';
 import type { Approval, ApprovalStatus, BackupRequest, SeatName } from './approval.ts';
-import type { EffectQuestion, EffectRecord } from './effects.ts';
+import type { AttentionReason, EffectQuestion, EffectRecord } from './effects.ts';
 import type { Incident, TimelineEvent } from './incident.ts';
 import type { LedgerEntry, LedgerEntryDraft, LedgerHead } from './ledger.ts';
 import type { Customer, PlannedEffect } from './plan.ts';
@@ -455,6 +455,18 @@ export type ExecutionStatus =
   | 'TIMED_OUT'
   | 'ABORTED'
   | 'PENDING_REDRIVE';
+
+/**
+ * Asks the responders about an effect that waits for a person (the effects' question path); asking
+ * again changes nothing, except that an answer on record a failed request left undone is carried
+ * out. Answers the effect as it then stands.
+ */
+export type AskAboutEffect = (
+  incident: Incident,
+  effect: EffectRecord,
+  reason: AttentionReason,
+  detail: string,
+) => Promise<EffectRecord | undefined>;
 
 export interface Clock {
   now(): Date;

@@ -41,7 +41,15 @@ import { effectNotice, messageHash } from '../domain/messages.ts';
 import type { SentNotices } from '../domain/notice-events.ts';
 import type { PaymentOutcome, PaymentsPort } from '../domain/payments.ts';
 import { effectsHasher, plannedEffectOf, versionIdOf } from '../domain/plan.ts';
-import type { ApprovalStore, Clock, EffectStore, IncidentStore, Ledger, Mailer } from '../domain/ports.ts';
+import type {
+  ApprovalStore,
+  AskAboutEffect,
+  Clock,
+  EffectStore,
+  IncidentStore,
+  Ledger,
+  Mailer,
+} from '../domain/ports.ts';
 
 /** Waits so that calls to a provider stay within its rate. */
 export interface RateLimiter {
@@ -65,12 +73,7 @@ export interface CarryOutEffectsDeps {
    * except that an answer on record a failed request left undone is carried out, and the effect as
    * it then stands is answered.
    */
-  readonly ask: (
-    incident: Incident,
-    effect: EffectRecord,
-    reason: AttentionReason,
-    detail: string,
-  ) => Promise<EffectRecord | undefined>;
+  readonly ask: AskAboutEffect;
   /** Asks the SRE lead about a plan whose stored effects are not the approved ones; asking again changes nothing. */
   readonly askAboutPlan: (incident: Incident, planVersion: number, detail: string) => Promise<void>;
   readonly clock: Clock;

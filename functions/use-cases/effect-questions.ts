@@ -51,6 +51,7 @@ import type { SentNotices } from '../domain/notice-events.ts';
 import type { Customer } from '../domain/plan.ts';
 import { versionIdOf } from '../domain/plan.ts';
 import type {
+  AskAboutEffect,
   Clock,
   EffectStore,
   IncidentStore,
@@ -93,12 +94,7 @@ export interface ResendDeps {
   readonly rate: RateLimiter;
   readonly sentNotices: Pick<SentNotices, 'remember'>;
   /** Asks about the new attempt when SES refused it or left it unknown whether it went out. */
-  readonly ask: (
-    incident: Incident,
-    effect: EffectRecord,
-    reason: AttentionReason,
-    detail: string,
-  ) => Promise<unknown>;
+  readonly ask: AskAboutEffect;
 }
 
 /** The resend an ask's dependencies can make, if they hold the notices' mailer. */

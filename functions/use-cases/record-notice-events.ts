@@ -12,10 +12,10 @@
  *     another way and record how, or void it). A closed incident stays closed: the question is
  *     asked all the same. A complaint or a bounce goes on the timeline.
  */
-import type { AttentionReason, EffectRecord } from '../domain/effects.ts';
+import type { EffectRecord } from '../domain/effects.ts';
 import type { Incident } from '../domain/incident.ts';
 import type { NoticeEvent, SentNotice, SentNotices } from '../domain/notice-events.ts';
-import type { Clock, EffectStore, IncidentStore, Ledger } from '../domain/ports.ts';
+import type { AskAboutEffect, Clock, EffectStore, IncidentStore, Ledger } from '../domain/ports.ts';
 
 export interface RecordNoticeEventsDeps {
   readonly sentNotices: Pick<SentNotices, 'find'>;
@@ -23,12 +23,7 @@ export interface RecordNoticeEventsDeps {
   readonly effects: Pick<EffectStore, 'getEffect' | 'advanceEffect'>;
   readonly ledger: Pick<Ledger, 'append'>;
   /** Asks the responders about an effect (the effects' question path); asking again changes nothing. */
-  readonly ask: (
-    incident: Incident,
-    effect: EffectRecord,
-    reason: AttentionReason,
-    detail: string,
-  ) => Promise<unknown>;
+  readonly ask: AskAboutEffect;
   readonly clock: Clock;
 }
 
