@@ -9,9 +9,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '../../functions/domain/plan.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { apologyPlan, approvedForAct, bouncedQuestionLink, incidentForAct } from '../support/act-setup.ts';
 import { launchChromium, SERVER_MS } from '../support/browser.ts';
-import { plainIncident } from '../support/incidents.ts';
 import { freePorts, inbox, start, tempDataDir, waitFor } from '../support/local-stack.ts';
 
 const BOUNCES = 'bounce+fay@simulator.amazonses.com';
@@ -34,27 +33,9 @@ describe('resending a bounced notice from its question page, without JavaScript'
     const customers: Customer[] = [
       { customerRef: 'cus_fay', email: BOUNCES, name: 'Fay', otherEmails: [DELIVERS] },
     ];
-    const incident = {
-      ...plainIncident(10),
-      id: 'INC-2026-8402',
-      correlationKey: 'resend-in-browser',
-      detectedAt: new Date().toISOString(),
-    };
-    await approvedForAct(stack, dataDir, incident, customers, {
-      summary: 'Apologise to Fay',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    });
-    const question = await waitFor(
-      'the question about the bounce',
-      async () =>
-        (await inbox(stack)).find(
-          (m) => m.destination.to.includes('responder@casebook.local') && m.subject.includes('(bounced)'),
-        ),
-      120_000,
-    );
-    const link = /(http:\/\/\S+\/effects\/\S+)/.exec(question.body.text ?? '')?.[1] as string;
-
+    const incident = incidentForAct(10, 'INC-2026-8402', 'resend-in-browser');
+    await approvedForAct(stack, dataDir, incident, customers, apologyPlan('Apologise to Fay'));
+    const link = await bouncedQuestionLink(stack);
     const phone = await browser.newContext({
       viewport: { width: 390, height: 844 },
       isMobile: true,

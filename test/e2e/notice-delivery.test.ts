@@ -7,8 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Customer } from '../../functions/domain/plan.ts';
-import { approvedForAct } from '../support/act-setup.ts';
-import { plainIncident } from '../support/incidents.ts';
+import { apologyPlan, approvedForAct, incidentForAct } from '../support/act-setup.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -44,17 +43,14 @@ describe('what became of the notices', () => {
       name: customerRef.slice(4),
       productArea: 'payments',
     }));
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8400',
-      correlationKey: 'notice-delivery',
-      detectedAt: new Date().toISOString(),
-    };
-    await approvedForAct(stack, dataDir, incident, customers, {
-      summary: 'Apologise to every affected customer',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    });
+    const incident = incidentForAct(8, 'INC-2026-8400', 'notice-delivery');
+    await approvedForAct(
+      stack,
+      dataDir,
+      incident,
+      customers,
+      apologyPlan('Apologise to every affected customer'),
+    );
 
     // Which message SES took for each customer, from the emulator's own store.
     const sent = await waitFor(

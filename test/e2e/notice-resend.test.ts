@@ -7,8 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Customer } from '../../functions/domain/plan.ts';
-import { approvedForAct } from '../support/act-setup.ts';
-import { plainIncident } from '../support/incidents.ts';
+import { apologyPlan, approvedForAct, bouncedQuestionLink, incidentForAct } from '../support/act-setup.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -42,27 +41,9 @@ describe('a bounced notice resent to another address from the customer list', ()
         productArea: 'payments',
       },
     ];
-    const incident = {
-      ...plainIncident(9),
-      id: 'INC-2026-8401',
-      correlationKey: 'notice-resend',
-      detectedAt: new Date().toISOString(),
-    };
-    await approvedForAct(stack, dataDir, incident, customers, {
-      summary: 'Apologise to Eve',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    });
-
-    const question = await waitFor(
-      'the question about the bounce',
-      async () =>
-        (await inbox(target)).find(
-          (m) => m.destination.to.includes('responder@casebook.local') && m.subject.includes('(bounced)'),
-        ),
-      120_000,
-    );
-    const link = /(http:\/\/\S+\/effects\/\S+)/.exec(question.body.text ?? '')?.[1] as string;
+    const incident = incidentForAct(9, 'INC-2026-8401', 'notice-resend');
+    await approvedForAct(stack, dataDir, incident, customers, apologyPlan('Apologise to Eve'));
+    const link = await bouncedQuestionLink(target);
     const page = await (await fetch(link)).text();
     expect(page).toContain(`<input type="radio" name="address" value="${DELIVERS}"`);
     const post = (fields: Record<string, string>) =>

@@ -16,10 +16,29 @@ import type { Incident } from '../../functions/domain/incident.ts';
 import type { Customer } from '../../functions/domain/plan.ts';
 import { recordCustomers, submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
+import { plainIncident } from './incidents.ts';
 import type { StackEndpoints } from './local-stack.ts';
-import { approvalLinks, approve } from './local-stack.ts';
+import { approvalLinks, approve, inbox, waitFor } from './local-stack.ts';
 
 type PlanInput = Parameters<typeof submitPlan>[2];
+
+/**
+ * An incident to take to Act: `plainIncident(n)` under `id` and a correlation key of its own (so
+ * tests sharing a stack never correlate), detected now (so no deadline has passed on arrival).
+ */
+export function incidentForAct(
+  n: number,
+  id: string,
+  correlationKey: string,
+  more: Partial<Incident> = {},
+): Incident {
+  return { ...plainIncident(n), id, correlationKey, detectedAt: new Date().toISOString(), ...more };
+}
+
+/** A plan that only apologises: the apology template's notice to every customer on the list. */
+export function apologyPlan(summary: string): PlanInput {
+  return { summary, apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }], effects: [] };
+}
 
 /** Writes `incident`, its customers and `plan`, starts its execution at Decide, and approves round 1. */
 export async function approvedForAct(
@@ -97,3 +116,18 @@ export const THREE_PAYING = [
   { ref: 'cus_bo', name: 'Bo', minor: 2000 },
   { ref: 'cus_cy', name: 'Cy', minor: 2000 },
 ] as const;
+
+/** The link in the responders' question about a bounced notice, once the question is in the SES inbox. */
+export async function bouncedQuestionLink(stack: StackEndpoints, timeoutMs = 120_000): Promise<string> {
+  const question = await waitFor(
+    'the question about the bounce',
+    async () =>
+      (await inbox(stack)).find(
+        (m) => m.destination.to.includes('responder@casebook.local') && m.subject.includes('(bounced)'),
+      ),
+    timeoutMs,
+  );
+  const link = /(http:\/\/\S+\/effects\/\S+)/.exec(question.body.text ?? '')?.[1];
+  if (!link) throw new Error(`the question about the bounce has no link: ${question.body.text}`);
+  return link;
+}
