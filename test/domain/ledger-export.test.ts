@@ -15,25 +15,13 @@ import {
 } from '../../functions/domain/ledger-export.ts';
 import { standingEntries } from '../../functions/domain/profit-and-loss.ts';
 import type { EntrySpec } from '../support/ledger-chains.ts';
-import { sealedChain } from '../support/ledger-chains.ts';
+import { confirmedRefund, sealedChain } from '../support/ledger-chains.ts';
 
 const sealer = new FileKeySealer(newKeyFile('export'));
 const INC = 'INC-2026-0042';
 const incident = { id: INC, title: 'Double charge on renewals', productArea: 'billing' };
 
-const chain = (specs: readonly EntrySpec[]) =>
-  sealedChain(INC, specs, sealer, (n) => ({
-    log: 'effect',
-    kind: 'refund',
-    world: 'RML3',
-    phase: 'Act',
-    at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-    actor: 'test',
-    idempotencyKey: `k${n}`,
-    summary: `entry ${n}`,
-    state: 'confirmed',
-    detail: {},
-  }));
+const chain = (specs: readonly EntrySpec[]) => sealedChain(INC, specs, sealer, confirmedRefund);
 
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 

@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FileHeadSigner } from '../../functions/adapters/head-signer.ts';
 import { FileKeySealer, newKeyFile } from '../../functions/adapters/ledger-sealer.ts';
-import type { ChainItem, ChainTip, LedgerEntryDraft, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
+import type { ChainItem, ChainTip, LedgerEntryV2 } from '../../functions/domain/ledger.ts';
 import {
   batchItem,
   effectState,
@@ -20,6 +20,7 @@ import {
   verifyChain,
 } from '../../functions/domain/ledger.ts';
 import { profitAndLoss } from '../../functions/domain/profit-and-loss.ts';
+import { confirmedRefund } from '../support/ledger-chains.ts';
 
 const INC = 'INC-2026-0001';
 const sealer = new FileKeySealer(newKeyFile('k1'));
@@ -27,19 +28,7 @@ const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signer = new FileHeadSigner(pair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 
-const draft = (n: number, extra: Partial<LedgerEntryDraft>): LedgerEntryDraft => ({
-  log: 'effect',
-  kind: 'refund',
-  world: 'RML3',
-  phase: 'Act',
-  at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-  actor: 'test',
-  idempotencyKey: `k${n}`,
-  summary: `entry ${n}`,
-  state: 'confirmed',
-  detail: {},
-  ...extra,
-});
+const draft = confirmedRefund;
 
 const rows = (items: readonly ChainItem[]) =>
   profitAndLoss(entriesOf(items)).totals.map((t) => [t.kind, t.currency, t.obligation, t.count, t.amount]);

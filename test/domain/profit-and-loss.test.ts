@@ -5,7 +5,7 @@ import type { LedgerEntry, LedgerEntryV1, LedgerEntryV2 } from '../../functions/
 import type { PnlTotal } from '../../functions/domain/profit-and-loss.ts';
 import { profitAndLoss, standingEntries } from '../../functions/domain/profit-and-loss.ts';
 import type { EntrySpec } from '../support/ledger-chains.ts';
-import { sealedChain } from '../support/ledger-chains.ts';
+import { confirmedRefund, sealedChain } from '../support/ledger-chains.ts';
 
 const sealer = new FileKeySealer(newKeyFile('pnl'));
 const INC = 'INC-2026-0001';
@@ -14,18 +14,7 @@ type Spec = EntrySpec;
 
 /** A sealed chain of confirmed refunds unless a spec says otherwise. */
 const chain = (specs: readonly Spec[]): Promise<LedgerEntryV2[]> =>
-  sealedChain(INC, specs, sealer, (n) => ({
-    log: 'effect',
-    kind: 'refund',
-    world: 'RML3',
-    phase: 'Act',
-    at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-    actor: 'test',
-    idempotencyKey: `k${n}`,
-    summary: `entry ${n}`,
-    state: 'confirmed',
-    detail: {},
-  }));
+  sealedChain(INC, specs, sealer, confirmedRefund);
 
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 const rows = (entries: readonly LedgerEntry[]) =>

@@ -24,3 +24,20 @@ export async function sealedChain(
   }
   return entries;
 }
+
+/** The n-th entry of a test chain: a confirmed refund written at 10:00:n on 22 November, unless `extra` says otherwise. */
+export function confirmedRefund(n: number, extra: Partial<LedgerEntryDraft> = {}): LedgerEntryDraft {
+  return {
+    log: 'effect',
+    kind: 'refund',
+    world: 'RML3',
+    phase: 'Act',
+    at: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
+    actor: 'test',
+    idempotencyKey: `k${n}`,
+    summary: `entry ${n}`,
+    state: 'confirmed',
+    detail: {},
+    ...extra,
+  };
+}
