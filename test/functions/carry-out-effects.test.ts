@@ -239,6 +239,26 @@ const refundAndNotice: PlanInput = {
   effects: [],
 };
 
+/** A refund to each customer of what they were affected by, alone. */
+const refundAffected: PlanInput = {
+  summary: 'Refund',
+  apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
+  effects: [],
+};
+
+/** One customer who paid by invoice, refunded by a person (the manual provider). */
+const manualRefund = (
+  customerRef: string,
+  email: string,
+  minor: number,
+  currency: string,
+  paymentRef: string,
+) => ({
+  customers: [{ customerRef, email, amount: { minor, currency }, paymentRef }],
+  input: refundAffected,
+  payments: 'manual' as const,
+});
+
 async function waitUntil(done: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (!done()) {
@@ -320,11 +340,7 @@ describe('Act carries out the approved effects', () => {
     const customers = [await paidCustomer('cus_cy', 'cy@example.com', 4000, 'USD')];
     const { act, effects, id, entries, deps, plan } = await setup({
       customers,
-      input: {
-        summary: 'Refund',
-        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-        effects: [],
-      },
+      input: refundAffected,
     });
     // The first run reaches Stripe, then "dies" before recording what Stripe answered.
     const realRefund = (deps.payments as StripePayments).refund.bind(deps.payments);
@@ -395,11 +411,7 @@ describe('Act carries out the approved effects', () => {
     await stripe.refunds.create({ charge: gone.paymentRef as string }); // already refunded in full by hand
     const { act, effects, id, entries, answerDeps, questionLink, plan } = await setup({
       customers: [ok, gone],
-      input: {
-        summary: 'Refund',
-        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-        effects: [],
-      },
+      input: refundAffected,
     });
     await act();
     await new Promise((r) => setTimeout(r, 250));
@@ -434,22 +446,9 @@ describe('Act carries out the approved effects', () => {
   });
 
   it('with the manual provider, asks a person to refund by hand and records the reference they give', async () => {
-    const { act, id, entries, answerDeps, questionLink } = await setup({
-      customers: [
-        {
-          customerRef: 'acct-9',
-          email: 'gus@example.com',
-          amount: { minor: 700, currency: 'GBP' },
-          paymentRef: 'INV-9',
-        },
-      ],
-      input: {
-        summary: 'Refund',
-        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-        effects: [],
-      },
-      payments: 'manual',
-    });
+    const { act, id, entries, answerDeps, questionLink } = await setup(
+      manualRefund('acct-9', 'gus@example.com', 700, 'GBP', 'INV-9'),
+    );
     expect(await act()).toMatchObject({ outcome: 'waiting-people' });
     await expect(
       answerQuestion(answerDeps, questionLink('P1-E1'), { answer: 'done-by-hand', note: '' }),
@@ -483,22 +482,7 @@ describe('Act carries out the approved effects', () => {
 
   it('carries out an answer recorded by a request that failed after it: no effect waits without a question open', async () => {
     const { act, deps, effects, id, entries, answerDeps, questionLink, completed, store, waits, plan } =
-      await setup({
-        customers: [
-          {
-            customerRef: 'acct-7',
-            email: 'hal@example.com',
-            amount: { minor: 900, currency: 'EUR' },
-            paymentRef: 'INV-7',
-          },
-        ],
-        input: {
-          summary: 'Refund',
-          apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-          effects: [],
-        },
-        payments: 'manual',
-      });
+      await setup(manualRefund('acct-7', 'hal@example.com', 900, 'EUR', 'INV-7'));
     const holdDeps = {
       incidents: store,
       waits,
@@ -564,22 +548,9 @@ describe('Act carries out the approved effects', () => {
   });
 
   it('with the manual provider, a question SES refuses to e-mail is recorded and the SRE lead asked: Act goes on', async () => {
-    const { act, id, store, answerDeps, mailTakes } = await setup({
-      customers: [
-        {
-          customerRef: 'acct-8',
-          email: 'ivy@example.com',
-          amount: { minor: 1200, currency: 'EUR' },
-          paymentRef: 'INV-8',
-        },
-      ],
-      input: {
-        summary: 'Refund',
-        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-        effects: [],
-      },
-      payments: 'manual',
-    });
+    const { act, id, store, answerDeps, mailTakes } = await setup(
+      manualRefund('acct-8', 'ivy@example.com', 1200, 'EUR', 'INV-8'),
+    );
     // The responder's address is refused (SES: 400 MessageRejected); the SRE lead's is not.
     ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
       if (input.Destination?.ToAddresses?.[0] === 'oncall@example.com') {
@@ -854,22 +825,9 @@ describe('Act carries out the approved effects', () => {
   });
 
   it('keeps the question link to the responder it was sent to; a link that was not sent finds nothing', async () => {
-    const { act, id, answerDeps, questionLink } = await setup({
-      customers: [
-        {
-          customerRef: 'acct-1',
-          email: 'j@example.com',
-          amount: { minor: 100, currency: 'EUR' },
-          paymentRef: 'X',
-        },
-      ],
-      input: {
-        summary: 'Refund',
-        apply: [{ kind: 'refund', amount: 'affected', obligation: 'tos' }],
-        effects: [],
-      },
-      payments: 'manual',
-    });
+    const { act, id, answerDeps, questionLink } = await setup(
+      manualRefund('acct-1', 'j@example.com', 100, 'EUR', 'X'),
+    );
     await act();
     const link = questionLink('P1-E1');
     const forged = formatQuestionId({
