@@ -7,8 +7,7 @@ import { DynamoDbOperationsStore } from '../../functions/adapters/dynamodb-opera
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
-import { approvedForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
-import { plainIncident } from '../support/incidents.ts';
+import { approvedForAct, incidentForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
 import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -31,12 +30,7 @@ describe('Act killed where it hurts', () => {
     const stripe: Stripe = stripeClient('sk_test_crash', { apiBase: stack.endpoints.stripe });
     const customers = await paidCustomers(stripe, THREE_PAYING);
     // Detected now: no deadline has passed, so no escalation e-mail takes one of the held sends.
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8000',
-      correlationKey: 'crash',
-      detectedAt: new Date().toISOString(),
-    };
+    const incident = incidentForAct(8, 'INC-2026-8000', 'crash');
     await approvedForAct(stack, dataDir, incident, customers, {
       summary: 'Refund the double charge, a goodwill credit, and tell each customer',
       apply: [

@@ -4,8 +4,7 @@
  * breaks) reach the plain-text body as one line each.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { approvedForAct } from '../support/act-setup.ts';
-import { plainIncident } from '../support/incidents.ts';
+import { apologyPlan, approvedForAct, incidentForAct } from '../support/act-setup.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -18,23 +17,15 @@ describe("a customer's notice", () => {
   it('has no line starting with "Bcc:" for a customer named "Ann\\r\\nBcc: x@evil"', async () => {
     const dataDir = tempDataDir();
     stack = await spawnStack(dataDir, await freePorts());
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8200',
-      correlationKey: 'notice-body',
-      detectedAt: new Date().toISOString(),
+    const incident = incidentForAct(8, 'INC-2026-8200', 'notice-body', {
       customerSummary: 'we charged you twice.\u2028Bcc: y@evil.example\u0085Bcc: z@evil.example',
-    };
+    });
     await approvedForAct(
       stack,
       dataDir,
       incident,
       [{ customerRef: 'cus_ann', name: 'Ann\r\nBcc: x@evil.example', email: 'ann@example.com' }],
-      {
-        summary: 'Tell the customer',
-        apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-        effects: [],
-      },
+      apologyPlan('Tell the customer'),
     );
     const target = stack;
     const notice = await waitFor(

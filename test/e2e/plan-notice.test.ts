@@ -8,8 +8,7 @@ import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import { escapeHtml } from '../../functions/domain/html.ts';
-import { approvedForAct, paidCustomers } from '../support/act-setup.ts';
-import { plainIncident } from '../support/incidents.ts';
+import { approvedForAct, incidentForAct, paidCustomers } from '../support/act-setup.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { approvalLinks, freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -32,13 +31,9 @@ describe("the customers' notice", () => {
       { ref: 'cus_ada', name: 'Ada', minor: 9873, paidAt: '2026-12-06' },
       { ref: 'cus_lin', name: 'Lin', minor: 1250, paidAt: '2026-12-05T18:40:00Z' },
     ]);
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8300',
-      correlationKey: 'plan-notice',
-      detectedAt: new Date().toISOString(),
+    const incident = incidentForAct(8, 'INC-2026-8300', 'plan-notice', {
       customerSummary: 'a payment you made on 22 November was charged twice.',
-    };
+    });
     await approvedForAct(stack, dataDir, incident, customers, {
       summary: 'Refund the double charge, a goodwill credit for Ada, and tell both in our words',
       notice: NOTICE,

@@ -13,9 +13,8 @@ import { hashLinkSecret } from '../../functions/domain/approval.ts';
 import type { Customer } from '../../functions/domain/plan.ts';
 import { newWorkLinkSecret, personKey, workLinkExpiry } from '../../functions/domain/work-link.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { apologyPlan, approvedForAct, incidentForAct } from '../support/act-setup.ts';
 import { RESPONDER, SRE_LEAD } from '../support/casework.ts';
-import { plainIncident } from '../support/incidents.ts';
 import type { InboxEmail, StackEndpoints, StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -39,19 +38,10 @@ describe('progress e-mails across a crash in the middle of telling', () => {
     const dataDir = tempDataDir();
     // The second "plan v1 approved" e-mail is held before SES is called; the process is killed there.
     stack = await spawnStack(dataDir, ports, `mail:before:2:${APPROVED}`);
-    const incident = {
-      ...plainIncident(8),
-      id: 'INC-2026-8800',
-      correlationKey: 'progress-mails-retry',
-      detectedAt: new Date().toISOString(),
-    };
+    const incident = incidentForAct(8, 'INC-2026-8800', 'progress-mails-retry');
     // Both people hold a workroom link, as their invitation would have left it.
     await giveLinks(stack, incident.id, [SRE_LEAD, RESPONDER]);
-    await approvedForAct(stack, dataDir, incident, CUSTOMERS, {
-      summary: 'Apologise to each customer.',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    });
+    await approvedForAct(stack, dataDir, incident, CUSTOMERS, apologyPlan('Apologise to each customer.'));
     await stack.line('HELD mail 2');
     const before = approvedMail(await inbox(stack), incident.id);
     expect(before).toHaveLength(1);

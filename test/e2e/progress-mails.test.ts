@@ -17,9 +17,8 @@ import {
   workLinkExpiry,
 } from '../../functions/domain/work-link.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
-import { approvedForAct } from '../support/act-setup.ts';
+import { apologyPlan, approvedForAct, incidentForAct } from '../support/act-setup.ts';
 import { POSTMORTEM, RESPONDER, SRE_LEAD, work } from '../support/casework.ts';
-import { plainIncident } from '../support/incidents.ts';
 import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -47,17 +46,8 @@ describe('progress e-mails', () => {
     // The lifecycle's third step from Decide is entering Learn (Decide, Act, Learn): it tells
     // that Act finished and that the postmortem is due; its result is never recorded.
     stack = await spawnStack(dataDir, ports, 'recordPhase:3');
-    const incident = {
-      ...plainIncident(7),
-      id: 'INC-2026-8700',
-      correlationKey: 'progress-mails',
-      detectedAt: new Date().toISOString(),
-    };
-    await approvedForAct(stack, dataDir, incident, CUSTOMERS, {
-      summary: 'Apologise to each customer.',
-      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
-      effects: [],
-    });
+    const incident = incidentForAct(7, 'INC-2026-8700', 'progress-mails');
+    await approvedForAct(stack, dataDir, incident, CUSTOMERS, apologyPlan('Apologise to each customer.'));
     await stack.line('HELD recordPhase 3');
     const first = await inbox(stack);
     expect((await getCase(stack, incident.id)).incident.phase).toBe('Learn');
