@@ -8,6 +8,7 @@ import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import { versionIdOf } from '../../functions/domain/plan.ts';
 import { LOCAL_CREDENTIALS } from '../../local/names.ts';
 import { approvedForAct, incidentForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
+import { REFUND_CREDIT_NOTICE } from '../support/casework.ts';
 import type { InboxEmail, StackProcess } from '../support/local-stack.ts';
 import { freePorts, getCase, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -31,15 +32,7 @@ describe('Act killed where it hurts', () => {
     const customers = await paidCustomers(stripe, THREE_PAYING);
     // Detected now: no deadline has passed, so no escalation e-mail takes one of the held sends.
     const incident = incidentForAct(8, 'INC-2026-8000', 'crash');
-    await approvedForAct(stack, dataDir, incident, customers, {
-      summary: 'Refund the double charge, a goodwill credit, and tell each customer',
-      apply: [
-        { kind: 'refund', amount: 'affected', obligation: 'tos' },
-        { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
-        { kind: 'notice', obligation: 'brand', template: 'apology' },
-      ],
-      effects: [],
-    });
+    await approvedForAct(stack, dataDir, incident, customers, REFUND_CREDIT_NOTICE);
     await stack.line('HELD refund 1');
     await stack.line('HELD send 6');
     const sentInRun1 = (await inbox(stack)).filter(isNotice);

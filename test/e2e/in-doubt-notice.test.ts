@@ -8,6 +8,7 @@ import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stripeClient } from '../../functions/adapters/stripe-payments.ts';
 import { approvedForAct, incidentForAct, paidCustomers, THREE_PAYING } from '../support/act-setup.ts';
+import { REFUND_CREDIT_NOTICE } from '../support/casework.ts';
 import type { StackProcess } from '../support/local-stack.ts';
 import { freePorts, inbox, spawnStack, tempDataDir, waitFor } from '../support/local-stack.ts';
 
@@ -25,15 +26,13 @@ describe('a notice in doubt after the mail emulator lost its store', () => {
     stack = await spawnStack(dataDir, ports, 'provider:send:after:6');
     const stripe: Stripe = stripeClient('sk_test_in_doubt', { apiBase: stack.endpoints.stripe });
     const customers = await paidCustomers(stripe, THREE_PAYING);
-    await approvedForAct(stack, dataDir, incidentForAct(8, 'INC-2026-8100', 'in-doubt'), customers, {
-      summary: 'Refund the double charge, a goodwill credit, and tell each customer',
-      apply: [
-        { kind: 'refund', amount: 'affected', obligation: 'tos' },
-        { kind: 'credit', amount: '5.00', currency: 'EUR', obligation: 'brand' },
-        { kind: 'notice', obligation: 'brand', template: 'apology' },
-      ],
-      effects: [],
-    });
+    await approvedForAct(
+      stack,
+      dataDir,
+      incidentForAct(8, 'INC-2026-8100', 'in-doubt'),
+      customers,
+      REFUND_CREDIT_NOTICE,
+    );
     await stack.line('HELD send 6');
     const sent = (await inbox(stack)).filter((e) => e.subject.startsWith('About your account'));
     // Act sends several notices at once: the one held, and any sent beside it before the hold.

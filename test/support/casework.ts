@@ -2,6 +2,7 @@
  * Driving an incident through its workroom the way people do: the links come from the invitation
  * e-mails in the SES emulator's store, and every action is an HTTP POST to `/work/{linkId}/{action}`.
  */
+import type { submitPlan } from '../../functions/use-cases/propose-plan.ts';
 import type { CaseJson, StackEndpoints } from './local-stack.ts';
 import { approvalLinks, approve, getCase, inbox, postAlert, waitFor } from './local-stack.ts';
 
@@ -79,7 +80,7 @@ export const THREE_CUSTOMERS = [
 ].join('\n');
 
 /** Refund what each was charged twice (ToS), a goodwill credit (brand), and an apology. */
-export const REFUND_CREDIT_NOTICE = {
+export const REFUND_CREDIT_NOTICE: Parameters<typeof submitPlan>[2] = {
   summary: 'Refund the double charge, add a goodwill credit, and apologise.',
   apply: [
     { kind: 'refund', amount: 'affected', obligation: 'tos' },
