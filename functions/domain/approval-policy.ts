@@ -61,102 +61,119 @@ export const DEFAULT_ROUND_RULES: Readonly<Record<ImpactSize, RoundRule>> = {
   large: { roles: ['legal', 'business', 'sre'], quorum: 3, veto: ['legal'] },
 };
 
-const approverSchema = z
-  .object({
-    email: emailAddress,
-    name: z
-      .string({ error: 'is required' })
-      .trim()
-      .min(1, 'is required')
-      .max(LIMITS.deciderNameChars, `must be at most ${LIMITS.deciderNameChars} characters`),
-  })
-  .strict();
+// Schemas are built at their first parse (z.lazy) and marked pure: built at import, they cost every
+// cold start of every function importing this module, and a bundle now leaves out those its function
+// never parses.
+const approverSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      email: emailAddress,
+      name: z
+        .string({ error: 'is required' })
+        .trim()
+        .min(1, 'is required')
+        .max(LIMITS.deciderNameChars, `must be at most ${LIMITS.deciderNameChars} characters`),
+    })
+    .strict(),
+);
 
-const seatSchema = z
-  .object({ primary: approverSchema, backup: approverSchema.optional() })
-  .strict()
-  .refine((s) => !s.backup || s.backup.email.toLowerCase() !== s.primary.email.toLowerCase(), {
-    message: 'must be someone other than the primary',
-    path: ['backup'],
-  });
+const seatSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({ primary: approverSchema, backup: approverSchema.optional() })
+    .strict()
+    .refine((s) => !s.backup || s.backup.email.toLowerCase() !== s.primary.email.toLowerCase(), {
+      message: 'must be someone other than the primary',
+      path: ['backup'],
+    }),
+);
 
-const role = z.enum(APPROVER_ROLES, { error: `must be one of ${APPROVER_ROLES.join(', ')}` });
+const role = /* @__PURE__ */ z.lazy(() =>
+  z.enum(APPROVER_ROLES, { error: `must be one of ${APPROVER_ROLES.join(', ')}` }),
+);
 
-const ruleSchema = z
-  .object({
-    roles: z.array(role).min(1, 'must name at least one role'),
-    quorum: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-    veto: z.array(role).optional(),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
-    const seen = new Set<string>();
-    for (const name of r.roles) {
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['roles'], message: `names ${name} twice` });
-      seen.add(name);
-    }
-    const quorum = r.quorum ?? r.roles.length;
-    if (quorum > seen.size) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['quorum'],
-        message: `is ${quorum}, more than the ${seen.size} role${seen.size === 1 ? '' : 's'} asked`,
-      });
-    }
-    const veto = new Set(r.veto ?? []);
-    for (const name of veto) {
-      if (!seen.has(name)) {
+const ruleSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      roles: z.array(role).min(1, 'must name at least one role'),
+      quorum: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+      veto: z.array(role).optional(),
+    })
+    .strict()
+    .superRefine((r, ctx) => {
+      const seen = new Set<string>();
+      for (const name of r.roles) {
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['roles'], message: `names ${name} twice` });
+        seen.add(name);
+      }
+      const quorum = r.quorum ?? r.roles.length;
+      if (quorum > seen.size) {
         ctx.addIssue({
           code: 'custom',
-          path: ['veto'],
-          message: `names ${name}, who is not among the roles`,
+          path: ['quorum'],
+          message: `is ${quorum}, more than the ${seen.size} role${seen.size === 1 ? '' : 's'} asked`,
         });
       }
-    }
-    if (quorum < veto.size) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['quorum'],
-        message: `is ${quorum}, fewer than the ${veto.size} veto roles, each of whose approval is needed`,
-      });
-    }
-  })
-  .transform((r): RoundRule => ({ roles: r.roles, quorum: r.quorum ?? r.roles.length, veto: r.veto ?? [] }));
+      const veto = new Set(r.veto ?? []);
+      for (const name of veto) {
+        if (!seen.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['veto'],
+            message: `names ${name}, who is not among the roles`,
+          });
+        }
+      }
+      if (quorum < veto.size) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['quorum'],
+          message: `is ${quorum}, fewer than the ${veto.size} veto roles, each of whose approval is needed`,
+        });
+      }
+    })
+    .transform(
+      (r): RoundRule => ({ roles: r.roles, quorum: r.quorum ?? r.roles.length, veto: r.veto ?? [] }),
+    ),
+);
 
-const sizeRules = z
-  .object(
-    Object.fromEntries(IMPACT_SIZES.map((s) => [s, ruleSchema.optional()])) as {
-      [S in ImpactSize]: z.ZodOptional<typeof ruleSchema>;
-    },
-  )
-  .strict();
+const sizeRules = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object(
+      Object.fromEntries(IMPACT_SIZES.map((s) => [s, ruleSchema.optional()])) as {
+        [S in ImpactSize]: z.ZodOptional<typeof ruleSchema>;
+      },
+    )
+    .strict(),
+);
 
 /**
  * The policy as configured (`CASEBOOK_APPROVAL_POLICY`, CDK context `casebook:approvalPolicy`);
  * every part may be left out: a size without a rule keeps seed 001's, a role without approvers
  * falls back to its configured address.
  */
-export const approvalPolicySchema = z
-  .object({
-    approvers: z
-      .object(
-        Object.fromEntries(APPROVER_ROLES.map((r) => [r, seatSchema.optional()])) as {
-          [R in ApproverRole]: z.ZodOptional<typeof seatSchema>;
-        },
-      )
-      .strict()
-      .optional(),
-    sizes: sizeRules.optional(),
-    severities: z
-      .object(
-        Object.fromEntries(SEVERITIES.map((s) => [s, sizeRules.optional()])) as {
-          [S in Severity]: z.ZodOptional<typeof sizeRules>;
-        },
-      )
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const approvalPolicySchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      approvers: z
+        .object(
+          Object.fromEntries(APPROVER_ROLES.map((r) => [r, seatSchema.optional()])) as {
+            [R in ApproverRole]: z.ZodOptional<typeof seatSchema>;
+          },
+        )
+        .strict()
+        .optional(),
+      sizes: sizeRules.optional(),
+      severities: z
+        .object(
+          Object.fromEntries(SEVERITIES.map((s) => [s, sizeRules.optional()])) as {
+            [S in Severity]: z.ZodOptional<typeof sizeRules>;
+          },
+        )
+        .strict()
+        .optional(),
+    })
+    .strict(),
+);
 
 export type ApprovalPolicyInput = z.input<typeof approvalPolicySchema>;
 

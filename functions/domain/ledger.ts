@@ -86,73 +86,80 @@ export type EffectState = (typeof EFFECT_STATES)[number];
 /** Format 1 wrote these states; they read as intent / confirmed / failed. */
 const LEGACY_STATES = ['intended', 'completed', 'failed'] as const;
 
-const iso = z.iso.datetime({ offset: false, precision: 3 });
+// Schemas are built at their first parse (z.lazy) and marked pure: built at import, they cost every
+// cold start of every function importing this module, and a bundle now leaves out those its function
+// never parses.
+const iso = /* @__PURE__ */ z.lazy(() => z.iso.datetime({ offset: false, precision: 3 }));
 const short = (max: number) => z.string().min(1).max(max);
 
 /** What authorized an entry: the decision and the exact plan it approved, or a policy. */
-export const basisSchema = z
-  .object({
-    decisionId: short(40).optional(),
-    decisionSeq: z.number().int().positive().optional(),
-    planVersion: z.number().int().positive().optional(),
-    planHash: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/)
-      .optional(),
-    /** A ToS clause, a regulation, a policy and its version. */
-    policy: short(500).optional(),
-  })
-  .strict();
+export const basisSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      decisionId: short(40).optional(),
+      decisionSeq: z.number().int().positive().optional(),
+      planVersion: z.number().int().positive().optional(),
+      planHash: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+      /** A ToS clause, a regulation, a policy and its version. */
+      policy: short(500).optional(),
+    })
+    .strict(),
+);
 export type Basis = z.infer<typeof basisSchema>;
 
-const jsonObject = z.record(z.string(), z.json()) as z.ZodType<JsonObject>;
+const jsonObject = /* @__PURE__ */ z.lazy(() => z.record(z.string(), z.json()) as z.ZodType<JsonObject>);
 
 /** Fields of an entry as a use case writes it; {@link sealEntry} adds the chain fields. */
-export const ledgerDraftSchema = z
-  .object({
-    log: z.enum(['effect', 'decision']),
-    kind: z.enum([...EFFECT_KINDS, ...DECISION_KINDS]),
-    world: z.enum(WORLDS),
-    phase: z.enum(PHASES),
-    /** When the entry was recorded (UTC). */
-    at: iso,
-    /** Who or what caused it: a person (`Name <email>`, never a customer) or a Casebook component. */
-    actor: short(400),
-    /** Unique per incident: appending the same key twice returns the first entry. */
-    idempotencyKey: short(400),
-    summary: short(2000),
-    /** The plan's effect this entry is about. */
-    effectId: short(200).optional(),
-    state: z.enum(EFFECT_STATES).optional(),
-    amount: moneySchema.optional(),
-    /** What the provider charged for carrying it out. */
-    fee: moneySchema.optional(),
-    /** The customer, as a pseudonym ({@link pseudonym}): never an e-mail address or a name. */
-    counterparty: z
-      .string()
-      .regex(/^cp_[0-9a-f]{32}$/)
-      .optional(),
-    productArea: short(200).optional(),
-    /** P&L line (seed 001 §7.2): the contractual minimum, or chosen beyond it. */
-    obligation: z.enum(['tos', 'brand']).optional(),
-    /** The provider's id of what it did: a refund id, an SES MessageId. */
-    providerRef: short(400).optional(),
-    basis: basisSchema.optional(),
-    /** The entry this one corrects (forward-only: the corrected entry stays as it was). */
-    corrects: z
-      .object({ id: short(40), seq: z.number().int().positive() })
-      .strict()
-      .optional(),
-    /** When the money moved or the effect took effect, for finance; `at` is when it was recorded. */
-    effectiveAt: iso.optional(),
-    /** General-ledger account code, where finance books it. */
-    glCode: short(64).optional(),
-    /** Decision Log: the role the decider acted in, and what they decided. */
-    role: short(40).optional(),
-    decision: short(40).optional(),
-    detail: jsonObject,
-  })
-  .strict();
+export const ledgerDraftSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      log: z.enum(['effect', 'decision']),
+      kind: z.enum([...EFFECT_KINDS, ...DECISION_KINDS]),
+      world: z.enum(WORLDS),
+      phase: z.enum(PHASES),
+      /** When the entry was recorded (UTC). */
+      at: iso,
+      /** Who or what caused it: a person (`Name <email>`, never a customer) or a Casebook component. */
+      actor: short(400),
+      /** Unique per incident: appending the same key twice returns the first entry. */
+      idempotencyKey: short(400),
+      summary: short(2000),
+      /** The plan's effect this entry is about. */
+      effectId: short(200).optional(),
+      state: z.enum(EFFECT_STATES).optional(),
+      amount: moneySchema.optional(),
+      /** What the provider charged for carrying it out. */
+      fee: moneySchema.optional(),
+      /** The customer, as a pseudonym ({@link pseudonym}): never an e-mail address or a name. */
+      counterparty: z
+        .string()
+        .regex(/^cp_[0-9a-f]{32}$/)
+        .optional(),
+      productArea: short(200).optional(),
+      /** P&L line (seed 001 §7.2): the contractual minimum, or chosen beyond it. */
+      obligation: z.enum(['tos', 'brand']).optional(),
+      /** The provider's id of what it did: a refund id, an SES MessageId. */
+      providerRef: short(400).optional(),
+      basis: basisSchema.optional(),
+      /** The entry this one corrects (forward-only: the corrected entry stays as it was). */
+      corrects: z
+        .object({ id: short(40), seq: z.number().int().positive() })
+        .strict()
+        .optional(),
+      /** When the money moved or the effect took effect, for finance; `at` is when it was recorded. */
+      effectiveAt: iso.optional(),
+      /** General-ledger account code, where finance books it. */
+      glCode: short(64).optional(),
+      /** Decision Log: the role the decider acted in, and what they decided. */
+      role: short(40).optional(),
+      decision: short(40).optional(),
+      detail: jsonObject,
+    })
+    .strict(),
+);
 export type LedgerEntryDraft = z.infer<typeof ledgerDraftSchema>;
 
 /** The keyed MAC over an entry's hash, and the id of the key that made it. */

@@ -95,13 +95,18 @@ export interface NoticeText {
   readonly body: string;
 }
 
+// Schemas are built at their first parse (z.lazy) and marked pure: built at import, they cost every
+// cold start of every function importing this module, and a bundle now leaves out those its function
+// never parses.
 /** A notice text as the plan form and scripts send it; its placeholders are checked when the plan expands. */
-export const noticeTextSchema = z
-  .object({
-    subject: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
-    body: z.string().trim().min(1, 'is required').max(10_000, 'must be at most 10000 characters'),
-  })
-  .strict();
+export const noticeTextSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      subject: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+      body: z.string().trim().min(1, 'is required').max(10_000, 'must be at most 10000 characters'),
+    })
+    .strict(),
+);
 
 export interface RemediationPlan {
   readonly version: number;
@@ -125,27 +130,32 @@ export interface RemediationPlan {
 }
 
 /** A rule that expands over the customer list: one effect per customer. */
-export const planRuleSchema = z
-  .object({
-    kind: z.enum(PLAN_EFFECT_KINDS),
-    /** A decimal in the currency's major unit, or `affected`: each customer's own amount. */
-    amount: z
-      .union([
-        z.literal('affected'),
-        z.string().regex(/^\d{1,15}(\.\d{1,4})?$/, 'must be a decimal such as 12.50'),
-      ])
-      .optional(),
-    currency: z.string().optional(),
-    obligation: z.enum(['tos', 'brand']),
-    template: z.enum(NOTICE_TEMPLATES).optional(),
-  })
-  .strict();
+export const planRuleSchema = /* @__PURE__ */ z.lazy(() =>
+  z
+    .object({
+      kind: z.enum(PLAN_EFFECT_KINDS),
+      /** A decimal in the currency's major unit, or `affected`: each customer's own amount. */
+      amount: z
+        .union([
+          z.literal('affected'),
+          z.string().regex(/^\d{1,15}(\.\d{1,4})?$/, 'must be a decimal such as 12.50'),
+        ])
+        .optional(),
+      currency: z.string().optional(),
+      obligation: z.enum(['tos', 'brand']),
+      template: z.enum(NOTICE_TEMPLATES).optional(),
+    })
+    .strict(),
+);
 export type PlanRule = z.infer<typeof planRuleSchema>;
 
 /** One effect named for one customer. */
-export const explicitEffectSchema = planRuleSchema
-  .extend({ customerRef: z.string().min(1).max(200) })
-  .strict();
+export const explicitEffectSchema = /* @__PURE__ */ z.lazy(() =>
+  planRuleSchema
+    .unwrap()
+    .extend({ customerRef: z.string().min(1).max(200) })
+    .strict(),
+);
 export type ExplicitEffect = z.infer<typeof explicitEffectSchema>;
 
 export interface PlanInput {
