@@ -53,25 +53,30 @@ ${body}`,
 /** What became of a resend the answer asked for: whether the customer was sent it, and what is asked now. */
 function resendLine(view: QuestionView): string {
   const r = view.resend;
-  const to = view.question.answered?.address ?? '';
-  if (!r) return '';
+  const answered = view.question.answered;
+  if (!r || !answered) return '';
+  const to = `<code>${e(answered.address ?? '')}</code>`;
   const asked = r.asked
     ? `The responders were e-mailed a question about attempt ${e(r.attempt)}.`
     : `The question about attempt ${e(r.attempt)} could not be e-mailed yet; record the same answer again to send it.`;
+  const mine = view.askedOf === answered.by;
   const line: Record<ResendOutcome['outcome'], string> = {
-    sending: `Attempt ${e(r.attempt)} to <code>${e(to)}</code> is being sent; look again in a minute.`,
-    sent: `Attempt ${e(r.attempt)} went to <code>${e(to)}</code>: SES took it${r.providerRef ? ` (<code>${e(r.providerRef)}</code>)` : ''}.`,
+    sending: `Attempt ${e(r.attempt)} to ${to} is being sent; look again in a minute.`,
+    sent: `Attempt ${e(r.attempt)} went to ${to}: SES took it${r.providerRef ? ` (<code>${e(r.providerRef)}</code>)` : ''}.`,
     refused: `Attempt ${e(r.attempt)} was not sent: SES refused it. ${e(r.detail ?? '')} ${asked}`,
-    'in-doubt': `Attempt ${e(r.attempt)} to <code>${e(to)}</code> ended without SES's answer: it is not known whether SES took it, and Casebook does not send it twice on a guess. ${asked}`,
-    stalled: `Sending attempt ${e(r.attempt)} to <code>${e(to)}</code> did not finish, and nothing is at it now. ${
-      view.askedOf === view.question.answered?.by
-        ? `Record the same answer again: Casebook sends it, or asks about it as in doubt where SES may have taken it.</div>
-<form method="post" class="box"><input type="hidden" name="answer" value="resend"><input type="hidden" name="address" value="${e(to)}"><button type="submit">Record the same answer again</button></form><div>`
-        : `${e(view.question.answered?.by ?? '')}, who answered, can finish it from their link.`
+    'in-doubt': `Attempt ${e(r.attempt)} to ${to} ended without SES's answer: it is not known whether SES took it, and Casebook does not send it twice on a guess. ${asked}`,
+    stalled: `Sending attempt ${e(r.attempt)} to ${to} did not finish, and nothing is at it now. ${
+      mine
+        ? 'Record the same answer again: Casebook sends it, or asks about it as in doubt where SES may have taken it.'
+        : `${e(answered.by)}, who answered, can finish it from their link.`
     }`,
-    later: `Later attempts of this notice were asked about in their own questions.`,
+    later: 'Later attempts of this notice were asked about in questions of their own.',
   };
-  return `<div class="box">${line[r.outcome]}</div>`;
+  const again =
+    r.outcome === 'stalled' && mine
+      ? `\n<form method="post" class="box"><input type="hidden" name="answer" value="resend"><input type="hidden" name="address" value="${e(answered.address ?? '')}"><button type="submit">Record the same answer again</button></form>`
+      : '';
+  return `\n<div class="box">${line[r.outcome]}</div>${again}`;
 }
 
 /**
