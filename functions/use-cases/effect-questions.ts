@@ -578,13 +578,32 @@ export async function answerQuestion(
     }
     answered = earlier;
   }
-  await carryOutAnswer(deps, incident, effect, question, answered);
+  const logged =
+    answered.answer === 'sent' && effect && !effect.providerRef ? loggedMessageId(view) : undefined;
+  await carryOutAnswer(
+    deps,
+    incident,
+    effect && logged ? { ...effect, providerRef: logged } : effect,
+    question,
+    answered,
+  );
 
   // 4.
   const resumedWorkflow =
     (await deps.questions.openQuestions(incident.id)).length === 0 &&
     (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at: answered.at } }));
   return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
+}
+
+/**
+ * The MessageId of a notice in doubt, where the mail service's log holds exactly one message with
+ * its subject to its address since its intent: that one is it. Two or more, or none, name nothing.
+ */
+function loggedMessageId(view: QuestionView): string | undefined {
+  const intentAt = Date.parse(view.effect?.intentAt ?? '');
+  if (Number.isNaN(intentAt)) return undefined;
+  const since = (view.mailLog?.messages ?? []).filter((m) => Date.parse(m.at) >= intentAt);
+  return since.length === 1 ? since[0]?.messageId : undefined;
 }
 
 /**

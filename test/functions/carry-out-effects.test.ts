@@ -1307,6 +1307,58 @@ describe('a bounced notice sent to another address from the customer list', () =
     expect(await sentNotices.find('ses-late')).toMatchObject({ effectId: 'P1-E1', attempt: 2 });
   });
 
+  it('a resend in doubt answered "sent" records the MessageId the mail log holds for it since its intent', async () => {
+    const {
+      answerDeps: base,
+      id,
+      questionLink,
+      effects,
+      plan,
+      entries,
+      sentNotices,
+    } = await bounced({
+      customerRef: 'cus_mo',
+      email: 'mo@example.com',
+      otherEmails: ['mo@work.example'],
+    });
+    let n = 1;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'mo@work.example')
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return { MessageId: `ses-${++n}` };
+    });
+    // The mail service's own log: one message to that address before the resend's intent, one after.
+    const looked: string[] = [];
+    const sentMail = {
+      find: async (to: string) => {
+        looked.push(to);
+        return {
+          since: '2026-11-22T00:00:00.000Z',
+          messages: [
+            { messageId: 'ses-older', at: '2026-11-22T09:00:00.000Z' },
+            { messageId: 'ses-in-log', at: '2026-11-22T12:00:00.000Z' },
+          ],
+        };
+      },
+    };
+    const answerDeps = { ...base, sentMail };
+    await answerQuestion(answerDeps, questionLink('P1-E1'), { answer: 'resend', address: 'mo@work.example' });
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    await answerQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2), {
+      answer: 'sent',
+      note: 'in the SES log',
+    });
+    expect(looked).toContain('mo@work.example');
+    expect(await current()).toMatchObject({ progress: 'confirmed', attempt: 2, providerRef: 'ses-in-log' });
+    expect((await entries()).at(-1)).toMatchObject({ state: 'confirmed', providerRef: 'ses-in-log' });
+    expect(await sentNotices.find('ses-in-log')).toMatchObject({ effectId: 'P1-E1', attempt: 2 });
+  });
+
   it('where the list holds no other address, says so and offers only the other two answers', async () => {
     const { answerDeps, questionLink } = await bounced({
       customerRef: 'cus_bo',
