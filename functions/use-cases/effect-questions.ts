@@ -103,11 +103,13 @@ export interface ResendDeps {
 }
 
 /**
- * How long a resend waits for SES's answer. A request that claimed the attempt is then done with
- * SES by {@link RESEND_GRACE_MS} after its claim, or dead: only past that grace may another request
- * take the attempt over, so a resend still under way is never asked about as if it had died.
+ * How long a resend waits for SES's answer (which takes well under a second): short enough that
+ * the page's request, 15 s at most, still has the time to ask about it as in doubt and e-mail the
+ * responders at the page's rate. A request that claimed the attempt is then done with SES by
+ * {@link RESEND_GRACE_MS} after its claim, or dead: only past that grace may another request take
+ * the attempt over, so a resend still under way is never asked about as if it had died.
  */
-export const RESEND_ANSWER_MS = 10_000;
+export const RESEND_ANSWER_MS = 5_000;
 /** The send's bound, the ledger's and the table's writes around it, and ample margin. */
 export const RESEND_GRACE_MS = 60_000;
 
