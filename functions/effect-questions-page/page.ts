@@ -4,7 +4,7 @@ import { ATTENTION_LABEL, KIND_LABEL, labelOf, OBLIGATION_LABEL, SEVERITY_LABEL 
 import { formatMajorAmount } from '../domain/money.ts';
 import { layout } from '../pages/layout.ts';
 import type { PageNotes } from '../pages/page-handler.ts';
-import type { QuestionView } from '../use-cases/effect-questions.ts';
+import type { QuestionView, ResendOutcome } from '../use-cases/effect-questions.ts';
 
 const ANSWER_LABEL: Readonly<Record<string, string>> = {
   sent: 'It was sent (say how you know)',
@@ -25,7 +25,7 @@ export function questionPage(view: QuestionView, notes: PageNotes = {}): string 
     ...(notes.issues ?? []).map((i) => `<p><code>${e(i.field)}</code> ${e(i.message)}</p>`),
   ];
   const body = answered
-    ? `<div class="box ok"><strong>Answered "${e(labelOf(ANSWER_LABEL, answered.answer))}"</strong> by ${e(answered.by)} at ${timeHtml(answered.at, view.now)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>`
+    ? `<div class="box ok"><strong>Answered "${e(labelOf(ANSWER_LABEL, answered.answer))}"</strong> by ${e(answered.by)} at ${timeHtml(answered.at, view.now)}${answered.note ? `: ${e(answered.note)}` : ''}${answered.reference ? ` (reference ${e(answered.reference)})` : ''}</div>${resendLine(view)}`
     : `<form method="post" class="box">
 <p>Asked of <strong>${e(view.askedOf)}</strong>. Opening this page changed nothing.</p>
 <fieldset><legend>Your answer</legend>
@@ -48,6 +48,35 @@ ${errors.length > 0 ? `<div class="box errors"><strong>Nothing was recorded:</st
 ${effect ? effectTable(view, effect) : ''}
 ${body}`,
   );
+}
+
+/** What became of a resend the answer asked for: whether the customer was sent it, and what is asked now. */
+function resendLine(view: QuestionView): string {
+  const r = view.resend;
+  const answered = view.question.answered;
+  if (!r || !answered) return '';
+  const to = `<code>${e(answered.address ?? '')}</code>`;
+  const asked = r.asked
+    ? `The responders were e-mailed a question about attempt ${e(r.attempt)}.`
+    : `The question about attempt ${e(r.attempt)} could not be e-mailed yet; record the same answer again to send it.`;
+  const mine = view.askedOf === answered.by;
+  const line: Record<ResendOutcome['outcome'], string> = {
+    sending: `Attempt ${e(r.attempt)} to ${to} is being sent; look again in a minute.`,
+    sent: `Attempt ${e(r.attempt)} went to ${to}: SES took it${r.providerRef ? ` (<code>${e(r.providerRef)}</code>)` : ''}.`,
+    refused: `Attempt ${e(r.attempt)} was not sent: SES refused it. ${e(r.detail ?? '')} ${asked}`,
+    'in-doubt': `Attempt ${e(r.attempt)} to ${to} ended without SES's answer: it is not known whether SES took it, and Casebook does not send it twice on a guess. ${asked}`,
+    stalled: `Sending attempt ${e(r.attempt)} to ${to} did not finish, and nothing is at it now. ${
+      mine
+        ? 'Record the same answer again: Casebook sends it, or asks about it as in doubt where SES may have taken it.'
+        : `${e(answered.by)}, who answered, can finish it from their link.`
+    }`,
+    later: 'Later attempts of this notice were asked about in questions of their own.',
+  };
+  const again =
+    r.outcome === 'stalled' && mine
+      ? `\n<form method="post" class="box"><input type="hidden" name="answer" value="resend"><input type="hidden" name="address" value="${e(answered.address ?? '')}"><button type="submit">Record the same answer again</button></form>`
+      : '';
+  return `\n<div class="box">${line[r.outcome]}</div>${again}`;
 }
 
 /**

@@ -93,9 +93,22 @@ export interface ResendDeps {
   /** SES's sending rate, shared with the questions' e-mails. */
   readonly rate: RateLimiter;
   readonly sentNotices: Pick<SentNotices, 'remember'>;
+  /** How long SES is given to answer a resend (default {@link RESEND_ANSWER_MS}); past it, the resend is in doubt. */
+  readonly answerWithinMs?: number;
   /** Asks about the new attempt when SES refused it or left it unknown whether it went out. */
   readonly ask: AskAboutEffect;
 }
+
+/**
+ * How long a resend waits for SES's answer (which takes well under a second): short enough that
+ * the page's request, 15 s at most, still has the time to ask about it as in doubt and e-mail the
+ * responders at the page's rate. A request that claimed the attempt is then done with SES by
+ * {@link RESEND_GRACE_MS} after its claim, or dead: only past that grace may another request take
+ * the attempt over, so a resend still under way is never asked about as if it had died.
+ */
+export const RESEND_ANSWER_MS = 5_000;
+/** The send's bound, the ledger's and the table's writes around it, and ample margin. */
+export const RESEND_GRACE_MS = 60_000;
 
 /** The resend an ask's dependencies can make, if they hold the notices' mailer. */
 function resendOf(deps: AskDeps): ResendDeps | undefined {
@@ -342,8 +355,49 @@ export interface QuestionView {
    */
   readonly otherAddresses?: readonly string[];
   readonly answers: readonly EffectAnswer['answer'][];
+  /** For a bounced notice answered "resend": what became of sending it to the address chosen. */
+  readonly resend?: ResendOutcome;
   /** When the view was read, by the deps' clock: the page says how long ago things were from it. */
   readonly now: Date;
+}
+
+/**
+ * What became of a resend, read from where its attempt stands: `sending` (a request is at it),
+ * `stalled` (nothing is, and SES's answer is not known: the same answer again finishes it), `sent`,
+ * `refused` (SES refused it) or `in-doubt` (SES did not answer) — both asked about as the next
+ * attempt's question (`asked`: its e-mails went out) — or `later` (attempts after it moved on).
+ */
+export interface ResendOutcome {
+  readonly attempt: number;
+  readonly outcome: 'sending' | 'stalled' | 'sent' | 'refused' | 'in-doubt' | 'later';
+  readonly providerRef?: string;
+  readonly detail?: string;
+  readonly asked?: boolean;
+}
+
+async function resendOutcomeOf(
+  deps: Pick<AnswerDeps, 'questions' | 'clock'>,
+  incidentId: string,
+  effect: EffectRecord,
+  question: EffectQuestion,
+): Promise<ResendOutcome> {
+  const attempt = question.attempt + 1;
+  if (effect.attempt > attempt) return { attempt, outcome: 'later' };
+  if (effect.attempt < attempt || effect.progress === 'planned') return { attempt, outcome: 'stalled' };
+  if (effect.progress === 'intent')
+    return { attempt, outcome: resendStalled(effect, deps.clock.now()) ? 'stalled' : 'sending' };
+  if (effect.progress === 'attention') {
+    const asked = Boolean(
+      (await deps.questions.getQuestion(incidentId, effect.effectId, attempt))?.emailedAt,
+    );
+    return {
+      attempt,
+      outcome: effect.attention?.reason === 'in-doubt' ? 'in-doubt' : 'refused',
+      ...(effect.attention ? { detail: effect.attention.detail } : {}),
+      asked,
+    };
+  }
+  return { attempt, outcome: 'sent', ...(effect.providerRef ? { providerRef: effect.providerRef } : {}) };
 }
 
 async function authorize(
@@ -399,6 +453,10 @@ async function authorize(
         )
       : undefined;
   const canResend = others !== undefined && others.length > 0 && deps.resend !== undefined;
+  const resendOutcome =
+    question.answered?.answer === 'resend' && effect
+      ? await resendOutcomeOf(deps, incident.id, effect, question)
+      : undefined;
   return {
     question,
     incident,
@@ -407,6 +465,7 @@ async function authorize(
     ...(sentTo ? { customerEmail: sentTo } : {}),
     ...(mailLog ? { mailLog } : {}),
     ...(others ? { otherAddresses: others } : {}),
+    ...(resendOutcome ? { resend: resendOutcome } : {}),
     answers: ATTENTION_ANSWERS[question.reason].filter((a) => a !== 'resend' || canResend),
     now: deps.clock.now(),
   };
@@ -518,13 +577,32 @@ export async function answerQuestion(
     }
     answered = earlier;
   }
-  await carryOutAnswer(deps, incident, effect, question, answered);
+  const logged =
+    answered.answer === 'sent' && effect && !effect.providerRef ? loggedMessageId(view) : undefined;
+  await carryOutAnswer(
+    deps,
+    incident,
+    effect && logged ? { ...effect, providerRef: logged } : effect,
+    question,
+    answered,
+  );
 
   // 4.
   const resumedWorkflow =
     (await deps.questions.openQuestions(incident.id)).length === 0 &&
     (await endWait(deps, incident.id, 'act', { result: { settledBy: askedOf, at: answered.at } }));
   return { view: { ...view, question: { ...question, answered } }, resumedWorkflow };
+}
+
+/**
+ * The MessageId of a notice in doubt, where the mail service's log holds exactly one message with
+ * its subject to its address since its intent: that one is it. Two or more, or none, name nothing.
+ */
+function loggedMessageId(view: QuestionView): string | undefined {
+  const intentAt = Date.parse(view.effect?.intentAt ?? '');
+  if (Number.isNaN(intentAt)) return undefined;
+  const since = (view.mailLog?.messages ?? []).filter((m) => Date.parse(m.at) >= intentAt);
+  return since.length === 1 ? since[0]?.messageId : undefined;
 }
 
 /**
@@ -592,7 +670,17 @@ async function carryOutAnswer(
     // Without a way to send here (asked again by Act or the SES events), the person's page finishes it.
     if (deps.resend)
       await resendNotice(deps, deps.resend, incident, effect, question, resend, decision, askedOf);
-  } else if (effect) await settleEffect(deps, incident, effect, question, answer, decision, askedOf, at);
+  } else if (effect)
+    await settleEffect(
+      { ...deps, sentNotices: deps.resend?.sentNotices },
+      incident,
+      effect,
+      question,
+      answer,
+      decision,
+      askedOf,
+      at,
+    );
   await deps.incidents.addTimelineEvent(incident.id, {
     key: `answer:${subject}:${question.attempt}`,
     at,
@@ -605,7 +693,9 @@ async function carryOutAnswer(
 }
 
 async function settleEffect(
-  deps: Pick<AskDeps, 'ledger' | 'effects'>,
+  deps: Pick<AskDeps, 'ledger' | 'effects'> & {
+    readonly sentNotices?: Pick<SentNotices, 'remember'> | undefined;
+  },
   incident: Incident,
   effect: EffectRecord,
   question: EffectQuestion,
@@ -653,6 +743,15 @@ async function settleEffect(
       attention: undefined,
       updatedAt: at,
     });
+    // A notice in doubt whose MessageId SES gave after all: its delivery events come back to it.
+    if (answer.answer === 'sent' && effect.providerRef && question.reason === 'in-doubt')
+      await deps.sentNotices?.remember({
+        messageId: effect.providerRef,
+        incidentId: incident.id,
+        planVersionId,
+        effectId: effect.effectId,
+        attempt: question.attempt,
+      });
     return;
   }
   if (answer.answer === 'void') {
@@ -763,6 +862,24 @@ async function resendNotice(
       await resend.ask(incident, { ...next, ...change }, reason, detail);
   };
 
+  /** The attempt SES took, on the ledger and the effect, and where its MessageId finds it again. */
+  const confirm = async (messageId: string) => {
+    await record('confirmed', { providerRef: messageId });
+    await move(
+      { progress: 'intent', attempt: next.attempt },
+      { progress: 'confirmed', providerRef: messageId },
+    );
+    await resend.sentNotices.remember({
+      messageId,
+      incidentId: incident.id,
+      planVersionId,
+      effectId: effect.effectId,
+      attempt: next.attempt,
+    });
+  };
+
+  // Before the claim: a wait for SES's rate after it would eat into the grace another request allows it.
+  await resend.rate.take();
   const intentAt = deps.clock.now().toISOString();
   await record('intent');
   const claimed = await move(
@@ -775,34 +892,92 @@ async function resendNotice(
       attention: undefined,
     },
   );
-  if (!claimed) return;
-  await resend.rate.take();
+  if (!claimed) return takeOver();
+  const sending = resend.mailer.send({ ...approved.message, to: answer.address });
   let messageId: string;
   try {
-    ({ messageId } = await resend.mailer.send({ ...approved.message, to: answer.address }));
+    ({ messageId } = await answeredWithin(sending, resend.answerWithinMs ?? RESEND_ANSWER_MS));
   } catch (error) {
-    if (error instanceof DeliveryRejectedError && !error.busy) {
-      await record('failed', { reason: error.message });
-      return attention(
-        'bounced',
-        `SES refused the notice to the other address chosen (${error.message}): the customer was not told.`,
+    if (error instanceof DeliveryRejectedError && error.busy) {
+      // Throttled: SES took nothing, and the answer on record sends it when carried out again.
+      await move(
+        { progress: 'intent', attempt: next.attempt },
+        {
+          progress: 'attention',
+          attempt: question.attempt,
+          intentAt: effect.intentAt,
+          providerRef: effect.providerRef,
+          attention: effect.attention,
+        },
       );
+      throw retryLater(error);
     }
-    return attention(
+    if (error instanceof DeliveryRejectedError) {
+      await record('failed', { reason: error.message });
+      return attention('bounced', refusedDetail(error.message));
+    }
+    const asked = attention(
       'in-doubt',
       `Sending to the other address ended without an answer (${(error as Error).message}); SES may have taken the message.`,
     );
+    if (error instanceof UnansweredError) {
+      // SES may still answer: its MessageId is kept on the effect in doubt, for the person who answers "sent".
+      void sending
+        .then(async ({ messageId: late }) => {
+          await asked.catch(() => undefined);
+          await move({ progress: 'attention', attempt: next.attempt }, { providerRef: late });
+        })
+        .catch(() => undefined);
+    }
+    return asked;
   }
-  await record('confirmed', { providerRef: messageId });
-  await move(
-    { progress: 'intent', attempt: next.attempt },
-    { progress: 'confirmed', providerRef: messageId },
-  );
-  await resend.sentNotices.remember({
-    messageId,
-    incidentId: incident.id,
-    planVersionId,
-    effectId: effect.effectId,
-    attempt: next.attempt,
+  await confirm(messageId);
+
+  /**
+   * The attempt was claimed already: by a request still sending it (within the grace, left alone),
+   * or by one that died or failed part-way. That one's attempt ends where a person sees it: what it
+   * left on the ledger is finished, and an attempt SES may or may not have taken is asked about as
+   * in doubt at once; a question about it that was never e-mailed is e-mailed.
+   */
+  async function takeOver(): Promise<void> {
+    const current = await deps.effects.getEffect(incident.id, planVersionId, effect.effectId);
+    if (current?.attempt !== next.attempt) return;
+    if (current.progress === 'attention' && current.attention) {
+      await resend.ask(incident, current, current.attention.reason, current.attention.detail);
+      return;
+    }
+    if (current.progress !== 'intent' || !resendStalled(current, deps.clock.now())) return;
+    const left = new Map((await deps.ledger.read(incident.id)).map((e) => [e.idempotencyKey, e]));
+    const key = (state: string) => `effect:${effect.effectId}:${next.attempt}:${state}`;
+    const confirmed = left.get(key('confirmed'));
+    if (confirmed && 'providerRef' in confirmed && confirmed.providerRef)
+      return confirm(confirmed.providerRef);
+    const failed = left.get(key('failed'));
+    if (failed) return attention('bounced', refusedDetail(String(failed.detail.reason ?? 'no reason kept')));
+    return attention(
+      'in-doubt',
+      `The request sending it to the other address ended before SES answered (its intent was recorded at ${current.intentAt ?? '?'}); SES may have taken the message.`,
+    );
+  }
+}
+
+const refusedDetail = (why: string) =>
+  `SES refused the notice to the other address chosen (${why}): the customer was not told.`;
+
+/** A resend claimed longer ago than any request can still be sending it. */
+function resendStalled(effect: EffectRecord, now: Date): boolean {
+  const since = Date.parse(effect.intentAt ?? effect.updatedAt ?? '');
+  return Number.isNaN(since) || now.getTime() - since >= RESEND_GRACE_MS;
+}
+
+/** SES gave no answer in the time a resend waits for one. */
+class UnansweredError extends Error {}
+
+function answeredWithin<T>(sending: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnansweredError(`SES gave no answer within ${ms / 1000} s`)), ms);
+    timer.unref?.();
   });
+  return Promise.race([sending, bound]).finally(() => clearTimeout(timer));
 }

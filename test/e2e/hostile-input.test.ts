@@ -21,10 +21,12 @@ import { sha256Hex } from '../../functions/domain/json.ts';
 import { LIMITS, TRUNCATION_MARKER } from '../../functions/domain/limits.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { LOCAL_CREDENTIALS } from '../../local/stack.ts';
+import { approvedForAct } from '../support/act-setup.ts';
 import { openedToDecide, workLinks } from '../support/casework.ts';
 import { complaint } from '../support/declarations.ts';
 import type { RequestRecipe, Targets } from '../support/hostile-requests.ts';
 import { build, hostileRequests } from '../support/hostile-requests.ts';
+import { plainIncident } from '../support/incidents.ts';
 import type { CaseJson } from '../support/local-stack.ts';
 import {
   approvalLinks,
@@ -34,6 +36,7 @@ import {
   start,
   tempDataDir,
   WEBHOOK_TOKEN,
+  waitFor,
 } from '../support/local-stack.ts';
 import { legalFee } from '../support/manual-entries.ts';
 
@@ -60,13 +63,22 @@ let dynamo: DynamoDBClient;
 let s3: S3Client;
 let sfn: SFNClient;
 const agent = new Agent({ keepAlive: true, maxSockets: MAX_BATCH });
-/** The incident the fixture opened, and its approval links. */
-let seeded: { incidentId: string; approvalIds: string[]; workLinkIds: string[] };
+/** The incident the fixture opened, and its approval links; the question about a bounced notice. */
+let seeded: {
+  incidentId: string;
+  approvalIds: string[];
+  workLinkIds: string[];
+  questionIds: string[];
+};
+/** The customer whose notice bounces, and the other address on the list a resend would go to. */
+const BOUNCES = 'bounce+fuzz@simulator.amazonses.com';
+const OTHER_ADDRESS = 'success+fuzz@simulator.amazonses.com';
 
 beforeAll(async () => {
   // The fuzz measures what the handlers answer, not the stage's throttle: without it, most of its
   // requests would be 429s.
-  stack = await start(tempDataDir(), await freePorts(), { gateway: { throttle: false } });
+  const dataDir = tempDataDir();
+  stack = await start(dataDir, await freePorts(), { gateway: { throttle: false } });
   const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
   dynamo = new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb });
   s3 = new S3Client({
@@ -79,12 +91,36 @@ beforeAll(async () => {
   const { incidentId } = await openedToDecide(stack, sample);
   const links = await approvalLinks(stack, incidentId, 1);
   const work = await workLinks(stack, incidentId);
+  // A notice Act sends to SES's simulator `bounce@`: its question offers a resend to another address.
+  const bounced = {
+    ...plainIncident(9),
+    id: 'INC-2026-8402',
+    correlationKey: 'hostile-resend',
+    detectedAt: new Date().toISOString(),
+  };
+  await approvedForAct(
+    stack,
+    dataDir,
+    bounced,
+    [{ customerRef: 'cus_fuzz', email: BOUNCES, name: 'Fuzz', otherEmails: [OTHER_ADDRESS] }],
+    {
+      summary: 'Apologise to Fuzz',
+      apply: [{ kind: 'notice', obligation: 'brand', template: 'apology' }],
+      effects: [],
+    },
+  );
+  const question = await waitFor(
+    'the question about the bounce',
+    async () => (await inbox(stack)).find((m) => m.subject.includes('(bounced)')),
+    90_000,
+  );
   seeded = {
     incidentId,
     approvalIds: [...links.values()].map((l) => l.split('/approvals/')[1] as string),
     workLinkIds: [...work.values()].map((l) => l.split('/work/')[1] as string),
+    questionIds: [/\/effects\/(\S+)/.exec(question.body.text ?? '')?.[1] as string],
   };
-}, 120_000);
+}, 210_000);
 
 afterAll(async () => {
   agent.destroy();
@@ -268,6 +304,33 @@ describe("the probe's findings, with the inputs it used", () => {
     expect((await send('GET', `/approvals/${link}`)).status).toBe(200);
   });
 
+  it('a resend of a bounced notice to an address not on the customer list: 400 naming it, nothing sent', async () => {
+    const link = seeded.questionIds[0] as string;
+    const page = await send('GET', `/effects/${link}`);
+    expect(page.body).toContain(`<input type="radio" name="address" value="${OTHER_ADDRESS}"`);
+    const post = (address: string) =>
+      send(
+        'POST',
+        `/effects/${link}`,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        new URLSearchParams({ answer: 'resend', address }).toString(),
+      );
+    const answers = await refusedWithNothingWritten(400, () =>
+      Promise.all(
+        [
+          'mallory@example.com',
+          `${OTHER_ADDRESS}\r\nBcc: mallory@example.com`,
+          `${OTHER_ADDRESS},mallory@example.com`,
+          `Fuzz <${OTHER_ADDRESS}>`,
+          BOUNCES,
+          '',
+        ].map(post),
+      ),
+    );
+    for (const answer of answers) expect(answer.body).toContain('<code>address</code>');
+    expect((await send('GET', `/effects/${link}`)).body).toContain('<form method="post"');
+  });
+
   it('a manual ledger entry with one bad field: 400 naming it, nothing written', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ ...legalFee, amount: '12.345' }, 'amount'],
@@ -400,6 +463,8 @@ describe('fuzz: every route, hostile and broken requests', () => {
       incidentIds: [seeded.incidentId],
       approvalIds: seeded.approvalIds,
       workLinkIds: seeded.workLinkIds,
+      questionIds: seeded.questionIds,
+      otherAddress: OTHER_ADDRESS,
       cursor: list.cursor,
       fixture: fixture(),
     };
@@ -407,6 +472,8 @@ describe('fuzz: every route, hostile and broken requests', () => {
     const statuses = new Map<number, number>();
     /** What the workroom's actions answered, apart: the routes with the most ways to write. */
     const workStatuses = new Map<number, number>();
+    /** Resends refused for their address: the one answer on a question that sends to a customer. */
+    let addressRefused = 0;
     // After a passing run the counts are known; after a failing one (and while shrinking) count afresh.
     let counted: Record<string, number> | undefined = await quiet();
     const property = fc.asyncProperty(
@@ -433,6 +500,12 @@ describe('fuzz: every route, hostile and broken requests', () => {
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
           if (recipe.aim === 'POST /work/{linkId}/{action}' && recipe.method === 'POST')
             workStatuses.set(answer.status, (workStatuses.get(answer.status) ?? 0) + 1);
+          if (
+            recipe.aim === 'POST /effects/{questionId}' &&
+            answer.status === 400 &&
+            answer.body.includes('<code>address</code>')
+          )
+            addressRefused++;
           if (answer.status === 0) throw new Error(`${what}: ${answer.body}`);
           if (answer.status >= 500)
             throw new Error(`${what} answered ${answer.status}: ${answer.body.slice(0, 500)}`);
@@ -462,5 +535,6 @@ describe('fuzz: every route, hostile and broken requests', () => {
       expect(statuses.get(status) ?? 0, `${status}s`).toBeGreaterThan(0);
     for (const status of [400, 404])
       expect(workStatuses.get(status) ?? 0, `workroom ${status}s`).toBeGreaterThan(0);
+    expect(addressRefused, 'resends refused for their address').toBeGreaterThan(0);
   }, 600_000);
 });

@@ -102,5 +102,7 @@ describe('a bounced notice resent to another address from the customer list', ()
     const after = await (await fetch(link)).text();
     expect(after).toContain('Answered');
     expect(after).not.toContain('<form method="post"');
+    // And what became of the resend: SES took it, under this MessageId.
+    expect(after).toContain(`SES took it (<code>${resent[0]?.messageId}</code>)`);
   }, 240_000);
 });

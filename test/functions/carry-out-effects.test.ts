@@ -32,6 +32,7 @@ import {
   answerQuestion,
   askAboutEffect,
   askAboutPlan,
+  RESEND_GRACE_MS,
   viewQuestion,
 } from '../../functions/use-cases/effect-questions.ts';
 import { holdForPeople } from '../../functions/use-cases/hold-for-people.ts';
@@ -1056,6 +1057,266 @@ describe('a bounced notice sent to another address from the customer list', () =
     ]);
   });
 
+  it('a resend whose request ended before SES answered is asked about as in doubt when answered again after the grace', async () => {
+    const {
+      answerDeps: base,
+      id,
+      questionLink,
+      effects,
+      plan,
+      entries,
+    } = await bounced({
+      customerRef: 'cus_ivy',
+      email: 'ivy@example.com',
+      otherEmails: ['ivy@work.example'],
+    });
+    let n = 1;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      // The request that sends it dies here: SES never answers it.
+      if (input.Destination?.ToAddresses?.[0] === 'ivy@work.example') return new Promise(() => undefined);
+      return { MessageId: `ses-${++n}` };
+    });
+    const clock = testClock('2026-11-22T11:00:00.000Z');
+    const answerDeps = { ...base, clock, resend: { ...base.resend, answerWithinMs: 3_600_000 } };
+    const link = questionLink('P1-E1');
+    const resend = { answer: 'resend', address: 'ivy@work.example' };
+    void answerQuestion(answerDeps, link, resend);
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    for (let i = 0; (await current())?.progress !== 'intent'; i++) {
+      if (i > 500) throw new Error('the resend never claimed its attempt');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await current()).toMatchObject({ progress: 'intent', attempt: 2 });
+
+    // Answered again while it may still be under way: nothing is sent twice, the page says it is being sent.
+    await answerQuestion(answerDeps, link, resend);
+    expect(sentTo().filter((to) => to === 'ivy@work.example')).toHaveLength(1);
+    expect(await current()).toMatchObject({ progress: 'intent', attempt: 2 });
+    expect((await viewQuestion(answerDeps, link)).resend).toMatchObject({ attempt: 2, outcome: 'sending' });
+
+    // Past the grace no request can still be sending it: answered again, it is a question in doubt at once.
+    clock.advance(RESEND_GRACE_MS);
+    expect((await viewQuestion(answerDeps, link)).resend).toMatchObject({ attempt: 2, outcome: 'stalled' });
+    expect(questionPage(await viewQuestion(answerDeps, link))).toContain('<form method="post"');
+    await answerQuestion(answerDeps, link, resend);
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    expect(sentTo().filter((to) => to === 'ivy@work.example')).toHaveLength(1);
+    const doubt = await viewQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2));
+    expect(doubt.answers).toEqual(['sent', 'not-sent']);
+    expect(doubt.customerEmail).toBe('ivy@work.example');
+    const view = await viewQuestion(answerDeps, link);
+    expect(view.resend).toMatchObject({ attempt: 2, outcome: 'in-doubt', asked: true });
+    expect(questionPage(view)).toContain('not known whether SES took it');
+    expect(
+      (await entries()).filter((e) => e.kind === 'notice').map((e) => [e.state, e.detail.attempt]),
+    ).toEqual([
+      ['intent', 1],
+      ['confirmed', 1],
+      ['intent', 2],
+    ]);
+  });
+
+  it('a resend SES refuses is recorded failed and asked about with its reason; with SES down the question is asked when answered again', async () => {
+    const { answerDeps, id, questionLink, effects, plan, entries } = await bounced({
+      customerRef: 'cus_jo',
+      email: 'jo@example.com',
+      otherEmails: ['jo@work.example', 'jo@home.example'],
+    });
+    let n = 1;
+    let down = true;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'jo@work.example')
+        throw Object.assign(new Error('Address blacklisted.'), {
+          name: 'MessageRejected',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      // The questions' e-mails find SES unreachable until it is back.
+      if (down)
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8005'), { code: 'ECONNREFUSED' });
+      return { MessageId: `ses-${++n}` };
+    });
+    const link = questionLink('P1-E1');
+    const resend = { answer: 'resend', address: 'jo@work.example' };
+    await expect(answerQuestion(answerDeps, link, resend)).rejects.toThrow(/ECONNREFUSED/);
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'bounced' },
+    });
+    // SES is back: the same answer again e-mails the question the failed request could not.
+    down = false;
+    await answerQuestion(answerDeps, link, resend);
+    expect(sentTo().filter((to) => to === 'jo@work.example')).toHaveLength(1);
+    expect(await answerDeps.questions.getQuestion(id, 'P1-E1', 2)).toMatchObject({
+      emailedAt: expect.any(String),
+    });
+    // The link e-mailed now: the failed request's were replaced.
+    const again = await viewQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2, 'last'));
+    expect(again.question.detail).toContain('Address blacklisted');
+    expect(again.otherAddresses).toEqual(['jo@home.example']);
+    const view = await viewQuestion(answerDeps, link);
+    expect(view.resend).toMatchObject({ attempt: 2, outcome: 'refused', asked: true });
+    expect(questionPage(view)).toContain('SES refused it');
+    expect(
+      (await entries()).filter((e) => e.kind === 'notice').map((e) => [e.state, e.detail.attempt]),
+    ).toEqual([
+      ['intent', 1],
+      ['confirmed', 1],
+      ['intent', 2],
+      ['failed', 2],
+    ]);
+  });
+
+  it('a resend SES throttles is left as answered and unsent: the same answer again sends it', async () => {
+    const { answerDeps, id, questionLink, effects, plan, entries } = await bounced({
+      customerRef: 'cus_lu',
+      email: 'lu@example.com',
+      otherEmails: ['lu@work.example'],
+    });
+    let n = 1;
+    let busy = true;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'lu@work.example' && busy) {
+        busy = false;
+        throw Object.assign(new Error('Maximum sending rate exceeded.'), {
+          name: 'Throttling',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return { MessageId: `ses-${++n}` };
+    });
+    const link = questionLink('P1-E1');
+    const resend = { answer: 'resend', address: 'lu@work.example' };
+    await expect(answerQuestion(answerDeps, link, resend)).rejects.toMatchObject({
+      name: 'Casebook.DependencyUnavailable',
+    });
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 1,
+      attention: { reason: 'bounced' },
+    });
+    expect((await viewQuestion(answerDeps, link)).resend).toMatchObject({ attempt: 2, outcome: 'stalled' });
+    await answerQuestion(answerDeps, link, resend);
+    expect(await current()).toMatchObject({ progress: 'confirmed', attempt: 2 });
+    expect((await viewQuestion(answerDeps, link)).resend).toMatchObject({ attempt: 2, outcome: 'sent' });
+    expect(
+      (await entries()).filter((e) => e.kind === 'notice').map((e) => [e.state, e.detail.attempt]),
+    ).toEqual([
+      ['intent', 1],
+      ['confirmed', 1],
+      ['intent', 2],
+      ['confirmed', 2],
+    ]);
+  });
+
+  it('a resend in doubt answered "sent" records the MessageId SES gave after all', async () => {
+    const {
+      answerDeps: base,
+      id,
+      questionLink,
+      effects,
+      plan,
+      entries,
+      sentNotices,
+    } = await bounced({
+      customerRef: 'cus_kit',
+      email: 'kit@example.com',
+      otherEmails: ['kit@work.example'],
+    });
+    let n = 1;
+    let answerLate: (out: { MessageId: string }) => void = () => undefined;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'kit@work.example')
+        return new Promise((resolve) => {
+          answerLate = resolve;
+        });
+      return { MessageId: `ses-${++n}` };
+    });
+    const answerDeps = { ...base, resend: { ...base.resend, answerWithinMs: 200 } };
+    await answerQuestion(answerDeps, questionLink('P1-E1'), {
+      answer: 'resend',
+      address: 'kit@work.example',
+    });
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    // SES answers after Casebook stopped waiting: the MessageId is kept on the effect in doubt.
+    answerLate({ MessageId: 'ses-late' });
+    for (let i = 0; (await current())?.providerRef !== 'ses-late'; i++) {
+      if (i > 500) throw new Error('the late MessageId was never kept');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const doubt = questionLinkOf(id, 'P1-E1', 2);
+    await answerQuestion(answerDeps, doubt, { answer: 'sent', note: 'the customer replied to it' });
+    expect(await current()).toMatchObject({ progress: 'confirmed', attempt: 2, providerRef: 'ses-late' });
+    expect((await entries()).at(-1)).toMatchObject({ state: 'confirmed', providerRef: 'ses-late' });
+    // Its delivery events come back to it.
+    expect(await sentNotices.find('ses-late')).toMatchObject({ effectId: 'P1-E1', attempt: 2 });
+  });
+
+  it('a resend in doubt answered "sent" records the MessageId the mail log holds for it since its intent', async () => {
+    const {
+      answerDeps: base,
+      id,
+      questionLink,
+      effects,
+      plan,
+      entries,
+      sentNotices,
+    } = await bounced({
+      customerRef: 'cus_mo',
+      email: 'mo@example.com',
+      otherEmails: ['mo@work.example'],
+    });
+    let n = 1;
+    ses.on(SendEmailCommand).callsFake(async (input: { Destination?: { ToAddresses?: string[] } }) => {
+      if (input.Destination?.ToAddresses?.[0] === 'mo@work.example')
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return { MessageId: `ses-${++n}` };
+    });
+    // The mail service's own log: one message to that address before the resend's intent, one after.
+    const looked: string[] = [];
+    const sentMail = {
+      find: async (to: string) => {
+        looked.push(to);
+        return {
+          since: '2026-11-22T00:00:00.000Z',
+          messages: [
+            { messageId: 'ses-older', at: '2026-11-22T09:00:00.000Z' },
+            { messageId: 'ses-in-log', at: '2026-11-22T12:00:00.000Z' },
+          ],
+        };
+      },
+    };
+    const answerDeps = { ...base, sentMail };
+    await answerQuestion(answerDeps, questionLink('P1-E1'), { answer: 'resend', address: 'mo@work.example' });
+    const current = () => effects.getEffect(id, versionIdOf(plan), 'P1-E1');
+    expect(await current()).toMatchObject({
+      progress: 'attention',
+      attempt: 2,
+      attention: { reason: 'in-doubt' },
+    });
+    await answerQuestion(answerDeps, questionLinkOf(id, 'P1-E1', 2), {
+      answer: 'sent',
+      note: 'in the SES log',
+    });
+    expect(looked).toContain('mo@work.example');
+    expect(await current()).toMatchObject({ progress: 'confirmed', attempt: 2, providerRef: 'ses-in-log' });
+    expect((await entries()).at(-1)).toMatchObject({ state: 'confirmed', providerRef: 'ses-in-log' });
+    expect(await sentNotices.find('ses-in-log')).toMatchObject({ effectId: 'P1-E1', attempt: 2 });
+  });
+
   it('where the list holds no other address, says so and offers only the other two answers', async () => {
     const { answerDeps, questionLink } = await bounced({
       customerRef: 'cus_bo',
@@ -1075,10 +1336,14 @@ describe('a bounced notice sent to another address from the customer list', () =
 });
 
 /** The link a responder got for a question about attempt `attempt`, from the mocked SES. */
-function questionLinkOf(id: string, effectId: string, attempt: number): string {
-  const texts = ses
-    .commandCalls(SendEmailCommand)
-    .map((c) => c.args[0].input.Message?.Body?.Text?.Data ?? '');
+function questionLinkOf(
+  id: string,
+  effectId: string,
+  attempt: number,
+  which: 'first' | 'last' = 'first',
+): string {
+  const sent = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Message?.Body?.Text?.Data ?? '');
+  const texts = which === 'first' ? sent : sent.reverse();
   const m = texts
     .map((text) => new RegExp(`/effects/(${id}\\.${effectId}\\.${attempt}\\.\\S+)`).exec(text))
     .find(Boolean);

@@ -69,6 +69,10 @@ export interface Targets {
   readonly approvalIds: readonly string[];
   /** Workroom link ids (a responder's and the SRE lead's) of the first incident. */
   readonly workLinkIds: readonly string[];
+  /** Question ids (`/effects/{questionId}`) about a bounced notice whose customer has another address. */
+  readonly questionIds: readonly string[];
+  /** That customer's other address on the list: a resend to it would send, so no form carries it. */
+  readonly otherAddress: string;
   /** A cursor GET /incidents returned. */
   readonly cursor: string;
   /** The Alertmanager payload that opened the first incident. */
@@ -461,6 +465,99 @@ function formRecipe(): fc.Arbitrary<BodyRecipe> {
       field('decision', fc.constant('approve')),
       field('basis', fc.constant({ repeat: 'b', times: LIMITS.decisionBasisChars + 1 })),
     ),
+  );
+  const extra = fc.array(fc.tuple(fc.oneof(fc.constantFrom<Text>(...PROTOTYPE_KEYS), anyText), anyText), {
+    maxLength: 3,
+  });
+  // The invalid fields come first: a form field counts once, and later duplicates cannot mend it.
+  return fc.tuple(invalid, extra).map(([bad, more]) => ({ kind: 'form', fields: [...bad, ...more] }));
+}
+
+/**
+ * Answers to a question about a bounced notice, each refused on its own: no answer the question
+ * allows, a resend to an address not on the customer list (near misses of the one that is, header
+ * injections, lists, oversized), done by hand without a usable reference, void without a basis, or
+ * a note past its length. The customer's other address itself never appears: a resend to it sends.
+ */
+function questionFormRecipe(otherAddress: string): fc.Arbitrary<BodyRecipe> {
+  const field = (name: string, value: fc.Arbitrary<Text>) => value.map((v) => [name, v] as const);
+  const [local, domain] = otherAddress.split('@') as [string, string];
+  const notOnTheList = fc.oneof(
+    fc.constantFrom<Text>(
+      '',
+      ' ',
+      'mallory@example.com',
+      `${local}x@${domain}`,
+      `${local}@${domain}.`,
+      `${local}@${domain}x`,
+      `${local}@@${domain}`,
+      `${otherAddress}\r\nBcc: mallory@example.com`,
+      `${otherAddress}\nBcc: mallory@example.com`,
+      `${otherAddress},mallory@example.com`,
+      `${otherAddress};mallory@example.com`,
+      `"${otherAddress}"`,
+      `<${otherAddress}>`,
+      `Eve <${otherAddress}>`,
+      `${otherAddress}\u0000`,
+      `${otherAddress.replace('@', '\uFF20')}`,
+      `${otherAddress}\u200B`,
+      `\u202E${otherAddress}`,
+      { repeat: 'a', times: 5000 },
+      ...PROTOTYPE_KEYS,
+    ),
+    anyText.filter((t) => expand(t).trim().toLowerCase() !== otherAddress.toLowerCase()),
+  );
+  const invalid = fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        field(
+          'answer',
+          fc.constantFrom(
+            '',
+            'RESEND',
+            'resend ',
+            'sent',
+            'not-sent',
+            'retry',
+            'check-again',
+            'resend\u0000',
+          ),
+        ),
+        field('address', fc.constant(otherAddress.toUpperCase())),
+      ),
+    },
+    // The resend's own field, most of all: the one answer here that sends to a customer.
+    {
+      weight: 4,
+      arbitrary: fc.tuple(field('answer', fc.constant('resend')), field('address', notOnTheList)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(field('answer', fc.constant('resend')), field('note', fc.constant('it bounced'))),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        field('answer', fc.constant('done-by-hand')),
+        field('reference', fc.constantFrom<Text>('', '  ', 'has space', { repeat: 'r', times: 201 })),
+        field('note', fc.constant('phoned them')),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        field('answer', fc.constant('void')),
+        field('note', fc.constantFrom('', '   ', '\t')),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        field('answer', fc.constant('void')),
+        field('note', fc.constant({ repeat: 'n', times: 2001 })),
+      ),
+    },
   );
   const extra = fc.array(fc.tuple(fc.oneof(fc.constantFrom<Text>(...PROTOTYPE_KEYS), anyText), anyText), {
     maxLength: 3,
@@ -910,10 +1007,46 @@ function workPost(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
   );
 }
 
+/**
+ * Answers posted to a question: mostly to the real question, as a form, so the answers' fields (the
+ * resend's address above all) reach the use case rather than the link check or the content type.
+ */
+function answerPost(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
+  return fc.record({
+    aim: fc.constant(`${route.method} ${route.path}`),
+    method: fc.oneof(
+      { weight: 8, arbitrary: fc.constant('POST') },
+      { weight: 1, arbitrary: fc.constantFrom('GET', 'HEAD', 'PUT', 'DELETE') },
+    ),
+    path: fc
+      .oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...targets.questionIds) },
+        { weight: 1, arbitrary: idSegment(targets.questionIds) },
+      )
+      .map((id) => `/effects/${id}`),
+    query: rarely(queryString(targets)).map((q) => q ?? ''),
+    headers: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: headers(targets, true).map((h) => ({
+          ...h,
+          'content-type': 'application/x-www-form-urlencoded',
+        })),
+      },
+      { weight: 1, arbitrary: headers(targets, true) },
+    ),
+    body: fc.oneof(
+      { weight: 6, arbitrary: questionFormRecipe(targets.otherAddress) },
+      { weight: 1, arbitrary: strangeBody },
+    ),
+  });
+}
+
 /** Requests aimed at one route. */
 function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
   if (route.path === '/work/{linkId}/{action}') return workPost(route, targets);
-  const isForm = route.path.startsWith('/approvals');
+  if (route.path === '/effects/{questionId}' && route.method === 'POST') return answerPost(route, targets);
+  const isForm = route.path.startsWith('/approvals') || route.path.startsWith('/effects');
   const segment =
     route.path === '/webhooks/{source}'
       ? fc.oneof(
@@ -935,7 +1068,9 @@ function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
             ? targets.approvalIds
             : route.path.startsWith('/work')
               ? targets.workLinkIds
-              : targets.incidentIds,
+              : route.path.startsWith('/effects')
+                ? targets.questionIds
+                : targets.incidentIds,
         );
   const posted = isForm
     ? formRecipe()
