@@ -245,11 +245,27 @@ async function joinAcrossSources(
     else if ((await deps.incidents.getIncident(holder.incidentId))?.correlationKey === holder.owner) {
       target = holder.incidentId;
     }
-    if (target) break;
+    if (target || abandoned(holder, now)) break;
     await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
     holder = await deps.incidents.findCorrelation(cross);
   }
   if (!holder?.open) return undefined;
+  if (!target && abandoned(holder, now)) {
+    // Its opener is gone and its own sender did not finish the opening within the grace (it may
+    // never deliver again): the key goes to this delivery's incident, or every other source's
+    // report of the trouble would wait on it forever.
+    const taken = await deps.incidents.claimCorrelation(
+      cross,
+      proposed,
+      holder.incidentId,
+      alert.occurrences,
+      at,
+      {
+        owner: alert.correlationKey,
+      },
+    );
+    if (taken.claimed) return undefined;
+  }
   if (!target) {
     await deps.incidents.releaseCorrelation(alert.correlationKey, proposed, undefined).catch(() => {});
     throw new CasebookError(
@@ -263,6 +279,15 @@ async function joinAcrossSources(
     summary: `${alert.source} reports the same trouble (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); joined to ${target} across sources`,
   });
   return { outcome: 'folded', incidentId: target, classification };
+}
+
+/**
+ * Whether the opening `holder` names is past its opener's grace: claimed that long ago (or before
+ * claims carried their time) and neither started nor written under its owner since.
+ */
+function abandoned(holder: Correlation, now: Date): boolean {
+  if (holder.started) return false;
+  return holder.claimedAt === undefined || now.getTime() - Date.parse(holder.claimedAt) >= OPENING_GRACE_MS;
 }
 
 /**
