@@ -330,7 +330,10 @@ async function openClaimed(
     }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const incident = newIncident(incidentId, alert, classification, at, archived);
-      if (await deps.incidents.createIncident(incident)) {
+      const outcome = (await deps.incidents.createIncident(incident))
+        ? 'opened'
+        : await ownWrite(deps, incident);
+      if (outcome) {
         try {
           const number = parseIncidentId(incidentId);
           if (number) {
@@ -343,7 +346,7 @@ async function openClaimed(
           throw error;
         }
         await startLifecycle(deps, incident);
-        return { outcome: 'opened', incidentId, classification };
+        return { outcome, incidentId, classification };
       }
       // Another alert group's incident holds the number: move the claim past it.
       const taken = parseIncidentId(incidentId)?.sequence ?? 0;
@@ -367,6 +370,21 @@ async function openClaimed(
     ERROR_NAMES.dependencyUnavailable,
     `No incident number for ${alert.correlationKey} after ${MAX_ATTEMPTS} attempts: concurrent deliveries kept taking them`,
   );
+}
+
+/**
+ * Whether the incident a refused write found under `incident`'s number is this group's: this
+ * delivery's own write, whose answer was lost and whose retry the condition refused (`opened`: the
+ * same detection time), or a redelivery's that finished the opening meanwhile (`folded`). Taking
+ * either for another group's would open the trouble a second time under the next number.
+ */
+async function ownWrite(
+  deps: OpenIncidentDeps,
+  incident: Incident,
+): Promise<'opened' | 'folded' | undefined> {
+  const stored = await deps.incidents.getIncident(incident.id);
+  if (stored?.correlationKey !== incident.correlationKey) return undefined;
+  return stored.detectedAt === incident.detectedAt ? 'opened' : 'folded';
 }
 
 /** Gives back the keys this delivery claimed for `incidentId`, as far as it can. */

@@ -50,6 +50,7 @@ function processOver(tables: { operations: string; ledger: string }, clock: Retu
   return {
     deps,
     store,
+    raw,
     sent,
     dieAfter(n: number) {
       allowed = n;
@@ -153,5 +154,41 @@ describe('a cross-source key claimed by an opener that died and whose sender nev
     expect((await store.getIncident('INC-2026-0001'))?.correlationKey).toBe(pagerduty.correlationKey);
     expect(await store.getIncident('INC-2026-0002')).toBeUndefined();
     expect(await store.lastIncidentNumber(2026)).toBe(1);
+  });
+});
+
+describe('an incident write whose answer was lost', () => {
+  it("is recognised as the opener's own when the SDK's retry is refused: no second incident", async () => {
+    const tables = await world.db.tables();
+    const clock = testClock();
+    const alert = fromSource('alertmanager', undefined);
+    const opener = processOver(tables, clock);
+    // The incident's put reaches DynamoDB, its answer does not: the SDK sends it again, and the
+    // condition that no incident holds the number refuses the second one.
+    let lost = false;
+    opener.raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { Item?: { entity?: { S?: string } } };
+        if (!lost && context.commandName === 'PutItemCommand' && input.Item?.entity?.S === 'incident') {
+          lost = true;
+          throw Object.assign(new Error('socket hang up after the write'), {
+            name: 'TimeoutError',
+            $metadata: {},
+          });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseTheAnswer', priority: 'low' },
+    );
+    expect(await openIncident(opener.deps, alert)).toMatchObject({
+      outcome: 'opened',
+      incidentId: 'INC-2026-0001',
+    });
+    expect(lost).toBe(true);
+    expect(starts()).toBe(1);
+    expect(await opener.store.getIncident('INC-2026-0002')).toBeUndefined();
+    expect(await opener.store.lastIncidentNumber(2026)).toBe(1);
+    expect((await opener.store.findCorrelation(alert.correlationKey))?.incidentId).toBe('INC-2026-0001');
   });
 });
