@@ -360,7 +360,10 @@ async function openClaimed(
     }
   } catch (error) {
     // Unless its incident is written, the key is given back: no key points at a missing incident.
-    if (!(await deps.incidents.getIncident(incidentId).catch(() => undefined))) {
+    // A read that fails keeps it: given back over a written incident, the key would have the
+    // redelivery open the trouble again under the next number; kept, it has it finish this one.
+    const written = await deps.incidents.getIncident(incidentId).then(Boolean, () => true);
+    if (!written) {
       await release(deps, [alert.correlationKey, cross], incidentId);
     }
     throw error;

@@ -192,3 +192,42 @@ describe('an incident write whose answer was lost', () => {
     expect((await opener.store.findCorrelation(alert.correlationKey))?.incidentId).toBe('INC-2026-0001');
   });
 });
+
+describe('an opener whose detection failed and which could not read its incident back', () => {
+  it('keeps its key, so that the redelivery finishes that incident rather than opening another', async () => {
+    const tables = await world.db.tables();
+    const clock = testClock();
+    const alert = fromSource('alertmanager', undefined);
+    const opener = processOver(tables, clock);
+    // Once the incident is written, the ledger and every read of the incident fail (DynamoDB
+    // throttling the opener, say); the writes to the operations table still go through.
+    let incidentWritten = false;
+    opener.raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { TableName?: string; Item?: { entity?: unknown } };
+        const entity = input.Item?.entity;
+        const failing =
+          incidentWritten && (input.TableName === tables.ledger || context.commandName === 'GetItemCommand');
+        if (failing) throw Object.assign(new Error('throttled'), { name: 'TimeoutError' });
+        const result = await next(args);
+        if (
+          context.commandName === 'PutItemCommand' &&
+          (entity === 'incident' || (entity as { S?: string })?.S === 'incident')
+        )
+          incidentWritten = true;
+        return result;
+      },
+      { step: 'initialize', name: 'failAfterTheIncident', priority: 'low' },
+    );
+    await expect(openIncident(opener.deps, alert)).rejects.toThrow();
+    expect(incidentWritten).toBe(true);
+    const redelivery = processOver(tables, clock);
+    expect(await openIncident(redelivery.deps, alert)).toMatchObject({
+      outcome: 'folded',
+      incidentId: 'INC-2026-0001',
+    });
+    expect(starts()).toBe(1);
+    expect(await redelivery.store.getIncident('INC-2026-0002')).toBeUndefined();
+    expect((await redelivery.deps.ledger.read('INC-2026-0001')).map((e) => e.phase)).toEqual(['Detect']);
+  });
+});
