@@ -238,7 +238,7 @@ export class FaultWorld {
     writeFileSync(
       file,
       [
-        `# schedule ${name}${incidentId ? `, ${incidentId}` : ''}: its trail, then the stack's output (log level ${STACK_LOG_LEVEL}) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
+        `# schedule ${name}${incidentId ? `, ${incidentId}` : ''}: what broke and its trail, then the stack's output (log level ${STACK_LOG_LEVEL}) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
         ...trail,
         '# the stack',
         ...lines,
@@ -605,16 +605,19 @@ export async function runSchedule(
   };
   const named: Named = {};
   // Only a schedule whose invariant breaks writes its lines out; the others cost the memory they were kept in.
-  const keep = () => world.keepLog(named.tag ?? String(from), from, Date.now(), trail, named.incidentId);
+  const keep = (broken: readonly string[]) =>
+    world.keepLog(named.tag ?? String(from), from, Date.now(), [...broken, ...trail], named.incidentId);
   let outcome: Outcome;
   try {
     outcome = await driveSchedule(world, schedule, log, options, named);
   } catch (error) {
-    const message = `${(error as Error).message} (the stack's log of the schedule: ${keep()})`;
+    const what = (error as Error).message;
+    const message = `${what} (the stack's log of the schedule: ${keep([`broken: ${what}`])})`;
     throw error instanceof HaltedError ? new HaltedError(message) : new Error(message, { cause: error });
   }
   if (outcome.violations.length === 0) return outcome;
-  return { ...outcome, violations: [...outcome.violations, `the stack's log of the schedule: ${keep()}`] };
+  const file = keep(outcome.violations.map((v) => `broken: ${v}`));
+  return { ...outcome, violations: [...outcome.violations, `the stack's log of the schedule: ${file}`] };
 }
 
 /** What a schedule's lines are filed under: its tag, and its incident once the alert opened it. */
