@@ -329,18 +329,20 @@ async function openClaimed(
       archived = await deps.payloads.keep(alert.source, original);
     }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const incident = newIncident(incidentId, alert, classification, at, archived);
-      const outcome = (await deps.incidents.createIncident(incident))
-        ? 'opened'
-        : await ownWrite(deps, incident);
-      if (outcome) {
+      const drafted = newIncident(incidentId, alert, classification, at, archived);
+      const written = (await deps.incidents.createIncident(drafted))
+        ? { outcome: 'opened' as const, incident: drafted }
+        : await ownWrite(deps, drafted);
+      if (written) {
+        const { outcome, incident } = written;
         try {
           const number = parseIncidentId(incidentId);
           if (number) {
             await deps.incidents.recordIncidentNumber(number.year, number.sequence);
             remember(deps.incidents, number.year, number.sequence);
           }
-          await recordDetection(deps, incident, alert, classification, true);
+          // A log is new only under this delivery's own write: a redelivery's may have begun it.
+          await recordDetection(deps, incident, alert, classification, outcome === 'opened');
         } catch (error) {
           await startFailed(deps, incident);
           throw error;
@@ -376,18 +378,18 @@ async function openClaimed(
 }
 
 /**
- * Whether the incident a refused write found under `incident`'s number is this group's: this
+ * Whether the incident a refused write found under `drafted`'s number is this group's: this
  * delivery's own write, whose answer was lost and whose retry the condition refused (`opened`: the
  * same detection time), or a redelivery's that finished the opening meanwhile (`folded`). Taking
  * either for another group's would open the trouble a second time under the next number.
  */
 async function ownWrite(
   deps: OpenIncidentDeps,
-  incident: Incident,
-): Promise<'opened' | 'folded' | undefined> {
-  const stored = await deps.incidents.getIncident(incident.id);
-  if (stored?.correlationKey !== incident.correlationKey) return undefined;
-  return stored.detectedAt === incident.detectedAt ? 'opened' : 'folded';
+  drafted: Incident,
+): Promise<{ outcome: 'opened' | 'folded'; incident: Incident } | undefined> {
+  const stored = await deps.incidents.getIncident(drafted.id);
+  if (stored?.correlationKey !== drafted.correlationKey) return undefined;
+  return { outcome: stored.detectedAt === drafted.detectedAt ? 'opened' : 'folded', incident: stored };
 }
 
 /** Gives back the keys this delivery claimed for `incidentId`, as far as it can. */
