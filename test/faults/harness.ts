@@ -617,7 +617,8 @@ export async function runSchedule(
   }
   if (outcome.violations.length === 0) return outcome;
   const file = keep(outcome.violations.map((v) => `broken: ${v}`));
-  return { ...outcome, violations: [...outcome.violations, `the stack's log of the schedule: ${file}`] };
+  // First, so that a report that lists only the first few violations still names it.
+  return { ...outcome, violations: [`the stack's log of the schedule: ${file}`, ...outcome.violations] };
 }
 
 /** What a schedule's lines are filed under: its tag, and its incident once the alert opened it. */
