@@ -245,11 +245,27 @@ async function joinAcrossSources(
     else if ((await deps.incidents.getIncident(holder.incidentId))?.correlationKey === holder.owner) {
       target = holder.incidentId;
     }
-    if (target) break;
+    if (target || abandoned(holder, now)) break;
     await new Promise((resolve) => setTimeout(resolve, OPENING_LOOK_MS * look));
     holder = await deps.incidents.findCorrelation(cross);
   }
   if (!holder?.open) return undefined;
+  if (!target && abandoned(holder, now)) {
+    // Its opener is gone and its own sender did not finish the opening within the grace (it may
+    // never deliver again): the key goes to this delivery's incident, or every other source's
+    // report of the trouble would wait on it forever.
+    const taken = await deps.incidents.claimCorrelation(
+      cross,
+      proposed,
+      holder.incidentId,
+      alert.occurrences,
+      at,
+      {
+        owner: alert.correlationKey,
+      },
+    );
+    if (taken.claimed) return undefined;
+  }
   if (!target) {
     await deps.incidents.releaseCorrelation(alert.correlationKey, proposed, undefined).catch(() => {});
     throw new CasebookError(
@@ -263,6 +279,15 @@ async function joinAcrossSources(
     summary: `${alert.source} reports the same trouble (${alert.alerts.length} alert${alert.alerts.length === 1 ? '' : 's'}); joined to ${target} across sources`,
   });
   return { outcome: 'folded', incidentId: target, classification };
+}
+
+/**
+ * Whether the opening `holder` names is past its opener's grace: claimed that long ago (or before
+ * claims carried their time) and neither started nor written under its owner since.
+ */
+function abandoned(holder: Correlation, now: Date): boolean {
+  if (holder.started) return false;
+  return holder.claimedAt === undefined || now.getTime() - Date.parse(holder.claimedAt) >= OPENING_GRACE_MS;
 }
 
 /**
@@ -304,21 +329,26 @@ async function openClaimed(
       archived = await deps.payloads.keep(alert.source, original);
     }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const incident = newIncident(incidentId, alert, classification, at, archived);
-      if (await deps.incidents.createIncident(incident)) {
+      const drafted = newIncident(incidentId, alert, classification, at, archived);
+      const written = (await deps.incidents.createIncident(drafted))
+        ? { outcome: 'opened' as const, incident: drafted }
+        : await ownWrite(deps, drafted);
+      if (written) {
+        const { outcome, incident } = written;
         try {
           const number = parseIncidentId(incidentId);
           if (number) {
             await deps.incidents.recordIncidentNumber(number.year, number.sequence);
             remember(deps.incidents, number.year, number.sequence);
           }
-          await recordDetection(deps, incident, alert, classification, true);
+          // A log is new only under this delivery's own write: a redelivery's may have begun it.
+          await recordDetection(deps, incident, alert, classification, outcome === 'opened');
         } catch (error) {
           await startFailed(deps, incident);
           throw error;
         }
         await startLifecycle(deps, incident);
-        return { outcome: 'opened', incidentId, classification };
+        return { outcome, incidentId, classification };
       }
       // Another alert group's incident holds the number: move the claim past it.
       const taken = parseIncidentId(incidentId)?.sequence ?? 0;
@@ -332,7 +362,10 @@ async function openClaimed(
     }
   } catch (error) {
     // Unless its incident is written, the key is given back: no key points at a missing incident.
-    if (!(await deps.incidents.getIncident(incidentId).catch(() => undefined))) {
+    // A read that fails keeps it: given back over a written incident, the key would have the
+    // redelivery open the trouble again under the next number; kept, it has it finish this one.
+    const written = await deps.incidents.getIncident(incidentId).then(Boolean, () => true);
+    if (!written) {
       await release(deps, [alert.correlationKey, cross], incidentId);
     }
     throw error;
@@ -342,6 +375,21 @@ async function openClaimed(
     ERROR_NAMES.dependencyUnavailable,
     `No incident number for ${alert.correlationKey} after ${MAX_ATTEMPTS} attempts: concurrent deliveries kept taking them`,
   );
+}
+
+/**
+ * Whether the incident a refused write found under `drafted`'s number is this group's: this
+ * delivery's own write, whose answer was lost and whose retry the condition refused (`opened`: the
+ * same detection time), or a redelivery's that finished the opening meanwhile (`folded`). Taking
+ * either for another group's would open the trouble a second time under the next number.
+ */
+async function ownWrite(
+  deps: OpenIncidentDeps,
+  drafted: Incident,
+): Promise<{ outcome: 'opened' | 'folded'; incident: Incident } | undefined> {
+  const stored = await deps.incidents.getIncident(drafted.id);
+  if (stored?.correlationKey !== drafted.correlationKey) return undefined;
+  return { outcome: stored.detectedAt === drafted.detectedAt ? 'opened' : 'folded', incident: stored };
 }
 
 /** Gives back the keys this delivery claimed for `incidentId`, as far as it can. */

@@ -15,6 +15,8 @@
  * schedule kills it.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -43,6 +45,7 @@ import {
   WEBHOOK_TOKEN,
 } from '../support/local-stack.ts';
 import type { Schedule, Step } from './schedule.ts';
+import { describeSchedule } from './schedule.ts';
 
 /** Short deadlines, so that every wait of the lifecycle reads the clock within a second or two. */
 export const FAULT_DEADLINES = { checkFloorSeconds: 1, checkCeilingSeconds: 3 };
@@ -61,6 +64,20 @@ const STALL_MS = Number(process.env.CASEBOOK_FAULT_STALL_MS ?? 60_000);
 const END_CAP_MS = Number(process.env.CASEBOOK_FAULT_END_CAP_MS ?? 600_000);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The stack's output lines kept in memory, newest last, so that a schedule whose invariant breaks
+ * can write the lines of its time to a file: past this many, the oldest go.
+ */
+const OUTPUT_KEPT = Number(process.env.CASEBOOK_FAULT_OUTPUT_LINES ?? 200_000);
+/** The handlers' log level in the stack (CASEBOOK_TEST_LOG_LEVEL; default WARN: every failure a request met, little else). */
+const STACK_LOG_LEVEL = process.env.CASEBOOK_TEST_LOG_LEVEL ?? 'WARN';
+
+/** A line of output, and when (ms since the epoch) the harness read it. */
+interface OutputLine {
+  readonly at: number;
+  readonly line: string;
+}
 
 /** What one schedule found: the counts the bench reports, and every broken invariant in words. */
 export interface Outcome {
@@ -139,6 +156,8 @@ export class FaultWorld {
   readonly dataDir: string;
   private child?: ScriptProcess & StackEndpoints;
   private readonly log: (line: string) => void;
+  /** The stack's output across its lives, and the harness's own lines (kills), by time. */
+  private readonly output: OutputLine[] = [];
   kills = 0;
 
   private constructor(proxy: FaultProxy, ports: LocalPorts, dataDir: string, log: (line: string) => void) {
@@ -174,10 +193,59 @@ export class FaultWorld {
     const script = runScript(
       join(ROOT, 'test/faults/stack-child.ts'),
       [this.dataDir, JSON.stringify(this.ports), JSON.stringify(this.proxy.endpoints), this.proxy.controlUrl],
-      { CASEBOOK_DEADLINES: JSON.stringify(FAULT_DEADLINES), CASEBOOK_ANCHOR_INTERVAL_SECONDS: '3600' },
+      {
+        CASEBOOK_DEADLINES: JSON.stringify(FAULT_DEADLINES),
+        CASEBOOK_ANCHOR_INTERVAL_SECONDS: '3600',
+        CASEBOOK_TEST_LOG_LEVEL: STACK_LOG_LEVEL,
+      },
     );
+    this.keepOutput(script.child.stdout);
+    this.keepOutput(script.child.stderr);
     const ready = JSON.parse((await script.line('READY ', 90_000)).slice('READY '.length)) as StackEndpoints;
     this.child = { ...ready, ...script };
+  }
+
+  /** Keeps each line `stream` prints (runScript reads it as UTF-8 already). */
+  private keepOutput(stream: NodeJS.ReadableStream | null): void {
+    let partial = '';
+    stream?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      const at = Date.now();
+      for (const line of lines) if (line.length > 0) this.output.push({ at, line });
+      if (this.output.length > OUTPUT_KEPT) this.output.splice(0, this.output.length - OUTPUT_KEPT);
+    });
+  }
+
+  /** Notes a line of the harness's own among the stack's (a kill, a restart). */
+  note(line: string): void {
+    this.output.push({ at: Date.now(), line: `harness: ${line}` });
+  }
+
+  /**
+   * Writes what the stack printed from `from` to `to` (ms since the epoch), after the schedule's own
+   * trail, to a file under $TMPDIR; answers its path. Lines naming `incidentId` are marked with `>`:
+   * the stack's lines name no schedule, and side by side the others' are interleaved.
+   */
+  keepLog(name: string, from: number, to: number, trail: readonly string[], incidentId?: string): string {
+    const dir = join(tmpdir(), 'casebook-faults');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.log`);
+    const time = (at: number) => new Date(at).toISOString().slice(11, 23);
+    const lines = this.output
+      .filter((o) => o.at >= from && o.at <= to)
+      .map((o) => `${incidentId && o.line.includes(incidentId) ? '>' : ' '} ${time(o.at)} ${o.line}`);
+    writeFileSync(
+      file,
+      [
+        `# schedule ${name}${incidentId ? `, ${incidentId}` : ''}: what broke and its trail, then the stack's output (log level ${STACK_LOG_LEVEL}) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
+        ...trail,
+        '# the stack',
+        ...lines,
+        '',
+      ].join('\n'),
+    );
+    return file;
   }
 
   private restarting?: Promise<void>;
@@ -189,9 +257,11 @@ export class FaultWorld {
   killAndRestart(): Promise<void> {
     this.restarting ??= (async () => {
       this.log('kill -9 of the stack');
+      this.note('kill -9 of the stack');
       await this.child?.kill();
       this.kills++;
       await this.boot();
+      this.note('the stack is up again');
     })().finally(() => {
       this.restarting = undefined;
     });
@@ -303,6 +373,7 @@ async function personPost(
   url: string | (() => string),
   init: RequestInit,
   patienceMs = 90_000,
+  note: (line: string) => void = () => undefined,
 ): Promise<Response> {
   let last: unknown;
   const until = Date.now() + patienceMs;
@@ -314,10 +385,12 @@ async function personPost(
       last = new Error(
         `${typeof url === 'string' ? url : url()} answered ${res.status}: ${await res.text()}`,
       );
+      note((last as Error).message);
       const after = Number(res.headers.get('retry-after'));
       if (Number.isFinite(after) && after > 0) await pause(after * 1000);
     } catch (error) {
       last = error;
+      note(`${typeof url === 'string' ? url : url()} failed: ${(error as Error).message}`);
     }
     if (Date.now() > until) break;
     await pause(Math.min(2000, 300 + i * 200));
@@ -524,9 +597,46 @@ export async function runSchedule(
   schedule: Schedule,
   options: RunOptions = {},
 ): Promise<Outcome> {
-  const log = options.log ?? (() => undefined);
+  const from = Date.now();
+  const trail: string[] = [describeSchedule(schedule)];
+  const log = (line: string) => {
+    trail.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+    options.log?.(line);
+  };
+  const named: Named = {};
+  // Only a schedule whose invariant breaks writes its lines out; the others cost the memory they were kept in.
+  const keep = (broken: readonly string[]) =>
+    world.keepLog(named.tag ?? String(from), from, Date.now(), [...broken, ...trail], named.incidentId);
+  let outcome: Outcome;
+  try {
+    outcome = await driveSchedule(world, schedule, log, options, named);
+  } catch (error) {
+    const what = (error as Error).message;
+    const message = `${what} (the stack's log of the schedule: ${keep([`broken: ${what}`])})`;
+    throw error instanceof HaltedError ? new HaltedError(message) : new Error(message, { cause: error });
+  }
+  if (outcome.violations.length === 0) return outcome;
+  const file = keep(outcome.violations.map((v) => `broken: ${v}`));
+  // First, so that a report that lists only the first few violations still names it.
+  return { ...outcome, violations: [`the stack's log of the schedule: ${file}`, ...outcome.violations] };
+}
+
+/** What a schedule's lines are filed under: its tag, and its incident once the alert opened it. */
+interface Named {
+  tag?: string;
+  incidentId?: string;
+}
+
+async function driveSchedule(
+  world: FaultWorld,
+  schedule: Schedule,
+  log: (line: string) => void,
+  options: RunOptions,
+  named: Named,
+): Promise<Outcome> {
   const started = Date.now();
   const tag = `${Date.now().toString(36)}${(scheduleNumber++).toString(36)}`.replace(/[^a-z0-9]/g, '');
+  named.tag = tag;
   const violations: string[] = [];
 
   // Faults of a step are armed when it begins, for requests about this incident only (schedules may
@@ -552,17 +662,24 @@ export async function runSchedule(
   };
 
   const { lists } = await chargeCustomers(world, tag);
-  const res = await personPost(`${world.stack.endpoints.api}/webhooks/alertmanager`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
-    body: alertBody(tag),
-  });
+  log(`alert ${tag} posted`);
+  const res = await personPost(
+    `${world.stack.endpoints.api}/webhooks/alertmanager`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
+      body: alertBody(tag),
+    },
+    90_000,
+    (line) => log(`the alert: ${line}`),
+  );
   // 200 "folded": an earlier try of this very alert opened the incident, its answer lost in a restart.
   if (res.status !== 201 && res.status !== 200)
     throw new Error(`the alert answered ${res.status}: ${await res.text()}`);
   const { incidentId } = (await res.json()) as { incidentId: string };
   scope = incidentId;
-  log(`incident ${incidentId}`);
+  named.incidentId = incidentId;
+  log(`incident ${incidentId} (alert answered ${res.status})`);
   const api = () => world.stack.endpoints.api;
   // The first workroom link the responder was e-mailed, kept for the whole incident: an invitation
   // sent again (its first e-mail's fate in doubt, or a kill before it was marked sent) and every

@@ -24,6 +24,11 @@ const stack = await startLocalStack({
   alertmanagerToken: WEBHOOK_TOKEN,
   handlerLogLevel: process.env.CASEBOOK_TEST_LOG_LEVEL ?? 'SILENT',
   handlerEndpoints: JSON.parse(endpointsJson),
+  // Each request the gateway answered (its status and time), each execution started or resumed:
+  // what the harness keeps for a schedule whose invariant breaks. CASEBOOK_FAULT_STACK_LOG=0 mutes it.
+  ...(process.env.CASEBOOK_FAULT_STACK_LOG === '0'
+    ? {}
+    : { log: (line: string) => process.stdout.write(`${line}\n`) }),
 });
 process.stdout.write(
   `READY ${JSON.stringify({ endpoints: stack.endpoints, stateMachineArn: stack.stateMachineArn, tables: stack.tables })}\n`,
