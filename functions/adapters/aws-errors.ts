@@ -1,5 +1,5 @@
 /** Turns SDK failures into what the use cases understand. */
-import { CasebookError, ERROR_NAMES } from '../domain/errors.ts';
+import { CasebookError, DeliveryRejectedError, ERROR_NAMES, retryLater } from '../domain/errors.ts';
 
 /** True for DynamoDB's answer to a failed ConditionExpression. */
 export function isConditionalCheckFailed(error: unknown): boolean {
@@ -54,7 +54,7 @@ function isServiceError(error: unknown): error is ServiceError {
  * True when `error` says that a dependency is down, overloaded or unreachable, so the same
  * request may well succeed later (an HTTP API answers 503 with Retry-After); false when the
  * dependency refused the request itself (a ValidationException: Casebook asked for something it
- * never can get) or for a bug. A Casebook.DependencyUnavailable is judged by the service error
+ * never can get, or a mail refused for good) or for a bug. A Casebook.DependencyUnavailable is judged by the service error
  * it wraps; one that wraps none (lost races) is transient.
  */
 export function isDependencyOutage(error: unknown): boolean {
@@ -63,6 +63,7 @@ export function isDependencyOutage(error: unknown): boolean {
     const { cause } = error as { cause?: unknown };
     return isServiceError(cause) || isNetworkError(cause) ? isDependencyOutage(cause) : true;
   }
+  if (error instanceof DeliveryRejectedError) return error.busy;
   if (isNetworkError(error)) return true;
   if (!isServiceError(error)) return false;
   const status = error.$metadata?.httpStatusCode ?? 0;
@@ -77,11 +78,13 @@ export function isDependencyOutage(error: unknown): boolean {
 
 /**
  * An error from an AWS SDK call (it carries `$metadata`) or the network becomes
- * Casebook.DependencyUnavailable, which the ASL retries; anything else (a bug, bad input) is
- * returned unchanged and is not retried.
+ * Casebook.DependencyUnavailable, which the ASL retries, and so does a mail refused for now;
+ * anything else (a bug, bad input, a mail refused for good) is returned unchanged and is not
+ * retried.
  */
 export function asDependencyError(error: unknown): unknown {
   if (error instanceof CasebookError) return error;
+  if (error instanceof DeliveryRejectedError) return error.busy ? retryLater(error) : error;
   const e = error as { $metadata?: unknown; code?: string; name?: string } | undefined;
   const fromSdk =
     e?.$metadata !== undefined && (error as { name?: string }).name !== 'ConditionalCheckFailedException';

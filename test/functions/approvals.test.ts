@@ -257,6 +257,27 @@ describe('opening an approval round', () => {
     },
   );
 
+  it('fails its step as an outage the lifecycle retries when SES throttles an approval mail, and the retry asks each role once', async () => {
+    const { open } = await setup({ size: 'medium', policy: ROSTER });
+    // SES's answer when an account sends faster than its quota: HTTP 400, nothing taken.
+    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
+      name: 'Throttling',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    ses.on(SendEmailCommand).rejectsOnce(throttled).resolves({ MessageId: 'msg-2' });
+    await expect(open()).rejects.toMatchObject({ name: 'Casebook.DependencyUnavailable' });
+    const asked = new Set(
+      ses
+        .commandCalls(SendEmailCommand)
+        .slice(1)
+        .map((c) => c.args[0].input.Destination?.ToAddresses?.[0]),
+    );
+    const { links } = await open();
+    for (const link of links.values()) expect(asked.has(link.to)).toBe(false);
+    expect([...links.keys(), ...asked].length).toBe(3);
+  });
+
   it('asks by the rule a severity sets for the size, where the policy has one', async () => {
     const { open, store } = await setup({
       size: 'small',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dependencyError, isDependencyOutage } from '../../functions/adapters/aws-errors.ts';
 import { errorToJson } from '../../functions/adapters/http.ts';
-import { InvalidInputError } from '../../functions/domain/errors.ts';
+import { DeliveryRejectedError, InvalidInputError } from '../../functions/domain/errors.ts';
 
 const serviceError = (name: string, status: number, fault: 'client' | 'server') =>
   Object.assign(new Error(name), { name, $fault: fault, $metadata: { httpStatusCode: status } });
@@ -28,6 +28,17 @@ describe('which failures are a dependency outage (503, Retry-After) and which ar
     expect(isDependencyOutage(tooLarge)).toBe(false);
     expect(isDependencyOutage(dependencyError('Appending to the ledger failed', tooLarge))).toBe(false);
     expect(isDependencyOutage(new TypeError('x is undefined'))).toBe(false);
+  });
+
+  it('counts a mail the provider refused for now (throttled) as an outage, and one refused for good as not', () => {
+    const throttled = new DeliveryRejectedError('SES refused the email: Maximum sending rate exceeded.', {
+      busy: true,
+    });
+    expect(isDependencyOutage(throttled)).toBe(true);
+    expect(errorToJson(throttled).statusCode).toBe(503);
+    const rejected = new DeliveryRejectedError('SES refused the email: Email address is not verified.');
+    expect(isDependencyOutage(rejected)).toBe(false);
+    expect(errorToJson(rejected).statusCode).toBe(500);
   });
 
   it('answers 503 with Retry-After for an outage, 500 without for anything else, 400 for bad input', () => {
