@@ -248,9 +248,12 @@ function writeResult(res: ServerResponse, method: string, result: unknown): void
   res.end(method === 'HEAD' ? undefined : body);
 }
 
-/** The path as it may be logged: approval link secrets are capabilities and stay out of logs. */
+/**
+ * The path as it may be logged: the secrets of approval, workroom and effect-question links are
+ * capabilities and stay out of logs.
+ */
 export function loggablePath(path: string): string {
-  return path.replace(/(\/approvals\/).*$/, '$1…');
+  return path.replace(/(\/(?:approvals|work|effects)\/).*$/i, '$1…');
 }
 
 /** Starts the gateway on `host:port` (port 0 picks a free one). */

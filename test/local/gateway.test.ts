@@ -115,6 +115,15 @@ describe('local API gateway (payload format 2.0)', () => {
     );
     expect(loggablePath('/incidents/INC-2026-0001')).toBe('/incidents/INC-2026-0001');
   });
+
+  it('keeps the secrets of workroom and effect-question links out of logged paths, and the actions after them', () => {
+    const secret = 'UVYk8V70ldY1L2D5GWgK8FiB874k7IW5';
+    expect(loggablePath(`/work/INC-2026-0001.sre.${secret}`)).toBe('/work/…');
+    expect(loggablePath(`/work/INC-2026-0001.sre.${secret}/acknowledge`)).toBe('/work/…');
+    expect(loggablePath(`/effects/INC-2026-0001.P1-E1.2.${secret}`)).toBe('/effects/…');
+    expect(loggablePath(`/EFFECTS/INC-2026-0001.P1-E1.2.${secret}`)).toBe('/EFFECTS/…');
+    expect(loggablePath('/console/incidents/INC-2026-0001')).toBe('/console/incidents/INC-2026-0001');
+  });
 });
 
 describe('writes on IAM routes, which the local gateway cannot authenticate', () => {
