@@ -356,6 +356,23 @@ function cursorValue(targets: Targets): fc.Arbitrary<string> {
     .map((cursor) => cursor.slice(0, MAX_CURSOR_SENT));
 }
 
+/** What the console's sign-in reads from the query: return addresses on and off this site, and noise. */
+const signInValue: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    '/',
+    '',
+    '//evil.example/',
+    '/\\evil.example',
+    'https://evil.example/',
+    '/%2F%2Fevil.example',
+    '/console/incidents/INC-2026-0001?view=cost',
+    `/${'a'.repeat(1024)}`,
+    '/ x',
+    'access_denied',
+  ),
+  anyText.map((t) => expand(t).slice(0, 2000)),
+);
+
 function queryString(targets: Targets): fc.Arbitrary<string> {
   const param = fc.oneof(
     fc.tuple(
@@ -380,6 +397,7 @@ function queryString(targets: Targets): fc.Arbitrary<string> {
       ),
     ),
     fc.tuple(fc.constant('cursor'), cursorValue(targets)),
+    fc.tuple(fc.constantFrom('returnTo', 'login_hint', 'code', 'state', 'error'), signInValue),
     fc.tuple(
       fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 8 })),
       anyText.map((t) => expand(t).slice(0, 200)),
@@ -1096,7 +1114,9 @@ function forRoute(route: Route, targets: Targets): fc.Arbitrary<RequestRecipe> {
           { weight: 1, arbitrary: fc.constantFrom(`${route.path}/`, route.path.toUpperCase()) },
         ),
     query:
-      route.path === '/incidents' ? queryString(targets) : rarely(queryString(targets)).map((q) => q ?? ''),
+      route.path === '/incidents' || route.path.startsWith('/auth/')
+        ? queryString(targets)
+        : rarely(queryString(targets)).map((q) => q ?? ''),
     headers: headers(targets, isForm),
     body,
   });
